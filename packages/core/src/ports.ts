@@ -1,0 +1,246 @@
+/**
+ * The adapter contract. A commerce platform (Shopify, WooCommerce, ...) and an email provider
+ * (Mailchimp, ...) are plain objects built by a factory; what they can do beyond the required methods is
+ * declared in `capabilities`. Everything that crosses this boundary is normalised: emails trimmed and
+ * lower-cased, ids as strings, times as `Date` in the source's own event time (never "now").
+ *
+ * Errors: throw `TactfulError` with `retryable: true` (and `retryAfter` when known) for 429, 5xx,
+ * timeouts and resets; `retryable: false` for anything repeating cannot fix.
+ */
+import type { ConsentMethod, ConsentState, OptInLevel } from './consent/event.js';
+
+/** A page of results. `nextCursor` is undefined on the last page. Pages never overlap or skip. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string | undefined;
+}
+
+export interface PageRequest {
+  cursor?: string | undefined;
+  /** Upper bound; an adapter may return fewer. */
+  limit?: number | undefined;
+}
+
+/** A consent fact as another system holds it, normalised to Tactful's vocabulary. */
+export interface ExternalConsent {
+  email: string;
+  purpose: string;
+  state: ConsentState;
+  level: OptInLevel;
+  /** When the system says the consent last changed: the original event time. */
+  occurredAt: Date;
+  /** A stable id for this fact in the source system (dedupe key), e.g. `${customerId}:${consentUpdatedAt}`. */
+  sourceEventId: string;
+  method: ConsentMethod;
+  /** The system's own state word (SUBSCRIBED, cleaned, ...) kept for the audit log. */
+  rawState?: string | undefined;
+}
+
+export interface CustomerRecord {
+  /** The platform's id for the customer (string even when numeric; Shopify's exceed 2^53). */
+  id: string;
+  email: string | null;
+  firstName?: string | null | undefined;
+  lastName?: string | null | undefined;
+  phone?: string | null | undefined;
+  country?: string | null | undefined;
+  region?: string | null | undefined;
+  city?: string | null | undefined;
+  tags?: string[] | undefined;
+  createdAt?: Date | undefined;
+  updatedAt: Date;
+  /** Email marketing consent as the platform holds it, when it has one. */
+  emailConsent?: ExternalConsent | null | undefined;
+}
+
+export interface OrderLine {
+  productId: string;
+  variantId?: string | null | undefined;
+  title: string;
+  quantity: number;
+  /** Unit price in the order's currency, as a decimal string ("12.50"). */
+  price?: string | undefined;
+}
+
+export interface OrderRecord {
+  id: string;
+  /** Human name of the order (#1001), when the platform has one. */
+  name?: string | undefined;
+  customerId?: string | null | undefined;
+  email?: string | null | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Set when the order was cancelled: it no longer counts in the model. */
+  cancelledAt?: Date | null | undefined;
+  /** Fully refunded orders no longer count either. */
+  refunded?: boolean | undefined;
+  currency?: string | undefined;
+  totalPrice?: string | undefined;
+  lines: OrderLine[];
+}
+
+export interface ProductRecord {
+  id: string;
+  title: string;
+  handle?: string | undefined;
+  url?: string | undefined;
+  imageUrl?: string | null | undefined;
+  price?: string | undefined;
+  category?: string | null | undefined;
+  available: boolean;
+  status?: 'active' | 'draft' | 'archived' | undefined;
+  updatedAt?: Date | undefined;
+}
+
+/** A consent change Tactful pushes to another system, carrying the ORIGINAL event time. */
+export interface ConsentPush {
+  email: string;
+  externalId?: string | undefined;
+  purpose: string;
+  state: ConsentState;
+  level: OptInLevel;
+  occurredAt: Date;
+  /** True when the change comes from fresh first-party evidence (a form, a double opt-in confirmation). */
+  firstParty: boolean;
+}
+
+/** The outcome of one item of a batch push. */
+export type PushResult =
+  | { email: string; ok: true }
+  | { email: string; ok: false; code: string; message: string; retryable: boolean };
+
+export interface CommercePlatformCapabilities {
+  /** Can stream the whole order history (e.g. Shopify Bulk Operations). */
+  bulkOrders: boolean;
+  /** Can write email marketing consent back to the platform. */
+  consentWrite: boolean;
+  /** Can delete or redact a customer on request. */
+  erasure: boolean;
+  /** Delivers webhooks for orders, customers and consent. */
+  webhooks: boolean;
+}
+
+export interface CommercePlatform {
+  /** The system name used in `source.system` of every event this adapter produces: `shopify`, ... */
+  readonly system: string;
+  readonly capabilities: CommercePlatformCapabilities;
+  listCustomers(request?: PageRequest): Promise<Page<CustomerRecord>>;
+  listOrders(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<OrderRecord>>;
+  listProducts(request?: PageRequest): Promise<Page<ProductRecord>>;
+  /** Streams every order; only with `capabilities.bulkOrders`. */
+  streamAllOrders?(options?: { signal?: AbortSignal }): AsyncIterable<OrderRecord>;
+  /** Writes consent back; only with `capabilities.consentWrite`. */
+  pushConsent?(changes: ConsentPush[]): Promise<PushResult[]>;
+  /** Erases the customer in the platform; only with `capabilities.erasure`. */
+  eraseCustomer?(ref: { email: string; externalId?: string | undefined }): Promise<void>;
+}
+
+export interface MemberRecord {
+  email: string;
+  /** The provider's own status word: subscribed, unsubscribed, cleaned, pending, transactional, archived. */
+  status: string;
+  consent: ExternalConsent;
+  mergeFields?: Record<string, string> | undefined;
+  tags?: string[] | undefined;
+  updatedAt: Date;
+}
+
+/** What Tactful wants the provider to hold for one person. */
+export interface MemberChange {
+  email: string;
+  /** The consent change to apply; `erased` deletes the member permanently. */
+  consent: ConsentPush | { erased: true };
+  mergeFields?: Record<string, string> | undefined;
+  tags?: string[] | undefined;
+}
+
+export interface EmailProviderCapabilities {
+  /** Can create and send a campaign to a chosen set of members. */
+  campaigns: boolean;
+  /** Reports opens, clicks and unsubscribes per campaign. */
+  reports: boolean;
+  /** Delivers webhooks for changes made in the provider. */
+  webhooks: boolean;
+  /** Largest batch `pushMembers` accepts in one call. */
+  maxBatch: number;
+}
+
+export interface CampaignMessage {
+  email: string;
+  /** Merge values for this recipient (product titles, URLs, reason line, consent date, ...). */
+  fields: Record<string, string>;
+}
+
+export interface CampaignRequest {
+  /** Idempotency: the same key never creates a second campaign. */
+  key: string;
+  subject: string;
+  fromName: string;
+  replyTo: string;
+  html: string;
+  recipients: CampaignMessage[];
+}
+
+export interface CampaignResult {
+  campaignId: string;
+  sent: string[];
+  failed: Array<{ email: string; code: string; message: string }>;
+}
+
+export interface CampaignReport {
+  campaignId: string;
+  sends: number;
+  opens: number;
+  clicks: number;
+  unsubscribes: number;
+}
+
+export interface EmailProvider {
+  readonly system: string;
+  readonly capabilities: EmailProviderCapabilities;
+  /** Applies up to `capabilities.maxBatch` changes; one result per change, in order. */
+  pushMembers(changes: MemberChange[]): Promise<PushResult[]>;
+  /** Pages through the audience; `changedSince` narrows to members changed since then. */
+  listMembers(request?: PageRequest & { changedSince?: Date | undefined }): Promise<Page<MemberRecord>>;
+  getMember(email: string): Promise<MemberRecord | null>;
+  sendCampaign?(request: CampaignRequest): Promise<CampaignResult>;
+  campaignReport?(campaignId: string): Promise<CampaignReport>;
+}
+
+/**
+ * What an adapter's webhook route hands to Tactful after it verified the source and parsed the body.
+ * The receiver stores it durably (an inbox row, deduplicated on `(system, deliveryId)`) before the route
+ * answers, and processes it afterwards, so a webhook never waits on another vendor.
+ */
+export type InboundEvent =
+  | { kind: 'consent'; consent: ExternalConsent; externalId?: string | undefined }
+  | { kind: 'customer'; customer: CustomerRecord }
+  | { kind: 'customer_email_changed'; oldEmail: string; newEmail: string; occurredAt: Date }
+  | { kind: 'order'; order: OrderRecord }
+  | { kind: 'product'; product: ProductRecord }
+  | { kind: 'product_deleted'; productId: string; occurredAt: Date }
+  /** Undeliverable address (Mailchimp `cleaned`): not a withdrawal of consent. */
+  | { kind: 'undeliverable'; email: string; reason: string; occurredAt: Date }
+  | { kind: 'campaign_sent'; campaignId: string; occurredAt: Date }
+  | { kind: 'erase_customer'; email: string | null; externalId?: string | undefined; orderIds: string[]; requestId: string }
+  | { kind: 'data_request'; email: string | null; externalId?: string | undefined; orderIds: string[]; requestId: string }
+  | { kind: 'erase_shop'; requestId: string }
+  | { kind: 'uninstalled' };
+
+export interface InboundMeta {
+  /** The system that sent it: `shopify`, `mailchimp`, ... */
+  system: string;
+  /** The delivery's own id (X-Shopify-Webhook-Id, or a hash of the body when the system sends none). */
+  deliveryId: string;
+  receivedAt: Date;
+  /** The topic or type as the vendor named it (`orders/create`, `unsubscribe`). */
+  topic: string;
+}
+
+export interface InboundSink {
+  /**
+   * Stores the event durably for `shop`. Returns `duplicate` when `(system, deliveryId)` was seen
+   * before (the route still answers 200: a replay is not an error).
+   */
+  receive(shop: string, event: InboundEvent, meta: InboundMeta): Promise<'accepted' | 'duplicate'>;
+}
