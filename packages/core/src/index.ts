@@ -47,3 +47,29 @@ export type {
   InboundMeta,
   InboundSink,
 } from './ports.js';
+// store, keys and the engine
+export { openStore, DEFAULT_STORE_URL } from './store/open.js';
+export type { Store, OpenStoreOptions, Db } from './store/open.js';
+export { createTactful, normaliseShop, bodyDeliveryId } from './engine.js';
+export type { Tactful, CreateTactfulOptions } from './engine.js';
+export { parseMasterSecret } from './crypto/master-secret.js';
+export { KeyRing } from './crypto/keyring.js';
+export { shopSettings } from './shop/settings.js';
+export type { ShopSettings, ShopSettingsInput } from './shop/settings.js';
+// consent
+export { foldConsent, compareEvents, isFirstPartyOptIn, initialConsent } from './consent/fold.js';
+export type { FoldableEvent, FoldedConsent } from './consent/fold.js';
+export { purposeDefinition, defaultPurposes } from './consent/purposes.js';
+export type { Purpose, PurposeDefinition, PurposeInput } from './consent/purposes.js';
+export { MAX_CLOCK_SKEW_MS, parseEmail } from './consent/service.js';
+export type { RecordOutcome, PurposeConsentView, HistoryEntry, OptInRequest, OptInTicket, ShopContext } from './consent/service.js';
+// audit
+export { auditActions } from './audit/log.js';
+export type { Actor, AuditAction, AuditQuery } from './audit/log.js';
+export { auditCsvColumns } from './audit/export.js';
+export type { AuditExportFormat, ExportedAuditEntry } from './audit/export.js';
+export type { ChainBreak, ChainVerification } from './audit/chain.js';
+// sync
+export { createDispatcher, backoffDelay } from './sync/dispatcher.js';
+export type { Dispatcher, DispatcherOptions, DispatchReport, DeliverBatch, DeliveryOutcome } from './sync/dispatcher.js';
+export type { OutboxItem, OutboxCounts } from './sync/outbox.js';

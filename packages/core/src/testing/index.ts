@@ -1,2 +1,5 @@
-// @tactful/core/testing: what tests of other packages need — the published conformance suites.
-// (vitest is a peer dependency of this entry only.)
+// @tactful/core/testing: what tests of other packages need — the published conformance suites and the
+// store targets. (vitest is a peer dependency of this entry only.)
+export { storeTargets, uniqueShop } from './stores.js';
+export type { StoreTarget } from './stores.js';
+export { describeEachStore } from './harness.js';

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A hash chain over stored rows: each row carries sha256(previous row hash + canonical row). Editing,
+ * inserting or deleting a row breaks the chain from that row on; the chain is computed over the stored
+ * bytes (ciphertext included), so destroying a subject's key for erasure does not break it.
+ */
+export const GENESIS = '0'.repeat(64);
+
+/** JSON with sorted keys, Dates as ISO strings, Buffers as hex: the same row always gives the same text. */
+export function canonical(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return JSON.stringify(`hex:${Buffer.from(value).toString('hex')}`);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function chainHash(prevHash: string, row: unknown): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonical(row)).digest('hex');
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export interface ChainBreak {
+  seq: number;
+  reason: 'edited' | 'inserted-or-reordered' | 'missing' | 'truncated';
+  detail: string;
+}
+
+/**
+ * Walks rows in `seq` order (each with `seq`, `prevHash`, `rowHash` and its content) and returns the first
+ * break, or null. `head` is the last seq and hash the shop row records, to detect a cut tail.
+ */
+export function verifyChain<R extends { seq: number; prevHash: string; rowHash: string }>(
+  rows: Iterable<R>,
+  content: (row: R) => unknown,
+  head: { seq: number; hash: string },
+  state: { expectedSeq: number; prev: string } = { expectedSeq: 1, prev: GENESIS },
+): ChainBreak | null {
+  for (const row of rows) {
+    if (row.seq !== state.expectedSeq) {
+      return { seq: state.expectedSeq, reason: 'missing', detail: `row ${state.expectedSeq} is missing (next row found is ${row.seq})` };
+    }
+    if (row.prevHash !== state.prev) {
+      return { seq: row.seq, reason: 'inserted-or-reordered', detail: `row ${row.seq} does not follow row ${row.seq - 1}` };
+    }
+    if (chainHash(row.prevHash, content(row)) !== row.rowHash) {
+      return { seq: row.seq, reason: 'edited', detail: `row ${row.seq} was changed after it was written` };
+    }
+    state.prev = row.rowHash;
+    state.expectedSeq += 1;
+  }
+  return null;
+}
+
+export function verifyHead(state: { expectedSeq: number; prev: string }, head: { seq: number; hash: string }): ChainBreak | null {
+  const last = state.expectedSeq - 1;
+  if (last !== head.seq || (head.seq > 0 && state.prev !== head.hash)) {
+    return { seq: last + 1, reason: 'truncated', detail: `the chain ends at row ${last} but the shop's head says ${head.seq}` };
+  }
+  return null;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  rows: number;
+  firstBreak: ChainBreak | null;
+}
+
+/** Verifies a chained table page by page (`fetchPage(afterSeq)` returns rows with seq > afterSeq, in order). */
+export async function verifyPaged<R extends { seq: number; prevHash: string; rowHash: string }>(
+  fetchPage: (afterSeq: number) => Promise<R[]>,
+  content: (row: R) => unknown,
+  head: { seq: number; hash: string },
+  pageSize: number,
+): Promise<ChainVerification> {
+  const state = { expectedSeq: 1, prev: GENESIS };
+  let after = 0;
+  let count = 0;
+  for (;;) {
+    const page = await fetchPage(after);
+    const broken = verifyChain(page, content, head, state);
+    count += page.length;
+    if (broken) return { ok: false, rows: count, firstBreak: broken };
+    if (page.length < pageSize) break;
+    after = page[page.length - 1]!.seq;
+  }
+  const cut = verifyHead(state, head);
+  return { ok: !cut, rows: count, firstBreak: cut };
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, gte } from 'drizzle-orm';
+import { canonical, chainHash, GENESIS, sha256, verifyPaged, type ChainVerification } from '../audit/chain.js';
+import { openForSubject, sealForSubject } from '../crypto/keyring.js';
+import type { Db } from '../store/open.js';
+import { consentLedger, shops } from '../store/schema.js';
+import type { ShopHead } from '../store/shop-head.js';
+import type { ConsentEventData, ConsentMethod, ConsentState, OptInLevel } from './event.js';
+import type { FoldableEvent } from './fold.js';
+
+export type LedgerRow = typeof consentLedger.$inferSelect;
+
+/** Personal evidence is encrypted under the subject's key; the rest stays readable as proof. */
+const personalEvidence = ['ip', 'userAgent'] as const;
+
+/** The hash of an event's content: the same source id with the same content is a replay, else a conflict. */
+export function eventContentHash(data: ConsentEventData): string {
+  return sha256(
+    canonical({
+      email: data.subject.email,
+      purpose: data.purpose,
+      state: data.state,
+      level: data.level,
+      occurredAt: data.occurredAt,
+      source: data.source,
+      evidence: data.evidence,
+    }),
+  );
+}
+
+/** What the chain hashes of a ledger row: every stored column but the two hashes. */
+export function ledgerContent(row: Omit<LedgerRow, 'prevHash' | 'rowHash'>): unknown {
+  return row;
+}
+
+export async function findBySource(db: Db, shopId: string, system: string, eventId: string): Promise<LedgerRow | null> {
+  const [row] = await db
+    .select()
+    .from(consentLedger)
+    .where(and(eq(consentLedger.shopId, shopId), eq(consentLedger.sourceSystem, system), eq(consentLedger.sourceEventId, eventId)));
+  return row ?? null;
+}
+
+/** Appends an event row inside the caller's transaction, which holds the shop head lock. */
+export async function appendLedger(
+  tx: Db,
+  shopId: string,
+  head: ShopHead,
+  input: { data: ConsentEventData; subjectId: string; subjectKey: Buffer; echo: boolean; recordedAt: Date; contentHash: string },
+): Promise<LedgerRow> {
+  const { data } = input;
+  const evidence: Record<string, string> = {};
+  const personal: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data.evidence)) {
+    if (v === undefined) continue;
+    if ((personalEvidence as readonly string[]).includes(k)) personal[k] = v;
+    else evidence[k] = v;
+  }
+  const eventId = randomUUID();
+  const base = {
+    shopId,
+    seq: head.ledgerSeq + 1,
+    eventId,
+    subjectId: input.subjectId,
+    purpose: data.purpose,
+    state: data.state,
+    level: data.level,
+    occurredAt: data.occurredAt,
+    recordedAt: input.recordedAt,
+    sourceSystem: data.source.system,
+    sourceEventId: data.source.eventId,
+    method: data.source.method,
+    evidence,
+    evidenceEnc: Object.keys(personal).length > 0 ? sealForSubject(input.subjectKey, shopId, input.subjectId, `evidence:${eventId}`, JSON.stringify(personal)) : null,
+    echo: input.echo,
+    contentHash: input.contentHash,
+  };
+  const prevHash = head.ledgerSeq === 0 ? GENESIS : head.ledgerHead;
+  const row: LedgerRow = { ...base, prevHash, rowHash: chainHash(prevHash, ledgerContent(base)) };
+  await tx.insert(consentLedger).values(row);
+  head.ledgerSeq = row.seq;
+  head.ledgerHead = row.rowHash;
+  head.dirty = true;
+  return row;
+}
+
+export function toFoldable(row: Pick<LedgerRow, 'eventId' | 'state' | 'level' | 'occurredAt' | 'echo' | 'sourceSystem' | 'sourceEventId' | 'method'>): FoldableEvent {
+  return {
+    id: row.eventId,
+    state: row.state as ConsentState,
+    level: row.level as OptInLevel,
+    occurredAt: row.occurredAt,
+    echo: row.echo,
+    source: { system: row.sourceSystem, eventId: row.sourceEventId, method: row.method as ConsentMethod },
+  };
+}
+
+export async function subjectHistory(db: Db, shopId: string, subjectId: string, purpose?: string): Promise<LedgerRow[]> {
+  const conditions = [eq(consentLedger.shopId, shopId), eq(consentLedger.subjectId, subjectId)];
+  if (purpose) conditions.push(eq(consentLedger.purpose, purpose));
+  return db.select().from(consentLedger).where(and(...conditions)).orderBy(asc(consentLedger.seq));
+}
+
+/** Decrypts a row's personal evidence with the subject's key; empty once the subject was erased. */
+export function personalEvidenceOf(row: LedgerRow, subjectKey: Buffer | null): Record<string, string> {
+  if (!row.evidenceEnc || !subjectKey) return {};
+  return JSON.parse(openForSubject(subjectKey, row.shopId, row.subjectId, `evidence:${row.eventId}`, row.evidenceEnc)) as Record<string, string>;
+}
+
+/** Walks the whole ledger of a shop and finds the first edited, inserted, deleted or cut row. */
+export async function verifyLedger(db: Db, shopId: string, pageSize = 5000): Promise<ChainVerification> {
+  const [shop] = await db.select({ seq: shops.ledgerSeq, hash: shops.ledgerHead }).from(shops).where(eq(shops.shopId, shopId));
+  return verifyPaged(
+    (after) =>
+      db
+        .select()
+        .from(consentLedger)
+        .where(and(eq(consentLedger.shopId, shopId), gte(consentLedger.seq, after + 1)))
+        .orderBy(asc(consentLedger.seq))
+        .limit(pageSize),
+    ({ prevHash: _p, rowHash: _r, ...content }) => ledgerContent(content),
+    { seq: shop?.seq ?? 0, hash: shop?.hash ?? '' },
+    pageSize,
+  );
+}

@@ -1,0 +1,508 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { appendAudit, type Actor } from '../audit/log.js';
+import type { KeyRing, ShopKeys } from '../crypto/keyring.js';
+import { TactfulError } from '../errors/tactful-error.js';
+import { formatZodIssues } from '../errors/zod.js';
+import { ensureSubject, findSubjectByEmail, isSuppressed, emailsOf } from '../profile/subjects.js';
+import type { ShopSettings } from '../shop/settings.js';
+import { readShopSettings } from '../shop/settings.js';
+import type { Db } from '../store/open.js';
+import { consentState, optInTokens, pushedConsent, suppression } from '../store/schema.js';
+import { lockShopHead, saveShopHead, type ShopHead } from '../store/shop-head.js';
+import { enqueue } from '../sync/outbox.js';
+import { consentEventInput, emailAddress, type ConsentEventData, type ConsentEventInput, type ConsentEvidence, type ConsentState, type OptInLevel } from './event.js';
+import { foldConsent, isFirstPartyOptIn, type FoldedConsent } from './fold.js';
+import { appendLedger, eventContentHash, findBySource, personalEvidenceOf, subjectHistory, toFoldable, type LedgerRow } from './ledger.js';
+import { listPurposes, type Purpose } from './purposes.js';
+import { newTokenId, signToken, verifyToken } from './tokens.js';
+
+/** Everything a consent operation needs about the shop it acts on. */
+export interface ShopContext {
+  db: Db;
+  keys: KeyRing;
+  shopId: string;
+  now: () => Date;
+}
+
+/** Events dated further ahead than this are refused: a clock that far off is a bug, not a consent. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+export interface RecordOutcome {
+  status: 'recorded' | 'duplicate';
+  eventId: string;
+  subjectId: string;
+  echo: boolean;
+  /** Whether the subject's current state for the purpose changed. */
+  changed: boolean;
+  state: FoldedConsent;
+}
+
+/** Validates an incoming event completely (shape, purpose, clock) before anything is written. */
+export function validateConsentEvent(input: unknown, purposes: ReadonlyMap<string, Purpose>, now: Date): ConsentEventData {
+  const parsed = consentEventInput.safeParse(input);
+  if (!parsed.success) {
+    const problems = formatZodIssues(parsed.error);
+    throw new TactfulError('CONSENT.INVALID', `Invalid consent event: ${problems.join('; ')}`, { details: problems });
+  }
+  const data = parsed.data;
+  if (!purposes.has(data.purpose)) {
+    throw new TactfulError(
+      'CONSENT.UNKNOWN_PURPOSE',
+      `Unknown purpose "${data.purpose}": this shop has ${[...purposes.keys()].join(', ') || 'no purposes'}. Define it first (tactful purpose define).`,
+    );
+  }
+  if (data.occurredAt.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
+    throw new TactfulError(
+      'CONSENT.INVALID',
+      `occurredAt ${data.occurredAt.toISOString()} is in the future (now is ${now.toISOString()}, 5 minutes of clock skew allowed): send the time the consent was actually given.`,
+    );
+  }
+  return data;
+}
+
+interface Session {
+  tx: Db;
+  ctx: ShopContext;
+  head: ShopHead;
+  shopKeys: ShopKeys;
+  settings: ShopSettings;
+  actor: Actor;
+  recordedAt: Date;
+}
+
+async function applyEvent(s: Session, data: ConsentEventData): Promise<RecordOutcome> {
+  const { tx, ctx } = s;
+  const contentHash = eventContentHash(data);
+  const existing = await findBySource(tx, ctx.shopId, data.source.system, data.source.eventId);
+  if (existing) {
+    if (existing.contentHash !== contentHash) {
+      throw new TactfulError(
+        'CONSENT.CONFLICT',
+        `Event id "${data.source.eventId}" from ${data.source.system} was already recorded with different content: give a new event id for a new event.`,
+      );
+    }
+    const [current] = await tx
+      .select()
+      .from(consentState)
+      .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, existing.subjectId), eq(consentState.purpose, existing.purpose)));
+    return {
+      status: 'duplicate',
+      eventId: existing.eventId,
+      subjectId: existing.subjectId,
+      echo: existing.echo,
+      changed: false,
+      state: current ? { state: current.state as ConsentState, level: current.level as OptInLevel, since: current.since, decidedBy: current.decidedBy } : foldConsent([]),
+    };
+  }
+
+  const firstParty = isFirstPartyOptIn({ source: data.source });
+  const lookup = { keys: ctx.keys, shopKeys: s.shopKeys, shopId: ctx.shopId };
+  if (await isSuppressed(tx, lookup, data.subject.email)) {
+    if (!(firstParty && (data.state === 'granted' || data.state === 'pending'))) {
+      throw new TactfulError(
+        'CONSENT.SUPPRESSED',
+        'This person asked to be erased; only a fresh opt-in by the person themselves (a form or a double opt-in confirmation) can add them again.',
+      );
+    }
+    // A fresh first-party opt-in: the person comes back of their own accord.
+    await tx.delete(suppression).where(and(eq(suppression.shopId, ctx.shopId), eq(suppression.emailIndex, ctx.keys.emailIndex(s.shopKeys, data.subject.email))));
+  }
+
+  const { subject, created } = await ensureSubject(tx, lookup, data.subject.email, data.subject.externalIds, s.recordedAt);
+  if (created) {
+    await appendAudit(tx, ctx.shopId, s.head, {
+      action: 'subject.registered',
+      actor: s.actor,
+      subjectId: subject.subjectId,
+      at: s.recordedAt,
+      details: { source: data.source.system, method: data.source.method },
+    });
+  }
+  const subjectKey = await ctx.keys.subjectKey(tx, ctx.shopId, subject.subjectId);
+  if (!subjectKey) throw new TactfulError('CONSENT.SUPPRESSED', 'This person was erased; record a fresh first-party opt-in to add them again.');
+
+  // An echo: the source reports back exactly what Tactful told it to hold.
+  let echo = false;
+  if (!firstParty) {
+    const [pushed] = await tx
+      .select({ state: pushedConsent.state })
+      .from(pushedConsent)
+      .where(
+        and(
+          eq(pushedConsent.shopId, ctx.shopId),
+          eq(pushedConsent.system, data.source.system),
+          eq(pushedConsent.subjectId, subject.subjectId),
+          eq(pushedConsent.purpose, data.purpose),
+        ),
+      );
+    echo = pushed?.state === data.state;
+  }
+
+  const row = await appendLedger(tx, ctx.shopId, s.head, { data, subjectId: subject.subjectId, subjectKey, echo, recordedAt: s.recordedAt, contentHash });
+
+  const history = await subjectHistory(tx, ctx.shopId, subject.subjectId, data.purpose);
+  const folded = foldConsent(history.map(toFoldable));
+  const [before] = await tx
+    .select()
+    .from(consentState)
+    .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, subject.subjectId), eq(consentState.purpose, data.purpose)));
+  const changed = folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level || before?.decidedBy !== folded.decidedBy);
+  if (changed && folded.since && folded.decidedBy) {
+    const values = { state: folded.state, level: folded.level, since: folded.since, decidedBy: folded.decidedBy };
+    await tx
+      .insert(consentState)
+      .values({ shopId: ctx.shopId, subjectId: subject.subjectId, purpose: data.purpose, ...values })
+      .onConflictDoUpdate({ target: [consentState.shopId, consentState.subjectId, consentState.purpose], set: values });
+  }
+  const stateChanged = changed && (before?.state !== folded.state || before?.level !== folded.level);
+
+  await appendAudit(tx, ctx.shopId, s.head, {
+    action: 'consent.recorded',
+    actor: s.actor,
+    subjectId: subject.subjectId,
+    at: s.recordedAt,
+    details: {
+      purpose: data.purpose,
+      state: data.state,
+      level: data.level,
+      source: data.source.system,
+      method: data.source.method,
+      sourceEventId: data.source.eventId,
+      occurredAt: data.occurredAt.toISOString(),
+      echo,
+      changed: stateChanged,
+      result: folded.state,
+    },
+  });
+
+  if (stateChanged) {
+    const targets = s.settings.connectedSystems.filter((system) => system !== data.source.system);
+    const decider = history.find((h) => h.eventId === folded.decidedBy);
+    const payload = {
+      email: data.subject.email,
+      externalIds: subject.externalIds,
+      purpose: data.purpose,
+      state: folded.state,
+      level: folded.level,
+      occurredAt: (folded.since ?? data.occurredAt).toISOString(),
+      firstParty: decider ? isFirstPartyOptIn(toFoldable(decider)) : false,
+    };
+    await enqueue(
+      tx,
+      ctx.keys,
+      ctx.shopId,
+      targets.map((target) => ({ target, kind: 'consent.push', subjectId: subject.subjectId, payload })),
+      s.recordedAt,
+    );
+    // Remember what each system will now hold, so its report of the same state is known as an echo.
+    for (const system of targets) {
+      const values = { state: folded.state, occurredAt: folded.since ?? data.occurredAt, pushedAt: s.recordedAt };
+      await tx
+        .insert(pushedConsent)
+        .values({ shopId: ctx.shopId, system, subjectId: subject.subjectId, purpose: data.purpose, ...values })
+        .onConflictDoUpdate({ target: [pushedConsent.shopId, pushedConsent.system, pushedConsent.subjectId, pushedConsent.purpose], set: values });
+    }
+  }
+
+  return { status: 'recorded', eventId: row.eventId, subjectId: subject.subjectId, echo, changed: stateChanged, state: folded };
+}
+
+async function purposeMap(db: Db, shopId: string): Promise<Map<string, Purpose>> {
+  return new Map((await listPurposes(db, shopId)).map((p) => [p.key, p]));
+}
+
+/**
+ * Runs `work` in one transaction holding the shop's head lock: ledger rows, projections, audit entries and
+ * outbox rows commit together or not at all.
+ */
+export async function withShopTransaction<T>(ctx: ShopContext, actor: Actor, work: (s: Session) => Promise<T>): Promise<T> {
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const settings = await readShopSettings(ctx.db, ctx.shopId);
+  const recordedAt = ctx.now();
+  return ctx.db.transaction(async (tx) => {
+    const head = await lockShopHead(tx, ctx.shopId);
+    const result = await work({ tx, ctx, head, shopKeys, settings, actor, recordedAt });
+    await saveShopHead(tx, ctx.shopId, head);
+    return result;
+  });
+}
+
+/** Records one consent event: validated first, then ledger + projection + audit + outbox in one transaction. */
+export async function recordConsent(ctx: ShopContext, input: ConsentEventInput | unknown, actor: Actor): Promise<RecordOutcome> {
+  const data = validateConsentEvent(input, await purposeMap(ctx.db, ctx.shopId), ctx.now());
+  return withShopTransaction(ctx, actor, (s) => applyEvent(s, data));
+}
+
+/**
+ * Records many events in one transaction (imports, benchmarks). Every event is validated before any is
+ * written; one invalid event refuses the whole batch, naming its position.
+ */
+export async function recordConsentBatch(ctx: ShopContext, inputs: readonly unknown[], actor: Actor): Promise<RecordOutcome[]> {
+  const purposes = await purposeMap(ctx.db, ctx.shopId);
+  const now = ctx.now();
+  const events = inputs.map((input, i) => {
+    try {
+      return validateConsentEvent(input, purposes, now);
+    } catch (error) {
+      if (error instanceof TactfulError) throw new TactfulError(error.code, `Event ${i + 1} of ${inputs.length}: ${error.message}`, { cause: error, details: error.details });
+      throw error;
+    }
+  });
+  return withShopTransaction(ctx, actor, async (s) => {
+    const out: RecordOutcome[] = [];
+    for (const data of events) out.push(await applyEvent(s, data));
+    return out;
+  });
+}
+
+export interface PurposeConsentView {
+  purpose: string;
+  state: ConsentState;
+  level: OptInLevel;
+  since: Date | null;
+  source: { system: string; method: string; eventId: string } | null;
+  /** The clause and version the deciding event was given under (else the purpose's current ones). */
+  clause: string;
+  version: string;
+  documentUrl: string;
+}
+
+async function requireSubject(ctx: ShopContext, email: string) {
+  const normalised = parseEmail(email);
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const subject = await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, normalised);
+  if (!subject) throw new TactfulError('SUBJECT.NOT_FOUND', `No customer with email ${normalised} in shop ${ctx.shopId}: check the address or the --shop.`);
+  return subject;
+}
+
+export function parseEmail(email: string): string {
+  const parsed = emailAddress.safeParse(email);
+  if (!parsed.success) throw new TactfulError('CONSENT.INVALID', `"${email}" is not a valid email address.`);
+  return parsed.data;
+}
+
+/** The current state per purpose of the shop, with the deciding event and its clause. */
+export async function showConsent(ctx: ShopContext, email: string): Promise<{ subjectId: string; email: string; purposes: PurposeConsentView[] }> {
+  const subject = await requireSubject(ctx, email);
+  return { subjectId: subject.subjectId, email: parseEmail(email), purposes: await consentViewOf(ctx, subject.subjectId) };
+}
+
+export async function consentViewOf(ctx: ShopContext, subjectId: string): Promise<PurposeConsentView[]> {
+  const purposes = await listPurposes(ctx.db, ctx.shopId);
+  const states = await ctx.db.select().from(consentState).where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, subjectId)));
+  const history = await subjectHistory(ctx.db, ctx.shopId, subjectId);
+  const byId = new Map(history.map((h) => [h.eventId, h]));
+  return purposes.map((p) => {
+    const st = states.find((s) => s.purpose === p.key);
+    const decided = st ? byId.get(st.decidedBy) : undefined;
+    return {
+      purpose: p.key,
+      state: (st?.state ?? 'none') as ConsentState,
+      level: (st?.level ?? 'unknown') as OptInLevel,
+      since: st?.since ?? null,
+      source: decided ? { system: decided.sourceSystem, method: decided.method, eventId: decided.sourceEventId } : null,
+      clause: decided?.evidence.clause ?? p.clause,
+      version: decided?.evidence.policyVersion ?? p.version,
+      documentUrl: p.documentUrl,
+    };
+  });
+}
+
+export interface HistoryEntry {
+  seq: number;
+  eventId: string;
+  purpose: string;
+  state: ConsentState;
+  level: OptInLevel;
+  occurredAt: Date;
+  recordedAt: Date;
+  source: { system: string; eventId: string; method: string };
+  evidence: ConsentEvidence;
+  echo: boolean;
+}
+
+export function historyEntry(row: LedgerRow, subjectKey: Buffer | null): HistoryEntry {
+  return {
+    seq: row.seq,
+    eventId: row.eventId,
+    purpose: row.purpose,
+    state: row.state as ConsentState,
+    level: row.level as OptInLevel,
+    occurredAt: row.occurredAt,
+    recordedAt: row.recordedAt,
+    source: { system: row.sourceSystem, eventId: row.sourceEventId, method: row.method },
+    evidence: { ...row.evidence, ...personalEvidenceOf(row, subjectKey) },
+    echo: row.echo,
+  };
+}
+
+/** Every event of the subject, oldest first by record, with its evidence (personal parts decrypted). */
+export async function consentHistory(ctx: ShopContext, email: string): Promise<{ subjectId: string; events: HistoryEntry[] }> {
+  const subject = await requireSubject(ctx, email);
+  const key = await ctx.keys.subjectKey(ctx.db, ctx.shopId, subject.subjectId);
+  const rows = await subjectHistory(ctx.db, ctx.shopId, subject.subjectId);
+  return { subjectId: subject.subjectId, events: rows.map((r) => historyEntry(r, key)) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Double opt-in and one-click unsubscribe
+
+export interface OptInRequest {
+  email: string;
+  purposes: string[];
+  evidence?: ConsentEvidence;
+  /** When the form was submitted (default now). */
+  occurredAt?: Date;
+}
+
+export interface OptInTicket {
+  token: string;
+  tokenId: string;
+  subjectId: string;
+  expiresAt: Date;
+}
+
+/** Records `pending` for each purpose and issues a single-use, expiring confirmation token. */
+export async function requestOptIn(ctx: ShopContext, request: OptInRequest, actor: Actor): Promise<OptInTicket> {
+  const purposes = await purposeMap(ctx.db, ctx.shopId);
+  const now = ctx.now();
+  const settings = await readShopSettings(ctx.db, ctx.shopId);
+  if (request.purposes.length === 0) throw new TactfulError('CONSENT.INVALID', 'Choose at least one purpose to opt in to.');
+  const tokenId = newTokenId();
+  const occurredAt = request.occurredAt ?? now;
+  const events = [...new Set(request.purposes)].map((purpose) =>
+    validateConsentEvent(
+      {
+        subject: { email: request.email },
+        purpose,
+        state: 'pending',
+        level: 'unknown',
+        occurredAt,
+        source: { system: 'tactful', eventId: `optin:${tokenId}:${purpose}`, method: 'form' },
+        evidence: { ...request.evidence, confirmationTokenId: tokenId },
+      },
+      purposes,
+      now,
+    ),
+  );
+  const expiresAt = new Date(now.getTime() + settings.optInTokenTtlHours * 3600_000);
+  return withShopTransaction(ctx, actor, async (s) => {
+    let subjectId = '';
+    for (const data of events) subjectId = (await applyEvent(s, data)).subjectId;
+    await s.tx.insert(optInTokens).values({ shopId: ctx.shopId, tokenId, subjectId, purposes: events.map((e) => e.purpose), issuedAt: now, expiresAt });
+    await appendAudit(s.tx, ctx.shopId, s.head, {
+      action: 'consent.opt_in_requested',
+      actor,
+      subjectId,
+      at: now,
+      details: { purposes: events.map((e) => e.purpose), tokenId, expiresAt: expiresAt.toISOString() },
+    });
+    const token = signToken(s.shopKeys.tokenKey, {
+      kind: 'opt-in',
+      shop: ctx.shopId,
+      id: tokenId,
+      subject: subjectId,
+      purposes: events.map((e) => e.purpose),
+      exp: Math.floor(expiresAt.getTime() / 1000),
+    });
+    return { token, tokenId, subjectId, expiresAt };
+  });
+}
+
+/**
+ * Confirms a double opt-in: `granted` at level `confirmed` for each purpose of the token, with the
+ * confirmation's evidence. Forged, expired and reused tokens are refused with distinct codes.
+ */
+export async function confirmOptIn(ctx: ShopContext, token: string, evidence: ConsentEvidence, actor: Actor): Promise<{ subjectId: string; purposes: string[] }> {
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const payload = verifyToken(shopKeys.tokenKey, token, 'opt-in');
+  const now = ctx.now();
+  if (payload.shop !== ctx.shopId) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This link belongs to another shop.');
+  if (payload.exp * 1000 < now.getTime()) {
+    throw new TactfulError('CONSENT.TOKEN_EXPIRED', 'This confirmation link has expired: subscribe again to get a new one.');
+  }
+  const emails = await emailsOf(ctx.db, ctx.keys, ctx.shopId, [payload.subject]);
+  const email = emails.get(payload.subject);
+  if (!email) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This link no longer matches a customer of this shop.');
+  const purposes = await purposeMap(ctx.db, ctx.shopId);
+  const events = payload.purposes.map((purpose) =>
+    validateConsentEvent(
+      {
+        subject: { email },
+        purpose,
+        state: 'granted',
+        level: 'confirmed',
+        occurredAt: now,
+        source: { system: 'tactful', eventId: `doi:${payload.id}:${purpose}`, method: 'double_opt_in_confirmation' },
+        evidence: { ...evidence, confirmationTokenId: payload.id },
+      },
+      purposes,
+      now,
+    ),
+  );
+  return withShopTransaction(ctx, actor, async (s) => {
+    const used = await s.tx
+      .update(optInTokens)
+      .set({ usedAt: now })
+      .where(and(eq(optInTokens.shopId, ctx.shopId), eq(optInTokens.tokenId, payload.id), isNull(optInTokens.usedAt)))
+      .returning({ tokenId: optInTokens.tokenId });
+    if (used.length === 0) {
+      const [known] = await s.tx.select({ usedAt: optInTokens.usedAt }).from(optInTokens).where(and(eq(optInTokens.shopId, ctx.shopId), eq(optInTokens.tokenId, payload.id)));
+      if (!known) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This confirmation link was not issued by this shop.');
+      throw new TactfulError('CONSENT.TOKEN_USED', 'This confirmation link was already used: your subscription is confirmed.');
+    }
+    for (const data of events) await applyEvent(s, data);
+    await appendAudit(s.tx, ctx.shopId, s.head, {
+      action: 'consent.opt_in_confirmed',
+      actor,
+      subjectId: payload.subject,
+      at: now,
+      details: { purposes: payload.purposes, tokenId: payload.id },
+    });
+    return { subjectId: payload.subject, purposes: payload.purposes };
+  });
+}
+
+/** A one-click unsubscribe token for one subject and purpose; it does not expire. */
+export async function unsubscribeToken(ctx: ShopContext, subjectId: string, purpose: string): Promise<string> {
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  return signToken(shopKeys.tokenKey, { kind: 'unsubscribe', shop: ctx.shopId, subject: subjectId, purpose });
+}
+
+/**
+ * One-click unsubscribe (RFC 8058): withdraws the purpose. Idempotent: when it is already withdrawn,
+ * nothing new is recorded.
+ */
+export async function unsubscribe(ctx: ShopContext, token: string, evidence: ConsentEvidence, actor: Actor): Promise<{ subjectId: string; purpose: string; alreadyWithdrawn: boolean }> {
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const payload = verifyToken(shopKeys.tokenKey, token, 'unsubscribe');
+  if (payload.shop !== ctx.shopId) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This link belongs to another shop.');
+  const emails = await emailsOf(ctx.db, ctx.keys, ctx.shopId, [payload.subject]);
+  const email = emails.get(payload.subject);
+  if (!email) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This link no longer matches a customer of this shop.');
+  const now = ctx.now();
+  const data = validateConsentEvent(
+    {
+      subject: { email },
+      purpose: payload.purpose,
+      state: 'withdrawn',
+      level: 'unknown',
+      occurredAt: now,
+      source: { system: 'tactful', eventId: `unsub:${payload.subject}:${payload.purpose}:${now.getTime()}`, method: 'form' },
+      evidence: { ...evidence, formId: 'one-click-unsubscribe' },
+    },
+    await purposeMap(ctx.db, ctx.shopId),
+    now,
+  );
+  return withShopTransaction(ctx, actor, async (s) => {
+    const [current] = await s.tx
+      .select({ state: consentState.state })
+      .from(consentState)
+      .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, payload.subject), eq(consentState.purpose, payload.purpose)))
+      .for('update');
+    if (current?.state === 'withdrawn') return { subjectId: payload.subject, purpose: payload.purpose, alreadyWithdrawn: true };
+    await applyEvent(s, data);
+    await appendAudit(s.tx, ctx.shopId, s.head, { action: 'consent.unsubscribed', actor, subjectId: payload.subject, at: now, details: { purpose: payload.purpose } });
+    return { subjectId: payload.subject, purpose: payload.purpose, alreadyWithdrawn: false };
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Keys per shop and per subject. Each subject's direct identifiers are encrypted under that subject's own
+ * data key, wrapped by the shop key, itself wrapped by the master secret. Erasing a subject destroys the
+ * wrapped key: every copy of its ciphertext — dead row versions, WAL, backups — becomes unreadable.
+ */
+import { and, eq } from 'drizzle-orm';
+import { TactfulError } from '../errors/tactful-error.js';
+import type { Db } from '../store/open.js';
+import { shops, subjects } from '../store/schema.js';
+import { decrypt, deriveKey, encrypt, hmac, newKey } from './cipher.js';
+
+export interface ShopKeys {
+  /** Wraps subject keys and encrypts shop-level secrets (outbox payloads, sessions). */
+  readonly shopKey: Buffer;
+  /** Keys the blind index of emails. */
+  readonly indexKey: Buffer;
+  /** Signs double opt-in and unsubscribe tokens. */
+  readonly tokenKey: Buffer;
+}
+
+export class KeyRing {
+  private readonly shopCache = new Map<string, ShopKeys>();
+  private readonly subjectCache = new Map<string, Buffer | null>();
+
+  constructor(private readonly masterKey: Buffer) {}
+
+  /** Creates the shop on first use (with a fresh key) and returns its keys. */
+  async shop(db: Db, shopId: string, now = new Date()): Promise<ShopKeys> {
+    const cached = this.shopCache.get(shopId);
+    if (cached) return cached;
+    let [row] = await db.select({ wrappedKey: shops.wrappedKey }).from(shops).where(eq(shops.shopId, shopId));
+    if (!row) {
+      const wrapped = encrypt(this.masterKey, newKey(), `shop:${shopId}`);
+      await db.insert(shops).values({ shopId, wrappedKey: wrapped, createdAt: now }).onConflictDoNothing();
+      [row] = await db.select({ wrappedKey: shops.wrappedKey }).from(shops).where(eq(shops.shopId, shopId));
+    }
+    if (!row) throw new TactfulError('STORE.SHOP_MISSING', `Shop ${shopId} could not be created.`);
+    const shopKey = decrypt(this.masterKey, row.wrappedKey, `shop:${shopId}`);
+    const keys: ShopKeys = {
+      shopKey,
+      indexKey: deriveKey(shopKey, 'tactful/email-index/v1'),
+      tokenKey: deriveKey(shopKey, 'tactful/tokens/v1'),
+    };
+    this.shopCache.set(shopId, keys);
+    return keys;
+  }
+
+  emailIndex(keys: ShopKeys, normalisedEmail: string): Buffer {
+    return hmac(keys.indexKey, normalisedEmail);
+  }
+
+  newSubjectKey(keys: ShopKeys, shopId: string, subjectId: string): { key: Buffer; wrapped: Buffer } {
+    const key = newKey();
+    return { key, wrapped: encrypt(keys.shopKey, key, `subject:${shopId}:${subjectId}`) };
+  }
+
+  /** The subject's data key, or null when the subject was erased (its key destroyed). */
+  async subjectKey(db: Db, shopId: string, subjectId: string): Promise<Buffer | null> {
+    const cacheKey = `${shopId}\u0000${subjectId}`;
+    if (this.subjectCache.has(cacheKey)) return this.subjectCache.get(cacheKey) ?? null;
+    const keys = await this.shop(db, shopId);
+    const [row] = await db
+      .select({ wrappedKey: subjects.wrappedKey })
+      .from(subjects)
+      .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subjectId)));
+    const key = row?.wrappedKey ? decrypt(keys.shopKey, row.wrappedKey, `subject:${shopId}:${subjectId}`) : null;
+    this.remember(cacheKey, key);
+    return key;
+  }
+
+  rememberSubjectKey(shopId: string, subjectId: string, key: Buffer | null): void {
+    this.remember(`${shopId}\u0000${subjectId}`, key);
+  }
+
+  forgetSubject(shopId: string, subjectId: string): void {
+    this.subjectCache.delete(`${shopId}\u0000${subjectId}`);
+  }
+
+  forgetShop(shopId: string): void {
+    this.shopCache.delete(shopId);
+    for (const key of this.subjectCache.keys()) if (key.startsWith(`${shopId}\u0000`)) this.subjectCache.delete(key);
+  }
+
+  private remember(cacheKey: string, key: Buffer | null): void {
+    if (this.subjectCache.size > 50_000) this.subjectCache.clear();
+    this.subjectCache.set(cacheKey, key);
+  }
+}
+
+/** Encrypts a subject's personal value; binds it to the subject and the field. */
+export function sealForSubject(key: Buffer, shopId: string, subjectId: string, field: string, value: string): Buffer {
+  return encrypt(key, value, `${shopId}:${subjectId}:${field}`);
+}
+
+export function openForSubject(key: Buffer, shopId: string, subjectId: string, field: string, sealed: Buffer): string {
+  return decrypt(key, sealed, `${shopId}:${subjectId}:${field}`).toString('utf8');
+}
+

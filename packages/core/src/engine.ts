@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import type { Actor, AuditQuery } from './audit/log.js';
+import { appendAudit, verifyAudit } from './audit/log.js';
+import { exportAudit, type AuditExportFormat } from './audit/export.js';
+import type { ChainVerification } from './audit/chain.js';
+import { encrypt } from './crypto/cipher.js';
+import { KeyRing } from './crypto/keyring.js';
+import { TactfulError } from './errors/tactful-error.js';
+import type { ConsentEvidence } from './consent/event.js';
+import { verifyLedger } from './consent/ledger.js';
+import { defaultPurposes, definePurpose, listPurposes, type PurposeInput } from './consent/purposes.js';
+import {
+  confirmOptIn,
+  consentHistory,
+  recordConsent,
+  recordConsentBatch,
+  requestOptIn,
+  showConsent,
+  unsubscribe,
+  unsubscribeToken,
+  withShopTransaction,
+  type OptInRequest,
+  type ShopContext,
+} from './consent/service.js';
+import { findSubjectByEmail } from './profile/subjects.js';
+import type { InboundEvent, InboundMeta, InboundSink } from './ports.js';
+import { readShopSettings, writeShopSettings, type ShopSettingsInput } from './shop/settings.js';
+import type { Store } from './store/open.js';
+import { inbox } from './store/schema.js';
+import { createDispatcher, type DispatcherOptions } from './sync/dispatcher.js';
+import { outboxCounts } from './sync/outbox.js';
+
+export interface CreateTactfulOptions {
+  store: Store;
+  /** The shop this engine acts for (its domain, e.g. `my-shop.myshopify.com`). */
+  shop: string;
+  /** The clock (tests pass a fixed one). */
+  now?: () => Date;
+  /** One key ring per store is enough; engines of several shops may share it. */
+  keys?: KeyRing;
+}
+
+const shopPattern = /^[a-z0-9][a-z0-9.-]{0,253}$/;
+
+export function normaliseShop(shop: string): string {
+  const value = shop.trim().toLowerCase();
+  if (!shopPattern.test(value)) throw new TactfulError('CONFIG.INVALID', `"${shop}" is not a shop domain: use lower-case letters, digits, dots and dashes, e.g. my-shop.myshopify.com.`);
+  return value;
+}
+
+const systemActor: Actor = { type: 'system', id: 'tactful' };
+
+/**
+ * Wires the core for one shop: consent, purposes, settings, the audit log, the outbox and the inbox. Creates
+ * the shop (its key and its two default purposes) on first use.
+ */
+export async function createTactful(options: CreateTactfulOptions) {
+  const { store } = options;
+  const shopId = normaliseShop(options.shop);
+  const keys = options.keys ?? new KeyRing(store.masterKey);
+  const now = options.now ?? (() => new Date());
+  const ctx: ShopContext = { db: store.db, keys, shopId, now };
+
+  await keys.shop(store.db, shopId, now());
+  if ((await listPurposes(store.db, shopId)).length === 0) {
+    await withShopTransaction(ctx, systemActor, async (s) => {
+      for (const p of defaultPurposes(shopId)) await definePurpose(s.tx, shopId, s.head, p, systemActor, s.recordedAt);
+    });
+  }
+
+  const inboxSink: InboundSink = {
+    async receive(shop: string, event: InboundEvent, meta: InboundMeta) {
+      const target = normaliseShop(shop);
+      const shopKeys = await keys.shop(store.db, target);
+      const inserted = await store.db
+        .insert(inbox)
+        .values({
+          shopId: target,
+          system: meta.system,
+          deliveryId: meta.deliveryId,
+          topic: meta.topic,
+          payloadEnc: encrypt(shopKeys.shopKey, JSON.stringify(event), `inbox:${target}:${meta.system}:${meta.deliveryId}`),
+          receivedAt: meta.receivedAt,
+        })
+        .onConflictDoNothing()
+        .returning({ id: inbox.deliveryId });
+      return inserted.length > 0 ? 'accepted' : 'duplicate';
+    },
+  };
+
+  return {
+    shopId,
+    store,
+    keys,
+    now,
+    context: ctx,
+    consent: {
+      record: (input: unknown, actor: Actor = systemActor) => recordConsent(ctx, input, actor),
+      recordBatch: (inputs: readonly unknown[], actor: Actor = systemActor) => recordConsentBatch(ctx, inputs, actor),
+      show: (email: string) => showConsent(ctx, email),
+      history: (email: string) => consentHistory(ctx, email),
+      requestOptIn: (request: OptInRequest, actor: Actor = { type: 'customer', id: 'form' }) => requestOptIn(ctx, request, actor),
+      confirmOptIn: (token: string, evidence: ConsentEvidence = {}, actor: Actor = { type: 'customer', id: 'confirm-link' }) => confirmOptIn(ctx, token, evidence, actor),
+      unsubscribeToken: async (email: string, purpose: string) => {
+        const shopKeys = await keys.shop(store.db, shopId);
+        const subject = await findSubjectByEmail(store.db, { keys, shopKeys, shopId }, email.trim().toLowerCase());
+        if (!subject) throw new TactfulError('SUBJECT.NOT_FOUND', `No customer with email ${email} in shop ${shopId}.`);
+        return unsubscribeToken(ctx, subject.subjectId, purpose);
+      },
+      unsubscribe: (token: string, evidence: ConsentEvidence = {}, actor: Actor = { type: 'customer', id: 'one-click' }) => unsubscribe(ctx, token, evidence, actor),
+    },
+    purposes: {
+      list: () => listPurposes(store.db, shopId),
+      define: (input: PurposeInput, actor: Actor = systemActor) =>
+        withShopTransaction(ctx, actor, (s) => definePurpose(s.tx, shopId, s.head, input, actor, s.recordedAt)),
+    },
+    settings: {
+      get: () => readShopSettings(store.db, shopId),
+      update: async (patch: ShopSettingsInput, actor: Actor = systemActor) => {
+        const next = await writeShopSettings(store.db, shopId, patch);
+        await withShopTransaction(ctx, actor, (s) => appendAudit(s.tx, shopId, s.head, { action: 'settings.changed', actor, at: s.recordedAt, details: { changed: Object.keys(patch) } }));
+        return next;
+      },
+    },
+    audit: {
+      export: (format: AuditExportFormat, query: AuditQuery = {}) => exportAudit(store.db, keys, shopId, format, query),
+      /** Verifies both hash chains: the consent ledger and the audit log. */
+      verify: async (): Promise<{ ledger: ChainVerification; audit: ChainVerification }> => ({
+        ledger: await verifyLedger(store.db, shopId),
+        audit: await verifyAudit(store.db, shopId),
+      }),
+      subjectIdOf: async (email: string) => {
+        const shopKeys = await keys.shop(store.db, shopId);
+        return (await findSubjectByEmail(store.db, { keys, shopKeys, shopId }, email.trim().toLowerCase()))?.subjectId ?? null;
+      },
+    },
+    outbox: {
+      dispatcher: (opts: Omit<DispatcherOptions, 'db' | 'keys'>) => createDispatcher({ db: store.db, keys, ...opts }),
+      counts: () => outboxCounts(store.db, shopId),
+    },
+    inbox: inboxSink,
+  };
+}
+
+export type Tactful = Awaited<ReturnType<typeof createTactful>>;
+
+/** A delivery id for systems that send none: the hash of the raw body. */
+export function bodyDeliveryId(raw: string | Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+

@@ -1,0 +1,31 @@
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { parseOrThrow } from '../errors/zod.js';
+import type { Db } from '../store/open.js';
+import { shops } from '../store/schema.js';
+
+/** Per-shop settings, kept in `shops.settings` and validated on every read and write. */
+export const shopSettings = z
+  .object({
+    /** Mail only people who confirmed by double opt-in. */
+    requireDoubleOptIn: z.boolean().default(true),
+    /** Systems that must learn of every consent change (outbox targets): `shopify`, `mailchimp`, ... */
+    connectedSystems: z.array(z.string().min(1)).default([]),
+    /** How long a double opt-in link stays valid. */
+    optInTokenTtlHours: z.number().positive().max(24 * 30).default(48),
+  })
+  .strict();
+export type ShopSettings = z.output<typeof shopSettings>;
+export type ShopSettingsInput = z.input<typeof shopSettings>;
+
+export async function readShopSettings(db: Db, shopId: string): Promise<ShopSettings> {
+  const [row] = await db.select({ settings: shops.settings }).from(shops).where(eq(shops.shopId, shopId));
+  return shopSettings.parse(row?.settings ?? {});
+}
+
+export async function writeShopSettings(db: Db, shopId: string, patch: ShopSettingsInput): Promise<ShopSettings> {
+  const current = await readShopSettings(db, shopId);
+  const next = parseOrThrow(shopSettings, { ...current, ...patch }, 'CONFIG.INVALID', 'shop settings');
+  await db.update(shops).set({ settings: next }).where(eq(shops.shopId, shopId));
+  return next;
+}

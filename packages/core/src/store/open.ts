@@ -1,0 +1,148 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { TactfulError } from '../errors/tactful-error.js';
+import { loadOrCreateSecretFile, parseMasterSecret } from '../crypto/master-secret.js';
+import { schema } from './schema.js';
+
+export type Schema = typeof schema;
+/** A Drizzle database over either driver; repositories take this (or a transaction of it). */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface Store {
+  readonly db: Db;
+  readonly kind: 'pglite' | 'postgres';
+  /** Where the data lives: the folder, `memory://`, or the URL with its password masked. */
+  readonly location: string;
+  /** The app's master secret, which wraps every shop key. */
+  readonly masterKey: Buffer;
+  /** Runs raw SQL (tests, benchmarks, admin). Rows as plain objects. */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** A folder (PGlite on disk), `memory://` (PGlite in memory) or `postgres://…` / `postgresql://…`. */
+  url?: string;
+  /** The master secret (hex or base64). Defaults to `TACTFUL_SECRET`, else a file beside a PGlite folder. */
+  secret?: string;
+  /** Pool size for PostgreSQL. */
+  maxConnections?: number;
+}
+
+export const DEFAULT_STORE_URL = '.tactful/db';
+
+/** Opens the store at `url` and applies the committed migrations before returning. */
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const url = (options.url ?? DEFAULT_STORE_URL).trim();
+  if (url === '') throw new TactfulError('CONFIG.INVALID', 'The database location is empty: pass a folder, memory:// or a postgres:// URL.');
+  const secret = options.secret ?? process.env.TACTFUL_SECRET;
+  if (/^postgres(ql)?:\/\//i.test(url)) return openPostgres(url, secret, options.maxConnections ?? 10);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && url !== 'memory://') {
+    throw new TactfulError('CONFIG.INVALID', `Unknown database URL scheme in "${url}": use a folder path, memory:// or postgres://.`);
+  }
+  return openPglite(url, secret);
+}
+
+async function openPglite(url: string, secret: string | undefined): Promise<Store> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  const inMemory = url === 'memory://';
+  const folder = inMemory ? undefined : resolve(url);
+  const masterKey = secret
+    ? parseMasterSecret(secret)
+    : inMemory
+      ? (await import('node:crypto')).randomBytes(32)
+      : loadOrCreateSecretFile(`${folder}.secret`);
+  let client: InstanceType<typeof PGlite>;
+  try {
+    client = inMemory ? new PGlite() : new PGlite(folder);
+    await client.waitReady;
+  } catch (cause) {
+    throw new TactfulError('STORE.OPEN_FAILED', `Could not open the embedded database at ${folder ?? url}: ${(cause as Error).message}. Is another tactful process using it?`, { cause });
+  }
+  const db = drizzle({ client, schema }) as unknown as Db;
+  await migrate(db as never, { migrationsFolder: migrationsFolder() });
+  return {
+    db,
+    kind: 'pglite',
+    location: folder ?? 'memory://',
+    masterKey,
+    async query(text, params) {
+      const result = await client.query(text, params as unknown[] | undefined);
+      return result.rows as never;
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+async function openPostgres(url: string, secret: string | undefined, max: number): Promise<Store> {
+  if (!secret) {
+    throw new TactfulError('CONFIG.INVALID', 'TACTFUL_SECRET is required with a PostgreSQL database: set it to 64 hex characters and keep it safe (it unlocks every shop key).');
+  }
+  const masterKey = parseMasterSecret(secret);
+  const pg = (await import('pg')).default;
+  const { drizzle } = await import('drizzle-orm/node-postgres');
+  const { migrate } = await import('drizzle-orm/node-postgres/migrator');
+  // timestamptz and bigint come back as Date / number through Drizzle's column mappers.
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => {
+    /* an idle client lost its connection; the next checkout reconnects */
+  });
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (cause) {
+    await pool.end().catch(() => undefined);
+    throw new TactfulError('STORE.OPEN_FAILED', `Could not connect to PostgreSQL at ${maskUrl(url)}: ${(cause as Error).message}.`, { cause });
+  }
+  const db = drizzle({ client: pool, schema }) as unknown as Db;
+  // Several app instances may start at once: one applies the migrations, the others wait for it.
+  const lock = await pool.connect();
+  try {
+    await lock.query('select pg_advisory_lock(7337001)');
+    await migrate(db as never, { migrationsFolder: migrationsFolder() });
+  } finally {
+    await lock.query('select pg_advisory_unlock(7337001)').catch(() => undefined);
+    lock.release();
+  }
+  return {
+    db,
+    kind: 'postgres',
+    location: maskUrl(url),
+    masterKey,
+    async query(text, params) {
+      const result = await pool.query(text, params as unknown[] | undefined);
+      return result.rows as never;
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+function maskUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+/** The committed drizzle-kit migrations: `packages/core/drizzle`, from the sources or from dist. */
+function migrationsFolder(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'drizzle');
+    if (existsSync(join(candidate, 'meta', '_journal.json'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new TactfulError('STORE.MIGRATIONS_MISSING', 'The migrations folder of @tactful/core was not found: reinstall the package.');
+}
+
+/** Helper for repositories: the rows of a raw `sql` query on either driver. */
+export async function rows<T>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}

@@ -1,0 +1,262 @@
+/**
+ * The whole database of Tactful, one PostgreSQL dialect for PGlite and server Postgres. Every primary key
+ * leads with `shop_id` and every query is scoped by it, so the schema distributes by tenant (Citus:
+ * `create_distributed_table(t, 'shop_id')`) without change. Direct identifiers are never stored in plain
+ * text: `*_enc` columns hold AES-256-GCM ciphertext under the subject's data key, and lookups by email go
+ * through `email_index`, a keyed hash (blind index).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** bytea as a Node Buffer on both drivers (PGlite returns Uint8Array, pg returns Buffer). */
+export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  toDriver: (value) => value,
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+});
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const shops = pgTable('shops', {
+  shopId: text('shop_id').primaryKey(),
+  /** The shop's key, wrapped by the app's master secret. */
+  wrappedKey: bytea('wrapped_key').notNull(),
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+  /** Head of the consent ledger's hash chain: detects a truncated tail. */
+  ledgerSeq: bigint('ledger_seq', { mode: 'number' }).notNull().default(0),
+  ledgerHead: text('ledger_head').notNull().default(''),
+  auditSeq: bigint('audit_seq', { mode: 'number' }).notNull().default(0),
+  auditHead: text('audit_head').notNull().default(''),
+  createdAt: tstz('created_at').notNull(),
+});
+
+export const purposes = pgTable(
+  'purposes',
+  {
+    shopId: text('shop_id').notNull(),
+    key: text('key').notNull(),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    documentUrl: text('document_url').notNull(),
+    clause: text('clause').notNull(),
+    version: text('version').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.key] })],
+);
+
+/** Every clause version a purpose ever pointed at: consent given under v1 stays provable after v2. */
+export const purposeVersions = pgTable(
+  'purpose_versions',
+  {
+    shopId: text('shop_id').notNull(),
+    key: text('key').notNull(),
+    version: text('version').notNull(),
+    documentUrl: text('document_url').notNull(),
+    clause: text('clause').notNull(),
+    recordedAt: tstz('recorded_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.key, t.version] })],
+);
+
+export const subjects = pgTable(
+  'subjects',
+  {
+    shopId: text('shop_id').notNull(),
+    subjectId: text('subject_id').notNull(),
+    /** HMAC of the normalised email under the shop's index key. */
+    emailIndex: bytea('email_index').notNull(),
+    emailEnc: bytea('email_enc').notNull(),
+    /** The subject's data key wrapped by the shop key; null once erased (crypto-shredding). */
+    wrappedKey: bytea('wrapped_key'),
+    /** Ids in other systems, e.g. { shopify: "gid://shopify/Customer/1" }: pseudonymous, not direct identifiers. */
+    externalIds: jsonb('external_ids').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    createdAt: tstz('created_at').notNull(),
+    erasedAt: tstz('erased_at'),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.subjectId] }), uniqueIndex('subjects_email_index').on(t.shopId, t.emailIndex)],
+);
+
+export const consentLedger = pgTable(
+  'consent_ledger',
+  {
+    shopId: text('shop_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    eventId: text('event_id').notNull(),
+    subjectId: text('subject_id').notNull(),
+    purpose: text('purpose').notNull(),
+    state: text('state').notNull(),
+    level: text('level').notNull(),
+    occurredAt: tstz('occurred_at').notNull(),
+    recordedAt: tstz('recorded_at').notNull(),
+    sourceSystem: text('source_system').notNull(),
+    sourceEventId: text('source_event_id').notNull(),
+    method: text('method').notNull(),
+    /** Evidence that is not personal (form id, policy version, clause, token id). */
+    evidence: jsonb('evidence').$type<Record<string, string>>().notNull(),
+    /** Personal evidence (IP, user agent), encrypted under the subject's key. */
+    evidenceEnc: bytea('evidence_enc'),
+    echo: boolean('echo').notNull().default(false),
+    /** sha256 of the event's content, to tell a replay (same id, same content) from a conflict. */
+    contentHash: text('content_hash').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    rowHash: text('row_hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.seq] }),
+    uniqueIndex('consent_ledger_source').on(t.shopId, t.sourceSystem, t.sourceEventId),
+    index('consent_ledger_subject').on(t.shopId, t.subjectId, t.purpose),
+  ],
+);
+
+/** The fold's result per subject and purpose: a projection, rebuilt from the ledger at any time. */
+export const consentState = pgTable(
+  'consent_state',
+  {
+    shopId: text('shop_id').notNull(),
+    subjectId: text('subject_id').notNull(),
+    purpose: text('purpose').notNull(),
+    state: text('state').notNull(),
+    level: text('level').notNull(),
+    since: tstz('since').notNull(),
+    decidedBy: text('decided_by').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.subjectId, t.purpose] }), index('consent_state_purpose').on(t.shopId, t.purpose, t.state)],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    shopId: text('shop_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    at: tstz('at').notNull(),
+    action: text('action').notNull(),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id').notNull(),
+    subjectId: text('subject_id'),
+    /** Non-personal details (purpose, state, counts, request ids). */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull(),
+    prevHash: text('prev_hash').notNull(),
+    rowHash: text('row_hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.seq] }), index('audit_log_subject').on(t.shopId, t.subjectId), index('audit_log_at').on(t.shopId, t.at)],
+);
+
+export const optInTokens = pgTable(
+  'opt_in_tokens',
+  {
+    shopId: text('shop_id').notNull(),
+    tokenId: text('token_id').notNull(),
+    subjectId: text('subject_id').notNull(),
+    purposes: jsonb('purposes').$type<string[]>().notNull(),
+    issuedAt: tstz('issued_at').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+    usedAt: tstz('used_at'),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.tokenId] })],
+);
+
+export const outbox = pgTable(
+  'outbox',
+  {
+    shopId: text('shop_id').notNull(),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    target: text('target').notNull(),
+    kind: text('kind').notNull(),
+    subjectId: text('subject_id'),
+    /** What to deliver, encrypted under the shop key (may name a person). Nulled once delivered. */
+    payloadEnc: bytea('payload_enc'),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tstz('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: tstz('created_at').notNull(),
+    deliveredAt: tstz('delivered_at'),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.id] }), index('outbox_due').on(t.status, t.nextAttemptAt)],
+);
+
+/** What Tactful last pushed to each system per subject and purpose: recognises echoes. */
+export const pushedConsent = pgTable(
+  'pushed_consent',
+  {
+    shopId: text('shop_id').notNull(),
+    system: text('system').notNull(),
+    subjectId: text('subject_id').notNull(),
+    purpose: text('purpose').notNull(),
+    state: text('state').notNull(),
+    occurredAt: tstz('occurred_at').notNull(),
+    pushedAt: tstz('pushed_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.system, t.subjectId, t.purpose] })],
+);
+
+/** Keyed hashes of erased addresses: a later sync cannot silently bring the person back. */
+export const suppression = pgTable(
+  'suppression',
+  {
+    shopId: text('shop_id').notNull(),
+    emailIndex: bytea('email_index').notNull(),
+    reason: text('reason').notNull(),
+    requestId: text('request_id'),
+    at: tstz('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.emailIndex] })],
+);
+
+/** Durable inbox of verified webhook deliveries, deduplicated on (system, delivery id). */
+export const inbox = pgTable(
+  'inbox',
+  {
+    shopId: text('shop_id').notNull(),
+    system: text('system').notNull(),
+    deliveryId: text('delivery_id').notNull(),
+    topic: text('topic').notNull(),
+    payloadEnc: bytea('payload_enc'),
+    receivedAt: tstz('received_at').notNull(),
+    processedAt: tstz('processed_at'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.system, t.deliveryId] }), index('inbox_pending').on(t.processedAt, t.receivedAt)],
+);
+
+/** Small keyed values per shop (adapter sessions, sync cursors, checkpoints); encrypt what is secret. */
+export const kv = pgTable(
+  'kv',
+  {
+    shopId: text('shop_id').notNull(),
+    key: text('key').notNull(),
+    value: text('value').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.key] })],
+);
+
+export const schema = {
+  shops,
+  purposes,
+  purposeVersions,
+  subjects,
+  consentLedger,
+  consentState,
+  auditLog,
+  optInTokens,
+  outbox,
+  pushedConsent,
+  suppression,
+  inbox,
+  kv,
+};
