@@ -1,0 +1,124 @@
+import { expect, it } from 'vitest';
+import { createTactful } from '../engine.js';
+import { TactfulError } from '../errors/tactful-error.js';
+import { describeEachStore } from '../testing/harness.js';
+import { uniqueShop } from '../testing/stores.js';
+import type { DeliverBatch } from './dispatcher.js';
+import type { OutboxItem } from './outbox.js';
+
+/** An in-memory target system that fails on demand. */
+function memoryTarget() {
+  const received: OutboxItem[] = [];
+  const plan: Array<'ok' | 'retryable' | 'fatal' | 'throw'> = [];
+  const deliver: DeliverBatch = async (items) => {
+    const mode = plan.shift() ?? 'ok';
+    if (mode === 'throw') throw new TactfulError('TEST.DOWN', 'target is down', { retryable: true, retryAfter: 0 });
+    return items.map((item) => {
+      if (mode === 'ok') {
+        received.push(item);
+        return { ok: true as const };
+      }
+      return { ok: false as const, error: new TactfulError('TEST.FAIL', `failed: ${mode}`, { retryable: mode === 'retryable' }) };
+    });
+  };
+  return { received, plan, deliver };
+}
+
+describeEachStore('outbox dispatcher', (getStore) => {
+  let clock = new Date('2026-04-01T00:00:00Z');
+  const now = () => clock;
+
+  async function shopWithChanges(count: number) {
+    const t = await createTactful({ store: getStore(), shop: uniqueShop(), now });
+    await t.settings.update({ connectedSystems: ['memory'] });
+    for (let i = 0; i < count; i++) {
+      await t.consent.record({ subject: { email: `p${i}@example.com` }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: clock, source: { system: 'cli', eventId: `e${i}`, method: 'form' } });
+    }
+    return t;
+  }
+
+  it('delivers every row once and reports counts', async () => {
+    const t = await shopWithChanges(5);
+    const target = memoryTarget();
+    const d = t.outbox.dispatcher({ targets: { memory: target.deliver }, random: () => 0.5, now });
+    const report = await d.drain();
+    expect(report.delivered).toBeGreaterThanOrEqual(5);
+    const mine = target.received.filter((i) => i.shopId === t.shopId);
+    expect(mine.map((i) => i.payload.email).sort()).toEqual(['p0@example.com', 'p1@example.com', 'p2@example.com', 'p3@example.com', 'p4@example.com']);
+    expect(await t.outbox.counts()).toEqual({ pending: 0, done: 5, dead: 0 });
+  });
+
+  it('retries retryable failures with backoff, then delivers', async () => {
+    const t = await shopWithChanges(2);
+    const target = memoryTarget();
+    target.plan.push('throw', 'retryable');
+    const d = t.outbox.dispatcher({ targets: { memory: target.deliver }, random: () => 0.5, now, baseDelayMs: 1000 });
+    let report = await d.drain();
+    expect(report.delivered).toBe(0);
+    expect(report.retried).toBe(2);
+    clock = new Date(clock.getTime() + 5_000);
+    report = await d.drain();
+    expect(report.retried).toBe(2);
+    clock = new Date(clock.getTime() + 60_000);
+    report = await d.drain();
+    expect(report.delivered).toBe(2);
+    expect(await t.outbox.counts()).toEqual({ pending: 0, done: 2, dead: 0 });
+  });
+
+  it('dead-letters a non-retryable failure at once, and a retryable one after N attempts, keeping the error', async () => {
+    const t = await shopWithChanges(1);
+    const target = memoryTarget();
+    target.plan.push('fatal');
+    const d = t.outbox.dispatcher({ targets: { memory: target.deliver }, now, maxAttempts: 3 });
+    expect((await d.drain()).deadLettered).toBe(1);
+    const dead = await getStore().query<{ last_error: string }>(`select last_error from outbox where shop_id = $1 and status = 'dead'`, [t.shopId]);
+    expect(dead[0]!.last_error).toContain('TEST.FAIL');
+
+    const u = await shopWithChanges(1);
+    const always = memoryTarget();
+    always.plan.push('retryable', 'retryable', 'retryable', 'retryable');
+    const d2 = u.outbox.dispatcher({ targets: { memory: always.deliver }, now, maxAttempts: 3, baseDelayMs: 1 });
+    for (let i = 0; i < 3; i++) {
+      clock = new Date(clock.getTime() + 3_600_000);
+      await d2.drain();
+    }
+    expect(await u.outbox.counts()).toEqual({ pending: 0, done: 0, dead: 1 });
+  });
+
+  it('a crash after claiming loses nothing: the row is delivered once the lease runs out', async () => {
+    const t = await shopWithChanges(1);
+    const crashing = t.outbox.dispatcher({
+      targets: {
+        memory: async () => {
+          throw Object.assign(new Error('process killed'), { code: 'ECONNRESET' });
+        },
+      },
+      now,
+      leaseMs: 30_000,
+      baseDelayMs: 10 * 60_000,
+    });
+    // Simulate a crash: claim, then never settle (the claiming instance dies).
+    const { claimDue } = await import('./outbox.js');
+    const claimed = await claimDue(getStore().db, t.keys, { limit: 10, now: clock, leaseMs: 30_000, targets: ['memory'] });
+    expect(claimed.some((c) => c.shopId === t.shopId)).toBe(true);
+    void crashing;
+    const target = memoryTarget();
+    const survivor = t.outbox.dispatcher({ targets: { memory: target.deliver }, now });
+    expect((await survivor.drain()).claimed).toBe(0);
+    clock = new Date(clock.getTime() + 31_000);
+    await survivor.drain();
+    expect(target.received.filter((i) => i.shopId === t.shopId)).toHaveLength(1);
+  });
+
+  it('two dispatchers never deliver the same row (FOR UPDATE SKIP LOCKED)', async () => {
+    const t = await shopWithChanges(40);
+    const a = memoryTarget();
+    const b = memoryTarget();
+    const da = t.outbox.dispatcher({ targets: { memory: a.deliver }, now, claimLimit: 5 });
+    const db = t.outbox.dispatcher({ targets: { memory: b.deliver }, now, claimLimit: 5 });
+    await Promise.all([da.drain(), db.drain()]);
+    const ids = [...a.received, ...b.received].filter((i) => i.shopId === t.shopId).map((i) => i.id);
+    expect(ids).toHaveLength(40);
+    expect(new Set(ids).size).toBe(40);
+  });
+});
