@@ -1,4 +1,6 @@
 import type { CommandModule } from '../cli/program.js';
+import { auditCommand } from './audit.js';
+import { consentCommand } from './consent.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
-export const commandModules: CommandModule[] = [];
+export const commandModules: CommandModule[] = [consentCommand, auditCommand];
