@@ -1,0 +1,154 @@
+import type { CampaignReport, CampaignRequest, CampaignResult } from '@tactful/core';
+import { TactfulError, isTactfulError } from '@tactful/core';
+import type { MailchimpClient } from '../client.js';
+import type { MailchimpOptions } from '../options.js';
+import { normaliseEmail } from '../subscriber-hash.js';
+import { campaignMergeFields } from './template.js';
+
+const CHUNK = 500;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Related-product campaigns: make sure the merge fields exist, write each recipient's fields in
+ * batches of 500, put exactly the eligible recipients in a static segment, create a regular campaign
+ * for that segment with Tactful's HTML, and send it. With `journey` configured, each recipient is
+ * triggered into that Customer Journey step instead. The campaign title carries the idempotency key,
+ * so a re-run with the same key finds the campaign instead of creating a second one.
+ */
+export function createCampaignSender(deps: { client: MailchimpClient; options: MailchimpOptions; sanitise: (value: string) => string }) {
+  const { client, options } = deps;
+  const listId = options.audienceId;
+  let knownTags: Set<string> | null = null;
+
+  async function ensureMergeFields(): Promise<string[]> {
+    const wanted = campaignMergeFields(options.mergeTags);
+    if (knownTags === null || wanted.some((f) => !knownTags?.has(f.tag))) {
+      const page = await client.listMergeFields(listId);
+      knownTags = new Set(page.merge_fields.map((f) => f.tag));
+    }
+    const created: string[] = [];
+    for (const field of wanted) {
+      if (knownTags.has(field.tag)) continue;
+      await client.createMergeField(listId, { tag: field.tag, name: field.name, type: field.type, required: false, public: false });
+      knownTags.add(field.tag);
+      created.push(field.tag);
+    }
+    return created;
+  }
+
+  async function findCampaign(title: string) {
+    for (let offset = 0; ; offset += 1000) {
+      const page = await client.listCampaigns({ list_id: listId, count: 1000, offset });
+      const hit = page.campaigns.find((c) => c.settings?.title === title);
+      if (hit) return hit;
+      if (offset + 1000 >= page.total_items) return null;
+    }
+  }
+
+  async function findOrCreateSegment(name: string): Promise<number> {
+    for (let offset = 0; ; offset += 1000) {
+      const page = await client.listSegments(listId, { type: 'static', count: 1000, offset });
+      const hit = page.segments.find((s) => s.name === name);
+      if (hit) return hit.id;
+      if (offset + 1000 >= page.total_items) break;
+    }
+    return (await client.createSegment(listId, { name, static_segment: [] })).id;
+  }
+
+  async function sendCampaign(request: CampaignRequest): Promise<CampaignResult> {
+    const problems: string[] = [];
+    if (!request.key.trim()) problems.push('key is empty');
+    if (!request.subject.trim()) problems.push('subject is empty');
+    if (!request.html.includes('*|UNSUB|*')) problems.push('html has no *|UNSUB|* link (Mailchimp will not send without one)');
+    if (!request.html.includes('*|LIST:ADDRESSLINE|*')) problems.push("html has no *|LIST:ADDRESSLINE|* (the sender's postal address)");
+    if (problems.length > 0) throw new TactfulError('MAILCHIMP.CAMPAIGN_INVALID', `Cannot send campaign ${request.key}: ${problems.join('; ')}.`, { details: problems });
+
+    const title = `tactful:${request.key}`;
+    const recipients = new Map<string, Record<string, string>>();
+    for (const r of request.recipients) recipients.set(normaliseEmail(r.email), r.fields);
+    const failed: CampaignResult['failed'] = [];
+
+    if (!options.journey) {
+      const existing = await findCampaign(title);
+      if (existing && existing.status !== 'save') {
+        // Already sent under this key: report it, never send a second time.
+        return { campaignId: existing.id, sent: [...recipients.keys()], failed };
+      }
+    }
+
+    await ensureMergeFields();
+
+    // Write each recipient's merge values; only subscribed members are eligible.
+    const eligible: string[] = [];
+    for (const part of chunks([...recipients.entries()], CHUNK)) {
+      const response = await client.batchMembers(listId, {
+        members: part.map(([email, fields]) => ({
+          email_address: email,
+          merge_fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.toUpperCase(), deps.sanitise(v)])),
+        })),
+        update_existing: true,
+      });
+      const errors = new Map(response.errors.map((e) => [normaliseEmail(e.email_address), e.error]));
+      const statuses = new Map([...response.updated_members, ...response.new_members].map((m) => [normaliseEmail(m.email_address), m.status]));
+      for (const [email] of part) {
+        const error = errors.get(email);
+        const status = statuses.get(email);
+        if (error !== undefined) failed.push({ email, code: 'MAILCHIMP.NOT_A_MEMBER', message: `Mailchimp refused ${email}: ${error}` });
+        else if (status !== 'subscribed') failed.push({ email, code: 'MAILCHIMP.NOT_SUBSCRIBED', message: `${email} is ${status ?? 'unknown'} in Mailchimp and cannot receive campaigns.` });
+        else eligible.push(email);
+      }
+    }
+
+    if (options.journey) {
+      const { journeyId, stepId } = options.journey;
+      const sent: string[] = [];
+      await Promise.all(
+        eligible.map(async (email) => {
+          try {
+            await client.triggerJourney(journeyId, stepId, email);
+            sent.push(email);
+          } catch (error) {
+            failed.push({ email, code: isTactfulError(error) ? error.code : 'MAILCHIMP.JOURNEY_FAILED', message: error instanceof Error ? error.message : String(error) });
+          }
+        }),
+      );
+      const order = new Map(eligible.map((e, i) => [e, i]));
+      sent.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+      return { campaignId: `journey:${journeyId}:${stepId}`, sent, failed };
+    }
+
+    if (eligible.length === 0) return { campaignId: '', sent: [], failed };
+
+    const segmentId = await findOrCreateSegment(title);
+    for (const part of chunks(eligible, CHUNK)) await client.batchSegmentMembers(listId, segmentId, { members_to_add: part });
+
+    const campaign =
+      (await findCampaign(title)) ??
+      (await client.createCampaign({
+        type: 'regular',
+        recipients: { list_id: listId, segment_opts: { saved_segment_id: segmentId } },
+        settings: { subject_line: request.subject, from_name: request.fromName, reply_to: request.replyTo, title },
+      }));
+    await client.setCampaignContent(campaign.id, { html: request.html });
+    await client.sendCampaign(campaign.id);
+    return { campaignId: campaign.id, sent: eligible, failed };
+  }
+
+  async function campaignReport(campaignId: string): Promise<CampaignReport> {
+    const report = await client.getReport(campaignId);
+    return {
+      campaignId: report.id,
+      sends: report.emails_sent,
+      opens: report.opens?.unique_opens ?? 0,
+      clicks: report.clicks?.unique_subscriber_clicks ?? report.clicks?.unique_clicks ?? 0,
+      unsubscribes: report.unsubscribed,
+    };
+  }
+
+  return { ensureMergeFields, sendCampaign, campaignReport };
+}

@@ -1,0 +1,20 @@
+// @tactful/mailchimp/testing: the Mailchimp sandbox and helpers for tests of other packages.
+export { createMailchimpSandbox, mailchimpTime, DEFAULT_CONTACT } from './sandbox.js';
+export type {
+  MailchimpSandbox,
+  MailchimpSandboxOptions,
+  SandboxAudience,
+  SandboxAudienceSeed,
+  SandboxMember,
+  SandboxCampaign,
+  SandboxJourneyStep,
+  SandboxWebhook,
+  MemberStatus,
+  ChangeSource,
+  FaultKind,
+  WebhookDelivery,
+  AudienceContact,
+} from './sandbox.js';
+export { renderMergeTags } from './render.js';
+export { loadSpecValidator, defaultSpecPath } from './openapi.js';
+export { createMemoryInboundSink } from './memory-sink.js';

@@ -1,0 +1,84 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type Router } from 'express';
+import type { InboundSink } from '@tactful/core';
+import { TactfulError, isTactfulError } from '@tactful/core';
+import { parseMailchimpWebhook } from './parse.js';
+
+export interface MailchimpWebhookTenant {
+  /** The shop these webhooks belong to. */
+  shop: string;
+  /** The long random token in the webhook URL (at least 32 characters). */
+  secret: string;
+}
+
+export interface MailchimpWebhookRouteOptions {
+  /** One shop (`{ shop, secret }`) or several. */
+  tenants: MailchimpWebhookTenant[];
+  statusPurpose?: string;
+  /** Largest body accepted (default 100 kB). */
+  limit?: string;
+  now?: () => Date;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * `GET|POST /mailchimp/webhooks/:secret`. The secret is compared in constant time against every
+ * tenant; anything else is a 404. GET answers Mailchimp's URL check with 200. POST parses the
+ * form-encoded body, hands the event to `sink.receive` (delivery id: SHA-256 of the raw body, since
+ * Mailchimp sends none) and answers 200 — also for a duplicate. A body that is not a webhook gets 400
+ * and reaches nobody.
+ */
+export function mailchimpWebhookRoutes(sink: InboundSink, options: MailchimpWebhookRouteOptions): Router {
+  if (options.tenants.length === 0) throw new TactfulError('CONFIG.INVALID', 'mailchimpWebhookRoutes needs at least one { shop, secret }.');
+  for (const t of options.tenants) {
+    if (t.secret.length < 32) throw new TactfulError('CONFIG.INVALID', `The webhook secret for shop ${t.shop} is shorter than 32 characters; use a long random token (e.g. crypto.randomBytes(32).toString('hex')).`);
+  }
+  const tenants = options.tenants.map((t) => ({ shop: t.shop, digest: digest(t.secret) }));
+  const now = options.now ?? (() => new Date());
+
+  function shopFor(secret: string | undefined): string | null {
+    const presented = digest(secret ?? '');
+    let found: string | null = null;
+    // Visit every tenant so the time taken does not reveal which prefix matched.
+    for (const t of tenants) if (timingSafeEqual(presented, t.digest) && found === null) found = t.shop;
+    return found;
+  }
+
+  const router = express.Router();
+  router.get('/mailchimp/webhooks/:secret', (req, res) => {
+    if (shopFor(req.params.secret) === null) return void res.status(404).end();
+    res.status(200).type('text/plain').send('ok');
+  });
+  router.post(
+    '/mailchimp/webhooks/:secret',
+    express.text({ type: () => true, limit: options.limit ?? '100kb' }),
+    async (req, res, next) => {
+      const shop = shopFor(req.params.secret);
+      if (shop === null) return void res.status(404).end();
+      const raw = typeof req.body === 'string' ? req.body : '';
+      let parsed;
+      try {
+        parsed = parseMailchimpWebhook(raw, { statusPurpose: options.statusPurpose });
+      } catch (error) {
+        if (isTactfulError(error, 'MAILCHIMP.WEBHOOK_INVALID')) return void res.status(400).json({ error: error.code, message: error.message });
+        return next(error);
+      }
+      try {
+        const outcome = await sink.receive(shop, parsed.event, {
+          system: 'mailchimp',
+          deliveryId: createHash('sha256').update(raw).digest('hex'),
+          receivedAt: now(),
+          topic: parsed.webhook.type,
+        });
+        res.status(200).json({ ok: true, outcome });
+      } catch (error) {
+        // Not stored: answer 500 so Mailchimp retries the delivery.
+        next(error);
+      }
+    },
+  );
+  return router;
+}
