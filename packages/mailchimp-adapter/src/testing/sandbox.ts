@@ -483,7 +483,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
         result.errors.push({ email_address: email, error: refused.detail, error_code: 'ERROR_GENERIC' });
         continue;
       }
-      const member = existing ?? newMember(audience, email, status ?? 'subscribed', at);
+      const member = existing ?? newMember(audience, String(item.email_address).trim(), status ?? 'subscribed', at);
       if (!existing) {
         audience.forgotten.delete(member.id);
         if (member.status === 'pending') audience.confirmationEmails.push(email);
@@ -931,7 +931,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       const audience = audienceOf(seed.listId);
       const at = seed.at ?? now();
       const normalised = normaliseEmail(email);
-      const member = audience.members.get(subscriberHash(normalised)) ?? newMember(audience, normalised, status, at);
+      const member = audience.members.get(subscriberHash(normalised)) ?? newMember(audience, email.trim(), status, at);
       member.status = status;
       member.last_changed = mailchimpTime(at);
       member.timestamp_opt = status === 'subscribed' ? mailchimpTime(at) : member.timestamp_opt;
