@@ -1,6 +1,7 @@
 import type { CommandModule } from '../cli/program.js';
 import { auditCommand } from './audit.js';
 import { consentCommand } from './consent.js';
+import { demoCommand } from './demo.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
-export const commandModules: CommandModule[] = [consentCommand, auditCommand];
+export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand];

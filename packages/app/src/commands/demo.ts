@@ -1,0 +1,79 @@
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createTactful, openStore, type Tactful } from '@tactful/core';
+import type { Command } from 'commander';
+import { table } from '../cli/parse.js';
+import type { CliContext, CommandModule } from '../cli/program.js';
+
+/**
+ * The main job while the app and its sandboxes are being built: a walk through the consent core on the
+ * embedded database, told as a customer's story, with every step checked against the ledger.
+ */
+export async function consentStory(ctx: CliContext, tactful: Tactful): Promise<void> {
+  const say = (text: string) => ctx.line(text);
+  const email = 'dana@example.com';
+  const show = async () => {
+    const view = await tactful.consent.show(email);
+    say(
+      table(
+        ['purpose', 'state', 'level', 'since', 'source', 'clause', 'version'],
+        view.purposes.map((p) => [p.purpose, p.state, p.level, p.since?.toISOString() ?? '', p.source ? `${p.source.system}/${p.source.method}` : '', p.clause, p.version]),
+      ),
+    );
+  };
+  await tactful.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });
+
+  say('\n1. Dana ticks both boxes on the subscribe form: pending until she confirms (double opt-in).');
+  const ticket = await tactful.consent.requestOptIn({ email, purposes: ['email_marketing', 'personalization'], evidence: { ip: '203.0.113.50', userAgent: 'Mozilla/5.0 (demo)', formId: 'footer-signup', policyVersion: '1' } });
+  await show();
+
+  say(`\n2. She clicks the confirmation link (token id ${ticket.tokenId}, valid until ${ticket.expiresAt.toISOString()}).`);
+  await tactful.consent.confirmOptIn(ticket.token, { ip: '203.0.113.50', userAgent: 'Mozilla/5.0 (demo)' });
+  await show();
+  const reuse = await tactful.consent.confirmOptIn(ticket.token).then(
+    () => 'accepted (wrong!)',
+    (e: { code?: string }) => `refused with ${e.code}`,
+  );
+  say(`   Clicking the same link again is ${reuse}.`);
+
+  say('\n3. Later she unsubscribes with one click in an email.');
+  const unsub = await tactful.consent.unsubscribeToken(email, 'email_marketing');
+  await tactful.consent.unsubscribe(unsub, { ip: '203.0.113.51' });
+  await show();
+
+  say('\n4. Mailchimp reports her as unsubscribed too: Tactful pushed that itself, so it is an echo and changes nothing.');
+  const echo = await tactful.consent.record({ subject: { email }, purpose: 'email_marketing', state: 'withdrawn', level: 'unknown', occurredAt: new Date(), source: { system: 'mailchimp', eventId: `mc-${Date.now()}`, method: 'sync' } });
+  say(`   recorded as echo: ${echo.echo}, state changed: ${echo.changed}`);
+
+  say('\n5. A nightly import from another system says "subscribed": withdrawal is sticky, only Dana herself can opt in again.');
+  const sticky = await tactful.consent.record({ subject: { email }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: new Date(), source: { system: 'shopify', eventId: `imp-${Date.now()}`, method: 'import' } });
+  say(`   state after the import: ${sticky.state.state}`);
+  await show();
+
+  const counts = await tactful.outbox.counts();
+  say(`\nOutbox: ${counts.pending} changes waiting for Shopify and Mailchimp (delivered by the dispatcher once they are connected).`);
+  const verified = await tactful.audit.verify();
+  say(`Ledger chain: ${verified.ledger.ok ? 'intact' : 'BROKEN'} (${verified.ledger.rows} events); audit log: ${verified.audit.ok ? 'intact' : 'BROKEN'} (${verified.audit.rows} entries).`);
+}
+
+export const demoCommand: CommandModule = (program: Command, ctx: CliContext) => {
+  program
+    .command('demo')
+    .description('run the demo on a fresh embedded database (.tactful/demo by default)')
+    .option('--data <folder>', 'where the demo database lives (wiped first)', '.tactful/demo')
+    .action(async (flags: { data: string }) => {
+      const folder = resolve(ctx.io.cwd, flags.data);
+      rmSync(folder, { recursive: true, force: true });
+      rmSync(`${folder}.secret`, { force: true });
+      ctx.line(`Tactful demo on an embedded PostgreSQL (PGlite) at ${folder}`);
+      const store = await openStore({ url: folder, secret: ctx.io.env.TACTFUL_SECRET });
+      try {
+        const tactful = await createTactful({ store, shop: ctx.globals().shop });
+        await consentStory(ctx, tactful);
+      } finally {
+        await store.close();
+      }
+      ctx.line(`\nExplore it: tactful --db ${flags.data} consent history --email dana@example.com`);
+      ctx.line(`            tactful --db ${flags.data} audit export --format jsonl`);
+    });
+};
