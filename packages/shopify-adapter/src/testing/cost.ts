@@ -1,0 +1,88 @@
+/**
+ * Shopify's calculated query cost, close enough to charge a bucket the way the Admin API does: a scalar
+ * or enum costs 0, an object 1, a connection 2 plus `first`/`last` times the cost of one node, a mutation
+ * 10 plus what it selects. (Shopify documents these rules under "Calculated query costs".)
+ */
+import {
+  getNamedType,
+  isAbstractType,
+  isObjectType,
+  Kind,
+  valueFromAST,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+
+export interface CostResult {
+  cost: number;
+  /** Connections selected without `first` or `last` (Shopify refuses them outside bulk operations). */
+  unboundedConnections: string[];
+}
+
+export function requestedQueryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): CostResult {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const unbounded: string[] = [];
+
+  const fieldsOf = (type: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined => {
+    if (isObjectType(type) || 'getFields' in type) {
+      const fields = (type as { getFields(): Record<string, GraphQLField<unknown, unknown>> }).getFields();
+      return fields[name];
+    }
+    return undefined;
+  };
+
+  const selectionCost = (parent: GraphQLNamedType, set: SelectionSetNode | undefined): number => {
+    if (!set) return 0;
+    let total = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value.startsWith('__')) continue;
+        const field = fieldsOf(parent, selection.name.value);
+        if (!field) continue;
+        const type = getNamedType(field.type);
+        if (!isObjectType(type) && !isAbstractType(type)) continue;
+        if (type.name.endsWith('Connection')) {
+          const args: Record<string, unknown> = {};
+          for (const arg of selection.arguments ?? []) {
+            const definition = field.args.find((a) => a.name === arg.name.value);
+            if (definition) args[arg.name.value] = valueFromAST(arg.value, definition.type, variables);
+          }
+          const size = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : undefined;
+          if (size === undefined) unbounded.push(selection.name.value);
+          total += 2 + (size ?? 1) * selectionCost(type, selection.selectionSet);
+        } else if (type.name === 'PageInfo') {
+          continue;
+        } else if (type.name.endsWith('Edge')) {
+          // edges { node } in a connection: the node is what costs.
+          total += selectionCost(type, selection.selectionSet);
+        } else {
+          total += 1 + selectionCost(type, selection.selectionSet);
+        }
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const on = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) ?? parent : parent;
+        total += selectionCost(on, selection.selectionSet);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) total += selectionCost(schema.getType(fragment.typeCondition.name.value) ?? parent, fragment.selectionSet);
+      }
+    }
+    return total;
+  };
+
+  const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+  if (!rootType) return { cost: 0, unboundedConnections: [] };
+  let cost = selectionCost(rootType, operation.selectionSet);
+  if (operation.operation === 'mutation') cost += 10 * operation.selectionSet.selections.length;
+  return { cost, unboundedConnections: unbounded };
+}

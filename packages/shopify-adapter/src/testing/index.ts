@@ -1,0 +1,28 @@
+// @tactful/shopify/testing: the Shopify sandbox — a stateful fake of the Admin API (2025-10) served through
+// msw — and what it can be seeded from. The demo and the end-to-end tests use it too.
+export { createShopifySandbox } from './sandbox.js';
+export type {
+  ShopifySandbox,
+  ShopifySandboxOptions,
+  BucketOptions,
+  SandboxFault,
+  SandboxRequestLog,
+  DeliveredWebhook,
+  CustomerSeed,
+  ProductSeed,
+  OrderSeed,
+} from './sandbox.js';
+export type {
+  ShopState,
+  SandboxCustomer,
+  SandboxOrder,
+  SandboxLine,
+  SandboxProduct,
+  SandboxConsent,
+  SandboxBulkOperation,
+  MarketingState,
+  MarketingOptInLevel,
+} from './state.js';
+export { seedFromGroceries, seedFromOrdersCsv, parseCsv, sharedDataPath } from './seed.js';
+export type { GroceriesSeedOptions, SeedSummary } from './seed.js';
+export { loadAdminSchema, validateDocument, adminSchemaPath } from './schema.js';

@@ -1,0 +1,196 @@
+/**
+ * Fills a sandbox shop from real data: the Groceries baskets (9,835 real transactions over 169 products)
+ * or a Shopify "Export orders" CSV.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ShopifySandbox } from './sandbox.js';
+import type { MarketingState, SandboxProduct } from './state.js';
+
+export function sharedDataPath(relative: string): string {
+  const root = process.env.TACTFUL_SHARED_DATA ?? fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
+  return `${root.replace(/\/$/, '')}/${relative}`;
+}
+
+/** RFC 4180 CSV: quoted fields, doubled quotes, newlines inside quotes. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+export interface GroceriesSeedOptions {
+  /** How many orders to create; the 9,835 baskets repeat (a day later each round) to reach it. Default: one per basket. */
+  orders?: number;
+  /** How many customers share the orders (round-robin). Default: one per 8 baskets. */
+  customers?: number;
+  /** When the first basket was bought. */
+  start?: Date;
+}
+
+export interface SeedSummary {
+  customers: number;
+  orders: number;
+  products: number;
+  lines: number;
+}
+
+const consentCycle: MarketingState[] = ['SUBSCRIBED', 'SUBSCRIBED', 'NOT_SUBSCRIBED', 'SUBSCRIBED', 'UNSUBSCRIBED', 'SUBSCRIBED', 'PENDING', 'NOT_SUBSCRIBED', 'SUBSCRIBED', 'INVALID', 'SUBSCRIBED', 'NOT_SUBSCRIBED'];
+
+/** Seeds products (the 169 Groceries items), customers with varied consent, and one order per basket. */
+export function seedFromGroceries(sandbox: ShopifySandbox, options: GroceriesSeedOptions = {}): SeedSummary {
+  const items = parseCsv(readFileSync(sharedDataPath('baskets/groceries_items.csv'), 'utf8')).slice(1).filter((r) => r.length >= 3);
+  const baskets = readFileSync(sharedDataPath('baskets/groceries.csv'), 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => line.split(','));
+  const start = options.start ?? new Date('2025-01-01T08:00:00Z');
+  const products = new Map<string, SandboxProduct>();
+  items.forEach(([label, level2, level1], i) => {
+    products.set(
+      label!,
+      sandbox.addProduct({
+        title: label!,
+        productType: `${level1} > ${level2}`,
+        price: (1 + ((i * 37) % 90) / 10).toFixed(2),
+        tracksInventory: i % 10 === 0,
+        totalInventory: i % 20 === 0 ? 0 : 50,
+        createdAt: new Date(start.getTime() - 86_400_000),
+      }),
+    );
+  });
+  const orderCount = options.orders ?? baskets.length;
+  const customerCount = Math.max(1, options.customers ?? Math.ceil(Math.min(orderCount, baskets.length) / 8));
+  const customerIds: string[] = [];
+  for (let i = 0; i < customerCount; i++) {
+    const state = consentCycle[i % consentCycle.length]!;
+    const createdAt = new Date(start.getTime() - (customerCount - i) * 60_000);
+    customerIds.push(
+      sandbox.addCustomer({
+        email: `Shopper${i + 1}@Example.com`,
+        firstName: `Shopper`,
+        lastName: `${i + 1}`,
+        countryCode: 'DE',
+        createdAt,
+        consent: state === 'NOT_SUBSCRIBED' ? { state, at: null } : { state, level: state === 'SUBSCRIBED' ? (i % 3 === 0 ? 'CONFIRMED_OPT_IN' : 'SINGLE_OPT_IN') : null, at: createdAt },
+      }).id,
+    );
+  }
+  let lines = 0;
+  const span = 30 * 86_400_000;
+  for (let n = 0; n < orderCount; n++) {
+    const basket = baskets[n % baskets.length]!;
+    const round = Math.floor(n / baskets.length);
+    const at = new Date(start.getTime() + round * span + Math.floor(((n % baskets.length) / baskets.length) * span));
+    const customerId = customerIds[n % customerIds.length]!;
+    sandbox.addOrder({
+      customerId,
+      createdAt: at,
+      lines: basket.map((label) => ({ productId: products.get(label)?.id ?? null, title: label, quantity: 1 })),
+    });
+    lines += basket.length;
+  }
+  return { customers: customerIds.length, orders: orderCount, products: products.size, lines };
+}
+
+function shopifyTime(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})$/.exec(value.trim());
+  const date = m ? new Date(`${m[1]}T${m[2]}${m[3]}:${m[4]}`) : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** Seeds from a Shopify "Export orders" CSV: one order per `Name`, a product per line item name, a customer per email. */
+export function seedFromOrdersCsv(sandbox: ShopifySandbox, csvText: string): SeedSummary {
+  const [header, ...rows] = parseCsv(csvText);
+  if (!header) return { customers: 0, orders: 0, products: 0, lines: 0 };
+  const col = (name: string) => {
+    const i = header.indexOf(name);
+    if (i < 0) throw new Error(`orders CSV: no "${name}" column`);
+    return i;
+  };
+  const c = {
+    name: col('Name'), email: col('Email'), financial: col('Financial Status'), marketing: col('Accepts Marketing'), currency: col('Currency'),
+    created: col('Created at'), cancelled: col('Cancelled at'), qty: col('Lineitem quantity'), item: col('Lineitem name'), price: col('Lineitem price'),
+  };
+  const groups = new Map<string, string[][]>();
+  for (const row of rows) {
+    const name = row[c.name];
+    if (!name) continue;
+    const group = groups.get(name) ?? [];
+    group.push(row);
+    groups.set(name, group);
+  }
+  const products = new Map<string, string>();
+  let customers = 0;
+  let lines = 0;
+  for (const [name, group] of groups) {
+    const first = group[0]!;
+    const createdAt = shopifyTime(first[c.created]) ?? new Date();
+    const email = first[c.email]?.trim() || null;
+    let customerId: string | null = null;
+    if (email) {
+      const existing = sandbox.state.customersByEmail.get(email.toLowerCase());
+      customerId =
+        existing ??
+        sandbox.addCustomer({
+          email,
+          createdAt,
+          consent: first[c.marketing] === 'yes' ? { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: createdAt } : { state: 'NOT_SUBSCRIBED', at: null },
+        }).id;
+      if (!existing) customers++;
+    }
+    const orderLines = group
+      .filter((row) => row[c.item])
+      .map((row) => {
+        const title = row[c.item]!;
+        let productId = products.get(title);
+        if (!productId) {
+          productId = sandbox.addProduct({ title, price: row[c.price] || '0.00', createdAt }).id;
+          products.set(title, productId);
+        }
+        return { productId, title, quantity: Number(row[c.qty] || '1'), price: row[c.price] || '0.00' };
+      });
+    lines += orderLines.length;
+    const financial = (first[c.financial] || 'paid').toUpperCase().replace(/ /g, '_');
+    const known = ['PENDING', 'AUTHORIZED', 'PARTIALLY_PAID', 'PARTIALLY_REFUNDED', 'VOIDED', 'PAID', 'REFUNDED', 'EXPIRED'];
+    sandbox.addOrder({
+      name,
+      email,
+      customerId,
+      createdAt,
+      cancelledAt: shopifyTime(first[c.cancelled]) ?? null,
+      financialStatus: (known.includes(financial) ? financial : 'PAID') as never,
+      currency: first[c.currency] || undefined,
+      lines: orderLines,
+    });
+  }
+  return { customers, orders: groups.size, products: products.size, lines };
+}
