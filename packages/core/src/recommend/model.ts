@@ -31,7 +31,7 @@ export const defaultNeighbourOptions: Readonly<NeighbourOptions> = Object.freeze
   k: 20,
   minCount: 2,
   minLlr: 3.84,
-  score: 'confidence',
+  score: 'uplift',
 });
 
 export interface ModelOptions {
@@ -139,6 +139,16 @@ export class CoPurchaseModel {
   constructor(options: ModelOptions = {}) {
     this.neighbourOptions = Object.freeze(resolveNeighbourOptions(options.neighbours));
     this.tracksOrders = options.trackOrders ?? true;
+  }
+
+  /** Changes on every change of the counts: callers may cache what they derive for one revision. */
+  get revision(): number {
+    return this.version;
+  }
+
+  /** Customers with at least one tracked order. */
+  customerIds(): string[] {
+    return [...this.customerOrders.keys()];
   }
 
   /** Number of baskets counted (orders with at least one product). */

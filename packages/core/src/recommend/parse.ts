@@ -38,7 +38,7 @@ export async function* splitLines(chunks: AsyncIterable<string | Buffer>): Async
  * RFC 4180 records from a text stream: fields separated by commas, optionally quoted with `"`, a quote
  * inside a quoted field doubled, line breaks allowed inside quotes. Streaming: holds one record at a time.
  */
-export async function* csvRecords(chunks: AsyncIterable<string | Buffer>): AsyncGenerator<string[]> {
+export async function* csvRecords(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<string[]> {
   let record: string[] = [];
   let field = '';
   let quoted = false; // inside a quoted field
@@ -203,7 +203,8 @@ const SHOPIFY_COLUMNS = ['Name', 'Email', 'Financial Status', 'Created at', 'Lin
  * name, kept exactly. Cancelled, refunded and voided orders do not count and are skipped.
  */
 export async function* parseShopifyCsv(chunks: AsyncIterable<string | Buffer>): AsyncGenerator<OrderBasket> {
-  let column: Record<(typeof SHOPIFY_COLUMNS)[number], number> | null = null;
+  type Column = (typeof SHOPIFY_COLUMNS)[number];
+  let column: Record<Column, number> | null = null;
   let current: { name: string; order: OrderBasket & { productIds: string[] }; skip: boolean } | null = null;
   const done = new Set<string>();
   let row = 0;
@@ -213,12 +214,13 @@ export async function* parseShopifyCsv(chunks: AsyncIterable<string | Buffer>): 
       const header = record.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h));
       const missing = SHOPIFY_COLUMNS.filter((name) => name !== 'Id' && !header.includes(name));
       if (missing.length > 0) throw invalid(`Not a Shopify orders export: the header lacks ${missing.join(', ')}.`);
-      column = Object.fromEntries(SHOPIFY_COLUMNS.map((name) => [name, header.indexOf(name)])) as typeof column;
+      column = Object.fromEntries(SHOPIFY_COLUMNS.map((name) => [name, header.indexOf(name)])) as Record<Column, number>;
       continue;
     }
     if (record.length === 1 && record[0] === '') continue;
-    const cell = (name: (typeof SHOPIFY_COLUMNS)[number]) => {
-      const i = column![name];
+    const columns = column;
+    const cell = (name: Column) => {
+      const i = columns[name];
       return i < 0 ? '' : (record[i] ?? '');
     };
     const name = cell('Name');

@@ -50,17 +50,30 @@ export function pairStats(nAB: number, nA: number, nB: number, n: number): PairS
 }
 
 /** The ranking scores Tactful can order neighbours by; see docs/recommendations.md for the comparison. */
-export const scoreNames = ['confidence', 'lift', 'llr', 'shrunk-lift', 'cosine'] as const;
+export const scoreNames = ['confidence', 'uplift', 'lift', 'llr', 'shrunk-lift', 'cosine'] as const;
 export type ScoreName = (typeof scoreNames)[number];
 
 /** Pseudo-count that pulls the lift of rarely seen pairs towards 1 (`shrunk-lift`). */
 export const LIFT_SHRINKAGE = 10;
+
+/**
+ * What a score says about B when A tells nothing about it (A and B independent, or the pair filtered out):
+ * for `uplift` that is B's base rate nB/n, so that base + uplift(A→B) = confidence(A→B). The recommender adds
+ * it once per unit of seed weight to every candidate, which is how popular products compete in the ranking.
+ * The other scores have no such scale; their baseline is 0 and popular products only fill the list.
+ */
+export function scoreBaseline(name: ScoreName, nB: number, n: number): number {
+  return name === 'uplift' && n > 0 ? nB / n : 0;
+}
 
 /** The score of A→B under `name` (higher is better). */
 export function pairScore(name: ScoreName, nAB: number, nA: number, nB: number, n: number): number {
   switch (name) {
     case 'confidence':
       return nAB / nA;
+    case 'uplift':
+      // confidence(A→B) − support(B): how much buying A raises the chance of B.
+      return nAB / nA - nB / n;
     case 'lift':
       return (nAB * n) / (nA * nB);
     case 'llr':

@@ -1,0 +1,316 @@
+import { TactfulError } from '../errors/tactful-error.js';
+import { compareStrings, type CoPurchaseModel, type Neighbour } from './model.js';
+import type { CatalogProduct } from './parse.js';
+import { scoreBaseline, type PairStats, type ScoreName } from './stats.js';
+
+const DAY_MS = 86_400_000;
+
+/** A product the customer bought, and when (epoch ms or Date). */
+export interface PurchaseRecord {
+  productId: string;
+  time: number | Date;
+}
+
+/** A product already recommended to the customer (an email sent, a page shown), and when. */
+export interface SentRecord {
+  productId: string;
+  time: number | Date;
+}
+
+export interface CustomerHistory {
+  purchases: readonly PurchaseRecord[];
+  sent?: readonly SentRecord[] | undefined;
+}
+
+export interface RecommendOptions {
+  /** How many recommendations; default 10. */
+  k?: number | undefined;
+  /** "Now" for recency and intervals; default Date.now(). */
+  now?: number | Date | undefined;
+  /** A purchase this many days old counts half as much as one made today; default 90. */
+  halfLifeDays?: number | undefined;
+  /** Do not recommend what the customer was sent in the last N days; default 30. */
+  recentlySentDays?: number | undefined;
+  /** Repurchase interval for replenishable products that declare none and have no estimate; default 30. */
+  defaultRepurchaseIntervalDays?: number | undefined;
+  /** Estimated usual repurchase intervals in days (see `estimateRepurchaseIntervals`). */
+  repurchaseIntervals?: ReadonlyMap<string, number> | undefined;
+}
+
+/** Why a product is recommended; emails and pages render it ("because you bought X"). */
+export type RecommendationReason =
+  | {
+      kind: 'bought-with';
+      /** The product the customer bought that this one is a neighbour of. */
+      because: string;
+      /** The statistic the neighbour ranking uses, and its value for because→this product. */
+      statistic: ScoreName;
+      value: number;
+      /** This reason's share of the recommendation's score: value × recency weight of `because`. */
+      score: number;
+      /** All statistics of the rule because→this product. */
+      stats: PairStats;
+    }
+  | { kind: 'popular-in-category'; category: string; count: number; score: number }
+  | { kind: 'popular'; count: number; score: number };
+
+export interface Recommendation {
+  productId: string;
+  product: CatalogProduct;
+  /** Ranking score of the recommendation's source: the sum of its reasons' scores for `bought-with`. */
+  score: number;
+  source: 'neighbours' | 'popular-in-category' | 'popular';
+  /** Strongest first. */
+  reasons: RecommendationReason[];
+}
+
+function ms(time: number | Date): number {
+  return typeof time === 'number' ? time : time.getTime();
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `${name} must be a non-negative number, got ${value}.`);
+  return value;
+}
+
+/** A candidate of the blended ranking: dense id, total score, base-rate part, and its neighbour contributions. */
+export interface RankedCandidate {
+  id: number;
+  score: number;
+  /** The base-rate part of `score`: (Σ seed weights) × baseline of the product. */
+  base: number;
+  /** Neighbour contributions as [source dense id, pair score, seed weight]. */
+  from: Array<[number, number, number]>;
+}
+
+/**
+ * The ranking Tactful serves and the evaluation measures. Every product q scores
+ *   Σ over seeds p of weight(p) · score(p→q)  +  (Σ weight) · baseline(q)
+ * where score(p→q) counts only when q is one of p's top-K neighbours. With the default `uplift` score the
+ * baseline is q's base rate, so the score is a weighted sum of P(q | p): the confidence where the pair is a
+ * significant positive association, the base rate where it is not. Neighbour candidates and the popularity
+ * list are merged lazily; `accept` filters (owned, unavailable, ...); at most k are returned, best first.
+ */
+export function blendRanking(
+  model: CoPurchaseModel,
+  seeds: ReadonlyArray<readonly [productId: string, weight: number]>,
+  k: number,
+  accept: (id: number) => boolean,
+  keepReasons: boolean,
+): RankedCandidate[] {
+  const scoreName = model.neighbourOptions.score;
+  const n = model.basketCount;
+  const candidates = new Map<number, RankedCandidate>();
+  let totalWeight = 0;
+  for (const [productId, weight] of seeds) {
+    if (!(weight > 0)) continue;
+    const source = model.denseId(productId);
+    if (source === undefined || model.productCount(productId) === 0) continue;
+    totalWeight += weight;
+    model.forEachNeighbour(productId, (neighbour, score) => {
+      let candidate = candidates.get(neighbour);
+      if (!candidate) candidates.set(neighbour, (candidate = { id: neighbour, score: 0, base: 0, from: [] }));
+      candidate.score += weight * score;
+      if (keepReasons) candidate.from.push([source, score, weight]);
+    });
+  }
+  const out: RankedCandidate[] = [];
+  if (k <= 0 || totalWeight === 0) return out;
+  const baseOf = (id: number) => totalWeight * scoreBaseline(scoreName, model.productCount(model.label(id)), n);
+  const ranked = [...candidates.values()];
+  for (const candidate of ranked) {
+    candidate.base = baseOf(candidate.id);
+    candidate.score += candidate.base;
+  }
+  ranked.sort((x, y) => y.score - x.score || compareStrings(model.label(x.id), model.label(y.id)));
+  const popular = model.popularDenseIds();
+  let i = 0;
+  let j = 0;
+  while (out.length < k) {
+    while (j < popular.length && candidates.has(popular[j]!)) j++;
+    const next = ranked[i];
+    const pop = j < popular.length ? popular[j]! : -1;
+    if (next === undefined && pop === -1) break;
+    const popScore = pop === -1 ? -Infinity : baseOf(pop);
+    if (next !== undefined && next.score >= popScore) {
+      i++;
+      if (accept(next.id)) out.push(next);
+    } else {
+      j++;
+      if (accept(pop)) out.push({ id: pop, score: popScore, base: popScore, from: [] });
+    }
+  }
+  return out;
+}
+
+interface CategoryIndex {
+  revision: number;
+  byCategory: Map<string, Int32Array>;
+}
+const categoryIndexes = new WeakMap<CoPurchaseModel, WeakMap<ReadonlyMap<string, CatalogProduct>, CategoryIndex>>();
+
+/** Products of each category by popularity, cached per model revision and catalogue. */
+function categoryIndex(model: CoPurchaseModel, products: ReadonlyMap<string, CatalogProduct>): Map<string, Int32Array> {
+  let perCatalog = categoryIndexes.get(model);
+  if (!perCatalog) categoryIndexes.set(model, (perCatalog = new WeakMap()));
+  const cached = perCatalog.get(products);
+  if (cached && cached.revision === model.revision) return cached.byCategory;
+  const lists = new Map<string, number[]>();
+  for (const id of model.popularDenseIds()) {
+    const category = products.get(model.label(id))?.category;
+    if (!category) continue;
+    let list = lists.get(category);
+    if (!list) lists.set(category, (list = []));
+    list.push(id);
+  }
+  const byCategory = new Map([...lists].map(([category, list]) => [category, Int32Array.from(list)]));
+  perCatalog.set(products, { revision: model.revision, byCategory });
+  return byCategory;
+}
+
+/**
+ * Recommendations for one customer: the neighbours of everything they bought, each purchase weighted by
+ * recency (half-life), minus what they own (unless replenishable and due again), what is unavailable or
+ * not in the catalogue, and what they were sent recently; then popular-in-category, then popular overall.
+ * Every item carries its reasons.
+ */
+export function recommendForCustomer(
+  model: CoPurchaseModel,
+  history: CustomerHistory,
+  products: ReadonlyMap<string, CatalogProduct>,
+  options: RecommendOptions = {},
+): Recommendation[] {
+  const k = options.k ?? 10;
+  if (!Number.isInteger(k) || k < 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `k must be a non-negative integer, got ${k}.`);
+  const now = ms(options.now ?? Date.now());
+  const halfLife = positive('halfLifeDays', options.halfLifeDays ?? 90) * DAY_MS;
+  const sentWindow = positive('recentlySentDays', options.recentlySentDays ?? 30) * DAY_MS;
+  const defaultInterval = positive('defaultRepurchaseIntervalDays', options.defaultRepurchaseIntervalDays ?? 30);
+
+  // Last purchase of each product.
+  const lastBought = new Map<string, number>();
+  for (const purchase of history.purchases) {
+    const t = ms(purchase.time);
+    const prev = lastBought.get(purchase.productId);
+    if (prev === undefined || t > prev) lastBought.set(purchase.productId, t);
+  }
+  const recentlySent = new Set<string>();
+  for (const sent of history.sent ?? []) if (now - ms(sent.time) < sentWindow) recentlySent.add(sent.productId);
+
+  const eligible = (productId: string): CatalogProduct | null => {
+    const product = products.get(productId);
+    if (!product || !product.available) return null;
+    if (recentlySent.has(productId)) return null;
+    const bought = lastBought.get(productId);
+    if (bought !== undefined) {
+      if (!product.replenishable) return null;
+      const interval = product.repurchaseIntervalDays ?? options.repurchaseIntervals?.get(productId) ?? defaultInterval;
+      if (now - bought < interval * DAY_MS) return null;
+    }
+    return product;
+  };
+
+  const seeds: Array<[string, number]> = [];
+  for (const [productId, t] of lastBought) seeds.push([productId, Math.pow(0.5, Math.max(0, now - t) / halfLife)]);
+  seeds.sort((x, y) => y[1] - x[1] || compareStrings(x[0], y[0]));
+
+  const out: Recommendation[] = [];
+  const chosen = new Set<string>();
+  if (k === 0) return out;
+
+  // The blended ranking (what the evaluation measures): neighbours of the purchases, popular products by base rate.
+  const statistic = model.neighbourOptions.score;
+  const eligibleById = (id: number) => eligible(model.label(id)) !== null;
+  for (const candidate of blendRanking(model, seeds, k, eligibleById, true)) {
+    const productId = model.label(candidate.id);
+    const product = eligible(productId)!;
+    const reasons: RecommendationReason[] = candidate.from.map(([source, value, weight]): RecommendationReason => {
+      const because = model.label(source);
+      return { kind: 'bought-with', because, statistic, value, score: value * weight, stats: model.pairStats(because, productId)! };
+    });
+    if (candidate.base > 0 || reasons.length === 0) reasons.push({ kind: 'popular', count: model.productCount(productId), score: candidate.base });
+    reasons.sort((x, y) => y.score - x.score || (x.kind === 'bought-with' && y.kind === 'bought-with' ? compareStrings(x.because, y.because) : 0));
+    out.push({ productId, product, score: candidate.score, source: candidate.from.length > 0 ? 'neighbours' : 'popular', reasons });
+    chosen.add(productId);
+  }
+
+  // Thin history: none of the purchases is known to the model. Popular in their categories, then overall.
+  if (out.length < k) {
+    // Popular in the categories the customer buys from, the more (recently) bought category first.
+    const categoryWeight = new Map<string, number>();
+    for (const [productId, weight] of seeds) {
+      const category = products.get(productId)?.category;
+      if (category) categoryWeight.set(category, (categoryWeight.get(category) ?? 0) + weight);
+    }
+    const categories = [...categoryWeight].sort((x, y) => y[1] - x[1] || compareStrings(x[0], y[0]));
+    const index = categories.length > 0 ? categoryIndex(model, products) : new Map<string, Int32Array>();
+    for (const [category] of categories) {
+      for (const id of index.get(category) ?? []) {
+        if (out.length >= k) break;
+        const productId = model.label(id);
+        if (chosen.has(productId)) continue;
+        const product = eligible(productId);
+        if (!product) continue;
+        const count = model.productCount(productId);
+        const score = count / model.basketCount;
+        out.push({ productId, product, score, source: 'popular-in-category', reasons: [{ kind: 'popular-in-category', category, count, score }] });
+        chosen.add(productId);
+      }
+      if (out.length >= k) break;
+    }
+  }
+
+  if (out.length < k) {
+    for (const id of model.popularDenseIds()) {
+      if (out.length >= k) break;
+      const productId = model.label(id);
+      if (chosen.has(productId)) continue;
+      const product = eligible(productId);
+      if (!product) continue;
+      const count = model.productCount(productId);
+      const score = count / model.basketCount;
+      out.push({ productId, product, score, source: 'popular', reasons: [{ kind: 'popular', count, score }] });
+      chosen.add(productId);
+    }
+  }
+  return out;
+}
+
+/** The top-k related products of one product ("bought together"), with their statistics. */
+export function relatedProducts(model: CoPurchaseModel, productId: string, k = 10): Neighbour[] {
+  if (!Number.isInteger(k) || k < 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `k must be a non-negative integer, got ${k}.`);
+  return model.neighbours(productId, k);
+}
+
+/**
+ * The usual repurchase interval of each product in days: the median gap between two consecutive purchases
+ * of it by the same customer, over the model's tracked orders. Products bought again fewer than
+ * `minRepeats` times are left out.
+ */
+export function estimateRepurchaseIntervals(model: CoPurchaseModel, options: { minRepeats?: number } = {}): Map<string, number> {
+  const minRepeats = options.minRepeats ?? 3;
+  const gaps = new Map<string, number[]>();
+  for (const customerId of model.customerIds()) {
+    const last = new Map<string, number>();
+    for (const order of model.ordersOf(customerId)) {
+      if (order.time === null) continue;
+      for (const productId of order.productIds) {
+        const prev = last.get(productId);
+        if (prev !== undefined && order.time > prev) {
+          let list = gaps.get(productId);
+          if (!list) gaps.set(productId, (list = []));
+          list.push((order.time - prev) / DAY_MS);
+        }
+        last.set(productId, order.time);
+      }
+    }
+  }
+  const out = new Map<string, number>();
+  for (const [productId, list] of gaps) {
+    if (list.length < minRepeats) continue;
+    list.sort((a, b) => a - b);
+    const mid = list.length >> 1;
+    out.set(productId, list.length % 2 === 1 ? list[mid]! : (list[mid - 1]! + list[mid]!) / 2);
+  }
+  return out;
+}
