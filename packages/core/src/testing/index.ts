@@ -3,3 +3,5 @@
 export { storeTargets, uniqueShop } from './stores.js';
 export type { StoreTarget } from './stores.js';
 export { describeEachStore } from './harness.js';
+export { describeEmailProvider } from './email-provider-suite.js';
+export type { DescribeEmailProviderOptions, EmailProviderOracle, EmailProviderTestContext, EmailProviderTestName, EmailProviderFailureKind, OracleMemberState } from './email-provider-suite.js';

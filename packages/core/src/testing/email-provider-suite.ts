@@ -1,0 +1,292 @@
+/**
+ * The published conformance suite for `EmailProvider` adapters: ours and an agency's run exactly this,
+ * against a sandbox or a live account. The adapter is reached only through the port; the *oracle* reads
+ * and seeds the backing system directly, so the suite checks what really happened there.
+ *
+ * ```ts
+ * describeEmailProvider({
+ *   name: 'mailchimp (sandbox)',
+ *   create: async () => ({ provider, oracle, cleanup }),
+ *   skip: { 'listMembers keeps original event times': true },
+ * });
+ * ```
+ */
+import { describe, expect, it } from 'vitest';
+import { isTactfulError } from '../errors/tactful-error.js';
+import type { CampaignRequest, ConsentPush, EmailProvider, MemberChange, MemberRecord, PushResult } from '../ports.js';
+
+/** A member's state in the backing system, in the suite's provider-neutral words. */
+export type OracleMemberState = 'subscribed' | 'pending' | 'unsubscribed' | 'cleaned' | 'other';
+
+export type EmailProviderFailureKind = 'rate_limit' | 'server_error' | 'bad_request';
+
+export interface EmailProviderOracle {
+  /** Puts a member straight into the backing system, with `at` as the time of its last change. */
+  seedMember(email: string, state: Exclude<OracleMemberState, 'other'>, options?: { at?: Date }): Promise<void>;
+  /** The member as the backing system holds it, or null when it has no such member. */
+  readMember(email: string): Promise<{ email: string; state: OracleMemberState } | null>;
+  /** Every following call to the backing system fails this way until `clearFailures()`. */
+  injectFailure(kind: EmailProviderFailureKind): Promise<void>;
+  clearFailures(): Promise<void>;
+  /** With `capabilities.campaigns`: HTML this provider accepts for a campaign (its unsubscribe tag, address, ...). */
+  campaignHtml?(): string;
+  /** With `capabilities.campaigns`: who a campaign went to, read from the backing system. */
+  campaignRecipients?(campaignId: string): Promise<string[]>;
+}
+
+export interface EmailProviderTestContext {
+  provider: EmailProvider;
+  oracle: EmailProviderOracle;
+  cleanup?: () => Promise<void>;
+}
+
+export const emailProviderTestNames = [
+  'pushMembers returns one result per change, in order',
+  'pushMembers subscribes a granted new member',
+  'pushMembers unsubscribes on withdrawn',
+  'pushMembers never resubscribes an unsubscribed member from a non-first-party change',
+  'pushMembers never resubscribes a cleaned member from a non-first-party change',
+  'pushMembers brings an opted-out member back only through pending, and only with first-party consent',
+  'pushMembers deletes on erased',
+  'pushMembers accepts capabilities.maxBatch changes',
+  'listMembers pages without gaps or duplicates',
+  'listMembers normalises emails',
+  'listMembers keeps original event times',
+  'getMember returns null for an unknown address',
+  'rate limiting is a retryable TactfulError',
+  'server errors are a retryable TactfulError',
+  'a bad request is a non-retryable TactfulError',
+  'sendCampaign sends only to subscribed recipients, once per key',
+  'campaignReport counts the sends',
+] as const;
+
+export type EmailProviderTestName = (typeof emailProviderTestNames)[number];
+
+export interface DescribeEmailProviderOptions {
+  name: string;
+  create: () => Promise<EmailProviderTestContext>;
+  /** Tests to leave out, by exact name; a typo does not compile. */
+  skip?: Partial<Record<EmailProviderTestName, true>>;
+  /** Builds test addresses (a live account may refuse example.com). */
+  email?: (local: string) => string;
+  /** The purpose that drives the provider's subscription status. */
+  statusPurpose?: string;
+}
+
+let counter = 0;
+
+export function describeEmailProvider(options: DescribeEmailProviderOptions): void {
+  const purpose = options.statusPurpose ?? 'email_marketing';
+  const address = (local: string) => {
+    counter += 1;
+    const unique = `${local}-${Date.now().toString(36)}${counter}`;
+    return (options.email ?? ((l: string) => `${l}@example.com`))(unique).toLowerCase();
+  };
+  const push = (email: string, state: ConsentPush['state'], over: Partial<ConsentPush> = {}): MemberChange => ({
+    email,
+    consent: { email, purpose, state, level: 'confirmed', occurredAt: new Date('2025-03-01T10:00:00Z'), firstParty: false, ...over },
+  });
+
+  function test(name: EmailProviderTestName, body: (ctx: EmailProviderTestContext, skip: (why: string) => void) => Promise<void>) {
+    it.skipIf(options.skip?.[name] === true)(name, async (vitest) => {
+      const ctx = await options.create();
+      try {
+        await body(ctx, (why) => vitest.skip(why));
+      } finally {
+        await ctx.oracle.clearFailures().catch(() => undefined);
+        await ctx.cleanup?.();
+      }
+    });
+  }
+
+  async function expectFailure(ctx: EmailProviderTestContext, kind: EmailProviderFailureKind, retryable: boolean) {
+    const email = address('failure');
+    await ctx.oracle.seedMember(email, 'subscribed');
+    await ctx.oracle.injectFailure(kind);
+    let thrown: unknown;
+    try {
+      await ctx.provider.getMember(email);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isTactfulError(thrown), `getMember should throw a TactfulError on ${kind}`).toBe(true);
+    expect((thrown as { retryable: boolean }).retryable).toBe(retryable);
+
+    // A push either throws the same classification or reports it per change.
+    let results: PushResult[] | undefined;
+    thrown = undefined;
+    try {
+      results = await ctx.provider.pushMembers([push(email, 'withdrawn')]);
+    } catch (error) {
+      thrown = error;
+    }
+    if (thrown !== undefined) {
+      expect(isTactfulError(thrown)).toBe(true);
+      expect((thrown as { retryable: boolean }).retryable).toBe(retryable);
+    } else {
+      expect(results?.[0]).toMatchObject({ ok: false, retryable });
+    }
+    await ctx.oracle.clearFailures();
+    expect((await ctx.oracle.readMember(email))?.state).toBe('subscribed');
+  }
+
+  describe(`EmailProvider conformance: ${options.name}`, () => {
+    test('pushMembers returns one result per change, in order', async ({ provider }) => {
+      const emails = [address('order-a'), address('order-b'), 'not an address', address('order-c')];
+      const results = await provider.pushMembers(emails.map((e, i) => push(e, i % 2 === 0 ? 'granted' : 'withdrawn')));
+      expect(results).toHaveLength(emails.length);
+      results.forEach((result, i) => expect(result.email).toBe(emails[i]?.trim().toLowerCase()));
+      expect(results.map((r) => r.ok)).toEqual([true, true, false, true]);
+      const bad = results[2];
+      expect(bad && !bad.ok && bad.retryable).toBe(false);
+    });
+
+    test('pushMembers subscribes a granted new member', async ({ provider, oracle }) => {
+      const email = address('grant');
+      expect(await provider.pushMembers([push(email, 'granted')])).toEqual([{ email, ok: true }]);
+      expect((await oracle.readMember(email))?.state).toBe('subscribed');
+    });
+
+    test('pushMembers unsubscribes on withdrawn', async ({ provider, oracle }) => {
+      const email = address('withdraw');
+      await oracle.seedMember(email, 'subscribed');
+      expect(await provider.pushMembers([push(email, 'withdrawn')])).toEqual([{ email, ok: true }]);
+      expect((await oracle.readMember(email))?.state).toBe('unsubscribed');
+    });
+
+    for (const held of ['unsubscribed', 'cleaned'] as const) {
+      const name: EmailProviderTestName =
+        held === 'unsubscribed'
+          ? 'pushMembers never resubscribes an unsubscribed member from a non-first-party change'
+          : 'pushMembers never resubscribes a cleaned member from a non-first-party change';
+      test(name, async ({ provider, oracle }) => {
+        const email = address(`held-${held}`);
+        await oracle.seedMember(email, held);
+        const [result] = await provider.pushMembers([push(email, 'granted', { firstParty: false, occurredAt: new Date() })]);
+        expect(result?.email).toBe(email);
+        expect((await oracle.readMember(email))?.state).toBe(held);
+        if (result && !result.ok) expect(result.retryable).toBe(false);
+      });
+    }
+
+    test('pushMembers brings an opted-out member back only through pending, and only with first-party consent', async ({ provider, oracle }) => {
+      const email = address('back');
+      await oracle.seedMember(email, 'unsubscribed');
+      await provider.pushMembers([push(email, 'granted', { firstParty: true, level: 'confirmed', occurredAt: new Date() })]);
+      const state = (await oracle.readMember(email))?.state;
+      expect(['pending', 'unsubscribed']).toContain(state);
+    });
+
+    test('pushMembers deletes on erased', async ({ provider, oracle }) => {
+      const email = address('erase');
+      await oracle.seedMember(email, 'subscribed');
+      expect(await provider.pushMembers([{ email, consent: { erased: true } }])).toEqual([{ email, ok: true }]);
+      expect(await oracle.readMember(email)).toBeNull();
+      expect(await provider.getMember(email)).toBeNull();
+    });
+
+    test('pushMembers accepts capabilities.maxBatch changes', async ({ provider, oracle }) => {
+      const size = provider.capabilities.maxBatch;
+      expect(size).toBeGreaterThan(0);
+      const emails = Array.from({ length: size }, (_, i) => address(`batch${i}`));
+      const results = await provider.pushMembers(emails.map((e) => push(e, 'granted')));
+      expect(results.filter((r) => r.ok)).toHaveLength(size);
+      expect((await oracle.readMember(emails[size - 1] ?? ''))?.state).toBe('subscribed');
+    });
+
+    test('listMembers pages without gaps or duplicates', async ({ provider, oracle }) => {
+      const seeded = Array.from({ length: 23 }, (_, i) => address(`page${i}`));
+      for (const [i, email] of seeded.entries()) await oracle.seedMember(email, i % 4 === 0 ? 'unsubscribed' : 'subscribed');
+      const seen: MemberRecord[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await provider.listMembers({ cursor, limit: 5 });
+        expect(page.items.length).toBeLessThanOrEqual(5);
+        seen.push(...page.items);
+        cursor = page.nextCursor;
+        pages += 1;
+        expect(pages).toBeLessThan(1000);
+      } while (cursor !== undefined);
+      const emails = seen.map((m) => m.email);
+      expect(new Set(emails).size).toBe(emails.length);
+      for (const email of seeded) expect(emails).toContain(email);
+      const unsubscribed = seen.find((m) => m.email === seeded[0]);
+      expect(unsubscribed?.consent.state).toBe('withdrawn');
+    });
+
+    test('listMembers normalises emails', async ({ provider, oracle }) => {
+      const email = address('MixedCase');
+      const shouted = email.replace(/^[a-z]+/, (s) => s.toUpperCase()).replace('@example.com', '@EXAMPLE.COM');
+      await oracle.seedMember(shouted, 'subscribed');
+      const member = await provider.getMember(shouted);
+      expect(member?.email).toBe(email);
+      expect(member?.consent.email).toBe(email);
+      let cursor: string | undefined;
+      const all: string[] = [];
+      do {
+        const page = await provider.listMembers({ cursor, limit: 100 });
+        all.push(...page.items.map((m) => m.email));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(all).toContain(email);
+      expect(all.every((e) => e === e.trim().toLowerCase())).toBe(true);
+    });
+
+    test('listMembers keeps original event times', async ({ provider, oracle }) => {
+      const at = new Date('2024-06-01T08:30:00Z');
+      const email = address('times');
+      await oracle.seedMember(email, 'unsubscribed', { at });
+      const member = await provider.getMember(email);
+      expect(member?.consent.state).toBe('withdrawn');
+      expect(member?.consent.occurredAt.toISOString()).toBe(at.toISOString());
+      const page = await provider.listMembers({ changedSince: new Date('2024-05-31T00:00:00Z'), limit: 1000 });
+      expect(page.items.find((m) => m.email === email)?.consent.occurredAt.toISOString()).toBe(at.toISOString());
+      const later = await provider.listMembers({ changedSince: new Date('2024-06-02T00:00:00Z'), limit: 1000 });
+      expect(later.items.some((m) => m.email === email)).toBe(false);
+    });
+
+    test('getMember returns null for an unknown address', async ({ provider }) => {
+      expect(await provider.getMember(address('nobody'))).toBeNull();
+    });
+
+    test('rate limiting is a retryable TactfulError', (ctx) => expectFailure(ctx, 'rate_limit', true));
+    test('server errors are a retryable TactfulError', (ctx) => expectFailure(ctx, 'server_error', true));
+    test('a bad request is a non-retryable TactfulError', (ctx) => expectFailure(ctx, 'bad_request', false));
+
+    test('sendCampaign sends only to subscribed recipients, once per key', async ({ provider, oracle }, skip) => {
+      if (!provider.capabilities.campaigns || !provider.sendCampaign) return skip('the provider does not declare campaigns');
+      if (!oracle.campaignHtml || !oracle.campaignRecipients) throw new Error('an oracle for a provider with campaigns needs campaignHtml() and campaignRecipients()');
+      const yes = [address('camp-yes1'), address('camp-yes2')];
+      const no = address('camp-no');
+      for (const e of yes) await oracle.seedMember(e, 'subscribed');
+      await oracle.seedMember(no, 'unsubscribed');
+      const request: CampaignRequest = {
+        key: `conformance-${Date.now()}-${counter}`,
+        subject: 'Conformance',
+        fromName: 'Tactful',
+        replyTo: 'reply@example.com',
+        html: oracle.campaignHtml(),
+        recipients: [...yes, no].map((email) => ({ email, fields: {} })),
+      };
+      const result = await provider.sendCampaign(request);
+      expect([...result.sent].sort()).toEqual([...yes].sort());
+      expect(result.failed.map((f) => f.email)).toEqual([no]);
+      expect((await oracle.campaignRecipients(result.campaignId)).sort()).toEqual([...yes].sort());
+      const again = await provider.sendCampaign(request);
+      expect(again.campaignId).toBe(result.campaignId);
+      expect((await oracle.campaignRecipients(result.campaignId)).sort()).toEqual([...yes].sort());
+    });
+
+    test('campaignReport counts the sends', async ({ provider, oracle }, skip) => {
+      if (!provider.capabilities.reports || !provider.campaignReport || !provider.sendCampaign) return skip('the provider does not declare reports');
+      if (!oracle.campaignHtml) throw new Error('an oracle for a provider with reports needs campaignHtml()');
+      const email = address('report');
+      await oracle.seedMember(email, 'subscribed');
+      const { campaignId } = await provider.sendCampaign({ key: `report-${Date.now()}-${counter}`, subject: 'R', fromName: 'T', replyTo: 'reply@example.com', html: oracle.campaignHtml(), recipients: [{ email, fields: {} }] });
+      const report = await provider.campaignReport(campaignId);
+      expect(report).toMatchObject({ campaignId, sends: 1 });
+      expect(report.opens).toBeGreaterThanOrEqual(0);
+    });
+  });
+}
