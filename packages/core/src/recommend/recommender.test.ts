@@ -1,0 +1,134 @@
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel, createCoPurchaseModel, type CoPurchaseModel, type OrderBasket } from './model.js';
+import { readBaskets, readItemCatalog, type CatalogProduct } from './parse.js';
+import { estimateRepurchaseIntervals, recommendForCustomer, relatedProducts, type Recommendation } from './recommender.js';
+
+const data = fileURLToPath(new URL('../../../../../shared/data/baskets/', import.meta.url));
+const DAY = 86_400_000;
+const now = Date.UTC(2025, 5, 1);
+
+let model: CoPurchaseModel;
+let catalog: Map<string, CatalogProduct>;
+
+beforeAll(async () => {
+  model = await buildModel((await readBaskets(`${data}groceries.csv`)).baskets, { trackOrders: false });
+  catalog = new Map((await readItemCatalog(`${data}groceries_items.csv`)).map((p) => [p.id, p]));
+});
+
+const ids = (recs: Recommendation[]) => recs.map((r) => r.productId);
+const bought = (...products: string[]) => products.map((productId) => ({ productId, time: now - DAY }));
+
+describe('per-customer recommendations on Groceries', () => {
+  it('reasons are present and true: each names a purchase, carries the real statistics, and they add up to the score', () => {
+    const purchases = bought('beef', 'onions', 'butter milk');
+    const recs = recommendForCustomer(model, { purchases }, catalog, { now, k: 10 });
+    expect(recs).toHaveLength(10);
+    expect(recs.some((r) => r.source === 'neighbours')).toBe(true);
+    for (const rec of recs) {
+      expect(rec.reasons.length).toBeGreaterThan(0);
+      const total = rec.reasons.reduce((sum, reason) => sum + reason.score, 0);
+      expect(total).toBeCloseTo(rec.score, 12);
+      for (const reason of rec.reasons) {
+        if (reason.kind !== 'bought-with') continue;
+        expect(purchases.map((p) => p.productId)).toContain(reason.because);
+        expect(reason.stats).toEqual(model.pairStats(reason.because, rec.productId));
+        expect(reason.statistic).toBe('uplift');
+        expect(reason.value).toBeCloseTo(reason.stats.confidence - model.productCount(rec.productId) / model.basketCount, 12);
+        expect(reason.stats.lift).toBeGreaterThan(1);
+        expect(reason.stats.llr).toBeGreaterThanOrEqual(3.84);
+      }
+    }
+    const scores = recs.map((r) => r.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it('what the customer owns is dropped', () => {
+    const plain = ids(recommendForCustomer(model, { purchases: bought('beef') }, catalog, { now, k: 20 }));
+    expect(plain).toContain('whole milk');
+    const owning = ids(recommendForCustomer(model, { purchases: bought('beef', 'whole milk') }, catalog, { now, k: 20 }));
+    expect(owning).not.toContain('whole milk');
+    expect(owning).not.toContain('beef');
+  });
+
+  it('a replenishable product comes back once its repurchase interval has passed, not before', () => {
+    const milk = { ...catalog.get('whole milk')!, replenishable: true, repurchaseIntervalDays: 7 };
+    const withMilk = new Map(catalog).set('whole milk', milk);
+    const recent = [{ productId: 'beef', time: now - DAY }, { productId: 'whole milk', time: now - 3 * DAY }];
+    expect(ids(recommendForCustomer(model, { purchases: recent }, withMilk, { now, k: 20 }))).not.toContain('whole milk');
+    const due = [{ productId: 'beef', time: now - DAY }, { productId: 'whole milk', time: now - 10 * DAY }];
+    expect(ids(recommendForCustomer(model, { purchases: due }, withMilk, { now, k: 20 }))).toContain('whole milk');
+    // Not replenishable: never again.
+    expect(ids(recommendForCustomer(model, { purchases: due }, catalog, { now, k: 20 }))).not.toContain('whole milk');
+  });
+
+  it('unavailable products and products missing from the catalogue are dropped', () => {
+    const first = recommendForCustomer(model, { purchases: bought('beef') }, catalog, { now, k: 5 })[0]!.productId;
+    const without = new Map(catalog).set(first, { ...catalog.get(first)!, available: false });
+    expect(ids(recommendForCustomer(model, { purchases: bought('beef') }, without, { now, k: 20 }))).not.toContain(first);
+    const missing = new Map(catalog);
+    missing.delete(first);
+    expect(ids(recommendForCustomer(model, { purchases: bought('beef') }, missing, { now, k: 20 }))).not.toContain(first);
+  });
+
+  it('what was sent in the last N days is dropped; what was sent before is allowed again', () => {
+    const first = recommendForCustomer(model, { purchases: bought('beef') }, catalog, { now, k: 5 })[0]!.productId;
+    const sentRecently = { purchases: bought('beef'), sent: [{ productId: first, time: now - 5 * DAY }] };
+    expect(ids(recommendForCustomer(model, sentRecently, catalog, { now, k: 20, recentlySentDays: 14 }))).not.toContain(first);
+    expect(ids(recommendForCustomer(model, sentRecently, catalog, { now, k: 20, recentlySentDays: 3 }))[0]).toBe(first);
+  });
+
+  it('thin history - purchases the model does not know fall back to popular in their category, then popular overall', () => {
+    const local = new Map(catalog).set('local honey', { id: 'local honey', title: 'Local honey', category: 'sausage', available: true });
+    const recs = recommendForCustomer(model, { purchases: bought('local honey') }, local, { now, k: 12 });
+    const sausages = [...catalog.values()].filter((p) => p.category === 'sausage').length;
+    expect(recs.slice(0, sausages).every((r) => r.source === 'popular-in-category' && r.product.category === 'sausage')).toBe(true);
+    expect(recs[0]!.reasons).toEqual([{ kind: 'popular-in-category', category: 'sausage', count: model.productCount(recs[0]!.productId), score: expect.any(Number) }]);
+    expect(recs[0]!.productId).toBe(model.popular().find((p) => catalog.get(p.productId)?.category === 'sausage')!.productId);
+    expect(recs.slice(sausages).every((r) => r.source === 'popular')).toBe(true);
+    const none = recommendForCustomer(model, { purchases: [] }, catalog, { now, k: 3 });
+    expect(ids(none)).toEqual(model.popular(3).map((p) => p.productId));
+    expect(none.every((r) => r.reasons[0]!.kind === 'popular')).toBe(true);
+  });
+
+  it('related products are the top-k neighbours with their statistics', () => {
+    const related = relatedProducts(model, 'beef', 5);
+    expect(related).toHaveLength(5);
+    expect(related.map((n) => n.productId)).toEqual(model.neighbours('beef', 5).map((n) => n.productId));
+    expect(related[0]!.stats).toEqual(model.pairStats('beef', related[0]!.productId));
+    expect(relatedProducts(model, 'no such product')).toEqual([]);
+  });
+});
+
+describe('recency and repurchase intervals', () => {
+  const catalogOf = (products: string[]) => new Map(products.map((id) => [id, { id, title: id, available: true, category: 'c' } satisfies CatalogProduct]));
+
+  it('a recent purchase weighs more than an old one (half-life)', async () => {
+    const baskets: OrderBasket[] = [];
+    for (let i = 0; i < 40; i++) baskets.push({ orderId: `a${i}`, productIds: ['tent', 'stakes'] });
+    for (let i = 0; i < 40; i++) baskets.push({ orderId: `b${i}`, productIds: ['pasta', 'sauce'] });
+    for (let i = 0; i < 40; i++) baskets.push({ orderId: `c${i}`, productIds: [`filler${i}`] });
+    const m = await buildModel(baskets);
+    const products = catalogOf(['tent', 'stakes', 'pasta', 'sauce']);
+    const history = { purchases: [{ productId: 'tent', time: now - 200 * DAY }, { productId: 'pasta', time: now - 2 * DAY }] };
+    expect(ids(recommendForCustomer(m, history, products, { now, k: 2, halfLifeDays: 30 }))).toEqual(['sauce', 'stakes']);
+    const flipped = { purchases: [{ productId: 'tent', time: now - 2 * DAY }, { productId: 'pasta', time: now - 200 * DAY }] };
+    expect(ids(recommendForCustomer(m, flipped, products, { now, k: 2, halfLifeDays: 30 }))).toEqual(['stakes', 'sauce']);
+  });
+
+  it('the usual repurchase interval is the median gap between purchases of one customer', () => {
+    const m = createCoPurchaseModel();
+    let n = 0;
+    for (const [customer, days] of [['x', [0, 7, 14, 21]], ['y', [0, 9]]] as const) {
+      for (const day of days) m.addOrder({ orderId: `o${n++}`, customerId: customer, productIds: ['coffee', `other${n}`], time: day * DAY });
+    }
+    expect(estimateRepurchaseIntervals(m).get('coffee')).toBe(7);
+    expect(estimateRepurchaseIntervals(m, { minRepeats: 5 }).has('coffee')).toBe(false);
+  });
+
+  it('bad options are refused', () => {
+    const m = createCoPurchaseModel();
+    expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { k: -1 })).toThrowError(/k must be/);
+    expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { halfLifeDays: Number.NaN })).toThrowError(/halfLifeDays/);
+  });
+});
