@@ -73,3 +73,37 @@ export type { ChainBreak, ChainVerification } from './audit/chain.js';
 export { createDispatcher, backoffDelay } from './sync/dispatcher.js';
 export type { Dispatcher, DispatcherOptions, DispatchReport, DeliverBatch, DeliveryOutcome } from './sync/dispatcher.js';
 export type { OutboxItem, OutboxCounts } from './sync/outbox.js';
+// recommend
+export { CoPurchaseModel, createCoPurchaseModel, modelFromSnapshot, buildModel, defaultNeighbourOptions } from './recommend/model.js';
+export type {
+  OrderBasket,
+  NeighbourOptions,
+  ModelOptions,
+  ProductCountRow,
+  PairCountRow,
+  OrderBasketRow,
+  ModelSnapshot,
+  ModelDelta,
+  Neighbour,
+  PairRule,
+} from './recommend/model.js';
+export { pairStats, logLikelihoodRatio, pairScore, scoreBaseline, scoreNames } from './recommend/stats.js';
+export type { PairStats, ScoreName } from './recommend/stats.js';
+export {
+  basketFormats,
+  isBasketFormat,
+  detectBasketFormat,
+  readBaskets,
+  readItemCatalog,
+  parseBasketCsv,
+  parseFimi,
+  parseJsonl,
+  parseShopifyCsv,
+  splitLines,
+  csvRecords,
+} from './recommend/parse.js';
+export type { BasketFormat, CatalogProduct, OrderLineInput } from './recommend/parse.js';
+export { recommendForCustomer, relatedProducts, estimateRepurchaseIntervals, blendRanking } from './recommend/recommender.js';
+export type { PurchaseRecord, SentRecord, CustomerHistory, RecommendOptions, RecommendationReason, Recommendation, RankedCandidate } from './recommend/recommender.js';
+export { evaluateRecommendations, seededRandom } from './recommend/evaluate.js';
+export type { EvaluationOptions, EvaluationMetrics, EvaluationResult } from './recommend/evaluate.js';
