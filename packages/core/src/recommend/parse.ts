@@ -17,7 +17,7 @@ function invalid(message: string, cause?: unknown): TactfulError {
 }
 
 /** Splits a text stream into lines (LF or CRLF), without holding more than one chunk and one line. */
-export async function* splitLines(chunks: AsyncIterable<string | Buffer>): AsyncGenerator<string> {
+export async function* splitLines(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<string> {
   let rest = '';
   for await (const chunk of chunks) {
     const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
