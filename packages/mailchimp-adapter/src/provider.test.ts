@@ -146,6 +146,17 @@ describe('pushMembers - compliance state', () => {
     expect(statusOf(sandbox, 'late@example.com')).toBe('unsubscribed');
   });
 
+  it('a member who re-subscribed in Mailchimp is not held back by a stale compliance index', async () => {
+    const { sandbox, provider } = setup();
+    sandbox.seedMember('re@example.com', 'unsubscribed');
+    await provider.pushMembers([consent('other@example.com', 'granted')]);
+    sandbox.actions.subscribe('re@example.com', { source: 'user' });
+    const [result] = await provider.pushMembers([{ ...consent('re@example.com', 'granted'), mergeFields: { FNAME: 'Re' } }]);
+    expect(result).toEqual({ email: 're@example.com', ok: true });
+    expect(statusOf(sandbox, 're@example.com')).toBe('subscribed');
+    expect(sandbox.member('re@example.com')?.merge_fields.FNAME).toBe('Re');
+  });
+
   it('if Mailchimp refuses anyway (a race), the refusal maps to the member', async () => {
     const { sandbox, provider } = setup();
     await provider.pushMembers([consent('race@example.com', 'withdrawn')]);

@@ -135,24 +135,31 @@ export function createMailchimpProvider(input: unknown, runtime: MailchimpRuntim
     }
   }
 
+  /**
+   * Learns who entered compliance state since the last look (two small filtered listings). Entries may
+   * go stale when someone re-subscribes in Mailchimp; `confirmCompliance` re-reads those few members
+   * before a grant is decided, so a stale entry never decides anything.
+   */
   async function refreshComplianceIndex() {
     const startedAt = now();
-    if (complianceRefreshedAt === null) {
-      for (const status of ['unsubscribed', 'cleaned']) {
-        await pageAll({ status }, (m) => complianceIndex.set(normaliseEmail(m.email_address), m.status));
-      }
-    } else {
-      // Overlap the window: Mailchimp's last_changed has second precision and clocks drift.
-      const since = new Date(complianceRefreshedAt.getTime() - 5 * 60_000).toISOString();
-      for (const status of ['unsubscribed', 'cleaned', 'subscribed', 'pending', 'transactional']) {
-        await pageAll({ status, since_last_changed: since }, (m) => {
-          const email = normaliseEmail(m.email_address);
-          if (m.status === 'unsubscribed' || m.status === 'cleaned') complianceIndex.set(email, m.status);
-          else complianceIndex.delete(email);
-        });
-      }
+    // Overlap the window: Mailchimp's last_changed has second precision and clocks drift.
+    const since = complianceRefreshedAt === null ? undefined : new Date(complianceRefreshedAt.getTime() - 5 * 60_000).toISOString();
+    for (const status of ['unsubscribed', 'cleaned']) {
+      await pageAll({ status, ...(since ? { since_last_changed: since } : {}) }, (m) => {
+        if (m.status === 'unsubscribed' || m.status === 'cleaned') complianceIndex.set(normaliseEmail(m.email_address), m.status);
+      });
     }
     complianceRefreshedAt = startedAt;
+  }
+
+  async function confirmCompliance(emails: string[]) {
+    await Promise.all(
+      emails.map(async (email) => {
+        const member = await client.getMember(listId, subscriberHash(email));
+        if (member && (member.status === 'unsubscribed' || member.status === 'cleaned')) complianceIndex.set(email, member.status);
+        else complianceIndex.delete(email);
+      }),
+    );
   }
 
   async function pushMembers(changes: MemberChange[]): Promise<PushResult[]> {
@@ -219,7 +226,11 @@ export function createMailchimpProvider(input: unknown, runtime: MailchimpRuntim
       const before = previous.get(plan.email);
       return before?.s === 'subscribed' && before.e === plan.grant?.occurredAt.getTime();
     };
-    if (grants.some((p) => !unchanged(p))) await refreshComplianceIndex();
+    const toDecide = grants.filter((p) => !unchanged(p));
+    if (toDecide.length > 0) {
+      await refreshComplianceIndex();
+      await confirmCompliance(toDecide.map((p) => p.email).filter((e) => complianceIndex.has(e)));
+    }
     for (const plan of grants) {
       const grant = plan.grant;
       if (!grant) continue;
