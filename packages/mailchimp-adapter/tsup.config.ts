@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // The sandbox finds the OpenAPI spec relative to its own file: import.meta.url in the CJS build too.
+  shims: true,
 });
