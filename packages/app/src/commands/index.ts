@@ -2,6 +2,8 @@ import type { CommandModule } from '../cli/program.js';
 import { auditCommand } from './audit.js';
 import { consentCommand } from './consent.js';
 import { demoCommand } from './demo.js';
+import { rulesCommand } from './rules.js';
+import { evaluateCommand } from './evaluate.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
-export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand];
+export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand];
