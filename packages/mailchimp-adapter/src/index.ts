@@ -6,6 +6,8 @@ export type { MailchimpOptions, MailchimpOptionsInput } from './options.js';
 export { statusMappingTable, mapConsentToStatus, memberToConsent } from './sync/status-mapping.js';
 export type { StatusDecision } from './sync/status-mapping.js';
 export { createMemoryHashStore } from './sync/hash-store.js';
+export { reconcileMailchimpAudience } from './sync/reconcile.js';
+export type { ReconcileResult } from './sync/reconcile.js';
 export type { MemberHashStore } from './sync/hash-store.js';
 export { subscriberHash, normaliseEmail } from './subscriber-hash.js';
 export { mailchimpWebhookRoutes } from './webhooks/router.js';

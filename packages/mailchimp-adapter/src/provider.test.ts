@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
 import { isTactfulError, type ConsentPush, type MemberChange } from '@tactful/core';
-import { createMailchimpProvider, memberToInboundEvent, subscriberHash } from './index.js';
-import { createMailchimpSandbox, type MailchimpSandbox } from './testing/index.js';
+import { createMailchimpProvider, memberToInboundEvent, reconcileMailchimpAudience, subscriberHash } from './index.js';
+import { createMailchimpSandbox, createMemoryInboundSink, type MailchimpSandbox } from './testing/index.js';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -276,6 +276,11 @@ describe('transport', () => {
     expect(sandbox.calls.total()).toBe(1);
   });
 
+  it('a request that takes longer than timeoutMs is a retryable MAILCHIMP.TIMEOUT', async () => {
+    const { provider } = setup({ sandbox: { latencyMs: 400 }, provider: { timeoutMs: 100, retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } } });
+    await expect(provider.getMember('slow@example.com')).rejects.toMatchObject({ code: 'MAILCHIMP.TIMEOUT', retryable: true });
+  });
+
   it('wrong credentials are a non-retryable error that says what to check', async () => {
     const sandbox = createMailchimpSandbox();
     server.use(...sandbox.handlers);
@@ -356,6 +361,20 @@ describe('reading the audience', () => {
     const member = await provider.getMember('bounce@example.com');
     expect(member && memberToInboundEvent(member)).toMatchObject({ kind: 'undeliverable', email: 'bounce@example.com' });
     expect(await provider.getMember('nobody@example.com')).toBeNull();
+  });
+
+  it('reconciliation hands changes made in Mailchimp to the inbound sink once', async () => {
+    const { sandbox, provider } = setup();
+    sandbox.seedMember('keep@example.com', 'subscribed', { at: new Date('2024-01-01T00:00:00Z') });
+    sandbox.seedMember('left@example.com', 'unsubscribed', { at: new Date('2025-02-01T00:00:00Z') });
+    sandbox.seedMember('bounced@example.com', 'cleaned', { at: new Date('2025-02-02T00:00:00Z') });
+    const sink = createMemoryInboundSink();
+    const first = await reconcileMailchimpAudience(provider, sink, 'shop-1', { changedSince: new Date('2025-01-01T00:00:00Z'), pageSize: 1 });
+    expect(first).toEqual({ members: 2, accepted: 2, duplicates: 0 });
+    expect(sink.received.map((r) => r.event.kind)).toEqual(['consent', 'undeliverable']);
+    expect(sink.received[0]?.event).toMatchObject({ kind: 'consent', consent: { email: 'left@example.com', state: 'withdrawn' } });
+    const again = await reconcileMailchimpAudience(provider, sink, 'shop-1', { changedSince: new Date('2025-01-01T00:00:00Z') });
+    expect(again).toEqual({ members: 2, accepted: 0, duplicates: 2 });
   });
 
   it('subscriberHash is the MD5 of the lower-cased address', () => {
