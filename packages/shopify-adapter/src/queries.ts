@@ -75,13 +75,30 @@ export const CUSTOMER_BY_EMAIL = /* GraphQL */ `
 
 /** Orders in id order; `query` narrows to `updated_at:>='…'` for incremental pulls. */
 export const ORDERS_PAGE = /* GraphQL */ `
-  query TactfulOrders($first: Int!, $after: String, $query: String) {
+  query TactfulOrders($first: Int!, $after: String, $query: String, $lines: Int!) {
     orders(first: $first, after: $after, sortKey: ID, query: $query) {
       nodes {
         ${orderFields}
-        lineItems(first: 100) { nodes { ${lineItemFields} } }
+        lineItems(first: $lines) {
+          nodes { ${lineItemFields} }
+          pageInfo { hasNextPage endCursor }
+        }
       }
       pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+
+/** The rest of one order's line items, when it has more than fit in an orders page. */
+export const ORDER_LINES = /* GraphQL */ `
+  query TactfulOrderLines($id: ID!, $after: String) {
+    node(id: $id) {
+      ... on Order {
+        lineItems(first: 100, after: $after) {
+          nodes { ${lineItemFields} }
+          pageInfo { hasNextPage endCursor }
+        }
+      }
     }
   }
 `;
@@ -185,6 +202,7 @@ export const allDocuments: Readonly<Record<string, string>> = {
   CUSTOMERS_PAGE,
   CUSTOMER_BY_EMAIL,
   ORDERS_PAGE,
+  ORDER_LINES,
   PRODUCTS_PAGE,
   BULK_ORDERS_QUERY,
   BULK_CUSTOMERS_QUERY,

@@ -81,6 +81,8 @@ export type SandboxFault =
 
 export interface SandboxRequestLog {
   operationName: string | null;
+  /** The GraphQL document as sent (empty for requests refused before parsing the body). */
+  document: string;
   requestedCost: number;
   outcome: 'ok' | 'throttled' | 'invalid' | 'fault' | 'unauthorized' | 'too_costly';
   availableBefore: number;
@@ -391,12 +393,12 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   const handleGraphql = async (request: Request): Promise<Response> => {
     const token = request.headers.get('x-shopify-access-token');
     if (!token || !tokens.has(token)) {
-      requests.push({ operationName: null, requestedCost: 0, outcome: 'unauthorized', availableBefore: available });
+      requests.push({ operationName: null, document: '', requestedCost: 0, outcome: 'unauthorized', availableBefore: available });
       return HttpResponse.json({ errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }, { status: 401 });
     }
     const fault = faults.shift();
     if (fault) {
-      requests.push({ operationName: null, requestedCost: 0, outcome: 'fault', availableBefore: available });
+      requests.push({ operationName: null, document: '', requestedCost: 0, outcome: 'fault', availableBefore: available });
       if ('graphqlThrottled' in fault) {
         return HttpResponse.json({ errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }], extensions: { cost: { requestedQueryCost: 1, actualQueryCost: null, throttleStatus: throttleStatus() } } });
       }
@@ -419,13 +421,13 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     try {
       document = parse(body.query);
     } catch (error) {
-      requests.push({ operationName, requestedCost: 0, outcome: 'invalid', availableBefore: available });
+      requests.push({ operationName, document: body.query, requestedCost: 0, outcome: 'invalid', availableBefore: available });
       const e = error as GraphQLError;
       return HttpResponse.json({ errors: [{ message: e.message, locations: e.locations, extensions: { code: 'parseError' } }] });
     }
     const errors = validate(schema, document);
     if (errors.length > 0) {
-      requests.push({ operationName, requestedCost: 0, outcome: 'invalid', availableBefore: available });
+      requests.push({ operationName, document: body.query, requestedCost: 0, outcome: 'invalid', availableBefore: available });
       return HttpResponse.json({ errors: errors.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
     }
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
@@ -435,24 +437,24 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     refill();
     const availableBefore = available;
     if (unboundedConnections.length > 0) {
-      requests.push({ operationName, requestedCost: cost, outcome: 'invalid', availableBefore });
+      requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'invalid', availableBefore });
       return HttpResponse.json({ errors: unboundedConnections.map((name) => ({ message: 'you must provide one of first or last', path: [name], extensions: { code: 'BAD_REQUEST' } })) });
     }
     if (cost > maxQueryCost) {
-      requests.push({ operationName, requestedCost: cost, outcome: 'too_costly', availableBefore });
+      requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'too_costly', availableBefore });
       return HttpResponse.json({
         errors: [{ message: `Query cost is ${cost}, which exceeds the single query max cost limit (${maxQueryCost}).`, extensions: { code: 'MAX_COST_EXCEEDED', cost, maxCost: maxQueryCost } }],
       });
     }
     if (cost > available) {
-      requests.push({ operationName, requestedCost: cost, outcome: 'throttled', availableBefore });
+      requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'throttled', availableBefore });
       return HttpResponse.json({
         errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }],
         extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: throttleStatus() } },
       });
     }
     available -= cost;
-    requests.push({ operationName, requestedCost: cost, outcome: 'ok', availableBefore });
+    requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'ok', availableBefore });
     const ctx = execContext();
     const result = await execute({ schema, document, rootValue: createRoot(ctx, hooks), contextValue: ctx, variableValues: variables, operationName });
     return HttpResponse.json({

@@ -1,0 +1,162 @@
+/**
+ * The full order import through a bulk operation, resumable: the operation id and how many orders were
+ * delivered are saved in a checkpoint, so after a crash the same result file is read again and the orders
+ * already delivered are skipped — none twice, none missing.
+ */
+import { TactfulError } from '@tactful/core';
+import type { OrderRecord } from '@tactful/core';
+import type { AdminClient } from '../client.js';
+import { BULK_BY_ID, BULK_CURRENT, BULK_ORDERS_QUERY, BULK_RUN } from '../queries.js';
+import { toOrderRecord } from '../records.js';
+import { assembleOrders, readLines } from './jsonl.js';
+
+export interface BulkImportCheckpoint {
+  /** The bulk operation's global id. */
+  operationId: string;
+  /** `running`: waiting for Shopify; `streaming`: reading the result; `done` / `failed`: the next import starts afresh. */
+  status: 'running' | 'streaming' | 'done' | 'failed';
+  /** Orders delivered to the consumer, in result-file order. */
+  delivered: number;
+  startedAt: string;
+  updatedAt: string;
+}
+
+export interface BulkImportCheckpointStore {
+  load(): Promise<BulkImportCheckpoint | null>;
+  save(checkpoint: BulkImportCheckpoint): Promise<void>;
+}
+
+export function memoryCheckpointStore(initial: BulkImportCheckpoint | null = null): BulkImportCheckpointStore & { current(): BulkImportCheckpoint | null } {
+  let value = initial;
+  return {
+    async load() {
+      return value ? { ...value } : null;
+    },
+    async save(checkpoint) {
+      value = { ...checkpoint };
+    },
+    current: () => (value ? { ...value } : null),
+  };
+}
+
+interface BulkOperationNode {
+  id: string;
+  status: string;
+  errorCode?: string | null;
+  objectCount?: string | null;
+  rootObjectCount?: string | null;
+  url?: string | null;
+  partialDataUrl?: string | null;
+}
+
+interface UserError {
+  field?: string[] | null;
+  message: string;
+  code?: string | null;
+}
+
+export interface BulkImportOptions {
+  client: AdminClient;
+  checkpoints: BulkImportCheckpointStore;
+  pollIntervalMs: number;
+  timeoutMs: number;
+  groupObjects: boolean;
+  window: number;
+  checkpointEvery: number;
+  sleep: (ms: number) => Promise<void>;
+  signal?: AbortSignal | undefined;
+  /** Resolves when Shopify reports the operation finished (the bulk_operations/finish webhook); polling continues meanwhile. */
+  finished?: ((operationId: string) => Promise<void>) | undefined;
+}
+
+const nowIso = () => new Date().toISOString();
+
+async function startOperation(client: AdminClient, groupObjects: boolean): Promise<string> {
+  const result = await client.request<{ bulkOperationRunQuery: { bulkOperation: BulkOperationNode | null; userErrors: UserError[] } }>(BULK_RUN, {
+    query: BULK_ORDERS_QUERY,
+    groupObjects,
+  });
+  const { bulkOperation, userErrors } = result.bulkOperationRunQuery;
+  if (bulkOperation) return bulkOperation.id;
+  if (userErrors.some((e) => e.code === 'OPERATION_IN_PROGRESS')) {
+    const current = await client.request<{ currentBulkOperation: (BulkOperationNode & { query?: string }) | null }>(BULK_CURRENT);
+    throw new TactfulError(
+      'SHOPIFY.BULK_BUSY',
+      `Another bulk query (${current.currentBulkOperation?.id ?? 'unknown'}) is running for this shop; Shopify runs one at a time. The import is retried later.`,
+      { retryable: true, retryAfter: 60, details: userErrors },
+    );
+  }
+  throw new TactfulError('SHOPIFY.BULK_REFUSED', `Shopify refused the bulk order query: ${userErrors.map((e) => e.message).join('; ')}`, { details: userErrors });
+}
+
+async function waitForOperation(options: BulkImportOptions, operationId: string): Promise<BulkOperationNode> {
+  const { client, sleep, signal } = options;
+  const deadline = Date.now() + options.timeoutMs;
+  let finished = false;
+  options.finished?.(operationId).then(
+    () => (finished = true),
+    () => undefined,
+  );
+  for (;;) {
+    if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+    const { node } = await client.request<{ node: BulkOperationNode | null }>(BULK_BY_ID, { id: operationId });
+    if (!node) throw new TactfulError('SHOPIFY.BULK_MISSING', `Shopify no longer knows bulk operation ${operationId}; the next import starts a new one.`);
+    if (['COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED'].includes(node.status)) return node;
+    if (Date.now() > deadline) {
+      throw new TactfulError('SHOPIFY.BULK_TIMEOUT', `Bulk operation ${operationId} did not finish within ${Math.round(options.timeoutMs / 60000)} minutes; the import resumes waiting on the next run.`, { retryable: true });
+    }
+    if (!finished) await sleep(options.pollIntervalMs);
+  }
+}
+
+/** Streams every order of the shop through a bulk operation, resuming from the checkpoint store. */
+export async function* importOrders(options: BulkImportOptions): AsyncGenerator<OrderRecord> {
+  const { client, checkpoints } = options;
+  let checkpoint = await checkpoints.load();
+  if (!checkpoint || checkpoint.status === 'done' || checkpoint.status === 'failed') {
+    const operationId = await startOperation(client, options.groupObjects);
+    checkpoint = { operationId, status: 'running', delivered: 0, startedAt: nowIso(), updatedAt: nowIso() };
+    await checkpoints.save(checkpoint);
+  }
+  const operation = await waitForOperation(options, checkpoint.operationId);
+  if (operation.status !== 'COMPLETED') {
+    await checkpoints.save({ ...checkpoint, status: 'failed', updatedAt: nowIso() });
+    const retryable = operation.errorCode === 'INTERNAL_SERVER_ERROR' || operation.errorCode === 'TIMEOUT' || operation.status === 'EXPIRED';
+    throw new TactfulError(
+      'SHOPIFY.BULK_FAILED',
+      `The bulk order import ended ${operation.status}${operation.errorCode ? ` (${operation.errorCode})` : ''}; ${retryable ? 'the next import starts a new operation' : 'check the app\'s read_orders scope'}.`,
+      { retryable, details: operation },
+    );
+  }
+  if (checkpoint.status !== 'streaming') {
+    checkpoint = { ...checkpoint, status: 'streaming', updatedAt: nowIso() };
+    await checkpoints.save(checkpoint);
+  }
+  if (operation.url) {
+    let response: Response;
+    try {
+      response = await client.download(operation.url);
+    } catch (error) {
+      if ((error as TactfulError).code === 'SHOPIFY.BULK_RESULT_GONE') await checkpoints.save({ ...checkpoint, status: 'failed', updatedAt: nowIso() });
+      throw error;
+    }
+    if (!response.body) throw new TactfulError('SHOPIFY.BULK_RESULT_INVALID', 'The bulk operation result has no body.', { retryable: true });
+    const skip = checkpoint.delivered;
+    let index = 0;
+    let unsaved = 0;
+    for await (const { order, lines } of assembleOrders(readLines(response.body, options.signal), options.window)) {
+      index += 1;
+      if (index <= skip) continue;
+      yield toOrderRecord(order, lines);
+      // Reached only when the consumer asks for the next order: this one is done.
+      checkpoint.delivered = index;
+      unsaved += 1;
+      if (unsaved >= options.checkpointEvery) {
+        checkpoint.updatedAt = nowIso();
+        await checkpoints.save(checkpoint);
+        unsaved = 0;
+      }
+    }
+  }
+  await checkpoints.save({ ...checkpoint, status: 'done', updatedAt: nowIso() });
+}

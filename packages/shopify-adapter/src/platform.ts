@@ -1,0 +1,220 @@
+/**
+ * `createShopifyPlatform(options)`: Tactful's CommercePlatform for one Shopify shop, over the Admin
+ * GraphQL API 2025-10.
+ */
+import { TactfulError } from '@tactful/core';
+import type {
+  CommercePlatform,
+  ConsentPush,
+  CustomerRecord,
+  OrderRecord,
+  Page,
+  PageRequest,
+  ProductRecord,
+  PushResult,
+} from '@tactful/core';
+import { importOrders, memoryCheckpointStore, type BulkImportCheckpointStore } from './bulk/import.js';
+import { createAdminClient, type AdminClient } from './client.js';
+import { tactfulToShopifyLevel, tactfulToShopifyState } from './consent-mapping.js';
+import { toGid } from './ids.js';
+import { parseShopifyOptions, type ShopifyOptions } from './options.js';
+import { CONSENT_UPDATE, CUSTOMER_BY_EMAIL, CUSTOMER_ERASURE, CUSTOMERS_PAGE, ORDER_LINES, ORDERS_PAGE, PRODUCTS_PAGE } from './queries.js';
+import {
+  normaliseEmail,
+  toCustomerRecord,
+  toOrderRecord,
+  toProductRecord,
+  type CustomerNode,
+  type LineItemNode,
+  type OrderNode,
+  type ProductNode,
+} from './records.js';
+
+interface Connection<T> {
+  nodes: T[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+interface UserError {
+  field?: string[] | null;
+  message: string;
+  code?: string | null;
+}
+
+/** Orders per page: with their line items an order page is the costliest query Tactful sends. */
+const MAX_ORDERS_PER_PAGE = 25;
+
+export interface ShopifyPlatform extends CommercePlatform {
+  readonly shop: string;
+  /** The GraphQL client (paced and retried), for the routes and the install flow. */
+  readonly client: AdminClient;
+  /** Where the bulk import keeps its progress. */
+  readonly checkpoints: BulkImportCheckpointStore;
+  /** Tells a waiting bulk import that Shopify reported its operation finished (bulk_operations/finish). */
+  notifyBulkFinished(operationId: string): void;
+  streamAllOrders(options?: { signal?: AbortSignal }): AsyncIterable<OrderRecord>;
+  pushConsent(changes: ConsentPush[]): Promise<PushResult[]>;
+  eraseCustomer(ref: { email: string; externalId?: string | undefined }): Promise<void>;
+}
+
+export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
+  const options = parseShopifyOptions(input);
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const client = createAdminClient({
+    shop: options.shop,
+    accessToken: options.accessToken,
+    apiVersion: options.apiVersion,
+    fetch: options.fetch,
+    sleep,
+    retry: options.retry,
+  });
+  const checkpoints = options.checkpoints ?? memoryCheckpointStore();
+  const finishWaiters = new Map<string, () => void>();
+
+  const limit = (request: PageRequest | undefined, max: number) => Math.max(1, Math.min(request?.limit ?? options.pageSize, max));
+
+  const findCustomerId = async (email: string, externalId?: string): Promise<string | null> => {
+    if (externalId) return toGid('Customer', externalId);
+    const { customerByIdentifier } = await client.request<{ customerByIdentifier: CustomerNode | null }>(CUSTOMER_BY_EMAIL, { email });
+    return customerByIdentifier?.id ?? null;
+  };
+
+  /** The rest of an order's line items when it has more than one page of them. */
+  const remainingLines = async (orderId: string, after: string | null): Promise<LineItemNode[]> => {
+    const lines: LineItemNode[] = [];
+    let cursor = after;
+    while (cursor) {
+      const { node } = await client.request<{ node: { lineItems: Connection<LineItemNode> } | null }>(ORDER_LINES, { id: orderId, after: cursor });
+      if (!node) break;
+      lines.push(...node.lineItems.nodes);
+      cursor = node.lineItems.pageInfo.hasNextPage ? node.lineItems.pageInfo.endCursor : null;
+    }
+    return lines;
+  };
+
+  const platform: ShopifyPlatform = {
+    system: 'shopify',
+    shop: options.shop,
+    client,
+    checkpoints,
+    capabilities: { bulkOrders: true, consentWrite: true, erasure: true, webhooks: true },
+
+    async listCustomers(request?: PageRequest): Promise<Page<CustomerRecord>> {
+      const { customers } = await client.request<{ customers: Connection<CustomerNode> }>(CUSTOMERS_PAGE, {
+        first: limit(request, 250),
+        after: request?.cursor ?? null,
+      });
+      return {
+        items: customers.nodes.map((node) => toCustomerRecord(node, options.purpose)),
+        nextCursor: customers.pageInfo.hasNextPage ? customers.pageInfo.endCursor ?? undefined : undefined,
+      };
+    },
+
+    async listOrders(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<OrderRecord>> {
+      const query = request?.updatedSince ? `updated_at:>='${request.updatedSince.toISOString()}'` : null;
+      const { orders } = await client.request<{ orders: Connection<OrderNode & { lineItems: Connection<LineItemNode> }> }>(ORDERS_PAGE, {
+        first: limit(request, MAX_ORDERS_PER_PAGE),
+        after: request?.cursor ?? null,
+        query,
+        lines: options.linesPerOrder,
+      });
+      const items: OrderRecord[] = [];
+      for (const node of orders.nodes) {
+        const lines = [...node.lineItems.nodes];
+        if (node.lineItems.pageInfo.hasNextPage) lines.push(...(await remainingLines(node.id, node.lineItems.pageInfo.endCursor)));
+        items.push(toOrderRecord(node, lines));
+      }
+      return { items, nextCursor: orders.pageInfo.hasNextPage ? orders.pageInfo.endCursor ?? undefined : undefined };
+    },
+
+    async listProducts(request?: PageRequest): Promise<Page<ProductRecord>> {
+      const { products } = await client.request<{ products: Connection<ProductNode> }>(PRODUCTS_PAGE, {
+        first: limit(request, 250),
+        after: request?.cursor ?? null,
+      });
+      return {
+        items: products.nodes.map(toProductRecord),
+        nextCursor: products.pageInfo.hasNextPage ? products.pageInfo.endCursor ?? undefined : undefined,
+      };
+    },
+
+    streamAllOrders(streamOptions?: { signal?: AbortSignal }): AsyncIterable<OrderRecord> {
+      return importOrders({
+        client,
+        checkpoints,
+        pollIntervalMs: options.bulk.pollIntervalMs,
+        timeoutMs: options.bulk.timeoutMs,
+        groupObjects: options.bulk.groupObjects,
+        window: options.bulk.window,
+        checkpointEvery: options.bulk.checkpointEvery,
+        sleep,
+        signal: streamOptions?.signal,
+        finished: (operationId) => new Promise<void>((resolve) => finishWaiters.set(operationId, resolve)),
+      });
+    },
+
+    notifyBulkFinished(operationId: string) {
+      const gid = toGid('BulkOperation', operationId);
+      finishWaiters.get(gid)?.();
+      finishWaiters.delete(gid);
+    },
+
+    async pushConsent(changes: ConsentPush[]): Promise<PushResult[]> {
+      const results: PushResult[] = [];
+      for (const change of changes) {
+        const email = normaliseEmail(change.email) ?? change.email;
+        try {
+          const customerId = await findCustomerId(email, change.externalId);
+          if (!customerId) {
+            results.push({ email, ok: false, code: 'SHOPIFY.CUSTOMER_NOT_FOUND', message: `No Shopify customer has the address ${email}.`, retryable: false });
+            continue;
+          }
+          const level = change.state === 'granted' || change.state === 'pending' ? tactfulToShopifyLevel[change.level] : undefined;
+          const { customerEmailMarketingConsentUpdate: payload } = await client.request<{
+            customerEmailMarketingConsentUpdate: { customer: { id: string } | null; userErrors: UserError[] };
+          }>(CONSENT_UPDATE, {
+            input: {
+              customerId,
+              emailMarketingConsent: {
+                marketingState: tactfulToShopifyState[change.state],
+                ...(level ? { marketingOptInLevel: level } : {}),
+                // The ORIGINAL event time: Shopify keeps the newest, so an old change never overwrites a newer one.
+                consentUpdatedAt: change.occurredAt.toISOString(),
+              },
+            },
+          });
+          if (payload.userErrors.length > 0) {
+            results.push({
+              email,
+              ok: false,
+              code: `SHOPIFY.CONSENT_${payload.userErrors[0]!.code ?? 'INVALID'}`,
+              message: payload.userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; '),
+              retryable: payload.userErrors.some((e) => e.code === 'INTERNAL_ERROR'),
+            });
+          } else results.push({ email, ok: true });
+        } catch (error) {
+          const e = error as TactfulError;
+          results.push({ email, ok: false, code: e.code ?? 'SHOPIFY.ERROR', message: e.message, retryable: e.retryable ?? false });
+        }
+      }
+      return results;
+    },
+
+    async eraseCustomer(ref: { email: string; externalId?: string | undefined }): Promise<void> {
+      const email = normaliseEmail(ref.email) ?? ref.email;
+      const customerId = await findCustomerId(email, ref.externalId);
+      if (!customerId) return; // nothing held: erasure is already true
+      const { customerRequestDataErasure: payload } = await client.request<{
+        customerRequestDataErasure: { customerId: string | null; userErrors: UserError[] };
+      }>(CUSTOMER_ERASURE, { customerId });
+      const errors = payload.userErrors.filter((e) => e.code !== 'DOES_NOT_EXIST');
+      if (errors.length > 0) {
+        throw new TactfulError('SHOPIFY.ERASURE_FAILED', `Shopify did not accept the erasure request for ${email}: ${errors.map((e) => e.message).join('; ')}`, {
+          retryable: errors.some((e) => e.code === 'FAILED_TO_REQUEST'),
+          details: errors,
+        });
+      }
+    },
+  };
+  return platform;
+}
