@@ -20,10 +20,10 @@ export const shopifyOptionsSchema = z.object({
   apiVersion: z.literal('2025-10').default('2025-10'),
   /** The consent purpose Shopify's email marketing consent maps to. */
   purpose: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, 'a purpose key, e.g. email_marketing').default('email_marketing'),
-  /** Records per page for listCustomers/listProducts (at most 250); listOrders uses at most 25. */
+  /** Records per page for listCustomers/listProducts (at most 250); listOrders fits its pages under Shopify's query cost limit. */
   pageSize: z.number().int().min(1).max(250).default(50),
   /** Line items fetched with each order page; more are fetched per order when an order has more. */
-  linesPerOrder: z.number().int().min(1).max(100).default(20),
+  linesPerOrder: z.number().int().min(1).max(100).default(10),
   retry: z
     .object({
       /** Attempts per call, including the first. */
@@ -54,6 +54,8 @@ export const shopifyOptionsSchema = z.object({
   fetch: fn<typeof fetch>('fetch').optional(),
   /** Waits `ms` (tests pass a fake). */
   sleep: fn<(ms: number) => Promise<void>>('sleep').optional(),
+  /** The clock in epoch milliseconds, used to project the cost bucket (tests pass a fake). */
+  now: fn<() => number>('now').optional(),
 });
 
 export type ShopifyOptions = z.input<typeof shopifyOptionsSchema>;

@@ -41,8 +41,13 @@ interface UserError {
   code?: string | null;
 }
 
-/** Orders per page: with their line items an order page is the costliest query Tactful sends. */
-const MAX_ORDERS_PER_PAGE = 25;
+/**
+ * Orders per page: with its line items an order page is the costliest query Tactful sends. One order
+ * costs about 8 points plus 5 per line item requested, and one query may cost at most 1000.
+ */
+export function ordersPerPage(linesPerOrder: number): number {
+  return Math.max(1, Math.min(25, Math.floor(990 / (8 + 5 * linesPerOrder))));
+}
 
 export interface ShopifyPlatform extends CommercePlatform {
   readonly shop: string;
@@ -66,6 +71,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     apiVersion: options.apiVersion,
     fetch: options.fetch,
     sleep,
+    ...(options.now ? { now: options.now } : {}),
     retry: options.retry,
   });
   const checkpoints = options.checkpoints ?? memoryCheckpointStore();
@@ -113,7 +119,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     async listOrders(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<OrderRecord>> {
       const query = request?.updatedSince ? `updated_at:>='${request.updatedSince.toISOString()}'` : null;
       const { orders } = await client.request<{ orders: Connection<OrderNode & { lineItems: Connection<LineItemNode> }> }>(ORDERS_PAGE, {
-        first: limit(request, MAX_ORDERS_PER_PAGE),
+        first: limit(request, ordersPerPage(options.linesPerOrder)),
         after: request?.cursor ?? null,
         query,
         lines: options.linesPerOrder,
