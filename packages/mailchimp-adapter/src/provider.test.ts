@@ -201,6 +201,10 @@ describe('pushMembers - batch and partial errors', () => {
       provider: { marketingPermissions: { personalization: 'perm-pers', email_marketing: 'perm-email' } },
     });
     await provider.pushMembers([consent('g@example.com', 'granted')]);
+    expect(await provider.listMarketingPermissions()).toEqual([
+      { id: 'perm-email', text: 'Email' },
+      { id: 'perm-pers', text: 'Customized online advertising' },
+    ]);
     await provider.pushMembers([consent('g@example.com', 'granted', { purpose: 'personalization' })]);
     const perms = Object.fromEntries((sandbox.member('g@example.com')?.marketing_permissions ?? []).map((p) => [p.marketing_permission_id, p.enabled]));
     expect(perms).toEqual({ 'perm-email': true, 'perm-pers': true });

@@ -29,6 +29,11 @@ export interface MailchimpProvider extends EmailProvider {
   campaignReport: NonNullable<EmailProvider['campaignReport']>;
   /** Makes sure the campaign merge fields exist on the audience (idempotent). */
   ensureCampaignMergeFields(): Promise<string[]>;
+  /**
+   * The audience's GDPR marketing permissions (id and text), read from a member: Mailchimp lists them
+   * nowhere else. Empty when GDPR fields are off or the audience has no member yet.
+   */
+  listMarketingPermissions(): Promise<Array<{ id: string; text: string }>>;
   /** Registers the Tactful webhook on the audience with sources { user, admin } and not api. */
   registerWebhook(url: string): Promise<{ id: string }>;
 }
@@ -399,6 +404,10 @@ export function createMailchimpProvider(input: unknown, runtime: MailchimpRuntim
     sendCampaign: campaigns.sendCampaign,
     campaignReport: campaigns.campaignReport,
     ensureCampaignMergeFields: campaigns.ensureMergeFields,
+    async listMarketingPermissions() {
+      const page = await client.listMembers(listId, { count: 1, offset: 0 });
+      return (page.members[0]?.marketing_permissions ?? []).map((p) => ({ id: p.marketing_permission_id, text: p.text ?? '' }));
+    },
     async registerWebhook(url: string) {
       const hook = await client.createWebhook(listId, {
         url,
