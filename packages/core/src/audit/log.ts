@@ -4,6 +4,7 @@ import { auditLog } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
 import { chainHash, GENESIS, verifyPaged, type ChainVerification } from './chain.js';
 import { shops } from '../store/schema.js';
+import { bulkInsert } from '../store/bulk.js';
 
 /** What happened, in the vocabulary of the audit log. */
 export const auditActions = [
@@ -68,8 +69,8 @@ export function auditContent(row: Omit<AuditRow, 'prevHash' | 'rowHash'>): unkno
   };
 }
 
-/** Appends one entry inside the caller's transaction, which holds the shop head lock. */
-export async function appendAudit(tx: Db, shopId: string, head: ShopHead, entry: AuditEntryInput): Promise<AuditRow> {
+/** Builds the next chained entry and advances the head; the caller inserts it in the same transaction. */
+export function nextAuditRow(shopId: string, head: ShopHead, entry: AuditEntryInput): AuditRow {
   const base = {
     shopId,
     seq: head.auditSeq + 1,
@@ -81,12 +82,21 @@ export async function appendAudit(tx: Db, shopId: string, head: ShopHead, entry:
     details: entry.details ?? {},
   };
   const prevHash = head.auditSeq === 0 ? GENESIS : head.auditHead;
-  const rowHash = chainHash(prevHash, auditContent(base));
-  const row: AuditRow = { ...base, prevHash, rowHash };
-  await tx.insert(auditLog).values(row);
+  const row: AuditRow = { ...base, prevHash, rowHash: chainHash(prevHash, auditContent(base)) };
   head.auditSeq = row.seq;
-  head.auditHead = rowHash;
+  head.auditHead = row.rowHash;
   head.dirty = true;
+  return row;
+}
+
+export async function insertAuditRows(tx: Db, rows: AuditRow[]): Promise<void> {
+  await bulkInsert(tx, auditLog, rows);
+}
+
+/** Appends one entry inside the caller's transaction, which holds the shop head lock. */
+export async function appendAudit(tx: Db, shopId: string, head: ShopHead, entry: AuditEntryInput): Promise<AuditRow> {
+  const row = nextAuditRow(shopId, head, entry);
+  await insertAuditRows(tx, [row]);
   return row;
 }
 

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gte } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray } from 'drizzle-orm';
 import { canonical, chainHash, GENESIS, sha256, verifyPaged, type ChainVerification } from '../audit/chain.js';
 import { openForSubject, sealForSubject } from '../crypto/keyring.js';
 import type { Db } from '../store/open.js';
 import { consentLedger, shops } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
+import { bulkInsert } from '../store/bulk.js';
 import type { ConsentEventData, ConsentMethod, ConsentState, OptInLevel } from './event.js';
 import type { FoldableEvent } from './fold.js';
 
@@ -33,21 +34,12 @@ export function ledgerContent(row: Omit<LedgerRow, 'prevHash' | 'rowHash'>): unk
   return row;
 }
 
-export async function findBySource(db: Db, shopId: string, system: string, eventId: string): Promise<LedgerRow | null> {
-  const [row] = await db
-    .select()
-    .from(consentLedger)
-    .where(and(eq(consentLedger.shopId, shopId), eq(consentLedger.sourceSystem, system), eq(consentLedger.sourceEventId, eventId)));
-  return row ?? null;
-}
-
-/** Appends an event row inside the caller's transaction, which holds the shop head lock. */
-export async function appendLedger(
-  tx: Db,
+/** Builds the next chained ledger row and advances the head; the caller inserts it in the same transaction. */
+export function nextLedgerRow(
   shopId: string,
   head: ShopHead,
   input: { data: ConsentEventData; subjectId: string; subjectKey: Buffer; echo: boolean; recordedAt: Date; contentHash: string },
-): Promise<LedgerRow> {
+): LedgerRow {
   const { data } = input;
   const evidence: Record<string, string> = {};
   const personal: Record<string, string> = {};
@@ -77,11 +69,47 @@ export async function appendLedger(
   };
   const prevHash = head.ledgerSeq === 0 ? GENESIS : head.ledgerHead;
   const row: LedgerRow = { ...base, prevHash, rowHash: chainHash(prevHash, ledgerContent(base)) };
-  await tx.insert(consentLedger).values(row);
   head.ledgerSeq = row.seq;
   head.ledgerHead = row.rowHash;
   head.dirty = true;
   return row;
+}
+
+export async function insertLedgerRows(tx: Db, rows: LedgerRow[]): Promise<void> {
+  await bulkInsert(tx, consentLedger, rows);
+}
+
+/** All source-id matches among `keys` (system + event id), for replay and conflict checks. */
+export async function findBySources(db: Db, shopId: string, keys: Array<{ system: string; eventId: string }>): Promise<LedgerRow[]> {
+  const bySystem = new Map<string, string[]>();
+  for (const k of keys) bySystem.set(k.system, [...(bySystem.get(k.system) ?? []), k.eventId]);
+  const out: LedgerRow[] = [];
+  for (const [system, ids] of bySystem) {
+    for (let i = 0; i < ids.length; i += 1000) {
+      out.push(
+        ...(await db
+          .select()
+          .from(consentLedger)
+          .where(and(eq(consentLedger.shopId, shopId), eq(consentLedger.sourceSystem, system), inArray(consentLedger.sourceEventId, ids.slice(i, i + 1000))))),
+      );
+    }
+  }
+  return out;
+}
+
+/** The fold inputs of every event of these subjects. */
+export async function historiesOf(db: Db, shopId: string, subjectIds: string[]): Promise<LedgerRow[]> {
+  const out: LedgerRow[] = [];
+  for (let i = 0; i < subjectIds.length; i += 1000) {
+    out.push(
+      ...(await db
+        .select()
+        .from(consentLedger)
+        .where(and(eq(consentLedger.shopId, shopId), inArray(consentLedger.subjectId, subjectIds.slice(i, i + 1000))))
+        .orderBy(asc(consentLedger.seq))),
+    );
+  }
+  return out;
 }
 
 export function toFoldable(row: Pick<LedgerRow, 'eventId' | 'state' | 'level' | 'occurredAt' | 'echo' | 'sourceSystem' | 'sourceEventId' | 'method'>): FoldableEvent {

@@ -113,6 +113,40 @@ describeEachStore('consent service', (getStore) => {
     expect(await t.outbox.counts()).toMatchObject({ pending: 1 });
   });
 
+  it('order of arrival - the same events recorded one by one or in a batch, in any order, give the same state', async () => {
+    const events = [
+      event({ state: 'granted', occurredAt: at(3), source: { system: 'shopify', eventId: 'o1', method: 'checkout' } }),
+      event({ state: 'withdrawn', occurredAt: at(5), source: { system: 'mailchimp', eventId: 'o2', method: 'sync' } }),
+      event({ state: 'granted', occurredAt: at(5), source: { system: 'tactful', eventId: 'o3', method: 'form' } }),
+      event({ state: 'granted', occurredAt: at(7), source: { system: 'shopify', eventId: 'o4', method: 'import' } }),
+      event({ state: 'pending', occurredAt: at(1), source: { system: 'tactful', eventId: 'o5', method: 'form' } }),
+    ];
+    const orders = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]];
+    const results = [];
+    for (const order of orders) {
+      const one = await engine();
+      for (const i of order) await one.consent.record(events[i]!);
+      results.push((await one.consent.show('ada@example.com')).purposes[0]);
+      const batch = await engine();
+      await batch.consent.recordBatch(order.map((i) => events[i]!));
+      results.push((await batch.consent.show('ada@example.com')).purposes[0]);
+    }
+    // A withdrawal at 5 beats the form grant at 5; the import at 7 cannot undo it.
+    for (const r of results) expect({ state: r!.state, since: r!.since }).toEqual({ state: 'withdrawn', since: at(5) });
+  });
+
+  it('batch - a replay inside the same batch is a duplicate, a conflicting one refuses the whole batch', async () => {
+    const t = await engine();
+    const e = event({ source: { system: 'shopify', eventId: 'b1', method: 'checkout' } });
+    const out = await t.consent.recordBatch([e, e]);
+    expect(out.map((o) => o.status)).toEqual(['recorded', 'duplicate']);
+    await expectCode(t.consent.recordBatch([event({ source: { system: 'shopify', eventId: 'b2', method: 'checkout' } }), { ...e, state: 'withdrawn' }]), 'CONSENT.CONFLICT');
+    expect((await t.consent.history('ada@example.com')).events).toHaveLength(1);
+    await expectCode(t.consent.recordBatch([event({ source: { system: 'shopify', eventId: 'b3', method: 'checkout' } }), event({ purpose: 'nope' })]), 'CONSENT.UNKNOWN_PURPOSE');
+    expect((await t.consent.history('ada@example.com')).events).toHaveLength(1);
+    expect((await t.audit.verify()).ledger.ok).toBe(true);
+  });
+
   it('evidence - the IP is stored encrypted and comes back in the history', async () => {
     const t = await engine();
     await t.consent.record(event());

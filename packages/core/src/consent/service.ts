@@ -1,20 +1,20 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
-import type { KeyRing, ShopKeys } from '../crypto/keyring.js';
+import type { KeyRing } from '../crypto/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { formatZodIssues } from '../errors/zod.js';
-import { ensureSubject, findSubjectByEmail, isSuppressed, emailsOf } from '../profile/subjects.js';
-import type { ShopSettings } from '../shop/settings.js';
+import { findSubjectByEmail, emailsOf } from '../profile/subjects.js';
 import { readShopSettings } from '../shop/settings.js';
 import type { Db } from '../store/open.js';
-import { consentState, optInTokens, pushedConsent, suppression } from '../store/schema.js';
-import { lockShopHead, saveShopHead, type ShopHead } from '../store/shop-head.js';
-import { enqueue } from '../sync/outbox.js';
+import { consentState, optInTokens } from '../store/schema.js';
+import { lockShopHead, saveShopHead } from '../store/shop-head.js';
 import { consentEventInput, emailAddress, type ConsentEventData, type ConsentEventInput, type ConsentEvidence, type ConsentState, type OptInLevel } from './event.js';
-import { foldConsent, isFirstPartyOptIn, type FoldedConsent } from './fold.js';
-import { appendLedger, eventContentHash, findBySource, personalEvidenceOf, subjectHistory, toFoldable, type LedgerRow } from './ledger.js';
+import { personalEvidenceOf, subjectHistory, type LedgerRow } from './ledger.js';
+import { applyEvents, type IngestSession, type RecordOutcome } from './ingest.js';
 import { listPurposes, type Purpose } from './purposes.js';
 import { newTokenId, signToken, verifyToken } from './tokens.js';
+
+export type { RecordOutcome } from './ingest.js';
 
 /** Everything a consent operation needs about the shop it acts on. */
 export interface ShopContext {
@@ -27,15 +27,6 @@ export interface ShopContext {
 /** Events dated further ahead than this are refused: a clock that far off is a bug, not a consent. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-export interface RecordOutcome {
-  status: 'recorded' | 'duplicate';
-  eventId: string;
-  subjectId: string;
-  echo: boolean;
-  /** Whether the subject's current state for the purpose changed. */
-  changed: boolean;
-  state: FoldedConsent;
-}
 
 /** Validates an incoming event completely (shape, purpose, clock) before anything is written. */
 export function validateConsentEvent(input: unknown, purposes: ReadonlyMap<string, Purpose>, now: Date): ConsentEventData {
@@ -60,151 +51,10 @@ export function validateConsentEvent(input: unknown, purposes: ReadonlyMap<strin
   return data;
 }
 
-interface Session {
-  tx: Db;
-  ctx: ShopContext;
-  head: ShopHead;
-  shopKeys: ShopKeys;
-  settings: ShopSettings;
-  actor: Actor;
-  recordedAt: Date;
-}
+type Session = IngestSession & { ctx: ShopContext };
 
 async function applyEvent(s: Session, data: ConsentEventData): Promise<RecordOutcome> {
-  const { tx, ctx } = s;
-  const contentHash = eventContentHash(data);
-  const existing = await findBySource(tx, ctx.shopId, data.source.system, data.source.eventId);
-  if (existing) {
-    if (existing.contentHash !== contentHash) {
-      throw new TactfulError(
-        'CONSENT.CONFLICT',
-        `Event id "${data.source.eventId}" from ${data.source.system} was already recorded with different content: give a new event id for a new event.`,
-      );
-    }
-    const [current] = await tx
-      .select()
-      .from(consentState)
-      .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, existing.subjectId), eq(consentState.purpose, existing.purpose)));
-    return {
-      status: 'duplicate',
-      eventId: existing.eventId,
-      subjectId: existing.subjectId,
-      echo: existing.echo,
-      changed: false,
-      state: current ? { state: current.state as ConsentState, level: current.level as OptInLevel, since: current.since, decidedBy: current.decidedBy } : foldConsent([]),
-    };
-  }
-
-  const firstParty = isFirstPartyOptIn({ source: data.source });
-  const lookup = { keys: ctx.keys, shopKeys: s.shopKeys, shopId: ctx.shopId };
-  if (await isSuppressed(tx, lookup, data.subject.email)) {
-    if (!(firstParty && (data.state === 'granted' || data.state === 'pending'))) {
-      throw new TactfulError(
-        'CONSENT.SUPPRESSED',
-        'This person asked to be erased; only a fresh opt-in by the person themselves (a form or a double opt-in confirmation) can add them again.',
-      );
-    }
-    // A fresh first-party opt-in: the person comes back of their own accord.
-    await tx.delete(suppression).where(and(eq(suppression.shopId, ctx.shopId), eq(suppression.emailIndex, ctx.keys.emailIndex(s.shopKeys, data.subject.email))));
-  }
-
-  const { subject, created } = await ensureSubject(tx, lookup, data.subject.email, data.subject.externalIds, s.recordedAt);
-  if (created) {
-    await appendAudit(tx, ctx.shopId, s.head, {
-      action: 'subject.registered',
-      actor: s.actor,
-      subjectId: subject.subjectId,
-      at: s.recordedAt,
-      details: { source: data.source.system, method: data.source.method },
-    });
-  }
-  const subjectKey = await ctx.keys.subjectKey(tx, ctx.shopId, subject.subjectId);
-  if (!subjectKey) throw new TactfulError('CONSENT.SUPPRESSED', 'This person was erased; record a fresh first-party opt-in to add them again.');
-
-  // An echo: the source reports back exactly what Tactful told it to hold.
-  let echo = false;
-  if (!firstParty) {
-    const [pushed] = await tx
-      .select({ state: pushedConsent.state })
-      .from(pushedConsent)
-      .where(
-        and(
-          eq(pushedConsent.shopId, ctx.shopId),
-          eq(pushedConsent.system, data.source.system),
-          eq(pushedConsent.subjectId, subject.subjectId),
-          eq(pushedConsent.purpose, data.purpose),
-        ),
-      );
-    echo = pushed?.state === data.state;
-  }
-
-  const row = await appendLedger(tx, ctx.shopId, s.head, { data, subjectId: subject.subjectId, subjectKey, echo, recordedAt: s.recordedAt, contentHash });
-
-  const history = await subjectHistory(tx, ctx.shopId, subject.subjectId, data.purpose);
-  const folded = foldConsent(history.map(toFoldable));
-  const [before] = await tx
-    .select()
-    .from(consentState)
-    .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, subject.subjectId), eq(consentState.purpose, data.purpose)));
-  const changed = folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level || before?.decidedBy !== folded.decidedBy);
-  if (changed && folded.since && folded.decidedBy) {
-    const values = { state: folded.state, level: folded.level, since: folded.since, decidedBy: folded.decidedBy };
-    await tx
-      .insert(consentState)
-      .values({ shopId: ctx.shopId, subjectId: subject.subjectId, purpose: data.purpose, ...values })
-      .onConflictDoUpdate({ target: [consentState.shopId, consentState.subjectId, consentState.purpose], set: values });
-  }
-  const stateChanged = changed && (before?.state !== folded.state || before?.level !== folded.level);
-
-  await appendAudit(tx, ctx.shopId, s.head, {
-    action: 'consent.recorded',
-    actor: s.actor,
-    subjectId: subject.subjectId,
-    at: s.recordedAt,
-    details: {
-      purpose: data.purpose,
-      state: data.state,
-      level: data.level,
-      source: data.source.system,
-      method: data.source.method,
-      sourceEventId: data.source.eventId,
-      occurredAt: data.occurredAt.toISOString(),
-      echo,
-      changed: stateChanged,
-      result: folded.state,
-    },
-  });
-
-  if (stateChanged) {
-    const targets = s.settings.connectedSystems.filter((system) => system !== data.source.system);
-    const decider = history.find((h) => h.eventId === folded.decidedBy);
-    const payload = {
-      email: data.subject.email,
-      externalIds: subject.externalIds,
-      purpose: data.purpose,
-      state: folded.state,
-      level: folded.level,
-      occurredAt: (folded.since ?? data.occurredAt).toISOString(),
-      firstParty: decider ? isFirstPartyOptIn(toFoldable(decider)) : false,
-    };
-    await enqueue(
-      tx,
-      ctx.keys,
-      ctx.shopId,
-      targets.map((target) => ({ target, kind: 'consent.push', subjectId: subject.subjectId, payload })),
-      s.recordedAt,
-    );
-    // Remember what each system will now hold, so its report of the same state is known as an echo.
-    for (const system of targets) {
-      const values = { state: folded.state, occurredAt: folded.since ?? data.occurredAt, pushedAt: s.recordedAt };
-      await tx
-        .insert(pushedConsent)
-        .values({ shopId: ctx.shopId, system, subjectId: subject.subjectId, purpose: data.purpose, ...values })
-        .onConflictDoUpdate({ target: [pushedConsent.shopId, pushedConsent.system, pushedConsent.subjectId, pushedConsent.purpose], set: values });
-    }
-  }
-
-  return { status: 'recorded', eventId: row.eventId, subjectId: subject.subjectId, echo, changed: stateChanged, state: folded };
+  return (await applyEvents(s, [data]))[0]!;
 }
 
 async function purposeMap(db: Db, shopId: string): Promise<Map<string, Purpose>> {
@@ -221,7 +71,7 @@ export async function withShopTransaction<T>(ctx: ShopContext, actor: Actor, wor
   const recordedAt = ctx.now();
   return ctx.db.transaction(async (tx) => {
     const head = await lockShopHead(tx, ctx.shopId);
-    const result = await work({ tx, ctx, head, shopKeys, settings, actor, recordedAt });
+    const result = await work({ tx, ctx, keys: ctx.keys, shopId: ctx.shopId, head, shopKeys, settings, actor, recordedAt });
     await saveShopHead(tx, ctx.shopId, head);
     return result;
   });
@@ -250,7 +100,7 @@ export async function recordConsentBatch(ctx: ShopContext, inputs: readonly unkn
   });
   return withShopTransaction(ctx, actor, async (s) => {
     const out: RecordOutcome[] = [];
-    for (const data of events) out.push(await applyEvent(s, data));
+    for (let i = 0; i < events.length; i += 2000) out.push(...(await applyEvents(s, events.slice(i, i + 2000))));
     return out;
   });
 }
@@ -387,8 +237,7 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
   );
   const expiresAt = new Date(now.getTime() + settings.optInTokenTtlHours * 3600_000);
   return withShopTransaction(ctx, actor, async (s) => {
-    let subjectId = '';
-    for (const data of events) subjectId = (await applyEvent(s, data)).subjectId;
+    const subjectId = (await applyEvents(s, events))[0]!.subjectId;
     await s.tx.insert(optInTokens).values({ shopId: ctx.shopId, tokenId, subjectId, purposes: events.map((e) => e.purpose), issuedAt: now, expiresAt });
     await appendAudit(s.tx, ctx.shopId, s.head, {
       action: 'consent.opt_in_requested',
@@ -451,7 +300,7 @@ export async function confirmOptIn(ctx: ShopContext, token: string, evidence: Co
       if (!known) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This confirmation link was not issued by this shop.');
       throw new TactfulError('CONSENT.TOKEN_USED', 'This confirmation link was already used: your subscription is confirmed.');
     }
-    for (const data of events) await applyEvent(s, data);
+    await applyEvents(s, events);
     await appendAudit(s.tx, ctx.shopId, s.head, {
       action: 'consent.opt_in_confirmed',
       actor,

@@ -54,6 +54,13 @@ export class KeyRing {
     return { key, wrapped: encrypt(keys.shopKey, key, `subject:${shopId}:${subjectId}`) };
   }
 
+  /** Unwraps a subject key read from the subjects table (and caches it). */
+  unwrapSubjectKey(keys: ShopKeys, shopId: string, subjectId: string, wrapped: Buffer | null): Buffer | null {
+    const key = wrapped ? decrypt(keys.shopKey, wrapped, `subject:${shopId}:${subjectId}`) : null;
+    this.remember(`${shopId}\u0000${subjectId}`, key);
+    return key;
+  }
+
   /** The subject's data key, or null when the subject was erased (its key destroyed). */
   async subjectKey(db: Db, shopId: string, subjectId: string): Promise<Buffer | null> {
     const cacheKey = `${shopId}\u0000${subjectId}`;

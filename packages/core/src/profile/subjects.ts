@@ -28,51 +28,6 @@ export async function findSubjectByEmail(db: Db, ctx: SubjectLookup, email: stri
   return row ?? null;
 }
 
-export async function isSuppressed(db: Db, ctx: SubjectLookup, email: string): Promise<boolean> {
-  const index = ctx.keys.emailIndex(ctx.shopKeys, email);
-  const [row] = await db
-    .select({ at: suppression.at })
-    .from(suppression)
-    .where(and(eq(suppression.shopId, ctx.shopId), eq(suppression.emailIndex, index)));
-  return Boolean(row);
-}
-
-/** Finds the subject or creates it with a fresh data key; `created` tells which. */
-export async function ensureSubject(
-  db: Db,
-  ctx: SubjectLookup,
-  email: string,
-  externalIds: Record<string, string> | undefined,
-  now: Date,
-): Promise<{ subject: SubjectRow; created: boolean }> {
-  const existing = await findSubjectByEmail(db, ctx, email);
-  if (existing) {
-    const merged = { ...existing.externalIds, ...(externalIds ?? {}) };
-    if (externalIds && Object.entries(externalIds).some(([k, v]) => existing.externalIds[k] !== v)) {
-      await db
-        .update(subjects)
-        .set({ externalIds: merged })
-        .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.subjectId, existing.subjectId)));
-      existing.externalIds = merged;
-    }
-    return { subject: existing, created: false };
-  }
-  const subjectId = randomUUID();
-  const { key, wrapped } = ctx.keys.newSubjectKey(ctx.shopKeys, ctx.shopId, subjectId);
-  const row = {
-    shopId: ctx.shopId,
-    subjectId,
-    emailIndex: ctx.keys.emailIndex(ctx.shopKeys, email),
-    emailEnc: sealForSubject(key, ctx.shopId, subjectId, 'email', email),
-    wrappedKey: wrapped,
-    externalIds: externalIds ?? {},
-    createdAt: now,
-  };
-  await db.insert(subjects).values(row);
-  ctx.keys.rememberSubjectKey(ctx.shopId, subjectId, key);
-  return { subject: { shopId: ctx.shopId, subjectId, externalIds: row.externalIds, createdAt: now, erasedAt: null }, created: true };
-}
-
 /** The subjects' emails in clear, for the ones whose key still exists (erased subjects are left out). */
 export async function emailsOf(db: Db, keys: KeyRing, shopId: string, subjectIds: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -84,6 +39,49 @@ export async function emailsOf(db: Db, keys: KeyRing, shopId: string, subjectIds
   for (const row of found) {
     const key = await keys.subjectKey(db, shopId, row.subjectId);
     if (key) out.set(row.subjectId, openForSubject(key, shopId, row.subjectId, 'email', row.emailEnc));
+  }
+  return out;
+}
+
+export type StoredSubject = typeof subjects.$inferSelect;
+
+/** The subjects whose blind-index values are among `indexes`. */
+export async function subjectsByIndexes(db: Db, shopId: string, indexes: Buffer[]): Promise<StoredSubject[]> {
+  const out: StoredSubject[] = [];
+  for (let i = 0; i < indexes.length; i += 1000) {
+    out.push(...(await db.select().from(subjects).where(and(eq(subjects.shopId, shopId), inArray(subjects.emailIndex, indexes.slice(i, i + 1000))))));
+  }
+  return out;
+}
+
+/** A new subject row with a fresh data key (not yet inserted). */
+export function newSubjectRow(ctx: SubjectLookup, email: string, externalIds: Record<string, string> | undefined, now: Date): { row: StoredSubject; key: Buffer } {
+  const subjectId = randomUUID();
+  const { key, wrapped } = ctx.keys.newSubjectKey(ctx.shopKeys, ctx.shopId, subjectId);
+  return {
+    key,
+    row: {
+      shopId: ctx.shopId,
+      subjectId,
+      emailIndex: ctx.keys.emailIndex(ctx.shopKeys, email),
+      emailEnc: sealForSubject(key, ctx.shopId, subjectId, 'email', email),
+      wrappedKey: wrapped,
+      externalIds: externalIds ?? {},
+      createdAt: now,
+      erasedAt: null,
+    },
+  };
+}
+
+/** Suppressed blind-index values among `indexes`, as hex strings. */
+export async function suppressedAmong(db: Db, shopId: string, indexes: Buffer[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < indexes.length; i += 1000) {
+    const found = await db
+      .select({ emailIndex: suppression.emailIndex })
+      .from(suppression)
+      .where(and(eq(suppression.shopId, shopId), inArray(suppression.emailIndex, indexes.slice(i, i + 1000))));
+    for (const r of found) out.add(r.emailIndex.toString('hex'));
   }
   return out;
 }

@@ -3,6 +3,7 @@ import { decrypt, encrypt } from '../crypto/cipher.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { Db } from '../store/open.js';
 import { outbox } from '../store/schema.js';
+import { bulkInsert } from '../store/bulk.js';
 
 /**
  * The outbox: every change another system must learn of is written in the same transaction as the change
@@ -29,7 +30,9 @@ export interface EnqueueInput {
 export async function enqueue(tx: Db, keys: KeyRing, shopId: string, items: EnqueueInput[], now: Date): Promise<void> {
   if (items.length === 0) return;
   const shopKeys = await keys.shop(tx, shopId);
-  await tx.insert(outbox).values(
+  await bulkInsert(
+    tx,
+    outbox,
     items.map((item) => ({
       shopId,
       target: item.target,

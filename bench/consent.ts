@@ -1,0 +1,123 @@
+/**
+ * Consent ledger benchmark: ingest throughput (events/s through the whole transaction — validation, ledger,
+ * hash chain, fold, projection, audit, outbox) and fold latency, on PGlite and PostgreSQL in one run.
+ */
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import { createTactful, foldConsent, openStore, type FoldableEvent } from '@tactful/core';
+
+export interface ConsentBenchResult {
+  target: string;
+  events: number;
+  ingestSeconds: number;
+  eventsPerSecond: number;
+  pureFold100kMs: number;
+  rebuildFromLedgerMs: number;
+  showP50Ms: number;
+  showP99Ms: number;
+  verifyMs: number;
+}
+
+const states = ['granted', 'withdrawn', 'pending'] as const;
+const methods = ['form', 'checkout', 'sync', 'import', 'double_opt_in_confirmation'] as const;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** A deterministic pseudo-random stream (mulberry32) so every run ingests the same events. */
+function rng(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function benchConsent(target: { name: string; url: string }, events: number, subjects: number, batch = 500): Promise<ConsentBenchResult> {
+  const secret = randomBytes(32).toString('hex');
+  const store = await openStore({ url: target.url, secret });
+  try {
+    const shop = `bench-${randomBytes(4).toString('hex')}.myshopify.com`;
+    const start = new Date('2026-01-01T00:00:00Z').getTime();
+    const tactful = await createTactful({ store, shop, now: () => new Date('2026-06-01T00:00:00Z') });
+    await tactful.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });
+    const random = rng(42);
+    const t0 = performance.now();
+    for (let offset = 0; offset < events; offset += batch) {
+      const inputs = [];
+      for (let i = offset; i < Math.min(events, offset + batch); i++) {
+        inputs.push({
+          subject: { email: `c${Math.floor(random() * subjects)}@example.com` },
+          purpose: random() < 0.6 ? 'email_marketing' : 'personalization',
+          state: states[Math.floor(random() * states.length)]!,
+          level: 'single',
+          occurredAt: new Date(start + Math.floor(random() * 150 * 86400_000)),
+          source: { system: random() < 0.5 ? 'shopify' : 'mailchimp', eventId: `ev-${i}`, method: methods[Math.floor(random() * methods.length)]! },
+          evidence: { ip: '203.0.113.9', policyVersion: '1' },
+        });
+      }
+      await tactful.consent.recordBatch(inputs);
+    }
+    const ingestSeconds = (performance.now() - t0) / 1000;
+
+    // Pure fold of 100k events of one subject and purpose (worst case: one long history).
+    const synthetic: FoldableEvent[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      synthetic.push({
+        id: `s${i}`,
+        state: states[Math.floor(random() * 3)]!,
+        level: 'single',
+        occurredAt: new Date(start + Math.floor(random() * 1e10)),
+        echo: random() < 0.05,
+        source: { system: 'x', eventId: `s${i}`, method: methods[Math.floor(random() * methods.length)]! },
+      });
+    }
+    let f0 = performance.now();
+    foldConsent(synthetic);
+    const pureFold100kMs = performance.now() - f0;
+
+    // Rebuild every subject's state from the ledger, as a projection rebuild would.
+    f0 = performance.now();
+    const rows = await store.query<{ subject_id: string; purpose: string; event_id: string; state: string; level: string; occurred_at: Date; echo: boolean; source_system: string; source_event_id: string; method: string }>(
+      'select subject_id, purpose, event_id, state, level, occurred_at, echo, source_system, source_event_id, method from consent_ledger where shop_id = $1',
+      [tactful.shopId],
+    );
+    const groups = new Map<string, FoldableEvent[]>();
+    for (const r of rows) {
+      const key = `${r.subject_id}/${r.purpose}`;
+      const list = groups.get(key) ?? [];
+      list.push({ id: r.event_id, state: r.state as never, level: r.level as never, occurredAt: new Date(r.occurred_at), echo: r.echo, source: { system: r.source_system, eventId: r.source_event_id, method: r.method as never } });
+      groups.set(key, list);
+    }
+    for (const list of groups.values()) foldConsent(list);
+    const rebuildFromLedgerMs = performance.now() - f0;
+
+    const latencies: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const s0 = performance.now();
+      await tactful.consent.show(`c${Math.floor(random() * subjects)}@example.com`).catch(() => undefined);
+      latencies.push(performance.now() - s0);
+    }
+    latencies.sort((a, b) => a - b);
+    const v0 = performance.now();
+    const verified = await tactful.audit.verify();
+    const verifyMs = performance.now() - v0;
+    if (!verified.ledger.ok || !verified.audit.ok) throw new Error('chain did not verify after the benchmark');
+    return {
+      target: target.name,
+      events,
+      ingestSeconds,
+      eventsPerSecond: events / ingestSeconds,
+      pureFold100kMs,
+      rebuildFromLedgerMs,
+      showP50Ms: percentile(latencies, 50),
+      showP99Ms: percentile(latencies, 99),
+      verifyMs,
+    };
+  } finally {
+    await store.close();
+  }
+}
