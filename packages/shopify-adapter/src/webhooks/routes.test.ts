@@ -1,0 +1,234 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { Session } from '@shopify/shopify-api';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { InboundEvent, InboundMeta, InboundSink } from '@tactful/core';
+import { memorySessionStorage, shopifyRoutes, signShopifyBody, verifyShopifyHmac } from '../index.js';
+import { createShopifySandbox, sharedDataPath } from '../testing/index.js';
+
+/** The smallest honest sink: stores events, de-duplicates on (system, deliveryId). */
+function memorySink(): InboundSink & { events: Array<{ shop: string; event: InboundEvent; meta: InboundMeta }>; fail: boolean } {
+  const seen = new Set<string>();
+  const sink = {
+    events: [] as Array<{ shop: string; event: InboundEvent; meta: InboundMeta }>,
+    fail: false,
+    async receive(shop: string, event: InboundEvent, meta: InboundMeta) {
+      if (sink.fail) throw new Error('database down');
+      const key = `${meta.system}:${meta.deliveryId}`;
+      if (seen.has(key)) return 'duplicate' as const;
+      seen.add(key);
+      sink.events.push({ shop, event, meta });
+      return 'accepted' as const;
+    },
+  };
+  return sink;
+}
+
+const sandbox = createShopifySandbox({ shop: 'hooks.myshopify.com', apiSecret: 'hook-secret' });
+const sink = memorySink();
+const sessions = memorySessionStorage();
+const finished: string[] = [];
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  const app = express();
+  app.use('/shopify', shopifyRoutes(sink, { apiSecret: ['old-secret', 'hook-secret'], sessionStorage: sessions, onBulkOperationFinish: (_shop, id) => finished.push(id) }));
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/shopify/webhooks`;
+});
+afterAll(() => new Promise((resolve) => server.close(resolve)));
+beforeEach(() => {
+  sink.events.length = 0;
+  sink.fail = false;
+});
+
+const lastEvent = () => sink.events[sink.events.length - 1]?.event;
+
+describe('HMAC', () => {
+  const body = '{"foo": "bar"}';
+  const header = 'B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=';
+
+  it("passes Shopify's published vector", () => {
+    expect(verifyShopifyHmac(body, header, 'test_secret_key')).toBe(true);
+    expect(verifyShopifyHmac(Buffer.from(body), header, ['rotated-out', 'test_secret_key'])).toBe(true);
+  });
+
+  it('fails when any byte of the body, the header or the secret changes', () => {
+    for (let i = 0; i < body.length; i++) {
+      const changed = body.slice(0, i) + String.fromCharCode(body.charCodeAt(i) ^ 1) + body.slice(i + 1);
+      expect(verifyShopifyHmac(changed, header, 'test_secret_key')).toBe(false);
+    }
+    expect(verifyShopifyHmac(body, header.replace('B', 'C'), 'test_secret_key')).toBe(false);
+    expect(verifyShopifyHmac(body, header, 'test_secret_kez')).toBe(false);
+    expect(verifyShopifyHmac(body, undefined, 'test_secret_key')).toBe(false);
+    expect(verifyShopifyHmac(body, 'short', 'test_secret_key')).toBe(false);
+  });
+
+  it('answers 401 for a changed byte and passes nothing on', async () => {
+    const raw = sandbox.webhookBody('shop/redact');
+    const good = (await sandbox.deliverWebhook('shop/redact', raw, url)).status;
+    expect(good).toBe(200);
+    const count = sink.events.length;
+    const tampered = raw.replace('"shop_id":', '"shop_id": ');
+    const response = await fetch(url, {
+      method: 'POST',
+      body: tampered,
+      headers: {
+        'X-Shopify-Topic': 'shop/redact',
+        'X-Shopify-Shop-Domain': sandbox.shop,
+        'X-Shopify-Webhook-Id': 'tampered-1',
+        'X-Shopify-Hmac-Sha256': signShopifyBody(raw, 'hook-secret'), // signed before the byte changed
+      },
+    });
+    expect(response.status).toBe(401);
+    expect(sink.events.length).toBe(count);
+    expect((await sandbox.deliverWebhook('shop/redact', raw, url, { secret: 'not-the-secret' })).status).toBe(401);
+  });
+});
+
+describe('webhook samples (../shared/data/shopify/webhooks)', () => {
+  const dir = sharedDataPath('shopify/webhooks');
+  const expected: Record<string, InboundEvent['kind'] | null> = {
+    'app/uninstalled': 'uninstalled',
+    'customers/create': 'customer',
+    'customers/update': 'customer',
+    'customers/delete': null,
+    'customers/data_request': 'data_request',
+    'customers/redact': 'erase_customer',
+    'shop/redact': 'erase_shop',
+    'customers_email_marketing_consent/update': null, // the sample's consent is all null: nothing to record
+    'customers_marketing_consent/update': null, // SMS consent is not Tactful's business
+    'orders/create': 'order',
+    'orders/updated': 'order',
+    'orders/paid': 'order',
+    'orders/cancelled': 'order',
+  };
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+  it('covers all 13 samples', () => {
+    expect(files).toHaveLength(13);
+  });
+
+  for (const file of files) {
+    const sample = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as { name: string; response: unknown };
+    it(`${sample.name} parses and is acknowledged`, async () => {
+      expect(Object.keys(expected)).toContain(sample.name);
+      const delivered = await sandbox.deliverWebhook(sample.name, JSON.stringify(sample.response), url);
+      expect(delivered.status).toBe(200);
+      const kind = expected[sample.name];
+      if (kind === null) expect(sink.events).toHaveLength(0);
+      else {
+        expect(lastEvent()?.kind).toBe(kind);
+        expect(sink.events[0]!.meta).toMatchObject({ system: 'shopify', deliveryId: delivered.webhookId, topic: sample.name });
+      }
+    });
+  }
+
+  it('orders/create: ids from admin_graphql_api_id, emails lower-cased, times as Dates', async () => {
+    const sample = JSON.parse(readFileSync(`${dir}/orders__create.json`, 'utf8')) as { response: Record<string, unknown> };
+    await sandbox.deliverWebhook('orders/create', JSON.stringify(sample.response), url);
+    const event = lastEvent();
+    if (event?.kind !== 'order') throw new Error('expected an order');
+    expect(event.order.id).toBe('820982911946154508');
+    expect(event.order.customerId).toBe('115310627314723954');
+    expect(event.order.email).toBe('jon@example.com');
+    expect(event.order.cancelledAt).toEqual(new Date('2022-01-01T00:00:00Z'));
+    expect(event.order.lines.length).toBeGreaterThan(0);
+    expect(event.order.lines.every((l) => typeof l.productId === 'string')).toBe(true);
+  });
+});
+
+describe('deliveries from the sandbox', () => {
+  it('keeps ids above 2^53 exact', async () => {
+    const product = sandbox.addProduct({ title: 'Kettle' });
+    const customer = sandbox.addCustomer({ email: 'Big@Example.com' });
+    const order = sandbox.addOrder({ customerId: customer.id, lines: [{ productId: product.id, quantity: 3 }] });
+    const raw = sandbox.webhookBody('orders/create', order.id);
+    expect(raw).toContain(`"product_id":${product.id}`); // a bare integer, as Shopify sends it
+    expect(String((JSON.parse(raw) as { line_items: Array<{ product_id: number }> }).line_items[0]!.product_id)).not.toBe(product.id); // JSON.parse would lose digits
+    await sandbox.deliverWebhook('orders/create', raw, url);
+    const event = lastEvent();
+    if (event?.kind !== 'order') throw new Error('expected an order');
+    expect(event.order).toMatchObject({ id: order.id, customerId: customer.id, email: 'big@example.com' });
+    expect(event.order.lines[0]).toMatchObject({ productId: product.id, quantity: 3 });
+    expect(BigInt(event.order.lines[0]!.productId)).toBeGreaterThan(2n ** 53n);
+  });
+
+  it('a consent change carries its original time and the Shopify state', async () => {
+    const customer = sandbox.addCustomer({ email: 'consent@example.com' });
+    const at = new Date('2025-02-03T04:05:06Z');
+    await sandbox.setConsent('consent@example.com', { state: 'UNSUBSCRIBED', at });
+    await sandbox.deliverWebhook('customers_email_marketing_consent/update', sandbox.webhookBody('customers_email_marketing_consent/update', customer.id), url);
+    expect(lastEvent()).toEqual({
+      kind: 'consent',
+      externalId: customer.id,
+      consent: { email: 'consent@example.com', purpose: 'email_marketing', state: 'withdrawn', level: 'unknown', occurredAt: at, sourceEventId: `${customer.id}:UNSUBSCRIBED:${at.toISOString()}`, method: 'sync', rawState: 'UNSUBSCRIBED' },
+    });
+    await sandbox.setConsent('consent@example.com', { state: 'INVALID', at });
+    await sandbox.deliverWebhook('customers_email_marketing_consent/update', sandbox.webhookBody('customers_email_marketing_consent/update', customer.id), url);
+    expect(lastEvent()).toMatchObject({ kind: 'undeliverable', email: 'consent@example.com', occurredAt: at });
+  });
+
+  it('products/update and products/delete keep the catalogue fresh', async () => {
+    const product = sandbox.addProduct({ title: 'Mug', price: '7.00', tracksInventory: true, totalInventory: 0 });
+    await sandbox.deliverWebhook('products/update', sandbox.webhookBody('products/update', product.id), url);
+    expect(lastEvent()).toMatchObject({ kind: 'product', product: { id: product.id, title: 'Mug', price: '7.00', available: false, status: 'active', url: `https://${sandbox.shop}/products/mug` } });
+    await sandbox.deliverWebhook('products/delete', sandbox.webhookBody('products/delete', product.id), url);
+    expect(lastEvent()).toMatchObject({ kind: 'product_deleted', productId: product.id });
+  });
+
+  it('a replay of the same X-Shopify-Webhook-Id is acknowledged and ignored', async () => {
+    const customer = sandbox.addCustomer({ email: 'twice@example.com' });
+    const body = sandbox.webhookBody('customers/update', customer.id);
+    const first = await sandbox.deliverWebhook('customers/update', body, url, { webhookId: 'replayed-delivery' });
+    const second = await sandbox.deliverWebhook('customers/update', body, url, { webhookId: 'replayed-delivery' });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(sink.events.filter((e) => e.meta.deliveryId === 'replayed-delivery')).toHaveLength(1);
+  });
+
+  it('answers 500 when the sink cannot store it, so Shopify retries', async () => {
+    sink.fail = true;
+    expect((await sandbox.deliverWebhook('shop/redact', sandbox.webhookBody('shop/redact'), url)).status).toBe(500);
+  });
+
+  it('refuses missing headers and a body that is not JSON with 400', async () => {
+    const post = (body: string, headers: Record<string, string>) => fetch(url, { method: 'POST', body, headers: { 'X-Shopify-Hmac-Sha256': signShopifyBody(body, 'hook-secret'), ...headers } });
+    expect((await post('{}', { 'X-Shopify-Topic': 'orders/create' })).status).toBe(400);
+    expect((await post('not json', { 'X-Shopify-Topic': 'orders/create', 'X-Shopify-Shop-Domain': sandbox.shop, 'X-Shopify-Webhook-Id': 'x1' })).status).toBe(400);
+    expect((await post('{"id": 1}', { 'X-Shopify-Topic': 'orders/create', 'X-Shopify-Shop-Domain': sandbox.shop, 'X-Shopify-Webhook-Id': 'x2' })).status).toBe(400);
+  });
+
+  it('bulk_operations/finish reaches the waiting import', async () => {
+    await sandbox.deliverWebhook('bulk_operations/finish', { admin_graphql_api_id: 'gid://shopify/BulkOperation/77', status: 'completed' }, url);
+    expect(finished).toContain('gid://shopify/BulkOperation/77');
+  });
+});
+
+describe('compliance topics', () => {
+  it('customers/redact hands over the customer and orders_to_redact', async () => {
+    const customer = sandbox.addCustomer({ email: 'Forget.Me@example.com' });
+    const order = sandbox.addOrder({ customerId: customer.id, lines: [] });
+    const delivered = await sandbox.deliverWebhook('customers/redact', sandbox.webhookBody('customers/redact', customer.id), url);
+    expect(lastEvent()).toEqual({ kind: 'erase_customer', email: 'forget.me@example.com', externalId: customer.id, orderIds: [order.id], requestId: delivered.webhookId });
+  });
+
+  it('customers/data_request hands over the request id and orders_requested', async () => {
+    const customer = sandbox.addCustomer({ email: 'export@example.com' });
+    const order = sandbox.addOrder({ customerId: customer.id, lines: [] });
+    await sandbox.deliverWebhook('customers/data_request', sandbox.webhookBody('customers/data_request', customer.id, { dataRequestId: '9999' }), url);
+    expect(lastEvent()).toEqual({ kind: 'data_request', email: 'export@example.com', externalId: customer.id, orderIds: [order.id], requestId: '9999' });
+  });
+
+  it('shop/redact and app/uninstalled remove the shop\'s sessions', async () => {
+    await sessions.storeSession(new Session({ id: `offline_${sandbox.shop}`, shop: sandbox.shop, state: 's', isOnline: false, accessToken: 'shpat_x' }));
+    await sandbox.deliverWebhook('app/uninstalled', sandbox.webhookBody('app/uninstalled'), url);
+    expect(lastEvent()).toEqual({ kind: 'uninstalled' });
+    expect(await sessions.findSessionsByShop(sandbox.shop)).toEqual([]);
+    await sandbox.deliverWebhook('shop/redact', sandbox.webhookBody('shop/redact'), url);
+    expect(lastEvent()).toMatchObject({ kind: 'erase_shop' });
+  });
+});
