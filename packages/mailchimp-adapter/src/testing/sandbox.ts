@@ -545,7 +545,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     if (refused) throw new ApiProblem(400, refused.title, refused.detail);
     if (!member) {
       if (!emailPattern.test(email)) throw new ApiProblem(400, 'Invalid Resource', `${email} looks fake or invalid, please enter a real email address.`);
-      member = newMember(audience, email, requested ?? 'subscribed', at);
+      member = newMember(audience, String(body.email_address).trim(), requested ?? 'subscribed', at);
       audience.forgotten.delete(member.id);
     } else if (requested !== undefined) setStatus(audience, member, requested, 'api', at);
     let changed = applyMergeFields(audience, member, body.merge_fields as Record<string, unknown> | undefined);
