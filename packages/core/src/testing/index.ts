@@ -5,3 +5,5 @@ export type { StoreTarget } from './stores.js';
 export { describeEachStore } from './harness.js';
 export { describeEmailProvider } from './email-provider-suite.js';
 export type { DescribeEmailProviderOptions, EmailProviderOracle, EmailProviderTestContext, EmailProviderTestName, EmailProviderFailureKind, OracleMemberState } from './email-provider-suite.js';
+export { describeCommercePlatform, commercePlatformTestNames } from './commerce-platform-suite.js';
+export type { DescribeCommercePlatformOptions, CommercePlatformOracle, CommercePlatformHarness, CommercePlatformTestName, OracleConsent } from './commerce-platform-suite.js';
