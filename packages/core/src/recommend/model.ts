@@ -349,6 +349,11 @@ export class CoPurchaseModel {
     return this.labels[denseId]!;
   }
 
+  /** Basket count of a product by dense id. */
+  countOf(denseId: number): number {
+    return this.itemCounts[denseId] ?? 0;
+  }
+
   /** Dense id of a product, or undefined. */
   denseId(productId: string): number | undefined {
     return this.ids.get(productId);

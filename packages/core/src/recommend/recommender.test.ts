@@ -22,7 +22,7 @@ const bought = (...products: string[]) => products.map((productId) => ({ product
 describe('per-customer recommendations on Groceries', () => {
   it('reasons are present and true: each names a purchase, carries the real statistics, and they add up to the score', () => {
     const purchases = bought('beef', 'onions', 'butter milk');
-    const recs = recommendForCustomer(model, { purchases }, catalog, { now, k: 10 });
+    const recs = recommendForCustomer(model, { purchases }, catalog, { now, k: 10, maxReasons: 1000 });
     expect(recs).toHaveLength(10);
     expect(recs.some((r) => r.source === 'neighbours')).toBe(true);
     for (const rec of recs) {
@@ -39,6 +39,9 @@ describe('per-customer recommendations on Groceries', () => {
         expect(reason.stats.llr).toBeGreaterThanOrEqual(3.84);
       }
     }
+    const capped = recommendForCustomer(model, { purchases }, catalog, { now, k: 10, maxReasons: 1 });
+    expect(ids(capped)).toEqual(ids(recs));
+    expect(capped.every((r) => r.reasons.filter((x) => x.kind === 'bought-with').length <= 1)).toBe(true);
     const scores = recs.map((r) => r.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
   });

@@ -35,6 +35,14 @@ export interface RecommendOptions {
   defaultRepurchaseIntervalDays?: number | undefined;
   /** Estimated usual repurchase intervals in days (see `estimateRepurchaseIntervals`). */
   repurchaseIntervals?: ReadonlyMap<string, number> | undefined;
+  /**
+   * Use the N most recently bought products (highest recency weight) as seeds; default 200. Bounds the work
+   * for customers with thousands of products; older purchases weigh little (see halfLifeDays). Everything
+   * they own is still excluded.
+   */
+  maxSeeds?: number | undefined;
+  /** Keep the strongest N reasons of each recommendation; default 5. All of them add up to its score. */
+  maxReasons?: number | undefined;
 }
 
 /** Why a product is recommended; emails and pages render it ("because you bought X"). */
@@ -100,47 +108,132 @@ export function blendRanking(
 ): RankedCandidate[] {
   const scoreName = model.neighbourOptions.score;
   const n = model.basketCount;
-  const candidates = new Map<number, RankedCandidate>();
+  const scratch = scratchFor(model);
+  const epoch = ++scratch.epoch;
+  const { stamp, score, head } = scratch;
+  let touched = 0;
+  let contributions = 0;
   let totalWeight = 0;
   for (const [productId, weight] of seeds) {
     if (!(weight > 0)) continue;
     const source = model.denseId(productId);
-    if (source === undefined || model.productCount(productId) === 0) continue;
+    if (source === undefined || model.countOf(source) === 0) continue;
     totalWeight += weight;
-    model.forEachNeighbour(productId, (neighbour, score) => {
-      let candidate = candidates.get(neighbour);
-      if (!candidate) candidates.set(neighbour, (candidate = { id: neighbour, score: 0, base: 0, from: [] }));
-      candidate.score += weight * score;
-      if (keepReasons) candidate.from.push([source, score, weight]);
+    model.forEachNeighbour(productId, (neighbour, pairScoreValue) => {
+      if (stamp[neighbour] !== epoch) {
+        stamp[neighbour] = epoch;
+        score[neighbour] = 0;
+        head[neighbour] = -1;
+        if (touched === scratch.touched.length) scratch.touched = grow(scratch.touched);
+        scratch.touched[touched++] = neighbour;
+      }
+      score[neighbour] = score[neighbour]! + weight * pairScoreValue;
+      if (keepReasons) {
+        if (contributions === scratch.cSource.length) growContributions(scratch);
+        scratch.cSource[contributions] = source;
+        scratch.cValue[contributions] = pairScoreValue;
+        scratch.cWeight[contributions] = weight;
+        scratch.cNext[contributions] = head[neighbour]!;
+        head[neighbour] = contributions++;
+      }
     });
   }
   const out: RankedCandidate[] = [];
   if (k <= 0 || totalWeight === 0) return out;
-  const baseOf = (id: number) => totalWeight * scoreBaseline(scoreName, model.productCount(model.label(id)), n);
-  const ranked = [...candidates.values()];
-  for (const candidate of ranked) {
-    candidate.base = baseOf(candidate.id);
-    candidate.score += candidate.base;
+  const baseOf = (id: number) => totalWeight * scoreBaseline(scoreName, model.countOf(id), n);
+  // Totals, then a max-heap over the touched ids: only as many pops as the list needs.
+  const heap = scratch.touched;
+  for (let i = 0; i < touched; i++) {
+    const id = heap[i]!;
+    score[id] = score[id]! + baseOf(id);
   }
-  ranked.sort((x, y) => y.score - x.score || compareStrings(model.label(x.id), model.label(y.id)));
+  const better = (a: number, b: number) => score[a]! > score[b]! || (score[a] === score[b] && model.label(a) < model.label(b));
+  const siftDown = (from: number, size: number) => {
+    let i = from;
+    const item = heap[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) break;
+      const r = l + 1;
+      const c = r < size && better(heap[r]!, heap[l]!) ? r : l;
+      if (!better(heap[c]!, item)) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = item;
+  };
+  let size = touched;
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(i, size);
   const popular = model.popularDenseIds();
-  let i = 0;
+  const take = (id: number): RankedCandidate => {
+    const from: Array<[number, number, number]> = [];
+    for (let c = keepReasons ? head[id]! : -1; c !== -1; c = scratch.cNext[c]!) from.push([scratch.cSource[c]!, scratch.cValue[c]!, scratch.cWeight[c]!]);
+    return { id, score: score[id]!, base: baseOf(id), from };
+  };
   let j = 0;
   while (out.length < k) {
-    while (j < popular.length && candidates.has(popular[j]!)) j++;
-    const next = ranked[i];
+    while (j < popular.length && stamp[popular[j]!] === epoch) j++;
+    const next = size > 0 ? heap[0]! : -1;
     const pop = j < popular.length ? popular[j]! : -1;
-    if (next === undefined && pop === -1) break;
+    if (next === -1 && pop === -1) break;
     const popScore = pop === -1 ? -Infinity : baseOf(pop);
-    if (next !== undefined && next.score >= popScore) {
-      i++;
-      if (accept(next.id)) out.push(next);
+    if (next !== -1 && score[next]! >= popScore) {
+      heap[0] = heap[--size]!;
+      siftDown(0, size);
+      if (accept(next)) out.push(take(next));
     } else {
       j++;
       if (accept(pop)) out.push({ id: pop, score: popScore, base: popScore, from: [] });
     }
   }
   return out;
+}
+
+/** Per-model working arrays of the ranking, indexed by dense product id; reset by epoch, never reallocated per call. */
+interface Scratch {
+  epoch: number;
+  stamp: Int32Array;
+  score: Float64Array;
+  head: Int32Array;
+  touched: Int32Array;
+  cSource: Int32Array;
+  cValue: Float64Array;
+  cWeight: Float64Array;
+  cNext: Int32Array;
+}
+const scratches = new WeakMap<CoPurchaseModel, Scratch>();
+
+function scratchFor(model: CoPurchaseModel): Scratch {
+  const size = Math.max(16, model.productUniverse);
+  let scratch = scratches.get(model);
+  if (!scratch || scratch.stamp.length < size) {
+    scratch = {
+      epoch: 0,
+      stamp: new Int32Array(size * 2),
+      score: new Float64Array(size * 2),
+      head: new Int32Array(size * 2),
+      touched: scratch?.touched ?? new Int32Array(1024),
+      cSource: scratch?.cSource ?? new Int32Array(1024),
+      cValue: scratch?.cValue ?? new Float64Array(1024),
+      cWeight: scratch?.cWeight ?? new Float64Array(1024),
+      cNext: scratch?.cNext ?? new Int32Array(1024),
+    };
+    scratches.set(model, scratch);
+  }
+  return scratch;
+}
+
+function grow<T extends Int32Array | Float64Array>(array: T): T {
+  const next = new (array.constructor as new (length: number) => T)(array.length * 2);
+  next.set(array);
+  return next;
+}
+
+function growContributions(scratch: Scratch): void {
+  scratch.cSource = grow(scratch.cSource);
+  scratch.cValue = grow(scratch.cValue);
+  scratch.cWeight = grow(scratch.cWeight);
+  scratch.cNext = grow(scratch.cNext);
 }
 
 interface CategoryIndex {
@@ -186,6 +279,7 @@ export function recommendForCustomer(
   const halfLife = positive('halfLifeDays', options.halfLifeDays ?? 90) * DAY_MS;
   const sentWindow = positive('recentlySentDays', options.recentlySentDays ?? 30) * DAY_MS;
   const defaultInterval = positive('defaultRepurchaseIntervalDays', options.defaultRepurchaseIntervalDays ?? 30);
+  const maxReasons = positive('maxReasons', options.maxReasons ?? 5);
 
   // Last purchase of each product.
   const lastBought = new Map<string, number>();
@@ -210,8 +304,17 @@ export function recommendForCustomer(
     return product;
   };
 
-  const seeds: Array<[string, number]> = [];
+  const maxSeeds = positive('maxSeeds', options.maxSeeds ?? 200);
+  let seeds: Array<[string, number]> = [];
   for (const [productId, t] of lastBought) seeds.push([productId, Math.pow(0.5, Math.max(0, now - t) / halfLife)]);
+  if (seeds.length > maxSeeds) {
+    // The cut-off weight by a numeric sort; ties at the cut-off broken by product id.
+    const weights = Float64Array.from(seeds, (seed) => seed[1]).sort();
+    const cutoff = weights[weights.length - maxSeeds]!;
+    const above = seeds.filter((seed) => seed[1] > cutoff);
+    const tied = seeds.filter((seed) => seed[1] === cutoff).sort((x, y) => compareStrings(x[0], y[0]));
+    seeds = above.concat(tied.slice(0, maxSeeds - above.length));
+  }
   seeds.sort((x, y) => y[1] - x[1] || compareStrings(x[0], y[0]));
 
   const out: Recommendation[] = [];
@@ -224,12 +327,13 @@ export function recommendForCustomer(
   for (const candidate of blendRanking(model, seeds, k, eligibleById, true)) {
     const productId = model.label(candidate.id);
     const product = eligible(productId)!;
-    const reasons: RecommendationReason[] = candidate.from.map(([source, value, weight]): RecommendationReason => {
+    const strongest = candidate.from.sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0]))).slice(0, maxReasons);
+    const reasons: RecommendationReason[] = strongest.map(([source, value, weight]): RecommendationReason => {
       const because = model.label(source);
       return { kind: 'bought-with', because, statistic, value, score: value * weight, stats: model.pairStats(because, productId)! };
     });
     if (candidate.base > 0 || reasons.length === 0) reasons.push({ kind: 'popular', count: model.productCount(productId), score: candidate.base });
-    reasons.sort((x, y) => y.score - x.score || (x.kind === 'bought-with' && y.kind === 'bought-with' ? compareStrings(x.because, y.because) : 0));
+    reasons.sort((x, y) => y.score - x.score);
     out.push({ productId, product, score: candidate.score, source: candidate.from.length > 0 ? 'neighbours' : 'popular', reasons });
     chosen.add(productId);
   }

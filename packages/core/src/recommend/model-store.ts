@@ -1,0 +1,93 @@
+/**
+ * The co-purchase model in the store: product and pair counts as rows, changed by deltas in the same
+ * transaction as the order that caused them, so a restart needs no rebuild and two instances agree. An
+ * instance keeps the model in memory and reloads it when the stored revision moved on.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../store/open.js';
+import { bulkInsert } from '../store/bulk.js';
+import { modelPairs, modelProducts, modelState, orderLines, orders } from '../store/schema.js';
+import { compareStrings, modelFromSnapshot, type CoPurchaseModel, type ModelOptions, type OrderBasketRow } from './model.js';
+
+/** Count changes of one or more baskets added (+1) or removed (-1). */
+export class CountDelta {
+  basketCount = 0;
+  readonly products = new Map<string, number>();
+  readonly pairs = new Map<string, number>();
+
+  add(productIds: readonly string[], sign: 1 | -1): void {
+    const items = [...new Set(productIds)].sort(compareStrings);
+    if (items.length === 0) return;
+    this.basketCount += sign;
+    for (let i = 0; i < items.length; i++) {
+      this.products.set(items[i]!, (this.products.get(items[i]!) ?? 0) + sign);
+      for (let j = i + 1; j < items.length; j++) {
+        const key = `${items[i]}\u0000${items[j]}`;
+        this.pairs.set(key, (this.pairs.get(key) ?? 0) + sign);
+      }
+    }
+  }
+
+  get empty(): boolean {
+    return this.basketCount === 0 && [...this.products.values()].every((v) => v === 0);
+  }
+}
+
+/** Locks the shop's model row (creating it) so model changes of one shop apply one at a time. */
+export async function lockModel(tx: Db, shopId: string): Promise<void> {
+  await tx.insert(modelState).values({ shopId }).onConflictDoNothing();
+  await tx.select({ revision: modelState.revision }).from(modelState).where(eq(modelState.shopId, shopId)).for('update');
+}
+
+export async function persistDelta(tx: Db, shopId: string, delta: CountDelta): Promise<void> {
+  if (delta.empty) return;
+  const productRows = [...delta.products].filter(([, c]) => c !== 0).map(([productId, count]) => ({ shopId, productId, count }));
+  const pairRows = [...delta.pairs]
+    .filter(([, c]) => c !== 0)
+    .map(([key, count]) => {
+      const [productA, productB] = key.split('\u0000') as [string, string];
+      return { shopId, productA, productB, count };
+    });
+  await bulkInsert(tx, modelProducts, productRows, sql`on conflict (shop_id, product_id) do update set count = model_products.count + excluded.count`);
+  await bulkInsert(tx, modelPairs, pairRows, sql`on conflict (shop_id, product_a, product_b) do update set count = model_pairs.count + excluded.count`);
+  await tx.delete(modelProducts).where(and(eq(modelProducts.shopId, shopId), sql`${modelProducts.count} <= 0`));
+  await tx.delete(modelPairs).where(and(eq(modelPairs.shopId, shopId), sql`${modelPairs.count} <= 0`));
+  await tx
+    .update(modelState)
+    .set({ basketCount: sql`${modelState.basketCount} + ${delta.basketCount}`, revision: sql`${modelState.revision} + 1` })
+    .where(eq(modelState.shopId, shopId));
+}
+
+export async function modelRevision(db: Db, shopId: string): Promise<number> {
+  const [row] = await db.select({ revision: modelState.revision }).from(modelState).where(eq(modelState.shopId, shopId));
+  return row?.revision ?? 0;
+}
+
+/** Loads the stored model: counts from the model tables, tracked orders from the counted orders. */
+export async function loadModel(db: Db, shopId: string, options: ModelOptions = {}): Promise<{ model: CoPurchaseModel; revision: number }> {
+  const [state] = await db.select().from(modelState).where(eq(modelState.shopId, shopId));
+  const productRows = await db.select({ productId: modelProducts.productId, count: modelProducts.count }).from(modelProducts).where(eq(modelProducts.shopId, shopId));
+  const pairRows = await db
+    .select({ productA: modelPairs.productA, productB: modelPairs.productB, count: modelPairs.count })
+    .from(modelPairs)
+    .where(eq(modelPairs.shopId, shopId));
+  const tracked: OrderBasketRow[] = [];
+  if (options.trackOrders !== false) {
+    const lines = await db
+      .select({ orderId: orders.orderId, customerRef: orders.customerRef, createdAt: orders.createdAt, productId: orderLines.productId })
+      .from(orders)
+      .innerJoin(orderLines, and(eq(orderLines.shopId, orders.shopId), eq(orderLines.orderId, orders.orderId)))
+      .where(and(eq(orders.shopId, shopId), eq(orders.counted, true)))
+      .orderBy(orders.orderId);
+    let current: OrderBasketRow | null = null;
+    for (const line of lines) {
+      if (!current || current.orderId !== line.orderId) {
+        current = { orderId: line.orderId, customerId: line.customerRef, productIds: [], time: line.createdAt.getTime() };
+        tracked.push(current);
+      }
+      if (!current.productIds.includes(line.productId)) current.productIds.push(line.productId);
+    }
+  }
+  const model = modelFromSnapshot({ version: 1, basketCount: state?.basketCount ?? 0, products: productRows, pairs: pairRows, orders: tracked }, options);
+  return { model, revision: state?.revision ?? 0 };
+}

@@ -1,0 +1,126 @@
+import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import type { KeyRing } from '../crypto/keyring.js';
+import { TactfulError } from '../errors/tactful-error.js';
+import type { Db } from '../store/open.js';
+import { consentState, orderLines, orders, products } from '../store/schema.js';
+import { emailAddress } from '../consent/event.js';
+import { loadModel, modelRevision } from './model-store.js';
+import type { CoPurchaseModel, ModelOptions } from './model.js';
+import type { CatalogProduct } from './parse.js';
+import { recommendForCustomer, relatedProducts, type Recommendation, type RecommendOptions } from './recommender.js';
+
+export interface RecommendContext {
+  db: Db;
+  keys: KeyRing;
+  shopId: string;
+  now: () => Date;
+}
+
+/** Keeps the shop's model in memory and reloads it when another change (or instance) moved the revision. */
+export function modelCache(ctx: RecommendContext, options: ModelOptions = {}) {
+  let cached: { model: CoPurchaseModel; revision: number } | null = null;
+  return async (): Promise<CoPurchaseModel> => {
+    const revision = await modelRevision(ctx.db, ctx.shopId);
+    if (!cached || cached.revision !== revision) cached = await loadModel(ctx.db, ctx.shopId, options);
+    return cached.model;
+  };
+}
+
+export async function catalogue(db: Db, shopId: string): Promise<Map<string, CatalogProduct>> {
+  const rows = await db.select().from(products).where(eq(products.shopId, shopId));
+  return new Map(
+    rows.map((p) => [
+      p.productId,
+      {
+        id: p.productId,
+        title: p.title,
+        url: p.url ?? undefined,
+        imageUrl: p.imageUrl,
+        price: p.price ?? undefined,
+        category: p.category,
+        available: p.available && p.status === 'active',
+        replenishable: p.replenishDays !== null,
+        repurchaseIntervalDays: p.replenishDays ?? undefined,
+      },
+    ]),
+  );
+}
+
+export interface CustomerRecommendations {
+  customer: string;
+  subjectId: string;
+  purchases: number;
+  recommendations: Recommendation[];
+}
+
+/**
+ * Recommendations for one customer, by email or platform customer id. Personal recommendations are
+ * profiling: they are computed only while the customer has `personalization` granted.
+ */
+export async function recommendForCustomerRef(
+  ctx: RecommendContext,
+  getModel: () => Promise<CoPurchaseModel>,
+  customer: string,
+  options: RecommendOptions = {},
+): Promise<CustomerRecommendations> {
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const asEmail = emailAddress.safeParse(customer);
+  const refs: string[] = [];
+  if (asEmail.success) refs.push(`e:${ctx.keys.emailIndex(shopKeys, asEmail.data).toString('hex')}`);
+  const matching = await ctx.db
+    .select({ orderId: orders.orderId, subjectId: orders.subjectId, customerRef: orders.customerRef, createdAt: orders.createdAt })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.shopId, ctx.shopId),
+        eq(orders.counted, true),
+        or(
+          refs.length > 0 ? inArray(orders.customerRef, refs) : sql`false`,
+          asEmail.success ? sql`false` : sql`${orders.customerRef} in (select distinct ${orders.source} || ':' || ${customer} from ${orders} where ${orders.shopId} = ${ctx.shopId})`,
+        ),
+      ),
+    );
+  let subjectId = matching.find((m) => m.subjectId)?.subjectId ?? null;
+  if (!subjectId && asEmail.success) {
+    const { findSubjectByEmail } = await import('../profile/subjects.js');
+    subjectId = (await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, asEmail.data))?.subjectId ?? null;
+  }
+  if (!subjectId && matching.length === 0) {
+    throw new TactfulError('SUBJECT.NOT_FOUND', `No customer "${customer}" in shop ${ctx.shopId}: give an email or a platform customer id of an imported order.`);
+  }
+  const [consent] = subjectId
+    ? await ctx.db
+        .select({ state: consentState.state })
+        .from(consentState)
+        .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, subjectId), eq(consentState.purpose, 'personalization')))
+    : [];
+  if (consent?.state !== 'granted') {
+    throw new TactfulError(
+      'CONSENT.NOT_GRANTED',
+      `Customer "${customer}" has not granted personalization (state: ${consent?.state ?? 'none'}): personal recommendations need it. Related products of a product (--product) need no consent.`,
+    );
+  }
+  const ids = matching.map((m) => m.orderId);
+  const purchases: Array<{ productId: string; time: Date }> = [];
+  const created = new Map(matching.map((m) => [m.orderId, m.createdAt]));
+  for (let i = 0; i < ids.length; i += 1000) {
+    for (const line of await ctx.db
+      .select({ orderId: orderLines.orderId, productId: orderLines.productId })
+      .from(orderLines)
+      .where(and(eq(orderLines.shopId, ctx.shopId), inArray(orderLines.orderId, ids.slice(i, i + 1000))))) {
+      purchases.push({ productId: line.productId, time: created.get(line.orderId)! });
+    }
+  }
+  const model = await getModel();
+  const recommendations = recommendForCustomer(model, { purchases }, await catalogue(ctx.db, ctx.shopId), { now: ctx.now(), ...options });
+  return { customer, subjectId: subjectId!, purchases: ids.length, recommendations };
+}
+
+export async function relatedToProduct(ctx: RecommendContext, getModel: () => Promise<CoPurchaseModel>, productId: string, k = 10) {
+  const model = await getModel();
+  if (model.productCount(productId) === 0) {
+    throw new TactfulError('RECOMMEND.UNKNOWN_PRODUCT', `Product "${productId}" is in no counted order of shop ${ctx.shopId}: check the id (ids are kept exactly, spaces included).`);
+  }
+  const items = await catalogue(ctx.db, ctx.shopId);
+  return relatedProducts(model, productId, k).map((n) => ({ ...n, product: items.get(n.productId) ?? null }));
+}
