@@ -4,6 +4,8 @@ import { consentCommand } from './consent.js';
 import { demoCommand } from './demo.js';
 import { rulesCommand } from './rules.js';
 import { evaluateCommand } from './evaluate.js';
+import { importCommand } from './import.js';
+import { recommendCommand } from './recommend.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
-export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand];
+export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand, importCommand, recommendCommand];

@@ -119,6 +119,28 @@ describe('recency and repurchase intervals', () => {
     expect(ids(recommendForCustomer(m, flipped, products, { now, k: 2, halfLifeDays: 30 }))).toEqual(['stakes', 'sauce']);
   });
 
+  it('only the maxSeeds most recent purchases seed the ranking; everything owned is still excluded', async () => {
+    const baskets: OrderBasket[] = [];
+    for (let i = 0; i < 40; i++) baskets.push({ orderId: `a${i}`, productIds: ['tent', 'stakes'] });
+    for (let i = 0; i < 40; i++) baskets.push({ orderId: `b${i}`, productIds: ['pasta', 'sauce'] });
+    const m = await buildModel(baskets);
+    const products = catalogOf(['tent', 'stakes', 'pasta', 'sauce']);
+    const history = { purchases: [{ productId: 'tent', time: now - 20 * DAY }, { productId: 'pasta', time: now - 2 * DAY }] };
+    const recs = recommendForCustomer(m, history, products, { now, k: 4, maxSeeds: 1 });
+    expect(ids(recs)).toEqual(['sauce', 'stakes']);
+    expect(recs[0]!.reasons[0]).toMatchObject({ kind: 'bought-with', because: 'pasta' });
+    expect(recs[1]!.reasons.map((r) => r.kind)).toEqual(['popular']);
+  });
+
+  it('what is served is what the evaluation measures: the same blended ranking', async () => {
+    const { blendRanking } = await import('./recommender.js');
+    const basket = ['beef', 'onions', 'butter milk'];
+    const served = recommendForCustomer(model, { purchases: basket.map((productId) => ({ productId, time: now })) }, catalog, { now, k: 10 });
+    const inBasket = new Set(basket.map((p) => model.denseId(p)));
+    const measured = blendRanking(model, basket.map((p) => [p, 1] as const), 10, (id) => !inBasket.has(id), false).map((c) => model.label(c.id));
+    expect(ids(served)).toEqual(measured);
+  });
+
   it('the usual repurchase interval is the median gap between purchases of one customer', () => {
     const m = createCoPurchaseModel();
     let n = 0;
