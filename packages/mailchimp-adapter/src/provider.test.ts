@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
+import { http } from 'msw';
+import fc from 'fast-check';
 import { isTactfulError, type ConsentPush, type MemberChange } from '@tactful/core';
 import { createMailchimpProvider, memberToInboundEvent, reconcileMailchimpAudience, subscriberHash } from './index.js';
 import { createMailchimpSandbox, createMemoryInboundSink, type MailchimpSandbox } from './testing/index.js';
@@ -157,14 +159,59 @@ describe('pushMembers - compliance state', () => {
     expect(sandbox.member('re@example.com')?.merge_fields.FNAME).toBe('Re');
   });
 
-  it('if Mailchimp refuses anyway (a race), the refusal maps to the member', async () => {
+  it('if Mailchimp refuses anyway (an unsubscribe racing our batch), the refusal maps to the member', async () => {
     const { sandbox, provider } = setup();
-    await provider.pushMembers([consent('race@example.com', 'withdrawn')]);
-    // Our index knows the member as unsubscribed; simulate a stale index by a fresh provider on the same audience.
-    const fresh = createMailchimpProvider({ apiKey: sandbox.apiKey, audienceId: AUDIENCE }, { sleep: fast });
-    const [result] = await fresh.pushMembers([consent('race@example.com', 'granted')]);
-    expect(result).toMatchObject({ ok: false, code: 'MAILCHIMP.COMPLIANCE_STATE' });
+    sandbox.seedMember('race@example.com', 'subscribed');
+    let raced = false;
+    // Runs before the sandbox's own handler and falls through to it.
+    server.use(
+      http.post(`${sandbox.baseUrl}/lists/${AUDIENCE}`, () => {
+        if (!raced) sandbox.actions.unsubscribe('race@example.com');
+        raced = true;
+      }),
+    );
+    const [result] = await provider.pushMembers([consent('race@example.com', 'granted')]);
+    expect(raced).toBe(true);
+    expect(result).toMatchObject({ ok: false, code: 'MAILCHIMP.COMPLIANCE_STATE', retryable: false });
     expect(statusOf(sandbox, 'race@example.com')).toBe('unsubscribed');
+    expect(sandbox.state.refusals).toEqual([{ email: 'race@example.com', status: 'subscribed', title: 'Member In Compliance State' }]);
+  });
+
+  it('property: whatever sequence of pushes arrives, a member unsubscribed in Mailchimp is never subscribed by a sync', async () => {
+    const push = fc.record({
+      state: fc.constantFrom('granted', 'granted', 'pending', 'withdrawn', 'none') as fc.Arbitrary<ConsentPush['state']>,
+      level: fc.constantFrom('single', 'confirmed', 'unknown') as fc.Arbitrary<ConsentPush['level']>,
+      firstParty: fc.boolean(),
+      minute: fc.integer({ min: 0, max: 5 }),
+      fields: fc.boolean(),
+      mailchimpUnsubscribesFirst: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(push, { minLength: 1, maxLength: 6 }), fc.boolean(), async (pushes, doubleOptIn) => {
+        server.resetHandlers();
+        const { sandbox, provider } = setup({ provider: { requireDoubleOptIn: doubleOptIn } });
+        sandbox.seedMember('p@example.com', 'unsubscribed');
+        let firstPartySeen = false;
+        for (const p of pushes) {
+          if (p.mailchimpUnsubscribesFirst && sandbox.member('p@example.com')?.status === 'subscribed') sandbox.actions.unsubscribe('p@example.com');
+          const before = statusOf(sandbox, 'p@example.com');
+          const wasHeld = ['unsubscribed', 'cleaned'].includes(before ?? '');
+          const change = consent('p@example.com', p.state, { level: p.level, firstParty: p.firstParty, occurredAt: new Date(Date.UTC(2025, 0, 1, 0, p.minute)) });
+          const results = await provider.pushMembers([p.fields ? { ...change, mergeFields: { FNAME: `m${p.minute}` } } : change]);
+          expect(results).toHaveLength(1);
+          if (p.state === 'granted' && p.firstParty) firstPartySeen = true;
+          const now = statusOf(sandbox, 'p@example.com');
+          // Never straight from compliance state to subscribed, and never subscribed without first-party consent.
+          if (wasHeld) expect(now).not.toBe('subscribed');
+          if (!firstPartySeen) expect(now).not.toBe('subscribed');
+          // Once held back, only a first-party grant itself moves someone to subscribed.
+          if (now === 'subscribed' && before !== 'subscribed') expect(p.state === 'granted' && p.firstParty).toBe(true);
+        }
+        // The adapter never even asks: Mailchimp had nothing to refuse.
+        expect(sandbox.state.refusals).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

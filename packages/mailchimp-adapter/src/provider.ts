@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConsentPush, EmailProvider, InboundEvent, MemberChange, MemberRecord, Page, PageRequest, PushResult } from '@tactful/core';
 import { TactfulError, isTactfulError } from '@tactful/core';
 import { createMailchimpClient, type MailchimpClient } from './client.js';
-import { parseMailchimpOptions, type MailchimpOptions } from './options.js';
+import { parseMailchimpOptions, type MailchimpOptions, type MailchimpOptionsInput } from './options.js';
 import type { MailchimpMember } from './schemas.js';
 import { normaliseEmail, subscriberHash } from './subscriber-hash.js';
 import { createMemoryHashStore, type MemberHashStore } from './sync/hash-store.js';
@@ -11,6 +11,8 @@ import { createCampaignSender } from './campaign/send.js';
 
 export const MAILCHIMP_MAX_BATCH = 500;
 const PAGE_MAX = 1000;
+/** Mailchimp statuses in which a non-first-party grant must not produce `subscribed`. */
+const heldStatuses: readonly string[] = ['unsubscribed', 'cleaned', 'pending'];
 const emailPattern = /^[^\s@"<>()[\],;:]+@[^\s@"<>()[\],;:]+\.[^\s@"<>()[\],;:]{2,}$/;
 
 export interface MailchimpRuntime {
@@ -113,7 +115,7 @@ function decodeCursor(value: string): Cursor {
   throw new TactfulError('MAILCHIMP.BAD_CURSOR', 'The page cursor is not one this adapter produced; start again without a cursor.');
 }
 
-export function createMailchimpProvider(input: unknown, runtime: MailchimpRuntime = {}): MailchimpProvider {
+export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: MailchimpRuntime = {}): MailchimpProvider {
   const options = parseMailchimpOptions(input);
   const client: MailchimpClient = createMailchimpClient({
     apiKey: options.apiKey,
@@ -128,7 +130,8 @@ export function createMailchimpProvider(input: unknown, runtime: MailchimpRuntim
   const now = runtime.now ?? (() => new Date());
   const listId = options.audienceId;
 
-  // Members Mailchimp holds as unsubscribed or cleaned ("compliance state"), refreshed before grants go out.
+  // Members Mailchimp holds as unsubscribed or cleaned ("compliance state") or pending (awaiting their own
+  // confirmation): a grant that is not fresh first-party consent must not make them subscribed.
   const complianceIndex = new Map<string, string>();
   let complianceRefreshedAt: Date | null = null;
 
@@ -149,9 +152,9 @@ export function createMailchimpProvider(input: unknown, runtime: MailchimpRuntim
     const startedAt = now();
     // Overlap the window: Mailchimp's last_changed has second precision and clocks drift.
     const since = complianceRefreshedAt === null ? undefined : new Date(complianceRefreshedAt.getTime() - 5 * 60_000).toISOString();
-    for (const status of ['unsubscribed', 'cleaned']) {
+    for (const status of heldStatuses) {
       await pageAll({ status, ...(since ? { since_last_changed: since } : {}) }, (m) => {
-        if (m.status === 'unsubscribed' || m.status === 'cleaned') complianceIndex.set(normaliseEmail(m.email_address), m.status);
+        if (heldStatuses.includes(m.status)) complianceIndex.set(normaliseEmail(m.email_address), m.status);
       });
     }
     complianceRefreshedAt = startedAt;
@@ -161,7 +164,7 @@ export function createMailchimpProvider(input: unknown, runtime: MailchimpRuntim
     await Promise.all(
       emails.map(async (email) => {
         const member = await client.getMember(listId, subscriberHash(email));
-        if (member && (member.status === 'unsubscribed' || member.status === 'cleaned')) complianceIndex.set(email, member.status);
+        if (member && heldStatuses.includes(member.status)) complianceIndex.set(email, member.status);
         else complianceIndex.delete(email);
       }),
     );
@@ -304,7 +307,7 @@ export function createMailchimpProvider(input: unknown, runtime: MailchimpRuntim
       const response = await client.batchMembers(listId, { members: batch.map((b) => b.body), update_existing: true });
       for (const m of [...response.new_members, ...response.updated_members]) {
         const email = normaliseEmail(m.email_address);
-        if (m.status === 'unsubscribed' || m.status === 'cleaned') complianceIndex.set(email, m.status);
+        if (heldStatuses.includes(m.status)) complianceIndex.set(email, m.status);
         else complianceIndex.delete(email);
       }
       for (const error of response.errors) {

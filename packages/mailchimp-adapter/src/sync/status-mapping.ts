@@ -10,6 +10,7 @@ export const statusMappingTable = [
   { tactful: 'granted (below the required level, e.g. single opt-in when double opt-in is required)', mailchimp: 'pending', note: "Mailchimp's confirmation email is the double opt-in." },
   { tactful: 'granted, member is unsubscribed or cleaned in Mailchimp, firstParty: true', mailchimp: 'pending', note: 'Only fresh first-party consent goes back, through confirmation.' },
   { tactful: 'granted, member is unsubscribed or cleaned in Mailchimp, firstParty: false', mailchimp: '(nothing sent)', note: 'Result MAILCHIMP.COMPLIANCE_STATE: Mailchimp refuses, and so does Tactful.' },
+  { tactful: 'granted, member is pending in Mailchimp, firstParty: false', mailchimp: '(status not sent)', note: "The member's own confirmation completes it; fields and tags still go." },
   { tactful: 'pending', mailchimp: 'pending', note: "Mailchimp's confirmation email is the double opt-in." },
   { tactful: 'withdrawn', mailchimp: 'unsubscribed', note: 'From any status.' },
   { tactful: 'none', mailchimp: '(nothing sent)', note: 'No consent yet: Tactful does not create or change the member.' },
@@ -44,6 +45,8 @@ export function mapConsentToStatus(
       }
       const levelMet = !context.requireDoubleOptIn || push.level === 'confirmed';
       if (!levelMet && context.mailchimpStatus === 'subscribed') return { kind: 'skip' };
+      // Pending in Mailchimp: the person's own confirmation (or fresh first-party consent) completes it, not a sync.
+      if (context.mailchimpStatus === 'pending' && (!push.firstParty || !levelMet)) return { kind: 'skip' };
       return { kind: 'status', status: levelMet ? 'subscribed' : 'pending' };
     }
   }

@@ -217,6 +217,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
   const faults: Fault[] = [];
   const batchErrors = new Map<string, string>();
   const deliveries: WebhookDelivery[] = [];
+  const refusals: Array<{ email: string; status: MemberStatus; title: string }> = [];
   const pendingDeliveries = new Set<Promise<void>>();
   let inFlight = 0;
   let peakInFlight = 0;
@@ -277,8 +278,14 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     return member;
   }
 
-  /** Mailchimp's refusal for a status change, or null when it is allowed. */
+  /** Mailchimp's refusal for a status change, or null when it is allowed (refusals are recorded for oracles). */
   function refusal(audience: SandboxAudience, current: SandboxMember | undefined, email: string, requested: MemberStatus, source: ChangeSource) {
+    const found = refusalRule(audience, current, email, requested, source);
+    if (found) refusals.push({ email: normaliseEmail(email), status: requested, title: found.title });
+    return found;
+  }
+
+  function refusalRule(audience: SandboxAudience, current: SandboxMember | undefined, email: string, requested: MemberStatus, source: ChangeSource) {
     if (!current && audience.forgotten.has(subscriberHash(email)) && source === 'api') {
       return {
         title: 'Forgotten Email Not Subscribed',
@@ -924,7 +931,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     dc,
     apiKey,
     /** Readable state for oracles. Mutate it only through `seed*` and `actions`. */
-    state: { audiences, campaigns, journeyTriggers, deliveries },
+    state: { audiences, campaigns, journeyTriggers, deliveries, refusals },
     member: memberByEmail,
     /** Puts a member straight into the audience: no webhook, no call counted. */
     seedMember(email: string, status: MemberStatus, seed: { listId?: string; at?: Date; mergeFields?: Record<string, string>; tags?: string[] } = {}) {
