@@ -29,6 +29,10 @@ import type { Store } from './store/open.js';
 import { inbox } from './store/schema.js';
 import { createDispatcher, type DispatcherOptions } from './sync/dispatcher.js';
 import { outboxCounts } from './sync/outbox.js';
+import { ingestOrders, upsertProducts } from './profile/orders.js';
+import { modelCache, recommendForCustomerRef, relatedToProduct } from './recommend/service.js';
+import type { OrderRecord, ProductRecord } from './ports.js';
+import type { RecommendOptions } from './recommend/recommender.js';
 
 export interface CreateTactfulOptions {
   store: Store;
@@ -88,6 +92,8 @@ export async function createTactful(options: CreateTactfulOptions) {
     },
   };
 
+  const getModel = modelCache(ctx);
+
   return {
     shopId,
     store,
@@ -139,6 +145,18 @@ export async function createTactful(options: CreateTactfulOptions) {
       counts: () => outboxCounts(store.db, shopId),
     },
     inbox: inboxSink,
+    orders: {
+      /** Upserts orders (idempotent on id, newest version wins) and applies their model deltas. */
+      ingest: (records: readonly OrderRecord[], source: string) => ingestOrders(ctx, records, source),
+    },
+    products: {
+      upsert: (records: readonly ProductRecord[], extra?: { replenishDays?: ReadonlyMap<string, number> }) => upsertProducts(ctx, records, extra),
+    },
+    recommend: {
+      model: getModel,
+      forCustomer: (customer: string, options?: RecommendOptions) => recommendForCustomerRef(ctx, getModel, customer, options),
+      related: (productId: string, k?: number) => relatedToProduct(ctx, getModel, productId, k),
+    },
   };
 }
 

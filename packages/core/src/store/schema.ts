@@ -245,6 +245,93 @@ export const kv = pgTable(
   (t) => [primaryKey({ columns: [t.shopId, t.key] })],
 );
 
+/** The shop's catalogue as the model and the emails need it. Not personal data. */
+export const products = pgTable(
+  'products',
+  {
+    shopId: text('shop_id').notNull(),
+    productId: text('product_id').notNull(),
+    title: text('title').notNull(),
+    handle: text('handle'),
+    url: text('url'),
+    imageUrl: text('image_url'),
+    price: text('price'),
+    category: text('category'),
+    available: boolean('available').notNull().default(true),
+    status: text('status').notNull().default('active'),
+    /** Usual days between repurchases when the store marks the product replenishable; null otherwise. */
+    replenishDays: integer('replenish_days'),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.productId] })],
+);
+
+/**
+ * Order history, kept on the basis of the sales contract (not consent). `subject_id` links an order to its
+ * customer so erasure finds it; the model counts an order only while `counted` (not cancelled or refunded).
+ */
+export const orders = pgTable(
+  'orders',
+  {
+    shopId: text('shop_id').notNull(),
+    orderId: text('order_id').notNull(),
+    name: text('name'),
+    subjectId: text('subject_id'),
+    customerRef: text('customer_ref'),
+    createdAt: tstz('created_at').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+    cancelledAt: tstz('cancelled_at'),
+    refunded: boolean('refunded').notNull().default(false),
+    currency: text('currency'),
+    totalPrice: text('total_price'),
+    counted: boolean('counted').notNull().default(false),
+    source: text('source').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.orderId] }), index('orders_subject').on(t.shopId, t.subjectId)],
+);
+
+export const orderLines = pgTable(
+  'order_lines',
+  {
+    shopId: text('shop_id').notNull(),
+    orderId: text('order_id').notNull(),
+    lineNo: integer('line_no').notNull(),
+    productId: text('product_id').notNull(),
+    quantity: integer('quantity').notNull(),
+    price: text('price'),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.orderId, t.lineNo] })],
+);
+
+/** The co-purchase model's counts, persisted so a restart needs no rebuild. */
+export const modelState = pgTable('model_state', {
+  shopId: text('shop_id').primaryKey(),
+  basketCount: integer('basket_count').notNull().default(0),
+  /** Bumped on every change: an instance whose cached model is older reloads it. */
+  revision: bigint('revision', { mode: 'number' }).notNull().default(0),
+});
+
+export const modelProducts = pgTable(
+  'model_products',
+  {
+    shopId: text('shop_id').notNull(),
+    productId: text('product_id').notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.productId] })],
+);
+
+export const modelPairs = pgTable(
+  'model_pairs',
+  {
+    shopId: text('shop_id').notNull(),
+    productA: text('product_a').notNull(),
+    productB: text('product_b').notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.productA, t.productB] })],
+);
+
 export const schema = {
   shops,
   purposes,
@@ -259,4 +346,10 @@ export const schema = {
   suppression,
   inbox,
   kv,
+  products,
+  orders,
+  orderLines,
+  modelState,
+  modelProducts,
+  modelPairs,
 };

@@ -1,0 +1,169 @@
+/**
+ * Order history: upserted from imports, webhooks and bulk operations, idempotent on the order id and
+ * insensitive to arrival order (an older version of an order never overwrites a newer one). Every change to
+ * what an order contributes to the co-purchase model — new, cancelled, refunded, lines changed — is applied
+ * as a count delta in the same transaction.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { KeyRing } from '../crypto/keyring.js';
+import type { OrderRecord, ProductRecord } from '../ports.js';
+import { CountDelta, lockModel, persistDelta } from '../recommend/model-store.js';
+import { bulkInsert } from '../store/bulk.js';
+import type { Db } from '../store/open.js';
+import { orderLines, orders, products } from '../store/schema.js';
+import { subjectsByIndexes } from './subjects.js';
+
+export interface OrderIngestResult {
+  added: number;
+  updated: number;
+  /** Older than what is stored, or identical: ignored. */
+  ignored: number;
+  /** Baskets the model counts now minus before. */
+  modelBaskets: number;
+}
+
+export interface OrderContext {
+  db: Db;
+  keys: KeyRing;
+  shopId: string;
+}
+
+/** A stable, pseudonymous reference to the customer of an order: the email's blind index, else the platform id. */
+export function customerRefOf(indexHex: string | null, source: string, customerId: string | null | undefined): string | null {
+  if (indexHex) return `e:${indexHex}`;
+  if (customerId) return `${source}:${customerId}`;
+  return null;
+}
+
+function counts(record: OrderRecord): boolean {
+  return !record.cancelledAt && !record.refunded && record.lines.some((l) => l.quantity > 0);
+}
+
+export async function ingestOrders(ctx: OrderContext, records: readonly OrderRecord[], source: string): Promise<OrderIngestResult> {
+  const result: OrderIngestResult = { added: 0, updated: 0, ignored: 0, modelBaskets: 0 };
+  if (records.length === 0) return result;
+  // The last version of each order in the batch wins (by updatedAt, then position).
+  const latest = new Map<string, OrderRecord>();
+  for (const r of records) {
+    const prev = latest.get(r.id);
+    if (!prev || r.updatedAt.getTime() >= prev.updatedAt.getTime()) {
+      if (prev) result.ignored += 1;
+      latest.set(r.id, r);
+    } else result.ignored += 1;
+  }
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  return ctx.db.transaction(async (tx) => {
+    await lockModel(tx, ctx.shopId);
+    const ids = [...latest.keys()];
+    const existing = new Map<string, { updatedAt: Date; counted: boolean; products: string[] }>();
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      for (const row of await tx
+        .select({ orderId: orders.orderId, updatedAt: orders.updatedAt, counted: orders.counted })
+        .from(orders)
+        .where(and(eq(orders.shopId, ctx.shopId), inArray(orders.orderId, chunk)))) {
+        existing.set(row.orderId, { updatedAt: row.updatedAt, counted: row.counted, products: [] });
+      }
+      for (const line of await tx
+        .select({ orderId: orderLines.orderId, productId: orderLines.productId })
+        .from(orderLines)
+        .where(and(eq(orderLines.shopId, ctx.shopId), inArray(orderLines.orderId, chunk)))) {
+        existing.get(line.orderId)?.products.push(line.productId);
+      }
+    }
+    const emails = [...new Set([...latest.values()].map((r) => r.email?.trim().toLowerCase()).filter((e): e is string => Boolean(e)))];
+    const indexOf = new Map(emails.map((e) => [e, ctx.keys.emailIndex(shopKeys, e)]));
+    const subjectOf = new Map((await subjectsByIndexes(tx, ctx.shopId, [...indexOf.values()])).map((s) => [s.emailIndex.toString('hex'), s.subjectId]));
+
+    const delta = new CountDelta();
+    const orderRows: Array<typeof orders.$inferInsert> = [];
+    const lineRows: Array<typeof orderLines.$inferInsert> = [];
+    const productRows = new Map<string, typeof products.$inferInsert>();
+    const replaced: string[] = [];
+    const now = new Date();
+    for (const record of latest.values()) {
+      const before = existing.get(record.id);
+      if (before && before.updatedAt.getTime() > record.updatedAt.getTime()) {
+        result.ignored += 1;
+        continue;
+      }
+      const counted = counts(record);
+      const productIds = record.lines.filter((l) => l.quantity > 0).map((l) => l.productId);
+      if (before) {
+        const same = before.counted === counted && before.products.slice().sort().join('\u0000') === [...new Set(productIds)].sort().join('\u0000');
+        if (same && before.updatedAt.getTime() === record.updatedAt.getTime()) {
+          result.ignored += 1;
+          continue;
+        }
+        if (before.counted) delta.add(before.products, -1);
+        replaced.push(record.id);
+        result.updated += 1;
+      } else result.added += 1;
+      if (counted) delta.add(productIds, 1);
+      const email = record.email?.trim().toLowerCase();
+      const indexHex = email ? indexOf.get(email)!.toString('hex') : null;
+      orderRows.push({
+        shopId: ctx.shopId,
+        orderId: record.id,
+        name: record.name ?? null,
+        subjectId: indexHex ? (subjectOf.get(indexHex) ?? null) : null,
+        customerRef: customerRefOf(indexHex, source, record.customerId),
+        createdAt: record.createdAt,
+        updatedAt: record.updatedAt,
+        cancelledAt: record.cancelledAt ?? null,
+        refunded: record.refunded ?? false,
+        currency: record.currency ?? null,
+        totalPrice: record.totalPrice ?? null,
+        counted,
+        source,
+      });
+      record.lines.forEach((line, lineNo) => {
+        lineRows.push({ shopId: ctx.shopId, orderId: record.id, lineNo, productId: line.productId, quantity: line.quantity, price: line.price ?? null });
+        if (!productRows.has(line.productId)) {
+          productRows.set(line.productId, { shopId: ctx.shopId, productId: line.productId, title: line.title || line.productId, price: line.price ?? null, updatedAt: now });
+        }
+      });
+    }
+    for (let i = 0; i < replaced.length; i += 1000) {
+      await tx.delete(orderLines).where(and(eq(orderLines.shopId, ctx.shopId), inArray(orderLines.orderId, replaced.slice(i, i + 1000))));
+    }
+    await bulkInsert(
+      tx,
+      orders,
+      orderRows,
+      sql`on conflict (shop_id, order_id) do update set name = excluded.name, subject_id = excluded.subject_id, customer_ref = excluded.customer_ref, created_at = excluded.created_at, updated_at = excluded.updated_at, cancelled_at = excluded.cancelled_at, refunded = excluded.refunded, currency = excluded.currency, total_price = excluded.total_price, counted = excluded.counted, source = excluded.source`,
+    );
+    for (let i = 0; i < lineRows.length; i += 5000) await bulkInsert(tx, orderLines, lineRows.slice(i, i + 5000));
+    // Products first seen in an order get a placeholder row; the catalogue sync fills in the rest.
+    await bulkInsert(tx, products, [...productRows.values()], sql`on conflict (shop_id, product_id) do nothing`);
+    await persistDelta(tx, ctx.shopId, delta);
+    result.modelBaskets = delta.basketCount;
+    return result;
+  });
+}
+
+/** Creates or updates catalogue entries (title, URL, image, price, category, availability). */
+export async function upsertProducts(ctx: OrderContext, records: readonly ProductRecord[], extra: { replenishDays?: ReadonlyMap<string, number> } = {}): Promise<number> {
+  const now = new Date();
+  const rows = records.map((p) => ({
+    shopId: ctx.shopId,
+    productId: p.id,
+    title: p.title,
+    handle: p.handle ?? null,
+    url: p.url ?? null,
+    imageUrl: p.imageUrl ?? null,
+    price: p.price ?? null,
+    category: p.category ?? null,
+    available: p.available,
+    status: p.status ?? 'active',
+    replenishDays: extra.replenishDays?.get(p.id) ?? null,
+    updatedAt: p.updatedAt ?? now,
+  }));
+  await bulkInsert(
+    ctx.db,
+    products,
+    rows,
+    sql`on conflict (shop_id, product_id) do update set title = excluded.title, handle = excluded.handle, url = excluded.url, image_url = excluded.image_url, price = excluded.price, category = excluded.category, available = excluded.available, status = excluded.status, replenish_days = coalesce(excluded.replenish_days, products.replenish_days), updated_at = excluded.updated_at`,
+  );
+  return rows.length;
+}
