@@ -121,8 +121,11 @@ describe('the webhook route', () => {
     expect(sink.received.length).toBe(before);
   });
 
-  it('refuses short secrets at construction', () => {
+  it('refuses short secrets and missing shops at construction', () => {
     expect(() => mailchimpWebhookRoutes(sink, { tenants: [{ shop: 's', secret: 'short' }] })).toThrow(/32 characters/);
+    expect(() => mailchimpWebhookRoutes(sink, { secret: SECRET })).toThrow(/shop/);
+    expect(() => mailchimpWebhookRoutes(sink, {})).toThrow(/secret/);
+    expect(() => mailchimpWebhookRoutes(sink, { shop: 'one', secret: SECRET })).not.toThrow();
   });
 });
 

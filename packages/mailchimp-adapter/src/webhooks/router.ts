@@ -12,8 +12,11 @@ export interface MailchimpWebhookTenant {
 }
 
 export interface MailchimpWebhookRouteOptions {
-  /** One shop (`{ shop, secret }`) or several. */
-  tenants: MailchimpWebhookTenant[];
+  /** Several shops, each with its own secret. */
+  tenants?: MailchimpWebhookTenant[];
+  /** One shop: its id and secret (same as `tenants: [{ shop, secret }]`). */
+  shop?: string;
+  secret?: string;
   statusPurpose?: string;
   /** Largest body accepted (default 100 kB). */
   limit?: string;
@@ -32,11 +35,13 @@ function digest(value: string): Buffer {
  * and reaches nobody.
  */
 export function mailchimpWebhookRoutes(sink: InboundSink, options: MailchimpWebhookRouteOptions): Router {
-  if (options.tenants.length === 0) throw new TactfulError('CONFIG.INVALID', 'mailchimpWebhookRoutes needs at least one { shop, secret }.');
-  for (const t of options.tenants) {
+  const configured = [...(options.tenants ?? []), ...(options.secret !== undefined || options.shop !== undefined ? [{ shop: options.shop ?? '', secret: options.secret ?? '' }] : [])];
+  if (configured.length === 0) throw new TactfulError('CONFIG.INVALID', 'mailchimpWebhookRoutes needs { shop, secret } or tenants: [{ shop, secret }].');
+  for (const t of configured) {
+    if (!t.shop) throw new TactfulError('CONFIG.INVALID', 'Each Mailchimp webhook secret needs the shop it belongs to.');
     if (t.secret.length < 32) throw new TactfulError('CONFIG.INVALID', `The webhook secret for shop ${t.shop} is shorter than 32 characters; use a long random token (e.g. crypto.randomBytes(32).toString('hex')).`);
   }
-  const tenants = options.tenants.map((t) => ({ shop: t.shop, digest: digest(t.secret) }));
+  const tenants = configured.map((t) => ({ shop: t.shop, digest: digest(t.secret) }));
   const now = options.now ?? (() => new Date());
 
   function shopFor(secret: string | undefined): string | null {
