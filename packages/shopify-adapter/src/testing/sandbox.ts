@@ -127,6 +127,11 @@ export interface ShopifySandbox {
   sessionToken(options?: { userId?: string; expiresInSeconds?: number }): string;
   /** Issues an OAuth authorization code the token endpoint will accept once. */
   issueAuthCode(): string;
+  /**
+   * The merchant approves the grant screen at `authorizeUrl` (from auth.begin's redirect): returns the
+   * callback URL Shopify would send the browser to, with a fresh code, the state, host, timestamp and hmac.
+   */
+  approveInstall(authorizeUrl: string): string;
   /** Access tokens issued so far (offline first). */
   readonly issuedTokens: ReadonlySet<string>;
 }
@@ -733,6 +738,24 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       const code = randomBytes(12).toString('hex');
       authCodes.add(code);
       return code;
+    },
+    approveInstall(authorizeUrl) {
+      const url = new URL(authorizeUrl);
+      if (url.host !== shop || url.pathname !== '/admin/oauth/authorize') throw new Error(`sandbox: not this shop's grant screen: ${authorizeUrl}`);
+      if (url.searchParams.get('client_id') !== apiKey) throw new Error('sandbox: the grant screen names another app');
+      const redirect = url.searchParams.get('redirect_uri');
+      const state = url.searchParams.get('state');
+      if (!redirect || !state) throw new Error('sandbox: redirect_uri and state are required');
+      const params = new URLSearchParams({
+        code: sandbox.issueAuthCode(),
+        host: Buffer.from(`admin.shopify.com/store/${shop.replace('.myshopify.com', '')}`).toString('base64url'),
+        shop,
+        state,
+        timestamp: String(Math.floor(now().getTime() / 1000)),
+      });
+      const message = [...params.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join('&');
+      params.set('hmac', createHmac('sha256', apiSecret).update(message).digest('hex'));
+      return `${redirect}?${params.toString()}`;
     },
   };
   return sandbox;
