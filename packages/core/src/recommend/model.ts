@@ -100,7 +100,8 @@ export interface PairRule extends PairStats {
 
 interface TrackedOrder {
   customerId: string | null;
-  items: Int32Array;
+  /** Dense product ids; a plain small-integer array (far lighter than a typed array per order). */
+  items: number[];
   time: number | null;
 }
 
@@ -273,7 +274,7 @@ export class CoPurchaseModel {
     }
     if (this.tracksOrders) {
       for (const orderId of parsed.ordersRemoved) this.forgetOrder(orderId);
-      for (const row of parsed.ordersAdded) this.rememberOrder(row.orderId, row.customerId, this.internAll(row.productIds), row.time);
+      for (const row of parsed.ordersAdded) this.rememberOrder(row.orderId, row.customerId, this.copyScratch(this.internAll(row.productIds)), row.time);
     }
     this.version++;
   }
@@ -399,8 +400,8 @@ export class CoPurchaseModel {
     return id;
   }
 
-  /** Interns and dedupes a basket's products, dropping empty ids; returns a fresh array. */
-  private internAll(productIds: readonly string[]): Int32Array {
+  /** Interns and dedupes a basket's products into `this.scratch`, dropping empty ids; returns how many. */
+  private internAll(productIds: readonly string[]): number {
     const stamp = ++this.stamp;
     let length = 0;
     if (this.scratch.length < productIds.length) this.scratch = new Int32Array(productIds.length * 2);
@@ -411,11 +412,16 @@ export class CoPurchaseModel {
       this.seen[id] = stamp;
       this.scratch[length++] = id;
     }
-    return this.scratch.slice(0, length);
+    return length;
   }
 
-  private countBasket(items: Int32Array, sign: 1 | -1, recorder: DeltaRecorder | null): void {
-    const m = items.length;
+  private copyScratch(length: number): number[] {
+    const out = new Array<number>(length);
+    for (let i = 0; i < length; i++) out[i] = this.scratch[i]!;
+    return out;
+  }
+
+  private countBasket(items: ArrayLike<number>, m: number, sign: 1 | -1, recorder: DeltaRecorder | null): void {
     if (m === 0) return;
     this.baskets += sign;
     if (recorder) recorder.basketCount += sign;
@@ -440,11 +446,11 @@ export class CoPurchaseModel {
     const customerId = order.customerId ?? null;
     const time = order.time ?? null;
     if (this.tracksOrders && this.orders.has(order.orderId)) this.removeOrderInternal(order.orderId, recorder);
-    const items = this.internAll(order.productIds);
-    if (items.length === 0) return;
-    this.countBasket(items, 1, recorder);
+    const length = this.internAll(order.productIds);
+    if (length === 0) return;
+    this.countBasket(this.scratch, length, 1, recorder);
     if (this.tracksOrders) {
-      this.rememberOrder(order.orderId, customerId, items, time);
+      this.rememberOrder(order.orderId, customerId, this.copyScratch(length), time);
       if (recorder) {
         recorder.ordersRemoved.delete(order.orderId);
         recorder.ordersAdded.set(order.orderId, this.orderRow(order.orderId, this.orders.get(order.orderId)!));
@@ -455,7 +461,7 @@ export class CoPurchaseModel {
   private removeOrderInternal(orderId: string, recorder: DeltaRecorder | null): void {
     const order = this.orders.get(orderId);
     if (!order) return;
-    this.countBasket(order.items, -1, recorder);
+    this.countBasket(order.items, order.items.length, -1, recorder);
     this.forgetOrder(orderId);
     if (recorder) {
       recorder.ordersAdded.delete(orderId);
@@ -463,7 +469,7 @@ export class CoPurchaseModel {
     }
   }
 
-  private rememberOrder(orderId: string, customerId: string | null, items: Int32Array, time: number | null): void {
+  private rememberOrder(orderId: string, customerId: string | null, items: number[], time: number | null): void {
     this.forgetOrder(orderId);
     this.orders.set(orderId, { customerId, items, time });
     if (customerId !== null) {
@@ -485,7 +491,7 @@ export class CoPurchaseModel {
   }
 
   private orderRow(orderId: string, order: TrackedOrder): OrderBasketRow {
-    const productIds = Array.from(order.items, (id) => this.labels[id]!).sort(compareStrings);
+    const productIds = order.items.map((id) => this.labels[id]!).sort(compareStrings);
     return { orderId, customerId: order.customerId, productIds, time: order.time };
   }
 
