@@ -139,6 +139,17 @@ describe('pushMembers - compliance state', () => {
     });
   }
 
+  it('a non-first-party pending push does not send an opted-out member a confirmation email', async () => {
+    const { sandbox, provider } = setup();
+    sandbox.seedMember('quiet@example.com', 'unsubscribed');
+    const [refused] = await provider.pushMembers([consent('quiet@example.com', 'pending', { firstParty: false })]);
+    expect(refused).toMatchObject({ ok: false, code: 'MAILCHIMP.COMPLIANCE_STATE' });
+    expect(sandbox.state.audiences.get(AUDIENCE)?.confirmationEmails).toEqual([]);
+    const [allowed] = await provider.pushMembers([consent('quiet@example.com', 'pending', { firstParty: true, occurredAt: new Date('2025-08-01T00:00:00Z') })]);
+    expect(allowed).toEqual({ email: 'quiet@example.com', ok: true });
+    expect(sandbox.state.audiences.get(AUDIENCE)?.confirmationEmails).toEqual(['quiet@example.com']);
+  });
+
   it('an unsubscribe made in Mailchimp after our last push is respected on the next grant', async () => {
     const { sandbox, provider } = setup();
     await provider.pushMembers([consent('late@example.com', 'granted')]);
@@ -203,6 +214,7 @@ describe('pushMembers - compliance state', () => {
           const now = statusOf(sandbox, 'p@example.com');
           // Never straight from compliance state to subscribed, and never subscribed without first-party consent.
           if (wasHeld) expect(now).not.toBe('subscribed');
+          if (wasHeld && now === 'pending') expect(p.firstParty).toBe(true);
           if (!firstPartySeen) expect(now).not.toBe('subscribed');
           // Once held back, only a first-party grant itself moves someone to subscribed.
           if (now === 'subscribed' && before !== 'subscribed') expect(p.state === 'granted' && p.firstParty).toBe(true);

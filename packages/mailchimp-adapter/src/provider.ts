@@ -209,7 +209,8 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
       const push = change.consent;
       if (push.purpose === options.statusPurpose) {
         plan.occurredAt = push.occurredAt.getTime();
-        if (push.state === 'granted') plan.grant = push;
+        // Grants and pending both depend on Mailchimp's current status (compliance state, pending).
+        if (push.state === 'granted' || push.state === 'pending') plan.grant = push;
         else {
           plan.grant = undefined;
           const decision = mapConsentToStatus({ ...push, email }, { requireDoubleOptIn: options.requireDoubleOptIn, mailchimpStatus: null });
@@ -232,7 +233,8 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
     const grants = [...plans.values()].filter((p) => p.grant && !p.failure && !p.erase);
     const unchanged = (plan: Plan) => {
       const before = previous.get(plan.email);
-      return before?.s === 'subscribed' && before.e === plan.grant?.occurredAt.getTime();
+      const sentStatus = plan.grant?.state === 'pending' ? 'pending' : 'subscribed';
+      return before?.s === sentStatus && before.e === plan.grant?.occurredAt.getTime();
     };
     const toDecide = grants.filter((p) => !unchanged(p));
     if (toDecide.length > 0) {
@@ -243,7 +245,7 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
       const grant = plan.grant;
       if (!grant) continue;
       if (unchanged(plan)) {
-        plan.status = 'subscribed';
+        plan.status = grant.state === 'pending' ? 'pending' : 'subscribed';
         continue;
       }
       const known = complianceIndex.get(plan.email) ?? (previous.get(plan.email)?.s === 'subscribed' ? 'subscribed' : null);

@@ -162,10 +162,13 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       test(name, async ({ provider, oracle }) => {
         const email = address(`held-${held}`);
         await oracle.seedMember(email, held);
-        const [result] = await provider.pushMembers([push(email, 'granted', { firstParty: false, occurredAt: new Date() })]);
-        expect(result?.email).toBe(email);
-        expect((await oracle.readMember(email))?.state).toBe(held);
-        if (result && !result.ok) expect(result.retryable).toBe(false);
+        // Neither a grant nor a pending (which would mail a confirmation) may move them without first-party consent.
+        for (const state of ['granted', 'pending'] as const) {
+          const [result] = await provider.pushMembers([push(email, state, { firstParty: false, occurredAt: new Date() })]);
+          expect(result?.email).toBe(email);
+          expect((await oracle.readMember(email))?.state).toBe(held);
+          if (result && !result.ok) expect(result.retryable).toBe(false);
+        }
       });
     }
 

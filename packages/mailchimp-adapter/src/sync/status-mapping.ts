@@ -11,7 +11,7 @@ export const statusMappingTable = [
   { tactful: 'granted, member is unsubscribed or cleaned in Mailchimp, firstParty: true', mailchimp: 'pending', note: 'Only fresh first-party consent goes back, through confirmation.' },
   { tactful: 'granted, member is unsubscribed or cleaned in Mailchimp, firstParty: false', mailchimp: '(nothing sent)', note: 'Result MAILCHIMP.COMPLIANCE_STATE: Mailchimp refuses, and so does Tactful.' },
   { tactful: 'granted, member is pending in Mailchimp, firstParty: false', mailchimp: '(status not sent)', note: "The member's own confirmation completes it; fields and tags still go." },
-  { tactful: 'pending', mailchimp: 'pending', note: "Mailchimp's confirmation email is the double opt-in." },
+  { tactful: 'pending', mailchimp: 'pending', note: "Mailchimp's confirmation email is the double opt-in. For an unsubscribed or cleaned member only with firstParty: true (else MAILCHIMP.COMPLIANCE_STATE)." },
   { tactful: 'withdrawn', mailchimp: 'unsubscribed', note: 'From any status.' },
   { tactful: 'none', mailchimp: '(nothing sent)', note: 'No consent yet: Tactful does not create or change the member.' },
   { tactful: 'erased', mailchimp: 'actions/delete-permanent', note: 'Mailchimp then refuses to re-import the address.' },
@@ -31,6 +31,14 @@ export function mapConsentToStatus(
     case 'withdrawn':
       return { kind: 'status', status: 'unsubscribed' };
     case 'pending':
+      // Moving someone who opted out to pending makes Mailchimp mail them a confirmation: first-party only.
+      if (inComplianceState && !push.firstParty) {
+        return {
+          kind: 'refuse',
+          code: 'MAILCHIMP.COMPLIANCE_STATE',
+          message: `${push.email} is ${context.mailchimpStatus} in Mailchimp; only fresh first-party consent may send them a confirmation email (pending).`,
+        };
+      }
       return { kind: 'status', status: 'pending' };
     case 'none':
       return { kind: 'skip' };
