@@ -107,3 +107,4 @@ export { recommendForCustomer, relatedProducts, estimateRepurchaseIntervals, ble
 export type { PurchaseRecord, SentRecord, CustomerHistory, RecommendOptions, RecommendationReason, Recommendation, RankedCandidate } from './recommend/recommender.js';
 export { evaluateRecommendations, seededRandom } from './recommend/evaluate.js';
 export type { EvaluationOptions, EvaluationMetrics, EvaluationResult } from './recommend/evaluate.js';
+export { orderCounts, basketFromOrder, applyOrderEvent, catalogProduct } from './recommend/order-events.js';
