@@ -23,14 +23,11 @@ function chunks<T>(items: T[], size: number): T[][] {
 export function createCampaignSender(deps: { client: MailchimpClient; options: MailchimpOptions; sanitise: (value: string) => string }) {
   const { client, options } = deps;
   const listId = options.audienceId;
-  let knownTags: Set<string> | null = null;
-
+  /** Read every time (one call): someone may have deleted a field in Mailchimp since the last campaign. */
   async function ensureMergeFields(): Promise<string[]> {
     const wanted = campaignMergeFields(options.mergeTags);
-    if (knownTags === null || wanted.some((f) => !knownTags?.has(f.tag))) {
-      const page = await client.listMergeFields(listId);
-      knownTags = new Set(page.merge_fields.map((f) => f.tag));
-    }
+    const page = await client.listMergeFields(listId);
+    const knownTags = new Set(page.merge_fields.map((f) => f.tag));
     const created: string[] = [];
     for (const field of wanted) {
       if (knownTags.has(field.tag)) continue;
