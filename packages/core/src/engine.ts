@@ -29,6 +29,11 @@ import type { Store } from './store/open.js';
 import { inbox } from './store/schema.js';
 import { createDispatcher, type DispatcherOptions } from './sync/dispatcher.js';
 import { outboxCounts } from './sync/outbox.js';
+import { processInbox, type InboundHandler } from './sync/inbox.js';
+import { platformTarget, providerTarget } from './sync/targets.js';
+import type { CommercePlatform, EmailProvider } from './ports.js';
+import { products as productsTable } from './store/schema.js';
+import { and, eq } from 'drizzle-orm';
 import { ingestOrders, upsertProducts } from './profile/orders.js';
 import { modelCache, recommendForCustomerRef, relatedToProduct } from './recommend/service.js';
 import type { OrderRecord, ProductRecord } from './ports.js';
@@ -94,6 +99,73 @@ export async function createTactful(options: CreateTactfulOptions) {
 
   const getModel = modelCache(ctx);
 
+  /**
+   * What each kind of inbound event does. Privacy requests (erasure, data requests, shop redaction) are
+   * handled by `extra` handlers registered by the privacy module; without one the delivery stays pending.
+   */
+  const handleInbound = (extra: Partial<Record<InboundEvent['kind'], InboundHandler>> = {}): InboundHandler => async (event, meta, db) => {
+    const c: ShopContext = { db, keys, shopId: meta.shopId, now };
+    const actor: Actor = { type: 'webhook', id: meta.system };
+    const own = extra[event.kind];
+    if (own) return own(event, meta, db);
+    switch (event.kind) {
+      case 'consent': {
+        const x = event.consent;
+        await recordConsent(
+          c,
+          {
+            subject: { email: x.email, externalIds: event.externalId ? { [meta.system]: event.externalId } : undefined },
+            purpose: x.purpose,
+            state: x.state,
+            level: x.level,
+            occurredAt: x.occurredAt,
+            source: { system: meta.system, eventId: x.sourceEventId, method: x.method },
+          },
+          actor,
+        );
+        return;
+      }
+      case 'customer': {
+        const x = event.customer.emailConsent;
+        if (x && event.customer.email) {
+          await recordConsent(
+            c,
+            {
+              subject: { email: event.customer.email, externalIds: { [meta.system]: event.customer.id } },
+              purpose: x.purpose,
+              state: x.state,
+              level: x.level,
+              occurredAt: x.occurredAt,
+              source: { system: meta.system, eventId: x.sourceEventId, method: x.method },
+            },
+            actor,
+          );
+        }
+        return;
+      }
+      case 'order':
+        await ingestOrders(c, [event.order], meta.system);
+        return;
+      case 'product':
+        await upsertProducts(c, [event.product]);
+        return;
+      case 'product_deleted':
+        await db
+          .update(productsTable)
+          .set({ available: false, status: 'archived', updatedAt: event.occurredAt })
+          .where(and(eq(productsTable.shopId, meta.shopId), eq(productsTable.productId, event.productId)));
+        return;
+      case 'undeliverable':
+      case 'campaign_sent':
+        await withShopTransaction(c, actor, (s) =>
+          appendAudit(s.tx, meta.shopId, s.head, { action: 'admin.action', actor, at: s.recordedAt, details: { event: event.kind, topic: meta.topic, deliveryId: meta.deliveryId } }),
+        );
+        return;
+      default:
+        throw new TactfulError('SYNC.NO_HANDLER', `No handler for "${event.kind}" deliveries yet: the delivery is kept and processed once one is registered.`, { retryable: true });
+    }
+  };
+
   return {
     shopId,
     store,
@@ -141,10 +213,21 @@ export async function createTactful(options: CreateTactfulOptions) {
       },
     },
     outbox: {
-      dispatcher: (opts: Omit<DispatcherOptions, 'db' | 'keys'>) => createDispatcher({ db: store.db, keys, ...opts }),
+      /** A dispatcher for this shop's rows (pass `shopId: undefined` to serve every shop of the store). */
+      dispatcher: (opts: Omit<DispatcherOptions, 'db' | 'keys'>) => createDispatcher({ db: store.db, keys, shopId, now, ...opts }),
       counts: () => outboxCounts(store.db, shopId),
     },
     inbox: inboxSink,
+    /** Processes stored inbound deliveries (all shops of the store, or this one). */
+    processInbox: (options: { extra?: Partial<Record<InboundEvent['kind'], InboundHandler>>; allShops?: boolean; limit?: number } = {}) =>
+      processInbox(store.db, keys, handleInbound(options.extra), { now, limit: options.limit, shopId: options.allShops ? undefined : shopId }),
+    /** Delivery functions for the dispatcher, one per connected adapter. */
+    targets: (adapters: { platform?: CommercePlatform; provider?: EmailProvider }) => {
+      const out: Record<string, ReturnType<typeof platformTarget>> = {};
+      if (adapters.platform) out[adapters.platform.system] = platformTarget(adapters.platform);
+      if (adapters.provider) out[adapters.provider.system] = providerTarget(adapters.provider);
+      return out;
+    },
     orders: {
       /** Upserts orders (idempotent on id, newest version wins) and applies their model deltas. */
       ingest: (records: readonly OrderRecord[], source: string) => ingestOrders(ctx, records, source),

@@ -29,6 +29,8 @@ export interface DispatcherOptions {
   leaseMs?: number;
   now?: () => Date;
   random?: () => number;
+  /** Deliver only this shop's rows (default: every shop of the store). */
+  shopId?: string;
   /** Called after an item is delivered (e.g. to record what a system now holds). */
   onDelivered?: (item: OutboxItem) => Promise<void>;
   onDeadLetter?: (item: OutboxItem, error: string) => Promise<void>;
@@ -86,7 +88,7 @@ export function createDispatcher(options: DispatcherOptions) {
   async function runOnce(): Promise<DispatchReport> {
     const report: DispatchReport = { claimed: 0, delivered: 0, retried: 0, deadLettered: 0 };
     if (targets.length === 0) return report;
-    const items = await claimDue(options.db, options.keys, { limit: claimLimit, now: now(), leaseMs, targets });
+    const items = await claimDue(options.db, options.keys, { limit: claimLimit, now: now(), leaseMs, targets, shopId: options.shopId });
     report.claimed = items.length;
     const groups = new Map<string, OutboxItem[]>();
     for (const item of items) {

@@ -50,10 +50,11 @@ export async function enqueue(tx: Db, keys: KeyRing, shopId: string, items: Enqu
  * claimed row gets a lease (its next attempt moves to `now + leaseMs`); if the instance dies before it
  * records the outcome, the row is due again when the lease runs out, and is delivered then.
  */
-export async function claimDue(db: Db, keys: KeyRing, options: { limit: number; now: Date; leaseMs: number; targets?: string[] }): Promise<OutboxItem[]> {
+export async function claimDue(db: Db, keys: KeyRing, options: { limit: number; now: Date; leaseMs: number; targets?: string[]; shopId?: string }): Promise<OutboxItem[]> {
   const claimed = await db.transaction(async (tx) => {
     const conditions = [eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, options.now)];
     if (options.targets) conditions.push(inArray(outbox.target, options.targets));
+    if (options.shopId) conditions.push(eq(outbox.shopId, options.shopId));
     const due = await tx
       .select({ shopId: outbox.shopId, id: outbox.id })
       .from(outbox)
@@ -76,11 +77,16 @@ export async function claimDue(db: Db, keys: KeyRing, options: { limit: number; 
   });
   const items: OutboxItem[] = [];
   for (const row of claimed.sort((a, b) => a.id - b.id)) {
-    const shopKeys = await keys.shop(db, row.shopId);
-    const payload = row.payloadEnc
-      ? (JSON.parse(decrypt(shopKeys.shopKey, row.payloadEnc, `outbox:${row.shopId}:${row.target}:${row.kind}`).toString('utf8')) as Record<string, unknown>)
-      : {};
-    items.push({ shopId: row.shopId, id: row.id, target: row.target, kind: row.kind, subjectId: row.subjectId, payload, attempts: row.attempts });
+    try {
+      const shopKeys = await keys.shop(db, row.shopId);
+      const payload = row.payloadEnc
+        ? (JSON.parse(decrypt(shopKeys.shopKey, row.payloadEnc, `outbox:${row.shopId}:${row.target}:${row.kind}`).toString('utf8')) as Record<string, unknown>)
+        : {};
+      items.push({ shopId: row.shopId, id: row.id, target: row.target, kind: row.kind, subjectId: row.subjectId, payload, attempts: row.attempts });
+    } catch (error) {
+      // A row this instance cannot read (another master secret) must not block the others.
+      await markDead(db, row, `cannot read the payload: ${(error as Error).message}`);
+    }
   }
   return items;
 }

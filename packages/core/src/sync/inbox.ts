@@ -1,0 +1,82 @@
+/**
+ * The inbox: webhook deliveries are stored durably (encrypted, deduplicated on the delivery id) before the
+ * route answers, then processed here, claimed with `FOR UPDATE SKIP LOCKED` so several instances never
+ * process the same delivery. A handler that fails leaves the row for a later attempt, with its error.
+ */
+import { and, asc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { decrypt } from '../crypto/cipher.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import { isTactfulError } from '../errors/tactful-error.js';
+import type { InboundEvent, InboundMeta } from '../ports.js';
+import type { Db } from '../store/open.js';
+import { inbox } from '../store/schema.js';
+
+/**
+ * Handles one delivery using `db`, a savepoint inside the claiming transaction: the handler's writes and the
+ * delivery's "processed" mark commit together, and a failing handler rolls back only its own writes.
+ */
+export type InboundHandler = (event: InboundEvent, meta: InboundMeta & { shopId: string }, db: Db) => Promise<void>;
+
+export interface InboxReport {
+  processed: number;
+  failed: number;
+  /** Deliveries refused for good (e.g. a suppressed person without fresh opt-in): kept with their reason. */
+  refused: number;
+}
+
+/** Errors that a retry cannot fix: the delivery is marked processed with the reason kept. */
+const finalCodes = ['CONSENT.SUPPRESSED', 'CONSENT.INVALID', 'CONSENT.CONFLICT', 'CONSENT.UNKNOWN_PURPOSE', 'SUBJECT.NOT_FOUND'];
+
+export async function processInbox(
+  db: Db,
+  keys: KeyRing,
+  handle: InboundHandler,
+  options: { limit?: number; now?: () => Date; maxAttempts?: number; shopId?: string } = {},
+): Promise<InboxReport> {
+  const now = options.now ?? (() => new Date());
+  const report: InboxReport = { processed: 0, failed: 0, refused: 0 };
+  const maxAttempts = options.maxAttempts ?? 10;
+  for (;;) {
+    const batch = await db.transaction(async (tx) => {
+      const conditions = [isNull(inbox.processedAt), lte(inbox.attempts, maxAttempts - 1)];
+      if (options.shopId) conditions.push(eq(inbox.shopId, options.shopId));
+      const rows = await tx
+        .select()
+        .from(inbox)
+        .where(and(...conditions))
+        .orderBy(asc(inbox.receivedAt))
+        .limit(options.limit ?? 100)
+        .for('update', { skipLocked: true });
+      const results: Array<{ row: (typeof rows)[number]; error: unknown }> = [];
+      for (const row of rows) {
+        let error: unknown = null;
+        try {
+          const shopKeys = await keys.shop(tx, row.shopId);
+          const event = JSON.parse(
+            decrypt(shopKeys.shopKey, row.payloadEnc!, `inbox:${row.shopId}:${row.system}:${row.deliveryId}`).toString('utf8'),
+            (key, value) => (typeof value === 'string' && /At$|^occurredAt$|^updatedAt$|^createdAt$/.test(key) && /^\d{4}-\d\d-\d\dT/.test(value) ? new Date(value) : value),
+          ) as InboundEvent;
+          await tx.transaction((savepoint) => handle(event, { shopId: row.shopId, system: row.system, deliveryId: row.deliveryId, receivedAt: row.receivedAt, topic: row.topic }, savepoint as unknown as Db));
+        } catch (e) {
+          error = e;
+        }
+        results.push({ row, error });
+      }
+      for (const { row, error } of results) {
+        const where = and(eq(inbox.shopId, row.shopId), eq(inbox.system, row.system), eq(inbox.deliveryId, row.deliveryId));
+        const final = error && isTactfulError(error) && finalCodes.includes(error.code);
+        if (!error || final) {
+          // The payload may name a person: it is cleared once processed.
+          await tx.update(inbox).set({ processedAt: now(), payloadEnc: null, lastError: final ? `${(error as { code: string }).code}: ${(error as Error).message}` : null, attempts: sql`${inbox.attempts} + 1` }).where(where);
+          if (final) report.refused += 1;
+          else report.processed += 1;
+        } else {
+          await tx.update(inbox).set({ attempts: sql`${inbox.attempts} + 1`, lastError: error instanceof Error ? error.message : String(error) }).where(where);
+          report.failed += 1;
+        }
+      }
+      return rows.length;
+    });
+    if (batch === 0 || report.failed > 0) return report;
+  }
+}

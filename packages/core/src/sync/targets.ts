@@ -1,0 +1,108 @@
+/**
+ * Delivery functions that turn outbox rows into adapter calls through the ports. One batch call per
+ * target where the port allows it (Mailchimp: up to `maxBatch` members), with each item's own outcome, so a
+ * partial failure retries only what failed.
+ */
+import { TactfulError } from '../errors/tactful-error.js';
+import type { CommercePlatform, ConsentPush, EmailProvider, MemberChange, PushResult } from '../ports.js';
+import type { ConsentState, OptInLevel } from '../consent/event.js';
+import type { DeliverBatch, DeliveryOutcome } from './dispatcher.js';
+import type { OutboxItem } from './outbox.js';
+
+interface ConsentPushPayload {
+  email: string;
+  externalIds?: Record<string, string>;
+  purpose: string;
+  state: ConsentState;
+  level: OptInLevel;
+  occurredAt: string;
+  firstParty: boolean;
+}
+
+interface ErasePayload {
+  email: string;
+  externalIds?: Record<string, string>;
+}
+
+function toPush(item: OutboxItem, system: string): ConsentPush {
+  const p = item.payload as unknown as ConsentPushPayload;
+  return {
+    email: p.email,
+    externalId: p.externalIds?.[system],
+    purpose: p.purpose,
+    state: p.state,
+    level: p.level,
+    occurredAt: new Date(p.occurredAt),
+    firstParty: p.firstParty,
+  };
+}
+
+function outcome(result: PushResult | undefined): DeliveryOutcome {
+  if (!result) return { ok: false, error: new TactfulError('SYNC.NO_RESULT', 'The adapter returned no result for this item.', { retryable: true }) };
+  if (result.ok) return { ok: true };
+  return { ok: false, error: new TactfulError(result.code, result.message, { retryable: result.retryable }) };
+}
+
+const unsupported = (kind: string, system: string): DeliveryOutcome => ({
+  ok: false,
+  error: new TactfulError('SYNC.UNSUPPORTED', `${system} cannot take "${kind}" (its adapter does not declare the capability); nothing was sent.`),
+});
+
+/** Delivers to a commerce platform: consent write-back (only email marketing) and erasure. */
+export function platformTarget(platform: CommercePlatform): DeliverBatch {
+  return async (items) => {
+    const out: DeliveryOutcome[] = new Array(items.length);
+    const pushes: Array<[number, ConsentPush]> = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (item.kind === 'consent.push') {
+        const push = toPush(item, platform.system);
+        // A platform holds email marketing consent only; other purposes have nothing to write there.
+        if (push.purpose !== 'email_marketing') out[i] = { ok: true };
+        else if (!platform.capabilities.consentWrite || !platform.pushConsent) out[i] = unsupported(item.kind, platform.system);
+        else pushes.push([i, push]);
+      } else if (item.kind === 'subject.erase') {
+        if (!platform.capabilities.erasure || !platform.eraseCustomer) out[i] = unsupported(item.kind, platform.system);
+        else {
+          const p = item.payload as unknown as ErasePayload;
+          try {
+            await platform.eraseCustomer({ email: p.email, externalId: p.externalIds?.[platform.system] });
+            out[i] = { ok: true };
+          } catch (error) {
+            out[i] = { ok: false, error };
+          }
+        }
+      } else out[i] = unsupported(item.kind, platform.system);
+    }
+    if (pushes.length > 0) {
+      const results = await platform.pushConsent!(pushes.map(([, p]) => p));
+      pushes.forEach(([i], j) => (out[i] = outcome(results[j])));
+    }
+    return out;
+  };
+}
+
+/** Delivers to an email provider: member consent changes and permanent deletion, batched. */
+export function providerTarget(provider: EmailProvider): DeliverBatch {
+  return async (items) => {
+    const out: DeliveryOutcome[] = new Array(items.length);
+    const changes: Array<[number, MemberChange]> = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (item.kind === 'consent.push') {
+        const push = toPush(item, provider.system);
+        // The audience mirrors email marketing; other purposes travel as tags/permissions in later syncs.
+        if (push.purpose !== 'email_marketing') out[i] = { ok: true };
+        else changes.push([i, { email: push.email, consent: push }]);
+      } else if (item.kind === 'subject.erase') {
+        changes.push([i, { email: (item.payload as unknown as ErasePayload).email, consent: { erased: true } }]);
+      } else out[i] = unsupported(item.kind, provider.system);
+    }
+    for (let start = 0; start < changes.length; start += provider.capabilities.maxBatch) {
+      const slice = changes.slice(start, start + provider.capabilities.maxBatch);
+      const results = await provider.pushMembers(slice.map(([, c]) => c));
+      slice.forEach(([i], j) => (out[i] = outcome(results[j])));
+    }
+    return out;
+  };
+}
