@@ -150,6 +150,28 @@ describe('pushMembers - compliance state', () => {
     expect(sandbox.state.audiences.get(AUDIENCE)?.confirmationEmails).toEqual(['quiet@example.com']);
   });
 
+  it('no sync path resubscribes a member unsubscribed in Mailchimp', async () => {
+    const { sandbox, provider } = setup({
+      sandbox: { audiences: [{ id: AUDIENCE, marketingPermissions: [{ id: 'perm-pers', text: 'Personalised' }] }] },
+      provider: { marketingPermissions: { personalization: 'perm-pers' } },
+    });
+    sandbox.seedMember('out@example.com', 'unsubscribed');
+    const at = (m: number) => new Date(Date.UTC(2025, 5, 1, 0, m));
+    const paths: MemberChange[] = [
+      { email: 'out@example.com', consent: { email: 'out@example.com', purpose: 'email_marketing', state: 'granted', level: 'confirmed', occurredAt: at(1), firstParty: false }, mergeFields: { FNAME: 'Out' }, tags: ['vip'] },
+      consent('out@example.com', 'granted', { purpose: 'personalization', occurredAt: at(2) }),
+      consent('out@example.com', 'none', { occurredAt: at(3) }),
+      consent('out@example.com', 'pending', { occurredAt: at(4) }),
+      { email: 'out@example.com', consent: { email: 'out@example.com', purpose: 'personalization', state: 'withdrawn', level: 'unknown', occurredAt: at(5), firstParty: false }, mergeFields: { FNAME: 'Still out' } },
+    ];
+    for (const change of paths) await provider.pushMembers([change]);
+    await provider.sendCampaign({ key: 'no-resub', subject: 'S', fromName: 'F', replyTo: 'r@example.com', html: '*|UNSUB|* *|LIST:ADDRESSLINE|*', recipients: [{ email: 'out@example.com', fields: { REASON: 'x' } }] }).catch(() => undefined);
+    await reconcileMailchimpAudience(provider, createMemoryInboundSink(), 'shop');
+    expect(statusOf(sandbox, 'out@example.com')).toBe('unsubscribed');
+    expect(sandbox.state.refusals).toEqual([]);
+    expect(sandbox.state.audiences.get(AUDIENCE)?.confirmationEmails).toEqual([]);
+  });
+
   it('an unsubscribe made in Mailchimp after our last push is respected on the next grant', async () => {
     const { sandbox, provider } = setup();
     await provider.pushMembers([consent('late@example.com', 'granted')]);
