@@ -20,7 +20,7 @@ export const shopifyOptionsSchema = z.object({
   apiVersion: z.literal('2025-10').default('2025-10'),
   /** The consent purpose Shopify's email marketing consent maps to. */
   purpose: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, 'a purpose key, e.g. email_marketing').default('email_marketing'),
-  /** Records per page for listCustomers/listProducts (at most 250); listOrders fits its pages under Shopify's query cost limit. */
+  /** Records per page (customers at most 150, products 125, orders fewer: every page stays under Shopify's 1000-point query limit). */
   pageSize: z.number().int().min(1).max(250).default(50),
   /** Line items fetched with each order page; more are fetched per order when an order has more. */
   linesPerOrder: z.number().int().min(1).max(100).default(10),
@@ -49,6 +49,11 @@ export const shopifyOptionsSchema = z.object({
   checkpoints: z.custom<BulkImportCheckpointStore>(
     (value) => typeof value === 'object' && value !== null && typeof (value as BulkImportCheckpointStore).load === 'function' && typeof (value as BulkImportCheckpointStore).save === 'function',
     'checkpoints must be an object with load() and save()',
+  ).optional(),
+  /** The same, for the bulk customer (consent) import. */
+  customerCheckpoints: z.custom<BulkImportCheckpointStore>(
+    (value) => typeof value === 'object' && value !== null && typeof (value as BulkImportCheckpointStore).load === 'function' && typeof (value as BulkImportCheckpointStore).save === 'function',
+    'customerCheckpoints must be an object with load() and save()',
   ).optional(),
   /** The fetch to use (default: the global one, looked up at call time). */
   fetch: fn<typeof fetch>('fetch').optional(),

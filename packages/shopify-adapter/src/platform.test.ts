@@ -2,7 +2,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isTactfulError, type OrderRecord } from '@tactful/core';
 import { createShopifyPlatform, memoryCheckpointStore, shopifyOptionsSchema, type ShopifyOptions } from './index.js';
-import { allDocuments } from './queries.js';
+import { allDocuments, BULK_ORDERS_QUERY, BULK_RUN } from './queries.js';
 import { createShopifySandbox, seedFromGroceries, type ShopifySandbox } from './testing/index.js';
 
 const server = setupServer();
@@ -256,6 +256,33 @@ describe('bulk order import', () => {
     expect(checkpoints.current()?.status).toBe('running');
     const orders = await collect(platform.streamAllOrders());
     expect(orders).toHaveLength(10);
+    expect(sandbox.state.bulkOperations.size).toBe(1);
+  });
+
+  it('streams every customer with consent through a bulk operation, equal to listCustomers', async () => {
+    const { sandbox, platform } = setup();
+    seedFromGroceries(sandbox, { orders: 200, customers: 40 });
+    const streamed = await collect(platform.streamAllCustomers());
+    const paged = await platform.listCustomers({ limit: 250 });
+    expect(streamed).toHaveLength(40);
+    expect(streamed).toEqual(paged.items);
+    expect(new Set(streamed.map((c) => c.emailConsent?.state ?? 'undeliverable'))).toEqual(new Set(['granted', 'none', 'withdrawn', 'pending', 'undeliverable']));
+  });
+
+  it('a second bulk query while one runs is refused as BULK_BUSY (retryable)', async () => {
+    const { sandbox, platform } = setup({ bulkPollsToComplete: 50 });
+    seedFromGroceries(sandbox, { orders: 5 });
+    await platform.client.request(BULK_RUN, { query: BULK_ORDERS_QUERY, groupObjects: false });
+    await expect(collect(platform.streamAllCustomers())).rejects.toMatchObject({ code: 'SHOPIFY.BULK_BUSY', retryable: true });
+  });
+
+  it('gives up waiting after bulk.timeoutMs with a retryable error, and the next run waits for the same operation', async () => {
+    const checkpoints = memoryCheckpointStore();
+    const { sandbox, platform } = setup({ bulkPollsToComplete: 100 }, { checkpoints, bulk: { pollIntervalMs: 1000, timeoutMs: 30_000 } });
+    seedFromGroceries(sandbox, { orders: 3 });
+    await expect(collect(platform.streamAllOrders())).rejects.toMatchObject({ code: 'SHOPIFY.BULK_TIMEOUT', retryable: true });
+    const patient = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, sleep, now, checkpoints, bulk: { pollIntervalMs: 1000 } });
+    expect(await collect(patient.streamAllOrders())).toHaveLength(3);
     expect(sandbox.state.bulkOperations.size).toBe(1);
   });
 

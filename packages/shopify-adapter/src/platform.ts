@@ -13,7 +13,7 @@ import type {
   ProductRecord,
   PushResult,
 } from '@tactful/core';
-import { importOrders, memoryCheckpointStore, type BulkImportCheckpointStore } from './bulk/import.js';
+import { importCustomers, importOrders, memoryCheckpointStore, type BulkImportCheckpointStore, type BulkImportOptions } from './bulk/import.js';
 import { createAdminClient, type AdminClient } from './client.js';
 import { tactfulToShopifyLevel, tactfulToShopifyState } from './consent-mapping.js';
 import { toGid } from './ids.js';
@@ -58,6 +58,8 @@ export interface ShopifyPlatform extends CommercePlatform {
   /** Tells a waiting bulk import that Shopify reported its operation finished (bulk_operations/finish). */
   notifyBulkFinished(operationId: string): void;
   streamAllOrders(options?: { signal?: AbortSignal }): AsyncIterable<OrderRecord>;
+  /** Every customer with their email marketing consent, through a bulk operation (resumable with `customerCheckpoints`). */
+  streamAllCustomers(options?: { signal?: AbortSignal }): AsyncIterable<CustomerRecord>;
   pushConsent(changes: ConsentPush[]): Promise<PushResult[]>;
   eraseCustomer(ref: { email: string; externalId?: string | undefined }): Promise<void>;
 }
@@ -75,9 +77,26 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     retry: options.retry,
   });
   const checkpoints = options.checkpoints ?? memoryCheckpointStore();
+  const customerCheckpoints = options.customerCheckpoints ?? memoryCheckpointStore();
   const finishWaiters = new Map<string, () => void>();
+  const bulkOptions = (store: BulkImportCheckpointStore, signal: AbortSignal | undefined): BulkImportOptions => ({
+    client,
+    checkpoints: store,
+    pollIntervalMs: options.bulk.pollIntervalMs,
+    timeoutMs: options.bulk.timeoutMs,
+    groupObjects: options.bulk.groupObjects,
+    window: options.bulk.window,
+    checkpointEvery: options.bulk.checkpointEvery,
+    sleep,
+    now: options.now,
+    signal,
+    finished: (operationId) => new Promise<void>((resolve) => finishWaiters.set(operationId, resolve)),
+  });
 
   const limit = (request: PageRequest | undefined, max: number) => Math.max(1, Math.min(request?.limit ?? options.pageSize, max));
+  // A customer costs about 5 points and a product 6; one query may cost at most 1000.
+  const MAX_CUSTOMERS_PER_PAGE = 150;
+  const MAX_PRODUCTS_PER_PAGE = 125;
 
   const findCustomerId = async (email: string, externalId?: string): Promise<string | null> => {
     if (externalId) return toGid('Customer', externalId);
@@ -107,7 +126,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
 
     async listCustomers(request?: PageRequest): Promise<Page<CustomerRecord>> {
       const { customers } = await client.request<{ customers: Connection<CustomerNode> }>(CUSTOMERS_PAGE, {
-        first: limit(request, 250),
+        first: limit(request, MAX_CUSTOMERS_PER_PAGE),
         after: request?.cursor ?? null,
       });
       return {
@@ -135,7 +154,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
 
     async listProducts(request?: PageRequest): Promise<Page<ProductRecord>> {
       const { products } = await client.request<{ products: Connection<ProductNode> }>(PRODUCTS_PAGE, {
-        first: limit(request, 250),
+        first: limit(request, MAX_PRODUCTS_PER_PAGE),
         after: request?.cursor ?? null,
       });
       return {
@@ -145,18 +164,11 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     },
 
     streamAllOrders(streamOptions?: { signal?: AbortSignal }): AsyncIterable<OrderRecord> {
-      return importOrders({
-        client,
-        checkpoints,
-        pollIntervalMs: options.bulk.pollIntervalMs,
-        timeoutMs: options.bulk.timeoutMs,
-        groupObjects: options.bulk.groupObjects,
-        window: options.bulk.window,
-        checkpointEvery: options.bulk.checkpointEvery,
-        sleep,
-        signal: streamOptions?.signal,
-        finished: (operationId) => new Promise<void>((resolve) => finishWaiters.set(operationId, resolve)),
-      });
+      return importOrders(bulkOptions(checkpoints, streamOptions?.signal));
+    },
+
+    streamAllCustomers(streamOptions?: { signal?: AbortSignal }): AsyncIterable<CustomerRecord> {
+      return importCustomers(bulkOptions(customerCheckpoints, streamOptions?.signal), options.purpose);
     },
 
     notifyBulkFinished(operationId: string) {

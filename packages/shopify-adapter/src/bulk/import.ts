@@ -1,13 +1,13 @@
 /**
- * The full order import through a bulk operation, resumable: the operation id and how many orders were
+ * Full imports through bulk operations (orders with line items; customers with consent), resumable: the operation id and how many orders were
  * delivered are saved in a checkpoint, so after a crash the same result file is read again and the orders
  * already delivered are skipped — none twice, none missing.
  */
 import { TactfulError } from '@tactful/core';
-import type { OrderRecord } from '@tactful/core';
+import type { CustomerRecord, OrderRecord } from '@tactful/core';
 import type { AdminClient } from '../client.js';
-import { BULK_BY_ID, BULK_CURRENT, BULK_ORDERS_QUERY, BULK_RUN } from '../queries.js';
-import { toOrderRecord } from '../records.js';
+import { BULK_BY_ID, BULK_CUSTOMERS_QUERY, BULK_CURRENT, BULK_ORDERS_QUERY, BULK_RUN } from '../queries.js';
+import { toCustomerRecord, toOrderRecord, type CustomerNode } from '../records.js';
 import { assembleOrders, readLines } from './jsonl.js';
 
 export interface BulkImportCheckpoint {
@@ -64,6 +64,8 @@ export interface BulkImportOptions {
   window: number;
   checkpointEvery: number;
   sleep: (ms: number) => Promise<void>;
+  /** The clock for the wait deadline (epoch ms). */
+  now?: (() => number) | undefined;
   signal?: AbortSignal | undefined;
   /** Resolves when Shopify reports the operation finished (the bulk_operations/finish webhook); polling continues meanwhile. */
   finished?: ((operationId: string) => Promise<void>) | undefined;
@@ -71,9 +73,9 @@ export interface BulkImportOptions {
 
 const nowIso = () => new Date().toISOString();
 
-async function startOperation(client: AdminClient, groupObjects: boolean): Promise<string> {
+async function startOperation(client: AdminClient, query: string, groupObjects: boolean): Promise<string> {
   const result = await client.request<{ bulkOperationRunQuery: { bulkOperation: BulkOperationNode | null; userErrors: UserError[] } }>(BULK_RUN, {
-    query: BULK_ORDERS_QUERY,
+    query,
     groupObjects,
   });
   const { bulkOperation, userErrors } = result.bulkOperationRunQuery;
@@ -86,12 +88,13 @@ async function startOperation(client: AdminClient, groupObjects: boolean): Promi
       { retryable: true, retryAfter: 60, details: userErrors },
     );
   }
-  throw new TactfulError('SHOPIFY.BULK_REFUSED', `Shopify refused the bulk order query: ${userErrors.map((e) => e.message).join('; ')}`, { details: userErrors });
+  throw new TactfulError('SHOPIFY.BULK_REFUSED', `Shopify refused the bulk query: ${userErrors.map((e) => e.message).join('; ')}`, { details: userErrors });
 }
 
 async function waitForOperation(options: BulkImportOptions, operationId: string): Promise<BulkOperationNode> {
   const { client, sleep, signal } = options;
-  const deadline = Date.now() + options.timeoutMs;
+  const now = options.now ?? Date.now;
+  const deadline = now() + options.timeoutMs;
   let finished = false;
   options.finished?.(operationId).then(
     () => (finished = true),
@@ -102,19 +105,19 @@ async function waitForOperation(options: BulkImportOptions, operationId: string)
     const { node } = await client.request<{ node: BulkOperationNode | null }>(BULK_BY_ID, { id: operationId });
     if (!node) throw new TactfulError('SHOPIFY.BULK_MISSING', `Shopify no longer knows bulk operation ${operationId}; the next import starts a new one.`);
     if (['COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED'].includes(node.status)) return node;
-    if (Date.now() > deadline) {
+    if (now() > deadline) {
       throw new TactfulError('SHOPIFY.BULK_TIMEOUT', `Bulk operation ${operationId} did not finish within ${Math.round(options.timeoutMs / 60000)} minutes; the import resumes waiting on the next run.`, { retryable: true });
     }
     if (!finished) await sleep(options.pollIntervalMs);
   }
 }
 
-/** Streams every order of the shop through a bulk operation, resuming from the checkpoint store. */
-export async function* importOrders(options: BulkImportOptions): AsyncGenerator<OrderRecord> {
+/** Runs `query` in bulk (or resumes it) and yields what `assemble` makes of the result lines, skipping what was delivered. */
+async function* runBulkImport<T>(options: BulkImportOptions, query: string, assemble: (lines: AsyncIterable<string>) => AsyncIterable<T>): AsyncGenerator<T> {
   const { client, checkpoints } = options;
   let checkpoint = await checkpoints.load();
   if (!checkpoint || checkpoint.status === 'done' || checkpoint.status === 'failed') {
-    const operationId = await startOperation(client, options.groupObjects);
+    const operationId = await startOperation(client, query, options.groupObjects);
     checkpoint = { operationId, status: 'running', delivered: 0, startedAt: nowIso(), updatedAt: nowIso() };
     await checkpoints.save(checkpoint);
   }
@@ -124,7 +127,7 @@ export async function* importOrders(options: BulkImportOptions): AsyncGenerator<
     const retryable = operation.errorCode === 'INTERNAL_SERVER_ERROR' || operation.errorCode === 'TIMEOUT' || operation.status === 'EXPIRED';
     throw new TactfulError(
       'SHOPIFY.BULK_FAILED',
-      `The bulk order import ended ${operation.status}${operation.errorCode ? ` (${operation.errorCode})` : ''}; ${retryable ? 'the next import starts a new operation' : 'check the app\'s read_orders scope'}.`,
+      `The bulk import ended ${operation.status}${operation.errorCode ? ` (${operation.errorCode})` : ''}; ${retryable ? 'the next import starts a new operation' : 'check the app\'s read_orders scope'}.`,
       { retryable, details: operation },
     );
   }
@@ -144,10 +147,10 @@ export async function* importOrders(options: BulkImportOptions): AsyncGenerator<
     const skip = checkpoint.delivered;
     let index = 0;
     let unsaved = 0;
-    for await (const { order, lines } of assembleOrders(readLines(response.body, options.signal), options.window)) {
+    for await (const item of assemble(readLines(response.body, options.signal))) {
       index += 1;
       if (index <= skip) continue;
-      yield toOrderRecord(order, lines);
+      yield item;
       // Reached only when the consumer asks for the next order: this one is done.
       checkpoint.delivered = index;
       unsaved += 1;
@@ -159,4 +162,28 @@ export async function* importOrders(options: BulkImportOptions): AsyncGenerator<
     }
   }
   await checkpoints.save({ ...checkpoint, status: 'done', updatedAt: nowIso() });
+}
+
+/** Streams every order of the shop with its line items, resuming from the checkpoint store. */
+export function importOrders(options: BulkImportOptions): AsyncGenerator<OrderRecord> {
+  return runBulkImport(options, BULK_ORDERS_QUERY, async function* (lines) {
+    for await (const { order, lines: items } of assembleOrders(lines, options.window)) yield toOrderRecord(order, items);
+  });
+}
+
+/** Streams every customer of the shop with their email marketing consent. */
+export function importCustomers(options: BulkImportOptions, purpose: string): AsyncGenerator<CustomerRecord> {
+  return runBulkImport(options, BULK_CUSTOMERS_QUERY, async function* (lines) {
+    let lineNo = 0;
+    for await (const text of lines) {
+      lineNo += 1;
+      let row: CustomerNode & { __parentId?: string };
+      try {
+        row = JSON.parse(text) as CustomerNode & { __parentId?: string };
+      } catch (cause) {
+        throw new TactfulError('SHOPIFY.BULK_RESULT_INVALID', `Line ${lineNo} of the bulk result is not JSON.`, { cause });
+      }
+      if (row.__parentId === undefined && typeof row.id === 'string') yield toCustomerRecord(row, purpose);
+    }
+  });
 }
