@@ -68,7 +68,7 @@ export interface ParsedWebhook {
  * without a known `type` or with missing fields. `profile` carries no consent change (Mailchimp fires it
  * for merge-field edits), so it becomes a `customer` event rather than a consent grant.
  */
-export function parseMailchimpWebhook(raw: string, options: { statusPurpose?: string } = {}): ParsedWebhook {
+export function parseMailchimpWebhook(raw: string, options: { statusPurpose?: string | undefined; doubleOptIn?: boolean | undefined } = {}): ParsedWebhook {
   const purpose = options.statusPurpose ?? 'email_marketing';
   const decoded = decodeWebhookBody(raw);
   const result = mailchimpWebhookSchema.safeParse(decoded);
@@ -90,11 +90,12 @@ export function parseMailchimpWebhook(raw: string, options: { statusPurpose?: st
             email: webhook.data.email,
             purpose,
             state: 'granted',
-            level: 'unknown',
+            // On a double opt-in audience, a self-made subscribe is the confirmation click itself.
+            level: webhook.data.ip_opt && options.doubleOptIn ? 'confirmed' : 'unknown',
             occurredAt: at,
             sourceEventId: `subscribe:${webhook.data.id ?? webhook.data.email}:${stamp}`,
             // Mailchimp records an opt-in IP only when the person opted in themselves (its form or confirmation).
-            method: webhook.data.ip_opt ? 'form' : 'admin',
+            method: webhook.data.ip_opt ? (options.doubleOptIn ? 'double_opt_in_confirmation' : 'form') : 'admin',
             rawState: 'subscribed',
           },
         },

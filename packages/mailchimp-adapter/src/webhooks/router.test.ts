@@ -61,6 +61,13 @@ describe('parsing the real webhook bodies', () => {
     });
   });
 
+  it('on a double opt-in audience, a self-made subscribe is a confirmed double opt-in', () => {
+    expect(parseMailchimpWebhook(sample('subscribe'), { doubleOptIn: true }).event).toMatchObject({
+      kind: 'consent',
+      consent: { level: 'confirmed', method: 'double_opt_in_confirmation' },
+    });
+  });
+
   it('unsubscribe becomes a withdrawal with its reason', () => {
     const { event } = parseMailchimpWebhook(sample('unsubscribe'));
     expect(event).toMatchObject({ kind: 'consent', consent: { email: 'josh@snowplowanalytics.com', state: 'withdrawn', rawState: 'unsubscribed:unsub:manual', occurredAt: new Date('2014-10-22T13:10:40Z') } });

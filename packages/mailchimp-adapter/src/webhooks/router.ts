@@ -18,6 +18,8 @@ export interface MailchimpWebhookRouteOptions {
   shop?: string;
   secret?: string;
   statusPurpose?: string;
+  /** The audience has double opt-in on: a self-made subscribe is a confirmed opt-in. */
+  doubleOptIn?: boolean;
   /** Largest body accepted (default 100 kB). */
   limit?: string;
   now?: () => Date;
@@ -66,7 +68,7 @@ export function mailchimpWebhookRoutes(sink: InboundSink, options: MailchimpWebh
       const raw = typeof req.body === 'string' ? req.body : '';
       let parsed;
       try {
-        parsed = parseMailchimpWebhook(raw, { statusPurpose: options.statusPurpose });
+        parsed = parseMailchimpWebhook(raw, { statusPurpose: options.statusPurpose, doubleOptIn: options.doubleOptIn });
       } catch (error) {
         if (isTactfulError(error, 'MAILCHIMP.WEBHOOK_INVALID')) return void res.status(400).json({ error: error.code, message: error.message });
         return next(error);
