@@ -42,6 +42,12 @@ describe('pair table', () => {
     for (let a = 0; a < 200; a++) for (let b = a + 1; b < a + 5; b++) table.add(a, b, -2);
     expect(table.size()).toBe(0);
     expect(() => table.add(1, 2, -1)).toThrow(RangeError);
+    const reserved = new PairTable(16);
+    reserved.reserve(1000);
+    const capacity = reserved.capacity;
+    expect(capacity).toBeGreaterThanOrEqual(1000 / 0.7);
+    for (let a = 0; a < 1000; a++) reserved.add(a, a + 1, 1);
+    expect(reserved.capacity).toBe(capacity);
   });
 });
 
@@ -94,6 +100,8 @@ describe('model', () => {
 
   it('a snapshot that is not one is refused with every problem named', () => {
     expect(() => modelFromSnapshot({ version: 1, basketCount: -1, products: [], pairs: [], orders: [] })).toThrowError(/basketCount/);
+    const bad = { version: 1, basketCount: 1, products: [{ productId: '', count: 1 }], pairs: [{ productA: 'a', productB: 'a', count: 1.5 }], orders: 'x' } as never;
+    expect(() => modelFromSnapshot(bad)).toThrowError(/products\.0\.productId.*pairs\.0: a product paired with itself.*pairs\.0\.count.*orders: expected an array/);
   });
 
   it('neighbours - only positive, significant associations, best first, at most K', async () => {

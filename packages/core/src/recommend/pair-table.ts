@@ -37,6 +37,13 @@ export class PairTable {
     return h & this.mask;
   }
 
+  /** Grows the table ahead of `pairs` more live pairs, so a bulk load never resizes. */
+  reserve(pairs: number): void {
+    let capacity = this.capacity;
+    while ((this.used + pairs) * 10 > capacity * 7) capacity *= 2;
+    if (capacity > this.capacity) this.resize(capacity, false);
+  }
+
   /** Adds `delta` to the count of {a, b}; a and b in any order, a ≠ b. Returns the new count. */
   add(a: number, b: number, delta: number): number {
     if (a > b) {
@@ -101,12 +108,12 @@ export class PairTable {
     return n;
   }
 
-  private resize(capacity: number): void {
+  private resize(capacity: number, allowShrink = true): void {
     const { keysA, keysB, counts } = this;
     // Zero slots are dropped: shrink back if most of the table was subtracted away.
     let live = 0;
     for (let i = 0; i < counts.length; i++) if (counts[i]! > 0) live++;
-    while (capacity > 16 && live * 10 < capacity * 3) capacity /= 2;
+    while (allowShrink && capacity > 16 && live * 10 < capacity * 3) capacity /= 2;
     this.keysA = new Int32Array(capacity).fill(-1);
     this.keysB = new Int32Array(capacity);
     this.counts = new Int32Array(capacity);
