@@ -126,7 +126,7 @@ function connectionOf<T, V>(items: T[], hasNextPage: boolean, idOf: (item: T) =>
   const first = items[0];
   const last = items[items.length - 1];
   return {
-    edges: () => views.map((node, i) => ({ node, cursor: encodeCursor(idOf(items[i]!)) })),
+    edges: () => views.map((node, i) => ({ node, cursor: () => encodeCursor(idOf(items[i]!)) })),
     nodes: () => views,
     pageInfo: {
       hasNextPage,
@@ -251,6 +251,7 @@ export function productView(ctx: ExecutionContext, p: SandboxProduct) {
 export function orderView(ctx: ExecutionContext, o: SandboxOrder) {
   const total = o.lines.reduce((sum, line) => sum + Number(line.price) * line.quantity, 0).toFixed(2);
   const customer = o.customerId ? ctx.state.customers.get(o.customerId) : undefined;
+  const currency = o.currency;
   return {
     __typename: 'Order',
     id: toGid('Order', o.id),
@@ -264,7 +265,8 @@ export function orderView(ctx: ExecutionContext, o: SandboxOrder) {
     displayFinancialStatus: o.financialStatus,
     currencyCode: o.currency,
     totalPriceSet: { shopMoney: money(total, o.currency), presentmentMoney: money(total, o.currency) },
-    customer: customer ? customerView(ctx, customer) : null,
+    // Thunks: graphql-js calls a function-valued property only when the field is selected.
+    customer: () => (customer ? customerView(ctx, customer) : null),
     lineItems: (args: ConnectionArgs) =>
       nestedConnection(ctx, o.lines, args, (line) => {
         const product = line.productId ? ctx.state.products.get(line.productId) : undefined;
@@ -274,7 +276,7 @@ export function orderView(ctx: ExecutionContext, o: SandboxOrder) {
           title: line.title,
           name: line.title,
           quantity: line.quantity,
-          product: product ? productView(ctx, product) : null,
+          product: () => (product ? productView(ctx, product) : null),
           variant: line.variantId ? { __typename: 'ProductVariant', id: toGid('ProductVariant', line.variantId) } : null,
           originalUnitPriceSet: { shopMoney: money(line.price, o.currency), presentmentMoney: money(line.price, o.currency) },
         };

@@ -202,6 +202,21 @@ describe('deliveries from the sandbox', () => {
     expect((await post('{"id": 1}', { 'X-Shopify-Topic': 'orders/create', 'X-Shopify-Shop-Domain': sandbox.shop, 'X-Shopify-Webhook-Id': 'x2' })).status).toBe(400);
   });
 
+  it('says so when a body parser ran before the router (the raw body is gone)', async () => {
+    const app = express();
+    app.use(express.json());
+    app.use(shopifyRoutes(sink, { apiSecret: 'hook-secret' }));
+    const early = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => early.once('listening', resolve));
+    try {
+      const response = await sandbox.deliverWebhook('shop/redact', sandbox.webhookBody('shop/redact'), `http://127.0.0.1:${(early.address() as AddressInfo).port}/webhooks`);
+      expect(response.status).toBe(500);
+      expect(sink.events).toHaveLength(0);
+    } finally {
+      await new Promise((resolve) => early.close(resolve));
+    }
+  });
+
   it('bulk_operations/finish reaches the waiting import', async () => {
     await sandbox.deliverWebhook('bulk_operations/finish', { admin_graphql_api_id: 'gid://shopify/BulkOperation/77', status: 'completed' }, url);
     expect(finished).toContain('gid://shopify/BulkOperation/77');

@@ -42,6 +42,11 @@ export function shopifyRoutes(sink: InboundSink, options: ShopifyRoutesOptions):
   const path = options.webhookPath ?? '/webhooks';
 
   router.post(path, express.raw({ type: () => true, limit: options.bodyLimit ?? '2mb' }), async (req: Request, res: Response) => {
+    if (!Buffer.isBuffer(req.body) && req.body !== undefined && Object.keys(req.body as object).length > 0) {
+      // A body parser ran before this router: the raw bytes the HMAC covers are gone.
+      res.status(500).type('text/plain').send('Mount shopifyRoutes before express.json()/urlencoded(): webhooks need the raw body.');
+      return;
+    }
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (!verifyShopifyHmac(raw, req.get('x-shopify-hmac-sha256'), options.apiSecret)) {
       res.status(401).type('text/plain').send('HMAC validation failed');
