@@ -157,3 +157,56 @@ describe('recency and repurchase intervals', () => {
     expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { halfLifeDays: Number.NaN })).toThrowError(/halfLifeDays/);
   });
 });
+
+describe('blended ranking', () => {
+  it('equals a brute-force scoring of every product (fast-check)', async () => {
+    const fc = (await import('fast-check')).default;
+    const { blendRanking } = await import('./recommender.js');
+    const product = fc.integer({ min: 0, max: 11 }).map((i) => `p${i}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(product, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 80 }),
+        fc.array(fc.tuple(product, fc.double({ min: 0.01, max: 1, noNaN: true })), { maxLength: 5 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (baskets, seedList, k, K) => {
+          const m = await buildModel(
+            baskets.map((productIds, i) => ({ orderId: String(i), productIds })),
+            { neighbours: { k: K, minCount: 1, minLlr: 0 } },
+          );
+          const seeds = [...new Map(seedList).entries()];
+          const excluded = new Set(seeds.slice(0, 1).map(([p]) => p));
+          const got = blendRanking(m, seeds, k, (id) => !excluded.has(m.label(id)), false).map((c) => [m.label(c.id), c.score] as const);
+          // Brute force: every product with a positive count.
+          const n = m.basketCount;
+          let total = 0;
+          const score = new Map<string, number>();
+          for (const [p, w] of seeds) {
+            if (m.productCount(p) === 0) continue;
+            total += w;
+            for (const nb of m.neighbours(p)) score.set(nb.productId, (score.get(nb.productId) ?? 0) + w * nb.score);
+          }
+          if (total === 0) {
+            expect(got).toEqual([]);
+            return;
+          }
+          const all = m
+            .productIds()
+            .filter((q) => !excluded.has(q))
+            .map((q) => [q, (score.get(q) ?? 0) + total * (m.productCount(q) / n)] as const)
+            .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+            .slice(0, k);
+          // Same scores position by position, each item's own score right, no duplicates: equal up to ties.
+          expect(got).toHaveLength(all.length);
+          got.forEach(([q, s], i) => {
+            expect(s).toBeCloseTo(all[i]![1], 9);
+            expect(s).toBeCloseTo((score.get(q) ?? 0) + total * (m.productCount(q) / n), 9);
+            expect(excluded.has(q)).toBe(false);
+          });
+          expect(new Set(got.map(([q]) => q)).size).toBe(got.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

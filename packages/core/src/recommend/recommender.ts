@@ -177,7 +177,7 @@ export function blendRanking(
     const pop = j < popular.length ? popular[j]! : -1;
     if (next === -1 && pop === -1) break;
     const popScore = pop === -1 ? -Infinity : baseOf(pop);
-    if (next !== -1 && score[next]! >= popScore) {
+    if (next !== -1 && (score[next]! > popScore || (score[next] === popScore && model.label(next) < model.label(pop)))) {
       heap[0] = heap[--size]!;
       siftDown(0, size);
       if (accept(next)) out.push(take(next));
