@@ -121,6 +121,8 @@ export interface ShopifySandbox {
   readConsent(email: string): { marketingState: MarketingState; marketingOptInLevel: MarketingOptInLevel | null; consentUpdatedAt: Date | null } | null;
   /** REST-shaped webhook body for a topic and an entity id (order, customer or product id), as raw JSON text. */
   webhookBody(topic: string, id?: string, extra?: { ordersToRedact?: string[]; dataRequestId?: string }): string;
+  /** Delivers `topic` for an entity to the configured `webhookUrl`, as Shopify would after a change. */
+  notify(topic: string, id?: string, extra?: { ordersToRedact?: string[]; dataRequestId?: string }): Promise<DeliveredWebhook>;
   /** Signs `body` (a string is sent byte for byte) and POSTs it to `url` with Shopify's headers. */
   deliverWebhook(topic: string, body: unknown, url?: string, options?: { webhookId?: string; secret?: string; apiVersion?: string }): Promise<DeliveredWebhook>;
   /** A signed session token (JWT, HS256) as App Bridge would send it for the embedded admin. */
@@ -677,6 +679,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
           return `{"id":${id}}`;
         case 'customers/redact':
         case 'customers/data_request': {
+          if (!id || !/^\d+$/.test(id)) throw new Error(`sandbox: ${topic} needs a numeric customer id`);
           const customer = state.customers.get(id ?? '');
           const orders = extra.ordersToRedact ?? [...(state.ordersByCustomer.get(id ?? '') ?? [])];
           const key = topic === 'customers/redact' ? 'orders_to_redact' : 'orders_requested';
@@ -692,6 +695,9 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
         default:
           throw new Error(`sandbox: no webhook body for topic ${topic}`);
       }
+    },
+    notify(topic, id, extra) {
+      return sandbox.deliverWebhook(topic, sandbox.webhookBody(topic, id, extra));
     },
     async deliverWebhook(topic, body, url = options.webhookUrl, opts = {}) {
       if (!url) throw new Error('sandbox: no webhook URL (pass one, or set webhookUrl)');

@@ -173,6 +173,18 @@ describe('deliveries from the sandbox', () => {
     expect(lastEvent()).toMatchObject({ kind: 'undeliverable', email: 'consent@example.com', occurredAt: at });
   });
 
+  it('a sandbox with a webhook URL notifies changes as Shopify would', async () => {
+    const shop = createShopifySandbox({ shop: 'hooks.myshopify.com', apiSecret: 'hook-secret', webhookUrl: url });
+    const product = shop.addProduct({ title: 'Pan' });
+    const order = shop.addOrder({ email: 'Guest@Example.com', lines: [{ productId: product.id }] });
+    expect((await shop.notify('orders/create', order.id)).status).toBe(200);
+    expect(lastEvent()).toMatchObject({ kind: 'order', order: { id: order.id, email: 'guest@example.com', cancelledAt: null } });
+    const at = new Date('2025-07-01T00:00:00Z');
+    await shop.cancelOrder(order.id, at);
+    expect(lastEvent()).toMatchObject({ kind: 'order', order: { id: order.id, cancelledAt: at } });
+    expect(shop.webhooks.map((w) => w.topic)).toEqual(['orders/create', 'orders/cancelled']);
+  });
+
   it('products/update and products/delete keep the catalogue fresh', async () => {
     const product = sandbox.addProduct({ title: 'Mug', price: '7.00', tracksInventory: true, totalInventory: 0 });
     await sandbox.deliverWebhook('products/update', sandbox.webhookBody('products/update', product.id), url);
