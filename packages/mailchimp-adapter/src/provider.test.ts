@@ -464,6 +464,19 @@ describe('reading the audience', () => {
     expect(again).toEqual({ members: 2, accepted: 0, duplicates: 2 });
   });
 
+  it('checkAudience says what the store owner must still set up', async () => {
+    const ready = setup();
+    expect(await ready.provider.checkAudience()).toEqual({ audienceName: 'Sandbox audience', doubleOptIn: false, gdprFields: false, problems: [] });
+    const missing = setup({
+      sandbox: { audiences: [{ id: AUDIENCE, contact: null, marketingPermissions: [{ id: 'p1', text: 'Email' }] }] },
+      provider: { requireDoubleOptIn: true },
+    });
+    const report = await missing.provider.checkAudience();
+    expect(report.gdprFields).toBe(true);
+    expect(report.problems).toHaveLength(3);
+    expect(report.problems.join('\n')).toMatch(/postal address/);
+  });
+
   it('subscriberHash is the MD5 of the lower-cased address', () => {
     expect(subscriberHash(' Urist.McVankab@Freddiesjokes.com ')).toBe('62eeb292278cc15f5817cb78f7790b08');
   });

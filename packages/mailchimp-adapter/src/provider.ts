@@ -36,6 +36,11 @@ export interface MailchimpProvider extends EmailProvider {
    * nowhere else. Empty when GDPR fields are off or the audience has no member yet.
    */
   listMarketingPermissions(): Promise<Array<{ id: string; text: string }>>;
+  /**
+   * Checks the connection and the audience, and says what the store owner must still set up (postal
+   * address, GDPR mapping, ...). An empty `problems` list means ready to sync and send.
+   */
+  checkAudience(): Promise<{ audienceName: string; doubleOptIn: boolean; gdprFields: boolean; problems: string[] }>;
   /** Registers the Tactful webhook on the audience with sources { user, admin } and not api. */
   registerWebhook(url: string): Promise<{ id: string }>;
 }
@@ -409,6 +414,20 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
     sendCampaign: campaigns.sendCampaign,
     campaignReport: campaigns.campaignReport,
     ensureCampaignMergeFields: campaigns.ensureMergeFields,
+    async checkAudience() {
+      const list = await client.getList(listId);
+      const problems: string[] = [];
+      if (!list.contact?.address1) {
+        problems.push("The audience has no postal address: fill in Audience → Settings → Audience name and defaults → contact information. Mailchimp will not send a campaign without it.");
+      }
+      if (list.marketing_permissions === true && Object.keys(options.marketingPermissions).length === 0) {
+        problems.push('The audience has GDPR fields, but no purpose is mapped to a marketing permission: set marketingPermissions (listMarketingPermissions() shows the ids).');
+      }
+      if (options.requireDoubleOptIn && list.double_optin === false) {
+        problems.push("Tactful requires double opt-in but the audience's own sign-up form does not: enable double opt-in in Audience name and defaults, so people who join through Mailchimp confirm too.");
+      }
+      return { audienceName: list.name, doubleOptIn: list.double_optin ?? false, gdprFields: list.marketing_permissions ?? false, problems };
+    },
     async listMarketingPermissions() {
       const page = await client.listMembers(listId, { count: 1, offset: 0 });
       return (page.members[0]?.marketing_permissions ?? []).map((p) => ({ id: p.marketing_permission_id, text: p.text ?? '' }));

@@ -134,6 +134,17 @@ describe('Mailchimp sandbox', () => {
     expect(member.body?.tags).toEqual([{ id: segment.body?.id, name: 'vip' }]);
   });
 
+  it('answers the account root, the audience list, single adds and archiving', async () => {
+    const { sandbox, call } = setup();
+    expect((await call('GET', '/')).body).toMatchObject({ account_name: 'Tactful Sandbox' });
+    expect((await call('GET', '/lists')).body).toMatchObject({ total_items: 1, lists: [{ id: LIST }] });
+    expect((await call('POST', `/lists/${LIST}/members`, { email_address: 'one@example.com', status: 'subscribed' })).status).toBe(200);
+    const again = await call('POST', `/lists/${LIST}/members`, { email_address: 'one@example.com', status: 'subscribed' });
+    expect(again.body?.title).toBe('Member Exists');
+    expect((await call('DELETE', `/lists/${LIST}/members/${subscriberHash('one@example.com')}`)).status).toBe(204);
+    expect(sandbox.member('one@example.com')?.status).toBe('archived');
+  });
+
   it('rejects a wrong API key and unknown endpoints', async () => {
     const { sandbox } = setup();
     const wrong = await fetch(`${sandbox.baseUrl}/ping`, { headers: { authorization: `Basic ${Buffer.from('x:bad-us21').toString('base64')}` } });

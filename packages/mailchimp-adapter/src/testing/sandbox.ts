@@ -441,20 +441,75 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
 
   route('GET', '/ping', () => ({ health_status: "Everything's Chimpy!" }));
 
-  route('GET', '/lists/{list_id}', ({ params }) => {
-    const a = audienceOf(params[0]);
+  route('GET', '/', () => ({
+    account_id: 'sandbox0001',
+    login_id: 'sandbox0001',
+    account_name: 'Tactful Sandbox',
+    email: 'owner@sandbox.example',
+    first_name: 'Sandbox',
+    last_name: 'Owner',
+    username: 'sandbox',
+    avatar_url: '',
+    role: 'owner',
+    member_since: '2020-01-01T00:00:00+00:00',
+    pricing_plan_type: 'monthly',
+    account_timezone: 'UTC',
+    account_industry: 'eCommerce',
+    contact: { company: DEFAULT_CONTACT.company, addr1: DEFAULT_CONTACT.address1, city: DEFAULT_CONTACT.city, state: DEFAULT_CONTACT.state, zip: DEFAULT_CONTACT.zip, country: DEFAULT_CONTACT.country },
+    total_subscribers: [...audiences.values()].reduce((n, a) => n + [...a.members.values()].filter((m) => m.status === 'subscribed').length, 0),
+    _links: [],
+  }));
+
+  route('GET', '/lists', ({ query }) => {
+    const count = Math.min(Number(query.get('count') ?? 10), 1000);
+    const offset = Number(query.get('offset') ?? 0);
+    const all = [...audiences.values()];
+    return { lists: all.slice(offset, offset + count).map((a) => listJson(a)), total_items: all.length, constraints: { may_create: true, max_instances: 100, current_total_instances: all.length }, _links: [] };
+  });
+
+  route('POST', '/lists/{list_id}/members', ({ params, body }) => {
+    const audience = audienceOf(params[0]);
+    const input = body as Record<string, unknown>;
+    const email = String(input.email_address ?? '').trim();
+    if (audience.members.has(subscriberHash(email))) {
+      throw new ApiProblem(400, 'Member Exists', `${email} is already a list member. Use PUT to insert or update list members.`);
+    }
+    if (input.status === undefined) throw new ApiProblem(400, 'Invalid Resource', 'The resource submitted could not be validated: status is required.');
+    return updateMember(audience.id, subscriberHash(email), { ...input, status_if_new: input.status }, true);
+  });
+
+  route('DELETE', '/lists/{list_id}/members/{subscriber_hash}', ({ params }) => {
+    const audience = audienceOf(params[0]);
+    const member = memberOr404(audience, params[1] ?? '');
+    member.status = 'archived';
+    member.last_changed = mailchimpTime(now());
+    return null;
+  });
+
+  route('DELETE', '/lists/{list_id}/webhooks/{webhook_id}', ({ params }) => {
+    const audience = audienceOf(params[0]);
+    const index = audience.webhooks.findIndex((w) => w.id === params[1]);
+    if (index < 0) throw new ApiProblem(404, 'Resource Not Found', 'The requested resource could not be found.');
+    audience.webhooks.splice(index, 1);
+    return null;
+  });
+
+  function listJson(a: SandboxAudience) {
     return {
       id: a.id,
       web_id: a.web_id,
       name: a.name,
       contact: a.contact ?? { company: '', address1: '', address2: '', city: '', state: '', zip: '', country: '' },
       permission_reminder: 'You signed up on our store.',
+      campaign_defaults: { from_name: '', from_email: '', subject: '', language: 'en' },
       double_optin: a.double_optin,
       marketing_permissions: a.permissionTexts.length > 0,
       stats: { member_count: [...a.members.values()].filter((m) => m.status === 'subscribed').length },
       _links: [],
     };
-  });
+  }
+
+  route('GET', '/lists/{list_id}', ({ params }) => listJson(audienceOf(params[0])));
 
   route('POST', '/lists/{list_id}', ({ params, body }) => {
     const audience = audienceOf(params[0]);
@@ -845,7 +900,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
         return problem(429, 'Too Many Requests', `You have exceeded the limit of ${maxConnections} simultaneous connections.`, {}, { 'retry-after': '1' });
       }
       const url = new URL(request.url);
-      const path = url.pathname.replace(/^\/3\.0/, '').replace(/\/$/, '');
+      const path = url.pathname.replace(/^\/3\.0/, '').replace(/\/$/, '') || '/';
       const method = request.method.toUpperCase();
       const found = routes.find((r) => r.method === method && r.pattern.test(path));
       const template = found?.template ?? path;
