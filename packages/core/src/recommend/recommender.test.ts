@@ -155,6 +155,7 @@ describe('recency and repurchase intervals', () => {
     const m = createCoPurchaseModel();
     expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { k: -1 })).toThrowError(/k must be/);
     expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { halfLifeDays: Number.NaN })).toThrowError(/halfLifeDays/);
+    expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { halfLifeDays: 0 })).toThrowError(/halfLifeDays must be above 0/);
   });
 });
 

@@ -277,6 +277,7 @@ export function recommendForCustomer(
   if (!Number.isInteger(k) || k < 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `k must be a non-negative integer, got ${k}.`);
   const now = ms(options.now ?? Date.now());
   const halfLife = positive('halfLifeDays', options.halfLifeDays ?? 90) * DAY_MS;
+  if (halfLife === 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', 'halfLifeDays must be above 0.');
   const sentWindow = positive('recentlySentDays', options.recentlySentDays ?? 30) * DAY_MS;
   const defaultInterval = positive('defaultRepurchaseIntervalDays', options.defaultRepurchaseIntervalDays ?? 30);
   const maxReasons = positive('maxReasons', options.maxReasons ?? 5);
