@@ -1,0 +1,147 @@
+import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import pino, { type Logger } from 'pino';
+import { isTactfulError, type Tactful } from '@tactful/core';
+import { createShopifyAuth, shopifyRoutes } from '@tactful/shopify';
+import { mailchimpWebhookRoutes } from '@tactful/mailchimp';
+import { createAdminAuth } from './admin-auth.js';
+import { adminPages } from './admin-pages.js';
+import { assetRoutes } from './assets.js';
+import type { ServeConfig } from './config.js';
+import type { AppContext } from './context.js';
+import { html } from './html.js';
+import { messagePage, page, safeUrl } from './layout.js';
+import { memoryMailbox, type Mailer, type SentMail } from './mail.js';
+import { publicPages } from './public-pages.js';
+import { requestLog } from './request-log.js';
+import { storeSessionStorage } from './shopify-sessions.js';
+
+export interface CreateAppOptions {
+  tactful: Tactful;
+  config: ServeConfig;
+  logger?: Logger | undefined;
+  /**
+   * Where the app's own emails go (confirmation, preference link, welcome). Default: in demo mode a
+   * memory mailbox shown at /demo/mail; otherwise a mailer that only logs that a message was not sent.
+   */
+  mailer?: Mailer | undefined;
+  /**
+   * Embedded admin (Shopify): resolves true when the request carries a valid App Bridge session token.
+   * With it, the admin pages also open for a merchant signed in to the Shopify admin.
+   */
+  verifyEmbedded?: ((req: Request) => Promise<boolean>) | undefined;
+}
+
+export interface TactfulApp extends Express {
+  /** The mailer in use (the demo mailbox in demo mode). */
+  readonly mailer: Mailer;
+}
+
+function unsentMailer(logger: Logger): Mailer {
+  return {
+    async send(mail) {
+      logger.warn({ subject: mail.subject }, 'no mailer configured: an email was not sent (set TACTFUL_DEMO=1 to keep emails in the demo inbox)');
+    },
+  };
+}
+
+/** The whole web app: adapters' webhooks, health, public consent pages, the admin dashboard. */
+export function createApp(options: CreateAppOptions): TactfulApp {
+  const { tactful, config } = options;
+  const logger = options.logger ?? pino({ level: 'info' });
+  const mailer = options.mailer ?? (config.TACTFUL_DEMO ? memoryMailbox() : unsentMailer(logger));
+  const ctx: AppContext = { tactful, publicUrl: config.PUBLIC_URL, demo: config.TACTFUL_DEMO, mailer, logger };
+  const embedded = config.SHOPIFY_API_KEY !== undefined;
+
+  const app = express() as unknown as TactfulApp;
+  Object.defineProperty(app, 'mailer', { value: mailer });
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.TACTFUL_TRUST_PROXY);
+  app.use(requestLog(logger));
+  app.use(
+    helmet({
+      // Inside the Shopify admin the app is framed by admin.shopify.com.
+      contentSecurityPolicy: { directives: { 'frame-ancestors': embedded ? ["'self'", 'https://admin.shopify.com', 'https://*.myshopify.com'] : ["'self'"] } },
+      xFrameOptions: embedded ? false : { action: 'sameorigin' },
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    res.set('Cache-Control', 'no-store');
+    try {
+      await Promise.race([tactful.store.query('select 1 as ok'), new Promise((_r, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'unavailable', reason: 'the database does not answer' });
+    }
+  });
+
+  // Adapters parse their own raw bodies (HMAC over the exact bytes): mounted before the body parsers.
+  if (config.SHOPIFY_API_SECRET !== undefined) {
+    const sessionStorage = storeSessionStorage(tactful);
+    const auth =
+      config.SHOPIFY_API_KEY !== undefined && config.SHOPIFY_SCOPES !== undefined
+        ? createShopifyAuth({ apiKey: config.SHOPIFY_API_KEY, apiSecret: config.SHOPIFY_API_SECRET, scopes: config.SHOPIFY_SCOPES, appUrl: config.PUBLIC_URL, sessionStorage })
+        : undefined;
+    app.use('/shopify', shopifyRoutes(tactful.inbox, { apiSecret: config.SHOPIFY_API_SECRET, sessionStorage, ...(auth ? { auth } : {}) }));
+  }
+  if (config.MAILCHIMP_WEBHOOK_SECRET !== undefined) {
+    app.use(mailchimpWebhookRoutes(tactful.inbox, { shop: tactful.shopId, secret: config.MAILCHIMP_WEBHOOK_SECRET }));
+  }
+
+  app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }));
+  app.use(express.json({ limit: '100kb' }));
+  app.use(assetRoutes());
+
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: config.TACTFUL_RATE_LIMIT,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      res.status(429).send(messagePage('Too many requests', 'Too many requests from your network in a short time. Wait a minute and try again.', 'error'));
+    },
+  });
+  app.use(['/subscribe', '/confirm', '/unsubscribe', '/preferences', '/admin/login', '/demo'], limiter);
+
+  if (config.TACTFUL_DEMO && 'messages' in mailer) {
+    const box = mailer as Mailer & { messages: readonly SentMail[] };
+    app.get('/demo/mail', (_req, res) => {
+      res.set('Cache-Control', 'no-store').send(
+        page({
+          title: 'Demo inbox',
+          body: html`<h1>Demo inbox</h1><div class="notice">Demo mode: the emails the app would send are kept here instead, newest first. Never run a real shop with TACTFUL_DEMO=1.</div>
+${box.messages.length === 0 ? html`<p class="empty">No email yet.</p>` : ''}
+${box.messages.map(
+  (m) => html`<article class="card mail" data-to="${m.to}" data-subject="${m.subject}"><h2>${m.subject}</h2><p class="small muted">To ${m.to} · ${m.at.toISOString()}</p>
+${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entries(m.headers).map(([k, v]) => `${k}: ${v}\n`)}</pre>` : ''}
+<p>${Object.entries(m.links).map(([role, href]) => html`<a class="button" data-link="${role}" href="${safeUrl(href)}">${role}</a> `)}</p>
+<pre class="small" style="white-space:pre-wrap">${m.text}</pre></article>`,
+)}`,
+        }),
+      );
+    });
+  }
+
+  app.use(publicPages(ctx));
+  app.use(adminPages(ctx, createAdminAuth({ adminToken: config.TACTFUL_ADMIN_TOKEN, secureCookie: config.PUBLIC_URL.startsWith('https:'), verifyEmbedded: options.verifyEmbedded })));
+
+  app.use((_req, res) => {
+    res.status(404).send(messagePage('Not found', 'There is no page at this address.', 'error'));
+  });
+  const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    const e = error as { type?: string; status?: number; code?: string; name?: string };
+    if (e.type === 'entity.too.large') return void res.status(413).send(messagePage('Too large', 'The form sent too much data. Nothing was changed.', 'error'));
+    if (e.type === 'entity.parse.failed' || e.type === 'parameters.too.many') return void res.status(400).send(messagePage('Bad request', 'The request could not be read. Nothing was changed.', 'error'));
+    // Log the code only: messages may name a customer.
+    logger.error({ code: isTactfulError(error) ? error.code : (e.name ?? 'Error') }, 'request failed');
+    if (res.headersSent) return void res.end();
+    res.status(500).send(messagePage('Something went wrong', 'The request failed on our side and was not completed. Try again in a moment.', 'error'));
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,136 @@
+import { formatZodIssues, parseMasterSecret, TactfulError } from '@tactful/core';
+import { z } from 'zod';
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return false;
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a yes/no value: use 1 or 0` });
+    return z.NEVER;
+  });
+
+const port = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n > 65535) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a port number (0-65535)` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const positiveInt = (fallback: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1 || n > max) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" must be a whole number from 1 to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/**
+ * The environment of `tactful serve`, validated in one pass: every problem is reported at once.
+ * Shopify and Mailchimp are optional; when one of their variables is set, the ones it needs are required.
+ */
+export const serveConfig = z
+  .object({
+    PORT: port(3000),
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    TACTFUL_DB: z.string().trim().min(1, 'set a folder (embedded PGlite), memory:// or a postgres:// URL').default('.tactful/db'),
+    TACTFUL_SHOP: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,253}$/, 'must be a shop domain such as my-shop.myshopify.com')
+      .default('demo.myshopify.com'),
+    TACTFUL_SECRET: optionalText,
+    TACTFUL_ADMIN_TOKEN: z
+      .string({ error: 'is required: the token that opens the admin dashboard (at least 24 random characters)' })
+      .trim()
+      .min(24, 'must be at least 24 characters: generate one with `openssl rand -hex 24`'),
+    PUBLIC_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'must be the http(s) URL customers reach the app at, e.g. https://tactful.example.com' }).optional()),
+    /** Demo mode: emails are kept in an inbox page (/demo/mail) instead of being sent. */
+    TACTFUL_DEMO: flag,
+    /** Requests per minute per client on the public pages. */
+    TACTFUL_RATE_LIMIT: positiveInt(60, 100_000),
+    /** Number of proxies in front of the app (Express `trust proxy`), so rate limits see the client. */
+    TACTFUL_TRUST_PROXY: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v === '') return 0;
+        if (!/^\d{1,2}$/.test(v)) {
+          ctx.addIssue({ code: 'custom', message: `"${v}" must be the number of proxies in front of the app (0 when none)` });
+          return z.NEVER;
+        }
+        return Number(v);
+      }),
+    SHOPIFY_API_KEY: optionalText,
+    SHOPIFY_API_SECRET: optionalText,
+    SHOPIFY_SCOPES: optionalText,
+    MAILCHIMP_WEBHOOK_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 random characters (it is part of the webhook URL)').optional()),
+  })
+  .superRefine((c, ctx) => {
+    if (c.TACTFUL_SECRET !== undefined) {
+      try {
+        parseMasterSecret(c.TACTFUL_SECRET);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['TACTFUL_SECRET'], message: 'must be 32 random bytes as 64 hex characters or base64 (openssl rand -hex 32)' });
+      }
+    } else if (/^postgres(ql)?:\/\//i.test(c.TACTFUL_DB)) {
+      ctx.addIssue({ code: 'custom', path: ['TACTFUL_SECRET'], message: 'is required with a PostgreSQL database (64 hex characters; it unlocks every shop key)' });
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(c.TACTFUL_DB) && !/^(postgres(ql)?:\/\/|memory:\/\/$)/i.test(c.TACTFUL_DB)) {
+      ctx.addIssue({ code: 'custom', path: ['TACTFUL_DB'], message: 'unknown URL scheme: use a folder path, memory:// or postgres://' });
+    }
+    if (c.SHOPIFY_API_KEY !== undefined && c.SHOPIFY_API_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['SHOPIFY_API_SECRET'], message: 'is required when SHOPIFY_API_KEY is set (the app\'s client secret)' });
+    }
+    if (c.SHOPIFY_API_KEY !== undefined && c.SHOPIFY_SCOPES === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['SHOPIFY_SCOPES'], message: 'is required when SHOPIFY_API_KEY is set, e.g. read_customers,write_customers,read_orders,read_products' });
+    }
+    if (c.SHOPIFY_API_KEY !== undefined && c.PUBLIC_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required for the Shopify install: the https URL set as the App URL' });
+    }
+  });
+
+export type ServeConfig = z.output<typeof serveConfig> & { PUBLIC_URL: string };
+
+/** Reads the configuration from `env`; throws CONFIG.INVALID naming every problem at once. */
+export function readServeConfig(env: Record<string, string | undefined>): ServeConfig {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(serveConfig.shape)) input[key] = env[key];
+  const parsed = serveConfig.safeParse(input);
+  if (!parsed.success) {
+    const problems = formatZodIssues(parsed.error);
+    throw new TactfulError('CONFIG.INVALID', `The configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, {
+      details: problems,
+    });
+  }
+  const c = parsed.data;
+  const publicUrl = (c.PUBLIC_URL ?? `http://${c.HOST.includes(':') ? `[${c.HOST}]` : c.HOST}:${c.PORT}`).replace(/\/+$/, '');
+  return { ...c, PUBLIC_URL: publicUrl };
+}

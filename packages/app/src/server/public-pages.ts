@@ -1,0 +1,500 @@
+import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import express, { type Request, type Response, type Router } from 'express';
+import { isTactfulError, parseEmail, type ConsentEvidence, type Purpose, type PurposeConsentView, type RecommendationReason, type Tactful } from '@tactful/core';
+import { absoluteUrl, privacyOf, type AppContext } from './context.js';
+import { html, type SafeHtml } from './html.js';
+import { messagePage, page, safeUrl } from './layout.js';
+import { readSignedToken, signPreferencesToken } from './signed-links.js';
+import { emailOfSubject, ordersOfSubject, productTitles, subjectRecord } from './subject-data.js';
+
+const customerForm = { type: 'customer' as const, id: 'subscribe-form' };
+const customerPreferences = { type: 'customer' as const, id: 'preference-centre' };
+
+/** First-party evidence of a request: the client's IP (normalised) and user agent. Stored encrypted by the core. */
+export function evidenceOf(req: Request): ConsentEvidence {
+  const evidence: ConsentEvidence = {};
+  const ip = (req.ip ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  if (isIP(ip)) evidence.ip = ip;
+  const ua = req.get('user-agent');
+  if (ua) evidence.userAgent = ua.slice(0, 1024);
+  return evidence;
+}
+
+function field(body: unknown, name: string): string | undefined {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  return undefined;
+}
+
+function fieldList(body: unknown, name: string): string[] {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+function stateBadge(state: string): SafeHtml {
+  return html`<span class="state state-${['granted', 'pending', 'withdrawn'].includes(state) ? state : 'none'}">${state}</span>`;
+}
+
+function clauseLink(p: { documentUrl: string; clause: string; version: string }): SafeHtml {
+  return html`<a href="${safeUrl(p.documentUrl)}" rel="noopener noreferrer" target="_blank">${p.clause}</a> <span class="muted small">(version ${p.version})</span>`;
+}
+
+const tokenErrors: Record<string, { status: number; title: string }> = {
+  'CONSENT.TOKEN_FORGED': { status: 400, title: 'This link is not valid' },
+  'CONSENT.TOKEN_EXPIRED': { status: 400, title: 'This link has expired' },
+  'CONSENT.TOKEN_USED': { status: 409, title: 'This link was already used' },
+};
+
+/** Renders the page for a refused token or bad input and returns true; false for anything unexpected. */
+function refusal(res: Response, error: unknown, next: string): boolean {
+  if (!isTactfulError(error)) return false;
+  const known = tokenErrors[error.code];
+  if (known) {
+    res.status(known.status).send(messagePage(known.title, `${error.message} Nothing was changed.`, 'error', html`<p>${next}</p><p><a href="/subscribe">Subscribe form</a> · <a href="/preferences">Ask for a preference link</a></p>`));
+    return true;
+  }
+  if (error.code === 'CONSENT.INVALID' || error.code === 'CONSENT.UNKNOWN_PURPOSE' || error.code === 'SUBJECT.NOT_FOUND') {
+    res.status(400).send(messagePage('That did not work', `${error.message} Nothing was changed.`, 'error', html`<p><a href="/subscribe">Back to the form</a></p>`));
+    return true;
+  }
+  return false;
+}
+
+async function purposeTitles(tactful: Tactful): Promise<Map<string, Purpose>> {
+  return new Map((await tactful.purposes.list()).map((p) => [p.key, p]));
+}
+
+function subscribeForm(purposes: readonly Purpose[], values: { email?: string | undefined; chosen?: readonly string[] | undefined; error?: string | undefined } = {}): string {
+  return page({
+    title: 'Subscribe',
+    narrow: true,
+    body: html`<h1>Stay in touch</h1>
+${values.error ? html`<div class="notice error" role="alert">${values.error}</div>` : ''}
+<form method="post" action="/subscribe" class="card">
+  <label>Your email address<br><input type="email" name="email" required autocomplete="email" value="${values.email ?? ''}"></label>
+  <p class="muted small">Choose what you agree to. Each choice is separate, and you can change it at any time.</p>
+  ${purposes.map(
+    (p) => html`<label class="check"><input type="checkbox" name="purpose" value="${p.key}"${values.chosen?.includes(p.key) ? html` checked` : ''}>
+    <span><strong>${p.title}</strong><br>${p.description}<br><span class="small">Terms: ${clauseLink(p)}</span></span></label>`,
+  )}
+  <p><button type="submit">Subscribe</button></p>
+</form>
+<p class="small"><a href="/preferences">Already subscribed? Manage your preferences</a></p>`,
+  });
+}
+
+/** The preference-centre link for a subject, signed for this shop. */
+async function preferencesLink(ctx: AppContext, subjectId: string): Promise<string> {
+  return absoluteUrl(ctx, '/preferences', { token: await signPreferencesToken(ctx.tactful, subjectId) });
+}
+
+/** A message confirming the subscription, with the one-click unsubscribe headers of RFC 8058. */
+async function sendWelcome(ctx: AppContext, email: string, subjectId: string, purposes: readonly string[]): Promise<void> {
+  const links: Record<string, string> = { preferences: await preferencesLink(ctx, subjectId) };
+  const headers: Record<string, string> = {};
+  if (purposes.includes('email_marketing')) {
+    links.unsubscribe = absoluteUrl(ctx, '/unsubscribe', { token: await ctx.tactful.consent.unsubscribeToken(email, 'email_marketing') });
+    headers['List-Unsubscribe'] = `<${links.unsubscribe}>`;
+    headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+  }
+  await ctx.mailer.send({
+    to: email,
+    subject: 'Your subscription is confirmed',
+    text: `Thank you: your choices are saved.\n\nSee what we hold about you and change your choices: ${links.preferences}\n${links.unsubscribe ? `Unsubscribe from our emails with one click: ${links.unsubscribe}\n` : ''}`,
+    headers,
+    links,
+  });
+}
+
+async function sendConfirmation(ctx: AppContext, email: string, token: string, purposes: readonly string[], titles: Map<string, Purpose>): Promise<void> {
+  const confirm = absoluteUrl(ctx, '/confirm', { token });
+  await ctx.mailer.send({
+    to: email,
+    subject: 'Please confirm your subscription',
+    text: `Someone (we hope you) asked to subscribe ${email} to: ${purposes.map((p) => titles.get(p)?.title ?? p).join(', ')}.\n\nConfirm here: ${confirm}\n\nIf it was not you, ignore this message: nothing happens without your confirmation.`,
+    headers: {},
+    links: { confirm },
+  });
+}
+
+function demoInboxHint(ctx: AppContext): SafeHtml | string {
+  return ctx.demo ? html`<p class="small muted">Demo mode: emails are not sent; read them in the <a href="/demo/mail">demo inbox</a>.</p>` : '';
+}
+
+function describeReason(reason: RecommendationReason, titles: Map<string, string>): SafeHtml {
+  switch (reason.kind) {
+    case 'bought-with':
+      return html`because you bought <strong>${titles.get(reason.because) ?? reason.because}</strong>: customers who bought it also bought this in ${reason.stats.count} orders
+        (${(reason.stats.confidence * 100).toFixed(0)}% of them; ${reason.stats.lift.toFixed(1)}× more often than chance)`;
+    case 'popular-in-category':
+      return html`popular in <strong>${reason.category}</strong>, a category you bought from (${reason.count} orders)`;
+    case 'popular':
+      return html`one of the shop's most popular products (${reason.count} orders); we know too little about your purchases to do better`;
+  }
+}
+
+export function publicPages(ctx: AppContext): Router {
+  const { tactful } = ctx;
+  const router = express.Router();
+
+  router.get('/', (_req, res) => res.redirect(303, '/subscribe'));
+
+  router.get('/subscribe', async (_req, res) => {
+    res.send(subscribeForm(await tactful.purposes.list()));
+  });
+
+  router.post('/subscribe', async (req, res) => {
+    const purposes = await tactful.purposes.list();
+    const known = new Set(purposes.map((p) => p.key));
+    const rawEmail = (field(req.body, 'email') ?? '').trim();
+    const chosen = [...new Set(fieldList(req.body, 'purpose'))];
+    const problems: string[] = [];
+    let email = '';
+    try {
+      email = parseEmail(rawEmail);
+    } catch {
+      problems.push(rawEmail === '' ? 'Enter your email address.' : `"${rawEmail}" is not a valid email address.`);
+    }
+    const unknown = chosen.filter((c) => !known.has(c));
+    if (unknown.length > 0) problems.push(`Unknown choice: ${unknown.join(', ')}. Reload the page and try again.`);
+    if (chosen.length === 0) problems.push('Tick at least one box: we only record what you choose.');
+    if (problems.length > 0) {
+      res.status(400).send(subscribeForm(purposes, { email: rawEmail, chosen, error: problems.join(' ') }));
+      return;
+    }
+    const titles = new Map(purposes.map((p) => [p.key, p]));
+    const evidence: ConsentEvidence = { ...evidenceOf(req), formId: 'tactful-subscribe' };
+    const settings = await tactful.settings.get();
+    if (settings.requireDoubleOptIn) {
+      const ticket = await tactful.consent.requestOptIn({ email, purposes: chosen, evidence }, customerForm);
+      await sendConfirmation(ctx, email, ticket.token, chosen, titles);
+      res.send(
+        messagePage(
+          'Check your inbox',
+          `We sent a confirmation link to ${email}. Your subscription starts when you click it (the link is valid for ${settings.optInTokenTtlHours} hours).`,
+          'ok',
+          html`${demoInboxHint(ctx)}`,
+        ),
+      );
+      return;
+    }
+    const occurredAt = tactful.now();
+    const batch = randomUUID();
+    let subjectId = '';
+    for (const purpose of chosen) {
+      const outcome = await tactful.consent.record(
+        { subject: { email }, purpose, state: 'granted', level: 'single', occurredAt, source: { system: 'tactful', eventId: `form:${batch}:${purpose}`, method: 'form' }, evidence },
+        customerForm,
+      );
+      subjectId = outcome.subjectId;
+    }
+    await sendWelcome(ctx, email, subjectId, chosen);
+    res.send(messagePage('You are subscribed', `Thank you: ${chosen.map((c) => titles.get(c)?.title ?? c).join(' and ')} recorded for ${email}.`, 'ok', html`${demoInboxHint(ctx)}`));
+  });
+
+  // The confirmation link only shows a button: mail scanners that open links change nothing.
+  router.get('/confirm', async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    try {
+      const payload = await readSignedToken(tactful, token, 'opt-in');
+      const titles = await purposeTitles(tactful);
+      res.send(
+        page({
+          title: 'Confirm your subscription',
+          narrow: true,
+          body: html`<h1>Confirm your subscription</h1>
+<div class="card"><p>You asked for:</p><ul>${payload.purposes.map((p) => html`<li><strong>${titles.get(p)?.title ?? p}</strong>${titles.get(p) ? html` — ${clauseLink(titles.get(p)!)}` : ''}</li>`)}</ul>
+<form method="post" action="/confirm"><input type="hidden" name="token" value="${token}"><button type="submit">Yes, confirm</button></form></div>`,
+        }),
+      );
+    } catch (error) {
+      if (!refusal(res, error, 'Subscribe again to get a new confirmation link.')) throw error;
+    }
+  });
+
+  router.post('/confirm', async (req, res) => {
+    const token = field(req.body, 'token') ?? '';
+    try {
+      const { subjectId, purposes } = await tactful.consent.confirmOptIn(token, evidenceOf(req));
+      const titles = await purposeTitles(tactful);
+      const email = await emailOfSubject(tactful, subjectId);
+      if (email) await sendWelcome(ctx, email, subjectId, purposes);
+      res.send(
+        messagePage(
+          'Subscription confirmed',
+          `Thank you: ${purposes.map((p) => titles.get(p)?.title ?? p).join(' and ')} confirmed.`,
+          'ok',
+          html`<p><a class="button" href="${await preferencesLink(ctx, subjectId)}">See what we hold and why</a></p>${demoInboxHint(ctx)}`,
+        ),
+      );
+    } catch (error) {
+      if (!refusal(res, error, 'Subscribe again to get a new confirmation link.')) throw error;
+    }
+  });
+
+  // RFC 8058: GET shows a button; POST with List-Unsubscribe=One-Click (from the button or the mail client) unsubscribes.
+  router.get('/unsubscribe', async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    try {
+      const payload = await readSignedToken(tactful, token, 'unsubscribe');
+      const purpose = (await purposeTitles(tactful)).get(payload.purpose);
+      res.send(
+        page({
+          title: 'Unsubscribe',
+          narrow: true,
+          body: html`<h1>Unsubscribe</h1><div class="card"><p>Stop <strong>${purpose?.title ?? payload.purpose}</strong>?</p>
+<form method="post" action="/unsubscribe?token=${encodeURIComponent(token)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit" class="danger">Unsubscribe</button></form></div>`,
+        }),
+      );
+    } catch (error) {
+      if (!refusal(res, error, 'Use the link of a more recent email, or the preference centre.')) throw error;
+    }
+  });
+
+  router.post('/unsubscribe', express.text({ type: 'multipart/form-data', limit: '16kb' }), async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : (field(req.body, 'token') ?? '');
+    const oneClick =
+      typeof req.body === 'string'
+        ? /name="List-Unsubscribe"\r?\n\r?\nOne-Click\r?\n/i.test(req.body)
+        : field(req.body, 'List-Unsubscribe') === 'One-Click';
+    if (!oneClick) {
+      res.status(400).send(messagePage('Unsubscribe request incomplete', 'This request does not carry List-Unsubscribe=One-Click (RFC 8058). Nothing was changed: open the link and press the button.', 'error'));
+      return;
+    }
+    try {
+      const outcome = await tactful.consent.unsubscribe(token, evidenceOf(req));
+      const purpose = (await purposeTitles(tactful)).get(outcome.purpose);
+      res.send(
+        messagePage(
+          'You are unsubscribed',
+          outcome.alreadyWithdrawn ? `You were already unsubscribed from ${purpose?.title ?? outcome.purpose}.` : `Done: no more ${purpose?.title ?? outcome.purpose}.`,
+          'ok',
+          html`<p><a href="${await preferencesLink(ctx, outcome.subjectId)}">Manage all your choices</a></p>`,
+        ),
+      );
+    } catch (error) {
+      if (!refusal(res, error, 'Use the link of a more recent email, or the preference centre.')) throw error;
+    }
+  });
+
+  // The preference centre.
+  router.get('/preferences', async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : undefined;
+    if (token === undefined) {
+      res.send(linkRequestPage());
+      return;
+    }
+    try {
+      const subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
+      res.send(await preferenceCentre(ctx, subjectId, token, typeof req.query.saved === 'string'));
+    } catch (error) {
+      if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
+    }
+  });
+
+  router.post('/preferences/link', async (req, res) => {
+    const raw = (field(req.body, 'email') ?? '').trim();
+    let email: string;
+    try {
+      email = parseEmail(raw);
+    } catch {
+      res.status(400).send(linkRequestPage(`"${raw}" is not a valid email address.`));
+      return;
+    }
+    const subjectId = await tactful.audit.subjectIdOf(email);
+    if (subjectId) {
+      const link = await preferencesLink(ctx, subjectId);
+      await ctx.mailer.send({ to: email, subject: 'Your preference link', text: `See what we hold about you and change your choices: ${link}`, headers: {}, links: { preferences: link } });
+    }
+    // The same answer either way: the page does not tell who is a customer.
+    res.send(messagePage('Check your inbox', `If ${email} is known to this shop, a link to your preferences is on its way.`, 'ok', html`${demoInboxHint(ctx)}`));
+  });
+
+  router.post('/preferences', async (req, res) => {
+    const token = field(req.body, 'token') ?? '';
+    let subjectId: string;
+    try {
+      subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
+    } catch (error) {
+      if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
+      return;
+    }
+    const email = await emailOfSubject(tactful, subjectId);
+    if (!email) {
+      res.status(410).send(messagePage('No data held', 'We hold no personal data for this link any more.', 'info'));
+      return;
+    }
+    const wanted = new Set(fieldList(req.body, 'purpose'));
+    const view = await tactful.consent.show(email);
+    const evidence: ConsentEvidence = { ...evidenceOf(req), formId: 'tactful-preferences' };
+    const settings = await tactful.settings.get();
+    const now = tactful.now();
+    const batch = randomUUID();
+    const toGrant: string[] = [];
+    for (const p of view.purposes) {
+      const on = p.state === 'granted' || p.state === 'pending';
+      if (on && !wanted.has(p.purpose)) {
+        await tactful.consent.record(
+          { subject: { email }, purpose: p.purpose, state: 'withdrawn', level: 'unknown', occurredAt: now, source: { system: 'tactful', eventId: `pref:${batch}:${p.purpose}`, method: 'form' }, evidence },
+          customerPreferences,
+        );
+      } else if (!on && wanted.has(p.purpose)) {
+        toGrant.push(p.purpose);
+      }
+    }
+    let note = '';
+    if (toGrant.length > 0) {
+      if (settings.requireDoubleOptIn) {
+        const ticket = await tactful.consent.requestOptIn({ email, purposes: toGrant, evidence }, customerPreferences);
+        await sendConfirmation(ctx, email, ticket.token, toGrant, await purposeTitles(tactful));
+        note = 'confirm';
+      } else {
+        for (const purpose of toGrant) {
+          await tactful.consent.record(
+            { subject: { email }, purpose, state: 'granted', level: 'single', occurredAt: now, source: { system: 'tactful', eventId: `pref:${batch}:${purpose}`, method: 'form' }, evidence },
+            customerPreferences,
+          );
+        }
+      }
+    }
+    res.redirect(303, `/preferences?token=${encodeURIComponent(token)}&saved=${note || '1'}`);
+  });
+
+  const privacyAction = (action: 'export' | 'erase') => async (req: Request, res: Response) => {
+    const privacy = privacyOf(tactful);
+    const token = field(req.body, 'token') ?? '';
+    let subjectId: string;
+    try {
+      subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
+    } catch (error) {
+      if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
+      return;
+    }
+    if (!privacy) {
+      res.status(501).send(messagePage('Not available yet', 'This shop cannot yet export or delete data from this page: write to the shop and they will do it for you.', 'error'));
+      return;
+    }
+    const email = await emailOfSubject(tactful, subjectId);
+    if (!email) {
+      res.status(410).send(messagePage('No data held', 'We hold no personal data for this link any more.', 'info'));
+      return;
+    }
+    if (action === 'export') {
+      const data = await privacy.exportSubject(email);
+      res.set('Content-Disposition', 'attachment; filename="my-data.json"').type('application/json').send(JSON.stringify(data, null, 2));
+      return;
+    }
+    if (field(req.body, 'confirm') !== 'yes') {
+      res.status(400).send(messagePage('Please confirm', 'Tick the box to confirm that you want your data deleted. Nothing was changed.', 'error'));
+      return;
+    }
+    await privacy.eraseSubject(email);
+    res.send(messagePage('Your data is deleted', 'We deleted the personal data we held about you. We keep only a keyed fingerprint of your address so that no later import adds you back.', 'ok'));
+  };
+  router.post('/preferences/export', privacyAction('export'));
+  router.post('/preferences/erase', privacyAction('erase'));
+
+  return router;
+}
+
+function linkRequestPage(error?: string): string {
+  return page({
+    title: 'Your preferences',
+    narrow: true,
+    body: html`<h1>Your preferences</h1>${error ? html`<div class="notice error" role="alert">${error}</div>` : ''}
+<form method="post" action="/preferences/link" class="card"><p>We will email you a private link to see what we hold about you and change your choices.</p>
+<label>Your email address<br><input type="email" name="email" required autocomplete="email"></label><p><button type="submit">Email me my link</button></p></form>`,
+  });
+}
+
+function purposeRow(p: PurposeConsentView, purpose: Purpose | undefined): SafeHtml {
+  const on = p.state === 'granted' || p.state === 'pending';
+  return html`<tr><td><label class="check"><input type="checkbox" name="purpose" value="${p.purpose}"${on ? html` checked` : ''}>
+<span><strong>${purpose?.title ?? p.purpose}</strong><br><span class="small muted">${purpose?.description ?? ''}</span></span></label></td>
+<td>${stateBadge(p.state)}${p.state === 'granted' ? html` <span class="small muted">${p.level === 'confirmed' ? 'confirmed by email' : p.level}</span>` : ''}</td>
+<td class="small">${p.since ? p.since.toISOString().slice(0, 10) : '—'}${p.source ? html`<br><span class="muted">${p.source.system}, ${p.source.method.replace(/_/g, ' ')}</span>` : ''}</td>
+<td class="small">${clauseLink(p)}</td></tr>`;
+}
+
+async function preferenceCentre(ctx: AppContext, subjectId: string, token: string, saved: boolean): Promise<string> {
+  const { tactful } = ctx;
+  const email = await emailOfSubject(tactful, subjectId);
+  const record = await subjectRecord(tactful, subjectId);
+  if (!email || !record) return messagePage('No data held', 'We hold no personal data for this link any more.', 'info');
+  const purposes = await purposeTitles(tactful);
+  const view = await tactful.consent.show(email);
+  const history = await tactful.consent.history(email);
+  const orders = await ordersOfSubject(tactful, subjectId);
+  const personalization = view.purposes.find((p) => p.purpose === 'personalization');
+  let recommendations: SafeHtml;
+  if (personalization?.state !== 'granted') {
+    recommendations = html`<p class="empty">You have not allowed personal recommendations, so we build none for you.</p>`;
+  } else {
+    try {
+      const result = await tactful.recommend.forCustomer(email, { k: 5 });
+      const titles = await productTitles(
+        tactful,
+        result.recommendations.flatMap((r) => r.reasons.flatMap((x) => (x.kind === 'bought-with' ? [x.because] : []))),
+      );
+      recommendations =
+        result.recommendations.length === 0
+          ? html`<p class="empty">Nothing to recommend yet.</p>`
+          : html`<ol>${result.recommendations.map((r) => html`<li><strong>${r.product.title}</strong><ul>${r.reasons.map((reason) => html`<li class="small">${describeReason(reason, titles)}</li>`)}</ul></li>`)}</ol>`;
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      recommendations = html`<p class="empty">No recommendations: ${error.message}</p>`;
+    }
+  }
+  const evidenceRows = history.events.filter((e) => e.evidence.ip || e.evidence.userAgent);
+  const privacy = privacyOf(tactful);
+  return page({
+    title: 'Your preferences',
+    body: html`<h1>Your preferences</h1>
+${saved ? html`<div class="notice ok" role="status">Your choices are saved.</div>` : ''}
+<p>For <strong>${email}</strong> at ${tactful.shopId}. This private link is valid for 30 days.</p>
+<h2>Your choices</h2>
+<form method="post" action="/preferences"><input type="hidden" name="token" value="${token}">
+<table><thead><tr><th>Purpose</th><th>State</th><th>Since, from</th><th>Terms</th></tr></thead><tbody>
+${view.purposes.map((p) => purposeRow(p, purposes.get(p.purpose)))}</tbody></table>
+<p class="small muted">Turning a purpose on sends you a confirmation email first. Turning it off takes effect at once.</p>
+<p><button type="submit">Save my choices</button></p></form>
+
+<h2>What we hold and why</h2>
+<table><thead><tr><th>Data</th><th>Value</th><th>Where it comes from</th><th>Why we keep it</th></tr></thead><tbody>
+<tr><td>Email address</td><td>${email}</td><td>${record.registeredBy ? `${record.registeredBy.source}, ${record.registeredBy.method.replace(/_/g, ' ')}` : '—'}, ${record.createdAt.toISOString().slice(0, 10)}</td><td>To know who made each choice, and to email you what you agreed to.</td></tr>
+${Object.entries(record.externalIds).map(([system, id]) => html`<tr><td>Customer id in ${system}</td><td class="mono">${id}</td><td>${system}</td><td>To keep your choices the same in every system the shop uses.</td></tr>`)}
+<tr><td>Record of your choices</td><td>${history.events.length} event${history.events.length === 1 ? '' : 's'}</td><td>the forms, links and systems listed above</td><td>The law asks us to prove each consent: we keep this record even after you withdraw.</td></tr>
+${evidenceRows.map(
+  (e) => html`<tr><td>Evidence of a choice</td><td class="small">${e.evidence.ip ? `IP ${e.evidence.ip}` : ''}${e.evidence.userAgent ? html`<br>${e.evidence.userAgent}` : ''}</td><td>${e.source.method.replace(/_/g, ' ')}, ${e.occurredAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td>Proof of your ${purposes.get(e.purpose)?.title ?? e.purpose} choice (${e.state}).</td></tr>`,
+)}
+</tbody></table>
+
+<h2>Your orders</h2>
+${
+  orders.length === 0
+    ? html`<p class="empty">We hold no orders for you.</p>`
+    : html`<p class="small muted">Kept for the sales contract. ${personalization?.state === 'granted' ? 'Because you allow personal recommendations, they also choose what we show you.' : 'They are not used for recommendations, since you have not allowed personalisation.'}</p>
+<table><thead><tr><th>Order</th><th>Date</th><th>Products</th><th class="num">Total</th><th>Used for recommendations</th></tr></thead><tbody>
+${orders.map(
+  (o) => html`<tr><td>${o.name ?? o.orderId}</td><td>${o.createdAt.toISOString().slice(0, 10)}</td><td>${o.lines.map((l, i) => html`${i > 0 ? ', ' : ''}${l.title}${l.quantity > 1 ? ` × ${l.quantity}` : ''}`)}</td>
+<td class="num">${o.totalPrice ?? ''} ${o.currency ?? ''}</td><td>${o.counted && personalization?.state === 'granted' ? 'yes' : o.counted ? 'no (no consent)' : 'no (cancelled or refunded)'}</td></tr>`,
+)}</tbody></table>`
+}
+
+<h2>Why we recommend what we recommend</h2>
+${recommendations}
+
+${
+  privacy
+    ? html`<h2>Your data</h2><div class="card"><form method="post" action="/preferences/export"><input type="hidden" name="token" value="${token}"><button class="secondary" type="submit">Download my data</button></form>
+<form method="post" action="/preferences/erase" style="margin-top:1rem"><input type="hidden" name="token" value="${token}">
+<label class="check"><input type="checkbox" name="confirm" value="yes" required><span>I understand this deletes my data and cannot be undone.</span></label>
+<button class="danger" type="submit">Delete my data</button></form></div>`
+    : ''
+}`,
+  });
+}
