@@ -8,7 +8,7 @@ import '@shopify/shopify-api/adapters/node';
 import { ApiVersion, RequestedTokenType, shopifyApi, type Session } from '@shopify/shopify-api';
 import { setAbstractFetchFunc } from '@shopify/shopify-api/runtime';
 import { parseOrThrow, TactfulError } from '@tactful/core';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { ShopifySessionStorage } from './session-storage.js';
 
@@ -42,6 +42,15 @@ export interface ShopifyAuth {
   tokenExchange(shop: string, sessionToken: string): Promise<Session>;
   /** The stored offline session of a shop (its access token), if installed. */
   offlineSession(shop: string): Promise<Session | undefined>;
+  /** Verifies an App Bridge session token (signature, expiry, audience) and returns the shop it is for. */
+  verifySessionToken(token: string): Promise<{ shop: string; userId: string }>;
+  /**
+   * Express middleware for the embedded admin's requests: reads the session token (`Authorization: Bearer`,
+   * or `id_token` on the first page load), makes sure the shop has an offline session (token exchange when
+   * not), and sets `res.locals.shopify = { shop, session }`. Answers 401 with
+   * `X-Shopify-Retry-Invalid-Session-Request: 1` when the token is missing or invalid, so App Bridge retries.
+   */
+  embeddedSession(): RequestHandler;
   embeddedAppUrl(shop: string, host: string): string;
 }
 
@@ -59,7 +68,7 @@ export function createShopifyAuth(input: ShopifyAuthOptions): ShopifyAuth {
     logger: { level: 0 as never, log: () => undefined },
   });
   const storage = options.sessionStorage;
-  return {
+  const auth: ShopifyAuth = {
     async begin(shop, req, res) {
       const sanitized = api.utils.sanitizeShop(shop, false);
       if (!sanitized) throw new TactfulError('SHOPIFY.INVALID_SHOP', `"${shop}" is not a Shopify shop domain.`);
@@ -88,9 +97,42 @@ export function createShopifyAuth(input: ShopifyAuthOptions): ShopifyAuth {
     async offlineSession(shop) {
       return storage.loadSession(api.session.getOfflineId(shop));
     },
+    async verifySessionToken(token) {
+      try {
+        const payload = await api.session.decodeSessionToken(token);
+        const shop = new URL(payload.dest).host;
+        return { shop, userId: String(payload.sub) };
+      } catch (cause) {
+        throw new TactfulError('SHOPIFY.SESSION_TOKEN_INVALID', 'The session token is invalid or expired: reload the app from the Shopify admin.', { cause, status: 401 });
+      }
+    },
+    embeddedSession() {
+      return async (req: Request, res: Response, next: NextFunction) => {
+        const header = req.get('authorization') ?? '';
+        const token = header.startsWith('Bearer ') ? header.slice(7).trim() : typeof req.query.id_token === 'string' ? req.query.id_token : '';
+        const refuse = (message: string) => {
+          res.status(401).set('X-Shopify-Retry-Invalid-Session-Request', '1').type('text/plain').send(message);
+        };
+        if (!token) return refuse('No session token: open the app from the Shopify admin.');
+        let shop: string;
+        try {
+          ({ shop } = await auth.verifySessionToken(token));
+        } catch (error) {
+          return refuse((error as Error).message);
+        }
+        try {
+          const session = (await auth.offlineSession(shop)) ?? (await auth.tokenExchange(shop, token));
+          res.locals.shopify = { shop, session };
+          next();
+        } catch (error) {
+          next(error);
+        }
+      };
+    },
     embeddedAppUrl(shop, host) {
       if (options.embedded && host) return `https://${Buffer.from(host, 'base64').toString('utf8')}/apps/${options.apiKey}`;
       return `https://${shop}/admin/apps/${options.apiKey}`;
     },
   };
+  return auth;
 }

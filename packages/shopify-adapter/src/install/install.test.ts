@@ -25,6 +25,9 @@ beforeAll(async () => {
   const auth = createShopifyAuth({ apiKey: sandbox.apiKey, apiSecret: sandbox.apiSecret, scopes: 'read_customers,write_customers,read_orders,read_products', appUrl: 'https://tactful.example.com', callbackPath: '/shopify/auth/callback', sessionStorage: sessions });
   const app = express();
   app.use('/shopify', shopifyRoutes(sink, { apiSecret: sandbox.apiSecret, auth, sessionStorage: sessions }));
+  app.get('/embedded/api/whoami', auth.embeddedSession(), (_req, res) => {
+    res.json({ shop: res.locals.shopify.shop, hasToken: Boolean(res.locals.shopify.session.accessToken) });
+  });
   app.get('/token-exchange', async (req, res) => {
     const session = await auth.tokenExchange(String(req.query.shop), String(req.query.token));
     res.json({ shop: session.shop, ok: Boolean(session.accessToken) });
@@ -81,6 +84,26 @@ describe('install', () => {
     expect(await response.json()).toEqual({ shop: sandbox.shop, ok: true });
     const [session] = await sessions.findSessionsByShop(sandbox.shop);
     expect(sandbox.issuedTokens.has(session!.accessToken!)).toBe(true);
+  });
+});
+
+describe('embedded admin requests', () => {
+  it('accept a valid session token, exchanging it for an offline token when the shop has none', async () => {
+    await sessions.deleteSessionsByShop(sandbox.shop);
+    const response = await fetch(`${base}/embedded/api/whoami`, { headers: { Authorization: `Bearer ${sandbox.sessionToken()}` } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ shop: sandbox.shop, hasToken: true });
+    expect(await sessions.findSessionsByShop(sandbox.shop)).toHaveLength(1);
+  });
+
+  it('refuse a missing, forged or expired token with 401 and the retry header', async () => {
+    const forged = sandbox.sessionToken().replace(/\.[^.]+$/, '.c2lnbmF0dXJl');
+    const expired = sandbox.sessionToken({ expiresInSeconds: -120 });
+    for (const headers of [{}, { Authorization: `Bearer ${forged}` }, { Authorization: `Bearer ${expired}` }] as Array<Record<string, string>>) {
+      const response = await fetch(`${base}/embedded/api/whoami`, { headers });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('x-shopify-retry-invalid-session-request')).toBe('1');
+    }
   });
 });
 
