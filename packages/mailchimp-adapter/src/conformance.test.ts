@@ -2,10 +2,14 @@ import { afterAll, beforeAll } from 'vitest';
 import { setupServer } from 'msw/node';
 import { describeEmailProvider, type OracleMemberState } from '@tactful/core/testing';
 import { createMailchimpProvider, renderCampaignHtml } from './index.js';
-import { createMailchimpSandbox } from './testing/index.js';
+import { createMailchimpSandbox, loadSpecValidator } from './testing/index.js';
 
 const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+// Parsing the 1.6 MB OpenAPI spec takes seconds on a busy machine: do it under the hook timeout, not a test's.
+beforeAll(() => {
+  loadSpecValidator();
+  server.listen({ onUnhandledRequest: 'error' });
+});
 afterAll(() => server.close());
 
 describeEmailProvider({

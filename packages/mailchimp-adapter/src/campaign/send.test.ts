@@ -1,10 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
 import { campaignFieldsFor, createMailchimpProvider, renderCampaignHtml, type CampaignProduct } from '../index.js';
-import { createMailchimpSandbox, DEFAULT_CONTACT } from '../testing/index.js';
+import { createMailchimpSandbox, DEFAULT_CONTACT, loadSpecValidator } from '../testing/index.js';
 
 const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+// Parsing the 1.6 MB OpenAPI spec takes seconds on a busy machine: do it under the hook timeout, not a test's.
+beforeAll(() => {
+  loadSpecValidator();
+  server.listen({ onUnhandledRequest: 'error' });
+});
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 

@@ -1,10 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
 import { subscriberHash } from '../subscriber-hash.js';
-import { createMailchimpSandbox, renderMergeTags } from './index.js';
+import { createMailchimpSandbox, renderMergeTags, loadSpecValidator } from './index.js';
 
 const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+// Parsing the 1.6 MB OpenAPI spec takes seconds on a busy machine: do it under the hook timeout, not a test's.
+beforeAll(() => {
+  loadSpecValidator();
+  server.listen({ onUnhandledRequest: 'error' });
+});
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
