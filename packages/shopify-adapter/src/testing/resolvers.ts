@@ -49,18 +49,55 @@ interface ConnectionArgs {
   query?: string | null;
 }
 
-export function encodeCursor(id: string): string {
-  return Buffer.from(JSON.stringify({ last_id: id }), 'utf8').toString('base64url');
+export function encodeCursor(id: string, value?: string | number): string {
+  return Buffer.from(JSON.stringify(value === undefined ? { last_id: id } : { last_id: id, last_value: value }), 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+function decodeCursorFull(cursor: string): { id: string; value: string | number | undefined } {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { last_id?: unknown };
-    if (typeof parsed.last_id === 'string' && /^\d+$/.test(parsed.last_id)) return parsed.last_id;
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { last_id?: unknown; last_value?: unknown };
+    if (typeof parsed.last_id === 'string' && /^\d+$/.test(parsed.last_id)) {
+      const value = typeof parsed.last_value === 'string' || typeof parsed.last_value === 'number' ? parsed.last_value : undefined;
+      return { id: parsed.last_id, value };
+    }
   } catch {
     // fall through
   }
   throw new GraphQLError('Invalid cursor for current pagination sort.', { extensions: { code: 'BAD_REQUEST' } });
+}
+
+function decodeCursor(cursor: string): string {
+  return decodeCursorFull(cursor).id;
+}
+
+type SortValue<T> = (item: T) => string | number;
+
+/** The sort keys the sandbox serves, per root connection (ID is the fast path and needs no entry). */
+export const sortKeys: {
+  orders: Record<string, SortValue<SandboxOrder>>;
+  customers: Record<string, SortValue<SandboxCustomer>>;
+  products: Record<string, SortValue<SandboxProduct>>;
+} = {
+  orders: { CREATED_AT: (o) => o.createdAt.getTime(), PROCESSED_AT: (o) => o.createdAt.getTime(), UPDATED_AT: (o) => o.updatedAt.getTime() },
+  customers: { CREATED_AT: (c) => c.createdAt.getTime(), UPDATED_AT: (c) => c.updatedAt.getTime() },
+  products: { CREATED_AT: (p) => p.createdAt.getTime(), UPDATED_AT: (p) => p.updatedAt.getTime(), TITLE: (p) => p.title.toLowerCase() },
+};
+
+const compareIds = (a: string, b: string) => {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/** All items of an index in the order of a sort key (value, then id). */
+export function sortedBy<T extends { id: string }>(index: IdIndex<T>, value: SortValue<T>): T[] {
+  const items = [...index.values()];
+  items.sort((a, b) => {
+    const va = value(a);
+    const vb = value(b);
+    return va < vb ? -1 : va > vb ? 1 : compareIds(a.id, b.id);
+  });
+  return items;
 }
 
 function pageSize(args: ConnectionArgs, bulk: boolean): number {
@@ -142,16 +179,57 @@ function rootConnection<T extends { id: string }, V>(
   index: IdIndex<T>,
   args: ConnectionArgs,
   view: (item: T) => V,
-  filter?: (item: T) => boolean,
+  filter: ((item: T) => boolean) | undefined,
+  keys: Record<string, SortValue<T>>,
 ) {
-  if (args.sortKey && args.sortKey !== 'ID') {
-    throw new GraphQLError(`The Tactful sandbox sorts by ID only (got ${args.sortKey}).`, { extensions: { code: 'BAD_REQUEST' } });
+  const sortKey = args.sortKey ?? 'ID';
+  if (sortKey !== 'ID' && !keys[sortKey]) {
+    throw new GraphQLError(`The Tactful sandbox does not sort by ${sortKey} (it serves ID, ${Object.keys(keys).join(', ')}).`, { extensions: { code: 'BAD_REQUEST' } });
   }
   if (ctx.bulk) {
     const items = ctx.bulk.rootIds.map((id) => index.get(id)).filter((x): x is T => x !== undefined);
     return connectionOf(items, false, (x) => x.id, view);
   }
   const size = pageSize(args, false);
+  if (sortKey !== 'ID') {
+    const value = keys[sortKey]!;
+    const all = sortedBy(index, value);
+    let start = 0;
+    if (args.after) {
+      const after = decodeCursorFull(args.after);
+      const afterItem = index.get(after.id);
+      const afterValue = after.value ?? (afterItem ? value(afterItem) : undefined);
+      if (afterValue === undefined) throw new GraphQLError('Invalid cursor for current pagination sort.', { extensions: { code: 'BAD_REQUEST' } });
+      start = all.findIndex((x) => {
+        const v = value(x);
+        return v > afterValue || (v === afterValue && compareIds(x.id, after.id) > 0);
+      });
+      if (start < 0) start = all.length;
+    }
+    const items: T[] = [];
+    let hasNextPage = false;
+    for (let at = start; at < all.length; at++) {
+      const item = all[at]!;
+      if (filter && !filter(item)) continue;
+      if (items.length === size) {
+        hasNextPage = true;
+        break;
+      }
+      items.push(item);
+    }
+    const views = items.map(view);
+    const cursorOf = (item: T) => encodeCursor(item.id, value(item));
+    return {
+      edges: () => views.map((node, i) => ({ node, cursor: () => cursorOf(items[i]!) })),
+      nodes: () => views,
+      pageInfo: {
+        hasNextPage,
+        hasPreviousPage: false,
+        startCursor: items[0] ? cursorOf(items[0]) : null,
+        endCursor: items.length > 0 ? cursorOf(items[items.length - 1]!) : null,
+      },
+    };
+  }
   const order = index.sorted();
   let at = index.positionAfter(args.after ? decodeCursor(args.after) : undefined);
   const items: T[] = [];
@@ -327,9 +405,9 @@ export function createRoot(ctx: ExecutionContext, hooks: { bulkView: (op: Sandbo
       currencyCode: state.currency,
       primaryDomain: { __typename: 'Domain', id: 'gid://shopify/Domain/1', host: state.shop, url: `https://${state.shop}` },
     },
-    customers: (args: ConnectionArgs) => rootConnection(ctx, state.customers, args, (c) => customerView(ctx, c), args.query ? customerFilter(args) : undefined),
-    orders: (args: ConnectionArgs) => rootConnection(ctx, state.orders, args, (o) => orderView(ctx, o), args.query ? orderFilter(args) : undefined),
-    products: (args: ConnectionArgs) => rootConnection(ctx, state.products, args, (p) => productView(ctx, p), args.query ? productFilter(args) : undefined),
+    customers: (args: ConnectionArgs) => rootConnection(ctx, state.customers, args, (c) => customerView(ctx, c), args.query ? customerFilter(args) : undefined, sortKeys.customers),
+    orders: (args: ConnectionArgs) => rootConnection(ctx, state.orders, args, (o) => orderView(ctx, o), args.query ? orderFilter(args) : undefined, sortKeys.orders),
+    products: (args: ConnectionArgs) => rootConnection(ctx, state.products, args, (p) => productView(ctx, p), args.query ? productFilter(args) : undefined, sortKeys.products),
     customer: ({ id }: { id: string }) => {
       const c = state.customers.get(fromGid(id));
       return c ? customerView(ctx, c) : null;

@@ -63,6 +63,62 @@ describe('shopify sandbox', () => {
     expect((await gql(`{ shop { name } }`)).status).toBe(429);
   });
 
+  it('runs a bulk operation: JSONL at the result URL, children with __parentId; one at a time; invalid queries refused', async () => {
+    const product = sandbox.addProduct({ title: 'Bulk tea' });
+    const order = sandbox.addOrder({ lines: [{ productId: product.id, quantity: 2 }, { productId: product.id }] });
+    const run = `mutation R($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: true) { bulkOperation { id status } userErrors { field message code } } }`;
+    const invalid = await gql(run, { q: '{ orders { edges { node { id nope } } } }' });
+    expect(invalid.body.data.bulkOperationRunQuery.userErrors[0]).toMatchObject({ field: ['query'], code: 'INVALID' });
+    const started = await gql(run, { q: '{ orders { edges { node { id name lineItems { edges { node { id quantity } } } } } } }' });
+    const id = started.body.data.bulkOperationRunQuery.bulkOperation.id;
+    expect(started.body.data.bulkOperationRunQuery.bulkOperation.status).toBe('CREATED');
+    const busy = await gql(run, { q: '{ products { edges { node { id } } } }' });
+    expect(busy.body.data.bulkOperationRunQuery.userErrors[0].code).toBe('OPERATION_IN_PROGRESS');
+    let op: { status: string; url: string | null; objectCount: string };
+    do op = (await gql(`query P($id: ID!) { node(id: $id) { ... on BulkOperation { status url objectCount } } }`, { id })).body.data.node;
+    while (op.status !== 'COMPLETED');
+    const lines = (await (await fetch(op.url!)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const mine = lines.filter((l) => l.id === `gid://shopify/Order/${order.id}` || l.__parentId === `gid://shopify/Order/${order.id}`);
+    expect(mine).toEqual([
+      { id: `gid://shopify/Order/${order.id}`, name: order.name },
+      { id: `gid://shopify/LineItem/${order.lines[0]!.id}`, quantity: 2, __parentId: `gid://shopify/Order/${order.id}` },
+      { id: `gid://shopify/LineItem/${order.lines[1]!.id}`, quantity: 1, __parentId: `gid://shopify/Order/${order.id}` },
+    ]);
+    expect(Number(op.objectCount)).toBe(lines.length);
+  });
+
+  it('applies Shopify consent rules: REDACTED cannot be set, unknown customers are refused', async () => {
+    const customer = sandbox.addCustomer({ email: 'rules@example.com' });
+    const update = `mutation U($input: CustomerEmailMarketingConsentUpdateInput!) { customerEmailMarketingConsentUpdate(input: $input) { customer { id } userErrors { field message code } } }`;
+    const redacted = await gql(update, { input: { customerId: `gid://shopify/Customer/${customer.id}`, emailMarketingConsent: { marketingState: 'REDACTED' } } });
+    expect(redacted.body.data.customerEmailMarketingConsentUpdate.userErrors[0].code).toBe('INCLUSION');
+    const unknown = await gql(update, { input: { customerId: 'gid://shopify/Customer/1', emailMarketingConsent: { marketingState: 'SUBSCRIBED' } } });
+    expect(unknown.body.data.customerEmailMarketingConsentUpdate.userErrors[0].field).toEqual(['input', 'customerId']);
+    expect(sandbox.readConsent('rules@example.com')?.marketingState).toBe('NOT_SUBSCRIBED');
+  });
+
+  it('pages by other sort keys (and the schema default PROCESSED_AT) without gaps or duplicates', async () => {
+    const shop = createShopifySandbox({ shop: 'sorting.myshopify.com' });
+    server.use(...shop.handlers);
+    const made = [5, 1, 4, 2, 3].map((day) => shop.addOrder({ createdAt: new Date(Date.UTC(2025, 0, day)), lines: [] }));
+    const byDay = [...made].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((o) => `gid://shopify/Order/${o.id}`);
+    const call = async (query: string, variables: Record<string, unknown>) => {
+      const response = await fetch(`${shop.adminUrl}/admin/api/2025-10/graphql.json`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Shopify-Access-Token': shop.accessToken }, body: JSON.stringify({ query, variables }) });
+      return ((await response.json()) as { data: { orders: { nodes: Array<{ id: string }>; pageInfo: { hasNextPage: boolean; endCursor: string } } } }).data.orders;
+    };
+    for (const sortKey of ['CREATED_AT', null]) {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page = await call(`query O($after: String, $sortKey: OrderSortKeys) { orders(first: 2, after: $after, sortKey: $sortKey) { nodes { id } pageInfo { hasNextPage endCursor } } }`, { after, ...(sortKey ? { sortKey } : {}) });
+        seen.push(...page.nodes.map((n) => n.id));
+        if (!page.pageInfo.hasNextPage) break;
+        after = page.pageInfo.endCursor;
+      }
+      expect(seen).toEqual(byDay);
+    }
+  });
+
   it('seeds from Groceries and from the Shopify orders export', () => {
     const groceries = createShopifySandbox();
     const summary = seedFromGroceries(groceries, { orders: 500 });

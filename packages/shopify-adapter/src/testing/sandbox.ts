@@ -15,6 +15,8 @@ import { requestedQueryCost } from './cost.js';
 import {
   bulkOperationView,
   createRoot,
+  sortKeys,
+  sortedBy,
   type ConsentUpdateInput,
   type ExecutionContext,
   type SandboxMutations,
@@ -237,6 +239,21 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   const rootIndex = (field: string | undefined) =>
     field === 'orders' ? state.orders : field === 'customers' ? state.customers : field === 'products' ? state.products : undefined;
 
+  /** The root objects of a bulk query in the order its sortKey (literal, or the schema's default) asks for. */
+  const rootIdsInOrder = (document: DocumentNode, field: string | undefined): string[] => {
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const selection = operation?.selectionSet.selections[0];
+    const literal = selection?.kind === Kind.FIELD ? selection.arguments?.find((a) => a.name.value === 'sortKey')?.value : undefined;
+    const fallback = field ? schema.getQueryType()?.getFields()[field]?.args.find((a) => a.name === 'sortKey')?.defaultValue : undefined;
+    const sortKey = literal?.kind === Kind.ENUM ? literal.value : typeof fallback === 'string' ? fallback : 'ID';
+    const pick = <T extends { id: string }>(index: import('./state.js').IdIndex<T>, keys: Record<string, (item: T) => string | number>) =>
+      sortKey === 'ID' || !keys[sortKey] ? index.sorted().map(String) : sortedBy(index, keys[sortKey]!).map((x) => x.id);
+    if (field === 'orders') return pick(state.orders, sortKeys.orders);
+    if (field === 'customers') return pick(state.customers, sortKeys.customers);
+    if (field === 'products') return pick(state.products, sortKeys.products);
+    return [];
+  };
+
   const completeBulk = (op: SandboxBulkOperation) => {
     op.completedAt = now();
     if (bulkFailure) {
@@ -246,9 +263,9 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       op.rootIds = [];
     } else {
       op.status = 'COMPLETED';
-      const field = rootFieldOf(parse(op.query));
-      const index = rootIndex(field);
-      op.rootIds = index ? index.sorted().map(String) : [];
+      const document = parse(op.query);
+      const field = rootFieldOf(document);
+      op.rootIds = rootIdsInOrder(document, field);
       op.rootObjectCount = op.rootIds.length;
       let children = 0;
       if (field === 'orders' && /lineItems/.test(op.query)) for (const id of op.rootIds) children += state.orders.get(id)?.lines.length ?? 0;
