@@ -6,6 +6,7 @@ import { rulesCommand } from './rules.js';
 import { evaluateCommand } from './evaluate.js';
 import { importCommand } from './import.js';
 import { recommendCommand } from './recommend.js';
+import { serveCommand } from './serve.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
-export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand, importCommand, recommendCommand];
+export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand, importCommand, recommendCommand, serveCommand];

@@ -92,30 +92,39 @@ export const serveConfig = z
     SHOPIFY_API_SECRET: optionalText,
     SHOPIFY_SCOPES: optionalText,
     MAILCHIMP_WEBHOOK_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 random characters (it is part of the webhook URL)').optional()),
-  })
-  .superRefine((c, ctx) => {
-    if (c.TACTFUL_SECRET !== undefined) {
-      try {
-        parseMasterSecret(c.TACTFUL_SECRET);
-      } catch {
-        ctx.addIssue({ code: 'custom', path: ['TACTFUL_SECRET'], message: 'must be 32 random bytes as 64 hex characters or base64 (openssl rand -hex 32)' });
-      }
-    } else if (/^postgres(ql)?:\/\//i.test(c.TACTFUL_DB)) {
-      ctx.addIssue({ code: 'custom', path: ['TACTFUL_SECRET'], message: 'is required with a PostgreSQL database (64 hex characters; it unlocks every shop key)' });
-    }
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(c.TACTFUL_DB) && !/^(postgres(ql)?:\/\/|memory:\/\/$)/i.test(c.TACTFUL_DB)) {
-      ctx.addIssue({ code: 'custom', path: ['TACTFUL_DB'], message: 'unknown URL scheme: use a folder path, memory:// or postgres://' });
-    }
-    if (c.SHOPIFY_API_KEY !== undefined && c.SHOPIFY_API_SECRET === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['SHOPIFY_API_SECRET'], message: 'is required when SHOPIFY_API_KEY is set (the app\'s client secret)' });
-    }
-    if (c.SHOPIFY_API_KEY !== undefined && c.SHOPIFY_SCOPES === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['SHOPIFY_SCOPES'], message: 'is required when SHOPIFY_API_KEY is set, e.g. read_customers,write_customers,read_orders,read_products' });
-    }
-    if (c.SHOPIFY_API_KEY !== undefined && c.PUBLIC_URL === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required for the Shopify install: the https URL set as the App URL' });
-    }
   });
+
+/**
+ * Rules across variables, checked on the raw environment so they are reported together with the problems of
+ * single variables (zod skips refinements of an object whose fields failed).
+ */
+function crossChecks(env: Record<string, string | undefined>): string[] {
+  const v = (k: string) => {
+    const x = env[k]?.trim();
+    return x === undefined || x === '' ? undefined : x;
+  };
+  const problems: string[] = [];
+  const db = v('TACTFUL_DB') ?? '.tactful/db';
+  const secret = v('TACTFUL_SECRET');
+  if (secret !== undefined) {
+    try {
+      parseMasterSecret(secret);
+    } catch {
+      problems.push('TACTFUL_SECRET: must be 32 random bytes as 64 hex characters or base64 (openssl rand -hex 32)');
+    }
+  } else if (/^postgres(ql)?:\/\//i.test(db)) {
+    problems.push('TACTFUL_SECRET: is required with a PostgreSQL database (64 hex characters; it unlocks every shop key)');
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !/^(postgres(ql)?:\/\/|memory:\/\/$)/i.test(db)) {
+    problems.push('TACTFUL_DB: unknown URL scheme: use a folder path, memory:// or postgres://');
+  }
+  if (v('SHOPIFY_API_KEY') !== undefined) {
+    if (v('SHOPIFY_API_SECRET') === undefined) problems.push("SHOPIFY_API_SECRET: is required when SHOPIFY_API_KEY is set (the app's client secret)");
+    if (v('SHOPIFY_SCOPES') === undefined) problems.push('SHOPIFY_SCOPES: is required when SHOPIFY_API_KEY is set, e.g. read_customers,write_customers,read_orders,read_products');
+    if (v('PUBLIC_URL') === undefined) problems.push('PUBLIC_URL: is required for the Shopify install: the https URL set as the App URL');
+  }
+  return problems;
+}
 
 export type ServeConfig = z.output<typeof serveConfig> & { PUBLIC_URL: string };
 
@@ -124,13 +133,13 @@ export function readServeConfig(env: Record<string, string | undefined>): ServeC
   const input: Record<string, string | undefined> = {};
   for (const key of Object.keys(serveConfig.shape)) input[key] = env[key];
   const parsed = serveConfig.safeParse(input);
-  if (!parsed.success) {
-    const problems = formatZodIssues(parsed.error);
+  const problems = [...(parsed.success ? [] : formatZodIssues(parsed.error)), ...crossChecks(input)];
+  if (!parsed.success || problems.length > 0) {
     throw new TactfulError('CONFIG.INVALID', `The configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, {
       details: problems,
     });
   }
-  const c = parsed.data;
+  const c = parsed.data!;
   const publicUrl = (c.PUBLIC_URL ?? `http://${c.HOST.includes(':') ? `[${c.HOST}]` : c.HOST}:${c.PORT}`).replace(/\/+$/, '');
   return { ...c, PUBLIC_URL: publicUrl };
 }
