@@ -38,6 +38,18 @@ import { ingestOrders, upsertProducts } from './profile/orders.js';
 import { modelCache, recommendForCustomerRef, relatedToProduct } from './recommend/service.js';
 import type { OrderRecord, ProductRecord } from './ports.js';
 import type { RecommendOptions } from './recommend/recommender.js';
+// profiles, segments, contact, privacy (issue 4)
+import { changeEmail, ingestCustomerAttributes, requireSubjectByEmail, setProfileAttributes, showProfile } from './profile/service.js';
+import { rescoreProfiles, type ProfileAttributesInput } from './profile/profiles.js';
+import type { CustomerRecord } from './ports.js';
+import { parseSegment } from './segment/language.js';
+import { paretoReport, previewSegment, rfmReport, segmentMembers } from './segment/evaluate.js';
+import { deleteSegment, listSegments, saveSegment } from './segment/saved.js';
+import { canContact, readContactPolicy, recordSend, writeContactPolicy, type ContactPolicyInput } from './contact/policy.js';
+import { eraseSubject, type EraseRequest } from './privacy/erase.js';
+import { exportSubject } from './privacy/export.js';
+import { applyRetention, DEFAULT_RETENTION_MONTHS, findStale } from './privacy/retention.js';
+import { processingRegister } from './privacy/register.js';
 
 export interface CreateTactfulOptions {
   store: Store;
@@ -234,6 +246,40 @@ export async function createTactful(options: CreateTactfulOptions) {
     },
     products: {
       upsert: (records: readonly ProductRecord[], extra?: { replenishDays?: ReadonlyMap<string, number> }) => upsertProducts(ctx, records, extra),
+    },
+    // profiles, segments, contact, privacy (issue 4)
+    profiles: {
+      show: (email: string) => showProfile(ctx, email),
+      setAttributes: (email: string, attributes: ProfileAttributesInput | unknown, source = 'api', actor: Actor = systemActor) => setProfileAttributes(ctx, email, attributes, source, actor),
+      ingestCustomers: (records: readonly CustomerRecord[], source: string, actor: Actor = systemActor) => ingestCustomerAttributes(ctx, records, source, actor),
+      changeEmail: (oldEmail: string, newEmail: string, actor: Actor = systemActor) => changeEmail(ctx, oldEmail, newEmail, actor),
+      rescore: () => rescoreProfiles(store.db, keys, shopId, now()),
+    },
+    segments: {
+      parse: (input: unknown) => parseSegment(input),
+      preview: (segment: unknown, sampleSize?: number) => previewSegment(ctx, parseSegment(segment), sampleSize),
+      members: (segment: unknown) => segmentMembers(ctx, parseSegment(segment)),
+      save: (name: string, segment: unknown) => saveSegment(store.db, shopId, name, segment, now()),
+      list: () => listSegments(store.db, shopId),
+      delete: (name: string) => deleteSegment(store.db, shopId, name),
+      pareto: (threshold?: number) => paretoReport(ctx, threshold),
+      rfm: () => rfmReport(ctx),
+    },
+    contact: {
+      policy: () => readContactPolicy(store.db, shopId),
+      setPolicy: (input: ContactPolicyInput | unknown) => writeContactPolicy(store.db, shopId, input, now()),
+      /** `subject` is an email or a subject id. */
+      canContact: async (subject: string, at: Date = now(), options?: { productIds?: readonly string[] }) =>
+        canContact(ctx, subject.includes('@') ? (await requireSubjectByEmail(ctx, subject)).subjectId : subject, at, options),
+      recordSend: async (subject: string, send: { sentAt?: Date; campaign?: string; productIds?: string[]; sendId?: string } = {}) =>
+        recordSend(store.db, shopId, subject.includes('@') ? (await requireSubjectByEmail(ctx, subject)).subjectId : subject, { ...send, sentAt: send.sentAt ?? now() }),
+    },
+    privacy: {
+      export: (email: string, actor: Actor = systemActor, options?: { requestId?: string }) => exportSubject(ctx, email, actor, options),
+      erase: (email: string, request: EraseRequest, actor: Actor = systemActor) => eraseSubject(ctx, email, request, actor),
+      retention: (months = DEFAULT_RETENTION_MONTHS) => findStale(ctx, months),
+      applyRetention: (months = DEFAULT_RETENTION_MONTHS, actor: Actor = systemActor) => applyRetention(ctx, months, actor),
+      register: (months = DEFAULT_RETENTION_MONTHS) => processingRegister(store.db, shopId, now(), months),
     },
     recommend: {
       model: getModel,

@@ -18,6 +18,7 @@ import { enqueue, type EnqueueInput } from '../sync/outbox.js';
 import type { ConsentEventData, ConsentState, OptInLevel } from './event.js';
 import { foldConsent, isFirstPartyOptIn, type FoldedConsent } from './fold.js';
 import { eventContentHash, findBySources, historiesOf, insertLedgerRows, nextLedgerRow, toFoldable, type LedgerRow } from './ledger.js';
+import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/profiles.js';
 
 export interface IngestSession {
   tx: Db;
@@ -92,6 +93,9 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
   const stateUpserts = new Map<string, StateRow>();
   const pushedUpserts = new Map<string, typeof pushedConsent.$inferInsert>();
   const outcomes: RecordOutcome[] = [];
+  // profiles (issue 4): subjects whose personalization became granted (rebuild) or stopped being granted (purge).
+  const profileTransitions = new Map<string, boolean>();
+  const profileRevoked = new Set<string>();
 
   for (const data of events) {
     const contentHash = eventContentHash(data);
@@ -162,6 +166,11 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
     const folded = foldConsent(history.map(toFoldable));
     const before = states.get(key);
     const stateChanged = folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level);
+    // profiles (issue 4): remember the subject's last personalization transition of this batch.
+    if (stateChanged && data.purpose === PROFILE_PURPOSE && (before?.state === 'granted') !== (folded.state === 'granted')) {
+      profileTransitions.set(subject.subjectId, folded.state === 'granted');
+      if (folded.state !== 'granted') profileRevoked.add(subject.subjectId);
+    }
     if (folded.decidedBy !== null && folded.since && (stateChanged || before?.decidedBy !== folded.decidedBy)) {
       const next: StateRow = { shopId, subjectId: subject.subjectId, purpose: data.purpose, state: folded.state, level: folded.level, since: folded.since, decidedBy: folded.decidedBy };
       states.set(key, next);
@@ -233,6 +242,10 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
     sql`on conflict (shop_id, subject_id, purpose) do update set state = excluded.state, level = excluded.level, since = excluded.since, decided_by = excluded.decided_by`,
   );
   await insertAuditRows(tx, auditRows);
+  // profiles (issue 4): purge on withdrawal, rebuild from order history on a fresh grant — same transaction.
+  const granted = [...profileTransitions].filter(([, g]) => g).map(([id]) => id);
+  await purgeProfiles(tx, shopId, s.head, [...profileRevoked], s.actor, s.recordedAt);
+  await rebuildProfiles(tx, shopId, s.head, granted, s.actor, s.recordedAt);
   await enqueue(tx, keys, shopId, outboxItems, s.recordedAt);
   await bulkInsert(
     tx,

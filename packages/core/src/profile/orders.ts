@@ -12,6 +12,7 @@ import { bulkInsert } from '../store/bulk.js';
 import type { Db } from '../store/open.js';
 import { orderLines, orders, products } from '../store/schema.js';
 import { subjectsByIndexes } from './subjects.js';
+import { refreshOrderSummaries } from './profiles.js';
 
 export interface OrderIngestResult {
   added: number;
@@ -137,6 +138,8 @@ export async function ingestOrders(ctx: OrderContext, records: readonly OrderRec
     // Products first seen in an order get a placeholder row; the catalogue sync fills in the rest.
     await bulkInsert(tx, products, [...productRows.values()], sql`on conflict (shop_id, product_id) do nothing`);
     await persistDelta(tx, ctx.shopId, delta);
+    // profiles (issue 4): the order summary of the customers' profiles follows their orders.
+    await refreshOrderSummaries(tx, ctx.shopId, [...new Set(orderRows.map((o) => o.subjectId).filter((id): id is string => Boolean(id)))], now);
     result.modelBaskets = delta.basketCount;
     return result;
   });

@@ -13,8 +13,10 @@ import {
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -287,7 +289,7 @@ export const orders = pgTable(
     counted: boolean('counted').notNull().default(false),
     source: text('source').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.orderId] }), index('orders_subject').on(t.shopId, t.subjectId)],
+  (t) => [primaryKey({ columns: [t.shopId, t.orderId] }), index('orders_subject').on(t.shopId, t.subjectId), index('orders_customer_ref').on(t.shopId, t.customerRef)],
 );
 
 export const orderLines = pgTable(
@@ -332,6 +334,83 @@ export const modelPairs = pgTable(
   (t) => [primaryKey({ columns: [t.shopId, t.productA, t.productB] })],
 );
 
+/**
+ * Customer profiles (issue 4): one row per subject, present ONLY while the subject's `personalization`
+ * consent is granted (withdrawal deletes it in the same transaction; a fresh grant rebuilds it from orders).
+ *
+ * What is plain and why — everything else personal is inside `attrs_enc`:
+ * - `attrs_enc`: every attribute value with its provenance ({ value, source, updatedAt }), JSON sealed with
+ *   the subject's data key (sealForSubject, field `profile`): names, gender, birth date, city, job title,
+ *   time zone... Unreadable once the subject key is destroyed.
+ * - `attr_index`: per encrypted attribute, a keyed hash (the shop's blind-index key) of the normalised
+ *   value, so segments can test equality (`firstName eq "Ada"`) in SQL without the value being stored.
+ * - `attr_keys`: the NAMES of the attributes present (for `exists`), never values.
+ * - `gender`, `age` (whole years, recomputed when `age_valid_until` passes), `country` (ISO code),
+ *   `region` and `interests` (declared interest tags): coarse, non-identifying derived values that
+ *   segments filter and range over in SQL. The exact birth date and the city stay encrypted.
+ * - the order summary and RFM scores/label: derived from order history, not identifying.
+ */
+export const profiles = pgTable(
+  'profiles',
+  {
+    shopId: text('shop_id').notNull(),
+    subjectId: text('subject_id').notNull(),
+    attrsEnc: bytea('attrs_enc'),
+    attrIndex: jsonb('attr_index').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    attrKeys: jsonb('attr_keys').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    gender: text('gender'),
+    age: integer('age'),
+    ageValidUntil: tstz('age_valid_until'),
+    country: text('country'),
+    region: text('region'),
+    interests: jsonb('interests').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    orderCount: integer('order_count').notNull().default(0),
+    /** Sum of counted orders' totals, in the shop currency (mixed currencies are summed as they are). */
+    revenue: numeric('revenue', { precision: 14, scale: 2, mode: 'number' }).notNull().default(0),
+    firstOrderAt: tstz('first_order_at'),
+    lastOrderAt: tstz('last_order_at'),
+    recencyScore: smallint('recency_score'),
+    frequencyScore: smallint('frequency_score'),
+    monetaryScore: smallint('monetary_score'),
+    rfmLabel: text('rfm_label'),
+    createdAt: tstz('created_at').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.subjectId] }),
+    index('profiles_country').on(t.shopId, t.country),
+    index('profiles_rfm').on(t.shopId, t.rfmLabel),
+    index('profiles_revenue').on(t.shopId, t.revenue),
+  ],
+);
+
+/** Saved segment definitions (the JSON language of src/segment). Not personal data. */
+export const segments = pgTable(
+  'segments',
+  {
+    shopId: text('shop_id').notNull(),
+    name: text('name').notNull(),
+    definition: jsonb('definition').$type<unknown>().notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.name] })],
+);
+
+/** Marketing emails sent per subject: the contact policy's frequency caps and re-send windows read it. */
+export const contactSends = pgTable(
+  'contact_sends',
+  {
+    shopId: text('shop_id').notNull(),
+    subjectId: text('subject_id').notNull(),
+    sendId: text('send_id').notNull(),
+    sentAt: tstz('sent_at').notNull(),
+    campaign: text('campaign'),
+    /** Products the email featured (catalogue ids, not personal). */
+    productIds: jsonb('product_ids').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.subjectId, t.sendId] }), index('contact_sends_at').on(t.shopId, t.subjectId, t.sentAt)],
+);
+
 export const schema = {
   shops,
   purposes,
@@ -352,4 +431,7 @@ export const schema = {
   modelState,
   modelProducts,
   modelPairs,
+  profiles,
+  segments,
+  contactSends,
 };
