@@ -86,3 +86,53 @@ export function requestedQueryCost(
   if (operation.operation === 'mutation') cost += 10 * operation.selectionSet.selections.length;
   return { cost, unboundedConnections: unbounded };
 }
+
+/**
+ * The cost of what was actually returned: the same rules, with each connection's real length instead of
+ * `first`. Shopify charges the requested cost up front and refunds the difference.
+ */
+export function actualQueryCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, data: unknown): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+
+  const fieldOf = (type: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined =>
+    'getFields' in type ? (type as { getFields(): Record<string, GraphQLField<unknown, unknown>> }).getFields()[name] : undefined;
+
+  const walk = (parent: GraphQLNamedType, set: SelectionSetNode | undefined, value: unknown): number => {
+    if (!set || value === null || typeof value !== 'object') return 0;
+    const record = value as Record<string, unknown>;
+    let total = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const on = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) ?? parent : parent;
+        total += walk(on, selection.selectionSet, value);
+        continue;
+      }
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) total += walk(schema.getType(fragment.typeCondition.name.value) ?? parent, fragment.selectionSet, value);
+        continue;
+      }
+      if (selection.name.value.startsWith('__')) continue;
+      const field = fieldOf(parent, selection.name.value);
+      if (!field) continue;
+      const type = getNamedType(field.type);
+      if (!isObjectType(type) && !isAbstractType(type)) continue;
+      const child = record[selection.alias?.value ?? selection.name.value];
+      if (child === null || child === undefined) continue;
+      if (type.name.endsWith('Connection')) total += 2 + walk(type, selection.selectionSet, child);
+      else if (type.name === 'PageInfo') continue;
+      else if (Array.isArray(child)) {
+        const each = type.name.endsWith('Edge') ? 0 : 1;
+        for (const item of child) total += each + walk(type, selection.selectionSet, item);
+      } else total += 1 + walk(type, selection.selectionSet, child);
+    }
+    return total;
+  };
+
+  const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+  if (!rootType) return 0;
+  let cost = walk(rootType, operation.selectionSet, data);
+  if (operation.operation === 'mutation') cost += 10 * operation.selectionSet.selections.length;
+  return cost;
+}

@@ -29,7 +29,8 @@ describe('shopify sandbox', () => {
       defaultEmailAddress: { emailAddress: 'ada@example.com' },
       emailMarketingConsent: { marketingState: 'SUBSCRIBED', marketingOptInLevel: 'CONFIRMED_OPT_IN', consentUpdatedAt: '2025-02-01T10:00:00Z' },
     });
-    expect(body.extensions.cost.requestedQueryCost).toBeGreaterThan(0);
+    expect(body.extensions.cost.requestedQueryCost).toBe(2 + 5 * 3); // first: 5 customers × (customer + 2 objects)
+    expect(body.extensions.cost.actualQueryCost).toBe(2 + 1 * 3); // one customer came back: the rest is refunded
     expect(body.extensions.cost.throttleStatus.maximumAvailable).toBe(1000);
   });
 
@@ -47,6 +48,7 @@ describe('shopify sandbox', () => {
   });
 
   it('throttles when the bucket is short and refuses a bad token with 401', async () => {
+    for (let i = 0; i < 100; i++) sandbox.addProduct({ title: `Throttle ${i}` });
     let throttled = false;
     for (let i = 0; i < 40 && !throttled; i++) {
       const { body } = await gql(`{ products(first: 100) { nodes { id title } } }`);

@@ -11,7 +11,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { execute, GraphQLError, Kind, parse, validate, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import { fromGid, gidResource, toGid } from '../ids.js';
-import { requestedQueryCost } from './cost.js';
+import { actualQueryCost, requestedQueryCost } from './cost.js';
 import {
   bulkOperationView,
   createRoot,
@@ -481,10 +481,14 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'ok', availableBefore });
     const ctx = execContext();
     const result = await execute({ schema, document, rootValue: createRoot(ctx, hooks), contextValue: ctx, variableValues: variables, operationName });
+    // Charged the requested cost up front; refund what was not returned, as Shopify does.
+    const actual = Math.min(cost, actualQueryCost(schema, document, operation, result.data ?? null));
+    refill();
+    available = Math.min(bucket.maximumAvailable, available + (cost - actual));
     return HttpResponse.json({
       ...(result.errors?.length ? { errors: result.errors.map((e) => e.toJSON()) } : {}),
       data: result.data ?? null,
-      extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: throttleStatus() } },
+      extensions: { cost: { requestedQueryCost: cost, actualQueryCost: actual, throttleStatus: throttleStatus() } },
     });
   };
 
