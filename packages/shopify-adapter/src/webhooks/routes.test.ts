@@ -68,6 +68,25 @@ describe('HMAC', () => {
     expect(verifyShopifyHmac(body, 'short', 'test_secret_key')).toBe(false);
   });
 
+  it('the route accepts the published vector and answers 401 to every one-byte change of it', async () => {
+    const app = express();
+    app.use(shopifyRoutes(sink, { apiSecret: 'test_secret_key' }));
+    const vectorServer = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => vectorServer.once('listening', resolve));
+    const at = `http://127.0.0.1:${(vectorServer.address() as AddressInfo).port}/webhooks`;
+    const post = (payload: string) =>
+      fetch(at, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', 'X-Shopify-Hmac-Sha256': header, 'X-Shopify-Topic': 'shop/update', 'X-Shopify-Shop-Domain': 'vector.myshopify.com', 'X-Shopify-Webhook-Id': 'vector' } });
+    try {
+      expect((await post(body)).status).toBe(200);
+      for (let i = 0; i < body.length; i++) {
+        const changed = body.slice(0, i) + String.fromCharCode(body.charCodeAt(i) ^ 1) + body.slice(i + 1);
+        expect((await post(changed)).status).toBe(401);
+      }
+    } finally {
+      await new Promise((resolve) => vectorServer.close(resolve));
+    }
+  });
+
   it('answers 401 for a changed byte and passes nothing on', async () => {
     const raw = sandbox.webhookBody('shop/redact');
     const good = (await sandbox.deliverWebhook('shop/redact', raw, url)).status;
