@@ -452,7 +452,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     const errors = validate(schema, document);
     if (errors.length > 0) {
       requests.push({ operationName, document: body.query, requestedCost: 0, outcome: 'invalid', availableBefore: available });
-      return HttpResponse.json({ errors: errors.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+      return HttpResponse.json({ errors: errors.map(shopifyValidationError) });
     }
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
@@ -786,6 +786,15 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     },
   };
   return sandbox;
+}
+
+/** graphql-js validation messages in Shopify's words and codes, where Shopify's differ. */
+function shopifyValidationError(error: GraphQLError): { message: string; locations: GraphQLError['locations']; extensions: Record<string, unknown> } {
+  const field = /^Cannot query field "(\w+)" on type "(\w+)"/.exec(error.message);
+  if (field) return { message: `Field '${field[1]}' doesn't exist on type '${field[2]}'`, locations: error.locations, extensions: { code: 'undefinedField', typeName: field[2], fieldName: field[1] } };
+  const argument = /^Unknown argument "(\w+)" on field "(\w+)\.(\w+)"/.exec(error.message);
+  if (argument) return { message: `Field '${argument[3]}' doesn't accept argument '${argument[1]}'`, locations: error.locations, extensions: { code: 'argumentNotAccepted', name: argument[3], typeName: 'Field', argumentName: argument[1] } };
+  return { message: error.message, locations: error.locations, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } };
 }
 
 function connectionNodes(value: unknown): Record<string, unknown>[] {
