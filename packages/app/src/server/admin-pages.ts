@@ -124,7 +124,7 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
 <section class="card"><h2>Audience (email offers)</h2><p><strong>${t.granted}</strong> granted · <strong>${t.pending}</strong> pending · <strong>${t.withdrawn}</strong> withdrawn · ${t.subjects} people known</p>
 <p class="small muted">In the period: ${t.requested} opt-ins requested, ${t.confirmed} confirmed${t.requested > 0 ? ` (${Math.round((100 * t.confirmed) / t.requested)}%)` : ''}, ${t.unsubscribed} one-click unsubscribes.</p></section>
 <section class="card"><h2>Integrity</h2><p>Consent ledger: <strong>${verify.ledger.ok ? 'intact' : 'BROKEN'}</strong> (${verify.ledger.rows} events) · audit log: <strong>${verify.audit.ok ? 'intact' : 'BROKEN'}</strong> (${verify.audit.rows} entries)</p>
-<p class="small muted">Outbox: ${JSON.stringify(outbox)}</p></section>
+<p class="small muted">Outbox to connected systems: ${Object.entries(outbox).map(([k, v]) => `${String(v)} ${k}`).join(', ')}.</p></section>
 </div>
 <div class="grid">
 ${chartCard('funnel', 'Consent funnel: requested → confirmed')}

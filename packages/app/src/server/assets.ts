@@ -16,7 +16,7 @@ main{max-width:1100px;margin:1.5rem auto;padding:0 1.2rem}
 main.narrow{max-width:640px}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.6rem 0 .6rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin:0 0 1rem}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem}
 .chart{position:relative;height:260px}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid var(--line);vertical-align:top;font-size:.92rem}
@@ -56,7 +56,7 @@ export const dashboardJs = `
     var spec=data[canvas.getAttribute('data-chart')];
     if(!spec)return;
     var datasets=spec.datasets.map(function(d,i){
-      var color=palette[i%palette.length];
+      var color=d.color||palette[i%palette.length];
       return {label:d.label,data:d.data,borderColor:color,backgroundColor:spec.type==='line'?color:color+'cc',tension:0.2,fill:false};
     });
     new window.Chart(canvas,{type:spec.type,data:{labels:spec.labels,datasets:datasets},
@@ -81,6 +81,7 @@ export function assetRoutes(): Router {
   const send = (type: string, body: () => string) => (_req: express.Request, res: express.Response) => {
     res.type(type).set('Cache-Control', 'public, max-age=3600').send(body());
   };
+  router.get('/favicon.ico', (_req, res) => void res.status(204).end());
   router.get('/assets/style.css', send('text/css', () => styleCss));
   router.get('/assets/dashboard.js', send('text/javascript', () => dashboardJs));
   router.get('/assets/chart.umd.min.js', send('text/javascript', () => (chartJsSource ??= readFileSync(chartJsPath(), 'utf8'))));

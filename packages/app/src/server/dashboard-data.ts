@@ -7,7 +7,13 @@ import type { Tactful } from '@tactful/core';
 export interface Series {
   label: string;
   data: number[];
+  /** A fixed colour (grants green, withdrawals red); otherwise the palette's next one. */
+  color?: string;
 }
+
+const stateColors: Record<string, string> = { granted: '#1d7a46', pending: '#9a5b00', withdrawn: '#a32020' };
+const grantShades = ['#1d7a46', '#6dbb8a', '#0f4d2b'];
+const withdrawShades = ['#a32020', '#e08585', '#5e1010'];
 export interface ChartSpec {
   type: 'line' | 'bar' | 'doughnut';
   labels: string[];
@@ -28,7 +34,8 @@ function perDay(labels: string[], rows: ReadonlyArray<{ day: string; key: string
       const i = index.get(r.day);
       if (r.key === key && i !== undefined) data[i] = (data[i] ?? 0) + Number(r.n);
     }
-    return { label, data };
+    const state = /(granted|pending|withdrawn)$/.exec(key)?.[1];
+    return state ? { label, data, color: stateColors[state]! } : { label, data };
   });
 }
 
@@ -92,6 +99,7 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
         type: 'bar',
         labels,
         stacked: true,
+        // Greens for grants, reds for withdrawals, one shade per purpose.
         datasets: perDay(
           labels,
           changeRows,
@@ -99,13 +107,13 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
             [`${p.key}:granted`, `${p.title}: granted`],
             [`${p.key}:withdrawn`, `${p.title}: withdrawn`],
           ]),
-        ),
+        ).map((series, i) => ({ ...series, color: (i % 2 === 0 ? grantShades : withdrawShades)[Math.floor(i / 2) % 3]! })),
       },
       audience: {
         type: 'bar',
         labels: purposes.map((p) => p.title),
         stacked: true,
-        datasets: states.map((s) => ({ label: s, data: purposes.map((p) => countState(p.key, s)) })),
+        datasets: states.map((s) => ({ label: s, data: purposes.map((p) => countState(p.key, s)), color: stateColors[s]! })),
       },
       unsubscribes: { type: 'bar', labels, datasets: perDay(labels, funnelRows, [['consent.unsubscribed', 'One-click unsubscribes']]) },
     },
