@@ -116,7 +116,14 @@ const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const seconds = (ms: number) => ms / 1000;
 
-async function parseOnly(file: string): Promise<{ ms: number; baskets: number; lines: number }> {
+/** CPU milliseconds of this process (all threads) since `since`: immune to waiting for a busy machine's CPU. */
+function cpuMs(since?: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
+async function parseOnly(file: string): Promise<{ ms: number; cpuMs: number; baskets: number; lines: number }> {
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const { baskets } = await readBaskets(file);
   let count = 0;
@@ -125,19 +132,21 @@ async function parseOnly(file: string): Promise<{ ms: number; baskets: number; l
     count++;
     lines += basket.productIds.length;
   }
-  return { ms: performance.now() - started, baskets: count, lines };
+  return { ms: performance.now() - started, cpuMs: cpuMs(cpu), baskets: count, lines };
 }
 
 async function timedBuild(file: string, trackOrders: boolean) {
   const before = memory();
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const model = await buildModel((await readBaskets(file)).baskets, { trackOrders });
   const buildMs = performance.now() - started;
+  const buildCpuMs = cpuMs(cpu);
   const neighboursStarted = performance.now();
   model.neighbours(model.popular(1)[0]!.productId); // first top-K pass over all pairs
   const neighboursMs = performance.now() - neighboursStarted;
   const heldBytes = memory() - before;
-  return { model, buildMs, neighboursMs, heldBytes };
+  return { model, buildMs, buildCpuMs, neighboursMs, heldBytes };
 }
 
 function median(values: number[]): number {
@@ -180,6 +189,9 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
     parseMs: parsed.ms,
     buildMs: counts.buildMs,
     ratio: counts.buildMs / parsed.ms,
+    parseCpuMs: parsed.cpuMs,
+    buildCpuMs: counts.buildCpuMs,
+    cpuRatio: counts.buildCpuMs / parsed.cpuMs,
     topKAllProductsMs: counts.neighboursMs,
     modelMb: mb(counts.heldBytes),
     pairTableMb: mb(counts.model.countBytes),
@@ -200,7 +212,7 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
   const restoreMs = performance.now() - t0;
   const rowCounts = { products: rows.products.length, pairs: rows.pairs.length, orders: rows.orders.length };
   rows = null;
-  const trackedResult = { buildMs: tracked.buildMs, ratio: tracked.buildMs / parsed.ms, modelMb: mb(tracked.heldBytes), snapshotMs, restoreMs, rows: rowCounts, peakRssMb: maxRssMb() };
+  const trackedResult = { buildMs: tracked.buildMs, ratio: tracked.buildMs / parsed.ms, buildCpuMs: tracked.buildCpuMs, cpuRatio: tracked.buildCpuMs / parsed.cpuMs, modelMb: mb(tracked.heldBytes), snapshotMs, restoreMs, rows: rowCounts, peakRssMb: maxRssMb() };
 
   // Per-customer latency over 2,000 customers with their real histories; 5 % of products unavailable.
   const model = tracked.model;
@@ -225,15 +237,19 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
   // (the cost of the work itself, less sensitive to other processes on a shared machine).
   gc?.();
   const passes: number[][] = [[], [], []];
+  const cpuFirst: number[] = [];
   let items = 0;
   for (const pass of passes) {
     items = 0;
     for (const history of histories) {
+      const c0 = pass === passes[0] ? process.cpuUsage() : undefined;
       const t0 = performance.now();
       items += recommendForCustomer(model, history, catalog, { now, k: 10 }).length;
       pass.push(performance.now() - t0);
+      if (c0) cpuFirst.push(cpuMs(c0));
     }
   }
+  cpuFirst.sort((a, b) => a - b);
   const first = [...passes[0]!].sort((a, b) => a - b);
   const best = histories.map((_, i) => Math.min(passes[0]![i]!, passes[1]![i]!, passes[2]![i]!)).sort((a, b) => a - b);
   const sizes = histories.map((h) => h.purchases.length).sort((a, b) => a - b);
@@ -248,6 +264,8 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
     maxMs: first[first.length - 1]!,
     bestOf3P50Ms: percentile(best, 50),
     bestOf3P99Ms: percentile(best, 99),
+    cpuP50Ms: percentile(cpuFirst, 50),
+    cpuP99Ms: percentile(cpuFirst, 99),
   };
   const load = loadavg()[0]!;
 
@@ -258,11 +276,13 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
   log(`  data          ${file} (${longTail.lines.toLocaleString('en')} order lines, ${longTail.orders.toLocaleString('en')} orders, ${longTail.products.toLocaleString('en')} products)${generatedSeconds === null ? '' : `, generated in ${f(generatedSeconds, 1)} s`}`);
   log(`  Groceries     parse ${f(groceries.parseMs, 1)} ms, build ${f(groceries.buildMs, 1)} ms → build/parse ${f(groceries.ratio)}× (${groceries.pairs.toLocaleString('en')} pairs; median of 5)`);
   log(`  long tail     parse ${f(seconds(longTail.parseMs))} s, build ${f(seconds(longTail.buildMs))} s → build/parse ${f(longTail.ratio)}× (${longTail.pairs.toLocaleString('en')} distinct pairs)`);
+  log(`                CPU time: parse ${f(seconds(longTail.parseCpuMs))} s, build ${f(seconds(longTail.buildCpuMs))} s → ${f(longTail.cpuRatio)}×`);
   log(`                top-K for all products ${f(longTail.topKAllProductsMs, 0)} ms; model ${f(longTail.modelMb, 1)} MB (${f(longTail.bytesPerPair, 1)} B/pair, pair table ${f(longTail.pairTableMb, 1)} MB)`);
   log(`                peak RSS ${f(longTail.peakRssMbBefore, 0)} MB before, ${f(longTail.peakRssMbAfterParse, 0)} MB after parse, ${f(longTail.peakRssMbAfterBuild, 0)} MB after build`);
-  log(`  tracked build build ${f(seconds(trackedResult.buildMs))} s → build/parse ${f(trackedResult.ratio)}×, model with order baskets ${f(trackedResult.modelMb, 1)} MB, peak RSS ${f(trackedResult.peakRssMb, 0)} MB`);
+  log(`  tracked build build ${f(seconds(trackedResult.buildMs))} s → build/parse ${f(trackedResult.ratio)}× (CPU ${f(trackedResult.cpuRatio)}×), model with order baskets ${f(trackedResult.modelMb, 1)} MB, peak RSS ${f(trackedResult.peakRssMb, 0)} MB`);
   log(`                snapshot to rows ${f(seconds(snapshotMs))} s, restore from rows ${f(seconds(restoreMs))} s (${rowCounts.pairs.toLocaleString('en')} pair rows, ${rowCounts.orders.toLocaleString('en')} order rows)`);
   log(`  per customer  p50 ${f(perCustomer.p50Ms, 3)} ms, p99 ${f(perCustomer.p99Ms, 3)} ms, max ${f(perCustomer.maxMs, 2)} ms (one pass); best of 3: p50 ${f(perCustomer.bestOf3P50Ms, 3)} ms, p99 ${f(perCustomer.bestOf3P99Ms, 3)} ms`);
+  log(`                CPU time per call (one pass): p50 ${f(perCustomer.cpuP50Ms, 3)} ms, p99 ${f(perCustomer.cpuP99Ms, 3)} ms`);
   log(`                ${perCustomer.customers} customers, purchases mean ${f(perCustomer.meanPurchases, 1)}, p99 ${perCustomer.p99Purchases}, max ${perCustomer.maxPurchases}`);
   log(`  machine       ${result.cpus} CPUs, load average ${f(load)} during the run`);
   return result;
