@@ -133,7 +133,7 @@ function describeReason(reason: RecommendationReason, titles: Map<string, string
     case 'popular-in-category':
       return html`popular in <strong>${reason.category}</strong>, a category you bought from (${reason.count} orders)`;
     case 'popular':
-      return html`one of the shop's most popular products (${reason.count} orders); we know too little about your purchases to do better`;
+      return html`one of the shop's most popular products (${reason.count} orders)`;
   }
 }
 
@@ -290,7 +290,8 @@ export function publicPages(ctx: AppContext): Router {
     }
     try {
       const subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
-      res.send(await preferenceCentre(ctx, subjectId, token, typeof req.query.saved === 'string'));
+      const saved = req.query.saved === 'confirm' ? 'confirm' : typeof req.query.saved === 'string' ? 'saved' : null;
+      res.send(await preferenceCentre(ctx, subjectId, token, saved));
     } catch (error) {
       if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
     }
@@ -420,7 +421,7 @@ function purposeRow(p: PurposeConsentView, purpose: Purpose | undefined): SafeHt
 <td class="small">${clauseLink(p)}</td></tr>`;
 }
 
-async function preferenceCentre(ctx: AppContext, subjectId: string, token: string, saved: boolean): Promise<string> {
+async function preferenceCentre(ctx: AppContext, subjectId: string, token: string, saved: 'saved' | 'confirm' | null): Promise<string> {
   const { tactful } = ctx;
   const email = await emailOfSubject(tactful, subjectId);
   const record = await subjectRecord(tactful, subjectId);
@@ -454,7 +455,7 @@ async function preferenceCentre(ctx: AppContext, subjectId: string, token: strin
   return page({
     title: 'Your preferences',
     body: html`<h1>Your preferences</h1>
-${saved ? html`<div class="notice ok" role="status">Your choices are saved.</div>` : ''}
+${saved ? html`<div class="notice ok" role="status">Your choices are saved.${saved === 'confirm' ? ' We sent you an email to confirm what you turned on: it starts when you click the link.' : ''}</div>` : ''}
 <p>For <strong>${email}</strong> at ${tactful.shopId}. This private link is valid for 30 days.</p>
 <h2>Your choices</h2>
 <form method="post" action="/preferences"><input type="hidden" name="token" value="${token}">

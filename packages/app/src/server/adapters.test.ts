@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { createTactful, openStore, type Store } from '@tactful/core';
+import { signShopifyBody } from '@tactful/shopify';
+import { createApp } from './app.js';
+import { readServeConfig } from './config.js';
+import { startServer, type RunningServer } from './start.js';
+
+const MC_SECRET = 'mailchimp-webhook-secret-0123456789abcdef';
+const SHOPIFY_SECRET = 'shopify-client-secret';
+let store: Store;
+let server: RunningServer;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  store = await openStore({ url: 'memory://' });
+  const tactful = await createTactful({ store, shop: 'adapters.myshopify.com' });
+  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: 'adapter-test-admin-token-0123', SHOPIFY_API_SECRET: SHOPIFY_SECRET, MAILCHIMP_WEBHOOK_SECRET: MC_SECRET, TACTFUL_RATE_LIMIT: '5' });
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+  server = await startServer(createApp({ tactful, config, logger }), { host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await store?.close();
+});
+
+describe('mounted adapters', () => {
+  it('Shopify webhooks: 401 without a valid HMAC, stored in the inbox with one', async () => {
+    const body = JSON.stringify({ id: 1, email: 'x@example.com' });
+    const unsigned = await fetch(`${server.url}/shopify/webhooks`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': 'bad' } });
+    expect(unsigned.status).toBe(401);
+    const headers = {
+      'content-type': 'application/json',
+      'x-shopify-hmac-sha256': signShopifyBody(body, SHOPIFY_SECRET),
+      'x-shopify-topic': 'customers/redact',
+      'x-shopify-shop-domain': 'adapters.myshopify.com',
+      'x-shopify-webhook-id': 'wh-1',
+    };
+    const signed = await fetch(`${server.url}/shopify/webhooks`, { method: 'POST', body: JSON.stringify({ shop_id: 1, shop_domain: 'adapters.myshopify.com', customer: { id: 7, email: 'x@example.com' }, orders_to_redact: [] }), headers });
+    // The body above differs from the signed one: still refused.
+    expect(signed.status).toBe(401);
+    const redact = JSON.stringify({ shop_id: 1, shop_domain: 'adapters.myshopify.com', customer: { id: 7, email: 'x@example.com' }, orders_to_redact: [] });
+    const ok = await fetch(`${server.url}/shopify/webhooks`, { method: 'POST', body: redact, headers: { ...headers, 'x-shopify-hmac-sha256': signShopifyBody(redact, SHOPIFY_SECRET) } });
+    expect(ok.status).toBe(200);
+    const [row] = await store.query<{ n: number }>("select count(*)::int as n from inbox where system = 'shopify'");
+    expect(row!.n).toBe(1);
+  });
+
+  it('Mailchimp webhooks: the secret URL answers, any other is 404, and the secret never reaches the log', async () => {
+    expect((await fetch(`${server.url}/mailchimp/webhooks/${MC_SECRET}`)).status).toBe(200);
+    expect((await fetch(`${server.url}/mailchimp/webhooks/wrong-secret-wrong-secret-wrong-secret`)).status).toBe(404);
+    const all = logLines.join('\n');
+    expect(all).toContain('/mailchimp/webhooks/:redacted');
+    expect(all).not.toContain(MC_SECRET);
+  });
+});
+
+describe('rate limits', () => {
+  it('public pages answer 429 past the limit per minute; health is not limited', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await fetch(`${server.url}/subscribe`)).status);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('bodies over the limit are refused with 413', async () => {
+    const json = await fetch(`${server.url}/admin/settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'x'.repeat(200_000) }) });
+    expect(json.status).toBe(413);
+    const form = await fetch(`${server.url}/admin/settings`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `a=${'x'.repeat(40_000)}` });
+    expect(form.status).toBe(413);
+  });
+});
