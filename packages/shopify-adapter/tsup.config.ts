@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // The sandbox finds the shared schema and data relative to its own file, in the CJS build too.
+  shims: true,
 });
