@@ -259,6 +259,31 @@ describe('preference centre', () => {
     expect(mailbox.latestTo(email)!.links.confirm).toBeDefined();
   });
 
+  it('download my data gives the core export; delete my data erases and the link then shows nothing held', async () => {
+    const email = 'erase-me@example.com';
+    await subscribeAndConfirm(email);
+    const link = mailbox.latestTo(email)!.links.preferences!;
+    const token = new URL(link).searchParams.get('token')!;
+    const page = await (await fetch(local(link))).text();
+    expect(page).toContain('Download my data');
+    expect(page).toContain('Delete my data');
+    const exported = await post('/preferences/export', { token });
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-disposition')).toContain('attachment');
+    const data = (await exported.json()) as { subject: { email: string }; consent: { current: Array<{ state: string }> } };
+    expect(data.subject.email).toBe(email);
+    expect(data.consent.current.map((c) => c.state)).toEqual(['granted', 'granted']);
+    const unconfirmed = await post('/preferences/erase', { token });
+    expect(unconfirmed.status).toBe(400);
+    expect(await tactful.audit.subjectIdOf(email)).not.toBeNull();
+    const erased = await post('/preferences/erase', { token, confirm: 'yes' });
+    expect(erased.status).toBe(200);
+    expect(await erased.text()).toContain('Your data is deleted');
+    const after = await fetch(local(link));
+    expect(await after.text()).toContain('We hold no personal data for this link any more');
+    await expect(tactful.consent.show(email)).rejects.toThrow();
+  });
+
   it('a forged or expired preference link gets a 400 page', async () => {
     const res = await fetch(`${server.url}/preferences?token=abc.def`);
     expect(res.status).toBe(400);

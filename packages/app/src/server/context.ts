@@ -2,23 +2,6 @@ import type { Tactful } from '@tactful/core';
 import type { Logger } from 'pino';
 import type { Mailer } from './mail.js';
 
-/**
- * Data-subject rights, when the engine has them (`tactful.privacy`, added by the privacy module). The
- * preference centre offers "download my data" and "delete my data" only when both are present.
- */
-export interface PrivacyRights {
-  exportSubject(email: string): Promise<unknown>;
-  eraseSubject(email: string): Promise<unknown>;
-}
-
-export function privacyOf(tactful: Tactful): PrivacyRights | null {
-  const candidate = (tactful as unknown as { privacy?: Partial<PrivacyRights> }).privacy;
-  if (candidate && typeof candidate.exportSubject === 'function' && typeof candidate.eraseSubject === 'function') {
-    return candidate as PrivacyRights;
-  }
-  return null;
-}
-
 /** What every route module gets. */
 export interface AppContext {
   tactful: Tactful;

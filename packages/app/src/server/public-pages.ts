@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import express, { type Request, type Response, type Router } from 'express';
 import { isTactfulError, parseEmail, type ConsentEvidence, type Purpose, type PurposeConsentView, type RecommendationReason, type Tactful } from '@tactful/core';
-import { absoluteUrl, privacyOf, type AppContext } from './context.js';
+import { absoluteUrl, type AppContext } from './context.js';
 import { html, type SafeHtml } from './html.js';
 import { messagePage, page, safeUrl } from './layout.js';
 import { readSignedToken, signPreferencesToken } from './signed-links.js';
@@ -365,8 +365,8 @@ export function publicPages(ctx: AppContext): Router {
     res.redirect(303, `/preferences?token=${encodeURIComponent(token)}&saved=${note || '1'}`);
   });
 
+  // Data-subject rights through the core's privacy module: access (a JSON download) and erasure.
   const privacyAction = (action: 'export' | 'erase') => async (req: Request, res: Response) => {
-    const privacy = privacyOf(tactful);
     const token = field(req.body, 'token') ?? '';
     let subjectId: string;
     try {
@@ -375,26 +375,22 @@ export function publicPages(ctx: AppContext): Router {
       if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
       return;
     }
-    if (!privacy) {
-      res.status(501).send(messagePage('Not available yet', 'This shop cannot yet export or delete data from this page: write to the shop and they will do it for you.', 'error'));
-      return;
-    }
     const email = await emailOfSubject(tactful, subjectId);
     if (!email) {
       res.status(410).send(messagePage('No data held', 'We hold no personal data for this link any more.', 'info'));
       return;
     }
     if (action === 'export') {
-      const data = await privacy.exportSubject(email);
-      res.set('Content-Disposition', 'attachment; filename="my-data.json"').type('application/json').send(JSON.stringify(data, null, 2));
+      const data = await tactful.privacy.export(email, customerPreferences);
+      res.set('Content-Disposition', 'attachment; filename="my-data.json"').set('Cache-Control', 'no-store').type('application/json').send(JSON.stringify(data, null, 2));
       return;
     }
     if (field(req.body, 'confirm') !== 'yes') {
       res.status(400).send(messagePage('Please confirm', 'Tick the box to confirm that you want your data deleted. Nothing was changed.', 'error'));
       return;
     }
-    await privacy.eraseSubject(email);
-    res.send(messagePage('Your data is deleted', 'We deleted the personal data we held about you. We keep only a keyed fingerprint of your address so that no later import adds you back.', 'ok'));
+    await tactful.privacy.erase(email, { reason: 'customer request (preference centre)' }, customerPreferences);
+    res.send(messagePage('Your data is deleted', 'We deleted the personal data we held about you. We keep only a keyed fingerprint of your address so that no later import adds you back, and the proof of your past choices without your address.', 'ok'));
   };
   router.post('/preferences/export', privacyAction('export'));
   router.post('/preferences/erase', privacyAction('erase'));
@@ -411,6 +407,19 @@ function linkRequestPage(error?: string): string {
 <label>Your email address<br><input type="email" name="email" required autocomplete="email"></label><p><button type="submit">Email me my link</button></p></form>`,
   });
 }
+
+const attributeLabels: Record<string, string> = {
+  firstName: 'First name',
+  lastName: 'Last name',
+  gender: 'Gender',
+  birthDate: 'Birth date',
+  country: 'Country',
+  region: 'Region',
+  city: 'City',
+  jobTitle: 'Job title',
+  timeZone: 'Time zone',
+  phone: 'Phone',
+};
 
 function purposeRow(p: PurposeConsentView, purpose: Purpose | undefined): SafeHtml {
   const on = p.state === 'granted' || p.state === 'pending';
@@ -430,6 +439,7 @@ async function preferenceCentre(ctx: AppContext, subjectId: string, token: strin
   const view = await tactful.consent.show(email);
   const history = await tactful.consent.history(email);
   const orders = await ordersOfSubject(tactful, subjectId);
+  const profile = (await tactful.profiles.show(email)).profile;
   const personalization = view.purposes.find((p) => p.purpose === 'personalization');
   let recommendations: SafeHtml;
   if (personalization?.state !== 'granted') {
@@ -451,7 +461,7 @@ async function preferenceCentre(ctx: AppContext, subjectId: string, token: strin
     }
   }
   const evidenceRows = history.events.filter((e) => e.evidence.ip || e.evidence.userAgent);
-  const privacy = privacyOf(tactful);
+  const attributeRows = Object.entries(profile?.attributes ?? {}).flatMap(([name, attribute]) => (attribute ? [{ name, ...attribute }] : []));
   return page({
     title: 'Your preferences',
     body: html`<h1>Your preferences</h1>
@@ -468,6 +478,12 @@ ${view.purposes.map((p) => purposeRow(p, purposes.get(p.purpose)))}</tbody></tab
 <table><thead><tr><th>Data</th><th>Value</th><th>Where it comes from</th><th>Why we keep it</th></tr></thead><tbody>
 <tr><td>Email address</td><td>${email}</td><td>${record.registeredBy ? `${record.registeredBy.source}, ${record.registeredBy.method.replace(/_/g, ' ')}` : '—'}, ${record.createdAt.toISOString().slice(0, 10)}</td><td>To know who made each choice, and to email you what you agreed to.</td></tr>
 ${Object.entries(record.externalIds).map(([system, id]) => html`<tr><td>Customer id in ${system}</td><td class="mono">${id}</td><td>${system}</td><td>To keep your choices the same in every system the shop uses.</td></tr>`)}
+${attributeRows.map(
+  (a) => html`<tr><td>${attributeLabels[a.name] ?? a.name}</td><td>${Array.isArray(a.value) ? a.value.join(', ') : a.value}</td><td>${a.source}, ${a.updatedAt.slice(0, 10)}</td><td>To personalise what we show you (you allow personal recommendations).</td></tr>`,
+)}
+${profile?.rfm ? html`<tr><td>Customer group</td><td>${profile.rfm.label}</td><td>computed from your orders (recency ${profile.rfm.recency}, frequency ${profile.rfm.frequency}, spend ${profile.rfm.monetary} on a 1-5 scale)</td><td>To choose which offers suit you; deleted if you withdraw personal recommendations.</td></tr>` : ''}
+${profile && profile.categories.length > 0 ? html`<tr><td>Interests</td><td>${profile.categories.map((c) => c.category).join(', ')}</td><td>the categories of what you bought</td><td>To recommend products you may like.</td></tr>` : ''}
+${profile === null ? html`<tr><td>Profile</td><td class="empty">none</td><td>—</td><td>You have not allowed personal recommendations, so we keep no profile beyond your address and your choices.</td></tr>` : ''}
 <tr><td>Record of your choices</td><td>${history.events.length} event${history.events.length === 1 ? '' : 's'}</td><td>the forms, links and systems listed above</td><td>The law asks us to prove each consent: we keep this record even after you withdraw.</td></tr>
 ${evidenceRows.map(
   (e) => html`<tr><td>Evidence of a choice</td><td class="small">${e.evidence.ip ? `IP ${e.evidence.ip}` : ''}${e.evidence.userAgent ? html`<br>${e.evidence.userAgent}` : ''}</td><td>${e.source.method.replace(/_/g, ' ')}, ${e.occurredAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td>Proof of your ${purposes.get(e.purpose)?.title ?? e.purpose} choice (${e.state}).</td></tr>`,
@@ -489,13 +505,9 @@ ${orders.map(
 <h2>Why we recommend what we recommend</h2>
 ${recommendations}
 
-${
-  privacy
-    ? html`<h2>Your data</h2><div class="card"><form method="post" action="/preferences/export"><input type="hidden" name="token" value="${token}"><button class="secondary" type="submit">Download my data</button></form>
+${html`<h2>Your data</h2><div class="card"><form method="post" action="/preferences/export"><input type="hidden" name="token" value="${token}"><button class="secondary" type="submit">Download my data</button></form>
 <form method="post" action="/preferences/erase" style="margin-top:1rem"><input type="hidden" name="token" value="${token}">
 <label class="check"><input type="checkbox" name="confirm" value="yes" required><span>I understand this deletes my data and cannot be undone.</span></label>
-<button class="danger" type="submit">Delete my data</button></form></div>`
-    : ''
-}`,
+<button class="danger" type="submit">Delete my data</button></form></div>`}`,
   });
 }
