@@ -304,5 +304,5 @@ describe('privacy on disk', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });

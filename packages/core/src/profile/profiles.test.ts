@@ -1,0 +1,171 @@
+import { expect, it } from 'vitest';
+import { createTactful } from '../engine.js';
+import { isTactfulError } from '../errors/tactful-error.js';
+import type { OrderRecord } from '../ports.js';
+import { describeEachStore } from '../testing/harness.js';
+import { uniqueShop } from '../testing/stores.js';
+import { ageAt } from './profiles.js';
+
+const t0 = new Date('2026-03-01T10:00:00Z');
+const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
+
+function grant(email: string, purpose: string, state: string, id: string, day: number, system = 'shopify', externalIds?: Record<string, string>) {
+  return {
+    subject: { email, ...(externalIds ? { externalIds } : {}) },
+    purpose,
+    state,
+    level: 'single',
+    occurredAt: at(day),
+    source: { system, eventId: id, method: state === 'granted' ? 'form' : 'admin' },
+  };
+}
+
+function order(id: string, email: string, products: string[], day: number, total: string): OrderRecord {
+  return { id, email, createdAt: at(day), updatedAt: at(day), currency: 'EUR', totalPrice: total, lines: products.map((p) => ({ productId: p, title: p.toUpperCase(), quantity: 2, price: '1.00' })) };
+}
+
+async function expectCode(promise: Promise<unknown>, code: string) {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(isTactfulError(error), `expected ${code}, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+}
+
+describeEachStore('profiles', (getStore) => {
+  const engine = (now = () => at(30)) => createTactful({ store: getStore(), shop: uniqueShop('profiles'), now });
+
+  it('consent gating - without personalization nothing beyond identity is stored', async () => {
+    const t = await engine();
+    await t.consent.record(grant('cy@example.com', 'email_marketing', 'granted', 'c1', 1));
+    expect(await t.profiles.setAttributes('cy@example.com', { firstName: 'Cy' }, 'shopify')).toEqual({ stored: false, reason: 'no-personalization-consent' });
+    const view = await t.profiles.show('cy@example.com');
+    expect(view).toMatchObject({ email: 'cy@example.com', personalization: 'not-granted', profile: null });
+    expect(await getStore().query(`select 1 from profiles where shop_id = $1`, [t.shopId])).toHaveLength(0);
+  });
+
+  it('grant - the profile is built from the order history kept before, with summary, products and categories', async () => {
+    const t = await engine();
+    await t.products.upsert([
+      { id: 'tea', title: 'Tea', category: 'drinks', available: true },
+      { id: 'mug', title: 'Mug', category: 'kitchen', available: true },
+    ]);
+    await t.orders.ingest([order('o1', 'dee@example.com', ['tea'], 1, '10.00'), order('o2', 'dee@example.com', ['tea', 'mug'], 5, '25.50')], 'shopify');
+    await t.consent.record(grant('dee@example.com', 'personalization', 'granted', 'd1', 6));
+    const view = await t.profiles.show('dee@example.com');
+    expect(view.personalization).toBe('granted');
+    expect(view.profile!.orders).toEqual({ count: 2, revenue: 35.5, averageOrderValue: 17.75, firstOrderAt: at(1), lastOrderAt: at(5) });
+    expect(view.profile!.products.map((p) => [p.productId, p.quantity])).toEqual([
+      ['mug', 2],
+      ['tea', 4],
+    ]);
+    expect(view.profile!.categories).toEqual([
+      { category: 'drinks', quantity: 4 },
+      { category: 'kitchen', quantity: 2 },
+    ]);
+    // A later order updates the summary in the order's own transaction.
+    await t.orders.ingest([order('o3', 'dee@example.com', ['mug'], 7, '4.50')], 'shopify');
+    expect((await t.profiles.show('dee@example.com')).profile!.orders).toMatchObject({ count: 3, revenue: 40, lastOrderAt: at(7) });
+  });
+
+  it('withdrawal - purges the profile in the same transaction and audits it; a fresh grant rebuilds it from orders only', async () => {
+    const t = await engine();
+    await t.orders.ingest([order('o1', 'eve@example.com', ['tea'], 1, '10.00')], 'shopify');
+    await t.consent.record(grant('eve@example.com', 'personalization', 'granted', 'e1', 2));
+    const set = await t.profiles.setAttributes('eve@example.com', { firstName: 'Eve', birthDate: '1990-06-15', country: 'fr', interests: ['Yoga'] }, 'form');
+    expect(set).toEqual({ stored: true, changed: ['firstName', 'birthDate', 'country', 'interests'] });
+    const before = await t.profiles.show('eve@example.com');
+    expect(before.profile!.attributes.firstName).toEqual({ value: 'Eve', source: 'form', updatedAt: at(30).toISOString() });
+    expect(before.profile!.attributes.country!.value).toBe('FR');
+    expect(before.profile!.age).toBe(35);
+
+    await t.consent.record(grant('eve@example.com', 'personalization', 'withdrawn', 'e2', 3));
+    expect((await t.profiles.show('eve@example.com')).profile).toBeNull();
+    const store = getStore();
+    expect(await store.query(`select 1 from profiles where shop_id = $1`, [t.shopId])).toHaveLength(0);
+    const purged = await store.query<{ details: Record<string, unknown> }>(`select details from audit_log where shop_id = $1 and action = 'profile.purged'`, [t.shopId]);
+    expect(purged).toHaveLength(1);
+    expect(JSON.stringify(purged)).not.toContain('Eve');
+    // The ledger keeps the proof of both decisions.
+    expect((await t.consent.history('eve@example.com')).events.map((e) => e.state)).toEqual(['granted', 'withdrawn']);
+    // Attributes cannot be set while withdrawn.
+    expect((await t.profiles.setAttributes('eve@example.com', { firstName: 'Eve' }, 'form')).stored).toBe(false);
+
+    await t.consent.record(grant('eve@example.com', 'personalization', 'granted', 'e3', 4));
+    const rebuilt = await t.profiles.show('eve@example.com');
+    expect(rebuilt.profile!.attributes).toEqual({});
+    expect(rebuilt.profile!.orders.count).toBe(1);
+  });
+
+  it('identity - the same email from two systems is one profile; an email change keeps it', async () => {
+    const t = await engine();
+    await t.consent.record(grant('Fay@Example.com', 'personalization', 'granted', 'f1', 1, 'shopify', { shopify: 'gid://shopify/Customer/1' }));
+    await t.consent.record(grant('fay@example.com ', 'email_marketing', 'granted', 'f2', 2, 'mailchimp', { mailchimp: 'abc123' }));
+    await t.profiles.setAttributes('fay@example.com', { lastName: 'Fairfax' }, 'shopify');
+    const view = await t.profiles.show('fay@example.com');
+    expect(view.externalIds).toEqual({ shopify: 'gid://shopify/Customer/1', mailchimp: 'abc123' });
+    expect(await getStore().query(`select 1 from subjects where shop_id = $1`, [t.shopId])).toHaveLength(1);
+
+    await t.profiles.changeEmail('fay@example.com', 'fay.fairfax@example.org');
+    await expectCode(t.profiles.show('fay@example.com'), 'SUBJECT.NOT_FOUND');
+    const moved = await t.profiles.show('FAY.fairfax@example.org');
+    expect(moved.subjectId).toBe(view.subjectId);
+    expect(moved.email).toBe('fay.fairfax@example.org');
+    expect(moved.profile!.attributes.lastName!.value).toBe('Fairfax');
+    // Orders under the new address join the same profile.
+    await t.orders.ingest([order('o9', 'fay.fairfax@example.org', ['tea'], 3, '9.00')], 'shopify');
+    expect((await t.profiles.show('fay.fairfax@example.org')).profile!.orders.count).toBe(1);
+    // Changing to an address of another customer is refused.
+    await t.consent.record(grant('gus@example.com', 'email_marketing', 'granted', 'g1', 1));
+    await expectCode(t.profiles.changeEmail('fay.fairfax@example.org', 'gus@example.com'), 'PROFILE.CONFLICT');
+  });
+
+  it('rfm - quintile scores per shop and labels', async () => {
+    const t = await engine();
+    // Ten customers: c0 bought once long ago for little, c9 often, recently, for much.
+    const orders: OrderRecord[] = [];
+    const events = [];
+    for (let i = 0; i < 10; i++) {
+      const email = `c${i}@example.com`;
+      events.push(grant(email, 'personalization', 'granted', `g${i}`, 0));
+      for (let k = 0; k <= i; k++) orders.push(order(`o${i}-${k}`, email, ['tea'], i * 2 + 1 - k * 0.01, `${(i + 1) * 10}.00`));
+    }
+    await t.consent.recordBatch(events);
+    await t.orders.ingest(orders, 'shopify');
+    const report = await t.segments.rfm();
+    expect(report.customers).toBe(10);
+    const c9 = (await t.profiles.show('c9@example.com')).profile!.rfm;
+    const c0 = (await t.profiles.show('c0@example.com')).profile!.rfm;
+    expect(c9).toEqual({ recency: 5, frequency: 5, monetary: 5, label: 'champions' });
+    expect(c0).toEqual({ recency: 1, frequency: 1, monetary: 1, label: 'lost' });
+    const scores = [];
+    for (let i = 0; i < 10; i++) scores.push((await t.profiles.show(`c${i}@example.com`)).profile!.rfm!.recency);
+    expect(scores).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+    expect(report.labels.reduce((s, l) => s + l.customers, 0)).toBe(10);
+  });
+
+  it('age - whole years from the birth date, recomputed once a birthday passes', async () => {
+    expect(ageAt('2000-03-02', new Date('2026-03-01T12:00:00Z'))).toEqual({ age: 25, validUntil: new Date('2026-03-02T00:00:00Z') });
+    expect(ageAt('2000-03-01', new Date('2026-03-01T12:00:00Z')).age).toBe(26);
+    let now = at(0);
+    const t = await engine(() => now);
+    await t.consent.record(grant('hal@example.com', 'personalization', 'granted', 'h1', 0));
+    await t.profiles.setAttributes('hal@example.com', { birthDate: '2000-03-05' }, 'form');
+    expect((await t.profiles.show('hal@example.com')).profile!.age).toBe(25);
+    now = at(5);
+    expect((await t.profiles.show('hal@example.com')).profile!.age).toBe(26);
+  });
+
+  it('bad input - invalid attributes and unknown emails are refused and change nothing', async () => {
+    const t = await engine();
+    await t.consent.record(grant('ivy@example.com', 'personalization', 'granted', 'i1', 0));
+    await expectCode(t.profiles.setAttributes('ivy@example.com', { birthDate: '1990-13-45' }, 'form'), 'PROFILE.INVALID');
+    await expectCode(t.profiles.setAttributes('ivy@example.com', { country: 'France' }, 'form'), 'PROFILE.INVALID');
+    await expectCode(t.profiles.setAttributes('ivy@example.com', { timeZone: 'Mars/Olympus' }, 'form'), 'PROFILE.INVALID');
+    await expectCode(t.profiles.setAttributes('ivy@example.com', { shoeSize: 42 }, 'form'), 'PROFILE.INVALID');
+    await expectCode(t.profiles.setAttributes('nobody@example.com', { firstName: 'X' }, 'form'), 'SUBJECT.NOT_FOUND');
+    await expectCode(t.profiles.show('nobody@example.com'), 'SUBJECT.NOT_FOUND');
+    expect((await t.profiles.show('ivy@example.com')).profile!.attributes).toEqual({});
+  });
+});
