@@ -27,6 +27,27 @@ describe('readLines', () => {
   });
 });
 
+describe('readLines on a broken download', () => {
+  it('turns a stream error into a retryable TactfulError', async () => {
+    let sent = false;
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!sent) {
+          sent = true;
+          controller.enqueue(new TextEncoder().encode('{"a":1}\n{"b"'));
+        } else controller.error(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      },
+    });
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const line of readLines(broken)) seen.push(line);
+      })(),
+    ).rejects.toMatchObject({ code: 'SHOPIFY.NETWORK', retryable: true });
+    expect(seen).toEqual(['{"a":1}']);
+  });
+});
+
 describe('assembleOrders', () => {
   const order = (n: number) => JSON.stringify({ id: `gid://shopify/Order/${n}`, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z' });
   const line = (n: number, parent: number) => JSON.stringify({ id: `gid://shopify/LineItem/${n}`, title: 'x', quantity: 1, product: { id: 'gid://shopify/Product/1' }, __parentId: `gid://shopify/Order/${parent}` });

@@ -14,7 +14,13 @@ export async function* readLines(body: ReadableStream<Uint8Array>, signal?: Abor
   try {
     for (;;) {
       if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-      const { value, done } = await reader.read();
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (cause) {
+        throw new TactfulError('SHOPIFY.NETWORK', 'The bulk result download broke off; the import resumes where it stopped on the next run.', { cause, retryable: true });
+      }
+      const { value, done } = chunk;
       if (done) break;
       rest += decoder.decode(value, { stream: true });
       let at = rest.indexOf('\n');
