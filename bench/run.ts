@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: every benchmark of the project in one run. Each prints what it measured, with ratios
+ * against a baseline measured in the same run; nothing here asserts a time. When DATABASE_URL is not set
+ * and Debian's PostgreSQL is installed, a throwaway server is started for the PostgreSQL figures.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { benchConsent, type ConsentBenchResult } from './consent.js';
+
+const results: Record<string, unknown> = {
+  machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  startedAt: new Date().toISOString(),
+};
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.includes(name);
+
+function startPostgres(): { url: string; stop: () => void } | null {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => undefined };
+  try {
+    const out = execFileSync('bash', ['scripts/start-postgres.sh', '55434'], { encoding: 'utf8' });
+    const url = /DATABASE_URL=(\S+)/.exec(out)?.[1];
+    const dir = /TACTFUL_PG_DIR=(\S+)/.exec(out)?.[1];
+    if (!url || !dir) return null;
+    return {
+      url,
+      stop: () => {
+        try {
+          execFileSync('bash', ['-c', `su postgres -s /bin/bash -c "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl -D ${dir}/data stop -m fast" >/dev/null 2>&1 || true`]);
+        } catch {
+          /* already gone */
+        }
+      },
+    };
+  } catch (error) {
+    console.error(`!!! could not start PostgreSQL (${(error as Error).message.split('\n')[0]}): PostgreSQL figures are NOT measured`);
+    return null;
+  }
+}
+
+function printConsent(r: ConsentBenchResult) {
+  console.log(
+    `  ${r.target.padEnd(9)} ingest ${r.events} events in ${r.ingestSeconds.toFixed(1)} s = ${Math.round(r.eventsPerSecond)} events/s | fold of 100k events ${r.pureFold100kMs.toFixed(0)} ms | rebuild all states from the ledger ${r.rebuildFromLedgerMs.toFixed(0)} ms | consent show p50 ${r.showP50Ms.toFixed(1)} ms p99 ${r.showP99Ms.toFixed(1)} ms | verify chains ${r.verifyMs.toFixed(0)} ms`,
+  );
+}
+
+async function section(name: string, run: () => Promise<unknown>) {
+  if (!wanted(name)) return;
+  console.log(`\n== ${name}`);
+  try {
+    results[name] = await run();
+  } catch (error) {
+    console.error(`!!! ${name} failed: ${(error as Error).stack ?? error}`);
+    results[name] = { error: String((error as Error).message ?? error) };
+    process.exitCode = 1;
+  }
+}
+
+const pg = wanted('consent') ? startPostgres() : null;
+try {
+  await section('consent', async () => {
+    const events = Number(process.env.BENCH_CONSENT_EVENTS ?? 100_000);
+    const out: ConsentBenchResult[] = [];
+    console.log(`  consent ledger: ${events} events over ${events / 10} customers, batches of 500, two connected systems`);
+    const lite = await benchConsent({ name: 'pglite', url: 'memory://' }, events, events / 10);
+    printConsent(lite);
+    out.push(lite);
+    if (pg) {
+      const server = await benchConsent({ name: 'postgres', url: pg.url }, events, events / 10);
+      printConsent(server);
+      out.push(server);
+      console.log(`  ratio postgres/pglite ingest throughput: ${(server.eventsPerSecond / lite.eventsPerSecond).toFixed(2)}×`);
+    } else console.log('  !!! PostgreSQL not available: its figures were NOT measured');
+    return out;
+  });
+} finally {
+  pg?.stop();
+}
+
+await section('recommend', async () => {
+  const mod = (await import('./recommend.js')) as { benchRecommend: () => Promise<unknown> };
+  return mod.benchRecommend();
+});
+
+await section('shopify-import', async () => {
+  const mod = (await import('../packages/shopify-adapter/bench/import.js')) as { benchShopifyImport: () => Promise<unknown> };
+  return mod.benchShopifyImport();
+});
+
+await section('mailchimp-sync', async () => {
+  const mod = (await import('../packages/mailchimp-adapter/bench/sync.js')) as { benchMailchimpSync: () => Promise<unknown> };
+  return mod.benchMailchimpSync();
+});
+
+mkdirSync('.bench', { recursive: true });
+writeFileSync('.bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
+console.log('\nall figures: .bench/results.json');
