@@ -108,3 +108,27 @@ export type { PurchaseRecord, SentRecord, CustomerHistory, RecommendOptions, Rec
 export { evaluateRecommendations, seededRandom } from './recommend/evaluate.js';
 export type { EvaluationOptions, EvaluationMetrics, EvaluationResult } from './recommend/evaluate.js';
 export { orderCounts, basketFromOrder, applyOrderEvent, catalogProduct } from './recommend/order-events.js';
+// profiles, segments, contact, privacy
+export {
+  PROFILE_PURPOSE,
+  profileAttributeNames,
+  profileAttributesInput,
+  rfmLabels,
+  ageAt,
+  rescoreProfiles,
+} from './profile/profiles.js';
+export type { ProfileAttributeName, ProfileAttributesInput, ProfileAttributes, AttributeValue, AttributeUpdate, ProfileView, RfmLabel } from './profile/profiles.js';
+export { parseSegment, parseSegmentJson, predicateSchemas, ageBands, segmentAttributes } from './segment/language.js';
+export type { Segment, Predicate, PredicateKind, AgeBand, SegmentAttribute } from './segment/language.js';
+export { compileSegment, previewSegment, segmentMembers, paretoReport, rfmReport } from './segment/evaluate.js';
+export type { SegmentPreview, ParetoReport, RfmReport } from './segment/evaluate.js';
+export { contactPolicySchema, decideContact, endOfQuietHours } from './contact/policy.js';
+export type { ContactPolicy, ContactPolicyInput, ContactDecision, SendRecord } from './contact/policy.js';
+export { eraseSubject } from './privacy/erase.js';
+export type { EraseRequest, EraseResult } from './privacy/erase.js';
+export { exportSubject, EXPORT_FORMAT } from './privacy/export.js';
+export type { SubjectExport } from './privacy/export.js';
+export { findStale, applyRetention, DEFAULT_RETENTION_MONTHS } from './privacy/retention.js';
+export type { StaleSubject } from './privacy/retention.js';
+export { processingRegister, registerMarkdown } from './privacy/register.js';
+export type { ProcessingRegister, ProcessingActivity } from './privacy/register.js';

@@ -6,7 +6,11 @@ import { rulesCommand } from './rules.js';
 import { evaluateCommand } from './evaluate.js';
 import { importCommand } from './import.js';
 import { recommendCommand } from './recommend.js';
+import { segmentCommand } from './segment.js';
+import { reportCommand } from './report.js';
+import { profileCommand } from './profile.js';
+import { privacyCommand } from './privacy.js';
 import { serveCommand } from './serve.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
-export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand, importCommand, recommendCommand, serveCommand];
+export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand, importCommand, recommendCommand, serveCommand, profileCommand, segmentCommand, reportCommand, privacyCommand];

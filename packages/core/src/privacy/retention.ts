@@ -1,7 +1,8 @@
 /**
  * Retention: a subject with no order and no consent activity for `months` months is erased (reason
  * `retention`). Activity is the newest of an order's creation or update (orders linked by subject or by
- * the blind index of the email) and a consent event's occurrence. `findStale` is the dry run.
+ * the blind index of the email) and a consent event's occurrence (not when it was recorded: an import of
+ * old consent is not activity). `findStale` is the dry run.
  */
 import { sql } from 'drizzle-orm';
 import type { Actor } from '../audit/log.js';
@@ -37,7 +38,7 @@ export async function findStale(ctx: ShopContext, months = DEFAULT_RETENTION_MON
              where o.shop_id = s.shop_id and (o.subject_id = s.subject_id or o.customer_ref = 'e:' || encode(s.email_index, 'hex'))) as last_order,
           (select max(l.occurred_at)::text from consent_ledger l where l.shop_id = s.shop_id and l.subject_id = s.subject_id) as last_consent
         from subjects s
-        where s.shop_id = ${ctx.shopId} and s.erased_at is null and s.wrapped_key is not null and s.created_at < ${cutoff}::timestamptz
+        where s.shop_id = ${ctx.shopId} and s.erased_at is null and s.wrapped_key is not null
         order by s.subject_id`,
   );
   const stale = found.filter(
