@@ -2,10 +2,11 @@
  * Imports a sandbox shop of 100,000 orders (the Groceries baskets, repeated) through a bulk operation and
  * reports the time and the peak resident memory. The sandbox holds the whole shop in this process, so the
  * figure that matters is the growth over the seeded baseline: the JSONL is streamed, never held whole.
+ * The adapter talks to the sandbox through `sandbox.fetch` rather than an msw server: msw tees every mocked
+ * response body for its own events, which would hold the whole result in memory and hide what is measured.
  *
  *   node --expose-gc --import tsx packages/shopify-adapter/bench/import.ts [orders]
  */
-import { setupServer } from 'msw/node';
 import { createShopifyPlatform } from '../src/index.js';
 import { createShopifySandbox, seedFromGroceries } from '../src/testing/index.js';
 
@@ -27,10 +28,8 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 export async function benchShopifyImport(orderCount = 100_000): Promise<ShopifyImportBench> {
   const sandbox = createShopifySandbox({ bucket: { maximumAvailable: 2000, restoreRate: 100 } });
   const seeded = seedFromGroceries(sandbox, { orders: orderCount, customers: Math.ceil(orderCount / 10) });
-  const server = setupServer(...sandbox.handlers);
-  server.listen({ onUnhandledRequest: 'error' });
-  try {
-    const platform = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, bulk: { pollIntervalMs: 10 } });
+  {
+    const platform = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, fetch: sandbox.fetch, bulk: { pollIntervalMs: 10 } });
     (globalThis as { gc?: () => void }).gc?.();
     const baseline = process.memoryUsage();
     let peakRss = baseline.rss;
@@ -74,8 +73,6 @@ export async function benchShopifyImport(orderCount = 100_000): Promise<ShopifyI
         `RSS ${result.baselineRssMB} MB seeded → peak ${result.peakRssMB} MB (+${result.importGrowthMB} MB while importing, ${result.retainedHeapMB} MB heap retained after)`,
     );
     return result;
-  } finally {
-    server.close();
   }
 }
 

@@ -206,6 +206,20 @@ describe('bulk order import', () => {
     expect(streamed).toEqual(paged);
   });
 
+  it('streams end to end: stopping early reads only a window of the result (sandbox.fetch, no msw tee)', async () => {
+    const sandbox = createShopifySandbox({ now: () => new Date(clock) });
+    seedFromGroceries(sandbox, { orders: 6000 });
+    const platform = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, fetch: sandbox.fetch, sleep, now, bulk: { window: 100 } });
+    let taken = 0;
+    for await (const order of platform.streamAllOrders()) {
+      expect(order.lines.length).toBeGreaterThan(0);
+      if (++taken === 10) break;
+    }
+    const totalLines = 6000 + [...sandbox.state.orders.byId.values()].reduce((n, o) => n + o.lines.length, 0);
+    expect(sandbox.stats.bulkLinesServed).toBeGreaterThan(0);
+    expect(sandbox.stats.bulkLinesServed).toBeLessThan(totalLines / 5);
+  });
+
   it('reassembles children that do not follow their parent directly', async () => {
     const { sandbox, platform } = setup({ ungroupedChildDelay: 5 });
     seedFromGroceries(sandbox, { orders: 60 });

@@ -9,7 +9,7 @@
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { execute, GraphQLError, Kind, parse, validate, type DocumentNode, type OperationDefinitionNode } from 'graphql';
-import { http, HttpResponse, type HttpHandler } from 'msw';
+import { getResponse, http, HttpResponse, type HttpHandler } from 'msw';
 import { fromGid, gidResource, toGid } from '../ids.js';
 import { actualQueryCost, requestedQueryCost } from './cost.js';
 import {
@@ -105,7 +105,16 @@ export interface ShopifySandbox {
   readonly adminUrl: string;
   readonly state: ShopState;
   readonly handlers: HttpHandler[];
+  /**
+   * A fetch that answers from this sandbox directly, without intercepting the process's network: pass it
+   * as `createShopifyPlatform({ fetch })` (the demo, the bench). Unlike an msw server it never tees a
+   * streamed body, so a bulk result is streamed end to end. A request for anything
+   * else fails like a network error.
+   */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   readonly requests: SandboxRequestLog[];
+  /** JSONL lines the bulk result URLs have served so far (shows that results are generated as they are read). */
+  readonly stats: { bulkLinesServed: number };
   readonly webhooks: DeliveredWebhook[];
   /** The bucket as the sandbox sees it right now. */
   throttleStatus(): { maximumAvailable: number; currentlyAvailable: number; restoreRate: number };
@@ -208,6 +217,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   let bulkFailure: SandboxBulkOperation['errorCode'] = null;
   const requests: SandboxRequestLog[] = [];
   const webhooks: DeliveredWebhook[] = [];
+  const stats = { bulkLinesServed: 0 };
   let available = bucket.maximumAvailable;
   let refilledAt = now().getTime();
 
@@ -546,6 +556,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
               return;
             }
             chunk += next.value + '\n';
+            stats.bulkLinesServed += 1;
           }
           controller.enqueue(encoder.encode(chunk));
         },
@@ -568,7 +579,14 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     adminUrl,
     state,
     handlers,
+    async fetch(input, init) {
+      const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      const response = await getResponse(handlers, request);
+      if (!response) throw new TypeError(`fetch failed: the Shopify sandbox does not serve ${request.method} ${request.url}`);
+      return response;
+    },
     requests,
+    stats,
     webhooks,
     issuedTokens: tokens,
     throttleStatus,
