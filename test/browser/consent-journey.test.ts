@@ -149,15 +149,21 @@ describe('consent journey in a browser', () => {
     for (const action of ['consent.opt_in_requested', 'consent.opt_in_confirmed', 'consent.unsubscribed', 'consent.recorded']) expect(log).toContain(action);
     await shot('11-audit-log');
 
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('heading', { name: 'RFM groups' }).waitFor();
+    await page.getByRole('button', { name: 'Preview' }).click();
+    expect(await page.locator('main').innerText()).toMatch(/\d+ of \d+ profiles match/);
+    await shot('12-segments');
+
     await page.getByRole('link', { name: 'Recommendations' }).click();
     await page.locator('select[name=product]').selectOption('tea');
     await page.getByRole('button', { name: 'Show related products' }).click();
     expect(await page.locator('main').innerText()).toContain('Bought with Sencha green tea');
-    await shot('12-recommendations');
+    await shot('13-recommendations');
 
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
-    await shot('13-settings');
+    await shot('14-settings');
 
     expect(pageErrors).toEqual([]);
   });

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import express, { type Request, type Response, type Router } from 'express';
-import { auditActions, isTactfulError, type Actor, type Tactful } from '@tactful/core';
+import { auditActions, isTactfulError, TactfulError, type Actor, type Tactful } from '@tactful/core';
 import type { AdminAuth } from './admin-auth.js';
+import { adminSegments } from './admin-segments.js';
 import type { AppContext } from './context.js';
 import { auditPage, dashboardData, topProducts, type AuditFilter, type ChartSpec } from './dashboard-data.js';
 import { html, jsonForScript, type SafeHtml } from './html.js';
@@ -132,7 +133,11 @@ ${chartCard('changes', 'Grants and withdrawals')}
 ${chartCard('audience', 'Audience by state')}
 ${chartCard('unsubscribes', 'Unsubscribes')}
 </div>
-<section class="card"><h2>Campaigns: sends, opens, clicks, unsubscribes</h2><p class="empty">No campaign has been sent from Tactful yet, so there is nothing to chart: sends, opens and clicks per campaign appear here once campaign runs are recorded.</p></section>
+<section class="card"><h2>Campaigns: sends per campaign</h2>${
+      data.sends === 0
+        ? html`<p class="empty">No marketing email was recorded as sent in this period.</p>`
+        : html`<div class="chart"><canvas data-chart="sends" role="img" aria-label="Emails sent per campaign"></canvas></div>`
+    }<p class="small muted">Opens and clicks per campaign are not shown: Tactful does not yet store the provider's campaign reports. Unsubscribes are counted per day above, not per campaign.</p></section>
 <section class="card"><h2>Revenue from recommended products</h2><p class="empty">No attributed revenue yet: revenue appears here once orders can be matched to the recommendations a campaign sent.</p></section>`;
     res.send(chartPage('Dashboard', '/admin', body, data.charts as unknown as Record<string, ChartSpec>));
   });
@@ -175,6 +180,8 @@ ${result.rows.map(
       Readable.from(lines).on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
     });
   });
+
+  router.use(adminSegments(tactful));
 
   router.get('/admin/recommendations', async (req, res) => {
     const productId = q(req, 'product');
@@ -253,6 +260,38 @@ ${productSection}${customerSection}`;
     }
   });
 
+  router.post('/admin/contact-policy', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string).trim() : '');
+    const problems: string[] = [];
+    const caps = text('caps')
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean)
+      .map((c) => {
+        const m = /^(\d+)\s*(?:\/|per)\s*(\d+(?:\.\d+)?)\s*(?:d|days?)?$/i.exec(c);
+        if (!m) problems.push(`"${c}" is not a cap: write e.g. 1/3 (one email per 3 days)`);
+        return m ? { max: Number(m[1]), days: Number(m[2]) } : null;
+      })
+      .filter((c): c is { max: number; days: number } => c !== null);
+    const quietStart = text('quietStart');
+    const quietEnd = text('quietEnd');
+    const resend = text('productResendDays');
+    try {
+      if (problems.length > 0) throw new TactfulError('CONFIG.INVALID', problems.join('; '));
+      await tactful.contact.setPolicy({
+        caps,
+        quietHours: quietStart === '' && quietEnd === '' ? null : { start: quietStart, end: quietEnd },
+        defaultTimeZone: text('defaultTimeZone') || 'UTC',
+        productResendDays: resend === '' ? null : Number(resend),
+      });
+      res.redirect(303, '/admin/settings?saved=1');
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res.status(400).send(await settingsPage(tactful, undefined, `${error.message} Nothing was changed.`));
+    }
+  });
+
   router.post('/admin/purposes', async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
@@ -274,6 +313,7 @@ ${productSection}${customerSection}`;
 async function settingsPage(tactful: Tactful, ok?: string, error?: string): Promise<string> {
   const settings = await tactful.settings.get();
   const purposes = await tactful.purposes.list();
+  const contact = await tactful.contact.policy();
   const purposeForm = (p: { key: string; title: string; description: string; documentUrl: string; clause: string; version: string } | null) => html`<form method="post" action="/admin/purposes" class="card">
 <h2>${p ? p.title : 'New purpose'}</h2>
 ${p ? html`<input type="hidden" name="key" value="${p.key}"><p class="small muted">Key: <code>${p.key}</code>. Changing the version keeps consent given under earlier versions provable.</p>` : html`<label>Key (a-z, 0-9, _)<br><input type="text" name="key" required></label>`}
@@ -292,6 +332,13 @@ ${ok ? html`<div class="notice ok" role="status">${ok}</div>` : ''}${error ? htm
 <label class="check"><input type="checkbox" name="requireDoubleOptIn"${settings.requireDoubleOptIn ? html` checked` : ''}><span>Require double opt-in (a confirmation email) before anyone is mailed</span></label>
 <label>Confirmation links stay valid for (hours)<br><input type="number" name="optInTokenTtlHours" min="1" max="720" value="${settings.optInTokenTtlHours}"></label>
 <p class="small muted">Connected systems: ${settings.connectedSystems.join(', ') || 'none'}.</p>
+<button type="submit">Save</button></form>
+<form method="post" action="/admin/contact-policy" class="card"><h2>Frequency caps and quiet hours</h2>
+<label>Caps (emails per days, all apply)<br><input type="text" name="caps" value="${contact.caps.map((c) => `${c.max}/${c.days}`).join(', ')}"></label>
+<div class="grid"><label>Quiet hours from<br><input type="text" name="quietStart" placeholder="21:00" value="${contact.quietHours?.start ?? ''}"></label>
+<label>to<br><input type="text" name="quietEnd" placeholder="08:00" value="${contact.quietHours?.end ?? ''}"></label></div>
+<label>Time zone when the customer's is unknown<br><input type="text" name="defaultTimeZone" value="${contact.defaultTimeZone}"></label>
+<label>Do not feature the same product to the same person again within (days; empty for no limit)<br><input type="number" name="productResendDays" min="1" value="${contact.productResendDays ?? ''}"></label>
 <button type="submit">Save</button></form>
 <h2>Purposes and their clauses</h2>
 ${purposes.map((p) => purposeForm(p))}

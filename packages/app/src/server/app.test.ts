@@ -305,11 +305,13 @@ describe('admin', () => {
   const auth = { authorization: `Bearer ${ADMIN}` };
 
   it('every admin page and export answers 401 without a token', async () => {
-    for (const path of ['/admin', '/admin/audit', '/admin/audit.csv', '/admin/recommendations', '/admin/settings']) {
+    for (const path of ['/admin', '/admin/audit', '/admin/audit.csv', '/admin/segments', '/admin/recommendations', '/admin/settings']) {
       const res = await fetch(`${server.url}${path}`);
       expect(res.status, path).toBe(401);
     }
     expect((await post('/admin/settings', { requireDoubleOptIn: '' })).status).toBe(401);
+    expect((await post('/admin/segments', { name: 'x', definition: '{}' })).status).toBe(401);
+    expect((await post('/admin/contact-policy', { caps: '9/1' })).status).toBe(401);
     expect((await fetch(`${server.url}/admin`, { headers: { authorization: 'Bearer wrong-token-wrong-token-wrong' } })).status).toBe(401);
     expect((await tactful.settings.get()).requireDoubleOptIn).toBe(true);
   });
@@ -370,6 +372,52 @@ describe('admin', () => {
     expect(page).toContain('Lift');
     const unknown = await (await fetch(`${server.url}/admin/recommendations?product=nope`, { headers: auth })).text();
     expect(unknown).toContain('is in no counted order');
+  });
+
+  it('segments: preview a definition, refuse a bad one with its reason, save, and show Pareto and RFM', async () => {
+    const definition = JSON.stringify({ consent: { purpose: 'email_marketing', state: 'granted' } });
+    const preview = await fetch(`${server.url}/admin/segments?definition=${encodeURIComponent(definition)}`, { headers: auth });
+    expect(preview.status).toBe(200);
+    const text = await preview.text();
+    expect(text).toMatch(/<strong>\d+<\/strong> of \d+ profiles match/);
+    expect(text).toContain('Pareto');
+    expect(text).toContain('RFM groups');
+    const bad = await fetch(`${server.url}/admin/segments?definition=${encodeURIComponent('{"orderCount":{"min":"many"}}')}`, { headers: auth });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('Invalid segment at');
+    const notJson = await post('/admin/segments', { name: 'x', definition: '{oops' }, auth);
+    expect(notJson.status).toBe(400);
+    expect(await tactful.segments.list()).toEqual([]);
+    const saved = await post('/admin/segments', { name: 'subscribers', definition }, auth);
+    expect(saved.status).toBe(303);
+    expect((await tactful.segments.list()).map((s) => s.name)).toEqual(['subscribers']);
+    const list = await (await fetch(`${server.url}/admin/segments`, { headers: auth })).text();
+    expect(list).toContain('<td>subscribers</td>');
+  });
+
+  it('the dashboard charts sends per campaign from the recorded sends', async () => {
+    await tactful.contact.recordSend('ana@example.com', { campaign: 'spring-tea', productIds: ['p-pot'] });
+    await tactful.contact.recordSend('cy@example.com', { campaign: 'spring-tea', productIds: ['p-pot'] });
+    const page = await (await fetch(`${server.url}/admin`, { headers: auth })).text();
+    const data = JSON.parse(page.match(/<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/)![1]!);
+    expect(data.sends.labels).toEqual(['spring-tea']);
+    expect(data.sends.datasets[0].data).toEqual([2]);
+    expect(page).toContain('data-chart="sends"');
+  });
+
+  it('settings: frequency caps are saved, and a bad cap is refused with the reason', async () => {
+    const bad = await post('/admin/contact-policy', { caps: '1/3, lots', quietStart: '21:00', quietEnd: '08:00', defaultTimeZone: 'UTC', productResendDays: '30' }, auth);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('&quot;lots&quot; is not a cap');
+    const badZone = await post('/admin/contact-policy', { caps: '2/7', quietStart: '', quietEnd: '', defaultTimeZone: 'Mars/Olympus', productResendDays: '' }, auth);
+    expect(badZone.status).toBe(400);
+    expect((await tactful.contact.policy()).caps).toEqual([
+      { max: 1, days: 3 },
+      { max: 4, days: 30 },
+    ]);
+    const ok = await post('/admin/contact-policy', { caps: '2/7, 6/30', quietStart: '', quietEnd: '', defaultTimeZone: 'Europe/Paris', productResendDays: '' }, auth);
+    expect(ok.status).toBe(303);
+    expect(await tactful.contact.policy()).toMatchObject({ caps: [{ max: 2, days: 7 }, { max: 6, days: 30 }], quietHours: null, defaultTimeZone: 'Europe/Paris', productResendDays: null });
   });
 
   it('settings: a bad value is refused with the reason and changes nothing', async () => {

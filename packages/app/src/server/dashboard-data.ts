@@ -42,7 +42,9 @@ function perDay(labels: string[], rows: ReadonlyArray<{ day: string; key: string
 export interface DashboardData {
   days: number;
   totals: { subjects: number; granted: number; pending: number; withdrawn: number; requested: number; confirmed: number; unsubscribed: number };
-  charts: { funnel: ChartSpec; changes: ChartSpec; audience: ChartSpec; unsubscribes: ChartSpec };
+  charts: { funnel: ChartSpec; changes: ChartSpec; audience: ChartSpec; unsubscribes: ChartSpec; sends: ChartSpec };
+  /** Marketing sends recorded in the period (contact_sends). */
+  sends: number;
 }
 
 export async function dashboardData(tactful: Tactful, days: number): Promise<DashboardData> {
@@ -67,6 +69,11 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
   const stateRows = await q<{ purpose: string; state: string; n: number }>(
     'select purpose, state, count(*)::int as n from consent_state where shop_id = $1 group by 1, 2 order by 1, 2',
     [shop],
+  );
+  const sendRows = await q<{ campaign: string; n: number }>(
+    `select coalesce(campaign, '(no campaign)') as campaign, count(*)::int as n from contact_sends
+      where shop_id = $1 and sent_at >= $2 group by 1 order by 2 desc, 1 limit 20`,
+    [shop, since],
   );
   const [subjects] = await q<{ n: number }>('select count(*)::int as n from subjects where shop_id = $1 and erased_at is null', [shop]);
 
@@ -116,7 +123,9 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
         datasets: states.map((s) => ({ label: s, data: purposes.map((p) => countState(p.key, s)), color: stateColors[s]! })),
       },
       unsubscribes: { type: 'bar', labels, datasets: perDay(labels, funnelRows, [['consent.unsubscribed', 'One-click unsubscribes']]) },
+      sends: { type: 'bar', labels: sendRows.map((r) => r.campaign), datasets: [{ label: 'Emails sent', data: sendRows.map((r) => Number(r.n)) }] },
     },
+    sends: sendRows.reduce((sum, r) => sum + Number(r.n), 0),
   };
 }
 

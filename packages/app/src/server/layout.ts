@@ -13,6 +13,7 @@ export interface PageOptions {
 const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin', 'Dashboard'],
   ['/admin/audit', 'Audit log'],
+  ['/admin/segments', 'Segments'],
   ['/admin/recommendations', 'Recommendations'],
   ['/admin/settings', 'Settings'],
 ];
