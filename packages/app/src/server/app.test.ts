@@ -116,6 +116,19 @@ describe('subscribe and double opt-in', () => {
     expect(welcome.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
   });
 
+  it('the public form cannot turn a confirmed subscription back to pending', async () => {
+    const email = 'steady@example.com';
+    await subscribeAndConfirm(email);
+    const res = await post('/subscribe', { email, purpose: ['email_marketing', 'personalization'] });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('Check your inbox');
+    expect((await tactful.consent.show(email)).purposes.map((p) => [p.state, p.level])).toEqual([
+      ['granted', 'confirmed'],
+      ['granted', 'confirmed'],
+    ]);
+    expect(mailbox.latestTo(email)!.subject).toBe('You are already subscribed');
+  });
+
   it('refuses a reused confirmation link with a clear page', async () => {
     const email = 'reuse@example.com';
     await post('/subscribe', { email, purpose: 'email_marketing' });

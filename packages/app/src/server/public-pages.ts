@@ -170,8 +170,25 @@ export function publicPages(ctx: AppContext): Router {
     const evidence: ConsentEvidence = { ...evidenceOf(req), formId: 'tactful-subscribe' };
     const settings = await tactful.settings.get();
     if (settings.requireDoubleOptIn) {
-      const ticket = await tactful.consent.requestOptIn({ email, purposes: chosen, evidence }, customerForm);
-      await sendConfirmation(ctx, email, ticket.token, chosen, titles);
+      // Anyone can type any address into this form: a purpose the person already granted is not asked
+      // again (a new request would turn it back to pending until they confirm). The page reads the same
+      // either way, so it does not tell who subscribed.
+      const subjectId = await tactful.audit.subjectIdOf(email);
+      const granted = new Set(subjectId ? (await tactful.consent.show(email)).purposes.filter((p) => p.state === 'granted').map((p) => p.purpose) : []);
+      const toRequest = chosen.filter((p) => !granted.has(p));
+      if (toRequest.length > 0) {
+        const ticket = await tactful.consent.requestOptIn({ email, purposes: toRequest, evidence }, customerForm);
+        await sendConfirmation(ctx, email, ticket.token, toRequest, titles);
+      } else if (subjectId) {
+        const link = await preferencesLink(ctx, subjectId);
+        await ctx.mailer.send({
+          to: email,
+          subject: 'You are already subscribed',
+          text: `Someone (we hope you) asked to subscribe ${email} again: you already receive what was asked for, so nothing changed.\n\nSee or change your choices: ${link}`,
+          headers: {},
+          links: { preferences: link },
+        });
+      }
       res.send(
         messagePage(
           'Check your inbox',
