@@ -97,16 +97,27 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   app.use(express.json({ limit: '100kb' }));
   app.use(assetRoutes());
 
-  const limiter = rateLimit({
+  // One-click unsubscribes (RFC 8058) are POSTed by the mailbox providers' servers, many people behind one
+  // address: they get their own, much higher limit, so a big send's unsubscribes are never refused.
+  const isOneClick = (req: Request) => req.method === 'POST' && req.originalUrl.split('?')[0] === '/unsubscribe';
+  const oneClickLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: config.TACTFUL_RATE_LIMIT * 50,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    skip: (req) => !isOneClick(req),
+  });
+  const publicLimiter = rateLimit({
     windowMs: 60_000,
     limit: config.TACTFUL_RATE_LIMIT,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    skip: isOneClick,
     handler: (_req, res) => {
       res.status(429).send(messagePage('Too many requests', 'Too many requests from your network in a short time. Wait a minute and try again.', 'error'));
     },
   });
-  app.use(['/subscribe', '/confirm', '/unsubscribe', '/preferences', '/admin/login', '/demo'], limiter);
+  app.use(['/subscribe', '/confirm', '/unsubscribe', '/preferences', '/admin/login', '/demo'], oneClickLimiter, publicLimiter);
 
   if (config.TACTFUL_DEMO && 'messages' in mailer) {
     const box = mailer as Mailer & { messages: readonly SentMail[] };
