@@ -8,8 +8,8 @@ import { sql } from 'drizzle-orm';
 import type { Actor } from '../audit/log.js';
 import type { ShopContext } from '../consent/service.js';
 import { TactfulError } from '../errors/tactful-error.js';
-import { emailsOf } from '../profile/subjects.js';
 import { rows } from '../store/open.js';
+import { emailsOfMany } from '../profile/profiles.js';
 import { eraseSubject } from './erase.js';
 
 export const DEFAULT_RETENTION_MONTHS = 24;
@@ -44,7 +44,7 @@ export async function findStale(ctx: ShopContext, months = DEFAULT_RETENTION_MON
   const stale = found.filter(
     (r) => (!r.last_order || new Date(r.last_order) < new Date(cutoff)) && (!r.last_consent || new Date(r.last_consent) < new Date(cutoff)),
   );
-  const emails = await emailsOf(ctx.db, ctx.keys, ctx.shopId, stale.map((r) => r.subject_id));
+  const emails = await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, stale.map((r) => r.subject_id));
   return stale.map((r) => ({
     subjectId: r.subject_id,
     email: emails.get(r.subject_id) ?? '',

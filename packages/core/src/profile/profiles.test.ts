@@ -157,6 +157,26 @@ describeEachStore('profiles', (getStore) => {
     expect((await t.profiles.show('hal@example.com')).profile!.age).toBe(26);
   });
 
+  it('customers from a platform - names and location are stored only for consenting, known customers', async () => {
+    const t = await engine();
+    await t.consent.record(grant('kim@example.com', 'personalization', 'granted', 'k1', 0));
+    await t.consent.record(grant('lou@example.com', 'email_marketing', 'granted', 'l1', 0));
+    const out = await t.profiles.ingestCustomers(
+      [
+        { id: '1', email: 'KIM@example.com', firstName: 'Kim', lastName: 'Kay', country: 'de', city: 'Köln', updatedAt: at(1) },
+        { id: '2', email: 'lou@example.com', firstName: 'Lou', updatedAt: at(1) },
+        { id: '3', email: 'stranger@example.com', firstName: 'Sam', updatedAt: at(1) },
+        { id: '4', email: null, firstName: 'Nobody', updatedAt: at(1) },
+      ],
+      'shopify',
+    );
+    expect(out).toEqual({ stored: 1, skipped: 3 });
+    const kim = (await t.profiles.show('kim@example.com')).profile!;
+    expect(kim.attributes).toMatchObject({ firstName: { value: 'Kim', source: 'shopify' }, country: { value: 'DE' }, city: { value: 'Köln' } });
+    expect((await t.segments.members({ location: { city: 'KÖLN' } })).length).toBe(1);
+    expect((await t.profiles.show('lou@example.com')).profile).toBeNull();
+  });
+
   it('bad input - invalid attributes and unknown emails are refused and change nothing', async () => {
     const t = await engine();
     await t.consent.record(grant('ivy@example.com', 'personalization', 'granted', 'i1', 0));

@@ -143,6 +143,7 @@ const idsJson = (ids: readonly string[]) => JSON.stringify([...new Set(ids)]);
  */
 export async function refreshOrderSummaries(tx: Db, shopId: string, subjectIds: readonly string[], at: Date): Promise<void> {
   if (subjectIds.length === 0) return;
+  await markRfmStale(tx, shopId);
   const ids = idsJson(subjectIds);
   await tx.execute(sql`
     update orders o set subject_id = s.subject_id
@@ -192,6 +193,7 @@ export async function rebuildProfiles(tx: Db, shopId: string, head: ShopHead, su
 export async function purgeProfiles(tx: Db, shopId: string, head: ShopHead, subjectIds: readonly string[], actor: Actor, at: Date, reason = 'personalization withdrawn'): Promise<number> {
   if (subjectIds.length === 0) return 0;
   const ids = idsJson(subjectIds);
+  await markRfmStale(tx, shopId);
   const deleted = await rows<{ subject_id: string }>(
     tx,
     sql`delete from profiles where shop_id = ${shopId} and subject_id in (select jsonb_array_elements_text(${ids}::jsonb)) returning subject_id`,
@@ -306,16 +308,19 @@ export async function rescoreProfiles(db: Db, keys: KeyRing, shopId: string, at:
   });
 }
 
-/** Rescores when a profile changed since the last scoring (or an age went stale). */
+/** Marks the shop's RFM scores stale: the next report or RFM segment rescores first. */
+export async function markRfmStale(tx: Db, shopId: string): Promise<void> {
+  await tx.delete(kv).where(and(eq(kv.shopId, shopId), eq(kv.key, RFM_KEY)));
+}
+
+/** Rescores when the order summaries changed since the last scoring (or an age went stale). */
 export async function ensureScored(db: Db, keys: KeyRing, shopId: string, at: Date): Promise<void> {
-  const [state] = await rows<{ last: string | null; changed: string | null; stale: number }>(
+  const [state] = await rows<{ scored: boolean; stale: number }>(
     db,
-    sql`select (select value from kv where shop_id = ${shopId} and key = ${RFM_KEY}) as last,
-               (select max(updated_at)::text from profiles where shop_id = ${shopId}) as changed,
+    sql`select exists (select 1 from kv where shop_id = ${shopId} and key = ${RFM_KEY}) as scored,
                (select count(*)::int from profiles where shop_id = ${shopId} and age_valid_until <= ${at.toISOString()}::timestamptz) as stale`,
   );
-  if (!state || (!state.changed && state.stale === 0)) return;
-  if (state.last && state.changed && new Date(state.changed).getTime() <= new Date(state.last).getTime() && Number(state.stale) === 0) return;
+  if (state?.scored && Number(state.stale) === 0) return;
   await rescoreProfiles(db, keys, shopId, at);
 }
 
@@ -430,4 +435,27 @@ export async function changeSubjectEmail(
     .set({ emailIndex: index, emailEnc: sealForSubject(key, ctx.shopId, subjectId, 'email', newEmail) })
     .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.subjectId, subjectId)));
   await appendAudit(tx, ctx.shopId, ctx.head, { action: 'subject.email_changed', actor, subjectId, at, details: {} });
+}
+
+/**
+ * The emails of many subjects in clear, in a few set-based reads (the subject keys unwrapped in memory);
+ * erased subjects are left out. For reports that list many customers.
+ */
+export async function emailsOfMany(db: Db, keys: KeyRing, shopId: string, subjectIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (subjectIds.length === 0) return out;
+  const shopKeys = await keys.shop(db, shopId);
+  const unique = [...new Set(subjectIds)];
+  for (let i = 0; i < unique.length; i += 5000) {
+    const found = await rows<{ subject_id: string; email_enc: Buffer | Uint8Array; wrapped_key: Buffer | Uint8Array | null }>(
+      db,
+      sql`select subject_id, email_enc, wrapped_key from subjects where shop_id = ${shopId} and wrapped_key is not null
+          and subject_id in (select jsonb_array_elements_text(${JSON.stringify(unique.slice(i, i + 5000))}::jsonb))`,
+    );
+    for (const r of found) {
+      const key = keys.unwrapSubjectKey(shopKeys, shopId, r.subject_id, Buffer.from(r.wrapped_key!));
+      if (key) out.set(r.subject_id, openForSubject(key, shopId, r.subject_id, 'email', Buffer.from(r.email_enc)));
+    }
+  }
+  return out;
 }

@@ -5,8 +5,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { KeyRing, ShopKeys } from '../crypto/keyring.js';
-import { ensureScored, attributeIndex, normaliseForIndex } from '../profile/profiles.js';
-import { emailsOf } from '../profile/subjects.js';
+import { ensureScored, attributeIndex, emailsOfMany, normaliseForIndex } from '../profile/profiles.js';
 import type { Db } from '../store/open.js';
 import { rows } from '../store/open.js';
 import { ageBandRange, type Predicate, type Segment } from './language.js';
@@ -84,22 +83,24 @@ function predicateSql(p: Predicate, ctx: CompileContext): SQL {
   }
   if ('rfmLabel' in p) return inJson(sql`p.rfm_label`, list(p.rfmLabel));
   if ('purchased' in p) {
+    // A semi-join (the set of buyers, computed once) rather than a correlated probe per profile.
     const b = p.purchased;
-    const parts: SQL[] = [sql`o.shop_id = p.shop_id`, sql`o.subject_id = p.subject_id`, sql`o.counted`, sql`l.quantity > 0`];
+    const parts: SQL[] = [sql`o.shop_id = ${ctx.shopId}`, sql`o.subject_id is not null`, sql`o.counted`, sql`l.quantity > 0`];
     if (b.product) parts.push(inJson(sql`l.product_id`, list(b.product)));
     if (b.category) parts.push(inJson(sql`pr.category`, list(b.category)));
     if (b.withinDays) parts.push(sql`o.created_at >= ${new Date(ctx.now.getTime() - b.withinDays * 86_400_000).toISOString()}::timestamptz`);
     const join = b.category ? sql`join products pr on pr.shop_id = l.shop_id and pr.product_id = l.product_id` : sql``;
-    return sql`exists (select 1 from orders o join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id ${join} where ${sql.join(parts, sql` and `)})`;
+    return sql`p.subject_id in (select o.subject_id from orders o join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id ${join} where ${sql.join(parts, sql` and `)})`;
   }
   if ('orderCount' in p) return sql`(${rangeSql(sql`p.order_count`, p.orderCount)})`;
   if ('revenue' in p) return sql`(${rangeSql(sql`p.revenue`, p.revenue)})`;
   if ('consent' in p) {
     const states = list(p.consent.state);
-    const held = sql`exists (select 1 from consent_state c where c.shop_id = p.shop_id and c.subject_id = p.subject_id and c.purpose = ${p.consent.purpose} and ${inJson(sql`c.state`, states)})`;
+    const purpose = p.consent.purpose;
+    const held = sql`p.subject_id in (select c.subject_id from consent_state c where c.shop_id = ${ctx.shopId} and c.purpose = ${purpose} and ${inJson(sql`c.state`, states)})`;
     if (!states.includes('none')) return held;
-    const none = sql`not exists (select 1 from consent_state c where c.shop_id = p.shop_id and c.subject_id = p.subject_id and c.purpose = ${p.consent.purpose} and c.state <> 'none')`;
-    return sql`(${held} or ${none})`;
+    const decided = sql`p.subject_id in (select c.subject_id from consent_state c where c.shop_id = ${ctx.shopId} and c.purpose = ${purpose} and c.state <> 'none')`;
+    return sql`(${held} or not ${decided})`;
   }
   const never: never = p;
   throw new Error(`unhandled predicate ${JSON.stringify(never)}`);
@@ -159,7 +160,7 @@ export async function previewSegment(ctx: SegmentContext, segment: Segment, samp
     ctx.db,
     sql`select p.subject_id from profiles p where p.shop_id = ${ctx.shopId} and ${where} order by p.subject_id limit ${sampleSize}`,
   );
-  const emails = await emailsOf(ctx.db, ctx.keys, ctx.shopId, sample.map((r) => r.subject_id));
+  const emails = await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, sample.map((r) => r.subject_id));
   return {
     count: Number(counts?.n ?? 0),
     profiles: Number(counts?.total ?? 0),
@@ -204,7 +205,7 @@ export async function paretoReport(ctx: SegmentContext, threshold = 0.8): Promis
   const [all] = await rows<{ n: number }>(ctx.db, sql`select count(*)::int as n from profiles where shop_id = ${ctx.shopId} and order_count > 0`);
   const customers = Number(all?.n ?? 0);
   const total = found.length > 0 ? Number(found[0]!.total) : 0;
-  const emails = await emailsOf(ctx.db, ctx.keys, ctx.shopId, found.map((r) => r.subject_id));
+  const emails = await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, found.map((r) => r.subject_id));
   const topRevenue = found.reduce((s, r) => s + Number(r.revenue), 0);
   return {
     customers,
