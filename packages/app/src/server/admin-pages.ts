@@ -138,7 +138,11 @@ ${chartCard('unsubscribes', 'Unsubscribes')}
         ? html`<p class="empty">No marketing email was recorded as sent in this period.</p>`
         : html`<div class="chart"><canvas data-chart="sends" role="img" aria-label="Emails sent per campaign"></canvas></div>`
     }<p class="small muted">Opens and clicks per campaign are not shown: Tactful does not yet store the provider's campaign reports. Unsubscribes are counted per day above, not per campaign.</p></section>
-<section class="card"><h2>Revenue from recommended products</h2><p class="empty">No attributed revenue yet: revenue appears here once orders can be matched to the recommendations a campaign sent.</p></section>`;
+<section class="card"><h2>Revenue from recommended products</h2>${
+      data.recommendedRevenue === 0
+        ? html`<p class="empty">No order in this period contains a product that an email featured to the buyer in the 30 days before.</p>`
+        : html`<p><strong>${data.recommendedRevenue.toFixed(2)}</strong> in the period.</p><div class="chart"><canvas data-chart="revenue" role="img" aria-label="Revenue from recommended products per day"></canvas></div>`
+    }<p class="small muted">An order line counts when the buyer was sent an email featuring that product in the 30 days before the order; amounts are summed as recorded, in the orders' own currencies.</p></section>`;
     res.send(chartPage('Dashboard', '/admin', body, data.charts as unknown as Record<string, ChartSpec>));
   });
 

@@ -416,6 +416,23 @@ describe('admin', () => {
     expect(data.sends.labels).toEqual(['spring-tea']);
     expect(data.sends.datasets[0].data).toEqual([2]);
     expect(page).toContain('data-chart="sends"');
+    expect(data.revenue.datasets[0].data.reduce((a: number, b: number) => a + b, 0)).toBe(0);
+  });
+
+  it('revenue from recommended products counts order lines of featured products bought within 30 days of the send', async () => {
+    await tactful.contact.recordSend('cy@example.com', { campaign: 'summer', productIds: ['p-cup'] });
+    const soon = new Date(Date.now() + 60_000);
+    await tactful.orders.ingest(
+      [
+        { id: 'o-cy-2', email: 'cy@example.com', customerId: 'c-cy', createdAt: soon, updatedAt: soon, lines: [{ productId: 'p-cup', title: 'Cups', quantity: 2, price: '7.25' }, { productId: 'p-saucer', title: 'Saucers', quantity: 1, price: '100.00' }] },
+      ],
+      'shopify',
+    );
+    const page = await (await fetch(`${server.url}/admin`, { headers: auth })).text();
+    const data = JSON.parse(page.match(/<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/)![1]!);
+    // Cups were featured to Cy (2 × 7.25); saucers were not.
+    expect(data.revenue.datasets[0].data.reduce((a: number, b: number) => a + b, 0)).toBe(14.5);
+    expect(page).toContain('<strong>14.50</strong> in the period');
   });
 
   it('settings: frequency caps are saved, and a bad cap is refused with the reason', async () => {

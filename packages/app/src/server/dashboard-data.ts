@@ -42,7 +42,9 @@ function perDay(labels: string[], rows: ReadonlyArray<{ day: string; key: string
 export interface DashboardData {
   days: number;
   totals: { subjects: number; granted: number; pending: number; withdrawn: number; requested: number; confirmed: number; unsubscribed: number };
-  charts: { funnel: ChartSpec; changes: ChartSpec; audience: ChartSpec; unsubscribes: ChartSpec; sends: ChartSpec };
+  charts: { funnel: ChartSpec; changes: ChartSpec; audience: ChartSpec; unsubscribes: ChartSpec; sends: ChartSpec; revenue: ChartSpec };
+  /** Revenue of order lines whose product a marketing email featured to the buyer in the 30 days before. */
+  recommendedRevenue: number;
   /** Marketing sends recorded in the period (contact_sends). */
   sends: number;
 }
@@ -73,6 +75,18 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
   const sendRows = await q<{ campaign: string; n: number }>(
     `select coalesce(campaign, '(no campaign)') as campaign, count(*)::int as n from contact_sends
       where shop_id = $1 and sent_at >= $2 group by 1 order by 2 desc, 1 limit 20`,
+    [shop, since],
+  );
+  // Attribution: an order line counts when the buyer was sent an email featuring that product in the 30 days
+  // before the order (each line once, however many emails featured it).
+  const revenueRows = await q<{ day: string; key: string; n: number }>(
+    `select to_char(o.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, 'revenue' as key,
+            coalesce(sum(coalesce(nullif(l.price, '')::numeric, 0) * l.quantity), 0)::float8 as n
+       from orders o join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id
+      where o.shop_id = $1 and o.counted and o.created_at >= $2 and o.subject_id is not null
+        and exists (select 1 from contact_sends s where s.shop_id = o.shop_id and s.subject_id = o.subject_id
+                      and s.product_ids ? l.product_id and s.sent_at <= o.created_at and s.sent_at > o.created_at - interval '30 days')
+      group by 1`,
     [shop, since],
   );
   const [subjects] = await q<{ n: number }>('select count(*)::int as n from subjects where shop_id = $1 and erased_at is null', [shop]);
@@ -123,9 +137,11 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
         datasets: states.map((s) => ({ label: s, data: purposes.map((p) => countState(p.key, s)), color: stateColors[s]! })),
       },
       unsubscribes: { type: 'bar', labels, datasets: perDay(labels, funnelRows, [['consent.unsubscribed', 'One-click unsubscribes']]) },
+      revenue: { type: 'bar', labels, datasets: perDay(labels, revenueRows, [['revenue', 'Revenue from recommended products']]).map((d) => ({ ...d, data: d.data.map((v) => Math.round(v * 100) / 100) })) },
       sends: { type: 'bar', labels: sendRows.map((r) => r.campaign), datasets: [{ label: 'Emails sent', data: sendRows.map((r) => Number(r.n)) }] },
     },
     sends: sendRows.reduce((sum, r) => sum + Number(r.n), 0),
+    recommendedRevenue: Math.round(revenueRows.reduce((sum, r) => sum + Number(r.n), 0) * 100) / 100,
   };
 }
 
