@@ -50,7 +50,7 @@ Environment:
         const app = createApp({ tactful, config, logger });
         const running = await startServer(app, { host: config.HOST, port: config.PORT });
         logger.info({ url: running.url, publicUrl: config.PUBLIC_URL, shop: tactful.shopId, store: store.kind, demo: config.TACTFUL_DEMO }, 'tactful listening');
-        ctx.io.stderr(`Tactful for ${tactful.shopId} listening on ${running.url} (public URL ${config.PUBLIC_URL}). Admin: ${config.PUBLIC_URL}/admin. Ctrl-C stops.\n`);
+        ctx.io.stderr(`Tactful for ${tactful.shopId} listening on ${running.url} (public URL ${config.PUBLIC_URL}). Admin: ${config.PUBLIC_URL}/admin.${config.TACTFUL_DEMO ? ` Demo inbox: ${config.PUBLIC_URL}/demo/mail.` : ''} Ctrl-C stops.\n`);
         const signal = await untilSignal();
         logger.info({ signal }, 'stopping');
         await running.close();

@@ -83,3 +83,17 @@ describe('HTML injection', () => {
     expectInert(await get(`/preferences?token=${q}`));
   });
 });
+
+describe('admin purpose form', () => {
+  it('defines a purpose, and refuses a javascript: terms URL with the reason, changing nothing', async () => {
+    const form = (values: Record<string, string>) => fetch(`${server.url}/admin/purposes`, { method: 'POST', headers: auth, body: new URLSearchParams(values), redirect: 'manual' });
+    const bad = await form({ key: 'sms', title: 'Texts', description: '', documentUrl: 'javascript:alert(1)', clause: '4.2', version: '1' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('Nothing was changed');
+    expect((await tactful.purposes.list()).map((p) => p.key)).not.toContain('sms');
+    const ok = await form({ key: 'sms', title: 'Texts', description: 'May we text you?', documentUrl: 'https://inject.example/terms#sms', clause: '4.2', version: '1' });
+    expect(ok.status).toBe(303);
+    expect((await tactful.purposes.list()).find((p) => p.key === 'sms')).toMatchObject({ title: 'Texts', clause: '4.2' });
+    expect(await get('/subscribe')).toContain('value="sms"');
+  });
+});
