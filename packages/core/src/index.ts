@@ -106,6 +106,7 @@ export type { BasketFormat, CatalogProduct, OrderLineInput } from './recommend/p
 export { recommendForCustomer, relatedProducts, estimateRepurchaseIntervals, blendRanking } from './recommend/recommender.js';
 export type { PurchaseRecord, SentRecord, CustomerHistory, RecommendOptions, RecommendationReason, Recommendation, RankedCandidate } from './recommend/recommender.js';
 export { evaluateRecommendations, seededRandom } from './recommend/evaluate.js';
+export type { ExplainedRecommendation, CustomerRecommendations } from './recommend/service.js';
 export type { EvaluationOptions, EvaluationMetrics, EvaluationResult } from './recommend/evaluate.js';
 export { orderCounts, basketFromOrder, applyOrderEvent, catalogProduct } from './recommend/order-events.js';
 // profiles, segments, contact, privacy

@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createTactful, openStore, type Tactful } from '@tactful/core';
 import type { Command } from 'commander';
-import { table } from '../cli/parse.js';
+import { parsePositiveInt, table } from '../cli/parse.js';
+import { runDemoPipeline, startSandboxes } from '../demo/pipeline.js';
 import type { CliContext, CommandModule } from '../cli/program.js';
 
 /**
@@ -21,8 +22,6 @@ export async function consentStory(ctx: CliContext, tactful: Tactful): Promise<v
       ),
     );
   };
-  await tactful.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });
-
   say('\n1. Dana ticks both boxes on the subscribe form: pending until she confirms (double opt-in).');
   const ticket = await tactful.consent.requestOptIn({ email, purposes: ['email_marketing', 'personalization'], evidence: { ip: '203.0.113.50', userAgent: 'Mozilla/5.0 (demo)', formId: 'footer-signup', policyVersion: '1' } });
   await show();
@@ -61,16 +60,34 @@ export const demoCommand: CommandModule = (program: Command, ctx: CliContext) =>
     .command('demo')
     .description('run the demo on a fresh embedded database (.tactful/demo by default)')
     .option('--data <folder>', 'where the demo database lives (wiped first)', '.tactful/demo')
-    .action(async (flags: { data: string }) => {
+    .option('--customers <n>', 'customers of the demo shop (the 9 835 Groceries orders are shared among them)', '2000')
+    .action(async (flags: { data: string; customers: string }) => {
       const folder = resolve(ctx.io.cwd, flags.data);
       rmSync(folder, { recursive: true, force: true });
       rmSync(`${folder}.secret`, { force: true });
       ctx.line(`Tactful demo on an embedded PostgreSQL (PGlite) at ${folder}`);
       const store = await openStore({ url: folder, secret: ctx.io.env.TACTFUL_SECRET });
+      const customers = parsePositiveInt(flags.customers, '--customers');
+      const sandboxes = startSandboxes(ctx.globals().shop, { customers });
       try {
         const tactful = await createTactful({ store, shop: ctx.globals().shop });
+        ctx.line(
+          `\nA Shopify shop (sandbox) seeded from the Groceries data: ${sandboxes.seed.products} products, ${sandboxes.seed.customers} customers, ${sandboxes.seed.orders} orders; an empty Mailchimp audience (sandbox).`,
+        );
+        const started = Date.now();
+        const report = await runDemoPipeline(tactful, sandboxes, (line) => ctx.line(line));
+        ctx.line(`\nMailchimp audience now: ${Object.entries(report.mailchimpMembers).map(([k, v]) => `${v} ${k}`).join(', ') || 'empty'}`);
+        ctx.line(`Shopify email consent now: ${Object.entries(report.shopifyConsent).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+        ctx.line('\nRecommendations for customers who agreed (each says why):');
+        for (const example of report.examples) {
+          ctx.line(`  ${example.email}`);
+          for (const r of example.recommendations) ctx.line(`    - ${r.title.trim()} (${r.why.trim()})`);
+        }
+        ctx.line(`\n(pipeline took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+        ctx.line("\nAnd one customer's story, step by step:");
         await consentStory(ctx, tactful);
       } finally {
+        sandboxes.close();
         await store.close();
       }
       ctx.line(`\nExplore it: tactful --db ${flags.data} consent history --email dana@example.com`);

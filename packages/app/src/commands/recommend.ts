@@ -37,10 +37,10 @@ export const recommendCommand: CommandModule = (program: Command, ctx: CliContex
           table(
             ['product', 'score', 'why'],
             result.recommendations.map((r) => {
-              const top = r.reasons[0];
+              const top = r.reasons.find((x) => x.kind === 'bought-with') ?? r.reasons[0];
               const why =
                 top?.kind === 'bought-with'
-                  ? `because you bought ${top.because} (${top.statistic} ${fixed(top.value)})`
+                  ? `because you bought ${top.becauseTitle ?? top.because} (${top.statistic} ${fixed(top.value)})`
                   : top?.kind === 'popular-in-category'
                     ? `popular in ${top.category}`
                     : 'popular in the shop';

@@ -46,11 +46,16 @@ export async function catalogue(db: Db, shopId: string): Promise<Map<string, Cat
   );
 }
 
+/** A recommendation whose reasons also name the product bought, for emails and pages. */
+export type ExplainedRecommendation = Omit<Recommendation, 'reasons'> & {
+  reasons: Array<Recommendation['reasons'][number] & { becauseTitle?: string }>;
+};
+
 export interface CustomerRecommendations {
   customer: string;
   subjectId: string;
   purchases: number;
-  recommendations: Recommendation[];
+  recommendations: ExplainedRecommendation[];
 }
 
 /**
@@ -112,7 +117,11 @@ export async function recommendForCustomerRef(
     }
   }
   const model = await getModel();
-  const recommendations = recommendForCustomer(model, { purchases }, await catalogue(ctx.db, ctx.shopId), { now: ctx.now(), ...options });
+  const items = await catalogue(ctx.db, ctx.shopId);
+  const recommendations = recommendForCustomer(model, { purchases }, items, { now: ctx.now(), ...options }).map((r) => ({
+    ...r,
+    reasons: r.reasons.map((reason) => (reason.kind === 'bought-with' ? { ...reason, becauseTitle: items.get(reason.because)?.title ?? reason.because } : reason)),
+  }));
   return { customer, subjectId: subjectId!, purchases: ids.length, recommendations };
 }
 
