@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import express, { type Request, type Response, type Router } from 'express';
 import { auditActions, isTactfulError, TactfulError, type Actor, type Tactful } from '@tactful/core';
 import type { AdminAuth } from './admin-auth.js';
+import { adminCampaign } from './admin-campaign.js';
 import { adminSegments } from './admin-segments.js';
 import type { AppContext } from './context.js';
 import { auditPage, dashboardData, topProducts, type AuditFilter, type ChartSpec } from './dashboard-data.js';
@@ -186,6 +187,7 @@ ${result.rows.map(
   });
 
   router.use(adminSegments(tactful));
+  router.use(adminCampaign(ctx));
 
   router.get('/admin/recommendations', async (req, res) => {
     const productId = q(req, 'product');

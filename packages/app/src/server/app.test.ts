@@ -318,7 +318,7 @@ describe('admin', () => {
   const auth = { authorization: `Bearer ${ADMIN}` };
 
   it('every admin page and export answers 401 without a token', async () => {
-    for (const path of ['/admin', '/admin/audit', '/admin/audit.csv', '/admin/segments', '/admin/recommendations', '/admin/settings']) {
+    for (const path of ['/admin', '/admin/audit', '/admin/audit.csv', '/admin/segments', '/admin/campaign', '/admin/recommendations', '/admin/settings']) {
       const res = await fetch(`${server.url}${path}`);
       expect(res.status, path).toBe(401);
     }
@@ -448,6 +448,21 @@ describe('admin', () => {
     const ok = await post('/admin/contact-policy', { caps: '2/7, 6/30', quietStart: '', quietEnd: '', defaultTimeZone: 'Europe/Paris', productResendDays: '' }, auth);
     expect(ok.status).toBe(303);
     expect(await tactful.contact.policy()).toMatchObject({ caps: [{ max: 2, days: 7 }, { max: 6, days: 30 }], quietHours: null, defaultTimeZone: 'Europe/Paris', productResendDays: null });
+  });
+
+  it('campaign preview: eligible customers see the content and reasons, others the reason they are left out', async () => {
+    // Cy was sent two emails this week: the frequency cap (2 per 7 days, set above) holds the next one back.
+    const capped = await (await fetch(`${server.url}/admin/campaign?email=cy%40example.com`, { headers: auth })).text();
+    expect(capped).toContain('cy@example.com would not receive it: 2 of at most 2 emails in 7 days');
+    expect(capped).toContain('Because you bought Green tea');
+    expect(capped).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    await subscribeAndConfirm('fay@example.com');
+    const eligible = await (await fetch(`${server.url}/admin/campaign?email=fay%40example.com`, { headers: auth })).text();
+    expect(eligible).toContain('fay@example.com would receive the email now');
+    const unsubscribed = await (await fetch(`${server.url}/admin/campaign?email=bo%40example.com`, { headers: auth })).text();
+    expect(unsubscribed).toContain('would not receive it: email offers are withdrawn');
+    const unknown = await (await fetch(`${server.url}/admin/campaign?email=nobody%40example.com`, { headers: auth })).text();
+    expect(unknown).toContain('No customer with email nobody@example.com');
   });
 
   it('settings: a bad value is refused with the reason and changes nothing', async () => {

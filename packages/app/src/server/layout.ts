@@ -15,6 +15,7 @@ const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin/audit', 'Audit log'],
   ['/admin/segments', 'Segments'],
   ['/admin/recommendations', 'Recommendations'],
+  ['/admin/campaign', 'Campaign'],
   ['/admin/settings', 'Settings'],
 ];
 
