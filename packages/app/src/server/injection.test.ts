@@ -68,7 +68,7 @@ describe('HTML injection', () => {
     expect(centre).toContain('Kettle &quot;&#39;&gt;');
     expectInert(await get('/demo/mail'));
 
-    for (const path of ['/admin', '/admin/audit', '/admin/segments', '/admin/settings', '/admin/recommendations?product=a', `/admin/recommendations?customer=${encodeURIComponent("o'hara@example.com")}`]) {
+    for (const path of ['/admin', '/admin/audit', '/admin/segments', '/admin/settings', '/admin/recommendations?product=a', `/admin/recommendations?customer=${encodeURIComponent("o'hara@example.com")}`, `/admin/campaign?email=${encodeURIComponent("o'hara@example.com")}`]) {
       expectInert(await get(path, auth));
     }
   });
