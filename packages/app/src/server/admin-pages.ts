@@ -118,14 +118,13 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
     const days = Math.min(365, Math.max(7, Number(q(req, 'days')) || 30));
     const data = await dashboardData(tactful, days);
     const t = data.totals;
-    const verify = await tactful.audit.verify();
     const outbox = await tactful.outbox.counts();
     const body = html`<h1>Dashboard</h1>
 <form class="inline" method="get" action="/admin"><label>Period <select name="days">${[7, 30, 90, 365].map((d) => html`<option value="${d}"${d === days ? html` selected` : ''}>last ${d} days</option>`)}</select></label><button type="submit" class="secondary">Show</button></form>
 <div class="grid" style="margin-top:1rem">
 <section class="card"><h2>Audience (email offers)</h2><p><strong>${t.granted}</strong> granted · <strong>${t.pending}</strong> pending · <strong>${t.withdrawn}</strong> withdrawn · ${t.subjects} people known</p>
 <p class="small muted">In the period: ${t.requested} opt-ins requested, ${t.confirmed} confirmed${t.requested > 0 ? ` (${Math.round((100 * t.confirmed) / t.requested)}%)` : ''}, ${t.unsubscribed} one-click unsubscribes.</p></section>
-<section class="card"><h2>Integrity</h2><p>Consent ledger: <strong>${verify.ledger.ok ? 'intact' : 'BROKEN'}</strong> (${verify.ledger.rows} events) · audit log: <strong>${verify.audit.ok ? 'intact' : 'BROKEN'}</strong> (${verify.audit.rows} entries)</p>
+<section class="card"><h2>Integrity and sync</h2><p><a href="/admin/audit/verify">Verify the hash chains</a> of the consent ledger and the audit log (reads them whole).</p>
 <p class="small muted">Outbox to connected systems: ${Object.entries(outbox).map(([k, v]) => `${String(v)} ${k}`).join(', ')}.</p></section>
 </div>
 <div class="grid">
@@ -171,6 +170,18 @@ ${result.rows.map(
 )}</tbody></table>
 <div class="pager">${pageNo > 1 ? html`<a href="${at(pageNo - 1)}">← newer</a>` : ''}${pageNo * size < result.total ? html`<a href="${at(pageNo + 1)}">older →</a>` : ''}</div>`;
     res.status(problems.length > 0 ? 400 : 200).send(page({ title: 'Audit log', admin: { current: '/admin/audit' }, body }));
+  });
+
+  router.get('/admin/audit/verify', async (_req, res) => {
+    const verify = await tactful.audit.verify();
+    const line = (name: string, v: { ok: boolean; rows: number }) =>
+      html`<p>${name}: <strong>${v.ok ? 'intact' : 'BROKEN'}</strong> (${v.rows} ${name === 'Consent ledger' ? 'events' : 'entries'} checked)</p>`;
+    const body = html`<h1>Hash chains</h1>${
+      verify.ledger.ok && verify.audit.ok
+        ? html`<div class="notice ok" role="status">Both chains are intact: no entry was changed, removed or inserted.</div>`
+        : html`<div class="notice error" role="alert">A chain is broken: an entry was changed, removed or inserted outside Tactful. Export the audit log and investigate.</div>`
+    }${line('Consent ledger', verify.ledger)}${line('Audit log', verify.audit)}<p class="small"><a href="/admin/audit">Back to the audit log</a></p>`;
+    res.status(verify.ledger.ok && verify.audit.ok ? 200 : 409).send(page({ title: 'Hash chains', admin: { current: '/admin/audit' }, body }));
   });
 
   router.get('/admin/audit.csv', async (req, res) => {

@@ -376,6 +376,17 @@ describe('admin', () => {
     expect(lines.slice(1).every((l) => l.includes(',consent.unsubscribed,'))).toBe(true);
     const bad = await fetch(`${server.url}/admin/audit?since=yesterday`, { headers: auth });
     expect(bad.status).toBe(400);
+    const verify = await fetch(`${server.url}/admin/audit/verify`, { headers: auth });
+    expect(verify.status).toBe(200);
+    expect(await verify.text()).toContain('Both chains are intact');
+    // A row changed behind Tactful's back is found; then it is put back.
+    const [row] = await store.query<{ seq: number }>("select min(seq)::int as seq from audit_log where action = 'consent.unsubscribed'");
+    await store.query("update audit_log set action = 'consent.recorded' where seq = $1", [row!.seq]);
+    const broken = await fetch(`${server.url}/admin/audit/verify`, { headers: auth });
+    expect(broken.status).toBe(409);
+    expect(await broken.text()).toContain('A chain is broken');
+    await store.query("update audit_log set action = 'consent.unsubscribed' where seq = $1", [row!.seq]);
+    expect((await fetch(`${server.url}/admin/audit/verify`, { headers: auth })).status).toBe(200);
   });
 
   it('the recommendations explorer shows related products with their statistics', async () => {
