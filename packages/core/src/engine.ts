@@ -50,6 +50,7 @@ import { eraseSubject, type EraseRequest } from './privacy/erase.js';
 import { exportSubject } from './privacy/export.js';
 import { applyRetention, DEFAULT_RETENTION_MONTHS, findStale } from './privacy/retention.js';
 import { processingRegister } from './privacy/register.js';
+import { compactAfterErasure } from './privacy/compact.js';
 
 export interface CreateTactfulOptions {
   store: Store;
@@ -276,9 +277,16 @@ export async function createTactful(options: CreateTactfulOptions) {
     },
     privacy: {
       export: (email: string, actor: Actor = systemActor, options?: { requestId?: string }) => exportSubject(ctx, email, actor, options),
-      erase: (email: string, request: EraseRequest, actor: Actor = systemActor) => eraseSubject(ctx, email, request, actor),
+      /** Erases, then compacts inbox/outbox and the WAL unless `compact: false` (see privacy/compact.ts). */
+      erase: async (email: string, request: EraseRequest & { compact?: boolean }, actor: Actor = systemActor) => {
+        const result = await eraseSubject(ctx, email, request, actor);
+        return { ...result, compaction: request.compact === false ? null : await compactAfterErasure(store.db) };
+      },
       retention: (months = DEFAULT_RETENTION_MONTHS) => findStale(ctx, months),
-      applyRetention: (months = DEFAULT_RETENTION_MONTHS, actor: Actor = systemActor) => applyRetention(ctx, months, actor),
+      applyRetention: async (months = DEFAULT_RETENTION_MONTHS, actor: Actor = systemActor) => {
+        const result = await applyRetention(ctx, months, actor);
+        return { ...result, compaction: result.erased.length > 0 ? await compactAfterErasure(store.db) : null };
+      },
       register: (months = DEFAULT_RETENTION_MONTHS) => processingRegister(store.db, shopId, now(), months),
     },
     recommend: {

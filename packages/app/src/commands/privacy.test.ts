@@ -149,6 +149,7 @@ describe('tactful privacy', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('erased (request T-1): 1 orders');
+    expect(r.stdout).toContain('storage compacted');
     const again = await run('privacy', 'erase', '--email', 'c3@example.com', '--reason', 'customer request');
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/No customer with email c3@example.com/);

@@ -47,6 +47,9 @@ export const privacyCommand: CommandModule = (program: Command, ctx: CliContext)
           `erased (request ${out.requestId}): ${out.ordersDeleted} orders, ${out.inboxDeleted} inbox and ${out.outboxDeleted} outbox items deleted; key destroyed; address suppressed` +
             (out.queuedFor.length ? `; deletion queued for ${out.queuedFor.join(', ')}` : ''),
         );
+        const failed = out.compaction?.steps.filter((st) => !st.ok) ?? [];
+        if (out.compaction && failed.length === 0) ctx.line('storage compacted: no copy of the deleted payloads is left in table files or the WAL');
+        else if (failed.length > 0) ctx.line(`storage NOT fully compacted (${failed.map((f) => `${f.step}: ${f.error}`).join('; ')}): run it as a database superuser`);
       });
     });
 

@@ -119,3 +119,32 @@ export async function rowsReferring(store: Store, shopId: string, subjectId: str
   }
   return out;
 }
+
+/**
+ * Every place in the raw files under `folder` where an AES-256-GCM envelope decrypts, under one of `keys`,
+ * to text containing a needle. Envelope boundaries are unknown in raw pages and WAL, so every byte equal
+ * to the envelope version (1) is tried as a start, decrypting the next `window` bytes as CTR.
+ */
+export function scanFilesDecrypting(folder: string, keys: Array<{ name: string; key: Buffer }>, needles: string[], window = 512): Array<{ file: string; offset: number; key: string; needle: string }> {
+  const out: Array<{ file: string; offset: number; key: string; needle: string }> = [];
+  const lowered = needles.map((n) => n.toLowerCase());
+  // A needle's first 8 bytes are enough to spot it.
+  const probes = lowered.map((n) => Buffer.from(n.slice(0, 8), 'utf8'));
+  for (const entry of readdirSync(folder, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = join(entry.parentPath, entry.name);
+    const bytes = readFileSync(file);
+    for (let i = bytes.indexOf(1); i >= 0 && i + 30 < bytes.length; i = bytes.indexOf(1, i + 1)) {
+      const iv = Buffer.concat([bytes.subarray(i + 1, i + 13), Buffer.from([0, 0, 0, 2])]);
+      const body = bytes.subarray(i + 29, Math.min(bytes.length, i + 29 + window));
+      for (const { name, key } of keys) {
+        const decipher = createDecipheriv('aes-256-ctr', key, iv);
+        const plain = Buffer.from(decipher.update(body).toString('latin1').toLowerCase(), 'latin1');
+        probes.forEach((p, k) => {
+          if (plain.includes(p)) out.push({ file, offset: i, key: name, needle: needles[k]! });
+        });
+      }
+    }
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ import { openStore, type Store } from '../store/open.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import type { SubjectExport } from './export.js';
-import { findPersonalData, rowsReferring, scanFiles } from './oracle.js';
+import { findPersonalData, remainingKeys, rowsReferring, scanFiles, scanFilesDecrypting } from './oracle.js';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
@@ -289,14 +289,17 @@ describeEachStore('privacy', (getStore) => {
 });
 
 describe('privacy on disk', () => {
-  it('erase - the raw database files hold no trace of the person in plain text', async () => {
+  it('erase - the raw database files (tables and WAL) hold no trace of the person, in plain text or decryptable with a remaining key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tactful-erase-'));
     try {
       const store = await openStore({ url: join(dir, 'db') });
       const t = await populate(store);
-      await t.privacy.erase(ADA, { reason: 'customer request' });
-      await store.query('checkpoint');
+      const out = await t.privacy.erase(ADA, { reason: 'customer request' });
+      expect(out.compaction).toMatchObject({ compacted: true });
+      const keys = await remainingKeys(store, t.shopId);
       await store.close();
+      const decryptable = scanFilesDecrypting(join(dir, 'db'), keys, [ADA, ADA_IP, ...ADA_NAMES]);
+      expect(decryptable.map((d) => `${d.file.slice(dir.length)}@${d.offset} ${d.key} ${d.needle}`)).toEqual([]);
       expect(scanFiles(join(dir, 'db'), [ADA, ADA_IP, ADA_UA, ...ADA_NAMES, 'Robert'].slice(0, -1))).toEqual([]);
       // The scan can see plain text when it is there: Bob's first name is only inside ciphertext, but his
       // inbox delivery id is stored in clear.
