@@ -40,6 +40,21 @@ describeEachStore('double opt-in and one-click unsubscribe', (getStore) => {
     expect(history.events.at(-1)!.evidence).toMatchObject({ ip: '198.51.100.4', confirmationTokenId: ticket.tokenId });
   });
 
+  it('requestOptIn - someone typing a confirmed subscriber\'s address into the form takes nothing away', async () => {
+    clock = new Date('2026-03-01T09:00:00Z');
+    const t = await engine();
+    const first = await t.consent.requestOptIn({ email: 'bo@example.com', purposes: ['email_marketing'] });
+    await t.consent.confirmOptIn(first.token);
+    clock = new Date('2026-03-05T09:00:00Z');
+    const again = await t.consent.requestOptIn({ email: 'bo@example.com', purposes: ['email_marketing', 'personalization'] });
+    expect(again.alreadyGranted).toEqual(['email_marketing']);
+    const view = await t.consent.show('bo@example.com');
+    expect(view.purposes.map((p) => [p.purpose, p.state, p.level])).toEqual([
+      ['email_marketing', 'granted', 'confirmed'],
+      ['personalization', 'pending', 'unknown'],
+    ]);
+  });
+
   it('confirmOptIn - a reused token is refused with CONSENT.TOKEN_USED and changes nothing', async () => {
     clock = new Date('2026-03-01T09:00:00Z');
     const t = await engine();

@@ -40,6 +40,13 @@ describe('the fold', () => {
     expect(foldConsent([withdrawal, grant]).state).toBe('withdrawn');
   });
 
+  it('ties - a confirmation at the same instant as its request confirms (and still loses to a withdrawal)', () => {
+    const request = ev('pending', 5, 'form');
+    const confirmation = ev('granted', 5, 'double_opt_in_confirmation');
+    expect(foldConsent([confirmation, request]).state).toBe('granted');
+    expect(foldConsent([request, confirmation, ev('withdrawn', 5, 'admin')]).state).toBe('withdrawn');
+  });
+
   it('withdrawal is sticky - a later grant from a sync, an import, the checkout, an admin or the API does not grant again', () => {
     for (const method of ['sync', 'import', 'checkout', 'admin', 'api'] as const) {
       const state = foldConsent([ev('granted', 0), ev('withdrawn', 1), ev('granted', 2, method), ev('pending', 3, method)]);

@@ -21,8 +21,14 @@ export interface FoldedConsent {
 
 export const initialConsent: FoldedConsent = { state: 'none', level: 'unknown', since: null, decidedBy: null };
 
-/** On equal `occurredAt`, later in this order wins: a withdrawal beats everything, a grant loses to all. */
+/**
+ * On equal `occurredAt`, later in this order wins: a withdrawal beats everything; a confirmation beats the
+ * pending request it confirms; any other grant loses to all.
+ */
 const tieRank: Record<ConsentState, number> = { granted: 0, pending: 1, none: 2, withdrawn: 3 };
+function rankOf(event: FoldableEvent): number {
+  return event.state === 'granted' && event.source.method === 'double_opt_in_confirmation' ? 1.5 : tieRank[event.state];
+}
 
 /**
  * A total order on events: time, then the tie rank, then the source's own ids. Every arrival order of the
@@ -31,7 +37,7 @@ const tieRank: Record<ConsentState, number> = { granted: 0, pending: 1, none: 2,
 export function compareEvents(a: FoldableEvent, b: FoldableEvent): number {
   const dt = a.occurredAt.getTime() - b.occurredAt.getTime();
   if (dt !== 0) return dt;
-  const dr = tieRank[a.state] - tieRank[b.state];
+  const dr = rankOf(a) - rankOf(b);
   if (dr !== 0) return dr;
   if (a.source.system !== b.source.system) return a.source.system < b.source.system ? -1 : 1;
   if (a.source.eventId !== b.source.eventId) return a.source.eventId < b.source.eventId ? -1 : 1;

@@ -210,6 +210,8 @@ export interface OptInTicket {
   tokenId: string;
   subjectId: string;
   expiresAt: Date;
+  /** Requested purposes the person had already granted: left as they are. */
+  alreadyGranted: string[];
 }
 
 /** Records `pending` for each purpose and issues a single-use, expiring confirmation token. */
@@ -237,14 +239,30 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
   );
   const expiresAt = new Date(now.getTime() + settings.optInTokenTtlHours * 3600_000);
   return withShopTransaction(ctx, actor, async (s) => {
-    const subjectId = (await applyEvents(s, events))[0]!.subjectId;
+    // Anyone can type an address into a public form: a request must never take away consent the person
+    // already gave. Purposes already granted stay granted (the confirmation may still raise the level).
+    const existing = await findSubjectByEmail(s.tx, { keys: ctx.keys, shopKeys: s.shopKeys, shopId: ctx.shopId }, events[0]!.subject.email);
+    const granted = new Set(
+      existing
+        ? (
+            await s.tx
+              .select({ purpose: consentState.purpose, state: consentState.state })
+              .from(consentState)
+              .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, existing.subjectId)))
+          )
+            .filter((r) => r.state === 'granted')
+            .map((r) => r.purpose)
+        : [],
+    );
+    const toRecord = events.filter((e) => !granted.has(e.purpose));
+    const subjectId = toRecord.length > 0 ? (await applyEvents(s, toRecord))[0]!.subjectId : existing!.subjectId;
     await s.tx.insert(optInTokens).values({ shopId: ctx.shopId, tokenId, subjectId, purposes: events.map((e) => e.purpose), issuedAt: now, expiresAt });
     await appendAudit(s.tx, ctx.shopId, s.head, {
       action: 'consent.opt_in_requested',
       actor,
       subjectId,
       at: now,
-      details: { purposes: events.map((e) => e.purpose), tokenId, expiresAt: expiresAt.toISOString() },
+      details: { purposes: events.map((e) => e.purpose), alreadyGranted: [...granted].filter((p) => events.some((e) => e.purpose === p)), tokenId, expiresAt: expiresAt.toISOString() },
     });
     const token = signToken(s.shopKeys.tokenKey, {
       kind: 'opt-in',
@@ -254,7 +272,7 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
       purposes: events.map((e) => e.purpose),
       exp: Math.floor(expiresAt.getTime() / 1000),
     });
-    return { token, tokenId, subjectId, expiresAt };
+    return { token, tokenId, subjectId, expiresAt, alreadyGranted: events.filter((e) => granted.has(e.purpose)).map((e) => e.purpose) };
   });
 }
 
