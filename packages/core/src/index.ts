@@ -133,3 +133,5 @@ export { findStale, applyRetention, DEFAULT_RETENTION_MONTHS } from './privacy/r
 export type { StaleSubject } from './privacy/retention.js';
 export { processingRegister, registerMarkdown } from './privacy/register.js';
 export type { ProcessingRegister, ProcessingActivity } from './privacy/register.js';
+export { compactAfterErasure } from './privacy/compact.js';
+export type { CompactionReport } from './privacy/compact.js';
