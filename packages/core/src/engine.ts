@@ -8,6 +8,7 @@ import { KeyRing } from './crypto/keyring.js';
 import { TactfulError } from './errors/tactful-error.js';
 import type { ConsentEvidence } from './consent/event.js';
 import { verifyLedger } from './consent/ledger.js';
+import { signToken, verifyToken, type TokenPayload } from './consent/tokens.js';
 import { defaultPurposes, definePurpose, listPurposes, type PurposeInput } from './consent/purposes.js';
 import {
   confirmOptIn,
@@ -199,6 +200,22 @@ export async function createTactful(options: CreateTactfulOptions) {
         return unsubscribeToken(ctx, subject.subjectId, purpose);
       },
       unsubscribe: (token: string, evidence: ConsentEvidence = {}, actor: Actor = { type: 'customer', id: 'one-click' }) => unsubscribe(ctx, token, evidence, actor),
+    },
+    /** Signed links (`<payload>.<HMAC>` under the shop's token key) for pages that show before acting. */
+    links: {
+      /** The payload of a link of `kind` issued by this shop; CONSENT.TOKEN_FORGED / CONSENT.TOKEN_EXPIRED otherwise. */
+      read: async <K extends TokenPayload['kind']>(token: unknown, kind: K): Promise<Extract<TokenPayload, { kind: K }>> => {
+        const shopKeys = await keys.shop(store.db, shopId);
+        const payload = verifyToken(shopKeys.tokenKey, token as string, kind);
+        if (payload.shop !== shopId) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This link belongs to another shop.');
+        if ('exp' in payload && payload.exp * 1000 < now().getTime()) throw new TactfulError('CONSENT.TOKEN_EXPIRED', 'This link has expired: ask for a new one.');
+        return payload;
+      },
+      /** A link to the subject's preference centre, valid `ttlDays` (default 30). */
+      preferences: async (subjectId: string, ttlDays = 30): Promise<string> => {
+        const shopKeys = await keys.shop(store.db, shopId);
+        return signToken(shopKeys.tokenKey, { kind: 'preferences', shop: shopId, subject: subjectId, exp: Math.floor(now().getTime() / 1000) + ttlDays * 86_400 });
+      },
     },
     purposes: {
       list: () => listPurposes(store.db, shopId),

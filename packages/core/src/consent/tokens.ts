@@ -40,7 +40,7 @@ export function signToken(key: Buffer, payload: TokenPayload): string {
 /** Checks the signature and the kind; refuses anything altered with `CONSENT.TOKEN_FORGED`. */
 export function verifyToken<K extends TokenPayload['kind']>(key: Buffer, token: string, kind: K): Extract<TokenPayload, { kind: K }> {
   const forged = () => new TactfulError('CONSENT.TOKEN_FORGED', 'This link is not valid: it was altered or not issued by this shop. Ask for a new one.');
-  if (typeof token !== 'string' || token.length > 4096) throw forged();
+  if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw forged();
   const parts = token.trim().split('.');
   if (parts.length !== 2 || !parts[0] || !parts[1]) throw forged();
   const expected = createHmac('sha256', key).update(parts[0]).digest();
