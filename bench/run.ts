@@ -82,6 +82,11 @@ await section('recommend', async () => {
   return mod.benchRecommend();
 });
 
+await section('segments', async () => {
+  const mod = (await import('./segments.js')) as { benchSegments: () => Promise<unknown> };
+  return mod.benchSegments();
+});
+
 await section('shopify-import', async () => {
   const mod = (await import('../packages/shopify-adapter/bench/import.js')) as { benchShopifyImport: () => Promise<unknown> };
   return mod.benchShopifyImport();
