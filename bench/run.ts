@@ -56,9 +56,12 @@ async function section(name: string, run: () => Promise<unknown>) {
   }
 }
 
-const pg = wanted('consent') ? startPostgres() : null;
-try {
-  await section('consent', async () => {
+const pg = wanted('consent') || wanted('segments') ? startPostgres() : null;
+// Every section that measures PostgreSQL reads DATABASE_URL.
+if (pg) process.env.DATABASE_URL = pg.url;
+process.on('exit', () => pg?.stop());
+
+await section('consent', async () => {
     const events = Number(process.env.BENCH_CONSENT_EVENTS ?? 100_000);
     const out: ConsentBenchResult[] = [];
     console.log(`  consent ledger: ${events} events over ${events / 10} customers, batches of 500, two connected systems`);
@@ -72,10 +75,7 @@ try {
       console.log(`  ratio postgres/pglite ingest throughput: ${(server.eventsPerSecond / lite.eventsPerSecond).toFixed(2)}×`);
     } else console.log('  !!! PostgreSQL not available: its figures were NOT measured');
     return out;
-  });
-} finally {
-  pg?.stop();
-}
+});
 
 await section('recommend', async () => {
   const mod = (await import('./recommend.js')) as { benchRecommend: () => Promise<unknown> };

@@ -5,7 +5,7 @@ import { exportAudit, type AuditExportFormat } from './audit/export.js';
 import type { ChainVerification } from './audit/chain.js';
 import { encrypt } from './crypto/cipher.js';
 import { KeyRing } from './crypto/keyring.js';
-import { TactfulError } from './errors/tactful-error.js';
+import { TactfulError, isTactfulError } from './errors/tactful-error.js';
 import type { ConsentEvidence } from './consent/event.js';
 import { verifyLedger } from './consent/ledger.js';
 import { signToken, verifyToken, type TokenPayload } from './consent/tokens.js';
@@ -35,7 +35,7 @@ import { platformTarget, providerTarget } from './sync/targets.js';
 import type { CommercePlatform, EmailProvider } from './ports.js';
 import { products as productsTable } from './store/schema.js';
 import { and, eq } from 'drizzle-orm';
-import { ingestOrders, upsertProducts } from './profile/orders.js';
+import { deleteOrders, ingestOrders, upsertProducts } from './profile/orders.js';
 import { modelCache, recommendForCustomerRef, relatedToProduct } from './recommend/service.js';
 import type { OrderRecord, ProductRecord } from './ports.js';
 import type { RecommendOptions } from './recommend/recommender.js';
@@ -49,6 +49,8 @@ import { deleteSegment, listSegments, saveSegment } from './segment/saved.js';
 import { canContact, readContactPolicy, recordSend, writeContactPolicy, type ContactPolicyInput } from './contact/policy.js';
 import { eraseSubject, type EraseRequest } from './privacy/erase.js';
 import { exportSubject } from './privacy/export.js';
+import { eraseShop } from './privacy/shop-erasure.js';
+import { storeDataRequest, readDataRequests } from './privacy/data-requests.js';
 import { applyRetention, DEFAULT_RETENTION_MONTHS, findStale } from './privacy/retention.js';
 import { processingRegister } from './privacy/register.js';
 import { compactAfterErasure } from './privacy/compact.js';
@@ -155,8 +157,43 @@ export async function createTactful(options: CreateTactfulOptions) {
             actor,
           );
         }
+        // Names and location are kept only for customers with personalization granted (checked inside).
+        await ingestCustomerAttributes(c, [event.customer], meta.system, actor);
         return;
       }
+      case 'customer_email_changed':
+        await changeEmail(c, event.oldEmail, event.newEmail, actor).catch((error: unknown) => {
+          // An address Tactful never held has nothing to follow.
+          if (!isTactfulError(error, 'SUBJECT.NOT_FOUND')) throw error;
+        });
+        return;
+      case 'erase_customer': {
+        // customers/redact: the person and the orders named by the request. Compaction (VACUUM) cannot run
+        // inside this transaction; `tactful privacy erase` and retention compact.
+        if (event.email) {
+          await eraseSubject(c, event.email, { reason: `${meta.system} ${meta.topic}`, requestId: event.requestId }, actor).catch((error: unknown) => {
+            if (!isTactfulError(error, 'SUBJECT.NOT_FOUND')) throw error;
+          });
+        }
+        await deleteOrders(db, meta.shopId, event.orderIds);
+        return;
+      }
+      case 'data_request': {
+        // customers/data_request: the bundle is stored for the merchant, encrypted under the shop key.
+        const bundle = event.email ? await exportSubject(c, event.email, actor, { requestId: event.requestId }).catch((error: unknown) => {
+          if (isTactfulError(error, 'SUBJECT.NOT_FOUND')) return { subject: null, note: 'Tactful holds no data about this customer.' };
+          throw error;
+        }) : { subject: null, note: 'The request named no email; Tactful keys its data by email.' };
+        await storeDataRequest(db, keys, meta.shopId, event.requestId, bundle, now());
+        return;
+      }
+      case 'erase_shop':
+        await eraseShop(db, meta.shopId);
+        keys.forgetShop(meta.shopId);
+        return;
+      case 'uninstalled':
+        // Sessions are removed by the platform's route; the data stays until the shop asks for redaction.
+        return;
       case 'order':
         await ingestOrders(c, [event.order], meta.system);
         return;
@@ -176,7 +213,9 @@ export async function createTactful(options: CreateTactfulOptions) {
         );
         return;
       default:
-        throw new TactfulError('SYNC.NO_HANDLER', `No handler for "${event.kind}" deliveries yet: the delivery is kept and processed once one is registered.`, { retryable: true });
+        // A kind this version does not know (stored by a newer instance): kept until one that knows it runs.
+        event satisfies never;
+        throw new TactfulError('SYNC.NO_HANDLER', `No handler for "${(event as { kind: string }).kind}" deliveries yet: the delivery is kept and processed once one is registered.`, { retryable: true });
     }
   };
 
@@ -305,6 +344,8 @@ export async function createTactful(options: CreateTactfulOptions) {
         return { ...result, compaction: result.erased.length > 0 ? await compactAfterErasure(store.db) : null };
       },
       register: (months = DEFAULT_RETENTION_MONTHS) => processingRegister(store.db, shopId, now(), months),
+      /** Export bundles prepared for platform data requests (customers/data_request), for the merchant. */
+      dataRequests: () => readDataRequests(store.db, keys, shopId),
     },
     recommend: {
       model: getModel,

@@ -13,7 +13,8 @@ import { appendAudit, type Actor } from '../audit/log.js';
 import { decrypt } from '../crypto/cipher.js';
 import { parseEmail, withShopTransaction, type ShopContext } from '../consent/service.js';
 import { TactfulError } from '../errors/tactful-error.js';
-import { CountDelta, lockModel, persistDelta } from '../recommend/model-store.js';
+import { lockModel } from '../recommend/model-store.js';
+import { deleteOrders } from '../profile/orders.js';
 import type { Db } from '../store/open.js';
 import { consentState, contactSends, inbox, optInTokens, orderLines, orders, outbox, profiles, pushedConsent, subjects, suppression } from '../store/schema.js';
 import { enqueue } from '../sync/outbox.js';
@@ -125,20 +126,7 @@ export async function eraseSubject(ctx: ShopContext, email: string, request: Era
       throw new TactfulError('SUBJECT.NOT_FOUND', `No customer with email ${normalised} in shop ${shopId}: nothing is held for this address.`);
     }
     const orderIds = theirOrders.map((o) => o.orderId);
-    const delta = new CountDelta();
-    for (let i = 0; i < orderIds.length; i += 1000) {
-      const chunk = orderIds.slice(i, i + 1000);
-      const lines = await tx
-        .select({ orderId: orderLines.orderId, productId: orderLines.productId, quantity: orderLines.quantity })
-        .from(orderLines)
-        .where(and(eq(orderLines.shopId, shopId), inArray(orderLines.orderId, chunk)));
-      const byOrder = new Map<string, string[]>();
-      for (const l of lines) if (l.quantity > 0) byOrder.set(l.orderId, [...(byOrder.get(l.orderId) ?? []), l.productId]);
-      for (const o of theirOrders.slice(i, i + 1000)) if (o.counted) delta.add(byOrder.get(o.orderId) ?? [], -1);
-      await tx.delete(orderLines).where(and(eq(orderLines.shopId, shopId), inArray(orderLines.orderId, chunk)));
-      await tx.delete(orders).where(and(eq(orders.shopId, shopId), inArray(orders.orderId, chunk)));
-    }
-    await persistDelta(tx, shopId, delta);
+    await deleteOrders(tx, shopId, orderIds);
 
     const payloads = await deletePayloadsNaming(tx, shopId, s.shopKeys, subjectId, [normalised, ...Object.values(externalIds), ...orderIds.map((id) => `"${id}"`)]);
 

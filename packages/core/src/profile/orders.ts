@@ -170,3 +170,30 @@ export async function upsertProducts(ctx: OrderContext, records: readonly Produc
   );
   return rows.length;
 }
+
+/**
+ * Deletes orders and their lines and subtracts what the counted ones contributed to the model, in the
+ * caller's transaction (erasure, customers/redact). Returns how many orders were deleted.
+ */
+export async function deleteOrders(tx: Db, shopId: string, orderIds: readonly string[]): Promise<number> {
+  if (orderIds.length === 0) return 0;
+  await lockModel(tx, shopId);
+  const delta = new CountDelta();
+  let deleted = 0;
+  for (let i = 0; i < orderIds.length; i += 1000) {
+    const chunk = orderIds.slice(i, i + 1000);
+    const found = await tx.select({ orderId: orders.orderId, counted: orders.counted }).from(orders).where(and(eq(orders.shopId, shopId), inArray(orders.orderId, chunk)));
+    const lines = await tx
+      .select({ orderId: orderLines.orderId, productId: orderLines.productId, quantity: orderLines.quantity })
+      .from(orderLines)
+      .where(and(eq(orderLines.shopId, shopId), inArray(orderLines.orderId, chunk)));
+    const byOrder = new Map<string, string[]>();
+    for (const l of lines) if (l.quantity > 0) byOrder.set(l.orderId, [...(byOrder.get(l.orderId) ?? []), l.productId]);
+    for (const o of found) if (o.counted) delta.add(byOrder.get(o.orderId) ?? [], -1);
+    await tx.delete(orderLines).where(and(eq(orderLines.shopId, shopId), inArray(orderLines.orderId, chunk)));
+    await tx.delete(orders).where(and(eq(orders.shopId, shopId), inArray(orders.orderId, chunk)));
+    deleted += found.length;
+  }
+  await persistDelta(tx, shopId, delta);
+  return deleted;
+}

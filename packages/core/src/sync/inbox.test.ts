@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { createTactful } from '../engine.js';
+import { isTactfulError } from '../errors/tactful-error.js';
 import type { CommercePlatform, ConsentPush, EmailProvider, MemberChange, PushResult } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
@@ -59,14 +60,47 @@ describeEachStore('inbox and delivery targets', (getStore) => {
 
   it('inbox - a delivery without a handler stays pending with its reason; nothing is lost', async () => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop() });
-    await t.inbox.receive(t.shopId, { kind: 'erase_shop', requestId: 'r1' }, meta('e1', 'shop/redact'));
+    // A kind this version does not know, as a newer instance might have stored it.
+    await t.inbox.receive(t.shopId, { kind: 'loyalty_points', points: 3 } as never, meta('e1', 'loyalty/update'));
     expect(await t.processInbox()).toMatchObject({ processed: 0, failed: 1 });
     const [row] = await getStore().query<{ last_error: string; processed_at: unknown }>('select last_error, processed_at from inbox where shop_id = $1', [t.shopId]);
     expect(row!.processed_at).toBeNull();
-    expect(row!.last_error).toMatch(/No handler for "erase_shop"/);
+    expect(row!.last_error).toMatch(/No handler for "loyalty_points"/);
     const handled: string[] = [];
-    expect(await t.processInbox({ extra: { erase_shop: async (e) => void handled.push(e.kind) } })).toMatchObject({ processed: 1 });
-    expect(handled).toEqual(['erase_shop']);
+    expect(await t.processInbox({ extra: { loyalty_points: async (e: { kind: string }) => void handled.push(e.kind) } as never })).toMatchObject({ processed: 1 });
+    expect(handled).toEqual(['loyalty_points']);
+  });
+
+  it('compliance - customers/redact erases the person and the named orders; data_request stores a bundle; shop/redact removes every row', async () => {
+    const t = await createTactful({ store: getStore(), shop: uniqueShop() });
+    const when = new Date('2026-04-30T10:00:00Z');
+    await t.consent.record({ subject: { email: 'gus@example.com' }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: when, source: { system: 'cli', eventId: 'g1', method: 'form' } });
+    await t.orders.ingest(
+      [
+        { id: 'o1', email: 'gus@example.com', createdAt: when, updatedAt: when, lines: [{ productId: 'p1', title: 'Tea', quantity: 1 }, { productId: 'p2', title: 'Cups', quantity: 1 }] },
+        { id: 'o2', customerId: '77', createdAt: when, updatedAt: when, lines: [{ productId: 'p1', title: 'Tea', quantity: 1 }, { productId: 'p2', title: 'Cups', quantity: 1 }] },
+      ],
+      'shopify',
+    );
+    expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(2);
+    await t.inbox.receive(t.shopId, { kind: 'data_request', email: 'gus@example.com', orderIds: ['o1'], requestId: 'dr-1' }, meta('c1', 'customers/data_request'));
+    await t.inbox.receive(t.shopId, { kind: 'erase_customer', email: 'gus@example.com', orderIds: ['o2'], requestId: 'rd-1' }, meta('c2', 'customers/redact'));
+    expect(await t.processInbox()).toMatchObject({ processed: 2, failed: 0 });
+    const [request] = await t.privacy.dataRequests();
+    expect(request).toMatchObject({ requestId: 'dr-1' });
+    expect(JSON.stringify(request!.bundle)).toContain('gus@example.com');
+    expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(0);
+    expect(await getStore().query('select order_id from orders where shop_id = $1', [t.shopId])).toEqual([]);
+    expect(isTactfulError(await t.consent.show('gus@example.com').catch((e: unknown) => e), 'SUBJECT.NOT_FOUND')).toBe(true);
+    expect((await t.audit.verify()).ledger.ok).toBe(true);
+
+    await t.inbox.receive(t.shopId, { kind: 'erase_shop', requestId: 'sr-1' }, meta('c3', 'shop/redact'));
+    expect(await t.processInbox()).toMatchObject({ processed: 1 });
+    const left = await getStore().query<{ n: number }>(
+      `select (select count(*) from consent_ledger where shop_id = $1) + (select count(*) from audit_log where shop_id = $1) + (select count(*) from shops where shop_id = $1) + (select count(*) from kv where shop_id = $1) + (select count(*) from inbox where shop_id = $1) as n`,
+      [t.shopId],
+    );
+    expect(Number(left[0]!.n)).toBe(0);
   });
 
   it('targets - consent changes reach the platform and the provider with their original time; per-item failures are kept', async () => {
