@@ -5,6 +5,7 @@ import type { CliContext, CommandModule } from '../cli/program.js';
 import { createApp } from '../server/app.js';
 import { readServeConfig } from '../server/config.js';
 import { startServer } from '../server/start.js';
+import { startWorkers } from '../server/workers.js';
 
 function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -49,11 +50,13 @@ Environment:
         const tactful = await createTactful({ store, shop: config.TACTFUL_SHOP });
         const app = createApp({ tactful, config, logger });
         const running = await startServer(app, { host: config.HOST, port: config.PORT });
+        const workers = startWorkers(tactful, logger);
         logger.info({ url: running.url, publicUrl: config.PUBLIC_URL, shop: tactful.shopId, store: store.kind, demo: config.TACTFUL_DEMO }, 'tactful listening');
         ctx.io.stderr(`Tactful for ${tactful.shopId} listening on ${running.url} (public URL ${config.PUBLIC_URL}). Admin: ${config.PUBLIC_URL}/admin.${config.TACTFUL_DEMO ? ` Demo inbox: ${config.PUBLIC_URL}/demo/mail.` : ''} Ctrl-C stops.\n`);
         const signal = await untilSignal();
         logger.info({ signal }, 'stopping');
         await running.close();
+        await workers.stop();
       } finally {
         await store.close();
       }
