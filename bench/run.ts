@@ -3,8 +3,8 @@
  * against a baseline measured in the same run; nothing here asserts a time. When DATABASE_URL is not set
  * and Debian's PostgreSQL is installed, a throwaway server is started for the PostgreSQL figures.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchConsent, type ConsentBenchResult } from './consent.js';
 
@@ -12,8 +12,29 @@ const results: Record<string, unknown> = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
   startedAt: new Date().toISOString(),
 };
+const sections = ['consent', 'recommend', 'segments', 'shopify-import', 'mailchimp-sync'];
 const only = process.argv.slice(2);
-const wanted = (name: string) => only.length === 0 || only.includes(name);
+const unknown = only.filter((name) => !sections.includes(name));
+if (unknown.length > 0) {
+  console.error(`unknown section(s): ${unknown.join(', ')}; choose from ${sections.join(', ')}`);
+  process.exit(2);
+}
+
+// Without arguments, each section runs in a process of its own, so its peak memory is its own.
+if (only.length === 0) {
+  mkdirSync('.bench', { recursive: true });
+  let failed = false;
+  for (const name of sections) {
+    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit', env: process.env });
+    if (child.status !== 0) failed = true;
+    const file = `.bench/${name}.json`;
+    if (existsSync(file)) results[name] = JSON.parse(readFileSync(file, 'utf8'))[name];
+  }
+  writeFileSync('.bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
+  console.log('\nall figures: .bench/results.json');
+  process.exit(failed ? 1 : 0);
+}
+const wanted = (name: string) => only.includes(name);
 
 function startPostgres(): { url: string; stop: () => void } | null {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => undefined };
@@ -98,5 +119,4 @@ await section('mailchimp-sync', async () => {
 });
 
 mkdirSync('.bench', { recursive: true });
-writeFileSync('.bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
-console.log('\nall figures: .bench/results.json');
+for (const name of only) writeFileSync(`.bench/${name}.json`, `${JSON.stringify({ [name]: results[name] }, null, 2)}\n`);
