@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { createTactful, foldConsent, openStore, type FoldableEvent } from '@tactful/core';
+import { createTactful, foldConsent, openStore, seededRandom, type FoldableEvent } from '@tactful/core';
 
 export interface ConsentBenchResult {
   target: string;
@@ -25,17 +25,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** A deterministic pseudo-random stream (mulberry32) so every run ingests the same events. */
-function rng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function benchConsent(target: { name: string; url: string }, events: number, subjects: number, batch = 500): Promise<ConsentBenchResult> {
   const secret = randomBytes(32).toString('hex');
   const store = await openStore({ url: target.url, secret });
@@ -44,7 +33,7 @@ export async function benchConsent(target: { name: string; url: string }, events
     const start = new Date('2026-01-01T00:00:00Z').getTime();
     const tactful = await createTactful({ store, shop, now: () => new Date('2026-06-01T00:00:00Z') });
     await tactful.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });
-    const random = rng(42);
+    const random = seededRandom(42);
     const t0 = performance.now();
     for (let offset = 0; offset < events; offset += batch) {
       const inputs = [];

@@ -11,7 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildModel, modelFromSnapshot, readBaskets, recommendForCustomer, type CatalogProduct, type PurchaseRecord } from '@tactful/core';
+import { buildModel, modelFromSnapshot, readBaskets, recommendForCustomer, seededRandom, type CatalogProduct, type PurchaseRecord } from '@tactful/core';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const GROCERIES = resolve(here, '../../shared/data/baskets/groceries.csv');
@@ -21,17 +21,6 @@ const PRODUCTS = 20_000;
 const AISLES = 400; // 50 products each: a basket mostly shops one aisle, which gives real co-purchase structure
 const CUSTOMERS = 60_000;
 const SEED = 20_251_129;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cumulative Zipf weights 1/rank^s over n ranks, for sampling by binary search. */
 function zipfCdf(n: number, s: number): Float64Array {
@@ -72,7 +61,7 @@ async function longTailFile(): Promise<{ file: string; generatedSeconds: number 
   const file = join(tmpdir(), `tactful-bench-longtail-v1-${LINES}.jsonl`);
   if (existsSync(file) && statSync(file).size > 0) return { file, generatedSeconds: null };
   const started = performance.now();
-  const random = mulberry32(SEED);
+  const random = seededRandom(SEED);
   const sizes = await basketSizeCdf();
   const global = zipfCdf(PRODUCTS, 1.0); // rank r → product r (popular products spread over all aisles)
   const inAisle = zipfCdf(PRODUCTS / AISLES, 1.1);
@@ -216,7 +205,7 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
 
   // Per-customer latency over 2,000 customers with their real histories; 5 % of products unavailable.
   const model = tracked.model;
-  const random = mulberry32(7);
+  const random = seededRandom(7);
   const catalog = new Map<string, CatalogProduct>();
   for (let p = 0; p < PRODUCTS; p++) {
     const id = `p${p}`;

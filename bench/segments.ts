@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { createTactful, openStore, type Segment, type Store } from '@tactful/core';
+import { createTactful, openStore, seededRandom, type Segment, type Store } from '@tactful/core';
 import { sealForSubject } from '../packages/core/src/crypto/keyring.js';
 import { attributeIndex, ageAt, sealAttributes } from '../packages/core/src/profile/profiles.js';
 import { bulkInsert } from '../packages/core/src/store/bulk.js';
@@ -19,17 +19,6 @@ import { consentState, orderLines, orders, products, profiles, subjects } from '
 const PROFILES = Number(process.env.BENCH_PROFILES ?? 100_000);
 const PRODUCTS = 2_000;
 const CATEGORIES = 40;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const benchSegmentsList: Array<{ name: string; segment: Segment }> = [
   { name: 'country', segment: { location: { country: 'FR' } } },
@@ -64,7 +53,7 @@ export interface SegmentBenchResult {
 async function generate(store: Store, shop: string, now: Date): Promise<{ orders: number }> {
   const t = await createTactful({ store, shop, now: () => now });
   const shopKeys = await t.keys.shop(store.db, t.shopId);
-  const rnd = mulberry32(20_261_129);
+  const rnd = seededRandom(20_261_129);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   await bulkInsert(
     store.db,

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
+import { ianaTimeZone } from '../profile/time-zone.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import { parseOrThrow } from '../errors/zod.js';
 import { openAttributes } from '../profile/profiles.js';
@@ -14,14 +15,7 @@ import type { Db } from '../store/open.js';
 import { contactSends, kv, profiles } from '../store/schema.js';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h)');
-const zone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not an IANA time zone such as Europe/Paris');
+const zone = ianaTimeZone;
 
 export const contactPolicySchema = z
   .object({

@@ -8,6 +8,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { ianaTimeZone } from './time-zone.js';
 import { appendAudit, insertAuditRows, nextAuditRow, type Actor } from '../audit/log.js';
 import { hmac } from '../crypto/cipher.js';
 import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../crypto/keyring.js';
@@ -29,14 +30,7 @@ export const sealedAttributes = ['firstName', 'lastName', 'birthDate', 'city', '
 
 const shortText = z.string().trim().min(1).max(200);
 const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD').refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), 'not a real date');
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not an IANA time zone such as Europe/Paris');
+const timeZone = ianaTimeZone;
 
 /** Validates an attribute patch; `null` deletes an attribute. */
 export const profileAttributesInput = z
