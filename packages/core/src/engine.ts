@@ -8,6 +8,7 @@ import { KeyRing } from './crypto/keyring.js';
 import { TactfulError, isTactfulError } from './errors/tactful-error.js';
 import type { ConsentEvidence } from './consent/event.js';
 import { verifyLedger } from './consent/ledger.js';
+import { fromExternalConsent } from './consent/external.js';
 import { signToken, verifyToken, type TokenPayload } from './consent/tokens.js';
 import { defaultPurposes, definePurpose, listPurposes, type PurposeInput } from './consent/purposes.js';
 import {
@@ -125,38 +126,12 @@ export async function createTactful(options: CreateTactfulOptions) {
     const own = extra[event.kind];
     if (own) return own(event, meta, db);
     switch (event.kind) {
-      case 'consent': {
-        const x = event.consent;
-        await recordConsent(
-          c,
-          {
-            subject: { email: x.email, externalIds: event.externalId ? { [meta.system]: event.externalId } : undefined },
-            purpose: x.purpose,
-            state: x.state,
-            level: x.level,
-            occurredAt: x.occurredAt,
-            source: { system: meta.system, eventId: x.sourceEventId, method: x.method },
-          },
-          actor,
-        );
+      case 'consent':
+        await recordConsent(c, fromExternalConsent(meta.system, event.consent, event.externalId), actor);
         return;
-      }
       case 'customer': {
         const x = event.customer.emailConsent;
-        if (x && event.customer.email) {
-          await recordConsent(
-            c,
-            {
-              subject: { email: event.customer.email, externalIds: { [meta.system]: event.customer.id } },
-              purpose: x.purpose,
-              state: x.state,
-              level: x.level,
-              occurredAt: x.occurredAt,
-              source: { system: meta.system, eventId: x.sourceEventId, method: x.method },
-            },
-            actor,
-          );
-        }
+        if (x && event.customer.email) await recordConsent(c, fromExternalConsent(meta.system, { ...x, email: event.customer.email }, event.customer.id), actor);
         // Names and location are kept only for customers with personalization granted (checked inside).
         await ingestCustomerAttributes(c, [event.customer], meta.system, actor);
         return;

@@ -62,6 +62,7 @@ export type { FoldableEvent, FoldedConsent } from './consent/fold.js';
 export { purposeDefinition, defaultPurposes } from './consent/purposes.js';
 export type { Purpose, PurposeDefinition, PurposeInput } from './consent/purposes.js';
 export { MAX_CLOCK_SKEW_MS, parseEmail } from './consent/service.js';
+export { fromExternalConsent } from './consent/external.js';
 export type { RecordOutcome, PurposeConsentView, HistoryEntry, OptInRequest, OptInTicket, ShopContext } from './consent/service.js';
 // audit
 export { auditActions } from './audit/log.js';

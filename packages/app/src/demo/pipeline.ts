@@ -5,7 +5,7 @@
  * recommendations with their reasons, every number read back from the store.
  */
 import { setupServer } from 'msw/node';
-import type { Tactful, OrderRecord } from '@tactful/core';
+import { fromExternalConsent, type Tactful, type OrderRecord } from '@tactful/core';
 import { createShopifyPlatform } from '@tactful/shopify';
 import { createShopifySandbox, seedFromGroceries } from '@tactful/shopify/testing';
 import { createMailchimpProvider } from '@tactful/mailchimp';
@@ -98,16 +98,7 @@ export async function runDemoPipeline(tactful: Tactful, sandboxes: DemoSandboxes
       if (!c.email) continue;
       customers.push({ email: c.email, id: c.id, state: c.emailConsent?.state ?? 'none' });
       const x = c.emailConsent;
-      if (x && x.state !== 'none') {
-        events.push({
-          subject: { email: c.email, externalIds: { [platform.system]: c.id } },
-          purpose: x.purpose,
-          state: x.state,
-          level: x.level,
-          occurredAt: x.occurredAt,
-          source: { system: platform.system, eventId: x.sourceEventId, method: x.method },
-        });
-      }
+      if (x && x.state !== 'none') events.push(fromExternalConsent(platform.system, { ...x, email: c.email }, c.id));
     }
     cursor = page.nextCursor;
   } while (cursor);
