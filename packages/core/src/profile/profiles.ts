@@ -139,13 +139,20 @@ export async function refreshOrderSummaries(tx: Db, shopId: string, subjectIds: 
   if (subjectIds.length === 0) return;
   await markRfmStale(tx, shopId);
   const ids = idsJson(subjectIds);
+  // Two plain equi-joins (by email index, then by platform ids) so the orders_customer_ref index serves
+  // both; one OR over a correlated subquery made every grant scan all orders.
   await tx.execute(sql`
     update orders o set subject_id = s.subject_id
     from subjects s
     where s.shop_id = ${shopId} and s.subject_id in (select jsonb_array_elements_text(${ids}::jsonb))
       and s.wrapped_key is not null and o.shop_id = ${shopId} and o.subject_id is null
-      and (o.customer_ref = 'e:' || encode(s.email_index, 'hex')
-           or o.customer_ref in (select e.key || ':' || e.value from jsonb_each_text(s.external_ids) e))`);
+      and o.customer_ref = 'e:' || encode(s.email_index, 'hex')`);
+  await tx.execute(sql`
+    update orders o set subject_id = s.subject_id
+    from subjects s cross join lateral jsonb_each_text(s.external_ids) e
+    where s.shop_id = ${shopId} and s.subject_id in (select jsonb_array_elements_text(${ids}::jsonb))
+      and s.wrapped_key is not null and o.shop_id = ${shopId} and o.subject_id is null
+      and o.customer_ref = e.key || ':' || e.value`);
   await tx.execute(sql`
     update profiles p set
       order_count = coalesce(agg.n, 0),
