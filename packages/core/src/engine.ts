@@ -320,7 +320,16 @@ export async function createTactful(options: CreateTactfulOptions) {
       },
       register: (months = DEFAULT_RETENTION_MONTHS) => processingRegister(store.db, shopId, now(), months),
       /** Export bundles prepared for platform data requests (customers/data_request), for the merchant. */
-      dataRequests: () => readDataRequests(store.db, keys, shopId),
+      dataRequests: async () => (await readDataRequests(store.db, keys, shopId)).map(({ requestId, preparedAt }) => ({ requestId, preparedAt })),
+      /** One prepared bundle, for the merchant to hand over; each download is audited. */
+      dataRequest: async (requestId: string, actor: Actor = systemActor) => {
+        const found = (await readDataRequests(store.db, keys, shopId)).find((r) => r.requestId === requestId);
+        if (!found) throw new TactfulError('PRIVACY.NOT_FOUND', `No prepared data request "${requestId}" in shop ${shopId}.`);
+        await withShopTransaction(ctx, actor, (s) =>
+          appendAudit(s.tx, shopId, s.head, { action: 'data.exported', actor, at: s.recordedAt, details: { requestId, to: 'merchant', reason: 'platform data request' } }),
+        );
+        return found;
+      },
     },
     recommend: {
       model: getModel,

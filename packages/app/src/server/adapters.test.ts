@@ -47,6 +47,31 @@ describe('mounted adapters', () => {
     expect(row!.n).toBe(1);
   });
 
+  it('Shopify customers/data_request: processed into a bundle the merchant downloads from the admin, audited', async () => {
+    const tactful = await createTactful({ store, shop: 'adapters.myshopify.com' });
+    await tactful.consent.record({ subject: { email: 'ivy@example.com' }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: new Date('2026-01-01T00:00:00Z'), source: { system: 'cli', eventId: 'ivy-1', method: 'form' } });
+    const body = JSON.stringify({ shop_id: 1, shop_domain: 'adapters.myshopify.com', orders_requested: [], customer: { id: 8, email: 'ivy@example.com', phone: null }, data_request: { id: 9911 } });
+    const res = await fetch(`${server.url}/shopify/webhooks`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': signShopifyBody(body, SHOPIFY_SECRET), 'x-shopify-topic': 'customers/data_request', 'x-shopify-shop-domain': 'adapters.myshopify.com', 'x-shopify-webhook-id': 'wh-dr-1' },
+    });
+    expect(res.status).toBe(200);
+    expect((await tactful.processInbox()).processed).toBeGreaterThanOrEqual(1);
+    const auth = { authorization: 'Bearer adapter-test-admin-token-0123' };
+    const list = await fetch(`${server.url}/admin/data-requests`, { headers: auth });
+    expect(list.status).toBe(200);
+    expect(await list.text()).toContain('9911');
+    const download = await fetch(`${server.url}/admin/data-requests/9911.json`, { headers: auth });
+    expect(download.status).toBe(200);
+    expect(await download.text()).toContain('ivy@example.com');
+    expect((await fetch(`${server.url}/admin/data-requests/9911.json`)).status).toBe(401);
+    expect((await fetch(`${server.url}/admin/data-requests/nope.json`, { headers: auth })).status).toBe(404);
+    let audit = '';
+    for await (const chunk of tactful.audit.export('jsonl')) audit += chunk;
+    expect(audit).toMatch(/"action":"data.exported".*"to":"merchant"/);
+  });
+
   it('Mailchimp webhooks: the secret URL answers, any other is 404, and the secret never reaches the log', async () => {
     expect((await fetch(`${server.url}/mailchimp/webhooks/${MC_SECRET}`)).status).toBe(200);
     expect((await fetch(`${server.url}/mailchimp/webhooks/wrong-secret-wrong-secret-wrong-secret`)).status).toBe(404);

@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { auditActions, isTactfulError, TactfulError, type Actor, type Tactful } from '@tactful/core';
 import type { AdminAuth } from './admin-auth.js';
 import { adminCampaign } from './admin-campaign.js';
+import { adminDataRequests } from './admin-data-requests.js';
 import { adminSegments } from './admin-segments.js';
 import type { AppContext } from './context.js';
 import { auditPage, dashboardData, topProducts, type AuditFilter, type ChartSpec } from './dashboard-data.js';
@@ -198,6 +199,7 @@ ${result.rows.map(
   });
 
   router.use(adminSegments(tactful));
+  router.use(adminDataRequests(tactful));
   router.use(adminCampaign(ctx));
 
   router.get('/admin/recommendations', async (req, res) => {

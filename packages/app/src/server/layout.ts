@@ -16,6 +16,7 @@ const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin/segments', 'Segments'],
   ['/admin/recommendations', 'Recommendations'],
   ['/admin/campaign', 'Campaign'],
+  ['/admin/data-requests', 'Data requests'],
   ['/admin/settings', 'Settings'],
 ];
 

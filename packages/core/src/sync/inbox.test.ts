@@ -86,9 +86,8 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     await t.inbox.receive(t.shopId, { kind: 'data_request', email: 'gus@example.com', orderIds: ['o1'], requestId: 'dr-1' }, meta('c1', 'customers/data_request'));
     await t.inbox.receive(t.shopId, { kind: 'erase_customer', email: 'gus@example.com', orderIds: ['o2'], requestId: 'rd-1' }, meta('c2', 'customers/redact'));
     expect(await t.processInbox()).toMatchObject({ processed: 2, failed: 0 });
-    const [request] = await t.privacy.dataRequests();
-    expect(request).toMatchObject({ requestId: 'dr-1' });
-    expect(JSON.stringify(request!.bundle)).toContain('gus@example.com');
+    expect(await t.privacy.dataRequests()).toEqual([{ requestId: 'dr-1', preparedAt: expect.any(String) }]);
+    expect(JSON.stringify((await t.privacy.dataRequest('dr-1')).bundle)).toContain('gus@example.com');
     expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(0);
     expect(await getStore().query('select order_id from orders where shop_id = $1', [t.shopId])).toEqual([]);
     expect(isTactfulError(await t.consent.show('gus@example.com').catch((e: unknown) => e), 'SUBJECT.NOT_FOUND')).toBe(true);
