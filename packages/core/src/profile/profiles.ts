@@ -139,20 +139,25 @@ export async function refreshOrderSummaries(tx: Db, shopId: string, subjectIds: 
   if (subjectIds.length === 0) return;
   await markRfmStale(tx, shopId);
   const ids = idsJson(subjectIds);
-  // Two plain equi-joins (by email index, then by platform ids) so the orders_customer_ref index serves
-  // both; one OR over a correlated subquery made every grant scan all orders.
-  await tx.execute(sql`
-    update orders o set subject_id = s.subject_id
-    from subjects s
-    where s.shop_id = ${shopId} and s.subject_id in (select jsonb_array_elements_text(${ids}::jsonb))
-      and s.wrapped_key is not null and o.shop_id = ${shopId} and o.subject_id is null
-      and o.customer_ref = 'e:' || encode(s.email_index, 'hex')`);
-  await tx.execute(sql`
-    update orders o set subject_id = s.subject_id
-    from subjects s cross join lateral jsonb_each_text(s.external_ids) e
-    where s.shop_id = ${shopId} and s.subject_id in (select jsonb_array_elements_text(${ids}::jsonb))
-      and s.wrapped_key is not null and o.shop_id = ${shopId} and o.subject_id is null
-      and o.customer_ref = e.key || ':' || e.value`);
+  // The subjects' order references (email index and platform ids) are listed first, then matched with plain
+  // equality, which the orders_customer_ref index serves even before the planner has statistics; an
+  // expression join made every grant compare each order with each subject.
+  const refs = await rows<{ subject_id: string; ref: string }>(
+    tx,
+    sql`select s.subject_id, r.ref
+        from subjects s
+        cross join lateral (
+          select 'e:' || encode(s.email_index, 'hex') as ref
+          union all select e.key || ':' || e.value from jsonb_each_text(s.external_ids) e
+        ) r
+        where s.shop_id = ${shopId} and s.subject_id in (select jsonb_array_elements_text(${ids}::jsonb)) and s.wrapped_key is not null`,
+  );
+  if (refs.length > 0) {
+    await tx.execute(sql`
+      update orders o set subject_id = x.subject_id
+      from jsonb_to_recordset(${JSON.stringify(refs)}::jsonb) as x(subject_id text, ref text)
+      where o.shop_id = ${shopId} and o.subject_id is null and o.customer_ref = x.ref`);
+  }
   await tx.execute(sql`
     update profiles p set
       order_count = coalesce(agg.n, 0),
