@@ -332,20 +332,28 @@ export function publicPages(ctx: AppContext): Router {
     res.send(messagePage('Check your inbox', `If ${email} is known to this shop, a link to your preferences is on its way.`, 'ok', html`${demoInboxHint(ctx)}`));
   });
 
-  router.post('/preferences', async (req, res) => {
-    const token = field(req.body, 'token') ?? '';
+  /** The person a preference link names, or null once the answer (refusal, or nothing held) was sent. */
+  const preferencesHolder = async (token: string, res: Response): Promise<{ subjectId: string; email: string } | null> => {
     let subjectId: string;
     try {
       subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
     } catch (error) {
       if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
-      return;
+      return null;
     }
     const email = await emailOfSubject(tactful, subjectId);
     if (!email) {
       res.status(410).send(messagePage('No data held', 'We hold no personal data for this link any more.', 'info'));
-      return;
+      return null;
     }
+    return { subjectId, email };
+  };
+
+  router.post('/preferences', async (req, res) => {
+    const token = field(req.body, 'token') ?? '';
+    const holder = await preferencesHolder(token, res);
+    if (!holder) return;
+    const { email } = holder;
     const wanted = new Set(fieldList(req.body, 'purpose'));
     const view = await tactful.consent.show(email);
     const evidence: ConsentEvidence = { ...evidenceOf(req), formId: 'tactful-preferences' };
@@ -385,18 +393,9 @@ export function publicPages(ctx: AppContext): Router {
   // Data-subject rights through the core's privacy module: access (a JSON download) and erasure.
   const privacyAction = (action: 'export' | 'erase') => async (req: Request, res: Response) => {
     const token = field(req.body, 'token') ?? '';
-    let subjectId: string;
-    try {
-      subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
-    } catch (error) {
-      if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
-      return;
-    }
-    const email = await emailOfSubject(tactful, subjectId);
-    if (!email) {
-      res.status(410).send(messagePage('No data held', 'We hold no personal data for this link any more.', 'info'));
-      return;
-    }
+    const holder = await preferencesHolder(token, res);
+    if (!holder) return;
+    const { email } = holder;
     if (action === 'export') {
       const data = await tactful.privacy.export(email, customerPreferences);
       res.set('Content-Disposition', 'attachment; filename="my-data.json"').set('Cache-Control', 'no-store').type('application/json').send(JSON.stringify(data, null, 2));
