@@ -66,7 +66,7 @@ export { fromExternalConsent } from './consent/external.js';
 export type { RecordOutcome, PurposeConsentView, HistoryEntry, OptInRequest, OptInTicket, ShopContext } from './consent/service.js';
 // audit
 export { auditActions } from './audit/log.js';
-export type { Actor, AuditAction, AuditQuery } from './audit/log.js';
+export type { Actor, AuditAction, AuditQuery, AuditRow } from './audit/log.js';
 export { auditCsvColumns } from './audit/export.js';
 export type { AuditExportFormat, ExportedAuditEntry } from './audit/export.js';
 export type { ChainBreak, ChainVerification } from './audit/chain.js';

@@ -1,4 +1,4 @@
-import type { Tactful } from '@tactful/core';
+import type { AuditRow, Tactful } from '@tactful/core';
 
 /**
  * The dashboard's numbers, read with SQL from the store. The audit log is the source of the funnel and of
@@ -152,15 +152,8 @@ export interface AuditFilter {
   until?: Date | undefined;
 }
 
-export interface AuditRowView {
-  seq: number;
-  at: Date;
-  action: string;
-  actorType: string;
-  actorId: string;
-  subjectId: string | null;
-  details: Record<string, unknown>;
-}
+/** An audit entry as the admin page shows it: the stored row without its chain hashes. */
+export type AuditRowView = Omit<AuditRow, 'shopId' | 'prevHash' | 'rowHash'>;
 
 /** A page of the audit log, newest first. */
 export async function auditPage(tactful: Tactful, filter: AuditFilter, limit: number, offset: number): Promise<{ rows: AuditRowView[]; total: number }> {

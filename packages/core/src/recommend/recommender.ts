@@ -339,6 +339,22 @@ export function recommendForCustomer(
     chosen.add(productId);
   }
 
+  /** Adds a product on its popularity (within `category`, or overall when null), if it may be offered. */
+  const offerPopular = (id: number, category: string | null): void => {
+    const productId = model.label(id);
+    if (chosen.has(productId)) return;
+    const product = eligible(productId);
+    if (!product) return;
+    const count = model.productCount(productId);
+    const score = count / model.basketCount;
+    out.push(
+      category === null
+        ? { productId, product, score, source: 'popular', reasons: [{ kind: 'popular', count, score }] }
+        : { productId, product, score, source: 'popular-in-category', reasons: [{ kind: 'popular-in-category', category, count, score }] },
+    );
+    chosen.add(productId);
+  };
+
   // Thin history: none of the purchases is known to the model. Popular in their categories, then overall.
   if (out.length < k) {
     // Popular in the categories the customer buys from, the more (recently) bought category first.
@@ -352,14 +368,7 @@ export function recommendForCustomer(
     for (const [category] of categories) {
       for (const id of index.get(category) ?? []) {
         if (out.length >= k) break;
-        const productId = model.label(id);
-        if (chosen.has(productId)) continue;
-        const product = eligible(productId);
-        if (!product) continue;
-        const count = model.productCount(productId);
-        const score = count / model.basketCount;
-        out.push({ productId, product, score, source: 'popular-in-category', reasons: [{ kind: 'popular-in-category', category, count, score }] });
-        chosen.add(productId);
+        offerPopular(id, category);
       }
       if (out.length >= k) break;
     }
@@ -368,14 +377,7 @@ export function recommendForCustomer(
   if (out.length < k) {
     for (const id of model.popularDenseIds()) {
       if (out.length >= k) break;
-      const productId = model.label(id);
-      if (chosen.has(productId)) continue;
-      const product = eligible(productId);
-      if (!product) continue;
-      const count = model.productCount(productId);
-      const score = count / model.basketCount;
-      out.push({ productId, product, score, source: 'popular', reasons: [{ kind: 'popular', count, score }] });
-      chosen.add(productId);
+      offerPopular(id, null);
     }
   }
   return out;
