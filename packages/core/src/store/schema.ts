@@ -364,6 +364,12 @@ export const profiles = pgTable(
     country: text('country'),
     region: text('region'),
     interests: jsonb('interests').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    /**
+     * What the customer said about personalisation ("not this" exclusions of purchases and categories, opt-ins
+     * to sensitive categories), JSON sealed with the subject's data key (field `preferences`). See
+     * preferences/preferences.ts.
+     */
+    preferencesEnc: bytea('preferences_enc'),
     orderCount: integer('order_count').notNull().default(0),
     /** Sum of counted orders' totals, in the shop currency (mixed currencies are summed as they are). */
     revenue: numeric('revenue', { precision: 14, scale: 2, mode: 'number' }).notNull().default(0),
