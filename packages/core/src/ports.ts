@@ -165,19 +165,49 @@ export interface EmailProviderCapabilities {
   maxBatch: number;
 }
 
+/** One product of a related-product email; `url` already carries the campaign's UTM parameters. */
+export interface CampaignProductContent {
+  productId: string;
+  title: string;
+  url: string;
+  imageUrl?: string | null | undefined;
+  price?: string | undefined;
+}
+
+/**
+ * What one recipient's email says, already decided by Tactful: the provider only lays it out in its own
+ * template language (merge fields, ...) and must show every line.
+ */
+export interface CampaignContent {
+  /** One to three products, strongest first. */
+  products: CampaignProductContent[];
+  /** Why these products, true of this person: "Because you bought Coffee and Whole milk". */
+  reason: string;
+  /** "You receive this because you agreed to Email offers on 12 March 2026 (clause 4.2, version 3)." */
+  consentLine: string;
+  /** Signed link to the person's preference centre. */
+  preferencesUrl: string;
+  /** Tactful's one-click unsubscribe link (a provider with its own unsubscribe link may use that one instead). */
+  unsubscribeUrl: string;
+}
+
 export interface CampaignMessage {
   email: string;
-  /** Merge values for this recipient (product titles, URLs, reason line, consent date, ...). */
-  fields: Record<string, string>;
+  content: CampaignContent;
+}
+
+/** Who the email is from: the name shown, the reply address, and the postal address every email must carry. */
+export interface CampaignSender {
+  name: string;
+  email: string;
+  postalAddress: string;
 }
 
 export interface CampaignRequest {
-  /** Idempotency: the same key never creates a second campaign. */
+  /** Idempotency: the same key never sends a second time (a retry after a crash finds the first send). */
   key: string;
   subject: string;
-  fromName: string;
-  replyTo: string;
-  html: string;
+  sender: CampaignSender;
   recipients: CampaignMessage[];
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { setupServer } from 'msw/node';
 import { describeEmailProvider, type OracleMemberState } from '@tactful/core/testing';
-import { createMailchimpProvider, renderCampaignHtml } from './index.js';
+import { createMailchimpProvider } from './index.js';
 import { createMailchimpSandbox, loadSpecValidator } from './testing/index.js';
 
 const server = setupServer();
@@ -39,7 +39,9 @@ describeEmailProvider({
         async clearFailures() {
           sandbox.faults.clear();
         },
-        campaignHtml: () => renderCampaignHtml({ storeName: 'Conformance Store' }),
+        async campaignEmail(campaignId, email) {
+          return sandbox.render(campaignId, email);
+        },
         async campaignRecipients(campaignId) {
           const campaign = sandbox.state.campaigns.get(campaignId);
           const audience = sandbox.state.audiences.get('aud0000001');

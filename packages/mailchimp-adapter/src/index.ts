@@ -15,4 +15,4 @@ export type { MailchimpWebhookRouteOptions, MailchimpWebhookTenant } from './web
 export { parseMailchimpWebhook, decodeWebhookBody, mailchimpWebhookSchema } from './webhooks/parse.js';
 export type { MailchimpWebhook, ParsedWebhook } from './webhooks/parse.js';
 export { renderCampaignHtml, campaignFieldsFor, campaignMergeFields, defaultMergeTags, MAX_PRODUCTS } from './campaign/template.js';
-export type { CampaignProduct, CampaignTemplateOptions, CampaignMergeTags } from './campaign/template.js';
+export type { CampaignTemplateOptions, CampaignMergeTags } from './campaign/template.js';

@@ -40,8 +40,8 @@ export const mailchimpOptionsSchema = z
     journey: z.object({ journeyId: z.number().int().positive(), stepId: z.number().int().positive() }).optional(),
     /** Merge tag prefix-free names used by campaigns; override only when they clash with existing fields. */
     mergeTags: z
-      .object({ reason: mergeTag.default('REASON'), agreedOn: mergeTag.default('AGREED_ON'), prefsUrl: mergeTag.default('PREFS_URL') })
-      .default({ reason: 'REASON', agreedOn: 'AGREED_ON', prefsUrl: 'PREFS_URL' }),
+      .object({ reason: mergeTag.default('REASON'), consent: mergeTag.default('CONSENT'), prefsUrl: mergeTag.default('PREFS_URL') })
+      .default({ reason: 'REASON', consent: 'CONSENT', prefsUrl: 'PREFS_URL' }),
   })
   .strict()
   .superRefine((value, ctx) => {

@@ -169,7 +169,12 @@ describe('pushMembers - compliance state', () => {
       { email: 'out@example.com', consent: { email: 'out@example.com', purpose: 'personalization', state: 'withdrawn', level: 'unknown', occurredAt: at(5), firstParty: false }, mergeFields: { FNAME: 'Still out' } },
     ];
     for (const change of paths) await provider.pushMembers([change]);
-    await provider.sendCampaign({ key: 'no-resub', subject: 'S', fromName: 'F', replyTo: 'r@example.com', html: '*|UNSUB|* *|LIST:ADDRESSLINE|*', recipients: [{ email: 'out@example.com', fields: { REASON: 'x' } }] }).catch(() => undefined);
+    await provider.sendCampaign({
+      key: 'no-resub',
+      subject: 'S',
+      sender: { name: 'F', email: 'r@example.com', postalAddress: '1 Street' },
+      recipients: [{ email: 'out@example.com', content: { products: [{ productId: 'p', title: 'P', url: 'https://shop.example/p' }], reason: 'x', consentLine: 'y', preferencesUrl: 'https://shop.example/prefs', unsubscribeUrl: 'https://shop.example/u' } }],
+    }).catch(() => undefined);
     await reconcileMailchimpAudience(provider, createMemoryInboundSink(), 'shop');
     expect(statusOf(sandbox, 'out@example.com')).toBe('unsubscribed');
     expect(sandbox.state.refusals).toEqual([]);

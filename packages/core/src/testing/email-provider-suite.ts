@@ -28,8 +28,11 @@ export interface EmailProviderOracle {
   /** Every following call to the backing system fails this way until `clearFailures()`. */
   injectFailure(kind: EmailProviderFailureKind): Promise<void>;
   clearFailures(): Promise<void>;
-  /** With `capabilities.campaigns`: HTML this provider accepts for a campaign (its unsubscribe tag, address, ...). */
-  campaignHtml?(): string;
+  /**
+   * With `capabilities.campaigns`: the email as `email` received it from campaign `campaignId` (HTML or text),
+   * read from the backing system; null when that person did not get it.
+   */
+  campaignEmail?(campaignId: string, email: string): Promise<string | null>;
   /** With `capabilities.campaigns`: who a campaign went to, read from the backing system. */
   campaignRecipients?(campaignId: string): Promise<string[]>;
 }
@@ -57,6 +60,7 @@ export const emailProviderTestNames = [
   'server errors are a retryable TactfulError',
   'a bad request is a non-retryable TactfulError',
   'sendCampaign sends only to subscribed recipients, once per key',
+  'every email shows each line Tactful decided, for that person only',
   'campaignReport counts the sends',
 ] as const;
 
@@ -259,19 +263,12 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
 
     test('sendCampaign sends only to subscribed recipients, once per key', async ({ provider, oracle }, skip) => {
       if (!provider.capabilities.campaigns || !provider.sendCampaign) return skip('the provider does not declare campaigns');
-      if (!oracle.campaignHtml || !oracle.campaignRecipients) throw new Error('an oracle for a provider with campaigns needs campaignHtml() and campaignRecipients()');
+      if (!oracle.campaignRecipients) throw new Error('an oracle for a provider with campaigns needs campaignRecipients()');
       const yes = [address('camp-yes1'), address('camp-yes2')];
       const no = address('camp-no');
       for (const e of yes) await oracle.seedMember(e, 'subscribed');
       await oracle.seedMember(no, 'unsubscribed');
-      const request: CampaignRequest = {
-        key: `conformance-${Date.now()}-${counter}`,
-        subject: 'Conformance',
-        fromName: 'Tactful',
-        replyTo: 'reply@example.com',
-        html: oracle.campaignHtml(),
-        recipients: [...yes, no].map((email) => ({ email, fields: {} })),
-      };
+      const request: CampaignRequest = campaignRequest(`conformance-${Date.now()}-${counter}`, [...yes, no]);
       const result = await provider.sendCampaign(request);
       expect([...result.sent].sort()).toEqual([...yes].sort());
       expect(result.failed.map((f) => f.email)).toEqual([no]);
@@ -281,15 +278,58 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       expect((await oracle.campaignRecipients(result.campaignId)).sort()).toEqual([...yes].sort());
     });
 
+    test('every email shows each line Tactful decided, for that person only', async ({ provider, oracle }, skip) => {
+      if (!provider.capabilities.campaigns || !provider.sendCampaign) return skip('the provider does not declare campaigns');
+      if (!oracle.campaignEmail) throw new Error('an oracle for a provider with campaigns needs campaignEmail()');
+      const people = [address('lines1'), address('lines2')];
+      for (const e of people) await oracle.seedMember(e, 'subscribed');
+      const request = campaignRequest(`lines-${Date.now()}-${counter}`, people);
+      const { campaignId } = await provider.sendCampaign(request);
+      for (const [i, message] of request.recipients.entries()) {
+        const body = decodeEntities((await oracle.campaignEmail(campaignId, message.email)) ?? '');
+        const c = message.content;
+        for (const line of [c.reason, c.consentLine, c.preferencesUrl, request.sender.name, ...c.products.flatMap((p) => [p.title, p.url])]) {
+          expect(body, `${message.email} misses "${line}"`).toContain(line);
+        }
+        const other = request.recipients[1 - i]!.content;
+        expect(body, `${message.email} shows another person's reason`).not.toContain(other.reason);
+      }
+    });
+
     test('campaignReport counts the sends', async ({ provider, oracle }, skip) => {
       if (!provider.capabilities.reports || !provider.campaignReport || !provider.sendCampaign) return skip('the provider does not declare reports');
-      if (!oracle.campaignHtml) throw new Error('an oracle for a provider with reports needs campaignHtml()');
       const email = address('report');
       await oracle.seedMember(email, 'subscribed');
-      const { campaignId } = await provider.sendCampaign({ key: `report-${Date.now()}-${counter}`, subject: 'R', fromName: 'T', replyTo: 'reply@example.com', html: oracle.campaignHtml(), recipients: [{ email, fields: {} }] });
+      const { campaignId } = await provider.sendCampaign(campaignRequest(`report-${Date.now()}-${counter}`, [email]));
       const report = await provider.campaignReport(campaignId);
       expect(report).toMatchObject({ campaignId, sends: 1 });
       expect(report.opens).toBeGreaterThanOrEqual(0);
     });
   });
+}
+
+/** A campaign whose every line differs per recipient, so an email showing someone else's content is caught. */
+function campaignRequest(key: string, emails: string[]): CampaignRequest {
+  return {
+    key,
+    subject: 'Picked for you',
+    sender: { name: 'Conformance Store', email: 'hello@conformance.example', postalAddress: '1 Test Street, Testville' },
+    recipients: emails.map((email, i) => ({
+      email,
+      content: {
+        products: [
+          { productId: `p${i}a`, title: `Product ${i} A`, url: `https://shop.example/p/${i}a?utm_source=tactful`, price: '€1.00' },
+          { productId: `p${i}b`, title: `Product ${i} B`, url: `https://shop.example/p/${i}b?utm_source=tactful` },
+        ],
+        reason: `Because you bought Seed ${i}`,
+        consentLine: `You receive this because you agreed to Email offers on ${i + 1} March 2026 (clause 4.${i}, version ${i + 1}).`,
+        preferencesUrl: `https://shop.example/preferences?token=t${i}`,
+        unsubscribeUrl: `https://shop.example/unsubscribe?token=u${i}`,
+      },
+    })),
+  };
+}
+
+function decodeEntities(text: string): string {
+  return text.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
 }

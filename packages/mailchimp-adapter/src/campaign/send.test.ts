@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
-import { campaignFieldsFor, createMailchimpProvider, renderCampaignHtml, type CampaignProduct } from '../index.js';
+import type { CampaignProductContent, CampaignRequest } from '@tactful/core';
+import { createMailchimpProvider, renderCampaignHtml } from '../index.js';
 import { createMailchimpSandbox, DEFAULT_CONTACT, loadSpecValidator } from '../testing/index.js';
 
 const server = setupServer();
@@ -13,7 +14,7 @@ afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
 const AUDIENCE = 'aud0000001';
-const catalogue: Record<string, CampaignProduct> = {
+const catalogue: Record<string, Omit<CampaignProductContent, 'productId'>> = {
   beans: { title: 'Ethiopia Yirgacheffe beans', url: 'https://shop.example/p/beans', imageUrl: 'https://cdn.example/beans.jpg', price: '€12.50' },
   grinder: { title: 'Hand grinder', url: 'https://shop.example/p/grinder', imageUrl: 'https://cdn.example/grinder.jpg', price: '€49.00' },
   filters: { title: 'Paper filters (100)', url: 'https://shop.example/p/filters', imageUrl: 'https://cdn.example/filters.jpg', price: '€4.00' },
@@ -40,14 +41,20 @@ function setup(extra: { contact?: typeof DEFAULT_CONTACT | null; journey?: { jou
   sandbox.seedMember('gone@example.com', 'unsubscribed');
   const recipients = [...Object.keys(owned), 'gone@example.com', 'stranger@example.com'].map((email) => ({
     email,
-    fields: campaignFieldsFor({
-      products: recommendationsFor(email).map((id) => catalogue[id]!),
+    content: {
+      products: recommendationsFor(email).map((id) => ({ productId: id, ...catalogue[id]! })),
       reason: `Because you bought ${(owned[email] ?? [])[0] ?? 'from us'}`,
-      agreedOn: new Date('2025-03-14T09:00:00Z'),
+      consentLine: 'You receive this because you agreed to Email offers on 14 March 2025 (clause 4.2, version 1).',
       preferencesUrl: `https://shop.example/tactful/preferences?t=${encodeURIComponent(email)}`,
-    }),
+      unsubscribeUrl: `https://shop.example/tactful/unsubscribe?t=${encodeURIComponent(email)}`,
+    },
   }));
-  const request = { key: 'run-2025-05-01', subject: 'You may like these', fromName: 'Bean & Leaf', replyTo: 'hello@shop.example', html, recipients };
+  const request: CampaignRequest = {
+    key: 'run-2025-05-01',
+    subject: 'You may like these',
+    sender: { name: 'Bean & Leaf', email: 'hello@shop.example', postalAddress: '1 Sandbox Street, Atlanta' },
+    recipients,
+  };
   return { sandbox, provider, request };
 }
 
@@ -61,7 +68,7 @@ describe('related-product campaigns', () => {
       ['stranger@example.com', 'MAILCHIMP.NOT_A_MEMBER'],
     ]);
     const audience = sandbox.state.audiences.get(AUDIENCE)!;
-    expect([...audience.mergeFields.keys()]).toEqual(expect.arrayContaining(['P1_TITLE', 'P3_PRICE', 'REASON', 'AGREED_ON', 'PREFS_URL']));
+    expect([...audience.mergeFields.keys()]).toEqual(expect.arrayContaining(['P1_TITLE', 'P3_PRICE', 'REASON', 'CONSENT', 'PREFS_URL']));
     const campaign = sandbox.state.campaigns.get(result.campaignId)!;
     expect(campaign.status).toBe('sent');
     expect(campaign.sentTo).toHaveLength(3);
@@ -81,7 +88,8 @@ describe('related-product campaigns', () => {
       expect(html).toContain(`https://us21.list-manage.com/unsubscribe?u=sandbox&amp;id=${AUDIENCE}`.replace('&amp;', '&'));
       expect(html).toContain(`e=${member.unique_email_id}`);
       expect(html).toContain(`Because you bought ${(owned[email] ?? [])[0] ?? 'from us'}`);
-      expect(html).toContain('14 March 2025');
+      expect(html).toContain('agreed to Email offers on 14 March 2025 (clause 4.2, version 1).');
+      expect(html).toContain('Bean &amp; Leaf');
       expect(html).toContain('Tactful Demo Store, 1 Sandbox Street, Atlanta, GA 30308, US');
       expect(html).toContain(`https://shop.example/tactful/preferences?t=${encodeURIComponent(email)}`);
       for (const [id, product] of Object.entries(catalogue)) {
@@ -104,10 +112,12 @@ describe('related-product campaigns', () => {
     expect(sandbox.calls.count('POST', '/campaigns/{campaign_id}/actions/send')).toBe(1);
   });
 
-  it('refuses HTML without the unsubscribe link or the postal address before touching Mailchimp', async () => {
+  it('refuses a message without products, reason or sender before touching Mailchimp', async () => {
     const { sandbox, provider, request } = setup();
     sandbox.calls.reset();
-    await expect(provider.sendCampaign({ ...request, html: '<p>*|P1_TITLE|*</p>' })).rejects.toMatchObject({ code: 'MAILCHIMP.CAMPAIGN_INVALID' });
+    const [first] = request.recipients;
+    await expect(provider.sendCampaign({ ...request, recipients: [{ email: first!.email, content: { ...first!.content, products: [] } }] })).rejects.toMatchObject({ code: 'MAILCHIMP.CAMPAIGN_INVALID' });
+    await expect(provider.sendCampaign({ ...request, sender: { ...request.sender, name: ' ' } })).rejects.toMatchObject({ code: 'MAILCHIMP.CAMPAIGN_INVALID' });
     expect(sandbox.calls.total()).toBe(0);
   });
 

@@ -3,7 +3,7 @@ import { TactfulError, isTactfulError } from '@tactful/core';
 import type { MailchimpClient } from '../client.js';
 import type { MailchimpOptions } from '../options.js';
 import { normaliseEmail } from '../subscriber-hash.js';
-import { campaignMergeFields } from './template.js';
+import { campaignFieldsFor, campaignMergeFields, renderCampaignHtml } from './template.js';
 
 const CHUNK = 500;
 
@@ -61,13 +61,17 @@ export function createCampaignSender(deps: { client: MailchimpClient; options: M
     const problems: string[] = [];
     if (!request.key.trim()) problems.push('key is empty');
     if (!request.subject.trim()) problems.push('subject is empty');
-    if (!request.html.includes('*|UNSUB|*')) problems.push('html has no *|UNSUB|* link (Mailchimp will not send without one)');
-    if (!request.html.includes('*|LIST:ADDRESSLINE|*')) problems.push("html has no *|LIST:ADDRESSLINE|* (the sender's postal address)");
+    if (!request.sender.name.trim()) problems.push('sender name is empty');
+    if (!request.sender.email.includes('@')) problems.push('sender email is not an address');
+    for (const r of request.recipients) {
+      if (r.content.products.length === 0) problems.push(`${r.email} has no product`);
+      if (!r.content.reason.trim() || !r.content.consentLine.trim()) problems.push(`${r.email} has no reason or consent line`);
+    }
     if (problems.length > 0) throw new TactfulError('MAILCHIMP.CAMPAIGN_INVALID', `Cannot send campaign ${request.key}: ${problems.join('; ')}.`, { details: problems });
 
     const title = `tactful:${request.key}`;
     const recipients = new Map<string, Record<string, string>>();
-    for (const r of request.recipients) recipients.set(normaliseEmail(r.email), r.fields);
+    for (const r of request.recipients) recipients.set(normaliseEmail(r.email), campaignFieldsFor(r.content, options.mergeTags));
     const failed: CampaignResult['failed'] = [];
 
     if (!options.journey) {
@@ -129,9 +133,10 @@ export function createCampaignSender(deps: { client: MailchimpClient; options: M
       (await client.createCampaign({
         type: 'regular',
         recipients: { list_id: listId, segment_opts: { saved_segment_id: segmentId } },
-        settings: { subject_line: request.subject, from_name: request.fromName, reply_to: request.replyTo, title },
+        settings: { subject_line: request.subject, from_name: request.sender.name, reply_to: request.sender.email, title },
       }));
-    await client.setCampaignContent(campaign.id, { html: request.html });
+    // The sender's postal address is the audience's contact (`*|LIST:ADDRESSLINE|*`): Mailchimp requires it there.
+    await client.setCampaignContent(campaign.id, { html: renderCampaignHtml({ storeName: request.sender.name, tags: options.mergeTags }) });
     await client.sendCampaign(campaign.id);
     return { campaignId: campaign.id, sent: eligible, failed };
   }

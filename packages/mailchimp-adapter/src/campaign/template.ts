@@ -1,18 +1,22 @@
 /**
  * Tactful's related-product email, written in Mailchimp's merge language so Mailchimp fills it per
  * member: up to three products (`*|P1_TITLE|*`, `*|P1_URL|*`, `*|P1_IMG|*`, `*|P1_PRICE|*`, …), the
- * reason line, the "you agreed on DATE" line, the preference-centre link, `*|UNSUB|*` and the audience's
- * postal address `*|LIST:ADDRESSLINE|*`. Empty product slots vanish through `*|IF:…|*` blocks.
+ * reason line, the "you agreed on DATE (clause, version)" line, the preference-centre link, `*|UNSUB|*`
+ * and the audience's postal address `*|LIST:ADDRESSLINE|*`. Empty product slots vanish through
+ * `*|IF:…|*` blocks. Tactful decides every line (`CampaignContent`); this file only lays them out.
  */
+import type { CampaignContent } from '@tactful/core';
+
 export const MAX_PRODUCTS = 3;
 
 export interface CampaignMergeTags {
   reason: string;
-  agreedOn: string;
+  /** The whole "you receive this because you agreed on DATE (clause, version)" line. */
+  consent: string;
   prefsUrl: string;
 }
 
-export const defaultMergeTags: CampaignMergeTags = { reason: 'REASON', agreedOn: 'AGREED_ON', prefsUrl: 'PREFS_URL' };
+export const defaultMergeTags: CampaignMergeTags = { reason: 'REASON', consent: 'CONSENT', prefsUrl: 'PREFS_URL' };
 
 /** The merge fields a campaign needs on the audience (created when missing). */
 export function campaignMergeFields(tags: CampaignMergeTags = defaultMergeTags): Array<{ tag: string; name: string; type: 'text' | 'url' | 'imageurl' }> {
@@ -27,35 +31,25 @@ export function campaignMergeFields(tags: CampaignMergeTags = defaultMergeTags):
   }
   fields.push(
     { tag: tags.reason, name: 'Tactful reason line', type: 'text' },
-    { tag: tags.agreedOn, name: 'Tactful consent date', type: 'text' },
+    { tag: tags.consent, name: 'Tactful consent line', type: 'text' },
     { tag: tags.prefsUrl, name: 'Tactful preference centre', type: 'url' },
   );
   return fields;
 }
 
-export interface CampaignProduct {
-  title: string;
-  url: string;
-  imageUrl?: string | null | undefined;
-  price?: string | undefined;
-}
-
 /** The merge values for one recipient, keyed by merge tag. */
-export function campaignFieldsFor(
-  input: { products: CampaignProduct[]; reason: string; agreedOn: Date; preferencesUrl: string; locale?: string },
-  tags: CampaignMergeTags = defaultMergeTags,
-): Record<string, string> {
+export function campaignFieldsFor(content: CampaignContent, tags: CampaignMergeTags = defaultMergeTags): Record<string, string> {
   const fields: Record<string, string> = {};
   for (let n = 1; n <= MAX_PRODUCTS; n += 1) {
-    const product = input.products[n - 1];
+    const product = content.products[n - 1];
     fields[`P${n}_TITLE`] = product?.title ?? '';
     fields[`P${n}_URL`] = product?.url ?? '';
     fields[`P${n}_IMG`] = product?.imageUrl ?? '';
     fields[`P${n}_PRICE`] = product?.price ?? '';
   }
-  fields[tags.reason] = input.reason;
-  fields[tags.agreedOn] = input.agreedOn.toLocaleDateString(input.locale ?? 'en-GB', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
-  fields[tags.prefsUrl] = input.preferencesUrl;
+  fields[tags.reason] = content.reason;
+  fields[tags.consent] = content.consentLine;
+  fields[tags.prefsUrl] = content.preferencesUrl;
   return fields;
 }
 
@@ -66,8 +60,6 @@ function escapeHtml(text: string): string {
 export interface CampaignTemplateOptions {
   storeName: string;
   heading?: string;
-  /** The sentence before the consent date. */
-  agreedText?: string;
   tags?: CampaignMergeTags;
 }
 
@@ -75,7 +67,6 @@ export function renderCampaignHtml(options: CampaignTemplateOptions): string {
   const tags = options.tags ?? defaultMergeTags;
   const store = escapeHtml(options.storeName);
   const heading = escapeHtml(options.heading ?? 'Picked for you');
-  const agreed = escapeHtml(options.agreedText ?? `You are receiving this because you agreed to personalised emails from ${options.storeName} on`);
   const product = (n: number) => `*|IF:P${n}_TITLE|*
       <tr><td style="padding:12px 0;border-top:1px solid #eee">
         *|IF:P${n}_IMG|*<a href="*|P${n}_URL|*"><img src="*|P${n}_IMG|*" alt="*|P${n}_TITLE|*" width="120" style="display:block;border:0"></a>*|END:IF|*
@@ -93,7 +84,7 @@ export function renderCampaignHtml(options: CampaignTemplateOptions): string {
         <p class="tactful-reason" style="margin:0 0 16px">*|${tags.reason}|*</p></td></tr>
       ${[1, 2, 3].map(product).join('\n      ')}
       <tr><td style="padding-top:24px;font-size:12px;color:#777">
-        <p class="tactful-agreed">${agreed} *|${tags.agreedOn}|*.</p>
+        <p class="tactful-agreed">*|${tags.consent}|*</p>
         <p><a href="*|${tags.prefsUrl}|*">Choose what we may use and send</a> · <a href="*|UNSUB|*">Unsubscribe</a></p>
         <p>${store} · *|LIST:ADDRESSLINE|*</p>
       </td></tr>
