@@ -87,6 +87,8 @@ export const subjects = pgTable(
     externalIds: jsonb('external_ids').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     createdAt: tstz('created_at').notNull(),
     erasedAt: tstz('erased_at'),
+    /** The provider reported the address undeliverable (Mailchimp `cleaned`): not a withdrawal, but nothing is sent. */
+    undeliverableAt: tstz('undeliverable_at'),
   },
   (t) => [primaryKey({ columns: [t.shopId, t.subjectId] }), uniqueIndex('subjects_email_index').on(t.shopId, t.emailIndex)],
 );
@@ -417,6 +419,66 @@ export const contactSends = pgTable(
   (t) => [primaryKey({ columns: [t.shopId, t.subjectId, t.sendId] }), index('contact_sends_at').on(t.shopId, t.subjectId, t.sentAt)],
 );
 
+/** A named campaign of a shop: what it was asked to do. Re-running a name resumes or tops it up. */
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    shopId: text('shop_id').notNull(),
+    name: text('name').notNull(),
+    subject: text('subject').notNull(),
+    /** The segment JSON it was restricted to, if any. */
+    segment: jsonb('segment').$type<unknown>(),
+    createdAt: tstz('created_at').notNull(),
+    lastRunAt: tstz('last_run_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.name] })],
+);
+
+/**
+ * One send call to the provider: a batch of recipients claimed together under the idempotency key
+ * `<campaign>#<wave>`. A wave `claimed` past its lease was interrupted; the next run re-sends it under the
+ * same key, which the provider recognises, so nobody gets it twice. Report figures are refreshed from the
+ * provider.
+ */
+export const campaignWaves = pgTable(
+  'campaign_waves',
+  {
+    shopId: text('shop_id').notNull(),
+    campaign: text('campaign').notNull(),
+    wave: integer('wave').notNull(),
+    status: text('status').$type<'claimed' | 'sent'>().notNull(),
+    system: text('system').notNull(),
+    claimedBy: text('claimed_by').notNull(),
+    leaseUntil: tstz('lease_until').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    sentAt: tstz('sent_at'),
+    providerCampaignId: text('provider_campaign_id'),
+    sends: integer('sends').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    opens: integer('opens').notNull().default(0),
+    clicks: integer('clicks').notNull().default(0),
+    unsubscribes: integer('unsubscribes').notNull().default(0),
+    reportAt: tstz('report_at'),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.campaign, t.wave] }), index('campaign_waves_status').on(t.shopId, t.status, t.leaseUntil)],
+);
+
+/** Who a campaign is for: one row per (campaign, subject), the send's idempotency key. */
+export const campaignRecipients = pgTable(
+  'campaign_recipients',
+  {
+    shopId: text('shop_id').notNull(),
+    campaign: text('campaign').notNull(),
+    subjectId: text('subject_id').notNull(),
+    wave: integer('wave').notNull(),
+    status: text('status').$type<'claimed' | 'sent'>().notNull(),
+    /** Products the email featured (catalogue ids, not personal): revenue attribution reads them. */
+    productIds: jsonb('product_ids').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    sentAt: tstz('sent_at'),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.campaign, t.subjectId] }), index('campaign_recipients_wave').on(t.shopId, t.campaign, t.wave), index('campaign_recipients_subject').on(t.shopId, t.subjectId)],
+);
+
 export const schema = {
   shops,
   purposes,
@@ -440,4 +502,7 @@ export const schema = {
   profiles,
   segments,
   contactSends,
+  campaigns,
+  campaignWaves,
+  campaignRecipients,
 };
