@@ -4,6 +4,7 @@ import { createTactful, openStore, type Tactful } from '@tactful/core';
 import type { Command } from 'commander';
 import { parsePositiveInt, table } from '../cli/parse.js';
 import { runDemoPipeline, startSandboxes } from '../demo/pipeline.js';
+import { withProgress } from '../cli/progress.js';
 import type { CliContext, CommandModule } from '../cli/program.js';
 
 /**
@@ -75,7 +76,7 @@ export const demoCommand: CommandModule = (program: Command, ctx: CliContext) =>
           `\nA Shopify shop (sandbox) seeded from the Groceries data: ${sandboxes.seed.products} products, ${sandboxes.seed.customers} customers, ${sandboxes.seed.orders} orders; an empty Mailchimp audience (sandbox).`,
         );
         const started = Date.now();
-        const report = await runDemoPipeline(tactful, sandboxes, (line) => ctx.line(line));
+        const report = await runDemoPipeline(tactful, sandboxes, (line) => ctx.line(line), (label, total, work) => withProgress(ctx.io, label, total, work));
         ctx.line(`\nMailchimp audience now: ${Object.entries(report.mailchimpMembers).map(([k, v]) => `${v} ${k}`).join(', ') || 'empty'}`);
         ctx.line(`Shopify email consent now: ${Object.entries(report.shopifyConsent).map(([k, v]) => `${v} ${k}`).join(', ')}`);
         ctx.line('\nRecommendations for customers who agreed (each says why):');

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { TactfulError, emailAddress, readBaskets, readItemCatalog, type OrderBasket, type OrderRecord } from '@tactful/core';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
+import { withProgress } from '../cli/progress.js';
 import type { CliContext, CommandModule } from '../cli/program.js';
 
 /** An order of a baskets file as an order record: the customer is an email when it looks like one. */
@@ -35,24 +36,31 @@ export const importCommand: CommandModule = (program: Command, ctx: CliContext) 
       await withEngine(ctx, async (tactful) => {
         const started = Date.now();
         const total = { orders: 0, added: 0, updated: 0, ignored: 0, modelBaskets: 0 };
-        let batch: OrderRecord[] = [];
         const importedAt = new Date();
-        const flush = async () => {
-          const r = await tactful.orders.ingest(batch, flags.source);
-          total.added += r.added;
-          total.updated += r.updated;
-          total.ignored += r.ignored;
-          total.modelBaskets += r.modelBaskets;
-          batch = [];
-          if (ctx.io.isTTY) ctx.io.stderr(`\r  ${total.orders} orders…`);
-        };
-        for await (const basket of baskets) {
-          batch.push(basketToOrder(basket, importedAt));
-          total.orders += 1;
-          if (batch.length >= 2000) await flush();
-        }
-        if (batch.length > 0) await flush();
-        if (ctx.io.isTTY) ctx.io.stderr('\r');
+        await withProgress(
+          ctx.io,
+          `importing ${file}`,
+          undefined,
+          async (progress) => {
+            let batch: OrderRecord[] = [];
+            const flush = async () => {
+              const r = await tactful.orders.ingest(batch, flags.source);
+              total.added += r.added;
+              total.updated += r.updated;
+              total.ignored += r.ignored;
+              total.modelBaskets += r.modelBaskets;
+              progress.tick(batch.length);
+              batch = [];
+            };
+            for await (const basket of baskets) {
+              batch.push(basketToOrder(basket, importedAt));
+              total.orders += 1;
+              if (batch.length >= 2000) await flush();
+            }
+            if (batch.length > 0) await flush();
+          },
+          { quiet: flags.json, unit: 'orders' },
+        );
         if (total.orders === 0) throw new TactfulError('INPUT.INVALID', `${file} holds no orders (read as ${format}); check --format.`);
         if (catalog.length > 0) await tactful.products.upsert(catalog.map((p) => ({ id: p.id, title: p.title, category: p.category ?? null, available: p.available })));
         const summary = { file, format, ...total, products: catalog.length, seconds: (Date.now() - started) / 1000 };

@@ -10,6 +10,11 @@ import { createShopifyPlatform } from '@tactful/shopify';
 import { createShopifySandbox, seedFromGroceries } from '@tactful/shopify/testing';
 import { createMailchimpProvider } from '@tactful/mailchimp';
 import { createMailchimpSandbox } from '@tactful/mailchimp/testing';
+import type { Progress } from '../cli/progress.js';
+
+/** Runs one step with a progress display (the CLI draws a bar on a terminal); the default shows nothing. */
+export type ProgressRunner = <T>(label: string, total: number | undefined, work: (progress: Progress) => Promise<T>) => Promise<T>;
+const noProgress: ProgressRunner = (_label, _total, work) => work({ tick() {}, set() {}, total() {}, drawing: false });
 
 export interface DemoReport {
   products: number;
@@ -54,7 +59,7 @@ function tally(values: Iterable<string>): Record<string, number> {
   return out;
 }
 
-export async function runDemoPipeline(tactful: Tactful, sandboxes: DemoSandboxes, say: (line: string) => void): Promise<DemoReport> {
+export async function runDemoPipeline(tactful: Tactful, sandboxes: DemoSandboxes, say: (line: string) => void, progress: ProgressRunner = noProgress): Promise<DemoReport> {
   const { platform, provider } = sandboxes;
   let last = Date.now();
   const step = (line: string) => {
@@ -74,35 +79,47 @@ export async function runDemoPipeline(tactful: Tactful, sandboxes: DemoSandboxes
   step(`  catalogue: ${products} products from Shopify`);
 
   // 2. The full order history, through a bulk operation, streamed.
-  let orders = 0;
-  let batch: OrderRecord[] = [];
-  for await (const order of platform.streamAllOrders!()) {
-    batch.push(order);
-    if (batch.length >= 2000) {
-      await tactful.orders.ingest(batch, platform.system);
-      orders += batch.length;
-      batch = [];
+  const orders = await progress('  orders', sandboxes.shopify.state.orders.size, async (bar) => {
+    let count = 0;
+    let batch: OrderRecord[] = [];
+    for await (const order of platform.streamAllOrders!()) {
+      batch.push(order);
+      if (batch.length >= 2000) {
+        await tactful.orders.ingest(batch, platform.system);
+        count += batch.length;
+        bar.set(count);
+        batch = [];
+      }
     }
-  }
-  if (batch.length > 0) await tactful.orders.ingest(batch, platform.system);
-  orders += batch.length;
+    if (batch.length > 0) await tactful.orders.ingest(batch, platform.system);
+    return count + batch.length;
+  });
   step(`  order history: ${orders} orders imported through a bulk operation`);
 
   // 3. Email marketing consent as Shopify holds it, with its original times.
   const events: unknown[] = [];
   const customers: Array<{ email: string; id: string; state: string }> = [];
-  cursor = undefined;
-  do {
-    const page = await platform.listCustomers({ cursor, limit: 250 });
-    for (const c of page.items) {
-      if (!c.email) continue;
-      customers.push({ email: c.email, id: c.id, state: c.emailConsent?.state ?? 'none' });
-      const x = c.emailConsent;
-      if (x && x.state !== 'none') events.push(fromExternalConsent(platform.system, { ...x, email: c.email }, c.id));
+  await progress('  customers', sandboxes.shopify.state.customers.byId.size, async (bar) => {
+    let page: Awaited<ReturnType<typeof platform.listCustomers>>;
+    let next: string | undefined;
+    do {
+      page = await platform.listCustomers({ cursor: next, limit: 250 });
+      for (const c of page.items) {
+        if (!c.email) continue;
+        customers.push({ email: c.email, id: c.id, state: c.emailConsent?.state ?? 'none' });
+        const x = c.emailConsent;
+        if (x && x.state !== 'none') events.push(fromExternalConsent(platform.system, { ...x, email: c.email }, c.id));
+      }
+      bar.tick(page.items.length);
+      next = page.nextCursor;
+    } while (next);
+  });
+  await progress('  consent facts', events.length, async (bar) => {
+    for (let i = 0; i < events.length; i += 500) {
+      await tactful.consent.recordBatch(events.slice(i, i + 500), { type: 'system', id: 'demo-import' });
+      bar.tick(Math.min(500, events.length - i));
     }
-    cursor = page.nextCursor;
-  } while (cursor);
-  for (let i = 0; i < events.length; i += 500) await tactful.consent.recordBatch(events.slice(i, i + 500), { type: 'system', id: 'demo-import' });
+  });
   step(`  customers: ${customers.length}; consent facts from Shopify: ${events.length}`);
 
   // 4. Customers who ticked "personal recommendations" on the store's preference form (a first-party
@@ -141,7 +158,7 @@ export async function runDemoPipeline(tactful: Tactful, sandboxes: DemoSandboxes
   step(`  personalization: ${grants} granted (preference form or double opt-in), ${pending} double opt-ins still pending, a few unsubscribed by one click`);
 
   // 5. Every change reaches every other connected system (the outbox, delivered by the dispatcher).
-  const report = await tactful.outbox.dispatcher({ targets: tactful.targets({ platform, provider }) }).drain();
+  const report = await progress('  delivering changes', undefined, () => tactful.outbox.dispatcher({ targets: tactful.targets({ platform, provider }) }).drain());
   step(`  sync: ${report.delivered} changes delivered to Shopify and Mailchimp, ${report.deadLettered} refused (kept with their reason)`);
   const audience = sandboxes.mailchimp.state.audiences.get(AUDIENCE);
   const mailchimpMembers = tally(audience ? [...audience.members.values()].map((m) => m.status) : []);
