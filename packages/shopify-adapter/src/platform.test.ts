@@ -95,6 +95,17 @@ describe('createShopifyPlatform against the sandbox', () => {
     expect(recent.items.map((o) => o.id)).toEqual([cancelled.id]);
   });
 
+  it('lists only customers updated since a time (an incremental sync), a consent change included', async () => {
+    const old = sandbox.addCustomer({ email: 'old@example.com', createdAt: new Date('2025-01-01T00:00:00Z') });
+    const fresh = sandbox.addCustomer({ email: 'fresh@example.com', createdAt: new Date('2025-02-01T00:00:00Z') });
+    const since = new Date('2025-01-15T00:00:00Z');
+    expect((await platform.listCustomers({ updatedSince: since })).items.map((c) => c.id)).toEqual([fresh.id]);
+    await sandbox.setConsent('old@example.com', { state: 'UNSUBSCRIBED', at: new Date('2025-03-01T00:00:00Z') });
+    const changed = await platform.listCustomers({ updatedSince: since });
+    expect(changed.items.map((c) => c.id).sort()).toEqual([old.id, fresh.id].sort());
+    expect(changed.items.find((c) => c.id === old.id)?.emailConsent).toMatchObject({ state: 'withdrawn', occurredAt: new Date('2025-03-01T00:00:00Z') });
+  });
+
   it('lists products with storefront URL, image, price, status and availability', async () => {
     sandbox.addProduct({ title: 'Green Tea', price: '3.20', imageUrl: 'https://cdn.example.com/green.jpg' });
     sandbox.addProduct({ title: 'Sold Out', tracksInventory: true, totalInventory: 0 });

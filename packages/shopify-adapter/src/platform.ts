@@ -60,6 +60,8 @@ export interface ShopifyPlatform extends CommercePlatform {
   streamAllOrders(options?: { signal?: AbortSignal }): AsyncIterable<OrderRecord>;
   /** Every customer with their email marketing consent, through a bulk operation (resumable with `customerCheckpoints`). */
   streamAllCustomers(options?: { signal?: AbortSignal }): AsyncIterable<CustomerRecord>;
+  /** Customers in id order; `updatedSince` narrows to those changed since (a consent change counts). */
+  listCustomers(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<CustomerRecord>>;
   pushConsent(changes: ConsentPush[]): Promise<PushResult[]>;
   eraseCustomer(ref: { email: string; externalId?: string | undefined }): Promise<void>;
 }
@@ -124,10 +126,12 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     checkpoints,
     capabilities: { bulkOrders: true, consentWrite: true, erasure: true, webhooks: true },
 
-    async listCustomers(request?: PageRequest): Promise<Page<CustomerRecord>> {
+    async listCustomers(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<CustomerRecord>> {
+      const query = request?.updatedSince ? `updated_at:>='${request.updatedSince.toISOString()}'` : null;
       const { customers } = await client.request<{ customers: Connection<CustomerNode> }>(CUSTOMERS_PAGE, {
         first: limit(request, MAX_CUSTOMERS_PER_PAGE),
         after: request?.cursor ?? null,
+        query,
       });
       return {
         items: customers.nodes.map((node) => toCustomerRecord(node, options.purpose)),

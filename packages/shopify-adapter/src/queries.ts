@@ -58,9 +58,10 @@ const productFields = /* GraphQL */ `
   priceRangeV2 { minVariantPrice { amount } }
 `;
 
+/** Customers in id order; `query` narrows to `updated_at:>='…'` for incremental pulls (consent changes touch updated_at). */
 export const CUSTOMERS_PAGE = /* GraphQL */ `
-  query TactfulCustomers($first: Int!, $after: String) {
-    customers(first: $first, after: $after, sortKey: ID) {
+  query TactfulCustomers($first: Int!, $after: String, $query: String) {
+    customers(first: $first, after: $after, sortKey: ID, query: $query) {
       nodes { ${customerFields} }
       pageInfo { hasNextPage endCursor }
     }
