@@ -69,6 +69,7 @@ export function newSubjectRow(ctx: SubjectLookup, email: string, externalIds: Re
       externalIds: externalIds ?? {},
       createdAt: now,
       erasedAt: null,
+      undeliverableAt: null,
     },
   };
 }
