@@ -1,0 +1,6 @@
+// @tactful-examples/woocommerce: a CommercePlatform for WooCommerce (REST API wc/v3), built only on @tactful/core's public API.
+export { createWooCommercePlatform } from './platform.js';
+export { wooCommerceOptionsSchema, parseWooCommerceOptions } from './options.js';
+export type { WooCommerceOptions, ResolvedWooCommerceOptions } from './options.js';
+export { newsletterMeta, readNewsletter, tactfulToNewsletterState } from './records.js';
+export type { NewsletterMeta } from './records.js';
