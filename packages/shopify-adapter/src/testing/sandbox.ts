@@ -37,6 +37,7 @@ import {
   type SandboxProduct,
   type ShopState,
 } from './state.js';
+import { shopifyWebhookFaultKinds, type ShopifyFaultPlan, type ShopifyRequestFaultKind, type ShopifyWebhookFaultKind } from './fault-plan.js';
 import { complianceShopId, consentPayload, customerPayload, orderPayload, productPayload, rawJson } from './webhook-payloads.js';
 
 export interface BucketOptions {
@@ -73,6 +74,8 @@ export interface ShopifySandboxOptions {
   now?: () => Date;
   /** The fetch used to deliver webhooks. */
   fetch?: typeof fetch;
+  /** Seeded faults drawn on every request and webhook delivery (see `createShopifyFaultPlan`); none by default. */
+  faultPlan?: ShopifyFaultPlan | null;
 }
 
 export type SandboxFault =
@@ -94,7 +97,12 @@ export interface DeliveredWebhook {
   topic: string;
   url: string;
   webhookId: string;
+  /** The HTTP status the receiver answered; 0 while a reordered delivery is held back. */
   status: number;
+  /** The injected fault this delivery carries, when a fault plan drew one. */
+  fault?: ShopifyWebhookFaultKind;
+  /** The shop domain sent in X-Shopify-Shop-Domain (another shop for `webhook_unknown_shop`). */
+  shop?: string;
 }
 
 export interface ShopifySandbox {
@@ -121,6 +129,11 @@ export interface ShopifySandbox {
   /** Queues faults answered to the next GraphQL requests, in order. */
   failNext(fault: SandboxFault, times?: number): void;
   clearFaults(): void;
+  /** Replaces the seeded fault plan (null: no drawn faults). Queued `failNext` faults still come first. */
+  setFaultPlan(plan: ShopifyFaultPlan | null): void;
+  readonly faultPlan: ShopifyFaultPlan | null;
+  /** Delivers webhooks a `webhook_reorder` fault is still holding back. */
+  flushWebhooks(): Promise<void>;
   /** Makes the next bulk operation fail with this error code. */
   failNextBulkOperation(errorCode?: 'INTERNAL_SERVER_ERROR' | 'TIMEOUT' | 'ACCESS_DENIED'): void;
   addCustomer(input: CustomerSeed): SandboxCustomer;
@@ -214,6 +227,34 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   const tokens = new Set<string>([accessToken]);
   const authCodes = new Set<string>();
   const faults: SandboxFault[] = [];
+  let plan: ShopifyFaultPlan | null = options.faultPlan ?? null;
+  /** Deliveries a reorder fault holds back until the next delivery has gone out. */
+  const heldWebhooks: Array<() => Promise<unknown>> = [];
+  let unknownShops = 0;
+  /** Answers a drawn request fault, or null to answer normally. */
+  const drawnFault = async (among: readonly ShopifyRequestFaultKind[]): Promise<Response | null> => {
+    const kind = plan?.draw(among) ?? null;
+    if (!kind || !plan) return null;
+    const current = plan;
+    requests.push({ operationName: null, document: '', requestedCost: 0, outcome: 'fault', availableBefore: available });
+    switch (kind) {
+      case 'rate_limit':
+        return HttpResponse.json({ errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, { status: 429, headers: { 'Retry-After': String(current.retryAfterSeconds) } });
+      case 'rate_limit_no_retry_after':
+        return HttpResponse.json({ errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, { status: 429 });
+      case 'server_error': {
+        const status = [500, 502, 503, 504][Math.floor(current.random() * 4)]!;
+        return HttpResponse.json({ errors: status === 503 ? 'Service Unavailable' : 'Internal Server Error' }, { status });
+      }
+      case 'graphql_throttled':
+        return HttpResponse.json({ errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }], extensions: { cost: { requestedQueryCost: 1, actualQueryCost: null, throttleStatus: throttleStatus() } } });
+      case 'timeout':
+        await new Promise((resolve) => setTimeout(resolve, current.holdMs));
+        return HttpResponse.error();
+      case 'connection_reset':
+        return HttpResponse.error();
+    }
+  };
   let bulkFailure: SandboxBulkOperation['errorCode'] = null;
   const requests: SandboxRequestLog[] = [];
   const webhooks: DeliveredWebhook[] = [];
@@ -442,6 +483,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       if (fault.status >= 500) return HttpResponse.json({ errors: 'Internal Server Error' }, { status: fault.status });
       return HttpResponse.json({ errors: fault.status === 400 ? 'Bad Request' : fault.status === 422 ? 'Unprocessable Entity' : 'Forbidden' }, { status: fault.status });
     }
+    const drawn = await drawnFault(['rate_limit', 'rate_limit_no_retry_after', 'server_error', 'graphql_throttled', 'timeout', 'connection_reset']);
+    if (drawn) return drawn;
     let body: { query?: unknown; variables?: unknown; operationName?: unknown };
     try {
       body = (await request.json()) as typeof body;
@@ -537,7 +580,9 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       return handleGraphql(request);
     }),
     http.post(`${adminUrl}/admin/oauth/access_token`, ({ request }) => handleToken(request)),
-    http.get(`${bulkHost}/:shop/:file`, ({ params }) => {
+    http.get(`${bulkHost}/:shop/:file`, async ({ params }) => {
+      const drawn = await drawnFault(['server_error', 'timeout', 'connection_reset']);
+      if (drawn) return drawn;
       const id = String(params.file).replace(/\.jsonl$/, '');
       const op = state.bulkOperations.get(id);
       if (String(params.shop) !== shop || !op || (op.status !== 'COMPLETED' && op.status !== 'FAILED')) {
@@ -583,6 +628,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
       const response = await getResponse(handlers, request);
       if (!response) throw new TypeError(`fetch failed: the Shopify sandbox does not serve ${request.method} ${request.url}`);
+      if (response.type === 'error') throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
       return response;
     },
     requests,
@@ -595,6 +641,15 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     },
     clearFaults() {
       faults.length = 0;
+    },
+    setFaultPlan(next) {
+      plan = next;
+    },
+    get faultPlan() {
+      return plan;
+    },
+    async flushWebhooks() {
+      while (heldWebhooks.length > 0) await heldWebhooks.shift()!();
     },
     failNextBulkOperation(errorCode = 'INTERNAL_SERVER_ERROR') {
       bulkFailure = errorCode;
@@ -740,26 +795,44 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     },
     async deliverWebhook(topic, body, url = options.webhookUrl, opts = {}) {
       if (!url) throw new Error('sandbox: no webhook URL (pass one, or set webhookUrl)');
+      const target = url;
       const raw = typeof body === 'string' ? body : rawJson(body);
       const webhookId = opts.webhookId ?? randomUUID();
       const hmac = createHmac('sha256', opts.secret ?? apiSecret).update(raw, 'utf8').digest('base64');
-      const response = await doFetch(url, {
-        method: 'POST',
-        body: raw,
-        headers: {
-          'Content-Type': 'application/json',
-          'X-Shopify-Topic': topic,
-          'X-Shopify-Hmac-Sha256': hmac,
-          'X-Shopify-Shop-Domain': shop,
-          'X-Shopify-Webhook-Id': webhookId,
-          'X-Shopify-Event-Id': randomUUID(),
-          'X-Shopify-Triggered-At': now().toISOString(),
-          'X-Shopify-API-Version': opts.apiVersion ?? '2025-10',
-        },
-      });
-      await response.arrayBuffer();
-      const delivered = { topic, url, webhookId, status: response.status };
-      webhooks.push(delivered);
+      const triggeredAt = now().toISOString();
+      const post = async (shopDomain: string, id: string, fault?: ShopifyWebhookFaultKind): Promise<DeliveredWebhook> => {
+        const response = await doFetch(target, {
+          method: 'POST',
+          body: raw,
+          headers: {
+            'Content-Type': 'application/json',
+            'X-Shopify-Topic': topic,
+            'X-Shopify-Hmac-Sha256': hmac,
+            'X-Shopify-Shop-Domain': shopDomain,
+            'X-Shopify-Webhook-Id': id,
+            'X-Shopify-Event-Id': randomUUID(),
+            'X-Shopify-Triggered-At': triggeredAt,
+            'X-Shopify-API-Version': opts.apiVersion ?? '2025-10',
+          },
+        });
+        await response.arrayBuffer();
+        const delivered: DeliveredWebhook = { topic, url: target, webhookId: id, status: response.status, shop: shopDomain, ...(fault ? { fault } : {}) };
+        webhooks.push(delivered);
+        return delivered;
+      };
+      const fault = plan?.draw(shopifyWebhookFaultKinds) ?? null;
+      if (fault === 'webhook_reorder') {
+        // Held back: it goes out after the next delivery, so the receiver sees the two in swapped order.
+        heldWebhooks.push(() => post(shop, webhookId, fault));
+        return { topic, url: target, webhookId, status: 0, shop, fault };
+      }
+      if (fault === 'webhook_unknown_shop') {
+        unknownShops += 1;
+        await post(`unknown-${plan!.seed >>> 0}-${unknownShops}.myshopify.com`, randomUUID(), fault);
+      }
+      const delivered = await post(shop, webhookId);
+      if (fault === 'webhook_duplicate') await post(shop, webhookId, fault);
+      while (heldWebhooks.length > 0) await heldWebhooks.shift()!();
       return delivered;
     },
     sessionToken(opts = {}) {
