@@ -35,6 +35,7 @@ export type {
   PushResult,
   CommercePlatform,
   CommercePlatformCapabilities,
+  CustomerUpdate,
   MemberRecord,
   MemberChange,
   EmailProvider,
@@ -107,7 +108,7 @@ export {
   csvRecords,
 } from './recommend/parse.js';
 export type { BasketFormat, CatalogProduct, OrderLineInput } from './recommend/parse.js';
-export { recommendForCustomer, relatedProducts, estimateRepurchaseIntervals, blendRanking } from './recommend/recommender.js';
+export { recommendForCustomer, relatedProducts, estimateRepurchaseIntervals, blendRanking, statedReason } from './recommend/recommender.js';
 export type { PurchaseRecord, SentRecord, CustomerHistory, RecommendOptions, RecommendationReason, Recommendation, RankedCandidate } from './recommend/recommender.js';
 export { evaluateRecommendations, seededRandom } from './recommend/evaluate.js';
 export type { ExplainedRecommendation, CustomerRecommendations } from './recommend/service.js';
@@ -123,6 +124,13 @@ export {
   rescoreProfiles,
 } from './profile/profiles.js';
 export type { ProfileAttributeName, ProfileAttributesInput, ProfileAttributes, AttributeValue, AttributeUpdate, ProfileView, RfmLabel } from './profile/profiles.js';
+// customers correct and shape what is known about them (issue 10)
+export { CUSTOMER_SOURCE } from './profile/profiles.js';
+export { PROFILE_PUSH, pushedAttributes } from './profile/service.js';
+export type { ProfilePushPayload } from './profile/service.js';
+export { basisRules } from './preferences/preferences.js';
+export type { CustomerPreferences, PreferenceChange, PreferenceChangeResult } from './preferences/preferences.js';
+export type { PreferencesView } from './preferences/service.js';
 export { parseSegment, parseSegmentJson, predicateSchemas, ageBands, segmentAttributes } from './segment/language.js';
 export type { Segment, Predicate, PredicateKind, AgeBand, SegmentAttribute } from './segment/language.js';
 export { compileSegment, previewSegment, segmentMembers, paretoReport, rfmReport } from './segment/evaluate.js';
