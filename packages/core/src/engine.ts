@@ -41,7 +41,9 @@ import { modelCache, recommendForCustomerRef, relatedToProduct } from './recomme
 import type { OrderRecord, ProductRecord } from './ports.js';
 import type { RecommendOptions } from './recommend/recommender.js';
 // profiles, segments, contact, privacy (issue 4)
-import { changeEmail, ingestCustomerAttributes, requireSubjectByEmail, setProfileAttributes, showProfile } from './profile/service.js';
+import { changeEmail, ingestCustomerAttributes, rectifyProfile, requireSubjectByEmail, setProfileAttributes, showProfile } from './profile/service.js';
+import { changePreferencesByEmail, showPreferences } from './preferences/service.js';
+import type { PreferenceChange } from './preferences/preferences.js';
 import { rescoreProfiles, type ProfileAttributesInput } from './profile/profiles.js';
 import type { CustomerRecord } from './ports.js';
 import { parseSegment } from './segment/language.js';
@@ -285,7 +287,23 @@ export async function createTactful(options: CreateTactfulOptions) {
       setAttributes: (email: string, attributes: ProfileAttributesInput | unknown, source = 'api', actor: Actor = systemActor) => setProfileAttributes(ctx, email, attributes, source, actor),
       ingestCustomers: (records: readonly CustomerRecord[], source: string, actor: Actor = systemActor) => ingestCustomerAttributes(ctx, records, source, actor),
       changeEmail: (oldEmail: string, newEmail: string, actor: Actor = systemActor) => changeEmail(ctx, oldEmail, newEmail, actor),
+      /**
+       * Rectification (Art. 16): values the customer corrects, stored with source `customer` (they outrank
+       * imports and syncs), audited, and pushed to connected systems (names) through the outbox.
+       */
+      rectify: (email: string, attributes: ProfileAttributesInput | unknown, actor: Actor) => rectifyProfile(ctx, email, attributes, actor),
       rescore: () => rescoreProfiles(store.db, keys, shopId, now()),
+    },
+    /** What customers say about their own personalisation: "not this" exclusions and sensitive-category opt-ins. */
+    preferences: {
+      show: (email: string) => showPreferences(ctx, email),
+      /** Excludes a past purchase or a whole category from personalisation; `undo` takes the exclusion back. */
+      exclude: (email: string, target: { productId: string } | { category: string }, options: { undo?: boolean } = {}, actor: Actor = systemActor) =>
+        changePreferencesByEmail(ctx, email, 'productId' in target ? { kind: 'exclude-product', productId: target.productId, undo: options.undo } : { kind: 'exclude-category', category: target.category, undo: options.undo }, actor),
+      /** Allows (or with `undo`, stops) purchases in one sensitive category to be used for recommendations. */
+      allowSensitive: (email: string, category: string, options: { undo?: boolean } = {}, actor: Actor = systemActor) =>
+        changePreferencesByEmail(ctx, email, { kind: 'allow-sensitive', category, undo: options.undo }, actor),
+      change: (email: string, change: PreferenceChange, actor: Actor = systemActor) => changePreferencesByEmail(ctx, email, change, actor),
     },
     segments: {
       parse: (input: unknown) => parseSegment(input),

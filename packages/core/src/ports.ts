@@ -118,6 +118,19 @@ export interface CommercePlatformCapabilities {
   erasure: boolean;
   /** Delivers webhooks for orders, customers and consent. */
   webhooks: boolean;
+  /** Can correct a customer's own fields (names) on request: `updateCustomer`. Absent means no. */
+  customerUpdate?: boolean | undefined;
+}
+
+/**
+ * A customer's correction of what the platform holds (GDPR Art. 16 rectification), pushed by Tactful. Only
+ * the fields present change; `null` clears one. A customer the platform does not hold is no error.
+ */
+export interface CustomerUpdate {
+  email: string;
+  externalId?: string | undefined;
+  firstName?: string | null | undefined;
+  lastName?: string | null | undefined;
 }
 
 export interface CommercePlatform {
@@ -133,6 +146,8 @@ export interface CommercePlatform {
   pushConsent?(changes: ConsentPush[]): Promise<PushResult[]>;
   /** Erases the customer in the platform; only with `capabilities.erasure`. */
   eraseCustomer?(ref: { email: string; externalId?: string | undefined }): Promise<void>;
+  /** Applies a customer's correction of their fields; only with `capabilities.customerUpdate`. */
+  updateCustomer?(update: CustomerUpdate): Promise<void>;
 }
 
 export interface MemberRecord {
@@ -148,8 +163,11 @@ export interface MemberRecord {
 /** What Tactful wants the provider to hold for one person. */
 export interface MemberChange {
   email: string;
-  /** The consent change to apply; `erased` deletes the member permanently. */
-  consent: ConsentPush | { erased: true };
+  /**
+   * The consent change to apply; `erased` deletes the member permanently. Absent: only the merge fields and
+   * tags change, for a member the audience already holds (a profile correction never adds anyone).
+   */
+  consent?: ConsentPush | { erased: true } | undefined;
   mergeFields?: Record<string, string> | undefined;
   tags?: string[] | undefined;
 }

@@ -126,6 +126,7 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
     apiKey: options.apiKey,
     accessToken: options.accessToken,
     server: options.server,
+    baseUrl: options.baseUrl,
     maxConnections: options.maxConnections,
     timeoutMs: options.timeoutMs,
     retry: options.retry,
@@ -196,23 +197,26 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
       tags?: string[] | undefined;
       permissions: Array<{ marketing_permission_id: string; enabled: boolean }>;
       failure?: { code: string; message: string; retryable: boolean } | undefined;
+      /** No change of this member carries consent: fields and tags of an existing member only. */
+      fieldsOnly: boolean;
     }
     const plans = new Map<string, Plan>();
     changes.forEach((change, index) => {
       const email = emails[index] ?? '';
-      const plan = plans.get(email) ?? { email, indices: [], erase: false, permissions: [] };
+      const plan = plans.get(email) ?? { email, indices: [], erase: false, permissions: [], fieldsOnly: true };
       plans.set(email, plan);
       plan.indices.push(index);
       if (!emailPattern.test(email)) {
         plan.failure = { code: 'MAILCHIMP.INVALID_EMAIL', message: `${change.email} is not a valid email address; fix it at the source.`, retryable: false };
         return;
       }
-      if ('erased' in change.consent) {
-        Object.assign(plan, { erase: true, grant: undefined, status: undefined, fields: undefined, tags: undefined, permissions: [] });
+      if (change.consent && 'erased' in change.consent) {
+        Object.assign(plan, { erase: true, grant: undefined, status: undefined, fields: undefined, tags: undefined, permissions: [], fieldsOnly: false });
         return;
       }
       const push = change.consent;
-      if (push.purpose === options.statusPurpose) {
+      if (push) plan.fieldsOnly = false;
+      if (push && push.purpose === options.statusPurpose) {
         plan.occurredAt = push.occurredAt.getTime();
         // Grants and pending both depend on Mailchimp's current status (compliance state, pending).
         if (push.state === 'granted' || push.state === 'pending') plan.grant = push;
@@ -222,8 +226,8 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
           plan.status = decision.kind === 'status' ? decision.status : undefined;
         }
       }
-      const permissionId = options.marketingPermissions[push.purpose];
-      if (permissionId !== undefined && push.state !== 'none' && push.state !== 'pending') {
+      const permissionId = push ? options.marketingPermissions[push.purpose] : undefined;
+      if (push && permissionId !== undefined && push.state !== 'none' && push.state !== 'pending') {
         plan.permissions = [...plan.permissions.filter((p) => p.marketing_permission_id !== permissionId), { marketing_permission_id: permissionId, enabled: push.state === 'granted' }];
       }
       if (change.mergeFields) {
@@ -320,6 +324,11 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
       for (const error of response.errors) {
         const email = normaliseEmail(error.email_address);
         const text = error.error;
+        // A correction of fields for someone the audience does not hold: nothing to correct there, no member is added.
+        if (plans.get(email)?.fieldsOnly && /status/i.test(text)) {
+          next.delete(email);
+          continue;
+        }
         const code = /compliance state/i.test(text)
           ? 'MAILCHIMP.COMPLIANCE_STATE'
           : /permanently deleted|re-import/i.test(text)

@@ -132,6 +132,8 @@ function describeReason(reason: RecommendationReason, titles: Map<string, string
         (${(reason.stats.confidence * 100).toFixed(0)}% of them; ${reason.stats.lift.toFixed(1)}× more often than chance)`;
     case 'popular-in-category':
       return html`popular in <strong>${reason.category}</strong>, a category you bought from (${reason.count} orders)`;
+    case 'declared-interest':
+      return html`because you told us you like <strong>${reason.category}</strong>: one of its most popular products (${reason.count} orders)`;
     case 'popular':
       return html`one of the shop's most popular products (${reason.count} orders)`;
   }

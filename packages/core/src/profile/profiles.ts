@@ -18,6 +18,7 @@ import type { Db } from '../store/open.js';
 import { rows } from '../store/open.js';
 import { consentState, kv, profiles, subjects } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
+import { openPreferences, type CustomerPreferences } from '../preferences/preferences.js';
 
 /** The purpose whose grant allows a profile to exist. */
 export const PROFILE_PURPOSE = 'personalization';
@@ -211,7 +212,14 @@ export async function purgeProfiles(tx: Db, shopId: string, head: ShopHead, subj
   return deleted.length;
 }
 
-export type AttributeUpdate = { stored: true; changed: string[] } | { stored: false; reason: 'no-personalization-consent' };
+/** The source of values the customer declared themselves (preference centre, a rectification request). */
+export const CUSTOMER_SOURCE = 'customer';
+
+/**
+ * `kept`: attributes left as they were because the customer declared them and this update comes from another
+ * source (an import, a platform sync): what the customer said outranks imported and inferred values.
+ */
+export type AttributeUpdate = { stored: true; changed: string[]; kept?: string[] } | { stored: false; reason: 'no-personalization-consent' };
 
 /**
  * Sets (or with `null` deletes) attributes of the subject's profile, each with its source and time. Stores
@@ -239,8 +247,13 @@ export async function updateAttributes(
   }
   const attrs = openAttributes(key, row!);
   const changed: string[] = [];
+  const kept: string[] = [];
   for (const [name, value] of Object.entries(parsed.data) as Array<[ProfileAttributeName, string | string[] | null | undefined]>) {
     if (value === undefined) continue;
+    if (source !== CUSTOMER_SOURCE && attrs[name]?.source === CUSTOMER_SOURCE) {
+      kept.push(name);
+      continue;
+    }
     const before = attrs[name]?.value;
     if (value === null) {
       if (before !== undefined) {
@@ -253,14 +266,14 @@ export async function updateAttributes(
     attrs[name] = { value, source, updatedAt: at.toISOString() };
     changed.push(name);
   }
-  if (changed.length === 0) return { stored: true, changed };
+  if (changed.length === 0) return kept.length > 0 ? { stored: true, changed, kept } : { stored: true, changed };
   await tx
     .update(profiles)
     .set({ attrsEnc: sealAttributes(key, shopId, subjectId, attrs), ...derivedColumns(ctx.shopKeys, attrs, at), updatedAt: at })
     .where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subjectId)));
   // Names of the changed fields only, never their values.
-  await appendAudit(tx, shopId, ctx.head, { action: 'profile.changed', actor, subjectId, at, details: { fields: changed, source } });
-  return { stored: true, changed };
+  await appendAudit(tx, shopId, ctx.head, { action: 'profile.changed', actor, subjectId, at, details: kept.length > 0 ? { fields: changed, source, kept } : { fields: changed, source } });
+  return kept.length > 0 ? { stored: true, changed, kept } : { stored: true, changed };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -362,6 +375,8 @@ export interface ProfileView {
     products: Array<{ productId: string; title: string; category: string | null; quantity: number; lastBoughtAt: Date }>;
     categories: Array<{ category: string; quantity: number }>;
     rfm: { recency: number; frequency: number; monetary: number; label: string } | null;
+    /** What the customer excluded ("not this") and which sensitive categories they allowed. */
+    preferences: CustomerPreferences;
     createdAt: Date;
     updatedAt: Date;
   } | null;
@@ -404,6 +419,7 @@ export async function readProfile(ctx: ProfileContext, subject: { subjectId: str
         row.recencyScore && row.frequencyScore && row.monetaryScore && row.rfmLabel
           ? { recency: row.recencyScore, frequency: row.frequencyScore, monetary: row.monetaryScore, label: row.rfmLabel }
           : null,
+      preferences: openPreferences(key, row),
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
     },

@@ -20,6 +20,21 @@ export interface SentRecord {
 export interface CustomerHistory {
   purchases: readonly PurchaseRecord[];
   sent?: readonly SentRecord[] | undefined;
+  /**
+   * Categories the customer told us they like (declared interests, strongest first). For a thin history
+   * (fewer than `thinHistorySeeds` purchases the model knows) they come before popularity.
+   */
+  interests?: readonly string[] | undefined;
+  /**
+   * Products that are never a basis, a reason or a recommendation: purchases the customer excluded ("not
+   * this"). They still count as owned.
+   */
+  blockedProducts?: ReadonlySet<string> | undefined;
+  /**
+   * Categories (compared case-insensitively) that are never a basis, a reason or a recommendation: categories
+   * the customer excluded, and sensitive categories they did not opt in to.
+   */
+  blockedCategories?: ReadonlySet<string> | undefined;
 }
 
 export interface RecommendOptions {
@@ -43,6 +58,8 @@ export interface RecommendOptions {
   maxSeeds?: number | undefined;
   /** Keep the strongest N reasons of each recommendation; default 5. All of them add up to its score. */
   maxReasons?: number | undefined;
+  /** Below this many purchases known to the model, declared interests come before popularity; default 3. */
+  thinHistorySeeds?: number | undefined;
 }
 
 /** Why a product is recommended; emails and pages render it ("because you bought X"). */
@@ -60,6 +77,8 @@ export type RecommendationReason =
       stats: PairStats;
     }
   | { kind: 'popular-in-category'; category: string; count: number; score: number }
+  /** Popular in a category the customer told us they like: "because you told us you like X". */
+  | { kind: 'declared-interest'; category: string; count: number; score: number }
   | { kind: 'popular'; count: number; score: number };
 
 export interface Recommendation {
@@ -67,7 +86,7 @@ export interface Recommendation {
   product: CatalogProduct;
   /** Ranking score of the recommendation's source: the sum of its reasons' scores for `bought-with`. */
   score: number;
-  source: 'neighbours' | 'popular-in-category' | 'popular';
+  source: 'neighbours' | 'popular-in-category' | 'declared-interest' | 'popular';
   /** Strongest first. */
   reasons: RecommendationReason[];
 }
@@ -279,6 +298,15 @@ export function recommendForCustomer(
   const halfLife = positive('halfLifeDays', options.halfLifeDays ?? 90) * DAY_MS;
   if (halfLife === 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', 'halfLifeDays must be above 0.');
   const sentWindow = positive('recentlySentDays', options.recentlySentDays ?? 30) * DAY_MS;
+  const thinHistorySeeds = positive('thinHistorySeeds', options.thinHistorySeeds ?? 3);
+  const blockedCategories = new Set([...(history.blockedCategories ?? [])].map(categoryKey));
+  const blockedProducts = history.blockedProducts ?? new Set<string>();
+  /** Never a basis, a reason or a recommendation (see CustomerHistory). */
+  const blocked = (productId: string): boolean => {
+    if (blockedProducts.has(productId)) return true;
+    const category = products.get(productId)?.category;
+    return category !== null && category !== undefined && blockedCategories.has(categoryKey(category));
+  };
   const defaultInterval = positive('defaultRepurchaseIntervalDays', options.defaultRepurchaseIntervalDays ?? 30);
   const maxReasons = positive('maxReasons', options.maxReasons ?? 5);
 
@@ -295,7 +323,7 @@ export function recommendForCustomer(
   const eligible = (productId: string): CatalogProduct | null => {
     const product = products.get(productId);
     if (!product || !product.available) return null;
-    if (recentlySent.has(productId)) return null;
+    if (recentlySent.has(productId) || blocked(productId)) return null;
     const bought = lastBought.get(productId);
     if (bought !== undefined) {
       if (!product.replenishable) return null;
@@ -307,7 +335,7 @@ export function recommendForCustomer(
 
   const maxSeeds = positive('maxSeeds', options.maxSeeds ?? 200);
   let seeds: Array<[string, number]> = [];
-  for (const [productId, t] of lastBought) seeds.push([productId, Math.pow(0.5, Math.max(0, now - t) / halfLife)]);
+  for (const [productId, t] of lastBought) if (!blocked(productId)) seeds.push([productId, Math.pow(0.5, Math.max(0, now - t) / halfLife)]);
   if (seeds.length > maxSeeds) {
     // The cut-off weight by a numeric sort; ties at the cut-off broken by product id.
     const weights = Float64Array.from(seeds, (seed) => seed[1]).sort();
@@ -325,7 +353,17 @@ export function recommendForCustomer(
   // The blended ranking (what the evaluation measures): neighbours of the purchases, popular products by base rate.
   const statistic = model.neighbourOptions.score;
   const eligibleById = (id: number) => eligible(model.label(id)) !== null;
+  // Declared interests (blocked categories left out), matched to the catalogue's own spelling of the category.
+  const catalogueCategories = new Map<string, string>();
+  for (const product of products.values()) if (product.category) catalogueCategories.set(categoryKey(product.category), product.category);
+  const interests = [...new Set((history.interests ?? []).map(categoryKey))]
+    .filter((key) => !blockedCategories.has(key))
+    .flatMap((key) => (catalogueCategories.has(key) ? [catalogueCategories.get(key)!] : []));
+  const knownSeeds = seeds.filter(([productId]) => model.productCount(productId) > 0).length;
+  const thin = interests.length > 0 && knownSeeds < thinHistorySeeds;
   for (const candidate of blendRanking(model, seeds, k, eligibleById, true)) {
+    // A thin history with declared interests: only real neighbours here; popularity comes after the interests.
+    if (thin && candidate.from.length === 0) continue;
     const productId = model.label(candidate.id);
     const product = eligible(productId)!;
     const strongest = candidate.from.sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0]))).slice(0, maxReasons);
@@ -339,8 +377,11 @@ export function recommendForCustomer(
     chosen.add(productId);
   }
 
-  /** Adds a product on its popularity (within `category`, or overall when null), if it may be offered. */
-  const offerPopular = (id: number, category: string | null): void => {
+  /**
+   * Adds a product on its popularity (within `category`, or overall when null; `declared` when the category is
+   * one the customer told us they like), if it may be offered.
+   */
+  const offerPopular = (id: number, category: string | null, declared = false): void => {
     const productId = model.label(id);
     if (chosen.has(productId)) return;
     const product = eligible(productId);
@@ -350,10 +391,24 @@ export function recommendForCustomer(
     out.push(
       category === null
         ? { productId, product, score, source: 'popular', reasons: [{ kind: 'popular', count, score }] }
-        : { productId, product, score, source: 'popular-in-category', reasons: [{ kind: 'popular-in-category', category, count, score }] },
+        : declared
+          ? { productId, product, score, source: 'declared-interest', reasons: [{ kind: 'declared-interest', category, count, score }] }
+          : { productId, product, score, source: 'popular-in-category', reasons: [{ kind: 'popular-in-category', category, count, score }] },
     );
     chosen.add(productId);
   };
+
+  // Declared interests, for a thin history: popular in each category the customer told us they like.
+  if (thin && out.length < k) {
+    const index = categoryIndex(model, products);
+    for (const category of interests) {
+      for (const id of index.get(category) ?? []) {
+        if (out.length >= k) break;
+        offerPopular(id, category, true);
+      }
+      if (out.length >= k) break;
+    }
+  }
 
   // Thin history: none of the purchases is known to the model. Popular in their categories, then overall.
   if (out.length < k) {
@@ -381,6 +436,30 @@ export function recommendForCustomer(
     }
   }
   return out;
+}
+
+/** Categories compare case-insensitively (declared interests are stored lower-cased). */
+export function categoryKey(category: string): string {
+  return category.trim().toLowerCase().normalize('NFC');
+}
+
+/**
+ * The sentence a customer reads for a recommendation, from its strongest reason that is about them:
+ * "Because you bought Coffee", "Because you told us you like Tea", "Popular in Dairy, which you buy from",
+ * else "Popular in the shop". `titleOf` names a product (default: its id).
+ */
+export function statedReason(recommendation: Pick<Recommendation, 'reasons'>, titleOf: (productId: string) => string = (id) => id): string {
+  const reasons = recommendation.reasons;
+  const bought = reasons.filter((r) => r.kind === 'bought-with');
+  if (bought.length > 0) {
+    const names = [...new Set(bought.slice(0, 2).map((r) => titleOf(r.because)))];
+    return `Because you bought ${names.join(' and ')}`;
+  }
+  for (const r of reasons) {
+    if (r.kind === 'declared-interest') return `Because you told us you like ${r.category}`;
+    if (r.kind === 'popular-in-category') return `Popular in ${r.category}, which you buy from`;
+  }
+  return 'Popular in the shop';
 }
 
 /** The top-k related products of one product ("bought together"), with their statistics. */

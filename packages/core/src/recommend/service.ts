@@ -8,6 +8,10 @@ import { loadModel, modelRevision } from './model-store.js';
 import type { CoPurchaseModel, ModelOptions } from './model.js';
 import type { CatalogProduct } from './parse.js';
 import { recommendForCustomer, relatedProducts, type Recommendation, type RecommendOptions } from './recommender.js';
+import { basisRules, emptyPreferences, openPreferences } from '../preferences/preferences.js';
+import { CUSTOMER_SOURCE, openAttributes } from '../profile/profiles.js';
+import { profiles } from '../store/schema.js';
+import { readShopSettings } from '../shop/settings.js';
 
 export interface RecommendContext {
   db: Db;
@@ -116,11 +120,20 @@ export async function recommendForCustomerRef(
       purchases.push({ productId: line.productId, time: created.get(line.orderId)! });
     }
   }
+  // What the customer said: exclusions, sensitive opt-ins (with the shop's sensitive categories), declared interests.
+  const [profile] = await ctx.db.select().from(profiles).where(and(eq(profiles.shopId, ctx.shopId), eq(profiles.subjectId, subjectId!)));
+  const key = profile ? await ctx.keys.subjectKey(ctx.db, ctx.shopId, subjectId!) : null;
+  const preferences = profile ? openPreferences(key, profile) : emptyPreferences();
+  const { blockedProducts, blockedCategories } = basisRules(preferences, (await readShopSettings(ctx.db, ctx.shopId)).sensitiveCategories);
+  const declared = profile ? openAttributes(key, profile).interests : undefined;
+  // Only what the customer told us reads "you told us": interests imported from elsewhere are not declarations.
+  const interests = declared?.source === CUSTOMER_SOURCE && Array.isArray(declared.value) ? declared.value : [];
   const model = await getModel();
   const items = await catalogue(ctx.db, ctx.shopId);
-  const recommendations = recommendForCustomer(model, { purchases }, items, { now: ctx.now(), ...options }).map((r) => ({
+  const titleOf = (id: string) => items.get(id)?.title ?? id;
+  const recommendations = recommendForCustomer(model, { purchases, interests, blockedProducts, blockedCategories }, items, { now: ctx.now(), ...options }).map((r) => ({
     ...r,
-    reasons: r.reasons.map((reason) => (reason.kind === 'bought-with' ? { ...reason, becauseTitle: items.get(reason.because)?.title ?? reason.because } : reason)),
+    reasons: r.reasons.map((reason) => (reason.kind === 'bought-with' ? { ...reason, becauseTitle: titleOf(reason.because) } : reason)),
   }));
   return { customer, subjectId: subjectId!, purchases: ids.length, recommendations };
 }

@@ -13,6 +13,11 @@ export const shopSettings = z
     connectedSystems: z.array(z.string().min(1)).default([]),
     /** How long a double opt-in link stays valid. */
     optInTokenTtlHours: z.number().positive().max(24 * 30).default(48),
+    /**
+     * Catalogue categories the shop treats as sensitive (health, intimate items, ...): purchases in them are never
+     * a basis or a stated reason for a recommendation unless the customer opted in to exactly that category.
+     */
+    sensitiveCategories: z.array(z.string().trim().min(1).max(200)).max(500).default([]),
   })
   .strict();
 export type ShopSettings = z.output<typeof shopSettings>;

@@ -19,6 +19,15 @@ interface ConsentPushPayload {
   firstParty: boolean;
 }
 
+/** A customer's correction (kind `profile.push`, written by profile/service.ts `rectifyProfile`). */
+interface ProfilePayload {
+  email: string;
+  externalIds?: Record<string, string>;
+  fields: { firstName?: string | null; lastName?: string | null };
+  /** Whether the person has an email-marketing state, i.e. an email provider's audience may hold them. */
+  inAudience?: boolean;
+}
+
 interface ErasePayload {
   email: string;
   externalIds?: Record<string, string>;
@@ -48,7 +57,7 @@ const unsupported = (kind: string, system: string): DeliveryOutcome => ({
   error: new TactfulError('SYNC.UNSUPPORTED', `${system} cannot take "${kind}" (its adapter does not declare the capability); nothing was sent.`),
 });
 
-/** Delivers to a commerce platform: consent write-back (only email marketing) and erasure. */
+/** Delivers to a commerce platform: consent write-back (only email marketing), customer corrections and erasure. */
 export function platformTarget(platform: CommercePlatform): DeliverBatch {
   return async (items) => {
     const out: DeliveryOutcome[] = new Array(items.length);
@@ -72,6 +81,18 @@ export function platformTarget(platform: CommercePlatform): DeliverBatch {
             out[i] = { ok: false, error };
           }
         }
+      } else if (item.kind === 'profile.push') {
+        // A platform that declares no customer update holds nothing Tactful may correct: nothing to deliver.
+        if (!platform.capabilities.customerUpdate || !platform.updateCustomer) out[i] = { ok: true };
+        else {
+          const p = item.payload as unknown as ProfilePayload;
+          try {
+            await platform.updateCustomer({ email: p.email, externalId: p.externalIds?.[platform.system], ...p.fields });
+            out[i] = { ok: true };
+          } catch (error) {
+            out[i] = { ok: false, error };
+          }
+        }
       } else out[i] = unsupported(item.kind, platform.system);
     }
     if (pushes.length > 0) {
@@ -82,7 +103,7 @@ export function platformTarget(platform: CommercePlatform): DeliverBatch {
   };
 }
 
-/** Delivers to an email provider: member consent changes and permanent deletion, batched. */
+/** Delivers to an email provider: member consent changes, profile corrections (merge fields) and permanent deletion, batched. */
 export function providerTarget(provider: EmailProvider): DeliverBatch {
   return async (items) => {
     const out: DeliveryOutcome[] = new Array(items.length);
@@ -96,6 +117,14 @@ export function providerTarget(provider: EmailProvider): DeliverBatch {
         else changes.push([i, { email: push.email, consent: push }]);
       } else if (item.kind === 'subject.erase') {
         changes.push([i, { email: (item.payload as unknown as ErasePayload).email, consent: { erased: true } }]);
+      } else if (item.kind === 'profile.push') {
+        const p = item.payload as unknown as ProfilePayload;
+        // Names travel as the audience's standard merge fields; someone outside the audience is not added.
+        const mergeFields: Record<string, string> = {};
+        if (p.fields.firstName !== undefined) mergeFields.FNAME = p.fields.firstName ?? '';
+        if (p.fields.lastName !== undefined) mergeFields.LNAME = p.fields.lastName ?? '';
+        if (p.inAudience === false || Object.keys(mergeFields).length === 0) out[i] = { ok: true };
+        else changes.push([i, { email: p.email, mergeFields }]);
       } else out[i] = unsupported(item.kind, provider.system);
     }
     for (let start = 0; start < changes.length; start += provider.capabilities.maxBatch) {

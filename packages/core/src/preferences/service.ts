@@ -1,0 +1,51 @@
+/** Preference operations by email, for the engine, the CLI and the preference centre. */
+import type { Actor } from '../audit/log.js';
+import { withShopTransaction, type ShopContext } from '../consent/service.js';
+import { readProfile } from '../profile/profiles.js';
+import { requireSubjectByEmail } from '../profile/service.js';
+import { readShopSettings } from '../shop/settings.js';
+import { catalogueCategories, changePreferences, readPreferences, sameCategory, type CustomerPreferences, type PreferenceChange, type PreferenceChangeResult } from './preferences.js';
+
+export interface PreferencesView {
+  subjectId: string;
+  /** False while personalization is not granted: nothing is used, nothing can be excluded. */
+  personalization: boolean;
+  preferences: CustomerPreferences;
+  /** The products the customer bought, with whether each is excluded, for a "not this" list. */
+  purchases: Array<{ productId: string; title: string; category: string | null; excluded: boolean }>;
+  /** The catalogue's categories, with the customer's choices on each. */
+  categories: Array<{ category: string; sensitive: boolean; excluded: boolean; declaredInterest: boolean; optedIn: boolean }>;
+  /** Categories the customer told us they like (the `interests` attribute), in the catalogue's spelling where it has one. */
+  interests: string[];
+}
+
+export async function showPreferences(ctx: ShopContext, email: string): Promise<PreferencesView> {
+  const subject = await requireSubjectByEmail(ctx, email);
+  const view = await readProfile(ctx, subject);
+  const settings = await readShopSettings(ctx.db, ctx.shopId);
+  const categories = await catalogueCategories(ctx.db, ctx.shopId);
+  const preferences = (await readPreferences(ctx.db, ctx.keys, ctx.shopId, subject.subjectId)) ?? { excludedProducts: [], excludedCategories: [], sensitiveOptIns: [] };
+  const declared = view.profile?.attributes.interests?.value;
+  const interests = (Array.isArray(declared) ? declared : []).map((i) => categories.get(i.trim().toLowerCase().normalize('NFC')) ?? i);
+  return {
+    subjectId: subject.subjectId,
+    personalization: view.profile !== null,
+    preferences,
+    purchases: (view.profile?.products ?? []).map((p) => ({ productId: p.productId, title: p.title, category: p.category, excluded: preferences.excludedProducts.includes(p.productId) })),
+    categories: [...categories.values()].map((category) => ({
+      category,
+      sensitive: settings.sensitiveCategories.some((c) => sameCategory(c, category)),
+      excluded: preferences.excludedCategories.some((c) => sameCategory(c, category)),
+      declaredInterest: interests.some((c) => sameCategory(c, category)),
+      optedIn: preferences.sensitiveOptIns.some((c) => sameCategory(c, category)),
+    })),
+    interests,
+  };
+}
+
+export async function changePreferencesByEmail(ctx: ShopContext, email: string, change: PreferenceChange, actor: Actor): Promise<PreferenceChangeResult> {
+  const subject = await requireSubjectByEmail(ctx, email);
+  return withShopTransaction(ctx, actor, (s) =>
+    changePreferences(s.tx, { keys: ctx.keys, shopId: ctx.shopId, head: s.head, sensitiveCategories: s.settings.sensitiveCategories }, subject.subjectId, change, actor, s.recordedAt),
+  );
+}
