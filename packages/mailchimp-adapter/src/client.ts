@@ -54,6 +54,8 @@ export interface MailchimpClientOptions {
   apiKey?: string | undefined;
   accessToken?: string | undefined;
   server: string;
+  /** Replaces `https://<server>.api.mailchimp.com/3.0` (tests: a sandbox on loopback HTTP). */
+  baseUrl?: string | undefined;
   maxConnections: number;
   timeoutMs: number;
   retry: { retries: number; baseDelayMs: number; maxDelayMs: number };
@@ -80,6 +82,7 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
       : { accessToken: options.accessToken ?? '', server: options.server },
   );
   sdk.timeout = options.timeoutMs;
+  if (options.baseUrl !== undefined) sdk.basePath = options.baseUrl.replace(/\/+$/, '');
   const limit = createSemaphore(options.maxConnections);
   const sleep = options.sleep ?? defaultSleep;
 

@@ -27,6 +27,14 @@ export const mailchimpOptionsSchema = z
     marketingPermissions: z.record(z.string(), z.string().min(1)).default({}),
     /** At most this many requests in flight (Mailchimp allows 10 simultaneous connections). */
     maxConnections: z.number().int().min(1).max(10).default(10),
+    /**
+     * Where the Marketing API answers, default `https://<server>.api.mailchimp.com/3.0`. Only for tests and
+     * proxies: e.g. a sandbox served over loopback HTTP (`serveMailchimpSandbox`).
+     */
+    baseUrl: z
+      .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL such as http://127.0.0.1:4010/3.0' })
+      .refine((v) => !/server/i.test(v), 'baseUrl must not contain the word "server" (the Mailchimp SDK replaces it with the data centre)')
+      .optional(),
     /** Per-request timeout in milliseconds. */
     timeoutMs: z.number().int().min(100).max(300_000).default(30_000),
     retry: z

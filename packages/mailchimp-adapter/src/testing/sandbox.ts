@@ -8,10 +8,11 @@
  * changes, honouring each webhook's `events` and `sources`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { http, HttpResponse, type HttpHandler } from 'msw';
+import { getResponse, http, HttpResponse, type HttpHandler } from 'msw';
 import { subscriberHash, normaliseEmail } from '../subscriber-hash.js';
 import { loadSpecValidator } from './openapi.js';
 import { renderMergeTags } from './render.js';
+import { mailchimpWebhookFaultKinds, type MailchimpFaultPlan } from './fault-plan.js';
 
 export type MemberStatus = 'subscribed' | 'unsubscribed' | 'cleaned' | 'pending' | 'transactional' | 'archived';
 export type ChangeSource = 'user' | 'admin' | 'api';
@@ -138,6 +139,8 @@ export interface MailchimpSandboxOptions {
   /** Delivers webhooks; default `globalThis.fetch`. */
   deliver?: (url: string, init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }) => Promise<{ status: number }>;
   now?: () => Date;
+  /** Seeded faults drawn on every request, batch member and webhook delivery (see `createMailchimpFaultPlan`); none by default. */
+  faultPlan?: MailchimpFaultPlan | null;
 }
 
 interface Fault {
@@ -153,6 +156,8 @@ export interface WebhookDelivery {
   body: string;
   status: number | null;
   error?: string;
+  /** The injected fault this delivery carries, when a fault plan drew one. */
+  fault?: 'webhook_duplicate' | 'webhook_reorder';
 }
 
 export const DEFAULT_CONTACT: AudienceContact = {
@@ -215,10 +220,14 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
   const journeyTriggers: Array<{ journeyId: number; stepId: number; email: string }> = [];
   const calls = new Map<string, number>();
   const faults: Fault[] = [];
+  const faultsAnswered: Array<{ kind: string; method: string; template: string }> = [];
   const batchErrors = new Map<string, string>();
   const deliveries: WebhookDelivery[] = [];
   const refusals: Array<{ email: string; status: MemberStatus; title: string }> = [];
   const pendingDeliveries = new Set<Promise<void>>();
+  let plan: MailchimpFaultPlan | null = options.faultPlan ?? null;
+  /** Deliveries a reorder fault holds back until the next delivery has gone out. */
+  const heldDeliveries: Array<() => void> = [];
   let inFlight = 0;
   let peakInFlight = 0;
   let rejectedForConcurrency = 0;
@@ -411,17 +420,29 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       const parts = [`type=${type}`, `fired_at=${encodeURIComponent(webhookTime(at)).replace(/%20/g, '+')}`];
       formEncode(data, 'data', parts);
       const body = parts.join('&');
-      const record: WebhookDelivery = { url: hook.url, type, source, body, status: null };
-      deliveries.push(record);
-      const promise = deliver(hook.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'MailChimp' }, body })
-        .then((r) => {
-          record.status = r.status;
-        })
-        .catch((error: unknown) => {
-          record.error = error instanceof Error ? error.message : String(error);
-        })
-        .finally(() => pendingDeliveries.delete(promise));
-      pendingDeliveries.add(promise);
+      const fault = plan?.draw(mailchimpWebhookFaultKinds) ?? null;
+      const send = (faulted?: 'webhook_duplicate' | 'webhook_reorder') => {
+        const record: WebhookDelivery = { url: hook.url, type, source, body, status: null, ...(faulted ? { fault: faulted } : {}) };
+        deliveries.push(record);
+        const promise = deliver(hook.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'MailChimp' }, body })
+          .then((r) => {
+            record.status = r.status;
+          })
+          .catch((error: unknown) => {
+            record.error = error instanceof Error ? error.message : String(error);
+          })
+          .finally(() => pendingDeliveries.delete(promise));
+        pendingDeliveries.add(promise);
+        return promise;
+      };
+      if (fault === 'webhook_reorder') {
+        // Held back: it goes out after the next delivery, so the receiver sees the two in swapped order.
+        heldDeliveries.push(() => void send(fault));
+        continue;
+      }
+      const first = send();
+      if (fault === 'webhook_duplicate') void first.then(() => send(fault));
+      while (heldDeliveries.length > 0) heldDeliveries.shift()!();
     }
   }
 
@@ -522,7 +543,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     for (const item of request.members) {
       const email = normaliseEmail(String(item.email_address ?? ''));
       const status = item.status as MemberStatus | undefined;
-      const injected = batchErrors.get(email);
+      const injected = batchErrors.get(email) ?? (plan?.draw(['batch_member_error']) ? 'An unexpected internal error has occurred. Please try again later.' : undefined);
       if (injected !== undefined) {
         result.errors.push({ email_address: email, error: injected, error_code: 'ERROR_GENERIC' });
         continue;
@@ -892,6 +913,24 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
   }
 
   const handler: HttpHandler = http.all(`${baseUrl}/*`, async ({ request }) => {
+    // Drawn faults come first: a dropped connection never reaches Mailchimp's counters.
+    const drawn = plan?.draw(['rate_limit', 'rate_limit_no_retry_after', 'server_error', 'timeout', 'connection_reset']) ?? null;
+    if (drawn && plan) {
+      const current = plan;
+      const method = request.method.toUpperCase();
+      const template = routes.find((r) => r.method === method && r.pattern.test(new URL(request.url).pathname.replace(/^\/3\.0/, '').replace(/\/$/, '') || '/'))?.template ?? new URL(request.url).pathname;
+      calls.set(`${method} ${template}`, (calls.get(`${method} ${template}`) ?? 0) + 1);
+      faultsAnswered.push({ kind: drawn, method, template });
+      if (drawn === 'rate_limit') return problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.', {}, { 'retry-after': String(current.retryAfterSeconds) });
+      if (drawn === 'rate_limit_no_retry_after') return problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.');
+      if (drawn === 'server_error') {
+        return current.random() < 0.5
+          ? problem(500, 'Internal Server Error', 'An unexpected internal error has occurred. Please contact Support for more information.')
+          : problem(503, 'Service Unavailable', 'Mailchimp is temporarily unavailable.');
+      }
+      if (drawn === 'timeout') await new Promise((resolve) => setTimeout(resolve, current.holdMs));
+      return HttpResponse.error();
+    }
     inFlight += 1;
     peakInFlight = Math.max(peakInFlight, inFlight);
     try {
@@ -982,6 +1021,17 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
   return {
     /** msw handlers: `setupServer(...sandbox.handlers)` or `server.use(...sandbox.handlers)`. */
     handlers: [handler],
+    /**
+     * A fetch that answers from this sandbox directly, without intercepting the process's network (used by
+     * `serveMailchimpSandbox`). A request for anything else, or a dropped connection, fails like a network error.
+     */
+    async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+      const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      const response = await getResponse([handler], request);
+      if (!response) throw new TypeError(`fetch failed: the Mailchimp sandbox does not serve ${request.method} ${request.url}`);
+      if (response.type === 'error') throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+      return response;
+    },
     baseUrl,
     dc,
     apiKey,
@@ -1051,6 +1101,17 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       clear() {
         faults.length = 0;
         batchErrors.clear();
+      },
+      /** Replaces the seeded fault plan (null: no drawn faults). Queued faults of `failNext` come after drawn ones. */
+      setPlan(next: MailchimpFaultPlan | null) {
+        plan = next;
+      },
+      get plan() {
+        return plan;
+      },
+      /** Requests answered with a drawn fault, in order. */
+      get answered(): ReadonlyArray<{ kind: string; method: string; template: string }> {
+        return faultsAnswered;
       },
     },
     /** Changes made in Mailchimp itself, by the member (`user`) or the account owner (`admin`). Each fires webhooks. */
@@ -1143,6 +1204,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     },
     /** Waits until every webhook fired so far has been delivered (or failed). */
     async flushWebhooks() {
+      while (heldDeliveries.length > 0) heldDeliveries.shift()!();
       while (pendingDeliveries.size > 0) await Promise.all([...pendingDeliveries]);
     },
   };
