@@ -13,6 +13,8 @@ export {
 export type { ConsentMappingRow, MappedConsent, ShopifyMarketingState, ShopifyOptInLevel } from './consent-mapping.js';
 export { memoryCheckpointStore } from './bulk/import.js';
 export type { BulkImportCheckpoint, BulkImportCheckpointStore } from './bulk/import.js';
+export { storeCheckpointStore } from './bulk/checkpoint-store.js';
+export type { StoreCheckpointOptions } from './bulk/checkpoint-store.js';
 export { createAdminClient } from './client.js';
 export type { AdminClient, AdminClientOptions, ThrottleStatus } from './client.js';
 export { shopifyRoutes } from './webhooks/routes.js';

@@ -2,14 +2,20 @@
  * The inbox: webhook deliveries are stored durably (encrypted, deduplicated on the delivery id) before the
  * route answers, then processed here, claimed with `FOR UPDATE SKIP LOCKED` so several instances never
  * process the same delivery. A handler that fails leaves the row for a later attempt, with its error.
+ *
+ * A worker first claims whole shops: it locks the shops' head rows (`FOR UPDATE SKIP LOCKED`, the lock every
+ * consent write takes first), then their deliveries. So two instances work on different shops at the same
+ * time, one shop's deliveries are handled by one worker at a time and in the order received, and a batch
+ * never deadlocks with another one (two workers handling deliveries of one shop in one long transaction
+ * each took the shop head and the model's row in opposite orders).
  */
-import { and, asc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { decrypt } from '../crypto/cipher.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { InboundEvent, InboundMeta } from '../ports.js';
 import type { Db } from '../store/open.js';
-import { inbox } from '../store/schema.js';
+import { inbox, shops } from '../store/schema.js';
 
 /**
  * Handles one delivery using `db`, a savepoint inside the claiming transaction: the handler's writes and the
@@ -40,6 +46,16 @@ export async function processInbox(
     const batch = await db.transaction(async (tx) => {
       const conditions = [isNull(inbox.processedAt), lte(inbox.attempts, maxAttempts - 1)];
       if (options.shopId) conditions.push(eq(inbox.shopId, options.shopId));
+      const waiting = await tx.selectDistinct({ shopId: inbox.shopId }).from(inbox).where(and(...conditions)).limit(100);
+      if (waiting.length === 0) return 0;
+      const held = await tx
+        .select({ shopId: shops.shopId })
+        .from(shops)
+        .where(inArray(shops.shopId, waiting.map((w) => w.shopId)))
+        .orderBy(asc(shops.shopId))
+        .for('update', { skipLocked: true });
+      if (held.length === 0) return 0;
+      conditions.push(inArray(inbox.shopId, held.map((h) => h.shopId)));
       const rows = await tx
         .select()
         .from(inbox)

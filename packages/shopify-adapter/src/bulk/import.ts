@@ -3,6 +3,8 @@
  * delivered are saved in a checkpoint, so after a crash the same result file is read again and the orders
  * already delivered are skipped — none twice, none missing.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { TactfulError } from '@tactful/core';
 import type { CustomerRecord, OrderRecord } from '@tactful/core';
 import type { AdminClient } from '../client.js';
@@ -24,6 +26,15 @@ export interface BulkImportCheckpoint {
 export interface BulkImportCheckpointStore {
   load(): Promise<BulkImportCheckpoint | null>;
   save(checkpoint: BulkImportCheckpoint): Promise<void>;
+  /**
+   * Optional lease, for a store that several instances share (see `storeCheckpointStore`): takes or renews
+   * the import's lease for `holder` until `leaseMs` from now, and resolves false while another holder's lease
+   * is live. An import holds it from start to end and renews it at every poll and checkpoint, so a second
+   * instance neither starts a second import of the shop nor streams the same result while one runs.
+   */
+  claim?(holder: string, leaseMs: number): Promise<boolean>;
+  /** Gives the lease back (end, failure or abort of the import); a crashed holder's lease simply runs out. */
+  release?(holder: string): Promise<void>;
 }
 
 export function memoryCheckpointStore(initial: BulkImportCheckpoint | null = null): BulkImportCheckpointStore & { current(): BulkImportCheckpoint | null } {
@@ -69,6 +80,10 @@ export interface BulkImportOptions {
   signal?: AbortSignal | undefined;
   /** Resolves when Shopify reports the operation finished (the bulk_operations/finish webhook); polling continues meanwhile. */
   finished?: ((operationId: string) => Promise<void>) | undefined;
+  /** Who holds the lease of a shared checkpoint store (default: host, pid and a random id per import). */
+  holder?: string | undefined;
+  /** How long the lease lasts without renewal (default: 2 minutes, or 4 polls when polls are slower). */
+  leaseMs?: number | undefined;
 }
 
 const nowIso = () => new Date().toISOString();
@@ -91,7 +106,7 @@ async function startOperation(client: AdminClient, query: string, groupObjects: 
   throw new TactfulError('SHOPIFY.BULK_REFUSED', `Shopify refused the bulk query: ${userErrors.map((e) => e.message).join('; ')}`, { details: userErrors });
 }
 
-async function waitForOperation(options: BulkImportOptions, operationId: string): Promise<BulkOperationNode> {
+async function waitForOperation(options: BulkImportOptions, operationId: string, renew: () => Promise<void>): Promise<BulkOperationNode> {
   const { client, sleep, signal } = options;
   const now = options.now ?? Date.now;
   const deadline = now() + options.timeoutMs;
@@ -102,6 +117,7 @@ async function waitForOperation(options: BulkImportOptions, operationId: string)
   );
   for (;;) {
     if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+    await renew();
     const { node } = await client.request<{ node: BulkOperationNode | null }>(BULK_BY_ID, { id: operationId });
     if (!node) throw new TactfulError('SHOPIFY.BULK_MISSING', `Shopify no longer knows bulk operation ${operationId}; the next import starts a new one.`);
     if (['COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED'].includes(node.status)) return node;
@@ -114,6 +130,42 @@ async function waitForOperation(options: BulkImportOptions, operationId: string)
 
 /** Runs `query` in bulk (or resumes it) and yields what `assemble` makes of the result lines, skipping what was delivered. */
 async function* runBulkImport<T>(options: BulkImportOptions, query: string, assemble: (lines: AsyncIterable<string>) => AsyncIterable<T>): AsyncGenerator<T> {
+  const shared = options.checkpoints;
+  const holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID()}`;
+  const leaseMs = options.leaseMs ?? Math.max(120_000, options.pollIntervalMs * 4);
+  const clock = options.now ?? Date.now;
+  let renewedAt: number | null = null;
+  // Renewed at most every quarter lease (a checkpoint is saved after every order by default).
+  const renew = async () => {
+    if (!shared.claim || (renewedAt !== null && clock() - renewedAt < leaseMs / 4)) return;
+    renewedAt = clock();
+    if (!(await shared.claim(holder, leaseMs))) {
+      throw new TactfulError(
+        'SHOPIFY.BULK_CLAIMED',
+        'Another instance is running this bulk import of the shop right now (it holds the import\'s lease); this one stopped without changing anything. It is retried later, or picks up where the other left off if that one dies.',
+        { retryable: true, retryAfter: Math.ceil(leaseMs / 1000) },
+      );
+    }
+  };
+  await renew();
+  try {
+    const guarded: BulkImportOptions = {
+      ...options,
+      checkpoints: {
+        load: () => shared.load(),
+        save: async (c) => {
+          await renew();
+          await shared.save(c);
+        },
+      },
+    };
+    yield* runClaimedImport(guarded, query, assemble, renew);
+  } finally {
+    await shared.release?.(holder);
+  }
+}
+
+async function* runClaimedImport<T>(options: BulkImportOptions, query: string, assemble: (lines: AsyncIterable<string>) => AsyncIterable<T>, renew: () => Promise<void>): AsyncGenerator<T> {
   const { client, checkpoints } = options;
   let checkpoint = await checkpoints.load();
   if (!checkpoint || checkpoint.status === 'done' || checkpoint.status === 'failed') {
@@ -121,7 +173,7 @@ async function* runBulkImport<T>(options: BulkImportOptions, query: string, asse
     checkpoint = { operationId, status: 'running', delivered: 0, startedAt: nowIso(), updatedAt: nowIso() };
     await checkpoints.save(checkpoint);
   }
-  const operation = await waitForOperation(options, checkpoint.operationId);
+  const operation = await waitForOperation(options, checkpoint.operationId, renew);
   if (operation.status !== 'COMPLETED') {
     await checkpoints.save({ ...checkpoint, status: 'failed', updatedAt: nowIso() });
     const retryable = operation.errorCode === 'INTERNAL_SERVER_ERROR' || operation.errorCode === 'TIMEOUT' || operation.status === 'EXPIRED';
