@@ -22,6 +22,41 @@ export interface AdminAuthOptions {
 
 export const ADMIN_COOKIE = 'tactful_admin';
 
+/** Three base64url parts: the shape of a JWT (App Bridge session tokens are HS256 JWTs). */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** The session token of an embedded admin request: `Authorization: Bearer <JWT>`, or `id_token` on a page load. */
+export function sessionTokenOf(req: Request): string | undefined {
+  const header = req.get('authorization');
+  if (header?.startsWith('Bearer ')) {
+    const token = header.slice(7).trim();
+    return JWT_SHAPE.test(token) ? token : undefined;
+  }
+  // Shopify opens the app's first page with ?id_token=<JWT> (the same session token) before App Bridge runs.
+  const query = req.method === 'GET' ? req.query.id_token : undefined;
+  return typeof query === 'string' && JWT_SHAPE.test(query) ? query : undefined;
+}
+
+/**
+ * `verifyEmbedded` for the Shopify admin: the request's session token must verify (HS256 under the app's
+ * client secret, aud = the app's client id, exp/nbf; the Shopify adapter checks it through
+ * @shopify/shopify-api) and be issued for `shop`, the one shop this app serves. A token for another shop
+ * that installed the same app is refused.
+ */
+export function shopifyEmbeddedVerifier(auth: { verifySessionToken(token: string): Promise<{ shop: string }> }, shop: string): (req: Request) => Promise<boolean> {
+  const expected = shop.trim().toLowerCase();
+  return async (req) => {
+    const token = sessionTokenOf(req);
+    if (!token) return false;
+    try {
+      const verified = await auth.verifySessionToken(token);
+      return verified.shop.toLowerCase() === expected;
+    } catch {
+      return false;
+    }
+  };
+}
+
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
@@ -57,7 +92,12 @@ export function createAdminAuth(options: AdminAuthOptions) {
 
   async function authenticated(req: Request): Promise<boolean> {
     const header = req.get('authorization');
-    if (header?.startsWith('Bearer ')) return sameSecret(header.slice(7).trim(), options.adminToken);
+    if (header?.startsWith('Bearer ')) {
+      const token = header.slice(7).trim();
+      if (sameSecret(token, options.adminToken)) return true;
+      // Not the admin token: an App Bridge session token (a JWT) when the app is embedded.
+      return options.verifyEmbedded !== undefined && JWT_SHAPE.test(token) ? options.verifyEmbedded(req) : false;
+    }
     if (sessionValid(readCookie(req, ADMIN_COOKIE))) return true;
     if (options.verifyEmbedded) return options.verifyEmbedded(req);
     return false;

@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { isTactfulError, type Tactful } from '@tactful/core';
 import { createShopifyAuth, shopifyRoutes } from '@tactful/shopify';
 import { mailchimpWebhookRoutes } from '@tactful/mailchimp';
-import { createAdminAuth } from './admin-auth.js';
+import { createAdminAuth, shopifyEmbeddedVerifier } from './admin-auth.js';
 import { adminPages } from './admin-pages.js';
 import { assetRoutes } from './assets.js';
 import type { ServeConfig } from './config.js';
@@ -53,19 +53,25 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   const mailer = options.mailer ?? (config.TACTFUL_DEMO ? memoryMailbox() : unsentMailer(logger));
   const ctx: AppContext = { tactful, publicUrl: config.PUBLIC_URL, demo: config.TACTFUL_DEMO, mailer, logger };
   const embedded = config.SHOPIFY_API_KEY !== undefined;
+  const sessionStorage = config.SHOPIFY_API_SECRET !== undefined ? storeSessionStorage(tactful) : undefined;
+  const auth =
+    sessionStorage && config.SHOPIFY_API_KEY !== undefined && config.SHOPIFY_API_SECRET !== undefined && config.SHOPIFY_SCOPES !== undefined
+      ? createShopifyAuth({ apiKey: config.SHOPIFY_API_KEY, apiSecret: config.SHOPIFY_API_SECRET, scopes: config.SHOPIFY_SCOPES, appUrl: config.PUBLIC_URL, sessionStorage })
+      : undefined;
+  // Embedded in the Shopify admin: App Bridge session tokens of this shop open the admin pages.
+  const verifyEmbedded = options.verifyEmbedded ?? (auth ? shopifyEmbeddedVerifier(auth, tactful.shopId) : undefined);
 
   const app = express() as unknown as TactfulApp;
   Object.defineProperty(app, 'mailer', { value: mailer });
   app.disable('x-powered-by');
   app.set('trust proxy', config.TACTFUL_TRUST_PROXY);
   app.use(requestLog(logger));
-  app.use(
-    helmet({
-      // Inside the Shopify admin the app is framed by admin.shopify.com.
-      contentSecurityPolicy: { directives: { 'frame-ancestors': embedded ? ["'self'", 'https://admin.shopify.com', 'https://*.myshopify.com'] : ["'self'"] } },
-      xFrameOptions: embedded ? false : { action: 'sameorigin' },
-    }),
-  );
+  // Only the admin pages may be framed, and only by the shop's own admin (Shopify's rule for embedded apps);
+  // the public consent pages never are.
+  const framedBySelf = helmet({ contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"] } }, xFrameOptions: { action: 'sameorigin' } });
+  const framedByShopify = helmet({ contentSecurityPolicy: { directives: { 'frame-ancestors': [`https://${tactful.shopId}`, 'https://admin.shopify.com'] } }, xFrameOptions: false });
+  const isAdminPage = (req: Request) => req.path === '/admin' || req.path.startsWith('/admin/') || (req.path === '/' && req.query.embedded === '1');
+  app.use((req, res, next) => (embedded && isAdminPage(req) ? framedByShopify : framedBySelf)(req, res, next));
 
   app.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
@@ -81,12 +87,7 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   });
 
   // Adapters parse their own raw bodies (HMAC over the exact bytes): mounted before the body parsers.
-  if (config.SHOPIFY_API_SECRET !== undefined) {
-    const sessionStorage = storeSessionStorage(tactful);
-    const auth =
-      config.SHOPIFY_API_KEY !== undefined && config.SHOPIFY_SCOPES !== undefined
-        ? createShopifyAuth({ apiKey: config.SHOPIFY_API_KEY, apiSecret: config.SHOPIFY_API_SECRET, scopes: config.SHOPIFY_SCOPES, appUrl: config.PUBLIC_URL, sessionStorage })
-        : undefined;
+  if (config.SHOPIFY_API_SECRET !== undefined && sessionStorage) {
     app.use('/shopify', shopifyRoutes(tactful.inbox, { apiSecret: config.SHOPIFY_API_SECRET, sessionStorage, ...(auth ? { auth } : {}) }));
   }
   if (config.MAILCHIMP_WEBHOOK_SECRET !== undefined) {
@@ -138,8 +139,16 @@ ${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entr
     });
   }
 
+  if (embedded) {
+    // Shopify opens the App URL (PUBLIC_URL/) inside its admin with ?embedded=1&shop=…&host=…&id_token=…:
+    // that is the dashboard, not the public subscribe page.
+    app.get('/', (req, res, next) => {
+      if (req.query.embedded !== '1' || typeof req.query.shop !== 'string') return next();
+      res.redirect(303, `/admin${req.originalUrl.slice(req.path.length)}`);
+    });
+  }
   app.use(publicPages(ctx));
-  app.use(adminPages(ctx, createAdminAuth({ adminToken: config.TACTFUL_ADMIN_TOKEN, secureCookie: config.PUBLIC_URL.startsWith('https:'), verifyEmbedded: options.verifyEmbedded })));
+  app.use(adminPages(ctx, createAdminAuth({ adminToken: config.TACTFUL_ADMIN_TOKEN, secureCookie: config.PUBLIC_URL.startsWith('https:'), verifyEmbedded })));
 
   app.use((_req, res) => {
     res.status(404).send(messagePage('Not found', 'There is no page at this address.', 'error'));
