@@ -57,6 +57,9 @@ import { storeDataRequest, readDataRequests } from './privacy/data-requests.js';
 import { applyRetention, DEFAULT_RETENTION_MONTHS, findStale } from './privacy/retention.js';
 import { processingRegister } from './privacy/register.js';
 import { compactAfterErasure } from './privacy/compact.js';
+import { runCampaign, type RunCampaignInput } from './campaign/run.js';
+import { campaignStats, refreshCampaignReports } from './campaign/stats.js';
+import { subjects as subjectsTable } from './store/schema.js';
 
 export interface CreateTactfulOptions {
   store: Store;
@@ -117,6 +120,8 @@ export async function createTactful(options: CreateTactfulOptions) {
   };
 
   const getModel = modelCache(ctx);
+  /** Personal recommendations of one customer: every caller (pages, CLI, campaigns) goes through this one. */
+  const forCustomer = (customer: string, options?: RecommendOptions) => recommendForCustomerRef(ctx, getModel, customer, options);
 
   /**
    * What each kind of inbound event does. Privacy requests (erasure, data requests, shop redaction) are
@@ -183,7 +188,21 @@ export async function createTactful(options: CreateTactfulOptions) {
           .set({ available: false, status: 'archived', updatedAt: event.occurredAt })
           .where(and(eq(productsTable.shopId, meta.shopId), eq(productsTable.productId, event.productId)));
         return;
-      case 'undeliverable':
+      case 'undeliverable': {
+        // Not a withdrawal of consent; the address just cannot be mailed until a fresh opt-in.
+        const shopKeys = await keys.shop(db, meta.shopId);
+        const subject = await findSubjectByEmail(db, { keys, shopKeys, shopId: meta.shopId }, event.email.trim().toLowerCase());
+        if (subject) {
+          await db
+            .update(subjectsTable)
+            .set({ undeliverableAt: event.occurredAt })
+            .where(and(eq(subjectsTable.shopId, meta.shopId), eq(subjectsTable.subjectId, subject.subjectId)));
+        }
+        await withShopTransaction(c, actor, (s) =>
+          appendAudit(s.tx, meta.shopId, s.head, { action: 'admin.action', actor, subjectId: subject?.subjectId ?? null, at: s.recordedAt, details: { event: event.kind, topic: meta.topic, deliveryId: meta.deliveryId } }),
+        );
+        return;
+      }
       case 'campaign_sent':
         await withShopTransaction(c, actor, (s) =>
           appendAudit(s.tx, meta.shopId, s.head, { action: 'admin.action', actor, at: s.recordedAt, details: { event: event.kind, topic: meta.topic, deliveryId: meta.deliveryId } }),
@@ -349,9 +368,26 @@ export async function createTactful(options: CreateTactfulOptions) {
         return found;
       },
     },
+    /** Related-product campaigns: who gets one, what it says, sending it exactly once, and what it did. */
+    campaign: {
+      run: (input: RunCampaignInput, deps: { provider?: EmailProvider; actor?: Actor; onProgress?: (phase: 'evaluate' | 'send', done: number, total: number) => void } = {}) =>
+        runCampaign(
+          {
+            ctx,
+            provider: deps.provider,
+            recommend: forCustomer,
+            segmentMembers: (segment) => segmentMembers(ctx, parseSegment(segment)),
+            ...(deps.actor ? { actor: deps.actor } : {}),
+            ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+          },
+          input,
+        ),
+      stats: (attributionDays?: number) => campaignStats(ctx, attributionDays),
+      refreshReports: (provider: EmailProvider, options?: { campaign?: string }) => refreshCampaignReports(ctx, provider, options),
+    },
     recommend: {
       model: getModel,
-      forCustomer: (customer: string, options?: RecommendOptions) => recommendForCustomerRef(ctx, getModel, customer, options),
+      forCustomer,
       related: (productId: string, k?: number) => relatedToProduct(ctx, getModel, productId, k),
     },
   };

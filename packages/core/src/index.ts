@@ -147,3 +147,9 @@ export { processingRegister, registerMarkdown } from './privacy/register.js';
 export type { ProcessingRegister, ProcessingActivity } from './privacy/register.js';
 export { compactAfterErasure } from './privacy/compact.js';
 export type { CompactionReport } from './privacy/compact.js';
+// campaigns
+export { runCampaignSchema, campaignName, exclusionLabels } from './campaign/run.js';
+export type { RunCampaignInput, CampaignRunResult, CampaignPreview, ExclusionReason } from './campaign/run.js';
+export { renderPreview, reasonLine, consentLine, utmLink } from './campaign/content.js';
+export { ATTRIBUTION_DAYS } from './campaign/stats.js';
+export type { CampaignStats } from './campaign/stats.js';

@@ -24,6 +24,7 @@ export const auditActions = [
   'shop.erased',
   'sync.delivered',
   'sync.dead_lettered',
+  'campaign.sent',
   'admin.action',
   'settings.changed',
 ] as const;

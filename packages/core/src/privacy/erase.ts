@@ -16,7 +16,7 @@ import { TactfulError } from '../errors/tactful-error.js';
 import { lockModel } from '../recommend/model-store.js';
 import { deleteOrders } from '../profile/orders.js';
 import type { Db } from '../store/open.js';
-import { consentState, contactSends, inbox, optInTokens, orderLines, orders, outbox, profiles, pushedConsent, subjects, suppression } from '../store/schema.js';
+import { campaignRecipients, consentState, contactSends, inbox, optInTokens, orderLines, orders, outbox, profiles, pushedConsent, subjects, suppression } from '../store/schema.js';
 import { enqueue } from '../sync/outbox.js';
 import type { ShopKeys } from '../crypto/keyring.js';
 
@@ -131,10 +131,11 @@ export async function eraseSubject(ctx: ShopContext, email: string, request: Era
     const payloads = await deletePayloadsNaming(tx, shopId, s.shopKeys, subjectId, [normalised, ...Object.values(externalIds), ...orderIds.map((id) => `"${id}"`)]);
 
     if (subjectId) {
-      const bySubject = (table: typeof profiles | typeof contactSends | typeof consentState | typeof pushedConsent | typeof optInTokens) =>
+      const bySubject = (table: typeof profiles | typeof contactSends | typeof campaignRecipients | typeof consentState | typeof pushedConsent | typeof optInTokens) =>
         tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, subjectId)));
       await bySubject(profiles);
       await bySubject(contactSends);
+      await bySubject(campaignRecipients);
       await bySubject(consentState);
       await bySubject(pushedConsent);
       await bySubject(optInTokens);

@@ -13,7 +13,7 @@ import { readProfile, type ProfileView } from '../profile/profiles.js';
 import { requireSubjectByEmail } from '../profile/service.js';
 import { isMember } from '../segment/evaluate.js';
 import { listSegments } from '../segment/saved.js';
-import { auditLog, contactSends, optInTokens, orderLines, orders, outbox, pushedConsent } from '../store/schema.js';
+import { auditLog, campaignRecipients, contactSends, optInTokens, orderLines, orders, outbox, pushedConsent } from '../store/schema.js';
 import { customerRefs } from './erase.js';
 
 export const EXPORT_FORMAT = 'tactful.subject-export/v1';
@@ -28,6 +28,8 @@ export interface SubjectExport {
   orders: Array<typeof orders.$inferSelect & { lines: Array<typeof orderLines.$inferSelect> }>;
   segments: string[];
   sends: Array<typeof contactSends.$inferSelect>;
+  /** Campaigns this person was picked for, and whether the email went out. */
+  campaigns: Array<typeof campaignRecipients.$inferSelect>;
   pushedConsent: Array<typeof pushedConsent.$inferSelect>;
   optInTokens: Array<typeof optInTokens.$inferSelect>;
   outbox: Array<{ id: number; target: string; kind: string; status: string; createdAt: Date; deliveredAt: Date | null; payload: unknown }>;
@@ -61,6 +63,7 @@ export async function exportSubject(ctx: ShopContext, email: string, actor: Acto
           .orderBy(asc(orderLines.orderId), asc(orderLines.lineNo))
       : [];
     const sends = await tx.select().from(contactSends).where(and(eq(contactSends.shopId, shopId), eq(contactSends.subjectId, subject.subjectId))).orderBy(asc(contactSends.sentAt));
+    const picked = await tx.select().from(campaignRecipients).where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, subject.subjectId))).orderBy(asc(campaignRecipients.campaign));
     const pushed = await tx.select().from(pushedConsent).where(and(eq(pushedConsent.shopId, shopId), eq(pushedConsent.subjectId, subject.subjectId)));
     const tokens = await tx.select().from(optInTokens).where(and(eq(optInTokens.shopId, shopId), eq(optInTokens.subjectId, subject.subjectId)));
     const queued = await tx.select().from(outbox).where(and(eq(outbox.shopId, shopId), eq(outbox.subjectId, subject.subjectId))).orderBy(asc(outbox.id));
@@ -77,6 +80,7 @@ export async function exportSubject(ctx: ShopContext, email: string, actor: Acto
       orders: theirOrders.map((o) => ({ ...o, lines: lines.filter((l) => l.orderId === o.orderId) })),
       segments: inSegments,
       sends,
+      campaigns: picked,
       pushedConsent: pushed,
       optInTokens: tokens,
       outbox: queued.map((q) => ({

@@ -7,6 +7,7 @@ import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderRecord } from '../ports.js';
 import { loadModel } from '../recommend/model-store.js';
 import { openStore, type Store } from '../store/open.js';
+import { campaignRecipients } from '../store/schema.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import type { SubjectExport } from './export.js';
@@ -78,6 +79,8 @@ async function populate(store: Store, shop = uniqueShop('privacy')) {
   await t.profiles.setAttributes(ADA, { firstName: ADA_NAMES[0], lastName: ADA_NAMES[1], city: ADA_NAMES[2], birthDate: '1990-12-10', country: 'be', interests: ['Tea'], timeZone: 'Europe/Brussels' }, 'shopify');
   await t.profiles.setAttributes('bob@example.com', { firstName: 'Robert', country: 'FR' }, 'shopify');
   await t.contact.recordSend(ADA, { sentAt: at(5), campaign: 'spring', productIds: ['kettle'] });
+  const adaId = (await t.audit.subjectIdOf(ADA))!;
+  await store.db.insert(campaignRecipients).values({ shopId: t.shopId, campaign: 'spring', subjectId: adaId, wave: 1, status: 'sent', productIds: ['kettle'], sentAt: at(5) });
   await t.segments.save('tea-lovers', { purchased: { product: 'tea' } });
   await t.segments.save('belgians', { location: { country: 'BE' } });
   await t.segments.save('french', { location: { country: 'FR' } });
@@ -105,6 +108,8 @@ function inExport(bundle: SubjectExport, table: string, row: Record<string, unkn
       return bundle.profile !== null;
     case 'contact_sends':
       return bundle.sends.some((s) => s.sendId === row.send_id);
+    case 'campaign_recipients':
+      return bundle.campaigns.some((c) => c.campaign === row.campaign);
     case 'pushed_consent':
       return bundle.pushedConsent.some((p) => p.system === row.system && p.purpose === row.purpose);
     case 'opt_in_tokens':

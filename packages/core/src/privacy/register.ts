@@ -59,7 +59,7 @@ export async function processingRegister(db: Db, shopId: string, at: Date, reten
         recipients: systems,
         retention: p.key === 'personalization' ? `Until the consent is withdrawn (deleted at once) or ${retentionMonths} months without activity` : `Until withdrawal or ${retentionMonths} months without activity`,
         security: encrypted,
-        tables: p.key === 'personalization' ? ['profiles', 'segments'] : p.key === 'email_marketing' ? ['contact_sends', 'outbox'] : ['consent_state'],
+        tables: p.key === 'personalization' ? ['profiles', 'segments'] : p.key === 'email_marketing' ? ['contact_sends', 'campaign_recipients', 'campaigns', 'campaign_waves', 'outbox'] : ['consent_state'],
       }),
     ),
     {

@@ -1,0 +1,111 @@
+/**
+ * What one related-product email says, decided here once for every provider and every preview: up to three
+ * products with UTM-tagged links, a reason line that is true of the person, the line naming the consent
+ * they gave (date, clause, version), and their preference-centre and unsubscribe links.
+ */
+import type { PurposeConsentView } from '../consent/service.js';
+import type { CampaignContent, CampaignProductContent, CampaignSender } from '../ports.js';
+import type { ExplainedRecommendation } from '../recommend/service.js';
+
+export const MAX_CAMPAIGN_PRODUCTS = 3;
+
+type Reason = ExplainedRecommendation['reasons'][number];
+
+/** A reason that is about this person (a purchase or a declaration), not mere popularity. */
+export function isPersonalReason(reason: Reason): boolean {
+  return reason.kind !== 'popular' && reason.kind !== 'popular-in-category';
+}
+
+/** Joins words as prose: "A", "A and B", "A, B and C". */
+export function listJoin(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/**
+ * The reason line for the products shown: every product's strongest personal reason, grouped ("Because you
+ * bought Coffee and Whole milk, and you told us you like Tea."). Only reasons of shown products appear.
+ */
+export function reasonLine(shown: readonly ExplainedRecommendation[]): string {
+  const bought: string[] = [];
+  const told: string[] = [];
+  for (const rec of shown) {
+    const reason = rec.reasons.find(isPersonalReason);
+    if (!reason) continue;
+    if (reason.kind === 'bought-with') {
+      const title = reason.becauseTitle ?? reason.because;
+      if (!bought.includes(title)) bought.push(title);
+    } else if ('category' in reason && typeof reason.category === 'string') {
+      if (!told.includes(reason.category)) told.push(reason.category);
+    }
+  }
+  const parts: string[] = [];
+  if (bought.length > 0) parts.push(`you bought ${listJoin(bought)}`);
+  if (told.length > 0) parts.push(`you told us you like ${listJoin(told)}`);
+  if (parts.length === 0) return '';
+  return `Because ${parts.join(', and ')}.`;
+}
+
+export function formatConsentDate(date: Date, locale = 'en-GB'): string {
+  return date.toLocaleDateString(locale, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+}
+
+/** "You receive this because you agreed to email offers on 12 March 2026 (clause 4.2, version 3)." */
+export function consentLine(view: Pick<PurposeConsentView, 'since' | 'clause' | 'version'>, purposeTitle: string): string {
+  const when = view.since ? ` on ${formatConsentDate(view.since)}` : '';
+  const clause = /^[\d.§\s]+$/.test(view.clause) ? view.clause.trim() : `"${view.clause}"`;
+  const terms = [view.clause ? `clause ${clause}` : '', view.version ? `version ${view.version}` : ''].filter(Boolean).join(', ');
+  return `You receive this because you agreed to ${purposeTitle.toLowerCase()}${when}${terms ? ` (${terms})` : ''}.`;
+}
+
+/** The product link with the campaign's UTM parameters (existing query kept, UTM values replaced). */
+export function utmLink(base: string, campaign: string, productId: string): string {
+  const url = new URL(base);
+  url.searchParams.set('utm_source', 'tactful');
+  url.searchParams.set('utm_medium', 'email');
+  url.searchParams.set('utm_campaign', campaign);
+  url.searchParams.set('utm_content', productId);
+  return url.toString();
+}
+
+export function productContent(rec: ExplainedRecommendation, campaign: string, shopUrl: string): CampaignProductContent {
+  const p = rec.product;
+  const base = p.url ?? `${shopUrl.replace(/\/$/, '')}/products/${encodeURIComponent(rec.productId)}`;
+  return { productId: rec.productId, title: p.title, url: utmLink(base, campaign, rec.productId), imageUrl: p.imageUrl ?? null, ...(p.price ? { price: p.price } : {}) };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** A provider-neutral rendering of one email (dry runs, the admin preview, the demo inbox). */
+export function renderPreview(input: { subject: string; sender: CampaignSender; content: CampaignContent }): { html: string; text: string } {
+  const { subject, sender, content } = input;
+  const e = escapeHtml;
+  const items = content.products
+    .map(
+      (p) => `<li class="product">${p.imageUrl ? `<img src="${e(p.imageUrl)}" alt="" width="80"> ` : ''}<a href="${e(p.url)}">${e(p.title)}</a>${p.price ? ` <span class="price">${e(p.price)}</span>` : ''}</li>`,
+    )
+    .join('');
+  const html = `<article class="email-preview">
+<p class="email-from">From: ${e(sender.name)} &lt;${e(sender.email)}&gt; · Subject: ${e(subject)}</p>
+<p class="email-reason">${e(content.reason)}</p>
+<ul class="email-products">${items}</ul>
+<p class="email-consent">${e(content.consentLine)}</p>
+<p class="email-links"><a href="${e(content.preferencesUrl)}">Choose what we may use and send</a> · <a href="${e(content.unsubscribeUrl)}">Unsubscribe</a></p>
+<p class="email-address">${e(sender.name)} · ${e(sender.postalAddress)}</p>
+</article>`;
+  const text = [
+    `From: ${sender.name} <${sender.email}>`,
+    `Subject: ${subject}`,
+    '',
+    content.reason,
+    ...content.products.map((p) => `- ${p.title}${p.price ? ` (${p.price})` : ''}: ${p.url}`),
+    '',
+    content.consentLine,
+    `Your preferences: ${content.preferencesUrl}`,
+    `Unsubscribe: ${content.unsubscribeUrl}`,
+    `${sender.name} · ${sender.postalAddress}`,
+  ].join('\n');
+  return { html, text };
+}
