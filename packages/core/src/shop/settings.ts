@@ -18,6 +18,15 @@ export const shopSettings = z
      * a basis or a stated reason for a recommendation unless the customer opted in to exactly that category.
      */
     sensitiveCategories: z.array(z.string().trim().min(1).max(200)).max(500).default([]),
+    /** Who campaigns are from: the name shown, the reply address, and the postal address every email carries. */
+    sender: z
+      .object({
+        name: z.string().trim().min(1, 'the sender name is empty').max(100),
+        email: z.email({ message: 'the sender reply address is not an email address' }),
+        postalAddress: z.string().trim().min(5, 'a postal address is required by anti-spam law (CAN-SPAM, ePrivacy)').max(300),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ShopSettings = z.output<typeof shopSettings>;
