@@ -1,0 +1,129 @@
+/**
+ * The oracle of issue 10: every stated reason of a recommendation is a purchase or a declaration of THAT
+ * customer which is neither excluded by them nor in a sensitive category they did not opt in to. It reads
+ * the truth through the public engine API only (profile, preferences, shop settings), never through the
+ * recommender, so a bug there cannot hide itself.
+ *
+ * `assertReasonsTrue(tactful, email, recommendations)` checks structured recommendations;
+ * `assertReasonTextTrue(tactful, email, text)` checks a rendered email or page (names no blocked product or
+ * category, and every "because you bought X" / "you told us you like X" names something allowed).
+ */
+import type { CustomerRecommendations, Tactful } from '@tactful/core';
+
+export interface ReasonTruth {
+  /** Products the customer bought that may be named as a reason: id → title. */
+  allowedPurchases: Map<string, string>;
+  /** Categories that may be named: of allowed purchases, or declared by the customer (lower-cased). */
+  allowedPurchaseCategories: Set<string>;
+  declaredInterests: Set<string>;
+  /** Products and categories that must never be a reason or a recommendation (lower-cased categories). */
+  blockedProducts: Map<string, string>;
+  blockedCategories: Set<string>;
+  /** Category of every catalogue product the customer bought (id → lower-cased category or null). */
+  categoryOf: Map<string, string | null>;
+}
+
+const key = (category: string) => category.trim().toLowerCase().normalize('NFC');
+
+export async function reasonTruth(tactful: Tactful, email: string): Promise<ReasonTruth> {
+  const profile = (await tactful.profiles.show(email)).profile;
+  const prefs = await tactful.preferences.show(email);
+  const settings = await tactful.settings.get();
+  const excludedCategories = new Set(prefs.preferences.excludedCategories.map(key));
+  const optIns = new Set(prefs.preferences.sensitiveOptIns.map(key));
+  const blockedCategories = new Set([...excludedCategories, ...settings.sensitiveCategories.map(key).filter((c) => !optIns.has(c))]);
+  const excludedProducts = new Set(prefs.preferences.excludedProducts);
+  const truth: ReasonTruth = {
+    allowedPurchases: new Map(),
+    allowedPurchaseCategories: new Set(),
+    declaredInterests: new Set(),
+    blockedProducts: new Map(),
+    blockedCategories,
+    categoryOf: new Map(),
+  };
+  for (const p of profile?.products ?? []) {
+    const category = p.category === null ? null : key(p.category);
+    truth.categoryOf.set(p.productId, category);
+    if (excludedProducts.has(p.productId) || (category !== null && blockedCategories.has(category))) truth.blockedProducts.set(p.productId, p.title);
+    else {
+      truth.allowedPurchases.set(p.productId, p.title);
+      if (category !== null) truth.allowedPurchaseCategories.add(category);
+    }
+  }
+  for (const id of excludedProducts) if (!truth.blockedProducts.has(id)) truth.blockedProducts.set(id, id);
+  const interests = profile?.attributes.interests;
+  // Only what the customer declared themselves may read "you told us".
+  if (interests?.source === 'customer' && Array.isArray(interests.value)) {
+    for (const i of interests.value) if (!blockedCategories.has(key(i))) truth.declaredInterests.add(key(i));
+  }
+  return truth;
+}
+
+function fail(email: string, message: string): never {
+  throw new Error(`reason oracle, ${email}: ${message}`);
+}
+
+/** Throws unless every reason of every recommendation is true of `email` and allowed. */
+export async function assertReasonsTrue(tactful: Tactful, email: string, recommendations: CustomerRecommendations['recommendations']): Promise<ReasonTruth> {
+  const truth = await reasonTruth(tactful, email);
+  for (const rec of recommendations) {
+    if (truth.blockedProducts.has(rec.productId)) fail(email, `recommends ${rec.productId}, a purchase they excluded or one in a blocked category`);
+    const category = rec.product.category ? key(rec.product.category) : null;
+    if (category !== null && truth.blockedCategories.has(category)) fail(email, `recommends ${rec.productId} in blocked category "${rec.product.category}"`);
+    if (rec.reasons.length === 0) fail(email, `${rec.productId} carries no reason`);
+    for (const reason of rec.reasons) {
+      switch (reason.kind) {
+        case 'bought-with':
+          if (!truth.allowedPurchases.has(reason.because)) {
+            fail(email, `${rec.productId} is explained by "${reason.because}", which is ${truth.blockedProducts.has(reason.because) ? 'excluded or in a blocked category' : 'not a purchase of theirs'}`);
+          }
+          break;
+        case 'declared-interest':
+          if (!truth.declaredInterests.has(key(reason.category))) fail(email, `${rec.productId} is explained by an interest in "${reason.category}" they did not declare (or that is blocked)`);
+          break;
+        case 'popular-in-category':
+          if (!truth.allowedPurchaseCategories.has(key(reason.category))) fail(email, `${rec.productId} is "popular in ${reason.category}", a category they did not buy from (or that is blocked)`);
+          break;
+        case 'popular':
+          break;
+        default:
+          fail(email, `unknown reason kind ${(reason as { kind: string }).kind}: extend the oracle`);
+      }
+    }
+  }
+  return truth;
+}
+
+/**
+ * Throws unless a rendered text (an email, a page) names no blocked purchase or category, and each
+ * "you bought X" / "you told us you like X" clause names only allowed purchases / declared interests.
+ */
+export async function assertReasonTextTrue(tactful: Tactful, email: string, text: string): Promise<void> {
+  const truth = await reasonTruth(tactful, email);
+  const lower = text.toLowerCase();
+  for (const [id, title] of truth.blockedProducts) {
+    // A blocked purchase must not be named as a reason (it may not be shown at all).
+    for (const name of new Set([id, title])) {
+      if (new RegExp(`(bought|purchase[sd]?)[^.]*\\b${escape(name.toLowerCase())}\\b`).test(lower)) fail(email, `the text names blocked purchase "${name}" as a reason: ${text}`);
+    }
+  }
+  for (const category of truth.blockedCategories) {
+    if (new RegExp(`(like|popular in|bought from)[^.]*\\b${escape(category)}\\b`).test(lower)) fail(email, `the text names blocked category "${category}" as a reason: ${text}`);
+  }
+  const titles = new Set([...truth.allowedPurchases.values()].map((t) => t.toLowerCase()));
+  for (const m of lower.matchAll(/you bought (.+?)(?=, and you told|\.(?:\s|$)|\n|$)/g)) {
+    const named = m[1]!.split(/, and | and |, /).map((s) => s.trim()).filter(Boolean);
+    const joined = m[1]!.trim();
+    // A title may itself contain "and": accept the clause when the allowed titles cover it exactly.
+    if ([...titles].some((t) => joined === t)) continue;
+    for (const n of named) if (!titles.has(n) && ![...titles].some((t) => t.includes(n))) fail(email, `"you bought ${n}" names no allowed purchase of theirs`);
+  }
+  for (const m of lower.matchAll(/you told us you like (.+?)(?=\.(?:\s|$)|\n|$)/g)) {
+    const named = m[1]!.split(/, and | and |, /).map((s) => s.trim()).filter(Boolean);
+    for (const n of named) if (!truth.declaredInterests.has(key(n))) fail(email, `"you told us you like ${n}" names no interest they declared`);
+  }
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
