@@ -337,7 +337,10 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
               ? 'MAILCHIMP.INVALID_EMAIL'
               : 'MAILCHIMP.MEMBER_REJECTED';
         if (code === 'MAILCHIMP.COMPLIANCE_STATE') complianceIndex.set(email, 'unsubscribed');
-        failed.set(email, { code, message: `Mailchimp refused ${email}: ${text}`, retryable: false });
+        // A refusal Mailchimp explains (compliance state, forgotten, invalid address) is final; any other
+        // per-member error may be transient ("an unexpected internal error"), and a withdrawal must not be
+        // dropped on the first one: it is retried, with backoff, until the outbox gives up on it.
+        failed.set(email, { code, message: `Mailchimp refused ${email}: ${text}`, retryable: code === 'MAILCHIMP.MEMBER_REJECTED' });
       }
     }
 
