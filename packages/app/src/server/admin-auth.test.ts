@@ -78,7 +78,7 @@ describe('embedded admin (Shopify session tokens)', () => {
     for (const [why, token] of Object.entries(refused)) {
       const res = await admin(embedded, token);
       expect(res.status, why).toBe(401);
-      expect((await res.json()).error, why).toBe('AUTH.REQUIRED');
+      expect(((await res.json()) as { error: string }).error, why).toBe('AUTH.REQUIRED');
     }
     // The same refusals through ?id_token= on a page load.
     const page = await fetch(`${embedded.url}/admin?id_token=${refused['other shop']}`, { headers: { accept: 'text/html' } });

@@ -143,3 +143,46 @@ export function readServeConfig(env: Record<string, string | undefined>): ServeC
   const publicUrl = (c.PUBLIC_URL ?? `http://${c.HOST.includes(':') ? `[${c.HOST}]` : c.HOST}:${c.PORT}`).replace(/\/+$/, '');
   return { ...c, PUBLIC_URL: publicUrl };
 }
+
+/**
+ * The environment of `tactful sync`: the store as for `serve`, and the credentials of the systems synced.
+ * Shopify needs the shop's Admin API access token: SHOPIFY_ACCESS_TOKEN, or the offline session stored when
+ * the app was installed (checked once the store is open). Every problem is reported at once.
+ */
+export const syncConfig = z.object({
+  TACTFUL_DB: serveConfig.shape.TACTFUL_DB,
+  TACTFUL_SHOP: serveConfig.shape.TACTFUL_SHOP,
+  TACTFUL_SECRET: optionalText,
+  /** The shop's Admin API access token (`shpat_…`), when not taken from the stored install session. */
+  SHOPIFY_ACCESS_TOKEN: optionalText,
+  /** Mailchimp API key with its data-centre suffix (`…-us21`). */
+  MAILCHIMP_API_KEY: optionalText.pipe(
+    z.string().regex(/^[0-9a-f]{32}-[a-z]{2,4}\d{1,3}$/i, 'must be a Mailchimp API key: 32 hex characters, a dash and the data centre (…-us21)').optional(),
+  ),
+  /** The Mailchimp audience (list) id. */
+  MAILCHIMP_AUDIENCE_ID: optionalText.pipe(z.string().regex(/^[a-z0-9]{1,40}$/i, 'must be the audience id (Audience → Settings → Audience name and defaults)').optional()),
+});
+
+export type SyncConfig = z.output<typeof syncConfig>;
+
+/** Reads the configuration of a sync of `systems`; throws CONFIG.INVALID naming every problem at once. */
+export function readSyncConfig(env: Record<string, string | undefined>, systems: { shopify: boolean; mailchimp: boolean }): SyncConfig {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(syncConfig.shape)) input[key] = env[key];
+  const parsed = syncConfig.safeParse(input);
+  const problems = [...(parsed.success ? [] : formatZodIssues(parsed.error)), ...crossChecks(input)];
+  const blank = (k: string) => (input[k]?.trim() ?? '') === '';
+  if (systems.shopify && !/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test((input.TACTFUL_SHOP ?? 'demo.myshopify.com').trim().toLowerCase())) {
+    problems.push("TACTFUL_SHOP: Shopify needs the shop's permanent domain, e.g. my-shop.myshopify.com (or --shop)");
+  }
+  if (systems.mailchimp) {
+    if (blank('MAILCHIMP_API_KEY')) problems.push('MAILCHIMP_API_KEY: is required to sync Mailchimp (Account → Extras → API keys; it ends in the data centre, e.g. -us21)');
+    if (blank('MAILCHIMP_AUDIENCE_ID')) problems.push('MAILCHIMP_AUDIENCE_ID: is required to sync Mailchimp (Audience → Settings → Audience name and defaults)');
+  }
+  if (!parsed.success || problems.length > 0) {
+    throw new TactfulError('CONFIG.INVALID', `The configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, {
+      details: problems,
+    });
+  }
+  return parsed.data!;
+}
