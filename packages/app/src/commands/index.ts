@@ -11,7 +11,10 @@ import { reportCommand } from './report.js';
 import { profileCommand } from './profile.js';
 import { privacyCommand } from './privacy.js';
 import { serveCommand } from './serve.js';
+import { newCommand } from './new-adapter.js';
 import { syncCommand } from './sync.js';
+import { campaignCommand } from './campaign.js';
+import { settingsCommand } from './settings.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
-export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand, importCommand, syncCommand, recommendCommand, serveCommand, profileCommand, segmentCommand, reportCommand, privacyCommand];
+export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand, importCommand, syncCommand, campaignCommand, settingsCommand, recommendCommand, serveCommand, profileCommand, segmentCommand, reportCommand, privacyCommand, newCommand];

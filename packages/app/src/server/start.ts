@@ -14,8 +14,10 @@ export interface RunningServer {
 /** Listens on host:port (port 0 picks a free one) and resolves once listening. */
 export function startServer(app: Express, options: { host: string; port: number }): Promise<RunningServer> {
   const server = createServer(app);
-  server.keepAliveTimeout = 5_000;
-  server.headersTimeout = 10_000;
+  // Longer than any client's or load balancer's idle timeout (undici 4 s, ALB 60 s): the client, not the
+  // server, ends an idle connection, so a request never races a server-side close (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);

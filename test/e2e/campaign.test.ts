@@ -1,0 +1,137 @@
+/**
+ * End to end, over real HTTP and the real adapters: a signed Shopify order webhook reaches the app → the
+ * inbox worker updates the model → a campaign goes out through the Mailchimp sandbox, which renders each
+ * person's email; every required line is checked in every email, and running the campaign again sends
+ * nothing new.
+ */
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createApp } from '../../packages/app/src/server/app.js';
+import { readServeConfig } from '../../packages/app/src/server/config.js';
+import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
+import { runDemoPipeline, startSandboxes } from '../../packages/app/src/demo/pipeline.js';
+
+const SHOP = 'e2e-campaign.myshopify.com';
+const SENDER = { name: 'Groceries & Co', email: 'hello@groceries.example', postalAddress: '1 Sandbox Street, Atlanta, GA 30308, US' };
+const ADMIN = 'e2e-admin-token-0123456789';
+
+let store: Store;
+let tactful: Tactful;
+let sandboxes: ReturnType<typeof startSandboxes>;
+let server: RunningServer;
+
+beforeAll(async () => {
+  store = await openStore({ url: 'memory://' });
+  tactful = await createTactful({ store, shop: SHOP });
+  sandboxes = startSandboxes(SHOP, { customers: 300, orders: 1500 });
+  await runDemoPipeline(tactful, sandboxes, () => undefined);
+  await tactful.settings.update({ sender: SENDER });
+  // The test runs at any hour: no quiet hours, and one email per person per 3 days as by default.
+  await tactful.contact.setPolicy({ quietHours: null });
+  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: ADMIN, SHOPIFY_API_SECRET: sandboxes.shopify.apiSecret, TACTFUL_SHOP: SHOP });
+  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), { host: '127.0.0.1', port: 0 });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  sandboxes?.close();
+  await store?.close();
+});
+
+async function ownedProducts(email: string): Promise<Set<string>> {
+  const subjectId = await tactful.audit.subjectIdOf(email);
+  const rows = await store.query<{ product_id: string }>(
+    'select l.product_id from orders o join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id where o.shop_id = $1 and o.subject_id = $2 and o.counted',
+    [SHOP, subjectId],
+  );
+  return new Set(rows.map((r) => r.product_id));
+}
+
+function decode(html: string): string {
+  return html.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}
+
+describe('order webhook → model → campaign → each email, exactly once', () => {
+  it('runs the whole way and a second run sends nothing new', async () => {
+    // Someone eligible now, by the pipeline's own dry run.
+    const dry = await tactful.campaign.run({ name: 'e2e-spring', dryRun: true, publicUrl: server.url, previews: 1000 });
+    expect(dry.eligible).toBeGreaterThan(10);
+    const buyer = dry.previews[0]!.email;
+    const before = await tactful.recommend.forCustomer(buyer, { k: 3 });
+
+    // 1. She buys a product she never bought; Shopify sends the signed orders/create webhook to the app.
+    const owned = await ownedProducts(buyer);
+    const product = [...sandboxes.shopify.state.products.byId.values()].find((p) => !owned.has(p.id) && p.status === 'ACTIVE')!;
+    const customer = [...sandboxes.shopify.state.customers.byId.values()].find((c) => c.email === buyer)!;
+    const order = sandboxes.shopify.addOrder({ email: buyer, customerId: customer.id, lines: [{ productId: product.id, title: product.title, quantity: 1, price: '3.50' }] });
+    const countBefore = (await tactful.recommend.model()).productCount(product.id);
+    const delivery = await sandboxes.shopify.deliverWebhook('orders/create', sandboxes.shopify.webhookBody('orders/create', order.id), `${server.url}/shopify/webhooks`);
+    expect(delivery.status).toBe(200);
+    // 2. The inbox worker applies it: the model counts the new basket, her history holds the new product.
+    expect((await tactful.processInbox()).processed).toBeGreaterThanOrEqual(1);
+    expect((await tactful.recommend.model()).productCount(product.id)).toBe(countBefore + 1);
+    expect((await ownedProducts(buyer)).has(product.id)).toBe(true);
+    const after = await tactful.recommend.forCustomer(buyer, { k: 3 });
+    expect(after.purchases).toBe(before.purchases + 1);
+
+    // 3. The campaign goes out through Mailchimp.
+    const run = await tactful.campaign.run({ name: 'e2e-spring', dryRun: false, publicUrl: server.url }, { provider: sandboxes.provider });
+    expect(run.failed).toEqual([]);
+    expect(run.sent).toBe(dry.eligible);
+    const mc = sandboxes.mailchimp.state;
+    const sentCampaigns = [...mc.campaigns.values()].filter((c) => c.status === 'sent');
+    expect(sentCampaigns).toHaveLength(1);
+    const campaign = sentCampaigns[0]!;
+    const audience = [...mc.audiences.values()][0]!;
+    const recipients = campaign.sentTo.map((hash) => audience.members.get(hash)!.email_address);
+    expect(recipients.sort()).toEqual(dry.previews.map((p) => p.email).sort());
+    expect(recipients).toContain(buyer);
+
+    // 4. Every email has every required line, for that person, and only products they do not own.
+    for (const email of recipients) {
+      const html = sandboxes.mailchimp.render(campaign.id, email);
+      expect(html, email).not.toBeNull();
+      const text = decode(html!);
+      const consent = await tactful.consent.show(email);
+      const marketing = consent.purposes.find((p) => p.purpose === 'email_marketing')!;
+      expect(marketing).toMatchObject({ state: 'granted', level: 'confirmed' });
+      expect(consent.purposes.find((p) => p.purpose === 'personalization')!.state).toBe('granted');
+      const agreedOn = marketing.since!.toLocaleDateString('en-GB', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+      expect(text, email).toContain(`You receive this because you agreed to email offers on ${agreedOn} (clause "${marketing.clause}", version ${marketing.version}).`);
+      expect(text).toMatch(/Because you bought [^<]+\./);
+      expect(text).toContain(`${server.url}/preferences?token=`);
+      expect(text).toContain('https://us21.list-manage.com/unsubscribe?u=sandbox');
+      expect(text).toContain(SENDER.name);
+      expect(text).toContain(SENDER.postalAddress);
+      expect(text).not.toMatch(/\*\|/);
+      const linked = [...text.matchAll(/href="([^"]+utm_source=tactful[^"]*)"/g)].map((m) => new URL(m[1]!));
+      expect(linked.length, email).toBeGreaterThan(0);
+      const mine = await ownedProducts(email);
+      for (const url of linked) {
+        expect(url.searchParams.get('utm_campaign')).toBe('e2e-spring');
+        expect(mine.has(url.searchParams.get('utm_content')!), `${email} is offered ${url.searchParams.get('utm_content')} which they own`).toBe(false);
+      }
+    }
+
+    // 5. The preference link in an email opens that person's preference centre.
+    const link = decode(sandboxes.mailchimp.render(campaign.id, buyer)!).match(/href="([^"]*\/preferences\?token=[^"]+)"/)![1]!;
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(buyer);
+
+    // 6. Again: nobody gets it twice, no new Mailchimp campaign, no new send.
+    const again = await tactful.campaign.run({ name: 'e2e-spring', dryRun: false, publicUrl: server.url }, { provider: sandboxes.provider });
+    expect(again).toMatchObject({ sent: 0, alreadySent: recipients.length });
+    expect([...mc.campaigns.values()].filter((c) => c.status === 'sent')).toHaveLength(1);
+    expect(campaign.sentTo).toHaveLength(recipients.length);
+
+    // 7. The report flows back: opens, clicks and an unsubscribe made in Mailchimp reach the stats.
+    sandboxes.mailchimp.actions.open(campaign.id, recipients[0]!);
+    sandboxes.mailchimp.actions.open(campaign.id, recipients[1]!);
+    sandboxes.mailchimp.actions.click(campaign.id, recipients[1]!);
+    expect(await tactful.campaign.refreshReports(sandboxes.provider)).toEqual({ refreshed: 1 });
+    const [stats] = await tactful.campaign.stats();
+    expect(stats).toMatchObject({ name: 'e2e-spring', sends: recipients.length, opens: 2, clicks: 1 });
+  });
+});
