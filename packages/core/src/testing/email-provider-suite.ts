@@ -114,6 +114,7 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       thrown = error;
     }
     expect(isTactfulError(thrown), `getMember should throw a TactfulError on ${kind}`).toBe(true);
+    expect((thrown as { code: string }).code, 'the error must come from the injected failure, not from a method not written yet').not.toBe('ADAPTER.NOT_IMPLEMENTED');
     expect((thrown as { retryable: boolean }).retryable).toBe(retryable);
 
     // A push either throws the same classification or reports it per change.
