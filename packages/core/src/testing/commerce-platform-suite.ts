@@ -316,6 +316,7 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
         );
         await oracle.clearFaults();
         expect(isTactfulError(error)).toBe(true);
+        expect((error as { code: string }).code, 'the error must come from the injected fault, not from a method not written yet').not.toBe('ADAPTER.NOT_IMPLEMENTED');
         expect((error as { retryable: boolean }).retryable).toBe(true);
       }
     });
