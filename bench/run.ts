@@ -12,8 +12,10 @@ const results: Record<string, unknown> = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
   startedAt: new Date().toISOString(),
 };
-const sections = ['consent', 'recommend', 'segments', 'shopify-import', 'mailchimp-sync'];
-const only = process.argv.slice(2);
+const sections = ['consent', 'recommend', 'segments', 'shopify-import', 'mailchimp-sync', 'load'];
+// `--name=value` options go to the sections (e.g. `npm run bench -- load --duration=10`).
+const options = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
+const only = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const unknown = only.filter((name) => !sections.includes(name));
 if (unknown.length > 0) {
   console.error(`unknown section(s): ${unknown.join(', ')}; choose from ${sections.join(', ')}`);
@@ -25,7 +27,7 @@ if (only.length === 0) {
   mkdirSync('.bench', { recursive: true });
   let failed = false;
   for (const name of sections) {
-    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name], { stdio: 'inherit', env: process.env });
+    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name, ...options], { stdio: 'inherit', env: process.env });
     if (child.status !== 0) failed = true;
     const file = `.bench/${name}.json`;
     if (existsSync(file)) results[name] = JSON.parse(readFileSync(file, 'utf8'))[name];
@@ -77,7 +79,7 @@ async function section(name: string, run: () => Promise<unknown>) {
   }
 }
 
-const pg = wanted('consent') || wanted('segments') ? startPostgres() : null;
+const pg = wanted('consent') || wanted('segments') || wanted('load') ? startPostgres() : null;
 // Every section that measures PostgreSQL reads DATABASE_URL.
 if (pg) process.env.DATABASE_URL = pg.url;
 process.on('exit', () => pg?.stop());
@@ -116,6 +118,11 @@ await section('shopify-import', async () => {
 await section('mailchimp-sync', async () => {
   const mod = (await import('../packages/mailchimp-adapter/bench/sync.js')) as { benchMailchimpSync: () => Promise<unknown> };
   return mod.benchMailchimpSync();
+});
+
+await section('load', async () => {
+  const mod = (await import('./load.js')) as { benchLoad: () => Promise<unknown> };
+  return mod.benchLoad();
 });
 
 mkdirSync('.bench', { recursive: true });
