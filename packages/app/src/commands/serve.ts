@@ -35,6 +35,8 @@ Environment:
   TACTFUL_DB, TACTFUL_SHOP the database (folder, memory:// or postgres://) and the shop (or --db, --shop)
   TACTFUL_SECRET           the master secret (64 hex characters); required with PostgreSQL
   TACTFUL_DEMO=1           keep emails in a demo inbox at /demo/mail instead of sending them
+  TACTFUL_SMTP_URL         smtp://user:pass@host:587 or smtps://…:465: sends the app's own emails (confirmation, welcome)
+  TACTFUL_MAIL_FROM        their From: shop@example.com or "Shop name <shop@example.com>" (required with TACTFUL_SMTP_URL)
   TACTFUL_RATE_LIMIT       requests per minute per client on public pages (default 60)
   TACTFUL_TRUST_PROXY      number of proxies in front of the app (default 0)
   SHOPIFY_API_SECRET       mounts /shopify/webhooks; with SHOPIFY_API_KEY and SHOPIFY_SCOPES also /shopify/auth

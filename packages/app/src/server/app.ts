@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type Request } from 'e
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
-import { isTactfulError, type Tactful } from '@tactful/core';
+import { isTactfulError, type EmailProvider, type Tactful } from '@tactful/core';
 import { createShopifyAuth, shopifyRoutes } from '@tactful/shopify';
 import { mailchimpWebhookRoutes } from '@tactful/mailchimp';
 import { createAdminAuth, shopifyEmbeddedVerifier } from './admin-auth.js';
@@ -12,7 +12,7 @@ import type { ServeConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { html } from './html.js';
 import { messagePage, page, safeUrl } from './layout.js';
-import { memoryMailbox, type Mailer, type SentMail } from './mail.js';
+import { memoryMailbox, smtpMailer, type Mailer, type SentMail } from './mail.js';
 import { publicPages } from './public-pages.js';
 import { requestLog } from './request-log.js';
 import { storeSessionStorage } from './shopify-sessions.js';
@@ -23,7 +23,8 @@ export interface CreateAppOptions {
   logger?: Logger | undefined;
   /**
    * Where the app's own emails go (confirmation, preference link, welcome). Default: in demo mode a
-   * memory mailbox shown at /demo/mail; otherwise a mailer that only logs that a message was not sent.
+   * memory mailbox shown at /demo/mail; otherwise SMTP when TACTFUL_SMTP_URL is set, else a mailer that only
+   * logs that a message was not sent.
    */
   mailer?: Mailer | undefined;
   /**
@@ -31,6 +32,8 @@ export interface CreateAppOptions {
    * With it, the admin pages also open for a merchant signed in to the Shopify admin.
    */
   verifyEmbedded?: ((req: Request) => Promise<boolean>) | undefined;
+  /** The email provider campaigns are sent through (Mailchimp); without one the admin can preview only. */
+  provider?: EmailProvider | undefined;
 }
 
 export interface TactfulApp extends Express {
@@ -41,7 +44,7 @@ export interface TactfulApp extends Express {
 function unsentMailer(logger: Logger): Mailer {
   return {
     async send(mail) {
-      logger.warn({ subject: mail.subject }, 'no mailer configured: an email was not sent (set TACTFUL_DEMO=1 to keep emails in the demo inbox)');
+      logger.warn({ subject: mail.subject }, 'no mailer configured: an email was not sent (set TACTFUL_SMTP_URL and TACTFUL_MAIL_FROM, or TACTFUL_DEMO=1 to keep emails in the demo inbox)');
     },
   };
 }
@@ -50,8 +53,14 @@ function unsentMailer(logger: Logger): Mailer {
 export function createApp(options: CreateAppOptions): TactfulApp {
   const { tactful, config } = options;
   const logger = options.logger ?? pino({ level: 'info' });
-  const mailer = options.mailer ?? (config.TACTFUL_DEMO ? memoryMailbox() : unsentMailer(logger));
-  const ctx: AppContext = { tactful, publicUrl: config.PUBLIC_URL, demo: config.TACTFUL_DEMO, mailer, logger };
+  const mailer =
+    options.mailer ??
+    (config.TACTFUL_DEMO
+      ? memoryMailbox()
+      : config.TACTFUL_SMTP_URL !== undefined && config.TACTFUL_MAIL_FROM !== undefined
+        ? smtpMailer({ url: config.TACTFUL_SMTP_URL, from: config.TACTFUL_MAIL_FROM })
+        : unsentMailer(logger));
+  const ctx: AppContext = { tactful, publicUrl: config.PUBLIC_URL, demo: config.TACTFUL_DEMO, mailer, logger, provider: options.provider };
   const embedded = config.SHOPIFY_API_KEY !== undefined;
   const sessionStorage = config.SHOPIFY_API_SECRET !== undefined ? storeSessionStorage(tactful) : undefined;
   const auth =

@@ -88,6 +88,19 @@ export const serveConfig = z
         }
         return Number(v);
       }),
+    /** Where the app's own emails (confirmation, preference link, welcome) go outside demo mode. */
+    TACTFUL_SMTP_URL: optionalText.pipe(
+      z
+        .url({ protocol: /^smtps?$/, error: 'must be an smtp:// (STARTTLS) or smtps:// (TLS) URL, e.g. smtp://user:password@mail.example.com:587' })
+        .optional(),
+    ),
+    /** The From of those emails: `shop@example.com` or `Shop name <shop@example.com>`. */
+    TACTFUL_MAIL_FROM: optionalText.pipe(
+      z
+        .string()
+        .regex(/^(?:[^<>\r\n]{1,200} <[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/, 'must be an address, or a name and an address: Shop name <shop@example.com>')
+        .optional(),
+    ),
     SHOPIFY_API_KEY: optionalText,
     SHOPIFY_API_SECRET: optionalText,
     SHOPIFY_SCOPES: optionalText,
@@ -118,6 +131,8 @@ function crossChecks(env: Record<string, string | undefined>): string[] {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !/^(postgres(ql)?:\/\/|memory:\/\/$)/i.test(db)) {
     problems.push('TACTFUL_DB: unknown URL scheme: use a folder path, memory:// or postgres://');
   }
+  if (v('TACTFUL_SMTP_URL') !== undefined && v('TACTFUL_MAIL_FROM') === undefined) problems.push('TACTFUL_MAIL_FROM: is required with TACTFUL_SMTP_URL: the From of the emails, e.g. Shop name <shop@example.com>');
+  if (v('TACTFUL_MAIL_FROM') !== undefined && v('TACTFUL_SMTP_URL') === undefined) problems.push('TACTFUL_SMTP_URL: is required with TACTFUL_MAIL_FROM: the SMTP server that sends the emails');
   if (v('SHOPIFY_API_KEY') !== undefined) {
     if (v('SHOPIFY_API_SECRET') === undefined) problems.push("SHOPIFY_API_SECRET: is required when SHOPIFY_API_KEY is set (the app's client secret)");
     if (v('SHOPIFY_SCOPES') === undefined) problems.push('SHOPIFY_SCOPES: is required when SHOPIFY_API_KEY is set, e.g. read_customers,write_customers,read_orders,read_products');
