@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import type { CliContext, CommandModule } from '../cli/program.js';
 import { createApp } from '../server/app.js';
+import { providerFromEnv } from './campaign.js';
 import { readServeConfig } from '../server/config.js';
 import { startServer } from '../server/start.js';
 import { startWorkers } from '../server/workers.js';
@@ -40,7 +41,8 @@ Environment:
   TACTFUL_RATE_LIMIT       requests per minute per client on public pages (default 60)
   TACTFUL_TRUST_PROXY      number of proxies in front of the app (default 0)
   SHOPIFY_API_SECRET       mounts /shopify/webhooks; with SHOPIFY_API_KEY and SHOPIFY_SCOPES also /shopify/auth
-  MAILCHIMP_WEBHOOK_SECRET mounts /mailchimp/webhooks/<secret> (at least 32 characters)`,
+  MAILCHIMP_WEBHOOK_SECRET mounts /mailchimp/webhooks/<secret> (at least 32 characters)
+  MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID  campaigns are sent from the admin through this audience`,
     )
     .action(async () => {
       const { db, shop } = ctx.globals();
@@ -50,7 +52,9 @@ Environment:
       const store = await openStore({ url: config.TACTFUL_DB, secret: config.TACTFUL_SECRET });
       try {
         const tactful = await createTactful({ store, shop: config.TACTFUL_SHOP });
-        const app = createApp({ tactful, config, logger });
+        // Campaigns are sent through Mailchimp when it is configured (the same variables as tactful sync).
+        const provider = ctx.io.env.MAILCHIMP_API_KEY ? await providerFromEnv(ctx, tactful) : undefined;
+        const app = createApp({ tactful, config, logger, provider });
         const running = await startServer(app, { host: config.HOST, port: config.PORT });
         const workers = startWorkers(tactful, logger);
         logger.info({ url: running.url, publicUrl: config.PUBLIC_URL, shop: tactful.shopId, store: store.kind, demo: config.TACTFUL_DEMO }, 'tactful listening');

@@ -134,11 +134,11 @@ ${chartCard('changes', 'Grants and withdrawals')}
 ${chartCard('audience', 'Audience by state')}
 ${chartCard('unsubscribes', 'Unsubscribes')}
 </div>
-<section class="card"><h2>Campaigns: sends per campaign</h2>${
-      data.sends === 0
-        ? html`<p class="empty">No marketing email was recorded as sent in this period.</p>`
-        : html`<div class="chart"><canvas data-chart="sends" role="img" aria-label="Emails sent per campaign"></canvas></div>`
-    }<p class="small muted">Opens and clicks per campaign are not shown: Tactful does not yet store the provider's campaign reports. Unsubscribes are counted per day above, not per campaign.</p></section>
+<section class="card"><h2>Campaigns: sends, opens, clicks and unsubscribes</h2>${
+      data.campaigns === 0
+        ? html`<p class="empty">No campaign was sent yet: see <a href="/admin/campaign">Campaign</a>.</p>`
+        : html`<div class="chart"><canvas data-chart="campaigns" role="img" aria-label="Sends, opens, clicks and unsubscribes per campaign"></canvas></div>`
+    }<p class="small muted">Opens, clicks and unsubscribes are the provider's reports (unique people), fetched with each send and on request from the Campaign page.</p></section>
 <section class="card"><h2>Revenue from recommended products</h2>${
       data.recommendedRevenue === 0
         ? html`<p class="empty">No order in this period contains a product that an email featured to the buyer in the 30 days before.</p>`
@@ -279,6 +279,18 @@ ${productSection}${customerSection}`;
     }
   });
 
+  router.post('/admin/sender', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+    try {
+      await tactful.settings.update({ sender: { name: text('senderName'), email: text('senderEmail'), postalAddress: text('senderAddress') } }, adminActor);
+      res.redirect(303, '/admin/settings?saved=1');
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res.status(400).send(await settingsPage(tactful, undefined, `${error.message} Nothing was changed.`));
+    }
+  });
+
   router.post('/admin/contact-policy', async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string).trim() : '');
@@ -351,6 +363,12 @@ ${ok ? html`<div class="notice ok" role="status">${ok}</div>` : ''}${error ? htm
 <label class="check"><input type="checkbox" name="requireDoubleOptIn"${settings.requireDoubleOptIn ? html` checked` : ''}><span>Require double opt-in (a confirmation email) before anyone is mailed</span></label>
 <label>Confirmation links stay valid for (hours)<br><input type="number" name="optInTokenTtlHours" min="1" max="720" value="${settings.optInTokenTtlHours}"></label>
 <p class="small muted">Connected systems: ${settings.connectedSystems.join(', ') || 'none'}.</p>
+<button type="submit">Save</button></form>
+<form method="post" action="/admin/sender" class="card"><h2>Sender identity</h2>
+<p class="small muted">Every campaign email names its sender and carries a postal address (CAN-SPAM, ePrivacy). With Mailchimp, the address shown is the audience's own contact address: keep both the same.</p>
+<div class="grid"><label>Name emails are from<br><input type="text" name="senderName" value="${settings.sender?.name ?? ''}" required maxlength="100"></label>
+<label>Reply address<br><input type="email" name="senderEmail" value="${settings.sender?.email ?? ''}" required></label></div>
+<label>Postal address<br><input type="text" name="senderAddress" value="${settings.sender?.postalAddress ?? ''}" required style="width:100%"></label>
 <button type="submit">Save</button></form>
 <form method="post" action="/admin/contact-policy" class="card"><h2>Frequency caps and quiet hours</h2>
 <label>Caps (emails per days, all apply)<br><input type="text" name="caps" value="${contact.caps.map((c) => `${c.max}/${c.days}`).join(', ')}"></label>

@@ -1,4 +1,4 @@
-import type { Tactful } from '@tactful/core';
+import type { EmailProvider, Tactful } from '@tactful/core';
 import type { Logger } from 'pino';
 import type { Mailer } from './mail.js';
 
@@ -9,6 +9,8 @@ export interface AppContext {
   demo: boolean;
   mailer: Mailer;
   logger: Logger;
+  /** The connected email provider (campaign sends, reports), when one is configured. */
+  provider?: EmailProvider | undefined;
 }
 
 export function absoluteUrl(ctx: AppContext, path: string, query: Record<string, string> = {}): string {

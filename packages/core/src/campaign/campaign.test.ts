@@ -252,7 +252,7 @@ describeEachStore('campaigns', (getStore) => {
     const featured = mail.deliveries.find((d) => d.email === people.ada)!.request.recipients.find((r) => r.email === people.ada)!.content.products[0]!.productId;
     await t.orders.ingest([order('after-1', people.ada, [featured, 'oddity'], 12)], 'shopify');
     // An order of something not featured, and one outside the window, do not count.
-    await t.orders.ingest([order('after-2', people.hal, ['oddity'], 12), order('late', people.ada, [featured], 40)], 'shopify');
+    await t.orders.ingest([order('after-2', people.hal, ['oddity'], 12), order('late', people.ada, [featured], 45)], 'shopify');
     clock.now = at(13);
     expect(await t.campaign.refreshReports(mail.provider)).toEqual({ refreshed: 1 });
     const [stats] = await t.campaign.stats();

@@ -51,6 +51,8 @@ export const runCampaignSchema = z
     minScore: z.number().min(0).default(0),
     /** Dry run: how many rendered previews to return. */
     previews: z.number().int().min(0).max(1000).default(20),
+    /** Dry run only: consider only these people (subject ids), e.g. to preview one customer's email. */
+    only: z.array(z.string().min(1)).min(1).max(1000).optional(),
     /** Dry run only: evaluate as of this time (the contact policy's quiet hours, caps). */
     at: z.date().optional(),
     /** Recipients per provider call (one provider campaign each). */
@@ -195,6 +197,7 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
   const { ctx } = deps;
   const actor = deps.actor ?? systemActor;
   if (options.at && !options.dryRun) throw new TactfulError('CAMPAIGN.INVALID', 'Only a dry run may be evaluated at another time (--at): a real send happens now.');
+  if (options.only && !options.dryRun) throw new TactfulError('CAMPAIGN.INVALID', 'Only a dry run may be restricted to chosen people: a send goes to everyone eligible (use a segment).');
   const provider = deps.provider;
   if (!options.dryRun) {
     if (!provider) throw new TactfulError('CAMPAIGN.NO_PROVIDER', 'No email provider is connected: connect Mailchimp (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID) or run a dry run.');
@@ -289,7 +292,7 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
   }
 
   // 2. Everyone else: consent, segment, earlier runs, the contact policy, recommendations.
-  const candidates = await loadCandidates(ctx);
+  const candidates = await loadCandidates(ctx, options.only);
   result.considered = candidates.length;
   const taken = new Set(
     (

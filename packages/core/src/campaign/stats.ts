@@ -26,7 +26,8 @@ export interface CampaignStats {
   reportAt: Date | null;
 }
 
-export const ATTRIBUTION_DAYS = 14;
+/** The same window as the dashboard's revenue chart: an order up to 30 days after the email counts. */
+export const ATTRIBUTION_DAYS = 30;
 
 export async function campaignStats(ctx: ShopContext, attributionDays = ATTRIBUTION_DAYS): Promise<CampaignStats[]> {
   const list = await ctx.db.select().from(campaigns).where(eq(campaigns.shopId, ctx.shopId)).orderBy(asc(campaigns.createdAt));
