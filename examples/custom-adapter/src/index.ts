@@ -4,3 +4,5 @@ export { wooCommerceOptionsSchema, parseWooCommerceOptions } from './options.js'
 export type { WooCommerceOptions, ResolvedWooCommerceOptions } from './options.js';
 export { newsletterMeta, readNewsletter, tactfulToNewsletterState } from './records.js';
 export type { NewsletterMeta } from './records.js';
+export { receiveWooCommerceWebhook, signWooCommerceBody } from './webhooks.js';
+export type { WooCommerceWebhookOptions, WooCommerceWebhookRequest, WooCommerceWebhookAnswer } from './webhooks.js';

@@ -67,7 +67,7 @@ export function createWooCommercePlatform(input: WooCommerceOptions): CommercePl
 
   return {
     system: 'woocommerce',
-    capabilities: { bulkOrders: false, consentWrite: true, erasure: true, webhooks: false },
+    capabilities: { bulkOrders: false, consentWrite: true, erasure: true, webhooks: true },
 
     listCustomers(request) {
       return pageCollection(client, '/customers', request, options.pageSize, (row: { id: number }) => toCustomerRecord(parseRow(wooCustomer, row, 'customer'), ctx), { role: 'all' });
