@@ -25,7 +25,7 @@ beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: SHOP });
   sandboxes = startSandboxes(SHOP, { customers: 300, orders: 1500 });
-  await runDemoPipeline(tactful, sandboxes, () => undefined);
+  await runDemoPipeline(tactful, sandboxes, () => undefined, undefined, { campaign: false });
   await tactful.settings.update({ sender: SENDER });
   // The test runs at any hour: no quiet hours, and one email per person per 3 days as by default.
   await tactful.contact.setPolicy({ quietHours: null });
@@ -133,5 +133,10 @@ describe('order webhook → model → campaign → each email, exactly once', ()
     expect(await tactful.campaign.refreshReports(sandboxes.provider)).toEqual({ refreshed: 1 });
     const [stats] = await tactful.campaign.stats();
     expect(stats).toMatchObject({ name: 'e2e-spring', sends: recipients.length, opens: 2, clicks: 1 });
+    // ... and the dashboard charts them.
+    const dashboard = await (await fetch(`${server.url}/admin`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    const charts = JSON.parse(dashboard.match(/<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/)![1]!);
+    expect(charts.campaigns.labels).toEqual(['e2e-spring']);
+    expect(charts.campaigns.datasets.map((d: { data: number[] }) => d.data[0])).toEqual([recipients.length, 2, 1, 0]);
   });
 });

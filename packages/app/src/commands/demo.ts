@@ -84,6 +84,8 @@ export const demoCommand: CommandModule = (program: Command, ctx: CliContext) =>
           ctx.line(`  ${example.email}`);
           for (const r of example.recommendations) ctx.line(`    - ${r.title.trim()} (${r.why.trim()})`);
         }
+        const preview = report.campaign?.dryRun.previews[0];
+        if (preview) ctx.line(`\nOne email of the campaign, as its dry run rendered it (to ${preview.email}):\n${preview.text.replace(/^/gm, '  | ')}`);
         ctx.line(`\n(pipeline took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
         ctx.line("\nAnd one customer's story, step by step:");
         await consentStory(ctx, tactful);
@@ -91,7 +93,11 @@ export const demoCommand: CommandModule = (program: Command, ctx: CliContext) =>
         sandboxes.close();
         await store.close();
       }
+      ctx.line(`\nOpen the dashboard (every page works offline on this data):`);
+      ctx.line(`  TACTFUL_DEMO=1 TACTFUL_ADMIN_TOKEN=demo-admin-token-change-me-0001 node packages/app/dist/cli.js --db ${flags.data} serve`);
+      ctx.line(`  then http://127.0.0.1:3000/admin (sign in with that token)`);
       ctx.line(`\nExplore it: tactful --db ${flags.data} consent history --email dana@example.com`);
+      ctx.line(`            tactful --db ${flags.data} campaign report`);
       ctx.line(`            tactful --db ${flags.data} audit export --format jsonl`);
     });
 };
