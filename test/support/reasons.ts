@@ -26,7 +26,6 @@ export interface ReasonTruth {
 const key = (category: string) => category.trim().toLowerCase().normalize('NFC');
 
 export async function reasonTruth(tactful: Tactful, email: string): Promise<ReasonTruth> {
-  const profile = (await tactful.profiles.show(email)).profile;
   const prefs = await tactful.preferences.show(email);
   const settings = await tactful.settings.get();
   const excludedCategories = new Set(prefs.preferences.excludedCategories.map(key));
@@ -41,7 +40,7 @@ export async function reasonTruth(tactful: Tactful, email: string): Promise<Reas
     blockedCategories,
     categoryOf: new Map(),
   };
-  for (const p of profile?.products ?? []) {
+  for (const p of prefs.purchases) {
     const category = p.category === null ? null : key(p.category);
     truth.categoryOf.set(p.productId, category);
     if (excludedProducts.has(p.productId) || (category !== null && blockedCategories.has(category))) truth.blockedProducts.set(p.productId, p.title);
@@ -51,11 +50,8 @@ export async function reasonTruth(tactful: Tactful, email: string): Promise<Reas
     }
   }
   for (const id of excludedProducts) if (!truth.blockedProducts.has(id)) truth.blockedProducts.set(id, id);
-  const interests = profile?.attributes.interests;
-  // Only what the customer declared themselves may read "you told us".
-  if (interests?.source === 'customer' && Array.isArray(interests.value)) {
-    for (const i of interests.value) if (!blockedCategories.has(key(i))) truth.declaredInterests.add(key(i));
-  }
+  // Only what the customer declared themselves may read "you told us" (the view lists declarations only).
+  for (const i of prefs.interests) if (!blockedCategories.has(key(i))) truth.declaredInterests.add(key(i));
   return truth;
 }
 
@@ -95,35 +91,33 @@ export async function assertReasonsTrue(tactful: Tactful, email: string, recomme
 }
 
 /**
- * Throws unless a rendered text (an email, a page) names no blocked purchase or category, and each
- * "you bought X" / "you told us you like X" clause names only allowed purchases / declared interests.
+ * Throws unless a rendered text (an email, a page) states only true reasons: each "you bought X" names an
+ * allowed purchase (never an excluded one, nor one in a blocked category), each "you told us you like X" a
+ * category the customer declared (not blocked), each "popular in X, which you buy from" a category of an
+ * allowed purchase. Pass `truth` (from `reasonTruth`) to check many texts of one customer at once.
  */
-export async function assertReasonTextTrue(tactful: Tactful, email: string, text: string): Promise<void> {
-  const truth = await reasonTruth(tactful, email);
+export async function assertReasonTextTrue(tactful: Tactful, email: string, text: string, truth?: ReasonTruth): Promise<void> {
+  const t = truth ?? (await reasonTruth(tactful, email));
   const lower = text.toLowerCase();
-  for (const [id, title] of truth.blockedProducts) {
-    // A blocked purchase must not be named as a reason (it may not be shown at all).
-    for (const name of new Set([id, title])) {
-      if (new RegExp(`(bought|purchase[sd]?)[^.]*\\b${escape(name.toLowerCase())}\\b`).test(lower)) fail(email, `the text names blocked purchase "${name}" as a reason: ${text}`);
+  const titles = new Set([...t.allowedPurchases.values()].map((x) => x.trim().toLowerCase()));
+  const blockedTitles = new Set([...t.blockedProducts.values()].map((x) => x.trim().toLowerCase()));
+  const items = (clause: string) => clause.split(/, and | and |, /).map((x) => x.trim()).filter(Boolean);
+  for (const m of lower.matchAll(/you bought (.+?)(?=, and you told|\.(?:\s|$)|\n|$)/g)) {
+    const clause = m[1]!.trim();
+    if (titles.has(clause)) continue; // a title may itself contain "and"
+    if (blockedTitles.has(clause)) fail(email, `the text names blocked purchase "${clause}" as a reason: ${text}`);
+    for (const n of items(clause)) {
+      if (blockedTitles.has(n)) fail(email, `the text names blocked purchase "${n}" as a reason: ${text}`);
+      if (!titles.has(n)) fail(email, `"you bought ${n}" names no allowed purchase of theirs: ${text}`);
     }
   }
-  for (const category of truth.blockedCategories) {
-    if (new RegExp(`(like|popular in|bought from)[^.]*\\b${escape(category)}\\b`).test(lower)) fail(email, `the text names blocked category "${category}" as a reason: ${text}`);
-  }
-  const titles = new Set([...truth.allowedPurchases.values()].map((t) => t.toLowerCase()));
-  for (const m of lower.matchAll(/you bought (.+?)(?=, and you told|\.(?:\s|$)|\n|$)/g)) {
-    const named = m[1]!.split(/, and | and |, /).map((s) => s.trim()).filter(Boolean);
-    const joined = m[1]!.trim();
-    // A title may itself contain "and": accept the clause when the allowed titles cover it exactly.
-    if ([...titles].some((t) => joined === t)) continue;
-    for (const n of named) if (!titles.has(n) && ![...titles].some((t) => t.includes(n))) fail(email, `"you bought ${n}" names no allowed purchase of theirs`);
-  }
   for (const m of lower.matchAll(/you told us you like (.+?)(?=\.(?:\s|$)|\n|$)/g)) {
-    const named = m[1]!.split(/, and | and |, /).map((s) => s.trim()).filter(Boolean);
-    for (const n of named) if (!truth.declaredInterests.has(key(n))) fail(email, `"you told us you like ${n}" names no interest they declared`);
+    const clause = m[1]!.trim();
+    if (t.declaredInterests.has(key(clause))) continue;
+    for (const n of items(clause)) if (!t.declaredInterests.has(key(n))) fail(email, `"you told us you like ${n}" names no interest they declared (or a blocked one): ${text}`);
+  }
+  for (const m of lower.matchAll(/popular in (.+?), which you buy from/g)) {
+    if (!t.allowedPurchaseCategories.has(key(m[1]!))) fail(email, `"popular in ${m[1]}" names a category they do not buy from (or a blocked one): ${text}`);
   }
 }
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

@@ -84,7 +84,7 @@ describeEachStore('customer shaping', (getStore) => {
     // Segments read the customer's values.
     expect((await t.segments.members({ attribute: { name: 'firstName', eq: 'Gift' } })).length).toBe(1);
     expect((await t.segments.members({ attribute: { name: 'firstName', eq: 'Gif' } })).length).toBe(0);
-    const audit = (await collect(t.audit.export('jsonl', { subjectId: await t.audit.subjectIdOf(EMAIL) }))).map((l) => JSON.parse(l) as { action: string; actor: { type: string }; details: Record<string, unknown> });
+    const audit = (await collect(t.audit.export('jsonl', { subjectId: (await t.audit.subjectIdOf(EMAIL))! }))).map((l) => JSON.parse(l) as { action: string; actor: { type: string }; details: Record<string, unknown> });
     const corrections = audit.filter((a) => a.action === 'profile.changed' && a.details.source === 'customer');
     expect(corrections).toHaveLength(1);
     expect(corrections[0]!.actor.type).toBe('customer');
@@ -155,13 +155,13 @@ describeEachStore('customer shaping', (getStore) => {
 
   it('not this - bad input is refused with a clear code and changes nothing', async () => {
     const t = await shop(getStore);
-    await expectCode(t.preferences.exclude(EMAIL, { productId: 'bread' }, {}, customerActor), 'PREFERENCES.NOT_PURCHASED');
-    await expectCode(t.preferences.exclude(EMAIL, { productId: 'tea' }, { undo: true }, customerActor), 'PREFERENCES.NOT_SET');
+    await expectCode(t.preferences.exclude(EMAIL, { productId: 'bread' }, {}, customerActor), 'PREFERENCES.UNKNOWN_PURCHASE');
+    await expectCode(t.preferences.exclude(EMAIL, { productId: 'tea' }, { undo: true }, customerActor), 'PREFERENCES.NOT_FOUND');
     await expectCode(t.preferences.exclude(EMAIL, { category: 'Astrology' }, {}, customerActor), 'PREFERENCES.UNKNOWN_CATEGORY');
     await expectCode(t.preferences.exclude('nobody@example.com', { category: 'Tea' }, {}, customerActor), 'SUBJECT.NOT_FOUND');
     await t.consent.record({ subject: { email: EMAIL }, purpose: 'personalization', state: 'withdrawn', level: 'unknown', occurredAt: at(50), source: { system: 'tactful', eventId: 'w', method: 'form' } });
     await expectCode(t.preferences.exclude(EMAIL, { category: 'Tea' }, {}, customerActor), 'PREFERENCES.NO_PROFILE');
-    const audit = (await collect(t.audit.export('jsonl', { subjectId: await t.audit.subjectIdOf(EMAIL) }))).map((l) => JSON.parse(l) as { details: Record<string, unknown> });
+    const audit = (await collect(t.audit.export('jsonl', { subjectId: (await t.audit.subjectIdOf(EMAIL))! }))).map((l) => JSON.parse(l) as { details: Record<string, unknown> });
     expect(audit.some((a) => 'preferences' in a.details)).toBe(false);
   });
 
@@ -172,7 +172,7 @@ describeEachStore('customer shaping', (getStore) => {
     const blocked = await becauses(t);
     expect(blocked.because.has('pills')).toBe(false);
     expect(blocked.ids).not.toContain('vitamins');
-    await expectCode(t.preferences.allowSensitive(EMAIL, 'Tea', {}, customerActor), 'PREFERENCES.NOT_SENSITIVE');
+    await expectCode(t.preferences.allowSensitive(EMAIL, 'Tea', {}, customerActor), 'PREFERENCES.UNKNOWN_SENSITIVE_CATEGORY');
     await t.preferences.allowSensitive(EMAIL, 'Health', {}, customerActor);
     const allowed = await becauses(t);
     expect(allowed.because.has('pills')).toBe(true);

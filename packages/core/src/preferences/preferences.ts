@@ -122,7 +122,7 @@ export async function changePreferences(
     value = change.productId;
     if (typeof value !== 'string' || value === '') throw new TactfulError('PREFERENCES.INVALID', 'Name the product to exclude by its id (as in `tactful profile show`).');
     if (!undo && !(await purchasedProducts(tx, shopId, subjectId)).has(value)) {
-      throw new TactfulError('PREFERENCES.NOT_PURCHASED', `Product "${value}" is not among this customer's purchases: only a past purchase can be excluded (see \`tactful profile show\`).`);
+      throw new TactfulError('PREFERENCES.UNKNOWN_PURCHASE', `Product "${value}" is not among this customer's purchases: only a past purchase can be excluded (see \`tactful profile show\`).`);
     }
   } else {
     list = change.kind === 'exclude-category' ? 'excludedCategories' : 'sensitiveOptIns';
@@ -131,14 +131,14 @@ export async function changePreferences(
     const found = named === '' ? undefined : categories.get(categoryKey(named)) ?? preferences[list].find((c) => sameCategory(c, named));
     if (!found) throw new TactfulError('PREFERENCES.UNKNOWN_CATEGORY', `"${change.category}" is not a category of this shop's catalogue: use one of ${[...categories.values()].slice(0, 10).join(', ')}${categories.size > 10 ? ', ...' : ''}.`);
     if (change.kind === 'allow-sensitive' && !undo && !ctx.sensitiveCategories.some((c) => sameCategory(c, found))) {
-      throw new TactfulError('PREFERENCES.NOT_SENSITIVE', `"${found}" is not a sensitive category of this shop: its purchases are used without an opt-in (exclude it instead to stop that).`);
+      throw new TactfulError('PREFERENCES.UNKNOWN_SENSITIVE_CATEGORY', `"${found}" is not a sensitive category of this shop: its purchases are used without an opt-in (exclude it instead to stop that).`);
     }
     value = found;
   }
   const has = preferences[list].some((v) => (list === 'excludedProducts' ? v === value : sameCategory(v, value)));
   if (undo && !has) {
     const what = list === 'excludedProducts' ? `product "${value}"` : `category "${value}"`;
-    throw new TactfulError('PREFERENCES.NOT_SET', `Nothing to undo: ${what} is not in this customer's ${list === 'sensitiveOptIns' ? 'sensitive opt-ins' : 'exclusions'}.`);
+    throw new TactfulError('PREFERENCES.NOT_FOUND', `Nothing to undo: ${what} is not in this customer's ${list === 'sensitiveOptIns' ? 'sensitive opt-ins' : 'exclusions'}.`);
   }
   if (undo === !has) return { changed: false, preferences };
   preferences[list] = undo

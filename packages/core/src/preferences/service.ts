@@ -1,7 +1,7 @@
 /** Preference operations by email, for the engine, the CLI and the preference centre. */
 import type { Actor } from '../audit/log.js';
 import { withShopTransaction, type ShopContext } from '../consent/service.js';
-import { readProfile } from '../profile/profiles.js';
+import { CUSTOMER_SOURCE, readProfile } from '../profile/profiles.js';
 import { requireSubjectByEmail } from '../profile/service.js';
 import { readShopSettings } from '../shop/settings.js';
 import { catalogueCategories, changePreferences, readPreferences, sameCategory, type CustomerPreferences, type PreferenceChange, type PreferenceChangeResult } from './preferences.js';
@@ -15,7 +15,10 @@ export interface PreferencesView {
   purchases: Array<{ productId: string; title: string; category: string | null; excluded: boolean }>;
   /** The catalogue's categories, with the customer's choices on each. */
   categories: Array<{ category: string; sensitive: boolean; excluded: boolean; declaredInterest: boolean; optedIn: boolean }>;
-  /** Categories the customer told us they like (the `interests` attribute), in the catalogue's spelling where it has one. */
+  /**
+   * Categories the customer told us they like (the `interests` attribute when they declared it, source
+   * `customer`), in the catalogue's spelling where it has one.
+   */
   interests: string[];
 }
 
@@ -25,7 +28,8 @@ export async function showPreferences(ctx: ShopContext, email: string): Promise<
   const settings = await readShopSettings(ctx.db, ctx.shopId);
   const categories = await catalogueCategories(ctx.db, ctx.shopId);
   const preferences = (await readPreferences(ctx.db, ctx.keys, ctx.shopId, subject.subjectId)) ?? { excludedProducts: [], excludedCategories: [], sensitiveOptIns: [] };
-  const declared = view.profile?.attributes.interests?.value;
+  const attribute = view.profile?.attributes.interests;
+  const declared = attribute?.source === CUSTOMER_SOURCE ? attribute.value : [];
   const interests = (Array.isArray(declared) ? declared : []).map((i) => categories.get(i.trim().toLowerCase().normalize('NFC')) ?? i);
   return {
     subjectId: subject.subjectId,

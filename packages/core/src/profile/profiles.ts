@@ -30,7 +30,14 @@ export type ProfileAttributeName = (typeof profileAttributeNames)[number];
 export const sealedAttributes = ['firstName', 'lastName', 'birthDate', 'city', 'jobTitle', 'timeZone'] as const;
 
 const shortText = z.string().trim().min(1).max(200);
-const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD').refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), 'not a real date');
+// A real calendar day (2026-02-31 is refused: Date.parse would roll it over to March).
+const isoDay = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
+  .refine((s) => {
+    const t = Date.parse(`${s}T00:00:00Z`);
+    return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
+  }, 'not a real date');
 const timeZone = ianaTimeZone;
 
 /** Validates an attribute patch; `null` deletes an attribute. */
