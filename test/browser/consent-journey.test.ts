@@ -163,7 +163,24 @@ describe('consent journey in a browser', () => {
 
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByLabel('Name emails are from').fill('Leaf & Bean');
+    await page.getByLabel('Reply address').fill('hello@leaf.example');
+    await page.getByLabel('Postal address').fill('3 Tea Row, 1000 Brussels, BE');
+    await page.locator('form[action="/admin/sender"] button').click();
+    await page.getByText('Saved.').waitFor();
+    expect((await tactful.settings.get()).sender).toEqual({ name: 'Leaf & Bean', email: 'hello@leaf.example', postalAddress: '3 Tea Row, 1000 Brussels, BE' });
     await shot('14-settings');
+
+    // The campaign's dry run: Erin unsubscribed, so nobody would get it, and the page says why.
+    await page.getByRole('link', { name: 'Campaign' }).click();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const dry = await page.locator('section[aria-label="campaign result"]').innerText();
+    expect(dry).toMatch(/Would get it now\s+0/);
+    expect(dry).toMatch(/Not sent: email offers not granted\s+1/);
+    await page.getByLabel("One customer's email").fill(EMAIL);
+    await page.getByRole('button', { name: 'Preview their email' }).click();
+    expect(await page.locator('main').innerText()).toContain(`${EMAIL} would not receive it: email offers not granted`);
+    await shot('15-campaign');
 
     expect(pageErrors).toEqual([]);
   });

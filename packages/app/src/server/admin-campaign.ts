@@ -52,7 +52,7 @@ export function adminCampaign(ctx: AppContext): Router {
     const canSend = ctx.provider?.capabilities.campaigns === true;
     const body = html`<h1>Campaign</h1>
 <form class="card" method="get" action="/admin/campaign"><h2>Related-product campaign</h2>
-<div class="grid"><label>Name (a re-run with the same name sends only to people who did not get it yet)<br><input type="text" name="name" value="${name}" required pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,79}"></label>
+<div class="grid"><label>Name (a re-run with the same name sends only to people who did not get it yet)<br><input type="text" name="name" value="${name}" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,79}"></label>
 <label>Subject line<br><input type="text" name="subject" value="${subject}" required maxlength="150"></label>
 <label>Segment<br><select name="segment"><option value="">everyone eligible</option>${segments.map((s) => html`<option value="${s.name}"${s.name === chosen ? html` selected` : ''}>${s.name}</option>`)}</select></label></div>
 <button type="submit" name="dry" value="1">Dry run</button>
