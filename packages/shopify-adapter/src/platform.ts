@@ -6,6 +6,7 @@ import { TactfulError } from '@tactful/core';
 import type {
   CommercePlatform,
   ConsentPush,
+  CustomerUpdate,
   CustomerRecord,
   OrderRecord,
   Page,
@@ -18,7 +19,7 @@ import { createAdminClient, type AdminClient } from './client.js';
 import { tactfulToShopifyLevel, tactfulToShopifyState } from './consent-mapping.js';
 import { toGid } from './ids.js';
 import { parseShopifyOptions, type ShopifyOptions } from './options.js';
-import { CONSENT_UPDATE, CUSTOMER_BY_EMAIL, CUSTOMER_ERASURE, CUSTOMERS_PAGE, ORDER_LINES, ORDERS_PAGE, PRODUCTS_PAGE } from './queries.js';
+import { CONSENT_UPDATE, CUSTOMER_BY_EMAIL, CUSTOMER_ERASURE, CUSTOMER_UPDATE, CUSTOMERS_PAGE, ORDER_LINES, ORDERS_PAGE, PRODUCTS_PAGE } from './queries.js';
 import {
   normaliseEmail,
   toCustomerRecord,
@@ -124,7 +125,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     shop: options.shop,
     client,
     checkpoints,
-    capabilities: { bulkOrders: true, consentWrite: true, erasure: true, webhooks: true },
+    capabilities: { bulkOrders: true, consentWrite: true, erasure: true, webhooks: true, customerUpdate: true },
 
     async listCustomers(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<CustomerRecord>> {
       const query = request?.updatedSince ? `updated_at:>='${request.updatedSince.toISOString()}'` : null;
@@ -220,6 +221,23 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
         }
       }
       return results;
+    },
+
+    async updateCustomer(update: CustomerUpdate): Promise<void> {
+      const email = normaliseEmail(update.email) ?? update.email;
+      const customerId = await findCustomerId(email, update.externalId);
+      if (!customerId) return; // a customer Shopify does not hold has nothing to correct there
+      const input: Record<string, string | null> = { id: customerId };
+      if (update.firstName !== undefined) input.firstName = update.firstName;
+      if (update.lastName !== undefined) input.lastName = update.lastName;
+      if (Object.keys(input).length === 1) return;
+      const { customerUpdate: payload } = await client.request<{ customerUpdate: { customer: { id: string } | null; userErrors: UserError[] } }>(CUSTOMER_UPDATE, { input });
+      if (payload.userErrors.length > 0) {
+        throw new TactfulError('SHOPIFY.CUSTOMER_UPDATE_FAILED', `Shopify did not accept the correction for ${email}: ${payload.userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; ')}`, {
+          retryable: false,
+          details: payload.userErrors,
+        });
+      }
     },
 
     async eraseCustomer(ref: { email: string; externalId?: string | undefined }): Promise<void> {

@@ -192,6 +192,16 @@ export const CUSTOMER_ERASURE = /* GraphQL */ `
   }
 `;
 
+/** A customer's correction of their own names (rectification), pushed by Tactful. */
+export const CUSTOMER_UPDATE = /* GraphQL */ `
+  mutation TactfulCustomerUpdate($input: CustomerInput!) {
+    customerUpdate(input: $input) {
+      customer { id firstName lastName }
+      userErrors { field message }
+    }
+  }
+`;
+
 export const SHOP_INFO = /* GraphQL */ `
   query TactfulShop {
     shop { name myshopifyDomain primaryDomain { url } currencyCode }
@@ -212,5 +222,6 @@ export const allDocuments: Readonly<Record<string, string>> = {
   BULK_BY_ID,
   CONSENT_UPDATE,
   CUSTOMER_ERASURE,
+  CUSTOMER_UPDATE,
   SHOP_INFO,
 };

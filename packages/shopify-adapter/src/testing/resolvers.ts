@@ -30,6 +30,15 @@ export interface SandboxMutations {
   bulkOperationRunQuery(query: string, groupObjects: boolean): unknown;
   bulkOperationCancel(id: string): unknown;
   customerRequestDataErasure(customerId: string): unknown;
+  customerUpdate(input: CustomerUpdateInput): unknown;
+}
+
+/** The part of CustomerInput the sandbox models (names); other fields are refused, not silently dropped. */
+export interface CustomerUpdateInput {
+  id?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  [field: string]: unknown;
 }
 
 export interface ConsentUpdateInput {
@@ -460,5 +469,6 @@ export function createRoot(ctx: ExecutionContext, hooks: { bulkView: (op: Sandbo
     bulkOperationRunQuery: ({ query, groupObjects }: { query: string; groupObjects: boolean }) => ctx.mutations.bulkOperationRunQuery(query, groupObjects),
     bulkOperationCancel: ({ id }: { id: string }) => ctx.mutations.bulkOperationCancel(id),
     customerRequestDataErasure: ({ customerId }: { customerId: string }) => ctx.mutations.customerRequestDataErasure(customerId),
+    customerUpdate: ({ input }: { input: CustomerUpdateInput }) => ctx.mutations.customerUpdate(input),
   };
 }

@@ -18,6 +18,7 @@ import {
   sortKeys,
   sortedBy,
   type ConsentUpdateInput,
+  type CustomerUpdateInput,
   type ExecutionContext,
   type SandboxMutations,
 } from './resolvers.js';
@@ -347,6 +348,25 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   const bulkView = (op: SandboxBulkOperation) => bulkOperationView(execContext(), op, resultUrl);
 
   const mutations: SandboxMutations = {
+    customerUpdate(input: CustomerUpdateInput) {
+      const userErrors: Array<{ field: string[]; message: string }> = [];
+      const customer = input.id && gidResource(input.id) === 'Customer' ? state.customers.get(fromGid(input.id)) : undefined;
+      if (!customer) userErrors.push({ field: ['id'], message: 'Customer does not exist' });
+      const modelled = new Set(['id', 'firstName', 'lastName']);
+      for (const field of Object.keys(input)) {
+        if (!modelled.has(field) && input[field] !== undefined) userErrors.push({ field: [field], message: `The Tactful sandbox does not model ${field}` });
+      }
+      for (const field of ['firstName', 'lastName'] as const) {
+        const value = input[field];
+        if (typeof value === 'string' && value.length > 255) userErrors.push({ field: [field], message: `${field === 'firstName' ? 'First name' : 'Last name'} is too long (maximum is 255 characters)` });
+      }
+      if (userErrors.length > 0 || !customer) return { customer: null, userErrors };
+      // null or "" clears a name, as in Shopify.
+      if (input.firstName !== undefined) customer.firstName = input.firstName || null;
+      if (input.lastName !== undefined) customer.lastName = input.lastName || null;
+      customer.updatedAt = now();
+      return { customer: { ...(createRoot(execContext(), hooks).customer({ id: toGid('Customer', customer.id) }) ?? {}) }, userErrors };
+    },
     customerEmailMarketingConsentUpdate(input: ConsentUpdateInput) {
       const userErrors: Array<{ field: string[]; message: string; code: string }> = [];
       const customer = gidResource(input.customerId) === 'Customer' ? state.customers.get(fromGid(input.customerId)) : undefined;
