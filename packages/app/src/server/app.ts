@@ -49,6 +49,21 @@ function unsentMailer(logger: Logger): Mailer {
   };
 }
 
+function hasNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object' || depth > 32) return false;
+  for (const [key, item] of Object.entries(value)) if (key.includes('\u0000') || hasNul(item, depth + 1)) return true;
+  return false;
+}
+
+/** PostgreSQL's "unsupported Unicode escape sequence" (22P05) or "invalid byte sequence" (22021), possibly wrapped by Drizzle. */
+function nulRefusedByDatabase(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.code === '22P05' || e.code === '22021') return true;
+  }
+  return false;
+}
+
 /** The whole web app: adapters' webhooks, health, public consent pages, the admin dashboard. */
 export function createApp(options: CreateAppOptions): TactfulApp {
   const { tactful, config } = options;
@@ -105,6 +120,11 @@ export function createApp(options: CreateAppOptions): TactfulApp {
 
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }));
   app.use(express.json({ limit: '100kb' }));
+  // PostgreSQL text cannot hold U+0000: a NUL in a field or query parameter would fail the query with a 500.
+  app.use((req, res, next) => {
+    if (!hasNul(req.query) && !hasNul(req.body)) return next();
+    res.status(400).send(messagePage('Bad request', 'The request contains a NUL character (U+0000), which no field accepts. Nothing was changed.', 'error'));
+  });
   app.use(assetRoutes());
 
   // One-click unsubscribes (RFC 8058) are POSTed by the mailbox providers' servers, many people behind one
@@ -166,6 +186,8 @@ ${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entr
     const e = error as { type?: string; status?: number; code?: string; name?: string };
     if (e.type === 'entity.too.large') return void res.status(413).send(messagePage('Too large', 'The form sent too much data. Nothing was changed.', 'error'));
     if (e.type === 'entity.parse.failed' || e.type === 'parameters.too.many') return void res.status(400).send(messagePage('Bad request', 'The request could not be read. Nothing was changed.', 'error'));
+    // A NUL inside JSON (a segment definition) reaches PostgreSQL, which refuses it: bad input, not our failure.
+    if (nulRefusedByDatabase(error)) return void res.status(400).send(messagePage('Bad request', 'The request contains a NUL character (U+0000), which no field accepts. Nothing was changed.', 'error'));
     // Log the code only: messages may name a customer.
     logger.error({ code: isTactfulError(error) ? error.code : (e.name ?? 'Error') }, 'request failed');
     if (res.headersSent) return void res.end();
