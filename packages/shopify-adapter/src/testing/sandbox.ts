@@ -135,6 +135,11 @@ export interface ShopifySandbox {
   readonly faultPlan: ShopifyFaultPlan | null;
   /** Delivers webhooks a `webhook_reorder` fault is still holding back. */
   flushWebhooks(): Promise<void>;
+  /**
+   * Held-back deliveries that failed when released (the receiver was down), removed from the sandbox: Shopify
+   * would retry them; a test delivers them again.
+   */
+  takeUndeliveredWebhooks(): Array<{ topic: string; body: string; webhookId: string; error: string }>;
   /** Makes the next bulk operation fail with this error code. */
   failNextBulkOperation(errorCode?: 'INTERNAL_SERVER_ERROR' | 'TIMEOUT' | 'ACCESS_DENIED'): void;
   addCustomer(input: CustomerSeed): SandboxCustomer;
@@ -231,6 +236,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   let plan: ShopifyFaultPlan | null = options.faultPlan ?? null;
   /** Deliveries a reorder fault holds back until the next delivery has gone out. */
   const heldWebhooks: Array<() => Promise<unknown>> = [];
+  const undeliveredHeld: Array<{ topic: string; body: string; webhookId: string; error: string }> = [];
   let unknownShops = 0;
   /** Answers a drawn request fault, or null to answer normally. */
   const drawnFault = async (among: readonly ShopifyRequestFaultKind[]): Promise<Response | null> => {
@@ -671,6 +677,9 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     async flushWebhooks() {
       while (heldWebhooks.length > 0) await heldWebhooks.shift()!();
     },
+    takeUndeliveredWebhooks() {
+      return undeliveredHeld.splice(0);
+    },
     failNextBulkOperation(errorCode = 'INTERNAL_SERVER_ERROR') {
       bulkFailure = errorCode;
     },
@@ -843,7 +852,11 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       const fault = plan?.draw(shopifyWebhookFaultKinds) ?? null;
       if (fault === 'webhook_reorder') {
         // Held back: it goes out after the next delivery, so the receiver sees the two in swapped order.
-        heldWebhooks.push(() => post(shop, webhookId, fault));
+        heldWebhooks.push(() =>
+          post(shop, webhookId, fault).catch((error: unknown) => {
+            undeliveredHeld.push({ topic, body: raw, webhookId, error: error instanceof Error ? error.message : String(error) });
+          }),
+        );
         return { topic, url: target, webhookId, status: 0, shop, fault };
       }
       if (fault === 'webhook_unknown_shop') {

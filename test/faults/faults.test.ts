@@ -1,0 +1,181 @@
+/**
+ * The fault suite: the app runs as a child process against the Shopify and Mailchimp sandboxes (hosted here,
+ * on loopback HTTP, injecting seeded faults), with a store that survives SIGKILL. It is killed at seeded
+ * points — mid bulk import, mid outbox delivery, mid campaign send — restarted, and must converge: after
+ * each scenario the oracle compares all three sides and lists every violation. The table printed at the end
+ * says what ran; a failing seed is replayed with FAULT_SEED=<seed>.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '@tactful/core';
+import { startWorker, type Child } from './child.js';
+import { runOracle, type OracleReport } from './oracle.js';
+import { makeChanges, settle } from './scenario.js';
+import { createWorld, type World } from './world.js';
+
+const SEED = Number(process.env.FAULT_SEED ?? 20251129);
+const RATE = Number(process.env.FAULT_RATE ?? 0.15);
+
+interface Row {
+  scenario: string;
+  kills: number;
+  faults: number;
+  delivered: number;
+  violations: number;
+  seconds: number;
+}
+const table: Row[] = [];
+
+afterAll(() => {
+  if (table.length === 0) return;
+  const total = table.reduce((t, r) => ({ ...t, kills: t.kills + r.kills, faults: t.faults + r.faults, delivered: t.delivered + r.delivered, violations: t.violations + r.violations, seconds: t.seconds + r.seconds }), {
+    scenario: `total (${table.length} scenarios, seed ${SEED}, rate ${RATE})`,
+    kills: 0,
+    faults: 0,
+    delivered: 0,
+    violations: 0,
+    seconds: 0,
+  });
+  const rows = [...table, total];
+  const head = ['scenario', 'kills', 'faults injected', 'changes delivered', 'violations', 'seconds'];
+  const cells = rows.map((r) => [r.scenario, String(r.kills), String(r.faults), String(r.delivered), String(r.violations), r.seconds.toFixed(1)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `| ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
+  process.stdout.write(`\nFault suite\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}\n\n`);
+});
+
+function record(scenario: string, world: World, kills: number, report: OracleReport, started: number) {
+  table.push({ scenario, kills, faults: world.faultsInjected(), delivered: report.delivered, violations: report.violations.length, seconds: (Date.now() - started) / 1000 });
+  if (report.violations.length > 0) process.stderr.write(`\n${scenario} (seed ${world.seed}) violations:\n  ${report.violations.slice(0, 30).join('\n  ')}\n`);
+  process.stdout.write(`${scenario}: faults ${JSON.stringify(world.faultCounts())}; foreign-shop rows ${JSON.stringify(report.foreignShopRows)}\n`);
+}
+
+/** Runs one life of the app that ends in SIGKILL once `trigger` fires (or after `maxMs`, if it never does). */
+async function lifeKilledWhen(world: World, instance: string, arm: (kill: () => void, child: Child) => void, maxMs: number): Promise<boolean> {
+  const child = startWorker(world.workerConfig(instance, extraConfig.get(world) ?? {}));
+  let fired = false;
+  arm(() => {
+    if (!fired && !child.exited) {
+      fired = true;
+      child.process.kill('SIGKILL');
+    }
+  }, child);
+  // The life ends with the kill, or — when the moment never came — once the app has nothing left to do.
+  await child.waitFor((e) => e.ev === 'idle' && e.importDone === true, { timeoutMs: maxMs, what: 'the kill' }).catch(() => undefined);
+  await child.kill();
+  world.onMailchimpRequest = null;
+  world.onShopifyRequest = null;
+  return fired;
+}
+
+const extraConfig = new WeakMap<World, Parameters<World['workerConfig']>[1]>();
+
+/** The last life: runs to convergence, optionally takes a round of changes, then stops for the oracle. */
+async function lastLife(world: World, instance: string, changes: boolean): Promise<void> {
+  const child = startWorker(world.workerConfig(instance, extraConfig.get(world) ?? {}));
+  try {
+    await world.redeliver(await child.url);
+    await settle(world, child, 'the app to converge', 120_000);
+    if (changes) {
+      await makeChanges(world, await child.url);
+      await settle(world, child, 'the changes to converge', 120_000);
+    }
+  } finally {
+    await child.kill('SIGTERM');
+    world.pauseFaults();
+  }
+}
+
+const isBatch = (r: Request) => r.method === 'POST' && /\/lists\/[^/]+$/.test(new URL(r.url).pathname);
+const isCampaignSend = (r: Request) => r.method === 'POST' && /\/campaigns\/[^/]+\/actions\/send$/.test(new URL(r.url).pathname);
+
+describe('fault suite: the app converges after SIGKILL under seeded vendor faults', () => {
+  it('killed mid bulk import (twice): every order counted once, every consent change everywhere', async () => {
+    const started = Date.now();
+    const world = await createWorld({ seed: SEED, rate: RATE });
+    const random = seededRandom(SEED ^ 0x5eed);
+    try {
+      let kills = 0;
+      for (const threshold of [40 + Math.floor(random() * 120), 20 + Math.floor(random() * 60)]) {
+        const fired = await lifeKilledWhen(world, 'a', (kill, child) => child.onEvent((e) => e.ev === 'import' && e.phase === 'orders' && Number(e.n) >= threshold && kill()), 90_000);
+        if (fired) kills += 1;
+      }
+      await lastLife(world, 'a', true);
+      const report = await runOracle(world);
+      record('kill mid bulk import', world, kills, report, started);
+      expect(report.violations).toEqual([]);
+      expect(kills).toBe(2);
+      expect(report.orders).toBeGreaterThan(300);
+    } finally {
+      await world.close();
+    }
+  }, 300_000);
+
+  it('killed mid outbox delivery (a Mailchimp batch and a Shopify consent write applied, unanswered): delivered after restart, nothing lost', async () => {
+    const started = Date.now();
+    const world = await createWorld({ seed: SEED + 1, rate: RATE });
+    const random = seededRandom((SEED + 1) ^ 0x5eed);
+    try {
+      let kills = 0;
+      // 1st life: killed right after Mailchimp applied the k-th batch of the first sync.
+      const k = 1 + Math.floor(random() * 3);
+      let batches = 0;
+      if (await lifeKilledWhen(world, 'a', (kill) => (world.onMailchimpRequest = (r) => isBatch(r) && ++batches === k && kill()), 90_000)) kills += 1;
+      // 2nd life: converges, takes a round of changes, and is killed right after Shopify applied a consent write.
+      const child = startWorker(world.workerConfig('a'));
+      await settle(world, child, 'the first sync', 120_000);
+      let fired = false;
+      world.onShopifyRequest = () => {
+        if (!fired && world.shopify.requests.at(-1)?.document.includes('TactfulConsentUpdate')) {
+          fired = true;
+          child.process.kill('SIGKILL');
+        }
+      };
+      const from = child.events.length;
+      await makeChanges(world, await child.url).catch(() => undefined);
+      await world.mailchimp.flushWebhooks();
+      await child.waitFor((e) => e.ev === 'idle' && e.importDone === true, { from, timeoutMs: 60_000, what: 'the kill' }).catch(() => undefined);
+      await child.kill();
+      world.onShopifyRequest = null;
+      if (fired) kills += 1;
+      // 3rd life: converges.
+      world.resumeFaults();
+      await lastLife(world, 'a', false);
+      const report = await runOracle(world);
+      record('kill mid outbox delivery', world, kills, report, started);
+      expect(report.violations).toEqual([]);
+      expect(kills).toBe(2);
+      expect(report.delivered).toBeGreaterThan(40);
+    } finally {
+      await world.close();
+    }
+  }, 300_000);
+
+  it('killed mid campaign send (twice, right after Mailchimp sent a wave): nobody gets it twice or without consent', async () => {
+    const started = Date.now();
+    const world = await createWorld({ seed: SEED + 2, rate: RATE });
+    const random = seededRandom((SEED + 2) ^ 0x5eed);
+    try {
+      const subscribed = [...world.shopify.state.customers.byId.values()].filter((c) => c.consent.marketingState === 'SUBSCRIBED' && c.email);
+      // Most subscribers also agreed to personal recommendations; a few people who did are not subscribed (never mailed).
+      const personalization = [
+        ...subscribed.filter(() => random() < 0.7).map((c) => c.email!),
+        ...[...world.shopify.state.customers.byId.values()].filter((c) => c.consent.marketingState !== 'SUBSCRIBED' && c.email && random() < 0.3).map((c) => c.email!),
+      ];
+      extraConfig.set(world, { personalization, campaign: { name: 'fault-suite-picks', waveSize: 4 } });
+      let kills = 0;
+      for (let life = 0; life < 2; life++) {
+        const k = 1 + Math.floor(random() * 2);
+        let sends = 0;
+        if (await lifeKilledWhen(world, 'a', (kill) => (world.onMailchimpRequest = (r) => isCampaignSend(r) && ++sends === k && kill()), 90_000)) kills += 1;
+      }
+      await lastLife(world, 'a', false);
+      const report = await runOracle(world, { campaigns: true });
+      record('kill mid campaign send', world, kills, report, started);
+      expect(report.violations).toEqual([]);
+      expect(kills).toBe(2);
+      expect(report.campaignSends).toBeGreaterThan(8);
+    } finally {
+      await world.close();
+    }
+  }, 300_000);
+});
