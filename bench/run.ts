@@ -12,7 +12,7 @@ const results: Record<string, unknown> = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
   startedAt: new Date().toISOString(),
 };
-const sections = ['consent', 'recommend', 'segments', 'shopify-import', 'mailchimp-sync', 'load'];
+const sections = ['consent', 'recommend', 'segments', 'campaign', 'shopify-import', 'mailchimp-sync', 'load'];
 // `--name=value` options go to the sections (e.g. `npm run bench -- load --duration=10`).
 const options = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
@@ -79,7 +79,7 @@ async function section(name: string, run: () => Promise<unknown>) {
   }
 }
 
-const pg = wanted('consent') || wanted('segments') || wanted('load') ? startPostgres() : null;
+const pg = wanted('consent') || wanted('segments') || wanted('campaign') || wanted('load') ? startPostgres() : null;
 // Every section that measures PostgreSQL reads DATABASE_URL.
 if (pg) process.env.DATABASE_URL = pg.url;
 process.on('exit', () => pg?.stop());
@@ -108,6 +108,11 @@ await section('recommend', async () => {
 await section('segments', async () => {
   const mod = (await import('./segments.js')) as { benchSegments: () => Promise<unknown> };
   return mod.benchSegments();
+});
+
+await section('campaign', async () => {
+  const mod = await import('./campaign.js');
+  return mod.benchCampaign(pg?.url);
 });
 
 await section('shopify-import', async () => {
