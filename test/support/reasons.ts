@@ -99,23 +99,28 @@ export async function assertReasonsTrue(tactful: Tactful, email: string, recomme
 export async function assertReasonTextTrue(tactful: Tactful, email: string, text: string, truth?: ReasonTruth): Promise<void> {
   const t = truth ?? (await reasonTruth(tactful, email));
   const lower = text.toLowerCase();
-  const titles = new Set([...t.allowedPurchases.values()].map((x) => x.trim().toLowerCase()));
-  const blockedTitles = new Set([...t.blockedProducts.values()].map((x) => x.trim().toLowerCase()));
-  const items = (clause: string) => clause.split(/, and | and |, /).map((x) => x.trim()).filter(Boolean);
-  for (const m of lower.matchAll(/you bought (.+?)(?=, and you told|\.(?:\s|$)|\n|$)/g)) {
-    const clause = m[1]!.trim();
-    if (titles.has(clause)) continue; // a title may itself contain "and"
-    if (blockedTitles.has(clause)) fail(email, `the text names blocked purchase "${clause}" as a reason: ${text}`);
-    for (const n of items(clause)) {
-      if (blockedTitles.has(n)) fail(email, `the text names blocked purchase "${n}" as a reason: ${text}`);
-      if (!titles.has(n)) fail(email, `"you bought ${n}" names no allowed purchase of theirs: ${text}`);
+  const titles = [...t.allowedPurchases.values()].map((x) => x.trim().toLowerCase());
+  const blockedTitles = [...t.blockedProducts.values()].map((x) => x.trim().toLowerCase());
+  // Each clause is read name by name, longest known name first (names may hold "and", commas or dots).
+  const readNames = (start: number, allowed: readonly string[], blocked: readonly string[], what: string) => {
+    let at = start;
+    for (;;) {
+      const rest = lower.slice(at);
+      const longest = (names: readonly string[]) => names.filter((n) => rest.startsWith(n)).sort((x, y) => y.length - x.length)[0];
+      const ok = longest(allowed);
+      const bad = longest(blocked);
+      if (bad !== undefined && (ok === undefined || bad.length > ok.length)) fail(email, `the text names blocked ${what} "${bad}" as a reason: ${text}`);
+      if (ok === undefined) fail(email, `"${lower.slice(start, start + 60)}" names no allowed ${what} of theirs: ${text}`);
+      at += ok.length;
+      const sep = /^(, and |, | and )/.exec(lower.slice(at));
+      if (!sep || /^, and you told/.test(lower.slice(at))) return;
+      at += sep[0].length;
     }
-  }
-  for (const m of lower.matchAll(/you told us you like (.+?)(?=\.(?:\s|$)|\n|$)/g)) {
-    const clause = m[1]!.trim();
-    if (t.declaredInterests.has(key(clause))) continue;
-    for (const n of items(clause)) if (!t.declaredInterests.has(key(n))) fail(email, `"you told us you like ${n}" names no interest they declared (or a blocked one): ${text}`);
-  }
+  };
+  for (const m of lower.matchAll(/you bought /g)) readNames(m.index + m[0].length, titles, blockedTitles, 'purchase');
+  const declared = [...t.declaredInterests];
+  const blockedCategories = [...t.blockedCategories];
+  for (const m of lower.matchAll(/you told us you like /g)) readNames(m.index + m[0].length, declared, blockedCategories, 'category');
   for (const m of lower.matchAll(/popular in (.+?), which you buy from/g)) {
     if (!t.allowedPurchaseCategories.has(key(m[1]!))) fail(email, `"popular in ${m[1]}" names a category they do not buy from (or a blocked one): ${text}`);
   }

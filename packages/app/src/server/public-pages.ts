@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import express, { type Request, type Response, type Router } from 'express';
-import { isTactfulError, parseEmail, type ConsentEvidence, type Purpose, type PurposeConsentView, type RecommendationReason, type Tactful } from '@tactful/core';
+import {
+  isTactfulError,
+  parseEmail,
+  type ConsentEvidence,
+  type PreferencesView,
+  type ProfileAttributes,
+  type Purpose,
+  type PurposeConsentView,
+  type RecommendationReason,
+  type Tactful,
+} from '@tactful/core';
 import { absoluteUrl, type AppContext } from './context.js';
 import { html, type SafeHtml } from './html.js';
 import { messagePage, page, safeUrl } from './layout.js';
@@ -55,6 +65,10 @@ function refusal(res: Response, error: unknown, next: string): boolean {
   const known = tokenErrors[error.code];
   if (known) {
     res.status(known.status).send(messagePage(known.title, `${error.message} Nothing was changed.`, 'error', html`<p>${next}</p><p><a href="/subscribe">Subscribe form</a> · <a href="/preferences">Ask for a preference link</a></p>`));
+    return true;
+  }
+  if (error.code === 'PROFILE.INVALID' || error.code.startsWith('PREFERENCES.')) {
+    res.status(400).send(messagePage('That did not work', `${error.message} Nothing was changed.`, 'error', html`<p>${next}</p>`));
     return true;
   }
   if (error.code === 'CONSENT.INVALID' || error.code === 'CONSENT.UNKNOWN_PURPOSE' || error.code === 'SUBJECT.NOT_FOUND') {
@@ -392,6 +406,60 @@ export function publicPages(ctx: AppContext): Router {
     res.redirect(303, `/preferences?token=${encodeURIComponent(token)}&saved=${note || '1'}`);
   });
 
+  // Rectification (Art. 16): the customer corrects their details; what they say is stored with source `customer`.
+  router.post('/preferences/profile', async (req, res) => {
+    const token = field(req.body, 'token') ?? '';
+    const holder = await preferencesHolder(token, res);
+    if (!holder) return;
+    const current = (await tactful.profiles.show(holder.email)).profile?.attributes ?? {};
+    const patch: Record<string, unknown> = {};
+    for (const name of editableAttributes) {
+      const raw = field(req.body, name);
+      if (raw === undefined) continue;
+      const value = raw.trim();
+      const before = current[name]?.value;
+      const beforeText = typeof before === 'string' ? before : '';
+      if (value === beforeText) continue; // unchanged: an imported value stays imported
+      patch[name] = value === '' ? null : value;
+    }
+    if (field(req.body, 'interests-shown') === '1') {
+      const chosen = [...new Set(fieldList(req.body, 'interest'))].sort();
+      const before = current.interests?.value;
+      const had = (Array.isArray(before) ? before : []).map((v) => v.toLowerCase()).sort();
+      if (JSON.stringify(chosen.map((c) => c.toLowerCase())) !== JSON.stringify(had)) patch.interests = chosen.length > 0 ? chosen : null;
+    }
+    try {
+      if (Object.keys(patch).length > 0) await tactful.profiles.rectify(holder.email, patch, customerPreferences);
+    } catch (error) {
+      if (!refusal(res, error, 'Go back, fix the value and save again.')) throw error;
+      return;
+    }
+    res.redirect(303, `/preferences?token=${encodeURIComponent(token)}&saved=1#details`);
+  });
+
+  // "Not this": exclude a purchase or a category from personalisation, or undo it; opt in to a sensitive category.
+  router.post('/preferences/exclude', async (req, res) => {
+    const token = field(req.body, 'token') ?? '';
+    const holder = await preferencesHolder(token, res);
+    if (!holder) return;
+    const product = field(req.body, 'product');
+    const category = field(req.body, 'category');
+    const undo = field(req.body, 'undo') === '1';
+    try {
+      if (field(req.body, 'sensitive') === '1' && category !== undefined) await tactful.preferences.allowSensitive(holder.email, category, { undo }, customerPreferences);
+      else if (product !== undefined && category === undefined) await tactful.preferences.exclude(holder.email, { productId: product }, { undo }, customerPreferences);
+      else if (category !== undefined && product === undefined) await tactful.preferences.exclude(holder.email, { category }, { undo }, customerPreferences);
+      else {
+        res.status(400).send(messagePage('That did not work', 'Choose one purchase or one category. Nothing was changed.', 'error'));
+        return;
+      }
+    } catch (error) {
+      if (!refusal(res, error, 'Go back to your preferences and try again.')) throw error;
+      return;
+    }
+    res.redirect(303, `/preferences?token=${encodeURIComponent(token)}&saved=1#not-this`);
+  });
+
   // Data-subject rights through the core's privacy module: access (a JSON download) and erasure.
   const privacyAction = (action: 'export' | 'erase') => async (req: Request, res: Response) => {
     const token = field(req.body, 'token') ?? '';
@@ -439,6 +507,54 @@ const attributeLabels: Record<string, string> = {
   phone: 'Phone',
 };
 
+/** What a customer may correct in the preference centre (interests are chosen from the catalogue's categories). */
+const editableAttributes = ['firstName', 'lastName', 'gender', 'birthDate', 'country', 'region', 'city', 'jobTitle'] as const;
+
+const inputTypes: Partial<Record<(typeof editableAttributes)[number], string>> = { birthDate: 'date' };
+
+function detailsForm(token: string, attributes: ProfileAttributes, shaping: PreferencesView): SafeHtml {
+  const text = (name: string) => {
+    const v = attributes[name as keyof ProfileAttributes]?.value;
+    return typeof v === 'string' ? v : '';
+  };
+  return html`<form method="post" action="/preferences/profile" class="card" id="details-form"><input type="hidden" name="token" value="${token}">
+<p class="small muted">What you enter here replaces what we imported or worked out: it is marked as coming from you, and your name is corrected in the shop's other systems too. Leave a field empty to remove it.</p>
+<div class="grid">${editableAttributes.map(
+    (name) => html`<label>${attributeLabels[name] ?? name}<br><input name="${name}" type="${inputTypes[name] ?? 'text'}" value="${text(name)}"${name === 'country' ? html` maxlength="2" placeholder="BE"` : ''}></label>`,
+  )}</div>
+<fieldset><legend>What you like (we use it when we know little about you)</legend><input type="hidden" name="interests-shown" value="1">
+${shaping.categories.map(
+    (c) => html`<label class="check"><input type="checkbox" name="interest" value="${c.category}"${c.declaredInterest ? html` checked` : ''}><span>${c.category}</span></label>`,
+  )}</fieldset>
+<p><button type="submit">Save my details</button></p></form>`;
+}
+
+function excludeButton(token: string, target: { product: string } | { category: string }, undo: boolean, label: string, sensitive = false): SafeHtml {
+  return html`<form method="post" action="/preferences/exclude" class="inline"><input type="hidden" name="token" value="${token}">
+${'product' in target ? html`<input type="hidden" name="product" value="${target.product}">` : html`<input type="hidden" name="category" value="${target.category}">`}
+${undo ? html`<input type="hidden" name="undo" value="1">` : ''}${sensitive ? html`<input type="hidden" name="sensitive" value="1">` : ''}
+<button type="submit" class="secondary">${label}</button></form>`;
+}
+
+function notThisSection(token: string, shaping: PreferencesView): SafeHtml {
+  const bought = new Set(shaping.purchases.map((p) => p.category).filter((c): c is string => c !== null));
+  const categories = shaping.categories.filter((c) => bought.has(c.category) || c.excluded || c.declaredInterest);
+  return html`<p class="small muted">Bought something as a gift, or would rather we did not use a kind of product? Say so: it is then never used to choose what we show or send you, nor named as a reason. You can undo it here at any time.</p>
+<table id="not-this-products"><thead><tr><th>Your purchase</th><th>Category</th><th>Used for recommendations</th><th></th></tr></thead><tbody>
+${shaping.purchases.map((p) => {
+    const category = shaping.categories.find((c) => c.category === p.category);
+    const state = p.excluded ? 'no (you excluded it)' : category?.excluded ? 'no (you excluded its category)' : category?.sensitive && !category.optedIn ? 'no (sensitive category)' : 'yes';
+    return html`<tr data-product="${p.productId}"><td>${p.title}</td><td>${p.category ?? '—'}</td><td>${state}</td><td>${excludeButton(token, { product: p.productId }, p.excluded, p.excluded ? 'Use it again' : 'Not this')}</td></tr>`;
+  })}</tbody></table>
+<table id="not-this-categories"><thead><tr><th>Category</th><th>Used for recommendations</th><th></th></tr></thead><tbody>
+${categories.map(
+    (c) => html`<tr data-category="${c.category}"><td>${c.category}${c.sensitive ? html` <span class="small muted">(sensitive)</span>` : ''}</td>
+<td>${c.excluded ? 'no (you excluded it)' : c.sensitive && !c.optedIn ? 'no (sensitive: only with your permission)' : 'yes'}</td>
+<td>${excludeButton(token, { category: c.category }, c.excluded, c.excluded ? 'Use it again' : 'Not this category')}
+${c.sensitive && !c.excluded ? excludeButton(token, { category: c.category }, c.optedIn, c.optedIn ? 'Stop using it' : 'You may use it', true) : ''}</td></tr>`,
+  )}</tbody></table>`;
+}
+
 function purposeRow(p: PurposeConsentView, purpose: Purpose | undefined): SafeHtml {
   const on = p.state === 'granted' || p.state === 'pending';
   return html`<tr><td><label class="check"><input type="checkbox" name="purpose" value="${p.purpose}"${on ? html` checked` : ''}>
@@ -458,6 +574,7 @@ async function preferenceCentre(ctx: AppContext, subjectId: string, token: strin
   const history = await tactful.consent.history(email);
   const orders = await ordersOfSubject(tactful, subjectId);
   const profile = (await tactful.profiles.show(email)).profile;
+  const shaping = await tactful.preferences.show(email);
   const personalization = view.purposes.find((p) => p.purpose === 'personalization');
   let recommendations: SafeHtml;
   if (personalization?.state !== 'granted') {
@@ -501,12 +618,21 @@ ${attributeRows.map(
 )}
 ${profile?.rfm ? html`<tr><td>Customer group</td><td>${profile.rfm.label}</td><td>computed from your orders (recency ${profile.rfm.recency}, frequency ${profile.rfm.frequency}, spend ${profile.rfm.monetary} on a 1-5 scale)</td><td>To choose which offers suit you; deleted if you withdraw personal recommendations.</td></tr>` : ''}
 ${profile && profile.categories.length > 0 ? html`<tr><td>Interests</td><td>${profile.categories.map((c) => c.category).join(', ')}</td><td>the categories of what you bought</td><td>To recommend products you may like.</td></tr>` : ''}
+${shaping.preferences.excludedProducts.length > 0 ? html`<tr><td>Purchases you excluded</td><td>${shaping.purchases.filter((p) => p.excluded).map((p) => p.title).join(', ') || shaping.preferences.excludedProducts.join(', ')}</td><td>you, here</td><td>Never used to choose what we show or send you; kept so we remember.</td></tr>` : ''}
+${shaping.preferences.excludedCategories.length > 0 ? html`<tr><td>Categories you excluded</td><td>${shaping.preferences.excludedCategories.join(', ')}</td><td>you, here</td><td>Never used to choose what we show or send you; kept so we remember.</td></tr>` : ''}
+${shaping.preferences.sensitiveOptIns.length > 0 ? html`<tr><td>Sensitive categories you allowed</td><td>${shaping.preferences.sensitiveOptIns.join(', ')}</td><td>you, here</td><td>Only with your permission do we use purchases in these categories.</td></tr>` : ''}
 ${profile === null ? html`<tr><td>Profile</td><td class="empty">none</td><td>—</td><td>You have not allowed personal recommendations, so we keep no profile beyond your address and your choices.</td></tr>` : ''}
 <tr><td>Record of your choices</td><td>${history.events.length} event${history.events.length === 1 ? '' : 's'}</td><td>the forms, links and systems listed above</td><td>The law asks us to prove each consent: we keep this record even after you withdraw.</td></tr>
 ${evidenceRows.map(
   (e) => html`<tr><td>Evidence of a choice</td><td class="small">${e.evidence.ip ? `IP ${e.evidence.ip}` : ''}${e.evidence.userAgent ? html`<br>${e.evidence.userAgent}` : ''}</td><td>${e.source.method.replace(/_/g, ' ')}, ${e.occurredAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td>Proof of your ${purposes.get(e.purpose)?.title ?? e.purpose} choice (${e.state}).</td></tr>`,
 )}
 </tbody></table>
+
+<h2 id="details">Correct your details</h2>
+${profile ? detailsForm(token, profile.attributes, shaping) : html`<p class="empty">You have not allowed personal recommendations, so we keep no details about you beyond your address and your choices.</p>`}
+
+<h2 id="not-this">Not this</h2>
+${profile ? notThisSection(token, shaping) : html`<p class="empty">Nothing about you is used for recommendations.</p>`}
 
 <h2>Your orders</h2>
 ${
