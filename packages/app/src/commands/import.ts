@@ -32,6 +32,11 @@ export const importCommand: CommandModule = (program: Command, ctx: CliContext) 
     .action(async (file: string, flags: { format?: string; catalog?: string; source: string; json?: boolean }) => {
       const path = resolve(ctx.io.cwd, file);
       const { format, baskets } = await readBaskets(path, flags.format);
+      // The whole file is read once before anything is stored: a broken line anywhere (also after the first
+      // batch of 2 000) refuses the import and leaves the store as it was. Two reads keep the memory flat.
+      let readable = 0;
+      for await (const basket of (await readBaskets(path, format)).baskets) if (basket) readable += 1;
+      if (readable === 0) throw new TactfulError('INPUT.INVALID', `${file} holds no orders (read as ${format}); check --format.`);
       const catalog = flags.catalog ? await readItemCatalog(resolve(ctx.io.cwd, flags.catalog)) : [];
       await withEngine(ctx, async (tactful) => {
         const started = Date.now();
