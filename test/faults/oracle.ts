@@ -4,7 +4,7 @@
  * a passing run has none.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createTactful, isTactfulError, openStore } from '@tactful/core';
+import { createTactful, foldConsent, isTactfulError, openStore, type ConsentMethod, type HistoryEntry } from '@tactful/core';
 import { AUDIENCE, type World } from './world.js';
 
 export interface OracleReport {
@@ -132,15 +132,34 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
     const productMismatches = persistedProducts.filter((p) => (productCounts.get(p.id) ?? 0) !== p.n).length + [...productCounts.keys()].filter((id) => !persistedProducts.some((p) => p.id === id)).length;
     if (productMismatches > 0) violations.push(`model: ${productMismatches} product counts differ from a rebuild`);
 
-    // 4. Campaign sends: nobody twice, nobody without consent to both purposes.
+    // 4. Campaign sends: nobody twice, nobody without consent to both purposes as Tactful knew them when Mailchimp sent.
     let campaignSends = 0;
     if (options.campaigns) {
       const received = new Map<string, number>();
+      const knownAt = (history: HistoryEntry[], purpose: string, at: number) =>
+        foldConsent(
+          history
+            .filter((h) => h.purpose === purpose && h.recordedAt.getTime() <= at)
+            .map((h) => ({ id: h.eventId, state: h.state, level: h.level, occurredAt: h.occurredAt, echo: h.echo, source: { ...h.source, method: h.source.method as ConsentMethod } })),
+        ).state;
       for (const campaign of world.mailchimp.state.campaigns.values()) {
         if (campaign.status !== 'sent' && campaign.status !== 'sending') continue;
+        const sentAt = world.campaignSentAt.get(campaign.id) ?? Date.now();
         for (const hash of campaign.sentTo) {
           campaignSends += 1;
           received.set(hash, (received.get(hash) ?? 0) + 1);
+          const email = audience.members.get(hash)?.email_address.toLowerCase();
+          let history: HistoryEntry[] = [];
+          try {
+            history = email ? (await tactful.consent.history(email)).events : [];
+          } catch (error) {
+            if (!isTactfulError(error, 'SUBJECT.NOT_FOUND')) throw error;
+          }
+          const marketing = knownAt(history, 'email_marketing', sentAt);
+          const personalization = knownAt(history, 'personalization', sentAt);
+          if (marketing !== 'granted' || personalization !== 'granted') {
+            violations.push(`campaign: ${email ?? hash} received ${campaign.id} without consent (when sent: email_marketing ${marketing}, personalization ${personalization})`);
+          }
         }
       }
       for (const trigger of world.mailchimp.state.journeyTriggers) {
@@ -149,13 +168,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
         if (member) received.set(member.id, (received.get(member.id) ?? 0) + 1);
       }
       for (const [hash, n] of received) {
-        const member = audience.members.get(hash);
-        const email = member?.email_address.toLowerCase() ?? hash;
-        if (n > 1) violations.push(`campaign: ${email} received it ${n} times`);
-        const state = tactfulState.get(email);
-        if (!state || state.marketing !== 'granted' || state.personalization !== 'granted') {
-          violations.push(`campaign: ${email} received it without consent (email_marketing ${state?.marketing ?? 'none'}, personalization ${state?.personalization ?? 'none'})`);
-        }
+        if (n > 1) violations.push(`campaign: ${audience.members.get(hash)?.email_address ?? hash} received it ${n} times`);
       }
     }
 

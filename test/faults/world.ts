@@ -62,6 +62,8 @@ export interface World {
   /** Called with every request the Mailchimp host is about to answer (after the sandbox applied it). */
   onMailchimpRequest: ((request: Request) => void) | null;
   onShopifyRequest: ((request: Request) => void) | null;
+  /** When Mailchimp sent each campaign (ms), as the host saw the send action applied. */
+  readonly campaignSentAt: Map<string, number>;
   workerConfig(instance: string, extra?: Partial<WorkerConfig>): WorkerConfig;
   /** Points the audience's webhook at the app at `url`. */
   connectMailchimpWebhook(url: string): void;
@@ -125,6 +127,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     dir: mkdtempSync(join(tmpdir(), 'tactful-faults-')),
     onMailchimpRequest: null,
     onShopifyRequest: null,
+    campaignSentAt: new Map(),
     workerConfig(instance, extra = {}) {
       return {
         instance,
@@ -215,7 +218,10 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     baseUrl: mailchimp.baseUrl,
     fetch: async (input, init) => {
       const response = await mailchimp.fetch(input, init);
-      world.onMailchimpRequest?.(input instanceof Request ? input : new Request(input, init));
+      const request = input instanceof Request ? input : new Request(input, init);
+      const send = request.method === 'POST' ? /\/campaigns\/([^/]+)\/actions\/send$/.exec(new URL(request.url).pathname) : null;
+      if (send && response.ok && !world.campaignSentAt.has(send[1]!)) world.campaignSentAt.set(send[1]!, Date.now());
+      world.onMailchimpRequest?.(request);
       return response;
     },
   });
