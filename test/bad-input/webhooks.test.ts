@@ -114,3 +114,25 @@ describe('the same doors accept good input (so the refusals above are not a door
     expect(inboxAfter!.n - inboxBefore!.n).toBe(2);
   });
 });
+
+describe('signed deliveries whose content the database cannot hold', () => {
+  it('an order with a NUL character is refused for good at processing (kept with the reason, no parameters), stores nothing, and does not hold up the next delivery', async () => {
+    const poisoned = JSON.stringify({ id: 77, admin_graphql_api_id: 'gid://shopify/Order/77', email: 'nul@example.com', created_at: '2026-01-01T00:00:00Z', line_items: [{ product_id: 5, title: 'a\u0000b', quantity: 1 }] });
+    const good = JSON.stringify({ id: 78, admin_graphql_api_id: 'gid://shopify/Order/78', email: 'ok@example.com', created_at: '2026-01-01T00:00:01Z', line_items: [{ product_id: 6, title: 'Tea', quantity: 1 }] });
+    await h.tactful.processInbox();
+    for (const [id, body] of [['nul-1', poisoned], ['nul-2', good]] as const) {
+      const res = await fetch(h.url('/shopify/webhooks'), { method: 'POST', body, headers: shopifyHeaders(body, { 'x-shopify-webhook-id': id }) });
+      expect(res.status).toBe(200);
+    }
+    const [before] = await h.store.query<{ orders: number; products: number }>("select (select count(*)::int from orders where order_id = 'gid://shopify/Order/77' or order_id = '77') as orders, (select count(*)::int from products) as products");
+    const report = await h.tactful.processInbox();
+    expect(report).toEqual({ processed: 1, failed: 0, refused: 1 });
+    const [row] = await h.store.query<{ processed: boolean; attempts: number; last_error: string; payload: unknown }>("select processed_at is not null as processed, attempts, last_error, payload_enc as payload from inbox where delivery_id = 'nul-1'");
+    expect(row).toMatchObject({ processed: true, attempts: 1, payload: null });
+    expect(row!.last_error).toMatch(/^DATABASE\.22/);
+    expect(row!.last_error).not.toContain('nul@example.com');
+    const [after] = await h.store.query<{ orders: number; products: number }>("select (select count(*)::int from orders where order_id = 'gid://shopify/Order/77' or order_id = '77') as orders, (select count(*)::int from products) as products");
+    expect(after!.orders).toBe(before!.orders);
+    expect(after!.products).toBe(before!.products + 1);
+  });
+});

@@ -33,6 +33,26 @@ export interface InboxReport {
 /** Errors that a retry cannot fix: the delivery is marked processed with the reason kept. */
 const finalCodes = ['CONSENT.SUPPRESSED', 'CONSENT.INVALID', 'CONSENT.CONFLICT', 'CONSENT.UNKNOWN_PURPOSE', 'SUBJECT.NOT_FOUND'];
 
+/**
+ * PostgreSQL's own error under a query error, if any. A data exception (SQLSTATE class 22: a NUL character in
+ * text, a value out of range) fails the same way on every attempt, so the delivery is refused for good
+ * instead of blocking the inbox for ten rounds.
+ */
+function databaseError(error: unknown): { code: string; message: string } | null {
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return { code: e.code, message: String(e.message) };
+  }
+  return null;
+}
+
+/** What is kept of a failure: the code and message, never a failed query's parameters (they may name a person). */
+function reason(error: unknown): string {
+  if (isTactfulError(error)) return `${error.code}: ${error.message}`;
+  const db = databaseError(error);
+  if (db) return `DATABASE.${db.code}: ${db.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 export async function processInbox(
   db: Db,
   keys: KeyRing,
@@ -80,14 +100,14 @@ export async function processInbox(
       }
       for (const { row, error } of results) {
         const where = and(eq(inbox.shopId, row.shopId), eq(inbox.system, row.system), eq(inbox.deliveryId, row.deliveryId));
-        const final = error && isTactfulError(error) && finalCodes.includes(error.code);
+        const final = error && ((isTactfulError(error) && finalCodes.includes(error.code)) || databaseError(error)?.code.startsWith('22'));
         if (!error || final) {
           // The payload may name a person: it is cleared once processed.
-          await tx.update(inbox).set({ processedAt: now(), payloadEnc: null, lastError: final ? `${(error as { code: string }).code}: ${(error as Error).message}` : null, attempts: sql`${inbox.attempts} + 1` }).where(where);
+          await tx.update(inbox).set({ processedAt: now(), payloadEnc: null, lastError: final ? reason(error) : null, attempts: sql`${inbox.attempts} + 1` }).where(where);
           if (final) report.refused += 1;
           else report.processed += 1;
         } else {
-          await tx.update(inbox).set({ attempts: sql`${inbox.attempts} + 1`, lastError: error instanceof Error ? error.message : String(error) }).where(where);
+          await tx.update(inbox).set({ attempts: sql`${inbox.attempts} + 1`, lastError: reason(error) }).where(where);
           report.failed += 1;
         }
       }
