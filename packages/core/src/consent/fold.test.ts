@@ -81,6 +81,18 @@ describe('the fold', () => {
     expect(state.level).toBe('confirmed');
   });
 
+  it('pending never takes a grant away - a provider awaiting its own confirmation (Mailchimp pending) or a new request', () => {
+    const granted = ev('granted', 1, 'checkout');
+    const mailchimpPending = ev('pending', 2, 'sync', { source: { system: 'mailchimp', eventId: 'mc-1', method: 'sync' } });
+    const formRequest = ev('pending', 3, 'form');
+    expect(foldConsent([granted, mailchimpPending, formRequest])).toMatchObject({ state: 'granted', level: 'single', decidedBy: granted.id });
+    // The confirmation still raises the level; a withdrawal still wins.
+    expect(foldConsent([granted, mailchimpPending, ev('granted', 4, 'double_opt_in_confirmation')])).toMatchObject({ state: 'granted', level: 'confirmed' });
+    expect(foldConsent([granted, mailchimpPending, ev('withdrawn', 4, 'sync')]).state).toBe('withdrawn');
+    // Before any grant, pending is pending.
+    expect(foldConsent([ev('pending', 1, 'form')]).state).toBe('pending');
+  });
+
   it('no events - the state is none', () => {
     expect(foldConsent([])).toEqual({ state: 'none', level: 'unknown', since: null, decidedBy: null });
   });

@@ -53,10 +53,13 @@ export function isFirstPartyOptIn(event: Pick<FoldableEvent, 'source'>): boolean
  * - an echo of a change Tactful pushed changes nothing;
  * - after a withdrawal only first-party evidence of a fresh opt-in (form, double opt-in confirmation)
  *   grants or makes pending again; `none` never clears a withdrawal;
- * - a confirmation grants at level `confirmed`.
+ * - a confirmation grants at level `confirmed`;
+ * - `pending` (a confirmation awaited: an opt-in request, a provider's own double opt-in) never takes a
+ *   grant away: the person already agreed, and the confirmation can only raise the level.
  */
 export function step(current: FoldedConsent, event: FoldableEvent): FoldedConsent {
   if (event.echo) return current;
+  if (current.state === 'granted' && event.state === 'pending') return current;
   if (current.state === 'withdrawn' && event.state !== 'withdrawn') {
     if (event.state === 'none' || !isFirstPartyOptIn(event)) return current;
   }
