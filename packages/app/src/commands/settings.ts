@@ -9,6 +9,7 @@ interface SetFlags {
   senderEmail?: string;
   senderAddress?: string;
   doubleOptIn?: string;
+  sensitiveCategories?: string;
   json?: boolean;
 }
 
@@ -31,6 +32,7 @@ export const settingsCommand: CommandModule = (program: Command, ctx: CliContext
               ['sender', s.sender ? `${s.sender.name} <${s.sender.email}>` : '(not set: campaigns cannot be sent)'],
               ['postal address', s.sender?.postalAddress ?? '(not set)'],
               ['connected systems', s.connectedSystems.join(', ') || '(none)'],
+              ['sensitive categories', s.sensitiveCategories.join(', ') || '(none)'],
             ],
           ),
         );
@@ -44,10 +46,13 @@ export const settingsCommand: CommandModule = (program: Command, ctx: CliContext
     .option('--sender-email <address>', 'the reply address')
     .option('--sender-address <postal>', 'the postal address every email carries (anti-spam law)')
     .option('--double-opt-in <yes|no>', 'mail only people who confirmed by double opt-in')
+    .option('--sensitive-categories <list>', 'catalogue categories whose purchases are used only with the customer\'s opt-in, comma-separated ("" for none)')
     .option('--json', 'print the new settings as JSON')
     .action(async (flags: SetFlags) => {
       const senderGiven = [flags.senderName, flags.senderEmail, flags.senderAddress].some((v) => v !== undefined);
-      if (!senderGiven && flags.doubleOptIn === undefined) throw new TactfulError('INPUT.INVALID', 'Nothing to set: give --sender-name/--sender-email/--sender-address or --double-opt-in yes|no.');
+      if (!senderGiven && flags.doubleOptIn === undefined && flags.sensitiveCategories === undefined) {
+        throw new TactfulError('INPUT.INVALID', 'Nothing to set: give --sender-name/--sender-email/--sender-address, --double-opt-in yes|no or --sensitive-categories.');
+      }
       const doubleOptIn = flags.doubleOptIn === undefined ? undefined : parseChoice(flags.doubleOptIn, '--double-opt-in', ['yes', 'no'] as const) === 'yes';
       await withEngine(ctx, async (tactful) => {
         const current = await tactful.settings.get();
@@ -60,6 +65,9 @@ export const settingsCommand: CommandModule = (program: Command, ctx: CliContext
           };
         }
         if (doubleOptIn !== undefined) patch.requireDoubleOptIn = doubleOptIn;
+        if (flags.sensitiveCategories !== undefined) {
+          patch.sensitiveCategories = [...new Set(flags.sensitiveCategories.split(',').map((c) => c.trim()).filter(Boolean))];
+        }
         const next = await tactful.settings.update(patch, { type: 'cli', id: 'settings set' });
         if (flags.json) return ctx.json(next);
         ctx.line('settings saved');
