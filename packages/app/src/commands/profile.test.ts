@@ -121,4 +121,16 @@ describe('tactful profile set / exclude', () => {
     expect(refused.stderr).toMatch(/PREFERENCES.NO_PROFILE/);
     expect(await snapshot()).toEqual(before);
   });
+
+  it('settings set --sensitive-categories - the shop marks categories sensitive; a bad value exits 2 and changes nothing', async () => {
+    const set = await run('settings', 'set', '--sensitive-categories', 'Toys, Health');
+    expect(set.code).toBe(0);
+    expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual(['Toys', 'Health']);
+    expect((await run('settings', 'show')).stdout).toMatch(/sensitive categories\s+Toys, Health/);
+    const bad = await run('settings', 'set', '--sensitive-categories', 'x'.repeat(201));
+    expect(bad.code).toBe(2);
+    expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual(['Toys', 'Health']);
+    expect((await run('settings', 'set', '--sensitive-categories', '')).code).toBe(0);
+    expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual([]);
+  });
 });
