@@ -4,6 +4,8 @@
  * these tests run the two instances at the same time and count what each one did.
  * PostgreSQL only (PGlite is one process); CI sets DATABASE_URL, locally `source /tmp/pgenv`.
  */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTactful, openStore, type Store } from '@tactful/core';
 import { storeTargets, uniqueShop } from '@tactful/core/testing';
@@ -13,15 +15,31 @@ const target = storeTargets().find((t) => t.name === 'postgres');
 describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
   let a: Store;
   let b: Store;
+  // A database of its own: workers that serve every shop must not meet other runs' deliveries (sealed under
+  // other secrets, they fail on every attempt).
+  const database = `tactful_scale_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: target!.url });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
 
   beforeAll(async () => {
     if (target?.unavailable) throw new Error(target.unavailable);
-    a = await openStore({ url: target!.url, secret: target!.secret });
-    b = await openStore({ url: target!.url, secret: target!.secret });
+    await admin(`create database ${database}`);
+    const url = new URL(target!.url);
+    url.pathname = `/${database}`;
+    a = await openStore({ url: url.toString(), secret: target!.secret });
+    b = await openStore({ url: url.toString(), secret: target!.secret });
   });
   afterAll(async () => {
     await a?.close();
     await b?.close();
+    await admin(`drop database if exists ${database} with (force)`);
   });
 
   it('inbox - two workers process every delivery exactly once, even when deliveries touch the same people', async () => {
@@ -63,6 +81,39 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     const [orders] = await a.query<{ n: number }>('select count(*)::int as n from orders where shop_id = $1', [shop]);
     expect(orders!.n).toBe(deliveries / 2);
     expect((await one.audit.verify()).ledger.ok).toBe(true);
+  });
+
+  it('inbox - workers serving every shop split the shops between them: each delivery once, both busy', async () => {
+    const shops = [uniqueShop('scale'), uniqueShop('scale'), uniqueShop('scale'), uniqueShop('scale')];
+    const engines = await Promise.all(shops.map((shop, i) => createTactful({ store: i % 2 === 0 ? a : b, shop })));
+    const at = new Date('2026-05-02T00:00:00Z');
+    for (const [i, shop] of shops.entries()) {
+      for (let k = 0; k < 30; k++) {
+        const occurredAt = new Date(at.getTime() + k * 1000);
+        await engines[i]!.inbox.receive(shop, { kind: 'order', order: { id: `o${k}`, email: `s${k % 5}@example.com`, createdAt: occurredAt, updatedAt: occurredAt, lines: [{ productId: `p${k % 4}`, title: 'x', quantity: 1 }, { productId: `p${(k + 1) % 4}`, title: 'y', quantity: 1 }] } }, { system: 'shopify', deliveryId: `d${k}`, receivedAt: occurredAt, topic: 'orders/create' });
+      }
+    }
+    const mine = `shop_id in (${shops.map((_, i) => `$${i + 1}`).join(', ')})`;
+    const work = async (t: (typeof engines)[number]) => {
+      let processed = 0;
+      for (let round = 0; round < 200; round++) {
+        // One shop at a time per call: the limit is smaller than one shop's deliveries.
+        const r = await t.processInbox({ allShops: true, limit: 10 });
+        processed += r.processed;
+        expect(r.failed).toBe(0);
+        const [left] = await a.query<{ n: number }>(`select count(*)::int as n from inbox where ${mine} and processed_at is null`, shops);
+        if (left!.n === 0) break;
+      }
+      return processed;
+    };
+    const [pa, pb] = await Promise.all([work(engines[0]!), work(engines[1]!)]);
+    expect(pa + pb).toBe(shops.length * 30);
+    expect(pa).toBeGreaterThan(0);
+    expect(pb).toBeGreaterThan(0);
+    const rows = await a.query<{ attempts: number; n: number }>(`select attempts, count(*)::int as n from inbox where ${mine} group by attempts`, shops);
+    expect(rows).toEqual([{ attempts: 1, n: shops.length * 30 }]);
+    const [orders] = await a.query<{ n: number }>(`select count(*)::int as n from orders where ${mine}`, shops);
+    expect(orders!.n).toBe(shops.length * 30);
   });
 
   it('outbox - two dispatchers on two instances deliver every row exactly once', async () => {

@@ -66,7 +66,14 @@ export async function processInbox(
     const batch = await db.transaction(async (tx) => {
       const conditions = [isNull(inbox.processedAt), lte(inbox.attempts, maxAttempts - 1)];
       if (options.shopId) conditions.push(eq(inbox.shopId, options.shopId));
-      const waiting = await tx.selectDistinct({ shopId: inbox.shopId }).from(inbox).where(and(...conditions)).limit(100);
+      // The shops whose oldest waiting delivery is oldest come first, so no shop waits behind busier ones.
+      const waiting = await tx
+        .select({ shopId: inbox.shopId })
+        .from(inbox)
+        .where(and(...conditions))
+        .groupBy(inbox.shopId)
+        .orderBy(sql`min(${inbox.receivedAt})`)
+        .limit(100);
       if (waiting.length === 0) return 0;
       const held = await tx
         .select({ shopId: shops.shopId })
