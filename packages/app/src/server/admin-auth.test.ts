@@ -1,7 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type Store } from '@tactful/core';
+import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { withIdToken } from './admin-auth.js';
 import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
 import { startServer, type RunningServer } from './start.js';
@@ -32,16 +33,20 @@ function sessionToken(overrides: Record<string, unknown> = {}, secret = API_SECR
 }
 
 let store: Store;
+let tactful: Tactful;
 let embedded: RunningServer;
 let standalone: RunningServer;
 const silent = pino({ level: 'silent' });
+/** Every line the embedded app logs (request lines, warnings, errors). */
+const logLines: string[] = [];
+const captured = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 
 beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
-  const tactful = await createTactful({ store, shop: SHOP });
+  tactful = await createTactful({ store, shop: SHOP });
   const base = { TACTFUL_ADMIN_TOKEN: ADMIN_TOKEN, TACTFUL_SHOP: SHOP };
   const config = readServeConfig({ ...base, SHOPIFY_API_KEY: API_KEY, SHOPIFY_API_SECRET: API_SECRET, SHOPIFY_SCOPES: 'read_customers,read_orders', PUBLIC_URL: 'https://tactful.example.com' });
-  embedded = await startServer(createApp({ tactful, config, logger: silent }), { host: '127.0.0.1', port: 0 });
+  embedded = await startServer(createApp({ tactful, config, logger: captured }), { host: '127.0.0.1', port: 0 });
   standalone = await startServer(createApp({ tactful, config: readServeConfig(base), logger: silent }), { host: '127.0.0.1', port: 0 });
 });
 
@@ -115,5 +120,103 @@ describe('embedded admin (Shopify session tokens)', () => {
     // Outside the admin, / is still the public subscribe page.
     const plain = await fetch(`${embedded.url}/`, { redirect: 'manual' });
     expect(plain.headers.get('location')).toBe('/subscribe');
+  });
+
+  it('admin pages load App Bridge (meta shopify-api-key, then the CDN script) and our navigation script; the CSP allows that one CDN script', async () => {
+    const res = await admin(embedded, sessionToken());
+    const body = await res.text();
+    expect(body).toMatch(/<head><meta charset="utf-8"><meta name="shopify-api-key" content="embedded-app-client-id"><script src="https:\/\/cdn\.shopify\.com\/shopifycloud\/app-bridge\.js"><\/script><script src="\/assets\/embedded\.js" defer><\/script>/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self' https://cdn.shopify.com/shopifycloud/app-bridge.js;");
+    // Nothing else from outside: every other directive is the same as on the standalone admin.
+    const alone = (await admin(standalone, ADMIN_TOKEN)).headers.get('content-security-policy') ?? '';
+    const without = (policy: string, name: string) => policy.split(';').filter((d) => !d.trim().startsWith(name)).sort().join(';');
+    expect(without(without(csp, 'script-src '), 'frame-ancestors')).toBe(without(without(alone, 'script-src '), 'frame-ancestors'));
+    expect(alone).toContain("script-src 'self';");
+    // The script itself is served by the app.
+    const script = await fetch(`${embedded.url}/assets/embedded.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toContain('javascript');
+    expect(await script.text()).toContain('shopify');
+  });
+
+  it('public pages and the standalone admin load no App Bridge and keep their CSP', async () => {
+    for (const res of [await fetch(`${embedded.url}/subscribe`), await admin(standalone, ADMIN_TOKEN)]) {
+      const body = await res.text();
+      expect(body).not.toContain('cdn.shopify.com');
+      expect(body).not.toContain('shopify-api-key');
+      expect(body).not.toContain('/assets/embedded.js');
+      expect(res.headers.get('content-security-policy')).not.toContain('cdn.shopify.com');
+    }
+  });
+
+  const post = (path: string, fields: Record<string, string>) =>
+    fetch(`${embedded.url}${path}`, { method: 'POST', body: new URLSearchParams(fields), headers: { accept: 'text/html' }, redirect: 'manual' });
+
+  it('a POSTed form with a valid id_token saves, and the redirect carries the token to the next admin page', async () => {
+    const token = sessionToken();
+    const res = await post('/admin/settings', { optInTokenTtlHours: '47', requireDoubleOptIn: 'on', id_token: token });
+    expect(res.status).toBe(303);
+    const location = res.headers.get('location') ?? '';
+    expect(location).toBe(`/admin/settings?saved=1&id_token=${token}`);
+    expect((await tactful.settings.get()).optInTokenTtlHours).toBe(47);
+    const next = await fetch(`${embedded.url}${location}`, { headers: { accept: 'text/html' } });
+    expect(next.status).toBe(200);
+    expect(await next.text()).toContain('Saved.');
+    // Without a token (a cookie-less iframe), the same form is refused and changes nothing.
+    const bare = await post('/admin/settings', { optInTokenTtlHours: '12' });
+    expect(bare.status).toBe(401);
+    expect((await tactful.settings.get()).optInTokenTtlHours).toBe(47);
+  });
+
+  it('a POSTed form with an expired, other-shop or forged id_token is refused (401) and changes nothing', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const before = (await tactful.settings.get()).optInTokenTtlHours;
+    const refused = {
+      expired: sessionToken({ exp: now - 120, nbf: now - 300, iat: now - 300 }),
+      'other shop': sessionToken({ dest: 'https://other-shop.myshopify.com', iss: 'https://other-shop.myshopify.com/admin' }),
+      forged: sessionToken({}, 'some-other-apps-secret-0123456789'),
+      'wrong audience': sessionToken({ aud: 'another-app-client-id' }),
+      'not a JWT': 'definitely-not-a-session-token',
+    };
+    for (const [why, token] of Object.entries(refused)) {
+      const res = await post('/admin/settings', { optInTokenTtlHours: String(before + 1), id_token: token });
+      expect(res.status, why).toBe(401);
+      expect(res.headers.get('location'), why).toBeNull();
+    }
+    expect((await tactful.settings.get()).optInTokenTtlHours).toBe(before);
+    // A token only counts in a form body: in a JSON body it opens nothing.
+    const json = await fetch(`${embedded.url}/admin/settings`, { method: 'POST', body: JSON.stringify({ optInTokenTtlHours: before + 1, id_token: sessionToken() }), headers: { 'content-type': 'application/json' }, redirect: 'manual' });
+    expect(json.status).toBe(401);
+  });
+
+  it('a header-signed request gets no token in its redirects; a carried token replaces an earlier one', async () => {
+    const token = sessionToken();
+    const viaHeader = await fetch(`${embedded.url}/admin/settings`, { method: 'POST', body: new URLSearchParams({ optInTokenTtlHours: '48' }), headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
+    expect(viaHeader.status).toBe(303);
+    expect(viaHeader.headers.get('location')).toBe('/admin/settings?saved=1');
+    // A carried token replaces an earlier one, keeps the rest of the query and the hash.
+    expect(withIdToken('/admin/audit?id_token=old&page=2#rows', 'new')).toBe('/admin/audit?id_token=new&page=2#rows');
+  });
+
+  it('no session token reaches the logs or the audit log', async () => {
+    const token = sessionToken();
+    await fetch(`${embedded.url}/admin/audit?id_token=${token}`, { headers: { accept: 'text/html' } });
+    await post('/admin/settings', { optInTokenTtlHours: '49', id_token: token });
+    await post('/admin/sender', { senderName: 'Shop', senderEmail: 'shop@example.com', senderAddress: '1 Road, Town', id_token: token });
+    const refused = sessionToken({}, 'some-other-apps-secret-0123456789');
+    await post('/admin/settings', { optInTokenTtlHours: '50', id_token: refused });
+    await fetch(`${embedded.url}/admin?id_token=${refused}`, { headers: { accept: 'text/html' } });
+    expect(logLines.length).toBeGreaterThan(4);
+    const logs = logLines.join('\n');
+    expect(logs).toContain('/admin/settings');
+    let audit = '';
+    for await (const chunk of tactful.audit.export('jsonl')) audit += chunk;
+    expect(audit).toContain('settings.changed');
+    for (const secret of [token, refused, token.split('.')[2] ?? 'x', refused.split('.')[2] ?? 'x']) {
+      expect(logs).not.toContain(secret);
+      expect(audit).not.toContain(secret);
+    }
+    expect(logs).not.toContain('id_token');
   });
 });

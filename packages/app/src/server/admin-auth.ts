@@ -7,7 +7,10 @@ import type { NextFunction, Request, Response } from 'express';
  * changing the token signs everyone out). Every comparison is constant-time.
  *
  * Embedding in the Shopify admin goes through `verifyEmbedded`: a hook that receives the request and says
- * whether it carries a valid App Bridge session token (the Shopify adapter provides the check).
+ * whether it carries a valid App Bridge session token (the Shopify adapter provides the check). Inside the
+ * admin's iframe every navigation and form carries a fresh token as `id_token` (the embedded script,
+ * /assets/embedded.js, asks App Bridge for one on each click and submit): the server reads it from the
+ * Authorization header, the query of a GET, or the body of a POSTed form, with the same checks.
  */
 export interface AdminAuthOptions {
   adminToken: string;
@@ -25,16 +28,46 @@ export const ADMIN_COOKIE = 'tactful_admin';
 /** Three base64url parts: the shape of a JWT (App Bridge session tokens are HS256 JWTs). */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** The session token of an embedded admin request: `Authorization: Bearer <JWT>`, or `id_token` on a page load. */
-export function sessionTokenOf(req: Request): string | undefined {
+/** Where a session token came from: a header (scripts, App Bridge's fetch) or the document navigation itself. */
+export type SessionTokenSource = 'header' | 'query' | 'form';
+
+/**
+ * The session token of an embedded admin request, and where it travelled: `Authorization: Bearer <JWT>`,
+ * `?id_token=` on a GET (Shopify's first page load, and every navigation our embedded script makes), or an
+ * `id_token` field of a POSTed form (urlencoded; the embedded script adds it as a hidden input).
+ */
+export function sessionTokenFrom(req: Request): { token: string; source: SessionTokenSource } | undefined {
   const header = req.get('authorization');
   if (header?.startsWith('Bearer ')) {
     const token = header.slice(7).trim();
-    return JWT_SHAPE.test(token) ? token : undefined;
+    return JWT_SHAPE.test(token) ? { token, source: 'header' } : undefined;
   }
-  // Shopify opens the app's first page with ?id_token=<JWT> (the same session token) before App Bridge runs.
-  const query = req.method === 'GET' ? req.query.id_token : undefined;
-  return typeof query === 'string' && JWT_SHAPE.test(query) ? query : undefined;
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    const query = req.query.id_token;
+    return typeof query === 'string' && JWT_SHAPE.test(query) ? { token: query, source: 'query' } : undefined;
+  }
+  if (req.method === 'POST' && req.is('application/x-www-form-urlencoded')) {
+    const field = (req.body as Record<string, unknown> | undefined)?.id_token;
+    return typeof field === 'string' && JWT_SHAPE.test(field) ? { token: field, source: 'form' } : undefined;
+  }
+  return undefined;
+}
+
+/** The session token of an embedded admin request (see `sessionTokenFrom`). */
+export function sessionTokenOf(req: Request): string | undefined {
+  return sessionTokenFrom(req)?.token;
+}
+
+/** A same-origin admin path (`/admin`, `/admin/...`), the only place a session token may be carried to. */
+function isAdminPath(location: string): boolean {
+  return /^\/admin(?:[/?#]|$)/.test(location);
+}
+
+/** `location` with `id_token` set (replacing any earlier one), keeping the rest of the query and the hash. */
+export function withIdToken(location: string, token: string): string {
+  const url = new URL(location, 'http://app.invalid');
+  url.searchParams.set('id_token', token);
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /**
@@ -90,24 +123,41 @@ export function createAdminAuth(options: AdminAuthOptions) {
     return Number(expires) > now().getTime();
   }
 
-  async function authenticated(req: Request): Promise<boolean> {
+  /** How the request is signed in: the admin token, the session cookie, a Shopify session token, or not at all. */
+  async function authenticated(req: Request): Promise<'token' | 'cookie' | 'embedded' | false> {
     const header = req.get('authorization');
     if (header?.startsWith('Bearer ')) {
       const token = header.slice(7).trim();
-      if (sameSecret(token, options.adminToken)) return true;
+      if (sameSecret(token, options.adminToken)) return 'token';
       // Not the admin token: an App Bridge session token (a JWT) when the app is embedded.
-      return options.verifyEmbedded !== undefined && JWT_SHAPE.test(token) ? options.verifyEmbedded(req) : false;
+      return options.verifyEmbedded !== undefined && JWT_SHAPE.test(token) && (await options.verifyEmbedded(req)) ? 'embedded' : false;
     }
-    if (sessionValid(readCookie(req, ADMIN_COOKIE))) return true;
-    if (options.verifyEmbedded) return options.verifyEmbedded(req);
+    if (sessionValid(readCookie(req, ADMIN_COOKIE))) return 'cookie';
+    if (options.verifyEmbedded && (await options.verifyEmbedded(req))) return 'embedded';
     return false;
+  }
+
+  /**
+   * A request the embedded admin signed with a session token in the page load or the form (no cookie works
+   * in the iframe): the token leaves the form body (no handler may store or echo it), and a redirect to
+   * another admin page carries it on, so the page after "Save" opens too. The token has just been verified
+   * and lives about a minute; it only ever goes to this app's own /admin paths, never elsewhere.
+   */
+  function carryToken(req: Request, res: Response): void {
+    const found = sessionTokenFrom(req);
+    if (!found || found.source === 'header') return;
+    if (found.source === 'form') delete (req.body as Record<string, unknown>).id_token;
+    const location = res.location.bind(res);
+    res.location = (url: string) => location(isAdminPath(url) ? withIdToken(url, found.token) : url);
   }
 
   return {
     /** Lets authenticated requests through; others get 401 (a login page for browsers, JSON otherwise). */
     require(loginPage: (next: string) => string) {
       return async (req: Request, res: Response, next: NextFunction) => {
-        if (await authenticated(req)) return next();
+        const how = await authenticated(req);
+        if (how === 'embedded') carryToken(req, res);
+        if (how) return next();
         res.set('Cache-Control', 'no-store');
         if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') {
           res.status(401).send(loginPage(req.originalUrl));

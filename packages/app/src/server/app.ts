@@ -11,7 +11,7 @@ import { assetRoutes } from './assets.js';
 import type { ServeConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { html } from './html.js';
-import { messagePage, page, safeUrl } from './layout.js';
+import { APP_BRIDGE_URL, embeddedPages, messagePage, page, safeUrl } from './layout.js';
 import { memoryMailbox, smtpMailer, type Mailer, type SentMail } from './mail.js';
 import { publicPages } from './public-pages.js';
 import { requestLog } from './request-log.js';
@@ -93,7 +93,11 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   // Only the admin pages may be framed, and only by the shop's own admin (Shopify's rule for embedded apps);
   // the public consent pages never are.
   const framedBySelf = helmet({ contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"] } }, xFrameOptions: { action: 'sameorigin' } });
-  const framedByShopify = helmet({ contentSecurityPolicy: { directives: { 'frame-ancestors': [`https://${tactful.shopId}`, 'https://admin.shopify.com'] } }, xFrameOptions: false });
+  // Embedded admin pages also load App Bridge from Shopify's CDN: that one script, nothing else from outside.
+  const framedByShopify = helmet({
+    contentSecurityPolicy: { directives: { 'frame-ancestors': [`https://${tactful.shopId}`, 'https://admin.shopify.com'], 'script-src': ["'self'", APP_BRIDGE_URL] } },
+    xFrameOptions: false,
+  });
   const isAdminPage = (req: Request) => req.path === '/admin' || req.path.startsWith('/admin/') || (req.path === '/' && req.query.embedded === '1');
   app.use((req, res, next) => (embedded && isAdminPage(req) ? framedByShopify : framedBySelf)(req, res, next));
 
@@ -175,6 +179,11 @@ ${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entr
       if (req.query.embedded !== '1' || typeof req.query.shop !== 'string') return next();
       res.redirect(303, `/admin${req.originalUrl.slice(req.path.length)}`);
     });
+  }
+  if (config.SHOPIFY_API_KEY !== undefined) {
+    // Admin pages shown in the Shopify admin load App Bridge and the embedded navigation script (layout.ts).
+    const bridge = { apiKey: config.SHOPIFY_API_KEY };
+    app.use((req, _res, next) => (isAdminPage(req) ? embeddedPages.run(bridge, next) : next()));
   }
   app.use(publicPages(ctx));
   app.use(adminPages(ctx, createAdminAuth({ adminToken: config.TACTFUL_ADMIN_TOKEN, secureCookie: config.PUBLIC_URL.startsWith('https:'), verifyEmbedded })));

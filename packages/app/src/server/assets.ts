@@ -67,6 +67,66 @@ export const dashboardJs = `
 })();
 `;
 
+/**
+ * The embedded admin's navigation script (/assets/embedded.js, loaded only when the app is embedded in the
+ * Shopify admin, after App Bridge). Session tokens live about a minute and no cookie works inside the
+ * admin's iframe, so every click on an admin link and every submit of an admin form first asks App Bridge
+ * for a fresh token (`await shopify.idToken()`) and sends it along as `id_token`: in the query of a GET
+ * navigation, as a hidden input of a form (the query of a GET form, the body of a POST one). A page
+ * answered "sign in" (401) in the iframe (a reload or Back after the token expired) fetches a token and
+ * loads itself again, once. Without App Bridge (the page opened outside the admin) it does nothing.
+ */
+export const embeddedJs = `
+(function(){
+  'use strict';
+  var WAIT_MS=10000;
+  function bridge(){var s=window.shopify;return s&&typeof s.idToken==='function'?s:null;}
+  function freshToken(){
+    var s=bridge();
+    if(!s)return Promise.reject(new Error('App Bridge is not loaded'));
+    return Promise.race([Promise.resolve(s.idToken()),new Promise(function(_r,reject){setTimeout(function(){reject(new Error('App Bridge did not answer'));},WAIT_MS);})])
+      .then(function(t){if(typeof t!=='string'||!t)throw new Error('App Bridge gave no token');return t;});
+  }
+  function adminUrl(href){
+    try{var u=new URL(href,location.href);}catch(e){return null;}
+    return u.origin===location.origin&&(u.pathname==='/admin'||u.pathname.indexOf('/admin/')===0)?u:null;
+  }
+  document.addEventListener('click',function(e){
+    if(e.defaultPrevented||e.button!==0||e.metaKey||e.ctrlKey||e.shiftKey||e.altKey||!bridge())return;
+    var a=e.target instanceof Element?e.target.closest('a[href]'):null;
+    if(!a||(a.target&&a.target!=='_self')||a.hasAttribute('download'))return;
+    var u=adminUrl(a.href);
+    if(!u||(u.hash&&u.pathname===location.pathname&&u.search===location.search))return;
+    e.preventDefault();
+    freshToken().then(function(t){u.searchParams.set('id_token',t);location.assign(u.href);},function(){location.assign(u.href);});
+  });
+  document.addEventListener('submit',function(e){
+    var form=e.target;
+    if(!(form instanceof HTMLFormElement)||e.defaultPrevented)return;
+    if(form.getAttribute('data-id-token')==='ready'){form.removeAttribute('data-id-token');return;}
+    if(!bridge()||!adminUrl(form.action))return;
+    e.preventDefault();
+    var submitter=e.submitter&&e.submitter.form===form?e.submitter:undefined;
+    var go=function(){form.setAttribute('data-id-token','ready');if(form.requestSubmit)form.requestSubmit(submitter);else form.submit();};
+    freshToken().then(function(t){
+      var input=form.querySelector('input[name="id_token"]');
+      if(!input){input=document.createElement('input');input.type='hidden';input.name='id_token';form.appendChild(input);}
+      input.value=t;go();
+    },go);
+  });
+  // The "sign in" answer (401) to an admin page other than the sign-in page itself: load it again with a token.
+  var here=adminUrl(location.href);
+  if(here&&here.pathname!=='/admin/login'&&bridge()&&document.querySelector('form[action="/admin/login"]')){
+    var key='tactful-embedded-retry',last=0;
+    try{last=Number(sessionStorage.getItem(key))||0;}catch(e){}
+    if(Date.now()-last>15000){
+      try{sessionStorage.setItem(key,String(Date.now()));}catch(e){}
+      freshToken().then(function(t){here.searchParams.set('id_token',t);location.replace(here.href);},function(){});
+    }
+  }
+})();
+`;
+
 function chartJsPath(): string {
   // chart.js exports no subpaths: find its folder from the main entry (dist/chart.cjs).
   const main = createRequire(import.meta.url).resolve('chart.js');
@@ -75,7 +135,7 @@ function chartJsPath(): string {
 
 let chartJsSource: string | undefined;
 
-/** `/assets/style.css`, `/assets/dashboard.js` and `/assets/chart.umd.min.js` (Chart.js from node_modules: no CDN). */
+/** `/assets/style.css`, `/assets/dashboard.js`, `/assets/embedded.js` and `/assets/chart.umd.min.js` (Chart.js from node_modules: no CDN). */
 export function assetRoutes(): Router {
   const router = express.Router();
   const send = (type: string, body: () => string) => (_req: express.Request, res: express.Response) => {
@@ -84,6 +144,7 @@ export function assetRoutes(): Router {
   router.get('/favicon.ico', (_req, res) => void res.status(204).end());
   router.get('/assets/style.css', send('text/css', () => styleCss));
   router.get('/assets/dashboard.js', send('text/javascript', () => dashboardJs));
+  router.get('/assets/embedded.js', send('text/javascript', () => embeddedJs));
   router.get('/assets/chart.umd.min.js', send('text/javascript', () => (chartJsSource ??= readFileSync(chartJsPath(), 'utf8'))));
   return router;
 }
