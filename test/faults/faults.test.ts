@@ -10,41 +10,20 @@ import { seededRandom } from '@tactful/core';
 import { startWorker, type Child } from './child.js';
 import { runOracle, type OracleReport } from './oracle.js';
 import { makeChanges, settle } from './scenario.js';
+import { printFaultTable, type FaultRow } from './table.js';
 import { createWorld, type World } from './world.js';
 
 const SEED = Number(process.env.FAULT_SEED ?? 20251129);
 const RATE = Number(process.env.FAULT_RATE ?? 0.15);
 
-interface Row {
-  scenario: string;
-  kills: number;
-  faults: number;
-  delivered: number;
-  violations: number;
-  seconds: number;
-}
-const table: Row[] = [];
+const table: FaultRow[] = [];
+const suiteStarted = Date.now();
 
-afterAll(() => {
-  if (table.length === 0) return;
-  const total = table.reduce((t, r) => ({ ...t, kills: t.kills + r.kills, faults: t.faults + r.faults, delivered: t.delivered + r.delivered, violations: t.violations + r.violations, seconds: t.seconds + r.seconds }), {
-    scenario: `total (${table.length} scenarios, seed ${SEED}, rate ${RATE})`,
-    kills: 0,
-    faults: 0,
-    delivered: 0,
-    violations: 0,
-    seconds: 0,
-  });
-  const rows = [...table, total];
-  const head = ['scenario', 'kills', 'faults injected', 'changes delivered', 'violations', 'seconds'];
-  const cells = rows.map((r) => [r.scenario, String(r.kills), String(r.faults), String(r.delivered), String(r.violations), r.seconds.toFixed(1)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => `| ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
-  process.stdout.write(`\nFault suite\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}\n\n`);
-});
+const order = ['kill mid bulk import', 'kill mid outbox delivery', 'kill mid campaign send'];
+afterAll(() => printFaultTable(`Fault suite (seed ${SEED}, rate ${RATE}; replay with FAULT_SEED=${SEED})`, table.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario)), (Date.now() - suiteStarted) / 1000));
 
 function record(scenario: string, world: World, kills: number, report: OracleReport, started: number) {
-  table.push({ scenario, kills, faults: world.faultsInjected(), delivered: report.delivered, violations: report.violations.length, seconds: (Date.now() - started) / 1000 });
+  table.push({ scenario, kills, faults: world.faultsInjected(), delivered: report.delivered, campaignSends: report.campaignSends, violations: report.violations.length, seconds: (Date.now() - started) / 1000 });
   if (report.violations.length > 0) process.stderr.write(`\n${scenario} (seed ${world.seed}) violations:\n  ${report.violations.slice(0, 30).join('\n  ')}\n`);
   process.stdout.write(`${scenario}: faults ${JSON.stringify(world.faultCounts())}; foreign-shop rows ${JSON.stringify(report.foreignShopRows)}\n`);
 }
@@ -88,8 +67,10 @@ async function lastLife(world: World, instance: string, changes: boolean): Promi
 const isBatch = (r: Request) => r.method === 'POST' && /\/lists\/[^/]+$/.test(new URL(r.url).pathname);
 const isCampaignSend = (r: Request) => r.method === 'POST' && /\/campaigns\/[^/]+\/actions\/send$/.test(new URL(r.url).pathname);
 
+// The scenarios run side by side (each in its own world, with its own app process): most of their time is
+// spent waiting on child processes, Retry-After and timeouts.
 describe('fault suite: the app converges after SIGKILL under seeded vendor faults', () => {
-  it('killed mid bulk import (twice): every order counted once, every consent change everywhere', async () => {
+  it.concurrent('killed mid bulk import (twice): every order counted once, every consent change everywhere', async () => {
     const started = Date.now();
     const world = await createWorld({ seed: SEED, rate: RATE });
     const random = seededRandom(SEED ^ 0x5eed);
@@ -110,7 +91,7 @@ describe('fault suite: the app converges after SIGKILL under seeded vendor fault
     }
   }, 300_000);
 
-  it('killed mid outbox delivery (a Mailchimp batch and a Shopify consent write applied, unanswered): delivered after restart, nothing lost', async () => {
+  it.concurrent('killed mid outbox delivery (a Mailchimp batch and a Shopify consent write applied, unanswered): delivered after restart, nothing lost', async () => {
     const started = Date.now();
     const world = await createWorld({ seed: SEED + 1, rate: RATE });
     const random = seededRandom((SEED + 1) ^ 0x5eed);
@@ -150,7 +131,7 @@ describe('fault suite: the app converges after SIGKILL under seeded vendor fault
     }
   }, 300_000);
 
-  it('killed mid campaign send (twice, right after Mailchimp sent a wave): nobody gets it twice or without consent', async () => {
+  it.concurrent('killed mid campaign send (twice, right after Mailchimp sent a wave): nobody gets it twice or without consent', async () => {
     const started = Date.now();
     const world = await createWorld({ seed: SEED + 2, rate: RATE });
     const random = seededRandom((SEED + 2) ^ 0x5eed);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { startWorker } from './child.js';
 import { runOracle } from './oracle.js';
 import { makeChanges, settle } from './scenario.js';
+import { printFaultTable } from './table.js';
 import { createWorld } from './world.js';
 
 const SEED = Number(process.env.FAULT_SEED ?? 20251129) + 7;
@@ -44,11 +45,19 @@ describe('fault suite: two instances on one PostgreSQL', () => {
         world.pauseFaults();
       }
       const report = await runOracle(world, { campaigns: true, exactlyOnceLogs: [world.workerConfig('a').deliveryLog, world.workerConfig('b').deliveryLog] });
-      const deliveredBy = { a: a.events.filter((e) => e.ev === 'dispatch').reduce((n, e) => n + Number(e.delivered), 0), b: b.events.filter((e) => e.ev === 'dispatch').reduce((n, e) => n + Number(e.delivered), 0) };
-      process.stdout.write(
-        `\nFault suite, two instances on PostgreSQL (seed ${SEED}, rate ${RATE}): faults injected ${world.faultsInjected()} ${JSON.stringify(world.faultCounts())}, ` +
-          `changes delivered ${report.delivered} (a ${deliveredBy.a}, b ${deliveredBy.b}), campaign sends ${report.campaignSends}, violations ${report.violations.length}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
-      );
+      const deliveredBy = (c: typeof a) => c.events.filter((e) => e.ev === 'dispatch').reduce((n, e) => n + Number(e.delivered), 0);
+      printFaultTable(`Fault suite, two instances on one PostgreSQL (seed ${SEED}, rate ${RATE})`, [
+        {
+          scenario: `two instances (a delivered ${deliveredBy(a)}, b ${deliveredBy(b)})`,
+          kills: 0,
+          faults: world.faultsInjected(),
+          delivered: report.delivered,
+          campaignSends: report.campaignSends,
+          violations: report.violations.length,
+          seconds: (Date.now() - started) / 1000,
+        },
+      ]);
+      process.stdout.write(`two instances: faults ${JSON.stringify(world.faultCounts())}\n`);
       if (report.violations.length > 0) process.stderr.write(`violations:\n  ${report.violations.slice(0, 30).join('\n  ')}\n`);
       expect(report.violations).toEqual([]);
       expect(report.delivered).toBeGreaterThan(40);
