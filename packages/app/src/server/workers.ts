@@ -14,7 +14,9 @@ export function startWorkers(tactful: Tactful, logger: Logger, options: { interv
     if (running || stopped) return;
     running = (async () => {
       try {
-        const report = await tactful.processInbox({ allShops: true });
+        // Embedded PGlite runs one statement at a time: while a batch's transaction is open, even a webhook's
+        // acknowledgement waits. Small batches keep that wait short (server PostgreSQL runs them side by side).
+        const report = await tactful.processInbox({ allShops: true, limit: tactful.store.kind === 'pglite' ? 5 : 100 });
         if (report.processed + report.failed + report.refused > 0) logger.info({ inbox: report }, 'inbox processed');
       } catch (error) {
         logger.error({ err: { message: (error as Error).message, code: (error as { code?: string }).code } }, 'inbox processing failed; retrying');
