@@ -99,6 +99,8 @@ describeEachStore('customer shaping', (getStore) => {
   it('rectification - bad input is refused whole and changes nothing; without personalization nothing is stored', async () => {
     const t = await shop(getStore);
     await expectCode(t.profiles.rectify(EMAIL, { firstName: 'Ok', birthDate: '1990-13-45' }, customerActor), 'PROFILE.INVALID');
+    await expectCode(t.profiles.rectify(EMAIL, { birthDate: '1990-02-31' }, customerActor), 'PROFILE.INVALID');
+    await expectCode(t.profiles.rectify(EMAIL, { birthDate: '2999-01-01' }, customerActor), 'PROFILE.INVALID');
     await expectCode(t.profiles.rectify(EMAIL, { interests: ['Tea', 'Astrology'] }, customerActor), 'PROFILE.INVALID');
     await expectCode(t.profiles.rectify(EMAIL, { favouriteColour: 'red' }, customerActor), 'PROFILE.INVALID');
     expect((await t.profiles.show(EMAIL)).profile!.attributes).toEqual({});

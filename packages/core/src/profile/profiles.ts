@@ -46,7 +46,7 @@ export const profileAttributesInput = z
     firstName: shortText.nullable(),
     lastName: shortText.nullable(),
     gender: z.string().trim().toLowerCase().min(1).max(40).nullable(),
-    birthDate: isoDay.nullable(),
+    birthDate: isoDay.refine((s) => Date.parse(`${s}T00:00:00Z`) <= Date.now(), 'a birth date cannot be in the future').nullable(),
     country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'a two-letter ISO country code').nullable(),
     region: shortText.nullable(),
     city: shortText.nullable(),
