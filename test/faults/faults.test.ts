@@ -5,6 +5,7 @@
  * each scenario the oracle compares all three sides and lists every violation. The table printed at the end
  * says what ran; a failing seed is replayed with FAULT_SEED=<seed>.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '@tactful/core';
 import { startWorker, type Child } from './child.js';
@@ -16,13 +17,20 @@ import { createWorld, type World } from './world.js';
 const SEED = Number(process.env.FAULT_SEED ?? 20251129);
 const RATE = Number(process.env.FAULT_RATE ?? 0.15);
 
+/**
+ * The bulk-import scenario always runs on a PGlite folder (the embedded store must survive SIGKILL too); the
+ * others run on PostgreSQL when DATABASE_URL is set (CI), each under a shop of its own.
+ */
+const serverStore = () => (process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL, shopSuffix: randomBytes(4).toString('hex') } : {});
+
 const table: FaultRow[] = [];
 const suiteStarted = Date.now();
 
 const order = ['kill mid bulk import', 'kill mid outbox delivery', 'kill mid campaign send'];
-afterAll(() => printFaultTable(`Fault suite (seed ${SEED}, rate ${RATE}; replay with FAULT_SEED=${SEED})`, table.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario)), (Date.now() - suiteStarted) / 1000));
+afterAll(() => printFaultTable(`Fault suite (seed ${SEED}, rate ${RATE}; replay with FAULT_SEED=${SEED})`, table.sort((a, b) => order.findIndex((o) => a.scenario.startsWith(o)) - order.findIndex((o) => b.scenario.startsWith(o))), (Date.now() - suiteStarted) / 1000));
 
-function record(scenario: string, world: World, kills: number, report: OracleReport, started: number) {
+function record(name: string, world: World, kills: number, report: OracleReport, started: number) {
+  const scenario = `${name} (${/^postgres/.test(world.db) ? 'PostgreSQL' : 'PGlite'})`;
   table.push({ scenario, kills, faults: world.faultsInjected(), delivered: report.delivered, campaignSends: report.campaignSends, violations: report.violations.length, seconds: (Date.now() - started) / 1000 });
   if (report.violations.length > 0) process.stderr.write(`\n${scenario} (seed ${world.seed}) violations:\n  ${report.violations.slice(0, 30).join('\n  ')}\n`);
   process.stdout.write(`${scenario}: faults ${JSON.stringify(world.faultCounts())}; foreign-shop rows ${JSON.stringify(report.foreignShopRows)}\n`);
@@ -93,7 +101,7 @@ describe('fault suite: the app converges after SIGKILL under seeded vendor fault
 
   it.concurrent('killed mid outbox delivery (a Mailchimp batch and a Shopify consent write applied, unanswered): delivered after restart, nothing lost', async () => {
     const started = Date.now();
-    const world = await createWorld({ seed: SEED + 1, rate: RATE });
+    const world = await createWorld({ seed: SEED + 1, rate: RATE, ...serverStore() });
     const random = seededRandom((SEED + 1) ^ 0x5eed);
     try {
       let kills = 0;
@@ -133,7 +141,7 @@ describe('fault suite: the app converges after SIGKILL under seeded vendor fault
 
   it.concurrent('killed mid campaign send (twice, right after Mailchimp sent a wave): nobody gets it twice or without consent', async () => {
     const started = Date.now();
-    const world = await createWorld({ seed: SEED + 2, rate: RATE });
+    const world = await createWorld({ seed: SEED + 2, rate: RATE, ...serverStore() });
     const random = seededRandom((SEED + 2) ^ 0x5eed);
     try {
       const subscribed = [...world.shopify.state.customers.byId.values()].filter((c) => c.consent.marketingState === 'SUBSCRIBED' && c.email);
