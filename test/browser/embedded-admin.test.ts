@@ -170,7 +170,7 @@ describe('embedded admin in a browser: every navigation takes a fresh session to
     await page.waitForTimeout(PAST_LIFETIME_MS);
     const before = issued.length;
     await page.reload();
-    await page.waitForFunction(() => document.querySelector('main h1')?.textContent === 'Audit log', undefined, { timeout: 15_000 });
+    await page.locator('main h1').filter({ hasText: /^Audit log$/ }).waitFor({ timeout: 15_000 });
     expect(await signInShown()).toBe(0);
     expect(issued.length).toBe(before + 1);
     expect(new URL(page.url()).searchParams.get('id_token')).toBe(lastToken());
