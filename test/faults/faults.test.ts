@@ -12,7 +12,7 @@ import { startWorker, type Child } from './child.js';
 import { runOracle, type OracleReport } from './oracle.js';
 import { makeChanges, settle } from './scenario.js';
 import { printFaultTable, type FaultRow } from './table.js';
-import { createWorld, type World } from './world.js';
+import { createWorld, type SeenRequest, type World } from './world.js';
 
 const SEED = Number(process.env.FAULT_SEED ?? 20251129);
 const RATE = Number(process.env.FAULT_RATE ?? 0.15);
@@ -36,7 +36,7 @@ function record(name: string, world: World, kills: number, report: OracleReport,
   process.stdout.write(`${scenario}: faults ${JSON.stringify(world.faultCounts())}; foreign-shop rows ${JSON.stringify(report.foreignShopRows)}\n`);
 }
 
-/** Runs one life of the app that ends in SIGKILL once `trigger` fires (or after `maxMs`, if it never does). */
+/** Runs one life of the app that ends in SIGKILL when `arm`'s trigger fires — or, if that moment never comes, once the app is idle (or `maxMs` passed). */
 async function lifeKilledWhen(world: World, instance: string, arm: (kill: () => void, child: Child) => void, maxMs: number): Promise<boolean> {
   const child = startWorker(world.workerConfig(instance, extraConfig.get(world) ?? {}));
   let fired = false;
@@ -72,8 +72,12 @@ async function lastLife(world: World, instance: string, changes: boolean): Promi
   }
 }
 
-const isBatch = (r: Request) => r.method === 'POST' && /\/lists\/[^/]+$/.test(new URL(r.url).pathname);
-const isCampaignSend = (r: Request) => r.method === 'POST' && /\/campaigns\/[^/]+\/actions\/send$/.test(new URL(r.url).pathname);
+/** A batch subscribe/update Mailchimp applied (its answer is on its way back). */
+const isBatch = (r: SeenRequest) => r.method === 'POST' && r.status === 200 && /\/lists\/[^/]+$/.test(r.path) && r.body.includes('"status"');
+/** A campaign Mailchimp sent. */
+const isCampaignSend = (r: SeenRequest) => r.method === 'POST' && r.status < 300 && /\/campaigns\/[^/]+\/actions\/send$/.test(r.path);
+/** A consent write Shopify applied. */
+const isConsentWrite = (r: SeenRequest) => r.status === 200 && r.body.includes('TactfulConsentUpdate');
 
 // The scenarios run side by side (each in its own world, with its own app process): most of their time is
 // spent waiting on child processes, Retry-After and timeouts.
@@ -109,25 +113,28 @@ describe('fault suite: the app converges after SIGKILL under seeded vendor fault
       const k = 1 + Math.floor(random() * 3);
       let batches = 0;
       if (await lifeKilledWhen(world, 'a', (kill) => (world.onMailchimpRequest = (r) => isBatch(r) && ++batches === k && kill()), 90_000)) kills += 1;
-      // 2nd life: converges, takes a round of changes, and is killed right after Shopify applied a consent write.
+      // 2nd life: converges, takes a round of changes, and is killed right after Shopify applied a consent write
+      // or Mailchimp a batch for them, whichever comes first.
       const child = startWorker(world.workerConfig('a'));
       await settle(world, child, 'the first sync', 120_000);
       let fired = false;
-      world.onShopifyRequest = () => {
-        if (!fired && world.shopify.requests.at(-1)?.document.includes('TactfulConsentUpdate')) {
+      const killOn = (match: (r: SeenRequest) => boolean) => (r: SeenRequest) => {
+        if (!fired && match(r)) {
           fired = true;
           child.process.kill('SIGKILL');
         }
       };
+      world.onShopifyRequest = killOn(isConsentWrite);
+      world.onMailchimpRequest = killOn(isBatch);
       const from = child.events.length;
       await makeChanges(world, await child.url).catch(() => undefined);
       await world.mailchimp.flushWebhooks();
       await child.waitFor((e) => e.ev === 'idle' && e.importDone === true, { from, timeoutMs: 60_000, what: 'the kill' }).catch(() => undefined);
       await child.kill();
       world.onShopifyRequest = null;
+      world.onMailchimpRequest = null;
       if (fired) kills += 1;
       // 3rd life: converges.
-      world.resumeFaults();
       await lastLife(world, 'a', false);
       const report = await runOracle(world);
       record('kill mid outbox delivery', world, kills, report, started);

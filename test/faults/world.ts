@@ -46,6 +46,14 @@ export interface WorldOptions {
   shopSuffix?: string;
 }
 
+export interface SeenRequest {
+  method: string;
+  path: string;
+  body: string;
+  /** The status the sandbox answered. */
+  status: number;
+}
+
 export interface World {
   readonly seed: number;
   readonly random: () => number;
@@ -59,9 +67,9 @@ export interface World {
   readonly db: string;
   readonly secret: string;
   readonly dir: string;
-  /** Called with every request the Mailchimp host is about to answer (after the sandbox applied it). */
-  onMailchimpRequest: ((request: Request) => void) | null;
-  onShopifyRequest: ((request: Request) => void) | null;
+  /** Called with every request a host is about to answer, after the sandbox handled it (e.g. to SIGKILL the app right then). */
+  onMailchimpRequest: ((request: SeenRequest) => void) | null;
+  onShopifyRequest: ((request: SeenRequest) => void) | null;
   /** When Mailchimp sent each campaign (ms), as the host saw the send action applied. */
   readonly campaignSentAt: Map<string, number>;
   workerConfig(instance: string, extra?: Partial<WorkerConfig>): WorkerConfig;
@@ -209,19 +217,23 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   (world as { db: string }).db = options.databaseUrl ?? join(world.dir, 'db');
   (world as { shopifyHost: SandboxHttpHost }).shopifyHost = await serveShopifySandbox({
     fetch: async (input, init) => {
-      const response = await shopify.fetch(input, init);
-      world.onShopifyRequest?.(input instanceof Request ? input : new Request(input, init));
+      const request = input instanceof Request ? input : new Request(input, init);
+      const body = request.method === 'POST' ? await request.clone().text() : '';
+      const response = await shopify.fetch(request);
+      world.onShopifyRequest?.({ method: request.method, path: new URL(request.url).pathname, body, status: response.status });
       return response;
     },
   });
   (world as { mailchimpHost: MailchimpSandboxHost }).mailchimpHost = await serveMailchimpSandbox({
     baseUrl: mailchimp.baseUrl,
     fetch: async (input, init) => {
-      const response = await mailchimp.fetch(input, init);
       const request = input instanceof Request ? input : new Request(input, init);
-      const send = request.method === 'POST' ? /\/campaigns\/([^/]+)\/actions\/send$/.exec(new URL(request.url).pathname) : null;
+      const body = request.method === 'GET' ? '' : await request.clone().text();
+      const response = await mailchimp.fetch(request);
+      const path = new URL(request.url).pathname;
+      const send = request.method === 'POST' ? /\/campaigns\/([^/]+)\/actions\/send$/.exec(path) : null;
       if (send && response.ok && !world.campaignSentAt.has(send[1]!)) world.campaignSentAt.set(send[1]!, Date.now());
-      world.onMailchimpRequest?.(request);
+      world.onMailchimpRequest?.({ method: request.method, path, body, status: response.status });
       return response;
     },
   });
