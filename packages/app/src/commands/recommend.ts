@@ -1,4 +1,4 @@
-import { TactfulError } from '@tactful/core';
+import { statedReason, TactfulError } from '@tactful/core';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
 import { parsePositiveInt, table } from '../cli/parse.js';
@@ -41,9 +41,7 @@ export const recommendCommand: CommandModule = (program: Command, ctx: CliContex
               const why =
                 top?.kind === 'bought-with'
                   ? `because you bought ${top.becauseTitle ?? top.because} (${top.statistic} ${fixed(top.value)})`
-                  : top?.kind === 'popular-in-category'
-                    ? `popular in ${top.category}`
-                    : 'popular in the shop';
+                  : statedReason(r).replace(/^./, (c) => c.toLowerCase());
               return [r.product.title, fixed(r.score), why];
             }),
           ),

@@ -5,7 +5,7 @@
  * recommendations with their reasons, every number read back from the store.
  */
 import { setupServer } from 'msw/node';
-import { fromExternalConsent, type CampaignRunResult, type CampaignStats, type Tactful, type OrderRecord } from '@tactful/core';
+import { fromExternalConsent, statedReason, type CampaignRunResult, type CampaignStats, type Tactful, type OrderRecord } from '@tactful/core';
 import { createShopifyPlatform } from '@tactful/shopify';
 import { createShopifySandbox, seedFromGroceries } from '@tactful/shopify/testing';
 import { createMailchimpProvider } from '@tactful/mailchimp';
@@ -182,8 +182,8 @@ export async function runDemoPipeline(
     examples.push({
       email: c.email,
       recommendations: r.recommendations.map((rec) => {
-        const top = rec.reasons.find((r) => r.kind === 'bought-with') ?? rec.reasons[0];
-        return { title: rec.product.title, why: top?.kind === 'bought-with' ? `because you bought ${top.becauseTitle ?? top.because}` : top?.kind === 'popular-in-category' ? `popular in ${top.category}` : 'popular in the shop' };
+        const titles = new Map(rec.reasons.flatMap((x) => (x.kind === 'bought-with' && x.becauseTitle ? [[x.because, x.becauseTitle] as const] : [])));
+        return { title: rec.product.title, why: statedReason(rec, (id) => titles.get(id) ?? id).replace(/^./, (c) => c.toLowerCase()) };
       }),
     });
   }

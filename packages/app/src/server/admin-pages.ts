@@ -242,7 +242,9 @@ ${result.recommendations.map(
           ? `because they bought ${titles.get(x.because) ?? x.because} (${x.statistic} ${fmt(x.value, 2)}, together ${x.stats.count}×, lift ${fmt(x.stats.lift, 2)})`
           : x.kind === 'popular-in-category'
             ? `popular in ${x.category} (${x.count} orders)`
-            : `popular (${x.count} orders)`
+            : x.kind === 'declared-interest'
+              ? `they told us they like ${x.category}`
+              : `popular (${x.count} orders)`
       }</div>`,
   )}</td></tr>`,
 )}</tbody></table>`
@@ -272,6 +274,21 @@ ${productSection}${customerSection}`;
     const ttl = Number(body.optInTokenTtlHours);
     try {
       await tactful.settings.update({ requireDoubleOptIn: body.requireDoubleOptIn === 'on', optInTokenTtlHours: Number.isFinite(ttl) ? ttl : -1 }, adminActor);
+      res.redirect(303, '/admin/settings?saved=1');
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res.status(400).send(await settingsPage(tactful, undefined, `${error.message} Nothing was changed.`));
+    }
+  });
+
+  router.post('/admin/sensitive', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const list = (typeof body.categories === 'string' ? body.categories : '')
+      .split(/[\n,]/)
+      .map((c) => c.trim())
+      .filter(Boolean);
+    try {
+      await tactful.settings.update({ sensitiveCategories: list }, adminActor);
       res.redirect(303, '/admin/settings?saved=1');
     } catch (error) {
       if (!isTactfulError(error)) throw error;
@@ -369,6 +386,10 @@ ${ok ? html`<div class="notice ok" role="status">${ok}</div>` : ''}${error ? htm
 <div class="grid"><label>Name emails are from<br><input type="text" name="senderName" value="${settings.sender?.name ?? ''}" required maxlength="100"></label>
 <label>Reply address<br><input type="email" name="senderEmail" value="${settings.sender?.email ?? ''}" required></label></div>
 <label>Postal address<br><input type="text" name="senderAddress" value="${settings.sender?.postalAddress ?? ''}" required style="width:100%"></label>
+<button type="submit">Save</button></form>
+<form method="post" action="/admin/sensitive" class="card"><h2>Sensitive categories</h2>
+<p class="small muted">Purchases in these catalogue categories (health, intimate items, ...) are never the basis or the stated reason of a recommendation, unless the customer allowed exactly that category in their preference centre.</p>
+<label>Categories (one per line or comma-separated)<br><textarea name="categories" rows="3" style="width:100%">${settings.sensitiveCategories.join('\n')}</textarea></label>
 <button type="submit">Save</button></form>
 <form method="post" action="/admin/contact-policy" class="card"><h2>Frequency caps and quiet hours</h2>
 <label>Caps (emails per days, all apply)<br><input type="text" name="caps" value="${contact.caps.map((c) => `${c.max}/${c.days}`).join(', ')}"></label>

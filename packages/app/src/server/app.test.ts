@@ -480,6 +480,21 @@ describe('admin', () => {
     expect(unknown).toContain('No customer with email nobody@example.com');
   });
 
+  it('settings: sensitive categories and the sender identity are saved; bad values are refused and change nothing', async () => {
+    const ok = await post('/admin/sensitive', { categories: 'health food\nbaby food, beer' }, auth);
+    expect(ok.status).toBe(303);
+    expect((await tactful.settings.get()).sensitiveCategories).toEqual(['health food', 'baby food', 'beer']);
+    const long = await post('/admin/sensitive', { categories: 'x'.repeat(300) }, auth);
+    expect(long.status).toBe(400);
+    expect((await tactful.settings.get()).sensitiveCategories).toEqual(['health food', 'baby food', 'beer']);
+    const badSender = await post('/admin/sender', { senderName: 'Tea', senderEmail: 'nope', senderAddress: '1 Leaf Lane, Ghent' }, auth);
+    expect(badSender.status).toBe(400);
+    expect(await badSender.text()).toContain('not an email address');
+    expect((await tactful.settings.get()).sender).toBeUndefined();
+    expect((await post('/admin/sender', { senderName: 'Tea', senderEmail: 'hi@tea.example', senderAddress: '1 Leaf Lane, Ghent' }, auth)).status).toBe(303);
+    expect((await tactful.settings.get()).sender).toEqual({ name: 'Tea', email: 'hi@tea.example', postalAddress: '1 Leaf Lane, Ghent' });
+  });
+
   it('settings: a bad value is refused with the reason and changes nothing', async () => {
     const res = await post('/admin/settings', { requireDoubleOptIn: 'on', optInTokenTtlHours: '0' }, auth);
     expect(res.status).toBe(400);
