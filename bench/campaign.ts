@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createTactful, openStore, readBaskets, readItemCatalog, type EmailProvider, type OrderRecord } from '@tactful/core';
+import { createTactful, openStore, readBaskets, readItemCatalog, type OrderRecord } from '@tactful/core';
+import { createMemoryEmailProvider } from '../packages/core/src/testing/memory-provider.js';
 
 const data = fileURLToPath(new URL('../../shared/data/baskets/', import.meta.url));
 const CUSTOMERS = Number(process.env.BENCH_CAMPAIGN_CUSTOMERS ?? 2000);
@@ -28,34 +29,6 @@ export interface CampaignBenchResult {
   rerunMs: number;
   dryRunVsBaseline: number;
   sendVsBaseline: number;
-}
-
-function recordingProvider(): EmailProvider & { sends: number } {
-  const byKey = new Map<string, { campaignId: string; sent: string[]; failed: [] }>();
-  const provider = {
-    system: 'bench',
-    capabilities: { campaigns: true, reports: false, webhooks: false, maxBatch: 500 },
-    sends: 0,
-    async pushMembers() {
-      return [];
-    },
-    async listMembers() {
-      return { items: [] };
-    },
-    async getMember() {
-      return null;
-    },
-    async sendCampaign(request: Parameters<NonNullable<EmailProvider['sendCampaign']>>[0]) {
-      let result = byKey.get(request.key);
-      if (!result) {
-        result = { campaignId: `c${byKey.size + 1}`, sent: request.recipients.map((r) => r.email), failed: [] };
-        provider.sends += result.sent.length;
-        byKey.set(request.key, result);
-      }
-      return result;
-    },
-  };
-  return provider;
 }
 
 async function benchOn(target: string, url: string): Promise<CampaignBenchResult> {
@@ -92,14 +65,15 @@ async function benchOn(target: string, url: string): Promise<CampaignBenchResult
     const dry = await tactful.campaign.run({ name: 'bench', dryRun: true, publicUrl, previews: 0 });
     const dryRun = (performance.now() - started) / CUSTOMERS;
 
-    const provider = recordingProvider();
+    const memory = createMemoryEmailProvider('bench');
+    const provider = memory.provider;
     started = performance.now();
     const sent = await tactful.campaign.run({ name: 'bench', dryRun: false, publicUrl }, { provider });
     const send = (performance.now() - started) / CUSTOMERS;
     started = performance.now();
     const again = await tactful.campaign.run({ name: 'bench', dryRun: false, publicUrl }, { provider });
     const rerunMs = performance.now() - started;
-    if (sent.sent !== dry.eligible || again.sent !== 0 || provider.sends !== dry.eligible) throw new Error(`campaign bench: sent ${sent.sent} of ${dry.eligible} eligible, re-run sent ${again.sent}`);
+    if (sent.sent !== dry.eligible || again.sent !== 0 || memory.deliveries.length !== dry.eligible) throw new Error(`campaign bench: sent ${sent.sent} of ${dry.eligible} eligible, re-run sent ${again.sent}`);
     return {
       target,
       people: CUSTOMERS,

@@ -1,11 +1,12 @@
 import { and, eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { createTactful, type Tactful } from '../engine.js';
-import { TactfulError, isTactfulError } from '../errors/tactful-error.js';
-import type { CampaignRequest, CampaignResult, EmailProvider, OrderRecord } from '../ports.js';
+import { isTactfulError } from '../errors/tactful-error.js';
+import type { OrderRecord } from '../ports.js';
 import type { Store } from '../store/open.js';
 import { campaignRecipients, campaignWaves, contactSends } from '../store/schema.js';
 import { describeEachStore } from '../testing/harness.js';
+import { createMemoryEmailProvider } from '../testing/memory-provider.js';
 import { uniqueShop } from '../testing/stores.js';
 
 // Noon UTC: outside the default quiet hours (21:00-08:00) of the default time zone.
@@ -13,50 +14,6 @@ const t0 = new Date('2026-03-01T12:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
 const PUBLIC = 'https://tactful.example.com';
 const SENDER = { name: 'Bean & Leaf', email: 'hello@bean.example', postalAddress: '1 Roastery Lane, 1000 Brussels, BE' };
-
-/**
- * An email provider that keeps what a real one keeps: members' statuses and, per idempotency key, the one
- * send it made. `failAfterSend` / `failBeforeSend` stand for a timeout after or before the provider acted.
- */
-function recordingProvider() {
-  const deliveries: Array<{ key: string; email: string; request: CampaignRequest }> = [];
-  const byKey = new Map<string, CampaignResult>();
-  const unsubscribed = new Set<string>();
-  const faults: Array<'before' | 'after'> = [];
-  let calls = 0;
-  const provider: EmailProvider = {
-    system: 'memory',
-    capabilities: { campaigns: true, reports: true, webhooks: false, maxBatch: 500 },
-    async pushMembers() {
-      return [];
-    },
-    async listMembers() {
-      return { items: [] };
-    },
-    async getMember() {
-      return null;
-    },
-    async sendCampaign(request) {
-      calls += 1;
-      const fault = faults.shift();
-      if (fault === 'before') throw new TactfulError('MEMORY.TIMEOUT', 'timed out before sending', { retryable: true });
-      let result = byKey.get(request.key);
-      if (!result) {
-        const sent = request.recipients.filter((r) => !unsubscribed.has(r.email)).map((r) => r.email);
-        for (const email of sent) deliveries.push({ key: request.key, email, request });
-        result = { campaignId: `c-${byKey.size + 1}`, sent, failed: request.recipients.filter((r) => unsubscribed.has(r.email)).map((r) => ({ email: r.email, code: 'MEMORY.UNSUBSCRIBED', message: 'unsubscribed here' })) };
-        byKey.set(request.key, result);
-      }
-      if (fault === 'after') throw new TactfulError('MEMORY.TIMEOUT', 'timed out after sending', { retryable: true });
-      return result;
-    },
-    async campaignReport(campaignId) {
-      const sends = deliveries.filter((d) => byKey.get(d.key)?.campaignId === campaignId).length;
-      return { campaignId, sends, opens: Math.min(sends, 1), clicks: 0, unsubscribes: 0 };
-    },
-  };
-  return { provider, deliveries, unsubscribed, faults, calls: () => calls, sendsTo: (email: string) => deliveries.filter((d) => d.email === email).length };
-}
 
 function grant(email: string, purpose: string, id: string, level = 'confirmed', state = 'granted', day = 1) {
   return { subject: { email }, purpose, state, level, occurredAt: at(day), source: { system: 'shopify', eventId: id, method: 'form' }, evidence: { clause: '4.2', policyVersion: '3' } };
@@ -165,7 +122,7 @@ describeEachStore('campaigns', (getStore) => {
   it('sends once per person: a re-run sends nothing, and each send is recorded for the contact policy and the audit log', async () => {
     const store = getStore();
     const t = await shop(store);
-    const mail = recordingProvider();
+    const mail = createMemoryEmailProvider();
     const first = await t.campaign.run({ name: 'spring', dryRun: false, publicUrl: PUBLIC }, { provider: mail.provider });
     expect(first).toMatchObject({ sent: 2, eligible: 2, alreadySent: 0, failed: [] });
     expect(mail.deliveries.map((d) => d.email).sort()).toEqual([people.ada, people.hal]);
@@ -187,7 +144,7 @@ describeEachStore('campaigns', (getStore) => {
     for (const fault of ['after', 'before'] as const) {
       const store = getStore();
       const t = await shop(store);
-      const mail = recordingProvider();
+      const mail = createMemoryEmailProvider();
       mail.faults.push(fault);
       expect(await codeOf(t.campaign.run({ name: 'spring', dryRun: false, publicUrl: PUBLIC, instanceId: 'a' }, { provider: mail.provider }))).toBe('CAMPAIGN.INTERRUPTED');
       // Another instance does not take the wave while its lease runs, but it does not send to those people either.
@@ -204,7 +161,7 @@ describeEachStore('campaigns', (getStore) => {
     const store = getStore();
     const clock = { now: at(10) };
     const t = await shop(store, clock);
-    const mail = recordingProvider();
+    const mail = createMemoryEmailProvider();
     mail.faults.push('before');
     await expect(t.campaign.run({ name: 'spring', dryRun: false, publicUrl: PUBLIC, instanceId: 'a', leaseSeconds: 60 }, { provider: mail.provider })).rejects.toMatchObject({ code: 'CAMPAIGN.INTERRUPTED' });
     // Hal withdraws before anyone resumes: he is released, never sent.
@@ -220,7 +177,7 @@ describeEachStore('campaigns', (getStore) => {
     const store = getStore();
     const t = await shop(store);
     const u = await createTactful({ store, shop: t.shopId, now: t.now });
-    const mail = recordingProvider();
+    const mail = createMemoryEmailProvider();
     const [x, y] = await Promise.all([
       t.campaign.run({ name: 'spring', dryRun: false, publicUrl: PUBLIC, instanceId: 'x' }, { provider: mail.provider }),
       u.campaign.run({ name: 'spring', dryRun: false, publicUrl: PUBLIC, instanceId: 'y' }, { provider: mail.provider }),
@@ -232,7 +189,7 @@ describeEachStore('campaigns', (getStore) => {
   it('a person unsubscribed at the provider is reported as failed and may be tried again later; maxRecipients caps the whole campaign', async () => {
     const store = getStore();
     const t = await shop(store);
-    const mail = recordingProvider();
+    const mail = createMemoryEmailProvider();
     mail.unsubscribed.add(people.hal);
     const result = await t.campaign.run({ name: 'spring', dryRun: false, publicUrl: PUBLIC, maxRecipients: 5 }, { provider: mail.provider });
     expect(result.sent).toBe(1);
@@ -246,7 +203,7 @@ describeEachStore('campaigns', (getStore) => {
     const store = getStore();
     const clock = { now: at(10) };
     const t = await shop(store, clock);
-    const mail = recordingProvider();
+    const mail = createMemoryEmailProvider();
     const run = await t.campaign.run({ name: 'spring', dryRun: false, publicUrl: PUBLIC }, { provider: mail.provider });
     expect(run.sent).toBe(2);
     const featured = mail.deliveries.find((d) => d.email === people.ada)!.request.recipients.find((r) => r.email === people.ada)!.content.products[0]!.productId;
@@ -262,7 +219,7 @@ describeEachStore('campaigns', (getStore) => {
   it('bad input is refused with a clear error and changes nothing', async () => {
     const store = getStore();
     const t = await shop(store);
-    const mail = recordingProvider();
+    const mail = createMemoryEmailProvider();
     expect(await codeOf(t.campaign.run({ name: 'no spaces!', dryRun: true, publicUrl: PUBLIC }))).toBe('CAMPAIGN.INVALID');
     expect(await codeOf(t.campaign.run({ name: 'x', dryRun: true, publicUrl: 'not a url' }))).toBe('CAMPAIGN.INVALID');
     expect(await codeOf(t.campaign.run({ name: 'x', dryRun: false, publicUrl: PUBLIC }))).toBe('CAMPAIGN.NO_PROVIDER');

@@ -7,3 +7,4 @@ export { describeEmailProvider } from './email-provider-suite.js';
 export type { DescribeEmailProviderOptions, EmailProviderOracle, EmailProviderTestContext, EmailProviderTestName, EmailProviderFailureKind, OracleMemberState } from './email-provider-suite.js';
 export { describeCommercePlatform, commercePlatformTestNames } from './commerce-platform-suite.js';
 export type { DescribeCommercePlatformOptions, CommercePlatformOracle, CommercePlatformHarness, CommercePlatformTestName, OracleConsent } from './commerce-platform-suite.js';
+export { createMemoryEmailProvider } from './memory-provider.js';
