@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import { createTactful, type Tactful } from '../engine.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
+import { csvField } from './export.js';
 
 async function collect(iter: AsyncIterable<string>): Promise<string> {
   let out = '';
@@ -99,4 +100,13 @@ describeEachStore('audit log and ledger chains', (getStore) => {
     expect(recorded[0]).toContain('""purpose"":""personalization""');
     expect(recorded[0]).toMatch(/,"{.*}",/);
   });
+});
+
+it('export - a CSV cell a spreadsheet would run as a formula is defused; JSONL keeps it exactly', () => {
+  expect(csvField('=1+1@example.com')).toBe("'=1+1@example.com");
+  expect(csvField('+cmd|calc')).toBe("'+cmd|calc");
+  expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+  expect(csvField('-2,3')).toBe(`"'-2,3"`);
+  expect(csvField('ada@example.com')).toBe('ada@example.com');
+  expect(csvField('say "hi", bye')).toBe('"say ""hi"", bye"');
 });

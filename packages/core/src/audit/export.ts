@@ -7,9 +7,14 @@ export type AuditExportFormat = 'csv' | 'jsonl';
 
 export const auditCsvColumns = ['seq', 'at', 'action', 'actor_type', 'actor_id', 'subject_id', 'email', 'details', 'row_hash'] as const;
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. A value a spreadsheet would
+ * run as a formula (it starts with = + - @, a tab or a CR — `=1+1@example.com` is a valid email address) gets a
+ * leading apostrophe (OWASP CSV injection); the JSON Lines export keeps every value exactly.
+ */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export interface ExportedAuditEntry {
