@@ -32,6 +32,7 @@ import { inbox } from './store/schema.js';
 import { createDispatcher, type DispatcherOptions } from './sync/dispatcher.js';
 import { outboxCounts } from './sync/outbox.js';
 import { processInbox, type InboundHandler } from './sync/inbox.js';
+import { createInboxWriter } from './sync/inbox-writer.js';
 import { platformTarget, providerTarget } from './sync/targets.js';
 import type { CommercePlatform, EmailProvider } from './ports.js';
 import { products as productsTable } from './store/schema.js';
@@ -99,24 +100,9 @@ export async function createTactful(options: CreateTactfulOptions) {
     });
   }
 
+  const inboxWriter = createInboxWriter(store.db, keys);
   const inboxSink: InboundSink = {
-    async receive(shop: string, event: InboundEvent, meta: InboundMeta) {
-      const target = normaliseShop(shop);
-      const shopKeys = await keys.shop(store.db, target);
-      const inserted = await store.db
-        .insert(inbox)
-        .values({
-          shopId: target,
-          system: meta.system,
-          deliveryId: meta.deliveryId,
-          topic: meta.topic,
-          payloadEnc: encrypt(shopKeys.shopKey, JSON.stringify(event), `inbox:${target}:${meta.system}:${meta.deliveryId}`),
-          receivedAt: meta.receivedAt,
-        })
-        .onConflictDoNothing()
-        .returning({ id: inbox.deliveryId });
-      return inserted.length > 0 ? 'accepted' : 'duplicate';
-    },
+    receive: (shop: string, event: InboundEvent, meta: InboundMeta) => inboxWriter.receive(normaliseShop(shop), event, meta),
   };
 
   const getModel = modelCache(ctx);
