@@ -206,7 +206,11 @@ describe('embedded admin (Shopify session tokens)', () => {
     await post('/admin/sender', { senderName: 'Shop', senderEmail: 'shop@example.com', senderAddress: '1 Road, Town', id_token: token });
     const refused = sessionToken({}, 'some-other-apps-secret-0123456789');
     await post('/admin/settings', { optInTokenTtlHours: '50', id_token: refused });
-    await fetch(`${embedded.url}/admin?id_token=${refused}`, { headers: { accept: 'text/html' } });
+    const signIn = await fetch(`${embedded.url}/admin/audit?action=settings.changed&id_token=${refused}`, { headers: { accept: 'text/html' } });
+    expect(signIn.status).toBe(401);
+    const signInPage = await signIn.text();
+    expect(signInPage).toContain('name="next" value="/admin/audit?action=settings.changed"');
+    expect(signInPage).not.toContain(refused);
     expect(logLines.length).toBeGreaterThan(4);
     const logs = logLines.join('\n');
     expect(logs).toContain('/admin/settings');

@@ -139,14 +139,13 @@ export function createAdminAuth(options: AdminAuthOptions) {
 
   /**
    * A request the embedded admin signed with a session token in the page load or the form (no cookie works
-   * in the iframe): the token leaves the form body (no handler may store or echo it), and a redirect to
-   * another admin page carries it on, so the page after "Save" opens too. The token has just been verified
-   * and lives about a minute; it only ever goes to this app's own /admin paths, never elsewhere.
+   * in the iframe): a redirect to another admin page carries the token on, so the page after "Save" opens
+   * too. The token has just been verified and lives about a minute; it only ever goes to this app's own
+   * /admin paths, never elsewhere.
    */
   function carryToken(req: Request, res: Response): void {
     const found = sessionTokenFrom(req);
     if (!found || found.source === 'header') return;
-    if (found.source === 'form') delete (req.body as Record<string, unknown>).id_token;
     const location = res.location.bind(res);
     res.location = (url: string) => location(isAdminPath(url) ? withIdToken(url, found.token) : url);
   }
@@ -157,10 +156,15 @@ export function createAdminAuth(options: AdminAuthOptions) {
       return async (req: Request, res: Response, next: NextFunction) => {
         const how = await authenticated(req);
         if (how === 'embedded') carryToken(req, res);
+        // Whoever signed the request, a form's id_token goes no further than here.
+        if (req.body && typeof req.body === 'object' && 'id_token' in req.body) delete (req.body as Record<string, unknown>).id_token;
         if (how) return next();
         res.set('Cache-Control', 'no-store');
         if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') {
-          res.status(401).send(loginPage(req.originalUrl));
+          // The page to come back to after signing in, without the (refused) session token.
+          const back = new URL(req.originalUrl, 'http://app.invalid');
+          back.searchParams.delete('id_token');
+          res.status(401).send(loginPage(`${back.pathname}${back.search}`));
           return;
         }
         res.status(401).set('WWW-Authenticate', 'Bearer realm="tactful-admin"').json({ error: 'AUTH.REQUIRED', message: 'Sign in at /admin/login or send Authorization: Bearer <TACTFUL_ADMIN_TOKEN>.' });
