@@ -19,6 +19,8 @@ export interface AdminClientOptions {
   sleep?: ((ms: number) => Promise<void>) | undefined;
   now?: () => number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  /** GraphQL calls unanswered after this long are abandoned and retried; default 30 s. */
+  timeoutMs?: number | undefined;
 }
 
 export interface AdminClient {
@@ -121,6 +123,9 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     try {
       return await init();
     } catch (error) {
+      if ((error as { name?: string })?.name === 'TimeoutError') {
+        throw new TactfulError('SHOPIFY.TIMEOUT', `Shopify did not answer ${what} within ${options.timeoutMs ?? 30_000} ms. It is retried.`, { cause: error, retryable: true });
+      }
       if ((error as { name?: string })?.name === 'AbortError') throw error;
       throw new TactfulError('SHOPIFY.NETWORK', `Could not reach Shopify for ${what}: ${(error as Error).message}. It is retried.`, { cause: error, retryable: true });
     }
@@ -137,6 +142,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
             method: 'POST',
             headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Shopify-Access-Token': options.accessToken },
             body: JSON.stringify({ query: document, variables }),
+            signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
           }),
         );
         const body = (await readBody(response)) as GraphqlBody<T>;

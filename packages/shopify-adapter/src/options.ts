@@ -22,6 +22,8 @@ export const shopifyOptionsSchema = z.object({
   purpose: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, 'a purpose key, e.g. email_marketing').default('email_marketing'),
   /** Records per page (customers at most 150, products 125, orders fewer: every page stays under Shopify's 1000-point query limit). */
   pageSize: z.number().int().min(1).max(250).default(50),
+  /** A GraphQL call that has not answered after this long is abandoned and retried (a hung connection). */
+  timeoutMs: z.number().int().min(100).max(300_000).default(30_000),
   /** Line items fetched with each order page; more are fetched per order when an order has more. */
   linesPerOrder: z.number().int().min(1).max(100).default(10),
   retry: z

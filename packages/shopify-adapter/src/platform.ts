@@ -78,6 +78,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     sleep,
     ...(options.now ? { now: options.now } : {}),
     retry: options.retry,
+    timeoutMs: options.timeoutMs,
   });
   const checkpoints = options.checkpoints ?? memoryCheckpointStore();
   const customerCheckpoints = options.customerCheckpoints ?? memoryCheckpointStore();
