@@ -153,3 +153,6 @@ export type { RunCampaignInput, CampaignRunResult, CampaignPreview, ExclusionRea
 export { renderPreview, reasonLine, consentLine, utmLink } from './campaign/content.js';
 export { ATTRIBUTION_DAYS } from './campaign/stats.js';
 export type { CampaignStats } from './campaign/stats.js';
+// sandboxes' seeded fault plans (pure: no test runner needed)
+export { createFaultPlan } from './sync/fault-plan.js';
+export type { FaultPlan, FaultPlanOptions } from './sync/fault-plan.js';

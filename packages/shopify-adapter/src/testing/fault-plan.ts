@@ -4,7 +4,7 @@
  * there. The draws come from a seeded PRNG, so a failing run is replayed by running it again with the same
  * seed (the order of concurrent requests aside). It counts what it injected, for the report.
  */
-import { seededRandom, TactfulError } from '@tactful/core';
+import { createFaultPlan, type FaultPlan, type FaultPlanOptions } from '@tactful/core';
 
 /** Faults of one Admin API request or bulk result download. */
 export const shopifyRequestFaultKinds = [
@@ -37,79 +37,9 @@ export type ShopifyWebhookFaultKind = (typeof shopifyWebhookFaultKinds)[number];
 export type ShopifyFaultKind = ShopifyRequestFaultKind | ShopifyWebhookFaultKind;
 export const shopifyFaultKinds: readonly ShopifyFaultKind[] = [...shopifyRequestFaultKinds, ...shopifyWebhookFaultKinds];
 
-export interface ShopifyFaultPlanOptions {
-  /** Any integer; the same seed draws the same faults. */
-  seed: number;
-  /** Chance, from 0 to 1, that one opportunity gets a fault. */
-  rate: number;
-  /** The kinds to draw from (default: all). */
-  kinds?: readonly ShopifyFaultKind[];
-  /** Seconds sent in `Retry-After` (default 1). */
-  retryAfterSeconds?: number;
-  /** How long a `timeout` holds the request before dropping it (default 2000 ms; set it above the client's timeout). */
-  holdMs?: number;
-}
-
-export interface ShopifyFaultPlan {
-  readonly seed: number;
-  readonly rate: number;
-  readonly kinds: readonly ShopifyFaultKind[];
-  readonly retryAfterSeconds: number;
-  readonly holdMs: number;
-  /** Draws for one opportunity: a kind among `among` (and the plan's kinds), or null for no fault. */
-  draw<K extends ShopifyFaultKind>(among: readonly K[]): K | null;
-  /** A number from the plan's PRNG in [0, 1) (e.g. which 5xx status). */
-  random(): number;
-  /** Faults injected so far, by kind. */
-  counts(): Record<ShopifyFaultKind, number>;
-  total(): number;
-  /** While paused nothing is drawn (e.g. while an oracle reads the sandbox). */
-  pause(): void;
-  resume(): void;
-  readonly paused: boolean;
-}
+export type ShopifyFaultPlanOptions = FaultPlanOptions<ShopifyFaultKind>;
+export type ShopifyFaultPlan = FaultPlan<ShopifyFaultKind>;
 
 export function createShopifyFaultPlan(options: ShopifyFaultPlanOptions): ShopifyFaultPlan {
-  const kinds = options.kinds ?? shopifyFaultKinds;
-  const problems: string[] = [];
-  if (!Number.isInteger(options.seed)) problems.push('seed: must be an integer');
-  if (!(options.rate >= 0 && options.rate <= 1)) problems.push('rate: must be a number from 0 to 1');
-  const unknown = kinds.filter((k) => !shopifyFaultKinds.includes(k));
-  if (unknown.length > 0) problems.push(`kinds: unknown ${unknown.join(', ')} (known: ${shopifyFaultKinds.join(', ')})`);
-  if (kinds.length === 0) problems.push('kinds: name at least one kind');
-  if (problems.length > 0) throw new TactfulError('CONFIG.INVALID', `The Shopify fault plan has ${problems.length} problem(s): ${problems.join('; ')}`);
-  const rng = seededRandom(options.seed);
-  const counts = Object.fromEntries(shopifyFaultKinds.map((k) => [k, 0])) as Record<ShopifyFaultKind, number>;
-  let paused = false;
-  return {
-    seed: options.seed,
-    rate: options.rate,
-    kinds,
-    retryAfterSeconds: options.retryAfterSeconds ?? 1,
-    holdMs: options.holdMs ?? 2000,
-    draw(among) {
-      if (paused) return null;
-      // Two numbers per opportunity, always, so one site's draws never shift with another's kinds.
-      const hit = rng();
-      const pick = rng();
-      if (hit >= options.rate) return null;
-      const eligible = among.filter((k) => kinds.includes(k));
-      if (eligible.length === 0) return null;
-      const kind = eligible[Math.floor(pick * eligible.length)]!;
-      counts[kind] += 1;
-      return kind;
-    },
-    random: rng,
-    counts: () => ({ ...counts }),
-    total: () => Object.values(counts).reduce((a, b) => a + b, 0),
-    pause() {
-      paused = true;
-    },
-    resume() {
-      paused = false;
-    },
-    get paused() {
-      return paused;
-    },
-  };
+  return createFaultPlan('Shopify', shopifyFaultKinds, options);
 }
