@@ -156,3 +156,5 @@ export type { CampaignStats } from './campaign/stats.js';
 // sandboxes' seeded fault plans (pure: no test runner needed)
 export { createFaultPlan } from './sync/fault-plan.js';
 export type { FaultPlan, FaultPlanOptions } from './sync/fault-plan.js';
+export { serveOverLoopback } from './sync/loopback-host.js';
+export type { LoopbackHost, LoopbackHostOptions } from './sync/loopback-host.js';
