@@ -4,10 +4,10 @@
  * in and sees each step on the dashboard and in the audit log. Screenshots go to test-artifacts/.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
@@ -17,7 +17,6 @@ import { startServer, type RunningServer } from '../../packages/app/src/server/s
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const ADMIN = 'browser-test-admin-token-0123456789';
 const EMAIL = 'erin@example.com';
-const CHROMIUM = '/usr/bin/chromium';
 
 let store: Store;
 let tactful: Tactful;
@@ -25,17 +24,6 @@ let server: RunningServer;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function seedShop(t: Tactful): Promise<void> {
   const day = (d: number) => new Date(Date.UTC(2026, 5, d));
@@ -65,16 +53,9 @@ beforeAll(async () => {
   const port = await freePort();
   const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: ADMIN, TACTFUL_DEMO: '1', PORT: String(port), TACTFUL_RATE_LIMIT: '10000' });
   server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), { host: '127.0.0.1', port });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    // The sign-in page answers 401 on purpose; anything else logged as an error (CSP, scripts, 404s) fails the test.
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(m.text());
-  });
+  collectPageErrors(page, pageErrors);
 }, 120_000);
 
 afterAll(async () => {

@@ -6,11 +6,11 @@
  * customer's fields and the Mailchimp member's merge fields. Screenshots go to test-artifacts/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createShopifyPlatform } from '@tactful/shopify';
@@ -25,7 +25,6 @@ import { assertReasonTextTrue } from '../support/reasons.js';
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const ADMIN = 'browser-test-admin-token-0123456789';
 const EMAIL = 'erin@example.com';
-const CHROMIUM = '/usr/bin/chromium';
 const AUDIENCE = 'shapingaud01';
 
 let store: Store;
@@ -40,17 +39,6 @@ const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
 const platform = createShopifyPlatform({ shop: shopify.shop, accessToken: shopify.accessToken, fetch: shopify.fetch });
 const provider = createMailchimpProvider({ apiKey: mailchimp.apiKey, audienceId: AUDIENCE });
 const pageErrors: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function seedShop(t: Tactful): Promise<void> {
   const day = (d: number) => new Date(Date.UTC(2026, 5, d));
@@ -107,15 +95,9 @@ beforeAll(async () => {
   const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: ADMIN, TACTFUL_DEMO: '1', PORT: String(port), TACTFUL_RATE_LIMIT: '10000', PUBLIC_URL: `http://127.0.0.1:${port}` });
   server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }), provider }), { host: '127.0.0.1', port });
   preferencesUrl = `${server.url}/preferences?token=${encodeURIComponent(await tactful.links.preferences((await tactful.audit.subjectIdOf(EMAIL))!))}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(m.text());
-  });
+  collectPageErrors(page, pageErrors);
 }, 120_000);
 
 afterAll(async () => {

@@ -7,16 +7,15 @@
  * 3 seconds, so a navigation that reused an old token would be refused.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOP = 'embedded-browser.myshopify.com';
 const API_KEY = 'embedded-browser-client-id';
 const API_SECRET = 'embedded-browser-client-secret-0123456789';
@@ -35,17 +34,6 @@ const issued: string[] = [];
 /** Every document request and form post the page sent to the app: method, URL, body. */
 const sent: Array<{ method: string; url: URL; body: string | null }> = [];
 let bridgeLoads = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** A session token as Shopify issues it for this shop and app, living TOKEN_SECONDS. */
 function sessionToken(): string {
@@ -79,10 +67,7 @@ beforeAll(async () => {
     PUBLIC_URL: `http://127.0.0.1:${port}`,
   });
   server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), { host: '127.0.0.1', port });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.exposeFunction('__testIssueIdToken', () => {
     const token = sessionToken();
@@ -98,11 +83,7 @@ beforeAll(async () => {
     const url = new URL(request.url());
     if (url.origin === server.url && request.isNavigationRequest()) sent.push({ method: request.method(), url, body: request.postData() });
   });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    // A page answered 401 (the reload after the token expired) is expected; anything else (CSP, scripts) fails the test.
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(m.text());
-  });
+  collectPageErrors(page, pageErrors);
 }, 120_000);
 
 afterAll(async () => {
