@@ -9,7 +9,7 @@ import { TactfulError, isTactfulError } from './errors/tactful-error.js';
 import type { ConsentEvidence } from './consent/event.js';
 import { verifyLedger } from './consent/ledger.js';
 import { fromExternalConsent } from './consent/external.js';
-import { signToken, verifyToken, type TokenPayload } from './consent/tokens.js';
+import { preferencesToken, verifyToken, type TokenPayload } from './consent/tokens.js';
 import { defaultPurposes, definePurpose, listPurposes, type PurposeInput } from './consent/purposes.js';
 import {
   confirmOptIn,
@@ -235,7 +235,7 @@ export async function createTactful(options: CreateTactfulOptions) {
       /** A link to the subject's preference centre, valid `ttlDays` (default 30). */
       preferences: async (subjectId: string, ttlDays = 30): Promise<string> => {
         const shopKeys = await keys.shop(store.db, shopId);
-        return signToken(shopKeys.tokenKey, { kind: 'preferences', shop: shopId, subject: subjectId, exp: Math.floor(now().getTime() / 1000) + ttlDays * 86_400 });
+        return preferencesToken(shopKeys.tokenKey, shopId, subjectId, now(), ttlDays);
       },
     },
     purposes: {

@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAudit, type Actor } from '../audit/log.js';
-import { signToken } from '../consent/tokens.js';
+import { preferencesToken } from '../consent/tokens.js';
 import { consentViewOf, unsubscribeToken, withShopTransaction, type ShopContext } from '../consent/service.js';
 import { listPurposes } from '../consent/purposes.js';
 import { decideContact, readContactPolicy, type SendRecord } from '../contact/policy.js';
@@ -244,7 +244,8 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       products: shown.map((r) => productContent(r, options.name, shopUrl)),
       reason,
       consentLine: consentLine(view, emailPurposeTitle),
-      preferencesUrl: link('/preferences', signToken(shopKeys.tokenKey, { kind: 'preferences', shop: ctx.shopId, subject: subjectId, exp: Math.floor(ctx.now().getTime() / 1000) + 60 * 86_400 })),
+      // Valid 60 days: an email is read long after it was sent.
+      preferencesUrl: link('/preferences', preferencesToken(shopKeys.tokenKey, ctx.shopId, subjectId, ctx.now(), 60)),
       unsubscribeUrl: link('/unsubscribe', await unsubscribeToken(ctx, subjectId, 'email_marketing')),
     };
     return { content, productIds: shown.map((r) => r.productId) };

@@ -64,3 +64,8 @@ export function verifyToken<K extends TokenPayload['kind']>(key: Buffer, token: 
 export function newTokenId(): string {
   return randomUUID();
 }
+
+/** A link token to `subject`'s preference centre, valid `ttlDays` from `now`. */
+export function preferencesToken(tokenKey: Buffer, shop: string, subject: string, now: Date, ttlDays = 30): string {
+  return signToken(tokenKey, { kind: 'preferences', shop, subject, exp: Math.floor(now.getTime() / 1000) + ttlDays * 86_400 });
+}
