@@ -32,18 +32,36 @@ export interface CampaignBenchResult {
 }
 
 async function benchOn(target: string, url: string): Promise<CampaignBenchResult> {
-  const store = await openStore({ url, secret: url.startsWith('postgres') ? (process.env.TACTFUL_SECRET ?? randomBytes(32).toString('hex')) : undefined });
+  const store = await openStore({
+    url,
+    secret: url.startsWith('postgres') ? (process.env.TACTFUL_SECRET ?? randomBytes(32).toString('hex')) : undefined,
+  });
   try {
     const t0 = Date.UTC(2026, 0, 1);
-    const tactful = await createTactful({ store, shop: `bench-campaign-${Date.now()}.myshopify.com`, now: () => new Date(t0 + 40 * 86_400_000 + 12 * 3_600_000) });
+    const tactful = await createTactful({
+      store,
+      shop: `bench-campaign-${Date.now()}.myshopify.com`,
+      now: () => new Date(t0 + 40 * 86_400_000 + 12 * 3_600_000),
+    });
     const email = (i: number) => `customer${i}@example.com`;
-    await tactful.settings.update({ sender: { name: 'Bench Grocer', email: 'hello@bench.example', postalAddress: '1 Bench Street, Benchville' } });
+    await tactful.settings.update({
+      sender: { name: 'Bench Grocer', email: 'hello@bench.example', postalAddress: '1 Bench Street, Benchville' },
+    });
     const catalogue = await readItemCatalog(`${data}groceries_items.csv`);
-    await tactful.products.upsert(catalogue.map((p) => ({ id: p.id, title: p.title, category: p.category, available: true })));
+    await tactful.products.upsert(
+      catalogue.map((p) => ({ id: p.id, title: p.title, category: p.category, available: true })),
+    );
     const grants = [];
     for (let c = 0; c < CUSTOMERS; c++) {
       for (const purpose of ['email_marketing', 'personalization']) {
-        grants.push({ subject: { email: email(c) }, purpose, state: 'granted', level: 'confirmed', occurredAt: new Date(t0), source: { system: 'bench', eventId: `${purpose}-${c}`, method: 'form' } });
+        grants.push({
+          subject: { email: email(c) },
+          purpose,
+          state: 'granted',
+          level: 'confirmed',
+          occurredAt: new Date(t0),
+          source: { system: 'bench', eventId: `${purpose}-${c}`, method: 'form' },
+        });
       }
     }
     for (let i = 0; i < grants.length; i += 1000) await tactful.consent.recordBatch(grants.slice(i, i + 1000));
@@ -51,10 +69,17 @@ async function benchOn(target: string, url: string): Promise<CampaignBenchResult
     let i = 0;
     for await (const basket of (await readBaskets(`${data}groceries.csv`)).baskets) {
       const at = new Date(t0 + Math.floor((i * 30 * 86_400_000) / 9835));
-      orders.push({ id: `o${i}`, email: email(i % CUSTOMERS), createdAt: at, updatedAt: at, lines: basket.productIds.map((productId) => ({ productId, title: productId, quantity: 1 })) });
+      orders.push({
+        id: `o${i}`,
+        email: email(i % CUSTOMERS),
+        createdAt: at,
+        updatedAt: at,
+        lines: basket.productIds.map((productId) => ({ productId, title: productId, quantity: 1 })),
+      });
       i += 1;
     }
-    for (let start = 0; start < orders.length; start += 2000) await tactful.orders.ingest(orders.slice(start, start + 2000), 'bench');
+    for (let start = 0; start < orders.length; start += 2000)
+      await tactful.orders.ingest(orders.slice(start, start + 2000), 'bench');
 
     let started = performance.now();
     for (let c = 0; c < CUSTOMERS; c++) await tactful.recommend.forCustomer(email(c), { k: 10 });
@@ -73,7 +98,8 @@ async function benchOn(target: string, url: string): Promise<CampaignBenchResult
     started = performance.now();
     const again = await tactful.campaign.run({ name: 'bench', dryRun: false, publicUrl }, { provider });
     const rerunMs = performance.now() - started;
-    if (sent.sent !== dry.eligible || again.sent !== 0 || memory.deliveries.length !== dry.eligible) throw new Error(`campaign bench: sent ${sent.sent} of ${dry.eligible} eligible, re-run sent ${again.sent}`);
+    if (sent.sent !== dry.eligible || again.sent !== 0 || memory.deliveries.length !== dry.eligible)
+      throw new Error(`campaign bench: sent ${sent.sent} of ${dry.eligible} eligible, re-run sent ${again.sent}`);
     return {
       target,
       people: CUSTOMERS,

@@ -25,7 +25,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export async function benchConsent(target: { name: string; url: string }, events: number, subjects: number, batch = 500): Promise<ConsentBenchResult> {
+export async function benchConsent(
+  target: { name: string; url: string },
+  events: number,
+  subjects: number,
+  batch = 500,
+): Promise<ConsentBenchResult> {
   const secret = randomBytes(32).toString('hex');
   const store = await openStore({ url: target.url, secret });
   try {
@@ -44,7 +49,11 @@ export async function benchConsent(target: { name: string; url: string }, events
           state: states[Math.floor(random() * states.length)]!,
           level: 'single',
           occurredAt: new Date(start + Math.floor(random() * 150 * 86400_000)),
-          source: { system: random() < 0.5 ? 'shopify' : 'mailchimp', eventId: `ev-${i}`, method: methods[Math.floor(random() * methods.length)]! },
+          source: {
+            system: random() < 0.5 ? 'shopify' : 'mailchimp',
+            eventId: `ev-${i}`,
+            method: methods[Math.floor(random() * methods.length)]!,
+          },
           evidence: { ip: '203.0.113.9', policyVersion: '1' },
         });
       }
@@ -70,7 +79,18 @@ export async function benchConsent(target: { name: string; url: string }, events
 
     // Rebuild every subject's state from the ledger, as a projection rebuild would.
     f0 = performance.now();
-    const rows = await store.query<{ subject_id: string; purpose: string; event_id: string; state: string; level: string; occurred_at: Date; echo: boolean; source_system: string; source_event_id: string; method: string }>(
+    const rows = await store.query<{
+      subject_id: string;
+      purpose: string;
+      event_id: string;
+      state: string;
+      level: string;
+      occurred_at: Date;
+      echo: boolean;
+      source_system: string;
+      source_event_id: string;
+      method: string;
+    }>(
       'select subject_id, purpose, event_id, state, level, occurred_at, echo, source_system, source_event_id, method from consent_ledger where shop_id = $1',
       [tactful.shopId],
     );
@@ -78,7 +98,14 @@ export async function benchConsent(target: { name: string; url: string }, events
     for (const r of rows) {
       const key = `${r.subject_id}/${r.purpose}`;
       const list = groups.get(key) ?? [];
-      list.push({ id: r.event_id, state: r.state as never, level: r.level as never, occurredAt: new Date(r.occurred_at), echo: r.echo, source: { system: r.source_system, eventId: r.source_event_id, method: r.method as never } });
+      list.push({
+        id: r.event_id,
+        state: r.state as never,
+        level: r.level as never,
+        occurredAt: new Date(r.occurred_at),
+        echo: r.echo,
+        source: { system: r.source_system, eventId: r.source_event_id, method: r.method as never },
+      });
       groups.set(key, list);
     }
     for (const list of groups.values()) foldConsent(list);

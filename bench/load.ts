@@ -78,7 +78,13 @@ async function serve(): Promise<void> {
   const secret = randomBytes(32).toString('hex');
   const store = await openStore({ url, secret });
   const tactful = await createTactful({ store, shop });
-  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: randomBytes(24).toString('hex'), TACTFUL_SECRET: secret, SHOPIFY_API_SECRET: SECRET, TACTFUL_DB: url, TACTFUL_SHOP: shop });
+  const config = readServeConfig({
+    TACTFUL_ADMIN_TOKEN: randomBytes(24).toString('hex'),
+    TACTFUL_SECRET: secret,
+    SHOPIFY_API_SECRET: SECRET,
+    TACTFUL_DB: url,
+    TACTFUL_SHOP: shop,
+  });
   const logger = pino({ level: 'warn' });
   const server = await startServer(createApp({ tactful, config, logger }), { host: '127.0.0.1', port: 0 });
   // What `tactful serve` runs: the inbox worker, every second.
@@ -91,9 +97,21 @@ async function serve(): Promise<void> {
         'select count(*)::int as rows, count(processed_at)::int as processed, count(*) filter (where attempts > 1 or last_error is not null)::int as failed, max(processed_at) as last from inbox where shop_id = $1',
         [shop],
       );
-      process.send!({ type: 'counts', counts: { rows: row!.rows, processed: row!.processed, failed: row!.failed, lastProcessedAt: row!.last ? new Date(row!.last).getTime() : null }, peakRss });
+      process.send!({
+        type: 'counts',
+        counts: {
+          rows: row!.rows,
+          processed: row!.processed,
+          failed: row!.failed,
+          lastProcessedAt: row!.last ? new Date(row!.last).getTime() : null,
+        },
+        peakRss,
+      });
     } else if (message.type === 'ids') {
-      const rows = await store.query<{ id: string }>('select delivery_id as id from inbox where shop_id = $1 and processed_at is not null', [shop]);
+      const rows = await store.query<{ id: string }>(
+        'select delivery_id as id from inbox where shop_id = $1 and processed_at is not null',
+        [shop],
+      );
       process.send!({ type: 'ids', ids: rows.map((r) => r.id) });
     } else if (message.type === 'stop') {
       await workers.stop();
@@ -106,16 +124,27 @@ async function serve(): Promise<void> {
 }
 
 // -------------------------------------------------------------------------------------------- the load
-function webhookBodies(shop: string) {
+function webhookBodies(_shop: string) {
   const data = new URL('../../shared/data/shopify/webhooks/', import.meta.url);
-  const order = JSON.parse(readFileSync(new URL('orders__create.json', data), 'utf8')).response as Record<string, unknown> & { line_items: Array<Record<string, unknown>>; customer: Record<string, unknown> };
-  const customer = JSON.parse(readFileSync(new URL('customers__update.json', data), 'utf8')).response as Record<string, unknown>;
+  const order = JSON.parse(readFileSync(new URL('orders__create.json', data), 'utf8')).response as Record<
+    string,
+    unknown
+  > & { line_items: Array<Record<string, unknown>>; customer: Record<string, unknown> };
+  const customer = JSON.parse(readFileSync(new URL('customers__update.json', data), 'utf8')).response as Record<
+    string,
+    unknown
+  >;
   // Placeholders replaced per request: each delivery names its own order or customer.
   order.id = '__ID__';
   order.admin_graphql_api_id = 'gid://shopify/Order/__ID__';
   order.name = '#__ID__';
   order.email = 'buyer__PERSON__@example.com';
-  order.customer = { ...order.customer, id: '__PERSONID__', email: 'buyer__PERSON__@example.com', admin_graphql_api_id: 'gid://shopify/Customer/__PERSONID__' };
+  order.customer = {
+    ...order.customer,
+    id: '__PERSONID__',
+    email: 'buyer__PERSON__@example.com',
+    admin_graphql_api_id: 'gid://shopify/Customer/__PERSONID__',
+  };
   order.line_items = order.line_items.map((line, k) => ({ ...line, product_id: `__P${k}__` }));
   customer.id = '__PERSONID__';
   customer.admin_graphql_api_id = 'gid://shopify/Customer/__PERSONID__';
@@ -127,9 +156,18 @@ function webhookBodies(shop: string) {
     n += 1;
     const person = n % 5000;
     if (n % 4 === 0) {
-      return { topic: 'customers/update', id: `c${n}`, body: customerText.replaceAll('__PERSONID__', String(9_000_000 + person)).replaceAll('__PERSON__', String(person)) };
+      return {
+        topic: 'customers/update',
+        id: `c${n}`,
+        body: customerText
+          .replaceAll('__PERSONID__', String(9_000_000 + person))
+          .replaceAll('__PERSON__', String(person)),
+      };
     }
-    let body = orderText.replaceAll('__ID__', String(5_000_000 + n)).replaceAll('__PERSONID__', String(9_000_000 + person)).replaceAll('__PERSON__', String(person));
+    let body = orderText
+      .replaceAll('__ID__', String(5_000_000 + n))
+      .replaceAll('__PERSONID__', String(9_000_000 + person))
+      .replaceAll('__PERSON__', String(person));
     for (let k = 0; k < 3; k++) body = body.replaceAll(`__P${k}__`, String(7_000_000 + ((n * 7 + k * 13) % 60)));
     return { topic: 'orders/create', id: `o${n}`, body };
   };
@@ -165,7 +203,12 @@ function startApp(db: string, shop: string): Promise<App> {
   });
 }
 
-async function loadOne(target: 'pglite' | 'postgres', db: string, seconds: number, rate: number): Promise<LoadBenchResult> {
+async function loadOne(
+  target: 'pglite' | 'postgres',
+  db: string,
+  seconds: number,
+  rate: number,
+): Promise<LoadBenchResult> {
   const shop = `load-${randomBytes(4).toString('hex')}.myshopify.com`;
   const app = await startApp(db, shop);
   const next = webhookBodies(shop);
@@ -287,19 +330,26 @@ async function withFreshDatabase<T>(url: string, run: (url: string) => Promise<T
 export async function benchLoad(): Promise<LoadBenchResult[]> {
   const seconds = Number(flag('duration') ?? process.env.BENCH_LOAD_SECONDS ?? 60);
   const rate = Number(flag('rate') ?? process.env.BENCH_LOAD_RATE ?? 1000);
-  if (!Number.isFinite(seconds) || seconds <= 0 || !Number.isFinite(rate) || rate <= 0) throw new Error('--duration and --rate must be positive numbers');
-  console.log(`  signed Shopify webhooks (3 orders/create : 1 customers/update) at ${rate}/s for ${seconds} s, 100 connections, app in its own process`);
+  if (!Number.isFinite(seconds) || seconds <= 0 || !Number.isFinite(rate) || rate <= 0)
+    throw new Error('--duration and --rate must be positive numbers');
+  console.log(
+    `  signed Shopify webhooks (3 orders/create : 1 customers/update) at ${rate}/s for ${seconds} s, 100 connections, app in its own process`,
+  );
   const out: LoadBenchResult[] = [];
   const targets: Array<['pglite' | 'postgres', string]> = [['pglite', 'memory://']];
   if (process.env.DATABASE_URL) targets.push(['postgres', process.env.DATABASE_URL]);
   else console.log('  !!! PostgreSQL not available: its figures were NOT measured');
   for (const [name, url] of targets) {
-    const r = name === 'postgres' ? await withFreshDatabase(url, (fresh) => loadOne(name, fresh, seconds, rate)) : await loadOne(name, url, seconds, rate);
+    const r =
+      name === 'postgres'
+        ? await withFreshDatabase(url, (fresh) => loadOne(name, fresh, seconds, rate))
+        : await loadOne(name, url, seconds, rate);
     print(r);
     out.push(r);
   }
   const broken = out.filter((r) => r.lost !== 0 || r.inboxRows < r.acknowledged || r.processedAllAfterSeconds === null);
-  if (broken.length > 0) throw new Error(`deliveries were lost or not processed on ${broken.map((r) => r.target).join(', ')}`);
+  if (broken.length > 0)
+    throw new Error(`deliveries were lost or not processed on ${broken.map((r) => r.target).join(', ')}`);
   return out;
 }
 

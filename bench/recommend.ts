@@ -11,7 +11,15 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildModel, modelFromSnapshot, readBaskets, recommendForCustomer, seededRandom, type CatalogProduct, type PurchaseRecord } from '@tactful/core';
+import {
+  buildModel,
+  modelFromSnapshot,
+  readBaskets,
+  recommendForCustomer,
+  seededRandom,
+  type CatalogProduct,
+  type PurchaseRecord,
+} from '@tactful/core';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const GROCERIES = resolve(here, '../../shared/data/baskets/groceries.csv');
@@ -26,7 +34,7 @@ const SEED = 20_251_129;
 function zipfCdf(n: number, s: number): Float64Array {
   const cdf = new Float64Array(n);
   let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / Math.pow(i + 1, s);
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** s;
   for (let i = 0; i < n; i++) cdf[i]! /= sum;
   return cdf;
 }
@@ -162,7 +170,12 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
     gBuild.push(built.buildMs);
     groceriesPairs = built.model.pairCountTotal();
   }
-  const groceries = { parseMs: median(gParse), buildMs: median(gBuild), ratio: median(gBuild) / median(gParse), pairs: groceriesPairs };
+  const groceries = {
+    parseMs: median(gParse),
+    buildMs: median(gBuild),
+    ratio: median(gBuild) / median(gParse),
+    pairs: groceriesPairs,
+  };
 
   // Long tail: parse-only, then the counts-only build, then the tracked (incremental, persistable) build.
   const rssBefore = maxRssMb();
@@ -201,7 +214,17 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
   const restoreMs = performance.now() - t0;
   const rowCounts = { products: rows.products.length, pairs: rows.pairs.length, orders: rows.orders.length };
   rows = null;
-  const trackedResult = { buildMs: tracked.buildMs, ratio: tracked.buildMs / parsed.ms, buildCpuMs: tracked.buildCpuMs, cpuRatio: tracked.buildCpuMs / parsed.cpuMs, modelMb: mb(tracked.heldBytes), snapshotMs, restoreMs, rows: rowCounts, peakRssMb: maxRssMb() };
+  const trackedResult = {
+    buildMs: tracked.buildMs,
+    ratio: tracked.buildMs / parsed.ms,
+    buildCpuMs: tracked.buildCpuMs,
+    cpuRatio: tracked.buildCpuMs / parsed.cpuMs,
+    modelMb: mb(tracked.heldBytes),
+    snapshotMs,
+    restoreMs,
+    rows: rowCounts,
+    peakRssMb: maxRssMb(),
+  };
 
   // Per-customer latency over 2,000 customers with their real histories; 5 % of products unavailable.
   const model = tracked.model;
@@ -209,15 +232,25 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
   const catalog = new Map<string, CatalogProduct>();
   for (let p = 0; p < PRODUCTS; p++) {
     const id = `p${p}`;
-    catalog.set(id, { id, title: `Product ${p}`, category: `aisle ${aisleOf(p)}`, available: random() >= 0.05, price: '9.99', url: `https://shop.example/p/${p}` });
+    catalog.set(id, {
+      id,
+      title: `Product ${p}`,
+      category: `aisle ${aisleOf(p)}`,
+      available: random() >= 0.05,
+      price: '9.99',
+      url: `https://shop.example/p/${p}`,
+    });
   }
   const customers = model.customerIds();
   const chosen: string[] = [];
   for (let i = 0; i < 2000; i++) chosen.push(customers[Math.floor(random() * customers.length)]!);
   const histories = chosen.map((customerId) => {
     const purchases: PurchaseRecord[] = [];
-    for (const order of model.ordersOf(customerId)) for (const productId of order.productIds) purchases.push({ productId, time: order.time ?? 0 });
-    const sent = purchases.slice(0, 3).map((p) => ({ productId: `p${(Number(p.productId.slice(1)) + 1) % PRODUCTS}`, time: p.time }));
+    for (const order of model.ordersOf(customerId))
+      for (const productId of order.productIds) purchases.push({ productId, time: order.time ?? 0 });
+    const sent = purchases
+      .slice(0, 3)
+      .map((p) => ({ productId: `p${(Number(p.productId.slice(1)) + 1) % PRODUCTS}`, time: p.time }));
     return { purchases, sent };
   });
   const now = Date.UTC(2026, 0, 1);
@@ -258,21 +291,53 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
   };
   const load = loadavg()[0]!;
 
-  const result = { file, generatedSeconds, groceries, longTail, tracked: trackedResult, perCustomer, peakRssMb: maxRssMb(), loadAverage: load, cpus: cpus().length };
+  const result = {
+    file,
+    generatedSeconds,
+    groceries,
+    longTail,
+    tracked: trackedResult,
+    perCustomer,
+    peakRssMb: maxRssMb(),
+    loadAverage: load,
+    cpus: cpus().length,
+  };
   const f = (x: number, d = 2) => x.toFixed(d);
   log('');
   log('recommend benchmark');
-  log(`  data          ${file} (${longTail.lines.toLocaleString('en')} order lines, ${longTail.orders.toLocaleString('en')} orders, ${longTail.products.toLocaleString('en')} products)${generatedSeconds === null ? '' : `, generated in ${f(generatedSeconds, 1)} s`}`);
-  log(`  Groceries     parse ${f(groceries.parseMs, 1)} ms, build ${f(groceries.buildMs, 1)} ms → build/parse ${f(groceries.ratio)}× (${groceries.pairs.toLocaleString('en')} pairs; median of 5)`);
-  log(`  long tail     parse ${f(seconds(longTail.parseMs))} s, build ${f(seconds(longTail.buildMs))} s → build/parse ${f(longTail.ratio)}× (${longTail.pairs.toLocaleString('en')} distinct pairs)`);
-  log(`                CPU time: parse ${f(seconds(longTail.parseCpuMs))} s, build ${f(seconds(longTail.buildCpuMs))} s → ${f(longTail.cpuRatio)}×`);
-  log(`                top-K for all products ${f(longTail.topKAllProductsMs, 0)} ms; model ${f(longTail.modelMb, 1)} MB (${f(longTail.bytesPerPair, 1)} B/pair, pair table ${f(longTail.pairTableMb, 1)} MB)`);
-  log(`                peak RSS ${f(longTail.peakRssMbBefore, 0)} MB before, ${f(longTail.peakRssMbAfterParse, 0)} MB after parse, ${f(longTail.peakRssMbAfterBuild, 0)} MB after build`);
-  log(`  tracked build build ${f(seconds(trackedResult.buildMs))} s → build/parse ${f(trackedResult.ratio)}× (CPU ${f(trackedResult.cpuRatio)}×), model with order baskets ${f(trackedResult.modelMb, 1)} MB, peak RSS ${f(trackedResult.peakRssMb, 0)} MB`);
-  log(`                snapshot to rows ${f(seconds(snapshotMs))} s, restore from rows ${f(seconds(restoreMs))} s (${rowCounts.pairs.toLocaleString('en')} pair rows, ${rowCounts.orders.toLocaleString('en')} order rows)`);
-  log(`  per customer  p50 ${f(perCustomer.p50Ms, 3)} ms, p99 ${f(perCustomer.p99Ms, 3)} ms, max ${f(perCustomer.maxMs, 2)} ms (one pass); best of 3: p50 ${f(perCustomer.bestOf3P50Ms, 3)} ms, p99 ${f(perCustomer.bestOf3P99Ms, 3)} ms`);
-  log(`                CPU time per call (one pass): p50 ${f(perCustomer.cpuP50Ms, 3)} ms, p99 ${f(perCustomer.cpuP99Ms, 3)} ms`);
-  log(`                ${perCustomer.customers} customers, purchases mean ${f(perCustomer.meanPurchases, 1)}, p99 ${perCustomer.p99Purchases}, max ${perCustomer.maxPurchases}`);
+  log(
+    `  data          ${file} (${longTail.lines.toLocaleString('en')} order lines, ${longTail.orders.toLocaleString('en')} orders, ${longTail.products.toLocaleString('en')} products)${generatedSeconds === null ? '' : `, generated in ${f(generatedSeconds, 1)} s`}`,
+  );
+  log(
+    `  Groceries     parse ${f(groceries.parseMs, 1)} ms, build ${f(groceries.buildMs, 1)} ms → build/parse ${f(groceries.ratio)}× (${groceries.pairs.toLocaleString('en')} pairs; median of 5)`,
+  );
+  log(
+    `  long tail     parse ${f(seconds(longTail.parseMs))} s, build ${f(seconds(longTail.buildMs))} s → build/parse ${f(longTail.ratio)}× (${longTail.pairs.toLocaleString('en')} distinct pairs)`,
+  );
+  log(
+    `                CPU time: parse ${f(seconds(longTail.parseCpuMs))} s, build ${f(seconds(longTail.buildCpuMs))} s → ${f(longTail.cpuRatio)}×`,
+  );
+  log(
+    `                top-K for all products ${f(longTail.topKAllProductsMs, 0)} ms; model ${f(longTail.modelMb, 1)} MB (${f(longTail.bytesPerPair, 1)} B/pair, pair table ${f(longTail.pairTableMb, 1)} MB)`,
+  );
+  log(
+    `                peak RSS ${f(longTail.peakRssMbBefore, 0)} MB before, ${f(longTail.peakRssMbAfterParse, 0)} MB after parse, ${f(longTail.peakRssMbAfterBuild, 0)} MB after build`,
+  );
+  log(
+    `  tracked build build ${f(seconds(trackedResult.buildMs))} s → build/parse ${f(trackedResult.ratio)}× (CPU ${f(trackedResult.cpuRatio)}×), model with order baskets ${f(trackedResult.modelMb, 1)} MB, peak RSS ${f(trackedResult.peakRssMb, 0)} MB`,
+  );
+  log(
+    `                snapshot to rows ${f(seconds(snapshotMs))} s, restore from rows ${f(seconds(restoreMs))} s (${rowCounts.pairs.toLocaleString('en')} pair rows, ${rowCounts.orders.toLocaleString('en')} order rows)`,
+  );
+  log(
+    `  per customer  p50 ${f(perCustomer.p50Ms, 3)} ms, p99 ${f(perCustomer.p99Ms, 3)} ms, max ${f(perCustomer.maxMs, 2)} ms (one pass); best of 3: p50 ${f(perCustomer.bestOf3P50Ms, 3)} ms, p99 ${f(perCustomer.bestOf3P99Ms, 3)} ms`,
+  );
+  log(
+    `                CPU time per call (one pass): p50 ${f(perCustomer.cpuP50Ms, 3)} ms, p99 ${f(perCustomer.cpuP99Ms, 3)} ms`,
+  );
+  log(
+    `                ${perCustomer.customers} customers, purchases mean ${f(perCustomer.meanPurchases, 1)}, p99 ${perCustomer.p99Purchases}, max ${perCustomer.maxPurchases}`,
+  );
   log(`  machine       ${result.cpus} CPUs, load average ${f(load)} during the run`);
   return result;
 }

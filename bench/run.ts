@@ -9,7 +9,12 @@ import { cpus, totalmem } from 'node:os';
 import { benchConsent, type ConsentBenchResult } from './consent.js';
 
 const results: Record<string, unknown> = {
-  machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  machine: {
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+  },
   startedAt: new Date().toISOString(),
 };
 const sections = ['consent', 'recommend', 'segments', 'campaign', 'shopify-import', 'mailchimp-sync', 'load'];
@@ -27,7 +32,10 @@ if (only.length === 0) {
   mkdirSync('.bench', { recursive: true });
   let failed = false;
   for (const name of sections) {
-    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name, ...options], { stdio: 'inherit', env: process.env });
+    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, name, ...options], {
+      stdio: 'inherit',
+      env: process.env,
+    });
     if (child.status !== 0) failed = true;
     const file = `.bench/${name}.json`;
     if (existsSync(file)) results[name] = JSON.parse(readFileSync(file, 'utf8'))[name];
@@ -49,14 +57,19 @@ function startPostgres(): { url: string; stop: () => void } | null {
       url,
       stop: () => {
         try {
-          execFileSync('bash', ['-c', `su postgres -s /bin/bash -c "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl -D ${dir}/data stop -m fast" >/dev/null 2>&1 || true`]);
+          execFileSync('bash', [
+            '-c',
+            `su postgres -s /bin/bash -c "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl -D ${dir}/data stop -m fast" >/dev/null 2>&1 || true`,
+          ]);
         } catch {
           /* already gone */
         }
       },
     };
   } catch (error) {
-    console.error(`!!! could not start PostgreSQL (${(error as Error).message.split('\n')[0]}): PostgreSQL figures are NOT measured`);
+    console.error(
+      `!!! could not start PostgreSQL (${(error as Error).message.split('\n')[0]}): PostgreSQL figures are NOT measured`,
+    );
     return null;
   }
 }
@@ -85,19 +98,23 @@ if (pg) process.env.DATABASE_URL = pg.url;
 process.on('exit', () => pg?.stop());
 
 await section('consent', async () => {
-    const events = Number(process.env.BENCH_CONSENT_EVENTS ?? 100_000);
-    const out: ConsentBenchResult[] = [];
-    console.log(`  consent ledger: ${events} events over ${events / 10} customers, batches of 500, two connected systems`);
-    const lite = await benchConsent({ name: 'pglite', url: 'memory://' }, events, events / 10);
-    printConsent(lite);
-    out.push(lite);
-    if (pg) {
-      const server = await benchConsent({ name: 'postgres', url: pg.url }, events, events / 10);
-      printConsent(server);
-      out.push(server);
-      console.log(`  ratio postgres/pglite ingest throughput: ${(server.eventsPerSecond / lite.eventsPerSecond).toFixed(2)}×`);
-    } else console.log('  !!! PostgreSQL not available: its figures were NOT measured');
-    return out;
+  const events = Number(process.env.BENCH_CONSENT_EVENTS ?? 100_000);
+  const out: ConsentBenchResult[] = [];
+  console.log(
+    `  consent ledger: ${events} events over ${events / 10} customers, batches of 500, two connected systems`,
+  );
+  const lite = await benchConsent({ name: 'pglite', url: 'memory://' }, events, events / 10);
+  printConsent(lite);
+  out.push(lite);
+  if (pg) {
+    const server = await benchConsent({ name: 'postgres', url: pg.url }, events, events / 10);
+    printConsent(server);
+    out.push(server);
+    console.log(
+      `  ratio postgres/pglite ingest throughput: ${(server.eventsPerSecond / lite.eventsPerSecond).toFixed(2)}×`,
+    );
+  } else console.log('  !!! PostgreSQL not available: its figures were NOT measured');
+  return out;
 });
 
 await section('recommend', async () => {
@@ -116,12 +133,16 @@ await section('campaign', async () => {
 });
 
 await section('shopify-import', async () => {
-  const mod = (await import('../packages/shopify-adapter/bench/import.js')) as { benchShopifyImport: () => Promise<unknown> };
+  const mod = (await import('../packages/shopify-adapter/bench/import.js')) as {
+    benchShopifyImport: () => Promise<unknown>;
+  };
   return mod.benchShopifyImport();
 });
 
 await section('mailchimp-sync', async () => {
-  const mod = (await import('../packages/mailchimp-adapter/bench/sync.js')) as { benchMailchimpSync: () => Promise<unknown> };
+  const mod = (await import('../packages/mailchimp-adapter/bench/sync.js')) as {
+    benchMailchimpSync: () => Promise<unknown>;
+  };
   return mod.benchMailchimpSync();
 });
 
@@ -131,4 +152,5 @@ await section('load', async () => {
 });
 
 mkdirSync('.bench', { recursive: true });
-for (const name of only) writeFileSync(`.bench/${name}.json`, `${JSON.stringify({ [name]: results[name] }, null, 2)}\n`);
+for (const name of only)
+  writeFileSync(`.bench/${name}.json`, `${JSON.stringify({ [name]: results[name] }, null, 2)}\n`);

@@ -23,9 +23,17 @@ const CATEGORIES = 40;
 export const benchSegmentsList: Array<{ name: string; segment: Segment }> = [
   { name: 'country', segment: { location: { country: 'FR' } } },
   { name: 'sealed attribute (firstName in)', segment: { attribute: { name: 'firstName', in: ['Ana', 'Ben'] } } },
-  { name: 'age band + interests', segment: { all: [{ ageBand: ['25-34', '35-44'] }, { interests: { anyOf: ['yoga', 'tea'] } }] } },
+  {
+    name: 'age band + interests',
+    segment: { all: [{ ageBand: ['25-34', '35-44'] }, { interests: { anyOf: ['yoga', 'tea'] } }] },
+  },
   { name: 'bought category within 30 days', segment: { purchased: { category: 'c7', withinDays: 30 } } },
-  { name: 'RFM label + consent', segment: { all: [{ rfmLabel: ['champions', 'loyal'] }, { consent: { purpose: 'email_marketing', state: 'granted' } }] } },
+  {
+    name: 'RFM label + consent',
+    segment: {
+      all: [{ rfmLabel: ['champions', 'loyal'] }, { consent: { purpose: 'email_marketing', state: 'granted' } }],
+    },
+  },
   {
     name: 'composite (win-back)',
     segment: {
@@ -58,7 +66,13 @@ async function generate(store: Store, shop: string, now: Date): Promise<{ orders
   await bulkInsert(
     store.db,
     products,
-    Array.from({ length: PRODUCTS }, (_, i) => ({ shopId: t.shopId, productId: `p${i}`, title: `Product ${i}`, category: `c${i % CATEGORIES}`, updatedAt: now })),
+    Array.from({ length: PRODUCTS }, (_, i) => ({
+      shopId: t.shopId,
+      productId: `p${i}`,
+      title: `Product ${i}`,
+      category: `c${i % CATEGORIES}`,
+      updatedAt: now,
+    })),
   );
   let orderCount = 0;
   const CHUNK = 5_000;
@@ -72,11 +86,24 @@ async function generate(store: Store, shop: string, now: Date): Promise<{ orders
       const email = `shopper${i}@example.com`;
       const subjectId = `s${String(i).padStart(7, '0')}`;
       const { key, wrapped } = t.keys.newSubjectKey(shopKeys, t.shopId, subjectId);
-      subjectRows.push({ shopId: t.shopId, subjectId, emailIndex: t.keys.emailIndex(shopKeys, email), emailEnc: sealForSubject(key, t.shopId, subjectId, 'email', email), wrappedKey: wrapped, externalIds: {}, createdAt: now });
+      subjectRows.push({
+        shopId: t.shopId,
+        subjectId,
+        emailIndex: t.keys.emailIndex(shopKeys, email),
+        emailEnc: sealForSubject(key, t.shopId, subjectId, 'email', email),
+        wrappedKey: wrapped,
+        externalIds: {},
+        createdAt: now,
+      });
       const firstName = pick(['Ana', 'Ben', 'Chloé', 'Dan', 'Eva', 'Femi', 'Gus', 'Hana']);
       const city = pick(['Paris', 'Lyon', 'Brussels', 'Berlin', 'Madrid']);
       const birthDate = `${1945 + Math.floor(rnd() * 60)}-${String(1 + Math.floor(rnd() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rnd() * 28)).padStart(2, '0')}`;
-      const interests = [...new Set([pick(['yoga', 'tea', 'baking', 'hiking', 'gaming']), pick(['yoga', 'tea', 'baking', 'hiking', 'gaming'])])];
+      const interests = [
+        ...new Set([
+          pick(['yoga', 'tea', 'baking', 'hiking', 'gaming']),
+          pick(['yoga', 'tea', 'baking', 'hiking', 'gaming']),
+        ]),
+      ];
       const attrs = {
         firstName: { value: firstName, source: 'bench', updatedAt: now.toISOString() },
         city: { value: city, source: 'bench', updatedAt: now.toISOString() },
@@ -95,16 +122,37 @@ async function generate(store: Store, shop: string, now: Date): Promise<{ orders
         revenue += total;
         if (!first || createdAt < first) first = createdAt;
         if (!last || createdAt > last) last = createdAt;
-        orderRows.push({ shopId: t.shopId, orderId, subjectId, customerRef: null, createdAt, updatedAt: createdAt, totalPrice: total.toFixed(2), counted: true, source: 'bench' });
+        orderRows.push({
+          shopId: t.shopId,
+          orderId,
+          subjectId,
+          customerRef: null,
+          createdAt,
+          updatedAt: createdAt,
+          totalPrice: total.toFixed(2),
+          counted: true,
+          source: 'bench',
+        });
         const lines = 1 + Math.floor(rnd() * 3);
-        for (let l = 0; l < lines; l++) lineRows.push({ shopId: t.shopId, orderId, lineNo: l, productId: `p${Math.floor(rnd() * rnd() * PRODUCTS)}`, quantity: 1 });
+        for (let l = 0; l < lines; l++)
+          lineRows.push({
+            shopId: t.shopId,
+            orderId,
+            lineNo: l,
+            productId: `p${Math.floor(rnd() * rnd() * PRODUCTS)}`,
+            quantity: 1,
+          });
       }
       orderCount += n;
       profileRows.push({
         shopId: t.shopId,
         subjectId,
         attrsEnc: sealAttributes(key, t.shopId, subjectId, attrs),
-        attrIndex: { firstName: attributeIndex(shopKeys, 'firstName', firstName), city: attributeIndex(shopKeys, 'city', city), birthDate: attributeIndex(shopKeys, 'birthDate', birthDate) },
+        attrIndex: {
+          firstName: attributeIndex(shopKeys, 'firstName', firstName),
+          city: attributeIndex(shopKeys, 'city', city),
+          birthDate: attributeIndex(shopKeys, 'birthDate', birthDate),
+        },
         attrKeys: Object.keys(attrs).sort(),
         gender: pick(['female', 'male', 'non-binary']),
         age: age.age,
@@ -119,8 +167,25 @@ async function generate(store: Store, shop: string, now: Date): Promise<{ orders
         createdAt: now,
         updatedAt: now,
       });
-      stateRows.push({ shopId: t.shopId, subjectId, purpose: 'personalization', state: 'granted', level: 'single', since: now, decidedBy: randomBytes(8).toString('hex') });
-      if (rnd() < 0.7) stateRows.push({ shopId: t.shopId, subjectId, purpose: 'email_marketing', state: pick(['granted', 'granted', 'withdrawn']), level: 'single', since: now, decidedBy: randomBytes(8).toString('hex') });
+      stateRows.push({
+        shopId: t.shopId,
+        subjectId,
+        purpose: 'personalization',
+        state: 'granted',
+        level: 'single',
+        since: now,
+        decidedBy: randomBytes(8).toString('hex'),
+      });
+      if (rnd() < 0.7)
+        stateRows.push({
+          shopId: t.shopId,
+          subjectId,
+          purpose: 'email_marketing',
+          state: pick(['granted', 'granted', 'withdrawn']),
+          level: 'single',
+          since: now,
+          decidedBy: randomBytes(8).toString('hex'),
+        });
     }
     await store.db.transaction(async (tx) => {
       await bulkInsert(tx, subjects, subjectRows);
@@ -161,15 +226,29 @@ export async function benchSegmentOn(target: string, url: string): Promise<Segme
     const p0 = performance.now();
     const pareto = await t.segments.pareto();
     const paretoMs = performance.now() - p0;
-    return { target, profiles: PROFILES, orders: orderCount, setupSeconds, rescoreMs, segments: out, paretoMs, paretoTop: pareto.top };
+    return {
+      target,
+      profiles: PROFILES,
+      orders: orderCount,
+      setupSeconds,
+      rescoreMs,
+      segments: out,
+      paretoMs,
+      paretoTop: pareto.top,
+    };
   } finally {
     await store.close();
   }
 }
 
 export function printSegments(r: SegmentBenchResult): void {
-  console.log(`  ${r.target}: ${r.profiles} profiles, ${r.orders} orders (set-up ${r.setupSeconds.toFixed(1)} s) | RFM rescore ${r.rescoreMs.toFixed(0)} ms | pareto ${r.paretoMs.toFixed(0)} ms (${r.paretoTop} customers)`);
-  for (const s of r.segments) console.log(`    ${s.name.padEnd(34)} ${String(s.members).padStart(7)} members  median ${s.medianMs.toFixed(1).padStart(7)} ms  max ${s.maxMs.toFixed(1).padStart(7)} ms`);
+  console.log(
+    `  ${r.target}: ${r.profiles} profiles, ${r.orders} orders (set-up ${r.setupSeconds.toFixed(1)} s) | RFM rescore ${r.rescoreMs.toFixed(0)} ms | pareto ${r.paretoMs.toFixed(0)} ms (${r.paretoTop} customers)`,
+  );
+  for (const s of r.segments)
+    console.log(
+      `    ${s.name.padEnd(34)} ${String(s.members).padStart(7)} members  median ${s.medianMs.toFixed(1).padStart(7)} ms  max ${s.maxMs.toFixed(1).padStart(7)} ms`,
+    );
 }
 
 /** PGlite always; PostgreSQL when DATABASE_URL is set. */

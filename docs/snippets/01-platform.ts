@@ -1,5 +1,14 @@
 // src/index.ts of a CommercePlatform for "Acme", a made-up REST API with cursor paging.
-import { parseOrThrow, TactfulError, type CommercePlatform, type CustomerRecord, type OrderRecord, type Page, type PageRequest, type ProductRecord } from '@tactful/core';
+import {
+  parseOrThrow,
+  TactfulError,
+  type CommercePlatform,
+  type CustomerRecord,
+  type OrderRecord,
+  type Page,
+  type PageRequest,
+  type ProductRecord,
+} from '@tactful/core';
 import { z } from 'zod';
 
 /** Checked at construction; every problem is reported at once (CONFIG.INVALID). */
@@ -8,28 +17,63 @@ export const acmeOptionsSchema = z.object({
   token: z.string().trim().min(1, 'the Acme API token is required'),
 });
 
-interface AcmeCustomer { id: number; email: string; updated_at: string; newsletter: { subscribed: boolean; changed_at: string } | null }
-interface AcmeOrder { id: number; customer_id: number | null; email: string | null; created_at: string; updated_at: string; cancelled_at: string | null; items: Array<{ product_id: number; name: string; qty: number }> }
-interface AcmeProduct { id: number; name: string; price: string | null; in_stock: boolean }
+interface AcmeCustomer {
+  id: number;
+  email: string;
+  updated_at: string;
+  newsletter: { subscribed: boolean; changed_at: string } | null;
+}
+interface AcmeOrder {
+  id: number;
+  customer_id: number | null;
+  email: string | null;
+  created_at: string;
+  updated_at: string;
+  cancelled_at: string | null;
+  items: Array<{ product_id: number; name: string; qty: number }>;
+}
+interface AcmeProduct {
+  id: number;
+  name: string;
+  price: string | null;
+  in_stock: boolean;
+}
 
 export function createAcmePlatform(input: z.input<typeof acmeOptionsSchema>): CommercePlatform {
   const options = parseOrThrow(acmeOptionsSchema, input, 'CONFIG.INVALID', 'Acme options');
 
   /** One GET; every failure becomes a TactfulError that says whether retrying can help. */
-  async function list<T>(path: string, request: PageRequest | undefined): Promise<{ rows: T[]; next: string | undefined }> {
+  async function list<T>(
+    path: string,
+    request: PageRequest | undefined,
+  ): Promise<{ rows: T[]; next: string | undefined }> {
     const query = new URLSearchParams({ limit: String(Math.min(request?.limit ?? 100, 100)) });
     if (request?.cursor) query.set('cursor', request.cursor);
     let response: Response;
     try {
-      response = await fetch(`${options.baseUrl}${path}?${query}`, { headers: { authorization: `Bearer ${options.token}` } });
+      response = await fetch(`${options.baseUrl}${path}?${query}`, {
+        headers: { authorization: `Bearer ${options.token}` },
+      });
     } catch (cause) {
-      throw new TactfulError('ACME.NETWORK', `Could not reach Acme: ${(cause as Error).message}. Retry later.`, { cause, retryable: true });
+      throw new TactfulError('ACME.NETWORK', `Could not reach Acme: ${(cause as Error).message}. Retry later.`, {
+        cause,
+        retryable: true,
+      });
     }
     if (response.status === 429 || response.status >= 500) {
       const retryAfter = Number(response.headers.get('retry-after'));
-      throw new TactfulError('ACME.UNAVAILABLE', `Acme answered ${response.status} to ${path}; retry later.`, { status: response.status, retryable: true, ...(retryAfter > 0 ? { retryAfter } : {}) });
+      throw new TactfulError('ACME.UNAVAILABLE', `Acme answered ${response.status} to ${path}; retry later.`, {
+        status: response.status,
+        retryable: true,
+        ...(retryAfter > 0 ? { retryAfter } : {}),
+      });
     }
-    if (!response.ok) throw new TactfulError('ACME.BAD_REQUEST', `Acme refused ${path} (${response.status}); repeating it will not help.`, { status: response.status, retryable: false });
+    if (!response.ok)
+      throw new TactfulError(
+        'ACME.BAD_REQUEST',
+        `Acme refused ${path} (${response.status}); repeating it will not help.`,
+        { status: response.status, retryable: false },
+      );
     return { rows: (await response.json()) as T[], next: response.headers.get('x-next-cursor') ?? undefined };
   }
 
@@ -66,7 +110,12 @@ export function createAcmePlatform(input: z.input<typeof acmeOptionsSchema>): Co
     lines: o.items.map((i) => ({ productId: String(i.product_id), title: i.name, quantity: i.qty })),
   });
 
-  const toProduct = (p: AcmeProduct): ProductRecord => ({ id: String(p.id), title: p.name, available: p.in_stock, ...(p.price ? { price: p.price } : {}) });
+  const toProduct = (p: AcmeProduct): ProductRecord => ({
+    id: String(p.id),
+    title: p.name,
+    available: p.in_stock,
+    ...(p.price ? { price: p.price } : {}),
+  });
 
   return {
     system: 'acme',

@@ -1,7 +1,10 @@
 // Feeding what an adapter reads into the engine. A re-read of the same fact is a duplicate, not a new event.
 import { fromExternalConsent, type CommercePlatform, type InboundEvent, type Tactful } from '@tactful/core';
 
-export async function importConsent(tactful: Tactful, platform: CommercePlatform): Promise<{ recorded: number; duplicates: number }> {
+export async function importConsent(
+  tactful: Tactful,
+  platform: CommercePlatform,
+): Promise<{ recorded: number; duplicates: number }> {
   let recorded = 0;
   let duplicates = 0;
   let cursor: string | undefined;
@@ -9,7 +12,9 @@ export async function importConsent(tactful: Tactful, platform: CommercePlatform
     const page = await platform.listCustomers({ cursor, limit: 100 });
     for (const customer of page.items) {
       if (!customer.emailConsent) continue;
-      const outcome = await tactful.consent.record(fromExternalConsent(platform.system, customer.emailConsent, customer.id));
+      const outcome = await tactful.consent.record(
+        fromExternalConsent(platform.system, customer.emailConsent, customer.id),
+      );
       if (outcome.status === 'duplicate') duplicates += 1;
       else recorded += 1;
     }
@@ -19,7 +24,11 @@ export async function importConsent(tactful: Tactful, platform: CommercePlatform
 }
 
 /** A webhook route verifies the source, parses the body, and hands the normalised event to the inbox. */
-export async function onNewsletterWebhook(tactful: Tactful, deliveryId: string, body: { id: number; email: string; subscribed: boolean; changed_at: string }) {
+export async function onNewsletterWebhook(
+  tactful: Tactful,
+  deliveryId: string,
+  body: { id: number; email: string; subscribed: boolean; changed_at: string },
+) {
   const email = body.email.trim().toLowerCase();
   const event: InboundEvent = {
     kind: 'consent',
@@ -35,5 +44,10 @@ export async function onNewsletterWebhook(tactful: Tactful, deliveryId: string, 
     },
   };
   // Stored durably and deduplicated on (system, deliveryId) before the route answers; processed afterwards.
-  return tactful.inbox.receive(tactful.shopId, event, { system: 'acme', deliveryId, receivedAt: new Date(), topic: 'newsletter/changed' });
+  return tactful.inbox.receive(tactful.shopId, event, {
+    system: 'acme',
+    deliveryId,
+    receivedAt: new Date(),
+    topic: 'newsletter/changed',
+  });
 }

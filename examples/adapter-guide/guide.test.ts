@@ -23,7 +23,9 @@ export function tsBlocks(markdown: string): string[] {
  * CI builds right before the tests; without a build, against the sources (slower). After changing the core
  * locally, `npm run build` first for an up-to-date check.
  */
-const coreBuilt = existsSync(join(repoRoot, 'packages/core/dist/index.d.ts')) && existsSync(join(repoRoot, 'packages/core/dist/testing/index.d.ts'));
+const coreBuilt =
+  existsSync(join(repoRoot, 'packages/core/dist/index.d.ts')) &&
+  existsSync(join(repoRoot, 'packages/core/dist/testing/index.d.ts'));
 
 /** Type-checks files (real or in memory) with the repository's strictness; returns the diagnostics as text. */
 function compile(files: Record<string, string>): string[] {
@@ -51,11 +53,16 @@ function compile(files: Record<string, string>): string[] {
   const getSourceFileBase = host.getSourceFile.bind(host);
   host.getSourceFile = (name, version, ...rest) => {
     const text = files[resolve(name)];
-    return text !== undefined ? ts.createSourceFile(name, text, version, true) : getSourceFileBase(name, version, ...rest);
+    return text !== undefined
+      ? ts.createSourceFile(name, text, version, true)
+      : getSourceFileBase(name, version, ...rest);
   };
   const program = ts.createProgram(Object.keys(files), options, host);
   return ts.getPreEmitDiagnostics(program).map((d) => {
-    const where = d.file && d.start !== undefined ? `${d.file.fileName.replace(`${repoRoot}/`, '')}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : '';
+    const where =
+      d.file && d.start !== undefined
+        ? `${d.file.fileName.replace(`${repoRoot}/`, '')}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}`
+        : '';
     return `${where} TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
   });
 }
@@ -75,7 +82,9 @@ describe('docs/adapters.md', () => {
     expect(blocks).toEqual(files);
   });
 
-  it('the snippets compile against @tactful/core as published, and one that stops compiling is caught', { timeout: 300_000 }, async () => {
+  it('the snippets compile against @tactful/core as published, and one that stops compiling is caught', {
+    timeout: 300_000,
+  }, async () => {
     const files = await snippetFiles();
     // A broken copy of the first snippet goes into the same program (one compile instead of two): it must fail.
     const [firstName, firstText] = Object.entries(files).sort(([a], [b]) => a.localeCompare(b))[0]!;

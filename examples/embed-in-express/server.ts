@@ -16,7 +16,13 @@ export interface ShopServerOptions {
 
 export async function createShopServer(options: ShopServerOptions) {
   // Checked before anything opens: every problem at once, as CONFIG.INVALID.
-  const config = readServeConfig({ TACTFUL_DB: options.databaseUrl, TACTFUL_SECRET: options.secret, TACTFUL_SHOP: options.shop, PUBLIC_URL: options.publicUrl, TACTFUL_ADMIN_TOKEN: options.adminToken });
+  const config = readServeConfig({
+    TACTFUL_DB: options.databaseUrl,
+    TACTFUL_SECRET: options.secret,
+    TACTFUL_SHOP: options.shop,
+    PUBLIC_URL: options.publicUrl,
+    TACTFUL_ADMIN_TOKEN: options.adminToken,
+  });
   const store = await openStore({ url: options.databaseUrl, secret: options.secret });
   const tactful = await createTactful({ store, shop: options.shop });
 

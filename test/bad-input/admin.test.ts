@@ -16,12 +16,28 @@ beforeAll(async () => {
     { id: 'pot', title: 'Teapot', available: true, category: 'kitchen' },
   ]);
   await h.tactful.orders.ingest(
-    Array.from({ length: 4 }, (_, i) => ({ id: `o${i}`, email: `c${i}@example.com`, createdAt: day(i + 1), updatedAt: day(i + 1), lines: [{ productId: 'tea', title: 'Green tea', quantity: 1 }, { productId: 'pot', title: 'Teapot', quantity: 1 }] })),
+    Array.from({ length: 4 }, (_, i) => ({
+      id: `o${i}`,
+      email: `c${i}@example.com`,
+      createdAt: day(i + 1),
+      updatedAt: day(i + 1),
+      lines: [
+        { productId: 'tea', title: 'Green tea', quantity: 1 },
+        { productId: 'pot', title: 'Teapot', quantity: 1 },
+      ],
+    })),
     'shopify',
   );
   for (let i = 0; i < 4; i++) {
     for (const purpose of ['email_marketing', 'personalization']) {
-      await h.tactful.consent.record({ subject: { email: `c${i}@example.com` }, purpose, state: 'granted', level: 'confirmed', occurredAt: day(10), source: { system: 'cli', eventId: `${purpose}-${i}`, method: 'form' } });
+      await h.tactful.consent.record({
+        subject: { email: `c${i}@example.com` },
+        purpose,
+        state: 'granted',
+        level: 'confirmed',
+        occurredAt: day(10),
+        source: { system: 'cli', eventId: `${purpose}-${i}`, method: 'form' },
+      });
     }
   }
   // The first view of the segments page scores RFM and keeps when it did (kv): derived data, not input.
@@ -54,20 +70,68 @@ const hostileSegments = HOSTILE.filter((v) => v.length > 0).flatMap((v) => [
 
 describe('admin query parameters', () => {
   const cases: Array<[string, string, number]> = [
-    ...HOSTILE.map((v, i): [string, string, number] => [`audit: hostile email filter #${i + 1}`, `/admin/audit?email=${enc(v)}`, v.includes('\u0000') ? 400 : 200]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`audit: hostile action filter #${i + 1}`, `/admin/audit?action=${enc(v)}`, 400]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`audit: hostile dates #${i + 1}`, `/admin/audit?since=${enc(v)}&until=${enc(v)}`, 400]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`audit CSV: hostile email filter #${i + 1}`, `/admin/audit.csv?email=${enc(v)}`, v.includes('\u0000') ? 400 : 200]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`audit: hostile subject and page #${i + 1}`, `/admin/audit?subject=${enc(v)}&page=${enc(v)}`, v.includes('\u0000') ? 400 : 200]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`recommendations: hostile product #${i + 1}`, `/admin/recommendations?product=${enc(v)}`, v.includes('\u0000') ? 400 : 200]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`recommendations: hostile customer #${i + 1}`, `/admin/recommendations?customer=${enc(v)}`, v.includes('\u0000') ? 400 : 200]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`campaign preview: hostile email #${i + 1}`, `/admin/campaign?email=${enc(v)}`, v.includes('\u0000') ? 400 : 200]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`segments: hostile text instead of JSON #${i + 1}`, `/admin/segments?definition=${enc(v)}`, 400]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`segments: a hostile predicate name #${i + 1}`, `/admin/segments?definition=${enc(JSON.stringify({ [v]: true }))}`, 400]),
-    ...HOSTILE.map((v, i): [string, string, number] => [`data requests: a hostile id #${i + 1}`, `/admin/data-requests/${enc(v)}.json`, 404]), // plain text, nosniff
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `audit: hostile email filter #${i + 1}`,
+      `/admin/audit?email=${enc(v)}`,
+      v.includes('\u0000') ? 400 : 200,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `audit: hostile action filter #${i + 1}`,
+      `/admin/audit?action=${enc(v)}`,
+      400,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `audit: hostile dates #${i + 1}`,
+      `/admin/audit?since=${enc(v)}&until=${enc(v)}`,
+      400,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `audit CSV: hostile email filter #${i + 1}`,
+      `/admin/audit.csv?email=${enc(v)}`,
+      v.includes('\u0000') ? 400 : 200,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `audit: hostile subject and page #${i + 1}`,
+      `/admin/audit?subject=${enc(v)}&page=${enc(v)}`,
+      v.includes('\u0000') ? 400 : 200,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `recommendations: hostile product #${i + 1}`,
+      `/admin/recommendations?product=${enc(v)}`,
+      v.includes('\u0000') ? 400 : 200,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `recommendations: hostile customer #${i + 1}`,
+      `/admin/recommendations?customer=${enc(v)}`,
+      v.includes('\u0000') ? 400 : 200,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `campaign preview: hostile email #${i + 1}`,
+      `/admin/campaign?email=${enc(v)}`,
+      v.includes('\u0000') ? 400 : 200,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `segments: hostile text instead of JSON #${i + 1}`,
+      `/admin/segments?definition=${enc(v)}`,
+      400,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `segments: a hostile predicate name #${i + 1}`,
+      `/admin/segments?definition=${enc(JSON.stringify({ [v]: true }))}`,
+      400,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `data requests: a hostile id #${i + 1}`,
+      `/admin/data-requests/${enc(v)}.json`,
+      404,
+    ]), // plain text, nosniff
     ['segments: JSON nested 1 500 deep', `/admin/segments?definition=${enc('['.repeat(1500) + ']'.repeat(1500))}`, 400],
     // The URL is longer than Node accepts in a request line: 431 before the app sees it.
-    ['segments: 2 000 predicates', `/admin/segments?definition=${enc(JSON.stringify({ all: Array.from({ length: 2000 }, () => ({ orderCount: { min: 1 } })) }))}`, 431],
+    [
+      'segments: 2 000 predicates',
+      `/admin/segments?definition=${enc(JSON.stringify({ all: Array.from({ length: 2000 }, () => ({ orderCount: { min: 1 } })) }))}`,
+      431,
+    ],
   ];
   it.each(cases)('%s: answers %s, escaped, nothing stored', async (_name, path, status) => {
     const before = await snapshot(h.store);
@@ -79,25 +143,30 @@ describe('admin query parameters', () => {
     expect(await snapshot(h.store)).toEqual(before);
   });
 
-  it.each(hostileSegments.map((d) => [JSON.stringify(d).slice(0, 80), d] as const))('segment preview with hostile values %s: runs as data, matches nobody, changes nothing', async (_name, definition) => {
-    const before = await snapshot(h.store);
-    const res = await get(`/admin/segments?definition=${enc(JSON.stringify(definition))}`);
-    if (res.status === 400 && JSON.stringify(definition).includes('\\u0000')) {
-      // PostgreSQL text holds no NUL: a clear 400 instead of a failed query (values compared through the
-      // blind index are hashed first, and simply match nobody).
-      expect(res.status).toBe(400);
-      expect(res.text).toContain('NUL character');
+  it.each(hostileSegments.map((d) => [JSON.stringify(d).slice(0, 80), d] as const))(
+    'segment preview with hostile values %s: runs as data, matches nobody, changes nothing',
+    async (_name, definition) => {
+      const before = await snapshot(h.store);
+      const res = await get(`/admin/segments?definition=${enc(JSON.stringify(definition))}`);
+      if (res.status === 400 && JSON.stringify(definition).includes('\\u0000')) {
+        // PostgreSQL text holds no NUL: a clear 400 instead of a failed query (values compared through the
+        // blind index are hashed first, and simply match nobody).
+        expect(res.status).toBe(400);
+        expect(res.text).toContain('NUL character');
+        expect(await snapshot(h.store)).toEqual(before);
+        return;
+      }
+      expect(res.status).toBe(200);
+      expect(res.text).toMatch(/<strong>0<\/strong> of \d+ profiles match/);
+      expectInert(res.text, expect);
       expect(await snapshot(h.store)).toEqual(before);
-      return;
-    }
-    expect(res.status).toBe(200);
-    expect(res.text).toMatch(/<strong>0<\/strong> of \d+ profiles match/);
-    expectInert(res.text, expect);
-    expect(await snapshot(h.store)).toEqual(before);
-  });
+    },
+  );
 
   it('the tables hostile text named are all still there, with their rows', async () => {
-    const [row] = await h.store.query<{ ledger: number; orders: number; subjects: number }>('select (select count(*)::int from consent_ledger) as ledger, (select count(*)::int from orders) as orders, (select count(*)::int from subjects) as subjects');
+    const [row] = await h.store.query<{ ledger: number; orders: number; subjects: number }>(
+      'select (select count(*)::int from consent_ledger) as ledger, (select count(*)::int from orders) as orders, (select count(*)::int from subjects) as subjects',
+    );
     expect(row).toMatchObject({ orders: 4, subjects: 4 });
     expect(row!.ledger).toBeGreaterThanOrEqual(8);
     expect((await h.tactful.audit.verify()).ledger.ok).toBe(true);
@@ -105,32 +174,61 @@ describe('admin query parameters', () => {
 });
 
 describe('admin forms', () => {
-  it.each(HOSTILE.map((v, i) => [i + 1, v] as const))('hostile text #%s is refused where it is not a valid value, and changes nothing', async (_i, v) => {
-    const before = await snapshot(h.store);
-    const refused = [
-      await post('/admin/segments', { name: 'x', definition: v }),
-      await post('/admin/segments', { name: v, definition: JSON.stringify({ [v]: 1 }) }),
-      await post('/admin/purposes', { key: v, title: 'T', description: '', documentUrl: 'https://shop.example/terms', clause: '1', version: '1' }),
-      await post('/admin/purposes', { key: 'ok_key', title: 'T', description: '', documentUrl: v, clause: '1', version: '1' }),
-      await post('/admin/sender', { senderName: 'Shop', senderEmail: v, senderAddress: '1 Main St' }),
-      await post('/admin/contact-policy', { caps: v, quietStart: v, quietEnd: '', defaultTimeZone: v, productResendDays: v }),
-      await post('/admin/settings', { requireDoubleOptIn: 'on', optInTokenTtlHours: v }),
-    ];
-    for (const res of refused) {
-      expect(res.status).toBe(400);
-      expectInert(res.text, expect);
-      expect(res.text).toMatch(/Nothing was (changed|saved)/);
-    }
-    expect(await snapshot(h.store)).toEqual(before);
-  });
+  it.each(HOSTILE.map((v, i) => [i + 1, v] as const))(
+    'hostile text #%s is refused where it is not a valid value, and changes nothing',
+    async (_i, v) => {
+      const before = await snapshot(h.store);
+      const refused = [
+        await post('/admin/segments', { name: 'x', definition: v }),
+        await post('/admin/segments', { name: v, definition: JSON.stringify({ [v]: 1 }) }),
+        await post('/admin/purposes', {
+          key: v,
+          title: 'T',
+          description: '',
+          documentUrl: 'https://shop.example/terms',
+          clause: '1',
+          version: '1',
+        }),
+        await post('/admin/purposes', {
+          key: 'ok_key',
+          title: 'T',
+          description: '',
+          documentUrl: v,
+          clause: '1',
+          version: '1',
+        }),
+        await post('/admin/sender', { senderName: 'Shop', senderEmail: v, senderAddress: '1 Main St' }),
+        await post('/admin/contact-policy', {
+          caps: v,
+          quietStart: v,
+          quietEnd: '',
+          defaultTimeZone: v,
+          productResendDays: v,
+        }),
+        await post('/admin/settings', { requireDoubleOptIn: 'on', optInTokenTtlHours: v }),
+      ];
+      for (const res of refused) {
+        expect(res.status).toBe(400);
+        expectInert(res.text, expect);
+        expect(res.text).toMatch(/Nothing was (changed|saved)/);
+      }
+      expect(await snapshot(h.store)).toEqual(before);
+    },
+  );
 
   it('hostile text accepted as segment values is kept exactly (SQL stays data) and shown escaped', async () => {
-    const definition = { any: [{ purchased: { product: HOSTILE[0] } }, { location: { city: HOSTILE[1] } }, { interests: { anyOf: [HOSTILE[3], HOSTILE[4]] } }] };
+    const definition = {
+      any: [
+        { purchased: { product: HOSTILE[0] } },
+        { location: { city: HOSTILE[1] } },
+        { interests: { anyOf: [HOSTILE[3], HOSTILE[4]] } },
+      ],
+    };
     const saved = await post('/admin/segments', { name: 'hostile_values', definition: JSON.stringify(definition) });
     expect(saved.status).toBe(303);
     const kept = (await h.tactful.segments.list()).find((s) => s.name === 'hostile_values');
     expect(JSON.stringify(kept?.definition)).toContain(JSON.stringify(HOSTILE[1]));
-    const page = await get('/admin/segments?definition=' + enc(JSON.stringify(definition)));
+    const page = await get(`/admin/segments?definition=${enc(JSON.stringify(definition))}`);
     expect(page.status).toBe(200);
     expectInert(page.text, expect);
     expect(page.text).toContain('&lt;img src=x');

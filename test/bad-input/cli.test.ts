@@ -15,7 +15,10 @@ import { snapshot } from './harness.js';
 const dir = mkdtempSync(join(tmpdir(), 'tactful-bad-cli-'));
 const db = join(dir, 'db');
 const base = ['--db', db, '--shop', 'bad-cli.myshopify.com'];
-const shopifyExport = readFileSync(new URL('../../../shared/data/shopify/orders_export_sample.csv', import.meta.url), 'utf8');
+const shopifyExport = readFileSync(
+  new URL('../../../shared/data/shopify/orders_export_sample.csv', import.meta.url),
+  'utf8',
+);
 const [header, ...rows] = shopifyExport.split(/\r?\n/);
 const file = (name: string, content: string | Buffer) => {
   const path = join(dir, name);
@@ -28,12 +31,15 @@ const withCell = (index: number, value: string) => {
   cells[index] = value;
   return cells.join(',');
 };
-const jsonLine = (i: number) => JSON.stringify({ orderId: `j${i}`, productId: `p${i % 7}`, quantity: 1, time: '2026-03-01T10:00:00Z' });
+const jsonLine = (i: number) =>
+  JSON.stringify({ orderId: `j${i}`, productId: `p${i % 7}`, quantity: 1, time: '2026-03-01T10:00:00Z' });
 
 async function dbSnapshot() {
   const store = await openStore({ url: db });
   try {
-    const sources = await store.query<{ source: string; n: number }>('select source, count(*)::int as n from orders group by source order by source');
+    const sources = await store.query<{ source: string; n: number }>(
+      'select source, count(*)::int as n from orders group by source order by source',
+    );
     return { sources, all: await snapshot(store) };
   } finally {
     await store.close();
@@ -43,7 +49,15 @@ async function dbSnapshot() {
 let baseline: Awaited<ReturnType<typeof dbSnapshot>>;
 beforeAll(async () => {
   // A shop with real history: the Shopify export imported once.
-  const ok = await runCaptured([...base, 'import', 'orders', file('good.csv', shopifyExport), '--source', 'baseline', '--json']);
+  const ok = await runCaptured([
+    ...base,
+    'import',
+    'orders',
+    file('good.csv', shopifyExport),
+    '--source',
+    'baseline',
+    '--json',
+  ]);
   expect(ok.code).toBe(0);
   baseline = await dbSnapshot();
   expect(baseline.sources).toEqual([{ source: 'baseline', n: JSON.parse(ok.stdout).orders }]);
@@ -61,24 +75,189 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'Shopify CSV: a quoted field never closed', args: () => ['import', 'orders', file('unclosed.csv', `${header}\n${rows[0]}\n#9999,"broken@example.com,paid,2025-05-11 09:55:16 -0400\n`)], code: 2, says: /closing `"` is missing/ },
-  { name: 'Shopify CSV: the header lacks the line item columns', args: () => ['import', 'orders', file('nolines.csv', header!.replace('Lineitem name', 'Item').replace('Lineitem quantity', 'Qty') + '\n' + rows.slice(0, 3).join('\n')), '--format', 'shopify-csv'], code: 2, says: /header lacks/ },
-  { name: 'Shopify CSV: columns of another export', args: () => ['import', 'orders', file('other.csv', 'Email Address,First Name,Last Name\nkim@example.com,Kim,Lee\n'), '--format', 'shopify-csv'], code: 2, says: /Not a Shopify orders export/ },
-  { name: 'Shopify CSV: a row without Name', args: () => ['import', 'orders', file('noname.csv', `${header}\n${rows[0]}\n,${rows[0]!.split(',').slice(1).join(',')}`)], code: 2, says: /has no Name/ },
-  { name: 'Shopify CSV: a date that is not one', args: () => ['import', 'orders', file('baddate.csv', `${header}\n${withCell(15, 'yesterday')}`), '--format', 'shopify-csv'], code: 2, says: /not a date/ },
-  { name: 'Shopify CSV: SQL as a quantity', args: () => ['import', 'orders', file('sqlqty.csv', `${header}\n${withCell(16, "'; drop table orders; --")}`), '--format', 'shopify-csv'], code: 2, says: /Lineitem quantity .* is not a number/ },
-  { name: 'JSONL: a line that is not JSON', args: () => ['import', 'orders', file('broken.jsonl', `${jsonLine(1)}\n{"orderId": "j2", "productId": \n`), '--format', 'jsonl'], code: 2, says: /Line 2 is not JSON/ },
-  { name: 'JSONL: a line without productId', args: () => ['import', 'orders', file('noproduct.jsonl', `${jsonLine(1)}\n{"orderId":"j2","time":"2026-03-01T10:00:00Z"}\n`), '--format', 'jsonl'], code: 2, says: /has no productId/ },
-  { name: 'JSONL: a broken line after the first 2 000 orders', args: () => ['import', 'orders', file('late.jsonl', `${Array.from({ length: 2500 }, (_, i) => jsonLine(i)).join('\n')}\nnot json\n`), '--format', 'jsonl', '--source', 'late-break'], code: 2, says: /Line 2501 is not JSON/ },
-  { name: 'an empty file', args: () => ['import', 'orders', file('empty.csv', '')], code: 2, says: /holds no orders|empty|format/ },
-  { name: 'binary garbage', args: () => ['import', 'orders', file('garbage.bin', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37) % 256))), '--format', 'shopify-csv'], code: 2, says: /./ },
-  { name: 'a file that does not exist', args: () => ['import', 'orders', join(dir, 'nope.csv')], code: 2, says: /no such file/ },
-  { name: 'a folder instead of a file', args: () => { mkdirSync(join(dir, 'folder.csv'), { recursive: true }); return ['import', 'orders', join(dir, 'folder.csv')]; }, code: 2, says: /is not a file/ },
-  { name: 'an unknown --format', args: () => ['import', 'orders', file('good2.csv', shopifyExport), '--format', "csv'; drop table orders; --"], code: 2, says: /Unknown format/ },
-  { name: 'a catalogue with the wrong columns', args: () => ['import', 'orders', file('good3.csv', shopifyExport), '--catalog', file('cat.csv', 'sku,name\n1,Tea\n')], code: 2, says: /expected columns/ },
-  { name: 'an unknown flag', args: () => ['import', 'orders', file('good4.csv', shopifyExport), '--frobnicate'], code: 2, says: /unknown option/, usage: true },
-  { name: 'no file argument', args: () => ['import', 'orders'], code: 2, says: /missing required argument/, usage: true },
-  { name: 'an unknown subcommand', args: () => ['import', 'everything', 'x.csv'], code: 2, says: /unknown command|too many arguments|error/, usage: true },
+  {
+    name: 'Shopify CSV: a quoted field never closed',
+    args: () => [
+      'import',
+      'orders',
+      file('unclosed.csv', `${header}\n${rows[0]}\n#9999,"broken@example.com,paid,2025-05-11 09:55:16 -0400\n`),
+    ],
+    code: 2,
+    says: /closing `"` is missing/,
+  },
+  {
+    name: 'Shopify CSV: the header lacks the line item columns',
+    args: () => [
+      'import',
+      'orders',
+      file(
+        'nolines.csv',
+        header!.replace('Lineitem name', 'Item').replace('Lineitem quantity', 'Qty') +
+          '\n' +
+          rows.slice(0, 3).join('\n'),
+      ),
+      '--format',
+      'shopify-csv',
+    ],
+    code: 2,
+    says: /header lacks/,
+  },
+  {
+    name: 'Shopify CSV: columns of another export',
+    args: () => [
+      'import',
+      'orders',
+      file('other.csv', 'Email Address,First Name,Last Name\nkim@example.com,Kim,Lee\n'),
+      '--format',
+      'shopify-csv',
+    ],
+    code: 2,
+    says: /Not a Shopify orders export/,
+  },
+  {
+    name: 'Shopify CSV: a row without Name',
+    args: () => [
+      'import',
+      'orders',
+      file('noname.csv', `${header}\n${rows[0]}\n,${rows[0]!.split(',').slice(1).join(',')}`),
+    ],
+    code: 2,
+    says: /has no Name/,
+  },
+  {
+    name: 'Shopify CSV: a date that is not one',
+    args: () => [
+      'import',
+      'orders',
+      file('baddate.csv', `${header}\n${withCell(15, 'yesterday')}`),
+      '--format',
+      'shopify-csv',
+    ],
+    code: 2,
+    says: /not a date/,
+  },
+  {
+    name: 'Shopify CSV: SQL as a quantity',
+    args: () => [
+      'import',
+      'orders',
+      file('sqlqty.csv', `${header}\n${withCell(16, "'; drop table orders; --")}`),
+      '--format',
+      'shopify-csv',
+    ],
+    code: 2,
+    says: /Lineitem quantity .* is not a number/,
+  },
+  {
+    name: 'JSONL: a line that is not JSON',
+    args: () => [
+      'import',
+      'orders',
+      file('broken.jsonl', `${jsonLine(1)}\n{"orderId": "j2", "productId": \n`),
+      '--format',
+      'jsonl',
+    ],
+    code: 2,
+    says: /Line 2 is not JSON/,
+  },
+  {
+    name: 'JSONL: a line without productId',
+    args: () => [
+      'import',
+      'orders',
+      file('noproduct.jsonl', `${jsonLine(1)}\n{"orderId":"j2","time":"2026-03-01T10:00:00Z"}\n`),
+      '--format',
+      'jsonl',
+    ],
+    code: 2,
+    says: /has no productId/,
+  },
+  {
+    name: 'JSONL: a broken line after the first 2 000 orders',
+    args: () => [
+      'import',
+      'orders',
+      file('late.jsonl', `${Array.from({ length: 2500 }, (_, i) => jsonLine(i)).join('\n')}\nnot json\n`),
+      '--format',
+      'jsonl',
+      '--source',
+      'late-break',
+    ],
+    code: 2,
+    says: /Line 2501 is not JSON/,
+  },
+  {
+    name: 'an empty file',
+    args: () => ['import', 'orders', file('empty.csv', '')],
+    code: 2,
+    says: /holds no orders|empty|format/,
+  },
+  {
+    name: 'binary garbage',
+    args: () => [
+      'import',
+      'orders',
+      file('garbage.bin', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37) % 256))),
+      '--format',
+      'shopify-csv',
+    ],
+    code: 2,
+    says: /./,
+  },
+  {
+    name: 'a file that does not exist',
+    args: () => ['import', 'orders', join(dir, 'nope.csv')],
+    code: 2,
+    says: /no such file/,
+  },
+  {
+    name: 'a folder instead of a file',
+    args: () => {
+      mkdirSync(join(dir, 'folder.csv'), { recursive: true });
+      return ['import', 'orders', join(dir, 'folder.csv')];
+    },
+    code: 2,
+    says: /is not a file/,
+  },
+  {
+    name: 'an unknown --format',
+    args: () => ['import', 'orders', file('good2.csv', shopifyExport), '--format', "csv'; drop table orders; --"],
+    code: 2,
+    says: /Unknown format/,
+  },
+  {
+    name: 'a catalogue with the wrong columns',
+    args: () => [
+      'import',
+      'orders',
+      file('good3.csv', shopifyExport),
+      '--catalog',
+      file('cat.csv', 'sku,name\n1,Tea\n'),
+    ],
+    code: 2,
+    says: /expected columns/,
+  },
+  {
+    name: 'an unknown flag',
+    args: () => ['import', 'orders', file('good4.csv', shopifyExport), '--frobnicate'],
+    code: 2,
+    says: /unknown option/,
+    usage: true,
+  },
+  {
+    name: 'no file argument',
+    args: () => ['import', 'orders'],
+    code: 2,
+    says: /missing required argument/,
+    usage: true,
+  },
+  {
+    name: 'an unknown subcommand',
+    args: () => ['import', 'everything', 'x.csv'],
+    code: 2,
+    says: /unknown command|too many arguments|error/,
+    usage: true,
+  },
 ];
 
 describe('tactful import orders: bad files and flags are refused and store nothing', () => {

@@ -51,7 +51,10 @@ export async function startHarness(): Promise<Harness> {
     SHOPIFY_API_SECRET: SHOPIFY_SECRET,
     MAILCHIMP_WEBHOOK_SECRET: MAILCHIMP_SECRET,
   });
-  const server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }), mailer: mailbox }), { host: '127.0.0.1', port: 0 });
+  const server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }), mailer: mailbox }), {
+    host: '127.0.0.1',
+    port: 0,
+  });
   return {
     store,
     tactful,
@@ -92,13 +95,20 @@ const TABLES = [
 
 /** Row counts of every table, the chains' heads and the shop's settings. */
 export async function snapshot(store: Store): Promise<Record<string, unknown>> {
-  const [counts] = await store.query<Record<string, number>>(`select ${TABLES.map((t) => `(select count(*)::int from ${t}) as ${t}`).join(', ')}`);
-  const heads = await store.query('select shop_id, ledger_seq, ledger_head, audit_seq, audit_head, settings from shops order by shop_id');
+  const [counts] = await store.query<Record<string, number>>(
+    `select ${TABLES.map((t) => `(select count(*)::int from ${t}) as ${t}`).join(', ')}`,
+  );
+  const heads = await store.query(
+    'select shop_id, ledger_seq, ledger_head, audit_seq, audit_head, settings from shops order by shop_id',
+  );
   return { ...counts, heads };
 }
 
 /** A page or answer that shows hostile text must show it as text, never as markup. */
-export function expectInert(body: string, expect: (v: unknown) => { not: { toContain(s: string): void; toMatch(r: RegExp): void } }): void {
+export function expectInert(
+  body: string,
+  expect: (v: unknown) => { not: { toContain(s: string): void; toMatch(r: RegExp): void } },
+): void {
   expect(body).not.toContain('<img src=x');
   expect(body).not.toContain('<script>alert');
   expect(body).not.toContain('<svg onload');

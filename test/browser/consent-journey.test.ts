@@ -35,9 +35,24 @@ async function seedShop(t: Tactful): Promise<void> {
   ]);
   const orders = Array.from({ length: 16 }, (_, i) => {
     const items = i % 2 === 0 ? ['tea', 'pot'] : ['beans', 'grinder'];
-    return { id: `seed-${i}`, customerId: `c-${i}`, email: `buyer${i}@example.com`, createdAt: day(1 + i), updatedAt: day(1 + i), lines: items.map((productId) => ({ productId, title: productId, quantity: 1 })) };
+    return {
+      id: `seed-${i}`,
+      customerId: `c-${i}`,
+      email: `buyer${i}@example.com`,
+      createdAt: day(1 + i),
+      updatedAt: day(1 + i),
+      lines: items.map((productId) => ({ productId, title: productId, quantity: 1 })),
+    };
   });
-  orders.push({ id: 'erin-1', name: '#2001', customerId: 'c-erin', email: EMAIL, createdAt: day(20), updatedAt: day(20), lines: [{ productId: 'tea', title: 'tea', quantity: 1 }] } as (typeof orders)[number]);
+  orders.push({
+    id: 'erin-1',
+    name: '#2001',
+    customerId: 'c-erin',
+    email: EMAIL,
+    createdAt: day(20),
+    updatedAt: day(20),
+    lines: [{ productId: 'tea', title: 'tea', quantity: 1 }],
+  } as (typeof orders)[number]);
   await t.orders.ingest(orders, 'shopify');
 }
 
@@ -51,8 +66,16 @@ beforeAll(async () => {
   tactful = await createTactful({ store, shop: 'browser-demo.myshopify.com' });
   await seedShop(tactful);
   const port = await freePort();
-  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: ADMIN, TACTFUL_DEMO: '1', PORT: String(port), TACTFUL_RATE_LIMIT: '10000' });
-  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), { host: '127.0.0.1', port });
+  const config = readServeConfig({
+    TACTFUL_ADMIN_TOKEN: ADMIN,
+    TACTFUL_DEMO: '1',
+    PORT: String(port),
+    TACTFUL_RATE_LIMIT: '10000',
+  });
+  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), {
+    host: '127.0.0.1',
+    port,
+  });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   collectPageErrors(page, pageErrors);
@@ -76,7 +99,9 @@ describe('consent journey in a browser', () => {
 
     // The demo inbox holds the confirmation email.
     await page.goto(`${server.url}/demo/mail`);
-    const confirmation = page.locator(`article.mail[data-to="${EMAIL}"][data-subject="Please confirm your subscription"]`);
+    const confirmation = page.locator(
+      `article.mail[data-to="${EMAIL}"][data-subject="Please confirm your subscription"]`,
+    );
     await confirmation.locator('a[data-link=confirm]').click();
     await page.getByRole('button', { name: 'Yes, confirm' }).click();
     await expect(page.getByRole('heading', { name: 'Subscription confirmed' }).isVisible()).resolves.toBe(true);
@@ -95,7 +120,9 @@ describe('consent journey in a browser', () => {
     // The welcome email carries the RFC 8058 headers and the one-click link.
     await page.goto(`${server.url}/demo/mail`);
     const welcome = page.locator(`article.mail[data-to="${EMAIL}"][data-subject="Your subscription is confirmed"]`);
-    expect(await welcome.locator('pre').first().innerText()).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    expect(await welcome.locator('pre').first().innerText()).toContain(
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    );
     await welcome.locator('a[data-link=unsubscribe]').click();
     await page.getByRole('button', { name: 'Unsubscribe' }).click();
     await expect(page.getByRole('heading', { name: 'You are unsubscribed' }).isVisible()).resolves.toBe(true);
@@ -127,7 +154,13 @@ describe('consent journey in a browser', () => {
     await page.getByLabel('Customer email').fill(EMAIL);
     await page.getByRole('button', { name: 'Filter' }).click();
     const log = await page.locator('table').innerText();
-    for (const action of ['consent.opt_in_requested', 'consent.opt_in_confirmed', 'consent.unsubscribed', 'consent.recorded']) expect(log).toContain(action);
+    for (const action of [
+      'consent.opt_in_requested',
+      'consent.opt_in_confirmed',
+      'consent.unsubscribed',
+      'consent.recorded',
+    ])
+      expect(log).toContain(action);
     await shot('11-audit-log');
 
     await page.getByRole('link', { name: 'Segments' }).click();
@@ -149,7 +182,11 @@ describe('consent journey in a browser', () => {
     await page.getByLabel('Postal address').fill('3 Tea Row, 1000 Brussels, BE');
     await page.locator('form[action="/admin/sender"] button').click();
     await page.getByText('Saved.').waitFor();
-    expect((await tactful.settings.get()).sender).toEqual({ name: 'Leaf & Bean', email: 'hello@leaf.example', postalAddress: '3 Tea Row, 1000 Brussels, BE' });
+    expect((await tactful.settings.get()).sender).toEqual({
+      name: 'Leaf & Bean',
+      email: 'hello@leaf.example',
+      postalAddress: '3 Tea Row, 1000 Brussels, BE',
+    });
     await shot('14-settings');
 
     // The campaign's dry run: Erin unsubscribed, so nobody would get it, and the page says why.

@@ -50,10 +50,21 @@ async function seedShop(t: Tactful): Promise<void> {
     { id: 'beans', title: 'Espresso beans', available: true, category: 'Coffee' },
     { id: 'grinder', title: 'Burr grinder', available: true, category: 'Coffee' },
   ]);
-  const pairs = [['tea', 'pot'], ['toy', 'rails'], ['beans', 'grinder']];
+  const pairs = [
+    ['tea', 'pot'],
+    ['toy', 'rails'],
+    ['beans', 'grinder'],
+  ];
   const orders = Array.from({ length: 24 }, (_, i) => {
     const items = pairs[i % 3]!;
-    return { id: `seed-${i}`, customerId: `c-${i}`, email: `buyer${i}@example.com`, createdAt: day(1 + i), updatedAt: day(1 + i), lines: items.map((productId) => ({ productId, title: productId, quantity: 1 })) };
+    return {
+      id: `seed-${i}`,
+      customerId: `c-${i}`,
+      email: `buyer${i}@example.com`,
+      createdAt: day(1 + i),
+      updatedAt: day(1 + i),
+      lines: items.map((productId) => ({ productId, title: productId, quantity: 1 })),
+    };
   });
   orders.push({
     id: 'erin-1',
@@ -65,15 +76,28 @@ async function seedShop(t: Tactful): Promise<void> {
   });
   await t.orders.ingest(orders, 'shopify');
   for (const purpose of ['email_marketing', 'personalization']) {
-    await t.consent.record({ subject: { email: EMAIL }, purpose, state: 'granted', level: 'confirmed', occurredAt: day(27), source: { system: 'tactful', eventId: `erin-${purpose}`, method: 'double_opt_in_confirmation' } });
+    await t.consent.record({
+      subject: { email: EMAIL },
+      purpose,
+      state: 'granted',
+      level: 'confirmed',
+      occurredAt: day(27),
+      source: { system: 'tactful', eventId: `erin-${purpose}`, method: 'double_opt_in_confirmation' },
+    });
   }
   // What the other systems hold before the customer corrects it.
   shopify.addCustomer({ email: EMAIL, firstName: 'Erinn', lastName: 'Smtih', city: 'Ghent' });
   mailchimp.seedMember(EMAIL, 'subscribed', { mergeFields: { FNAME: 'Erinn', LNAME: 'Smtih' } });
-  await t.profiles.ingestCustomers([{ id: 'c-erin', email: EMAIL, firstName: 'Erinn', lastName: 'Smtih', city: 'Ghent', updatedAt: day(27) }], 'shopify');
+  await t.profiles.ingestCustomers(
+    [{ id: 'c-erin', email: EMAIL, firstName: 'Erinn', lastName: 'Smtih', city: 'Ghent', updatedAt: day(27) }],
+    'shopify',
+  );
   // The preview must not depend on the hour the test runs at.
   await t.contact.setPolicy({ quietHours: null });
-  await t.settings.update({ connectedSystems: ['shopify', 'mailchimp'], sender: { name: 'Leaf & Bean', email: 'hello@leaf.example', postalAddress: '3 Tea Row, 1000 Brussels, BE' } });
+  await t.settings.update({
+    connectedSystems: ['shopify', 'mailchimp'],
+    sender: { name: 'Leaf & Bean', email: 'hello@leaf.example', postalAddress: '3 Tea Row, 1000 Brussels, BE' },
+  });
 }
 
 async function shot(name: string): Promise<void> {
@@ -92,8 +116,17 @@ beforeAll(async () => {
   tactful = await createTactful({ store, shop: shopify.shop });
   await seedShop(tactful);
   const port = await freePort();
-  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: ADMIN, TACTFUL_DEMO: '1', PORT: String(port), TACTFUL_RATE_LIMIT: '10000', PUBLIC_URL: `http://127.0.0.1:${port}` });
-  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }), provider }), { host: '127.0.0.1', port });
+  const config = readServeConfig({
+    TACTFUL_ADMIN_TOKEN: ADMIN,
+    TACTFUL_DEMO: '1',
+    PORT: String(port),
+    TACTFUL_RATE_LIMIT: '10000',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+  });
+  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }), provider }), {
+    host: '127.0.0.1',
+    port,
+  });
   preferencesUrl = `${server.url}/preferences?token=${encodeURIComponent(await tactful.links.preferences((await tactful.audit.subjectIdOf(EMAIL))!))}`;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
@@ -155,9 +188,15 @@ describe('customers correct and shape what is known about them, in a browser', (
 
   it('the export bundle carries the corrections and the exclusions', async () => {
     await page.goto(preferencesUrl);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download my data' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download my data' }).click(),
+    ]);
     const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8')) as {
-      profile: { attributes: Record<string, { value: unknown; source: string }>; preferences: { excludedProducts: string[]; excludedCategories: string[] } };
+      profile: {
+        attributes: Record<string, { value: unknown; source: string }>;
+        preferences: { excludedProducts: string[]; excludedCategories: string[] };
+      };
       audit: Array<{ action: string; details: Record<string, unknown> }>;
     };
     expect(bundle.profile.attributes.firstName).toMatchObject({ value: 'Erin', source: 'customer' });
@@ -178,7 +217,8 @@ describe('customers correct and shape what is known about them, in a browser', (
     const email = await page.locator('section.email').first().innerText();
     expect(email).toContain('Cast-iron teapot');
     expect(email).toMatch(/you bought Sencha green tea/i);
-    for (const blocked of ['Wooden toy train', 'Toy train rails', 'Espresso beans', 'Burr grinder']) expect(email).not.toContain(blocked);
+    for (const blocked of ['Wooden toy train', 'Toy train rails', 'Espresso beans', 'Burr grinder'])
+      expect(email).not.toContain(blocked);
     await assertReasonTextTrue(tactful, EMAIL, email);
     await shot('22-shaping-campaign-preview');
   });
@@ -187,11 +227,20 @@ describe('customers correct and shape what is known about them, in a browser', (
     await deliverOutbox();
     const customer = [...shopify.state.customers.values()].find((c) => c.email === EMAIL)!;
     expect(customer).toMatchObject({ firstName: 'Erin', lastName: 'Smith', city: 'Ghent' });
-    expect(mailchimp.member(EMAIL)).toMatchObject({ status: 'subscribed', merge_fields: { FNAME: 'Erin', LNAME: 'Smith' } });
+    expect(mailchimp.member(EMAIL)).toMatchObject({
+      status: 'subscribed',
+      merge_fields: { FNAME: 'Erin', LNAME: 'Smith' },
+    });
     expect(await tactful.outbox.counts()).toMatchObject({ pending: 0, dead: 0 });
     // A later sync from Shopify (a customers/update echo with the old spelling) does not undo the correction.
-    await tactful.profiles.ingestCustomers([{ id: customer.id, email: EMAIL, firstName: 'Erinn', updatedAt: new Date() }], 'shopify');
-    expect((await tactful.profiles.show(EMAIL)).profile!.attributes.firstName).toMatchObject({ value: 'Erin', source: 'customer' });
+    await tactful.profiles.ingestCustomers(
+      [{ id: customer.id, email: EMAIL, firstName: 'Erinn', updatedAt: new Date() }],
+      'shopify',
+    );
+    expect((await tactful.profiles.show(EMAIL)).profile!.attributes.firstName).toMatchObject({
+      value: 'Erin',
+      source: 'customer',
+    });
     expect(pageErrors).toEqual([]);
   });
 });

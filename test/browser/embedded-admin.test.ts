@@ -38,7 +38,17 @@ let bridgeLoads = 0;
 /** A session token as Shopify issues it for this shop and app, living TOKEN_SECONDS. */
 function sessionToken(): string {
   const now = Math.floor(Date.now() / 1000);
-  const payload = { iss: `https://${SHOP}/admin`, dest: `https://${SHOP}`, aud: API_KEY, sub: '42', exp: now + TOKEN_SECONDS, nbf: now - 1, iat: now, jti: randomUUID(), sid: randomUUID() };
+  const payload = {
+    iss: `https://${SHOP}/admin`,
+    dest: `https://${SHOP}`,
+    aud: API_KEY,
+    sub: '42',
+    exp: now + TOKEN_SECONDS,
+    nbf: now - 1,
+    iat: now,
+    jti: randomUUID(),
+    sid: randomUUID(),
+  };
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
   return `${unsigned}.${createHmac('sha256', API_SECRET).update(unsigned).digest('base64url')}`;
@@ -66,7 +76,10 @@ beforeAll(async () => {
     TACTFUL_RATE_LIMIT: '10000',
     PUBLIC_URL: `http://127.0.0.1:${port}`,
   });
-  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), { host: '127.0.0.1', port });
+  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), {
+    host: '127.0.0.1',
+    port,
+  });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.exposeFunction('__testIssueIdToken', () => {
@@ -76,12 +89,14 @@ beforeAll(async () => {
   });
   await page.route('https://cdn.shopify.com/**', async (route) => {
     bridgeLoads++;
-    if (new URL(route.request().url()).pathname !== '/shopifycloud/app-bridge.js') return route.fulfill({ status: 404, body: '' });
+    if (new URL(route.request().url()).pathname !== '/shopifycloud/app-bridge.js')
+      return route.fulfill({ status: 404, body: '' });
     return route.fulfill({ status: 200, contentType: 'text/javascript', body: appBridgeStandIn });
   });
   page.on('request', (request) => {
     const url = new URL(request.url());
-    if (url.origin === server.url && request.isNavigationRequest()) sent.push({ method: request.method(), url, body: request.postData() });
+    if (url.origin === server.url && request.isNavigationRequest())
+      sent.push({ method: request.method(), url, body: request.postData() });
   });
   collectPageErrors(page, pageErrors);
 }, 120_000);
@@ -96,7 +111,9 @@ describe('embedded admin in a browser: every navigation takes a fresh session to
   it('opens from the Shopify admin, follows links, saves a form, and keeps working after the tokens it used expired', async () => {
     // Shopify opens the App URL with the first token in the query.
     const first = sessionToken();
-    await page.goto(`${server.url}/?embedded=1&shop=${SHOP}&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZW1iZWRkZWQ&id_token=${first}`);
+    await page.goto(
+      `${server.url}/?embedded=1&shop=${SHOP}&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZW1iZWRkZWQ&id_token=${first}`,
+    );
     expect(await heading()).toBe('Dashboard');
     expect(await page.locator('meta[name="shopify-api-key"]').getAttribute('content')).toBe(API_KEY);
     expect(bridgeLoads).toBeGreaterThan(0);
@@ -133,7 +150,9 @@ describe('embedded admin in a browser: every navigation takes a fresh session to
     // Every token used so far has expired (past the verifier's clock tolerance too): replayed, it opens nothing.
     await page.waitForTimeout(PAST_LIFETIME_MS);
     for (const old of [first, ...issued]) {
-      const replay = await fetch(`${server.url}/admin/audit?id_token=${old}`, { headers: { accept: 'application/json' } });
+      const replay = await fetch(`${server.url}/admin/audit?id_token=${old}`, {
+        headers: { accept: 'application/json' },
+      });
       expect(replay.status).toBe(401);
     }
 
@@ -151,7 +170,10 @@ describe('embedded admin in a browser: every navigation takes a fresh session to
     await page.waitForTimeout(PAST_LIFETIME_MS);
     const before = issued.length;
     await page.reload();
-    await page.locator('main h1').filter({ hasText: /^Audit log$/ }).waitFor({ timeout: 15_000 });
+    await page
+      .locator('main h1')
+      .filter({ hasText: /^Audit log$/ })
+      .waitFor({ timeout: 15_000 });
     expect(await signInShown()).toBe(0);
     expect(issued.length).toBe(before + 1);
     expect(new URL(page.url()).searchParams.get('id_token')).toBe(lastToken());

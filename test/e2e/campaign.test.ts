@@ -15,7 +15,11 @@ import { runDemoPipeline, startSandboxes } from '../../packages/app/src/demo/pip
 import { assertReasonTextTrue, reasonTruth } from '../support/reasons.js';
 
 const SHOP = 'e2e-campaign.myshopify.com';
-const SENDER = { name: 'Groceries & Co', email: 'hello@groceries.example', postalAddress: '1 Sandbox Street, Atlanta, GA 30308, US' };
+const SENDER = {
+  name: 'Groceries & Co',
+  email: 'hello@groceries.example',
+  postalAddress: '1 Sandbox Street, Atlanta, GA 30308, US',
+};
 const ADMIN = 'e2e-admin-token-0123456789';
 
 let store: Store;
@@ -31,8 +35,15 @@ beforeAll(async () => {
   await tactful.settings.update({ sender: SENDER });
   // The test runs at any hour: no quiet hours, and one email per person per 3 days as by default.
   await tactful.contact.setPolicy({ quietHours: null });
-  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: ADMIN, SHOPIFY_API_SECRET: sandboxes.shopify.apiSecret, TACTFUL_SHOP: SHOP });
-  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), { host: '127.0.0.1', port: 0 });
+  const config = readServeConfig({
+    TACTFUL_ADMIN_TOKEN: ADMIN,
+    SHOPIFY_API_SECRET: sandboxes.shopify.apiSecret,
+    TACTFUL_SHOP: SHOP,
+  });
+  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), {
+    host: '127.0.0.1',
+    port: 0,
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -51,7 +62,12 @@ async function ownedProducts(email: string): Promise<Set<string>> {
 }
 
 function decode(html: string): string {
-  return html.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return html
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 describe('order webhook → model → campaign → each email, exactly once', () => {
@@ -64,11 +80,21 @@ describe('order webhook → model → campaign → each email, exactly once', ()
 
     // 1. She buys a product she never bought; Shopify sends the signed orders/create webhook to the app.
     const owned = await ownedProducts(buyer);
-    const product = [...sandboxes.shopify.state.products.byId.values()].find((p) => !owned.has(p.id) && p.status === 'ACTIVE')!;
+    const product = [...sandboxes.shopify.state.products.byId.values()].find(
+      (p) => !owned.has(p.id) && p.status === 'ACTIVE',
+    )!;
     const customer = [...sandboxes.shopify.state.customers.byId.values()].find((c) => c.email === buyer)!;
-    const order = sandboxes.shopify.addOrder({ email: buyer, customerId: customer.id, lines: [{ productId: product.id, title: product.title, quantity: 1, price: '3.50' }] });
+    const order = sandboxes.shopify.addOrder({
+      email: buyer,
+      customerId: customer.id,
+      lines: [{ productId: product.id, title: product.title, quantity: 1, price: '3.50' }],
+    });
     const countBefore = (await tactful.recommend.model()).productCount(product.id);
-    const delivery = await sandboxes.shopify.deliverWebhook('orders/create', sandboxes.shopify.webhookBody('orders/create', order.id), `${server.url}/shopify/webhooks`);
+    const delivery = await sandboxes.shopify.deliverWebhook(
+      'orders/create',
+      sandboxes.shopify.webhookBody('orders/create', order.id),
+      `${server.url}/shopify/webhooks`,
+    );
     expect(delivery.status).toBe(200);
     // 2. The inbox worker applies it: the model counts the new basket, her history holds the new product.
     expect((await tactful.processInbox()).processed).toBeGreaterThanOrEqual(1);
@@ -82,11 +108,15 @@ describe('order webhook → model → campaign → each email, exactly once', ()
     const shaped: string[] = [];
     for (const [i, preview] of dry.previews.slice(1, 41).entries()) {
       const rec = await tactful.recommend.forCustomer(preview.email, { k: 3 });
-      const basis = rec.recommendations.flatMap((r) => r.reasons.flatMap((x) => (x.kind === 'bought-with' ? [x] : [])))[0];
+      const basis = rec.recommendations.flatMap((r) =>
+        r.reasons.flatMap((x) => (x.kind === 'bought-with' ? [x] : [])),
+      )[0];
       if (!basis) continue;
       if (i % 2 === 0) await tactful.preferences.exclude(preview.email, { productId: basis.because });
       else {
-        const category = (await tactful.preferences.show(preview.email)).purchases.find((p) => p.productId === basis.because)?.category;
+        const category = (await tactful.preferences.show(preview.email)).purchases.find(
+          (p) => p.productId === basis.because,
+        )?.category;
         if (category) await tactful.preferences.exclude(preview.email, { category });
       }
       shaped.push(preview.email);
@@ -95,7 +125,10 @@ describe('order webhook → model → campaign → each email, exactly once', ()
     await tactful.settings.update({ sensitiveCategories: ['beer', 'liquor', 'baby cosmetics'] });
 
     // 3. The campaign goes out through Mailchimp.
-    const run = await tactful.campaign.run({ name: 'e2e-spring', dryRun: false, publicUrl: server.url }, { provider: sandboxes.provider });
+    const run = await tactful.campaign.run(
+      { name: 'e2e-spring', dryRun: false, publicUrl: server.url },
+      { provider: sandboxes.provider },
+    );
     expect(run.failed).toEqual([]);
     expect(run.sent).toBeGreaterThan(dry.eligible - 20);
     const mc = sandboxes.mailchimp.state;
@@ -116,8 +149,15 @@ describe('order webhook → model → campaign → each email, exactly once', ()
       const marketing = consent.purposes.find((p) => p.purpose === 'email_marketing')!;
       expect(marketing).toMatchObject({ state: 'granted', level: 'confirmed' });
       expect(consent.purposes.find((p) => p.purpose === 'personalization')!.state).toBe('granted');
-      const agreedOn = marketing.since!.toLocaleDateString('en-GB', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
-      expect(text, email).toContain(`You receive this because you agreed to email offers on ${agreedOn} (clause "${marketing.clause}", version ${marketing.version}).`);
+      const agreedOn = marketing.since!.toLocaleDateString('en-GB', {
+        year: 'numeric',
+        month: 'long',
+        day: 'numeric',
+        timeZone: 'UTC',
+      });
+      expect(text, email).toContain(
+        `You receive this because you agreed to email offers on ${agreedOn} (clause "${marketing.clause}", version ${marketing.version}).`,
+      );
       expect(text).toMatch(/Because you bought [^<]+\./);
       expect(text).toContain(`${server.url}/preferences?token=`);
       expect(text).toContain('https://us21.list-manage.com/unsubscribe?u=sandbox');
@@ -132,19 +172,30 @@ describe('order webhook → model → campaign → each email, exactly once', ()
       const mine = await ownedProducts(email);
       for (const url of linked) {
         expect(url.searchParams.get('utm_campaign')).toBe('e2e-spring');
-        expect(mine.has(url.searchParams.get('utm_content')!), `${email} is offered ${url.searchParams.get('utm_content')} which they own`).toBe(false);
-        expect(truth.blockedProducts.has(url.searchParams.get('utm_content')!), `${email} is offered a product they excluded`).toBe(false);
+        expect(
+          mine.has(url.searchParams.get('utm_content')!),
+          `${email} is offered ${url.searchParams.get('utm_content')} which they own`,
+        ).toBe(false);
+        expect(
+          truth.blockedProducts.has(url.searchParams.get('utm_content')!),
+          `${email} is offered a product they excluded`,
+        ).toBe(false);
       }
     }
 
     // 5. The preference link in an email opens that person's preference centre.
-    const link = decode(sandboxes.mailchimp.render(campaign.id, buyer)!).match(/href="([^"]*\/preferences\?token=[^"]+)"/)![1]!;
+    const link = decode(sandboxes.mailchimp.render(campaign.id, buyer)!).match(
+      /href="([^"]*\/preferences\?token=[^"]+)"/,
+    )![1]!;
     const page = await fetch(link);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(buyer);
 
     // 6. Again: nobody gets it twice, no new Mailchimp campaign, no new send.
-    const again = await tactful.campaign.run({ name: 'e2e-spring', dryRun: false, publicUrl: server.url }, { provider: sandboxes.provider });
+    const again = await tactful.campaign.run(
+      { name: 'e2e-spring', dryRun: false, publicUrl: server.url },
+      { provider: sandboxes.provider },
+    );
     expect(again).toMatchObject({ sent: 0, alreadySent: recipients.length });
     expect([...mc.campaigns.values()].filter((c) => c.status === 'sent')).toHaveLength(1);
     expect(campaign.sentTo).toHaveLength(recipients.length);
@@ -157,8 +208,12 @@ describe('order webhook → model → campaign → each email, exactly once', ()
     const [stats] = await tactful.campaign.stats();
     expect(stats).toMatchObject({ name: 'e2e-spring', sends: recipients.length, opens: 2, clicks: 1 });
     // ... and the dashboard charts them.
-    const dashboard = await (await fetch(`${server.url}/admin`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
-    const charts = JSON.parse(dashboard.match(/<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/)![1]!);
+    const dashboard = await (
+      await fetch(`${server.url}/admin`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
+    const charts = JSON.parse(
+      dashboard.match(/<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/)![1]!,
+    );
     expect(charts.campaigns.labels).toEqual(['e2e-spring']);
     expect(charts.campaigns.datasets.map((d: { data: number[] }) => d.data[0])).toEqual([recipients.length, 2, 1, 0]);
   });

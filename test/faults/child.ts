@@ -19,7 +19,10 @@ export interface Child {
   /** The app's URL once it listens. */
   readonly url: Promise<string>;
   /** Resolves with the first event from index `from` on that matches. */
-  waitFor(match: (event: WorkerEvent) => boolean, options?: { from?: number; timeoutMs?: number; what?: string }): Promise<WorkerEvent>;
+  waitFor(
+    match: (event: WorkerEvent) => boolean,
+    options?: { from?: number; timeoutMs?: number; what?: string },
+  ): Promise<WorkerEvent>;
   /** Calls `hook` on every event as it arrives (e.g. to SIGKILL at the right moment). */
   onEvent(hook: (event: WorkerEvent) => void): void;
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -87,12 +90,20 @@ export function startWorker(config: WorkerConfig): Child {
           }
           if (exited) {
             done();
-            reject(new Error(`the worker exited before ${options.what ?? 'the awaited event'}; stderr: ${stderr}; last events: ${JSON.stringify(events.slice(-5))}`));
+            reject(
+              new Error(
+                `the worker exited before ${options.what ?? 'the awaited event'}; stderr: ${stderr}; last events: ${JSON.stringify(events.slice(-5))}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'an event'}; last events: ${JSON.stringify(events.slice(-5))}; stderr: ${stderr}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${options.what ?? 'an event'}; last events: ${JSON.stringify(events.slice(-5))}; stderr: ${stderr}`,
+            ),
+          );
         }, timeoutMs);
         const done = () => {
           clearTimeout(timer);
@@ -114,7 +125,9 @@ export function startWorker(config: WorkerConfig): Child {
     },
     stderr: () => stderr,
   };
-  const url = api.waitFor((e) => e.ev === 'listening', { what: 'the app to listen', timeoutMs: 180_000 }).then((e) => String(e.url));
+  const url = api
+    .waitFor((e) => e.ev === 'listening', { what: 'the app to listen', timeoutMs: 180_000 })
+    .then((e) => String(e.url));
   url.catch(() => undefined); // a child killed before it listens: whoever awaits `url` sees the error
   (api as { url: Promise<string> }).url = url;
   return api;

@@ -4,7 +4,14 @@
  * a passing run has none.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createTactful, foldConsent, isTactfulError, openStore, type ConsentMethod, type HistoryEntry } from '@tactful/core';
+import {
+  createTactful,
+  foldConsent,
+  isTactfulError,
+  openStore,
+  type ConsentMethod,
+  type HistoryEntry,
+} from '@tactful/core';
 import { AUDIENCE, type World } from './world.js';
 
 export interface OracleReport {
@@ -66,14 +73,21 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
       const member = world.mailchimp.member(email, AUDIENCE);
       const mailchimpState = member?.status ?? 'absent';
       if (marketing === 'pending') continue;
-      if (!expectedShopify[marketing]?.includes(shopifyState)) violations.push(`consent did not converge: ${email} is ${marketing} in Tactful but ${shopifyState} in Shopify`);
-      if (!expectedMailchimp[marketing]?.includes(mailchimpState)) violations.push(`consent did not converge: ${email} is ${marketing} in Tactful but ${mailchimpState} in Mailchimp`);
+      if (!expectedShopify[marketing]?.includes(shopifyState))
+        violations.push(`consent did not converge: ${email} is ${marketing} in Tactful but ${shopifyState} in Shopify`);
+      if (!expectedMailchimp[marketing]?.includes(mailchimpState))
+        violations.push(
+          `consent did not converge: ${email} is ${marketing} in Tactful but ${mailchimpState} in Mailchimp`,
+        );
       if (marketing === 'withdrawn' && (shopifyState === 'SUBSCRIBED' || mailchimpState === 'subscribed')) {
         violations.push(`withdrawn but subscribed: ${email} (Shopify ${shopifyState}, Mailchimp ${mailchimpState})`);
       }
     }
     for (const member of audience.members.values()) {
-      if (member.status === 'subscribed' && tactfulState.get(member.email_address.toLowerCase())?.marketing !== 'granted') {
+      if (
+        member.status === 'subscribed' &&
+        tactfulState.get(member.email_address.toLowerCase())?.marketing !== 'granted'
+      ) {
         violations.push(`subscribed in Mailchimp without consent in Tactful: ${member.email_address}`);
       }
     }
@@ -86,19 +100,34 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
     let delivered = 0;
     for (const row of outbox) {
       if (row.status === 'done') delivered += row.n;
-      else if (row.kind === 'consent.push' || row.kind === 'subject.erase') violations.push(`outbox: ${row.n} ${row.kind} row(s) for ${row.target} are ${row.status}`);
+      else if (row.kind === 'consent.push' || row.kind === 'subject.erase')
+        violations.push(`outbox: ${row.n} ${row.kind} row(s) for ${row.target} are ${row.status}`);
     }
-    const [inbox] = await store.query<{ n: number }>('select count(*)::int as n from inbox where shop_id = $1 and processed_at is null', [shopId]);
-    if ((inbox?.n ?? 0) > 0) violations.push(`inbox: ${inbox!.n} webhook deliveries for this shop were never processed`);
+    const [inbox] = await store.query<{ n: number }>(
+      'select count(*)::int as n from inbox where shop_id = $1 and processed_at is null',
+      [shopId],
+    );
+    if ((inbox?.n ?? 0) > 0)
+      violations.push(`inbox: ${inbox!.n} webhook deliveries for this shop were never processed`);
 
     // 3. Orders: every Shopify order once, counted unless cancelled; the model equals a rebuild from the orders.
-    const stored = new Map((await store.query<{ order_id: string; counted: boolean }>('select order_id, counted from orders where shop_id = $1', [shopId])).map((r) => [r.order_id, r.counted]));
+    const stored = new Map(
+      (
+        await store.query<{ order_id: string; counted: boolean }>(
+          'select order_id, counted from orders where shop_id = $1',
+          [shopId],
+        )
+      ).map((r) => [r.order_id, r.counted]),
+    );
     let orders = 0;
     for (const order of world.shopify.state.orders.byId.values()) {
       orders += 1;
       const counted = stored.get(order.id);
       if (counted === undefined) violations.push(`order lost: Shopify order ${order.id} is not in the store`);
-      else if (counted !== (order.cancelledAt === null)) violations.push(`order ${order.id} is ${counted ? '' : 'not '}counted in the model but ${order.cancelledAt ? 'cancelled' : 'live'} in Shopify`);
+      else if (counted !== (order.cancelledAt === null))
+        violations.push(
+          `order ${order.id} is ${counted ? '' : 'not '}counted in the model but ${order.cancelledAt ? 'cancelled' : 'live'} in Shopify`,
+        );
     }
     if (stored.size !== orders) violations.push(`the store holds ${stored.size} orders, Shopify ${orders}`);
     const lines = await store.query<{ order_id: string; product_id: string }>(
@@ -113,12 +142,22 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
       const sorted = [...new Set(items)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       for (let i = 0; i < sorted.length; i++) {
         productCounts.set(sorted[i]!, (productCounts.get(sorted[i]!) ?? 0) + 1);
-        for (let j = i + 1; j < sorted.length; j++) pairCounts.set(`${sorted[i]}|${sorted[j]}`, (pairCounts.get(`${sorted[i]}|${sorted[j]}`) ?? 0) + 1);
+        for (let j = i + 1; j < sorted.length; j++)
+          pairCounts.set(`${sorted[i]}|${sorted[j]}`, (pairCounts.get(`${sorted[i]}|${sorted[j]}`) ?? 0) + 1);
       }
     }
-    const [modelState] = await store.query<{ basket_count: number }>('select basket_count::int as basket_count from model_state where shop_id = $1', [shopId]);
-    if ((modelState?.basket_count ?? 0) !== baskets.size) violations.push(`model: ${modelState?.basket_count ?? 0} baskets counted, a rebuild from the orders counts ${baskets.size}`);
-    const persistedPairs = await store.query<{ a: string; b: string; n: number }>('select product_a as a, product_b as b, count::int as n from model_pairs where shop_id = $1', [shopId]);
+    const [modelState] = await store.query<{ basket_count: number }>(
+      'select basket_count::int as basket_count from model_state where shop_id = $1',
+      [shopId],
+    );
+    if ((modelState?.basket_count ?? 0) !== baskets.size)
+      violations.push(
+        `model: ${modelState?.basket_count ?? 0} baskets counted, a rebuild from the orders counts ${baskets.size}`,
+      );
+    const persistedPairs = await store.query<{ a: string; b: string; n: number }>(
+      'select product_a as a, product_b as b, count::int as n from model_pairs where shop_id = $1',
+      [shopId],
+    );
     const seenPairs = new Set<string>();
     let pairMismatches = 0;
     for (const p of persistedPairs) {
@@ -127,9 +166,15 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
       if ((pairCounts.get(key) ?? 0) !== p.n) pairMismatches += 1;
     }
     for (const key of pairCounts.keys()) if (!seenPairs.has(key)) pairMismatches += 1;
-    if (pairMismatches > 0) violations.push(`model: ${pairMismatches} product pairs differ from a rebuild (an order counted twice or lost)`);
-    const persistedProducts = await store.query<{ id: string; n: number }>('select product_id as id, count::int as n from model_products where shop_id = $1', [shopId]);
-    const productMismatches = persistedProducts.filter((p) => (productCounts.get(p.id) ?? 0) !== p.n).length + [...productCounts.keys()].filter((id) => !persistedProducts.some((p) => p.id === id)).length;
+    if (pairMismatches > 0)
+      violations.push(`model: ${pairMismatches} product pairs differ from a rebuild (an order counted twice or lost)`);
+    const persistedProducts = await store.query<{ id: string; n: number }>(
+      'select product_id as id, count::int as n from model_products where shop_id = $1',
+      [shopId],
+    );
+    const productMismatches =
+      persistedProducts.filter((p) => (productCounts.get(p.id) ?? 0) !== p.n).length +
+      [...productCounts.keys()].filter((id) => !persistedProducts.some((p) => p.id === id)).length;
     if (productMismatches > 0) violations.push(`model: ${productMismatches} product counts differ from a rebuild`);
 
     // 4. Campaign sends: nobody twice, nobody without consent to both purposes as Tactful knew them when Mailchimp sent.
@@ -140,7 +185,14 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
         foldConsent(
           history
             .filter((h) => h.purpose === purpose && h.recordedAt.getTime() <= at)
-            .map((h) => ({ id: h.eventId, state: h.state, level: h.level, occurredAt: h.occurredAt, echo: h.echo, source: { ...h.source, method: h.source.method as ConsentMethod } })),
+            .map((h) => ({
+              id: h.eventId,
+              state: h.state,
+              level: h.level,
+              occurredAt: h.occurredAt,
+              echo: h.echo,
+              source: { ...h.source, method: h.source.method as ConsentMethod },
+            })),
         ).state;
       for (const campaign of world.mailchimp.state.campaigns.values()) {
         if (campaign.status !== 'sent' && campaign.status !== 'sending') continue;
@@ -158,7 +210,9 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
           const marketing = knownAt(history, 'email_marketing', sentAt);
           const personalization = knownAt(history, 'personalization', sentAt);
           if (marketing !== 'granted' || personalization !== 'granted') {
-            violations.push(`campaign: ${email ?? hash} received ${campaign.id} without consent (when sent: email_marketing ${marketing}, personalization ${personalization})`);
+            violations.push(
+              `campaign: ${email ?? hash} received ${campaign.id} without consent (when sent: email_marketing ${marketing}, personalization ${personalization})`,
+            );
           }
         }
       }
@@ -168,13 +222,15 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
         if (member) received.set(member.id, (received.get(member.id) ?? 0) + 1);
       }
       for (const [hash, n] of received) {
-        if (n > 1) violations.push(`campaign: ${audience.members.get(hash)?.email_address ?? hash} received it ${n} times`);
+        if (n > 1)
+          violations.push(`campaign: ${audience.members.get(hash)?.email_address ?? hash} received it ${n} times`);
       }
     }
 
     // 5. Both hash chains verify.
     const chains = await tactful.audit.verify();
-    if (!chains.ledger.ok) violations.push(`the consent ledger does not verify: ${JSON.stringify(chains.ledger.firstBreak)}`);
+    if (!chains.ledger.ok)
+      violations.push(`the consent ledger does not verify: ${JSON.stringify(chains.ledger.firstBreak)}`);
     if (!chains.audit.ok) violations.push(`the audit log does not verify: ${JSON.stringify(chains.audit.firstBreak)}`);
 
     // 6. Two instances never deliver one outbox row twice.
@@ -190,14 +246,18 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
           done.set(key, [...(done.get(key) ?? []), entry.i]);
         }
       }
-      for (const [key, by] of done) if (by.length > 1) violations.push(`outbox row ${key} was delivered ${by.length} times (by ${by.join(', ')})`);
+      for (const [key, by] of done)
+        if (by.length > 1) violations.push(`outbox row ${key} was delivered ${by.length} times (by ${by.join(', ')})`);
     }
 
     // What unknown-shop webhooks left behind (reported, not a violation of this shop's data).
     const foreignShopRows: Record<string, number> = {};
     for (const table of ['inbox', 'subjects', 'orders', 'consent_events']) {
       try {
-        const [row] = await store.query<{ n: number }>(`select count(*)::int as n from ${table} where shop_id like 'unknown-%' and shop_id <> $1`, [shopId]);
+        const [row] = await store.query<{ n: number }>(
+          `select count(*)::int as n from ${table} where shop_id like 'unknown-%' and shop_id <> $1`,
+          [shopId],
+        );
         if ((row?.n ?? 0) > 0) foreignShopRows[table] = row!.n;
       } catch {
         // a table this version does not have

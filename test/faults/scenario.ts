@@ -33,8 +33,16 @@ export interface ChangeCounts {
 export async function makeChanges(world: World, url: string, mailchimpUrl = url): Promise<ChangeCounts> {
   world.connectMailchimpWebhook(mailchimpUrl);
   const customers = [...world.shopify.state.customers.byId.values()].filter((c) => c.email);
-  const subscribedInMailchimp = customers.filter((c) => world.mailchimp.member(c.email!, AUDIENCE)?.status === 'subscribed');
-  const counts: ChangeCounts = { mailchimpUnsubscribes: 0, shopifyWithdrawals: 0, shopifyGrants: 0, newOrders: 0, cancelledOrders: 0 };
+  const subscribedInMailchimp = customers.filter(
+    (c) => world.mailchimp.member(c.email!, AUDIENCE)?.status === 'subscribed',
+  );
+  const counts: ChangeCounts = {
+    mailchimpUnsubscribes: 0,
+    shopifyWithdrawals: 0,
+    shopifyGrants: 0,
+    newOrders: 0,
+    cancelledOrders: 0,
+  };
 
   // Some subscribers unsubscribe in Mailchimp (a footer link): Mailchimp's webhook tells the app.
   const leaving = pick(world, subscribedInMailchimp, 5);
@@ -59,7 +67,10 @@ export async function makeChanges(world: World, url: string, mailchimpUrl = url)
   const products = [...world.shopify.state.products.byId.values()];
   for (let i = 0; i < 8; i++) {
     const customer = customers[Math.floor(world.random() * customers.length)]!;
-    const lines = pick(world, products, 1 + Math.floor(world.random() * 3)).map((p) => ({ productId: p.id, quantity: 1 }));
+    const lines = pick(world, products, 1 + Math.floor(world.random() * 3)).map((p) => ({
+      productId: p.id,
+      quantity: 1,
+    }));
     const order = world.shopify.addOrder({ customerId: customer.id, createdAt: new Date(), lines });
     await world.shopifyWebhook(url, 'orders/create', order.id);
     counts.newOrders += 1;

@@ -22,12 +22,39 @@ export function printFaultTable(title: string, rows: FaultRow[], wallSeconds?: n
       violations: t.violations + r.violations,
       seconds: t.seconds + r.seconds,
     }),
-    { scenario: `total: ${rows.length} scenario${rows.length === 1 ? '' : 's'}`, kills: 0, faults: 0, delivered: 0, campaignSends: 0, violations: 0, seconds: 0 },
+    {
+      scenario: `total: ${rows.length} scenario${rows.length === 1 ? '' : 's'}`,
+      kills: 0,
+      faults: 0,
+      delivered: 0,
+      campaignSends: 0,
+      violations: 0,
+      seconds: 0,
+    },
   );
   if (wallSeconds !== undefined) total.seconds = wallSeconds;
-  const head = ['scenario', 'SIGKILLs', 'faults injected', 'changes delivered', 'campaign sends', 'violations', 'seconds'];
-  const cells = [...rows, total].map((r) => [r.scenario, String(r.kills), String(r.faults), String(r.delivered), String(r.campaignSends), String(r.violations), r.seconds.toFixed(1)]);
+  const head = [
+    'scenario',
+    'SIGKILLs',
+    'faults injected',
+    'changes delivered',
+    'campaign sends',
+    'violations',
+    'seconds',
+  ];
+  const cells = [...rows, total].map((r) => [
+    r.scenario,
+    String(r.kills),
+    String(r.faults),
+    String(r.delivered),
+    String(r.campaignSends),
+    String(r.violations),
+    r.seconds.toFixed(1),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => `| ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
-  process.stdout.write(`\n${title}\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}\n\n`);
+  const line = (c: string[]) =>
+    `| ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
+  process.stdout.write(
+    `\n${title}\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}\n\n`,
+  );
 }

@@ -44,7 +44,10 @@ const KV_ORDERS = 'fault-suite:orders-checkpoint';
 const KV_PROGRESS = 'fault-suite:import-progress';
 
 async function kvGet(tactful: Tactful, key: string): Promise<string | null> {
-  const rows = await tactful.store.query<{ value: string }>('select value from kv where shop_id = $1 and key = $2', [tactful.shopId, key]);
+  const rows = await tactful.store.query<{ value: string }>('select value from kv where shop_id = $1 and key = $2', [
+    tactful.shopId,
+    key,
+  ]);
   return rows[0]?.value ?? null;
 }
 
@@ -93,7 +96,8 @@ function clampedCheckpoints(tactful: Tactful) {
       if (deferredDone && base + ingested >= deferredDone.delivered) {
         await write(deferredDone);
         deferredDone = null;
-      } else if (latest && latest.status === 'streaming') await write({ ...latest, delivered: Math.min(latest.delivered, base + ingested) });
+      } else if (latest && latest.status === 'streaming')
+        await write({ ...latest, delivered: Math.min(latest.delivered, base + ingested) });
     },
   };
 }
@@ -106,7 +110,11 @@ async function main(): Promise<void> {
     connectedSystems: ['shopify', 'mailchimp'],
     // Shopify's checkout consent is single opt-in; this store accepts it for offers.
     requireDoubleOptIn: false,
-    sender: { name: 'Fault Suite Store', email: 'shop@faults.example', postalAddress: '1 Sandbox Street, Atlanta, GA 30308, US' },
+    sender: {
+      name: 'Fault Suite Store',
+      email: 'shop@faults.example',
+      postalAddress: '1 Sandbox Street, Atlanta, GA 30308, US',
+    },
   });
   // The suite runs at any hour: no quiet hours (the frequency caps stay).
   await tactful.contact.setPolicy({ quietHours: null });
@@ -152,11 +160,26 @@ async function main(): Promise<void> {
       const outcomes = await deliver(items);
       appendFileSync(
         config.deliveryLog,
-        items.map((item, i) => JSON.stringify({ i: config.instance, s: item.shopId, id: item.id, t: target, k: item.kind, ok: outcomes[i]?.ok === true, a: item.attempts }) + '\n').join(''),
+        items
+          .map(
+            (item, i) =>
+              `${JSON.stringify({
+                i: config.instance,
+                s: item.shopId,
+                id: item.id,
+                t: target,
+                k: item.kind,
+                ok: outcomes[i]?.ok === true,
+                a: item.attempts,
+              })}\n`,
+          )
+          .join(''),
       );
       return outcomes;
     };
-  const targets = Object.fromEntries(Object.entries(tactful.targets({ platform, provider })).map(([name, deliver]) => [name, record(name, deliver)]));
+  const targets = Object.fromEntries(
+    Object.entries(tactful.targets({ platform, provider })).map(([name, deliver]) => [name, record(name, deliver)]),
+  );
   const dispatcher = tactful.outbox.dispatcher({
     targets,
     shopId: tactful.shopId,
@@ -168,7 +191,13 @@ async function main(): Promise<void> {
     leaseMs: config.leaseMs,
   });
 
-  const progress = JSON.parse((await kvGet(tactful, KV_PROGRESS)) ?? '{}') as { products?: boolean; customers?: boolean; personalization?: boolean; orders?: boolean; campaign?: boolean };
+  const progress = JSON.parse((await kvGet(tactful, KV_PROGRESS)) ?? '{}') as {
+    products?: boolean;
+    customers?: boolean;
+    personalization?: boolean;
+    orders?: boolean;
+    campaign?: boolean;
+  };
   const saveProgress = () => kvSet(tactful, KV_PROGRESS, JSON.stringify(progress));
 
   async function importShop(): Promise<void> {
@@ -189,7 +218,11 @@ async function main(): Promise<void> {
       let n = 0;
       do {
         const page = await platform.listCustomers({ cursor, limit: 50 });
-        const events = page.items.flatMap((c) => (c.email && c.emailConsent && c.emailConsent.state !== 'none' ? [fromExternalConsent('shopify', { ...c.emailConsent, email: c.email }, c.id)] : []));
+        const events = page.items.flatMap((c) =>
+          c.email && c.emailConsent && c.emailConsent.state !== 'none'
+            ? [fromExternalConsent('shopify', { ...c.emailConsent, email: c.email }, c.id)]
+            : [],
+        );
         if (events.length > 0) await tactful.consent.recordBatch(events, { type: 'system', id: 'shopify-import' });
         n += events.length;
         emit({ ev: 'import', phase: 'customers', n });
@@ -241,10 +274,25 @@ async function main(): Promise<void> {
   async function sendCampaign(): Promise<void> {
     if (!config.campaign || progress.campaign) return;
     const result = await tactful.campaign.run(
-      { name: config.campaign.name, dryRun: false, publicUrl: running.url, waveSize: config.campaign.waveSize, leaseSeconds: 5, instanceId: config.instance },
+      {
+        name: config.campaign.name,
+        dryRun: false,
+        publicUrl: running.url,
+        waveSize: config.campaign.waveSize,
+        leaseSeconds: 5,
+        instanceId: config.instance,
+      },
       { provider, onProgress: (phase, done, total) => emit({ ev: 'campaign', phase, done, total }) },
     );
-    emit({ ev: 'campaign-run', eligible: result.eligible, sent: result.sent, alreadySent: result.alreadySent, resumedWaves: result.resumedWaves, failed: result.failed.length, excluded: result.excluded });
+    emit({
+      ev: 'campaign-run',
+      eligible: result.eligible,
+      sent: result.sent,
+      alreadySent: result.alreadySent,
+      resumedWaves: result.resumedWaves,
+      failed: result.failed.length,
+      excluded: result.excluded,
+    });
     // People the provider failed on are tried again by the next run; done when nobody is left.
     if (result.failed.length === 0) {
       progress.campaign = true;
@@ -270,12 +318,23 @@ async function main(): Promise<void> {
         "select (select count(*)::int from outbox where shop_id = $1 and status = 'pending') as pending, (select count(*)::int from inbox where shop_id = $1 and processed_at is null and attempts < 10) as inbox",
         [tactful.shopId],
       );
-      const busy = report.claimed > 0 || inboxReport.processed > 0 || (counts?.pending ?? 0) > 0 || (counts?.inbox ?? 0) > 0;
+      const busy =
+        report.claimed > 0 || inboxReport.processed > 0 || (counts?.pending ?? 0) > 0 || (counts?.inbox ?? 0) > 0;
       quietRounds = busy ? 0 : quietRounds + 1;
-      if (quietRounds >= 2) emit({ ev: 'idle', instance: config.instance, importDone: progress.orders === true && (!config.campaign || progress.campaign === true) });
+      if (quietRounds >= 2)
+        emit({
+          ev: 'idle',
+          instance: config.instance,
+          importDone: progress.orders === true && (!config.campaign || progress.campaign === true),
+        });
     } catch (error) {
       failing = true;
-      emit({ ev: 'error', instance: config.instance, code: (error as { code?: string }).code, message: (error as Error).message });
+      emit({
+        ev: 'error',
+        instance: config.instance,
+        code: (error as { code?: string }).code,
+        message: (error as Error).message,
+      });
     }
     await sleep(failing ? 250 : quietRounds >= 2 ? 100 : 20);
   }

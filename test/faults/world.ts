@@ -89,11 +89,17 @@ export interface World {
 export async function createWorld(options: WorldOptions): Promise<World> {
   const random = seededRandom(options.seed);
   const shop = `faults-${options.seed}${options.shopSuffix ? `-${options.shopSuffix}` : ''}.myshopify.com`;
-  const shopify = createShopifySandbox({ shop, bucket: { maximumAvailable: 100_000, restoreRate: 10_000 }, bulkPollsToComplete: 2 });
+  const shopify = createShopifySandbox({
+    shop,
+    bucket: { maximumAvailable: 100_000, restoreRate: 10_000 },
+    bulkPollsToComplete: 2,
+  });
   const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }], validateRequests: false });
 
   // The shop: products, customers with Shopify's email marketing consent, and an order history.
-  const products = Array.from({ length: options.products ?? 25 }, (_, i) => shopify.addProduct({ title: `Product ${i}`, productType: `type-${i % 5}`, price: `${5 + i}.00` }));
+  const products = Array.from({ length: options.products ?? 25 }, (_, i) =>
+    shopify.addProduct({ title: `Product ${i}`, productType: `type-${i % 5}`, price: `${5 + i}.00` }),
+  );
   const customers = Array.from({ length: options.customers ?? 80 }, (_, i) => {
     const r = i % 10;
     const state = r < 6 ? 'SUBSCRIBED' : r === 6 ? 'UNSUBSCRIBED' : 'NOT_SUBSCRIBED';
@@ -101,7 +107,10 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       email: `person${i}@faults.example`,
       firstName: `Person${i}`,
       createdAt: new Date(Date.UTC(2024, 0, 1 + i)),
-      consent: state === 'NOT_SUBSCRIBED' ? { state } : { state, level: 'SINGLE_OPT_IN', at: new Date(Date.UTC(2024, 5, 1 + (i % 28))) },
+      consent:
+        state === 'NOT_SUBSCRIBED'
+          ? { state }
+          : { state, level: 'SINGLE_OPT_IN', at: new Date(Date.UTC(2024, 5, 1 + (i % 28))) },
     });
   });
   for (let i = 0; i < (options.orders ?? 300); i++) {
@@ -110,11 +119,27 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     const picked = new Set<string>();
     while (picked.size < size) picked.add(products[Math.floor(random() * products.length)]!.id);
     const at = new Date(Date.UTC(2025, 0, 1) + Math.floor(random() * 300) * 86_400_000);
-    shopify.addOrder({ customerId: customer.id, createdAt: at, lines: [...picked].map((productId) => ({ productId, quantity: 1 + Math.floor(random() * 2) })) });
+    shopify.addOrder({
+      customerId: customer.id,
+      createdAt: at,
+      lines: [...picked].map((productId) => ({ productId, quantity: 1 + Math.floor(random() * 2) })),
+    });
   }
 
-  const shopifyPlan = createShopifyFaultPlan({ seed: options.seed, rate: options.rate, ...(options.shopifyKinds ? { kinds: options.shopifyKinds } : {}), retryAfterSeconds: 1, holdMs: 1500 });
-  const mailchimpPlan = createMailchimpFaultPlan({ seed: options.seed + 1, rate: options.rate, ...(options.mailchimpKinds ? { kinds: options.mailchimpKinds } : {}), retryAfterSeconds: 1, holdMs: 1500 });
+  const shopifyPlan = createShopifyFaultPlan({
+    seed: options.seed,
+    rate: options.rate,
+    ...(options.shopifyKinds ? { kinds: options.shopifyKinds } : {}),
+    retryAfterSeconds: 1,
+    holdMs: 1500,
+  });
+  const mailchimpPlan = createMailchimpFaultPlan({
+    seed: options.seed + 1,
+    rate: options.rate,
+    ...(options.mailchimpKinds ? { kinds: options.mailchimpKinds } : {}),
+    retryAfterSeconds: 1,
+    holdMs: 1500,
+  });
   shopify.setFaultPlan(shopifyPlan);
   mailchimp.faults.setPlan(mailchimpPlan);
 
@@ -145,8 +170,19 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         deliveryLog: join(world.dir, `deliveries-${instance}.jsonl`),
         importShop: true,
         leaseMs: 4000,
-        shopify: { hostUrl: world.shopifyHost.url, accessToken: shopify.accessToken, apiSecret: shopify.apiSecret, timeoutMs: 1000 },
-        mailchimp: { baseUrl: world.mailchimpHost.baseUrl, apiKey: mailchimp.apiKey, audienceId: AUDIENCE, webhookSecret: WEBHOOK_SECRET, timeoutMs: 1000 },
+        shopify: {
+          hostUrl: world.shopifyHost.url,
+          accessToken: shopify.accessToken,
+          apiSecret: shopify.apiSecret,
+          timeoutMs: 1000,
+        },
+        mailchimp: {
+          baseUrl: world.mailchimpHost.baseUrl,
+          apiKey: mailchimp.apiKey,
+          audienceId: AUDIENCE,
+          webhookSecret: WEBHOOK_SECRET,
+          timeoutMs: 1000,
+        },
         campaign: null,
         ...extra,
       };
@@ -177,8 +213,11 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       await shopify.flushWebhooks();
       undeliveredShopify.push(...shopify.takeUndeliveredWebhooks());
       for (const w of undeliveredShopify.splice(0)) {
-        const delivered = await shopify.deliverWebhook(w.topic, w.body, `${url}/shopify/webhooks`, { webhookId: w.webhookId });
-        if (delivered.status !== 200 && delivered.status !== 0) throw new Error(`the app answered ${delivered.status} to a redelivered ${w.topic}`);
+        const delivered = await shopify.deliverWebhook(w.topic, w.body, `${url}/shopify/webhooks`, {
+          webhookId: w.webhookId,
+        });
+        if (delivered.status !== 200 && delivered.status !== 0)
+          throw new Error(`the app answered ${delivered.status} to a redelivered ${w.topic}`);
         n += 1;
       }
       await mailchimp.flushWebhooks();
@@ -186,9 +225,14 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       for (const d of mailchimp.state.deliveries) {
         if (d.status === 200 || redeliveredMailchimp.has(d)) continue;
         redeliveredMailchimp.add(d);
-        const response = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'MailChimp' }, body: d.body });
+        const response = await fetch(target, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'MailChimp' },
+          body: d.body,
+        });
         await response.arrayBuffer();
-        if (response.status !== 200) throw new Error(`the app answered ${response.status} to a redelivered Mailchimp ${d.type}`);
+        if (response.status !== 200)
+          throw new Error(`the app answered ${response.status} to a redelivered Mailchimp ${d.type}`);
         n += 1;
       }
       return n;
@@ -220,7 +264,12 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       const request = input instanceof Request ? input : new Request(input, init);
       const body = request.method === 'POST' ? await request.clone().text() : '';
       const response = await shopify.fetch(request);
-      world.onShopifyRequest?.({ method: request.method, path: new URL(request.url).pathname, body, status: response.status });
+      world.onShopifyRequest?.({
+        method: request.method,
+        path: new URL(request.url).pathname,
+        body,
+        status: response.status,
+      });
       return response;
     },
   });

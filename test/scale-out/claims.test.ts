@@ -54,9 +54,37 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
       const occurredAt = new Date(at.getTime() + i * 1000);
       const event =
         i % 2 === 0
-          ? { kind: 'consent' as const, consent: { email, purpose: 'email_marketing', state: (i % 4 === 0 ? 'granted' : 'withdrawn') as 'granted' | 'withdrawn', level: 'single' as const, occurredAt, sourceEventId: `c${i}`, method: 'checkout' as const } }
-          : { kind: 'order' as const, order: { id: `o${i}`, email, createdAt: occurredAt, updatedAt: occurredAt, lines: [{ productId: `p${i % 7}`, title: 'x', quantity: 1 }, { productId: `p${(i + 3) % 7}`, title: 'y', quantity: 1 }] } };
-      await one.inbox.receive(shop, event, { system: 'shopify', deliveryId: `d${i}`, receivedAt: occurredAt, topic: event.kind });
+          ? {
+              kind: 'consent' as const,
+              consent: {
+                email,
+                purpose: 'email_marketing',
+                state: (i % 4 === 0 ? 'granted' : 'withdrawn') as 'granted' | 'withdrawn',
+                level: 'single' as const,
+                occurredAt,
+                sourceEventId: `c${i}`,
+                method: 'checkout' as const,
+              },
+            }
+          : {
+              kind: 'order' as const,
+              order: {
+                id: `o${i}`,
+                email,
+                createdAt: occurredAt,
+                updatedAt: occurredAt,
+                lines: [
+                  { productId: `p${i % 7}`, title: 'x', quantity: 1 },
+                  { productId: `p${(i + 3) % 7}`, title: 'y', quantity: 1 },
+                ],
+              },
+            };
+      await one.inbox.receive(shop, event, {
+        system: 'shopify',
+        deliveryId: `d${i}`,
+        receivedAt: occurredAt,
+        topic: event.kind,
+      });
     }
     const work = async (t: typeof one) => {
       const total = { processed: 0, failed: 0, refused: 0 };
@@ -65,7 +93,10 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
         total.processed += r.processed;
         total.failed += r.failed;
         total.refused += r.refused;
-        const [left] = await a.query<{ n: number }>('select count(*)::int as n from inbox where shop_id = $1 and processed_at is null', [shop]);
+        const [left] = await a.query<{ n: number }>(
+          'select count(*)::int as n from inbox where shop_id = $1 and processed_at is null',
+          [shop],
+        );
         if (left!.n === 0) break;
       }
       return total;
@@ -74,9 +105,15 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     expect(ra.processed + rb.processed + ra.refused + rb.refused).toBe(deliveries);
     // No attempt failed: the workers never deadlocked on the shop's head and the model's row.
     expect(ra.failed + rb.failed).toBe(0);
-    const rows = await a.query<{ attempts: number; n: number }>('select attempts, count(*)::int as n from inbox where shop_id = $1 group by attempts', [shop]);
+    const rows = await a.query<{ attempts: number; n: number }>(
+      'select attempts, count(*)::int as n from inbox where shop_id = $1 group by attempts',
+      [shop],
+    );
     expect(rows).toEqual([{ attempts: 1, n: deliveries }]);
-    const [ledger] = await a.query<{ n: number }>('select count(*)::int as n from consent_ledger where shop_id = $1 and source_system = $2', [shop, 'shopify']);
+    const [ledger] = await a.query<{ n: number }>(
+      'select count(*)::int as n from consent_ledger where shop_id = $1 and source_system = $2',
+      [shop, 'shopify'],
+    );
     expect(ledger!.n).toBe(deliveries / 2);
     const [orders] = await a.query<{ n: number }>('select count(*)::int as n from orders where shop_id = $1', [shop]);
     expect(orders!.n).toBe(deliveries / 2);
@@ -90,7 +127,23 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     for (const [i, shop] of shops.entries()) {
       for (let k = 0; k < 30; k++) {
         const occurredAt = new Date(at.getTime() + k * 1000);
-        await engines[i]!.inbox.receive(shop, { kind: 'order', order: { id: `o${k}`, email: `s${k % 5}@example.com`, createdAt: occurredAt, updatedAt: occurredAt, lines: [{ productId: `p${k % 4}`, title: 'x', quantity: 1 }, { productId: `p${(k + 1) % 4}`, title: 'y', quantity: 1 }] } }, { system: 'shopify', deliveryId: `d${k}`, receivedAt: occurredAt, topic: 'orders/create' });
+        await engines[i]!.inbox.receive(
+          shop,
+          {
+            kind: 'order',
+            order: {
+              id: `o${k}`,
+              email: `s${k % 5}@example.com`,
+              createdAt: occurredAt,
+              updatedAt: occurredAt,
+              lines: [
+                { productId: `p${k % 4}`, title: 'x', quantity: 1 },
+                { productId: `p${(k + 1) % 4}`, title: 'y', quantity: 1 },
+              ],
+            },
+          },
+          { system: 'shopify', deliveryId: `d${k}`, receivedAt: occurredAt, topic: 'orders/create' },
+        );
       }
     }
     const mine = `shop_id in (${shops.map((_, i) => `$${i + 1}`).join(', ')})`;
@@ -101,7 +154,10 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
         const r = await t.processInbox({ allShops: true, limit: 10 });
         processed += r.processed;
         expect(r.failed).toBe(0);
-        const [left] = await a.query<{ n: number }>(`select count(*)::int as n from inbox where ${mine} and processed_at is null`, shops);
+        const [left] = await a.query<{ n: number }>(
+          `select count(*)::int as n from inbox where ${mine} and processed_at is null`,
+          shops,
+        );
         if (left!.n === 0) break;
       }
       return processed;
@@ -110,7 +166,10 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     expect(pa + pb).toBe(shops.length * 30);
     expect(pa).toBeGreaterThan(0);
     expect(pb).toBeGreaterThan(0);
-    const rows = await a.query<{ attempts: number; n: number }>(`select attempts, count(*)::int as n from inbox where ${mine} group by attempts`, shops);
+    const rows = await a.query<{ attempts: number; n: number }>(
+      `select attempts, count(*)::int as n from inbox where ${mine} group by attempts`,
+      shops,
+    );
     expect(rows).toEqual([{ attempts: 1, n: shops.length * 30 }]);
     const [orders] = await a.query<{ n: number }>(`select count(*)::int as n from orders where ${mine}`, shops);
     expect(orders!.n).toBe(shops.length * 30);
@@ -123,7 +182,14 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     await one.settings.update({ connectedSystems: ['memory'] });
     const people = 120;
     for (let i = 0; i < people; i++) {
-      await one.consent.record({ subject: { email: `q${i}@example.com` }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: new Date('2026-05-01T00:00:00Z'), source: { system: 'cli', eventId: `e${i}`, method: 'form' } });
+      await one.consent.record({
+        subject: { email: `q${i}@example.com` },
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: new Date('2026-05-01T00:00:00Z'),
+        source: { system: 'cli', eventId: `e${i}`, method: 'form' },
+      });
     }
     const received: Array<{ instance: string; id: number }> = [];
     const deliverer = (instance: string) => async (items: Array<{ id: number }>) => {

@@ -30,7 +30,10 @@ export async function reasonTruth(tactful: Tactful, email: string): Promise<Reas
   const settings = await tactful.settings.get();
   const excludedCategories = new Set(prefs.preferences.excludedCategories.map(key));
   const optIns = new Set(prefs.preferences.sensitiveOptIns.map(key));
-  const blockedCategories = new Set([...excludedCategories, ...settings.sensitiveCategories.map(key).filter((c) => !optIns.has(c))]);
+  const blockedCategories = new Set([
+    ...excludedCategories,
+    ...settings.sensitiveCategories.map(key).filter((c) => !optIns.has(c)),
+  ]);
   const excludedProducts = new Set(prefs.preferences.excludedProducts);
   const truth: ReasonTruth = {
     allowedPurchases: new Map(),
@@ -43,7 +46,8 @@ export async function reasonTruth(tactful: Tactful, email: string): Promise<Reas
   for (const p of prefs.purchases) {
     const category = p.category === null ? null : key(p.category);
     truth.categoryOf.set(p.productId, category);
-    if (excludedProducts.has(p.productId) || (category !== null && blockedCategories.has(category))) truth.blockedProducts.set(p.productId, p.title);
+    if (excludedProducts.has(p.productId) || (category !== null && blockedCategories.has(category)))
+      truth.blockedProducts.set(p.productId, p.title);
     else {
       truth.allowedPurchases.set(p.productId, p.title);
       if (category !== null) truth.allowedPurchaseCategories.add(category);
@@ -60,25 +64,42 @@ function fail(email: string, message: string): never {
 }
 
 /** Throws unless every reason of every recommendation is true of `email` and allowed. */
-export async function assertReasonsTrue(tactful: Tactful, email: string, recommendations: CustomerRecommendations['recommendations']): Promise<ReasonTruth> {
+export async function assertReasonsTrue(
+  tactful: Tactful,
+  email: string,
+  recommendations: CustomerRecommendations['recommendations'],
+): Promise<ReasonTruth> {
   const truth = await reasonTruth(tactful, email);
   for (const rec of recommendations) {
-    if (truth.blockedProducts.has(rec.productId)) fail(email, `recommends ${rec.productId}, a purchase they excluded or one in a blocked category`);
+    if (truth.blockedProducts.has(rec.productId))
+      fail(email, `recommends ${rec.productId}, a purchase they excluded or one in a blocked category`);
     const category = rec.product.category ? key(rec.product.category) : null;
-    if (category !== null && truth.blockedCategories.has(category)) fail(email, `recommends ${rec.productId} in blocked category "${rec.product.category}"`);
+    if (category !== null && truth.blockedCategories.has(category))
+      fail(email, `recommends ${rec.productId} in blocked category "${rec.product.category}"`);
     if (rec.reasons.length === 0) fail(email, `${rec.productId} carries no reason`);
     for (const reason of rec.reasons) {
       switch (reason.kind) {
         case 'bought-with':
           if (!truth.allowedPurchases.has(reason.because)) {
-            fail(email, `${rec.productId} is explained by "${reason.because}", which is ${truth.blockedProducts.has(reason.because) ? 'excluded or in a blocked category' : 'not a purchase of theirs'}`);
+            fail(
+              email,
+              `${rec.productId} is explained by "${reason.because}", which is ${truth.blockedProducts.has(reason.because) ? 'excluded or in a blocked category' : 'not a purchase of theirs'}`,
+            );
           }
           break;
         case 'declared-interest':
-          if (!truth.declaredInterests.has(key(reason.category))) fail(email, `${rec.productId} is explained by an interest in "${reason.category}" they did not declare (or that is blocked)`);
+          if (!truth.declaredInterests.has(key(reason.category)))
+            fail(
+              email,
+              `${rec.productId} is explained by an interest in "${reason.category}" they did not declare (or that is blocked)`,
+            );
           break;
         case 'popular-in-category':
-          if (!truth.allowedPurchaseCategories.has(key(reason.category))) fail(email, `${rec.productId} is "popular in ${reason.category}", a category they did not buy from (or that is blocked)`);
+          if (!truth.allowedPurchaseCategories.has(key(reason.category)))
+            fail(
+              email,
+              `${rec.productId} is "popular in ${reason.category}", a category they did not buy from (or that is blocked)`,
+            );
           break;
         case 'popular':
           break;
@@ -96,7 +117,12 @@ export async function assertReasonsTrue(tactful: Tactful, email: string, recomme
  * category the customer declared (not blocked), each "popular in X, which you buy from" a category of an
  * allowed purchase. Pass `truth` (from `reasonTruth`) to check many texts of one customer at once.
  */
-export async function assertReasonTextTrue(tactful: Tactful, email: string, text: string, truth?: ReasonTruth): Promise<void> {
+export async function assertReasonTextTrue(
+  tactful: Tactful,
+  email: string,
+  text: string,
+  truth?: ReasonTruth,
+): Promise<void> {
   const t = truth ?? (await reasonTruth(tactful, email));
   const lower = text.toLowerCase();
   const titles = [...t.allowedPurchases.values()].map((x) => x.trim().toLowerCase());
@@ -106,11 +132,14 @@ export async function assertReasonTextTrue(tactful: Tactful, email: string, text
     let at = start;
     for (;;) {
       const rest = lower.slice(at);
-      const longest = (names: readonly string[]) => names.filter((n) => rest.startsWith(n)).sort((x, y) => y.length - x.length)[0];
+      const longest = (names: readonly string[]) =>
+        names.filter((n) => rest.startsWith(n)).sort((x, y) => y.length - x.length)[0];
       const ok = longest(allowed);
       const bad = longest(blocked);
-      if (bad !== undefined && (ok === undefined || bad.length > ok.length)) fail(email, `the text names blocked ${what} "${bad}" as a reason: ${text}`);
-      if (ok === undefined) fail(email, `"${lower.slice(start, start + 60)}" names no allowed ${what} of theirs: ${text}`);
+      if (bad !== undefined && (ok === undefined || bad.length > ok.length))
+        fail(email, `the text names blocked ${what} "${bad}" as a reason: ${text}`);
+      if (ok === undefined)
+        fail(email, `"${lower.slice(start, start + 60)}" names no allowed ${what} of theirs: ${text}`);
       at += ok.length;
       const sep = /^(, and |, | and )/.exec(lower.slice(at));
       if (!sep || /^, and you told/.test(lower.slice(at))) return;
@@ -120,9 +149,10 @@ export async function assertReasonTextTrue(tactful: Tactful, email: string, text
   for (const m of lower.matchAll(/you bought /g)) readNames(m.index + m[0].length, titles, blockedTitles, 'purchase');
   const declared = [...t.declaredInterests];
   const blockedCategories = [...t.blockedCategories];
-  for (const m of lower.matchAll(/you told us you like /g)) readNames(m.index + m[0].length, declared, blockedCategories, 'category');
+  for (const m of lower.matchAll(/you told us you like /g))
+    readNames(m.index + m[0].length, declared, blockedCategories, 'category');
   for (const m of lower.matchAll(/popular in (.+?), which you buy from/g)) {
-    if (!t.allowedPurchaseCategories.has(key(m[1]!))) fail(email, `"popular in ${m[1]}" names a category they do not buy from (or a blocked one): ${text}`);
+    if (!t.allowedPurchaseCategories.has(key(m[1]!)))
+      fail(email, `"popular in ${m[1]}" names a category they do not buy from (or a blocked one): ${text}`);
   }
 }
-

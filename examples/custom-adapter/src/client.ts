@@ -14,7 +14,11 @@ export interface WooResponse<T> {
 }
 
 export interface WooClient {
-  request<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options?: { query?: Query; body?: unknown }): Promise<WooResponse<T>>;
+  request<T = unknown>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    options?: { query?: Query; body?: unknown },
+  ): Promise<WooResponse<T>>;
 }
 
 /** WordPress REST errors are `{ code, message, data: { status } }`. */
@@ -37,13 +41,36 @@ export function errorFromResponse(status: number, body: unknown, headers: Header
   const detail = wpErrorText(body);
   const retryAfter = retryAfterSeconds(headers.get('retry-after'));
   const extra = { status, body, ...(retryAfter !== undefined ? { retryAfter } : {}) };
-  if (status === 429) return new TactfulError('WOOCOMMERCE.RATE_LIMITED', `WooCommerce rate-limited ${what} (429); it is retried after the wait the site asked for.`, { ...extra, retryable: true });
-  if (status >= 500) return new TactfulError('WOOCOMMERCE.UNAVAILABLE', `WooCommerce answered ${status} to ${what}${detail ? ` (${detail})` : ''}; this is usually temporary and is retried.`, { ...extra, retryable: true });
+  if (status === 429)
+    return new TactfulError(
+      'WOOCOMMERCE.RATE_LIMITED',
+      `WooCommerce rate-limited ${what} (429); it is retried after the wait the site asked for.`,
+      { ...extra, retryable: true },
+    );
+  if (status >= 500)
+    return new TactfulError(
+      'WOOCOMMERCE.UNAVAILABLE',
+      `WooCommerce answered ${status} to ${what}${detail ? ` (${detail})` : ''}; this is usually temporary and is retried.`,
+      { ...extra, retryable: true },
+    );
   if (status === 401 || status === 403) {
-    return new TactfulError('WOOCOMMERCE.UNAUTHORIZED', `WooCommerce refused ${what} (${status}${detail ? `, ${detail}` : ''}): check the consumer key and secret, and that the key has Read/Write permission.`, { ...extra, retryable: false });
+    return new TactfulError(
+      'WOOCOMMERCE.UNAUTHORIZED',
+      `WooCommerce refused ${what} (${status}${detail ? `, ${detail}` : ''}): check the consumer key and secret, and that the key has Read/Write permission.`,
+      { ...extra, retryable: false },
+    );
   }
-  if (status === 404) return new TactfulError('WOOCOMMERCE.NOT_FOUND', `WooCommerce has nothing at ${what}${detail ? ` (${detail})` : ''}: check the store URL and that the record still exists.`, { ...extra, retryable: false });
-  return new TactfulError('WOOCOMMERCE.BAD_REQUEST', `WooCommerce rejected ${what} (${status}${detail ? `, ${detail}` : ''}); repeating it will not help.`, { ...extra, retryable: false });
+  if (status === 404)
+    return new TactfulError(
+      'WOOCOMMERCE.NOT_FOUND',
+      `WooCommerce has nothing at ${what}${detail ? ` (${detail})` : ''}: check the store URL and that the record still exists.`,
+      { ...extra, retryable: false },
+    );
+  return new TactfulError(
+    'WOOCOMMERCE.BAD_REQUEST',
+    `WooCommerce rejected ${what} (${status}${detail ? `, ${detail}` : ''}); repeating it will not help.`,
+    { ...extra, retryable: false },
+  );
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -59,11 +86,19 @@ export function createWooClient(options: ResolvedWooCommerceOptions): WooClient 
       const doFetch = options.fetch ?? globalThis.fetch;
       response = await doFetch(url, {
         method,
-        headers: { authorization, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (cause) {
-      throw new TactfulError('WOOCOMMERCE.NETWORK', `Could not reach WooCommerce for ${what}: ${(cause as Error).message}. It is retried.`, { cause, retryable: true });
+      throw new TactfulError(
+        'WOOCOMMERCE.NETWORK',
+        `Could not reach WooCommerce for ${what}: ${(cause as Error).message}. It is retried.`,
+        { cause, retryable: true },
+      );
     }
     const text = await response.text();
     let parsed: unknown = text;
@@ -71,7 +106,11 @@ export function createWooClient(options: ResolvedWooCommerceOptions): WooClient 
       parsed = text === '' ? null : JSON.parse(text);
     } catch {
       if (response.ok) {
-        throw new TactfulError('WOOCOMMERCE.BAD_RESPONSE', `WooCommerce answered ${what} with something that is not JSON (a security plugin or a maintenance page?): ${text.slice(0, 120)}`, { status: response.status, body: text });
+        throw new TactfulError(
+          'WOOCOMMERCE.BAD_RESPONSE',
+          `WooCommerce answered ${what} with something that is not JSON (a security plugin or a maintenance page?): ${text.slice(0, 120)}`,
+          { status: response.status, body: text },
+        );
       }
     }
     if (!response.ok) throw errorFromResponse(response.status, parsed, response.headers, what);
@@ -79,9 +118,14 @@ export function createWooClient(options: ResolvedWooCommerceOptions): WooClient 
   }
 
   return {
-    async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, request: { query?: Query; body?: unknown } = {}) {
+    async request<T>(
+      method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+      path: string,
+      request: { query?: Query; body?: unknown } = {},
+    ) {
       const url = new URL(`${options.url}/wp-json/wc/v3${path}`);
-      for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+      for (const [key, value] of Object.entries(request.query ?? {}))
+        if (value !== undefined) url.searchParams.set(key, String(value));
       const what = `${method} ${path}`;
       for (let attempt = 1; ; attempt++) {
         try {

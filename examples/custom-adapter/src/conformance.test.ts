@@ -27,9 +27,18 @@ describeCommercePlatform({
       async seedCustomer({ email, firstName, lastName, consent }) {
         const meta: Record<string, NewsletterMeta> = {};
         if (consent && consent.state !== 'none') {
-          meta.tactful_newsletter = { state: tactfulToNewsletterState[consent.state], level: consent.level ?? 'unknown', updated_at: consent.occurredAt.toISOString() };
+          meta.tactful_newsletter = {
+            state: tactfulToNewsletterState[consent.state],
+            level: consent.level ?? 'unknown',
+            updated_at: consent.occurredAt.toISOString(),
+          };
         }
-        return sandbox.addCustomer({ email, ...(firstName ? { first_name: firstName } : {}), ...(lastName ? { last_name: lastName } : {}), meta });
+        return sandbox.addCustomer({
+          email,
+          ...(firstName ? { first_name: firstName } : {}),
+          ...(lastName ? { last_name: lastName } : {}),
+          meta,
+        });
       },
       async seedProduct({ title, price }) {
         return sandbox.addProduct({ name: title, ...(price ? { price } : {}) });
@@ -52,7 +61,14 @@ describeCommercePlatform({
         return sandbox.customerByEmail(email) !== null;
       },
       async injectFault(kind, times) {
-        sandbox.failNext(kind === 'rate_limit' ? { status: 429, retryAfter: 0 } : kind === 'server_error' ? { status: 503 } : { status: 400 }, times);
+        sandbox.failNext(
+          kind === 'rate_limit'
+            ? { status: 429, retryAfter: 0 }
+            : kind === 'server_error'
+              ? { status: 503 }
+              : { status: 400 },
+          times,
+        );
       },
       async clearFaults() {
         sandbox.clearFaults();

@@ -21,11 +21,15 @@ function encode(cursor: Cursor): string {
 function decode(text: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (Number.isInteger(value.o) && Number.isInteger(value.l) && value.o! >= 0 && value.l! >= 0) return { o: value.o!, l: value.l! };
+    if (Number.isInteger(value.o) && Number.isInteger(value.l) && value.o! >= 0 && value.l! >= 0)
+      return { o: value.o!, l: value.l! };
   } catch {
     // falls through to the error below
   }
-  throw new TactfulError('WOOCOMMERCE.BAD_CURSOR', `"${text.slice(0, 40)}" is not a cursor this adapter handed out: start again without a cursor.`);
+  throw new TactfulError(
+    'WOOCOMMERCE.BAD_CURSOR',
+    `"${text.slice(0, 40)}" is not a cursor this adapter handed out: start again without a cursor.`,
+  );
 }
 
 export async function pageCollection<Raw extends { id: number }, T>(
@@ -40,8 +44,15 @@ export async function pageCollection<Raw extends { id: number }, T>(
   const cursor = request?.cursor ? decode(request.cursor) : { o: 0, l: 0 };
   let start = cursor.o > 0 ? cursor.o - 1 : 0;
   for (;;) {
-    const { data, headers } = await client.request<Raw[]>('GET', path, { query: { ...query, orderby: 'id', order: 'asc', per_page: limit + 1, offset: start } });
-    if (!Array.isArray(data)) throw new TactfulError('WOOCOMMERCE.BAD_RESPONSE', `WooCommerce answered GET ${path} without a list; is this a WooCommerce REST endpoint?`, { body: data });
+    const { data, headers } = await client.request<Raw[]>('GET', path, {
+      query: { ...query, orderby: 'id', order: 'asc', per_page: limit + 1, offset: start },
+    });
+    if (!Array.isArray(data))
+      throw new TactfulError(
+        'WOOCOMMERCE.BAD_RESPONSE',
+        `WooCommerce answered GET ${path} without a list; is this a WooCommerce REST endpoint?`,
+        { body: data },
+      );
     const first = data[0];
     if (cursor.l > 0 && start > 0 && first !== undefined && first.id > cursor.l) {
       // Records before our position were deleted: the window starts after the last one handed out. Step back.
@@ -54,7 +65,10 @@ export async function pageCollection<Raw extends { id: number }, T>(
     if (last === undefined) return { items: [] };
     const nextOffset = start + data.indexOf(last) + 1;
     const total = Number(headers.get('x-wp-total'));
-    const more = Number.isFinite(total) && headers.has('x-wp-total') ? total > nextOffset : fresh.length > limit || data.length === limit + 1;
+    const more =
+      Number.isFinite(total) && headers.has('x-wp-total')
+        ? total > nextOffset
+        : fresh.length > limit || data.length === limit + 1;
     return { items: taken.map(map), nextCursor: more ? encode({ o: nextOffset, l: last.id }) : undefined };
   }
 }

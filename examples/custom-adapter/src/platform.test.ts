@@ -16,7 +16,13 @@ let platform: CommercePlatform;
 beforeEach(() => {
   sandbox = createWooCommerceSandbox();
   server.resetHandlers(...sandbox.handlers);
-  platform = createWooCommercePlatform({ url: sandbox.url, consumerKey: sandbox.consumerKey, consumerSecret: sandbox.consumerSecret, retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 }, sleep: async () => undefined });
+  platform = createWooCommercePlatform({
+    url: sandbox.url,
+    consumerKey: sandbox.consumerKey,
+    consumerSecret: sandbox.consumerSecret,
+    retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
+    sleep: async () => undefined,
+  });
 });
 
 describe('options', () => {
@@ -67,22 +73,40 @@ describe('paging', () => {
   });
 
   it('a cursor the adapter did not hand out is refused clearly', async () => {
-    await expect(platform.listCustomers({ cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: 'WOOCOMMERCE.BAD_CURSOR' });
+    await expect(platform.listCustomers({ cursor: 'not-a-cursor' })).rejects.toMatchObject({
+      code: 'WOOCOMMERCE.BAD_CURSOR',
+    });
   });
 
   it('updatedSince asks WooCommerce for orders modified after that time, in GMT', async () => {
     const product = sandbox.addProduct({ name: 'Mug', price: '9.00' });
-    sandbox.addOrder({ createdAt: new Date('2025-01-01T00:00:00Z'), lines: [{ product_id: Number(product.id), quantity: 1 }] });
-    const recent = sandbox.addOrder({ createdAt: new Date('2025-02-01T00:00:00Z'), lines: [{ product_id: Number(product.id), quantity: 1 }] });
+    sandbox.addOrder({
+      createdAt: new Date('2025-01-01T00:00:00Z'),
+      lines: [{ product_id: Number(product.id), quantity: 1 }],
+    });
+    const recent = sandbox.addOrder({
+      createdAt: new Date('2025-02-01T00:00:00Z'),
+      lines: [{ product_id: Number(product.id), quantity: 1 }],
+    });
     const page = await platform.listOrders({ updatedSince: new Date('2025-01-15T00:00:00Z') });
     expect(page.items.map((o) => o.id)).toEqual([recent.id]);
-    expect(sandbox.requests.at(-1)?.query).toMatchObject({ modified_after: '2025-01-15T00:00:00.000Z', dates_are_gmt: 'true', orderby: 'id', order: 'asc' });
+    expect(sandbox.requests.at(-1)?.query).toMatchObject({
+      modified_after: '2025-01-15T00:00:00.000Z',
+      dates_are_gmt: 'true',
+      orderby: 'id',
+      order: 'asc',
+    });
   });
 });
 
 describe('errors', () => {
   it('wrong credentials are a clear, non-retryable error', async () => {
-    const wrong = createWooCommercePlatform({ url: sandbox.url, consumerKey: 'ck_wrong', consumerSecret: 'cs_wrong', sleep: async () => undefined });
+    const wrong = createWooCommercePlatform({
+      url: sandbox.url,
+      consumerKey: 'ck_wrong',
+      consumerSecret: 'cs_wrong',
+      sleep: async () => undefined,
+    });
     const error = await wrong.listProducts().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'WOOCOMMERCE.UNAUTHORIZED', retryable: false, status: 401 });
     expect((error as Error).message).toMatch(/consumer key/);
@@ -100,14 +124,35 @@ describe('newsletter consent', () => {
   const at = new Date('2025-05-05T05:05:05Z');
 
   it('a withdrawal wins a tie with a grant, as in the ledger fold', async () => {
-    sandbox.addCustomer({ email: 'tie@example.com', meta: { tactful_newsletter: { state: 'unsubscribed', level: 'unknown', updated_at: at.toISOString() } } });
-    const [result] = await platform.pushConsent!([{ email: 'tie@example.com', purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: at, firstParty: false }]);
+    sandbox.addCustomer({
+      email: 'tie@example.com',
+      meta: { tactful_newsletter: { state: 'unsubscribed', level: 'unknown', updated_at: at.toISOString() } },
+    });
+    const [result] = await platform.pushConsent!([
+      {
+        email: 'tie@example.com',
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: at,
+        firstParty: false,
+      },
+    ]);
     expect(result).toEqual({ email: 'tie@example.com', ok: true });
     expect(sandbox.customerByEmail('tie@example.com')?.meta_data[0]?.value).toMatchObject({ state: 'unsubscribed' });
   });
 
   it('a guest (no customer account) is reported per change, not thrown', async () => {
-    const [result] = await platform.pushConsent!([{ email: 'guest@example.com', purpose: 'email_marketing', state: 'withdrawn', level: 'unknown', occurredAt: at, firstParty: false }]);
+    const [result] = await platform.pushConsent!([
+      {
+        email: 'guest@example.com',
+        purpose: 'email_marketing',
+        state: 'withdrawn',
+        level: 'unknown',
+        occurredAt: at,
+        firstParty: false,
+      },
+    ]);
     expect(result).toMatchObject({ ok: false, code: 'WOOCOMMERCE.CUSTOMER_NOT_FOUND', retryable: false });
   });
 
@@ -118,7 +163,10 @@ describe('newsletter consent', () => {
   });
 
   it('the same unchanged fact read twice has the same source event id (a re-read is a duplicate)', async () => {
-    sandbox.addCustomer({ email: 'same@example.com', meta: { tactful_newsletter: { state: 'subscribed', level: 'confirmed', updated_at: at.toISOString() } } });
+    sandbox.addCustomer({
+      email: 'same@example.com',
+      meta: { tactful_newsletter: { state: 'subscribed', level: 'confirmed', updated_at: at.toISOString() } },
+    });
     const a = (await platform.listCustomers()).items[0]?.emailConsent;
     const b = (await platform.listCustomers()).items[0]?.emailConsent;
     expect(a?.sourceEventId).toBeDefined();
@@ -130,29 +178,101 @@ describe('newsletter consent', () => {
 describe("WooCommerce's documented bodies", () => {
   it('reads the customer of the REST API documentation', () => {
     const body = {
-      id: 25, date_created: '2017-03-21T16:09:28', date_created_gmt: '2017-03-21T19:09:28', date_modified: '2017-03-21T16:09:30', date_modified_gmt: '2017-03-21T19:09:30',
-      email: 'John.Doe@Example.com', first_name: 'John', last_name: 'Doe', role: 'customer', username: 'john.doe',
-      billing: { first_name: 'John', last_name: 'Doe', company: '', address_1: '969 Market', address_2: '', city: 'San Francisco', state: 'CA', postcode: '94103', country: 'US', email: 'john.doe@example.com', phone: '(555) 555-5555' },
-      shipping: { first_name: 'John', last_name: 'Doe', company: '', address_1: '969 Market', address_2: '', city: 'San Francisco', state: 'CA', postcode: '94103', country: 'US' },
-      is_paying_customer: false, avatar_url: 'https://secure.gravatar.com/avatar/8eb1b522f60d11fa897de1dc6351b7e8?s=96', meta_data: [],
+      id: 25,
+      date_created: '2017-03-21T16:09:28',
+      date_created_gmt: '2017-03-21T19:09:28',
+      date_modified: '2017-03-21T16:09:30',
+      date_modified_gmt: '2017-03-21T19:09:30',
+      email: 'John.Doe@Example.com',
+      first_name: 'John',
+      last_name: 'Doe',
+      role: 'customer',
+      username: 'john.doe',
+      billing: {
+        first_name: 'John',
+        last_name: 'Doe',
+        company: '',
+        address_1: '969 Market',
+        address_2: '',
+        city: 'San Francisco',
+        state: 'CA',
+        postcode: '94103',
+        country: 'US',
+        email: 'john.doe@example.com',
+        phone: '(555) 555-5555',
+      },
+      shipping: {
+        first_name: 'John',
+        last_name: 'Doe',
+        company: '',
+        address_1: '969 Market',
+        address_2: '',
+        city: 'San Francisco',
+        state: 'CA',
+        postcode: '94103',
+        country: 'US',
+      },
+      is_paying_customer: false,
+      avatar_url: 'https://secure.gravatar.com/avatar/8eb1b522f60d11fa897de1dc6351b7e8?s=96',
+      meta_data: [],
     };
-    const record = toCustomerRecord(wooCustomer.parse(body), { metaKey: 'tactful_newsletter', purpose: 'email_marketing' });
-    expect(record).toMatchObject({ id: '25', email: 'john.doe@example.com', city: 'San Francisco', country: 'US', region: 'CA', emailConsent: null });
+    const record = toCustomerRecord(wooCustomer.parse(body), {
+      metaKey: 'tactful_newsletter',
+      purpose: 'email_marketing',
+    });
+    expect(record).toMatchObject({
+      id: '25',
+      email: 'john.doe@example.com',
+      city: 'San Francisco',
+      country: 'US',
+      region: 'CA',
+      emailConsent: null,
+    });
     expect(record.updatedAt.toISOString()).toBe('2017-03-21T19:09:30.000Z');
   });
 
   it('reads an order with a guest buyer and a variation line', () => {
     const body = {
-      id: 727, number: '727', status: 'refunded', currency: 'USD', total: '29.35', customer_id: 0,
-      date_created_gmt: '2017-03-22T16:28:02', date_modified_gmt: '2017-03-22T16:30:01',
+      id: 727,
+      number: '727',
+      status: 'refunded',
+      currency: 'USD',
+      total: '29.35',
+      customer_id: 0,
+      date_created_gmt: '2017-03-22T16:28:02',
+      date_modified_gmt: '2017-03-22T16:30:01',
       billing: { first_name: 'John', email: 'JOHN.doe@example.com' },
-      line_items: [{ id: 315, name: 'Woo Single #1', product_id: 93, variation_id: 0, quantity: 2, price: 3 }, { id: 316, name: 'Ship Your Idea &ndash; Color: Black, Size: M Test', product_id: 22, variation_id: 23, quantity: 1, price: 12 }],
+      line_items: [
+        { id: 315, name: 'Woo Single #1', product_id: 93, variation_id: 0, quantity: 2, price: 3 },
+        {
+          id: 316,
+          name: 'Ship Your Idea &ndash; Color: Black, Size: M Test',
+          product_id: 22,
+          variation_id: 23,
+          quantity: 1,
+          price: 12,
+        },
+      ],
     };
     const record = toOrderRecord(wooOrder.parse(body));
-    expect(record).toMatchObject({ id: '727', name: '#727', customerId: null, email: 'john.doe@example.com', refunded: true, cancelledAt: null, totalPrice: '29.35' });
+    expect(record).toMatchObject({
+      id: '727',
+      name: '#727',
+      customerId: null,
+      email: 'john.doe@example.com',
+      refunded: true,
+      cancelledAt: null,
+      totalPrice: '29.35',
+    });
     expect(record.lines).toEqual([
       { productId: '93', variantId: null, title: 'Woo Single #1', quantity: 2, price: '3' },
-      { productId: '22', variantId: '23', title: 'Ship Your Idea &ndash; Color: Black, Size: M Test', quantity: 1, price: '12' },
+      {
+        productId: '22',
+        variantId: '23',
+        title: 'Ship Your Idea &ndash; Color: Black, Size: M Test',
+        quantity: 1,
+        price: '12',
+      },
     ]);
   });
 });

@@ -32,7 +32,9 @@ export function createWooCommercePlatform(input: WooCommerceOptions): CommercePl
       }
     }
     const email = ref.email.trim().toLowerCase();
-    const { data } = await client.request<unknown[]>('GET', '/customers', { query: { email, role: 'all', per_page: 2 } });
+    const { data } = await client.request<unknown[]>('GET', '/customers', {
+      query: { email, role: 'all', per_page: 2 },
+    });
     const rows = (Array.isArray(data) ? data : []).map((row) => parseRow(wooCustomer, row, 'customer'));
     return rows.find((c) => c.email.trim().toLowerCase() === email) ?? null;
   }
@@ -47,17 +49,45 @@ export function createWooCommercePlatform(input: WooCommerceOptions): CommercePl
 
   async function pushOne(change: ConsentPush): Promise<PushResult> {
     const email = change.email.trim().toLowerCase();
-    const fail = (code: string, message: string, retryable = false): PushResult => ({ email, ok: false, code, message, retryable });
-    if (change.purpose !== options.purpose) return fail('WOOCOMMERCE.UNKNOWN_PURPOSE', `WooCommerce holds only "${options.purpose}" consent; "${change.purpose}" is not written back.`);
-    if (change.state === 'none') return fail('WOOCOMMERCE.UNSUPPORTED_STATE', 'WooCommerce cannot hold "no consent recorded"; only granted, pending and withdrawn are written back.');
+    const fail = (code: string, message: string, retryable = false): PushResult => ({
+      email,
+      ok: false,
+      code,
+      message,
+      retryable,
+    });
+    if (change.purpose !== options.purpose)
+      return fail(
+        'WOOCOMMERCE.UNKNOWN_PURPOSE',
+        `WooCommerce holds only "${options.purpose}" consent; "${change.purpose}" is not written back.`,
+      );
+    if (change.state === 'none')
+      return fail(
+        'WOOCOMMERCE.UNSUPPORTED_STATE',
+        'WooCommerce cannot hold "no consent recorded"; only granted, pending and withdrawn are written back.',
+      );
     try {
       const customer = await findCustomer(change);
-      if (!customer) return fail('WOOCOMMERCE.CUSTOMER_NOT_FOUND', `WooCommerce has no customer account for ${email}; a guest's consent stays in Tactful.`);
+      if (!customer)
+        return fail(
+          'WOOCOMMERCE.CUSTOMER_NOT_FOUND',
+          `WooCommerce has no customer account for ${email}; a guest's consent stays in Tactful.`,
+        );
       const held = readNewsletter(customer, options.consentMetaKey);
       if (held && heldWins(held, change)) return { email, ok: true };
-      const value: NewsletterMeta = { state: tactfulToNewsletterState[change.state], level: change.level, updated_at: change.occurredAt.toISOString() };
+      const value: NewsletterMeta = {
+        state: tactfulToNewsletterState[change.state],
+        level: change.level,
+        updated_at: change.occurredAt.toISOString(),
+      };
       const existing = customer.meta_data.find((m) => m.key === options.consentMetaKey);
-      await client.request('PUT', `/customers/${customer.id}`, { body: { meta_data: [{ ...(existing?.id !== undefined ? { id: existing.id } : {}), key: options.consentMetaKey, value }] } });
+      await client.request('PUT', `/customers/${customer.id}`, {
+        body: {
+          meta_data: [
+            { ...(existing?.id !== undefined ? { id: existing.id } : {}), key: options.consentMetaKey, value },
+          ],
+        },
+      });
       return { email, ok: true };
     } catch (error) {
       if (!isTactfulError(error)) throw error;
@@ -70,19 +100,40 @@ export function createWooCommercePlatform(input: WooCommerceOptions): CommercePl
     capabilities: { bulkOrders: false, consentWrite: true, erasure: true, webhooks: true },
 
     listCustomers(request) {
-      return pageCollection(client, '/customers', request, options.pageSize, (row: { id: number }) => toCustomerRecord(parseRow(wooCustomer, row, 'customer'), ctx), { role: 'all' });
+      return pageCollection(
+        client,
+        '/customers',
+        request,
+        options.pageSize,
+        (row: { id: number }) => toCustomerRecord(parseRow(wooCustomer, row, 'customer'), ctx),
+        { role: 'all' },
+      );
     },
 
     listOrders(request) {
       const since = request?.updatedSince;
-      return pageCollection(client, '/orders', request, options.pageSize, (row: { id: number }) => toOrderRecord(parseRow(wooOrder, row, 'order')), {
-        status: 'any',
-        ...(since ? { modified_after: since.toISOString(), dates_are_gmt: true } : {}),
-      });
+      return pageCollection(
+        client,
+        '/orders',
+        request,
+        options.pageSize,
+        (row: { id: number }) => toOrderRecord(parseRow(wooOrder, row, 'order')),
+        {
+          status: 'any',
+          ...(since ? { modified_after: since.toISOString(), dates_are_gmt: true } : {}),
+        },
+      );
     },
 
     listProducts(request) {
-      return pageCollection(client, '/products', request, options.pageSize, (row: { id: number }) => toProductRecord(parseRow(wooProduct, row, 'product')), { status: 'any' });
+      return pageCollection(
+        client,
+        '/products',
+        request,
+        options.pageSize,
+        (row: { id: number }) => toProductRecord(parseRow(wooProduct, row, 'product')),
+        { status: 'any' },
+      );
     },
 
     async pushConsent(changes) {

@@ -2,7 +2,13 @@
  * WooCommerce's REST shapes (wc/v3) as far as Tactful reads them, and their mapping to the port's records.
  * Every time comes from the `*_gmt` field (WooCommerce writes it without a zone: it is UTC).
  */
-import { TactfulError, type CustomerRecord, type ExternalConsent, type OrderRecord, type ProductRecord } from '@tactful/core';
+import {
+  TactfulError,
+  type CustomerRecord,
+  type ExternalConsent,
+  type OrderRecord,
+  type ProductRecord,
+} from '@tactful/core';
 import { z } from 'zod';
 
 const gmt = z
@@ -43,7 +49,17 @@ const lineItem = z.object({
   price: z.union([z.number(), z.string()]).optional(),
 });
 
-export const wooOrderStatuses = ['pending', 'processing', 'on-hold', 'completed', 'cancelled', 'refunded', 'failed', 'trash', 'checkout-draft'] as const;
+export const wooOrderStatuses = [
+  'pending',
+  'processing',
+  'on-hold',
+  'completed',
+  'cancelled',
+  'refunded',
+  'failed',
+  'trash',
+  'checkout-draft',
+] as const;
 
 export const wooOrder = z.object({
   id: z.number().int(),
@@ -86,13 +102,21 @@ export const newsletterMeta = z.object({
 });
 export type NewsletterMeta = z.output<typeof newsletterMeta>;
 
-export const tactfulToNewsletterState = { granted: 'subscribed', pending: 'pending', withdrawn: 'unsubscribed' } as const;
+export const tactfulToNewsletterState = {
+  granted: 'subscribed',
+  pending: 'pending',
+  withdrawn: 'unsubscribed',
+} as const;
 const newsletterToTactfulState = { subscribed: 'granted', pending: 'pending', unsubscribed: 'withdrawn' } as const;
 
 export function parseRow<S extends z.ZodType>(schema: S, row: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(row);
   if (parsed.success) return parsed.data;
-  throw new TactfulError('WOOCOMMERCE.BAD_RESPONSE', `WooCommerce sent a ${what} Tactful cannot read (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}): is the REST API wc/v3?`, { body: row });
+  throw new TactfulError(
+    'WOOCOMMERCE.BAD_RESPONSE',
+    `WooCommerce sent a ${what} Tactful cannot read (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}): is the REST API wc/v3?`,
+    { body: row },
+  );
 }
 
 const normEmail = (email: string | undefined | null) => {
@@ -176,7 +200,8 @@ export function toOrderRecord(raw: WooOrder): OrderRecord {
   };
 }
 
-const productStatus = (status: string): ProductRecord['status'] => (status === 'publish' ? 'active' : status === 'draft' || status === 'pending' ? 'draft' : 'archived');
+const productStatus = (status: string): ProductRecord['status'] =>
+  status === 'publish' ? 'active' : status === 'draft' || status === 'pending' ? 'draft' : 'archived';
 
 export function toProductRecord(raw: WooProduct): ProductRecord {
   const price = raw.price !== undefined && /^\d+(\.\d+)?$/.test(raw.price) ? raw.price : undefined;

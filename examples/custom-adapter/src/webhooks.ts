@@ -6,7 +6,15 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { bodyDeliveryId, isTactfulError, type InboundEvent, type InboundSink } from '@tactful/core';
-import { parseRow, toCustomerRecord, toOrderRecord, toProductRecord, wooCustomer, wooOrder, wooProduct } from './records.js';
+import {
+  parseRow,
+  toCustomerRecord,
+  toOrderRecord,
+  toProductRecord,
+  wooCustomer,
+  wooOrder,
+  wooProduct,
+} from './records.js';
 
 export interface WooCommerceWebhookOptions {
   /** The secret set on the webhook in WooCommerce > Settings > Advanced > Webhooks. */
@@ -47,8 +55,16 @@ function signatureHolds(rawBody: Buffer | string, secret: string, signature: str
 }
 
 /** The normalised event of a topic, or null for a topic Tactful has no use for. */
-function toEvent(topic: string, body: unknown, options: WooCommerceWebhookOptions, receivedAt: Date): InboundEvent | null {
-  const ctx = { metaKey: options.consentMetaKey ?? 'tactful_newsletter', purpose: options.purpose ?? 'email_marketing' };
+function toEvent(
+  topic: string,
+  body: unknown,
+  options: WooCommerceWebhookOptions,
+  receivedAt: Date,
+): InboundEvent | null {
+  const ctx = {
+    metaKey: options.consentMetaKey ?? 'tactful_newsletter',
+    purpose: options.purpose ?? 'email_marketing',
+  };
   switch (topic) {
     case 'customer.created':
     case 'customer.updated':
@@ -69,20 +85,35 @@ function toEvent(topic: string, body: unknown, options: WooCommerceWebhookOption
   }
 }
 
-export async function receiveWooCommerceWebhook(sink: InboundSink, request: WooCommerceWebhookRequest, options: WooCommerceWebhookOptions): Promise<WooCommerceWebhookAnswer> {
+export async function receiveWooCommerceWebhook(
+  sink: InboundSink,
+  request: WooCommerceWebhookRequest,
+  options: WooCommerceWebhookOptions,
+): Promise<WooCommerceWebhookAnswer> {
   const topic = header(request.headers, 'x-wc-webhook-topic');
   // On creation WooCommerce pings the URL with `webhook_id=N` (form-encoded, unsigned): answer 200 so it activates.
-  if (topic === undefined && /^webhook_id=\d+$/.test(request.rawBody.toString().trim())) return { status: 200, outcome: 'ping', message: 'ping received' };
+  if (topic === undefined && /^webhook_id=\d+$/.test(request.rawBody.toString().trim()))
+    return { status: 200, outcome: 'ping', message: 'ping received' };
   if (!signatureHolds(request.rawBody, options.secret, header(request.headers, 'x-wc-webhook-signature'))) {
-    return { status: 401, outcome: 'refused', message: 'The X-WC-Webhook-Signature does not match this body: check the webhook secret. Nothing was stored.' };
+    return {
+      status: 401,
+      outcome: 'refused',
+      message: 'The X-WC-Webhook-Signature does not match this body: check the webhook secret. Nothing was stored.',
+    };
   }
-  if (topic === undefined) return { status: 400, outcome: 'refused', message: 'X-WC-Webhook-Topic is missing. Nothing was stored.' };
+  if (topic === undefined)
+    return { status: 400, outcome: 'refused', message: 'X-WC-Webhook-Topic is missing. Nothing was stored.' };
   const receivedAt = options.now?.() ?? new Date();
   let event: InboundEvent | null;
   try {
     event = toEvent(topic, JSON.parse(request.rawBody.toString()), options, receivedAt);
   } catch (error) {
-    if (error instanceof SyntaxError || isTactfulError(error, 'WOOCOMMERCE.BAD_RESPONSE')) return { status: 400, outcome: 'refused', message: `The ${topic} body cannot be read (${(error as Error).message}). Nothing was stored.` };
+    if (error instanceof SyntaxError || isTactfulError(error, 'WOOCOMMERCE.BAD_RESPONSE'))
+      return {
+        status: 400,
+        outcome: 'refused',
+        message: `The ${topic} body cannot be read (${(error as Error).message}). Nothing was stored.`,
+      };
     throw error;
   }
   if (!event) return { status: 200, outcome: 'ignored', message: `${topic} is not used by Tactful` };

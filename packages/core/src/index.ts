@@ -67,7 +67,14 @@ export { purposeDefinition, defaultPurposes } from './consent/purposes.js';
 export type { Purpose, PurposeDefinition, PurposeInput } from './consent/purposes.js';
 export { MAX_CLOCK_SKEW_MS, parseEmail } from './consent/service.js';
 export { fromExternalConsent } from './consent/external.js';
-export type { RecordOutcome, PurposeConsentView, HistoryEntry, OptInRequest, OptInTicket, ShopContext } from './consent/service.js';
+export type {
+  RecordOutcome,
+  PurposeConsentView,
+  HistoryEntry,
+  OptInRequest,
+  OptInTicket,
+  ShopContext,
+} from './consent/service.js';
 // audit
 export { auditActions } from './audit/log.js';
 export type { Actor, AuditAction, AuditQuery, AuditRow } from './audit/log.js';
@@ -76,10 +83,22 @@ export type { AuditExportFormat, ExportedAuditEntry } from './audit/export.js';
 export type { ChainBreak, ChainVerification } from './audit/chain.js';
 // sync
 export { createDispatcher, backoffDelay } from './sync/dispatcher.js';
-export type { Dispatcher, DispatcherOptions, DispatchReport, DeliverBatch, DeliveryOutcome } from './sync/dispatcher.js';
+export type {
+  Dispatcher,
+  DispatcherOptions,
+  DispatchReport,
+  DeliverBatch,
+  DeliveryOutcome,
+} from './sync/dispatcher.js';
 export type { OutboxItem, OutboxCounts } from './sync/outbox.js';
 // recommend
-export { CoPurchaseModel, createCoPurchaseModel, modelFromSnapshot, buildModel, defaultNeighbourOptions } from './recommend/model.js';
+export {
+  CoPurchaseModel,
+  createCoPurchaseModel,
+  modelFromSnapshot,
+  buildModel,
+  defaultNeighbourOptions,
+} from './recommend/model.js';
 export type {
   OrderBasket,
   NeighbourOptions,
@@ -108,8 +127,22 @@ export {
   csvRecords,
 } from './recommend/parse.js';
 export type { BasketFormat, CatalogProduct, OrderLineInput } from './recommend/parse.js';
-export { recommendForCustomer, relatedProducts, estimateRepurchaseIntervals, blendRanking, statedReason } from './recommend/recommender.js';
-export type { PurchaseRecord, SentRecord, CustomerHistory, RecommendOptions, RecommendationReason, Recommendation, RankedCandidate } from './recommend/recommender.js';
+export {
+  recommendForCustomer,
+  relatedProducts,
+  estimateRepurchaseIntervals,
+  blendRanking,
+  statedReason,
+} from './recommend/recommender.js';
+export type {
+  PurchaseRecord,
+  SentRecord,
+  CustomerHistory,
+  RecommendOptions,
+  RecommendationReason,
+  Recommendation,
+  RankedCandidate,
+} from './recommend/recommender.js';
 export { evaluateRecommendations, seededRandom } from './recommend/evaluate.js';
 export type { ExplainedRecommendation, CustomerRecommendations } from './recommend/service.js';
 export type { EvaluationOptions, EvaluationMetrics, EvaluationResult } from './recommend/evaluate.js';
@@ -123,7 +156,15 @@ export {
   ageAt,
   rescoreProfiles,
 } from './profile/profiles.js';
-export type { ProfileAttributeName, ProfileAttributesInput, ProfileAttributes, AttributeValue, AttributeUpdate, ProfileView, RfmLabel } from './profile/profiles.js';
+export type {
+  ProfileAttributeName,
+  ProfileAttributesInput,
+  ProfileAttributes,
+  AttributeValue,
+  AttributeUpdate,
+  ProfileView,
+  RfmLabel,
+} from './profile/profiles.js';
 // customers correct and shape what is known about them (issue 10)
 export { CUSTOMER_SOURCE } from './profile/profiles.js';
 export { PROFILE_PUSH, pushedAttributes } from './profile/service.js';

@@ -270,8 +270,20 @@ export type InboundEvent =
   /** Undeliverable address (Mailchimp `cleaned`): not a withdrawal of consent. */
   | { kind: 'undeliverable'; email: string; reason: string; occurredAt: Date }
   | { kind: 'campaign_sent'; campaignId: string; occurredAt: Date }
-  | { kind: 'erase_customer'; email: string | null; externalId?: string | undefined; orderIds: string[]; requestId: string }
-  | { kind: 'data_request'; email: string | null; externalId?: string | undefined; orderIds: string[]; requestId: string }
+  | {
+      kind: 'erase_customer';
+      email: string | null;
+      externalId?: string | undefined;
+      orderIds: string[];
+      requestId: string;
+    }
+  | {
+      kind: 'data_request';
+      email: string | null;
+      externalId?: string | undefined;
+      orderIds: string[];
+      requestId: string;
+    }
   | { kind: 'erase_shop'; requestId: string }
   | { kind: 'uninstalled' };
 

@@ -16,7 +16,9 @@ export interface MailchimpSyncBench {
   resync: { writeCalls: number; readCalls: number; ms: number };
 }
 
-export async function benchMailchimpSync(options: { members?: number; print?: boolean } = {}): Promise<MailchimpSyncBench> {
+export async function benchMailchimpSync(
+  options: { members?: number; print?: boolean } = {},
+): Promise<MailchimpSyncBench> {
   const members = options.members ?? 10_000;
   const sandbox = createMailchimpSandbox({ audiences: [{ id: 'benchaud01' }] });
   const server = setupServer(...sandbox.handlers);
@@ -29,7 +31,14 @@ export async function benchMailchimpSync(options: { members?: number; print?: bo
       const email = `member${i}@bench.example.com`;
       return {
         email,
-        consent: { email, purpose: 'email_marketing', state: i % 10 === 0 ? 'withdrawn' : 'granted', level: 'confirmed', occurredAt, firstParty: false },
+        consent: {
+          email,
+          purpose: 'email_marketing',
+          state: i % 10 === 0 ? 'withdrawn' : 'granted',
+          level: 'confirmed',
+          occurredAt,
+          firstParty: false,
+        },
         mergeFields: { FNAME: `Member ${i}` },
       };
     });
@@ -45,12 +54,23 @@ export async function benchMailchimpSync(options: { members?: number; print?: bo
       if (failed > 0) throw new Error(`${failed} members failed to sync`);
       const total = sandbox.calls.total();
       const writeCalls = sandbox.calls.writes();
-      return { writeCalls, readCalls: total - writeCalls, ms: Math.round(performance.now() - started), byEndpoint: sandbox.calls.all() };
+      return {
+        writeCalls,
+        readCalls: total - writeCalls,
+        ms: Math.round(performance.now() - started),
+        byEndpoint: sandbox.calls.all(),
+      };
     }
 
     const firstSync = await sync();
     const { byEndpoint: _ignored, ...resync } = await sync();
-    const result: MailchimpSyncBench = { members, batchSize, expectedWriteCalls: Math.ceil(members / batchSize), firstSync, resync };
+    const result: MailchimpSyncBench = {
+      members,
+      batchSize,
+      expectedWriteCalls: Math.ceil(members / batchSize),
+      firstSync,
+      resync,
+    };
     if (options.print !== false) {
       console.log(
         `mailchimp sync: ${members} changed members → ${firstSync.writeCalls} write calls (expected ⌈${members}/${batchSize}⌉ = ${result.expectedWriteCalls} + constant), ` +

@@ -91,7 +91,19 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
     for (const [key, value] of Object.entries(spec.query ?? {})) if (value !== undefined) query[key] = value;
     try {
       const { data } = await limit.run(() =>
-        sdk.callApi(path, method, {}, query, {}, {}, spec.body, ['basicAuth'], ['application/json'], ['application/json', 'application/problem+json'], Object),
+        sdk.callApi(
+          path,
+          method,
+          {},
+          query,
+          {},
+          {},
+          spec.body,
+          ['basicAuth'],
+          ['application/json'],
+          ['application/json', 'application/problem+json'],
+          Object,
+        ),
       );
       return data;
     } catch (error) {
@@ -99,7 +111,12 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
     }
   }
 
-  async function request<S extends z.ZodType>(method: Method, path: string, spec: RequestSpec, schema: S | null): Promise<z.output<S>> {
+  async function request<S extends z.ZodType>(
+    method: Method,
+    path: string,
+    spec: RequestSpec,
+    schema: S | null,
+  ): Promise<z.output<S>> {
     let attempt = 0;
     for (;;) {
       try {
@@ -107,13 +124,23 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
         if (schema === null) return undefined as z.output<S>;
         const parsed = schema.safeParse(data);
         if (!parsed.success) {
-          throw new TactfulError('MAILCHIMP.UNEXPECTED_RESPONSE', `Mailchimp answered ${method} ${path} in an unexpected shape: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Check the API version or report it.`, { body: data, cause: parsed.error });
+          throw new TactfulError(
+            'MAILCHIMP.UNEXPECTED_RESPONSE',
+            `Mailchimp answered ${method} ${path} in an unexpected shape: ${parsed.error.issues
+              .slice(0, 3)
+              .map((i) => `${i.path.join('.')}: ${i.message}`)
+              .join('; ')}. Check the API version or report it.`,
+            { body: data, cause: parsed.error },
+          );
         }
         return parsed.data;
       } catch (error) {
         if (!(error instanceof TactfulError) || !error.retryable || attempt >= options.retry.retries) throw error;
         const backoff = Math.min(options.retry.maxDelayMs, options.retry.baseDelayMs * 2 ** attempt);
-        const wait = Math.max(error.retryAfter !== undefined ? error.retryAfter * 1000 : 0, backoff / 2 + Math.random() * (backoff / 2));
+        const wait = Math.max(
+          error.retryAfter !== undefined ? error.retryAfter * 1000 : 0,
+          backoff / 2 + Math.random() * (backoff / 2),
+        );
         attempt += 1;
         await sleep(Math.min(wait, options.retry.maxDelayMs));
       }
@@ -130,11 +157,20 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
     },
     ping: () => request('GET', '/ping', {}, null),
     getList: (listId: string) => request('GET', list(listId), {}, listSchema),
-    batchMembers: (listId: string, body: { members: Array<Record<string, unknown>>; update_existing: boolean; sync_tags?: boolean }) =>
-      request('POST', list(listId), { body }, batchResultSchema),
+    batchMembers: (
+      listId: string,
+      body: { members: Array<Record<string, unknown>>; update_existing: boolean; sync_tags?: boolean },
+    ) => request('POST', list(listId), { body }, batchResultSchema),
     listMembers: (
       listId: string,
-      query: { count: number; offset: number; status?: string | undefined; since_last_changed?: string | undefined; sort_field?: string; sort_dir?: string },
+      query: {
+        count: number;
+        offset: number;
+        status?: string | undefined;
+        since_last_changed?: string | undefined;
+        sort_field?: string;
+        sort_dir?: string;
+      },
     ) => request('GET', `${list(listId)}/members`, { query }, memberPageSchema),
     /** The member, or null when Mailchimp does not know the address. */
     async getMember(listId: string, hash: string) {
@@ -145,7 +181,8 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
         throw error;
       }
     },
-    patchMember: (listId: string, hash: string, body: Record<string, unknown>) => request('PATCH', member(listId, hash), { body }, memberSchema),
+    patchMember: (listId: string, hash: string, body: Record<string, unknown>) =>
+      request('PATCH', member(listId, hash), { body }, memberSchema),
     /** Deletes the member permanently; false when there was nobody to delete. */
     async deleteMemberPermanent(listId: string, hash: string) {
       try {
@@ -156,25 +193,42 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
         throw error;
       }
     },
-    listMergeFields: (listId: string) => request('GET', `${list(listId)}/merge-fields`, { query: { count: 1000, offset: 0 } }, mergeFieldPageSchema),
-    createMergeField: (listId: string, body: { tag: string; name: string; type: string; required?: boolean; public?: boolean }) =>
-      request('POST', `${list(listId)}/merge-fields`, { body }, mergeFieldSchema),
+    listMergeFields: (listId: string) =>
+      request('GET', `${list(listId)}/merge-fields`, { query: { count: 1000, offset: 0 } }, mergeFieldPageSchema),
+    createMergeField: (
+      listId: string,
+      body: { tag: string; name: string; type: string; required?: boolean; public?: boolean },
+    ) => request('POST', `${list(listId)}/merge-fields`, { body }, mergeFieldSchema),
     listSegments: (listId: string, query: { type?: string; count: number; offset: number }) =>
       request('GET', `${list(listId)}/segments`, { query }, segmentPageSchema),
-    createSegment: (listId: string, body: { name: string; static_segment: string[] }) => request('POST', `${list(listId)}/segments`, { body }, segmentSchema),
-    batchSegmentMembers: (listId: string, segmentId: number, body: { members_to_add?: string[]; members_to_remove?: string[] }) =>
-      request('POST', `${list(listId)}/segments/${segmentId}`, { body }, segmentBatchSchema),
+    createSegment: (listId: string, body: { name: string; static_segment: string[] }) =>
+      request('POST', `${list(listId)}/segments`, { body }, segmentSchema),
+    batchSegmentMembers: (
+      listId: string,
+      segmentId: number,
+      body: { members_to_add?: string[]; members_to_remove?: string[] },
+    ) => request('POST', `${list(listId)}/segments/${segmentId}`, { body }, segmentBatchSchema),
     createCampaign: (body: Record<string, unknown>) => request('POST', '/campaigns', { body }, campaignSchema),
-    listCampaigns: (query: { list_id: string; count: number; offset: number }) => request('GET', '/campaigns', { query }, campaignPageSchema),
+    listCampaigns: (query: { list_id: string; count: number; offset: number }) =>
+      request('GET', '/campaigns', { query }, campaignPageSchema),
     setCampaignContent: (campaignId: string, body: { html: string; plain_text?: string }) =>
       request('PUT', `/campaigns/${encodeURIComponent(campaignId)}/content`, { body }, null),
-    sendCampaign: (campaignId: string) => request('POST', `/campaigns/${encodeURIComponent(campaignId)}/actions/send`, {}, null),
-    getCampaign: (campaignId: string) => request('GET', `/campaigns/${encodeURIComponent(campaignId)}`, {}, campaignSchema),
+    sendCampaign: (campaignId: string) =>
+      request('POST', `/campaigns/${encodeURIComponent(campaignId)}/actions/send`, {}, null),
+    getCampaign: (campaignId: string) =>
+      request('GET', `/campaigns/${encodeURIComponent(campaignId)}`, {}, campaignSchema),
     getReport: (campaignId: string) => request('GET', `/reports/${encodeURIComponent(campaignId)}`, {}, reportSchema),
     triggerJourney: (journeyId: number, stepId: number, email: string) =>
-      request('POST', `/customer-journeys/journeys/${journeyId}/steps/${stepId}/actions/trigger`, { body: { email_address: email } }, null),
-    createWebhook: (listId: string, body: { url: string; events: Record<string, boolean>; sources: Record<string, boolean> }) =>
-      request('POST', `${list(listId)}/webhooks`, { body }, webhookSchema),
+      request(
+        'POST',
+        `/customer-journeys/journeys/${journeyId}/steps/${stepId}/actions/trigger`,
+        { body: { email_address: email } },
+        null,
+      ),
+    createWebhook: (
+      listId: string,
+      body: { url: string; events: Record<string, boolean>; sources: Record<string, boolean> },
+    ) => request('POST', `${list(listId)}/webhooks`, { body }, webhookSchema),
   };
 }
 
@@ -195,7 +249,9 @@ export function toTactfulError(error: unknown, method: string, path: string): Ta
     const timedOut = e.timeout !== undefined || e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
     return new TactfulError(
       timedOut ? 'MAILCHIMP.TIMEOUT' : 'MAILCHIMP.NETWORK',
-      timedOut ? `Mailchimp did not answer ${where} in time; it will be retried.` : `Could not reach Mailchimp for ${where} (${e.code ?? e.message ?? 'network error'}); it will be retried.`,
+      timedOut
+        ? `Mailchimp did not answer ${where} in time; it will be retried.`
+        : `Could not reach Mailchimp for ${where} (${e.code ?? e.message ?? 'network error'}); it will be retried.`,
       { cause: error, retryable: true },
     );
   }
@@ -204,11 +260,36 @@ export function toTactfulError(error: unknown, method: string, path: string): Ta
   const problem = problemSchema.safeParse(body);
   const detail = problem.success ? [problem.data.title, problem.data.detail].filter(Boolean).join(': ') : '';
   const retryAfterHeader = e.response?.headers?.['retry-after'];
-  const retryAfter = retryAfterHeader !== undefined && Number.isFinite(Number(retryAfterHeader)) ? Number(retryAfterHeader) : undefined;
+  const retryAfter =
+    retryAfterHeader !== undefined && Number.isFinite(Number(retryAfterHeader)) ? Number(retryAfterHeader) : undefined;
   const base = { cause: error, status, body, ...(retryAfter !== undefined ? { retryAfter } : {}) };
-  if (status === 429) return new TactfulError('MAILCHIMP.RATE_LIMITED', `Mailchimp throttled ${where} (${detail || 'too many requests'}); it will be retried with backoff.`, { ...base, retryable: true });
-  if (status >= 500) return new TactfulError('MAILCHIMP.SERVER_ERROR', `Mailchimp failed on ${where} with ${status} (${detail}); it will be retried.`, { ...base, retryable: true });
-  if (status === 401 || status === 403) return new TactfulError('MAILCHIMP.UNAUTHORIZED', `Mailchimp refused the credentials for ${where} (${detail}). Check the API key or OAuth token and its data centre.`, { ...base, retryable: false });
-  if (status === 404) return new TactfulError('MAILCHIMP.NOT_FOUND', `Mailchimp has no such resource for ${where} (${detail}). Check the audience id.`, { ...base, retryable: false });
-  return new TactfulError('MAILCHIMP.BAD_REQUEST', `Mailchimp rejected ${where} with ${status}: ${detail || 'bad request'}.`, { ...base, retryable: false });
+  if (status === 429)
+    return new TactfulError(
+      'MAILCHIMP.RATE_LIMITED',
+      `Mailchimp throttled ${where} (${detail || 'too many requests'}); it will be retried with backoff.`,
+      { ...base, retryable: true },
+    );
+  if (status >= 500)
+    return new TactfulError(
+      'MAILCHIMP.SERVER_ERROR',
+      `Mailchimp failed on ${where} with ${status} (${detail}); it will be retried.`,
+      { ...base, retryable: true },
+    );
+  if (status === 401 || status === 403)
+    return new TactfulError(
+      'MAILCHIMP.UNAUTHORIZED',
+      `Mailchimp refused the credentials for ${where} (${detail}). Check the API key or OAuth token and its data centre.`,
+      { ...base, retryable: false },
+    );
+  if (status === 404)
+    return new TactfulError(
+      'MAILCHIMP.NOT_FOUND',
+      `Mailchimp has no such resource for ${where} (${detail}). Check the audience id.`,
+      { ...base, retryable: false },
+    );
+  return new TactfulError(
+    'MAILCHIMP.BAD_REQUEST',
+    `Mailchimp rejected ${where} with ${status}: ${detail || 'bad request'}.`,
+    { ...base, retryable: false },
+  );
 }

@@ -15,7 +15,10 @@ const domain = process.env.MAILCHIMP_TEST_EMAIL_DOMAIN;
 if (apiKey && audienceId && domain) {
   const server = apiKey.split('-').pop() ?? '';
   const base = `https://${server}.api.mailchimp.com/3.0/lists/${audienceId}`;
-  const headers = { authorization: `Basic ${Buffer.from(`tactful:${apiKey}`).toString('base64')}`, 'content-type': 'application/json' };
+  const headers = {
+    authorization: `Basic ${Buffer.from(`tactful:${apiKey}`).toString('base64')}`,
+    'content-type': 'application/json',
+  };
   const hash = (email: string) => createHash('md5').update(email.trim().toLowerCase()).digest('hex');
   const created = new Set<string>();
 
@@ -37,15 +40,23 @@ if (apiKey && audienceId && domain) {
       oracle: {
         async seedMember(email, state) {
           created.add(email.toLowerCase());
-          const response = await fetch(`${base}/members/${hash(email)}`, { method: 'PUT', headers, body: JSON.stringify({ email_address: email, status_if_new: state, status: state }) });
-          if (!response.ok) throw new Error(`seeding ${email} as ${state} failed: ${response.status} ${await response.text()}`);
+          const response = await fetch(`${base}/members/${hash(email)}`, {
+            method: 'PUT',
+            headers,
+            body: JSON.stringify({ email_address: email, status_if_new: state, status: state }),
+          });
+          if (!response.ok)
+            throw new Error(`seeding ${email} as ${state} failed: ${response.status} ${await response.text()}`);
         },
         async readMember(email) {
           const response = await fetch(`${base}/members/${hash(email)}`, { headers });
           if (response.status === 404) return null;
           const member = (await response.json()) as { email_address: string; status: string };
           const known: OracleMemberState[] = ['subscribed', 'pending', 'unsubscribed', 'cleaned'];
-          return { email: member.email_address, state: known.includes(member.status as OracleMemberState) ? (member.status as OracleMemberState) : 'other' };
+          return {
+            email: member.email_address,
+            state: known.includes(member.status as OracleMemberState) ? (member.status as OracleMemberState) : 'other',
+          };
         },
         async injectFailure() {
           throw new Error('not possible against a live account');
@@ -55,12 +66,21 @@ if (apiKey && audienceId && domain) {
       cleanup: async () => {
         // Everything the suite created, through the oracle or the provider, carries the tactful- prefix.
         for (let offset = 0; ; offset += 1000) {
-          const response = await fetch(`${base}/members?count=1000&offset=${offset}&fields=members.email_address,total_items`, { headers });
+          const response = await fetch(
+            `${base}/members?count=1000&offset=${offset}&fields=members.email_address,total_items`,
+            { headers },
+          );
           const page = (await response.json()) as { members: Array<{ email_address: string }>; total_items: number };
-          for (const m of page.members) if (m.email_address.toLowerCase().startsWith('tactful-') && m.email_address.toLowerCase().endsWith(`@${domain.toLowerCase()}`)) created.add(m.email_address.toLowerCase());
+          for (const m of page.members)
+            if (
+              m.email_address.toLowerCase().startsWith('tactful-') &&
+              m.email_address.toLowerCase().endsWith(`@${domain.toLowerCase()}`)
+            )
+              created.add(m.email_address.toLowerCase());
           if (offset + 1000 >= page.total_items) break;
         }
-        for (const email of created) await fetch(`${base}/members/${hash(email)}/actions/delete-permanent`, { method: 'POST', headers });
+        for (const email of created)
+          await fetch(`${base}/members/${hash(email)}/actions/delete-permanent`, { method: 'POST', headers });
         created.clear();
       },
     }),

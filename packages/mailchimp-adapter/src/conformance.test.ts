@@ -31,7 +31,10 @@ describeEmailProvider({
           const member = sandbox.member(email);
           if (!member) return null;
           const known: OracleMemberState[] = ['subscribed', 'pending', 'unsubscribed', 'cleaned'];
-          return { email: member.email_address, state: known.includes(member.status as OracleMemberState) ? (member.status as OracleMemberState) : 'other' };
+          return {
+            email: member.email_address,
+            state: known.includes(member.status as OracleMemberState) ? (member.status as OracleMemberState) : 'other',
+          };
         },
         async injectFailure(kind) {
           sandbox.faults.failAlways(kind);
@@ -52,4 +55,3 @@ describeEmailProvider({
     };
   },
 });
-

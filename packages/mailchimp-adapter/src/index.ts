@@ -14,5 +14,11 @@ export { mailchimpWebhookRoutes } from './webhooks/router.js';
 export type { MailchimpWebhookRouteOptions, MailchimpWebhookTenant } from './webhooks/router.js';
 export { parseMailchimpWebhook, decodeWebhookBody, mailchimpWebhookSchema } from './webhooks/parse.js';
 export type { MailchimpWebhook, ParsedWebhook } from './webhooks/parse.js';
-export { renderCampaignHtml, campaignFieldsFor, campaignMergeFields, defaultMergeTags, MAX_PRODUCTS } from './campaign/template.js';
+export {
+  renderCampaignHtml,
+  campaignFieldsFor,
+  campaignMergeFields,
+  defaultMergeTags,
+  MAX_PRODUCTS,
+} from './campaign/template.js';
 export type { CampaignTemplateOptions, CampaignMergeTags } from './campaign/template.js';

@@ -5,7 +5,10 @@ import { parseOrThrow } from '@tactful/core';
 const apiKey = z
   .string()
   .trim()
-  .regex(/^[0-9a-f]{32}-[a-z]{2,4}\d{1,3}$/i, 'an API key looks like 32 hex characters, a dash and the data centre (…-us21)');
+  .regex(
+    /^[0-9a-f]{32}-[a-z]{2,4}\d{1,3}$/i,
+    'an API key looks like 32 hex characters, a dash and the data centre (…-us21)',
+  );
 
 const mergeTag = z.string().regex(/^[A-Z][A-Z0-9_]{0,9}$/, 'a merge tag is at most 10 upper-case letters, digits or _');
 
@@ -16,7 +19,10 @@ export const mailchimpOptionsSchema = z
     /** OAuth 2 access token (from Mailchimp's OAuth flow); needs `server`. */
     accessToken: z.string().min(1).optional(),
     /** Data centre (`us21`). Derived from the API key when omitted; required with an OAuth token. */
-    server: z.string().regex(/^[a-z]{2,4}\d{1,3}$/, 'a data centre looks like us21').optional(),
+    server: z
+      .string()
+      .regex(/^[a-z]{2,4}\d{1,3}$/, 'a data centre looks like us21')
+      .optional(),
     /** The audience (list) id. */
     audienceId: z.string().min(1, 'audienceId is required: Audience → Settings → Audience name and defaults'),
     /** Tactful purpose whose state drives the Mailchimp status. */
@@ -33,7 +39,10 @@ export const mailchimpOptionsSchema = z
      */
     baseUrl: z
       .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL such as http://127.0.0.1:4010/3.0' })
-      .refine((v) => !/server/i.test(v), 'baseUrl must not contain the word "server" (the Mailchimp SDK replaces it with the data centre)')
+      .refine(
+        (v) => !/server/i.test(v),
+        'baseUrl must not contain the word "server" (the Mailchimp SDK replaces it with the data centre)',
+      )
       .optional(),
     /** Per-request timeout in milliseconds. */
     timeoutMs: z.number().int().min(100).max(300_000).default(30_000),
@@ -48,22 +57,38 @@ export const mailchimpOptionsSchema = z
     journey: z.object({ journeyId: z.number().int().positive(), stepId: z.number().int().positive() }).optional(),
     /** Merge tag prefix-free names used by campaigns; override only when they clash with existing fields. */
     mergeTags: z
-      .object({ reason: mergeTag.default('REASON'), consent: mergeTag.default('CONSENT'), prefsUrl: mergeTag.default('PREFS_URL') })
+      .object({
+        reason: mergeTag.default('REASON'),
+        consent: mergeTag.default('CONSENT'),
+        prefsUrl: mergeTag.default('PREFS_URL'),
+      })
       .default({ reason: 'REASON', consent: 'CONSENT', prefsUrl: 'PREFS_URL' }),
   })
   .strict()
   .superRefine((value, ctx) => {
     if (value.apiKey === undefined && value.accessToken === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'give apiKey (with its -usNN suffix) or accessToken + server' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiKey'],
+        message: 'give apiKey (with its -usNN suffix) or accessToken + server',
+      });
     }
     if (value.apiKey !== undefined && value.accessToken !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['accessToken'], message: 'give apiKey or accessToken, not both' });
     }
     if (value.accessToken !== undefined && value.server === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['server'], message: 'an OAuth token needs server (the dc from the OAuth metadata endpoint, e.g. us21)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server'],
+        message: 'an OAuth token needs server (the dc from the OAuth metadata endpoint, e.g. us21)',
+      });
     }
     if (value.apiKey !== undefined && value.server !== undefined && !value.apiKey.endsWith(`-${value.server}`)) {
-      ctx.addIssue({ code: 'custom', path: ['server'], message: `server ${value.server} does not match the API key's data centre` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server'],
+        message: `server ${value.server} does not match the API key's data centre`,
+      });
     }
   });
 

@@ -13,7 +13,10 @@ const AUDIENCE = 'aud0000001';
 function setup() {
   const sandbox = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
   server.use(...sandbox.handlers);
-  const provider = createMailchimpProvider({ apiKey: sandbox.apiKey, audienceId: AUDIENCE, retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 5 } }, { sleep: async () => {} });
+  const provider = createMailchimpProvider(
+    { apiKey: sandbox.apiKey, audienceId: AUDIENCE, retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 5 } },
+    { sleep: async () => {} },
+  );
   return { sandbox, provider };
 }
 
@@ -21,9 +24,14 @@ describe('a change without consent: merge fields of a member only (a customer co
   it('updates FNAME/LNAME of a member and leaves the status alone', async () => {
     const { sandbox, provider } = setup();
     sandbox.seedMember('ann@example.com', 'unsubscribed', { mergeFields: { FNAME: 'Anne', LNAME: 'Smth' } });
-    const [result] = await provider.pushMembers([{ email: 'Ann@Example.com', mergeFields: { FNAME: 'Ann', LNAME: 'Smith' } }]);
+    const [result] = await provider.pushMembers([
+      { email: 'Ann@Example.com', mergeFields: { FNAME: 'Ann', LNAME: 'Smith' } },
+    ]);
     expect(result).toEqual({ email: 'ann@example.com', ok: true });
-    expect(sandbox.member('ann@example.com')).toMatchObject({ status: 'unsubscribed', merge_fields: { FNAME: 'Ann', LNAME: 'Smith' } });
+    expect(sandbox.member('ann@example.com')).toMatchObject({
+      status: 'unsubscribed',
+      merge_fields: { FNAME: 'Ann', LNAME: 'Smith' },
+    });
     expect((await provider.getMember('ann@example.com'))?.mergeFields).toMatchObject({ FNAME: 'Ann', LNAME: 'Smith' });
   });
 

@@ -4,7 +4,12 @@ import { http } from 'msw';
 import fc from 'fast-check';
 import { isTactfulError, type ConsentPush, type MemberChange } from '@tactful/core';
 import { createMailchimpProvider, memberToInboundEvent, reconcileMailchimpAudience, subscriberHash } from './index.js';
-import { createMailchimpSandbox, createMemoryInboundSink, type MailchimpSandbox, loadSpecValidator } from './testing/index.js';
+import {
+  createMailchimpSandbox,
+  createMemoryInboundSink,
+  type MailchimpSandbox,
+  loadSpecValidator,
+} from './testing/index.js';
 
 const server = setupServer();
 // Parsing the 1.6 MB OpenAPI spec takes seconds on a busy machine: do it under the hook timeout, not a test's.
@@ -18,11 +23,18 @@ afterAll(() => server.close());
 const AUDIENCE = 'aud0000001';
 const fast = async () => {};
 
-function setup(extra: { sandbox?: Parameters<typeof createMailchimpSandbox>[0]; provider?: Record<string, unknown> } = {}) {
+function setup(
+  extra: { sandbox?: Parameters<typeof createMailchimpSandbox>[0]; provider?: Record<string, unknown> } = {},
+) {
   const sandbox = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }], ...extra.sandbox });
   server.use(...sandbox.handlers);
   const provider = createMailchimpProvider(
-    { apiKey: sandbox.apiKey, audienceId: AUDIENCE, retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 5 }, ...extra.provider },
+    {
+      apiKey: sandbox.apiKey,
+      audienceId: AUDIENCE,
+      retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 5 },
+      ...extra.provider,
+    },
     { sleep: fast },
   );
   return { sandbox, provider };
@@ -31,7 +43,15 @@ function setup(extra: { sandbox?: Parameters<typeof createMailchimpSandbox>[0]; 
 function consent(email: string, state: ConsentPush['state'], over: Partial<ConsentPush> = {}): MemberChange {
   return {
     email,
-    consent: { email, purpose: 'email_marketing', state, level: 'confirmed', occurredAt: new Date('2025-03-01T10:00:00Z'), firstParty: false, ...over },
+    consent: {
+      email,
+      purpose: 'email_marketing',
+      state,
+      level: 'confirmed',
+      occurredAt: new Date('2025-03-01T10:00:00Z'),
+      firstParty: false,
+      ...over,
+    },
   };
 }
 
@@ -61,7 +81,11 @@ describe('options', () => {
   it('works with an OAuth token', async () => {
     const sandbox = createMailchimpSandbox({ dc: 'us3', accessToken: 'oauth-token-123' });
     server.use(...sandbox.handlers);
-    const provider = createMailchimpProvider({ accessToken: 'oauth-token-123', server: 'us3', audienceId: 'aud0000001' });
+    const provider = createMailchimpProvider({
+      accessToken: 'oauth-token-123',
+      server: 'us3',
+      audienceId: 'aud0000001',
+    });
     sandbox.seedMember('a@example.com', 'subscribed');
     expect((await provider.getMember('a@example.com'))?.status).toBe('subscribed');
   });
@@ -70,7 +94,11 @@ describe('options', () => {
 describe('pushMembers - status mapping', () => {
   it('granted → subscribed, pending → pending, withdrawn → unsubscribed, in order, one result each', async () => {
     const { sandbox, provider } = setup();
-    const results = await provider.pushMembers([consent('A@Example.com', 'granted'), consent('b@example.com', 'pending'), consent('c@example.com', 'withdrawn')]);
+    const results = await provider.pushMembers([
+      consent('A@Example.com', 'granted'),
+      consent('b@example.com', 'pending'),
+      consent('c@example.com', 'withdrawn'),
+    ]);
     expect(results).toEqual([
       { email: 'a@example.com', ok: true },
       { email: 'b@example.com', ok: true },
@@ -86,7 +114,10 @@ describe('pushMembers - status mapping', () => {
 
   it('a single opt-in grant goes to pending when the store requires double opt-in', async () => {
     const { sandbox, provider } = setup({ provider: { requireDoubleOptIn: true } });
-    await provider.pushMembers([consent('s@example.com', 'granted', { level: 'single' }), consent('d@example.com', 'granted', { level: 'confirmed' })]);
+    await provider.pushMembers([
+      consent('s@example.com', 'granted', { level: 'single' }),
+      consent('d@example.com', 'granted', { level: 'confirmed' }),
+    ]);
     expect(statusOf(sandbox, 's@example.com')).toBe('pending');
     expect(statusOf(sandbox, 'd@example.com')).toBe('subscribed');
   });
@@ -97,19 +128,26 @@ describe('pushMembers - status mapping', () => {
     const [result] = await provider.pushMembers([{ email: 'gone@example.com', consent: { erased: true } }]);
     expect(result).toEqual({ email: 'gone@example.com', ok: true });
     expect(sandbox.member('gone@example.com')).toBeUndefined();
-    const [again] = await provider.pushMembers([consent('gone@example.com', 'granted', { occurredAt: new Date('2025-04-01T00:00:00Z') })]);
+    const [again] = await provider.pushMembers([
+      consent('gone@example.com', 'granted', { occurredAt: new Date('2025-04-01T00:00:00Z') }),
+    ]);
     expect(again).toMatchObject({ ok: false, code: 'MAILCHIMP.FORGOTTEN', retryable: false });
     expect(sandbox.member('gone@example.com')).toBeUndefined();
   });
 
   it('erasing someone Mailchimp never had is fine', async () => {
     const { provider } = setup();
-    expect(await provider.pushMembers([{ email: 'never@example.com', consent: { erased: true } }])).toEqual([{ email: 'never@example.com', ok: true }]);
+    expect(await provider.pushMembers([{ email: 'never@example.com', consent: { erased: true } }])).toEqual([
+      { email: 'never@example.com', ok: true },
+    ]);
   });
 
   it('an invalid address fails alone and is not sent', async () => {
     const { sandbox, provider } = setup();
-    const results = await provider.pushMembers([consent('not-an-email', 'granted'), consent('ok@example.com', 'granted')]);
+    const results = await provider.pushMembers([
+      consent('not-an-email', 'granted'),
+      consent('ok@example.com', 'granted'),
+    ]);
     expect(results[0]).toMatchObject({ ok: false, code: 'MAILCHIMP.INVALID_EMAIL', retryable: false });
     expect(results[1]).toEqual({ email: 'ok@example.com', ok: true });
     expect(sandbox.state.audiences.get(AUDIENCE)?.members.size).toBe(1);
@@ -129,7 +167,12 @@ describe('pushMembers - compliance state', () => {
       sandbox.seedMember('x@example.com', held);
       sandbox.calls.reset();
       const [result] = await provider.pushMembers([consent('x@example.com', 'granted', { firstParty: false })]);
-      expect(result).toMatchObject({ email: 'x@example.com', ok: false, code: 'MAILCHIMP.COMPLIANCE_STATE', retryable: false });
+      expect(result).toMatchObject({
+        email: 'x@example.com',
+        ok: false,
+        code: 'MAILCHIMP.COMPLIANCE_STATE',
+        retryable: false,
+      });
       expect(statusOf(sandbox, 'x@example.com')).toBe(held);
       expect(sandbox.calls.count('POST', '/lists/{list_id}')).toBe(0);
     });
@@ -149,7 +192,9 @@ describe('pushMembers - compliance state', () => {
     const [refused] = await provider.pushMembers([consent('quiet@example.com', 'pending', { firstParty: false })]);
     expect(refused).toMatchObject({ ok: false, code: 'MAILCHIMP.COMPLIANCE_STATE' });
     expect(sandbox.state.audiences.get(AUDIENCE)?.confirmationEmails).toEqual([]);
-    const [allowed] = await provider.pushMembers([consent('quiet@example.com', 'pending', { firstParty: true, occurredAt: new Date('2025-08-01T00:00:00Z') })]);
+    const [allowed] = await provider.pushMembers([
+      consent('quiet@example.com', 'pending', { firstParty: true, occurredAt: new Date('2025-08-01T00:00:00Z') }),
+    ]);
     expect(allowed).toEqual({ email: 'quiet@example.com', ok: true });
     expect(sandbox.state.audiences.get(AUDIENCE)?.confirmationEmails).toEqual(['quiet@example.com']);
   });
@@ -162,19 +207,55 @@ describe('pushMembers - compliance state', () => {
     sandbox.seedMember('out@example.com', 'unsubscribed');
     const at = (m: number) => new Date(Date.UTC(2025, 5, 1, 0, m));
     const paths: MemberChange[] = [
-      { email: 'out@example.com', consent: { email: 'out@example.com', purpose: 'email_marketing', state: 'granted', level: 'confirmed', occurredAt: at(1), firstParty: false }, mergeFields: { FNAME: 'Out' }, tags: ['vip'] },
+      {
+        email: 'out@example.com',
+        consent: {
+          email: 'out@example.com',
+          purpose: 'email_marketing',
+          state: 'granted',
+          level: 'confirmed',
+          occurredAt: at(1),
+          firstParty: false,
+        },
+        mergeFields: { FNAME: 'Out' },
+        tags: ['vip'],
+      },
       consent('out@example.com', 'granted', { purpose: 'personalization', occurredAt: at(2) }),
       consent('out@example.com', 'none', { occurredAt: at(3) }),
       consent('out@example.com', 'pending', { occurredAt: at(4) }),
-      { email: 'out@example.com', consent: { email: 'out@example.com', purpose: 'personalization', state: 'withdrawn', level: 'unknown', occurredAt: at(5), firstParty: false }, mergeFields: { FNAME: 'Still out' } },
+      {
+        email: 'out@example.com',
+        consent: {
+          email: 'out@example.com',
+          purpose: 'personalization',
+          state: 'withdrawn',
+          level: 'unknown',
+          occurredAt: at(5),
+          firstParty: false,
+        },
+        mergeFields: { FNAME: 'Still out' },
+      },
     ];
     for (const change of paths) await provider.pushMembers([change]);
-    await provider.sendCampaign({
-      key: 'no-resub',
-      subject: 'S',
-      sender: { name: 'F', email: 'r@example.com', postalAddress: '1 Street' },
-      recipients: [{ email: 'out@example.com', content: { products: [{ productId: 'p', title: 'P', url: 'https://shop.example/p' }], reason: 'x', consentLine: 'y', preferencesUrl: 'https://shop.example/prefs', unsubscribeUrl: 'https://shop.example/u' } }],
-    }).catch(() => undefined);
+    await provider
+      .sendCampaign({
+        key: 'no-resub',
+        subject: 'S',
+        sender: { name: 'F', email: 'r@example.com', postalAddress: '1 Street' },
+        recipients: [
+          {
+            email: 'out@example.com',
+            content: {
+              products: [{ productId: 'p', title: 'P', url: 'https://shop.example/p' }],
+              reason: 'x',
+              consentLine: 'y',
+              preferencesUrl: 'https://shop.example/prefs',
+              unsubscribeUrl: 'https://shop.example/u',
+            },
+          },
+        ],
+      })
+      .catch(() => undefined);
     await reconcileMailchimpAudience(provider, createMemoryInboundSink(), 'shop');
     expect(statusOf(sandbox, 'out@example.com')).toBe('unsubscribed');
     expect(sandbox.state.refusals).toEqual([]);
@@ -185,7 +266,9 @@ describe('pushMembers - compliance state', () => {
     const { sandbox, provider } = setup();
     await provider.pushMembers([consent('late@example.com', 'granted')]);
     sandbox.actions.unsubscribe('late@example.com');
-    const [result] = await provider.pushMembers([consent('late@example.com', 'granted', { occurredAt: new Date('2025-05-01T00:00:00Z') })]);
+    const [result] = await provider.pushMembers([
+      consent('late@example.com', 'granted', { occurredAt: new Date('2025-05-01T00:00:00Z') }),
+    ]);
     expect(result).toMatchObject({ ok: false, code: 'MAILCHIMP.COMPLIANCE_STATE' });
     expect(statusOf(sandbox, 'late@example.com')).toBe('unsubscribed');
   });
@@ -195,7 +278,9 @@ describe('pushMembers - compliance state', () => {
     sandbox.seedMember('re@example.com', 'unsubscribed');
     await provider.pushMembers([consent('other@example.com', 'granted')]);
     sandbox.actions.subscribe('re@example.com', { source: 'user' });
-    const [result] = await provider.pushMembers([{ ...consent('re@example.com', 'granted'), mergeFields: { FNAME: 'Re' } }]);
+    const [result] = await provider.pushMembers([
+      { ...consent('re@example.com', 'granted'), mergeFields: { FNAME: 'Re' } },
+    ]);
     expect(result).toEqual({ email: 're@example.com', ok: true });
     expect(statusOf(sandbox, 're@example.com')).toBe('subscribed');
     expect(sandbox.member('re@example.com')?.merge_fields.FNAME).toBe('Re');
@@ -216,12 +301,16 @@ describe('pushMembers - compliance state', () => {
     expect(raced).toBe(true);
     expect(result).toMatchObject({ ok: false, code: 'MAILCHIMP.COMPLIANCE_STATE', retryable: false });
     expect(statusOf(sandbox, 'race@example.com')).toBe('unsubscribed');
-    expect(sandbox.state.refusals).toEqual([{ email: 'race@example.com', status: 'subscribed', title: 'Member In Compliance State' }]);
+    expect(sandbox.state.refusals).toEqual([
+      { email: 'race@example.com', status: 'subscribed', title: 'Member In Compliance State' },
+    ]);
   });
 
   it('property: whatever sequence of pushes arrives, a member unsubscribed in Mailchimp is never subscribed by a sync', async () => {
     const push = fc.record({
-      state: fc.constantFrom('granted', 'granted', 'pending', 'withdrawn', 'none') as fc.Arbitrary<ConsentPush['state']>,
+      state: fc.constantFrom('granted', 'granted', 'pending', 'withdrawn', 'none') as fc.Arbitrary<
+        ConsentPush['state']
+      >,
       level: fc.constantFrom('single', 'confirmed', 'unknown') as fc.Arbitrary<ConsentPush['level']>,
       firstParty: fc.boolean(),
       minute: fc.integer({ min: 0, max: 5 }),
@@ -235,11 +324,18 @@ describe('pushMembers - compliance state', () => {
         sandbox.seedMember('p@example.com', 'unsubscribed');
         let firstPartySeen = false;
         for (const p of pushes) {
-          if (p.mailchimpUnsubscribesFirst && sandbox.member('p@example.com')?.status === 'subscribed') sandbox.actions.unsubscribe('p@example.com');
+          if (p.mailchimpUnsubscribesFirst && sandbox.member('p@example.com')?.status === 'subscribed')
+            sandbox.actions.unsubscribe('p@example.com');
           const before = statusOf(sandbox, 'p@example.com');
           const wasHeld = ['unsubscribed', 'cleaned'].includes(before ?? '');
-          const change = consent('p@example.com', p.state, { level: p.level, firstParty: p.firstParty, occurredAt: new Date(Date.UTC(2025, 0, 1, 0, p.minute)) });
-          const results = await provider.pushMembers([p.fields ? { ...change, mergeFields: { FNAME: `m${p.minute}` } } : change]);
+          const change = consent('p@example.com', p.state, {
+            level: p.level,
+            firstParty: p.firstParty,
+            occurredAt: new Date(Date.UTC(2025, 0, 1, 0, p.minute)),
+          });
+          const results = await provider.pushMembers([
+            p.fields ? { ...change, mergeFields: { FNAME: `m${p.minute}` } } : change,
+          ]);
           expect(results).toHaveLength(1);
           if (p.state === 'granted' && p.firstParty) firstPartySeen = true;
           const now = statusOf(sandbox, 'p@example.com');
@@ -262,7 +358,11 @@ describe('pushMembers - batch and partial errors', () => {
   it('maps the per-member errors of a 200 response back to each change', async () => {
     const { sandbox, provider } = setup();
     sandbox.faults.batchMemberError('bad@example.com', 'Mailchimp says no');
-    const results = await provider.pushMembers([consent('a@example.com', 'granted'), consent('bad@example.com', 'granted'), consent('c@example.com', 'granted')]);
+    const results = await provider.pushMembers([
+      consent('a@example.com', 'granted'),
+      consent('bad@example.com', 'granted'),
+      consent('c@example.com', 'granted'),
+    ]);
     expect(results.map((r) => r.ok)).toEqual([true, false, true]);
     // An unexplained per-member error may be transient: retried (a withdrawal must not be dropped on the first one).
     expect(results[1]).toMatchObject({ email: 'bad@example.com', code: 'MAILCHIMP.MEMBER_REJECTED', retryable: true });
@@ -270,14 +370,20 @@ describe('pushMembers - batch and partial errors', () => {
     // The failed one is not remembered, so it is sent again next time.
     sandbox.faults.clear();
     sandbox.calls.reset();
-    await provider.pushMembers([consent('a@example.com', 'granted'), consent('bad@example.com', 'granted'), consent('c@example.com', 'granted')]);
+    await provider.pushMembers([
+      consent('a@example.com', 'granted'),
+      consent('bad@example.com', 'granted'),
+      consent('c@example.com', 'granted'),
+    ]);
     expect(sandbox.calls.count('POST', '/lists/{list_id}')).toBe(1);
     expect(statusOf(sandbox, 'bad@example.com')).toBe('subscribed');
   });
 
   it('merge fields and tags: fields are written, tags added and removed', async () => {
     const { sandbox, provider } = setup();
-    await provider.pushMembers([{ ...consent('t@example.com', 'granted'), mergeFields: { FNAME: 'Ada <b>' }, tags: ['vip', 'coffee'] }]);
+    await provider.pushMembers([
+      { ...consent('t@example.com', 'granted'), mergeFields: { FNAME: 'Ada <b>' }, tags: ['vip', 'coffee'] },
+    ]);
     const member = sandbox.member('t@example.com');
     expect(member?.merge_fields.FNAME).toBe('Ada b');
     const tagsOf = async () => (await provider.getMember('t@example.com'))?.tags?.sort();
@@ -288,7 +394,17 @@ describe('pushMembers - batch and partial errors', () => {
 
   it('purposes map to GDPR marketing permissions when configured', async () => {
     const { sandbox, provider } = setup({
-      sandbox: { audiences: [{ id: AUDIENCE, marketingPermissions: [{ id: 'perm-email', text: 'Email' }, { id: 'perm-pers', text: 'Customized online advertising' }] }] },
+      sandbox: {
+        audiences: [
+          {
+            id: AUDIENCE,
+            marketingPermissions: [
+              { id: 'perm-email', text: 'Email' },
+              { id: 'perm-pers', text: 'Customized online advertising' },
+            ],
+          },
+        ],
+      },
       provider: { marketingPermissions: { personalization: 'perm-pers', email_marketing: 'perm-email' } },
     });
     await provider.pushMembers([consent('g@example.com', 'granted')]);
@@ -297,10 +413,20 @@ describe('pushMembers - batch and partial errors', () => {
       { id: 'perm-pers', text: 'Customized online advertising' },
     ]);
     await provider.pushMembers([consent('g@example.com', 'granted', { purpose: 'personalization' })]);
-    const perms = Object.fromEntries((sandbox.member('g@example.com')?.marketing_permissions ?? []).map((p) => [p.marketing_permission_id, p.enabled]));
+    const perms = Object.fromEntries(
+      (sandbox.member('g@example.com')?.marketing_permissions ?? []).map((p) => [p.marketing_permission_id, p.enabled]),
+    );
     expect(perms).toEqual({ 'perm-email': true, 'perm-pers': true });
-    await provider.pushMembers([consent('g@example.com', 'withdrawn', { purpose: 'personalization', occurredAt: new Date('2025-06-01T00:00:00Z') })]);
-    expect(sandbox.member('g@example.com')?.marketing_permissions.find((p) => p.marketing_permission_id === 'perm-pers')?.enabled).toBe(false);
+    await provider.pushMembers([
+      consent('g@example.com', 'withdrawn', {
+        purpose: 'personalization',
+        occurredAt: new Date('2025-06-01T00:00:00Z'),
+      }),
+    ]);
+    expect(
+      sandbox.member('g@example.com')?.marketing_permissions.find((p) => p.marketing_permission_id === 'perm-pers')
+        ?.enabled,
+    ).toBe(false);
     // Withdrawing personalization does not touch the email status.
     expect(statusOf(sandbox, 'g@example.com')).toBe('subscribed');
   });
@@ -309,7 +435,10 @@ describe('pushMembers - batch and partial errors', () => {
 describe('pushMembers - diffing', () => {
   it('re-syncing an unchanged audience makes no write call', async () => {
     const { sandbox, provider } = setup();
-    const changes = Array.from({ length: 50 }, (_, i) => ({ ...consent(`d${i}@example.com`, i % 5 === 0 ? 'withdrawn' : 'granted'), mergeFields: { FNAME: `N${i}` } }));
+    const changes = Array.from({ length: 50 }, (_, i) => ({
+      ...consent(`d${i}@example.com`, i % 5 === 0 ? 'withdrawn' : 'granted'),
+      mergeFields: { FNAME: `N${i}` },
+    }));
     await provider.pushMembers(changes);
     const writes = sandbox.calls.writes();
     expect(writes).toBe(1);
@@ -329,7 +458,9 @@ describe('pushMembers - diffing', () => {
     await provider.pushMembers([consent('w@example.com', 'withdrawn')]);
     sandbox.actions.subscribe('w@example.com', { source: 'user' });
     expect(statusOf(sandbox, 'w@example.com')).toBe('subscribed');
-    await provider.pushMembers([consent('w@example.com', 'withdrawn', { occurredAt: new Date('2025-07-01T00:00:00Z') })]);
+    await provider.pushMembers([
+      consent('w@example.com', 'withdrawn', { occurredAt: new Date('2025-07-01T00:00:00Z') }),
+    ]);
     expect(statusOf(sandbox, 'w@example.com')).toBe('unsubscribed');
   });
 
@@ -337,7 +468,10 @@ describe('pushMembers - diffing', () => {
     const saved = new Map<string, string>();
     const sandbox = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
     server.use(...sandbox.handlers);
-    const store = { get: async (e: string) => saved.get(e) ?? null, setMany: async (entries: Array<[string, string]>) => void entries.forEach(([k, v]) => saved.set(k, v)) };
+    const store = {
+      get: async (e: string) => saved.get(e) ?? null,
+      setMany: async (entries: Array<[string, string]>) => void entries.forEach(([k, v]) => saved.set(k, v)),
+    };
     const first = createMailchimpProvider({ apiKey: sandbox.apiKey, audienceId: AUDIENCE }, { hashStore: store });
     await first.pushMembers([consent('p@example.com', 'granted')]);
     expect(saved.has('p@example.com')).toBe(true);
@@ -362,25 +496,45 @@ describe('transport', () => {
   it('gives up with a retryable TactfulError after the retries, and a 400 is not retried', async () => {
     const { sandbox, provider } = setup();
     sandbox.faults.failAlways('rate_limit');
-    await expect(provider.getMember('r@example.com')).rejects.toMatchObject({ code: 'MAILCHIMP.RATE_LIMITED', retryable: true, status: 429 });
+    await expect(provider.getMember('r@example.com')).rejects.toMatchObject({
+      code: 'MAILCHIMP.RATE_LIMITED',
+      retryable: true,
+      status: 429,
+    });
     expect(sandbox.calls.total()).toBe(4);
     sandbox.faults.clear();
     sandbox.calls.reset();
     sandbox.faults.failAlways('bad_request');
-    await expect(provider.pushMembers([consent('q@example.com', 'withdrawn')])).rejects.toMatchObject({ code: 'MAILCHIMP.BAD_REQUEST', retryable: false, status: 400 });
+    await expect(provider.pushMembers([consent('q@example.com', 'withdrawn')])).rejects.toMatchObject({
+      code: 'MAILCHIMP.BAD_REQUEST',
+      retryable: false,
+      status: 400,
+    });
     expect(sandbox.calls.total()).toBe(1);
   });
 
   it('a request that takes longer than timeoutMs is a retryable MAILCHIMP.TIMEOUT', async () => {
-    const { provider } = setup({ sandbox: { latencyMs: 400 }, provider: { timeoutMs: 100, retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } } });
-    await expect(provider.getMember('slow@example.com')).rejects.toMatchObject({ code: 'MAILCHIMP.TIMEOUT', retryable: true });
+    const { provider } = setup({
+      sandbox: { latencyMs: 400 },
+      provider: { timeoutMs: 100, retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } },
+    });
+    await expect(provider.getMember('slow@example.com')).rejects.toMatchObject({
+      code: 'MAILCHIMP.TIMEOUT',
+      retryable: true,
+    });
   });
 
   it('wrong credentials are a non-retryable error that says what to check', async () => {
     const sandbox = createMailchimpSandbox();
     server.use(...sandbox.handlers);
-    const provider = createMailchimpProvider({ apiKey: `${'f'.repeat(32)}-us21`, audienceId: AUDIENCE }, { sleep: fast });
-    await expect(provider.getMember('a@example.com')).rejects.toMatchObject({ code: 'MAILCHIMP.UNAUTHORIZED', retryable: false });
+    const provider = createMailchimpProvider(
+      { apiKey: `${'f'.repeat(32)}-us21`, audienceId: AUDIENCE },
+      { sleep: fast },
+    );
+    await expect(provider.getMember('a@example.com')).rejects.toMatchObject({
+      code: 'MAILCHIMP.UNAUTHORIZED',
+      retryable: false,
+    });
   });
 
   it('keeps at most 10 requests in flight, while the sandbox answers 429 beyond 10', async () => {
@@ -393,7 +547,9 @@ describe('transport', () => {
 
     // Without the adapter's limit, the 11th simultaneous connection is refused.
     const auth = `Basic ${Buffer.from(`any:${sandbox.apiKey}`).toString('base64')}`;
-    const raw = await Promise.all(Array.from({ length: 14 }, () => fetch(`${sandbox.baseUrl}/ping`, { headers: { authorization: auth } })));
+    const raw = await Promise.all(
+      Array.from({ length: 14 }, () => fetch(`${sandbox.baseUrl}/ping`, { headers: { authorization: auth } })),
+    );
     const statuses = raw.map((r) => r.status);
     // All 14 overlap within the 40 ms each one takes: exactly the 4 beyond 10 are refused.
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
@@ -407,7 +563,10 @@ describe('transport', () => {
     const response = await fetch(`${sandbox.baseUrl}/lists/${AUDIENCE}`, {
       method: 'POST',
       headers: { authorization: auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ members: [{ email_address: 'x@example.com', status: 'subscribe' }], update_existing: 'yes' }),
+      body: JSON.stringify({
+        members: [{ email_address: 'x@example.com', status: 'subscribe' }],
+        update_existing: 'yes',
+      }),
     });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { title: string; errors: Array<{ message: string }> };
@@ -415,7 +574,11 @@ describe('transport', () => {
     expect(body.errors.map((e) => e.message).join('\n')).toMatch(/status must be equal to one of the allowed values/);
     expect(body.errors.map((e) => e.message).join('\n')).toMatch(/update_existing must be boolean/);
     expect(sandbox.member('x@example.com')).toBeUndefined();
-    const mergeField = await fetch(`${sandbox.baseUrl}/lists/${AUDIENCE}/merge-fields`, { method: 'POST', headers: { authorization: auth }, body: JSON.stringify({ tag: 'X' }) });
+    const mergeField = await fetch(`${sandbox.baseUrl}/lists/${AUDIENCE}/merge-fields`, {
+      method: 'POST',
+      headers: { authorization: auth },
+      body: JSON.stringify({ tag: 'X' }),
+    });
     expect(mergeField.status).toBe(400);
   });
 });
@@ -423,7 +586,8 @@ describe('transport', () => {
 describe('reading the audience', () => {
   it('listMembers pages without gaps or duplicates and normalises emails', async () => {
     const { sandbox, provider } = setup();
-    for (let i = 0; i < 25; i += 1) sandbox.seedMember(`Person${i}@Example.COM`, i % 3 === 0 ? 'unsubscribed' : 'subscribed');
+    for (let i = 0; i < 25; i += 1)
+      sandbox.seedMember(`Person${i}@Example.COM`, i % 3 === 0 ? 'unsubscribed' : 'subscribed');
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
@@ -456,7 +620,10 @@ describe('reading the audience', () => {
     const { sandbox, provider } = setup();
     sandbox.seedMember('bounce@example.com', 'cleaned');
     const member = await provider.getMember('bounce@example.com');
-    expect(member && memberToInboundEvent(member)).toMatchObject({ kind: 'undeliverable', email: 'bounce@example.com' });
+    expect(member && memberToInboundEvent(member)).toMatchObject({
+      kind: 'undeliverable',
+      email: 'bounce@example.com',
+    });
     expect(await provider.getMember('nobody@example.com')).toBeNull();
   });
 
@@ -466,17 +633,30 @@ describe('reading the audience', () => {
     sandbox.seedMember('left@example.com', 'unsubscribed', { at: new Date('2025-02-01T00:00:00Z') });
     sandbox.seedMember('bounced@example.com', 'cleaned', { at: new Date('2025-02-02T00:00:00Z') });
     const sink = createMemoryInboundSink();
-    const first = await reconcileMailchimpAudience(provider, sink, 'shop-1', { changedSince: new Date('2025-01-01T00:00:00Z'), pageSize: 1 });
+    const first = await reconcileMailchimpAudience(provider, sink, 'shop-1', {
+      changedSince: new Date('2025-01-01T00:00:00Z'),
+      pageSize: 1,
+    });
     expect(first).toEqual({ members: 2, accepted: 2, duplicates: 0 });
     expect(sink.received.map((r) => r.event.kind)).toEqual(['consent', 'undeliverable']);
-    expect(sink.received[0]?.event).toMatchObject({ kind: 'consent', consent: { email: 'left@example.com', state: 'withdrawn' } });
-    const again = await reconcileMailchimpAudience(provider, sink, 'shop-1', { changedSince: new Date('2025-01-01T00:00:00Z') });
+    expect(sink.received[0]?.event).toMatchObject({
+      kind: 'consent',
+      consent: { email: 'left@example.com', state: 'withdrawn' },
+    });
+    const again = await reconcileMailchimpAudience(provider, sink, 'shop-1', {
+      changedSince: new Date('2025-01-01T00:00:00Z'),
+    });
     expect(again).toEqual({ members: 2, accepted: 0, duplicates: 2 });
   });
 
   it('checkAudience says what the store owner must still set up', async () => {
     const ready = setup();
-    expect(await ready.provider.checkAudience()).toEqual({ audienceName: 'Sandbox audience', doubleOptIn: false, gdprFields: false, problems: [] });
+    expect(await ready.provider.checkAudience()).toEqual({
+      audienceName: 'Sandbox audience',
+      doubleOptIn: false,
+      gdprFields: false,
+      problems: [],
+    });
     const missing = setup({
       sandbox: { audiences: [{ id: AUDIENCE, contact: null, marketingPermissions: [{ id: 'p1', text: 'Email' }] }] },
       provider: { requireDoubleOptIn: true },

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { ConsentPush, EmailProvider, InboundEvent, MemberChange, MemberRecord, Page, PageRequest, PushResult } from '@tactful/core';
+import type {
+  ConsentPush,
+  EmailProvider,
+  InboundEvent,
+  MemberChange,
+  MemberRecord,
+  Page,
+  PageRequest,
+  PushResult,
+} from '@tactful/core';
 import { TactfulError, isTactfulError } from '@tactful/core';
 import { createMailchimpClient, type MailchimpClient } from './client.js';
 import { parseMailchimpOptions, type MailchimpOptions, type MailchimpOptionsInput } from './options.js';
@@ -117,10 +126,16 @@ function decodeCursor(value: string): Cursor {
   } catch {
     // fall through
   }
-  throw new TactfulError('MAILCHIMP.BAD_CURSOR', 'The page cursor is not one this adapter produced; start again without a cursor.');
+  throw new TactfulError(
+    'MAILCHIMP.BAD_CURSOR',
+    'The page cursor is not one this adapter produced; start again without a cursor.',
+  );
 }
 
-export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: MailchimpRuntime = {}): MailchimpProvider {
+export function createMailchimpProvider(
+  input: MailchimpOptionsInput,
+  runtime: MailchimpRuntime = {},
+): MailchimpProvider {
   const options = parseMailchimpOptions(input);
   const client: MailchimpClient = createMailchimpClient({
     apiKey: options.apiKey,
@@ -141,7 +156,10 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
   const complianceIndex = new Map<string, string>();
   let complianceRefreshedAt: Date | null = null;
 
-  async function pageAll(query: { status: string; since_last_changed?: string }, onMember: (m: MailchimpMember) => void) {
+  async function pageAll(
+    query: { status: string; since_last_changed?: string },
+    onMember: (m: MailchimpMember) => void,
+  ) {
     for (let offset = 0; ; offset += PAGE_MAX) {
       const page = await client.listMembers(listId, { count: PAGE_MAX, offset, ...query });
       for (const m of page.members) onMember(m);
@@ -157,7 +175,8 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
   async function refreshComplianceIndex() {
     const startedAt = now();
     // Overlap the window: Mailchimp's last_changed has second precision and clocks drift.
-    const since = complianceRefreshedAt === null ? undefined : new Date(complianceRefreshedAt.getTime() - 5 * 60_000).toISOString();
+    const since =
+      complianceRefreshedAt === null ? undefined : new Date(complianceRefreshedAt.getTime() - 5 * 60_000).toISOString();
     for (const status of heldStatuses) {
       await pageAll({ status, ...(since ? { since_last_changed: since } : {}) }, (m) => {
         if (heldStatuses.includes(m.status)) complianceIndex.set(normaliseEmail(m.email_address), m.status);
@@ -178,12 +197,21 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
 
   async function pushMembers(changes: MemberChange[]): Promise<PushResult[]> {
     if (changes.length > MAILCHIMP_MAX_BATCH) {
-      throw new TactfulError('MAILCHIMP.BATCH_TOO_LARGE', `pushMembers takes at most ${MAILCHIMP_MAX_BATCH} changes a call (got ${changes.length}); split the batch.`);
+      throw new TactfulError(
+        'MAILCHIMP.BATCH_TOO_LARGE',
+        `pushMembers takes at most ${MAILCHIMP_MAX_BATCH} changes a call (got ${changes.length}); split the batch.`,
+      );
     }
     const results: Array<PushResult | undefined> = new Array(changes.length);
     const emails = changes.map((c) => normaliseEmail(c.email));
     const unique = [...new Set(emails)];
-    const stored = hashStore.getMany ? await hashStore.getMany(unique) : new Map((await Promise.all(unique.map(async (e) => [e, await hashStore.get(e)] as const))).filter((e): e is [string, string] => e[1] !== null));
+    const stored = hashStore.getMany
+      ? await hashStore.getMany(unique)
+      : new Map(
+          (await Promise.all(unique.map(async (e) => [e, await hashStore.get(e)] as const))).filter(
+            (e): e is [string, string] => e[1] !== null,
+          ),
+        );
     const previous = new Map(unique.map((e) => [e, parseRecord(stored.get(e))]));
 
     interface Plan {
@@ -207,11 +235,23 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
       plans.set(email, plan);
       plan.indices.push(index);
       if (!emailPattern.test(email)) {
-        plan.failure = { code: 'MAILCHIMP.INVALID_EMAIL', message: `${change.email} is not a valid email address; fix it at the source.`, retryable: false };
+        plan.failure = {
+          code: 'MAILCHIMP.INVALID_EMAIL',
+          message: `${change.email} is not a valid email address; fix it at the source.`,
+          retryable: false,
+        };
         return;
       }
       if (change.consent && 'erased' in change.consent) {
-        Object.assign(plan, { erase: true, grant: undefined, status: undefined, fields: undefined, tags: undefined, permissions: [], fieldsOnly: false });
+        Object.assign(plan, {
+          erase: true,
+          grant: undefined,
+          status: undefined,
+          fields: undefined,
+          tags: undefined,
+          permissions: [],
+          fieldsOnly: false,
+        });
         return;
       }
       const push = change.consent;
@@ -222,13 +262,19 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
         if (push.state === 'granted' || push.state === 'pending') plan.grant = push;
         else {
           plan.grant = undefined;
-          const decision = mapConsentToStatus({ ...push, email }, { requireDoubleOptIn: options.requireDoubleOptIn, mailchimpStatus: null });
+          const decision = mapConsentToStatus(
+            { ...push, email },
+            { requireDoubleOptIn: options.requireDoubleOptIn, mailchimpStatus: null },
+          );
           plan.status = decision.kind === 'status' ? decision.status : undefined;
         }
       }
       const permissionId = push ? options.marketingPermissions[push.purpose] : undefined;
       if (push && permissionId !== undefined && push.state !== 'none' && push.state !== 'pending') {
-        plan.permissions = [...plan.permissions.filter((p) => p.marketing_permission_id !== permissionId), { marketing_permission_id: permissionId, enabled: push.state === 'granted' }];
+        plan.permissions = [
+          ...plan.permissions.filter((p) => p.marketing_permission_id !== permissionId),
+          { marketing_permission_id: permissionId, enabled: push.state === 'granted' },
+        ];
       }
       if (change.mergeFields) {
         const fields: Record<string, string> = { ...plan.fields };
@@ -257,9 +303,14 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
         plan.status = grant.state === 'pending' ? 'pending' : 'subscribed';
         continue;
       }
-      const known = complianceIndex.get(plan.email) ?? (previous.get(plan.email)?.s === 'subscribed' ? 'subscribed' : null);
-      const decision = mapConsentToStatus({ ...grant, email: plan.email }, { requireDoubleOptIn: options.requireDoubleOptIn, mailchimpStatus: known });
-      if (decision.kind === 'refuse') plan.failure = { code: decision.code, message: decision.message, retryable: false };
+      const known =
+        complianceIndex.get(plan.email) ?? (previous.get(plan.email)?.s === 'subscribed' ? 'subscribed' : null);
+      const decision = mapConsentToStatus(
+        { ...grant, email: plan.email },
+        { requireDoubleOptIn: options.requireDoubleOptIn, mailchimpStatus: known },
+      );
+      if (decision.kind === 'refuse')
+        plan.failure = { code: decision.code, message: decision.message, retryable: false };
       else if (decision.kind === 'status') plan.status = decision.status;
     }
 
@@ -340,7 +391,11 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
         // A refusal Mailchimp explains (compliance state, forgotten, invalid address) is final; any other
         // per-member error may be transient ("an unexpected internal error"), and a withdrawal must not be
         // dropped on the first one: it is retried, with backoff, until the outbox gives up on it.
-        failed.set(email, { code, message: `Mailchimp refused ${email}: ${text}`, retryable: code === 'MAILCHIMP.MEMBER_REJECTED' });
+        failed.set(email, {
+          code,
+          message: `Mailchimp refused ${email}: ${text}`,
+          retryable: code === 'MAILCHIMP.MEMBER_REJECTED',
+        });
       }
     }
 
@@ -359,7 +414,12 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
           await client.batchSegmentMembers(listId, id, { members_to_remove: targets });
         } catch (error) {
           const e = error as TactfulError;
-          for (const email of targets) failed.set(email, { code: e.code ?? 'MAILCHIMP.TAG_REMOVAL_FAILED', message: e.message, retryable: isTactfulError(e) ? e.retryable : true });
+          for (const email of targets)
+            failed.set(email, {
+              code: e.code ?? 'MAILCHIMP.TAG_REMOVAL_FAILED',
+              message: e.message,
+              retryable: isTactfulError(e) ? e.retryable : true,
+            });
         }
       }
     }
@@ -372,7 +432,11 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
             await client.patchMember(listId, subscriberHash(plan.email), { marketing_permissions: plan.permissions });
           } catch (error) {
             const e = error as TactfulError;
-            failed.set(plan.email, { code: e.code ?? 'MAILCHIMP.PERMISSIONS_FAILED', message: e.message, retryable: isTactfulError(e) ? e.retryable : true });
+            failed.set(plan.email, {
+              code: e.code ?? 'MAILCHIMP.PERMISSIONS_FAILED',
+              message: e.message,
+              retryable: isTactfulError(e) ? e.retryable : true,
+            });
           }
         }),
       ...erasures.map(async (plan) => {
@@ -382,7 +446,11 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
           next.set(plan.email, { s: 'erased' });
         } catch (error) {
           const e = error as TactfulError;
-          failed.set(plan.email, { code: e.code ?? 'MAILCHIMP.ERASE_FAILED', message: e.message, retryable: isTactfulError(e) ? e.retryable : true });
+          failed.set(plan.email, {
+            code: e.code ?? 'MAILCHIMP.ERASE_FAILED',
+            message: e.message,
+            retryable: isTactfulError(e) ? e.retryable : true,
+          });
         }
       }),
     ]);
@@ -397,16 +465,35 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
         results[index] = failure ? { email: plan.email, ok: false, ...failure } : { email: plan.email, ok: true };
       }
     }
-    return results.map((r, i) => r ?? { email: emails[i] ?? '', ok: false, code: 'MAILCHIMP.INTERNAL', message: 'no result computed', retryable: true });
+    return results.map(
+      (r, i) =>
+        r ?? {
+          email: emails[i] ?? '',
+          ok: false,
+          code: 'MAILCHIMP.INTERNAL',
+          message: 'no result computed',
+          retryable: true,
+        },
+    );
   }
 
-  async function listMembers(request: PageRequest & { changedSince?: Date | undefined } = {}): Promise<Page<MemberRecord>> {
-    const cursor: Cursor = request.cursor ? decodeCursor(request.cursor) : { o: 0, s: request.changedSince?.toISOString() };
+  async function listMembers(
+    request: PageRequest & { changedSince?: Date | undefined } = {},
+  ): Promise<Page<MemberRecord>> {
+    const cursor: Cursor = request.cursor
+      ? decodeCursor(request.cursor)
+      : { o: 0, s: request.changedSince?.toISOString() };
     const count = Math.max(1, Math.min(request.limit ?? 500, PAGE_MAX));
     const page = await client.listMembers(listId, { count, offset: cursor.o, since_last_changed: cursor.s });
     const items = page.members.map((m) => toMemberRecord(m, options.statusPurpose));
     const nextOffset = cursor.o + page.members.length;
-    return { items, nextCursor: page.members.length > 0 && nextOffset < page.total_items ? encodeCursor({ o: nextOffset, s: cursor.s }) : undefined };
+    return {
+      items,
+      nextCursor:
+        page.members.length > 0 && nextOffset < page.total_items
+          ? encodeCursor({ o: nextOffset, s: cursor.s })
+          : undefined,
+    };
   }
 
   async function getMember(email: string): Promise<MemberRecord | null> {
@@ -430,19 +517,33 @@ export function createMailchimpProvider(input: MailchimpOptionsInput, runtime: M
       const list = await client.getList(listId);
       const problems: string[] = [];
       if (!list.contact?.address1) {
-        problems.push("The audience has no postal address: fill in Audience → Settings → Audience name and defaults → contact information. Mailchimp will not send a campaign without it.");
+        problems.push(
+          'The audience has no postal address: fill in Audience → Settings → Audience name and defaults → contact information. Mailchimp will not send a campaign without it.',
+        );
       }
       if (list.marketing_permissions === true && Object.keys(options.marketingPermissions).length === 0) {
-        problems.push('The audience has GDPR fields, but no purpose is mapped to a marketing permission: set marketingPermissions (listMarketingPermissions() shows the ids).');
+        problems.push(
+          'The audience has GDPR fields, but no purpose is mapped to a marketing permission: set marketingPermissions (listMarketingPermissions() shows the ids).',
+        );
       }
       if (options.requireDoubleOptIn && list.double_optin === false) {
-        problems.push("Tactful requires double opt-in but the audience's own sign-up form does not: enable double opt-in in Audience name and defaults, so people who join through Mailchimp confirm too.");
+        problems.push(
+          "Tactful requires double opt-in but the audience's own sign-up form does not: enable double opt-in in Audience name and defaults, so people who join through Mailchimp confirm too.",
+        );
       }
-      return { audienceName: list.name, doubleOptIn: list.double_optin ?? false, gdprFields: list.marketing_permissions ?? false, problems };
+      return {
+        audienceName: list.name,
+        doubleOptIn: list.double_optin ?? false,
+        gdprFields: list.marketing_permissions ?? false,
+        problems,
+      };
     },
     async listMarketingPermissions() {
       const page = await client.listMembers(listId, { count: 1, offset: 0 });
-      return (page.members[0]?.marketing_permissions ?? []).map((p) => ({ id: p.marketing_permission_id, text: p.text ?? '' }));
+      return (page.members[0]?.marketing_permissions ?? []).map((p) => ({
+        id: p.marketing_permission_id,
+        text: p.text ?? '',
+      }));
     },
     async registerWebhook(url: string) {
       const hook = await client.createWebhook(listId, {

@@ -57,10 +57,23 @@ export const listSchema = z.looseObject({
   marketing_permissions: z.boolean().optional(),
 });
 
-export const mergeFieldSchema = z.looseObject({ merge_id: z.number().int(), tag: z.string(), name: z.string(), type: z.string() });
-export const mergeFieldPageSchema = z.looseObject({ merge_fields: z.array(mergeFieldSchema), total_items: z.number().int() });
+export const mergeFieldSchema = z.looseObject({
+  merge_id: z.number().int(),
+  tag: z.string(),
+  name: z.string(),
+  type: z.string(),
+});
+export const mergeFieldPageSchema = z.looseObject({
+  merge_fields: z.array(mergeFieldSchema),
+  total_items: z.number().int(),
+});
 
-export const segmentSchema = z.looseObject({ id: z.number().int(), name: z.string(), type: z.string(), member_count: z.number().int().optional() });
+export const segmentSchema = z.looseObject({
+  id: z.number().int(),
+  name: z.string(),
+  type: z.string(),
+  member_count: z.number().int().optional(),
+});
 export const segmentPageSchema = z.looseObject({ segments: z.array(segmentSchema), total_items: z.number().int() });
 export const segmentBatchSchema = z.looseObject({
   members_added: z.array(memberSchema).default([]),
@@ -85,7 +98,13 @@ export const reportSchema = z.looseObject({
   emails_sent: z.number().int(),
   unsubscribed: z.number().int().default(0),
   opens: z.looseObject({ opens_total: z.number().int(), unique_opens: z.number().int() }).optional(),
-  clicks: z.looseObject({ clicks_total: z.number().int(), unique_clicks: z.number().int().optional(), unique_subscriber_clicks: z.number().int().optional() }).optional(),
+  clicks: z
+    .looseObject({
+      clicks_total: z.number().int(),
+      unique_clicks: z.number().int().optional(),
+      unique_subscriber_clicks: z.number().int().optional(),
+    })
+    .optional(),
 });
 
 export const webhookSchema = z.looseObject({ id: z.string(), url: z.string(), list_id: z.string().optional() });

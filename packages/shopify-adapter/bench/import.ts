@@ -29,7 +29,12 @@ export async function benchShopifyImport(orderCount = 100_000): Promise<ShopifyI
   const sandbox = createShopifySandbox({ bucket: { maximumAvailable: 2000, restoreRate: 100 } });
   const seeded = seedFromGroceries(sandbox, { orders: orderCount, customers: Math.ceil(orderCount / 10) });
   {
-    const platform = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, fetch: sandbox.fetch, bulk: { pollIntervalMs: 10 } });
+    const platform = createShopifyPlatform({
+      shop: sandbox.shop,
+      accessToken: sandbox.accessToken,
+      fetch: sandbox.fetch,
+      bulk: { pollIntervalMs: 10 },
+    });
     (globalThis as { gc?: () => void }).gc?.();
     const baseline = process.memoryUsage();
     let peakRss = baseline.rss;

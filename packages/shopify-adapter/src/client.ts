@@ -34,7 +34,9 @@ export interface AdminClient {
 interface GraphqlBody<T> {
   data?: T | null;
   errors?: Array<{ message: string; extensions?: { code?: string } }> | string | Record<string, unknown>;
-  extensions?: { cost?: { requestedQueryCost?: number; actualQueryCost?: number | null; throttleStatus?: ThrottleStatus } };
+  extensions?: {
+    cost?: { requestedQueryCost?: number; actualQueryCost?: number | null; throttleStatus?: ThrottleStatus };
+  };
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -65,15 +67,31 @@ export function httpError(response: Response, body: unknown, what: string): Tact
   const status = response.status;
   const retryAfter = retryAfterSeconds(response.headers.get('retry-after'));
   if (status === 429) {
-    return new TactfulError('SHOPIFY.RATE_LIMITED', `Shopify rate-limited ${what} (429); it is retried after the wait Shopify asked for.`, { status, body, retryable: true, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+    return new TactfulError(
+      'SHOPIFY.RATE_LIMITED',
+      `Shopify rate-limited ${what} (429); it is retried after the wait Shopify asked for.`,
+      { status, body, retryable: true, ...(retryAfter !== undefined ? { retryAfter } : {}) },
+    );
   }
   if (status >= 500) {
-    return new TactfulError('SHOPIFY.UNAVAILABLE', `Shopify answered ${status} to ${what}; this is usually temporary and is retried.`, { status, body, retryable: true, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+    return new TactfulError(
+      'SHOPIFY.UNAVAILABLE',
+      `Shopify answered ${status} to ${what}; this is usually temporary and is retried.`,
+      { status, body, retryable: true, ...(retryAfter !== undefined ? { retryAfter } : {}) },
+    );
   }
   if (status === 401 || status === 403) {
-    return new TactfulError('SHOPIFY.UNAUTHORIZED', `Shopify refused the access token for ${what} (${status}): reinstall the app or check its scopes.`, { status, body });
+    return new TactfulError(
+      'SHOPIFY.UNAUTHORIZED',
+      `Shopify refused the access token for ${what} (${status}): reinstall the app or check its scopes.`,
+      { status, body },
+    );
   }
-  return new TactfulError('SHOPIFY.BAD_REQUEST', `Shopify refused ${what} with ${status}: ${typeof body === 'string' ? body : JSON.stringify(body)}`, { status, body });
+  return new TactfulError(
+    'SHOPIFY.BAD_REQUEST',
+    `Shopify refused ${what} with ${status}: ${typeof body === 'string' ? body : JSON.stringify(body)}`,
+    { status, body },
+  );
 }
 
 export function createAdminClient(options: AdminClientOptions): AdminClient {
@@ -90,7 +108,11 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     if (!bucket) return undefined;
     const elapsed = (now() - bucket.at) / 1000;
     const { maximumAvailable, restoreRate, currentlyAvailable } = bucket.status;
-    return { maximumAvailable, restoreRate, currentlyAvailable: Math.min(maximumAvailable, currentlyAvailable + elapsed * restoreRate) };
+    return {
+      maximumAvailable,
+      restoreRate,
+      currentlyAvailable: Math.min(maximumAvailable, currentlyAvailable + elapsed * restoreRate),
+    };
   };
 
   /** Waits until the bucket (as last reported) holds what this call will cost. */
@@ -124,10 +146,18 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       return await init();
     } catch (error) {
       if ((error as { name?: string })?.name === 'TimeoutError') {
-        throw new TactfulError('SHOPIFY.TIMEOUT', `Shopify did not answer ${what} within ${options.timeoutMs ?? 30_000} ms. It is retried.`, { cause: error, retryable: true });
+        throw new TactfulError(
+          'SHOPIFY.TIMEOUT',
+          `Shopify did not answer ${what} within ${options.timeoutMs ?? 30_000} ms. It is retried.`,
+          { cause: error, retryable: true },
+        );
       }
       if ((error as { name?: string })?.name === 'AbortError') throw error;
-      throw new TactfulError('SHOPIFY.NETWORK', `Could not reach Shopify for ${what}: ${(error as Error).message}. It is retried.`, { cause: error, retryable: true });
+      throw new TactfulError(
+        'SHOPIFY.NETWORK',
+        `Could not reach Shopify for ${what}: ${(error as Error).message}. It is retried.`,
+        { cause: error, retryable: true },
+      );
     }
   };
 
@@ -140,7 +170,11 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         const response = await send(name, () =>
           doFetch(endpoint, {
             method: 'POST',
-            headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Shopify-Access-Token': options.accessToken },
+            headers: {
+              'Content-Type': 'application/json',
+              Accept: 'application/json',
+              'X-Shopify-Access-Token': options.accessToken,
+            },
             body: JSON.stringify({ query: document, variables }),
             signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
           }),
@@ -150,24 +184,47 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         const cost = body?.extensions?.cost;
         if (cost?.throttleStatus) bucket = { status: cost.throttleStatus, at: now() };
         if (typeof cost?.requestedQueryCost === 'number') lastCost.set(document, cost.requestedQueryCost);
-        const errors = Array.isArray(body?.errors) ? body.errors : body?.errors ? [{ message: JSON.stringify(body.errors) }] : [];
+        const errors = Array.isArray(body?.errors)
+          ? body.errors
+          : body?.errors
+            ? [{ message: JSON.stringify(body.errors) }]
+            : [];
         if (errors.length > 0) {
           const codes = errors.map((e) => e.extensions?.code);
           if (codes.includes('THROTTLED')) {
             const status = projected();
             const requested = cost?.requestedQueryCost ?? lastCost.get(document) ?? 10;
-            const wait = status && status.restoreRate > 0 ? Math.max(0, (requested - status.currentlyAvailable) / status.restoreRate) : 1;
-            throw new TactfulError('SHOPIFY.THROTTLED', `Shopify throttled ${name}: the shop's query-cost bucket is empty; it is retried when it refills.`, { body, retryable: true, retryAfter: wait });
+            const wait =
+              status && status.restoreRate > 0
+                ? Math.max(0, (requested - status.currentlyAvailable) / status.restoreRate)
+                : 1;
+            throw new TactfulError(
+              'SHOPIFY.THROTTLED',
+              `Shopify throttled ${name}: the shop's query-cost bucket is empty; it is retried when it refills.`,
+              { body, retryable: true, retryAfter: wait },
+            );
           }
           if (codes.includes('INTERNAL_SERVER_ERROR')) {
-            throw new TactfulError('SHOPIFY.UNAVAILABLE', `Shopify failed internally on ${name}; it is retried.`, { body, retryable: true });
+            throw new TactfulError('SHOPIFY.UNAVAILABLE', `Shopify failed internally on ${name}; it is retried.`, {
+              body,
+              retryable: true,
+            });
           }
           if (codes.includes('MAX_COST_EXCEEDED')) {
-            throw new TactfulError('SHOPIFY.QUERY_TOO_COSTLY', `${name} asks for more than Shopify allows in one query: lower pageSize or linesPerOrder.`, { body });
+            throw new TactfulError(
+              'SHOPIFY.QUERY_TOO_COSTLY',
+              `${name} asks for more than Shopify allows in one query: lower pageSize or linesPerOrder.`,
+              { body },
+            );
           }
-          throw new TactfulError('SHOPIFY.GRAPHQL', `Shopify refused ${name}: ${errors.map((e) => e.message).join('; ')}`, { body });
+          throw new TactfulError(
+            'SHOPIFY.GRAPHQL',
+            `Shopify refused ${name}: ${errors.map((e) => e.message).join('; ')}`,
+            { body },
+          );
         }
-        if (body?.data == null) throw new TactfulError('SHOPIFY.GRAPHQL', `Shopify returned no data for ${name}.`, { body });
+        if (body?.data == null)
+          throw new TactfulError('SHOPIFY.GRAPHQL', `Shopify returned no data for ${name}.`, { body });
         return body.data;
       });
     },
@@ -177,7 +234,11 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         if (!response.ok) {
           const body = await readBody(response);
           if (response.status === 403 || response.status === 404 || response.status === 410) {
-            throw new TactfulError('SHOPIFY.BULK_RESULT_GONE', `The bulk operation result is no longer available (${response.status}); the import starts a new operation.`, { status: response.status, body });
+            throw new TactfulError(
+              'SHOPIFY.BULK_RESULT_GONE',
+              `The bulk operation result is no longer available (${response.status}); the import starts a new operation.`,
+              { status: response.status, body },
+            );
           }
           throw httpError(response, body, 'the bulk operation result');
         }

@@ -27,14 +27,31 @@ describeCommercePlatform({
           email,
           firstName: firstName ?? null,
           lastName: lastName ?? null,
-          ...(consent ? { consent: { state: tactfulToShopifyState[consent.state], level: consent.state === 'granted' || consent.state === 'pending' ? tactfulToShopifyLevel[consent.level ?? 'unknown'] : null, at: consent.occurredAt } } : {}),
+          ...(consent
+            ? {
+                consent: {
+                  state: tactfulToShopifyState[consent.state],
+                  level:
+                    consent.state === 'granted' || consent.state === 'pending'
+                      ? tactfulToShopifyLevel[consent.level ?? 'unknown']
+                      : null,
+                  at: consent.occurredAt,
+                },
+              }
+            : {}),
         });
       },
       async seedProduct({ title, price }) {
         return sandbox.addProduct({ title, ...(price ? { price } : {}) });
       },
       async seedOrder({ customerId, email, createdAt, cancelledAt, lines }) {
-        return sandbox.addOrder({ customerId: customerId ?? null, email: email ?? null, createdAt, cancelledAt: cancelledAt ?? null, lines });
+        return sandbox.addOrder({
+          customerId: customerId ?? null,
+          email: email ?? null,
+          createdAt,
+          cancelledAt: cancelledAt ?? null,
+          lines,
+        });
       },
       async readConsent(email) {
         const held = sandbox.readConsent(email);
@@ -46,7 +63,14 @@ describeCommercePlatform({
         return sandbox.readConsent(email) !== null;
       },
       async injectFault(kind, times) {
-        sandbox.failNext(kind === 'rate_limit' ? { status: 429, retryAfter: 0 } : kind === 'server_error' ? { status: 503 } : { status: 400 }, times);
+        sandbox.failNext(
+          kind === 'rate_limit'
+            ? { status: 429, retryAfter: 0 }
+            : kind === 'server_error'
+              ? { status: 503 }
+              : { status: 400 },
+          times,
+        );
       },
       async clearFaults() {
         sandbox.clearFaults();

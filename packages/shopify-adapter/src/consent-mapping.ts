@@ -4,7 +4,13 @@
  */
 import type { ConsentState, OptInLevel } from '@tactful/core';
 
-export type ShopifyMarketingState = 'SUBSCRIBED' | 'NOT_SUBSCRIBED' | 'PENDING' | 'UNSUBSCRIBED' | 'REDACTED' | 'INVALID';
+export type ShopifyMarketingState =
+  | 'SUBSCRIBED'
+  | 'NOT_SUBSCRIBED'
+  | 'PENDING'
+  | 'UNSUBSCRIBED'
+  | 'REDACTED'
+  | 'INVALID';
 export type ShopifyOptInLevel = 'SINGLE_OPT_IN' | 'CONFIRMED_OPT_IN' | 'UNKNOWN';
 
 export interface ConsentMappingRow {
@@ -21,7 +27,11 @@ export const shopifyConsentTable: readonly ConsentMappingRow[] = [
   { shopify: 'NOT_SUBSCRIBED', tactful: 'none', why: 'never opted in: not consent' },
   { shopify: 'UNSUBSCRIBED', tactful: 'withdrawn', why: 'the customer opted out' },
   { shopify: 'REDACTED', tactful: 'withdrawn', why: "the customer's data was erased: never mail again" },
-  { shopify: 'INVALID', tactful: null, why: 'the address cannot receive mail: reported as undeliverable, consent unchanged' },
+  {
+    shopify: 'INVALID',
+    tactful: null,
+    why: 'the address cannot receive mail: reported as undeliverable, consent unchanged',
+  },
 ];
 
 export const shopifyLevelTable: Readonly<Record<ShopifyOptInLevel, OptInLevel>> = {
@@ -31,7 +41,9 @@ export const shopifyLevelTable: Readonly<Record<ShopifyOptInLevel, OptInLevel>> 
 };
 
 /** Tactful → Shopify, for customerEmailMarketingConsentUpdate. */
-export const tactfulToShopifyState: Readonly<Record<ConsentState, Exclude<ShopifyMarketingState, 'REDACTED' | 'INVALID'>>> = {
+export const tactfulToShopifyState: Readonly<
+  Record<ConsentState, Exclude<ShopifyMarketingState, 'REDACTED' | 'INVALID'>>
+> = {
   granted: 'SUBSCRIBED',
   pending: 'PENDING',
   withdrawn: 'UNSUBSCRIBED',
@@ -44,7 +56,10 @@ export const tactfulToShopifyLevel: Readonly<Record<OptInLevel, ShopifyOptInLeve
   unknown: 'UNKNOWN',
 };
 
-export type MappedConsent = { kind: 'consent'; state: ConsentState; level: OptInLevel } | { kind: 'undeliverable' } | { kind: 'unknown' };
+export type MappedConsent =
+  | { kind: 'consent'; state: ConsentState; level: OptInLevel }
+  | { kind: 'undeliverable' }
+  | { kind: 'unknown' };
 
 /** Maps a Shopify state (GraphQL upper case or webhook lower case) and level. */
 export function mapShopifyConsent(state: string | null | undefined, level: string | null | undefined): MappedConsent {
@@ -53,5 +68,9 @@ export function mapShopifyConsent(state: string | null | undefined, level: strin
   if (!row) return { kind: 'unknown' };
   if (row.tactful === null) return { kind: 'undeliverable' };
   const mappedLevel = shopifyLevelTable[(level?.toUpperCase() ?? 'UNKNOWN') as ShopifyOptInLevel] ?? 'unknown';
-  return { kind: 'consent', state: row.tactful, level: row.tactful === 'granted' || row.tactful === 'pending' ? mappedLevel : 'unknown' };
+  return {
+    kind: 'consent',
+    state: row.tactful,
+    level: row.tactful === 'granted' || row.tactful === 'pending' ? mappedLevel : 'unknown',
+  };
 }

@@ -12,7 +12,11 @@ afterAll(() => server.close());
 function setup() {
   const sandbox = createShopifySandbox();
   server.use(...sandbox.handlers);
-  const platform = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 } });
+  const platform = createShopifyPlatform({
+    shop: sandbox.shop,
+    accessToken: sandbox.accessToken,
+    retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
+  });
   return { sandbox, platform };
 }
 
@@ -39,7 +43,9 @@ describe('updateCustomer (rectification) against the sandbox', () => {
   it('a value Shopify refuses is a clear, non-retryable error', async () => {
     const { sandbox, platform } = setup();
     sandbox.addCustomer({ email: 'long@example.com', firstName: 'L' });
-    const error = await platform.updateCustomer!({ email: 'long@example.com', firstName: 'x'.repeat(300) }).catch((e: unknown) => e);
+    const error = await platform.updateCustomer!({ email: 'long@example.com', firstName: 'x'.repeat(300) }).catch(
+      (e: unknown) => e,
+    );
     expect(isTactfulError(error, 'SHOPIFY.CUSTOMER_UPDATE_FAILED')).toBe(true);
     expect((error as { retryable: boolean; message: string }).retryable).toBe(false);
     expect((error as Error).message).toMatch(/firstName: First name is too long/);

@@ -35,7 +35,7 @@ export function quoteUnsafeIntegers(text: string): string {
       }
       const literal = text.slice(start, i);
       if (/^-?\d{16,}$/.test(literal) && !Number.isSafeInteger(Number(literal))) {
-        out += text.slice(last, start) + '"' + literal + '"';
+        out += `${text.slice(last, start)}"${literal}"`;
         last = i;
       }
       continue;

@@ -6,7 +6,7 @@ const shopDomain = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, 'use the shop\'s permanent domain, e.g. my-shop.myshopify.com');
+  .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, "use the shop's permanent domain, e.g. my-shop.myshopify.com");
 
 const fn = <T>(what: string) => z.custom<T>((value) => typeof value === 'function', `${what} must be a function`);
 
@@ -19,7 +19,10 @@ export const shopifyOptionsSchema = z.object({
   /** The Admin API version. Tactful is built and tested against 2025-10. */
   apiVersion: z.literal('2025-10').default('2025-10'),
   /** The consent purpose Shopify's email marketing consent maps to. */
-  purpose: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, 'a purpose key, e.g. email_marketing').default('email_marketing'),
+  purpose: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{1,62}$/, 'a purpose key, e.g. email_marketing')
+    .default('email_marketing'),
   /** Records per page (customers at most 150, products 125, orders fewer: every page stays under Shopify's 1000-point query limit). */
   pageSize: z.number().int().min(1).max(250).default(50),
   /** A GraphQL call that has not answered after this long is abandoned and retried (a hung connection). */
@@ -38,7 +41,11 @@ export const shopifyOptionsSchema = z.object({
     .object({
       pollIntervalMs: z.number().int().min(0).default(2_000),
       /** Give up waiting for a bulk operation after this long. */
-      timeoutMs: z.number().int().min(1).default(6 * 3_600_000),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(1)
+        .default(6 * 3_600_000),
       /** Ask Shopify to group children under their parent (slower for Shopify; children then follow at once). */
       groupObjects: z.boolean().default(false),
       /** How many orders wait for late line items when children do not follow their parent directly. */
@@ -48,15 +55,27 @@ export const shopifyOptionsSchema = z.object({
     })
     .prefault({}),
   /** Where the bulk import keeps its operation id and progress; default in memory (no resume across processes). */
-  checkpoints: z.custom<BulkImportCheckpointStore>(
-    (value) => typeof value === 'object' && value !== null && typeof (value as BulkImportCheckpointStore).load === 'function' && typeof (value as BulkImportCheckpointStore).save === 'function',
-    'checkpoints must be an object with load() and save()',
-  ).optional(),
+  checkpoints: z
+    .custom<BulkImportCheckpointStore>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as BulkImportCheckpointStore).load === 'function' &&
+        typeof (value as BulkImportCheckpointStore).save === 'function',
+      'checkpoints must be an object with load() and save()',
+    )
+    .optional(),
   /** The same, for the bulk customer (consent) import. */
-  customerCheckpoints: z.custom<BulkImportCheckpointStore>(
-    (value) => typeof value === 'object' && value !== null && typeof (value as BulkImportCheckpointStore).load === 'function' && typeof (value as BulkImportCheckpointStore).save === 'function',
-    'customerCheckpoints must be an object with load() and save()',
-  ).optional(),
+  customerCheckpoints: z
+    .custom<BulkImportCheckpointStore>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as BulkImportCheckpointStore).load === 'function' &&
+        typeof (value as BulkImportCheckpointStore).save === 'function',
+      'customerCheckpoints must be an object with load() and save()',
+    )
+    .optional(),
   /** The fetch to use (default: the global one, looked up at call time). */
   fetch: fn<typeof fetch>('fetch').optional(),
   /** Waits `ms` (tests pass a fake). */

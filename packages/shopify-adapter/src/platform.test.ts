@@ -39,10 +39,21 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 
 describe('options', () => {
   it('reports every problem at once', () => {
-    expect(() => createShopifyPlatform({ shop: 'not a shop', accessToken: '', pageSize: 900 } as ShopifyOptions)).toThrowError(
-      expect.objectContaining({ code: 'CONFIG.INVALID', details: expect.arrayContaining([expect.stringMatching(/^shop:/), expect.stringMatching(/^accessToken:/), expect.stringMatching(/^pageSize:/)]) }),
+    expect(() =>
+      createShopifyPlatform({ shop: 'not a shop', accessToken: '', pageSize: 900 } as ShopifyOptions),
+    ).toThrowError(
+      expect.objectContaining({
+        code: 'CONFIG.INVALID',
+        details: expect.arrayContaining([
+          expect.stringMatching(/^shop:/),
+          expect.stringMatching(/^accessToken:/),
+          expect.stringMatching(/^pageSize:/),
+        ]),
+      }),
     );
-    expect(shopifyOptionsSchema.safeParse({ shop: 'My-Shop.myshopify.com', accessToken: 'x' }).data?.shop).toBe('my-shop.myshopify.com');
+    expect(shopifyOptionsSchema.safeParse({ shop: 'My-Shop.myshopify.com', accessToken: 'x' }).data?.shop).toBe(
+      'my-shop.myshopify.com',
+    );
   });
 });
 
@@ -56,7 +67,12 @@ describe('createShopifyPlatform against the sandbox', () => {
   it('lists customers normalised, with consent at its original time, page after page without gaps', async () => {
     const at = new Date('2025-03-04T05:06:07Z');
     for (let i = 0; i < 7; i++) {
-      sandbox.addCustomer({ email: `  Person${i}@Example.COM `, firstName: `P${i}`, consent: i % 2 === 0 ? { state: 'SUBSCRIBED', level: 'CONFIRMED_OPT_IN', at } : { state: 'NOT_SUBSCRIBED', at: null } });
+      sandbox.addCustomer({
+        email: `  Person${i}@Example.COM `,
+        firstName: `P${i}`,
+        consent:
+          i % 2 === 0 ? { state: 'SUBSCRIBED', level: 'CONFIRMED_OPT_IN', at } : { state: 'NOT_SUBSCRIBED', at: null },
+      });
     }
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -74,7 +90,13 @@ describe('createShopifyPlatform against the sandbox', () => {
     expect(pages).toBe(3);
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `person${i}@example.com`));
     const first = (await platform.listCustomers({ limit: 2 })).items;
-    expect(first[0]!.emailConsent).toMatchObject({ state: 'granted', level: 'confirmed', occurredAt: at, purpose: 'email_marketing', rawState: 'SUBSCRIBED' });
+    expect(first[0]!.emailConsent).toMatchObject({
+      state: 'granted',
+      level: 'confirmed',
+      occurredAt: at,
+      purpose: 'email_marketing',
+      rawState: 'SUBSCRIBED',
+    });
     expect(first[1]!.emailConsent).toMatchObject({ state: 'none', rawState: 'NOT_SUBSCRIBED' });
     expect(BigInt(first[0]!.id)).toBeGreaterThan(2n ** 53n);
   });
@@ -82,13 +104,27 @@ describe('createShopifyPlatform against the sandbox', () => {
   it('lists orders with every line item, cancellations and an updated-since filter', async () => {
     const product = sandbox.addProduct({ title: 'Tea', price: '4.50' });
     const customer = sandbox.addCustomer({ email: 'buyer@example.com' });
-    const many = sandbox.addOrder({ customerId: customer.id, createdAt: new Date('2025-01-01T00:00:00Z'), lines: Array.from({ length: 45 }, () => ({ productId: product.id, quantity: 2 })) });
-    const cancelled = sandbox.addOrder({ customerId: customer.id, createdAt: new Date('2025-02-01T00:00:00Z'), cancelledAt: new Date('2025-02-02T00:00:00Z'), lines: [{ productId: product.id }, { productId: null, title: 'Custom engraving' }] });
+    const many = sandbox.addOrder({
+      customerId: customer.id,
+      createdAt: new Date('2025-01-01T00:00:00Z'),
+      lines: Array.from({ length: 45 }, () => ({ productId: product.id, quantity: 2 })),
+    });
+    const cancelled = sandbox.addOrder({
+      customerId: customer.id,
+      createdAt: new Date('2025-02-01T00:00:00Z'),
+      cancelledAt: new Date('2025-02-02T00:00:00Z'),
+      lines: [{ productId: product.id }, { productId: null, title: 'Custom engraving' }],
+    });
     const page = await platform.listOrders();
     expect(page.items.map((o) => o.id)).toEqual([many.id, cancelled.id]);
     expect(page.items[0]!.lines).toHaveLength(45);
     expect(page.items[0]!.lines[0]).toMatchObject({ productId: product.id, quantity: 2, price: '4.50', title: 'Tea' });
-    expect(page.items[0]).toMatchObject({ customerId: customer.id, email: 'buyer@example.com', totalPrice: '405.00', currency: 'USD' });
+    expect(page.items[0]).toMatchObject({
+      customerId: customer.id,
+      email: 'buyer@example.com',
+      totalPrice: '405.00',
+      currency: 'USD',
+    });
     expect(page.items[1]!.cancelledAt).toEqual(new Date('2025-02-02T00:00:00Z'));
     expect(page.items[1]!.lines).toHaveLength(1); // the custom line has no product
     const recent = await platform.listOrders({ updatedSince: new Date('2025-01-15T00:00:00Z') });
@@ -103,7 +139,10 @@ describe('createShopifyPlatform against the sandbox', () => {
     await sandbox.setConsent('old@example.com', { state: 'UNSUBSCRIBED', at: new Date('2025-03-01T00:00:00Z') });
     const changed = await platform.listCustomers({ updatedSince: since });
     expect(changed.items.map((c) => c.id).sort()).toEqual([old.id, fresh.id].sort());
-    expect(changed.items.find((c) => c.id === old.id)?.emailConsent).toMatchObject({ state: 'withdrawn', occurredAt: new Date('2025-03-01T00:00:00Z') });
+    expect(changed.items.find((c) => c.id === old.id)?.emailConsent).toMatchObject({
+      state: 'withdrawn',
+      occurredAt: new Date('2025-03-01T00:00:00Z'),
+    });
   });
 
   it('lists products with storefront URL, image, price, status and availability', async () => {
@@ -111,30 +150,77 @@ describe('createShopifyPlatform against the sandbox', () => {
     sandbox.addProduct({ title: 'Sold Out', tracksInventory: true, totalInventory: 0 });
     sandbox.addProduct({ title: 'Draft', status: 'DRAFT' });
     const { items } = await platform.listProducts();
-    expect(items[0]).toMatchObject({ title: 'Green Tea', handle: 'green-tea', url: `https://${sandbox.shop}/products/green-tea`, imageUrl: 'https://cdn.example.com/green.jpg', price: '3.20', status: 'active', available: true });
+    expect(items[0]).toMatchObject({
+      title: 'Green Tea',
+      handle: 'green-tea',
+      url: `https://${sandbox.shop}/products/green-tea`,
+      imageUrl: 'https://cdn.example.com/green.jpg',
+      price: '3.20',
+      status: 'active',
+      available: true,
+    });
     expect(items[1]).toMatchObject({ title: 'Sold Out', available: false, status: 'active' });
     expect(items[2]).toMatchObject({ status: 'draft', available: false });
     expect(items[2]!.url).toBeUndefined();
   });
 
   it('writes consent with the original event time, and Shopify keeps the newest', async () => {
-    sandbox.addCustomer({ email: 'ann@example.com', consent: { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: new Date('2025-05-01T00:00:00Z') } });
+    sandbox.addCustomer({
+      email: 'ann@example.com',
+      consent: { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: new Date('2025-05-01T00:00:00Z') },
+    });
     const older = new Date('2025-04-01T00:00:00Z');
     const newer = new Date('2025-05-20T00:00:00Z');
     const results = await platform.pushConsent([
-      { email: 'ANN@example.com', purpose: 'email_marketing', state: 'withdrawn', level: 'unknown', occurredAt: older, firstParty: false },
-      { email: 'nobody@example.com', purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: older, firstParty: true },
+      {
+        email: 'ANN@example.com',
+        purpose: 'email_marketing',
+        state: 'withdrawn',
+        level: 'unknown',
+        occurredAt: older,
+        firstParty: false,
+      },
+      {
+        email: 'nobody@example.com',
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: older,
+        firstParty: true,
+      },
     ]);
     expect(results[0]).toEqual({ email: 'ann@example.com', ok: true });
     expect(results[1]).toMatchObject({ ok: false, code: 'SHOPIFY.CUSTOMER_NOT_FOUND', retryable: false });
     expect(sandbox.readConsent('ann@example.com')).toMatchObject({ marketingState: 'SUBSCRIBED' }); // older change ignored
-    await platform.pushConsent([{ email: 'ann@example.com', purpose: 'email_marketing', state: 'withdrawn', level: 'unknown', occurredAt: newer, firstParty: false }]);
-    expect(sandbox.readConsent('ann@example.com')).toEqual({ marketingState: 'UNSUBSCRIBED', marketingOptInLevel: null, consentUpdatedAt: newer });
+    await platform.pushConsent([
+      {
+        email: 'ann@example.com',
+        purpose: 'email_marketing',
+        state: 'withdrawn',
+        level: 'unknown',
+        occurredAt: newer,
+        firstParty: false,
+      },
+    ]);
+    expect(sandbox.readConsent('ann@example.com')).toEqual({
+      marketingState: 'UNSUBSCRIBED',
+      marketingOptInLevel: null,
+      consentUpdatedAt: newer,
+    });
   });
 
   it('reports Shopify userErrors per change', async () => {
     sandbox.addCustomer({ email: 'future@example.com' });
-    const [result] = await platform.pushConsent([{ email: 'future@example.com', purpose: 'email_marketing', state: 'granted', level: 'confirmed', occurredAt: new Date(clock + 86_400_000), firstParty: true }]);
+    const [result] = await platform.pushConsent([
+      {
+        email: 'future@example.com',
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'confirmed',
+        occurredAt: new Date(clock + 86_400_000),
+        firstParty: true,
+      },
+    ]);
     expect(result).toMatchObject({ ok: false, code: 'SHOPIFY.CONSENT_INVALID', retryable: false });
     expect((result as { message: string }).message).toMatch(/future/);
   });
@@ -152,7 +238,16 @@ describe('createShopifyPlatform against the sandbox', () => {
     await platform.listCustomers();
     await platform.listOrders();
     await platform.listProducts();
-    await platform.pushConsent([{ email: 'a@example.com', purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: new Date(clock - 1000), firstParty: true }]);
+    await platform.pushConsent([
+      {
+        email: 'a@example.com',
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: new Date(clock - 1000),
+        firstParty: true,
+      },
+    ]);
     await collect(platform.streamAllOrders());
     const known = new Set(Object.values(allDocuments));
     expect(sandbox.requests.length).toBeGreaterThan(5);
@@ -196,7 +291,9 @@ describe('pacing and retries', () => {
     sandbox.failNext({ status: 400 });
     const bad = await platform.listCustomers().catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: 'SHOPIFY.BAD_REQUEST', retryable: false, status: 400 });
-    const unauthorized = await createShopifyPlatform({ shop: sandbox.shop, accessToken: 'shpat_wrong', sleep }).listCustomers().catch((e: unknown) => e);
+    const unauthorized = await createShopifyPlatform({ shop: sandbox.shop, accessToken: 'shpat_wrong', sleep })
+      .listCustomers()
+      .catch((e: unknown) => e);
     expect(unauthorized).toMatchObject({ code: 'SHOPIFY.UNAUTHORIZED', retryable: false, status: 401 });
   });
 });
@@ -220,7 +317,14 @@ describe('bulk order import', () => {
   it('streams end to end: stopping early reads only a window of the result (sandbox.fetch, no msw tee)', async () => {
     const sandbox = createShopifySandbox({ now: () => new Date(clock) });
     seedFromGroceries(sandbox, { orders: 6000 });
-    const platform = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, fetch: sandbox.fetch, sleep, now, bulk: { window: 100 } });
+    const platform = createShopifyPlatform({
+      shop: sandbox.shop,
+      accessToken: sandbox.accessToken,
+      fetch: sandbox.fetch,
+      sleep,
+      now,
+      bulk: { window: 100 },
+    });
     let taken = 0;
     for await (const order of platform.streamAllOrders()) {
       expect(order.lines.length).toBeGreaterThan(0);
@@ -236,7 +340,8 @@ describe('bulk order import', () => {
     seedFromGroceries(sandbox, { orders: 60 });
     const streamed = await collect(platform.streamAllOrders());
     expect(streamed).toHaveLength(60);
-    for (const order of streamed) expect(order.lines.length).toBe(sandbox.state.orders.get(order.id)!.lines.filter((l) => l.productId).length);
+    for (const order of streamed)
+      expect(order.lines.length).toBe(sandbox.state.orders.get(order.id)!.lines.filter((l) => l.productId).length);
   });
 
   it('refuses to lose children that arrive after the window, with a clear error', async () => {
@@ -263,7 +368,14 @@ describe('bulk order import', () => {
     expect(checkpoints.current()).toMatchObject({ status: 'streaming', delivered: 136 });
     const runs = sandbox.state.bulkOperations.size;
     // a new process: same checkpoint store, new platform
-    const again = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, sleep, now, checkpoints, bulk: { pollIntervalMs: 1 } });
+    const again = createShopifyPlatform({
+      shop: sandbox.shop,
+      accessToken: sandbox.accessToken,
+      sleep,
+      now,
+      checkpoints,
+      bulk: { pollIntervalMs: 1 },
+    });
     for await (const order of again.streamAllOrders()) delivered.push(order.id);
     expect(sandbox.state.bulkOperations.size).toBe(runs); // the same operation's result was read again
     expect(new Set(delivered).size).toBe(delivered.length);
@@ -292,22 +404,40 @@ describe('bulk order import', () => {
     const paged = await platform.listCustomers({ limit: 250 });
     expect(streamed).toHaveLength(40);
     expect(streamed).toEqual(paged.items);
-    expect(new Set(streamed.map((c) => c.emailConsent?.state ?? 'undeliverable'))).toEqual(new Set(['granted', 'none', 'withdrawn', 'pending', 'undeliverable']));
+    expect(new Set(streamed.map((c) => c.emailConsent?.state ?? 'undeliverable'))).toEqual(
+      new Set(['granted', 'none', 'withdrawn', 'pending', 'undeliverable']),
+    );
   });
 
   it('a second bulk query while one runs is refused as BULK_BUSY (retryable)', async () => {
     const { sandbox, platform } = setup({ bulkPollsToComplete: 50 });
     seedFromGroceries(sandbox, { orders: 5 });
     await platform.client.request(BULK_RUN, { query: BULK_ORDERS_QUERY, groupObjects: false });
-    await expect(collect(platform.streamAllCustomers())).rejects.toMatchObject({ code: 'SHOPIFY.BULK_BUSY', retryable: true });
+    await expect(collect(platform.streamAllCustomers())).rejects.toMatchObject({
+      code: 'SHOPIFY.BULK_BUSY',
+      retryable: true,
+    });
   });
 
   it('gives up waiting after bulk.timeoutMs with a retryable error, and the next run waits for the same operation', async () => {
     const checkpoints = memoryCheckpointStore();
-    const { sandbox, platform } = setup({ bulkPollsToComplete: 100 }, { checkpoints, bulk: { pollIntervalMs: 1000, timeoutMs: 30_000 } });
+    const { sandbox, platform } = setup(
+      { bulkPollsToComplete: 100 },
+      { checkpoints, bulk: { pollIntervalMs: 1000, timeoutMs: 30_000 } },
+    );
     seedFromGroceries(sandbox, { orders: 3 });
-    await expect(collect(platform.streamAllOrders())).rejects.toMatchObject({ code: 'SHOPIFY.BULK_TIMEOUT', retryable: true });
-    const patient = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, sleep, now, checkpoints, bulk: { pollIntervalMs: 1000 } });
+    await expect(collect(platform.streamAllOrders())).rejects.toMatchObject({
+      code: 'SHOPIFY.BULK_TIMEOUT',
+      retryable: true,
+    });
+    const patient = createShopifyPlatform({
+      shop: sandbox.shop,
+      accessToken: sandbox.accessToken,
+      sleep,
+      now,
+      checkpoints,
+      bulk: { pollIntervalMs: 1000 },
+    });
     expect(await collect(patient.streamAllOrders())).toHaveLength(3);
     expect(sandbox.state.bulkOperations.size).toBe(1);
   });
@@ -317,7 +447,10 @@ describe('bulk order import', () => {
     const { sandbox, platform } = setup({}, { checkpoints });
     seedFromGroceries(sandbox, { orders: 5 });
     sandbox.failNextBulkOperation('INTERNAL_SERVER_ERROR');
-    await expect(collect(platform.streamAllOrders())).rejects.toMatchObject({ code: 'SHOPIFY.BULK_FAILED', retryable: true });
+    await expect(collect(platform.streamAllOrders())).rejects.toMatchObject({
+      code: 'SHOPIFY.BULK_FAILED',
+      retryable: true,
+    });
     expect(await collect(platform.streamAllOrders())).toHaveLength(5);
     expect(sandbox.state.bulkOperations.size).toBe(2);
   });

@@ -14,12 +14,27 @@ import type {
   ProductRecord,
   PushResult,
 } from '@tactful/core';
-import { importCustomers, importOrders, memoryCheckpointStore, type BulkImportCheckpointStore, type BulkImportOptions } from './bulk/import.js';
+import {
+  importCustomers,
+  importOrders,
+  memoryCheckpointStore,
+  type BulkImportCheckpointStore,
+  type BulkImportOptions,
+} from './bulk/import.js';
 import { createAdminClient, type AdminClient } from './client.js';
 import { tactfulToShopifyLevel, tactfulToShopifyState } from './consent-mapping.js';
 import { toGid } from './ids.js';
 import { parseShopifyOptions, type ShopifyOptions } from './options.js';
-import { CONSENT_UPDATE, CUSTOMER_BY_EMAIL, CUSTOMER_ERASURE, CUSTOMER_UPDATE, CUSTOMERS_PAGE, ORDER_LINES, ORDERS_PAGE, PRODUCTS_PAGE } from './queries.js';
+import {
+  CONSENT_UPDATE,
+  CUSTOMER_BY_EMAIL,
+  CUSTOMER_ERASURE,
+  CUSTOMER_UPDATE,
+  CUSTOMERS_PAGE,
+  ORDER_LINES,
+  ORDERS_PAGE,
+  PRODUCTS_PAGE,
+} from './queries.js';
 import {
   normaliseEmail,
   toCustomerRecord,
@@ -97,14 +112,18 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     finished: (operationId) => new Promise<void>((resolve) => finishWaiters.set(operationId, resolve)),
   });
 
-  const limit = (request: PageRequest | undefined, max: number) => Math.max(1, Math.min(request?.limit ?? options.pageSize, max));
+  const limit = (request: PageRequest | undefined, max: number) =>
+    Math.max(1, Math.min(request?.limit ?? options.pageSize, max));
   // A customer costs about 5 points and a product 6; one query may cost at most 1000.
   const MAX_CUSTOMERS_PER_PAGE = 150;
   const MAX_PRODUCTS_PER_PAGE = 125;
 
   const findCustomerId = async (email: string, externalId?: string): Promise<string | null> => {
     if (externalId) return toGid('Customer', externalId);
-    const { customerByIdentifier } = await client.request<{ customerByIdentifier: CustomerNode | null }>(CUSTOMER_BY_EMAIL, { email });
+    const { customerByIdentifier } = await client.request<{ customerByIdentifier: CustomerNode | null }>(
+      CUSTOMER_BY_EMAIL,
+      { email },
+    );
     return customerByIdentifier?.id ?? null;
   };
 
@@ -113,7 +132,10 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     const lines: LineItemNode[] = [];
     let cursor = after;
     while (cursor) {
-      const { node } = await client.request<{ node: { lineItems: Connection<LineItemNode> } | null }>(ORDER_LINES, { id: orderId, after: cursor });
+      const { node } = await client.request<{ node: { lineItems: Connection<LineItemNode> } | null }>(ORDER_LINES, {
+        id: orderId,
+        after: cursor,
+      });
       if (!node) break;
       lines.push(...node.lineItems.nodes);
       cursor = node.lineItems.pageInfo.hasNextPage ? node.lineItems.pageInfo.endCursor : null;
@@ -137,13 +159,15 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       });
       return {
         items: customers.nodes.map((node) => toCustomerRecord(node, options.purpose)),
-        nextCursor: customers.pageInfo.hasNextPage ? customers.pageInfo.endCursor ?? undefined : undefined,
+        nextCursor: customers.pageInfo.hasNextPage ? (customers.pageInfo.endCursor ?? undefined) : undefined,
       };
     },
 
     async listOrders(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<OrderRecord>> {
       const query = request?.updatedSince ? `updated_at:>='${request.updatedSince.toISOString()}'` : null;
-      const { orders } = await client.request<{ orders: Connection<OrderNode & { lineItems: Connection<LineItemNode> }> }>(ORDERS_PAGE, {
+      const { orders } = await client.request<{
+        orders: Connection<OrderNode & { lineItems: Connection<LineItemNode> }>;
+      }>(ORDERS_PAGE, {
         first: limit(request, ordersPerPage(options.linesPerOrder)),
         after: request?.cursor ?? null,
         query,
@@ -152,10 +176,11 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       const items: OrderRecord[] = [];
       for (const node of orders.nodes) {
         const lines = [...node.lineItems.nodes];
-        if (node.lineItems.pageInfo.hasNextPage) lines.push(...(await remainingLines(node.id, node.lineItems.pageInfo.endCursor)));
+        if (node.lineItems.pageInfo.hasNextPage)
+          lines.push(...(await remainingLines(node.id, node.lineItems.pageInfo.endCursor)));
         items.push(toOrderRecord(node, lines));
       }
-      return { items, nextCursor: orders.pageInfo.hasNextPage ? orders.pageInfo.endCursor ?? undefined : undefined };
+      return { items, nextCursor: orders.pageInfo.hasNextPage ? (orders.pageInfo.endCursor ?? undefined) : undefined };
     },
 
     async listProducts(request?: PageRequest): Promise<Page<ProductRecord>> {
@@ -165,7 +190,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       });
       return {
         items: products.nodes.map(toProductRecord),
-        nextCursor: products.pageInfo.hasNextPage ? products.pageInfo.endCursor ?? undefined : undefined,
+        nextCursor: products.pageInfo.hasNextPage ? (products.pageInfo.endCursor ?? undefined) : undefined,
       };
     },
 
@@ -190,10 +215,17 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
         try {
           const customerId = await findCustomerId(email, change.externalId);
           if (!customerId) {
-            results.push({ email, ok: false, code: 'SHOPIFY.CUSTOMER_NOT_FOUND', message: `No Shopify customer has the address ${email}.`, retryable: false });
+            results.push({
+              email,
+              ok: false,
+              code: 'SHOPIFY.CUSTOMER_NOT_FOUND',
+              message: `No Shopify customer has the address ${email}.`,
+              retryable: false,
+            });
             continue;
           }
-          const level = change.state === 'granted' || change.state === 'pending' ? tactfulToShopifyLevel[change.level] : undefined;
+          const level =
+            change.state === 'granted' || change.state === 'pending' ? tactfulToShopifyLevel[change.level] : undefined;
           const { customerEmailMarketingConsentUpdate: payload } = await client.request<{
             customerEmailMarketingConsentUpdate: { customer: { id: string } | null; userErrors: UserError[] };
           }>(CONSENT_UPDATE, {
@@ -218,7 +250,13 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
           } else results.push({ email, ok: true });
         } catch (error) {
           const e = error as TactfulError;
-          results.push({ email, ok: false, code: e.code ?? 'SHOPIFY.ERROR', message: e.message, retryable: e.retryable ?? false });
+          results.push({
+            email,
+            ok: false,
+            code: e.code ?? 'SHOPIFY.ERROR',
+            message: e.message,
+            retryable: e.retryable ?? false,
+          });
         }
       }
       return results;
@@ -232,12 +270,18 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       if (update.firstName !== undefined) input.firstName = update.firstName;
       if (update.lastName !== undefined) input.lastName = update.lastName;
       if (Object.keys(input).length === 1) return;
-      const { customerUpdate: payload } = await client.request<{ customerUpdate: { customer: { id: string } | null; userErrors: UserError[] } }>(CUSTOMER_UPDATE, { input });
+      const { customerUpdate: payload } = await client.request<{
+        customerUpdate: { customer: { id: string } | null; userErrors: UserError[] };
+      }>(CUSTOMER_UPDATE, { input });
       if (payload.userErrors.length > 0) {
-        throw new TactfulError('SHOPIFY.CUSTOMER_UPDATE_FAILED', `Shopify did not accept the correction for ${email}: ${payload.userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; ')}`, {
-          retryable: false,
-          details: payload.userErrors,
-        });
+        throw new TactfulError(
+          'SHOPIFY.CUSTOMER_UPDATE_FAILED',
+          `Shopify did not accept the correction for ${email}: ${payload.userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; ')}`,
+          {
+            retryable: false,
+            details: payload.userErrors,
+          },
+        );
       }
     },
 
@@ -250,10 +294,14 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       }>(CUSTOMER_ERASURE, { customerId });
       const errors = payload.userErrors.filter((e) => e.code !== 'DOES_NOT_EXIST');
       if (errors.length > 0) {
-        throw new TactfulError('SHOPIFY.ERASURE_FAILED', `Shopify did not accept the erasure request for ${email}: ${errors.map((e) => e.message).join('; ')}`, {
-          retryable: errors.some((e) => e.code === 'FAILED_TO_REQUEST'),
-          details: errors,
-        });
+        throw new TactfulError(
+          'SHOPIFY.ERASURE_FAILED',
+          `Shopify did not accept the erasure request for ${email}: ${errors.map((e) => e.message).join('; ')}`,
+          {
+            retryable: errors.some((e) => e.code === 'FAILED_TO_REQUEST'),
+            details: errors,
+          },
+        );
       }
     },
   };

@@ -5,7 +5,10 @@ import * as queries from './queries.js';
 
 describe('GraphQL documents', () => {
   it('lists every document the adapter sends', () => {
-    const exported = Object.entries(queries).filter(([name, value]) => typeof value === 'string' && name !== 'API_VERSION').map(([name]) => name).sort();
+    const exported = Object.entries(queries)
+      .filter(([name, value]) => typeof value === 'string' && name !== 'API_VERSION')
+      .map(([name]) => name)
+      .sort();
     expect(Object.keys(allDocuments).sort()).toEqual(exported);
   });
 

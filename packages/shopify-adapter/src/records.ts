@@ -16,7 +16,11 @@ export interface CustomerNode {
   defaultEmailAddress?: { emailAddress?: string | null } | null;
   defaultPhoneNumber?: { phoneNumber?: string | null } | null;
   defaultAddress?: { city?: string | null; province?: string | null; countryCodeV2?: string | null } | null;
-  emailMarketingConsent?: { marketingState: string; marketingOptInLevel?: string | null; consentUpdatedAt?: string | null } | null;
+  emailMarketingConsent?: {
+    marketingState: string;
+    marketingOptInLevel?: string | null;
+    consentUpdatedAt?: string | null;
+  } | null;
 }
 
 export interface LineItemNode {

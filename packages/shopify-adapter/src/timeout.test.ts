@@ -11,9 +11,19 @@ describe('request timeout', () => {
         calls += 1;
         init?.signal?.addEventListener('abort', () => reject(init.signal!.reason));
       });
-    const platform = createShopifyPlatform({ shop: 'hang.myshopify.com', accessToken: 'shpat_x', fetch: hanging, timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 }, sleep: async () => undefined });
+    const platform = createShopifyPlatform({
+      shop: 'hang.myshopify.com',
+      accessToken: 'shpat_x',
+      fetch: hanging,
+      timeoutMs: 100,
+      retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
+      sleep: async () => undefined,
+    });
     const started = Date.now();
-    await expect(platform.listCustomers({ limit: 5 })).rejects.toMatchObject({ code: 'SHOPIFY.TIMEOUT', retryable: true });
+    await expect(platform.listCustomers({ limit: 5 })).rejects.toMatchObject({
+      code: 'SHOPIFY.TIMEOUT',
+      retryable: true,
+    });
     expect(calls).toBe(2);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -21,8 +31,15 @@ describe('request timeout', () => {
   it('a call that answers in time is unaffected, and a bad timeout is refused', async () => {
     const sandbox = createShopifySandbox({ shop: 'ok.myshopify.com' });
     sandbox.addCustomer({ email: 'ada@example.com' });
-    const platform = createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, fetch: sandbox.fetch, timeoutMs: 5_000 });
+    const platform = createShopifyPlatform({
+      shop: sandbox.shop,
+      accessToken: sandbox.accessToken,
+      fetch: sandbox.fetch,
+      timeoutMs: 5_000,
+    });
     expect((await platform.listCustomers({ limit: 5 })).items.map((c) => c.email)).toEqual(['ada@example.com']);
-    expect(() => createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => createShopifyPlatform({ shop: sandbox.shop, accessToken: sandbox.accessToken, timeoutMs: 0 })).toThrow(
+      /timeoutMs/,
+    );
   });
 });

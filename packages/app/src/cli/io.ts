@@ -38,7 +38,14 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof CliExit) return error.exitCode;
   if (isTactfulError(error)) {
     const code = error.code;
-    if (code.startsWith('INPUT.') || code.startsWith('CONFIG.') || code.endsWith('.INVALID') || code.includes('.UNKNOWN_') || code.endsWith('.NOT_FOUND') || code.endsWith('.CONFLICT')) {
+    if (
+      code.startsWith('INPUT.') ||
+      code.startsWith('CONFIG.') ||
+      code.endsWith('.INVALID') ||
+      code.includes('.UNKNOWN_') ||
+      code.endsWith('.NOT_FOUND') ||
+      code.endsWith('.CONFLICT')
+    ) {
       return EXIT.invalid;
     }
     return EXIT.refused;

@@ -5,7 +5,10 @@ export function parseIsoDate(value: string, flag: string): Date {
   const ok = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim());
   const date = new Date(value.trim());
   if (!ok || Number.isNaN(date.getTime())) {
-    throw new TactfulError('INPUT.INVALID', `${flag} "${value}" is not an ISO date: use e.g. 2026-03-01 or 2026-03-01T09:30:00Z.`);
+    throw new TactfulError(
+      'INPUT.INVALID',
+      `${flag} "${value}" is not an ISO date: use e.g. 2026-03-01 or 2026-03-01T09:30:00Z.`,
+    );
   }
   return date;
 }
@@ -28,6 +31,10 @@ export function parsePositiveInt(value: string, flag: string): number {
 /** A fixed-width text table for terminals. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (c ?? '').padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

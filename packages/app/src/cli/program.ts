@@ -59,12 +59,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0)
+        return EXIT.ok;
       // commander already printed its message (unknown option, missing argument): that is invalid input.
       return EXIT.invalid;
     }
     const code = exitCodeFor(error);
-    const message = error instanceof CliExit || isTactfulError(error) ? error.message : String((error as Error)?.stack ?? error);
+    const message =
+      error instanceof CliExit || isTactfulError(error) ? error.message : String((error as Error)?.stack ?? error);
     const prefix = isTactfulError(error) ? `error ${error.code}: ` : 'error: ';
     io.stderr(`${prefix}${message}\n`);
     return code;

@@ -31,7 +31,10 @@ describe('withProgress', () => {
   });
 
   it('draws nothing in quiet (--json) mode or with TACTFUL_PROGRESS=0, even on a terminal', async () => {
-    for (const [t, quiet] of [[io(true), true], [io(true, { TACTFUL_PROGRESS: '0' }), false]] as const) {
+    for (const [t, quiet] of [
+      [io(true), true],
+      [io(true, { TACTFUL_PROGRESS: '0' }), false],
+    ] as const) {
       await withProgress(t.io, 'orders', 5, async (p) => p.tick(5), { quiet });
       expect(t.out.stderr).toBe('');
       expect(progressEnabled(t.io, { quiet })).toBe(false);

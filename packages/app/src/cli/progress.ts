@@ -58,19 +58,39 @@ function stderrStream(io: CliIo): NodeJS.WritableStream {
  * Runs `work` with a progress bar labelled `label`. `total` may be unknown (undefined or 0): then a
  * running count is shown instead of a bar. The bar is cleared when the work ends, failed or not.
  */
-export async function withProgress<T>(io: CliIo, label: string, total: number | undefined, work: (progress: Progress) => Promise<T>, options: ProgressOptions = {}): Promise<T> {
+export async function withProgress<T>(
+  io: CliIo,
+  label: string,
+  total: number | undefined,
+  work: (progress: Progress) => Promise<T>,
+  options: ProgressOptions = {},
+): Promise<T> {
   if (!progressEnabled(io, options)) return work(silent);
   const unit = options.unit ? ` ${options.unit}` : '';
   let known = total !== undefined && total > 0;
   // The format is chosen at each draw, so a total learnt along the way turns the count into a bar.
   const format: cliProgress.GenericFormatter = (opts, params, payload) =>
     cliProgress.Format.Formatter(
-      { ...opts, format: known ? `${label} [{bar}] {percentage}% {value}/{total}${unit} ETA {eta_formatted}` : `${label} {value}${unit} {duration_formatted}` },
+      {
+        ...opts,
+        format: known
+          ? `${label} [{bar}] {percentage}% {value}/{total}${unit} ETA {eta_formatted}`
+          : `${label} {value}${unit} {duration_formatted}`,
+      },
       params,
       payload,
     );
   const bar = new cliProgress.SingleBar(
-    { format, stream: stderrStream(io), clearOnComplete: true, hideCursor: false, fps: 8, etaBuffer: 50, barsize: 30, linewrap: false },
+    {
+      format,
+      stream: stderrStream(io),
+      clearOnComplete: true,
+      hideCursor: false,
+      fps: 8,
+      etaBuffer: 50,
+      barsize: 30,
+      linewrap: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   let value = 0;

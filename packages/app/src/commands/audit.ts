@@ -17,7 +17,9 @@ interface ExportFlags {
 }
 
 function describeBreak(name: string, v: ChainVerification): string {
-  return v.ok ? `${name}: intact (${v.rows} rows)` : `${name}: BROKEN at row ${v.firstBreak!.seq} (${v.firstBreak!.reason}): ${v.firstBreak!.detail}`;
+  return v.ok
+    ? `${name}: intact (${v.rows} rows)`
+    : `${name}: BROKEN at row ${v.firstBreak!.seq} (${v.firstBreak!.reason}): ${v.firstBreak!.detail}`;
 }
 
 export const auditCommand: CommandModule = (program: Command, ctx: CliContext) => {
@@ -39,7 +41,11 @@ export const auditCommand: CommandModule = (program: Command, ctx: CliContext) =
         let subjectId: string | undefined;
         if (flags.email) {
           const found = await tactful.audit.subjectIdOf(flags.email);
-          if (!found) throw new TactfulError('SUBJECT.NOT_FOUND', `No customer with email ${flags.email} in shop ${tactful.shopId}.`);
+          if (!found)
+            throw new TactfulError(
+              'SUBJECT.NOT_FOUND',
+              `No customer with email ${flags.email} in shop ${tactful.shopId}.`,
+            );
           subjectId = found;
         }
         const chunks = tactful.audit.export(format, { subjectId, since, until });
@@ -73,7 +79,9 @@ export const auditCommand: CommandModule = (program: Command, ctx: CliContext) =
           ctx.line(describeBreak('audit log', result.audit));
         }
         if (!result.ledger.ok || !result.audit.ok) {
-          const bad = !result.ledger.ok ? describeBreak('consent ledger', result.ledger) : describeBreak('audit log', result.audit);
+          const bad = !result.ledger.ok
+            ? describeBreak('consent ledger', result.ledger)
+            : describeBreak('audit log', result.audit);
           throw new CliExit(EXIT.refused, `the chain is broken: ${bad}`);
         }
       });

@@ -13,8 +13,13 @@ const shop = 'cli-campaign.myshopify.com';
 const AUDIENCE = 'cliaudience1';
 const sandbox = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
 const server = setupServer(...sandbox.handlers);
-const env = { MAILCHIMP_API_KEY: sandbox.apiKey, MAILCHIMP_AUDIENCE_ID: AUDIENCE, PUBLIC_URL: 'https://tactful.example.com' };
-const run = (args: string[], extra: Record<string, string> = env) => runCaptured(['--db', db, '--shop', shop, ...args], extra, dir);
+const env = {
+  MAILCHIMP_API_KEY: sandbox.apiKey,
+  MAILCHIMP_AUDIENCE_ID: AUDIENCE,
+  PUBLIC_URL: 'https://tactful.example.com',
+};
+const run = (args: string[], extra: Record<string, string> = env) =>
+  runCaptured(['--db', db, '--shop', shop, ...args], extra, dir);
 const day = (d: number) => new Date(Date.now() - d * 86_400_000);
 const people = Array.from({ length: 6 }, (_, i) => `p${i}@example.com`);
 
@@ -25,15 +30,37 @@ beforeAll(async () => {
     const t = await createTactful({ store, shop });
     await t.contact.setPolicy({ quietHours: null });
     const events = people.flatMap((email, i) =>
-      ['email_marketing', 'personalization'].map((purpose) => ({ subject: { email }, purpose, state: 'granted', level: 'confirmed', occurredAt: day(40), source: { system: 'cli', eventId: `${purpose}-${i}`, method: 'form' } })),
+      ['email_marketing', 'personalization'].map((purpose) => ({
+        subject: { email },
+        purpose,
+        state: 'granted',
+        level: 'confirmed',
+        occurredAt: day(40),
+        source: { system: 'cli', eventId: `${purpose}-${i}`, method: 'form' },
+      })),
     );
     await t.consent.recordBatch(events);
     await t.products.upsert(['tea', 'pot', 'cup', 'saucer'].map((id) => ({ id, title: `The ${id}`, available: true })));
-    const baskets = [...Array.from({ length: 8 }, () => ['tea', 'pot']), ...Array.from({ length: 8 }, () => ['cup', 'saucer'])];
+    const baskets = [
+      ...Array.from({ length: 8 }, () => ['tea', 'pot']),
+      ...Array.from({ length: 8 }, () => ['cup', 'saucer']),
+    ];
     await t.orders.ingest(
       [
-        ...baskets.map((lines, i) => ({ id: `b${i}`, email: `buyer${i}@example.com`, createdAt: day(30), updatedAt: day(30), lines: lines.map((productId) => ({ productId, title: productId, quantity: 1 })) })),
-        ...people.map((email, i) => ({ id: `o${i}`, email, createdAt: day(20), updatedAt: day(20), lines: [{ productId: i % 2 ? 'tea' : 'cup', title: 'x', quantity: 1 }] })),
+        ...baskets.map((lines, i) => ({
+          id: `b${i}`,
+          email: `buyer${i}@example.com`,
+          createdAt: day(30),
+          updatedAt: day(30),
+          lines: lines.map((productId) => ({ productId, title: productId, quantity: 1 })),
+        })),
+        ...people.map((email, i) => ({
+          id: `o${i}`,
+          email,
+          createdAt: day(20),
+          updatedAt: day(20),
+          lines: [{ productId: i % 2 ? 'tea' : 'cup', title: 'x', quantity: 1 }],
+        })),
       ],
       'shopify',
     );
@@ -63,10 +90,15 @@ describe('tactful campaign and settings', () => {
     const noSender = await run(['campaign', 'send', '--name', 'spring']);
     expect(noSender.code).toBe(1);
     expect(noSender.stderr).toContain('CAMPAIGN.NO_SENDER');
-    const noUrl = await run(['campaign', 'send', '--name', 'spring'], { MAILCHIMP_API_KEY: sandbox.apiKey, MAILCHIMP_AUDIENCE_ID: AUDIENCE });
+    const noUrl = await run(['campaign', 'send', '--name', 'spring'], {
+      MAILCHIMP_API_KEY: sandbox.apiKey,
+      MAILCHIMP_AUDIENCE_ID: AUDIENCE,
+    });
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toContain('PUBLIC_URL');
-    const noMailchimp = await run(['campaign', 'send', '--name', 'spring'], { PUBLIC_URL: 'https://tactful.example.com' });
+    const noMailchimp = await run(['campaign', 'send', '--name', 'spring'], {
+      PUBLIC_URL: 'https://tactful.example.com',
+    });
     expect(noMailchimp.code).toBe(2);
     expect(noMailchimp.stderr).toContain('MAILCHIMP_API_KEY');
     expect(sandbox.state.campaigns.size).toBe(0);
@@ -74,12 +106,30 @@ describe('tactful campaign and settings', () => {
 
   it('settings set: bad input is refused and changes nothing; a full sender is saved', async () => {
     expect((await run(['settings', 'set'])).code).toBe(2);
-    const bad = await run(['settings', 'set', '--sender-name', 'Tea Co', '--sender-email', 'not-an-email', '--sender-address', '1 Leaf Lane, Ghent']);
+    const bad = await run([
+      'settings',
+      'set',
+      '--sender-name',
+      'Tea Co',
+      '--sender-email',
+      'not-an-email',
+      '--sender-address',
+      '1 Leaf Lane, Ghent',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('not an email address');
     expect((await run(['settings', 'set', '--double-opt-in', 'maybe'])).code).toBe(2);
     expect((await run(['settings', 'show', '--json'])).stdout).not.toContain('Tea Co');
-    const ok = await run(['settings', 'set', '--sender-name', 'Tea Co', '--sender-email', 'hello@tea.example', '--sender-address', '1 Leaf Lane, 9000 Ghent, BE']);
+    const ok = await run([
+      'settings',
+      'set',
+      '--sender-name',
+      'Tea Co',
+      '--sender-email',
+      'hello@tea.example',
+      '--sender-address',
+      '1 Leaf Lane, 9000 Ghent, BE',
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     expect((await run(['settings', 'show'])).stdout).toContain('Tea Co <hello@tea.example>');
   });

@@ -10,23 +10,77 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const base = ['--db', db, '--shop', 'cli-test.myshopify.com'];
 const record = (...args: string[]) =>
-  runCaptured([...base, 'consent', 'record', '--email', 'Cy@Example.com', '--purpose', 'email_marketing', '--source', 'cli', ...args]);
+  runCaptured([
+    ...base,
+    'consent',
+    'record',
+    '--email',
+    'Cy@Example.com',
+    '--purpose',
+    'email_marketing',
+    '--source',
+    'cli',
+    ...args,
+  ]);
 
 describe('tactful consent', () => {
   it('record - stores a grant and show prints state, level, since, source, clause and version', async () => {
-    const r = await record('--state', 'granted', '--event-id', 'c1', '--method', 'form', '--level', 'single', '--occurred-at', '2026-05-01T10:00:00Z', '--ip', '192.0.2.10', '--clause', '4.2 Newsletter', '--policy-version', '2026-01');
+    const r = await record(
+      '--state',
+      'granted',
+      '--event-id',
+      'c1',
+      '--method',
+      'form',
+      '--level',
+      'single',
+      '--occurred-at',
+      '2026-05-01T10:00:00Z',
+      '--ip',
+      '192.0.2.10',
+      '--clause',
+      '4.2 Newsletter',
+      '--policy-version',
+      '2026-01',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('email_marketing is now granted (single)');
     const show = await runCaptured([...base, 'consent', 'show', '--email', 'cy@example.com']);
     expect(show.code).toBe(0);
-    expect(show.stdout).toMatch(/email_marketing\s+granted\s+single\s+2026-05-01T10:00:00.000Z\s+cli\/form\s+4.2 Newsletter\s+2026-01/);
-    const json = JSON.parse((await runCaptured([...base, 'consent', 'show', '--email', 'cy@example.com', '--json'])).stdout);
-    expect(json.purposes[0]).toMatchObject({ purpose: 'email_marketing', state: 'granted', clause: '4.2 Newsletter', version: '2026-01' });
+    expect(show.stdout).toMatch(
+      /email_marketing\s+granted\s+single\s+2026-05-01T10:00:00.000Z\s+cli\/form\s+4.2 Newsletter\s+2026-01/,
+    );
+    const json = JSON.parse(
+      (await runCaptured([...base, 'consent', 'show', '--email', 'cy@example.com', '--json'])).stdout,
+    );
+    expect(json.purposes[0]).toMatchObject({
+      purpose: 'email_marketing',
+      state: 'granted',
+      clause: '4.2 Newsletter',
+      version: '2026-01',
+    });
   });
 
   it('record - the same event again is reported as already recorded, exit 0', async () => {
-    const r = await record('--state', 'granted', '--event-id', 'c1', '--method', 'form', '--level', 'single', '--occurred-at', '2026-05-01T10:00:00Z', '--ip', '192.0.2.10', '--clause', '4.2 Newsletter', '--policy-version', '2026-01');
+    const r = await record(
+      '--state',
+      'granted',
+      '--event-id',
+      'c1',
+      '--method',
+      'form',
+      '--level',
+      'single',
+      '--occurred-at',
+      '2026-05-01T10:00:00Z',
+      '--ip',
+      '192.0.2.10',
+      '--clause',
+      '4.2 Newsletter',
+      '--policy-version',
+      '2026-01',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('already recorded');
   });
@@ -44,7 +98,10 @@ describe('tactful consent', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--state', 'granted', '--event-id', 'b1', '--email', 'nope'], /not a valid email/],
       [['--state', 'maybe', '--event-id', 'b2'], /--state "maybe" is not one of: granted, withdrawn, pending/],
-      [['--state', 'granted', '--event-id', 'b3', '--occurred-at', 'yesterday'], /--occurred-at "yesterday" is not an ISO date/],
+      [
+        ['--state', 'granted', '--event-id', 'b3', '--occurred-at', 'yesterday'],
+        /--occurred-at "yesterday" is not an ISO date/,
+      ],
       [['--state', 'granted', '--event-id', 'b4', '--occurred-at', '2099-01-01T00:00:00Z'], /in the future/],
       [['--state', 'granted', '--event-id', 'b5', '--method', 'telepathy'], /--method "telepathy" is not one of/],
       [['--state', 'granted', '--event-id', 'c1'], /already recorded with different content/],
@@ -55,13 +112,29 @@ describe('tactful consent', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
-    const unknownPurpose = await runCaptured([...base, 'consent', 'record', '--email', 'cy@example.com', '--purpose', 'telepathy', '--state', 'granted', '--source', 'cli', '--event-id', 'b6']);
+    const unknownPurpose = await runCaptured([
+      ...base,
+      'consent',
+      'record',
+      '--email',
+      'cy@example.com',
+      '--purpose',
+      'telepathy',
+      '--state',
+      'granted',
+      '--source',
+      'cli',
+      '--event-id',
+      'b6',
+    ]);
     expect(unknownPurpose.code).toBe(2);
     expect(unknownPurpose.stderr).toMatch(/Unknown purpose "telepathy"/);
     const missing = await runCaptured([...base, 'consent', 'show', '--email', 'ghost@example.com']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/No customer with email ghost@example.com/);
-    const history = JSON.parse((await runCaptured([...base, 'consent', 'history', '--email', 'cy@example.com', '--json'])).stdout);
+    const history = JSON.parse(
+      (await runCaptured([...base, 'consent', 'history', '--email', 'cy@example.com', '--json'])).stdout,
+    );
     expect(history.events).toHaveLength(2);
   });
 
@@ -72,7 +145,9 @@ describe('tactful consent', () => {
   });
 
   it('at rest - no customer email or IP appears in the raw database folder', async () => {
-    const files = (await import('node:fs')).readdirSync(db, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    const files = (await import('node:fs'))
+      .readdirSync(db, { recursive: true, withFileTypes: true })
+      .filter((f) => f.isFile());
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) {
       const bytes = readFileSync(join(f.parentPath, f.name));
@@ -81,7 +156,9 @@ describe('tactful consent', () => {
       expect(bytes.includes('192.0.2.10'), f.name).toBe(false);
     }
     // The known-plaintext check is meaningful: a value that is stored in clear is found.
-    const found = (await import('node:fs')).readdirSync(db, { recursive: true, withFileTypes: true }).some((f) => f.isFile() && readFileSync(join(f.parentPath, f.name)).includes('4.2 Newsletter'));
+    const found = (await import('node:fs'))
+      .readdirSync(db, { recursive: true, withFileTypes: true })
+      .some((f) => f.isFile() && readFileSync(join(f.parentPath, f.name)).includes('4.2 Newsletter'));
     expect(found).toBe(true);
   });
 });
@@ -94,10 +171,25 @@ describe('tactful audit', () => {
     expect(lines[0]).toBe('seq,at,action,actor_type,actor_id,subject_id,email,details,row_hash');
     expect(lines.slice(1).every((l) => l.includes('cy@example.com'))).toBe(true);
     const out = join(dir, 'audit.jsonl');
-    const jsonl = await runCaptured([...base, 'audit', 'export', '--format', 'jsonl', '--out', out, '--since', '2000-01-01']);
+    const jsonl = await runCaptured([
+      ...base,
+      'audit',
+      'export',
+      '--format',
+      'jsonl',
+      '--out',
+      out,
+      '--since',
+      '2000-01-01',
+    ]);
     expect(jsonl.code).toBe(0);
-    const entries = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['purpose.defined', 'subject.registered', 'consent.recorded']));
+    const entries = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(entries.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['purpose.defined', 'subject.registered', 'consent.recorded']),
+    );
     expect(entries.every((e) => e.actor && e.at)).toBe(true);
     const future = await runCaptured([...base, 'audit', 'export', '--format', 'jsonl', '--since', '2100-01-01']);
     expect(future.stdout).toBe('');

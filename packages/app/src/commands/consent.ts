@@ -34,7 +34,15 @@ async function show(ctx: CliContext, tactful: Tactful, email: string, json: bool
   ctx.line(
     table(
       ['purpose', 'state', 'level', 'since', 'source', 'clause', 'version'],
-      view.purposes.map((p) => [p.purpose, p.state, p.level, iso(p.since), p.source ? `${p.source.system}/${p.source.method}` : '', p.clause, p.version]),
+      view.purposes.map((p) => [
+        p.purpose,
+        p.state,
+        p.level,
+        iso(p.since),
+        p.source ? `${p.source.system}/${p.source.method}` : '',
+        p.clause,
+        p.version,
+      ]),
     ),
   );
 }
@@ -70,12 +78,29 @@ export const consentCommand: CommandModule = (program: Command, ctx: CliContext)
       if (flags.policyVersion) evidence.policyVersion = flags.policyVersion;
       await withEngine(ctx, async (tactful) => {
         const outcome = await tactful.consent.record(
-          { subject: { email: flags.email }, purpose: flags.purpose, state, level, occurredAt, source: { system: flags.source, eventId: flags.eventId, method }, evidence },
+          {
+            subject: { email: flags.email },
+            purpose: flags.purpose,
+            state,
+            level,
+            occurredAt,
+            source: { system: flags.source, eventId: flags.eventId, method },
+            evidence,
+          },
           cliActor,
         );
         if (flags.json) return ctx.json(outcome);
-        const what = outcome.status === 'duplicate' ? 'already recorded (same event id, same content)' : outcome.echo ? 'recorded as an echo (changes nothing)' : outcome.changed ? 'recorded' : 'recorded (state unchanged)';
-        ctx.line(`${what}: ${flags.purpose} is now ${outcome.state.state} (${outcome.state.level}) since ${iso(outcome.state.since)}`);
+        const what =
+          outcome.status === 'duplicate'
+            ? 'already recorded (same event id, same content)'
+            : outcome.echo
+              ? 'recorded as an echo (changes nothing)'
+              : outcome.changed
+                ? 'recorded'
+                : 'recorded (state unchanged)';
+        ctx.line(
+          `${what}: ${flags.purpose} is now ${outcome.state.state} (${outcome.state.level}) since ${iso(outcome.state.since)}`,
+        );
       });
     });
 

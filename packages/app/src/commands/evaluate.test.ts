@@ -24,13 +24,16 @@ describe('tactful evaluate', () => {
     expect(r.stdout).toMatch(/coverage\s/);
 
     const json = JSON.parse((await runCaptured(['evaluate', '--baskets', groceries, '--json'])).stdout);
-    for (const side of ['tactful', 'popularity']) expect(Object.keys(json[side]).sort()).toEqual(['coverage', 'hitRate', 'mrr', 'ndcg']);
+    for (const side of ['tactful', 'popularity'])
+      expect(Object.keys(json[side]).sort()).toEqual(['coverage', 'hitRate', 'mrr', 'ndcg']);
     expect(json.tactful.hitRate).toBeGreaterThan(json.popularity.hitRate);
     expect(json.tactful.hitRate.toFixed(4)).toBe(hit![1]);
   });
 
   it('another score can be compared with --score', async () => {
-    const json = JSON.parse((await runCaptured(['evaluate', '--baskets', groceries, '--score', 'lift', '--json'])).stdout);
+    const json = JSON.parse(
+      (await runCaptured(['evaluate', '--baskets', groceries, '--score', 'lift', '--json'])).stdout,
+    );
     expect(json.neighbours.score).toBe('lift');
     expect(json.tactful.hitRate).toBeLessThan(json.popularity.hitRate); // lift favours rare products
   });

@@ -1,5 +1,12 @@
 import { resolve } from 'node:path';
-import { TactfulError, emailAddress, readBaskets, readItemCatalog, type OrderBasket, type OrderRecord } from '@tactful/core';
+import {
+  TactfulError,
+  emailAddress,
+  readBaskets,
+  readItemCatalog,
+  type OrderBasket,
+  type OrderRecord,
+} from '@tactful/core';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
 import { withProgress } from '../cli/progress.js';
@@ -24,9 +31,14 @@ export const importCommand: CommandModule = (program: Command, ctx: CliContext) 
   const command = program.command('import').description('import data into the store');
   command
     .command('orders <file>')
-    .description('import order history (Shopify orders export CSV, baskets, FIMI or JSONL order lines) and update the model')
+    .description(
+      'import order history (Shopify orders export CSV, baskets, FIMI or JSONL order lines) and update the model',
+    )
     .option('--format <format>', 'shopify-csv | basket-csv | fimi | jsonl (guessed when omitted)')
-    .option('--catalog <file>', 'an item catalogue CSV (labels, level2) to set product categories, e.g. groceries_items.csv')
+    .option(
+      '--catalog <file>',
+      'an item catalogue CSV (labels, level2) to set product categories, e.g. groceries_items.csv',
+    )
     .option('--source <system>', 'the system the orders come from', 'import')
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, flags: { format?: string; catalog?: string; source: string; json?: boolean }) => {
@@ -36,7 +48,8 @@ export const importCommand: CommandModule = (program: Command, ctx: CliContext) 
       // batch of 2 000) refuses the import and leaves the store as it was. Two reads keep the memory flat.
       let readable = 0;
       for await (const basket of (await readBaskets(path, format)).baskets) if (basket) readable += 1;
-      if (readable === 0) throw new TactfulError('INPUT.INVALID', `${file} holds no orders (read as ${format}); check --format.`);
+      if (readable === 0)
+        throw new TactfulError('INPUT.INVALID', `${file} holds no orders (read as ${format}); check --format.`);
       const catalog = flags.catalog ? await readItemCatalog(resolve(ctx.io.cwd, flags.catalog)) : [];
       await withEngine(ctx, async (tactful) => {
         const started = Date.now();
@@ -66,8 +79,12 @@ export const importCommand: CommandModule = (program: Command, ctx: CliContext) 
           },
           { quiet: flags.json, unit: 'orders' },
         );
-        if (total.orders === 0) throw new TactfulError('INPUT.INVALID', `${file} holds no orders (read as ${format}); check --format.`);
-        if (catalog.length > 0) await tactful.products.upsert(catalog.map((p) => ({ id: p.id, title: p.title, category: p.category ?? null, available: p.available })));
+        if (total.orders === 0)
+          throw new TactfulError('INPUT.INVALID', `${file} holds no orders (read as ${format}); check --format.`);
+        if (catalog.length > 0)
+          await tactful.products.upsert(
+            catalog.map((p) => ({ id: p.id, title: p.title, category: p.category ?? null, available: p.available })),
+          );
         const summary = { file, format, ...total, products: catalog.length, seconds: (Date.now() - started) / 1000 };
         if (flags.json) return ctx.json(summary);
         ctx.line(

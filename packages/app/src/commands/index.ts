@@ -17,4 +17,21 @@ import { campaignCommand } from './campaign.js';
 import { settingsCommand } from './settings.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
-export const commandModules: CommandModule[] = [demoCommand, consentCommand, auditCommand, rulesCommand, evaluateCommand, importCommand, syncCommand, campaignCommand, settingsCommand, recommendCommand, serveCommand, profileCommand, segmentCommand, reportCommand, privacyCommand, newCommand];
+export const commandModules: CommandModule[] = [
+  demoCommand,
+  consentCommand,
+  auditCommand,
+  rulesCommand,
+  evaluateCommand,
+  importCommand,
+  syncCommand,
+  campaignCommand,
+  settingsCommand,
+  recommendCommand,
+  serveCommand,
+  profileCommand,
+  segmentCommand,
+  reportCommand,
+  privacyCommand,
+  newCommand,
+];

@@ -19,7 +19,9 @@ const vitest = join(repoRoot, 'node_modules/vitest/vitest.mjs');
  * The generated package builds against @tactful/core as an agency installs it: its published types (dist), which
  * CI builds right before the tests. After changing the core locally, `npm run build` first.
  */
-const coreBuilt = existsSync(join(repoRoot, 'packages/core/dist/index.d.ts')) && existsSync(join(repoRoot, 'packages/core/dist/testing/index.d.ts'));
+const coreBuilt =
+  existsSync(join(repoRoot, 'packages/core/dist/index.d.ts')) &&
+  existsSync(join(repoRoot, 'packages/core/dist/testing/index.d.ts'));
 
 // Inside the repository, so the generated package finds @tactful/core, vitest and msw in the root node_modules
 // as an installed package would; outside every root include, so the repository's own runs never pick it up.
@@ -77,14 +79,20 @@ describe('tactful new adapter - bad input writes nothing', () => {
 
   it('an empty folder is fine, and --dir is relative to the working directory', async () => {
     await mkdir(join(work, 'empty'));
-    const { code, stdout } = await runCaptured(['new', 'adapter', 'acme', '--kind', 'platform', '--dir', 'empty'], {}, work);
+    const { code, stdout } = await runCaptured(
+      ['new', 'adapter', 'acme', '--kind', 'platform', '--dir', 'empty'],
+      {},
+      work,
+    );
     expect(code).toBe(0);
     expect(stdout).toContain('Created tactful-adapter-acme');
     expect(await tree(join(work, 'empty'))).toContain(join('src', 'conformance.test.ts'));
   });
 
   it('generated packages depend on the @tactful/core of this repository', async () => {
-    const core = JSON.parse(await readFile(join(repoRoot, 'packages/core/package.json'), 'utf8')) as { version: string };
+    const core = JSON.parse(await readFile(join(repoRoot, 'packages/core/package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(CORE_VERSION).toBe(core.version);
   });
 });
@@ -93,7 +101,10 @@ interface JsonReport {
   numTotalTests: number;
   numPassedTests: number;
   numFailedTests: number;
-  testResults: Array<{ message?: string; assertionResults: Array<{ title: string; status: string; failureMessages: string[] }> }>;
+  testResults: Array<{
+    message?: string;
+    assertionResults: Array<{ title: string; status: string; failureMessages: string[] }>;
+  }>;
 }
 
 /** Runs the generated package's own suite in a child vitest, as `npm test` would there. */
@@ -107,7 +118,11 @@ async function runSuite(dir: string): Promise<{ exitCode: number; report: JsonRe
     `import { defaultServerConditions } from 'vite';\nimport { defineConfig, mergeConfig } from 'vitest/config';\nimport base from './vitest.config.ts';\n` +
       `export default mergeConfig(base, defineConfig({ resolve: { conditions: ['source'] }, ssr: { resolve: { conditions: ['source', ...defaultServerConditions] } } }));\n`,
   );
-  const exitCode = await run(process.execPath, [vitest, 'run', '--root', dir, '--config', config, '--reporter=json', `--outputFile=${out}`], { cwd: dir, env: { ...process.env, CI: '1', FORCE_COLOR: '0' } }).then(
+  const exitCode = await run(
+    process.execPath,
+    [vitest, 'run', '--root', dir, '--config', config, '--reporter=json', `--outputFile=${out}`],
+    { cwd: dir, env: { ...process.env, CI: '1', FORCE_COLOR: '0' } },
+  ).then(
     () => 0,
     (error: { code?: number }) => error.code ?? 1,
   );
@@ -116,8 +131,18 @@ async function runSuite(dir: string): Promise<{ exitCode: number; report: JsonRe
 
 describe('tactful new adapter - a generated package builds and its suite fails honestly', () => {
   const kinds = [
-    { kind: 'platform', name: 'acme-shop', factory: 'createAcmeShopPlatform', suite: 'CommercePlatform conformance: acme-shop (sandbox)' },
-    { kind: 'provider', name: 'acme-mail', factory: 'createAcmeMailProvider', suite: 'EmailProvider conformance: acme-mail (sandbox)' },
+    {
+      kind: 'platform',
+      name: 'acme-shop',
+      factory: 'createAcmeShopPlatform',
+      suite: 'CommercePlatform conformance: acme-shop (sandbox)',
+    },
+    {
+      kind: 'provider',
+      name: 'acme-mail',
+      factory: 'createAcmeMailProvider',
+      suite: 'EmailProvider conformance: acme-mail (sandbox)',
+    },
   ] as const;
   const dirs: Record<string, string> = {};
 
@@ -133,8 +158,20 @@ describe('tactful new adapter - a generated package builds and its suite fails h
   it('writes the package: manifest, tsconfigs, factory, sandbox, suite, README', async () => {
     for (const k of kinds) {
       const files = await tree(dirs[k.kind]!);
-      for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', join('src', 'index.ts'), join('src', 'conformance.test.ts'), join('src', 'testing', 'sandbox.ts')]) expect(files).toContain(f);
-      const pkg = JSON.parse(await readFile(join(dirs[k.kind]!, 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string> };
+      for (const f of [
+        'package.json',
+        'tsconfig.json',
+        'tsconfig.build.json',
+        'README.md',
+        join('src', 'index.ts'),
+        join('src', 'conformance.test.ts'),
+        join('src', 'testing', 'sandbox.ts'),
+      ])
+        expect(files).toContain(f);
+      const pkg = JSON.parse(await readFile(join(dirs[k.kind]!, 'package.json'), 'utf8')) as {
+        name: string;
+        dependencies: Record<string, string>;
+      };
       expect(pkg.name).toBe(`tactful-adapter-${k.name}`);
       expect(pkg.dependencies['@tactful/core']).toBe(`^${CORE_VERSION}`);
       expect(await readFile(join(dirs[k.kind]!, 'src/index.ts'), 'utf8')).toContain(`export function ${k.factory}(`);
@@ -142,16 +179,26 @@ describe('tactful new adapter - a generated package builds and its suite fails h
   });
 
   it('type-checks (tests included) and builds with tsc', { timeout: 300_000 }, async () => {
-    if (!coreBuilt) throw new Error('@tactful/core is not built (packages/core/dist): run `npm run build` first, as `npm test` and CI do.');
+    if (!coreBuilt)
+      throw new Error(
+        '@tactful/core is not built (packages/core/dist): run `npm run build` first, as `npm test` and CI do.',
+      );
     // Each package's own build (`npm run build`), and one program type-checking both packages' sources and tests
     // with the packages' compiler options (one process instead of two: tsc's start-up dominates here).
-    await writeFile(join(work, 'tsconfig.check.json'), JSON.stringify({ extends: './acme-shop/tsconfig.json', include: kinds.map((k) => `${k.name}/src`) }));
+    await writeFile(
+      join(work, 'tsconfig.check.json'),
+      JSON.stringify({ extends: './acme-shop/tsconfig.json', include: kinds.map((k) => `${k.name}/src`) }),
+    );
     const jobs = [
-      ...kinds.map((k) => run(process.execPath, [tsc, '-p', join(dirs[k.kind]!, 'tsconfig.build.json')], { cwd: dirs[k.kind] })),
+      ...kinds.map((k) =>
+        run(process.execPath, [tsc, '-p', join(dirs[k.kind]!, 'tsconfig.build.json')], { cwd: dirs[k.kind] }),
+      ),
       run(process.execPath, [tsc, '-p', join(work, 'tsconfig.check.json')], { cwd: work }),
     ];
     const results = await Promise.allSettled(jobs);
-    const failures = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as { stdout?: string }).stdout ?? r.reason)] : []));
+    const failures = results.flatMap((r) =>
+      r.status === 'rejected' ? [String((r.reason as { stdout?: string }).stdout ?? r.reason)] : [],
+    );
     expect(failures).toEqual([]);
     for (const k of kinds) {
       expect(await tree(join(dirs[k.kind]!, 'dist'))).toEqual(expect.arrayContaining(['index.d.ts', 'index.js']));
@@ -172,7 +219,8 @@ describe('tactful new adapter - a generated package builds and its suite fails h
       const failed = tests.filter((t) => t.status === 'failed');
       expect(failed.length).toBeGreaterThanOrEqual(8);
       // Every failure is the adapter's own honesty, not a broken harness.
-      for (const t of failed) expect(t.failureMessages.join('\n'), `${k.kind}: ${t.title}`).toMatch(/NOT_IMPLEMENTED|not written yet/);
+      for (const t of failed)
+        expect(t.failureMessages.join('\n'), `${k.kind}: ${t.title}`).toMatch(/NOT_IMPLEMENTED|not written yet/);
       // Nothing passes that the stub did not earn: only the capability declaration holds before any code is written.
       const passed = tests.filter((t) => t.status === 'passed').map((t) => t.title);
       if (k.kind === 'platform') expect(passed).toEqual([expect.stringMatching(/^declaresCapabilities/)]);

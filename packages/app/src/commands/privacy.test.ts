@@ -21,8 +21,23 @@ beforeAll(async () => {
     const events = [];
     for (let i = 0; i < 10; i++) {
       const email = `c${i}@example.com`;
-      events.push({ subject: { email }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: day(100), source: { system: 'cli', eventId: `p${i}`, method: 'form' } });
-      events.push({ subject: { email }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: day(100), source: { system: 'cli', eventId: `m${i}`, method: 'form' }, evidence: { ip: '192.0.2.44' } });
+      events.push({
+        subject: { email },
+        purpose: 'personalization',
+        state: 'granted',
+        level: 'single',
+        occurredAt: day(100),
+        source: { system: 'cli', eventId: `p${i}`, method: 'form' },
+      });
+      events.push({
+        subject: { email },
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: day(100),
+        source: { system: 'cli', eventId: `m${i}`, method: 'form' },
+        evidence: { ip: '192.0.2.44' },
+      });
     }
     await t.consent.recordBatch(events);
     await t.products.upsert([{ id: 'tea', title: 'Green tea', category: 'drinks', available: true }]);
@@ -78,7 +93,10 @@ describe('tactful profile / segment / report', () => {
 
   it('segment preview - bad input: malformed JSON, an error with its path, a missing file', async () => {
     writeFileSync(join(dir, 'broken.json'), '{"all": [');
-    writeFileSync(join(dir, 'wrong.json'), JSON.stringify({ all: [{ revenue: { min: 1 } }, { orderCount: { min: 'two' } }] }));
+    writeFileSync(
+      join(dir, 'wrong.json'),
+      JSON.stringify({ all: [{ revenue: { min: 1 } }, { orderCount: { min: 'two' } }] }),
+    );
     const cases: Array<[string[], RegExp]> = [
       [['--file', 'broken.json'], /not valid JSON/],
       [['--file', 'wrong.json'], /Invalid segment at all\[1\]\.orderCount\.min/],
@@ -128,7 +146,9 @@ describe('tactful privacy', () => {
     expect(r.code).toBe(0);
     const bundle = JSON.parse(r.stdout);
     expect(bundle.subject.email).toBe('c2@example.com');
-    expect(bundle.consent.history.find((h: { purpose: string }) => h.purpose === 'email_marketing').evidence.ip).toBe('192.0.2.44');
+    expect(bundle.consent.history.find((h: { purpose: string }) => h.purpose === 'email_marketing').evidence.ip).toBe(
+      '192.0.2.44',
+    );
     const out = await run('privacy', 'export', '--email', 'c2@example.com', '--out', 'c2.json');
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('exported c2@example.com: 2 consent events, 1 orders');
@@ -136,7 +156,14 @@ describe('tactful privacy', () => {
     const unknown = await run('privacy', 'export', '--email', 'ghost@example.com');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/No customer with email ghost@example.com/);
-    const badOut = await run('privacy', 'export', '--email', 'c2@example.com', '--out', join(dir, 'no-such-dir', 'x.json'));
+    const badOut = await run(
+      'privacy',
+      'export',
+      '--email',
+      'c2@example.com',
+      '--out',
+      join(dir, 'no-such-dir', 'x.json'),
+    );
     expect(badOut.code).toBe(2);
     expect(badOut.stderr).toMatch(/cannot be written/);
   });
@@ -145,7 +172,16 @@ describe('tactful privacy', () => {
     const noReason = await run('privacy', 'erase', '--email', 'c3@example.com', '--reason', ' ');
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toMatch(/Give a reason/);
-    const r = await run('privacy', 'erase', '--email', 'c3@example.com', '--reason', 'customer request', '--request-id', 'T-1');
+    const r = await run(
+      'privacy',
+      'erase',
+      '--email',
+      'c3@example.com',
+      '--reason',
+      'customer request',
+      '--request-id',
+      'T-1',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('erased (request T-1): 1 orders');
@@ -162,7 +198,9 @@ describe('tactful privacy', () => {
     // Consent 100 days ago, last orders 41 to 50 days ago: inactive for one month, not for two.
     const dry = JSON.parse((await run('privacy', 'retention', '--months', '1', '--json')).stdout);
     expect(dry).toMatchObject({ months: 1, applied: false });
-    expect(dry.subjects.map((s: { email: string }) => s.email)).toEqual(expect.arrayContaining(['c0@example.com', 'c9@example.com']));
+    expect(dry.subjects.map((s: { email: string }) => s.email)).toEqual(
+      expect.arrayContaining(['c0@example.com', 'c9@example.com']),
+    );
     expect(dry.subjects).toHaveLength(9);
     const two = await run('privacy', 'retention', '--months', '2');
     expect(two.code).toBe(0);

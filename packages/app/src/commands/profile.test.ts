@@ -21,7 +21,12 @@ async function snapshot() {
     const view = await t.profiles.show('ann@example.com');
     const audit: string[] = [];
     for await (const line of t.audit.export('jsonl', { subjectId: view.subjectId })) audit.push(line);
-    return { attributes: view.profile?.attributes, preferences: view.profile?.preferences, outbox: await t.outbox.counts(), audit: audit.length };
+    return {
+      attributes: view.profile?.attributes,
+      preferences: view.profile?.preferences,
+      outbox: await t.outbox.counts(),
+      audit: audit.length,
+    };
   } finally {
     await store.close();
   }
@@ -32,16 +37,40 @@ beforeAll(async () => {
   try {
     const t = await createTactful({ store, shop });
     await t.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });
-    for (const [email, purposes] of [['ann@example.com', ['personalization', 'email_marketing']], ['bob@example.com', ['email_marketing']]] as const) {
+    for (const [email, purposes] of [
+      ['ann@example.com', ['personalization', 'email_marketing']],
+      ['bob@example.com', ['email_marketing']],
+    ] as const) {
       for (const purpose of purposes) {
-        await t.consent.record({ subject: { email }, purpose, state: 'granted', level: 'single', occurredAt: day(30), source: { system: 'tactful', eventId: `${email}-${purpose}`, method: 'form' } });
+        await t.consent.record({
+          subject: { email },
+          purpose,
+          state: 'granted',
+          level: 'single',
+          occurredAt: day(30),
+          source: { system: 'tactful', eventId: `${email}-${purpose}`, method: 'form' },
+        });
       }
     }
     await t.products.upsert([
       { id: 'tea', title: 'Green tea', category: 'Tea', available: true },
       { id: 'toy', title: 'Toy robot', category: 'Toys', available: true },
     ]);
-    await t.orders.ingest([{ id: 'o1', email: 'ann@example.com', createdAt: day(10), updatedAt: day(10), lines: [{ productId: 'tea', title: 'Green tea', quantity: 1 }, { productId: 'toy', title: 'Toy robot', quantity: 1 }] }], 'shopify');
+    await t.orders.ingest(
+      [
+        {
+          id: 'o1',
+          email: 'ann@example.com',
+          createdAt: day(10),
+          updatedAt: day(10),
+          lines: [
+            { productId: 'tea', title: 'Green tea', quantity: 1 },
+            { productId: 'toy', title: 'Toy robot', quantity: 1 },
+          ],
+        },
+      ],
+      'shopify',
+    );
     await t.profiles.setAttributes('ann@example.com', { firstName: 'Anne', city: 'Paris' }, 'shopify');
   } finally {
     await store.close();
@@ -51,7 +80,19 @@ beforeAll(async () => {
 describe('tactful profile set / exclude', () => {
   it('profile set - corrects fields with source customer and queues the names for both systems', async () => {
     const before = await snapshot();
-    const r = await run('profile', 'set', 'ann@example.com', '--first-name', 'Ann', '--job-title', 'Baker', '--interests', 'tea', '--city', '');
+    const r = await run(
+      'profile',
+      'set',
+      'ann@example.com',
+      '--first-name',
+      'Ann',
+      '--job-title',
+      'Baker',
+      '--interests',
+      'tea',
+      '--city',
+      '',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/corrected: .*firstName/);
@@ -88,7 +129,11 @@ describe('tactful profile set / exclude', () => {
     expect(excluded.code).toBe(0);
     expect(excluded.stdout).toContain('excluded: product toy');
     expect((await run('profile', 'exclude', 'ann@example.com', '--category', 'tea')).code).toBe(0);
-    expect((await snapshot()).preferences).toEqual({ excludedProducts: ['toy'], excludedCategories: ['Tea'], sensitiveOptIns: [] });
+    expect((await snapshot()).preferences).toEqual({
+      excludedProducts: ['toy'],
+      excludedCategories: ['Tea'],
+      sensitiveOptIns: [],
+    });
     const shown = await run('profile', 'show', '--email', 'ann@example.com');
     expect(shown.stdout).toContain('excluded purchases ("not this"): toy');
     expect(shown.stdout).toContain('excluded categories: Tea');
@@ -96,7 +141,11 @@ describe('tactful profile set / exclude', () => {
     expect(undone.code).toBe(0);
     expect(JSON.parse(undone.stdout)).toMatchObject({ changed: true, preferences: { excludedProducts: [] } });
     expect((await run('profile', 'exclude', 'ann@example.com', '--category', 'Tea', '--undo')).code).toBe(0);
-    expect((await snapshot()).preferences).toEqual({ excludedProducts: [], excludedCategories: [], sensitiveOptIns: [] });
+    expect((await snapshot()).preferences).toEqual({
+      excludedProducts: [],
+      excludedCategories: [],
+      sensitiveOptIns: [],
+    });
   });
 
   it('profile exclude - bad input exits 2 and changes nothing', async () => {
@@ -125,11 +174,17 @@ describe('tactful profile set / exclude', () => {
   it('settings set --sensitive-categories - the shop marks categories sensitive; a bad value exits 2 and changes nothing', async () => {
     const set = await run('settings', 'set', '--sensitive-categories', 'Toys, Health');
     expect(set.code).toBe(0);
-    expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual(['Toys', 'Health']);
+    expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual([
+      'Toys',
+      'Health',
+    ]);
     expect((await run('settings', 'show')).stdout).toMatch(/sensitive categories\s+Toys, Health/);
     const bad = await run('settings', 'set', '--sensitive-categories', 'x'.repeat(201));
     expect(bad.code).toBe(2);
-    expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual(['Toys', 'Health']);
+    expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual([
+      'Toys',
+      'Health',
+    ]);
     expect((await run('settings', 'set', '--sensitive-categories', '')).code).toBe(0);
     expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual([]);
   });

@@ -22,7 +22,17 @@ interface SetFlags {
   json?: boolean;
 }
 
-const settable = ['firstName', 'lastName', 'gender', 'birthDate', 'country', 'region', 'city', 'jobTitle', 'interests'] as const;
+const settable = [
+  'firstName',
+  'lastName',
+  'gender',
+  'birthDate',
+  'country',
+  'region',
+  'city',
+  'jobTitle',
+  'interests',
+] as const;
 
 export const profileCommand: CommandModule = (program: Command, ctx: CliContext) => {
   const profile = program.command('profile').description('customer profiles');
@@ -46,24 +56,45 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
         }
         const attrs = Object.entries(p.attributes);
         if (attrs.length > 0) {
-          ctx.line(table(['attribute', 'value', 'source', 'updated'], attrs.map(([k, a]) => [k, Array.isArray(a!.value) ? a!.value.join(', ') : a!.value, a!.source, a!.updatedAt])));
+          ctx.line(
+            table(
+              ['attribute', 'value', 'source', 'updated'],
+              attrs.map(([k, a]) => [
+                k,
+                Array.isArray(a!.value) ? a!.value.join(', ') : a!.value,
+                a!.source,
+                a!.updatedAt,
+              ]),
+            ),
+          );
         }
-        ctx.line(`orders: ${p.orders.count}, revenue ${p.orders.revenue.toFixed(2)}, average ${p.orders.averageOrderValue.toFixed(2)}, first ${iso(p.orders.firstOrderAt)}, last ${iso(p.orders.lastOrderAt)}`);
+        ctx.line(
+          `orders: ${p.orders.count}, revenue ${p.orders.revenue.toFixed(2)}, average ${p.orders.averageOrderValue.toFixed(2)}, first ${iso(p.orders.firstOrderAt)}, last ${iso(p.orders.lastOrderAt)}`,
+        );
         if (p.age !== null) ctx.line(`age: ${p.age}`);
-        ctx.line(p.rfm ? `rfm: R${p.rfm.recency} F${p.rfm.frequency} M${p.rfm.monetary} (${p.rfm.label})` : 'rfm: none (no counted order)');
-        if (p.products.length > 0) ctx.line(`products: ${p.products.map((x) => `${x.title} ×${x.quantity}`).join(', ')}`);
-        if (p.categories.length > 0) ctx.line(`categories: ${p.categories.map((c) => `${c.category} ×${c.quantity}`).join(', ')}`);
+        ctx.line(
+          p.rfm
+            ? `rfm: R${p.rfm.recency} F${p.rfm.frequency} M${p.rfm.monetary} (${p.rfm.label})`
+            : 'rfm: none (no counted order)',
+        );
+        if (p.products.length > 0)
+          ctx.line(`products: ${p.products.map((x) => `${x.title} ×${x.quantity}`).join(', ')}`);
+        if (p.categories.length > 0)
+          ctx.line(`categories: ${p.categories.map((c) => `${c.category} ×${c.quantity}`).join(', ')}`);
         const prefs = p.preferences;
-        if (prefs.excludedProducts.length > 0) ctx.line(`excluded purchases ("not this"): ${prefs.excludedProducts.join(', ')}`);
-        if (prefs.excludedCategories.length > 0) ctx.line(`excluded categories: ${prefs.excludedCategories.join(', ')}`);
-        if (prefs.sensitiveOptIns.length > 0) ctx.line(`sensitive categories allowed: ${prefs.sensitiveOptIns.join(', ')}`);
+        if (prefs.excludedProducts.length > 0)
+          ctx.line(`excluded purchases ("not this"): ${prefs.excludedProducts.join(', ')}`);
+        if (prefs.excludedCategories.length > 0)
+          ctx.line(`excluded categories: ${prefs.excludedCategories.join(', ')}`);
+        if (prefs.sensitiveOptIns.length > 0)
+          ctx.line(`sensitive categories allowed: ${prefs.sensitiveOptIns.join(', ')}`);
       });
     });
 
   profile
     .command('set')
     .description(
-      "a customer's correction of their own data (GDPR Art. 16), stored with source `customer`: it outranks imported values, is audited, and names reach Shopify and Mailchimp through the outbox. An empty value (\"\") removes a field.",
+      'a customer\'s correction of their own data (GDPR Art. 16), stored with source `customer`: it outranks imported values, is audited, and names reach Shopify and Mailchimp through the outbox. An empty value ("") removes a field.',
     )
     .argument('<email>', 'the customer')
     .option('--first-name <name>')
@@ -81,26 +112,44 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
       for (const name of settable) {
         const value = flags[name];
         if (value === undefined) continue;
-        if (name === 'interests') patch.interests = value.trim() === '' ? null : value.split(',').map((v) => v.trim()).filter(Boolean);
+        if (name === 'interests')
+          patch.interests =
+            value.trim() === ''
+              ? null
+              : value
+                  .split(',')
+                  .map((v) => v.trim())
+                  .filter(Boolean);
         else patch[name] = value.trim() === '' ? null : value;
       }
       if (Object.keys(patch).length === 0) {
-        throw new TactfulError('INPUT.INVALID', 'Nothing to set: give at least one of --first-name, --last-name, --gender, --birth-date, --country, --region, --city, --job-title, --interests.');
+        throw new TactfulError(
+          'INPUT.INVALID',
+          'Nothing to set: give at least one of --first-name, --last-name, --gender, --birth-date, --country, --region, --city, --job-title, --interests.',
+        );
       }
       await withEngine(ctx, async (tactful) => {
         const result = await tactful.profiles.rectify(email, patch as ProfileAttributesInput, cliActor('set'));
         if (flags.json) return ctx.json(result);
         if (!result.stored) {
-          ctx.line('nothing stored: this customer has not allowed personalization, so no profile is kept beyond their address');
+          ctx.line(
+            'nothing stored: this customer has not allowed personalization, so no profile is kept beyond their address',
+          );
           return;
         }
-        ctx.line(result.changed.length > 0 ? `corrected: ${result.changed.join(', ')} (source customer)` : 'nothing changed: the values were already these');
+        ctx.line(
+          result.changed.length > 0
+            ? `corrected: ${result.changed.join(', ')} (source customer)`
+            : 'nothing changed: the values were already these',
+        );
       });
     });
 
   profile
     .command('exclude')
-    .description('"not this": exclude one past purchase or a whole category from the customer\'s personalisation (never a basis or a reason again); --undo takes it back')
+    .description(
+      '"not this": exclude one past purchase or a whole category from the customer\'s personalisation (never a basis or a reason again); --undo takes it back',
+    )
     .argument('<email>', 'the customer')
     .option('--product <id>', 'a product the customer bought')
     .option('--category <name>', 'a category of the catalogue')
@@ -112,12 +161,21 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
       }
       await withEngine(ctx, async (tactful) => {
         const target = flags.product !== undefined ? { productId: flags.product } : { category: flags.category! };
-        const result = await tactful.preferences.exclude(email, target, { undo: flags.undo === true }, cliActor('exclude'));
+        const result = await tactful.preferences.exclude(
+          email,
+          target,
+          { undo: flags.undo === true },
+          cliActor('exclude'),
+        );
         if (flags.json) return ctx.json(result);
         const what = flags.product !== undefined ? `product ${flags.product}` : `category ${flags.category}`;
-        ctx.line(result.changed ? `${flags.undo ? 'no longer excluded' : 'excluded'}: ${what}` : `already excluded: ${what}`);
+        ctx.line(
+          result.changed ? `${flags.undo ? 'no longer excluded' : 'excluded'}: ${what}` : `already excluded: ${what}`,
+        );
         const p = result.preferences;
-        ctx.line(`excluded products: ${p.excludedProducts.join(', ') || '(none)'}; excluded categories: ${p.excludedCategories.join(', ') || '(none)'}`);
+        ctx.line(
+          `excluded products: ${p.excludedProducts.join(', ') || '(none)'}; excluded categories: ${p.excludedCategories.join(', ') || '(none)'}`,
+        );
       });
     });
 };

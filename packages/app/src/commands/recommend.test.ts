@@ -11,18 +11,34 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('tactful import orders and tactful recommend', () => {
   it('imports the Shopify orders export, idempotently', async () => {
-    const first = await runCaptured([...base, 'import', 'orders', join(data, 'shopify/orders_export_sample.csv'), '--json']);
+    const first = await runCaptured([
+      ...base,
+      'import',
+      'orders',
+      join(data, 'shopify/orders_export_sample.csv'),
+      '--json',
+    ]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const summary = JSON.parse(first.stdout);
     expect(summary).toMatchObject({ format: 'shopify-csv', added: summary.orders, updated: 0 });
     expect(summary.orders).toBeGreaterThan(0);
-    const again = JSON.parse((await runCaptured([...base, 'import', 'orders', join(data, 'shopify/orders_export_sample.csv'), '--json'])).stdout);
+    const again = JSON.parse(
+      (await runCaptured([...base, 'import', 'orders', join(data, 'shopify/orders_export_sample.csv'), '--json']))
+        .stdout,
+    );
     expect(again).toMatchObject({ added: 0, updated: 0, ignored: summary.orders, modelBaskets: 0 });
   });
 
   it('imports Groceries with its catalogue and lists related products with statistics', async () => {
-    const r = await runCaptured([...base, 'import', 'orders', join(data, 'baskets/groceries.csv'), '--catalog', join(data, 'baskets/groceries_items.csv')]);
+    const r = await runCaptured([
+      ...base,
+      'import',
+      'orders',
+      join(data, 'baskets/groceries.csv'),
+      '--catalog',
+      join(data, 'baskets/groceries_items.csv'),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/imported 9835 orders .* 169 catalogue entries/);
     const related = await runCaptured([...base, 'recommend', '--product', 'whole milk', '--k', '3', '--json']);
@@ -37,7 +53,23 @@ describe('tactful import orders and tactful recommend', () => {
     const refused = await runCaptured([...base, 'recommend', '--customer', 'ayumu.hirano@example.com']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/has not granted personalization/);
-    await runCaptured([...base, 'consent', 'record', '--email', 'ayumu.hirano@example.com', '--purpose', 'personalization', '--state', 'granted', '--source', 'cli', '--event-id', 'p1', '--method', 'form']);
+    await runCaptured([
+      ...base,
+      'consent',
+      'record',
+      '--email',
+      'ayumu.hirano@example.com',
+      '--purpose',
+      'personalization',
+      '--state',
+      'granted',
+      '--source',
+      'cli',
+      '--event-id',
+      'p1',
+      '--method',
+      'form',
+    ]);
     const ok = await runCaptured([...base, 'recommend', '--customer', 'ayumu.hirano@example.com', '--json']);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);

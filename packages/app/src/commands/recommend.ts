@@ -9,13 +9,16 @@ const fixed = (x: number, d = 3) => x.toFixed(d);
 export const recommendCommand: CommandModule = (program: Command, ctx: CliContext) => {
   program
     .command('recommend')
-    .description('recommendations from the imported orders: for a customer (needs personalization consent) or related to a product')
+    .description(
+      'recommendations from the imported orders: for a customer (needs personalization consent) or related to a product',
+    )
     .option('--customer <email|id>', 'a customer by email or platform customer id')
     .option('--product <id>', 'a product id (kept exactly)')
     .option('--k <n>', 'how many', '10')
     .option('--json', 'print as JSON')
     .action(async (flags: { customer?: string; product?: string; k: string; json?: boolean }) => {
-      if (Boolean(flags.customer) === Boolean(flags.product)) throw new TactfulError('INPUT.INVALID', 'Give exactly one of --customer EMAIL|ID or --product ID.');
+      if (Boolean(flags.customer) === Boolean(flags.product))
+        throw new TactfulError('INPUT.INVALID', 'Give exactly one of --customer EMAIL|ID or --product ID.');
       const k = parsePositiveInt(flags.k, '--k');
       await withEngine(ctx, async (tactful) => {
         if (flags.product) {
@@ -25,7 +28,14 @@ export const recommendCommand: CommandModule = (program: Command, ctx: CliContex
           ctx.line(
             table(
               ['product', 'score', 'confidence', 'lift', 'count', 'llr'],
-              related.map((r) => [r.product?.title ?? r.productId, fixed(r.score), fixed(r.stats.confidence), fixed(r.stats.lift), String(r.stats.count), fixed(r.stats.llr, 1)]),
+              related.map((r) => [
+                r.product?.title ?? r.productId,
+                fixed(r.score),
+                fixed(r.stats.confidence),
+                fixed(r.stats.lift),
+                String(r.stats.count),
+                fixed(r.stats.llr, 1),
+              ]),
             ),
           );
           return;

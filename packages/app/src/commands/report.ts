@@ -17,8 +17,16 @@ export const reportCommand: CommandModule = (program: Command, ctx: CliContext) 
       await withEngine(ctx, async (tactful) => {
         const r = await tactful.segments.pareto();
         if (flags.json) return ctx.json(r);
-        ctx.line(`${r.top} of ${r.customers} customers (${pct(r.shareOfCustomers)}) hold ${money(r.topRevenue)} of ${money(r.totalRevenue)} revenue (at least ${pct(r.threshold)})`);
-        if (r.members.length > 0) ctx.line(table(['email', 'revenue', 'cumulative'], r.members.map((m) => [m.email, money(m.revenue), pct(m.cumulativeShare)])));
+        ctx.line(
+          `${r.top} of ${r.customers} customers (${pct(r.shareOfCustomers)}) hold ${money(r.topRevenue)} of ${money(r.totalRevenue)} revenue (at least ${pct(r.threshold)})`,
+        );
+        if (r.members.length > 0)
+          ctx.line(
+            table(
+              ['email', 'revenue', 'cumulative'],
+              r.members.map((m) => [m.email, money(m.revenue), pct(m.cumulativeShare)]),
+            ),
+          );
       });
     });
 
@@ -34,7 +42,15 @@ export const reportCommand: CommandModule = (program: Command, ctx: CliContext) 
         ctx.line(
           table(
             ['label', 'customers', 'share', 'revenue', 'avg R', 'avg F', 'avg M'],
-            r.labels.map((l) => [l.label, String(l.customers), pct(l.share), money(l.revenue), String(l.averageRecency), String(l.averageFrequency), String(l.averageMonetary)]),
+            r.labels.map((l) => [
+              l.label,
+              String(l.customers),
+              pct(l.share),
+              money(l.revenue),
+              String(l.averageRecency),
+              String(l.averageFrequency),
+              String(l.averageMonetary),
+            ]),
           ),
         );
       });

@@ -16,21 +16,44 @@ describe('tactful rules', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^\d+ rules from 9835 baskets \(basket-csv\), support ≥ 0.01, confidence ≥ 0.3, by lift/);
     expect(r.stdout).toMatch(/lhs\s+rhs\s+support\s+confidence\s+coverage\s+lift\s+count\s+llr/);
-    expect(r.stdout).toMatch(/\{hard cheese\}\s+\{whole milk\}\s+0\.010066\s+0\.410788\s+0\.024504\s+1\.6077\s+99\s+\d+\.\d\d/);
+    expect(r.stdout).toMatch(
+      /\{hard cheese\}\s+\{whole milk\}\s+0\.010066\s+0\.410788\s+0\.024504\s+1\.6077\s+99\s+\d+\.\d\d/,
+    );
 
-    const json = JSON.parse((await runCaptured(['rules', '--baskets', groceries, '--json', '--min-support', '0.05', '--min-confidence', '0'])).stdout);
-    expect(json).toMatchObject({ format: 'basket-csv', baskets: 9835, products: 169, minSupport: 0.05, minConfidence: 0 });
+    const json = JSON.parse(
+      (await runCaptured(['rules', '--baskets', groceries, '--json', '--min-support', '0.05', '--min-confidence', '0']))
+        .stdout,
+    );
+    expect(json).toMatchObject({
+      format: 'basket-csv',
+      baskets: 9835,
+      products: 169,
+      minSupport: 0.05,
+      minConfidence: 0,
+    });
     // Pairs with support ≥ 5 % on Groceries: other vegetables & whole milk, whole milk & rolls/buns, whole milk & yogurt, both ways.
     expect(json.rules).toHaveLength(6);
-    const milkVeg = json.rules.find((x: { lhs: string; rhs: string }) => x.lhs === 'other vegetables' && x.rhs === 'whole milk');
+    const milkVeg = json.rules.find(
+      (x: { lhs: string; rhs: string }) => x.lhs === 'other vegetables' && x.rhs === 'whole milk',
+    );
     expect(milkVeg).toMatchObject({ count: 736 });
-    expect(Object.keys(milkVeg).sort()).toEqual(['confidence', 'count', 'coverage', 'lhs', 'lift', 'llr', 'rhs', 'support']);
+    expect(Object.keys(milkVeg).sort()).toEqual([
+      'confidence',
+      'count',
+      'coverage',
+      'lhs',
+      'lift',
+      'llr',
+      'rhs',
+      'support',
+    ]);
   });
 
   it('a jsonl file with the format given', async () => {
     const file = join(dir, 'lines.txt');
     const lines = [];
-    for (let i = 0; i < 10; i++) lines.push({ orderId: `o${i}`, productId: 'tea' }, { orderId: `o${i}`, productId: i < 8 ? 'lemon' : 'milk' });
+    for (let i = 0; i < 10; i++)
+      lines.push({ orderId: `o${i}`, productId: 'tea' }, { orderId: `o${i}`, productId: i < 8 ? 'lemon' : 'milk' });
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
     const r = await runCaptured(['rules', '--baskets', file, '--format', 'jsonl', '--json', '--min-support', '0.5']);
     expect(r.code).toBe(0);

@@ -16,7 +16,11 @@ interface RulesFlags {
 export function parseShare(value: string, flag: string, allowZero: boolean): number {
   const n = Number(value);
   const ok = value.trim() !== '' && Number.isFinite(n) && n <= 1 && (allowZero ? n >= 0 : n > 0);
-  if (!ok) throw new TactfulError('INPUT.INVALID', `${flag} "${value}" must be a number ${allowZero ? 'from 0' : 'above 0'} up to 1, e.g. 0.01.`);
+  if (!ok)
+    throw new TactfulError(
+      'INPUT.INVALID',
+      `${flag} "${value}" must be a number ${allowZero ? 'from 0' : 'above 0'} up to 1, e.g. 0.01.`,
+    );
   return n;
 }
 
@@ -38,18 +42,41 @@ export const rulesCommand: CommandModule = (program: Command, ctx: CliContext) =
       const file = resolve(ctx.io.cwd, flags.baskets);
       const { format, baskets } = await readBaskets(file, flags.format);
       const model = await buildModel(baskets, { trackOrders: false });
-      if (model.basketCount === 0) throw new TactfulError('INPUT.INVALID', `${flags.baskets} holds no baskets (read as ${format}); check --format.`);
+      if (model.basketCount === 0)
+        throw new TactfulError(
+          'INPUT.INVALID',
+          `${flags.baskets} holds no baskets (read as ${format}); check --format.`,
+        );
       const rules: PairRule[] = model.rules({ minSupport, minConfidence });
       if (flags.json) {
-        ctx.json({ file: flags.baskets, format, baskets: model.basketCount, products: model.productIds().length, minSupport, minConfidence, rules });
+        ctx.json({
+          file: flags.baskets,
+          format,
+          baskets: model.basketCount,
+          products: model.productIds().length,
+          minSupport,
+          minConfidence,
+          rules,
+        });
         return;
       }
-      ctx.line(`${rules.length} rules from ${model.basketCount} baskets (${format}), support ≥ ${minSupport}, confidence ≥ ${minConfidence}, by lift`);
+      ctx.line(
+        `${rules.length} rules from ${model.basketCount} baskets (${format}), support ≥ ${minSupport}, confidence ≥ ${minConfidence}, by lift`,
+      );
       if (rules.length === 0) return;
       ctx.line(
         table(
           ['lhs', 'rhs', 'support', 'confidence', 'coverage', 'lift', 'count', 'llr'],
-          rules.map((r) => [label(r.lhs), label(r.rhs), fixed(r.support, 6), fixed(r.confidence, 6), fixed(r.coverage, 6), fixed(r.lift, 4), String(r.count), fixed(r.llr, 2)]),
+          rules.map((r) => [
+            label(r.lhs),
+            label(r.rhs),
+            fixed(r.support, 6),
+            fixed(r.confidence, 6),
+            fixed(r.coverage, 6),
+            fixed(r.lift, 4),
+            String(r.count),
+            fixed(r.llr, 2),
+          ]),
         ),
       );
     });

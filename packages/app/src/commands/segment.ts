@@ -11,12 +11,18 @@ export function readInputFile(ctx: CliContext, file: string, flag: string): stri
   try {
     return readFileSync(resolve(ctx.io.cwd, file), 'utf8');
   } catch (cause) {
-    throw new TactfulError('INPUT.INVALID', `${flag} ${file} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`, { cause });
+    throw new TactfulError(
+      'INPUT.INVALID',
+      `${flag} ${file} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`,
+      { cause },
+    );
   }
 }
 
 export const segmentCommand: CommandModule = (program: Command, ctx: CliContext) => {
-  const segment = program.command('segment').description('customer segments (JSON segment language, see docs/privacy.md)');
+  const segment = program
+    .command('segment')
+    .description('customer segments (JSON segment language, see docs/privacy.md)');
 
   segment
     .command('preview')
@@ -31,7 +37,13 @@ export const segmentCommand: CommandModule = (program: Command, ctx: CliContext)
         const preview = await tactful.segments.preview(definition, sample);
         if (flags.json) return ctx.json(preview);
         ctx.line(`${preview.count} of ${preview.profiles} profiles match`);
-        if (preview.sample.length > 0) ctx.line(table(['email', 'subject'], preview.sample.map((s) => [s.email, s.subjectId])));
+        if (preview.sample.length > 0)
+          ctx.line(
+            table(
+              ['email', 'subject'],
+              preview.sample.map((s) => [s.email, s.subjectId]),
+            ),
+          );
       });
     });
 };

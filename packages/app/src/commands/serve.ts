@@ -25,7 +25,9 @@ function untilSignal(): Promise<string> {
 export const serveCommand: CommandModule = (program: Command, ctx: CliContext) => {
   program
     .command('serve')
-    .description('run the web app: consent pages, webhooks, health and the admin dashboard (configured by environment variables)')
+    .description(
+      'run the web app: consent pages, webhooks, health and the admin dashboard (configured by environment variables)',
+    )
     .addHelpText(
       'after',
       `
@@ -57,8 +59,19 @@ Environment:
         const app = createApp({ tactful, config, logger, provider });
         const running = await startServer(app, { host: config.HOST, port: config.PORT });
         const workers = startWorkers(tactful, logger);
-        logger.info({ url: running.url, publicUrl: config.PUBLIC_URL, shop: tactful.shopId, store: store.kind, demo: config.TACTFUL_DEMO }, 'tactful listening');
-        ctx.io.stderr(`Tactful for ${tactful.shopId} listening on ${running.url} (public URL ${config.PUBLIC_URL}). Admin: ${config.PUBLIC_URL}/admin.${config.TACTFUL_DEMO ? ` Demo inbox: ${config.PUBLIC_URL}/demo/mail.` : ''} Ctrl-C stops.\n`);
+        logger.info(
+          {
+            url: running.url,
+            publicUrl: config.PUBLIC_URL,
+            shop: tactful.shopId,
+            store: store.kind,
+            demo: config.TACTFUL_DEMO,
+          },
+          'tactful listening',
+        );
+        ctx.io.stderr(
+          `Tactful for ${tactful.shopId} listening on ${running.url} (public URL ${config.PUBLIC_URL}). Admin: ${config.PUBLIC_URL}/admin.${config.TACTFUL_DEMO ? ` Demo inbox: ${config.PUBLIC_URL}/demo/mail.` : ''} Ctrl-C stops.\n`,
+        );
         const signal = await untilSignal();
         logger.info({ signal }, 'stopping');
         await running.close();

@@ -46,14 +46,23 @@ export const settingsCommand: CommandModule = (program: Command, ctx: CliContext
     .option('--sender-email <address>', 'the reply address')
     .option('--sender-address <postal>', 'the postal address every email carries (anti-spam law)')
     .option('--double-opt-in <yes|no>', 'mail only people who confirmed by double opt-in')
-    .option('--sensitive-categories <list>', 'catalogue categories whose purchases are used only with the customer\'s opt-in, comma-separated ("" for none)')
+    .option(
+      '--sensitive-categories <list>',
+      'catalogue categories whose purchases are used only with the customer\'s opt-in, comma-separated ("" for none)',
+    )
     .option('--json', 'print the new settings as JSON')
     .action(async (flags: SetFlags) => {
       const senderGiven = [flags.senderName, flags.senderEmail, flags.senderAddress].some((v) => v !== undefined);
       if (!senderGiven && flags.doubleOptIn === undefined && flags.sensitiveCategories === undefined) {
-        throw new TactfulError('INPUT.INVALID', 'Nothing to set: give --sender-name/--sender-email/--sender-address, --double-opt-in yes|no or --sensitive-categories.');
+        throw new TactfulError(
+          'INPUT.INVALID',
+          'Nothing to set: give --sender-name/--sender-email/--sender-address, --double-opt-in yes|no or --sensitive-categories.',
+        );
       }
-      const doubleOptIn = flags.doubleOptIn === undefined ? undefined : parseChoice(flags.doubleOptIn, '--double-opt-in', ['yes', 'no'] as const) === 'yes';
+      const doubleOptIn =
+        flags.doubleOptIn === undefined
+          ? undefined
+          : parseChoice(flags.doubleOptIn, '--double-opt-in', ['yes', 'no'] as const) === 'yes';
       await withEngine(ctx, async (tactful) => {
         const current = await tactful.settings.get();
         const patch: ShopSettingsInput = {};
@@ -66,7 +75,14 @@ export const settingsCommand: CommandModule = (program: Command, ctx: CliContext
         }
         if (doubleOptIn !== undefined) patch.requireDoubleOptIn = doubleOptIn;
         if (flags.sensitiveCategories !== undefined) {
-          patch.sensitiveCategories = [...new Set(flags.sensitiveCategories.split(',').map((c) => c.trim()).filter(Boolean))];
+          patch.sensitiveCategories = [
+            ...new Set(
+              flags.sensitiveCategories
+                .split(',')
+                .map((c) => c.trim())
+                .filter(Boolean),
+            ),
+          ];
         }
         const next = await tactful.settings.update(patch, { type: 'cli', id: 'settings set' });
         if (flags.json) return ctx.json(next);

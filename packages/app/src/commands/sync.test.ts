@@ -18,8 +18,13 @@ const shopify = createShopifySandbox({ shop: SHOP, bucket: { maximumAvailable: 2
 const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
 const server = setupServer(...shopify.handlers, ...mailchimp.handlers);
 
-const env = { SHOPIFY_ACCESS_TOKEN: shopify.accessToken, MAILCHIMP_API_KEY: mailchimp.apiKey, MAILCHIMP_AUDIENCE_ID: AUDIENCE };
-const sync = (args: string[] = [], extraEnv: Record<string, string | undefined> = env) => runCaptured(['--db', db, '--shop', SHOP, 'sync', ...args], extraEnv);
+const env = {
+  SHOPIFY_ACCESS_TOKEN: shopify.accessToken,
+  MAILCHIMP_API_KEY: mailchimp.apiKey,
+  MAILCHIMP_AUDIENCE_ID: AUDIENCE,
+};
+const sync = (args: string[] = [], extraEnv: Record<string, string | undefined> = env) =>
+  runCaptured(['--db', db, '--shop', SHOP, 'sync', ...args], extraEnv);
 const json = (stdout: string) => JSON.parse(stdout) as SyncReport;
 const system = (report: SyncReport, name: string) => report.systems.find((s) => s.system === name)!;
 
@@ -40,7 +45,12 @@ const product = shopify.addProduct({ title: 'Coffee', price: '4.00' });
 beforeAll(() => {
   server.listen({ onUnhandledRequest: 'error' });
   // Two customers in Shopify, one subscribed, one not; one order; a member who exists only in Mailchimp.
-  const ann = shopify.addCustomer({ email: 'ann@example.com', firstName: 'Ann', createdAt: hourAgo, consent: { state: 'SUBSCRIBED', level: 'CONFIRMED_OPT_IN', at: hourAgo } });
+  const ann = shopify.addCustomer({
+    email: 'ann@example.com',
+    firstName: 'Ann',
+    createdAt: hourAgo,
+    consent: { state: 'SUBSCRIBED', level: 'CONFIRMED_OPT_IN', at: hourAgo },
+  });
   shopify.addCustomer({ email: 'bob@example.com', createdAt: hourAgo, consent: { state: 'NOT_SUBSCRIBED', at: null } });
   shopify.addOrder({ customerId: ann.id, createdAt: hourAgo, lines: [{ productId: product.id, quantity: 1 }] });
   mailchimp.seedMember('mia@example.com', 'subscribed', { at: hourAgo });
@@ -77,13 +87,22 @@ describe('tactful sync', () => {
   });
 
   // The first sync creates the embedded database and reads the order history through a bulk operation: slow on a busy machine.
-  it('first sync pulls everything from both, folds it, and delivers each change to the other system', { timeout: 180_000 }, async () => {
+  it('first sync pulls everything from both, folds it, and delivers each change to the other system', {
+    timeout: 180_000,
+  }, async () => {
     const r = await sync(['--json']);
     expect(r.stderr).toBe('');
     expect(r.code, r.stdout).toBe(0);
     const report = json(r.stdout);
     expect(report.ok).toBe(true);
-    expect(system(report, 'shopify')).toMatchObject({ since: null, people: 2, newFacts: 2, orders: 1, ordersChanged: 1, error: null });
+    expect(system(report, 'shopify')).toMatchObject({
+      since: null,
+      people: 2,
+      newFacts: 2,
+      orders: 1,
+      ordersChanged: 1,
+      error: null,
+    });
     expect(system(report, 'mailchimp')).toMatchObject({ since: null, people: 1, newFacts: 1, error: null });
     expect(system(report, 'shopify').cursor).not.toBeNull();
     expect(await consentOf('ann@example.com')).toMatchObject({ email_marketing: 'granted' });
@@ -103,7 +122,8 @@ describe('tactful sync', () => {
     const report = json(r.stdout);
     expect(system(report, 'shopify').since).toBe(system(before, 'shopify').cursor);
     expect(system(report, 'mailchimp').since).toBe(system(before, 'mailchimp').cursor);
-    for (const s of report.systems) expect(s).toMatchObject({ newFacts: 0, ordersChanged: 0, delivered: 0, refused: 0, waiting: 0 });
+    for (const s of report.systems)
+      expect(s).toMatchObject({ newFacts: 0, ordersChanged: 0, delivered: 0, refused: 0, waiting: 0 });
     expect(mailchimp.calls.writes()).toBe(writes);
     expect(shopify.requests.filter((q) => /Update|Run/.test(q.operationName ?? '')).length).toBe(mutations);
   });
@@ -140,7 +160,10 @@ describe('tactful sync', () => {
   // A single opt-in grant pushed to Mailchimp with double opt-in required comes back as Mailchimp's `pending`
   // (its own confirmation email): a pending confirmation never takes a grant away (the fold's rule).
   it('Mailchimp pending after a pushed single opt-in grant leaves the grant in Tactful and Shopify', async () => {
-    shopify.addCustomer({ email: 'sol@example.com', consent: { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: new Date(Date.now() - 60_000) } });
+    shopify.addCustomer({
+      email: 'sol@example.com',
+      consent: { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: new Date(Date.now() - 60_000) },
+    });
     await sync();
     expect(mailchimp.member('sol@example.com', AUDIENCE)?.status).toBe('pending');
     await sync();
@@ -150,7 +173,10 @@ describe('tactful sync', () => {
 
   it('a vendor failure exits 1, keeps the cursor where it was, and the next run catches up', async () => {
     const before = json((await sync(['--shopify', '--json'])).stdout);
-    shopify.addCustomer({ email: 'cy@example.com', consent: { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: new Date() } });
+    shopify.addCustomer({
+      email: 'cy@example.com',
+      consent: { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: new Date() },
+    });
     shopify.failNext({ status: 401 }, 1);
     const failed = await sync(['--shopify', '--json']);
     expect(failed.code).toBe(1);
@@ -173,7 +199,11 @@ describe('tactful sync', () => {
     // The human summary: one row per system synced.
     const table = await sync(['--mailchimp']);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^system\s+since\s+people\s+new\s+orders\s+changed\s+delivered\s+refused\s+waiting\s+status$/m);
-    expect(table.stdout).toMatch(new RegExp(`^mailchimp\\s+${system(before, 'mailchimp').cursor!.replace(/[.]/g, '\\.')}\\s+.*\\sok$`, 'm'));
+    expect(table.stdout).toMatch(
+      /^system\s+since\s+people\s+new\s+orders\s+changed\s+delivered\s+refused\s+waiting\s+status$/m,
+    );
+    expect(table.stdout).toMatch(
+      new RegExp(`^mailchimp\\s+${system(before, 'mailchimp').cursor!.replace(/[.]/g, '\\.')}\\s+.*\\sok$`, 'm'),
+    );
   });
 });

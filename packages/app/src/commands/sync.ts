@@ -62,12 +62,20 @@ export interface SyncAdapters {
 }
 
 /** Runs one phase with a progress display; the CLI draws bars on a terminal. */
-export type SyncProgressRunner = <T>(label: string, total: number | undefined, work: (progress: Progress) => Promise<T>, options?: ProgressOptions) => Promise<T>;
+export type SyncProgressRunner = <T>(
+  label: string,
+  total: number | undefined,
+  work: (progress: Progress) => Promise<T>,
+  options?: ProgressOptions,
+) => Promise<T>;
 type Runner = SyncProgressRunner;
 const noProgress: Runner = (_label, _total, work) => work({ tick() {}, set() {}, total() {}, drawing: false });
 
 async function readCursor(tactful: Tactful, system: SyncSystem): Promise<Date | null> {
-  const [row] = await tactful.store.query<{ value: string }>('select value from kv where shop_id = $1 and key = $2', [tactful.shopId, cursorKey(system)]);
+  const [row] = await tactful.store.query<{ value: string }>('select value from kv where shop_id = $1 and key = $2', [
+    tactful.shopId,
+    cursorKey(system),
+  ]);
   if (!row) return null;
   const at = new Date(row.value);
   return Number.isNaN(at.getTime()) ? null : at;
@@ -86,67 +94,114 @@ function describeError(error: unknown): string {
 }
 
 function emptyReport(system: SyncSystem, since: Date | null): SystemSyncReport {
-  return { system, since: since?.toISOString() ?? null, cursor: null, people: 0, newFacts: 0, orders: 0, ordersChanged: 0, delivered: 0, refused: 0, waiting: 0, error: null };
+  return {
+    system,
+    since: since?.toISOString() ?? null,
+    cursor: null,
+    people: 0,
+    newFacts: 0,
+    orders: 0,
+    ordersChanged: 0,
+    delivered: 0,
+    refused: 0,
+    waiting: 0,
+    error: null,
+  };
 }
 
-async function pullShopify(tactful: Tactful, platform: ShopifyPlatform, report: SystemSyncReport, since: Date | null, progress: Runner): Promise<void> {
+async function pullShopify(
+  tactful: Tactful,
+  platform: ShopifyPlatform,
+  report: SystemSyncReport,
+  since: Date | null,
+  progress: Runner,
+): Promise<void> {
   const updatedSince = since ? new Date(since.getTime() - SYNC_OVERLAP_MS) : undefined;
   const receivedAt = tactful.now();
   // Customers (with their email marketing consent) go through the inbox, exactly like customers/update webhooks.
-  await progress('shopify customers', undefined, async (bar) => {
-    let cursor: string | undefined;
-    do {
-      const page = await platform.listCustomers({ cursor, updatedSince });
-      for (const customer of page.items) {
-        report.people += 1;
-        const outcome = await tactful.inbox.receive(tactful.shopId, { kind: 'customer', customer }, {
-          system: platform.system,
-          deliveryId: `sync:customer:${customer.id}:${customer.updatedAt.toISOString()}`,
-          receivedAt,
-          topic: 'sync/customers',
-        });
-        if (outcome === 'accepted') report.newFacts += 1;
-      }
-      bar.tick(page.items.length);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
-  }, { unit: 'customers' });
-  // Orders are ingested in batches (idempotent: a version not newer than the stored one changes nothing).
-  await progress('shopify orders', undefined, async (bar) => {
-    let batch: OrderRecord[] = [];
-    const flush = async () => {
-      const r = await tactful.orders.ingest(batch, platform.system);
-      report.ordersChanged += r.added + r.updated;
-      bar.tick(batch.length);
-      batch = [];
-    };
-    const add = async (order: OrderRecord) => {
-      report.orders += 1;
-      batch.push(order);
-      if (batch.length >= 1000) await flush();
-    };
-    if (updatedSince === undefined && platform.capabilities.bulkOrders) {
-      // A first sync reads the whole history through one bulk operation.
-      for await (const order of platform.streamAllOrders()) await add(order);
-    } else {
+  await progress(
+    'shopify customers',
+    undefined,
+    async (bar) => {
       let cursor: string | undefined;
       do {
-        const page = await platform.listOrders({ cursor, updatedSince });
-        for (const order of page.items) await add(order);
+        const page = await platform.listCustomers({ cursor, updatedSince });
+        for (const customer of page.items) {
+          report.people += 1;
+          const outcome = await tactful.inbox.receive(
+            tactful.shopId,
+            { kind: 'customer', customer },
+            {
+              system: platform.system,
+              deliveryId: `sync:customer:${customer.id}:${customer.updatedAt.toISOString()}`,
+              receivedAt,
+              topic: 'sync/customers',
+            },
+          );
+          if (outcome === 'accepted') report.newFacts += 1;
+        }
+        bar.tick(page.items.length);
         cursor = page.nextCursor;
       } while (cursor !== undefined);
-    }
-    if (batch.length > 0) await flush();
-  }, { unit: 'orders' });
+    },
+    { unit: 'customers' },
+  );
+  // Orders are ingested in batches (idempotent: a version not newer than the stored one changes nothing).
+  await progress(
+    'shopify orders',
+    undefined,
+    async (bar) => {
+      let batch: OrderRecord[] = [];
+      const flush = async () => {
+        const r = await tactful.orders.ingest(batch, platform.system);
+        report.ordersChanged += r.added + r.updated;
+        bar.tick(batch.length);
+        batch = [];
+      };
+      const add = async (order: OrderRecord) => {
+        report.orders += 1;
+        batch.push(order);
+        if (batch.length >= 1000) await flush();
+      };
+      if (updatedSince === undefined && platform.capabilities.bulkOrders) {
+        // A first sync reads the whole history through one bulk operation.
+        for await (const order of platform.streamAllOrders()) await add(order);
+      } else {
+        let cursor: string | undefined;
+        do {
+          const page = await platform.listOrders({ cursor, updatedSince });
+          for (const order of page.items) await add(order);
+          cursor = page.nextCursor;
+        } while (cursor !== undefined);
+      }
+      if (batch.length > 0) await flush();
+    },
+    { unit: 'orders' },
+  );
 }
 
-async function pullMailchimp(tactful: Tactful, provider: MailchimpProvider, report: SystemSyncReport, since: Date | null, progress: Runner): Promise<void> {
+async function pullMailchimp(
+  tactful: Tactful,
+  provider: MailchimpProvider,
+  report: SystemSyncReport,
+  since: Date | null,
+  progress: Runner,
+): Promise<void> {
   const changedSince = since ? new Date(since.getTime() - SYNC_OVERLAP_MS) : undefined;
   // Members go through the inbox as consent facts from `mailchimp` (method `sync`): the fold never lets them
   // grant again after a withdrawal, and Tactful's own earlier pushes come back as echoes.
-  const r = await progress('mailchimp members', undefined, () => reconcileMailchimpAudience(provider, tactful.inbox, tactful.shopId, { ...(changedSince ? { changedSince } : {}), now: tactful.now }), {
-    unit: 'members',
-  });
+  const r = await progress(
+    'mailchimp members',
+    undefined,
+    () =>
+      reconcileMailchimpAudience(provider, tactful.inbox, tactful.shopId, {
+        ...(changedSince ? { changedSince } : {}),
+        now: tactful.now,
+      }),
+    {
+      unit: 'members',
+    },
+  );
   report.people += r.members;
   report.newFacts += r.accepted;
 }
@@ -155,14 +210,22 @@ async function pullMailchimp(tactful: Tactful, provider: MailchimpProvider, repo
  * Pulls from each adapter given, processes the inbox, delivers the outbox to those systems, and moves the
  * cursor of each system whose pull succeeded. Never throws for a vendor failure: it is in the report.
  */
-export async function runSync(tactful: Tactful, adapters: SyncAdapters, progress: Runner = noProgress): Promise<SyncReport> {
+export async function runSync(
+  tactful: Tactful,
+  adapters: SyncAdapters,
+  progress: Runner = noProgress,
+): Promise<SyncReport> {
   const systems: Array<[SyncSystem, ShopifyPlatform | MailchimpProvider]> = [];
   if (adapters.shopify) systems.push(['shopify', adapters.shopify]);
   if (adapters.mailchimp) systems.push(['mailchimp', adapters.mailchimp]);
   // A system synced is a connected system: from now on every change is queued for it in the outbox.
   const settings = await tactful.settings.get();
   const missing = systems.map(([system]) => system).filter((system) => !settings.connectedSystems.includes(system));
-  if (missing.length > 0) await tactful.settings.update({ connectedSystems: [...settings.connectedSystems, ...missing] }, { type: 'system', id: 'sync' });
+  if (missing.length > 0)
+    await tactful.settings.update(
+      { connectedSystems: [...settings.connectedSystems, ...missing] },
+      { type: 'system', id: 'sync' },
+    );
   const reports: SystemSyncReport[] = [];
   for (const [system, adapter] of systems) {
     const since = await readCursor(tactful, system);
@@ -185,7 +248,9 @@ export async function runSync(tactful: Tactful, adapters: SyncAdapters, progress
     const target = tactful.targets(adapter)[report.system];
     if (!target) continue;
     try {
-      const delivered = await progress(`delivering to ${report.system}`, undefined, () => tactful.outbox.dispatcher({ targets: { [report.system]: target } }).drain());
+      const delivered = await progress(`delivering to ${report.system}`, undefined, () =>
+        tactful.outbox.dispatcher({ targets: { [report.system]: target } }).drain(),
+      );
       report.delivered = delivered.delivered;
       report.refused = delivered.deadLettered;
       report.waiting = delivered.retried;
@@ -201,7 +266,11 @@ export async function runSync(tactful: Tactful, adapters: SyncAdapters, progress
 }
 
 /** The adapters of the systems asked for, built from the configuration (and the stored install session). */
-async function buildAdapters(tactful: Tactful, config: SyncConfig, systems: { shopify: boolean; mailchimp: boolean }): Promise<SyncAdapters> {
+async function buildAdapters(
+  tactful: Tactful,
+  config: SyncConfig,
+  systems: { shopify: boolean; mailchimp: boolean },
+): Promise<SyncAdapters> {
   const problems: string[] = [];
   let shopify: ShopifyPlatform | undefined;
   let mailchimp: MailchimpProvider | undefined;
@@ -212,16 +281,27 @@ async function buildAdapters(tactful: Tactful, config: SyncConfig, systems: { sh
       accessToken = sessions.find((s) => !s.isOnline && s.accessToken)?.accessToken;
     }
     if (accessToken === undefined) {
-      problems.push(`SHOPIFY_ACCESS_TOKEN: is required: ${tactful.shopId} has no stored install session (install the app through tactful serve, or set the Admin API token)`);
+      problems.push(
+        `SHOPIFY_ACCESS_TOKEN: is required: ${tactful.shopId} has no stored install session (install the app through tactful serve, or set the Admin API token)`,
+      );
     } else {
       shopify = createShopifyPlatform({ shop: tactful.shopId, accessToken });
     }
   }
   if (systems.mailchimp) {
     const settings = await tactful.settings.get();
-    mailchimp = createMailchimpProvider({ apiKey: config.MAILCHIMP_API_KEY!, audienceId: config.MAILCHIMP_AUDIENCE_ID!, requireDoubleOptIn: settings.requireDoubleOptIn });
+    mailchimp = createMailchimpProvider({
+      apiKey: config.MAILCHIMP_API_KEY!,
+      audienceId: config.MAILCHIMP_AUDIENCE_ID!,
+      requireDoubleOptIn: settings.requireDoubleOptIn,
+    });
   }
-  if (problems.length > 0) throw new TactfulError('CONFIG.INVALID', `The configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, { details: problems });
+  if (problems.length > 0)
+    throw new TactfulError(
+      'CONFIG.INVALID',
+      `The configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`,
+      { details: problems },
+    );
   return { shopify, mailchimp };
 }
 
@@ -246,7 +326,9 @@ function summaryTable(report: SyncReport): string {
 export const syncCommand: CommandModule = (program: Command, ctx: CliContext) => {
   program
     .command('sync')
-    .description('pull what changed in Shopify and Mailchimp since the last sync, then deliver pending changes to them (both when no flag is given)')
+    .description(
+      'pull what changed in Shopify and Mailchimp since the last sync, then deliver pending changes to them (both when no flag is given)',
+    )
     .option('--shopify', 'sync Shopify: customers with their consent, and orders')
     .option('--mailchimp', 'sync Mailchimp: audience members changed in Mailchimp')
     .option('--json', 'print the summary as JSON')
@@ -272,7 +354,9 @@ Exit codes: 0 everything pulled and delivered; 1 a system failed or deliveries w
       try {
         const tactful = await createTactful({ store, shop: config.TACTFUL_SHOP });
         const adapters = await buildAdapters(tactful, config, systems);
-        report = await runSync(tactful, adapters, (label, total, work, options) => withProgress(ctx.io, label, total, work, { ...options, quiet: flags.json }));
+        report = await runSync(tactful, adapters, (label, total, work, options) =>
+          withProgress(ctx.io, label, total, work, { ...options, quiet: flags.json }),
+        );
       } finally {
         await store.close();
       }
@@ -280,8 +364,14 @@ Exit codes: 0 everything pulled and delivered; 1 a system failed or deliveries w
       else {
         ctx.line(`sync of ${report.shop}`);
         ctx.line(summaryTable(report));
-        ctx.line(`inbox: ${report.inbox.processed} processed, ${report.inbox.refused} refused, ${report.inbox.failed} failed`);
+        ctx.line(
+          `inbox: ${report.inbox.processed} processed, ${report.inbox.refused} refused, ${report.inbox.failed} failed`,
+        );
       }
-      if (!report.ok) throw new CliExit(EXIT.refused, 'the sync did not finish everything: see the summary; run tactful sync again to retry.');
+      if (!report.ok)
+        throw new CliExit(
+          EXIT.refused,
+          'the sync did not finish everything: see the summary; run tactful sync again to retry.',
+        );
     });
 };

@@ -5,7 +5,14 @@
  * recommendations with their reasons, every number read back from the store.
  */
 import { setupServer } from 'msw/node';
-import { fromExternalConsent, statedReason, type CampaignRunResult, type CampaignStats, type Tactful, type OrderRecord } from '@tactful/core';
+import {
+  fromExternalConsent,
+  statedReason,
+  type CampaignRunResult,
+  type CampaignStats,
+  type Tactful,
+  type OrderRecord,
+} from '@tactful/core';
 import { createShopifyPlatform } from '@tactful/shopify';
 import { createShopifySandbox, seedFromGroceries } from '@tactful/shopify/testing';
 import { createMailchimpProvider } from '@tactful/mailchimp';
@@ -13,7 +20,11 @@ import { createMailchimpSandbox } from '@tactful/mailchimp/testing';
 import type { Progress } from '../cli/progress.js';
 
 /** Runs one step with a progress display (the CLI draws a bar on a terminal); the default shows nothing. */
-export type ProgressRunner = <T>(label: string, total: number | undefined, work: (progress: Progress) => Promise<T>) => Promise<T>;
+export type ProgressRunner = <T>(
+  label: string,
+  total: number | undefined,
+  work: (progress: Progress) => Promise<T>,
+) => Promise<T>;
 const noProgress: ProgressRunner = (_label, _total, work) => work({ tick() {}, set() {}, total() {}, drawing: false });
 
 export interface DemoReport {
@@ -28,11 +39,20 @@ export interface DemoReport {
   mailchimpMembers: Record<string, number>;
   shopifyConsent: Record<string, number>;
   examples: Array<{ email: string; recommendations: Array<{ title: string; why: string }> }>;
-  campaign: null | { dryRun: CampaignRunResult; sent: CampaignRunResult; stats: CampaignStats | undefined; simulated: { opens: number; clicks: number; orders: number } };
+  campaign: null | {
+    dryRun: CampaignRunResult;
+    sent: CampaignRunResult;
+    stats: CampaignStats | undefined;
+    simulated: { opens: number; clicks: number; orders: number };
+  };
 }
 
 /** The demo shop's sender: the same postal address as the sandbox audience's contact, as a real setup needs. */
-export const DEMO_SENDER = { name: 'Tactful Demo Store', email: 'hello@tactful-demo.example', postalAddress: '1 Sandbox Street, Atlanta, GA 30308, US' };
+export const DEMO_SENDER = {
+  name: 'Tactful Demo Store',
+  email: 'hello@tactful-demo.example',
+  postalAddress: '1 Sandbox Street, Atlanta, GA 30308, US',
+};
 export const DEMO_CAMPAIGN = 'welcome-back';
 
 export interface DemoSandboxes {
@@ -46,14 +66,22 @@ export interface DemoSandboxes {
 const AUDIENCE = 'demoaudience1';
 
 /** Starts both sandboxes in this process (outgoing vendor calls are answered by them; localhost passes). */
-export function startSandboxes(shop: string, options: { customers: number; orders?: number }): DemoSandboxes & { seed: ReturnType<typeof seedFromGroceries> } {
+export function startSandboxes(
+  shop: string,
+  options: { customers: number; orders?: number },
+): DemoSandboxes & { seed: ReturnType<typeof seedFromGroceries> } {
   const shopify = createShopifySandbox({ shop, bucket: { maximumAvailable: 20_000, restoreRate: 1000 } });
   const seed = seedFromGroceries(shopify, { customers: options.customers, orders: options.orders });
   const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
   const server = setupServer(...shopify.handlers, ...mailchimp.handlers);
   server.listen({ onUnhandledRequest: 'bypass' });
   // The sandbox's own fetch streams bulk results without msw holding every body in memory.
-  const platform = createShopifyPlatform({ shop: shopify.shop, accessToken: shopify.accessToken, bulk: { pollIntervalMs: 50 }, fetch: shopify.fetch });
+  const platform = createShopifyPlatform({
+    shop: shopify.shop,
+    accessToken: shopify.accessToken,
+    bulk: { pollIntervalMs: 50 },
+    fetch: shopify.fetch,
+  });
   const provider = createMailchimpProvider({ apiKey: mailchimp.apiKey, audienceId: AUDIENCE });
   return { shopify, mailchimp, platform, provider, seed, close: () => server.close() };
 }
@@ -156,24 +184,42 @@ export async function runDemoPipeline(
     );
     grants += Math.min(500, formGrants.length - i);
   }
-  for (const [i, c] of subscribed.filter((_, j) => j % 9 === 0).slice(0, 40).entries()) {
-    const ticket = await tactful.consent.requestOptIn({ email: c.email, purposes: ['personalization'], evidence: { ip: '198.51.100.10', formId: 'signup-form', policyVersion: '1' } });
+  for (const [i, c] of subscribed
+    .filter((_, j) => j % 9 === 0)
+    .slice(0, 40)
+    .entries()) {
+    const ticket = await tactful.consent.requestOptIn({
+      email: c.email,
+      purposes: ['personalization'],
+      evidence: { ip: '198.51.100.10', formId: 'signup-form', policyVersion: '1' },
+    });
     if (i % 4 === 3) {
       pending += 1;
       continue;
     }
     await tactful.consent.confirmOptIn(ticket.token, { ip: '198.51.100.10' });
     grants += 1;
-    if (i % 5 === 1) await tactful.consent.unsubscribe(await tactful.consent.unsubscribeToken(c.email, 'email_marketing'), { ip: '198.51.100.11' });
+    if (i % 5 === 1)
+      await tactful.consent.unsubscribe(await tactful.consent.unsubscribeToken(c.email, 'email_marketing'), {
+        ip: '198.51.100.11',
+      });
   }
-  step(`  personalization: ${grants} granted (preference form or double opt-in), ${pending} double opt-ins still pending, a few unsubscribed by one click`);
+  step(
+    `  personalization: ${grants} granted (preference form or double opt-in), ${pending} double opt-ins still pending, a few unsubscribed by one click`,
+  );
 
   // 5. Every change reaches every other connected system (the outbox, delivered by the dispatcher).
-  const report = await progress('  delivering changes', undefined, () => tactful.outbox.dispatcher({ targets: tactful.targets({ platform, provider }) }).drain());
-  step(`  sync: ${report.delivered} changes delivered to Shopify and Mailchimp, ${report.deadLettered} refused (kept with their reason)`);
+  const report = await progress('  delivering changes', undefined, () =>
+    tactful.outbox.dispatcher({ targets: tactful.targets({ platform, provider }) }).drain(),
+  );
+  step(
+    `  sync: ${report.delivered} changes delivered to Shopify and Mailchimp, ${report.deadLettered} refused (kept with their reason)`,
+  );
   const audience = sandboxes.mailchimp.state.audiences.get(AUDIENCE);
   const mailchimpMembers = tally(audience ? [...audience.members.values()].map((m) => m.status) : []);
-  const shopifyConsent = tally([...sandboxes.shopify.state.customers.byId.values()].map((c) => c.consent.marketingState));
+  const shopifyConsent = tally(
+    [...sandboxes.shopify.state.customers.byId.values()].map((c) => c.consent.marketingState),
+  );
 
   // 6. Recommendations for a few customers who agreed, each with its reason.
   const examples: DemoReport['examples'] = [];
@@ -182,8 +228,15 @@ export async function runDemoPipeline(
     examples.push({
       email: c.email,
       recommendations: r.recommendations.map((rec) => {
-        const titles = new Map(rec.reasons.flatMap((x) => (x.kind === 'bought-with' && x.becauseTitle ? [[x.because, x.becauseTitle] as const] : [])));
-        return { title: rec.product.title, why: statedReason(rec, (id) => titles.get(id) ?? id).replace(/^./, (c) => c.toLowerCase()) };
+        const titles = new Map(
+          rec.reasons.flatMap((x) =>
+            x.kind === 'bought-with' && x.becauseTitle ? [[x.because, x.becauseTitle] as const] : [],
+          ),
+        );
+        return {
+          title: rec.product.title,
+          why: statedReason(rec, (id) => titles.get(id) ?? id).replace(/^./, (c) => c.toLowerCase()),
+        };
       }),
     });
   }
@@ -207,38 +260,64 @@ export async function runDemoPipeline(
   };
 }
 
-async function demoCampaign(tactful: Tactful, sandboxes: DemoSandboxes, step: (line: string) => void): Promise<DemoReport['campaign']> {
+async function demoCampaign(
+  tactful: Tactful,
+  sandboxes: DemoSandboxes,
+  step: (line: string) => void,
+): Promise<DemoReport['campaign']> {
   const { platform, provider } = sandboxes;
   await tactful.settings.update({ sender: DEMO_SENDER });
   // The demo runs at any hour: no quiet hours for the demo shop (the caps stay as by default).
   await tactful.contact.setPolicy({ quietHours: null });
   const publicUrl = 'http://127.0.0.1:3000';
-  const dryRun = await tactful.campaign.run({ name: DEMO_CAMPAIGN, subject: 'Picked for you', dryRun: true, publicUrl, previews: 3 });
-  step(`  campaign dry run: ${dryRun.eligible} would get it; not sent: ${Object.entries(dryRun.excluded).map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`).join(', ')}`);
+  const dryRun = await tactful.campaign.run({
+    name: DEMO_CAMPAIGN,
+    subject: 'Picked for you',
+    dryRun: true,
+    publicUrl,
+    previews: 3,
+  });
+  step(
+    `  campaign dry run: ${dryRun.eligible} would get it; not sent: ${Object.entries(dryRun.excluded)
+      .map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`)
+      .join(', ')}`,
+  );
   const sentAt = new Date();
-  const sent = await tactful.campaign.run({ name: DEMO_CAMPAIGN, subject: 'Picked for you', dryRun: false, publicUrl }, { provider, actor: { type: 'system', id: 'demo' } });
+  const sent = await tactful.campaign.run(
+    { name: DEMO_CAMPAIGN, subject: 'Picked for you', dryRun: false, publicUrl },
+    { provider, actor: { type: 'system', id: 'demo' } },
+  );
   const audience = [...sandboxes.mailchimp.state.audiences.values()][0]!;
   const mcCampaign = [...sandboxes.mailchimp.state.campaigns.values()].find((c) => c.status === 'sent');
   const simulated = { opens: 0, clicks: 0, orders: 0 };
   if (mcCampaign) {
     const recipients = mcCampaign.sentTo.map((hash) => audience.members.get(hash)!.email_address);
     const featured = new Map(
-      (await tactful.store.query<{ subject_id: string; product_ids: string[] | string }>("select subject_id, product_ids from campaign_recipients where shop_id = $1 and campaign = $2 and status = 'sent'", [tactful.shopId, DEMO_CAMPAIGN])).map((r) => [
+      (
+        await tactful.store.query<{ subject_id: string; product_ids: string[] | string }>(
+          "select subject_id, product_ids from campaign_recipients where shop_id = $1 and campaign = $2 and status = 'sent'",
+          [tactful.shopId, DEMO_CAMPAIGN],
+        )
+      ).map((r) => [
         r.subject_id,
         typeof r.product_ids === 'string' ? (JSON.parse(r.product_ids) as string[]) : r.product_ids,
       ]),
     );
     const customers = new Map([...sandboxes.shopify.state.customers.byId.values()].map((c) => [c.email, c]));
     for (const [i, email] of recipients.entries()) {
-      if (i % 3 === 0) (sandboxes.mailchimp.actions.open(mcCampaign.id, email), (simulated.opens += 1));
-      if (i % 8 === 0) (sandboxes.mailchimp.actions.click(mcCampaign.id, email), (simulated.clicks += 1));
+      if (i % 3 === 0) sandboxes.mailchimp.actions.open(mcCampaign.id, email), (simulated.opens += 1);
+      if (i % 8 === 0) sandboxes.mailchimp.actions.click(mcCampaign.id, email), (simulated.clicks += 1);
       if (i % 12 === 0) {
         const subjectId = await tactful.audit.subjectIdOf(email);
         const productId = subjectId ? featured.get(subjectId)?.[0] : undefined;
         const product = productId ? sandboxes.shopify.state.products.byId.get(productId) : undefined;
         const customer = customers.get(email);
         if (!product || !customer) continue;
-        sandboxes.shopify.addOrder({ email, customerId: customer.id, lines: [{ productId: product.id, title: product.title, quantity: 1, price: '2.49' }] });
+        sandboxes.shopify.addOrder({
+          email,
+          customerId: customer.id,
+          lines: [{ productId: product.id, title: product.title, quantity: 1, price: '2.49' }],
+        });
         simulated.orders += 1;
       }
     }

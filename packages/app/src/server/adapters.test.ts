@@ -15,7 +15,12 @@ const logLines: string[] = [];
 beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
   const tactful = await createTactful({ store, shop: 'adapters.myshopify.com' });
-  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: 'adapter-test-admin-token-0123', SHOPIFY_API_SECRET: SHOPIFY_SECRET, MAILCHIMP_WEBHOOK_SECRET: MC_SECRET, TACTFUL_RATE_LIMIT: '5' });
+  const config = readServeConfig({
+    TACTFUL_ADMIN_TOKEN: 'adapter-test-admin-token-0123',
+    SHOPIFY_API_SECRET: SHOPIFY_SECRET,
+    MAILCHIMP_WEBHOOK_SECRET: MC_SECRET,
+    TACTFUL_RATE_LIMIT: '5',
+  });
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
   server = await startServer(createApp({ tactful, config, logger }), { host: '127.0.0.1', port: 0 });
 });
@@ -28,7 +33,11 @@ afterAll(async () => {
 describe('mounted adapters', () => {
   it('Shopify webhooks: 401 without a valid HMAC, stored in the inbox with one', async () => {
     const body = JSON.stringify({ id: 1, email: 'x@example.com' });
-    const unsigned = await fetch(`${server.url}/shopify/webhooks`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': 'bad' } });
+    const unsigned = await fetch(`${server.url}/shopify/webhooks`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': 'bad' },
+    });
     expect(unsigned.status).toBe(401);
     const headers = {
       'content-type': 'application/json',
@@ -37,11 +46,29 @@ describe('mounted adapters', () => {
       'x-shopify-shop-domain': 'adapters.myshopify.com',
       'x-shopify-webhook-id': 'wh-1',
     };
-    const signed = await fetch(`${server.url}/shopify/webhooks`, { method: 'POST', body: JSON.stringify({ shop_id: 1, shop_domain: 'adapters.myshopify.com', customer: { id: 7, email: 'x@example.com' }, orders_to_redact: [] }), headers });
+    const signed = await fetch(`${server.url}/shopify/webhooks`, {
+      method: 'POST',
+      body: JSON.stringify({
+        shop_id: 1,
+        shop_domain: 'adapters.myshopify.com',
+        customer: { id: 7, email: 'x@example.com' },
+        orders_to_redact: [],
+      }),
+      headers,
+    });
     // The body above differs from the signed one: still refused.
     expect(signed.status).toBe(401);
-    const redact = JSON.stringify({ shop_id: 1, shop_domain: 'adapters.myshopify.com', customer: { id: 7, email: 'x@example.com' }, orders_to_redact: [] });
-    const ok = await fetch(`${server.url}/shopify/webhooks`, { method: 'POST', body: redact, headers: { ...headers, 'x-shopify-hmac-sha256': signShopifyBody(redact, SHOPIFY_SECRET) } });
+    const redact = JSON.stringify({
+      shop_id: 1,
+      shop_domain: 'adapters.myshopify.com',
+      customer: { id: 7, email: 'x@example.com' },
+      orders_to_redact: [],
+    });
+    const ok = await fetch(`${server.url}/shopify/webhooks`, {
+      method: 'POST',
+      body: redact,
+      headers: { ...headers, 'x-shopify-hmac-sha256': signShopifyBody(redact, SHOPIFY_SECRET) },
+    });
     expect(ok.status).toBe(200);
     const [row] = await store.query<{ n: number }>("select count(*)::int as n from inbox where system = 'shopify'");
     expect(row!.n).toBe(1);
@@ -49,12 +76,31 @@ describe('mounted adapters', () => {
 
   it('Shopify customers/data_request: processed into a bundle the merchant downloads from the admin, audited', async () => {
     const tactful = await createTactful({ store, shop: 'adapters.myshopify.com' });
-    await tactful.consent.record({ subject: { email: 'ivy@example.com' }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: new Date('2026-01-01T00:00:00Z'), source: { system: 'cli', eventId: 'ivy-1', method: 'form' } });
-    const body = JSON.stringify({ shop_id: 1, shop_domain: 'adapters.myshopify.com', orders_requested: [], customer: { id: 8, email: 'ivy@example.com', phone: null }, data_request: { id: 9911 } });
+    await tactful.consent.record({
+      subject: { email: 'ivy@example.com' },
+      purpose: 'email_marketing',
+      state: 'granted',
+      level: 'single',
+      occurredAt: new Date('2026-01-01T00:00:00Z'),
+      source: { system: 'cli', eventId: 'ivy-1', method: 'form' },
+    });
+    const body = JSON.stringify({
+      shop_id: 1,
+      shop_domain: 'adapters.myshopify.com',
+      orders_requested: [],
+      customer: { id: 8, email: 'ivy@example.com', phone: null },
+      data_request: { id: 9911 },
+    });
     const res = await fetch(`${server.url}/shopify/webhooks`, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': signShopifyBody(body, SHOPIFY_SECRET), 'x-shopify-topic': 'customers/data_request', 'x-shopify-shop-domain': 'adapters.myshopify.com', 'x-shopify-webhook-id': 'wh-dr-1' },
+      headers: {
+        'content-type': 'application/json',
+        'x-shopify-hmac-sha256': signShopifyBody(body, SHOPIFY_SECRET),
+        'x-shopify-topic': 'customers/data_request',
+        'x-shopify-shop-domain': 'adapters.myshopify.com',
+        'x-shopify-webhook-id': 'wh-dr-1',
+      },
     });
     expect(res.status).toBe(200);
     expect((await tactful.processInbox()).processed).toBeGreaterThanOrEqual(1);
@@ -90,15 +136,27 @@ describe('rate limits', () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     // RFC 8058 POSTs come from the mailbox providers' few addresses: they have their own, higher limit.
     for (let i = 0; i < 8; i++) {
-      const res = await fetch(`${server.url}/unsubscribe?token=forged.token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      const res = await fetch(`${server.url}/unsubscribe?token=forged.token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
       expect(res.status).toBe(400);
     }
   });
 
   it('bodies over the limit are refused with 413', async () => {
-    const json = await fetch(`${server.url}/admin/settings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'x'.repeat(200_000) }) });
+    const json = await fetch(`${server.url}/admin/settings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'x'.repeat(200_000) }),
+    });
     expect(json.status).toBe(413);
-    const form = await fetch(`${server.url}/admin/settings`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `a=${'x'.repeat(40_000)}` });
+    const form = await fetch(`${server.url}/admin/settings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `a=${'x'.repeat(40_000)}`,
+    });
     expect(form.status).toBe(413);
   });
 });

@@ -45,9 +45,18 @@ beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: SHOP });
   const base = { TACTFUL_ADMIN_TOKEN: ADMIN_TOKEN, TACTFUL_SHOP: SHOP };
-  const config = readServeConfig({ ...base, SHOPIFY_API_KEY: API_KEY, SHOPIFY_API_SECRET: API_SECRET, SHOPIFY_SCOPES: 'read_customers,read_orders', PUBLIC_URL: 'https://tactful.example.com' });
+  const config = readServeConfig({
+    ...base,
+    SHOPIFY_API_KEY: API_KEY,
+    SHOPIFY_API_SECRET: API_SECRET,
+    SHOPIFY_SCOPES: 'read_customers,read_orders',
+    PUBLIC_URL: 'https://tactful.example.com',
+  });
   embedded = await startServer(createApp({ tactful, config, logger: captured }), { host: '127.0.0.1', port: 0 });
-  standalone = await startServer(createApp({ tactful, config: readServeConfig(base), logger: silent }), { host: '127.0.0.1', port: 0 });
+  standalone = await startServer(createApp({ tactful, config: readServeConfig(base), logger: silent }), {
+    host: '127.0.0.1',
+    port: 0,
+  });
 });
 
 afterAll(async () => {
@@ -56,7 +65,11 @@ afterAll(async () => {
   await store?.close();
 });
 
-const admin = (server: RunningServer, token: string, path = '/admin') => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, redirect: 'manual' });
+const admin = (server: RunningServer, token: string, path = '/admin') =>
+  fetch(`${server.url}${path}`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    redirect: 'manual',
+  });
 
 describe('embedded admin (Shopify session tokens)', () => {
   it('a valid session token of the configured shop opens the admin pages', async () => {
@@ -66,7 +79,9 @@ describe('embedded admin (Shopify session tokens)', () => {
   });
 
   it('the first page load carries the token as ?id_token=, which opens the page too', async () => {
-    const res = await fetch(`${embedded.url}/admin?embedded=1&shop=${SHOP}&id_token=${sessionToken()}`, { redirect: 'manual' });
+    const res = await fetch(`${embedded.url}/admin?embedded=1&shop=${SHOP}&id_token=${sessionToken()}`, {
+      redirect: 'manual',
+    });
     expect(res.status).toBe(200);
   });
 
@@ -76,7 +91,10 @@ describe('embedded admin (Shopify session tokens)', () => {
       'wrong secret': sessionToken({}, 'some-other-apps-secret-0123456789'),
       expired: sessionToken({ exp: now - 120, nbf: now - 300, iat: now - 300 }),
       'not valid yet': sessionToken({ nbf: now + 600, iat: now + 600, exp: now + 660 }),
-      'other shop': sessionToken({ dest: 'https://other-shop.myshopify.com', iss: 'https://other-shop.myshopify.com/admin' }),
+      'other shop': sessionToken({
+        dest: 'https://other-shop.myshopify.com',
+        iss: 'https://other-shop.myshopify.com/admin',
+      }),
       'wrong audience': sessionToken({ aud: 'another-app-client-id' }),
       'not a JWT': 'definitely-not-a-session-token',
     };
@@ -86,7 +104,9 @@ describe('embedded admin (Shopify session tokens)', () => {
       expect(((await res.json()) as { error: string }).error, why).toBe('AUTH.REQUIRED');
     }
     // The same refusals through ?id_token= on a page load.
-    const page = await fetch(`${embedded.url}/admin?id_token=${refused['other shop']}`, { headers: { accept: 'text/html' } });
+    const page = await fetch(`${embedded.url}/admin?id_token=${refused['other shop']}`, {
+      headers: { accept: 'text/html' },
+    });
     expect(page.status).toBe(401);
   });
 
@@ -114,9 +134,14 @@ describe('embedded admin (Shopify session tokens)', () => {
 
   it('the App URL opened inside the Shopify admin goes to the dashboard, keeping the query', async () => {
     const token = sessionToken();
-    const res = await fetch(`${embedded.url}/?embedded=1&shop=${SHOP}&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZW1iZWQtdGVzdA&id_token=${token}`, { redirect: 'manual' });
+    const res = await fetch(
+      `${embedded.url}/?embedded=1&shop=${SHOP}&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZW1iZWQtdGVzdA&id_token=${token}`,
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe(`/admin?embedded=1&shop=${SHOP}&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZW1iZWQtdGVzdA&id_token=${token}`);
+    expect(res.headers.get('location')).toBe(
+      `/admin?embedded=1&shop=${SHOP}&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZW1iZWQtdGVzdA&id_token=${token}`,
+    );
     // Outside the admin, / is still the public subscribe page.
     const plain = await fetch(`${embedded.url}/`, { redirect: 'manual' });
     expect(plain.headers.get('location')).toBe('/subscribe');
@@ -125,13 +150,22 @@ describe('embedded admin (Shopify session tokens)', () => {
   it('admin pages load App Bridge (meta shopify-api-key, then the CDN script) and our navigation script; the CSP allows that one CDN script', async () => {
     const res = await admin(embedded, sessionToken());
     const body = await res.text();
-    expect(body).toMatch(/<head><meta charset="utf-8"><meta name="shopify-api-key" content="embedded-app-client-id"><script src="https:\/\/cdn\.shopify\.com\/shopifycloud\/app-bridge\.js"><\/script><script src="\/assets\/embedded\.js" defer><\/script>/);
+    expect(body).toMatch(
+      /<head><meta charset="utf-8"><meta name="shopify-api-key" content="embedded-app-client-id"><script src="https:\/\/cdn\.shopify\.com\/shopifycloud\/app-bridge\.js"><\/script><script src="\/assets\/embedded\.js" defer><\/script>/,
+    );
     const csp = res.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("script-src 'self' https://cdn.shopify.com/shopifycloud/app-bridge.js;");
     // Nothing else from outside: every other directive is the same as on the standalone admin.
     const alone = (await admin(standalone, ADMIN_TOKEN)).headers.get('content-security-policy') ?? '';
-    const without = (policy: string, name: string) => policy.split(';').filter((d) => !d.trim().startsWith(name)).sort().join(';');
-    expect(without(without(csp, 'script-src '), 'frame-ancestors')).toBe(without(without(alone, 'script-src '), 'frame-ancestors'));
+    const without = (policy: string, name: string) =>
+      policy
+        .split(';')
+        .filter((d) => !d.trim().startsWith(name))
+        .sort()
+        .join(';');
+    expect(without(without(csp, 'script-src '), 'frame-ancestors')).toBe(
+      without(without(alone, 'script-src '), 'frame-ancestors'),
+    );
     expect(alone).toContain("script-src 'self';");
     // The script itself is served by the app.
     const script = await fetch(`${embedded.url}/assets/embedded.js`);
@@ -151,7 +185,12 @@ describe('embedded admin (Shopify session tokens)', () => {
   });
 
   const post = (path: string, fields: Record<string, string>) =>
-    fetch(`${embedded.url}${path}`, { method: 'POST', body: new URLSearchParams(fields), headers: { accept: 'text/html' }, redirect: 'manual' });
+    fetch(`${embedded.url}${path}`, {
+      method: 'POST',
+      body: new URLSearchParams(fields),
+      headers: { accept: 'text/html' },
+      redirect: 'manual',
+    });
 
   it('a POSTed form with a valid id_token saves, and the redirect carries the token to the next admin page', async () => {
     const token = sessionToken();
@@ -174,7 +213,10 @@ describe('embedded admin (Shopify session tokens)', () => {
     const before = (await tactful.settings.get()).optInTokenTtlHours;
     const refused = {
       expired: sessionToken({ exp: now - 120, nbf: now - 300, iat: now - 300 }),
-      'other shop': sessionToken({ dest: 'https://other-shop.myshopify.com', iss: 'https://other-shop.myshopify.com/admin' }),
+      'other shop': sessionToken({
+        dest: 'https://other-shop.myshopify.com',
+        iss: 'https://other-shop.myshopify.com/admin',
+      }),
       forged: sessionToken({}, 'some-other-apps-secret-0123456789'),
       'wrong audience': sessionToken({ aud: 'another-app-client-id' }),
       'not a JWT': 'definitely-not-a-session-token',
@@ -186,13 +228,23 @@ describe('embedded admin (Shopify session tokens)', () => {
     }
     expect((await tactful.settings.get()).optInTokenTtlHours).toBe(before);
     // A token only counts in a form body: in a JSON body it opens nothing.
-    const json = await fetch(`${embedded.url}/admin/settings`, { method: 'POST', body: JSON.stringify({ optInTokenTtlHours: before + 1, id_token: sessionToken() }), headers: { 'content-type': 'application/json' }, redirect: 'manual' });
+    const json = await fetch(`${embedded.url}/admin/settings`, {
+      method: 'POST',
+      body: JSON.stringify({ optInTokenTtlHours: before + 1, id_token: sessionToken() }),
+      headers: { 'content-type': 'application/json' },
+      redirect: 'manual',
+    });
     expect(json.status).toBe(401);
   });
 
   it('a header-signed request gets no token in its redirects; a carried token replaces an earlier one', async () => {
     const token = sessionToken();
-    const viaHeader = await fetch(`${embedded.url}/admin/settings`, { method: 'POST', body: new URLSearchParams({ optInTokenTtlHours: '48' }), headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
+    const viaHeader = await fetch(`${embedded.url}/admin/settings`, {
+      method: 'POST',
+      body: new URLSearchParams({ optInTokenTtlHours: '48' }),
+      headers: { authorization: `Bearer ${token}` },
+      redirect: 'manual',
+    });
     expect(viaHeader.status).toBe(303);
     expect(viaHeader.headers.get('location')).toBe('/admin/settings?saved=1');
     // A carried token replaces an earlier one, keeps the rest of the query and the hash.
@@ -203,10 +255,17 @@ describe('embedded admin (Shopify session tokens)', () => {
     const token = sessionToken();
     await fetch(`${embedded.url}/admin/audit?id_token=${token}`, { headers: { accept: 'text/html' } });
     await post('/admin/settings', { optInTokenTtlHours: '49', id_token: token });
-    await post('/admin/sender', { senderName: 'Shop', senderEmail: 'shop@example.com', senderAddress: '1 Road, Town', id_token: token });
+    await post('/admin/sender', {
+      senderName: 'Shop',
+      senderEmail: 'shop@example.com',
+      senderAddress: '1 Road, Town',
+      id_token: token,
+    });
     const refused = sessionToken({}, 'some-other-apps-secret-0123456789');
     await post('/admin/settings', { optInTokenTtlHours: '50', id_token: refused });
-    const signIn = await fetch(`${embedded.url}/admin/audit?action=settings.changed&id_token=${refused}`, { headers: { accept: 'text/html' } });
+    const signIn = await fetch(`${embedded.url}/admin/audit?action=settings.changed&id_token=${refused}`, {
+      headers: { accept: 'text/html' },
+    });
     expect(signIn.status).toBe(401);
     const signInPage = await signIn.text();
     expect(signInPage).toContain('name="next" value="/admin/audit?action=settings.changed"');

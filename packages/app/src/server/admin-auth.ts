@@ -76,7 +76,10 @@ export function withIdToken(location: string, token: string): string {
  * @shopify/shopify-api) and be issued for `shop`, the one shop this app serves. A token for another shop
  * that installed the same app is refused.
  */
-export function shopifyEmbeddedVerifier(auth: { verifySessionToken(token: string): Promise<{ shop: string }> }, shop: string): (req: Request) => Promise<boolean> {
+export function shopifyEmbeddedVerifier(
+  auth: { verifySessionToken(token: string): Promise<{ shop: string }> },
+  shop: string,
+): (req: Request) => Promise<boolean> {
   const expected = shop.trim().toLowerCase();
   return async (req) => {
     const token = sessionTokenOf(req);
@@ -130,7 +133,9 @@ export function createAdminAuth(options: AdminAuthOptions) {
       const token = header.slice(7).trim();
       if (sameSecret(token, options.adminToken)) return 'token';
       // Not the admin token: an App Bridge session token (a JWT) when the app is embedded.
-      return options.verifyEmbedded !== undefined && JWT_SHAPE.test(token) && (await options.verifyEmbedded(req)) ? 'embedded' : false;
+      return options.verifyEmbedded !== undefined && JWT_SHAPE.test(token) && (await options.verifyEmbedded(req))
+        ? 'embedded'
+        : false;
     }
     if (sessionValid(readCookie(req, ADMIN_COOKIE))) return 'cookie';
     if (options.verifyEmbedded && (await options.verifyEmbedded(req))) return 'embedded';
@@ -157,7 +162,8 @@ export function createAdminAuth(options: AdminAuthOptions) {
         const how = await authenticated(req);
         if (how === 'embedded') carryToken(req, res);
         // Whoever signed the request, a form's id_token goes no further than here.
-        if (req.body && typeof req.body === 'object' && 'id_token' in req.body) delete (req.body as Record<string, unknown>).id_token;
+        if (req.body && typeof req.body === 'object' && 'id_token' in req.body)
+          delete (req.body as Record<string, unknown>).id_token;
         if (how) return next();
         res.set('Cache-Control', 'no-store');
         if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') {
@@ -167,7 +173,10 @@ export function createAdminAuth(options: AdminAuthOptions) {
           res.status(401).send(loginPage(`${back.pathname}${back.search}`));
           return;
         }
-        res.status(401).set('WWW-Authenticate', 'Bearer realm="tactful-admin"').json({ error: 'AUTH.REQUIRED', message: 'Sign in at /admin/login or send Authorization: Bearer <TACTFUL_ADMIN_TOKEN>.' });
+        res.status(401).set('WWW-Authenticate', 'Bearer realm="tactful-admin"').json({
+          error: 'AUTH.REQUIRED',
+          message: 'Sign in at /admin/login or send Authorization: Bearer <TACTFUL_ADMIN_TOKEN>.',
+        });
       };
     },
     /** Checks a token typed into the login form; sets the session cookie when it matches. */
@@ -184,7 +193,12 @@ export function createAdminAuth(options: AdminAuthOptions) {
       return true;
     },
     logout(res: Response): void {
-      res.clearCookie(ADMIN_COOKIE, { httpOnly: true, sameSite: 'strict', secure: options.secureCookie ?? false, path: '/' });
+      res.clearCookie(ADMIN_COOKIE, {
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: options.secureCookie ?? false,
+        path: '/',
+      });
     },
   };
 }

@@ -1,5 +1,12 @@
 import express, { type Request, type Router } from 'express';
-import { exclusionLabels, isTactfulError, TactfulError, type CampaignRunResult, type ExclusionReason, type Tactful } from '@tactful/core';
+import {
+  exclusionLabels,
+  isTactfulError,
+  TactfulError,
+  type CampaignRunResult,
+  type ExclusionReason,
+  type Tactful,
+} from '@tactful/core';
 import type { AppContext } from './context.js';
 import { html, raw, type SafeHtml } from './html.js';
 import { page } from './layout.js';
@@ -7,17 +14,21 @@ import { page } from './layout.js';
 const adminActor = { type: 'admin', id: 'dashboard' } as const;
 
 function field(req: Request, name: string): string {
-  const source = req.method === 'POST' ? (req.body as Record<string, unknown> | undefined) : (req.query as Record<string, unknown>);
+  const source =
+    req.method === 'POST' ? (req.body as Record<string, unknown> | undefined) : (req.query as Record<string, unknown>);
   const value = source?.[name];
   return typeof value === 'string' ? value.trim() : '';
 }
 
 function resultCard(result: CampaignRunResult): SafeHtml {
-  const rows: Array<[string, number]> = [[result.dryRun ? 'Would get it now' : 'Sent now', result.dryRun ? result.eligible : result.sent]];
+  const rows: Array<[string, number]> = [
+    [result.dryRun ? 'Would get it now' : 'Sent now', result.dryRun ? result.eligible : result.sent],
+  ];
   if (result.alreadySent) rows.push(['Already got it in an earlier run', result.alreadySent]);
   if (result.resumedWaves) rows.push(['Interrupted sends finished', result.resumedWaves]);
   if (result.failed.length) rows.push(['Refused by the provider', result.failed.length]);
-  for (const [reason, n] of Object.entries(result.excluded) as Array<[ExclusionReason, number]>) rows.push([`Not sent: ${exclusionLabels[reason]}`, n]);
+  for (const [reason, n] of Object.entries(result.excluded) as Array<[ExclusionReason, number]>)
+    rows.push([`Not sent: ${exclusionLabels[reason]}`, n]);
   return html`<section class="card" aria-label="campaign result"><h2>${result.dryRun ? 'Dry run' : 'Sent'}: ${result.campaign}</h2>
 ${result.warnings.map((w) => html`<div class="notice error" role="alert">${w}</div>`)}
 <table><thead><tr><th>People</th><th class="num">Count</th></tr></thead><tbody>${rows.map(([label, n]) => html`<tr><td>${label}</td><td class="num">${n}</td></tr>`)}</tbody></table>
@@ -80,7 +91,11 @@ ${ctx.provider?.capabilities.reports ? html`<form method="post" action="/admin/c
     return saved.definition;
   }
 
-  const base = (req: Request) => ({ name: field(req, 'name') || `campaign-${tactful.now().toISOString().slice(0, 10)}`, subject: field(req, 'subject') || 'Picked for you', publicUrl: ctx.publicUrl });
+  const base = (req: Request) => ({
+    name: field(req, 'name') || `campaign-${tactful.now().toISOString().slice(0, 10)}`,
+    subject: field(req, 'subject') || 'Picked for you',
+    publicUrl: ctx.publicUrl,
+  });
 
   router.get('/admin/campaign', async (req, res) => {
     let outcome: SafeHtml | string = '';
@@ -101,7 +116,9 @@ ${ctx.provider?.capabilities.reports ? html`<form method="post" action="/admin/c
           }${resultCard({ ...result, excluded: {} })}`;
         }
       } else if (field(req, 'dry') === '1') {
-        outcome = resultCard(await tactful.campaign.run({ ...base(req), segment: await segmentOf(req), dryRun: true, previews: 5 }));
+        outcome = resultCard(
+          await tactful.campaign.run({ ...base(req), segment: await segmentOf(req), dryRun: true, previews: 5 }),
+        );
       }
     } catch (error) {
       if (!isTactfulError(error)) throw error;
@@ -114,7 +131,10 @@ ${ctx.provider?.capabilities.reports ? html`<form method="post" action="/admin/c
     let outcome: SafeHtml;
     let status = 200;
     try {
-      const result = await tactful.campaign.run({ ...base(req), segment: await segmentOf(req), dryRun: false, previews: 0 }, { provider: ctx.provider, actor: adminActor });
+      const result = await tactful.campaign.run(
+        { ...base(req), segment: await segmentOf(req), dryRun: false, previews: 0 },
+        { provider: ctx.provider, actor: adminActor },
+      );
       outcome = resultCard(result);
     } catch (error) {
       if (!isTactfulError(error)) throw error;

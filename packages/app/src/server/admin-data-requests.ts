@@ -18,7 +18,8 @@ ${
   requests.length === 0
     ? html`<p>No data requests so far.</p>`
     : html`<table><thead><tr><th>request</th><th>prepared</th><th></th></tr></thead><tbody>${requests.map(
-        (r) => html`<tr><td>${r.requestId}</td><td>${r.preparedAt}</td><td><a href="/admin/data-requests/${encodeURIComponent(r.requestId)}.json">download</a></td></tr>`,
+        (r) =>
+          html`<tr><td>${r.requestId}</td><td>${r.preparedAt}</td><td><a href="/admin/data-requests/${encodeURIComponent(r.requestId)}.json">download</a></td></tr>`,
       )}</tbody></table>`
 }`;
     res.send(page({ title: 'Data requests', admin: { current: '/admin/data-requests' }, body }));
@@ -26,7 +27,12 @@ ${
   router.get('/admin/data-requests/:id.json', async (req, res) => {
     try {
       const found = await tactful.privacy.dataRequest(req.params.id, { type: 'admin', id: 'dashboard' });
-      res.type('application/json').set('Content-Disposition', `attachment; filename="data-request-${found.requestId.replace(/[^A-Za-z0-9._-]/g, '_')}.json"`);
+      res
+        .type('application/json')
+        .set(
+          'Content-Disposition',
+          `attachment; filename="data-request-${found.requestId.replace(/[^A-Za-z0-9._-]/g, '_')}.json"`,
+        );
       res.send(`${JSON.stringify(found, null, 2)}\n`);
     } catch (error) {
       if (isTactfulError(error, 'PRIVACY.NOT_FOUND')) res.status(404).type('text/plain').send(error.message);

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { auditActions, isTactfulError, TactfulError, type Actor, type Tactful } from '@tactful/core';
 import type { AdminAuth } from './admin-auth.js';
 import { adminCampaign } from './admin-campaign.js';
@@ -51,7 +51,10 @@ function parseDay(value: string, endOfDay: boolean): Date | undefined | 'invalid
   return Number.isNaN(d.getTime()) ? 'invalid' : d;
 }
 
-async function auditFilter(tactful: Tactful, req: Request): Promise<{ filter: AuditFilter; problems: string[]; empty: boolean }> {
+async function auditFilter(
+  tactful: Tactful,
+  req: Request,
+): Promise<{ filter: AuditFilter; problems: string[]; empty: boolean }> {
   const problems: string[] = [];
   const filter: AuditFilter = {};
   let empty = false;
@@ -97,7 +100,10 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
   router.post('/admin/login', (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const token = typeof body.token === 'string' ? body.token : '';
-    const next = typeof body.next === 'string' && body.next.startsWith('/admin') && !body.next.startsWith('//') ? body.next : '/admin';
+    const next =
+      typeof body.next === 'string' && body.next.startsWith('/admin') && !body.next.startsWith('//')
+        ? body.next
+        : '/admin';
     if (!auth.login(res, token)) {
       res.status(401).send(loginPage(next, 'That token is not right. Nothing was changed.'));
       return;
@@ -109,7 +115,10 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
     res.redirect(303, '/admin/login');
   });
 
-  router.use('/admin', auth.require((next) => loginPage(next)));
+  router.use(
+    '/admin',
+    auth.require((next) => loginPage(next)),
+  );
   router.use('/admin', (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
@@ -126,7 +135,9 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
 <section class="card"><h2>Audience (email offers)</h2><p><strong>${t.granted}</strong> granted · <strong>${t.pending}</strong> pending · <strong>${t.withdrawn}</strong> withdrawn · ${t.subjects} people known</p>
 <p class="small muted">In the period: ${t.requested} opt-ins requested, ${t.confirmed} confirmed${t.requested > 0 ? ` (${Math.round((100 * t.confirmed) / t.requested)}%)` : ''}, ${t.unsubscribed} one-click unsubscribes.</p></section>
 <section class="card"><h2>Integrity and sync</h2><p><a href="/admin/audit/verify">Verify the hash chains</a> of the consent ledger and the audit log (reads them whole).</p>
-<p class="small muted">Outbox to connected systems: ${Object.entries(outbox).map(([k, v]) => `${String(v)} ${k}`).join(', ')}.</p></section>
+<p class="small muted">Outbox to connected systems: ${Object.entries(outbox)
+      .map(([k, v]) => `${String(v)} ${k}`)
+      .join(', ')}.</p></section>
 </div>
 <div class="grid">
 ${chartCard('funnel', 'Consent funnel: requested → confirmed')}
@@ -151,7 +162,10 @@ ${chartCard('unsubscribes', 'Unsubscribes')}
     const { filter, problems, empty } = await auditFilter(tactful, req);
     const pageNo = Math.max(1, Number(q(req, 'page')) || 1);
     const size = 50;
-    const result = problems.length > 0 || empty ? { rows: [], total: 0 } : await auditPage(tactful, filter, size, (pageNo - 1) * size);
+    const result =
+      problems.length > 0 || empty
+        ? { rows: [], total: 0 }
+        : await auditPage(tactful, filter, size, (pageNo - 1) * size);
     const query = new URLSearchParams();
     for (const k of ['action', 'email', 'subject', 'since', 'until']) if (q(req, k)) query.set(k, q(req, k));
     const at = (p: number) => `/admin/audit?${new URLSearchParams([...query, ['page', String(p)]]).toString()}`;
@@ -166,11 +180,15 @@ ${problems.length > 0 ? html`<div class="notice error" role="alert">${problems.j
 <p class="muted small">${result.total} entr${result.total === 1 ? 'y' : 'ies'}${empty ? ' (no customer with that email)' : ''}, newest first.</p>
 <table><thead><tr><th class="num">#</th><th>When (UTC)</th><th>Action</th><th>Actor</th><th>Subject</th><th>Details</th></tr></thead><tbody>
 ${result.rows.map(
-  (r) => html`<tr><td class="num">${r.seq}</td><td>${r.at.toISOString().replace('T', ' ').slice(0, 19)}</td><td>${r.action}</td><td>${r.actorType}:${r.actorId}</td>
+  (
+    r,
+  ) => html`<tr><td class="num">${r.seq}</td><td>${r.at.toISOString().replace('T', ' ').slice(0, 19)}</td><td>${r.action}</td><td>${r.actorType}:${r.actorId}</td>
 <td>${r.subjectId ? html`<a class="mono" href="/admin/audit?subject=${encodeURIComponent(r.subjectId)}">${r.subjectId.slice(0, 8)}</a>` : ''}</td><td class="mono small">${details(r.details)}</td></tr>`,
 )}</tbody></table>
 <div class="pager">${pageNo > 1 ? html`<a href="${at(pageNo - 1)}">← newer</a>` : ''}${pageNo * size < result.total ? html`<a href="${at(pageNo + 1)}">older →</a>` : ''}</div>`;
-    res.status(problems.length > 0 ? 400 : 200).send(page({ title: 'Audit log', admin: { current: '/admin/audit' }, body }));
+    res
+      .status(problems.length > 0 ? 400 : 200)
+      .send(page({ title: 'Audit log', admin: { current: '/admin/audit' }, body }));
   });
 
   router.get('/admin/audit/verify', async (_req, res) => {
@@ -182,7 +200,9 @@ ${result.rows.map(
         ? html`<div class="notice ok" role="status">Both chains are intact: no entry was changed, removed or inserted.</div>`
         : html`<div class="notice error" role="alert">A chain is broken: an entry was changed, removed or inserted outside Tactful. Export the audit log and investigate.</div>`
     }${line('Consent ledger', verify.ledger)}${line('Audit log', verify.audit)}<p class="small"><a href="/admin/audit">Back to the audit log</a></p>`;
-    res.status(verify.ledger.ok && verify.audit.ok ? 200 : 409).send(page({ title: 'Hash chains', admin: { current: '/admin/audit' }, body }));
+    res
+      .status(verify.ledger.ok && verify.audit.ok ? 200 : 409)
+      .send(page({ title: 'Hash chains', admin: { current: '/admin/audit' }, body }));
   });
 
   router.get('/admin/audit.csv', async (req, res) => {
@@ -191,7 +211,9 @@ ${result.rows.map(
       res.status(400).type('text/plain').send(problems.join('\n'));
       return;
     }
-    res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="audit-${tactful.shopId}.csv"`);
+    res
+      .type('text/csv; charset=utf-8')
+      .set('Content-Disposition', `attachment; filename="audit-${tactful.shopId}.csv"`);
     const lines = tactful.audit.export('csv', empty ? { subjectId: 'no-such-subject' } : filter);
     await new Promise<void>((resolve, reject) => {
       Readable.from(lines).on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
@@ -216,7 +238,9 @@ ${result.rows.map(
             ? html`<p class="empty">No product passes the significance test with this one yet.</p>`
             : html`<table><thead><tr><th>Product</th><th class="num">Together</th><th class="num">Support</th><th class="num">Confidence</th><th class="num">Lift</th><th class="num">G² (LLR)</th><th class="num">Score</th></tr></thead><tbody>
 ${related.map(
-  (n) => html`<tr><td><a href="/admin/recommendations?product=${encodeURIComponent(n.productId)}">${n.product?.title ?? n.productId}</a></td><td class="num">${n.stats.count}</td><td class="num">${fmt(n.stats.support, 4)}</td>
+  (
+    n,
+  ) => html`<tr><td><a href="/admin/recommendations?product=${encodeURIComponent(n.productId)}">${n.product?.title ?? n.productId}</a></td><td class="num">${n.stats.count}</td><td class="num">${fmt(n.stats.support, 4)}</td>
 <td class="num">${fmt(n.stats.confidence)}</td><td class="num">${fmt(n.stats.lift, 2)}</td><td class="num">${fmt(n.stats.llr, 1)}</td><td class="num">${fmt(n.score)}</td></tr>`,
 )}</tbody></table>`
         }`;
@@ -229,24 +253,30 @@ ${related.map(
     if (customer) {
       try {
         const result = await tactful.recommend.forCustomer(customer, { k: 10 });
-        const titles = await productTitles(tactful, result.recommendations.flatMap((r) => r.reasons.flatMap((x) => (x.kind === 'bought-with' ? [x.because] : []))));
+        const titles = await productTitles(
+          tactful,
+          result.recommendations.flatMap((r) =>
+            r.reasons.flatMap((x) => (x.kind === 'bought-with' ? [x.because] : [])),
+          ),
+        );
         customerSection = html`<h2>For ${customer} (${result.purchases} order${result.purchases === 1 ? '' : 's'})</h2>${
           result.recommendations.length === 0
             ? html`<p class="empty">Nothing to recommend.</p>`
             : html`<table><thead><tr><th>Product</th><th>Source</th><th class="num">Score</th><th>Why</th></tr></thead><tbody>
 ${result.recommendations.map(
-  (r) => html`<tr><td>${r.product.title}</td><td>${r.source}</td><td class="num">${fmt(r.score)}</td><td class="small">${r.reasons.map(
-    (x) =>
-      html`<div>${
-        x.kind === 'bought-with'
-          ? `because they bought ${titles.get(x.because) ?? x.because} (${x.statistic} ${fmt(x.value, 2)}, together ${x.stats.count}×, lift ${fmt(x.stats.lift, 2)})`
-          : x.kind === 'popular-in-category'
-            ? `popular in ${x.category} (${x.count} orders)`
-            : x.kind === 'declared-interest'
-              ? `they told us they like ${x.category}`
-              : `popular (${x.count} orders)`
-      }</div>`,
-  )}</td></tr>`,
+  (r) =>
+    html`<tr><td>${r.product.title}</td><td>${r.source}</td><td class="num">${fmt(r.score)}</td><td class="small">${r.reasons.map(
+      (x) =>
+        html`<div>${
+          x.kind === 'bought-with'
+            ? `because they bought ${titles.get(x.because) ?? x.because} (${x.statistic} ${fmt(x.value, 2)}, together ${x.stats.count}×, lift ${fmt(x.stats.lift, 2)})`
+            : x.kind === 'popular-in-category'
+              ? `popular in ${x.category} (${x.count} orders)`
+              : x.kind === 'declared-interest'
+                ? `they told us they like ${x.category}`
+                : `popular (${x.count} orders)`
+        }</div>`,
+    )}</td></tr>`,
 )}</tbody></table>`
         }`;
       } catch (error) {
@@ -273,7 +303,10 @@ ${productSection}${customerSection}`;
     const body = (req.body ?? {}) as Record<string, unknown>;
     const ttl = Number(body.optInTokenTtlHours);
     try {
-      await tactful.settings.update({ requireDoubleOptIn: body.requireDoubleOptIn === 'on', optInTokenTtlHours: Number.isFinite(ttl) ? ttl : -1 }, adminActor);
+      await tactful.settings.update(
+        { requireDoubleOptIn: body.requireDoubleOptIn === 'on', optInTokenTtlHours: Number.isFinite(ttl) ? ttl : -1 },
+        adminActor,
+      );
       res.redirect(303, '/admin/settings?saved=1');
     } catch (error) {
       if (!isTactfulError(error)) throw error;
@@ -300,7 +333,10 @@ ${productSection}${customerSection}`;
     const body = (req.body ?? {}) as Record<string, unknown>;
     const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
     try {
-      await tactful.settings.update({ sender: { name: text('senderName'), email: text('senderEmail'), postalAddress: text('senderAddress') } }, adminActor);
+      await tactful.settings.update(
+        { sender: { name: text('senderName'), email: text('senderEmail'), postalAddress: text('senderAddress') } },
+        adminActor,
+      );
       res.redirect(303, '/admin/settings?saved=1');
     } catch (error) {
       if (!isTactfulError(error)) throw error;
@@ -345,7 +381,14 @@ ${productSection}${customerSection}`;
     const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
     try {
       await tactful.purposes.define(
-        { key: text('key'), title: text('title'), description: text('description'), documentUrl: text('documentUrl'), clause: text('clause'), version: text('version') },
+        {
+          key: text('key'),
+          title: text('title'),
+          description: text('description'),
+          documentUrl: text('documentUrl'),
+          clause: text('clause'),
+          version: text('version'),
+        },
         adminActor,
       );
       res.redirect(303, '/admin/settings?saved=1');
@@ -362,7 +405,9 @@ async function settingsPage(tactful: Tactful, ok?: string, error?: string): Prom
   const settings = await tactful.settings.get();
   const purposes = await tactful.purposes.list();
   const contact = await tactful.contact.policy();
-  const purposeForm = (p: { key: string; title: string; description: string; documentUrl: string; clause: string; version: string } | null) => html`<form method="post" action="/admin/purposes" class="card">
+  const purposeForm = (
+    p: { key: string; title: string; description: string; documentUrl: string; clause: string; version: string } | null,
+  ) => html`<form method="post" action="/admin/purposes" class="card">
 <h2>${p ? p.title : 'New purpose'}</h2>
 ${p ? html`<input type="hidden" name="key" value="${p.key}"><p class="small muted">Key: <code>${p.key}</code>. Changing the version keeps consent given under earlier versions provable.</p>` : html`<label>Key (a-z, 0-9, _)<br><input type="text" name="key" required></label>`}
 <label>Title<br><input type="text" name="title" value="${p?.title ?? ''}" required></label>
@@ -403,4 +448,3 @@ ${purposes.map((p) => purposeForm(p))}
 ${purposeForm(null)}`,
   });
 }
-

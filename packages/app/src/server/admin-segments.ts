@@ -4,7 +4,11 @@ import type { ChartSpec } from './dashboard-data.js';
 import { html, jsonForScript, type SafeHtml } from './html.js';
 import { page } from './layout.js';
 
-const example = JSON.stringify({ all: [{ consent: { purpose: 'email_marketing', state: 'granted' } }, { orderCount: { min: 1 } }] }, null, 2);
+const example = JSON.stringify(
+  { all: [{ consent: { purpose: 'email_marketing', state: 'granted' } }, { orderCount: { min: 1 } }] },
+  null,
+  2,
+);
 
 function money(n: number): string {
   return n.toFixed(2);
@@ -18,7 +22,12 @@ function pct(n: number): string {
 export function adminSegments(tactful: Tactful): Router {
   const router = express.Router();
 
-  async function render(req: Request, status: number, notice?: { kind: 'ok' | 'error'; text: string }, draft?: { name: string; definition: string }): Promise<[number, string]> {
+  async function render(
+    req: Request,
+    status: number,
+    notice?: { kind: 'ok' | 'error'; text: string },
+    draft?: { name: string; definition: string },
+  ): Promise<[number, string]> {
     const saved = await tactful.segments.list();
     const sizes = await Promise.all(saved.map((s) => tactful.segments.preview(s.definition, 0).then((p) => p.count)));
     const definition = draft?.definition ?? (typeof req.query.definition === 'string' ? req.query.definition : '');
@@ -38,11 +47,20 @@ ${result.sample.length > 0 ? html`<p class="small muted">Sample: ${result.sample
     const pareto = await tactful.segments.pareto(threshold);
     const rfm = await tactful.segments.rfm();
     const charts: Record<string, ChartSpec> = {
-      rfm: { type: 'bar', labels: rfm.labels.map((l) => l.label.replace(/_/g, ' ')), datasets: [{ label: 'Customers', data: rfm.labels.map((l) => l.customers) }] },
+      rfm: {
+        type: 'bar',
+        labels: rfm.labels.map((l) => l.label.replace(/_/g, ' ')),
+        datasets: [{ label: 'Customers', data: rfm.labels.map((l) => l.customers) }],
+      },
       pareto: {
         type: 'line',
         labels: pareto.members.slice(0, 200).map((_, i) => String(i + 1)),
-        datasets: [{ label: 'Cumulative share of revenue (%)', data: pareto.members.slice(0, 200).map((m) => Math.round(m.cumulativeShare * 1000) / 10) }],
+        datasets: [
+          {
+            label: 'Cumulative share of revenue (%)',
+            data: pareto.members.slice(0, 200).map((m) => Math.round(m.cumulativeShare * 1000) / 10),
+          },
+        ],
       },
     };
     const body = html`<h1>Segments</h1>
@@ -51,7 +69,10 @@ ${notice ? html`<div class="notice ${notice.kind}" role="${notice.kind === 'erro
       saved.length === 0
         ? html`<p class="empty">No saved segment yet.</p>`
         : html`<table><thead><tr><th>Name</th><th class="num">Members</th><th>Definition</th><th></th></tr></thead><tbody>${saved.map(
-            (s, i) => html`<tr><td>${s.name}</td><td class="num">${sizes[i] ?? 0}</td><td class="mono small">${JSON.stringify(s.definition)}</td>
+            (
+              s,
+              i,
+            ) => html`<tr><td>${s.name}</td><td class="num">${sizes[i] ?? 0}</td><td class="mono small">${JSON.stringify(s.definition)}</td>
 <td><a href="/admin/segments?definition=${encodeURIComponent(JSON.stringify(s.definition, null, 2))}">preview</a>
 <form method="post" action="/admin/segments/delete" style="display:inline"><input type="hidden" name="name" value="${s.name}"><button class="secondary" type="submit">Delete</button></form></td></tr>`,
           )}</tbody></table>`
@@ -75,12 +96,22 @@ ${preview}
         ? html`<p class="empty">No scored customer yet.</p>`
         : html`<div class="chart"><canvas data-chart="rfm" role="img" aria-label="Customers per RFM group"></canvas></div>
 <table><thead><tr><th>Group</th><th class="num">Customers</th><th class="num">Share</th><th class="num">Revenue</th><th class="num">R / F / M</th></tr></thead><tbody>${rfm.labels.map(
-            (l) => html`<tr><td>${l.label.replace(/_/g, ' ')}</td><td class="num">${l.customers}</td><td class="num">${pct(l.share)}</td><td class="num">${money(l.revenue)}</td>
+            (
+              l,
+            ) => html`<tr><td>${l.label.replace(/_/g, ' ')}</td><td class="num">${l.customers}</td><td class="num">${pct(l.share)}</td><td class="num">${money(l.revenue)}</td>
 <td class="num">${l.averageRecency.toFixed(1)} / ${l.averageFrequency.toFixed(1)} / ${l.averageMonetary.toFixed(1)}</td></tr>`,
           )}</tbody></table>`
     }</section></div>
 <script type="application/json" id="chart-data">${jsonForScript(charts)}</script>`;
-    return [status, page({ title: 'Segments', admin: { current: '/admin/segments' }, body, scripts: ['/assets/chart.umd.min.js', '/assets/dashboard.js'] })];
+    return [
+      status,
+      page({
+        title: 'Segments',
+        admin: { current: '/admin/segments' },
+        body,
+        scripts: ['/assets/chart.umd.min.js', '/assets/dashboard.js'],
+      }),
+    ];
   }
 
   router.get('/admin/segments', async (req, res) => {
@@ -99,13 +130,21 @@ ${preview}
       res.redirect(303, `/admin/segments?saved=${encodeURIComponent(name)}`);
     } catch (error) {
       if (!isTactfulError(error) && !(error instanceof SyntaxError)) throw error;
-      const [, out] = await render(req, 400, { kind: 'error', text: `${error.message}. Nothing was saved.` }, { name, definition });
+      const [, out] = await render(
+        req,
+        400,
+        { kind: 'error', text: `${error.message}. Nothing was saved.` },
+        { name, definition },
+      );
       res.status(400).send(out);
     }
   });
 
   router.post('/admin/segments/delete', async (req, res) => {
-    const name = typeof (req.body as Record<string, unknown>)?.name === 'string' ? ((req.body as Record<string, unknown>).name as string) : '';
+    const name =
+      typeof (req.body as Record<string, unknown>)?.name === 'string'
+        ? ((req.body as Record<string, unknown>).name as string)
+        : '';
     await tactful.segments.delete(name);
     res.redirect(303, '/admin/segments');
   });

@@ -17,7 +17,12 @@ beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: 'test-shop.myshopify.com' });
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: ADMIN, TACTFUL_DEMO: '1', TACTFUL_RATE_LIMIT: '10000', PUBLIC_URL: 'http://shop.test' });
+  const config = readServeConfig({
+    TACTFUL_ADMIN_TOKEN: ADMIN,
+    TACTFUL_DEMO: '1',
+    TACTFUL_RATE_LIMIT: '10000',
+    PUBLIC_URL: 'http://shop.test',
+  });
   server = await startServer(createApp({ tactful, config, logger, mailer: mailbox }), { host: '127.0.0.1', port: 0 });
 });
 
@@ -39,7 +44,12 @@ function form(values: Record<string, string | string[]>): URLSearchParams {
 }
 
 async function post(path: string, values: Record<string, string | string[]>, headers: Record<string, string> = {}) {
-  return fetch(path.startsWith('http') ? path : `${server.url}${path}`, { method: 'POST', body: form(values), redirect: 'manual', headers });
+  return fetch(path.startsWith('http') ? path : `${server.url}${path}`, {
+    method: 'POST',
+    body: form(values),
+    redirect: 'manual',
+    headers,
+  });
 }
 
 async function subscribeAndConfirm(email: string): Promise<void> {
@@ -85,7 +95,11 @@ describe('subscribe and double opt-in', () => {
 
   it('subscribe with both boxes: pending, a confirmation email, then confirmed on POST only', async () => {
     const email = 'ana@example.com';
-    const res = await post('/subscribe', { email, purpose: ['email_marketing', 'personalization'] }, { 'user-agent': 'TestBrowser/1.0' });
+    const res = await post(
+      '/subscribe',
+      { email, purpose: ['email_marketing', 'personalization'] },
+      { 'user-agent': 'TestBrowser/1.0' },
+    );
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Check your inbox');
     expect((await tactful.consent.show(email)).purposes.map((p) => p.state)).toEqual(['pending', 'pending']);
@@ -157,7 +171,12 @@ describe('subscribe and double opt-in', () => {
     await post('/subscribe', { email, purpose: 'email_marketing' });
     const token = new URL(mailbox.latestTo(email)!.links.confirm!).searchParams.get('token')!;
     const [body, mac] = token.split('.');
-    const forgedBody = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), purposes: ['email_marketing', 'personalization'] })).toString('base64url');
+    const forgedBody = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(body!, 'base64url').toString()),
+        purposes: ['email_marketing', 'personalization'],
+      }),
+    ).toString('base64url');
     for (const bad of [`${forgedBody}.${mac}`, token.slice(0, -3), 'garbage', '']) {
       const get = await fetch(`${server.url}/confirm?token=${encodeURIComponent(bad)}`);
       expect(get.status).toBe(400);
@@ -166,7 +185,9 @@ describe('subscribe and double opt-in', () => {
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('Nothing was changed');
     }
-    expect((await tactful.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe('pending');
+    expect((await tactful.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe(
+      'pending',
+    );
   });
 });
 
@@ -178,10 +199,16 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     const shown = await fetch(local(link));
     expect(shown.status).toBe(200);
     expect(await shown.text()).toContain('name="List-Unsubscribe" value="One-Click"');
-    expect((await tactful.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe('granted');
+    expect((await tactful.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe(
+      'granted',
+    );
 
     // What a mail client sends: a POST to the List-Unsubscribe URL with the one-click body.
-    const res = await fetch(local(link), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const res = await fetch(local(link), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('You are unsubscribed');
     const view = await tactful.consent.show(email);
@@ -189,7 +216,11 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(view.purposes.find((p) => p.purpose === 'personalization')!.state).toBe('granted');
     // Twice is fine and records nothing new.
     const rows = (await tactful.audit.verify()).audit.rows;
-    const again = await fetch(local(link), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const again = await fetch(local(link), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
     expect(again.status).toBe(200);
     expect(await again.text()).toContain('already unsubscribed');
     expect((await tactful.audit.verify()).audit.rows).toBe(rows);
@@ -203,24 +234,35 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     body.set('List-Unsubscribe', 'One-Click');
     const res = await fetch(local(link), { method: 'POST', body });
     expect(res.status).toBe(200);
-    expect((await tactful.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe('withdrawn');
+    expect((await tactful.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe(
+      'withdrawn',
+    );
   });
 
   it('a POST without List-Unsubscribe=One-Click, or with a bad token, gets 400 and changes nothing', async () => {
     const email = 'keep@example.com';
     await subscribeAndConfirm(email);
     const link = mailbox.latestTo(email)!.links.unsubscribe!;
-    const missing = await fetch(local(link), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'foo=bar' });
-    expect(missing.status).toBe(400);
-    expect(await missing.text()).toContain('List-Unsubscribe=One-Click');
-    const forged = await fetch(`${server.url}/unsubscribe?token=${encodeURIComponent(new URL(link).searchParams.get('token')!.replace(/.$/, 'A'))}x`, {
+    const missing = await fetch(local(link), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'List-Unsubscribe=One-Click',
+      body: 'foo=bar',
     });
+    expect(missing.status).toBe(400);
+    expect(await missing.text()).toContain('List-Unsubscribe=One-Click');
+    const forged = await fetch(
+      `${server.url}/unsubscribe?token=${encodeURIComponent(new URL(link).searchParams.get('token')!.replace(/.$/, 'A'))}x`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      },
+    );
     expect(forged.status).toBe(400);
     expect(await forged.text()).toContain('This link is not valid');
-    expect((await tactful.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe('granted');
+    expect((await tactful.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe(
+      'granted',
+    );
   });
 });
 
@@ -238,9 +280,26 @@ describe('preference centre', () => {
     // Tea and teapots go together; cups go with saucers: a clear co-purchase signal.
     for (let i = 0; i < 12; i++) {
       const lines = i % 2 === 0 ? ['p-tea', 'p-pot'] : ['p-cup', 'p-saucer'];
-      orders.push({ id: `o-${i}`, email: `buyer${i}@example.com`, customerId: `c${i}`, createdAt: at(i + 1), updatedAt: at(i + 1), lines: lines.map((productId) => ({ productId, title: productId, quantity: 1 })) });
+      orders.push({
+        id: `o-${i}`,
+        email: `buyer${i}@example.com`,
+        customerId: `c${i}`,
+        createdAt: at(i + 1),
+        updatedAt: at(i + 1),
+        lines: lines.map((productId) => ({ productId, title: productId, quantity: 1 })),
+      });
     }
-    orders.push({ id: 'o-cy', name: '#1042', email, customerId: 'c-cy', createdAt: at(20), updatedAt: at(20), currency: 'EUR', totalPrice: '12.50', lines: [{ productId: 'p-tea', title: 'Green tea', quantity: 2 }] });
+    orders.push({
+      id: 'o-cy',
+      name: '#1042',
+      email,
+      customerId: 'c-cy',
+      createdAt: at(20),
+      updatedAt: at(20),
+      currency: 'EUR',
+      totalPrice: '12.50',
+      lines: [{ productId: 'p-tea', title: 'Green tea', quantity: 2 }],
+    });
     await tactful.orders.ingest(orders, 'shopify');
     await subscribeAndConfirm(email);
     const link = mailbox.latestTo(email)!.links.preferences!;
@@ -283,7 +342,10 @@ describe('preference centre', () => {
     const exported = await post('/preferences/export', { token });
     expect(exported.status).toBe(200);
     expect(exported.headers.get('content-disposition')).toContain('attachment');
-    const data = (await exported.json()) as { subject: { email: string }; consent: { current: Array<{ state: string }> } };
+    const data = (await exported.json()) as {
+      subject: { email: string };
+      consent: { current: Array<{ state: string }> };
+    };
     expect(data.subject.email).toBe(email);
     expect(data.consent.current.map((c) => c.state)).toEqual(['granted', 'granted']);
     const unconfirmed = await post('/preferences/erase', { token });
@@ -318,14 +380,25 @@ describe('admin', () => {
   const auth = { authorization: `Bearer ${ADMIN}` };
 
   it('every admin page and export answers 401 without a token', async () => {
-    for (const path of ['/admin', '/admin/audit', '/admin/audit.csv', '/admin/segments', '/admin/campaign', '/admin/recommendations', '/admin/settings']) {
+    for (const path of [
+      '/admin',
+      '/admin/audit',
+      '/admin/audit.csv',
+      '/admin/segments',
+      '/admin/campaign',
+      '/admin/recommendations',
+      '/admin/settings',
+    ]) {
       const res = await fetch(`${server.url}${path}`);
       expect(res.status, path).toBe(401);
     }
     expect((await post('/admin/settings', { requireDoubleOptIn: '' })).status).toBe(401);
     expect((await post('/admin/segments', { name: 'x', definition: '{}' })).status).toBe(401);
     expect((await post('/admin/contact-policy', { caps: '9/1' })).status).toBe(401);
-    expect((await fetch(`${server.url}/admin`, { headers: { authorization: 'Bearer wrong-token-wrong-token-wrong' } })).status).toBe(401);
+    expect(
+      (await fetch(`${server.url}/admin`, { headers: { authorization: 'Bearer wrong-token-wrong-token-wrong' } }))
+        .status,
+    ).toBe(401);
     expect((await tactful.settings.get()).requireDoubleOptIn).toBe(true);
   });
 
@@ -341,7 +414,9 @@ describe('admin', () => {
     expect(cookie).toMatch(/SameSite=Strict/i);
     const page = await fetch(`${server.url}/admin/audit`, { headers: { cookie: cookie.split(';')[0]! } });
     expect(page.status).toBe(200);
-    const tampered = await fetch(`${server.url}/admin`, { headers: { cookie: cookie.split(';')[0]!.replace(/\d{5}\./, '99999.') } });
+    const tampered = await fetch(`${server.url}/admin`, {
+      headers: { cookie: cookie.split(';')[0]!.replace(/\d{5}\./, '99999.') },
+    });
     expect(tampered.status).toBe(401);
   });
 
@@ -380,7 +455,9 @@ describe('admin', () => {
     expect(verify.status).toBe(200);
     expect(await verify.text()).toContain('Both chains are intact');
     // A row changed behind Tactful's back is found; then it is put back.
-    const [row] = await store.query<{ seq: number }>("select min(seq)::int as seq from audit_log where action = 'consent.unsubscribed'");
+    const [row] = await store.query<{ seq: number }>(
+      "select min(seq)::int as seq from audit_log where action = 'consent.unsubscribed'",
+    );
     await store.query("update audit_log set action = 'consent.recorded' where seq = $1", [row!.seq]);
     const broken = await fetch(`${server.url}/admin/audit/verify`, { headers: auth });
     expect(broken.status).toBe(409);
@@ -400,13 +477,18 @@ describe('admin', () => {
 
   it('segments: preview a definition, refuse a bad one with its reason, save, and show Pareto and RFM', async () => {
     const definition = JSON.stringify({ consent: { purpose: 'email_marketing', state: 'granted' } });
-    const preview = await fetch(`${server.url}/admin/segments?definition=${encodeURIComponent(definition)}`, { headers: auth });
+    const preview = await fetch(`${server.url}/admin/segments?definition=${encodeURIComponent(definition)}`, {
+      headers: auth,
+    });
     expect(preview.status).toBe(200);
     const text = await preview.text();
     expect(text).toMatch(/<strong>\d+<\/strong> of \d+ profiles match/);
     expect(text).toContain('Pareto');
     expect(text).toContain('RFM groups');
-    const bad = await fetch(`${server.url}/admin/segments?definition=${encodeURIComponent('{"orderCount":{"min":"many"}}')}`, { headers: auth });
+    const bad = await fetch(
+      `${server.url}/admin/segments?definition=${encodeURIComponent('{"orderCount":{"min":"many"}}')}`,
+      { headers: auth },
+    );
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('Invalid segment at');
     const notJson = await post('/admin/segments', { name: 'x', definition: '{oops' }, auth);
@@ -434,7 +516,17 @@ describe('admin', () => {
     const soon = new Date(Date.now() + 60_000);
     await tactful.orders.ingest(
       [
-        { id: 'o-cy-2', email: 'cy@example.com', customerId: 'c-cy', createdAt: soon, updatedAt: soon, lines: [{ productId: 'p-cup', title: 'Cups', quantity: 2, price: '7.25' }, { productId: 'p-saucer', title: 'Saucers', quantity: 1, price: '100.00' }] },
+        {
+          id: 'o-cy-2',
+          email: 'cy@example.com',
+          customerId: 'c-cy',
+          createdAt: soon,
+          updatedAt: soon,
+          lines: [
+            { productId: 'p-cup', title: 'Cups', quantity: 2, price: '7.25' },
+            { productId: 'p-saucer', title: 'Saucers', quantity: 1, price: '100.00' },
+          ],
+        },
       ],
       'shopify',
     );
@@ -446,18 +538,38 @@ describe('admin', () => {
   });
 
   it('settings: frequency caps are saved, and a bad cap is refused with the reason', async () => {
-    const bad = await post('/admin/contact-policy', { caps: '1/3, lots', quietStart: '21:00', quietEnd: '08:00', defaultTimeZone: 'UTC', productResendDays: '30' }, auth);
+    const bad = await post(
+      '/admin/contact-policy',
+      { caps: '1/3, lots', quietStart: '21:00', quietEnd: '08:00', defaultTimeZone: 'UTC', productResendDays: '30' },
+      auth,
+    );
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('&quot;lots&quot; is not a cap');
-    const badZone = await post('/admin/contact-policy', { caps: '2/7', quietStart: '', quietEnd: '', defaultTimeZone: 'Mars/Olympus', productResendDays: '' }, auth);
+    const badZone = await post(
+      '/admin/contact-policy',
+      { caps: '2/7', quietStart: '', quietEnd: '', defaultTimeZone: 'Mars/Olympus', productResendDays: '' },
+      auth,
+    );
     expect(badZone.status).toBe(400);
     expect((await tactful.contact.policy()).caps).toEqual([
       { max: 1, days: 3 },
       { max: 4, days: 30 },
     ]);
-    const ok = await post('/admin/contact-policy', { caps: '2/7, 6/30', quietStart: '', quietEnd: '', defaultTimeZone: 'Europe/Paris', productResendDays: '' }, auth);
+    const ok = await post(
+      '/admin/contact-policy',
+      { caps: '2/7, 6/30', quietStart: '', quietEnd: '', defaultTimeZone: 'Europe/Paris', productResendDays: '' },
+      auth,
+    );
     expect(ok.status).toBe(303);
-    expect(await tactful.contact.policy()).toMatchObject({ caps: [{ max: 2, days: 7 }, { max: 6, days: 30 }], quietHours: null, defaultTimeZone: 'Europe/Paris', productResendDays: null });
+    expect(await tactful.contact.policy()).toMatchObject({
+      caps: [
+        { max: 2, days: 7 },
+        { max: 6, days: 30 },
+      ],
+      quietHours: null,
+      defaultTimeZone: 'Europe/Paris',
+      productResendDays: null,
+    });
   });
 
   it('campaign preview: eligible customers see the content and reasons, others the reason they are left out', async () => {
@@ -465,18 +577,38 @@ describe('admin', () => {
     const capped = await (await fetch(`${server.url}/admin/campaign?email=cy%40example.com`, { headers: auth })).text();
     expect(capped).toContain('cy@example.com would not receive it: frequency cap reached');
     await subscribeAndConfirm('fay@example.com');
-    const noHistory = await (await fetch(`${server.url}/admin/campaign?email=fay%40example.com`, { headers: auth })).text();
+    const noHistory = await (
+      await fetch(`${server.url}/admin/campaign?email=fay%40example.com`, { headers: auth })
+    ).text();
     expect(noHistory).toContain('fay@example.com would not receive it: nothing to recommend');
     const now = tactful.now();
-    await tactful.orders.ingest([{ id: 'o-fay', email: 'fay@example.com', customerId: 'c-fay', createdAt: now, updatedAt: now, lines: [{ productId: 'p-tea', title: 'Green tea', quantity: 1 }] }], 'shopify');
-    const eligible = await (await fetch(`${server.url}/admin/campaign?email=fay%40example.com`, { headers: auth })).text();
+    await tactful.orders.ingest(
+      [
+        {
+          id: 'o-fay',
+          email: 'fay@example.com',
+          customerId: 'c-fay',
+          createdAt: now,
+          updatedAt: now,
+          lines: [{ productId: 'p-tea', title: 'Green tea', quantity: 1 }],
+        },
+      ],
+      'shopify',
+    );
+    const eligible = await (
+      await fetch(`${server.url}/admin/campaign?email=fay%40example.com`, { headers: auth })
+    ).text();
     expect(eligible).toContain('fay@example.com would receive the email now');
     expect(eligible).toContain('Because you bought Green tea.');
     expect(eligible).toContain('Teapot &lt;b&gt;cast iron&lt;/b&gt;');
     expect(eligible).toContain('You receive this because you agreed to email offers on');
-    const unsubscribed = await (await fetch(`${server.url}/admin/campaign?email=bo%40example.com`, { headers: auth })).text();
+    const unsubscribed = await (
+      await fetch(`${server.url}/admin/campaign?email=bo%40example.com`, { headers: auth })
+    ).text();
     expect(unsubscribed).toContain('would not receive it: email offers not granted');
-    const unknown = await (await fetch(`${server.url}/admin/campaign?email=nobody%40example.com`, { headers: auth })).text();
+    const unknown = await (
+      await fetch(`${server.url}/admin/campaign?email=nobody%40example.com`, { headers: auth })
+    ).text();
     expect(unknown).toContain('No customer with email nobody@example.com');
   });
 
@@ -487,12 +619,28 @@ describe('admin', () => {
     const long = await post('/admin/sensitive', { categories: 'x'.repeat(300) }, auth);
     expect(long.status).toBe(400);
     expect((await tactful.settings.get()).sensitiveCategories).toEqual(['health food', 'baby food', 'beer']);
-    const badSender = await post('/admin/sender', { senderName: 'Tea', senderEmail: 'nope', senderAddress: '1 Leaf Lane, Ghent' }, auth);
+    const badSender = await post(
+      '/admin/sender',
+      { senderName: 'Tea', senderEmail: 'nope', senderAddress: '1 Leaf Lane, Ghent' },
+      auth,
+    );
     expect(badSender.status).toBe(400);
     expect(await badSender.text()).toContain('not an email address');
     expect((await tactful.settings.get()).sender).toBeUndefined();
-    expect((await post('/admin/sender', { senderName: 'Tea', senderEmail: 'hi@tea.example', senderAddress: '1 Leaf Lane, Ghent' }, auth)).status).toBe(303);
-    expect((await tactful.settings.get()).sender).toEqual({ name: 'Tea', email: 'hi@tea.example', postalAddress: '1 Leaf Lane, Ghent' });
+    expect(
+      (
+        await post(
+          '/admin/sender',
+          { senderName: 'Tea', senderEmail: 'hi@tea.example', senderAddress: '1 Leaf Lane, Ghent' },
+          auth,
+        )
+      ).status,
+    ).toBe(303);
+    expect((await tactful.settings.get()).sender).toEqual({
+      name: 'Tea',
+      email: 'hi@tea.example',
+      postalAddress: '1 Leaf Lane, Ghent',
+    });
   });
 
   it('settings: a bad value is refused with the reason and changes nothing', async () => {
@@ -514,6 +662,11 @@ describe('request logs', () => {
     expect(all).not.toContain('token=');
     expect(all).not.toContain('127.0.0.1');
     const entry = JSON.parse(logLines.find((l) => l.includes('"/subscribe"'))!);
-    expect(entry).toMatchObject({ method: expect.any(String), path: '/subscribe', status: expect.any(Number), ms: expect.any(Number) });
+    expect(entry).toMatchObject({
+      method: expect.any(String),
+      path: '/subscribe',
+      status: expect.any(Number),
+      ms: expect.any(Number),
+    });
   });
 });

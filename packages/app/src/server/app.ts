@@ -44,7 +44,10 @@ export interface TactfulApp extends Express {
 function unsentMailer(logger: Logger): Mailer {
   return {
     async send(mail) {
-      logger.warn({ subject: mail.subject }, 'no mailer configured: an email was not sent (set TACTFUL_SMTP_URL and TACTFUL_MAIL_FROM, or TACTFUL_DEMO=1 to keep emails in the demo inbox)');
+      logger.warn(
+        { subject: mail.subject },
+        'no mailer configured: an email was not sent (set TACTFUL_SMTP_URL and TACTFUL_MAIL_FROM, or TACTFUL_DEMO=1 to keep emails in the demo inbox)',
+      );
     },
   };
 }
@@ -58,7 +61,11 @@ function hasNul(value: unknown, depth = 0): boolean {
 
 /** PostgreSQL's "unsupported Unicode escape sequence" (22P05) or "invalid byte sequence" (22021), possibly wrapped by Drizzle. */
 function nulRefusedByDatabase(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+  for (
+    let e = error as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 5;
+    e = e.cause as typeof e, i++
+  ) {
     if (e.code === '22P05' || e.code === '22021') return true;
   }
   return false;
@@ -75,12 +82,28 @@ export function createApp(options: CreateAppOptions): TactfulApp {
       : config.TACTFUL_SMTP_URL !== undefined && config.TACTFUL_MAIL_FROM !== undefined
         ? smtpMailer({ url: config.TACTFUL_SMTP_URL, from: config.TACTFUL_MAIL_FROM })
         : unsentMailer(logger));
-  const ctx: AppContext = { tactful, publicUrl: config.PUBLIC_URL, demo: config.TACTFUL_DEMO, mailer, logger, provider: options.provider };
+  const ctx: AppContext = {
+    tactful,
+    publicUrl: config.PUBLIC_URL,
+    demo: config.TACTFUL_DEMO,
+    mailer,
+    logger,
+    provider: options.provider,
+  };
   const embedded = config.SHOPIFY_API_KEY !== undefined;
   const sessionStorage = config.SHOPIFY_API_SECRET !== undefined ? storeSessionStorage(tactful) : undefined;
   const auth =
-    sessionStorage && config.SHOPIFY_API_KEY !== undefined && config.SHOPIFY_API_SECRET !== undefined && config.SHOPIFY_SCOPES !== undefined
-      ? createShopifyAuth({ apiKey: config.SHOPIFY_API_KEY, apiSecret: config.SHOPIFY_API_SECRET, scopes: config.SHOPIFY_SCOPES, appUrl: config.PUBLIC_URL, sessionStorage })
+    sessionStorage &&
+    config.SHOPIFY_API_KEY !== undefined &&
+    config.SHOPIFY_API_SECRET !== undefined &&
+    config.SHOPIFY_SCOPES !== undefined
+      ? createShopifyAuth({
+          apiKey: config.SHOPIFY_API_KEY,
+          apiSecret: config.SHOPIFY_API_SECRET,
+          scopes: config.SHOPIFY_SCOPES,
+          appUrl: config.PUBLIC_URL,
+          sessionStorage,
+        })
       : undefined;
   // Embedded in the Shopify admin: App Bridge session tokens of this shop open the admin pages.
   const verifyEmbedded = options.verifyEmbedded ?? (auth ? shopifyEmbeddedVerifier(auth, tactful.shopId) : undefined);
@@ -92,13 +115,22 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   app.use(requestLog(logger));
   // Only the admin pages may be framed, and only by the shop's own admin (Shopify's rule for embedded apps);
   // the public consent pages never are.
-  const framedBySelf = helmet({ contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"] } }, xFrameOptions: { action: 'sameorigin' } });
+  const framedBySelf = helmet({
+    contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"] } },
+    xFrameOptions: { action: 'sameorigin' },
+  });
   // Embedded admin pages also load App Bridge from Shopify's CDN: that one script, nothing else from outside.
   const framedByShopify = helmet({
-    contentSecurityPolicy: { directives: { 'frame-ancestors': [`https://${tactful.shopId}`, 'https://admin.shopify.com'], 'script-src': ["'self'", APP_BRIDGE_URL] } },
+    contentSecurityPolicy: {
+      directives: {
+        'frame-ancestors': [`https://${tactful.shopId}`, 'https://admin.shopify.com'],
+        'script-src': ["'self'", APP_BRIDGE_URL],
+      },
+    },
     xFrameOptions: false,
   });
-  const isAdminPage = (req: Request) => req.path === '/admin' || req.path.startsWith('/admin/') || (req.path === '/' && req.query.embedded === '1');
+  const isAdminPage = (req: Request) =>
+    req.path === '/admin' || req.path.startsWith('/admin/') || (req.path === '/' && req.query.embedded === '1');
   app.use((req, res, next) => (embedded && isAdminPage(req) ? framedByShopify : framedBySelf)(req, res, next));
 
   app.get('/healthz', (_req, res) => {
@@ -107,7 +139,10 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   app.get('/readyz', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
     try {
-      await Promise.race([tactful.store.query('select 1 as ok'), new Promise((_r, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+      await Promise.race([
+        tactful.store.query('select 1 as ok'),
+        new Promise((_r, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+      ]);
       res.json({ status: 'ready' });
     } catch {
       res.status(503).json({ status: 'unavailable', reason: 'the database does not answer' });
@@ -116,7 +151,10 @@ export function createApp(options: CreateAppOptions): TactfulApp {
 
   // Adapters parse their own raw bodies (HMAC over the exact bytes): mounted before the body parsers.
   if (config.SHOPIFY_API_SECRET !== undefined && sessionStorage) {
-    app.use('/shopify', shopifyRoutes(tactful.inbox, { apiSecret: config.SHOPIFY_API_SECRET, sessionStorage, ...(auth ? { auth } : {}) }));
+    app.use(
+      '/shopify',
+      shopifyRoutes(tactful.inbox, { apiSecret: config.SHOPIFY_API_SECRET, sessionStorage, ...(auth ? { auth } : {}) }),
+    );
   }
   if (config.MAILCHIMP_WEBHOOK_SECRET !== undefined) {
     app.use(mailchimpWebhookRoutes(tactful.inbox, { shop: tactful.shopId, secret: config.MAILCHIMP_WEBHOOK_SECRET }));
@@ -127,7 +165,15 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   // PostgreSQL text cannot hold U+0000: a NUL in a field or query parameter would fail the query with a 500.
   app.use((req, res, next) => {
     if (!hasNul(req.query) && !hasNul(req.body)) return next();
-    res.status(400).send(messagePage('Bad request', 'The request contains a NUL character (U+0000), which no field accepts. Nothing was changed.', 'error'));
+    res
+      .status(400)
+      .send(
+        messagePage(
+          'Bad request',
+          'The request contains a NUL character (U+0000), which no field accepts. Nothing was changed.',
+          'error',
+        ),
+      );
   });
   app.use(assetRoutes());
 
@@ -148,10 +194,22 @@ export function createApp(options: CreateAppOptions): TactfulApp {
     legacyHeaders: false,
     skip: isOneClick,
     handler: (_req, res) => {
-      res.status(429).send(messagePage('Too many requests', 'Too many requests from your network in a short time. Wait a minute and try again.', 'error'));
+      res
+        .status(429)
+        .send(
+          messagePage(
+            'Too many requests',
+            'Too many requests from your network in a short time. Wait a minute and try again.',
+            'error',
+          ),
+        );
     },
   });
-  app.use(['/subscribe', '/confirm', '/unsubscribe', '/preferences', '/admin/login', '/demo'], oneClickLimiter, publicLimiter);
+  app.use(
+    ['/subscribe', '/confirm', '/unsubscribe', '/preferences', '/admin/login', '/demo'],
+    oneClickLimiter,
+    publicLimiter,
+  );
 
   if (config.TACTFUL_DEMO && 'messages' in mailer) {
     const box = mailer as Mailer & { messages: readonly SentMail[] };
@@ -162,7 +220,9 @@ export function createApp(options: CreateAppOptions): TactfulApp {
           body: html`<h1>Demo inbox</h1><div class="notice">Demo mode: the emails the app would send are kept here instead, newest first. Never run a real shop with TACTFUL_DEMO=1.</div>
 ${box.messages.length === 0 ? html`<p class="empty">No email yet.</p>` : ''}
 ${box.messages.map(
-  (m) => html`<article class="card mail" data-to="${m.to}" data-subject="${m.subject}"><h2>${m.subject}</h2><p class="small muted">To ${m.to} · ${m.at.toISOString()}</p>
+  (
+    m,
+  ) => html`<article class="card mail" data-to="${m.to}" data-subject="${m.subject}"><h2>${m.subject}</h2><p class="small muted">To ${m.to} · ${m.at.toISOString()}</p>
 ${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entries(m.headers).map(([k, v]) => `${k}: ${v}\n`)}</pre>` : ''}
 <p>${Object.entries(m.links).map(([role, href]) => html`<a class="button" data-link="${role}" href="${safeUrl(href)}">${role}</a> `)}</p>
 <pre class="small" style="white-space:pre-wrap">${m.text}</pre></article>`,
@@ -186,21 +246,53 @@ ${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entr
     app.use((req, _res, next) => (isAdminPage(req) ? embeddedPages.run(bridge, next) : next()));
   }
   app.use(publicPages(ctx));
-  app.use(adminPages(ctx, createAdminAuth({ adminToken: config.TACTFUL_ADMIN_TOKEN, secureCookie: config.PUBLIC_URL.startsWith('https:'), verifyEmbedded })));
+  app.use(
+    adminPages(
+      ctx,
+      createAdminAuth({
+        adminToken: config.TACTFUL_ADMIN_TOKEN,
+        secureCookie: config.PUBLIC_URL.startsWith('https:'),
+        verifyEmbedded,
+      }),
+    ),
+  );
 
   app.use((_req, res) => {
     res.status(404).send(messagePage('Not found', 'There is no page at this address.', 'error'));
   });
   const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
     const e = error as { type?: string; status?: number; code?: string; name?: string };
-    if (e.type === 'entity.too.large') return void res.status(413).send(messagePage('Too large', 'The form sent too much data. Nothing was changed.', 'error'));
-    if (e.type === 'entity.parse.failed' || e.type === 'parameters.too.many') return void res.status(400).send(messagePage('Bad request', 'The request could not be read. Nothing was changed.', 'error'));
+    if (e.type === 'entity.too.large')
+      return void res
+        .status(413)
+        .send(messagePage('Too large', 'The form sent too much data. Nothing was changed.', 'error'));
+    if (e.type === 'entity.parse.failed' || e.type === 'parameters.too.many')
+      return void res
+        .status(400)
+        .send(messagePage('Bad request', 'The request could not be read. Nothing was changed.', 'error'));
     // A NUL inside JSON (a segment definition) reaches PostgreSQL, which refuses it: bad input, not our failure.
-    if (nulRefusedByDatabase(error)) return void res.status(400).send(messagePage('Bad request', 'The request contains a NUL character (U+0000), which no field accepts. Nothing was changed.', 'error'));
+    if (nulRefusedByDatabase(error))
+      return void res
+        .status(400)
+        .send(
+          messagePage(
+            'Bad request',
+            'The request contains a NUL character (U+0000), which no field accepts. Nothing was changed.',
+            'error',
+          ),
+        );
     // Log the code only: messages may name a customer.
     logger.error({ code: isTactfulError(error) ? error.code : (e.name ?? 'Error') }, 'request failed');
     if (res.headersSent) return void res.end();
-    res.status(500).send(messagePage('Something went wrong', 'The request failed on our side and was not completed. Try again in a moment.', 'error'));
+    res
+      .status(500)
+      .send(
+        messagePage(
+          'Something went wrong',
+          'The request failed on our side and was not completed. Try again in a moment.',
+          'error',
+        ),
+      );
   };
   app.use(onError);
   return app;

@@ -142,9 +142,21 @@ export function assetRoutes(): Router {
     res.type(type).set('Cache-Control', 'public, max-age=3600').send(body());
   };
   router.get('/favicon.ico', (_req, res) => void res.status(204).end());
-  router.get('/assets/style.css', send('text/css', () => styleCss));
-  router.get('/assets/dashboard.js', send('text/javascript', () => dashboardJs));
-  router.get('/assets/embedded.js', send('text/javascript', () => embeddedJs));
-  router.get('/assets/chart.umd.min.js', send('text/javascript', () => (chartJsSource ??= readFileSync(chartJsPath(), 'utf8'))));
+  router.get(
+    '/assets/style.css',
+    send('text/css', () => styleCss),
+  );
+  router.get(
+    '/assets/dashboard.js',
+    send('text/javascript', () => dashboardJs),
+  );
+  router.get(
+    '/assets/embedded.js',
+    send('text/javascript', () => embeddedJs),
+  );
+  router.get(
+    '/assets/chart.umd.min.js',
+    send('text/javascript', () => (chartJsSource ??= readFileSync(chartJsPath(), 'utf8'))),
+  );
   return router;
 }

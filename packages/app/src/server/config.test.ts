@@ -10,7 +10,15 @@ const token = 'a-long-enough-admin-token-123456';
 describe('serveConfig', () => {
   it('defaults: port 3000 on 127.0.0.1, embedded database, public URL from host and port', () => {
     const c = readServeConfig({ TACTFUL_ADMIN_TOKEN: token });
-    expect(c).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', TACTFUL_DB: '.tactful/db', TACTFUL_SHOP: 'demo.myshopify.com', TACTFUL_DEMO: false, PUBLIC_URL: 'http://127.0.0.1:3000', TACTFUL_RATE_LIMIT: 60 });
+    expect(c).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      TACTFUL_DB: '.tactful/db',
+      TACTFUL_SHOP: 'demo.myshopify.com',
+      TACTFUL_DEMO: false,
+      PUBLIC_URL: 'http://127.0.0.1:3000',
+      TACTFUL_RATE_LIMIT: 60,
+    });
   });
 
   it('reports every problem at once with CONFIG.INVALID', () => {
@@ -32,7 +40,16 @@ describe('serveConfig', () => {
     const problems = (caught as { details: string[] }).details;
     const keys = problems.map((p) => p.split(':')[0]);
     expect(keys).toEqual(
-      expect.arrayContaining(['PORT', 'TACTFUL_ADMIN_TOKEN', 'PUBLIC_URL', 'TACTFUL_DEMO', 'MAILCHIMP_WEBHOOK_SECRET', 'TACTFUL_SECRET', 'SHOPIFY_API_SECRET', 'SHOPIFY_SCOPES']),
+      expect.arrayContaining([
+        'PORT',
+        'TACTFUL_ADMIN_TOKEN',
+        'PUBLIC_URL',
+        'TACTFUL_DEMO',
+        'MAILCHIMP_WEBHOOK_SECRET',
+        'TACTFUL_SECRET',
+        'SHOPIFY_API_SECRET',
+        'SHOPIFY_SCOPES',
+      ]),
     );
     expect((caught as Error).message).toContain(`${problems.length} problems`);
   });
@@ -42,14 +59,21 @@ describe('serveConfig', () => {
   });
 
   it('checks the master secret format', () => {
-    expect(() => readServeConfig({ TACTFUL_ADMIN_TOKEN: token, TACTFUL_SECRET: 'nothex' })).toThrow(/TACTFUL_SECRET: must be 32 random bytes/);
-    expect(readServeConfig({ TACTFUL_ADMIN_TOKEN: token, TACTFUL_SECRET: 'ab'.repeat(32) }).TACTFUL_SECRET).toBe('ab'.repeat(32));
+    expect(() => readServeConfig({ TACTFUL_ADMIN_TOKEN: token, TACTFUL_SECRET: 'nothex' })).toThrow(
+      /TACTFUL_SECRET: must be 32 random bytes/,
+    );
+    expect(readServeConfig({ TACTFUL_ADMIN_TOKEN: token, TACTFUL_SECRET: 'ab'.repeat(32) }).TACTFUL_SECRET).toBe(
+      'ab'.repeat(32),
+    );
   });
 });
 
 describe('tactful serve', () => {
   it('lists every configuration problem and exits 2 without starting', async () => {
-    const { code, stderr } = await runCaptured(['--db', 'memory://', 'serve'], { PORT: '99999', TACTFUL_ADMIN_TOKEN: 'x' });
+    const { code, stderr } = await runCaptured(['--db', 'memory://', 'serve'], {
+      PORT: '99999',
+      TACTFUL_ADMIN_TOKEN: 'x',
+    });
     expect(code).toBe(2);
     expect(stderr).toContain('error CONFIG.INVALID');
     expect(stderr).toContain('PORT:');
@@ -58,7 +82,13 @@ describe('tactful serve', () => {
 
   it('serves until SIGTERM, then closes cleanly', async () => {
     let stderr = '';
-    const io: CliIo = { stdout: () => undefined, stderr: (t) => void (stderr += t), env: { PORT: '0', TACTFUL_ADMIN_TOKEN: token }, cwd: process.cwd(), isTTY: false };
+    const io: CliIo = {
+      stdout: () => undefined,
+      stderr: (t) => void (stderr += t),
+      env: { PORT: '0', TACTFUL_ADMIN_TOKEN: token },
+      cwd: process.cwd(),
+      isTTY: false,
+    };
     const run = runCli(['--db', 'memory://', '--shop', 'serve-test.myshopify.com', 'serve'], io);
     const started = Date.now();
     let url: string | undefined;

@@ -26,7 +26,11 @@ export function dayLabels(until: Date, days: number): string[] {
   return Array.from({ length: days }, (_, i) => new Date(end - (days - 1 - i) * 86400_000).toISOString().slice(0, 10));
 }
 
-function perDay(labels: string[], rows: ReadonlyArray<{ day: string; key: string; n: number }>, keys: ReadonlyArray<[string, string]>): Series[] {
+function perDay(
+  labels: string[],
+  rows: ReadonlyArray<{ day: string; key: string; n: number }>,
+  keys: ReadonlyArray<[string, string]>,
+): Series[] {
   const index = new Map(labels.map((d, i) => [d, i]));
   return keys.map(([key, label]) => {
     const data = labels.map(() => 0);
@@ -41,8 +45,23 @@ function perDay(labels: string[], rows: ReadonlyArray<{ day: string; key: string
 
 export interface DashboardData {
   days: number;
-  totals: { subjects: number; granted: number; pending: number; withdrawn: number; requested: number; confirmed: number; unsubscribed: number };
-  charts: { funnel: ChartSpec; changes: ChartSpec; audience: ChartSpec; unsubscribes: ChartSpec; campaigns: ChartSpec; revenue: ChartSpec };
+  totals: {
+    subjects: number;
+    granted: number;
+    pending: number;
+    withdrawn: number;
+    requested: number;
+    confirmed: number;
+    unsubscribed: number;
+  };
+  charts: {
+    funnel: ChartSpec;
+    changes: ChartSpec;
+    audience: ChartSpec;
+    unsubscribes: ChartSpec;
+    campaigns: ChartSpec;
+    revenue: ChartSpec;
+  };
   /** Campaigns with at least one send. */
   campaigns: number;
   /** Revenue of order lines whose product a marketing email featured to the buyer in the 30 days before. */
@@ -85,12 +104,17 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
     [shop, since],
   );
   const campaignStats = (await tactful.campaign.stats()).filter((c) => c.sends > 0).slice(-12);
-  const [subjects] = await q<{ n: number }>('select count(*)::int as n from subjects where shop_id = $1 and erased_at is null', [shop]);
+  const [subjects] = await q<{ n: number }>(
+    'select count(*)::int as n from subjects where shop_id = $1 and erased_at is null',
+    [shop],
+  );
 
   const purposes = (await tactful.purposes.list()).map((p) => p);
   const states = ['granted', 'pending', 'withdrawn'] as const;
-  const countState = (purpose: string, state: string) => stateRows.filter((r) => r.purpose === purpose && r.state === state).reduce((s, r) => s + Number(r.n), 0);
-  const sum = (rows: ReadonlyArray<{ key: string; n: number }>, key: string) => rows.filter((r) => r.key === key).reduce((s, r) => s + Number(r.n), 0);
+  const countState = (purpose: string, state: string) =>
+    stateRows.filter((r) => r.purpose === purpose && r.state === state).reduce((s, r) => s + Number(r.n), 0);
+  const sum = (rows: ReadonlyArray<{ key: string; n: number }>, key: string) =>
+    rows.filter((r) => r.key === key).reduce((s, r) => s + Number(r.n), 0);
 
   return {
     days,
@@ -120,20 +144,40 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
         datasets: perDay(
           labels,
           changeRows,
-          purposes.flatMap((p): Array<[string, string]> => [
-            [`${p.key}:granted`, `${p.title}: granted`],
-            [`${p.key}:withdrawn`, `${p.title}: withdrawn`],
-          ]),
-        ).map((series, i) => ({ ...series, color: (i % 2 === 0 ? grantShades : withdrawShades)[Math.floor(i / 2) % 3]! })),
+          purposes.flatMap(
+            (p): Array<[string, string]> => [
+              [`${p.key}:granted`, `${p.title}: granted`],
+              [`${p.key}:withdrawn`, `${p.title}: withdrawn`],
+            ],
+          ),
+        ).map((series, i) => ({
+          ...series,
+          color: (i % 2 === 0 ? grantShades : withdrawShades)[Math.floor(i / 2) % 3]!,
+        })),
       },
       audience: {
         type: 'bar',
         labels: purposes.map((p) => p.title),
         stacked: true,
-        datasets: states.map((s) => ({ label: s, data: purposes.map((p) => countState(p.key, s)), color: stateColors[s]! })),
+        datasets: states.map((s) => ({
+          label: s,
+          data: purposes.map((p) => countState(p.key, s)),
+          color: stateColors[s]!,
+        })),
       },
-      unsubscribes: { type: 'bar', labels, datasets: perDay(labels, funnelRows, [['consent.unsubscribed', 'One-click unsubscribes']]) },
-      revenue: { type: 'bar', labels, datasets: perDay(labels, revenueRows, [['revenue', 'Revenue from recommended products']]).map((d) => ({ ...d, data: d.data.map((v) => Math.round(v * 100) / 100) })) },
+      unsubscribes: {
+        type: 'bar',
+        labels,
+        datasets: perDay(labels, funnelRows, [['consent.unsubscribed', 'One-click unsubscribes']]),
+      },
+      revenue: {
+        type: 'bar',
+        labels,
+        datasets: perDay(labels, revenueRows, [['revenue', 'Revenue from recommended products']]).map((d) => ({
+          ...d,
+          data: d.data.map((v) => Math.round(v * 100) / 100),
+        })),
+      },
       campaigns: {
         type: 'bar',
         labels: campaignStats.map((c) => c.name),
@@ -161,7 +205,12 @@ export interface AuditFilter {
 export type AuditRowView = Omit<AuditRow, 'shopId' | 'prevHash' | 'rowHash'>;
 
 /** A page of the audit log, newest first. */
-export async function auditPage(tactful: Tactful, filter: AuditFilter, limit: number, offset: number): Promise<{ rows: AuditRowView[]; total: number }> {
+export async function auditPage(
+  tactful: Tactful,
+  filter: AuditFilter,
+  limit: number,
+  offset: number,
+): Promise<{ rows: AuditRowView[]; total: number }> {
   const where = ['shop_id = $1'];
   const params: unknown[] = [tactful.shopId];
   const add = (sql: string, value: unknown) => {
@@ -173,8 +222,19 @@ export async function auditPage(tactful: Tactful, filter: AuditFilter, limit: nu
   if (filter.since) add('at >= ?', filter.since);
   if (filter.until) add('at <= ?', filter.until);
   const clause = where.join(' and ');
-  const [count] = await tactful.store.query<{ n: number }>(`select count(*)::int as n from audit_log where ${clause}`, params);
-  const rows = await tactful.store.query<{ seq: number | string; at: Date | string; action: string; actor_type: string; actor_id: string; subject_id: string | null; details: Record<string, unknown> | string }>(
+  const [count] = await tactful.store.query<{ n: number }>(
+    `select count(*)::int as n from audit_log where ${clause}`,
+    params,
+  );
+  const rows = await tactful.store.query<{
+    seq: number | string;
+    at: Date | string;
+    action: string;
+    actor_type: string;
+    actor_id: string;
+    subject_id: string | null;
+    details: Record<string, unknown> | string;
+  }>(
     `select seq, at, action, actor_type, actor_id, subject_id, details from audit_log where ${clause} order by seq desc limit ${Math.trunc(limit)} offset ${Math.trunc(offset)}`,
     params,
   );
@@ -193,7 +253,10 @@ export async function auditPage(tactful: Tactful, filter: AuditFilter, limit: nu
 }
 
 /** The most bought products of the model, for the recommendations explorer's picker. */
-export async function topProducts(tactful: Tactful, limit = 100): Promise<Array<{ productId: string; title: string; count: number }>> {
+export async function topProducts(
+  tactful: Tactful,
+  limit = 100,
+): Promise<Array<{ productId: string; title: string; count: number }>> {
   const rows = await tactful.store.query<{ product_id: string; title: string | null; count: number }>(
     `select m.product_id, p.title, m.count from model_products m left join products p on p.shop_id = m.shop_id and p.product_id = m.product_id
       where m.shop_id = $1 order by m.count desc, m.product_id limit ${Math.trunc(limit)}`,

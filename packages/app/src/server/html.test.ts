@@ -5,7 +5,9 @@ import { redactPath } from './request-log.js';
 
 describe('escapeHtml and html', () => {
   it('escapes the characters that can open a tag, an entity or an attribute', () => {
-    expect(escapeHtml(`<script>alert("x" & 'y')</script>\``)).toBe('&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;&#96;');
+    expect(escapeHtml(`<script>alert("x" & 'y')</script>\``)).toBe(
+      '&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;&#96;',
+    );
     expect(escapeHtml(null)).toBe('');
     expect(escapeHtml(42)).toBe('42');
   });
@@ -28,7 +30,15 @@ describe('escapeHtml and html', () => {
   it('safeUrl lets http(s) and same-site paths through, nothing else', () => {
     expect(safeUrl('https://shop.example/terms#4')).toBe('https://shop.example/terms#4');
     expect(safeUrl('/preferences?token=a')).toBe('/preferences?token=a');
-    for (const bad of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,x', '//evil.example', 'not a url', '']) expect(safeUrl(bad)).toBe('#');
+    for (const bad of [
+      'javascript:alert(1)',
+      'JaVaScRiPt:alert(1)',
+      'data:text/html,x',
+      '//evil.example',
+      'not a url',
+      '',
+    ])
+      expect(safeUrl(bad)).toBe('#');
   });
 });
 

@@ -18,19 +18,52 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: 'inject.myshopify.com' });
-  await tactful.purposes.define({ key: 'newsletter', title: `News ${HOSTILE}`, description: `Desc ${HOSTILE}`, documentUrl: 'https://inject.example/terms', clause: `Clause ${HOSTILE}`, version: `v${HOSTILE}`.slice(0, 60) });
+  await tactful.purposes.define({
+    key: 'newsletter',
+    title: `News ${HOSTILE}`,
+    description: `Desc ${HOSTILE}`,
+    documentUrl: 'https://inject.example/terms',
+    clause: `Clause ${HOSTILE}`,
+    version: `v${HOSTILE}`.slice(0, 60),
+  });
   await tactful.products.upsert([
     { id: 'a', title: `Kettle ${HOSTILE}`, available: true, category: `Cat ${HOSTILE}` },
     { id: 'b', title: `Mug ${HOSTILE}`, available: true },
   ]);
   const day = (d: number) => new Date(Date.UTC(2026, 2, d));
   await tactful.orders.ingest(
-    Array.from({ length: 6 }, (_, i) => ({ id: `o${i}`, name: `#${HOSTILE}`, customerId: `c${i}`, email: "o'hara@example.com", createdAt: day(i + 1), updatedAt: day(i + 1), lines: [{ productId: 'a', title: 'a', quantity: 1 }, { productId: 'b', title: 'b', quantity: 1 }] })),
+    Array.from({ length: 6 }, (_, i) => ({
+      id: `o${i}`,
+      name: `#${HOSTILE}`,
+      customerId: `c${i}`,
+      email: "o'hara@example.com",
+      createdAt: day(i + 1),
+      updatedAt: day(i + 1),
+      lines: [
+        { productId: 'a', title: 'a', quantity: 1 },
+        { productId: 'b', title: 'b', quantity: 1 },
+      ],
+    })),
     'shopify',
   );
-  await tactful.consent.record({ subject: { email: "o'hara@example.com" }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: day(10), source: { system: 'shopify', eventId: `evt-${HOSTILE}`, method: 'import' } });
-  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: ADMIN, TACTFUL_DEMO: '1', TACTFUL_RATE_LIMIT: '10000', PUBLIC_URL: 'http://inject.test' });
-  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }), mailer: mailbox }), { host: '127.0.0.1', port: 0 });
+  await tactful.consent.record({
+    subject: { email: "o'hara@example.com" },
+    purpose: 'personalization',
+    state: 'granted',
+    level: 'single',
+    occurredAt: day(10),
+    source: { system: 'shopify', eventId: `evt-${HOSTILE}`, method: 'import' },
+  });
+  const config = readServeConfig({
+    TACTFUL_ADMIN_TOKEN: ADMIN,
+    TACTFUL_DEMO: '1',
+    TACTFUL_RATE_LIMIT: '10000',
+    PUBLIC_URL: 'http://inject.test',
+  });
+  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }), mailer: mailbox }), {
+    host: '127.0.0.1',
+    port: 0,
+  });
 });
 
 afterAll(async () => {
@@ -55,11 +88,20 @@ describe('HTML injection', () => {
     expectInert(subscribe);
     expect(subscribe).toContain('News &quot;&#39;&gt;&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;');
 
-    const body = new URLSearchParams([['email', "o'hara@example.com"], ['purpose', 'newsletter'], ['purpose', 'email_marketing']]);
+    const body = new URLSearchParams([
+      ['email', "o'hara@example.com"],
+      ['purpose', 'newsletter'],
+      ['purpose', 'email_marketing'],
+    ]);
     expectInert(await (await fetch(`${server.url}/subscribe`, { method: 'POST', body })).text());
     const confirm = new URL(mailbox.latestTo("o'hara@example.com")!.links.confirm!);
     expectInert(await get(`${confirm.pathname}${confirm.search}`));
-    const confirmed = await (await fetch(`${server.url}/confirm`, { method: 'POST', body: new URLSearchParams({ token: confirm.searchParams.get('token')! }) })).text();
+    const confirmed = await (
+      await fetch(`${server.url}/confirm`, {
+        method: 'POST',
+        body: new URLSearchParams({ token: confirm.searchParams.get('token')! }),
+      })
+    ).text();
     expectInert(confirmed);
     const prefs = new URL(mailbox.latestTo("o'hara@example.com")!.links.preferences!);
     const centre = await get(`${prefs.pathname}${prefs.search}`);
@@ -68,14 +110,28 @@ describe('HTML injection', () => {
     expect(centre).toContain('Kettle &quot;&#39;&gt;');
     expectInert(await get('/demo/mail'));
 
-    for (const path of ['/admin', '/admin/audit', '/admin/segments', '/admin/settings', '/admin/recommendations?product=a', `/admin/recommendations?customer=${encodeURIComponent("o'hara@example.com")}`, `/admin/campaign?email=${encodeURIComponent("o'hara@example.com")}`]) {
+    for (const path of [
+      '/admin',
+      '/admin/audit',
+      '/admin/segments',
+      '/admin/settings',
+      '/admin/recommendations?product=a',
+      `/admin/recommendations?customer=${encodeURIComponent("o'hara@example.com")}`,
+      `/admin/campaign?email=${encodeURIComponent("o'hara@example.com")}`,
+    ]) {
       expectInert(await get(path, auth));
     }
   });
 
   it('query parameters echoed into admin pages are escaped', async () => {
     const q = encodeURIComponent(HOSTILE);
-    for (const path of [`/admin/audit?email=${q}`, `/admin/recommendations?product=${q}`, `/admin/recommendations?customer=${q}`, `/admin/segments?definition=${q}`, `/admin/login?next=${q}`]) {
+    for (const path of [
+      `/admin/audit?email=${q}`,
+      `/admin/recommendations?product=${q}`,
+      `/admin/recommendations?customer=${q}`,
+      `/admin/segments?definition=${q}`,
+      `/admin/login?next=${q}`,
+    ]) {
       expectInert(await get(path, auth));
     }
     expectInert(await get(`/confirm?token=${q}`));
@@ -86,14 +142,37 @@ describe('HTML injection', () => {
 
 describe('admin purpose form', () => {
   it('defines a purpose, and refuses a javascript: terms URL with the reason, changing nothing', async () => {
-    const form = (values: Record<string, string>) => fetch(`${server.url}/admin/purposes`, { method: 'POST', headers: auth, body: new URLSearchParams(values), redirect: 'manual' });
-    const bad = await form({ key: 'sms', title: 'Texts', description: '', documentUrl: 'javascript:alert(1)', clause: '4.2', version: '1' });
+    const form = (values: Record<string, string>) =>
+      fetch(`${server.url}/admin/purposes`, {
+        method: 'POST',
+        headers: auth,
+        body: new URLSearchParams(values),
+        redirect: 'manual',
+      });
+    const bad = await form({
+      key: 'sms',
+      title: 'Texts',
+      description: '',
+      documentUrl: 'javascript:alert(1)',
+      clause: '4.2',
+      version: '1',
+    });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('Nothing was changed');
     expect((await tactful.purposes.list()).map((p) => p.key)).not.toContain('sms');
-    const ok = await form({ key: 'sms', title: 'Texts', description: 'May we text you?', documentUrl: 'https://inject.example/terms#sms', clause: '4.2', version: '1' });
+    const ok = await form({
+      key: 'sms',
+      title: 'Texts',
+      description: 'May we text you?',
+      documentUrl: 'https://inject.example/terms#sms',
+      clause: '4.2',
+      version: '1',
+    });
     expect(ok.status).toBe(303);
-    expect((await tactful.purposes.list()).find((p) => p.key === 'sms')).toMatchObject({ title: 'Texts', clause: '4.2' });
+    expect((await tactful.purposes.list()).find((p) => p.key === 'sms')).toMatchObject({
+      title: 'Texts',
+      clause: '4.2',
+    });
     expect(await get('/subscribe')).toContain('value="sms"');
   });
 });

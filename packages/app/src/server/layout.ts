@@ -45,7 +45,8 @@ const adminNav: ReadonlyArray<[string, string]> = [
 export function page(options: PageOptions): string {
   const nav = options.admin
     ? html`<header class="top"><strong>Tactful</strong>${adminNav.map(
-        ([href, label]) => html`<a href="${href}"${options.admin?.current === href ? html` aria-current="page"` : ''}>${label}</a>`,
+        ([href, label]) =>
+          html`<a href="${href}"${options.admin?.current === href ? html` aria-current="page"` : ''}>${label}</a>`,
       )}<form method="post" action="/admin/logout" style="margin-left:auto"><button class="secondary" type="submit">Sign out</button></form></header>`
     : html`<header class="top"><strong>Tactful</strong></header>`;
   const embedded = options.embedded ?? embeddedPages.getStore();
@@ -61,7 +62,12 @@ ${(options.scripts ?? []).map((src) => html`<script src="${src}"></script>`)}
 }
 
 /** A page that says what went wrong and what to do. */
-export function messagePage(title: string, message: string, kind: 'error' | 'ok' | 'info' = 'info', extra?: SafeHtml): string {
+export function messagePage(
+  title: string,
+  message: string,
+  kind: 'error' | 'ok' | 'info' = 'info',
+  extra?: SafeHtml,
+): string {
   return page({
     title,
     narrow: true,

@@ -95,7 +95,8 @@ function header(data: string, name: string): string | undefined {
   return line?.slice(name.length + 1).trim();
 }
 
-const bodyOf = (data: string) => data.split('\r\n\r\n').slice(1).join('\r\n\r\n').replace(/=\r\n/g, '').replace(/=3D/g, '=');
+const bodyOf = (data: string) =>
+  data.split('\r\n\r\n').slice(1).join('\r\n\r\n').replace(/=\r\n/g, '').replace(/=3D/g, '=');
 
 describe('smtpMailer', () => {
   const smtp = smtpListener();
@@ -106,12 +107,18 @@ describe('smtpMailer', () => {
   afterAll(() => smtp.stop());
 
   it('delivers text, From, To, Subject and extra headers over SMTP, with the URL credentials', async () => {
-    const mailer = smtpMailer({ url: `smtp://mailer:s%40cret@127.0.0.1:${port}`, from: 'Corner Shop <shop@example.com>' });
+    const mailer = smtpMailer({
+      url: `smtp://mailer:s%40cret@127.0.0.1:${port}`,
+      from: 'Corner Shop <shop@example.com>',
+    });
     await mailer.send({
       to: 'ann@example.com',
       subject: 'Your subscription is confirmed',
       text: 'Thank you.\nUnsubscribe: https://tactful.example.com/unsubscribe?token=abc',
-      headers: { 'List-Unsubscribe': '<https://tactful.example.com/unsubscribe?token=abc>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+      headers: {
+        'List-Unsubscribe': '<https://tactful.example.com/unsubscribe?token=abc>',
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      },
       links: {},
     });
     const mail = smtp.received.at(-1)!;
@@ -158,7 +165,10 @@ describe('the app outside demo mode sends its own emails through SMTP', () => {
       TACTFUL_SMTP_URL: `smtp://127.0.0.1:${port}`,
       TACTFUL_MAIL_FROM: 'Corner Shop <shop@example.com>',
     });
-    server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), { host: '127.0.0.1', port: 0 });
+    server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), {
+      host: '127.0.0.1',
+      port: 0,
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -179,14 +189,21 @@ describe('the app outside demo mode sends its own emails through SMTP', () => {
     const link = /https:\/\/tactful\.example\.com\/confirm\?token=[^\s]+/.exec(bodyOf(confirmation.data))?.[0];
     expect(link).toBeDefined();
     const token = new URL(link!).searchParams.get('token')!;
-    expect((await fetch(`${server.url}/confirm`, { method: 'POST', body: new URLSearchParams({ token }) })).status).toBe(200);
+    expect(
+      (await fetch(`${server.url}/confirm`, { method: 'POST', body: new URLSearchParams({ token }) })).status,
+    ).toBe(200);
     const welcome = smtp.received.at(-1)!;
     expect(welcome).not.toBe(confirmation);
-    expect(header(welcome.data, 'List-Unsubscribe')).toMatch(/^<https:\/\/tactful\.example\.com\/unsubscribe\?token=[^>\s]+>$/);
+    expect(header(welcome.data, 'List-Unsubscribe')).toMatch(
+      /^<https:\/\/tactful\.example\.com\/unsubscribe\?token=[^>\s]+>$/,
+    );
     expect(header(welcome.data, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
     // The link in the header unsubscribes with one POST, as a mailbox provider would send it (RFC 8058).
     const unsubscribe = new URL(header(welcome.data, 'List-Unsubscribe')!.slice(1, -1));
-    const oneClick = await fetch(`${server.url}/unsubscribe${unsubscribe.search}`, { method: 'POST', body: new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }) });
+    const oneClick = await fetch(`${server.url}/unsubscribe${unsubscribe.search}`, {
+      method: 'POST',
+      body: new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }),
+    });
     expect(oneClick.status).toBeLessThan(300);
   });
 });
@@ -201,10 +218,29 @@ describe('mail configuration', () => {
         return (error as { details: string[] }).details;
       }
     };
-    expect(problems({ TACTFUL_SMTP_URL: 'smtp://mail.example.com:587' })).toEqual([expect.stringMatching(/^TACTFUL_MAIL_FROM: is required/)]);
-    expect(problems({ TACTFUL_MAIL_FROM: 'shop@example.com' })).toEqual([expect.stringMatching(/^TACTFUL_SMTP_URL: is required/)]);
-    const many = problems({ TACTFUL_SMTP_URL: 'http://mail.example.com', TACTFUL_MAIL_FROM: 'not an address', PORT: 'eighty' });
-    expect(many).toEqual(expect.arrayContaining([expect.stringMatching(/^TACTFUL_SMTP_URL: must be an smtp/), expect.stringMatching(/^TACTFUL_MAIL_FROM: must be an address/), expect.stringMatching(/^PORT:/)]));
-    expect(problems({ TACTFUL_SMTP_URL: 'smtps://u:p@mail.example.com:465', TACTFUL_MAIL_FROM: 'Corner Shop <shop@example.com>' })).toEqual([]);
+    expect(problems({ TACTFUL_SMTP_URL: 'smtp://mail.example.com:587' })).toEqual([
+      expect.stringMatching(/^TACTFUL_MAIL_FROM: is required/),
+    ]);
+    expect(problems({ TACTFUL_MAIL_FROM: 'shop@example.com' })).toEqual([
+      expect.stringMatching(/^TACTFUL_SMTP_URL: is required/),
+    ]);
+    const many = problems({
+      TACTFUL_SMTP_URL: 'http://mail.example.com',
+      TACTFUL_MAIL_FROM: 'not an address',
+      PORT: 'eighty',
+    });
+    expect(many).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^TACTFUL_SMTP_URL: must be an smtp/),
+        expect.stringMatching(/^TACTFUL_MAIL_FROM: must be an address/),
+        expect.stringMatching(/^PORT:/),
+      ]),
+    );
+    expect(
+      problems({
+        TACTFUL_SMTP_URL: 'smtps://u:p@mail.example.com:465',
+        TACTFUL_MAIL_FROM: 'Corner Shop <shop@example.com>',
+      }),
+    ).toEqual([]);
   });
 });

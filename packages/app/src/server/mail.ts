@@ -25,7 +25,9 @@ export interface SentMail extends OutgoingMail {
 }
 
 /** Keeps mail in memory, newest first, for the demo inbox page (`/demo/mail`) and tests. Bounded. */
-export function memoryMailbox(limit = 200): Mailer & { readonly messages: readonly SentMail[]; latestTo(email: string): SentMail | undefined } {
+export function memoryMailbox(
+  limit = 200,
+): Mailer & { readonly messages: readonly SentMail[]; latestTo(email: string): SentMail | undefined } {
   const messages: SentMail[] = [];
   let next = 1;
   return {
@@ -61,7 +63,9 @@ export function smtpMailer(options: SmtpMailerOptions): Mailer & { close(): void
     host: url.hostname,
     port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
     secure: url.protocol === 'smtps:',
-    ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+    ...(url.username
+      ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
+      : {}),
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,
@@ -69,11 +73,23 @@ export function smtpMailer(options: SmtpMailerOptions): Mailer & { close(): void
   return {
     async send(mail) {
       try {
-        await transport.sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, headers: mail.headers });
+        await transport.sendMail({
+          from: options.from,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          headers: mail.headers,
+        });
       } catch (cause) {
         const e = cause as { responseCode?: number; code?: string; message?: string };
-        const retryable = (e.responseCode !== undefined && e.responseCode >= 400 && e.responseCode < 500) || ['ETIMEDOUT', 'ECONNECTION', 'ESOCKET', 'ECONNRESET', 'ECONNREFUSED'].includes(e.code ?? '');
-        throw new TactfulError('MAIL.SEND_FAILED', `The mail server did not accept the message${e.responseCode ? ` (${e.responseCode})` : ''}: check TACTFUL_SMTP_URL and the server's logs.`, { cause, retryable });
+        const retryable =
+          (e.responseCode !== undefined && e.responseCode >= 400 && e.responseCode < 500) ||
+          ['ETIMEDOUT', 'ECONNECTION', 'ESOCKET', 'ECONNRESET', 'ECONNREFUSED'].includes(e.code ?? '');
+        throw new TactfulError(
+          'MAIL.SEND_FAILED',
+          `The mail server did not accept the message${e.responseCode ? ` (${e.responseCode})` : ''}: check TACTFUL_SMTP_URL and the server's logs.`,
+          { cause, retryable },
+        );
       }
     },
     close() {

@@ -19,13 +19,45 @@ beforeAll(async () => {
     { id: 'tea', title: 'Green tea', category: 'Tea', available: true },
     { id: 'pills', title: 'Sleeping pills', category: 'Health', available: true },
   ]);
-  await tactful.orders.ingest([{ id: 'o1', email: EMAIL, createdAt: new Date('2026-01-01'), updatedAt: new Date('2026-01-01'), lines: [{ productId: 'tea', title: 'tea', quantity: 1 }, { productId: 'pills', title: 'pills', quantity: 1 }] }], 'shopify');
-  await tactful.consent.record({ subject: { email: EMAIL }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: new Date('2026-01-02'), source: { system: 'tactful', eventId: 'p', method: 'form' } });
-  await tactful.profiles.ingestCustomers([{ id: '1', email: EMAIL, firstName: 'Patt', city: 'Lyon', updatedAt: new Date('2026-01-02') }], 'shopify');
+  await tactful.orders.ingest(
+    [
+      {
+        id: 'o1',
+        email: EMAIL,
+        createdAt: new Date('2026-01-01'),
+        updatedAt: new Date('2026-01-01'),
+        lines: [
+          { productId: 'tea', title: 'tea', quantity: 1 },
+          { productId: 'pills', title: 'pills', quantity: 1 },
+        ],
+      },
+    ],
+    'shopify',
+  );
+  await tactful.consent.record({
+    subject: { email: EMAIL },
+    purpose: 'personalization',
+    state: 'granted',
+    level: 'single',
+    occurredAt: new Date('2026-01-02'),
+    source: { system: 'tactful', eventId: 'p', method: 'form' },
+  });
+  await tactful.profiles.ingestCustomers(
+    [{ id: '1', email: EMAIL, firstName: 'Patt', city: 'Lyon', updatedAt: new Date('2026-01-02') }],
+    'shopify',
+  );
   await tactful.settings.update({ sensitiveCategories: ['Health'] });
   token = await tactful.links.preferences((await tactful.audit.subjectIdOf(EMAIL))!);
-  const config = readServeConfig({ TACTFUL_ADMIN_TOKEN: 'admin-token-for-tests-0123456789', TACTFUL_DEMO: '1', TACTFUL_RATE_LIMIT: '10000', PUBLIC_URL: 'http://shop.test' });
-  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), { host: '127.0.0.1', port: 0 });
+  const config = readServeConfig({
+    TACTFUL_ADMIN_TOKEN: 'admin-token-for-tests-0123456789',
+    TACTFUL_DEMO: '1',
+    TACTFUL_RATE_LIMIT: '10000',
+    PUBLIC_URL: 'http://shop.test',
+  });
+  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), {
+    host: '127.0.0.1',
+    port: 0,
+  });
 });
 
 afterAll(async () => {
@@ -35,7 +67,8 @@ afterAll(async () => {
 
 const post = (path: string, values: Record<string, string | string[]>) => {
   const body = new URLSearchParams();
-  for (const [k, v] of Object.entries({ token, ...values })) for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
+  for (const [k, v] of Object.entries({ token, ...values }))
+    for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
   return fetch(`${server.url}${path}`, { method: 'POST', body, redirect: 'manual' });
 };
 const attributes = async () => (await tactful.profiles.show(EMAIL)).profile!.attributes;
@@ -50,7 +83,13 @@ describe('preference centre: customers shape what is known about them', () => {
   });
 
   it('a correction changes only the fields that changed; unchanged imported values stay imported', async () => {
-    const res = await post('/preferences/profile', { firstName: 'Pat', lastName: '', city: 'Lyon', 'interests-shown': '1', interest: 'Tea' });
+    const res = await post('/preferences/profile', {
+      firstName: 'Pat',
+      lastName: '',
+      city: 'Lyon',
+      'interests-shown': '1',
+      interest: 'Tea',
+    });
     expect(res.status).toBe(303);
     const a = await attributes();
     expect(a.firstName).toMatchObject({ value: 'Pat', source: 'customer' });
@@ -75,7 +114,11 @@ describe('preference centre: customers shape what is known about them', () => {
       expect(await res.text()).toContain('Nothing was changed');
     }
     expect({ attributes: await attributes(), preferences: await preferences() }).toEqual(before);
-    const forged = await fetch(`${server.url}/preferences/exclude`, { method: 'POST', body: new URLSearchParams({ token: 'nope', product: 'tea' }), redirect: 'manual' });
+    const forged = await fetch(`${server.url}/preferences/exclude`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: 'nope', product: 'tea' }),
+      redirect: 'manual',
+    });
     expect(forged.status).toBe(400);
     expect(await preferences()).toEqual(before.preferences);
   });
@@ -83,7 +126,11 @@ describe('preference centre: customers shape what is known about them', () => {
   it('"not this", a sensitive opt-in, and their undo', async () => {
     expect((await post('/preferences/exclude', { product: 'tea' })).status).toBe(303);
     expect((await post('/preferences/exclude', { category: 'Health', sensitive: '1' })).status).toBe(303);
-    expect(await preferences()).toEqual({ excludedProducts: ['tea'], excludedCategories: [], sensitiveOptIns: ['Health'] });
+    expect(await preferences()).toEqual({
+      excludedProducts: ['tea'],
+      excludedCategories: [],
+      sensitiveOptIns: ['Health'],
+    });
     const page = await (await fetch(`${server.url}/preferences?token=${encodeURIComponent(token)}`)).text();
     expect(page).toMatch(/Purchases you excluded<\/td><td>Green tea/);
     expect(page).toMatch(/Sensitive categories you allowed<\/td><td>Health/);

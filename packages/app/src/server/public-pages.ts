@@ -64,15 +64,39 @@ function refusal(res: Response, error: unknown, next: string): boolean {
   if (!isTactfulError(error)) return false;
   const known = tokenErrors[error.code];
   if (known) {
-    res.status(known.status).send(messagePage(known.title, `${error.message} Nothing was changed.`, 'error', html`<p>${next}</p><p><a href="/subscribe">Subscribe form</a> · <a href="/preferences">Ask for a preference link</a></p>`));
+    res
+      .status(known.status)
+      .send(
+        messagePage(
+          known.title,
+          `${error.message} Nothing was changed.`,
+          'error',
+          html`<p>${next}</p><p><a href="/subscribe">Subscribe form</a> · <a href="/preferences">Ask for a preference link</a></p>`,
+        ),
+      );
     return true;
   }
   if (error.code === 'PROFILE.INVALID' || error.code.startsWith('PREFERENCES.')) {
-    res.status(400).send(messagePage('That did not work', `${error.message} Nothing was changed.`, 'error', html`<p>${next}</p>`));
+    res
+      .status(400)
+      .send(messagePage('That did not work', `${error.message} Nothing was changed.`, 'error', html`<p>${next}</p>`));
     return true;
   }
-  if (error.code === 'CONSENT.INVALID' || error.code === 'CONSENT.UNKNOWN_PURPOSE' || error.code === 'SUBJECT.NOT_FOUND') {
-    res.status(400).send(messagePage('That did not work', `${error.message} Nothing was changed.`, 'error', html`<p><a href="/subscribe">Back to the form</a></p>`));
+  if (
+    error.code === 'CONSENT.INVALID' ||
+    error.code === 'CONSENT.UNKNOWN_PURPOSE' ||
+    error.code === 'SUBJECT.NOT_FOUND'
+  ) {
+    res
+      .status(400)
+      .send(
+        messagePage(
+          'That did not work',
+          `${error.message} Nothing was changed.`,
+          'error',
+          html`<p><a href="/subscribe">Back to the form</a></p>`,
+        ),
+      );
     return true;
   }
   return false;
@@ -82,7 +106,10 @@ async function purposeTitles(tactful: Tactful): Promise<Map<string, Purpose>> {
   return new Map((await tactful.purposes.list()).map((p) => [p.key, p]));
 }
 
-function subscribeForm(purposes: readonly Purpose[], values: { email?: string | undefined; chosen?: readonly string[] | undefined; error?: string | undefined } = {}): string {
+function subscribeForm(
+  purposes: readonly Purpose[],
+  values: { email?: string | undefined; chosen?: readonly string[] | undefined; error?: string | undefined } = {},
+): string {
   return page({
     title: 'Subscribe',
     narrow: true,
@@ -92,7 +119,9 @@ ${values.error ? html`<div class="notice error" role="alert">${values.error}</di
   <label>Your email address<br><input type="email" name="email" required autocomplete="email" value="${values.email ?? ''}"></label>
   <p class="muted small">Choose what you agree to. Each choice is separate, and you can change it at any time.</p>
   ${purposes.map(
-    (p) => html`<label class="check"><input type="checkbox" name="purpose" value="${p.key}"${values.chosen?.includes(p.key) ? html` checked` : ''}>
+    (
+      p,
+    ) => html`<label class="check"><input type="checkbox" name="purpose" value="${p.key}"${values.chosen?.includes(p.key) ? html` checked` : ''}>
     <span><strong>${p.title}</strong><br>${p.description}<br><span class="small">Terms: ${clauseLink(p)}</span></span></label>`,
   )}
   <p><button type="submit">Subscribe</button></p>
@@ -107,11 +136,18 @@ async function preferencesLink(ctx: AppContext, subjectId: string): Promise<stri
 }
 
 /** A message confirming the subscription, with the one-click unsubscribe headers of RFC 8058. */
-async function sendWelcome(ctx: AppContext, email: string, subjectId: string, purposes: readonly string[]): Promise<void> {
+async function sendWelcome(
+  ctx: AppContext,
+  email: string,
+  subjectId: string,
+  purposes: readonly string[],
+): Promise<void> {
   const links: Record<string, string> = { preferences: await preferencesLink(ctx, subjectId) };
   const headers: Record<string, string> = {};
   if (purposes.includes('email_marketing')) {
-    links.unsubscribe = absoluteUrl(ctx, '/unsubscribe', { token: await ctx.tactful.consent.unsubscribeToken(email, 'email_marketing') });
+    links.unsubscribe = absoluteUrl(ctx, '/unsubscribe', {
+      token: await ctx.tactful.consent.unsubscribeToken(email, 'email_marketing'),
+    });
     headers['List-Unsubscribe'] = `<${links.unsubscribe}>`;
     headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
   }
@@ -124,7 +160,13 @@ async function sendWelcome(ctx: AppContext, email: string, subjectId: string, pu
   });
 }
 
-async function sendConfirmation(ctx: AppContext, email: string, token: string, purposes: readonly string[], titles: Map<string, Purpose>): Promise<void> {
+async function sendConfirmation(
+  ctx: AppContext,
+  email: string,
+  token: string,
+  purposes: readonly string[],
+  titles: Map<string, Purpose>,
+): Promise<void> {
   const confirm = absoluteUrl(ctx, '/confirm', { token });
   await ctx.mailer.send({
     to: email,
@@ -136,7 +178,9 @@ async function sendConfirmation(ctx: AppContext, email: string, token: string, p
 }
 
 function demoInboxHint(ctx: AppContext): SafeHtml | string {
-  return ctx.demo ? html`<p class="small muted">Demo mode: emails are not sent; read them in the <a href="/demo/mail">demo inbox</a>.</p>` : '';
+  return ctx.demo
+    ? html`<p class="small muted">Demo mode: emails are not sent; read them in the <a href="/demo/mail">demo inbox</a>.</p>`
+    : '';
 }
 
 function describeReason(reason: RecommendationReason, titles: Map<string, string>): SafeHtml {
@@ -190,7 +234,11 @@ export function publicPages(ctx: AppContext): Router {
       // again (a new request would turn it back to pending until they confirm). The page reads the same
       // either way, so it does not tell who subscribed.
       const subjectId = await tactful.audit.subjectIdOf(email);
-      const granted = new Set(subjectId ? (await tactful.consent.show(email)).purposes.filter((p) => p.state === 'granted').map((p) => p.purpose) : []);
+      const granted = new Set(
+        subjectId
+          ? (await tactful.consent.show(email)).purposes.filter((p) => p.state === 'granted').map((p) => p.purpose)
+          : [],
+      );
       const toRequest = chosen.filter((p) => !granted.has(p));
       if (toRequest.length > 0) {
         const ticket = await tactful.consent.requestOptIn({ email, purposes: toRequest, evidence }, customerForm);
@@ -220,13 +268,28 @@ export function publicPages(ctx: AppContext): Router {
     let subjectId = '';
     for (const purpose of chosen) {
       const outcome = await tactful.consent.record(
-        { subject: { email }, purpose, state: 'granted', level: 'single', occurredAt, source: { system: 'tactful', eventId: `form:${batch}:${purpose}`, method: 'form' }, evidence },
+        {
+          subject: { email },
+          purpose,
+          state: 'granted',
+          level: 'single',
+          occurredAt,
+          source: { system: 'tactful', eventId: `form:${batch}:${purpose}`, method: 'form' },
+          evidence,
+        },
         customerForm,
       );
       subjectId = outcome.subjectId;
     }
     await sendWelcome(ctx, email, subjectId, chosen);
-    res.send(messagePage('You are subscribed', `Thank you: ${chosen.map((c) => titles.get(c)?.title ?? c).join(' and ')} recorded for ${email}.`, 'ok', html`${demoInboxHint(ctx)}`));
+    res.send(
+      messagePage(
+        'You are subscribed',
+        `Thank you: ${chosen.map((c) => titles.get(c)?.title ?? c).join(' and ')} recorded for ${email}.`,
+        'ok',
+        html`${demoInboxHint(ctx)}`,
+      ),
+    );
   });
 
   // The confirmation link only shows a button: mail scanners that open links change nothing.
@@ -295,7 +358,15 @@ export function publicPages(ctx: AppContext): Router {
         ? /name="List-Unsubscribe"\r?\n\r?\nOne-Click\r?\n/i.test(req.body)
         : field(req.body, 'List-Unsubscribe') === 'One-Click';
     if (!oneClick) {
-      res.status(400).send(messagePage('Unsubscribe request incomplete', 'This request does not carry List-Unsubscribe=One-Click (RFC 8058). Nothing was changed: open the link and press the button.', 'error'));
+      res
+        .status(400)
+        .send(
+          messagePage(
+            'Unsubscribe request incomplete',
+            'This request does not carry List-Unsubscribe=One-Click (RFC 8058). Nothing was changed: open the link and press the button.',
+            'error',
+          ),
+        );
       return;
     }
     try {
@@ -304,7 +375,9 @@ export function publicPages(ctx: AppContext): Router {
       res.send(
         messagePage(
           'You are unsubscribed',
-          outcome.alreadyWithdrawn ? `You were already unsubscribed from ${purpose?.title ?? outcome.purpose}.` : `Done: no more ${purpose?.title ?? outcome.purpose}.`,
+          outcome.alreadyWithdrawn
+            ? `You were already unsubscribed from ${purpose?.title ?? outcome.purpose}.`
+            : `Done: no more ${purpose?.title ?? outcome.purpose}.`,
           'ok',
           html`<p><a href="${await preferencesLink(ctx, outcome.subjectId)}">Manage all your choices</a></p>`,
         ),
@@ -342,14 +415,30 @@ export function publicPages(ctx: AppContext): Router {
     const subjectId = await tactful.audit.subjectIdOf(email);
     if (subjectId) {
       const link = await preferencesLink(ctx, subjectId);
-      await ctx.mailer.send({ to: email, subject: 'Your preference link', text: `See what we hold about you and change your choices: ${link}`, headers: {}, links: { preferences: link } });
+      await ctx.mailer.send({
+        to: email,
+        subject: 'Your preference link',
+        text: `See what we hold about you and change your choices: ${link}`,
+        headers: {},
+        links: { preferences: link },
+      });
     }
     // The same answer either way: the page does not tell who is a customer.
-    res.send(messagePage('Check your inbox', `If ${email} is known to this shop, a link to your preferences is on its way.`, 'ok', html`${demoInboxHint(ctx)}`));
+    res.send(
+      messagePage(
+        'Check your inbox',
+        `If ${email} is known to this shop, a link to your preferences is on its way.`,
+        'ok',
+        html`${demoInboxHint(ctx)}`,
+      ),
+    );
   });
 
   /** The person a preference link names, or null once the answer (refusal, or nothing held) was sent. */
-  const preferencesHolder = async (token: string, res: Response): Promise<{ subjectId: string; email: string } | null> => {
+  const preferencesHolder = async (
+    token: string,
+    res: Response,
+  ): Promise<{ subjectId: string; email: string } | null> => {
     let subjectId: string;
     try {
       subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
@@ -381,7 +470,15 @@ export function publicPages(ctx: AppContext): Router {
       const on = p.state === 'granted' || p.state === 'pending';
       if (on && !wanted.has(p.purpose)) {
         await tactful.consent.record(
-          { subject: { email }, purpose: p.purpose, state: 'withdrawn', level: 'unknown', occurredAt: now, source: { system: 'tactful', eventId: `pref:${batch}:${p.purpose}`, method: 'form' }, evidence },
+          {
+            subject: { email },
+            purpose: p.purpose,
+            state: 'withdrawn',
+            level: 'unknown',
+            occurredAt: now,
+            source: { system: 'tactful', eventId: `pref:${batch}:${p.purpose}`, method: 'form' },
+            evidence,
+          },
           customerPreferences,
         );
       } else if (!on && wanted.has(p.purpose)) {
@@ -397,7 +494,15 @@ export function publicPages(ctx: AppContext): Router {
       } else {
         for (const purpose of toGrant) {
           await tactful.consent.record(
-            { subject: { email }, purpose, state: 'granted', level: 'single', occurredAt: now, source: { system: 'tactful', eventId: `pref:${batch}:${purpose}`, method: 'form' }, evidence },
+            {
+              subject: { email },
+              purpose,
+              state: 'granted',
+              level: 'single',
+              occurredAt: now,
+              source: { system: 'tactful', eventId: `pref:${batch}:${purpose}`, method: 'form' },
+              evidence,
+            },
             customerPreferences,
           );
         }
@@ -426,7 +531,8 @@ export function publicPages(ctx: AppContext): Router {
       const chosen = [...new Set(fieldList(req.body, 'interest'))].sort();
       const before = current.interests?.value;
       const had = (Array.isArray(before) ? before : []).map((v) => v.toLowerCase()).sort();
-      if (JSON.stringify(chosen.map((c) => c.toLowerCase())) !== JSON.stringify(had)) patch.interests = chosen.length > 0 ? chosen : null;
+      if (JSON.stringify(chosen.map((c) => c.toLowerCase())) !== JSON.stringify(had))
+        patch.interests = chosen.length > 0 ? chosen : null;
     }
     try {
       if (Object.keys(patch).length > 0) await tactful.profiles.rectify(holder.email, patch, customerPreferences);
@@ -446,11 +552,16 @@ export function publicPages(ctx: AppContext): Router {
     const category = field(req.body, 'category');
     const undo = field(req.body, 'undo') === '1';
     try {
-      if (field(req.body, 'sensitive') === '1' && category !== undefined) await tactful.preferences.allowSensitive(holder.email, category, { undo }, customerPreferences);
-      else if (product !== undefined && category === undefined) await tactful.preferences.exclude(holder.email, { productId: product }, { undo }, customerPreferences);
-      else if (category !== undefined && product === undefined) await tactful.preferences.exclude(holder.email, { category }, { undo }, customerPreferences);
+      if (field(req.body, 'sensitive') === '1' && category !== undefined)
+        await tactful.preferences.allowSensitive(holder.email, category, { undo }, customerPreferences);
+      else if (product !== undefined && category === undefined)
+        await tactful.preferences.exclude(holder.email, { productId: product }, { undo }, customerPreferences);
+      else if (category !== undefined && product === undefined)
+        await tactful.preferences.exclude(holder.email, { category }, { undo }, customerPreferences);
       else {
-        res.status(400).send(messagePage('That did not work', 'Choose one purchase or one category. Nothing was changed.', 'error'));
+        res
+          .status(400)
+          .send(messagePage('That did not work', 'Choose one purchase or one category. Nothing was changed.', 'error'));
         return;
       }
     } catch (error) {
@@ -468,15 +579,33 @@ export function publicPages(ctx: AppContext): Router {
     const { email } = holder;
     if (action === 'export') {
       const data = await tactful.privacy.export(email, customerPreferences);
-      res.set('Content-Disposition', 'attachment; filename="my-data.json"').set('Cache-Control', 'no-store').type('application/json').send(JSON.stringify(data, null, 2));
+      res
+        .set('Content-Disposition', 'attachment; filename="my-data.json"')
+        .set('Cache-Control', 'no-store')
+        .type('application/json')
+        .send(JSON.stringify(data, null, 2));
       return;
     }
     if (field(req.body, 'confirm') !== 'yes') {
-      res.status(400).send(messagePage('Please confirm', 'Tick the box to confirm that you want your data deleted. Nothing was changed.', 'error'));
+      res
+        .status(400)
+        .send(
+          messagePage(
+            'Please confirm',
+            'Tick the box to confirm that you want your data deleted. Nothing was changed.',
+            'error',
+          ),
+        );
       return;
     }
     await tactful.privacy.erase(email, { reason: 'customer request (preference centre)' }, customerPreferences);
-    res.send(messagePage('Your data is deleted', 'We deleted the personal data we held about you. We keep only a keyed fingerprint of your address so that no later import adds you back, and the proof of your past choices without your address.', 'ok'));
+    res.send(
+      messagePage(
+        'Your data is deleted',
+        'We deleted the personal data we held about you. We keep only a keyed fingerprint of your address so that no later import adds you back, and the proof of your past choices without your address.',
+        'ok',
+      ),
+    );
   };
   router.post('/preferences/export', privacyAction('export'));
   router.post('/preferences/erase', privacyAction('erase'));
@@ -508,7 +637,16 @@ const attributeLabels: Record<string, string> = {
 };
 
 /** What a customer may correct in the preference centre (interests are chosen from the catalogue's categories). */
-const editableAttributes = ['firstName', 'lastName', 'gender', 'birthDate', 'country', 'region', 'city', 'jobTitle'] as const;
+const editableAttributes = [
+  'firstName',
+  'lastName',
+  'gender',
+  'birthDate',
+  'country',
+  'region',
+  'city',
+  'jobTitle',
+] as const;
 
 const inputTypes: Partial<Record<(typeof editableAttributes)[number], string>> = { birthDate: 'date' };
 
@@ -520,16 +658,24 @@ function detailsForm(token: string, attributes: ProfileAttributes, shaping: Pref
   return html`<form method="post" action="/preferences/profile" class="card" id="details-form"><input type="hidden" name="token" value="${token}">
 <p class="small muted">What you enter here replaces what we imported or worked out: it is marked as coming from you, and your name is corrected in the shop's other systems too. Leave a field empty to remove it.</p>
 <div class="grid">${editableAttributes.map(
-    (name) => html`<label>${attributeLabels[name] ?? name}<br><input name="${name}" type="${inputTypes[name] ?? 'text'}" value="${text(name)}"${name === 'country' ? html` maxlength="2" placeholder="BE"` : ''}></label>`,
+    (name) =>
+      html`<label>${attributeLabels[name] ?? name}<br><input name="${name}" type="${inputTypes[name] ?? 'text'}" value="${text(name)}"${name === 'country' ? html` maxlength="2" placeholder="BE"` : ''}></label>`,
   )}</div>
 <fieldset><legend>What you like (we use it when we know little about you)</legend><input type="hidden" name="interests-shown" value="1">
 ${shaping.categories.map(
-    (c) => html`<label class="check"><input type="checkbox" name="interest" value="${c.category}"${c.declaredInterest ? html` checked` : ''}><span>${c.category}</span></label>`,
-  )}</fieldset>
+  (c) =>
+    html`<label class="check"><input type="checkbox" name="interest" value="${c.category}"${c.declaredInterest ? html` checked` : ''}><span>${c.category}</span></label>`,
+)}</fieldset>
 <p><button type="submit">Save my details</button></p></form>`;
 }
 
-function excludeButton(token: string, target: { product: string } | { category: string }, undo: boolean, label: string, sensitive = false): SafeHtml {
+function excludeButton(
+  token: string,
+  target: { product: string } | { category: string },
+  undo: boolean,
+  label: string,
+  sensitive = false,
+): SafeHtml {
   return html`<form method="post" action="/preferences/exclude" class="inline"><input type="hidden" name="token" value="${token}">
 ${'product' in target ? html`<input type="hidden" name="product" value="${target.product}">` : html`<input type="hidden" name="category" value="${target.category}">`}
 ${undo ? html`<input type="hidden" name="undo" value="1">` : ''}${sensitive ? html`<input type="hidden" name="sensitive" value="1">` : ''}
@@ -542,17 +688,25 @@ function notThisSection(token: string, shaping: PreferencesView): SafeHtml {
   return html`<p class="small muted">Bought something as a gift, or would rather we did not use a kind of product? Say so: it is then never used to choose what we show or send you, nor named as a reason. You can undo it here at any time.</p>
 <table id="not-this-products"><thead><tr><th>Your purchase</th><th>Category</th><th>Used for recommendations</th><th></th></tr></thead><tbody>
 ${shaping.purchases.map((p) => {
-    const category = shaping.categories.find((c) => c.category === p.category);
-    const state = p.excluded ? 'no (you excluded it)' : category?.excluded ? 'no (you excluded its category)' : category?.sensitive && !category.optedIn ? 'no (sensitive category)' : 'yes';
-    return html`<tr data-product="${p.productId}"><td>${p.title}</td><td>${p.category ?? '—'}</td><td>${state}</td><td>${excludeButton(token, { product: p.productId }, p.excluded, p.excluded ? 'Use it again' : 'Not this')}</td></tr>`;
-  })}</tbody></table>
+  const category = shaping.categories.find((c) => c.category === p.category);
+  const state = p.excluded
+    ? 'no (you excluded it)'
+    : category?.excluded
+      ? 'no (you excluded its category)'
+      : category?.sensitive && !category.optedIn
+        ? 'no (sensitive category)'
+        : 'yes';
+  return html`<tr data-product="${p.productId}"><td>${p.title}</td><td>${p.category ?? '—'}</td><td>${state}</td><td>${excludeButton(token, { product: p.productId }, p.excluded, p.excluded ? 'Use it again' : 'Not this')}</td></tr>`;
+})}</tbody></table>
 <table id="not-this-categories"><thead><tr><th>Category</th><th>Used for recommendations</th><th></th></tr></thead><tbody>
 ${categories.map(
-    (c) => html`<tr data-category="${c.category}"><td>${c.category}${c.sensitive ? html` <span class="small muted">(sensitive)</span>` : ''}</td>
+  (
+    c,
+  ) => html`<tr data-category="${c.category}"><td>${c.category}${c.sensitive ? html` <span class="small muted">(sensitive)</span>` : ''}</td>
 <td>${c.excluded ? 'no (you excluded it)' : c.sensitive && !c.optedIn ? 'no (sensitive: only with your permission)' : 'yes'}</td>
 <td>${excludeButton(token, { category: c.category }, c.excluded, c.excluded ? 'Use it again' : 'Not this category')}
 ${c.sensitive && !c.excluded ? excludeButton(token, { category: c.category }, c.optedIn, c.optedIn ? 'Stop using it' : 'You may use it', true) : ''}</td></tr>`,
-  )}</tbody></table>`;
+)}</tbody></table>`;
 }
 
 function purposeRow(p: PurposeConsentView, purpose: Purpose | undefined): SafeHtml {
@@ -564,7 +718,12 @@ function purposeRow(p: PurposeConsentView, purpose: Purpose | undefined): SafeHt
 <td class="small">${clauseLink(p)}</td></tr>`;
 }
 
-async function preferenceCentre(ctx: AppContext, subjectId: string, token: string, saved: 'saved' | 'confirm' | null): Promise<string> {
+async function preferenceCentre(
+  ctx: AppContext,
+  subjectId: string,
+  token: string,
+  saved: 'saved' | 'confirm' | null,
+): Promise<string> {
   const { tactful } = ctx;
   const email = await emailOfSubject(tactful, subjectId);
   const record = await subjectRecord(tactful, subjectId);
@@ -596,7 +755,9 @@ async function preferenceCentre(ctx: AppContext, subjectId: string, token: strin
     }
   }
   const evidenceRows = history.events.filter((e) => e.evidence.ip || e.evidence.userAgent);
-  const attributeRows = Object.entries(profile?.attributes ?? {}).flatMap(([name, attribute]) => (attribute ? [{ name, ...attribute }] : []));
+  const attributeRows = Object.entries(profile?.attributes ?? {}).flatMap(([name, attribute]) =>
+    attribute ? [{ name, ...attribute }] : [],
+  );
   return page({
     title: 'Your preferences',
     body: html`<h1>Your preferences</h1>
@@ -614,17 +775,28 @@ ${view.purposes.map((p) => purposeRow(p, purposes.get(p.purpose)))}</tbody></tab
 <tr><td>Email address</td><td>${email}</td><td>${record.registeredBy ? `${record.registeredBy.source}, ${record.registeredBy.method.replace(/_/g, ' ')}` : '—'}, ${record.createdAt.toISOString().slice(0, 10)}</td><td>To know who made each choice, and to email you what you agreed to.</td></tr>
 ${Object.entries(record.externalIds).map(([system, id]) => html`<tr><td>Customer id in ${system}</td><td class="mono">${id}</td><td>${system}</td><td>To keep your choices the same in every system the shop uses.</td></tr>`)}
 ${attributeRows.map(
-  (a) => html`<tr><td>${attributeLabels[a.name] ?? a.name}</td><td>${Array.isArray(a.value) ? a.value.join(', ') : a.value}</td><td>${a.source}, ${a.updatedAt.slice(0, 10)}</td><td>To personalise what we show you (you allow personal recommendations).</td></tr>`,
+  (a) =>
+    html`<tr><td>${attributeLabels[a.name] ?? a.name}</td><td>${Array.isArray(a.value) ? a.value.join(', ') : a.value}</td><td>${a.source}, ${a.updatedAt.slice(0, 10)}</td><td>To personalise what we show you (you allow personal recommendations).</td></tr>`,
 )}
 ${profile?.rfm ? html`<tr><td>Customer group</td><td>${profile.rfm.label}</td><td>computed from your orders (recency ${profile.rfm.recency}, frequency ${profile.rfm.frequency}, spend ${profile.rfm.monetary} on a 1-5 scale)</td><td>To choose which offers suit you; deleted if you withdraw personal recommendations.</td></tr>` : ''}
 ${profile && profile.categories.length > 0 ? html`<tr><td>Interests</td><td>${profile.categories.map((c) => c.category).join(', ')}</td><td>the categories of what you bought</td><td>To recommend products you may like.</td></tr>` : ''}
-${shaping.preferences.excludedProducts.length > 0 ? html`<tr><td>Purchases you excluded</td><td>${shaping.purchases.filter((p) => p.excluded).map((p) => p.title).join(', ') || shaping.preferences.excludedProducts.join(', ')}</td><td>you, here</td><td>Never used to choose what we show or send you; kept so we remember.</td></tr>` : ''}
+${
+  shaping.preferences.excludedProducts.length > 0
+    ? html`<tr><td>Purchases you excluded</td><td>${
+        shaping.purchases
+          .filter((p) => p.excluded)
+          .map((p) => p.title)
+          .join(', ') || shaping.preferences.excludedProducts.join(', ')
+      }</td><td>you, here</td><td>Never used to choose what we show or send you; kept so we remember.</td></tr>`
+    : ''
+}
 ${shaping.preferences.excludedCategories.length > 0 ? html`<tr><td>Categories you excluded</td><td>${shaping.preferences.excludedCategories.join(', ')}</td><td>you, here</td><td>Never used to choose what we show or send you; kept so we remember.</td></tr>` : ''}
 ${shaping.preferences.sensitiveOptIns.length > 0 ? html`<tr><td>Sensitive categories you allowed</td><td>${shaping.preferences.sensitiveOptIns.join(', ')}</td><td>you, here</td><td>Only with your permission do we use purchases in these categories.</td></tr>` : ''}
 ${profile === null ? html`<tr><td>Profile</td><td class="empty">none</td><td>—</td><td>You have not allowed personal recommendations, so we keep no profile beyond your address and your choices.</td></tr>` : ''}
 <tr><td>Record of your choices</td><td>${history.events.length} event${history.events.length === 1 ? '' : 's'}</td><td>the forms, links and systems listed above</td><td>The law asks us to prove each consent: we keep this record even after you withdraw.</td></tr>
 ${evidenceRows.map(
-  (e) => html`<tr><td>Evidence of a choice</td><td class="small">${e.evidence.ip ? `IP ${e.evidence.ip}` : ''}${e.evidence.userAgent ? html`<br>${e.evidence.userAgent}` : ''}</td><td>${e.source.method.replace(/_/g, ' ')}, ${e.occurredAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td>Proof of your ${purposes.get(e.purpose)?.title ?? e.purpose} choice (${e.state}).</td></tr>`,
+  (e) =>
+    html`<tr><td>Evidence of a choice</td><td class="small">${e.evidence.ip ? `IP ${e.evidence.ip}` : ''}${e.evidence.userAgent ? html`<br>${e.evidence.userAgent}` : ''}</td><td>${e.source.method.replace(/_/g, ' ')}, ${e.occurredAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td>Proof of your ${purposes.get(e.purpose)?.title ?? e.purpose} choice (${e.state}).</td></tr>`,
 )}
 </tbody></table>
 
@@ -641,7 +813,9 @@ ${
     : html`<p class="small muted">Kept for the sales contract. ${personalization?.state === 'granted' ? 'Because you allow personal recommendations, they also choose what we show you.' : 'They are not used for recommendations, since you have not allowed personalisation.'}</p>
 <table><thead><tr><th>Order</th><th>Date</th><th>Products</th><th class="num">Total</th><th>Used for recommendations</th></tr></thead><tbody>
 ${orders.map(
-  (o) => html`<tr><td>${o.name ?? o.orderId}</td><td>${o.createdAt.toISOString().slice(0, 10)}</td><td>${o.lines.map((l, i) => html`${i > 0 ? ', ' : ''}${l.title}${l.quantity > 1 ? ` × ${l.quantity}` : ''}`)}</td>
+  (
+    o,
+  ) => html`<tr><td>${o.name ?? o.orderId}</td><td>${o.createdAt.toISOString().slice(0, 10)}</td><td>${o.lines.map((l, i) => html`${i > 0 ? ', ' : ''}${l.title}${l.quantity > 1 ? ` × ${l.quantity}` : ''}`)}</td>
 <td class="num">${o.totalPrice ?? ''} ${o.currency ?? ''}</td><td>${o.counted && personalization?.state === 'granted' ? 'yes' : o.counted ? 'no (no consent)' : 'no (cancelled or refunded)'}</td></tr>`,
 )}</tbody></table>`
 }

@@ -9,7 +9,9 @@ import type { Logger } from 'pino';
 export function redactPath(path: string): string {
   return path
     .split('/')
-    .map((segment) => (segment.length >= 24 || segment.includes('@') || segment.includes('%40') ? ':redacted' : segment))
+    .map((segment) =>
+      segment.length >= 24 || segment.includes('@') || segment.includes('%40') ? ':redacted' : segment,
+    )
     .join('/');
 }
 

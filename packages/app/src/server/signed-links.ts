@@ -15,7 +15,11 @@ export interface SignedPayloads {
 export const PREFERENCES_LINK_TTL_DAYS = 30;
 
 /** The payload of a token of `kind` signed by this shop; CONSENT.TOKEN_FORGED / CONSENT.TOKEN_EXPIRED otherwise. */
-export async function readSignedToken<K extends keyof SignedPayloads>(tactful: Tactful, token: unknown, kind: K): Promise<SignedPayloads[K]> {
+export async function readSignedToken<K extends keyof SignedPayloads>(
+  tactful: Tactful,
+  token: unknown,
+  kind: K,
+): Promise<SignedPayloads[K]> {
   try {
     return (await tactful.links.read(token, kind)) as unknown as SignedPayloads[K];
   } catch (error) {
@@ -24,6 +28,10 @@ export async function readSignedToken<K extends keyof SignedPayloads>(tactful: T
   }
 }
 
-export function signPreferencesToken(tactful: Tactful, subjectId: string, ttlDays = PREFERENCES_LINK_TTL_DAYS): Promise<string> {
+export function signPreferencesToken(
+  tactful: Tactful,
+  subjectId: string,
+  ttlDays = PREFERENCES_LINK_TTL_DAYS,
+): Promise<string> {
   return tactful.links.preferences(subjectId, ttlDays);
 }

@@ -29,10 +29,17 @@ export async function subjectRecord(tactful: Tactful, subjectId: string): Promis
     "select details from audit_log where shop_id = $1 and subject_id = $2 and action = 'subject.registered' order by seq limit 1",
     [tactful.shopId, subjectId],
   );
-  const details = reg ? (typeof reg.details === 'string' ? (JSON.parse(reg.details) as Record<string, unknown>) : reg.details) : null;
+  const details = reg
+    ? typeof reg.details === 'string'
+      ? (JSON.parse(reg.details) as Record<string, unknown>)
+      : reg.details
+    : null;
   return {
     createdAt: new Date(row.created_at),
-    externalIds: typeof row.external_ids === 'string' ? (JSON.parse(row.external_ids) as Record<string, string>) : row.external_ids,
+    externalIds:
+      typeof row.external_ids === 'string'
+        ? (JSON.parse(row.external_ids) as Record<string, string>)
+        : row.external_ids,
     registeredBy: details ? { source: String(details.source ?? ''), method: String(details.method ?? '') } : null,
   };
 }
@@ -49,12 +56,25 @@ export interface SubjectOrder {
 }
 
 export async function ordersOfSubject(tactful: Tactful, subjectId: string, limit = 50): Promise<SubjectOrder[]> {
-  const orders = await tactful.store.query<{ order_id: string; name: string | null; created_at: Date | string; currency: string | null; total_price: string | null; counted: boolean; source: string }>(
+  const orders = await tactful.store.query<{
+    order_id: string;
+    name: string | null;
+    created_at: Date | string;
+    currency: string | null;
+    total_price: string | null;
+    counted: boolean;
+    source: string;
+  }>(
     'select order_id, name, created_at, currency, total_price, counted, source from orders where shop_id = $1 and subject_id = $2 order by created_at desc limit $3',
     [tactful.shopId, subjectId, limit],
   );
   if (orders.length === 0) return [];
-  const lines = await tactful.store.query<{ order_id: string; product_id: string; quantity: number; title: string | null }>(
+  const lines = await tactful.store.query<{
+    order_id: string;
+    product_id: string;
+    quantity: number;
+    title: string | null;
+  }>(
     `select l.order_id, l.product_id, l.quantity, p.title from order_lines l
        left join products p on p.shop_id = l.shop_id and p.product_id = l.product_id
       where l.shop_id = $1 and l.order_id = any($2::text[]) order by l.order_id, l.line_no`,
@@ -68,15 +88,17 @@ export async function ordersOfSubject(tactful: Tactful, subjectId: string, limit
     totalPrice: o.total_price,
     counted: o.counted,
     source: o.source,
-    lines: lines.filter((l) => l.order_id === o.order_id).map((l) => ({ productId: l.product_id, title: l.title ?? l.product_id, quantity: l.quantity })),
+    lines: lines
+      .filter((l) => l.order_id === o.order_id)
+      .map((l) => ({ productId: l.product_id, title: l.title ?? l.product_id, quantity: l.quantity })),
   }));
 }
 
 export async function productTitles(tactful: Tactful, ids: readonly string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  const rows = await tactful.store.query<{ product_id: string; title: string }>('select product_id, title from products where shop_id = $1 and product_id = any($2::text[])', [
-    tactful.shopId,
-    [...ids],
-  ]);
+  const rows = await tactful.store.query<{ product_id: string; title: string }>(
+    'select product_id, title from products where shop_id = $1 and product_id = any($2::text[])',
+    [tactful.shopId, [...ids]],
+  );
   return new Map(rows.map((r) => [r.product_id, r.title]));
 }

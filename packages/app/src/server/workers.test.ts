@@ -16,7 +16,18 @@ it('workers - a webhook delivery acknowledged by a route is processed shortly af
   const occurredAt = new Date('2026-05-01T10:00:00Z');
   await tactful.inbox.receive(
     tactful.shopId,
-    { kind: 'consent', consent: { email: 'hal@example.com', purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt, sourceEventId: 'w1', method: 'checkout' } },
+    {
+      kind: 'consent',
+      consent: {
+        email: 'hal@example.com',
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt,
+        sourceEventId: 'w1',
+        method: 'checkout',
+      },
+    },
     { system: 'shopify', deliveryId: 'd-1', receivedAt: new Date(), topic: 'customers_email_marketing_consent/update' },
   );
   const workers = startWorkers(tactful, pino({ level: 'silent' }), { intervalMs: 20 });

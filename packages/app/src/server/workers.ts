@@ -6,7 +6,11 @@ import type { Logger } from 'pino';
  * acknowledged (the route never waits on it). Several instances may run this against one PostgreSQL:
  * deliveries are claimed with `FOR UPDATE SKIP LOCKED`.
  */
-export function startWorkers(tactful: Tactful, logger: Logger, options: { intervalMs?: number } = {}): { stop(): Promise<void> } {
+export function startWorkers(
+  tactful: Tactful,
+  logger: Logger,
+  options: { intervalMs?: number } = {},
+): { stop(): Promise<void> } {
   const interval = options.intervalMs ?? 1000;
   let running: Promise<void> | null = null;
   let stopped = false;
@@ -19,7 +23,10 @@ export function startWorkers(tactful: Tactful, logger: Logger, options: { interv
         const report = await tactful.processInbox({ allShops: true, limit: tactful.store.kind === 'pglite' ? 5 : 100 });
         if (report.processed + report.failed + report.refused > 0) logger.info({ inbox: report }, 'inbox processed');
       } catch (error) {
-        logger.error({ err: { message: (error as Error).message, code: (error as { code?: string }).code } }, 'inbox processing failed; retrying');
+        logger.error(
+          { err: { message: (error as Error).message, code: (error as { code?: string }).code } },
+          'inbox processing failed; retrying',
+        );
       } finally {
         running = null;
       }

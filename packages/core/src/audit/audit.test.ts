@@ -11,10 +11,32 @@ async function collect(iter: AsyncIterable<string>): Promise<string> {
 }
 
 async function seed(t: Tactful) {
-  const base = { purpose: 'email_marketing', level: 'single', evidence: { clause: 'Marketing communications', policyVersion: '1' } };
-  await t.consent.record({ ...base, subject: { email: 'ann@example.com' }, state: 'granted', occurredAt: new Date('2026-02-01T10:00:00Z'), source: { system: 'cli', eventId: 'a1', method: 'form' } });
-  await t.consent.record({ ...base, subject: { email: 'bob@example.com' }, state: 'granted', occurredAt: new Date('2026-02-01T11:00:00Z'), source: { system: 'cli', eventId: 'b1', method: 'checkout' } });
-  await t.consent.record({ ...base, subject: { email: 'ann@example.com' }, state: 'withdrawn', occurredAt: new Date('2026-02-02T10:00:00Z'), source: { system: 'cli', eventId: 'a2', method: 'admin' } });
+  const base = {
+    purpose: 'email_marketing',
+    level: 'single',
+    evidence: { clause: 'Marketing communications', policyVersion: '1' },
+  };
+  await t.consent.record({
+    ...base,
+    subject: { email: 'ann@example.com' },
+    state: 'granted',
+    occurredAt: new Date('2026-02-01T10:00:00Z'),
+    source: { system: 'cli', eventId: 'a1', method: 'form' },
+  });
+  await t.consent.record({
+    ...base,
+    subject: { email: 'bob@example.com' },
+    state: 'granted',
+    occurredAt: new Date('2026-02-01T11:00:00Z'),
+    source: { system: 'cli', eventId: 'b1', method: 'checkout' },
+  });
+  await t.consent.record({
+    ...base,
+    subject: { email: 'ann@example.com' },
+    state: 'withdrawn',
+    occurredAt: new Date('2026-02-02T10:00:00Z'),
+    source: { system: 'cli', eventId: 'a2', method: 'admin' },
+  });
 }
 
 describeEachStore('audit log and ledger chains', (getStore) => {
@@ -73,13 +95,20 @@ describeEachStore('audit log and ledger chains', (getStore) => {
   it('export - JSONL holds every registration and consent action with actor and time', async () => {
     const t = await engine();
     await seed(t);
-    const lines = (await collect(t.audit.export('jsonl'))).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await collect(t.audit.export('jsonl')))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const actions = lines.map((l) => l.action);
     expect(actions).toContain('purpose.defined');
     expect(actions.filter((a) => a === 'subject.registered')).toHaveLength(2);
     expect(actions.filter((a) => a === 'consent.recorded')).toHaveLength(3);
     const withdrawal = lines.find((l) => l.details.sourceEventId === 'a2');
-    expect(withdrawal).toMatchObject({ email: 'ann@example.com', actor: { type: 'system' }, details: { state: 'withdrawn', changed: true } });
+    expect(withdrawal).toMatchObject({
+      email: 'ann@example.com',
+      actor: { type: 'system' },
+      details: { state: 'withdrawn', changed: true },
+    });
   });
 
   it('export - CSV filtered by subject and time range, with RFC 4180 quoting', async () => {
@@ -87,9 +116,18 @@ describeEachStore('audit log and ledger chains', (getStore) => {
     clock = new Date('2026-02-03T00:00:00Z');
     await seed(t);
     clock = new Date('2026-02-05T00:00:00Z');
-    await t.consent.record({ subject: { email: 'ann@example.com' }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: clock, source: { system: 'cli', eventId: 'a3', method: 'form' } });
+    await t.consent.record({
+      subject: { email: 'ann@example.com' },
+      purpose: 'personalization',
+      state: 'granted',
+      level: 'single',
+      occurredAt: clock,
+      source: { system: 'cli', eventId: 'a3', method: 'form' },
+    });
     const subjectId = await t.audit.subjectIdOf('ann@example.com');
-    const csv = await collect(t.audit.export('csv', { subjectId: subjectId!, since: new Date('2026-02-04T00:00:00Z') }));
+    const csv = await collect(
+      t.audit.export('csv', { subjectId: subjectId!, since: new Date('2026-02-04T00:00:00Z') }),
+    );
     const rows = csv.trim().split('\r\n');
     expect(rows[0]).toBe('seq,at,action,actor_type,actor_id,subject_id,email,details,row_hash');
     // Only Ann's entries from the 5th: the personalization grant (and whatever it caused), not the seed.

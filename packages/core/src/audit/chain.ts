@@ -11,7 +11,8 @@ export const GENESIS = '0'.repeat(64);
 export function canonical(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return JSON.stringify(`hex:${Buffer.from(value).toString('hex')}`);
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array)
+    return JSON.stringify(`hex:${Buffer.from(value).toString('hex')}`);
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
@@ -43,15 +44,23 @@ export interface ChainBreak {
 export function verifyChain<R extends { seq: number; prevHash: string; rowHash: string }>(
   rows: Iterable<R>,
   content: (row: R) => unknown,
-  head: { seq: number; hash: string },
+  _head: { seq: number; hash: string },
   state: { expectedSeq: number; prev: string } = { expectedSeq: 1, prev: GENESIS },
 ): ChainBreak | null {
   for (const row of rows) {
     if (row.seq !== state.expectedSeq) {
-      return { seq: state.expectedSeq, reason: 'missing', detail: `row ${state.expectedSeq} is missing (next row found is ${row.seq})` };
+      return {
+        seq: state.expectedSeq,
+        reason: 'missing',
+        detail: `row ${state.expectedSeq} is missing (next row found is ${row.seq})`,
+      };
     }
     if (row.prevHash !== state.prev) {
-      return { seq: row.seq, reason: 'inserted-or-reordered', detail: `row ${row.seq} does not follow row ${row.seq - 1}` };
+      return {
+        seq: row.seq,
+        reason: 'inserted-or-reordered',
+        detail: `row ${row.seq} does not follow row ${row.seq - 1}`,
+      };
     }
     if (chainHash(row.prevHash, content(row)) !== row.rowHash) {
       return { seq: row.seq, reason: 'edited', detail: `row ${row.seq} was changed after it was written` };
@@ -62,10 +71,17 @@ export function verifyChain<R extends { seq: number; prevHash: string; rowHash: 
   return null;
 }
 
-export function verifyHead(state: { expectedSeq: number; prev: string }, head: { seq: number; hash: string }): ChainBreak | null {
+export function verifyHead(
+  state: { expectedSeq: number; prev: string },
+  head: { seq: number; hash: string },
+): ChainBreak | null {
   const last = state.expectedSeq - 1;
   if (last !== head.seq || (head.seq > 0 && state.prev !== head.hash)) {
-    return { seq: last + 1, reason: 'truncated', detail: `the chain ends at row ${last} but the shop's head says ${head.seq}` };
+    return {
+      seq: last + 1,
+      reason: 'truncated',
+      detail: `the chain ends at row ${last} but the shop's head says ${head.seq}`,
+    };
   }
   return null;
 }

@@ -5,7 +5,17 @@ import { readAudit, type AuditQuery, type AuditRow } from './log.js';
 
 export type AuditExportFormat = 'csv' | 'jsonl';
 
-export const auditCsvColumns = ['seq', 'at', 'action', 'actor_type', 'actor_id', 'subject_id', 'email', 'details', 'row_hash'] as const;
+export const auditCsvColumns = [
+  'seq',
+  'at',
+  'action',
+  'actor_type',
+  'actor_id',
+  'subject_id',
+  'email',
+  'details',
+  'row_hash',
+] as const;
 
 /**
  * RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. A value a spreadsheet would
@@ -33,7 +43,13 @@ export interface ExportedAuditEntry {
  * Streams the shop's audit log as CSV or JSON Lines, filtered by subject and time range, a page at a time.
  * The email column is decrypted for subjects that still exist; erased subjects show only their id.
  */
-export async function* exportAudit(db: Db, keys: KeyRing, shopId: string, format: AuditExportFormat, query: AuditQuery = {}): AsyncGenerator<string> {
+export async function* exportAudit(
+  db: Db,
+  keys: KeyRing,
+  shopId: string,
+  format: AuditExportFormat,
+  query: AuditQuery = {},
+): AsyncGenerator<string> {
   if (format === 'csv') yield `${auditCsvColumns.join(',')}\r\n`;
   const page: AuditRow[] = [];
   const flush = async function* () {
@@ -52,7 +68,17 @@ export async function* exportAudit(db: Db, keys: KeyRing, shopId: string, format
       };
       if (format === 'jsonl') yield `${JSON.stringify(entry)}\n`;
       else
-        yield `${[String(entry.seq), entry.at, entry.action, entry.actor.type, entry.actor.id, entry.subjectId ?? '', entry.email ?? '', JSON.stringify(entry.details), entry.rowHash]
+        yield `${[
+          String(entry.seq),
+          entry.at,
+          entry.action,
+          entry.actor.type,
+          entry.actor.id,
+          entry.subjectId ?? '',
+          entry.email ?? '',
+          JSON.stringify(entry.details),
+          entry.rowHash,
+        ]
           .map(csvField)
           .join(',')}\r\n`;
     }

@@ -109,7 +109,12 @@ export interface AuditQuery {
 }
 
 /** Reads the shop's audit entries in order, a page at a time, so an export streams. */
-export async function* readAudit(db: Db, shopId: string, query: AuditQuery = {}, pageSize = 1000): AsyncGenerator<AuditRow> {
+export async function* readAudit(
+  db: Db,
+  shopId: string,
+  query: AuditQuery = {},
+  pageSize = 1000,
+): AsyncGenerator<AuditRow> {
   let after = 0;
   for (;;) {
     const conditions: SQL[] = [eq(auditLog.shopId, shopId), gte(auditLog.seq, after + 1)];
@@ -131,7 +136,10 @@ export async function* readAudit(db: Db, shopId: string, query: AuditQuery = {},
 
 /** Walks the shop's audit log and finds the first edited, inserted, deleted or cut entry. */
 export async function verifyAudit(db: Db, shopId: string, pageSize = 5000): Promise<ChainVerification> {
-  const [shop] = await db.select({ seq: shops.auditSeq, hash: shops.auditHead }).from(shops).where(eq(shops.shopId, shopId));
+  const [shop] = await db
+    .select({ seq: shops.auditSeq, hash: shops.auditHead })
+    .from(shops)
+    .where(eq(shops.shopId, shopId));
   return verifyPaged(
     async (after) =>
       (await db

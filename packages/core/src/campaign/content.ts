@@ -51,10 +51,15 @@ export function formatConsentDate(date: Date, locale = 'en-GB'): string {
 }
 
 /** "You receive this because you agreed to email offers on 12 March 2026 (clause 4.2, version 3)." */
-export function consentLine(view: Pick<PurposeConsentView, 'since' | 'clause' | 'version'>, purposeTitle: string): string {
+export function consentLine(
+  view: Pick<PurposeConsentView, 'since' | 'clause' | 'version'>,
+  purposeTitle: string,
+): string {
   const when = view.since ? ` on ${formatConsentDate(view.since)}` : '';
   const clause = /^[\d.§\s]+$/.test(view.clause) ? view.clause.trim() : `"${view.clause}"`;
-  const terms = [view.clause ? `clause ${clause}` : '', view.version ? `version ${view.version}` : ''].filter(Boolean).join(', ');
+  const terms = [view.clause ? `clause ${clause}` : '', view.version ? `version ${view.version}` : '']
+    .filter(Boolean)
+    .join(', ');
   return `You receive this because you agreed to ${purposeTitle.toLowerCase()}${when}${terms ? ` (${terms})` : ''}.`;
 }
 
@@ -68,23 +73,42 @@ export function utmLink(base: string, campaign: string, productId: string): stri
   return url.toString();
 }
 
-export function productContent(rec: ExplainedRecommendation, campaign: string, shopUrl: string): CampaignProductContent {
+export function productContent(
+  rec: ExplainedRecommendation,
+  campaign: string,
+  shopUrl: string,
+): CampaignProductContent {
   const p = rec.product;
   const base = p.url ?? `${shopUrl.replace(/\/$/, '')}/products/${encodeURIComponent(rec.productId)}`;
-  return { productId: rec.productId, title: p.title, url: utmLink(base, campaign, rec.productId), imageUrl: p.imageUrl ?? null, ...(p.price ? { price: p.price } : {}) };
+  return {
+    productId: rec.productId,
+    title: p.title,
+    url: utmLink(base, campaign, rec.productId),
+    imageUrl: p.imageUrl ?? null,
+    ...(p.price ? { price: p.price } : {}),
+  };
 }
 
 function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 /** A provider-neutral rendering of one email (dry runs, the admin preview, the demo inbox). */
-export function renderPreview(input: { subject: string; sender: CampaignSender; content: CampaignContent }): { html: string; text: string } {
+export function renderPreview(input: { subject: string; sender: CampaignSender; content: CampaignContent }): {
+  html: string;
+  text: string;
+} {
   const { subject, sender, content } = input;
   const e = escapeHtml;
   const items = content.products
     .map(
-      (p) => `<li class="product">${p.imageUrl ? `<img src="${e(p.imageUrl)}" alt="" width="80"> ` : ''}<a href="${e(p.url)}">${e(p.title)}</a>${p.price ? ` <span class="price">${e(p.price)}</span>` : ''}</li>`,
+      (p) =>
+        `<li class="product">${p.imageUrl ? `<img src="${e(p.imageUrl)}" alt="" width="80"> ` : ''}<a href="${e(p.url)}">${e(p.title)}</a>${p.price ? ` <span class="price">${e(p.price)}</span>` : ''}</li>`,
     )
     .join('');
   const html = `<article class="email-preview">

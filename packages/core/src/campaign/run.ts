@@ -28,13 +28,31 @@ import { emailsOf } from '../profile/subjects.js';
 import type { CampaignContent, CampaignMessage, CampaignSender, EmailProvider } from '../ports.js';
 import type { CustomerRecommendations, ExplainedRecommendation } from '../recommend/service.js';
 import { readShopSettings } from '../shop/settings.js';
-import { campaignRecipients, campaigns, campaignWaves, consentState, contactSends, profiles, subjects } from '../store/schema.js';
-import { MAX_CAMPAIGN_PRODUCTS, consentLine, isPersonalReason, productContent, reasonLine, renderPreview } from './content.js';
+import {
+  campaignRecipients,
+  campaigns,
+  campaignWaves,
+  consentState,
+  contactSends,
+  profiles,
+  subjects,
+} from '../store/schema.js';
+import {
+  MAX_CAMPAIGN_PRODUCTS,
+  consentLine,
+  isPersonalReason,
+  productContent,
+  reasonLine,
+  renderPreview,
+} from './content.js';
 
 export const campaignName = z
   .string()
   .trim()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'a campaign name is 1-80 letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. spring-2026)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/,
+    'a campaign name is 1-80 letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. spring-2026)',
+  );
 
 export const runCampaignSchema = z
   .object({
@@ -142,13 +160,31 @@ async function loadCandidates(ctx: ShopContext, only?: readonly string[]): Promi
   const em = sql`(select state || '|' || level || '|' || (extract(epoch from since) * 1000)::bigint from ${consentState} c where c.shop_id = ${subjects.shopId} and c.subject_id = ${subjects.subjectId} and c.purpose = 'email_marketing')`;
   const pz = sql`(select state from ${consentState} c where c.shop_id = ${subjects.shopId} and c.subject_id = ${subjects.subjectId} and c.purpose = 'personalization')`;
   const rows = await ctx.db
-    .select({ subjectId: subjects.subjectId, em: sql<string | null>`${em}`, pz: sql<string | null>`${pz}`, undeliverableAt: subjects.undeliverableAt })
+    .select({
+      subjectId: subjects.subjectId,
+      em: sql<string | null>`${em}`,
+      pz: sql<string | null>`${pz}`,
+      undeliverableAt: subjects.undeliverableAt,
+    })
     .from(subjects)
-    .where(and(eq(subjects.shopId, ctx.shopId), sql`${subjects.erasedAt} is null`, only ? inArray(subjects.subjectId, [...only]) : undefined))
+    .where(
+      and(
+        eq(subjects.shopId, ctx.shopId),
+        sql`${subjects.erasedAt} is null`,
+        only ? inArray(subjects.subjectId, [...only]) : undefined,
+      ),
+    )
     .orderBy(subjects.subjectId);
   return rows.map((r) => {
     const [state, level, since] = r.em?.split('|') ?? [];
-    return { subjectId: r.subjectId, emState: state ?? null, emLevel: level ?? null, emSince: since ? new Date(Number(since)) : null, pzState: r.pz, undeliverable: r.undeliverableAt !== null };
+    return {
+      subjectId: r.subjectId,
+      emState: state ?? null,
+      emLevel: level ?? null,
+      emSince: since ? new Date(Number(since)) : null,
+      pzState: r.pz,
+      undeliverable: r.undeliverableAt !== null,
+    };
   });
 }
 
@@ -161,13 +197,23 @@ function consentExclusion(c: Candidate, requireDoubleOptIn: boolean): ExclusionR
 }
 
 /** Earlier sends per person (for the contact policy), one query for everyone. */
-async function sendsBySubject(ctx: ShopContext, subjectIds: readonly string[], since: Date): Promise<Map<string, SendRecord[]>> {
+async function sendsBySubject(
+  ctx: ShopContext,
+  subjectIds: readonly string[],
+  since: Date,
+): Promise<Map<string, SendRecord[]>> {
   const out = new Map<string, SendRecord[]>();
   for (let i = 0; i < subjectIds.length; i += 1000) {
     const rows = await ctx.db
       .select({ subjectId: contactSends.subjectId, sentAt: contactSends.sentAt, productIds: contactSends.productIds })
       .from(contactSends)
-      .where(and(eq(contactSends.shopId, ctx.shopId), inArray(contactSends.subjectId, subjectIds.slice(i, i + 1000)), sql`${contactSends.sentAt} > ${since}`));
+      .where(
+        and(
+          eq(contactSends.shopId, ctx.shopId),
+          inArray(contactSends.subjectId, subjectIds.slice(i, i + 1000)),
+          sql`${contactSends.sentAt} > ${since}`,
+        ),
+      );
     for (const r of rows) {
       const list = out.get(r.subjectId) ?? [];
       list.push({ sentAt: r.sentAt, productIds: r.productIds });
@@ -196,25 +242,57 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
   const options = parseOrThrow(runCampaignSchema, input, 'CAMPAIGN.INVALID', 'campaign');
   const { ctx } = deps;
   const actor = deps.actor ?? systemActor;
-  if (options.at && !options.dryRun) throw new TactfulError('CAMPAIGN.INVALID', 'Only a dry run may be evaluated at another time (--at): a real send happens now.');
-  if (options.only && !options.dryRun) throw new TactfulError('CAMPAIGN.INVALID', 'Only a dry run may be restricted to chosen people: a send goes to everyone eligible (use a segment).');
+  if (options.at && !options.dryRun)
+    throw new TactfulError(
+      'CAMPAIGN.INVALID',
+      'Only a dry run may be evaluated at another time (--at): a real send happens now.',
+    );
+  if (options.only && !options.dryRun)
+    throw new TactfulError(
+      'CAMPAIGN.INVALID',
+      'Only a dry run may be restricted to chosen people: a send goes to everyone eligible (use a segment).',
+    );
   const provider = deps.provider;
   if (!options.dryRun) {
-    if (!provider) throw new TactfulError('CAMPAIGN.NO_PROVIDER', 'No email provider is connected: connect Mailchimp (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID) or run a dry run.');
-    if (!provider.capabilities.campaigns || !provider.sendCampaign) throw new TactfulError('CAMPAIGN.NO_PROVIDER', `The email provider ${provider.system} cannot send campaigns.`);
+    if (!provider)
+      throw new TactfulError(
+        'CAMPAIGN.NO_PROVIDER',
+        'No email provider is connected: connect Mailchimp (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID) or run a dry run.',
+      );
+    if (!provider.capabilities.campaigns || !provider.sendCampaign)
+      throw new TactfulError('CAMPAIGN.NO_PROVIDER', `The email provider ${provider.system} cannot send campaigns.`);
   }
   const settings = await readShopSettings(ctx.db, ctx.shopId);
   const warnings: string[] = [];
   let sender: CampaignSender | undefined = settings.sender;
   if (!sender) {
-    if (!options.dryRun) throw new TactfulError('CAMPAIGN.NO_SENDER', "The shop has no sender identity (name, reply address, postal address): set it in the admin's Settings or with `tactful settings sender`, then send.");
-    warnings.push('No sender identity is set: the previews show a placeholder; set name, reply address and postal address before sending.');
+    if (!options.dryRun)
+      throw new TactfulError(
+        'CAMPAIGN.NO_SENDER',
+        "The shop has no sender identity (name, reply address, postal address): set it in the admin's Settings or with `tactful settings sender`, then send.",
+      );
+    warnings.push(
+      'No sender identity is set: the previews show a placeholder; set name, reply address and postal address before sending.',
+    );
     sender = { name: ctx.shopId, email: `hello@${ctx.shopId}`, postalAddress: '(postal address not set)' };
   }
-  const segmentMembers = options.segment === undefined ? null : new Set(await deps.segmentMembers?.(options.segment) ?? []);
+  const segmentMembers =
+    options.segment === undefined ? null : new Set((await deps.segmentMembers?.(options.segment)) ?? []);
   const at = options.at ?? ctx.now();
   const instanceId = options.instanceId ?? hostname();
-  const result: CampaignRunResult = { campaign: options.name, dryRun: options.dryRun, considered: 0, eligible: 0, sent: 0, alreadySent: 0, resumedWaves: 0, failed: [], excluded: {}, previews: [], warnings };
+  const result: CampaignRunResult = {
+    campaign: options.name,
+    dryRun: options.dryRun,
+    considered: 0,
+    eligible: 0,
+    sent: 0,
+    alreadySent: 0,
+    resumedWaves: 0,
+    failed: [],
+    excluded: {},
+    previews: [],
+    warnings,
+  };
   const exclude = (reason: ExclusionReason) => {
     result.excluded[reason] = (result.excluded[reason] ?? 0) + 1;
   };
@@ -222,11 +300,15 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
   const purposes = await listPurposes(ctx.db, ctx.shopId);
   const emailPurposeTitle = purposes.find((p) => p.key === 'email_marketing')?.title ?? 'email offers';
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
-  const link = (path: string, token: string) => `${options.publicUrl.replace(/\/$/, '')}${path}?token=${encodeURIComponent(token)}`;
+  const link = (path: string, token: string) =>
+    `${options.publicUrl.replace(/\/$/, '')}${path}?token=${encodeURIComponent(token)}`;
   const shopUrl = `https://${ctx.shopId}`;
 
   /** What this person's email would say now, or why they get none. */
-  async function compose(subjectId: string, email: string): Promise<{ content: CampaignContent; productIds: string[] } | ExclusionReason> {
+  async function compose(
+    subjectId: string,
+    email: string,
+  ): Promise<{ content: CampaignContent; productIds: string[] } | ExclusionReason> {
     let recs: ExplainedRecommendation[];
     try {
       recs = (await deps.recommend(email, { k: 10 })).recommendations;
@@ -235,7 +317,9 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       if (isTactfulError(error, 'SUBJECT.NOT_FOUND')) return 'no_recommendation';
       throw error;
     }
-    const shown = recs.filter((r) => r.score > options.minScore && r.reasons.some(isPersonalReason)).slice(0, MAX_CAMPAIGN_PRODUCTS);
+    const shown = recs
+      .filter((r) => r.score > options.minScore && r.reasons.some(isPersonalReason))
+      .slice(0, MAX_CAMPAIGN_PRODUCTS);
     const reason = reasonLine(shown);
     if (shown.length === 0 || !reason) return 'no_recommendation';
     const view = (await consentViewOf(ctx, subjectId)).find((v) => v.purpose === 'email_marketing');
@@ -270,10 +354,25 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       const members = await ctx.db
         .select({ subjectId: campaignRecipients.subjectId })
         .from(campaignRecipients)
-        .where(and(eq(campaignRecipients.shopId, ctx.shopId), eq(campaignRecipients.campaign, options.name), eq(campaignRecipients.wave, wave), eq(campaignRecipients.status, 'claimed')));
+        .where(
+          and(
+            eq(campaignRecipients.shopId, ctx.shopId),
+            eq(campaignRecipients.campaign, options.name),
+            eq(campaignRecipients.wave, wave),
+            eq(campaignRecipients.status, 'claimed'),
+          ),
+        );
       // Consent is checked again: someone may have withdrawn since the claim. They are released, not sent.
-      const again = await loadCandidates(ctx, members.map((m) => m.subjectId));
-      const emails = await emailsOf(ctx.db, ctx.keys, ctx.shopId, again.map((c) => c.subjectId));
+      const again = await loadCandidates(
+        ctx,
+        members.map((m) => m.subjectId),
+      );
+      const emails = await emailsOf(
+        ctx.db,
+        ctx.keys,
+        ctx.shopId,
+        again.map((c) => c.subjectId),
+      );
       const messages: Array<CampaignMessage & { subjectId: string; productIds: string[] }> = [];
       const released: string[] = members.map((m) => m.subjectId).filter((id) => !again.some((c) => c.subjectId === id));
       for (const c of again) {
@@ -284,7 +383,13 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
         if (typeof composed === 'string') {
           exclude(composed);
           released.push(c.subjectId);
-        } else messages.push({ email: email!, content: composed.content, subjectId: c.subjectId, productIds: composed.productIds });
+        } else
+          messages.push({
+            email: email!,
+            content: composed.content,
+            subjectId: c.subjectId,
+            productIds: composed.productIds,
+          });
       }
       result.eligible += messages.length;
       await deliverWave(wave, messages, released);
@@ -310,7 +415,9 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       result.alreadySent += 1;
       continue;
     }
-    const blocked = consentExclusion(c, settings.requireDoubleOptIn) ?? (segmentMembers && !segmentMembers.has(c.subjectId) ? 'not_in_segment' : null);
+    const blocked =
+      consentExclusion(c, settings.requireDoubleOptIn) ??
+      (segmentMembers && !segmentMembers.has(c.subjectId) ? 'not_in_segment' : null);
     if (blocked) exclude(blocked);
     else open.push(c);
   }
@@ -330,7 +437,9 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       exclude('undeliverable');
       continue;
     }
-    const decision = decideContact(policy, sends.get(c.subjectId) ?? [], at, { timeZone: zones.get(c.subjectId) ?? null });
+    const decision = decideContact(policy, sends.get(c.subjectId) ?? [], at, {
+      timeZone: zones.get(c.subjectId) ?? null,
+    });
     if (!decision.ok) {
       exclude(decision.reason === 'quiet_hours' ? 'quiet_hours' : 'frequency_cap');
       continue;
@@ -345,24 +454,49 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       continue;
     }
     // The same product is not featured again within the policy's window: drop those, keep the person if any remain.
-    const recent = new Set((sends.get(c.subjectId) ?? []).filter((s) => policy.productResendDays !== null && s.sentAt.getTime() > at.getTime() - policy.productResendDays * 86_400_000).flatMap((s) => s.productIds));
+    const recent = new Set(
+      (sends.get(c.subjectId) ?? [])
+        .filter(
+          (s) =>
+            policy.productResendDays !== null &&
+            s.sentAt.getTime() > at.getTime() - policy.productResendDays * 86_400_000,
+        )
+        .flatMap((s) => s.productIds),
+    );
     const keep = composed.content.products.filter((p) => !recent.has(p.productId));
     if (keep.length === 0) {
       exclude('no_recommendation');
       continue;
     }
-    ready.push({ email, subjectId: c.subjectId, content: { ...composed.content, products: keep }, productIds: keep.map((p) => p.productId) });
+    ready.push({
+      email,
+      subjectId: c.subjectId,
+      content: { ...composed.content, products: keep },
+      productIds: keep.map((p) => p.productId),
+    });
   }
   result.eligible += ready.length;
 
   if (options.dryRun) {
-    result.previews = ready.slice(0, options.previews).map((m) => ({ email: m.email, subjectId: m.subjectId, content: m.content, ...renderPreview({ subject: options.subject, sender, content: m.content }) }));
+    result.previews = ready.slice(0, options.previews).map((m) => ({
+      email: m.email,
+      subjectId: m.subjectId,
+      content: m.content,
+      ...renderPreview({ subject: options.subject, sender, content: m.content }),
+    }));
     return result;
   }
 
   await ctx.db
     .insert(campaigns)
-    .values({ shopId: ctx.shopId, name: options.name, subject: options.subject, segment: options.segment ?? null, createdAt: ctx.now(), lastRunAt: ctx.now() })
+    .values({
+      shopId: ctx.shopId,
+      name: options.name,
+      subject: options.subject,
+      segment: options.segment ?? null,
+      createdAt: ctx.now(),
+      lastRunAt: ctx.now(),
+    })
     .onConflictDoUpdate({ target: [campaigns.shopId, campaigns.name], set: { lastRunAt: ctx.now() } });
 
   // 3. Claim and send, one wave at a time.
@@ -382,7 +516,9 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
   return result;
 
   /** Inserts the wave and the recipients no other run holds, in one transaction. */
-  async function claimWave(part: ReadonlyArray<{ subjectId: string; productIds: string[] }>): Promise<{ wave: number; claimed: Set<string> }> {
+  async function claimWave(
+    part: ReadonlyArray<{ subjectId: string; productIds: string[] }>,
+  ): Promise<{ wave: number; claimed: Set<string> }> {
     for (;;) {
       const outcome = await ctx.db.transaction(async (tx) => {
         const [row] = await tx
@@ -403,7 +539,16 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
         const inserted = part.length
           ? await tx
               .insert(campaignRecipients)
-              .values(part.map((m) => ({ shopId: ctx.shopId, campaign: options.name, subjectId: m.subjectId, wave: row.wave, status: 'claimed' as const, productIds: m.productIds })))
+              .values(
+                part.map((m) => ({
+                  shopId: ctx.shopId,
+                  campaign: options.name,
+                  subjectId: m.subjectId,
+                  wave: row.wave,
+                  status: 'claimed' as const,
+                  productIds: m.productIds,
+                })),
+              )
               .onConflictDoNothing()
               .returning({ subjectId: campaignRecipients.subjectId })
           : [];
@@ -415,10 +560,23 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
   }
 
   /** Sends one claimed wave under its idempotency key and records the outcome in one transaction. */
-  async function deliverWave(wave: number, messages: Array<CampaignMessage & { subjectId: string; productIds: string[] }>, released: string[]): Promise<void> {
-    const bySubject = (ids: string[]) => and(eq(campaignRecipients.shopId, ctx.shopId), eq(campaignRecipients.campaign, options.name), inArray(campaignRecipients.subjectId, ids));
+  async function deliverWave(
+    wave: number,
+    messages: Array<CampaignMessage & { subjectId: string; productIds: string[] }>,
+    released: string[],
+  ): Promise<void> {
+    const bySubject = (ids: string[]) =>
+      and(
+        eq(campaignRecipients.shopId, ctx.shopId),
+        eq(campaignRecipients.campaign, options.name),
+        inArray(campaignRecipients.subjectId, ids),
+      );
     if (released.length) await ctx.db.delete(campaignRecipients).where(bySubject(released));
-    let outcome: Awaited<ReturnType<NonNullable<EmailProvider['sendCampaign']>>> = { campaignId: '', sent: [], failed: [] };
+    let outcome: Awaited<ReturnType<NonNullable<EmailProvider['sendCampaign']>>> = {
+      campaignId: '',
+      sent: [],
+      failed: [],
+    };
     if (messages.length > 0) {
       try {
         outcome = await provider!.sendCampaign!({
@@ -429,12 +587,32 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
         });
       } catch (error) {
         if (isTactfulError(error) && error.retryable) {
-          throw new TactfulError('CAMPAIGN.INTERRUPTED', `Wave ${wave} of campaign ${options.name} was not confirmed by ${provider!.system} (${error.message}): run the campaign again to resume it; nobody will get it twice.`, { cause: error, retryable: true });
+          throw new TactfulError(
+            'CAMPAIGN.INTERRUPTED',
+            `Wave ${wave} of campaign ${options.name} was not confirmed by ${provider!.system} (${error.message}): run the campaign again to resume it; nobody will get it twice.`,
+            { cause: error, retryable: true },
+          );
         }
         // The provider refused for good: release the claims so a corrected run can send.
         await ctx.db.transaction(async (tx) => {
-          await tx.delete(campaignRecipients).where(and(eq(campaignRecipients.shopId, ctx.shopId), eq(campaignRecipients.campaign, options.name), eq(campaignRecipients.wave, wave)));
-          await tx.delete(campaignWaves).where(and(eq(campaignWaves.shopId, ctx.shopId), eq(campaignWaves.campaign, options.name), eq(campaignWaves.wave, wave)));
+          await tx
+            .delete(campaignRecipients)
+            .where(
+              and(
+                eq(campaignRecipients.shopId, ctx.shopId),
+                eq(campaignRecipients.campaign, options.name),
+                eq(campaignRecipients.wave, wave),
+              ),
+            );
+          await tx
+            .delete(campaignWaves)
+            .where(
+              and(
+                eq(campaignWaves.shopId, ctx.shopId),
+                eq(campaignWaves.campaign, options.name),
+                eq(campaignWaves.wave, wave),
+              ),
+            );
         });
         throw error;
       }
@@ -446,29 +624,64 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
     const sentAt = ctx.now();
     await withShopTransaction(ctx, actor, async (s) => {
       if (sent.length) {
-        await s.tx.update(campaignRecipients).set({ status: 'sent', sentAt }).where(bySubject(sent.map((m) => m.subjectId)));
+        await s.tx
+          .update(campaignRecipients)
+          .set({ status: 'sent', sentAt })
+          .where(bySubject(sent.map((m) => m.subjectId)));
         await s.tx
           .insert(contactSends)
-          .values(sent.map((m) => ({ shopId: ctx.shopId, subjectId: m.subjectId, sendId: `campaign:${options.name}`, sentAt, campaign: options.name, productIds: m.productIds })))
+          .values(
+            sent.map((m) => ({
+              shopId: ctx.shopId,
+              subjectId: m.subjectId,
+              sendId: `campaign:${options.name}`,
+              sentAt,
+              campaign: options.name,
+              productIds: m.productIds,
+            })),
+          )
           .onConflictDoNothing();
       }
       // Refused by the provider (e.g. unsubscribed there): released, so a later run may try again.
       if (failed.length) await s.tx.delete(campaignRecipients).where(bySubject(failed.map((m) => m.subjectId)));
       await s.tx
         .update(campaignWaves)
-        .set({ status: 'sent', sentAt, providerCampaignId: outcome.campaignId || null, sends: sent.length, failed: failed.length })
-        .where(and(eq(campaignWaves.shopId, ctx.shopId), eq(campaignWaves.campaign, options.name), eq(campaignWaves.wave, wave)));
+        .set({
+          status: 'sent',
+          sentAt,
+          providerCampaignId: outcome.campaignId || null,
+          sends: sent.length,
+          failed: failed.length,
+        })
+        .where(
+          and(
+            eq(campaignWaves.shopId, ctx.shopId),
+            eq(campaignWaves.campaign, options.name),
+            eq(campaignWaves.wave, wave),
+          ),
+        );
       await appendAudit(s.tx, ctx.shopId, s.head, {
         action: 'campaign.sent',
         actor,
         at: s.recordedAt,
-        details: { campaign: options.name, wave, system: provider!.system, providerCampaignId: outcome.campaignId, sent: sent.length, failed: failed.length },
+        details: {
+          campaign: options.name,
+          wave,
+          system: provider!.system,
+          providerCampaignId: outcome.campaignId,
+          sent: sent.length,
+          failed: failed.length,
+        },
       });
     });
     result.sent += sent.length;
     for (const m of failed) {
       const f = failures.get(m.email.toLowerCase());
-      result.failed.push({ email: m.email, code: f?.code ?? 'CAMPAIGN.NOT_SENT', message: f?.message ?? `${provider!.system} did not send to ${m.email}.` });
+      result.failed.push({
+        email: m.email,
+        code: f?.code ?? 'CAMPAIGN.NOT_SENT',
+        message: f?.message ?? `${provider!.system} did not send to ${m.email}.`,
+      });
     }
   }
 }

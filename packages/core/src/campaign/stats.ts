@@ -30,7 +30,11 @@ export interface CampaignStats {
 export const ATTRIBUTION_DAYS = 30;
 
 export async function campaignStats(ctx: ShopContext, attributionDays = ATTRIBUTION_DAYS): Promise<CampaignStats[]> {
-  const list = await ctx.db.select().from(campaigns).where(eq(campaigns.shopId, ctx.shopId)).orderBy(asc(campaigns.createdAt));
+  const list = await ctx.db
+    .select()
+    .from(campaigns)
+    .where(eq(campaigns.shopId, ctx.shopId))
+    .orderBy(asc(campaigns.createdAt));
   const waves = await ctx.db
     .select({
       campaign: campaignWaves.campaign,
@@ -46,7 +50,9 @@ export async function campaignStats(ctx: ShopContext, attributionDays = ATTRIBUT
     .where(eq(campaignWaves.shopId, ctx.shopId))
     .groupBy(campaignWaves.campaign);
   // Revenue: featured products bought by the recipient within the window after their send.
-  const revenue = await rows<{ campaign: string; orders: number; revenue: number }>(ctx.db, sql`
+  const revenue = await rows<{ campaign: string; orders: number; revenue: number }>(
+    ctx.db,
+    sql`
     select r.campaign, count(distinct o.order_id)::int as orders,
            coalesce(sum(case when l.price ~ '^-?[0-9]+(\.[0-9]+)?$' then l.price::numeric else 0 end * l.quantity), 0)::float8 as revenue
     from campaign_recipients r
@@ -54,7 +60,8 @@ export async function campaignStats(ctx: ShopContext, attributionDays = ATTRIBUT
       and o.created_at > r.sent_at and o.created_at <= r.sent_at + make_interval(days => ${attributionDays})
     join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id and r.product_ids ? l.product_id
     where r.shop_id = ${ctx.shopId} and r.status = 'sent'
-    group by r.campaign`);
+    group by r.campaign`,
+  );
   const byCampaign = new Map(waves.map((w) => [w.campaign, w]));
   const money = new Map(revenue.map((r) => [r.campaign, r]));
   return list.map((c) => {
@@ -82,10 +89,18 @@ export async function campaignStats(ctx: ShopContext, attributionDays = ATTRIBUT
  * Fetches the provider's report of every sent wave (opens, clicks, unsubscribes) into the store. Waves of a
  * Customer Journey (no campaign of their own) have no report and are left alone.
  */
-export async function refreshCampaignReports(ctx: ShopContext, provider: EmailProvider, options: { campaign?: string } = {}): Promise<{ refreshed: number }> {
+export async function refreshCampaignReports(
+  ctx: ShopContext,
+  provider: EmailProvider,
+  options: { campaign?: string } = {},
+): Promise<{ refreshed: number }> {
   if (!provider.capabilities.reports || !provider.campaignReport) return { refreshed: 0 };
   const waves = await ctx.db
-    .select({ campaign: campaignWaves.campaign, wave: campaignWaves.wave, providerCampaignId: campaignWaves.providerCampaignId })
+    .select({
+      campaign: campaignWaves.campaign,
+      wave: campaignWaves.wave,
+      providerCampaignId: campaignWaves.providerCampaignId,
+    })
     .from(campaignWaves)
     .where(
       and(
@@ -103,7 +118,13 @@ export async function refreshCampaignReports(ctx: ShopContext, provider: EmailPr
     await ctx.db
       .update(campaignWaves)
       .set({ opens: report.opens, clicks: report.clicks, unsubscribes: report.unsubscribes, reportAt: ctx.now() })
-      .where(and(eq(campaignWaves.shopId, ctx.shopId), eq(campaignWaves.campaign, w.campaign), eq(campaignWaves.wave, w.wave)));
+      .where(
+        and(
+          eq(campaignWaves.shopId, ctx.shopId),
+          eq(campaignWaves.campaign, w.campaign),
+          eq(campaignWaves.wave, w.wave),
+        ),
+      );
     refreshed += 1;
   }
   return { refreshed };

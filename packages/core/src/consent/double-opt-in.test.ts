@@ -19,10 +19,17 @@ describeEachStore('double opt-in and one-click unsubscribe', (getStore) => {
   it('requestOptIn - records pending for each purpose and stores only the token id', async () => {
     clock = new Date('2026-03-01T09:00:00Z');
     const t = await engine();
-    const ticket = await t.consent.requestOptIn({ email: 'bo@example.com', purposes: ['email_marketing', 'personalization'], evidence: { ip: '198.51.100.4', userAgent: 'Firefox' } });
+    const ticket = await t.consent.requestOptIn({
+      email: 'bo@example.com',
+      purposes: ['email_marketing', 'personalization'],
+      evidence: { ip: '198.51.100.4', userAgent: 'Firefox' },
+    });
     const view = await t.consent.show('bo@example.com');
     expect(view.purposes.map((p) => p.state)).toEqual(['pending', 'pending']);
-    const stored = await getStore().query<{ token_id: string }>('select token_id from opt_in_tokens where shop_id = $1', [t.shopId]);
+    const stored = await getStore().query<{ token_id: string }>(
+      'select token_id from opt_in_tokens where shop_id = $1',
+      [t.shopId],
+    );
     expect(stored).toEqual([{ token_id: ticket.tokenId }]);
     const raw = JSON.stringify(await getStore().query('select * from opt_in_tokens where shop_id = $1', [t.shopId]));
     expect(raw).not.toContain(ticket.token.split('.')[1]);
@@ -35,18 +42,26 @@ describeEachStore('double opt-in and one-click unsubscribe', (getStore) => {
     clock = new Date('2026-03-01T10:00:00Z');
     await t.consent.confirmOptIn(ticket.token, { ip: '198.51.100.4', userAgent: 'Firefox' });
     const view = await t.consent.show('bo@example.com');
-    expect(view.purposes[0]).toMatchObject({ state: 'granted', level: 'confirmed', since: clock, source: { method: 'double_opt_in_confirmation' } });
+    expect(view.purposes[0]).toMatchObject({
+      state: 'granted',
+      level: 'confirmed',
+      since: clock,
+      source: { method: 'double_opt_in_confirmation' },
+    });
     const history = await t.consent.history('bo@example.com');
     expect(history.events.at(-1)!.evidence).toMatchObject({ ip: '198.51.100.4', confirmationTokenId: ticket.tokenId });
   });
 
-  it('requestOptIn - someone typing a confirmed subscriber\'s address into the form takes nothing away', async () => {
+  it("requestOptIn - someone typing a confirmed subscriber's address into the form takes nothing away", async () => {
     clock = new Date('2026-03-01T09:00:00Z');
     const t = await engine();
     const first = await t.consent.requestOptIn({ email: 'bo@example.com', purposes: ['email_marketing'] });
     await t.consent.confirmOptIn(first.token);
     clock = new Date('2026-03-05T09:00:00Z');
-    const again = await t.consent.requestOptIn({ email: 'bo@example.com', purposes: ['email_marketing', 'personalization'] });
+    const again = await t.consent.requestOptIn({
+      email: 'bo@example.com',
+      purposes: ['email_marketing', 'personalization'],
+    });
     expect(again.alreadyGranted).toEqual(['email_marketing']);
     const view = await t.consent.show('bo@example.com');
     expect(view.purposes.map((p) => [p.purpose, p.state, p.level])).toEqual([

@@ -8,7 +8,15 @@ export const optInLevels = ['single', 'confirmed', 'unknown'] as const;
 export type OptInLevel = (typeof optInLevels)[number];
 
 /** How a consent event came about. Only `form` and `double_opt_in_confirmation` are first-party opt-ins. */
-export const consentMethods = ['form', 'checkout', 'import', 'admin', 'api', 'sync', 'double_opt_in_confirmation'] as const;
+export const consentMethods = [
+  'form',
+  'checkout',
+  'import',
+  'admin',
+  'api',
+  'sync',
+  'double_opt_in_confirmation',
+] as const;
 export type ConsentMethod = (typeof consentMethods)[number];
 
 export const firstPartyOptInMethods: readonly ConsentMethod[] = ['form', 'double_opt_in_confirmation'];
@@ -53,10 +61,9 @@ export const consentEvidence = z
   .strict();
 export type ConsentEvidence = z.output<typeof consentEvidence>;
 
-const isoDate = z.union([z.date(), z.iso.datetime({ offset: true }).transform((s) => new Date(s))]).refine(
-  (d) => !Number.isNaN(d.getTime()),
-  'not a valid date',
-);
+const isoDate = z
+  .union([z.date(), z.iso.datetime({ offset: true }).transform((s) => new Date(s))])
+  .refine((d) => !Number.isNaN(d.getTime()), 'not a valid date');
 
 /** A consent event as it arrives from anywhere, before the ledger records it. */
 export const consentEventInput = z

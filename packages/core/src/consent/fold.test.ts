@@ -5,9 +5,22 @@ import { foldConsent, type FoldableEvent } from './fold.js';
 
 const t = (minute: number) => new Date(Date.UTC(2026, 0, 1, 12, minute));
 let n = 0;
-function ev(state: ConsentState, minute: number, method: ConsentMethod = 'form', extra: Partial<FoldableEvent> = {}): FoldableEvent {
+function ev(
+  state: ConsentState,
+  minute: number,
+  method: ConsentMethod = 'form',
+  extra: Partial<FoldableEvent> = {},
+): FoldableEvent {
   n += 1;
-  return { id: `id-${n}`, state, level: 'single', occurredAt: t(minute), echo: false, source: { system: 'test', eventId: `e-${n}`, method }, ...extra };
+  return {
+    id: `id-${n}`,
+    state,
+    level: 'single',
+    occurredAt: t(minute),
+    echo: false,
+    source: { system: 'test', eventId: `e-${n}`, method },
+    ...extra,
+  };
 }
 
 const arbitraryEvent = fc.record({
@@ -17,14 +30,25 @@ const arbitraryEvent = fc.record({
   // A small range of minutes so equal times (ties) are frequent.
   occurredAt: fc.integer({ min: 0, max: 6 }).map(t),
   echo: fc.boolean(),
-  source: fc.record({ system: fc.constantFrom('shopify', 'mailchimp', 'tactful'), eventId: fc.uuid(), method: fc.constantFrom(...consentMethods) }),
+  source: fc.record({
+    system: fc.constantFrom('shopify', 'mailchimp', 'tactful'),
+    eventId: fc.uuid(),
+    method: fc.constantFrom(...consentMethods),
+  }),
 });
 
 describe('the fold', () => {
   it('order of arrival - every permutation of the same events folds to the same state', () => {
     fc.assert(
       fc.property(
-        fc.array(arbitraryEvent, { minLength: 1, maxLength: 9 }).chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }))),
+        fc
+          .array(arbitraryEvent, { minLength: 1, maxLength: 9 })
+          .chain((events) =>
+            fc.tuple(
+              fc.constant(events),
+              fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }),
+            ),
+          ),
         ([events, permuted]) => {
           expect(foldConsent(permuted)).toEqual(foldConsent(events));
         },
@@ -49,14 +73,23 @@ describe('the fold', () => {
 
   it('withdrawal is sticky - a later grant from a sync, an import, the checkout, an admin or the API does not grant again', () => {
     for (const method of ['sync', 'import', 'checkout', 'admin', 'api'] as const) {
-      const state = foldConsent([ev('granted', 0), ev('withdrawn', 1), ev('granted', 2, method), ev('pending', 3, method)]);
+      const state = foldConsent([
+        ev('granted', 0),
+        ev('withdrawn', 1),
+        ev('granted', 2, method),
+        ev('pending', 3, method),
+      ]);
       expect(state.state, method).toBe('withdrawn');
     }
   });
 
   it('withdrawal is sticky - first-party evidence of a fresh opt-in (form, double opt-in confirmation) grants again', () => {
     expect(foldConsent([ev('withdrawn', 1), ev('granted', 2, 'form')]).state).toBe('granted');
-    const confirmed = foldConsent([ev('withdrawn', 1), ev('pending', 2, 'form'), ev('granted', 3, 'double_opt_in_confirmation')]);
+    const confirmed = foldConsent([
+      ev('withdrawn', 1),
+      ev('pending', 2, 'form'),
+      ev('granted', 3, 'double_opt_in_confirmation'),
+    ]);
     expect(confirmed).toMatchObject({ state: 'granted', level: 'confirmed', since: t(3) });
   });
 
@@ -83,11 +116,20 @@ describe('the fold', () => {
 
   it('pending never takes a grant away - a provider awaiting its own confirmation (Mailchimp pending) or a new request', () => {
     const granted = ev('granted', 1, 'checkout');
-    const mailchimpPending = ev('pending', 2, 'sync', { source: { system: 'mailchimp', eventId: 'mc-1', method: 'sync' } });
+    const mailchimpPending = ev('pending', 2, 'sync', {
+      source: { system: 'mailchimp', eventId: 'mc-1', method: 'sync' },
+    });
     const formRequest = ev('pending', 3, 'form');
-    expect(foldConsent([granted, mailchimpPending, formRequest])).toMatchObject({ state: 'granted', level: 'single', decidedBy: granted.id });
+    expect(foldConsent([granted, mailchimpPending, formRequest])).toMatchObject({
+      state: 'granted',
+      level: 'single',
+      decidedBy: granted.id,
+    });
     // The confirmation still raises the level; a withdrawal still wins.
-    expect(foldConsent([granted, mailchimpPending, ev('granted', 4, 'double_opt_in_confirmation')])).toMatchObject({ state: 'granted', level: 'confirmed' });
+    expect(foldConsent([granted, mailchimpPending, ev('granted', 4, 'double_opt_in_confirmation')])).toMatchObject({
+      state: 'granted',
+      level: 'confirmed',
+    });
     expect(foldConsent([granted, mailchimpPending, ev('withdrawn', 4, 'sync')]).state).toBe('withdrawn');
     // Before any grant, pending is pending.
     expect(foldConsent([ev('pending', 1, 'form')]).state).toBe('pending');

@@ -63,7 +63,8 @@ export function step(current: FoldedConsent, event: FoldableEvent): FoldedConsen
   if (current.state === 'withdrawn' && event.state !== 'withdrawn') {
     if (event.state === 'none' || !isFirstPartyOptIn(event)) return current;
   }
-  const level: OptInLevel = event.source.method === 'double_opt_in_confirmation' && event.state === 'granted' ? 'confirmed' : event.level;
+  const level: OptInLevel =
+    event.source.method === 'double_opt_in_confirmation' && event.state === 'granted' ? 'confirmed' : event.level;
   if (current.state === event.state && current.level === level) return current;
   if (current.state === event.state && event.state === 'granted' && rankLevel(level) < rankLevel(current.level)) {
     // A later single or unknown grant does not downgrade a confirmed one.

@@ -17,7 +17,15 @@ import { bulkInsert } from '../store/bulk.js';
 import { enqueue, type EnqueueInput } from '../sync/outbox.js';
 import type { ConsentEventData, ConsentState, OptInLevel } from './event.js';
 import { foldConsent, isFirstPartyOptIn, type FoldedConsent } from './fold.js';
-import { eventContentHash, findBySources, historiesOf, insertLedgerRows, nextLedgerRow, toFoldable, type LedgerRow } from './ledger.js';
+import {
+  eventContentHash,
+  findBySources,
+  historiesOf,
+  insertLedgerRows,
+  nextLedgerRow,
+  toFoldable,
+  type LedgerRow,
+} from './ledger.js';
 import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/profiles.js';
 
 export interface IngestSession {
@@ -46,7 +54,9 @@ const sourceKey = (system: string, eventId: string) => `${system}\u0000${eventId
 const pairKey = (subjectId: string, purpose: string) => `${subjectId}\u0000${purpose}`;
 
 function asFolded(row: StateRow | undefined): FoldedConsent {
-  return row ? { state: row.state as ConsentState, level: row.level as OptInLevel, since: row.since, decidedBy: row.decidedBy } : foldConsent([]);
+  return row
+    ? { state: row.state as ConsentState, level: row.level as OptInLevel, since: row.since, decidedBy: row.decidedBy }
+    : foldConsent([]);
 }
 
 export async function applyEvents(s: IngestSession, events: readonly ConsentEventData[]): Promise<RecordOutcome[]> {
@@ -54,12 +64,23 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
   const lookup = { keys, shopKeys, shopId };
 
   // --- reads, set-based -------------------------------------------------------------------------------
-  const known = new Map((await findBySources(tx, shopId, events.map((e) => e.source))).map((r) => [sourceKey(r.sourceSystem, r.sourceEventId), r]));
+  const known = new Map(
+    (
+      await findBySources(
+        tx,
+        shopId,
+        events.map((e) => e.source),
+      )
+    ).map((r) => [sourceKey(r.sourceSystem, r.sourceEventId), r]),
+  );
   const indexOf = new Map<string, Buffer>();
-  for (const e of events) if (!indexOf.has(e.subject.email)) indexOf.set(e.subject.email, keys.emailIndex(shopKeys, e.subject.email));
+  for (const e of events)
+    if (!indexOf.has(e.subject.email)) indexOf.set(e.subject.email, keys.emailIndex(shopKeys, e.subject.email));
   const indexes = [...indexOf.values()];
   const suppressed = await suppressedAmong(tx, shopId, indexes);
-  const byIndex = new Map<string, StoredSubject>((await subjectsByIndexes(tx, shopId, indexes)).map((r) => [r.emailIndex.toString('hex'), r]));
+  const byIndex = new Map<string, StoredSubject>(
+    (await subjectsByIndexes(tx, shopId, indexes)).map((r) => [r.emailIndex.toString('hex'), r]),
+  );
   const existingIds = [...byIndex.values()].map((r) => r.subjectId);
   const histories = new Map<string, LedgerRow[]>();
   for (const row of await historiesOf(tx, shopId, existingIds)) {
@@ -72,11 +93,19 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
   const pushed = new Map<string, string>();
   for (let i = 0; i < existingIds.length; i += 1000) {
     const ids = existingIds.slice(i, i + 1000);
-    for (const row of await tx.select().from(consentState).where(and(eq(consentState.shopId, shopId), inArray(consentState.subjectId, ids)))) {
+    for (const row of await tx
+      .select()
+      .from(consentState)
+      .where(and(eq(consentState.shopId, shopId), inArray(consentState.subjectId, ids)))) {
       states.set(pairKey(row.subjectId, row.purpose), row);
     }
     for (const row of await tx
-      .select({ system: pushedConsent.system, subjectId: pushedConsent.subjectId, purpose: pushedConsent.purpose, state: pushedConsent.state })
+      .select({
+        system: pushedConsent.system,
+        subjectId: pushedConsent.subjectId,
+        purpose: pushedConsent.purpose,
+        state: pushedConsent.state,
+      })
       .from(pushedConsent)
       .where(and(eq(pushedConsent.shopId, shopId), inArray(pushedConsent.subjectId, ids)))) {
       pushed.set(`${row.system}\u0000${pairKey(row.subjectId, row.purpose)}`, row.state);
@@ -107,7 +136,14 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
           `Event id "${data.source.eventId}" from ${data.source.system} was already recorded with different content: give a new event id for a new event.`,
         );
       }
-      outcomes.push({ status: 'duplicate', eventId: seen.eventId, subjectId: seen.subjectId, echo: seen.echo, changed: false, state: asFolded(states.get(pairKey(seen.subjectId, seen.purpose))) });
+      outcomes.push({
+        status: 'duplicate',
+        eventId: seen.eventId,
+        subjectId: seen.subjectId,
+        echo: seen.echo,
+        changed: false,
+        state: asFolded(states.get(pairKey(seen.subjectId, seen.purpose))),
+      });
       continue;
     }
 
@@ -151,12 +187,23 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
         if (!newSubjects.includes(subject)) changedExternalIds.set(subject.subjectId, subject);
       }
     }
-    if (!subjectKey) throw new TactfulError('CONSENT.SUPPRESSED', 'This person was erased; record a fresh first-party opt-in to add them again.');
+    if (!subjectKey)
+      throw new TactfulError(
+        'CONSENT.SUPPRESSED',
+        'This person was erased; record a fresh first-party opt-in to add them again.',
+      );
 
     const key = pairKey(subject.subjectId, data.purpose);
     // An echo: the source reports back exactly what Tactful told it to hold.
     const echo = !firstParty && pushed.get(`${data.source.system}\u0000${key}`) === data.state;
-    const row = nextLedgerRow(shopId, s.head, { data, subjectId: subject.subjectId, subjectKey, echo, recordedAt: s.recordedAt, contentHash });
+    const row = nextLedgerRow(shopId, s.head, {
+      data,
+      subjectId: subject.subjectId,
+      subjectKey,
+      echo,
+      recordedAt: s.recordedAt,
+      contentHash,
+    });
     ledgerRows.push(row);
     known.set(sourceKey(data.source.system, data.source.eventId), row);
     const history = histories.get(key) ?? [];
@@ -165,14 +212,27 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
 
     const folded = foldConsent(history.map(toFoldable));
     const before = states.get(key);
-    const stateChanged = folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level);
+    const stateChanged =
+      folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level);
     // profiles (issue 4): remember the subject's last personalization transition of this batch.
-    if (stateChanged && data.purpose === PROFILE_PURPOSE && (before?.state === 'granted') !== (folded.state === 'granted')) {
+    if (
+      stateChanged &&
+      data.purpose === PROFILE_PURPOSE &&
+      (before?.state === 'granted') !== (folded.state === 'granted')
+    ) {
       profileTransitions.set(subject.subjectId, folded.state === 'granted');
       if (folded.state !== 'granted') profileRevoked.add(subject.subjectId);
     }
     if (folded.decidedBy !== null && folded.since && (stateChanged || before?.decidedBy !== folded.decidedBy)) {
-      const next: StateRow = { shopId, subjectId: subject.subjectId, purpose: data.purpose, state: folded.state, level: folded.level, since: folded.since, decidedBy: folded.decidedBy };
+      const next: StateRow = {
+        shopId,
+        subjectId: subject.subjectId,
+        purpose: data.purpose,
+        state: folded.state,
+        level: folded.level,
+        since: folded.since,
+        decidedBy: folded.decidedBy,
+      };
       states.set(key, next);
       stateUpserts.set(key, next);
     }
@@ -225,14 +285,27 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
         });
       }
     }
-    outcomes.push({ status: 'recorded', eventId: row.eventId, subjectId: subject.subjectId, echo, changed: stateChanged, state: folded });
+    outcomes.push({
+      status: 'recorded',
+      eventId: row.eventId,
+      subjectId: subject.subjectId,
+      echo,
+      changed: stateChanged,
+      state: folded,
+    });
   }
 
   // --- writes, in bulk ----------------------------------------------------------------------------------
-  if (unsuppress.length > 0) await tx.delete(suppression).where(and(eq(suppression.shopId, shopId), inArray(suppression.emailIndex, unsuppress)));
+  if (unsuppress.length > 0)
+    await tx
+      .delete(suppression)
+      .where(and(eq(suppression.shopId, shopId), inArray(suppression.emailIndex, unsuppress)));
   await bulkInsert(tx, subjects, newSubjects);
   for (const subject of changedExternalIds.values()) {
-    await tx.update(subjects).set({ externalIds: subject.externalIds }).where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subject.subjectId)));
+    await tx
+      .update(subjects)
+      .set({ externalIds: subject.externalIds })
+      .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subject.subjectId)));
   }
   await insertLedgerRows(tx, ledgerRows);
   await bulkInsert(
@@ -255,4 +328,3 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
   );
   return outcomes;
 }
-

@@ -38,7 +38,14 @@ export function ledgerContent(row: Omit<LedgerRow, 'prevHash' | 'rowHash'>): unk
 export function nextLedgerRow(
   shopId: string,
   head: ShopHead,
-  input: { data: ConsentEventData; subjectId: string; subjectKey: Buffer; echo: boolean; recordedAt: Date; contentHash: string },
+  input: {
+    data: ConsentEventData;
+    subjectId: string;
+    subjectKey: Buffer;
+    echo: boolean;
+    recordedAt: Date;
+    contentHash: string;
+  },
 ): LedgerRow {
   const { data } = input;
   const evidence: Record<string, string> = {};
@@ -63,7 +70,10 @@ export function nextLedgerRow(
     sourceEventId: data.source.eventId,
     method: data.source.method,
     evidence,
-    evidenceEnc: Object.keys(personal).length > 0 ? sealForSubject(input.subjectKey, shopId, input.subjectId, `evidence:${eventId}`, JSON.stringify(personal)) : null,
+    evidenceEnc:
+      Object.keys(personal).length > 0
+        ? sealForSubject(input.subjectKey, shopId, input.subjectId, `evidence:${eventId}`, JSON.stringify(personal))
+        : null,
     echo: input.echo,
     contentHash: input.contentHash,
   };
@@ -80,7 +90,11 @@ export async function insertLedgerRows(tx: Db, rows: LedgerRow[]): Promise<void>
 }
 
 /** All source-id matches among `keys` (system + event id), for replay and conflict checks. */
-export async function findBySources(db: Db, shopId: string, keys: Array<{ system: string; eventId: string }>): Promise<LedgerRow[]> {
+export async function findBySources(
+  db: Db,
+  shopId: string,
+  keys: Array<{ system: string; eventId: string }>,
+): Promise<LedgerRow[]> {
   const bySystem = new Map<string, string[]>();
   for (const k of keys) bySystem.set(k.system, [...(bySystem.get(k.system) ?? []), k.eventId]);
   const out: LedgerRow[] = [];
@@ -90,7 +104,13 @@ export async function findBySources(db: Db, shopId: string, keys: Array<{ system
         ...(await db
           .select()
           .from(consentLedger)
-          .where(and(eq(consentLedger.shopId, shopId), eq(consentLedger.sourceSystem, system), inArray(consentLedger.sourceEventId, ids.slice(i, i + 1000))))),
+          .where(
+            and(
+              eq(consentLedger.shopId, shopId),
+              eq(consentLedger.sourceSystem, system),
+              inArray(consentLedger.sourceEventId, ids.slice(i, i + 1000)),
+            ),
+          )),
       );
     }
   }
@@ -112,7 +132,12 @@ export async function historiesOf(db: Db, shopId: string, subjectIds: string[]):
   return out;
 }
 
-export function toFoldable(row: Pick<LedgerRow, 'eventId' | 'state' | 'level' | 'occurredAt' | 'echo' | 'sourceSystem' | 'sourceEventId' | 'method'>): FoldableEvent {
+export function toFoldable(
+  row: Pick<
+    LedgerRow,
+    'eventId' | 'state' | 'level' | 'occurredAt' | 'echo' | 'sourceSystem' | 'sourceEventId' | 'method'
+  >,
+): FoldableEvent {
   return {
     id: row.eventId,
     state: row.state as ConsentState,
@@ -123,21 +148,35 @@ export function toFoldable(row: Pick<LedgerRow, 'eventId' | 'state' | 'level' | 
   };
 }
 
-export async function subjectHistory(db: Db, shopId: string, subjectId: string, purpose?: string): Promise<LedgerRow[]> {
+export async function subjectHistory(
+  db: Db,
+  shopId: string,
+  subjectId: string,
+  purpose?: string,
+): Promise<LedgerRow[]> {
   const conditions = [eq(consentLedger.shopId, shopId), eq(consentLedger.subjectId, subjectId)];
   if (purpose) conditions.push(eq(consentLedger.purpose, purpose));
-  return db.select().from(consentLedger).where(and(...conditions)).orderBy(asc(consentLedger.seq));
+  return db
+    .select()
+    .from(consentLedger)
+    .where(and(...conditions))
+    .orderBy(asc(consentLedger.seq));
 }
 
 /** Decrypts a row's personal evidence with the subject's key; empty once the subject was erased. */
 export function personalEvidenceOf(row: LedgerRow, subjectKey: Buffer | null): Record<string, string> {
   if (!row.evidenceEnc || !subjectKey) return {};
-  return JSON.parse(openForSubject(subjectKey, row.shopId, row.subjectId, `evidence:${row.eventId}`, row.evidenceEnc)) as Record<string, string>;
+  return JSON.parse(
+    openForSubject(subjectKey, row.shopId, row.subjectId, `evidence:${row.eventId}`, row.evidenceEnc),
+  ) as Record<string, string>;
 }
 
 /** Walks the whole ledger of a shop and finds the first edited, inserted, deleted or cut row. */
 export async function verifyLedger(db: Db, shopId: string, pageSize = 5000): Promise<ChainVerification> {
-  const [shop] = await db.select({ seq: shops.ledgerSeq, hash: shops.ledgerHead }).from(shops).where(eq(shops.shopId, shopId));
+  const [shop] = await db
+    .select({ seq: shops.ledgerSeq, hash: shops.ledgerHead })
+    .from(shops)
+    .where(eq(shops.shopId, shopId));
   return verifyPaged(
     (after) =>
       db

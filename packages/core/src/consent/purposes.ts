@@ -54,7 +54,10 @@ export async function listPurposes(db: Db, shopId: string): Promise<Purpose[]> {
 }
 
 export async function getPurpose(db: Db, shopId: string, key: string): Promise<Purpose | null> {
-  const [row] = await db.select().from(purposes).where(and(eq(purposes.shopId, shopId), eq(purposes.key, key)));
+  const [row] = await db
+    .select()
+    .from(purposes)
+    .where(and(eq(purposes.shopId, shopId), eq(purposes.key, key)));
   if (!row) return null;
   const { shopId: _shop, ...p } = row;
   return p;
@@ -80,18 +83,36 @@ export async function definePurpose(
     .onConflictDoUpdate({ target: [purposes.shopId, purposes.key], set: { ...def, updatedAt: now } });
   const inserted = await tx
     .insert(purposeVersions)
-    .values({ shopId, key: def.key, version: def.version, documentUrl: def.documentUrl, clause: def.clause, recordedAt: now })
+    .values({
+      shopId,
+      key: def.key,
+      version: def.version,
+      documentUrl: def.documentUrl,
+      clause: def.clause,
+      recordedAt: now,
+    })
     .onConflictDoNothing()
     .returning({ version: purposeVersions.version });
   const newVersion = inserted.length > 0;
   if (!existing) {
-    await appendAudit(tx, shopId, head, { action: 'purpose.defined', actor, at: now, details: { purpose: def.key, version: def.version, clause: def.clause, documentUrl: def.documentUrl } });
+    await appendAudit(tx, shopId, head, {
+      action: 'purpose.defined',
+      actor,
+      at: now,
+      details: { purpose: def.key, version: def.version, clause: def.clause, documentUrl: def.documentUrl },
+    });
   } else if (newVersion) {
     await appendAudit(tx, shopId, head, {
       action: 'purpose.version_recorded',
       actor,
       at: now,
-      details: { purpose: def.key, version: def.version, previousVersion: existing.version, clause: def.clause, documentUrl: def.documentUrl },
+      details: {
+        purpose: def.key,
+        version: def.version,
+        previousVersion: existing.version,
+        clause: def.clause,
+        documentUrl: def.documentUrl,
+      },
     });
   }
   return { purpose: { ...def, updatedAt: now }, newVersion };

@@ -38,7 +38,14 @@ describeEachStore('consent service', (getStore) => {
     expect(out).toMatchObject({ status: 'recorded', changed: true, echo: false });
     const view = await t.consent.show('ada@example.com');
     const email = view.purposes.find((p) => p.purpose === 'email_marketing')!;
-    expect(email).toMatchObject({ state: 'granted', level: 'single', since: at(0), source: { system: 'cli', method: 'form', eventId: 'a1' }, clause: 'Marketing communications', version: '1' });
+    expect(email).toMatchObject({
+      state: 'granted',
+      level: 'single',
+      since: at(0),
+      source: { system: 'cli', method: 'form', eventId: 'a1' },
+      clause: 'Marketing communications',
+      version: '1',
+    });
     expect(view.purposes.find((p) => p.purpose === 'personalization')!.state).toBe('none');
   });
 
@@ -54,7 +61,10 @@ describeEachStore('consent service', (getStore) => {
   it('record - the same source event id with other content is a conflict and stores nothing', async () => {
     const t = await engine();
     await t.consent.record(event({ source: { system: 'shopify', eventId: 'x', method: 'checkout' } }));
-    await expectCode(t.consent.record(event({ state: 'withdrawn', source: { system: 'shopify', eventId: 'x', method: 'checkout' } })), 'CONSENT.CONFLICT');
+    await expectCode(
+      t.consent.record(event({ state: 'withdrawn', source: { system: 'shopify', eventId: 'x', method: 'checkout' } })),
+      'CONSENT.CONFLICT',
+    );
     expect((await t.consent.history('ada@example.com')).events).toHaveLength(1);
   });
 
@@ -76,9 +86,13 @@ describeEachStore('consent service', (getStore) => {
     const t = await engine();
     await t.settings.update({ connectedSystems: ['mailchimp'] });
     await t.consent.record(event({ source: { system: 'cli', eventId: 'g', method: 'form' }, occurredAt: at(0) }));
-    await t.consent.record(event({ state: 'withdrawn', source: { system: 'cli', eventId: 'w', method: 'admin' }, occurredAt: at(1) }));
+    await t.consent.record(
+      event({ state: 'withdrawn', source: { system: 'cli', eventId: 'w', method: 'admin' }, occurredAt: at(1) }),
+    );
     // Mailchimp reports a subscribe later, from its own sync: not first-party evidence.
-    const out = await t.consent.record(event({ source: { system: 'mailchimp', eventId: 'm', method: 'sync' }, occurredAt: at(2) }));
+    const out = await t.consent.record(
+      event({ source: { system: 'mailchimp', eventId: 'm', method: 'sync' }, occurredAt: at(2) }),
+    );
     expect(out.changed).toBe(false);
     expect(out.state.state).toBe('withdrawn');
     expect((await t.consent.show('ada@example.com')).purposes[0]!.state).toBe('withdrawn');
@@ -87,18 +101,30 @@ describeEachStore('consent service', (getStore) => {
   it('withdrawal - a fresh form opt-in grants again', async () => {
     const t = await engine();
     await t.consent.record(event({ source: { system: 'cli', eventId: 'g', method: 'checkout' }, occurredAt: at(0) }));
-    await t.consent.record(event({ state: 'withdrawn', source: { system: 'cli', eventId: 'w', method: 'admin' }, occurredAt: at(1) }));
-    const out = await t.consent.record(event({ source: { system: 'tactful', eventId: 'f', method: 'form' }, occurredAt: at(2) }));
+    await t.consent.record(
+      event({ state: 'withdrawn', source: { system: 'cli', eventId: 'w', method: 'admin' }, occurredAt: at(1) }),
+    );
+    const out = await t.consent.record(
+      event({ source: { system: 'tactful', eventId: 'f', method: 'form' }, occurredAt: at(2) }),
+    );
     expect(out.state.state).toBe('granted');
   });
 
   it('echo - a change Tactful pushed, reported back by that system, is recorded as an echo and changes nothing', async () => {
     const t = await engine();
     await t.settings.update({ connectedSystems: ['mailchimp', 'shopify'] });
-    await t.consent.record(event({ state: 'withdrawn', source: { system: 'cli', eventId: 'w', method: 'admin' }, occurredAt: at(0) }));
+    await t.consent.record(
+      event({ state: 'withdrawn', source: { system: 'cli', eventId: 'w', method: 'admin' }, occurredAt: at(0) }),
+    );
     const counts = await t.outbox.counts();
     expect(counts.pending).toBe(2);
-    const back = await t.consent.record(event({ state: 'withdrawn', source: { system: 'mailchimp', eventId: 'mc-1', method: 'sync' }, occurredAt: at(1) }));
+    const back = await t.consent.record(
+      event({
+        state: 'withdrawn',
+        source: { system: 'mailchimp', eventId: 'mc-1', method: 'sync' },
+        occurredAt: at(1),
+      }),
+    );
     expect(back).toMatchObject({ echo: true, changed: false });
     // The echo is kept as a fact but creates no new outbox rows: the two systems never loop.
     expect((await t.outbox.counts()).pending).toBe(2);
@@ -121,7 +147,11 @@ describeEachStore('consent service', (getStore) => {
       event({ state: 'granted', occurredAt: at(7), source: { system: 'shopify', eventId: 'o4', method: 'import' } }),
       event({ state: 'pending', occurredAt: at(1), source: { system: 'tactful', eventId: 'o5', method: 'form' } }),
     ];
-    const orders = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]];
+    const orders = [
+      [0, 1, 2, 3, 4],
+      [4, 3, 2, 1, 0],
+      [2, 0, 4, 1, 3],
+    ];
     const results = [];
     for (const order of orders) {
       const one = await engine();
@@ -140,9 +170,21 @@ describeEachStore('consent service', (getStore) => {
     const e = event({ source: { system: 'shopify', eventId: 'b1', method: 'checkout' } });
     const out = await t.consent.recordBatch([e, e]);
     expect(out.map((o) => o.status)).toEqual(['recorded', 'duplicate']);
-    await expectCode(t.consent.recordBatch([event({ source: { system: 'shopify', eventId: 'b2', method: 'checkout' } }), { ...e, state: 'withdrawn' }]), 'CONSENT.CONFLICT');
+    await expectCode(
+      t.consent.recordBatch([
+        event({ source: { system: 'shopify', eventId: 'b2', method: 'checkout' } }),
+        { ...e, state: 'withdrawn' },
+      ]),
+      'CONSENT.CONFLICT',
+    );
     expect((await t.consent.history('ada@example.com')).events).toHaveLength(1);
-    await expectCode(t.consent.recordBatch([event({ source: { system: 'shopify', eventId: 'b3', method: 'checkout' } }), event({ purpose: 'nope' })]), 'CONSENT.UNKNOWN_PURPOSE');
+    await expectCode(
+      t.consent.recordBatch([
+        event({ source: { system: 'shopify', eventId: 'b3', method: 'checkout' } }),
+        event({ purpose: 'nope' }),
+      ]),
+      'CONSENT.UNKNOWN_PURPOSE',
+    );
     expect((await t.consent.history('ada@example.com')).events).toHaveLength(1);
     expect((await t.audit.verify()).ledger.ok).toBe(true);
   });
@@ -150,7 +192,10 @@ describeEachStore('consent service', (getStore) => {
   it('evidence - the IP is stored encrypted and comes back in the history', async () => {
     const t = await engine();
     await t.consent.record(event());
-    const rows = await getStore().query<{ evidence: unknown; evidence_enc: unknown }>('select evidence, evidence_enc from consent_ledger where shop_id = $1', [t.shopId]);
+    const rows = await getStore().query<{ evidence: unknown; evidence_enc: unknown }>(
+      'select evidence, evidence_enc from consent_ledger where shop_id = $1',
+      [t.shopId],
+    );
     expect(JSON.stringify(rows[0]!.evidence)).not.toContain('203.0.113.7');
     expect((await t.consent.history('ada@example.com')).events[0]!.evidence.ip).toBe('203.0.113.7');
   });

@@ -8,7 +8,15 @@ import { readShopSettings } from '../shop/settings.js';
 import type { Db } from '../store/open.js';
 import { consentState, optInTokens } from '../store/schema.js';
 import { lockShopHead, saveShopHead } from '../store/shop-head.js';
-import { consentEventInput, emailAddress, type ConsentEventData, type ConsentEventInput, type ConsentEvidence, type ConsentState, type OptInLevel } from './event.js';
+import {
+  consentEventInput,
+  emailAddress,
+  type ConsentEventData,
+  type ConsentEventInput,
+  type ConsentEvidence,
+  type ConsentState,
+  type OptInLevel,
+} from './event.js';
 import { personalEvidenceOf, subjectHistory, type LedgerRow } from './ledger.js';
 import { applyEvents, type IngestSession, type RecordOutcome } from './ingest.js';
 import { listPurposes, type Purpose } from './purposes.js';
@@ -27,9 +35,12 @@ export interface ShopContext {
 /** Events dated further ahead than this are refused: a clock that far off is a bug, not a consent. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-
 /** Validates an incoming event completely (shape, purpose, clock) before anything is written. */
-export function validateConsentEvent(input: unknown, purposes: ReadonlyMap<string, Purpose>, now: Date): ConsentEventData {
+export function validateConsentEvent(
+  input: unknown,
+  purposes: ReadonlyMap<string, Purpose>,
+  now: Date,
+): ConsentEventData {
   const parsed = consentEventInput.safeParse(input);
   if (!parsed.success) {
     const problems = formatZodIssues(parsed.error);
@@ -65,20 +76,38 @@ async function purposeMap(db: Db, shopId: string): Promise<Map<string, Purpose>>
  * Runs `work` in one transaction holding the shop's head lock: ledger rows, projections, audit entries and
  * outbox rows commit together or not at all.
  */
-export async function withShopTransaction<T>(ctx: ShopContext, actor: Actor, work: (s: Session) => Promise<T>): Promise<T> {
+export async function withShopTransaction<T>(
+  ctx: ShopContext,
+  actor: Actor,
+  work: (s: Session) => Promise<T>,
+): Promise<T> {
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const settings = await readShopSettings(ctx.db, ctx.shopId);
   const recordedAt = ctx.now();
   return ctx.db.transaction(async (tx) => {
     const head = await lockShopHead(tx, ctx.shopId);
-    const result = await work({ tx, ctx, keys: ctx.keys, shopId: ctx.shopId, head, shopKeys, settings, actor, recordedAt });
+    const result = await work({
+      tx,
+      ctx,
+      keys: ctx.keys,
+      shopId: ctx.shopId,
+      head,
+      shopKeys,
+      settings,
+      actor,
+      recordedAt,
+    });
     await saveShopHead(tx, ctx.shopId, head);
     return result;
   });
 }
 
 /** Records one consent event: validated first, then ledger + projection + audit + outbox in one transaction. */
-export async function recordConsent(ctx: ShopContext, input: ConsentEventInput | unknown, actor: Actor): Promise<RecordOutcome> {
+export async function recordConsent(
+  ctx: ShopContext,
+  input: ConsentEventInput | unknown,
+  actor: Actor,
+): Promise<RecordOutcome> {
   const data = validateConsentEvent(input, await purposeMap(ctx.db, ctx.shopId), ctx.now());
   return withShopTransaction(ctx, actor, (s) => applyEvent(s, data));
 }
@@ -87,14 +116,22 @@ export async function recordConsent(ctx: ShopContext, input: ConsentEventInput |
  * Records many events in one transaction (imports, benchmarks). Every event is validated before any is
  * written; one invalid event refuses the whole batch, naming its position.
  */
-export async function recordConsentBatch(ctx: ShopContext, inputs: readonly unknown[], actor: Actor): Promise<RecordOutcome[]> {
+export async function recordConsentBatch(
+  ctx: ShopContext,
+  inputs: readonly unknown[],
+  actor: Actor,
+): Promise<RecordOutcome[]> {
   const purposes = await purposeMap(ctx.db, ctx.shopId);
   const now = ctx.now();
   const events = inputs.map((input, i) => {
     try {
       return validateConsentEvent(input, purposes, now);
     } catch (error) {
-      if (error instanceof TactfulError) throw new TactfulError(error.code, `Event ${i + 1} of ${inputs.length}: ${error.message}`, { cause: error, details: error.details });
+      if (error instanceof TactfulError)
+        throw new TactfulError(error.code, `Event ${i + 1} of ${inputs.length}: ${error.message}`, {
+          cause: error,
+          details: error.details,
+        });
       throw error;
     }
   });
@@ -121,7 +158,11 @@ async function requireSubject(ctx: ShopContext, email: string) {
   const normalised = parseEmail(email);
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const subject = await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, normalised);
-  if (!subject) throw new TactfulError('SUBJECT.NOT_FOUND', `No customer with email ${normalised} in shop ${ctx.shopId}: check the address or the --shop.`);
+  if (!subject)
+    throw new TactfulError(
+      'SUBJECT.NOT_FOUND',
+      `No customer with email ${normalised} in shop ${ctx.shopId}: check the address or the --shop.`,
+    );
   return subject;
 }
 
@@ -132,14 +173,24 @@ export function parseEmail(email: string): string {
 }
 
 /** The current state per purpose of the shop, with the deciding event and its clause. */
-export async function showConsent(ctx: ShopContext, email: string): Promise<{ subjectId: string; email: string; purposes: PurposeConsentView[] }> {
+export async function showConsent(
+  ctx: ShopContext,
+  email: string,
+): Promise<{ subjectId: string; email: string; purposes: PurposeConsentView[] }> {
   const subject = await requireSubject(ctx, email);
-  return { subjectId: subject.subjectId, email: parseEmail(email), purposes: await consentViewOf(ctx, subject.subjectId) };
+  return {
+    subjectId: subject.subjectId,
+    email: parseEmail(email),
+    purposes: await consentViewOf(ctx, subject.subjectId),
+  };
 }
 
 export async function consentViewOf(ctx: ShopContext, subjectId: string): Promise<PurposeConsentView[]> {
   const purposes = await listPurposes(ctx.db, ctx.shopId);
-  const states = await ctx.db.select().from(consentState).where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, subjectId)));
+  const states = await ctx.db
+    .select()
+    .from(consentState)
+    .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, subjectId)));
   const history = await subjectHistory(ctx.db, ctx.shopId, subjectId);
   const byId = new Map(history.map((h) => [h.eventId, h]));
   return purposes.map((p) => {
@@ -187,7 +238,10 @@ export function historyEntry(row: LedgerRow, subjectKey: Buffer | null): History
 }
 
 /** Every event of the subject, oldest first by record, with its evidence (personal parts decrypted). */
-export async function consentHistory(ctx: ShopContext, email: string): Promise<{ subjectId: string; events: HistoryEntry[] }> {
+export async function consentHistory(
+  ctx: ShopContext,
+  email: string,
+): Promise<{ subjectId: string; events: HistoryEntry[] }> {
   const subject = await requireSubject(ctx, email);
   const key = await ctx.keys.subjectKey(ctx.db, ctx.shopId, subject.subjectId);
   const rows = await subjectHistory(ctx.db, ctx.shopId, subject.subjectId);
@@ -219,7 +273,8 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
   const purposes = await purposeMap(ctx.db, ctx.shopId);
   const now = ctx.now();
   const settings = await readShopSettings(ctx.db, ctx.shopId);
-  if (request.purposes.length === 0) throw new TactfulError('CONSENT.INVALID', 'Choose at least one purpose to opt in to.');
+  if (request.purposes.length === 0)
+    throw new TactfulError('CONSENT.INVALID', 'Choose at least one purpose to opt in to.');
   const tokenId = newTokenId();
   const occurredAt = request.occurredAt ?? now;
   const events = [...new Set(request.purposes)].map((purpose) =>
@@ -241,7 +296,11 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
   return withShopTransaction(ctx, actor, async (s) => {
     // Anyone can type an address into a public form: a request must never take away consent the person
     // already gave. Purposes already granted stay granted (the confirmation may still raise the level).
-    const existing = await findSubjectByEmail(s.tx, { keys: ctx.keys, shopKeys: s.shopKeys, shopId: ctx.shopId }, events[0]!.subject.email);
+    const existing = await findSubjectByEmail(
+      s.tx,
+      { keys: ctx.keys, shopKeys: s.shopKeys, shopId: ctx.shopId },
+      events[0]!.subject.email,
+    );
     const granted = new Set(
       existing
         ? (
@@ -256,13 +315,25 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
     );
     const toRecord = events.filter((e) => !granted.has(e.purpose));
     const subjectId = toRecord.length > 0 ? (await applyEvents(s, toRecord))[0]!.subjectId : existing!.subjectId;
-    await s.tx.insert(optInTokens).values({ shopId: ctx.shopId, tokenId, subjectId, purposes: events.map((e) => e.purpose), issuedAt: now, expiresAt });
+    await s.tx.insert(optInTokens).values({
+      shopId: ctx.shopId,
+      tokenId,
+      subjectId,
+      purposes: events.map((e) => e.purpose),
+      issuedAt: now,
+      expiresAt,
+    });
     await appendAudit(s.tx, ctx.shopId, s.head, {
       action: 'consent.opt_in_requested',
       actor,
       subjectId,
       at: now,
-      details: { purposes: events.map((e) => e.purpose), alreadyGranted: [...granted].filter((p) => events.some((e) => e.purpose === p)), tokenId, expiresAt: expiresAt.toISOString() },
+      details: {
+        purposes: events.map((e) => e.purpose),
+        alreadyGranted: [...granted].filter((p) => events.some((e) => e.purpose === p)),
+        tokenId,
+        expiresAt: expiresAt.toISOString(),
+      },
     });
     const token = signToken(s.shopKeys.tokenKey, {
       kind: 'opt-in',
@@ -272,7 +343,13 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
       purposes: events.map((e) => e.purpose),
       exp: Math.floor(expiresAt.getTime() / 1000),
     });
-    return { token, tokenId, subjectId, expiresAt, alreadyGranted: events.filter((e) => granted.has(e.purpose)).map((e) => e.purpose) };
+    return {
+      token,
+      tokenId,
+      subjectId,
+      expiresAt,
+      alreadyGranted: events.filter((e) => granted.has(e.purpose)).map((e) => e.purpose),
+    };
   });
 }
 
@@ -280,13 +357,21 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
  * Confirms a double opt-in: `granted` at level `confirmed` for each purpose of the token, with the
  * confirmation's evidence. Forged, expired and reused tokens are refused with distinct codes.
  */
-export async function confirmOptIn(ctx: ShopContext, token: string, evidence: ConsentEvidence, actor: Actor): Promise<{ subjectId: string; purposes: string[] }> {
+export async function confirmOptIn(
+  ctx: ShopContext,
+  token: string,
+  evidence: ConsentEvidence,
+  actor: Actor,
+): Promise<{ subjectId: string; purposes: string[] }> {
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const payload = verifyToken(shopKeys.tokenKey, token, 'opt-in');
   const now = ctx.now();
   if (payload.shop !== ctx.shopId) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This link belongs to another shop.');
   if (payload.exp * 1000 < now.getTime()) {
-    throw new TactfulError('CONSENT.TOKEN_EXPIRED', 'This confirmation link has expired: subscribe again to get a new one.');
+    throw new TactfulError(
+      'CONSENT.TOKEN_EXPIRED',
+      'This confirmation link has expired: subscribe again to get a new one.',
+    );
   }
   const emails = await emailsOf(ctx.db, ctx.keys, ctx.shopId, [payload.subject]);
   const email = emails.get(payload.subject);
@@ -314,9 +399,15 @@ export async function confirmOptIn(ctx: ShopContext, token: string, evidence: Co
       .where(and(eq(optInTokens.shopId, ctx.shopId), eq(optInTokens.tokenId, payload.id), isNull(optInTokens.usedAt)))
       .returning({ tokenId: optInTokens.tokenId });
     if (used.length === 0) {
-      const [known] = await s.tx.select({ usedAt: optInTokens.usedAt }).from(optInTokens).where(and(eq(optInTokens.shopId, ctx.shopId), eq(optInTokens.tokenId, payload.id)));
+      const [known] = await s.tx
+        .select({ usedAt: optInTokens.usedAt })
+        .from(optInTokens)
+        .where(and(eq(optInTokens.shopId, ctx.shopId), eq(optInTokens.tokenId, payload.id)));
       if (!known) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This confirmation link was not issued by this shop.');
-      throw new TactfulError('CONSENT.TOKEN_USED', 'This confirmation link was already used: your subscription is confirmed.');
+      throw new TactfulError(
+        'CONSENT.TOKEN_USED',
+        'This confirmation link was already used: your subscription is confirmed.',
+      );
     }
     await applyEvents(s, events);
     await appendAudit(s.tx, ctx.shopId, s.head, {
@@ -340,7 +431,12 @@ export async function unsubscribeToken(ctx: ShopContext, subjectId: string, purp
  * One-click unsubscribe (RFC 8058): withdraws the purpose. Idempotent: when it is already withdrawn,
  * nothing new is recorded.
  */
-export async function unsubscribe(ctx: ShopContext, token: string, evidence: ConsentEvidence, actor: Actor): Promise<{ subjectId: string; purpose: string; alreadyWithdrawn: boolean }> {
+export async function unsubscribe(
+  ctx: ShopContext,
+  token: string,
+  evidence: ConsentEvidence,
+  actor: Actor,
+): Promise<{ subjectId: string; purpose: string; alreadyWithdrawn: boolean }> {
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const payload = verifyToken(shopKeys.tokenKey, token, 'unsubscribe');
   if (payload.shop !== ctx.shopId) throw new TactfulError('CONSENT.TOKEN_FORGED', 'This link belongs to another shop.');
@@ -355,7 +451,11 @@ export async function unsubscribe(ctx: ShopContext, token: string, evidence: Con
       state: 'withdrawn',
       level: 'unknown',
       occurredAt: now,
-      source: { system: 'tactful', eventId: `unsub:${payload.subject}:${payload.purpose}:${now.getTime()}`, method: 'form' },
+      source: {
+        system: 'tactful',
+        eventId: `unsub:${payload.subject}:${payload.purpose}:${now.getTime()}`,
+        method: 'form',
+      },
       evidence: { ...evidence, formId: 'one-click-unsubscribe' },
     },
     await purposeMap(ctx.db, ctx.shopId),
@@ -365,11 +465,24 @@ export async function unsubscribe(ctx: ShopContext, token: string, evidence: Con
     const [current] = await s.tx
       .select({ state: consentState.state })
       .from(consentState)
-      .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, payload.subject), eq(consentState.purpose, payload.purpose)))
+      .where(
+        and(
+          eq(consentState.shopId, ctx.shopId),
+          eq(consentState.subjectId, payload.subject),
+          eq(consentState.purpose, payload.purpose),
+        ),
+      )
       .for('update');
-    if (current?.state === 'withdrawn') return { subjectId: payload.subject, purpose: payload.purpose, alreadyWithdrawn: true };
+    if (current?.state === 'withdrawn')
+      return { subjectId: payload.subject, purpose: payload.purpose, alreadyWithdrawn: true };
     await applyEvent(s, data);
-    await appendAudit(s.tx, ctx.shopId, s.head, { action: 'consent.unsubscribed', actor, subjectId: payload.subject, at: now, details: { purpose: payload.purpose } });
+    await appendAudit(s.tx, ctx.shopId, s.head, {
+      action: 'consent.unsubscribed',
+      actor,
+      subjectId: payload.subject,
+      at: now,
+      details: { purpose: payload.purpose },
+    });
     return { subjectId: payload.subject, purpose: payload.purpose, alreadyWithdrawn: false };
   });
 }

@@ -38,8 +38,16 @@ export function signToken(key: Buffer, payload: TokenPayload): string {
 }
 
 /** Checks the signature and the kind; refuses anything altered with `CONSENT.TOKEN_FORGED`. */
-export function verifyToken<K extends TokenPayload['kind']>(key: Buffer, token: string, kind: K): Extract<TokenPayload, { kind: K }> {
-  const forged = () => new TactfulError('CONSENT.TOKEN_FORGED', 'This link is not valid: it was altered or not issued by this shop. Ask for a new one.');
+export function verifyToken<K extends TokenPayload['kind']>(
+  key: Buffer,
+  token: string,
+  kind: K,
+): Extract<TokenPayload, { kind: K }> {
+  const forged = () =>
+    new TactfulError(
+      'CONSENT.TOKEN_FORGED',
+      'This link is not valid: it was altered or not issued by this shop. Ask for a new one.',
+    );
   if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw forged();
   const parts = token.trim().split('.');
   if (parts.length !== 2 || !parts[0] || !parts[1]) throw forged();
@@ -67,5 +75,10 @@ export function newTokenId(): string {
 
 /** A link token to `subject`'s preference centre, valid `ttlDays` from `now`. */
 export function preferencesToken(tokenKey: Buffer, shop: string, subject: string, now: Date, ttlDays = 30): string {
-  return signToken(tokenKey, { kind: 'preferences', shop, subject, exp: Math.floor(now.getTime() / 1000) + ttlDays * 86_400 });
+  return signToken(tokenKey, {
+    kind: 'preferences',
+    shop,
+    subject,
+    exp: Math.floor(now.getTime() / 1000) + ttlDays * 86_400,
+  });
 }

@@ -4,7 +4,14 @@ import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { contactPolicySchema, decideContact, endOfQuietHours, type SendRecord } from './policy.js';
 
-const policy = contactPolicySchema.parse({ caps: [{ max: 1, days: 3 }, { max: 4, days: 30 }], quietHours: { start: '21:00', end: '08:00' }, productResendDays: 30 });
+const policy = contactPolicySchema.parse({
+  caps: [
+    { max: 1, days: 3 },
+    { max: 4, days: 30 },
+  ],
+  quietHours: { start: '21:00', end: '08:00' },
+  productResendDays: 30,
+});
 const noQuiet = { ...policy, quietHours: null };
 const day = 86_400_000;
 const t0 = new Date('2026-06-01T12:00:00Z');
@@ -31,11 +38,21 @@ describe('contact policy rules', () => {
     // 21:30 UTC is 23:30 in Paris (summer): quiet until 08:00 Paris = 06:00 UTC.
     const late = new Date('2026-06-01T21:30:00Z');
     const paris = decideContact(policy, [], late, { timeZone: 'Europe/Paris' });
-    expect(paris).toEqual({ ok: false, reason: 'quiet_hours', detail: 'quiet hours 21:00-08:00 in Europe/Paris', nextAllowedAt: new Date('2026-06-02T06:00:00Z') });
+    expect(paris).toEqual({
+      ok: false,
+      reason: 'quiet_hours',
+      detail: 'quiet hours 21:00-08:00 in Europe/Paris',
+      nextAllowedAt: new Date('2026-06-02T06:00:00Z'),
+    });
     // 19:30 UTC is 15:30 in New York: fine.
-    expect(decideContact(policy, [], new Date('2026-06-01T19:30:00Z'), { timeZone: 'America/New_York' })).toEqual({ ok: true });
+    expect(decideContact(policy, [], new Date('2026-06-01T19:30:00Z'), { timeZone: 'America/New_York' })).toEqual({
+      ok: true,
+    });
     // Unknown zone: the shop default (UTC).
-    expect(decideContact(policy, [], late)).toMatchObject({ ok: false, nextAllowedAt: new Date('2026-06-02T08:00:00Z') });
+    expect(decideContact(policy, [], late)).toMatchObject({
+      ok: false,
+      nextAllowedAt: new Date('2026-06-02T08:00:00Z'),
+    });
     expect(endOfQuietHours(new Date('2026-06-01T12:00:00Z'), { start: '21:00', end: '08:00' }, 'UTC')).toBeNull();
   });
 
@@ -64,9 +81,20 @@ describe('contact policy rules', () => {
 describeEachStore('contact policy', (getStore) => {
   it('canContact - reads the sends and the profile time zone from the store', async () => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop('contact'), now: () => at(0) });
-    await t.consent.record({ subject: { email: 'jo@example.com' }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: at(-1), source: { system: 'cli', eventId: 'j1', method: 'form' } });
+    await t.consent.record({
+      subject: { email: 'jo@example.com' },
+      purpose: 'personalization',
+      state: 'granted',
+      level: 'single',
+      occurredAt: at(-1),
+      source: { system: 'cli', eventId: 'j1', method: 'form' },
+    });
     await t.profiles.setAttributes('jo@example.com', { timeZone: 'Asia/Tokyo' }, 'form');
-    await t.contact.setPolicy({ caps: [{ max: 2, days: 7 }], quietHours: { start: '22:00', end: '07:00' }, productResendDays: 14 });
+    await t.contact.setPolicy({
+      caps: [{ max: 2, days: 7 }],
+      quietHours: { start: '22:00', end: '07:00' },
+      productResendDays: 14,
+    });
     // 12:00 UTC is 21:00 in Tokyo: allowed.
     expect(await t.contact.canContact('jo@example.com', at(0))).toEqual({ ok: true });
     await t.contact.recordSend('jo@example.com', { sentAt: at(-3), productIds: ['tea'] });
@@ -75,9 +103,19 @@ describeEachStore('contact policy', (getStore) => {
     expect(capped).toMatchObject({ ok: false, reason: 'frequency_cap' });
     // 13:30 UTC is 22:30 in Tokyo: quiet until 07:00 Tokyo = 22:00 UTC.
     const later = await t.contact.canContact('jo@example.com', at(5, 1.5));
-    expect(later).toEqual({ ok: false, reason: 'quiet_hours', detail: 'quiet hours 22:00-07:00 in Asia/Tokyo', nextAllowedAt: at(5, 10) });
-    expect(await t.contact.canContact('jo@example.com', at(5, 10), { productIds: ['tea'] })).toMatchObject({ ok: false, reason: 'product_resend' });
-    await expect(t.contact.setPolicy({ caps: [{ max: -1, days: 1 }] })).rejects.toMatchObject({ code: 'CONTACT.INVALID' });
+    expect(later).toEqual({
+      ok: false,
+      reason: 'quiet_hours',
+      detail: 'quiet hours 22:00-07:00 in Asia/Tokyo',
+      nextAllowedAt: at(5, 10),
+    });
+    expect(await t.contact.canContact('jo@example.com', at(5, 10), { productIds: ['tea'] })).toMatchObject({
+      ok: false,
+      reason: 'product_resend',
+    });
+    await expect(t.contact.setPolicy({ caps: [{ max: -1, days: 1 }] })).rejects.toMatchObject({
+      code: 'CONTACT.INVALID',
+    });
     await expect(t.contact.canContact('ghost@example.com')).rejects.toMatchObject({ code: 'SUBJECT.NOT_FOUND' });
   });
 });

@@ -20,10 +20,13 @@ const zone = ianaTimeZone;
 export const contactPolicySchema = z
   .object({
     /** At most `max` marketing emails per subject in any `days`-day rolling window; all caps apply. */
-    caps: z.array(z.object({ max: z.number().int().positive(), days: z.number().positive().max(366) }).strict()).max(10).default([
-      { max: 1, days: 3 },
-      { max: 4, days: 30 },
-    ]),
+    caps: z
+      .array(z.object({ max: z.number().int().positive(), days: z.number().positive().max(366) }).strict())
+      .max(10)
+      .default([
+        { max: 1, days: 3 },
+        { max: 4, days: 30 },
+      ]),
     /** No email between `start` and `end` local time (may wrap midnight); null for none. */
     quietHours: z.object({ start: hhmm, end: hhmm }).strict().nullable().default({ start: '21:00', end: '08:00' }),
     /** The time zone used when the subject's is unknown. */
@@ -42,20 +45,36 @@ export type ContactDecision =
 const POLICY_KEY = 'contact.policy';
 
 export async function readContactPolicy(db: Db, shopId: string): Promise<ContactPolicy> {
-  const [row] = await db.select({ value: kv.value }).from(kv).where(and(eq(kv.shopId, shopId), eq(kv.key, POLICY_KEY)));
+  const [row] = await db
+    .select({ value: kv.value })
+    .from(kv)
+    .where(and(eq(kv.shopId, shopId), eq(kv.key, POLICY_KEY)));
   return contactPolicySchema.parse(row ? JSON.parse(row.value) : {});
 }
 
-export async function writeContactPolicy(db: Db, shopId: string, input: ContactPolicyInput | unknown, at: Date): Promise<ContactPolicy> {
+export async function writeContactPolicy(
+  db: Db,
+  shopId: string,
+  input: ContactPolicyInput | unknown,
+  at: Date,
+): Promise<ContactPolicy> {
   const policy = parseOrThrow(contactPolicySchema, input, 'CONTACT.INVALID', 'contact policy');
   const value = JSON.stringify(policy);
-  await db.insert(kv).values({ shopId, key: POLICY_KEY, value, updatedAt: at }).onConflictDoUpdate({ target: [kv.shopId, kv.key], set: { value, updatedAt: at } });
+  await db
+    .insert(kv)
+    .values({ shopId, key: POLICY_KEY, value, updatedAt: at })
+    .onConflictDoUpdate({ target: [kv.shopId, kv.key], set: { value, updatedAt: at } });
   return policy;
 }
 
 /** Minutes since local midnight of `at` in `timeZone`. */
 export function localMinutes(at: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
   const h = Number(parts.find((p) => p.type === 'hour')?.value ?? 0);
   const m = Number(parts.find((p) => p.type === 'minute')?.value ?? 0);
   return h * 60 + m;
@@ -90,7 +109,12 @@ export interface SendRecord {
 }
 
 /** The pure rule: whether a send at `at` respects the policy given the subject's earlier sends. */
-export function decideContact(policy: ContactPolicy, sends: readonly SendRecord[], at: Date, options: { timeZone?: string | null; productIds?: readonly string[] } = {}): ContactDecision {
+export function decideContact(
+  policy: ContactPolicy,
+  sends: readonly SendRecord[],
+  at: Date,
+  options: { timeZone?: string | null; productIds?: readonly string[] } = {},
+): ContactDecision {
   const timeZone = options.timeZone || policy.defaultTimeZone;
   const check = (t: Date): ContactDecision => {
     let worst: ContactDecision = { ok: true };
@@ -106,21 +130,41 @@ export function decideContact(policy: ContactPolicy, sends: readonly SendRecord[
       if (inWindow.length >= cap.max) {
         // Allowed again once enough of these sends left the window.
         const freeing = inWindow[inWindow.length - cap.max]!;
-        later({ ok: false, reason: 'frequency_cap', detail: `${inWindow.length} of at most ${cap.max} emails in ${cap.days} days`, nextAllowedAt: new Date(freeing + windowMs + 1) });
+        later({
+          ok: false,
+          reason: 'frequency_cap',
+          detail: `${inWindow.length} of at most ${cap.max} emails in ${cap.days} days`,
+          nextAllowedAt: new Date(freeing + windowMs + 1),
+        });
       }
     }
     if (policy.productResendDays !== null && options.productIds?.length) {
       const windowMs = policy.productResendDays * 86_400_000;
       const wanted = new Set(options.productIds);
       for (const s of sends) {
-        if (s.sentAt.getTime() > t.getTime() - windowMs && s.sentAt.getTime() <= t.getTime() && s.productIds.some((p) => wanted.has(p))) {
-          later({ ok: false, reason: 'product_resend', detail: `a product was already featured within ${policy.productResendDays} days`, nextAllowedAt: new Date(s.sentAt.getTime() + windowMs + 1) });
+        if (
+          s.sentAt.getTime() > t.getTime() - windowMs &&
+          s.sentAt.getTime() <= t.getTime() &&
+          s.productIds.some((p) => wanted.has(p))
+        ) {
+          later({
+            ok: false,
+            reason: 'product_resend',
+            detail: `a product was already featured within ${policy.productResendDays} days`,
+            nextAllowedAt: new Date(s.sentAt.getTime() + windowMs + 1),
+          });
         }
       }
     }
     if (policy.quietHours) {
       const end = endOfQuietHours(t, policy.quietHours, timeZone);
-      if (end) later({ ok: false, reason: 'quiet_hours', detail: `quiet hours ${policy.quietHours.start}-${policy.quietHours.end} in ${timeZone}`, nextAllowedAt: end });
+      if (end)
+        later({
+          ok: false,
+          reason: 'quiet_hours',
+          detail: `quiet hours ${policy.quietHours.start}-${policy.quietHours.end} in ${timeZone}`,
+          nextAllowedAt: end,
+        });
     }
     return worst;
   };
@@ -143,29 +187,58 @@ export interface ContactContext {
 }
 
 async function subjectTimeZone(ctx: ContactContext, subjectId: string): Promise<string | null> {
-  const [row] = await ctx.db.select({ shopId: profiles.shopId, subjectId: profiles.subjectId, attrsEnc: profiles.attrsEnc }).from(profiles).where(and(eq(profiles.shopId, ctx.shopId), eq(profiles.subjectId, subjectId)));
+  const [row] = await ctx.db
+    .select({ shopId: profiles.shopId, subjectId: profiles.subjectId, attrsEnc: profiles.attrsEnc })
+    .from(profiles)
+    .where(and(eq(profiles.shopId, ctx.shopId), eq(profiles.subjectId, subjectId)));
   if (!row) return null;
   const tz = openAttributes(await ctx.keys.subjectKey(ctx.db, ctx.shopId, subjectId), row).timeZone?.value;
   return typeof tz === 'string' ? tz : null;
 }
 
-export async function canContact(ctx: ContactContext, subjectId: string, at: Date, options: { productIds?: readonly string[] } = {}): Promise<ContactDecision> {
+export async function canContact(
+  ctx: ContactContext,
+  subjectId: string,
+  at: Date,
+  options: { productIds?: readonly string[] } = {},
+): Promise<ContactDecision> {
   const policy = await readContactPolicy(ctx.db, ctx.shopId);
   const longest = Math.max(0, ...policy.caps.map((c) => c.days), policy.productResendDays ?? 0);
   const sends = await ctx.db
     .select({ sentAt: contactSends.sentAt, productIds: contactSends.productIds })
     .from(contactSends)
-    .where(and(eq(contactSends.shopId, ctx.shopId), eq(contactSends.subjectId, subjectId), gt(contactSends.sentAt, new Date(at.getTime() - longest * 86_400_000))))
+    .where(
+      and(
+        eq(contactSends.shopId, ctx.shopId),
+        eq(contactSends.subjectId, subjectId),
+        gt(contactSends.sentAt, new Date(at.getTime() - longest * 86_400_000)),
+      ),
+    )
     .orderBy(desc(contactSends.sentAt));
-  return decideContact(policy, sends, at, { timeZone: await subjectTimeZone(ctx, subjectId), productIds: options.productIds ?? [] });
+  return decideContact(policy, sends, at, {
+    timeZone: await subjectTimeZone(ctx, subjectId),
+    productIds: options.productIds ?? [],
+  });
 }
 
 /** Records a marketing email sent to the subject (the campaign pipeline calls it in its send transaction). */
-export async function recordSend(db: Db, shopId: string, subjectId: string, send: { sentAt: Date; campaign?: string; productIds?: string[]; sendId?: string }): Promise<string> {
+export async function recordSend(
+  db: Db,
+  shopId: string,
+  subjectId: string,
+  send: { sentAt: Date; campaign?: string; productIds?: string[]; sendId?: string },
+): Promise<string> {
   const sendId = send.sendId ?? randomUUID();
   await db
     .insert(contactSends)
-    .values({ shopId, subjectId, sendId, sentAt: send.sentAt, campaign: send.campaign ?? null, productIds: send.productIds ?? [] })
+    .values({
+      shopId,
+      subjectId,
+      sendId,
+      sentAt: send.sentAt,
+      campaign: send.campaign ?? null,
+      productIds: send.productIds ?? [],
+    })
     .onConflictDoNothing();
   return sendId;
 }

@@ -11,7 +11,10 @@ export function encrypt(key: Buffer, plaintext: Buffer | string, aad: string): B
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const body = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), cipher.final()]);
+  const body = Buffer.concat([
+    cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext),
+    cipher.final(),
+  ]);
   return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
 }
 
@@ -25,7 +28,11 @@ export function decrypt(key: Buffer, envelope: Buffer, aad: string): Buffer {
     decipher.setAuthTag(envelope.subarray(13, 29));
     return Buffer.concat([decipher.update(envelope.subarray(29)), decipher.final()]);
   } catch (cause) {
-    throw new TactfulError('CRYPTO.DECRYPT_FAILED', 'Could not decrypt a stored value: wrong key (is TACTFUL_SECRET the one this database was created with?) or tampered data.', { cause });
+    throw new TactfulError(
+      'CRYPTO.DECRYPT_FAILED',
+      'Could not decrypt a stored value: wrong key (is TACTFUL_SECRET the one this database was created with?) or tampered data.',
+      { cause },
+    );
   }
 }
 

@@ -102,4 +102,3 @@ export function sealForSubject(key: Buffer, shopId: string, subjectId: string, f
 export function openForSubject(key: Buffer, shopId: string, subjectId: string, field: string, sealed: Buffer): string {
   return decrypt(key, sealed, `${shopId}:${subjectId}:${field}`).toString('utf8');
 }
-

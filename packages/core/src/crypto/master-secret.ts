@@ -12,8 +12,9 @@ export function parseMasterSecret(value: string, where = 'TACTFUL_SECRET'): Buff
   const trimmed = value.trim();
   let key: Buffer | undefined;
   if (/^[0-9a-fA-F]{64}$/.test(trimmed)) key = Buffer.from(trimmed, 'hex');
-  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed)) key = Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (!key || key.length !== 32) {
+  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed))
+    key = Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (key?.length !== 32) {
     throw new TactfulError(
       'CONFIG.INVALID',
       `${where} must be 32 random bytes as 64 hex characters or base64 (generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('hex'))").`,

@@ -49,5 +49,7 @@ export function isTactfulError(value: unknown, code?: string): value is TactfulE
 export function isRetryable(error: unknown): boolean {
   if (isTactfulError(error)) return error.retryable;
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET'].includes(code);
+  return (
+    typeof code === 'string' && ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET'].includes(code)
+  );
 }

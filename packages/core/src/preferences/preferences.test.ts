@@ -21,7 +21,15 @@ async function expectCode(promise: Promise<unknown>, code: string) {
 }
 
 function order(id: string, email: string, products: string[], day: number): OrderRecord {
-  return { id, email, createdAt: at(day), updatedAt: at(day), currency: 'EUR', totalPrice: '10.00', lines: products.map((p) => ({ productId: p, title: p, quantity: 1 })) };
+  return {
+    id,
+    email,
+    createdAt: at(day),
+    updatedAt: at(day),
+    currency: 'EUR',
+    totalPrice: '10.00',
+    lines: products.map((p) => ({ productId: p, title: p, quantity: 1 })),
+  };
 }
 
 /**
@@ -42,15 +50,29 @@ async function shop(getStore: () => Store): Promise<Tactful> {
   ]);
   const orders: OrderRecord[] = [];
   let n = 0;
-  for (const pair of [['tea', 'teapot'], ['toy', 'batteries'], ['pills', 'vitamins']]) {
-    for (let i = 0; i < 12; i++) orders.push(order(`o${n++}`, `other${n}@example.com`, [...pair, ...(i % 3 === 0 ? ['bread'] : [])], 1 + (n % 20)));
+  for (const pair of [
+    ['tea', 'teapot'],
+    ['toy', 'batteries'],
+    ['pills', 'vitamins'],
+  ]) {
+    for (let i = 0; i < 12; i++)
+      orders.push(
+        order(`o${n++}`, `other${n}@example.com`, [...pair, ...(i % 3 === 0 ? ['bread'] : [])], 1 + (n % 20)),
+      );
   }
   for (let i = 0; i < 20; i++) orders.push(order(`o${n++}`, `other${n}@example.com`, ['bread'], 1 + (n % 20)));
   for (let i = 0; i < 6; i++) orders.push(order(`o${n++}`, `other${n}@example.com`, ['cake'], 1 + (n % 20)));
   orders.push(order('mine-1', EMAIL, ['tea', 'toy', 'pills'], 40));
   await t.orders.ingest(orders, 'shopify');
   for (const purpose of ['personalization', 'email_marketing']) {
-    await t.consent.record({ subject: { email: EMAIL }, purpose, state: 'granted', level: 'single', occurredAt: at(41), source: { system: 'tactful', eventId: `g-${purpose}`, method: 'form' } });
+    await t.consent.record({
+      subject: { email: EMAIL },
+      purpose,
+      state: 'granted',
+      level: 'single',
+      occurredAt: at(41),
+      source: { system: 'tactful', eventId: `g-${purpose}`, method: 'form' },
+    });
   }
   return t;
 }
@@ -59,8 +81,12 @@ const becauses = async (t: Tactful, email = EMAIL) => {
   const { recommendations } = await t.recommend.forCustomer(email, { k: 8 });
   return {
     ids: recommendations.map((r) => r.productId),
-    because: new Set(recommendations.flatMap((r) => r.reasons.flatMap((x) => (x.kind === 'bought-with' ? [x.because] : [])))),
-    categories: new Set(recommendations.flatMap((r) => r.reasons.flatMap((x) => ('category' in x ? [x.category] : [])))),
+    because: new Set(
+      recommendations.flatMap((r) => r.reasons.flatMap((x) => (x.kind === 'bought-with' ? [x.because] : []))),
+    ),
+    categories: new Set(
+      recommendations.flatMap((r) => r.reasons.flatMap((x) => ('category' in x ? [x.category] : []))),
+    ),
     recommendations,
   };
 };
@@ -71,11 +97,31 @@ describeEachStore('customer shaping', (getStore) => {
   it('rectification - stored with source customer, outranks a later import, audited by field name, queued for every connected system', async () => {
     const t = await shop(getStore);
     await t.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });
-    await t.profiles.ingestCustomers([{ id: '77', email: EMAIL, firstName: 'Gif', lastName: 'Wrong', updatedAt: at(42) }], 'shopify');
-    const update = await t.profiles.rectify(EMAIL, { firstName: 'Gift', lastName: 'Giver', jobTitle: 'Baker', gender: 'female', birthDate: '1990-04-02', city: 'Ghent' }, customerActor);
-    expect(update).toMatchObject({ stored: true, changed: expect.arrayContaining(['firstName', 'lastName', 'jobTitle', 'gender', 'birthDate', 'city']) });
+    await t.profiles.ingestCustomers(
+      [{ id: '77', email: EMAIL, firstName: 'Gif', lastName: 'Wrong', updatedAt: at(42) }],
+      'shopify',
+    );
+    const update = await t.profiles.rectify(
+      EMAIL,
+      {
+        firstName: 'Gift',
+        lastName: 'Giver',
+        jobTitle: 'Baker',
+        gender: 'female',
+        birthDate: '1990-04-02',
+        city: 'Ghent',
+      },
+      customerActor,
+    );
+    expect(update).toMatchObject({
+      stored: true,
+      changed: expect.arrayContaining(['firstName', 'lastName', 'jobTitle', 'gender', 'birthDate', 'city']),
+    });
     // A later sync from the platform does not overwrite what the customer said.
-    const again = await t.profiles.ingestCustomers([{ id: '77', email: EMAIL, firstName: 'Gif', lastName: 'Wrong', city: 'Brussels', updatedAt: at(43) }], 'shopify');
+    const again = await t.profiles.ingestCustomers(
+      [{ id: '77', email: EMAIL, firstName: 'Gif', lastName: 'Wrong', city: 'Brussels', updatedAt: at(43) }],
+      'shopify',
+    );
     expect(again.stored).toBe(1);
     const attrs = (await t.profiles.show(EMAIL)).profile!.attributes;
     expect(attrs.firstName).toMatchObject({ value: 'Gift', source: 'customer' });
@@ -84,45 +130,86 @@ describeEachStore('customer shaping', (getStore) => {
     // Segments read the customer's values.
     expect((await t.segments.members({ attribute: { name: 'firstName', eq: 'Gift' } })).length).toBe(1);
     expect((await t.segments.members({ attribute: { name: 'firstName', eq: 'Gif' } })).length).toBe(0);
-    const audit = (await collect(t.audit.export('jsonl', { subjectId: (await t.audit.subjectIdOf(EMAIL))! }))).map((l) => JSON.parse(l) as { action: string; actor: { type: string }; details: Record<string, unknown> });
+    const audit = (await collect(t.audit.export('jsonl', { subjectId: (await t.audit.subjectIdOf(EMAIL))! }))).map(
+      (l) => JSON.parse(l) as { action: string; actor: { type: string }; details: Record<string, unknown> },
+    );
     const corrections = audit.filter((a) => a.action === 'profile.changed' && a.details.source === 'customer');
     expect(corrections).toHaveLength(1);
     expect(corrections[0]!.actor.type).toBe('customer');
     expect(JSON.stringify(corrections[0]!.details)).not.toContain('Giver');
-    expect(await t.profiles.setAttributes(EMAIL, { firstName: 'Gif', country: 'BE' }, 'shopify')).toEqual({ stored: true, changed: ['country'], kept: ['firstName'] });
+    expect(await t.profiles.setAttributes(EMAIL, { firstName: 'Gif', country: 'BE' }, 'shopify')).toEqual({
+      stored: true,
+      changed: ['country'],
+      kept: ['firstName'],
+    });
     // The names go out to both systems, once each.
-    const due = (await claimDue(t.store.db, t.keys, { limit: 100, now: at(61), leaseMs: 1000, shopId: t.shopId })).filter((i) => i.kind === 'profile.push');
+    const due = (
+      await claimDue(t.store.db, t.keys, { limit: 100, now: at(61), leaseMs: 1000, shopId: t.shopId })
+    ).filter((i) => i.kind === 'profile.push');
     expect(due.map((i) => i.target).sort()).toEqual(['mailchimp', 'shopify']);
-    expect(due[0]!.payload).toMatchObject({ email: EMAIL, fields: { firstName: 'Gift', lastName: 'Giver' }, inAudience: true });
+    expect(due[0]!.payload).toMatchObject({
+      email: EMAIL,
+      fields: { firstName: 'Gift', lastName: 'Giver' },
+      inAudience: true,
+    });
   });
 
   it('rectification - bad input is refused whole and changes nothing; without personalization nothing is stored', async () => {
     const t = await shop(getStore);
-    await expectCode(t.profiles.rectify(EMAIL, { firstName: 'Ok', birthDate: '1990-13-45' }, customerActor), 'PROFILE.INVALID');
+    await expectCode(
+      t.profiles.rectify(EMAIL, { firstName: 'Ok', birthDate: '1990-13-45' }, customerActor),
+      'PROFILE.INVALID',
+    );
     await expectCode(t.profiles.rectify(EMAIL, { birthDate: '1990-02-31' }, customerActor), 'PROFILE.INVALID');
     await expectCode(t.profiles.rectify(EMAIL, { birthDate: '2999-01-01' }, customerActor), 'PROFILE.INVALID');
     await expectCode(t.profiles.rectify(EMAIL, { interests: ['Tea', 'Astrology'] }, customerActor), 'PROFILE.INVALID');
     await expectCode(t.profiles.rectify(EMAIL, { favouriteColour: 'red' }, customerActor), 'PROFILE.INVALID');
     expect((await t.profiles.show(EMAIL)).profile!.attributes).toEqual({});
-    await t.consent.record({ subject: { email: 'nope@example.com' }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: at(41), source: { system: 'tactful', eventId: 'n1', method: 'form' } });
-    expect(await t.profiles.rectify('nope@example.com', { firstName: 'No' }, customerActor)).toEqual({ stored: false, reason: 'no-personalization-consent' });
+    await t.consent.record({
+      subject: { email: 'nope@example.com' },
+      purpose: 'email_marketing',
+      state: 'granted',
+      level: 'single',
+      occurredAt: at(41),
+      source: { system: 'tactful', eventId: 'n1', method: 'form' },
+    });
+    expect(await t.profiles.rectify('nope@example.com', { firstName: 'No' }, customerActor)).toEqual({
+      stored: false,
+      reason: 'no-personalization-consent',
+    });
   });
 
   it('declared interests - a thin history gets popular products of the declared category, and the reason says so', async () => {
     const t = await shop(getStore);
     const thin = 'thin@example.com';
     await t.orders.ingest([order('thin-1', thin, ['cake'], 45)], 'shopify');
-    await t.consent.record({ subject: { email: thin }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: at(46), source: { system: 'tactful', eventId: 'thin-p', method: 'form' } });
+    await t.consent.record({
+      subject: { email: thin },
+      purpose: 'personalization',
+      state: 'granted',
+      level: 'single',
+      occurredAt: at(46),
+      source: { system: 'tactful', eventId: 'thin-p', method: 'form' },
+    });
     const before = await becauses(t, thin);
     expect(before.recommendations.some((r) => r.source === 'declared-interest')).toBe(false);
     await t.profiles.rectify(thin, { interests: ['tea'] }, customerActor);
     const { recommendations } = await t.recommend.forCustomer(thin, { k: 3 });
     expect(recommendations[0]).toMatchObject({ source: 'declared-interest', product: { category: 'Tea' } });
-    expect(recommendations[0]!.reasons).toEqual([expect.objectContaining({ kind: 'declared-interest', category: 'Tea' })]);
+    expect(recommendations[0]!.reasons).toEqual([
+      expect.objectContaining({ kind: 'declared-interest', category: 'Tea' }),
+    ]);
     // Imported interests are not declarations: they never read "you told us".
     const imported = 'imported@example.com';
     await t.orders.ingest([order('imp-1', imported, ['cake'], 45)], 'shopify');
-    await t.consent.record({ subject: { email: imported }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: at(46), source: { system: 'tactful', eventId: 'imp-p', method: 'form' } });
+    await t.consent.record({
+      subject: { email: imported },
+      purpose: 'personalization',
+      state: 'granted',
+      level: 'single',
+      occurredAt: at(46),
+      source: { system: 'tactful', eventId: 'imp-p', method: 'form' },
+    });
     await t.profiles.setAttributes(imported, { interests: ['tea'] }, 'import');
     expect((await becauses(t, imported)).recommendations.some((r) => r.source === 'declared-interest')).toBe(false);
   });
@@ -132,15 +219,23 @@ describeEachStore('customer shaping', (getStore) => {
     const before = await becauses(t);
     expect(before.because.has('toy')).toBe(true);
     expect(before.ids).toContain('batteries');
-    expect(await t.preferences.exclude(EMAIL, { productId: 'toy' }, {}, customerActor)).toMatchObject({ changed: true, preferences: { excludedProducts: ['toy'] } });
+    expect(await t.preferences.exclude(EMAIL, { productId: 'toy' }, {}, customerActor)).toMatchObject({
+      changed: true,
+      preferences: { excludedProducts: ['toy'] },
+    });
     const after = await becauses(t);
     expect(after.because.has('toy')).toBe(false);
     expect(after.ids).not.toContain('toy');
     expect(after.because.has('tea')).toBe(true);
     const bundle = await t.privacy.export(EMAIL, customerActor);
     expect(bundle.profile?.preferences.excludedProducts).toEqual(['toy']);
-    expect((await t.preferences.show(EMAIL)).purchases.find((p) => p.productId === 'toy')).toMatchObject({ excluded: true });
-    expect(await t.preferences.exclude(EMAIL, { productId: 'toy' }, { undo: true }, customerActor)).toMatchObject({ changed: true, preferences: { excludedProducts: [] } });
+    expect((await t.preferences.show(EMAIL)).purchases.find((p) => p.productId === 'toy')).toMatchObject({
+      excluded: true,
+    });
+    expect(await t.preferences.exclude(EMAIL, { productId: 'toy' }, { undo: true }, customerActor)).toMatchObject({
+      changed: true,
+      preferences: { excludedProducts: [] },
+    });
     expect((await becauses(t)).because.has('toy')).toBe(true);
   });
 
@@ -157,13 +252,34 @@ describeEachStore('customer shaping', (getStore) => {
 
   it('not this - bad input is refused with a clear code and changes nothing', async () => {
     const t = await shop(getStore);
-    await expectCode(t.preferences.exclude(EMAIL, { productId: 'bread' }, {}, customerActor), 'PREFERENCES.UNKNOWN_PURCHASE');
-    await expectCode(t.preferences.exclude(EMAIL, { productId: 'tea' }, { undo: true }, customerActor), 'PREFERENCES.NOT_FOUND');
-    await expectCode(t.preferences.exclude(EMAIL, { category: 'Astrology' }, {}, customerActor), 'PREFERENCES.UNKNOWN_CATEGORY');
-    await expectCode(t.preferences.exclude('nobody@example.com', { category: 'Tea' }, {}, customerActor), 'SUBJECT.NOT_FOUND');
-    await t.consent.record({ subject: { email: EMAIL }, purpose: 'personalization', state: 'withdrawn', level: 'unknown', occurredAt: at(50), source: { system: 'tactful', eventId: 'w', method: 'form' } });
+    await expectCode(
+      t.preferences.exclude(EMAIL, { productId: 'bread' }, {}, customerActor),
+      'PREFERENCES.UNKNOWN_PURCHASE',
+    );
+    await expectCode(
+      t.preferences.exclude(EMAIL, { productId: 'tea' }, { undo: true }, customerActor),
+      'PREFERENCES.NOT_FOUND',
+    );
+    await expectCode(
+      t.preferences.exclude(EMAIL, { category: 'Astrology' }, {}, customerActor),
+      'PREFERENCES.UNKNOWN_CATEGORY',
+    );
+    await expectCode(
+      t.preferences.exclude('nobody@example.com', { category: 'Tea' }, {}, customerActor),
+      'SUBJECT.NOT_FOUND',
+    );
+    await t.consent.record({
+      subject: { email: EMAIL },
+      purpose: 'personalization',
+      state: 'withdrawn',
+      level: 'unknown',
+      occurredAt: at(50),
+      source: { system: 'tactful', eventId: 'w', method: 'form' },
+    });
     await expectCode(t.preferences.exclude(EMAIL, { category: 'Tea' }, {}, customerActor), 'PREFERENCES.NO_PROFILE');
-    const audit = (await collect(t.audit.export('jsonl', { subjectId: (await t.audit.subjectIdOf(EMAIL))! }))).map((l) => JSON.parse(l) as { details: Record<string, unknown> });
+    const audit = (await collect(t.audit.export('jsonl', { subjectId: (await t.audit.subjectIdOf(EMAIL))! }))).map(
+      (l) => JSON.parse(l) as { details: Record<string, unknown> },
+    );
     expect(audit.some((a) => 'preferences' in a.details)).toBe(false);
   });
 
@@ -174,7 +290,10 @@ describeEachStore('customer shaping', (getStore) => {
     const blocked = await becauses(t);
     expect(blocked.because.has('pills')).toBe(false);
     expect(blocked.ids).not.toContain('vitamins');
-    await expectCode(t.preferences.allowSensitive(EMAIL, 'Tea', {}, customerActor), 'PREFERENCES.UNKNOWN_SENSITIVE_CATEGORY');
+    await expectCode(
+      t.preferences.allowSensitive(EMAIL, 'Tea', {}, customerActor),
+      'PREFERENCES.UNKNOWN_SENSITIVE_CATEGORY',
+    );
     await t.preferences.allowSensitive(EMAIL, 'Health', {}, customerActor);
     const allowed = await becauses(t);
     expect(allowed.because.has('pills')).toBe(true);

@@ -27,7 +27,11 @@ export interface CustomerPreferences {
   sensitiveOptIns: string[];
 }
 
-export const emptyPreferences = (): CustomerPreferences => ({ excludedProducts: [], excludedCategories: [], sensitiveOptIns: [] });
+export const emptyPreferences = (): CustomerPreferences => ({
+  excludedProducts: [],
+  excludedCategories: [],
+  sensitiveOptIns: [],
+});
 
 /** Categories compare case-insensitively. */
 export function sameCategory(a: string, b: string): boolean {
@@ -38,17 +42,35 @@ function categoryKey(category: string): string {
   return category.trim().toLowerCase().normalize('NFC');
 }
 
-export function openPreferences(key: Buffer | null, row: { shopId: string; subjectId: string; preferencesEnc: Buffer | null }): CustomerPreferences {
+export function openPreferences(
+  key: Buffer | null,
+  row: { shopId: string; subjectId: string; preferencesEnc: Buffer | null },
+): CustomerPreferences {
   if (!key || !row.preferencesEnc) return emptyPreferences();
-  return { ...emptyPreferences(), ...(JSON.parse(openForSubject(key, row.shopId, row.subjectId, 'preferences', row.preferencesEnc)) as Partial<CustomerPreferences>) };
+  return {
+    ...emptyPreferences(),
+    ...(JSON.parse(
+      openForSubject(key, row.shopId, row.subjectId, 'preferences', row.preferencesEnc),
+    ) as Partial<CustomerPreferences>),
+  };
 }
 
-export function sealPreferences(key: Buffer, shopId: string, subjectId: string, preferences: CustomerPreferences): Buffer {
+export function sealPreferences(
+  key: Buffer,
+  shopId: string,
+  subjectId: string,
+  preferences: CustomerPreferences,
+): Buffer {
   return sealForSubject(key, shopId, subjectId, 'preferences', JSON.stringify(preferences));
 }
 
 /** The subject's preferences, or null when they have no profile (personalization not granted). */
-export async function readPreferences(db: Db, keys: KeyRing, shopId: string, subjectId: string): Promise<CustomerPreferences | null> {
+export async function readPreferences(
+  db: Db,
+  keys: KeyRing,
+  shopId: string,
+  subjectId: string,
+): Promise<CustomerPreferences | null> {
   const [row] = await db
     .select({ shopId: profiles.shopId, subjectId: profiles.subjectId, preferencesEnc: profiles.preferencesEnc })
     .from(profiles)
@@ -59,7 +81,10 @@ export async function readPreferences(db: Db, keys: KeyRing, shopId: string, sub
 
 /** The categories of the shop's catalogue, by their case-insensitive key. */
 export async function catalogueCategories(db: Db, shopId: string): Promise<Map<string, string>> {
-  const found = await rows<{ category: string }>(db, sql`select distinct category from products where shop_id = ${shopId} and category is not null and category <> '' order by category`);
+  const found = await rows<{ category: string }>(
+    db,
+    sql`select distinct category from products where shop_id = ${shopId} and category is not null and category <> '' order by category`,
+  );
   return new Map(found.map((r) => [categoryKey(r.category), r.category]));
 }
 
@@ -120,25 +145,45 @@ export async function changePreferences(
   if (change.kind === 'exclude-product') {
     list = 'excludedProducts';
     value = change.productId;
-    if (typeof value !== 'string' || value === '') throw new TactfulError('PREFERENCES.INVALID', 'Name the product to exclude by its id (as in `tactful profile show`).');
+    if (typeof value !== 'string' || value === '')
+      throw new TactfulError(
+        'PREFERENCES.INVALID',
+        'Name the product to exclude by its id (as in `tactful profile show`).',
+      );
     if (!undo && !(await purchasedProducts(tx, shopId, subjectId)).has(value)) {
-      throw new TactfulError('PREFERENCES.UNKNOWN_PURCHASE', `Product "${value}" is not among this customer's purchases: only a past purchase can be excluded (see \`tactful profile show\`).`);
+      throw new TactfulError(
+        'PREFERENCES.UNKNOWN_PURCHASE',
+        `Product "${value}" is not among this customer's purchases: only a past purchase can be excluded (see \`tactful profile show\`).`,
+      );
     }
   } else {
     list = change.kind === 'exclude-category' ? 'excludedCategories' : 'sensitiveOptIns';
     const categories = await catalogueCategories(tx, shopId);
     const named = typeof change.category === 'string' ? change.category.trim() : '';
-    const found = named === '' ? undefined : categories.get(categoryKey(named)) ?? preferences[list].find((c) => sameCategory(c, named));
-    if (!found) throw new TactfulError('PREFERENCES.UNKNOWN_CATEGORY', `"${change.category}" is not a category of this shop's catalogue: use one of ${[...categories.values()].slice(0, 10).join(', ')}${categories.size > 10 ? ', ...' : ''}.`);
+    const found =
+      named === ''
+        ? undefined
+        : (categories.get(categoryKey(named)) ?? preferences[list].find((c) => sameCategory(c, named)));
+    if (!found)
+      throw new TactfulError(
+        'PREFERENCES.UNKNOWN_CATEGORY',
+        `"${change.category}" is not a category of this shop's catalogue: use one of ${[...categories.values()].slice(0, 10).join(', ')}${categories.size > 10 ? ', ...' : ''}.`,
+      );
     if (change.kind === 'allow-sensitive' && !undo && !ctx.sensitiveCategories.some((c) => sameCategory(c, found))) {
-      throw new TactfulError('PREFERENCES.UNKNOWN_SENSITIVE_CATEGORY', `"${found}" is not a sensitive category of this shop: its purchases are used without an opt-in (exclude it instead to stop that).`);
+      throw new TactfulError(
+        'PREFERENCES.UNKNOWN_SENSITIVE_CATEGORY',
+        `"${found}" is not a sensitive category of this shop: its purchases are used without an opt-in (exclude it instead to stop that).`,
+      );
     }
     value = found;
   }
   const has = preferences[list].some((v) => (list === 'excludedProducts' ? v === value : sameCategory(v, value)));
   if (undo && !has) {
     const what = list === 'excludedProducts' ? `product "${value}"` : `category "${value}"`;
-    throw new TactfulError('PREFERENCES.NOT_FOUND', `Nothing to undo: ${what} is not in this customer's ${list === 'sensitiveOptIns' ? 'sensitive opt-ins' : 'exclusions'}.`);
+    throw new TactfulError(
+      'PREFERENCES.NOT_FOUND',
+      `Nothing to undo: ${what} is not in this customer's ${list === 'sensitiveOptIns' ? 'sensitive opt-ins' : 'exclusions'}.`,
+    );
   }
   if (undo === !has) return { changed: false, preferences };
   preferences[list] = undo
@@ -148,7 +193,13 @@ export async function changePreferences(
     .update(profiles)
     .set({ preferencesEnc: sealPreferences(key, shopId, subjectId, preferences), updatedAt: at })
     .where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subjectId)));
-  await appendAudit(tx, shopId, ctx.head, { action: 'profile.changed', actor, subjectId, at, details: { preferences: list, change: undo ? 'removed' : 'added', source: 'customer' } });
+  await appendAudit(tx, shopId, ctx.head, {
+    action: 'profile.changed',
+    actor,
+    subjectId,
+    at,
+    details: { preferences: list, change: undo ? 'removed' : 'added', source: 'customer' },
+  });
   return { changed: true, preferences };
 }
 
@@ -156,10 +207,14 @@ export async function changePreferences(
  * What may serve as a basis or a stated reason for the subject's recommendations, for the recommender:
  * purchases they excluded and categories they excluded or that are sensitive without their opt-in are blocked.
  */
-export function basisRules(preferences: CustomerPreferences, sensitiveCategories: readonly string[]): { blockedProducts: Set<string>; blockedCategories: Set<string> } {
+export function basisRules(
+  preferences: CustomerPreferences,
+  sensitiveCategories: readonly string[],
+): { blockedProducts: Set<string>; blockedCategories: Set<string> } {
   const blockedCategories = new Set(preferences.excludedCategories.map(categoryKey));
   for (const category of sensitiveCategories) {
-    if (!preferences.sensitiveOptIns.some((c) => sameCategory(c, category))) blockedCategories.add(categoryKey(category));
+    if (!preferences.sensitiveOptIns.some((c) => sameCategory(c, category)))
+      blockedCategories.add(categoryKey(category));
   }
   return { blockedProducts: new Set(preferences.excludedProducts), blockedCategories };
 }
@@ -175,7 +230,10 @@ export async function validInterests(db: Db, shopId: string, interests: readonly
     else unknown.push(String(i));
   }
   if (unknown.length > 0) {
-    throw new TactfulError('PROFILE.INVALID', `Unknown interest ${unknown.map((u) => `"${u}"`).join(', ')}: declared interests are categories of this shop's catalogue (${[...categories.values()].slice(0, 10).join(', ')}${categories.size > 10 ? ', ...' : ''}).`);
+    throw new TactfulError(
+      'PROFILE.INVALID',
+      `Unknown interest ${unknown.map((u) => `"${u}"`).join(', ')}: declared interests are categories of this shop's catalogue (${[...categories.values()].slice(0, 10).join(', ')}${categories.size > 10 ? ', ...' : ''}).`,
+    );
   }
   return [...new Set(out)];
 }

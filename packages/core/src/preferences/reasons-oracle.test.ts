@@ -36,20 +36,35 @@ beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: 'oracle.myshopify.com', now: () => new Date(t0 + 40 * 86_400_000) });
   const catalogue = await readItemCatalog(`${data}groceries_items.csv`);
-  await tactful.products.upsert(catalogue.map((p) => ({ id: p.id, title: p.title, category: p.category, available: true })));
+  await tactful.products.upsert(
+    catalogue.map((p) => ({ id: p.id, title: p.title, category: p.category, available: true })),
+  );
   const orders: OrderRecord[] = [];
   let i = 0;
   for await (const basket of (await readBaskets(`${data}groceries.csv`)).baskets) {
     const at = new Date(t0 + Math.floor((i * 30 * 86_400_000) / 9835));
-    orders.push({ id: `o${i}`, email: email(i % CUSTOMERS), createdAt: at, updatedAt: at, lines: basket.productIds.map((productId) => ({ productId, title: productId, quantity: 1 })) });
+    orders.push({
+      id: `o${i}`,
+      email: email(i % CUSTOMERS),
+      createdAt: at,
+      updatedAt: at,
+      lines: basket.productIds.map((productId) => ({ productId, title: productId, quantity: 1 })),
+    });
     i += 1;
   }
   // Newcomers with one small order: thin histories, where declared interests matter.
   for (let n = 0; n < THIN; n++) {
     const at = new Date(t0 + 30 * 86_400_000);
-    orders.push({ id: `new${n}`, email: email(CUSTOMERS + n), createdAt: at, updatedAt: at, lines: [{ productId: orders[n]!.lines[0]!.productId, title: 'x', quantity: 1 }] });
+    orders.push({
+      id: `new${n}`,
+      email: email(CUSTOMERS + n),
+      createdAt: at,
+      updatedAt: at,
+      lines: [{ productId: orders[n]!.lines[0]!.productId, title: 'x', quantity: 1 }],
+    });
   }
-  for (let start = 0; start < orders.length; start += 2000) await tactful.orders.ingest(orders.slice(start, start + 2000), 'shopify');
+  for (let start = 0; start < orders.length; start += 2000)
+    await tactful.orders.ingest(orders.slice(start, start + 2000), 'shopify');
   await tactful.settings.update({ sensitiveCategories: SENSITIVE });
 
   const random = seededRandom(10);
@@ -58,7 +73,14 @@ beforeAll(async () => {
   for (let c = 0; c < CUSTOMERS + THIN; c++) {
     if (random() < 0.7) {
       granted.push(email(c));
-      grants.push({ subject: { email: email(c) }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: new Date(t0 + 31 * 86_400_000), source: { system: 'tactful', eventId: `g${c}`, method: 'form' } });
+      grants.push({
+        subject: { email: email(c) },
+        purpose: 'personalization',
+        state: 'granted',
+        level: 'single',
+        occurredAt: new Date(t0 + 31 * 86_400_000),
+        source: { system: 'tactful', eventId: `g${c}`, method: 'form' },
+      });
     }
   }
   await tactful.consent.recordBatch(grants);
@@ -78,7 +100,9 @@ beforeAll(async () => {
       await tactful.preferences.exclude(customer, { category }, {}, actor);
       counts.excludedCategories += 1;
     }
-    const sensitiveBought = view.purchases.map((p) => p.category).filter((c): c is string => c !== null && SENSITIVE.includes(c));
+    const sensitiveBought = view.purchases
+      .map((p) => p.category)
+      .filter((c): c is string => c !== null && SENSITIVE.includes(c));
     if (sensitiveBought.length > 0 && random() < 0.5) {
       await tactful.preferences.allowSensitive(customer, pick(sensitiveBought), {}, actor);
       counts.optIns += 1;
@@ -95,9 +119,13 @@ afterAll(async () => {
 });
 
 describe('the reason line is always true', () => {
-  it('every stated reason of every customer is an allowed purchase or declaration of theirs', { timeout: 300_000 }, async () => {
+  it('every stated reason of every customer is an allowed purchase or declaration of theirs', {
+    timeout: 300_000,
+  }, async () => {
     expect(granted.length).toBeGreaterThan(1400);
-    expect(Math.min(counts.excludedProducts, counts.excludedCategories, counts.optIns, counts.declared)).toBeGreaterThan(30);
+    expect(
+      Math.min(counts.excludedProducts, counts.excludedCategories, counts.optIns, counts.declared),
+    ).toBeGreaterThan(30);
     const kinds: Record<string, number> = {};
     let withBlocked = 0;
     const checked = [...shaped, ...granted.filter((c) => !shaped.has(c)).slice(0, CHECKED_PLAIN)];
@@ -106,7 +134,8 @@ describe('the reason line is always true', () => {
       const { recommendations } = await tactful.recommend.forCustomer(customer, { k: 5 });
       const truth = await assertReasonsTrue(tactful, customer, recommendations);
       if (truth.blockedProducts.size > 0) withBlocked += 1;
-      for (const r of recommendations) for (const reason of r.reasons) kinds[reason.kind] = (kinds[reason.kind] ?? 0) + 1;
+      for (const r of recommendations)
+        for (const reason of r.reasons) kinds[reason.kind] = (kinds[reason.kind] ?? 0) + 1;
       // The sentence a page shows is true as well.
       const titleOf = new Map([...truth.allowedPurchases, ...truth.blockedProducts]);
       for (const r of recommendations) {
@@ -133,15 +162,36 @@ describe('the reason line is always true', () => {
     const view = await tactful.preferences.show(victim!);
     const excluded = view.preferences.excludedProducts[0]!;
     const { recommendations } = await tactful.recommend.forCustomer(victim!, { k: 1 });
-    const forged = recommendations.map((r) => ({ ...r, reasons: [{ kind: 'bought-with' as const, because: excluded, statistic: 'uplift' as const, value: 1, score: 1, stats: null as never }] }));
+    const forged = recommendations.map((r) => ({
+      ...r,
+      reasons: [
+        {
+          kind: 'bought-with' as const,
+          because: excluded,
+          statistic: 'uplift' as const,
+          value: 1,
+          score: 1,
+          stats: null as never,
+        },
+      ],
+    }));
     await expect(assertReasonsTrue(tactful, victim!, forged)).rejects.toThrow(/excluded|blocked/);
     const title = view.purchases.find((p) => p.productId === excluded)!.title;
-    await expect(assertReasonTextTrue(tactful, victim!, `Because you bought ${title}.`)).rejects.toThrow(/blocked purchase/);
-    await expect(assertReasonTextTrue(tactful, victim!, 'Popular in astrology, which you buy from.')).rejects.toThrow(/do not buy from/);
-    await expect(assertReasonTextTrue(tactful, customer, 'Because you told us you like astrology.')).rejects.toThrow(/no allowed category/);
+    await expect(assertReasonTextTrue(tactful, victim!, `Because you bought ${title}.`)).rejects.toThrow(
+      /blocked purchase/,
+    );
+    await expect(assertReasonTextTrue(tactful, victim!, 'Popular in astrology, which you buy from.')).rejects.toThrow(
+      /do not buy from/,
+    );
+    await expect(assertReasonTextTrue(tactful, customer, 'Because you told us you like astrology.')).rejects.toThrow(
+      /no allowed category/,
+    );
     const stranger = await tactful.recommend.forCustomer(victim!, { k: 1 });
     const other = granted.find((c) => c !== victim)!;
-    const notTheirs = stranger.recommendations.map((r) => ({ ...r, reasons: [{ kind: 'popular-in-category' as const, category: 'astrology', count: 1, score: 1 }] }));
+    const notTheirs = stranger.recommendations.map((r) => ({
+      ...r,
+      reasons: [{ kind: 'popular-in-category' as const, category: 'astrology', count: 1, score: 1 }],
+    }));
     await expect(assertReasonsTrue(tactful, other, notTheirs)).rejects.toThrow(/did not buy from/);
   });
 });

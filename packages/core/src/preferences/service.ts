@@ -4,7 +4,15 @@ import { withShopTransaction, type ShopContext } from '../consent/service.js';
 import { CUSTOMER_SOURCE, readProfile } from '../profile/profiles.js';
 import { requireSubjectByEmail } from '../profile/service.js';
 import { readShopSettings } from '../shop/settings.js';
-import { catalogueCategories, changePreferences, readPreferences, sameCategory, type CustomerPreferences, type PreferenceChange, type PreferenceChangeResult } from './preferences.js';
+import {
+  catalogueCategories,
+  changePreferences,
+  readPreferences,
+  sameCategory,
+  type CustomerPreferences,
+  type PreferenceChange,
+  type PreferenceChangeResult,
+} from './preferences.js';
 
 export interface PreferencesView {
   subjectId: string;
@@ -14,7 +22,13 @@ export interface PreferencesView {
   /** The products the customer bought, with whether each is excluded, for a "not this" list. */
   purchases: Array<{ productId: string; title: string; category: string | null; excluded: boolean }>;
   /** The catalogue's categories, with the customer's choices on each. */
-  categories: Array<{ category: string; sensitive: boolean; excluded: boolean; declaredInterest: boolean; optedIn: boolean }>;
+  categories: Array<{
+    category: string;
+    sensitive: boolean;
+    excluded: boolean;
+    declaredInterest: boolean;
+    optedIn: boolean;
+  }>;
   /**
    * Categories the customer told us they like (the `interests` attribute when they declared it, source
    * `customer`), in the catalogue's spelling where it has one.
@@ -27,15 +41,26 @@ export async function showPreferences(ctx: ShopContext, email: string): Promise<
   const view = await readProfile(ctx, subject);
   const settings = await readShopSettings(ctx.db, ctx.shopId);
   const categories = await catalogueCategories(ctx.db, ctx.shopId);
-  const preferences = (await readPreferences(ctx.db, ctx.keys, ctx.shopId, subject.subjectId)) ?? { excludedProducts: [], excludedCategories: [], sensitiveOptIns: [] };
+  const preferences = (await readPreferences(ctx.db, ctx.keys, ctx.shopId, subject.subjectId)) ?? {
+    excludedProducts: [],
+    excludedCategories: [],
+    sensitiveOptIns: [],
+  };
   const attribute = view.profile?.attributes.interests;
   const declared = attribute?.source === CUSTOMER_SOURCE ? attribute.value : [];
-  const interests = (Array.isArray(declared) ? declared : []).map((i) => categories.get(i.trim().toLowerCase().normalize('NFC')) ?? i);
+  const interests = (Array.isArray(declared) ? declared : []).map(
+    (i) => categories.get(i.trim().toLowerCase().normalize('NFC')) ?? i,
+  );
   return {
     subjectId: subject.subjectId,
     personalization: view.profile !== null,
     preferences,
-    purchases: (view.profile?.products ?? []).map((p) => ({ productId: p.productId, title: p.title, category: p.category, excluded: preferences.excludedProducts.includes(p.productId) })),
+    purchases: (view.profile?.products ?? []).map((p) => ({
+      productId: p.productId,
+      title: p.title,
+      category: p.category,
+      excluded: preferences.excludedProducts.includes(p.productId),
+    })),
     categories: [...categories.values()].map((category) => ({
       category,
       sensitive: settings.sensitiveCategories.some((c) => sameCategory(c, category)),
@@ -47,9 +72,21 @@ export async function showPreferences(ctx: ShopContext, email: string): Promise<
   };
 }
 
-export async function changePreferencesByEmail(ctx: ShopContext, email: string, change: PreferenceChange, actor: Actor): Promise<PreferenceChangeResult> {
+export async function changePreferencesByEmail(
+  ctx: ShopContext,
+  email: string,
+  change: PreferenceChange,
+  actor: Actor,
+): Promise<PreferenceChangeResult> {
   const subject = await requireSubjectByEmail(ctx, email);
   return withShopTransaction(ctx, actor, (s) =>
-    changePreferences(s.tx, { keys: ctx.keys, shopId: ctx.shopId, head: s.head, sensitiveCategories: s.settings.sensitiveCategories }, subject.subjectId, change, actor, s.recordedAt),
+    changePreferences(
+      s.tx,
+      { keys: ctx.keys, shopId: ctx.shopId, head: s.head, sensitiveCategories: s.settings.sensitiveCategories },
+      subject.subjectId,
+      change,
+      actor,
+      s.recordedAt,
+    ),
   );
 }

@@ -10,9 +10,20 @@ import { kv } from '../store/schema.js';
  */
 const prefix = 'data-request:';
 
-export async function storeDataRequest(db: Db, keys: KeyRing, shopId: string, requestId: string, bundle: unknown, at: Date): Promise<void> {
+export async function storeDataRequest(
+  db: Db,
+  keys: KeyRing,
+  shopId: string,
+  requestId: string,
+  bundle: unknown,
+  at: Date,
+): Promise<void> {
   const shopKeys = await keys.shop(db, shopId);
-  const value = encrypt(shopKeys.shopKey, JSON.stringify({ requestId, preparedAt: at.toISOString(), bundle }), `${shopId}:${prefix}${requestId}`).toString('base64');
+  const value = encrypt(
+    shopKeys.shopKey,
+    JSON.stringify({ requestId, preparedAt: at.toISOString(), bundle }),
+    `${shopId}:${prefix}${requestId}`,
+  ).toString('base64');
   await db
     .insert(kv)
     .values({ shopId, key: `${prefix}${requestId}`, value, updatedAt: at })
@@ -27,6 +38,14 @@ export interface DataRequestBundle {
 
 export async function readDataRequests(db: Db, keys: KeyRing, shopId: string): Promise<DataRequestBundle[]> {
   const shopKeys = await keys.shop(db, shopId);
-  const rows = await db.select().from(kv).where(and(eq(kv.shopId, shopId), like(kv.key, `${prefix}%`)));
-  return rows.map((r) => JSON.parse(decrypt(shopKeys.shopKey, Buffer.from(r.value, 'base64'), `${shopId}:${r.key}`).toString('utf8')) as DataRequestBundle);
+  const rows = await db
+    .select()
+    .from(kv)
+    .where(and(eq(kv.shopId, shopId), like(kv.key, `${prefix}%`)));
+  return rows.map(
+    (r) =>
+      JSON.parse(
+        decrypt(shopKeys.shopKey, Buffer.from(r.value, 'base64'), `${shopId}:${r.key}`).toString('utf8'),
+      ) as DataRequestBundle,
+  );
 }

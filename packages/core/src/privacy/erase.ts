@@ -16,7 +16,19 @@ import { TactfulError } from '../errors/tactful-error.js';
 import { lockModel } from '../recommend/model-store.js';
 import { deleteOrders } from '../profile/orders.js';
 import type { Db } from '../store/open.js';
-import { campaignRecipients, consentState, contactSends, inbox, optInTokens, orderLines, orders, outbox, profiles, pushedConsent, subjects, suppression } from '../store/schema.js';
+import {
+  campaignRecipients,
+  consentState,
+  contactSends,
+  inbox,
+  optInTokens,
+  orders,
+  outbox,
+  profiles,
+  pushedConsent,
+  subjects,
+  suppression,
+} from '../store/schema.js';
 import { enqueue } from '../sync/outbox.js';
 import type { ShopKeys } from '../crypto/keyring.js';
 
@@ -44,9 +56,17 @@ export function customerRefs(indexHex: string, externalIds: Record<string, strin
 
 function validateRequest(request: EraseRequest): { reason: string; requestId: string } {
   const reason = (request.reason ?? '').trim();
-  if (!reason) throw new TactfulError('PRIVACY.INVALID', 'Give a reason for the erasure (e.g. --reason "customer request"); it is kept in the audit log.');
+  if (!reason)
+    throw new TactfulError(
+      'PRIVACY.INVALID',
+      'Give a reason for the erasure (e.g. --reason "customer request"); it is kept in the audit log.',
+    );
   if (reason.length > 200) throw new TactfulError('PRIVACY.INVALID', 'The erasure reason is at most 200 characters.');
-  if (/@/.test(reason)) throw new TactfulError('PRIVACY.INVALID', 'The erasure reason must not contain an email address: the audit log keeps no personal data.');
+  if (/@/.test(reason))
+    throw new TactfulError(
+      'PRIVACY.INVALID',
+      'The erasure reason must not contain an email address: the audit log keeps no personal data.',
+    );
   const requestId = (request.requestId ?? '').trim() || `erase-${randomBytes(6).toString('hex')}`;
   return { reason, requestId };
 }
@@ -57,7 +77,13 @@ function names(text: string, needles: string[]): boolean {
   return needles.some((n) => n.length > 0 && lower.includes(n.toLowerCase()));
 }
 
-async function deletePayloadsNaming(tx: Db, shopId: string, shopKeys: ShopKeys, subjectId: string | null, needles: string[]): Promise<{ inbox: number; outbox: number }> {
+async function deletePayloadsNaming(
+  tx: Db,
+  shopId: string,
+  shopKeys: ShopKeys,
+  subjectId: string | null,
+  needles: string[],
+): Promise<{ inbox: number; outbox: number }> {
   let inboxDeleted = 0;
   const inboxRows = await tx
     .select({ system: inbox.system, deliveryId: inbox.deliveryId, payloadEnc: inbox.payloadEnc })
@@ -66,17 +92,24 @@ async function deletePayloadsNaming(tx: Db, shopId: string, shopKeys: ShopKeys, 
   for (const row of inboxRows) {
     let text: string;
     try {
-      text = decrypt(shopKeys.shopKey, row.payloadEnc!, `inbox:${shopId}:${row.system}:${row.deliveryId}`).toString('utf8');
+      text = decrypt(shopKeys.shopKey, row.payloadEnc!, `inbox:${shopId}:${row.system}:${row.deliveryId}`).toString(
+        'utf8',
+      );
     } catch {
       continue;
     }
     if (!names(text, needles)) continue;
-    await tx.delete(inbox).where(and(eq(inbox.shopId, shopId), eq(inbox.system, row.system), eq(inbox.deliveryId, row.deliveryId)));
+    await tx
+      .delete(inbox)
+      .where(and(eq(inbox.shopId, shopId), eq(inbox.system, row.system), eq(inbox.deliveryId, row.deliveryId)));
     inboxDeleted += 1;
   }
   let outboxDeleted = 0;
   if (subjectId) {
-    const gone = await tx.delete(outbox).where(and(eq(outbox.shopId, shopId), eq(outbox.subjectId, subjectId))).returning({ id: outbox.id });
+    const gone = await tx
+      .delete(outbox)
+      .where(and(eq(outbox.shopId, shopId), eq(outbox.subjectId, subjectId)))
+      .returning({ id: outbox.id });
     outboxDeleted += gone.length;
   }
   const outboxRows = await tx
@@ -101,7 +134,12 @@ async function deletePayloadsNaming(tx: Db, shopId: string, shopKeys: ShopKeys, 
  * Erases the person with this email. Refuses an unknown email (nothing held: SUBJECT.NOT_FOUND) so a typo
  * does not silently "succeed"; an email known only from orders is erased too.
  */
-export async function eraseSubject(ctx: ShopContext, email: string, request: EraseRequest, actor: Actor): Promise<EraseResult> {
+export async function eraseSubject(
+  ctx: ShopContext,
+  email: string,
+  request: EraseRequest,
+  actor: Actor,
+): Promise<EraseResult> {
   const normalised = parseEmail(email);
   const { reason, requestId } = validateRequest(request);
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
@@ -120,19 +158,38 @@ export async function eraseSubject(ctx: ShopContext, email: string, request: Era
     const refs = customerRefs(indexHex, externalIds);
 
     // Orders and their model contributions.
-    const orderMatch = subjectId ? or(eq(orders.subjectId, subjectId), inArray(orders.customerRef, refs)) : inArray(orders.customerRef, refs);
-    const theirOrders = await tx.select({ orderId: orders.orderId, counted: orders.counted }).from(orders).where(and(eq(orders.shopId, shopId), orderMatch));
+    const orderMatch = subjectId
+      ? or(eq(orders.subjectId, subjectId), inArray(orders.customerRef, refs))
+      : inArray(orders.customerRef, refs);
+    const theirOrders = await tx
+      .select({ orderId: orders.orderId, counted: orders.counted })
+      .from(orders)
+      .where(and(eq(orders.shopId, shopId), orderMatch));
     if (!subject && theirOrders.length === 0) {
-      throw new TactfulError('SUBJECT.NOT_FOUND', `No customer with email ${normalised} in shop ${shopId}: nothing is held for this address.`);
+      throw new TactfulError(
+        'SUBJECT.NOT_FOUND',
+        `No customer with email ${normalised} in shop ${shopId}: nothing is held for this address.`,
+      );
     }
     const orderIds = theirOrders.map((o) => o.orderId);
     await deleteOrders(tx, shopId, orderIds);
 
-    const payloads = await deletePayloadsNaming(tx, shopId, s.shopKeys, subjectId, [normalised, ...Object.values(externalIds), ...orderIds.map((id) => `"${id}"`)]);
+    const payloads = await deletePayloadsNaming(tx, shopId, s.shopKeys, subjectId, [
+      normalised,
+      ...Object.values(externalIds),
+      ...orderIds.map((id) => `"${id}"`),
+    ]);
 
     if (subjectId) {
-      const bySubject = (table: typeof profiles | typeof contactSends | typeof campaignRecipients | typeof consentState | typeof pushedConsent | typeof optInTokens) =>
-        tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, subjectId)));
+      const bySubject = (
+        table:
+          | typeof profiles
+          | typeof contactSends
+          | typeof campaignRecipients
+          | typeof consentState
+          | typeof pushedConsent
+          | typeof optInTokens,
+      ) => tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, subjectId)));
       await bySubject(profiles);
       await bySubject(contactSends);
       await bySubject(campaignRecipients);
@@ -143,20 +200,34 @@ export async function eraseSubject(ctx: ShopContext, email: string, request: Era
       // index is replaced by random bytes so a fresh first-party opt-in starts a new subject.
       await tx
         .update(subjects)
-        .set({ wrappedKey: null, emailEnc: Buffer.alloc(0), emailIndex: randomBytes(32), externalIds: {}, erasedAt: s.recordedAt })
+        .set({
+          wrappedKey: null,
+          emailEnc: Buffer.alloc(0),
+          emailIndex: randomBytes(32),
+          externalIds: {},
+          erasedAt: s.recordedAt,
+        })
         .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subjectId)));
     }
     await tx
       .insert(suppression)
       .values({ shopId, emailIndex: index, reason, requestId, at: s.recordedAt })
-      .onConflictDoUpdate({ target: [suppression.shopId, suppression.emailIndex], set: { reason, requestId, at: s.recordedAt } });
+      .onConflictDoUpdate({
+        target: [suppression.shopId, suppression.emailIndex],
+        set: { reason, requestId, at: s.recordedAt },
+      });
 
     const queuedFor = [...s.settings.connectedSystems];
     await enqueue(
       tx,
       ctx.keys,
       shopId,
-      queuedFor.map((target) => ({ target, kind: 'subject.erase', subjectId, payload: { email: normalised, externalIds, requestId } })),
+      queuedFor.map((target) => ({
+        target,
+        kind: 'subject.erase',
+        subjectId,
+        payload: { email: normalised, externalIds, requestId },
+      })),
       s.recordedAt,
     );
     await appendAudit(tx, shopId, s.head, {
@@ -166,7 +237,14 @@ export async function eraseSubject(ctx: ShopContext, email: string, request: Era
       at: s.recordedAt,
       details: { requestId, reason, orders: orderIds.length, queuedFor },
     });
-    return { subjectId, requestId, ordersDeleted: orderIds.length, inboxDeleted: payloads.inbox, outboxDeleted: payloads.outbox, queuedFor };
+    return {
+      subjectId,
+      requestId,
+      ordersDeleted: orderIds.length,
+      inboxDeleted: payloads.inbox,
+      outboxDeleted: payloads.outbox,
+      queuedFor,
+    };
   });
   if (result.subjectId) ctx.keys.forgetSubject(ctx.shopId, result.subjectId);
   return result;

@@ -7,13 +7,29 @@ import { and, asc, eq, inArray, or } from 'drizzle-orm';
 import type { Actor, AuditRow } from '../audit/log.js';
 import { appendAudit } from '../audit/log.js';
 import { decrypt } from '../crypto/cipher.js';
-import { consentViewOf, historyEntry, withShopTransaction, type HistoryEntry, type PurposeConsentView, type ShopContext } from '../consent/service.js';
+import {
+  consentViewOf,
+  historyEntry,
+  withShopTransaction,
+  type HistoryEntry,
+  type PurposeConsentView,
+  type ShopContext,
+} from '../consent/service.js';
 import { subjectHistory } from '../consent/ledger.js';
 import { readProfile, type ProfileView } from '../profile/profiles.js';
 import { requireSubjectByEmail } from '../profile/service.js';
 import { isMember } from '../segment/evaluate.js';
 import { listSegments } from '../segment/saved.js';
-import { auditLog, campaignRecipients, contactSends, optInTokens, orderLines, orders, outbox, pushedConsent } from '../store/schema.js';
+import {
+  auditLog,
+  campaignRecipients,
+  contactSends,
+  optInTokens,
+  orderLines,
+  orders,
+  outbox,
+  pushedConsent,
+} from '../store/schema.js';
 import { customerRefs } from './erase.js';
 
 export const EXPORT_FORMAT = 'tactful.subject-export/v1';
@@ -32,11 +48,24 @@ export interface SubjectExport {
   campaigns: Array<typeof campaignRecipients.$inferSelect>;
   pushedConsent: Array<typeof pushedConsent.$inferSelect>;
   optInTokens: Array<typeof optInTokens.$inferSelect>;
-  outbox: Array<{ id: number; target: string; kind: string; status: string; createdAt: Date; deliveredAt: Date | null; payload: unknown }>;
+  outbox: Array<{
+    id: number;
+    target: string;
+    kind: string;
+    status: string;
+    createdAt: Date;
+    deliveredAt: Date | null;
+    payload: unknown;
+  }>;
   audit: AuditRow[];
 }
 
-export async function exportSubject(ctx: ShopContext, email: string, actor: Actor, options: { requestId?: string } = {}): Promise<SubjectExport> {
+export async function exportSubject(
+  ctx: ShopContext,
+  email: string,
+  actor: Actor,
+  options: { requestId?: string } = {},
+): Promise<SubjectExport> {
   const subject = await requireSubjectByEmail(ctx, email);
   const { shopId } = ctx;
   const savedSegments = await listSegments(ctx.db, shopId);
@@ -45,7 +74,13 @@ export async function exportSubject(ctx: ShopContext, email: string, actor: Acto
   // The export itself is audited first, so the bundle contains its own entry.
   return withShopTransaction(ctx, actor, async (s) => {
     const at = s.recordedAt;
-    await appendAudit(s.tx, shopId, s.head, { action: 'data.exported', actor, subjectId: subject.subjectId, at, details: { requestId: options.requestId ?? null } });
+    await appendAudit(s.tx, shopId, s.head, {
+      action: 'data.exported',
+      actor,
+      subjectId: subject.subjectId,
+      at,
+      details: { requestId: options.requestId ?? null },
+    });
     const tx = s.tx;
     const txCtx = { ...ctx, db: tx };
     const key = await ctx.keys.subjectKey(tx, shopId, subject.subjectId);
@@ -53,25 +88,58 @@ export async function exportSubject(ctx: ShopContext, email: string, actor: Acto
     const theirOrders = await tx
       .select()
       .from(orders)
-      .where(and(eq(orders.shopId, shopId), or(eq(orders.subjectId, subject.subjectId), inArray(orders.customerRef, refs))))
+      .where(
+        and(eq(orders.shopId, shopId), or(eq(orders.subjectId, subject.subjectId), inArray(orders.customerRef, refs))),
+      )
       .orderBy(asc(orders.createdAt), asc(orders.orderId));
     const lines = theirOrders.length
       ? await tx
           .select()
           .from(orderLines)
-          .where(and(eq(orderLines.shopId, shopId), inArray(orderLines.orderId, theirOrders.map((o) => o.orderId))))
+          .where(
+            and(
+              eq(orderLines.shopId, shopId),
+              inArray(
+                orderLines.orderId,
+                theirOrders.map((o) => o.orderId),
+              ),
+            ),
+          )
           .orderBy(asc(orderLines.orderId), asc(orderLines.lineNo))
       : [];
-    const sends = await tx.select().from(contactSends).where(and(eq(contactSends.shopId, shopId), eq(contactSends.subjectId, subject.subjectId))).orderBy(asc(contactSends.sentAt));
-    const picked = await tx.select().from(campaignRecipients).where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, subject.subjectId))).orderBy(asc(campaignRecipients.campaign));
-    const pushed = await tx.select().from(pushedConsent).where(and(eq(pushedConsent.shopId, shopId), eq(pushedConsent.subjectId, subject.subjectId)));
-    const tokens = await tx.select().from(optInTokens).where(and(eq(optInTokens.shopId, shopId), eq(optInTokens.subjectId, subject.subjectId)));
-    const queued = await tx.select().from(outbox).where(and(eq(outbox.shopId, shopId), eq(outbox.subjectId, subject.subjectId))).orderBy(asc(outbox.id));
+    const sends = await tx
+      .select()
+      .from(contactSends)
+      .where(and(eq(contactSends.shopId, shopId), eq(contactSends.subjectId, subject.subjectId)))
+      .orderBy(asc(contactSends.sentAt));
+    const picked = await tx
+      .select()
+      .from(campaignRecipients)
+      .where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, subject.subjectId)))
+      .orderBy(asc(campaignRecipients.campaign));
+    const pushed = await tx
+      .select()
+      .from(pushedConsent)
+      .where(and(eq(pushedConsent.shopId, shopId), eq(pushedConsent.subjectId, subject.subjectId)));
+    const tokens = await tx
+      .select()
+      .from(optInTokens)
+      .where(and(eq(optInTokens.shopId, shopId), eq(optInTokens.subjectId, subject.subjectId)));
+    const queued = await tx
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.shopId, shopId), eq(outbox.subjectId, subject.subjectId)))
+      .orderBy(asc(outbox.id));
     return {
       format: EXPORT_FORMAT,
       shop: shopId,
       exportedAt: at.toISOString(),
-      subject: { subjectId: subject.subjectId, email: subject.email, externalIds: subject.externalIds, createdAt: subject.createdAt },
+      subject: {
+        subjectId: subject.subjectId,
+        email: subject.email,
+        externalIds: subject.externalIds,
+        createdAt: subject.createdAt,
+      },
       consent: {
         current: await consentViewOf(txCtx, subject.subjectId),
         history: (await subjectHistory(tx, shopId, subject.subjectId)).map((r) => historyEntry(r, key)),
@@ -90,9 +158,17 @@ export async function exportSubject(ctx: ShopContext, email: string, actor: Acto
         status: q.status,
         createdAt: q.createdAt,
         deliveredAt: q.deliveredAt,
-        payload: q.payloadEnc ? JSON.parse(decrypt(s.shopKeys.shopKey, q.payloadEnc, `outbox:${shopId}:${q.target}:${q.kind}`).toString('utf8')) : null,
+        payload: q.payloadEnc
+          ? JSON.parse(
+              decrypt(s.shopKeys.shopKey, q.payloadEnc, `outbox:${shopId}:${q.target}:${q.kind}`).toString('utf8'),
+            )
+          : null,
       })),
-      audit: (await tx.select().from(auditLog).where(and(eq(auditLog.shopId, shopId), eq(auditLog.subjectId, subject.subjectId))).orderBy(asc(auditLog.seq))) as AuditRow[],
+      audit: (await tx
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.shopId, shopId), eq(auditLog.subjectId, subject.subjectId)))
+        .orderBy(asc(auditLog.seq))) as AuditRow[],
     };
   });
 }

@@ -21,19 +21,30 @@ async function publicColumns(store: Store): Promise<Map<string, Array<{ name: st
     `select table_name, column_name, data_type from information_schema.columns where table_schema = 'public' order by table_name, ordinal_position`,
   );
   const out = new Map<string, Array<{ name: string; type: string }>>();
-  for (const c of cols) out.set(c.table_name, [...(out.get(c.table_name) ?? []), { name: c.column_name, type: c.data_type }]);
+  for (const c of cols)
+    out.set(c.table_name, [...(out.get(c.table_name) ?? []), { name: c.column_name, type: c.data_type }]);
   return out;
 }
 
 /** Every key that still exists for the shop: the master key, the shop key, every subject key not destroyed. */
 export async function remainingKeys(store: Store, shopId: string): Promise<Array<{ name: string; key: Buffer }>> {
   const keys: Array<{ name: string; key: Buffer }> = [{ name: 'master', key: store.masterKey }];
-  const [shop] = await store.query<{ wrapped_key: Buffer | Uint8Array }>(`select wrapped_key from shops where shop_id = $1`, [shopId]);
+  const [shop] = await store.query<{ wrapped_key: Buffer | Uint8Array }>(
+    `select wrapped_key from shops where shop_id = $1`,
+    [shopId],
+  );
   if (!shop) return keys;
   const shopKey = decrypt(store.masterKey, Buffer.from(shop.wrapped_key), `shop:${shopId}`);
   keys.push({ name: 'shop', key: shopKey });
-  const subjects = await store.query<{ subject_id: string; wrapped_key: Buffer | Uint8Array }>(`select subject_id, wrapped_key from subjects where shop_id = $1 and wrapped_key is not null`, [shopId]);
-  for (const s of subjects) keys.push({ name: `subject:${s.subject_id}`, key: decrypt(shopKey, Buffer.from(s.wrapped_key), `subject:${shopId}:${s.subject_id}`) });
+  const subjects = await store.query<{ subject_id: string; wrapped_key: Buffer | Uint8Array }>(
+    `select subject_id, wrapped_key from subjects where shop_id = $1 and wrapped_key is not null`,
+    [shopId],
+  );
+  for (const s of subjects)
+    keys.push({
+      name: `subject:${s.subject_id}`,
+      key: decrypt(shopKey, Buffer.from(s.wrapped_key), `subject:${shopId}:${s.subject_id}`),
+    });
   return keys;
 }
 
@@ -52,12 +63,18 @@ export function decryptIgnoringContext(key: Buffer, envelope: Buffer): Buffer | 
  * Searches every row of the shop in every table for the needles: in plain text (any column, as JSON), and
  * inside every bytea value decrypted with every remaining key.
  */
-export async function findPersonalData(store: Store, shopId: string, needles: string[], options: { skip?: (table: string, row: Record<string, unknown>) => boolean } = {}): Promise<Finding[]> {
+export async function findPersonalData(
+  store: Store,
+  shopId: string,
+  needles: string[],
+  options: { skip?: (table: string, row: Record<string, unknown>) => boolean } = {},
+): Promise<Finding[]> {
   const findings: Finding[] = [];
   const lowered = needles.map((n) => n.toLowerCase());
   const keys = await remainingKeys(store, shopId);
   for (const [table, columns] of await publicColumns(store)) {
-    if (!columns.some((c) => c.name === 'shop_id')) throw new Error(`table ${table} has no shop_id: the oracle cannot scope it`);
+    if (!columns.some((c) => c.name === 'shop_id'))
+      throw new Error(`table ${table} has no shop_id: the oracle cannot scope it`);
     const found = await store.query<Record<string, unknown>>(`select * from "${table}" where shop_id = $1`, [shopId]);
     for (const row of found) {
       if (options.skip?.(table, row)) continue;
@@ -70,7 +87,8 @@ export async function findPersonalData(store: Store, shopId: string, needles: st
             const plain = decryptIgnoringContext(key, buf)?.toString('utf8').toLowerCase();
             if (!plain) continue;
             lowered.forEach((n, i) => {
-              if (plain.includes(n)) findings.push({ table, column: col.name, needle: needles[i]!, how: 'decrypted', key: name });
+              if (plain.includes(n))
+                findings.push({ table, column: col.name, needle: needles[i]!, how: 'decrypted', key: name });
             });
           }
           continue;
@@ -108,10 +126,18 @@ export function scanFiles(folder: string, needles: string[]): Array<{ file: stri
  * Rows of the shop that refer to the subject: a `subject_id` column equal to it, or any column whose text
  * contains one of `refs` (the subject id, the customer references of its orders, its order ids quoted).
  */
-export async function rowsReferring(store: Store, shopId: string, subjectId: string, refs: string[]): Promise<Array<{ table: string; row: Record<string, unknown> }>> {
+export async function rowsReferring(
+  store: Store,
+  shopId: string,
+  subjectId: string,
+  refs: string[],
+): Promise<Array<{ table: string; row: Record<string, unknown> }>> {
   const out: Array<{ table: string; row: Record<string, unknown> }> = [];
   for (const [table] of await publicColumns(store)) {
-    const found = await store.query<Record<string, unknown> & { _json: string }>(`select t.*, row_to_json(t)::text as _json from "${table}" t where shop_id = $1`, [shopId]);
+    const found = await store.query<Record<string, unknown> & { _json: string }>(
+      `select t.*, row_to_json(t)::text as _json from "${table}" t where shop_id = $1`,
+      [shopId],
+    );
     for (const r of found) {
       const { _json, ...row } = r;
       if (row.subject_id === subjectId || refs.some((ref) => _json.includes(ref))) out.push({ table, row });
@@ -125,7 +151,12 @@ export async function rowsReferring(store: Store, shopId: string, subjectId: str
  * to text containing a needle. Envelope boundaries are unknown in raw pages and WAL, so every byte equal
  * to the envelope version (1) is tried as a start, decrypting the next `window` bytes as CTR.
  */
-export function scanFilesDecrypting(folder: string, keys: Array<{ name: string; key: Buffer }>, needles: string[], window = 512): Array<{ file: string; offset: number; key: string; needle: string }> {
+export function scanFilesDecrypting(
+  folder: string,
+  keys: Array<{ name: string; key: Buffer }>,
+  needles: string[],
+  window = 512,
+): Array<{ file: string; offset: number; key: string; needle: string }> {
   const out: Array<{ file: string; offset: number; key: string; needle: string }> = [];
   const lowered = needles.map((n) => n.toLowerCase());
   // A needle's first 8 bytes are enough to spot it.

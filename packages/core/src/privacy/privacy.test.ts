@@ -21,7 +21,14 @@ const ADA_IP = '203.0.113.77';
 const ADA_UA = 'Mozilla/5.0 AdaBrowser/9.1';
 const ADA_NAMES = ['Adalinde', 'Lovelacey', 'Ixelles-sur-Mer'];
 
-function consent(email: string, purpose: string, state: string, id: string, occurredAt: Date, over: Record<string, unknown> = {}) {
+function consent(
+  email: string,
+  purpose: string,
+  state: string,
+  id: string,
+  occurredAt: Date,
+  over: Record<string, unknown> = {},
+) {
   return {
     subject: { email, externalIds: email === ADA ? { shopify: 'gid://shopify/Customer/4242' } : undefined },
     purpose,
@@ -34,7 +41,14 @@ function consent(email: string, purpose: string, state: string, id: string, occu
   };
 }
 
-function order(id: string, email: string | null, products: string[], day: number, total = '30.00', customerId?: string): OrderRecord {
+function order(
+  id: string,
+  email: string | null,
+  products: string[],
+  day: number,
+  total = '30.00',
+  customerId?: string,
+): OrderRecord {
   return {
     id,
     email,
@@ -76,16 +90,44 @@ async function populate(store: Store, shop = uniqueShop('privacy')) {
     ],
     'shopify',
   );
-  await t.profiles.setAttributes(ADA, { firstName: ADA_NAMES[0], lastName: ADA_NAMES[1], city: ADA_NAMES[2], birthDate: '1990-12-10', country: 'be', interests: ['Tea'], timeZone: 'Europe/Brussels' }, 'shopify');
+  await t.profiles.setAttributes(
+    ADA,
+    {
+      firstName: ADA_NAMES[0],
+      lastName: ADA_NAMES[1],
+      city: ADA_NAMES[2],
+      birthDate: '1990-12-10',
+      country: 'be',
+      interests: ['Tea'],
+      timeZone: 'Europe/Brussels',
+    },
+    'shopify',
+  );
   await t.profiles.setAttributes('bob@example.com', { firstName: 'Robert', country: 'FR' }, 'shopify');
   await t.contact.recordSend(ADA, { sentAt: at(5), campaign: 'spring', productIds: ['kettle'] });
   const adaId = (await t.audit.subjectIdOf(ADA))!;
-  await store.db.insert(campaignRecipients).values({ shopId: t.shopId, campaign: 'spring', subjectId: adaId, wave: 1, status: 'sent', productIds: ['kettle'], sentAt: at(5) });
+  await store.db.insert(campaignRecipients).values({
+    shopId: t.shopId,
+    campaign: 'spring',
+    subjectId: adaId,
+    wave: 1,
+    status: 'sent',
+    productIds: ['kettle'],
+    sentAt: at(5),
+  });
   await t.segments.save('tea-lovers', { purchased: { product: 'tea' } });
   await t.segments.save('belgians', { location: { country: 'BE' } });
   await t.segments.save('french', { location: { country: 'FR' } });
-  await t.inbox.receive(shop, { kind: 'customer', customer: { id: '4242', email: ADA, firstName: ADA_NAMES[0], updatedAt: at(6) } }, { system: 'shopify', deliveryId: 'd-ada', receivedAt: at(6), topic: 'customers/update' });
-  await t.inbox.receive(shop, { kind: 'customer', customer: { id: '77', email: 'bob@example.com', firstName: 'Robert', updatedAt: at(6) } }, { system: 'shopify', deliveryId: 'd-bob', receivedAt: at(6), topic: 'customers/update' });
+  await t.inbox.receive(
+    shop,
+    { kind: 'customer', customer: { id: '4242', email: ADA, firstName: ADA_NAMES[0], updatedAt: at(6) } },
+    { system: 'shopify', deliveryId: 'd-ada', receivedAt: at(6), topic: 'customers/update' },
+  );
+  await t.inbox.receive(
+    shop,
+    { kind: 'customer', customer: { id: '77', email: 'bob@example.com', firstName: 'Robert', updatedAt: at(6) } },
+    { system: 'shopify', deliveryId: 'd-bob', receivedAt: at(6), topic: 'customers/update' },
+  );
   return t;
 }
 
@@ -126,7 +168,11 @@ describeEachStore('privacy', (getStore) => {
     const store = getStore();
     const t = await populate(store);
     await t.settings.update({ connectedSystems: ['mailchimp'] });
-    await t.consent.record(consent(ADA, 'email_marketing', 'withdrawn', 'a3', at(7), { source: { system: 'shopify', eventId: 'a3', method: 'admin' } }));
+    await t.consent.record(
+      consent(ADA, 'email_marketing', 'withdrawn', 'a3', at(7), {
+        source: { system: 'shopify', eventId: 'a3', method: 'admin' },
+      }),
+    );
     const bundle = await t.privacy.export(ADA, { type: 'cli', id: 'test' }, { requestId: 'req-1' });
     const subjectId = bundle.subject.subjectId;
     const refs = [subjectId, ...bundle.orders.map((o) => `"${o.orderId}"`)];
@@ -136,12 +182,17 @@ describeEachStore('privacy', (getStore) => {
     expect(missing, JSON.stringify(missing, null, 1)).toEqual([]);
     // And the bundle is readable: decrypted identity, evidence, attributes with provenance, orders, segments.
     expect(bundle.subject.email).toBe(ADA);
-    expect(bundle.consent.history.find((h) => h.source.eventId === 'a1')!.evidence).toMatchObject({ ip: ADA_IP, userAgent: ADA_UA });
+    expect(bundle.consent.history.find((h) => h.source.eventId === 'a1')!.evidence).toMatchObject({
+      ip: ADA_IP,
+      userAgent: ADA_UA,
+    });
     expect(bundle.profile!.attributes.firstName).toMatchObject({ value: 'Adalinde', source: 'shopify' });
     expect(bundle.orders.map((o) => o.orderId).sort()).toEqual(['o-ada-1', 'o-ada-2', 'o-early']);
     expect(bundle.segments).toEqual(['belgians', 'tea-lovers']);
     expect(bundle.sends).toHaveLength(1);
-    expect(bundle.outbox.some((o) => o.kind === 'consent.push' && (o.payload as { email: string }).email === ADA)).toBe(true);
+    expect(bundle.outbox.some((o) => o.kind === 'consent.push' && (o.payload as { email: string }).email === ADA)).toBe(
+      true,
+    );
     expect(bundle.audit.some((a) => a.action === 'data.exported')).toBe(true);
     // Bob's rows are not in Ada's bundle.
     expect(JSON.stringify(bundle)).not.toContain('bob@example.com');
@@ -159,7 +210,9 @@ describeEachStore('privacy', (getStore) => {
     const needles = [ADA, ADA_IP, ADA_UA, ...ADA_NAMES, 'gid://shopify/Customer/4242'];
     // The oracle finds her before erasure (it is able to fail).
     const before = await findPersonalData(store, t.shopId, needles);
-    expect(new Set(before.map((f) => f.table))).toEqual(new Set(['subjects', 'consent_ledger', 'profiles', 'inbox', 'orders']));
+    expect(new Set(before.map((f) => f.table))).toEqual(
+      new Set(['subjects', 'consent_ledger', 'profiles', 'inbox', 'orders']),
+    );
     const bobBefore = await t.privacy.export('bob@example.com');
     const modelBefore = (await loadModel(store.db, t.shopId)).model;
 
@@ -171,7 +224,10 @@ describeEachStore('privacy', (getStore) => {
     const verify = await t.audit.verify();
     expect(verify.ledger.ok).toBe(true);
     expect(verify.audit.ok).toBe(true);
-    const [entry] = await store.query<{ details: Record<string, unknown>; subject_id: string }>(`select details, subject_id from audit_log where shop_id = $1 and action = 'subject.erased'`, [t.shopId]);
+    const [entry] = await store.query<{ details: Record<string, unknown>; subject_id: string }>(
+      `select details, subject_id from audit_log where shop_id = $1 and action = 'subject.erased'`,
+      [t.shopId],
+    );
     expect(entry!.subject_id).toBe(out.subjectId);
     expect(entry!.details).toMatchObject({ requestId: 'ticket-9', reason: 'customer request' });
 
@@ -179,16 +235,24 @@ describeEachStore('privacy', (getStore) => {
     const model = (await loadModel(store.db, t.shopId)).model;
     expect(modelBefore.basketCount).toBe(5);
     expect(model.basketCount).toBe(2);
-    const [tea] = await store.query<{ count: number }>(`select count from model_products where shop_id = $1 and product_id = 'tea'`, [t.shopId]);
+    const [tea] = await store.query<{ count: number }>(
+      `select count from model_products where shop_id = $1 and product_id = 'tea'`,
+      [t.shopId],
+    );
     expect(Number(tea!.count)).toBe(1);
-    const [pair] = await store.query<{ count: number }>(`select count from model_pairs where shop_id = $1 and product_a = 'kettle' and product_b = 'tea'`, [t.shopId]);
+    const [pair] = await store.query<{ count: number }>(
+      `select count from model_pairs where shop_id = $1 and product_a = 'kettle' and product_b = 'tea'`,
+      [t.shopId],
+    );
     expect(Number(pair!.count)).toBe(1);
 
     // Bob keeps everything (bar the export audit entry that was added).
     const bobAfter = await t.privacy.export('bob@example.com');
     expect(bobAfter.orders).toEqual(bobBefore.orders);
     expect(bobAfter.profile!.attributes).toEqual(bobBefore.profile!.attributes);
-    expect(await store.query(`select 1 from inbox where shop_id = $1 and delivery_id = 'd-bob'`, [t.shopId])).toHaveLength(1);
+    expect(
+      await store.query(`select 1 from inbox where shop_id = $1 and delivery_id = 'd-bob'`, [t.shopId]),
+    ).toHaveLength(1);
 
     // She is unknown now, and a second erasure says so.
     await expectCode(t.privacy.export(ADA), 'SUBJECT.NOT_FOUND');
@@ -198,9 +262,27 @@ describeEachStore('privacy', (getStore) => {
   it('erase - a later sync is refused; only a fresh first-party opt-in brings the person back, as a new subject', async () => {
     const t = await populate(getStore());
     const { subjectId } = await t.privacy.erase(ADA, { reason: 'customer request' });
-    await expectCode(t.consent.record(consent(ADA, 'email_marketing', 'granted', 's1', at(9), { source: { system: 'mailchimp', eventId: 's1', method: 'sync' } })), 'CONSENT.SUPPRESSED');
-    await expectCode(t.consent.record(consent(ADA, 'email_marketing', 'granted', 's2', at(9), { source: { system: 'shopify', eventId: 's2', method: 'import' } })), 'CONSENT.SUPPRESSED');
-    const back = await t.consent.record(consent(ADA, 'email_marketing', 'granted', 's3', at(9), { source: { system: 'tactful', eventId: 's3', method: 'form' } }));
+    await expectCode(
+      t.consent.record(
+        consent(ADA, 'email_marketing', 'granted', 's1', at(9), {
+          source: { system: 'mailchimp', eventId: 's1', method: 'sync' },
+        }),
+      ),
+      'CONSENT.SUPPRESSED',
+    );
+    await expectCode(
+      t.consent.record(
+        consent(ADA, 'email_marketing', 'granted', 's2', at(9), {
+          source: { system: 'shopify', eventId: 's2', method: 'import' },
+        }),
+      ),
+      'CONSENT.SUPPRESSED',
+    );
+    const back = await t.consent.record(
+      consent(ADA, 'email_marketing', 'granted', 's3', at(9), {
+        source: { system: 'tactful', eventId: 's3', method: 'form' },
+      }),
+    );
     expect(back.status).toBe('recorded');
     expect(back.subjectId).not.toBe(subjectId);
     expect((await t.consent.show(ADA)).purposes.find((p) => p.purpose === 'email_marketing')!.state).toBe('granted');
@@ -259,7 +341,10 @@ describeEachStore('privacy', (getStore) => {
     const shop = uniqueShop('retention');
     let now = at(10);
     const t: Tactful = await createTactful({ store, shop, now: () => now });
-    await t.consent.recordBatch([consent('old@example.com', 'email_marketing', 'granted', 'r1', at(1)), consent('busy@example.com', 'email_marketing', 'granted', 'r2', at(1))]);
+    await t.consent.recordBatch([
+      consent('old@example.com', 'email_marketing', 'granted', 'r1', at(1)),
+      consent('busy@example.com', 'email_marketing', 'granted', 'r2', at(1)),
+    ]);
     now = at(10 + 400);
     await t.orders.ingest([order('o-busy', 'busy@example.com', ['tea'], 10 + 390)], 'shopify');
     const dry = await t.privacy.retention(12);
@@ -286,9 +371,15 @@ describeEachStore('privacy', (getStore) => {
     expect(personalization.recipients).toEqual(['mailchimp']);
     expect(personalization.retention).toMatch(/18 months/);
     // Every table of the store is covered by some activity.
-    const tables = (await getStore().query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public'`)).map((r) => r.table_name);
+    const tables = (
+      await getStore().query<{ table_name: string }>(
+        `select table_name from information_schema.tables where table_schema = 'public'`,
+      )
+    ).map((r) => r.table_name);
     const covered = new Set(register.activities.flatMap((a) => a.tables));
-    const uncovered = tables.filter((tb) => !covered.has(tb) && !['shops', 'purposes', 'purpose_versions', 'kv', 'model_state'].includes(tb));
+    const uncovered = tables.filter(
+      (tb) => !covered.has(tb) && !['shops', 'purposes', 'purpose_versions', 'kv', 'model_state'].includes(tb),
+    );
     expect(uncovered).toEqual([]);
   });
 });

@@ -26,9 +26,15 @@ export interface ProcessingRegister {
   activities: ProcessingActivity[];
 }
 
-const encrypted = 'AES-256-GCM under a per-person data key (wrapped by the shop key, itself wrapped by the master secret); email lookups through a keyed hash';
+const encrypted =
+  'AES-256-GCM under a per-person data key (wrapped by the shop key, itself wrapped by the master secret); email lookups through a keyed hash';
 
-export async function processingRegister(db: Db, shopId: string, at: Date, retentionMonths: number): Promise<ProcessingRegister> {
+export async function processingRegister(
+  db: Db,
+  shopId: string,
+  at: Date,
+  retentionMonths: number,
+): Promise<ProcessingRegister> {
   const purposes = await listPurposes(db, shopId);
   const settings = await readShopSettings(db, shopId);
   const systems = settings.connectedSystems;
@@ -38,36 +44,62 @@ export async function processingRegister(db: Db, shopId: string, at: Date, reten
       purpose: 'Demonstrate that each person consented, to what, when and how (Art. 7(1))',
       legalBasis: 'Legal obligation — Art. 6(1)(c) with Art. 7(1)',
       dataSubjects: 'Customers and newsletter subscribers',
-      dataCategories: ['email address (encrypted)', 'consent events and their source', 'evidence: IP address and user agent (encrypted)', 'clause and policy version'],
+      dataCategories: [
+        'email address (encrypted)',
+        'consent events and their source',
+        'evidence: IP address and user agent (encrypted)',
+        'clause and policy version',
+      ],
       recipients: [],
-      retention: 'For as long as the consent is relied on, then the limitation period; the encrypted identifiers become unreadable on erasure while the hash chain stays verifiable',
+      retention:
+        'For as long as the consent is relied on, then the limitation period; the encrypted identifiers become unreadable on erasure while the hash chain stays verifiable',
       security: `${encrypted}; append-only hash chain`,
       tables: ['subjects', 'consent_ledger', 'consent_state', 'opt_in_tokens'],
     },
     ...purposes.map(
       (p): ProcessingActivity => ({
         activity: p.title,
-        purpose: p.key === 'personalization' ? 'Personal product recommendations and segments from a customer profile' : p.description || p.title,
+        purpose:
+          p.key === 'personalization'
+            ? 'Personal product recommendations and segments from a customer profile'
+            : p.description || p.title,
         legalBasis: 'Consent — Art. 6(1)(a)',
         dataSubjects: 'Customers who granted this purpose',
         dataCategories:
           p.key === 'personalization'
-            ? ['profile attributes with provenance (names, gender, birth date, location, job title, interests: encrypted; age, country, region, interests plain)', 'order summary', 'RFM scores and label']
+            ? [
+                'profile attributes with provenance (names, gender, birth date, location, job title, interests: encrypted; age, country, region, interests plain)',
+                'order summary',
+                'RFM scores and label',
+              ]
             : p.key === 'email_marketing'
               ? ['email address (encrypted)', 'sends (time, campaign, featured products)']
               : ['email address (encrypted)', 'consent state'],
         recipients: systems,
-        retention: p.key === 'personalization' ? `Until the consent is withdrawn (deleted at once) or ${retentionMonths} months without activity` : `Until withdrawal or ${retentionMonths} months without activity`,
+        retention:
+          p.key === 'personalization'
+            ? `Until the consent is withdrawn (deleted at once) or ${retentionMonths} months without activity`
+            : `Until withdrawal or ${retentionMonths} months without activity`,
         security: encrypted,
-        tables: p.key === 'personalization' ? ['profiles', 'segments'] : p.key === 'email_marketing' ? ['contact_sends', 'campaign_recipients', 'campaigns', 'campaign_waves', 'outbox'] : ['consent_state'],
+        tables:
+          p.key === 'personalization'
+            ? ['profiles', 'segments']
+            : p.key === 'email_marketing'
+              ? ['contact_sends', 'campaign_recipients', 'campaigns', 'campaign_waves', 'outbox']
+              : ['consent_state'],
       }),
     ),
     {
       activity: 'Order history',
       purpose: 'Performing the sales contract; aggregated co-purchase counts for product recommendations',
-      legalBasis: 'Contract — Art. 6(1)(b); legitimate interest (Art. 6(1)(f)) for the aggregated, non-personal co-purchase model',
+      legalBasis:
+        'Contract — Art. 6(1)(b); legitimate interest (Art. 6(1)(f)) for the aggregated, non-personal co-purchase model',
       dataSubjects: 'Customers who ordered',
-      dataCategories: ['order id, date, total, currency, status', 'products ordered', 'pseudonymous customer reference (keyed hash of the email or platform id)'],
+      dataCategories: [
+        'order id, date, total, currency, status',
+        'products ordered',
+        'pseudonymous customer reference (keyed hash of the email or platform id)',
+      ],
       recipients: [],
       retention: `As the shop keeps its orders; erased with the person; ${retentionMonths} months without activity`,
       security: 'No direct identifier stored; linked to the person by pseudonymous references only',
@@ -111,10 +143,28 @@ export async function processingRegister(db: Db, shopId: string, at: Date, reten
 }
 
 export function registerMarkdown(register: ProcessingRegister): string {
-  const lines = [`# Register of processing activities — ${register.controller}`, '', `Generated ${register.generatedAt} (GDPR Art. 30).`, ''];
+  const lines = [
+    `# Register of processing activities — ${register.controller}`,
+    '',
+    `Generated ${register.generatedAt} (GDPR Art. 30).`,
+    '',
+  ];
   for (const a of register.activities) {
-    lines.push(`## ${a.activity}`, '', `- Purpose: ${a.purpose}`, `- Legal basis: ${a.legalBasis}`, `- Data subjects: ${a.dataSubjects}`, `- Data: ${a.dataCategories.join('; ')}`);
-    lines.push(`- Recipients: ${a.recipients.length ? a.recipients.join(', ') : 'none'}`, `- Retention: ${a.retention}`, `- Security: ${a.security}`, `- Tables: ${a.tables.join(', ')}`, '');
+    lines.push(
+      `## ${a.activity}`,
+      '',
+      `- Purpose: ${a.purpose}`,
+      `- Legal basis: ${a.legalBasis}`,
+      `- Data subjects: ${a.dataSubjects}`,
+      `- Data: ${a.dataCategories.join('; ')}`,
+    );
+    lines.push(
+      `- Recipients: ${a.recipients.length ? a.recipients.join(', ') : 'none'}`,
+      `- Retention: ${a.retention}`,
+      `- Security: ${a.security}`,
+      `- Tables: ${a.tables.join(', ')}`,
+      '',
+    );
   }
   return lines.join('\n');
 }

@@ -23,7 +23,11 @@ export interface StaleSubject {
 }
 
 export function retentionCutoff(now: Date, months: number): Date {
-  if (!Number.isInteger(months) || months < 1 || months > 1200) throw new TactfulError('PRIVACY.INVALID', `Retention must be a whole number of months between 1 and 1200, not ${months}.`);
+  if (!Number.isInteger(months) || months < 1 || months > 1200)
+    throw new TactfulError(
+      'PRIVACY.INVALID',
+      `Retention must be a whole number of months between 1 and 1200, not ${months}.`,
+    );
   const cutoff = new Date(now);
   cutoff.setUTCMonth(cutoff.getUTCMonth() - months);
   return cutoff;
@@ -31,7 +35,12 @@ export function retentionCutoff(now: Date, months: number): Date {
 
 export async function findStale(ctx: ShopContext, months = DEFAULT_RETENTION_MONTHS): Promise<StaleSubject[]> {
   const cutoff = retentionCutoff(ctx.now(), months).toISOString();
-  const found = await rows<{ subject_id: string; created_at: string; last_order: string | null; last_consent: string | null }>(
+  const found = await rows<{
+    subject_id: string;
+    created_at: string;
+    last_order: string | null;
+    last_consent: string | null;
+  }>(
     ctx.db,
     sql`select s.subject_id, s.created_at::text as created_at,
           (select max(greatest(o.created_at, o.updated_at))::text from orders o
@@ -42,9 +51,16 @@ export async function findStale(ctx: ShopContext, months = DEFAULT_RETENTION_MON
         order by s.subject_id`,
   );
   const stale = found.filter(
-    (r) => (!r.last_order || new Date(r.last_order) < new Date(cutoff)) && (!r.last_consent || new Date(r.last_consent) < new Date(cutoff)),
+    (r) =>
+      (!r.last_order || new Date(r.last_order) < new Date(cutoff)) &&
+      (!r.last_consent || new Date(r.last_consent) < new Date(cutoff)),
   );
-  const emails = await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, stale.map((r) => r.subject_id));
+  const emails = await emailsOfMany(
+    ctx.db,
+    ctx.keys,
+    ctx.shopId,
+    stale.map((r) => r.subject_id),
+  );
   return stale.map((r) => ({
     subjectId: r.subject_id,
     email: emails.get(r.subject_id) ?? '',
@@ -54,9 +70,15 @@ export async function findStale(ctx: ShopContext, months = DEFAULT_RETENTION_MON
   }));
 }
 
-export async function applyRetention(ctx: ShopContext, months: number, actor: Actor): Promise<{ erased: StaleSubject[] }> {
+export async function applyRetention(
+  ctx: ShopContext,
+  months: number,
+  actor: Actor,
+): Promise<{ erased: StaleSubject[] }> {
   const stale = await findStale(ctx, months);
   const requestId = `retention-${ctx.now().toISOString().slice(0, 10)}`;
-  for (const s of stale) if (s.email) await eraseSubject(ctx, s.email, { reason: `retention: no activity for ${months} months`, requestId }, actor);
+  for (const s of stale)
+    if (s.email)
+      await eraseSubject(ctx, s.email, { reason: `retention: no activity for ${months} months`, requestId }, actor);
   return { erased: stale };
 }

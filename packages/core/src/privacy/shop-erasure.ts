@@ -15,10 +15,15 @@ export async function eraseShop(tx: Db, shopId: string): Promise<Record<string, 
     const name = getTableName(table);
     if (name === 'shops') continue;
     if (!('shopId' in getTableColumns(table))) throw new Error(`table ${name} has no shop_id`);
-    const result = (await tx.execute(sql`delete from ${sql.raw(`"${name}"`)} where shop_id = ${shopId}`)) as unknown as { rowCount?: number; affectedRows?: number };
+    const result = (await tx.execute(
+      sql`delete from ${sql.raw(`"${name}"`)} where shop_id = ${shopId}`,
+    )) as unknown as { rowCount?: number; affectedRows?: number };
     counts[name] = Number(result.rowCount ?? result.affectedRows ?? 0);
   }
-  const result = (await tx.execute(sql`delete from shops where shop_id = ${shopId}`)) as unknown as { rowCount?: number; affectedRows?: number };
+  const result = (await tx.execute(sql`delete from shops where shop_id = ${shopId}`)) as unknown as {
+    rowCount?: number;
+    affectedRows?: number;
+  };
   counts.shops = Number(result.rowCount ?? result.affectedRows ?? 0);
   return counts;
 }

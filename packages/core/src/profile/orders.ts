@@ -30,7 +30,11 @@ export interface OrderContext {
 }
 
 /** A stable, pseudonymous reference to the customer of an order: the email's blind index, else the platform id. */
-export function customerRefOf(indexHex: string | null, source: string, customerId: string | null | undefined): string | null {
+export function customerRefOf(
+  indexHex: string | null,
+  source: string,
+  customerId: string | null | undefined,
+): string | null {
   if (indexHex) return `e:${indexHex}`;
   if (customerId) return `${source}:${customerId}`;
   return null;
@@ -40,7 +44,11 @@ function counts(record: OrderRecord): boolean {
   return !record.cancelledAt && !record.refunded && record.lines.some((l) => l.quantity > 0);
 }
 
-export async function ingestOrders(ctx: OrderContext, records: readonly OrderRecord[], source: string): Promise<OrderIngestResult> {
+export async function ingestOrders(
+  ctx: OrderContext,
+  records: readonly OrderRecord[],
+  source: string,
+): Promise<OrderIngestResult> {
   const result: OrderIngestResult = { added: 0, updated: 0, ignored: 0, modelBaskets: 0 };
   if (records.length === 0) return result;
   // The last version of each order in the batch wins (by updatedAt, then position).
@@ -72,9 +80,16 @@ export async function ingestOrders(ctx: OrderContext, records: readonly OrderRec
         existing.get(line.orderId)?.products.push(line.productId);
       }
     }
-    const emails = [...new Set([...latest.values()].map((r) => r.email?.trim().toLowerCase()).filter((e): e is string => Boolean(e)))];
+    const emails = [
+      ...new Set([...latest.values()].map((r) => r.email?.trim().toLowerCase()).filter((e): e is string => Boolean(e))),
+    ];
     const indexOf = new Map(emails.map((e) => [e, ctx.keys.emailIndex(shopKeys, e)]));
-    const subjectOf = new Map((await subjectsByIndexes(tx, ctx.shopId, [...indexOf.values()])).map((s) => [s.emailIndex.toString('hex'), s.subjectId]));
+    const subjectOf = new Map(
+      (await subjectsByIndexes(tx, ctx.shopId, [...indexOf.values()])).map((s) => [
+        s.emailIndex.toString('hex'),
+        s.subjectId,
+      ]),
+    );
 
     const delta = new CountDelta();
     const orderRows: Array<typeof orders.$inferInsert> = [];
@@ -91,7 +106,9 @@ export async function ingestOrders(ctx: OrderContext, records: readonly OrderRec
       const counted = counts(record);
       const productIds = record.lines.filter((l) => l.quantity > 0).map((l) => l.productId);
       if (before) {
-        const same = before.counted === counted && before.products.slice().sort().join('\u0000') === [...new Set(productIds)].sort().join('\u0000');
+        const same =
+          before.counted === counted &&
+          before.products.slice().sort().join('\u0000') === [...new Set(productIds)].sort().join('\u0000');
         if (same && before.updatedAt.getTime() === record.updatedAt.getTime()) {
           result.ignored += 1;
           continue;
@@ -119,14 +136,29 @@ export async function ingestOrders(ctx: OrderContext, records: readonly OrderRec
         source,
       });
       record.lines.forEach((line, lineNo) => {
-        lineRows.push({ shopId: ctx.shopId, orderId: record.id, lineNo, productId: line.productId, quantity: line.quantity, price: line.price ?? null });
+        lineRows.push({
+          shopId: ctx.shopId,
+          orderId: record.id,
+          lineNo,
+          productId: line.productId,
+          quantity: line.quantity,
+          price: line.price ?? null,
+        });
         if (!productRows.has(line.productId)) {
-          productRows.set(line.productId, { shopId: ctx.shopId, productId: line.productId, title: line.title || line.productId, price: line.price ?? null, updatedAt: now });
+          productRows.set(line.productId, {
+            shopId: ctx.shopId,
+            productId: line.productId,
+            title: line.title || line.productId,
+            price: line.price ?? null,
+            updatedAt: now,
+          });
         }
       });
     }
     for (let i = 0; i < replaced.length; i += 1000) {
-      await tx.delete(orderLines).where(and(eq(orderLines.shopId, ctx.shopId), inArray(orderLines.orderId, replaced.slice(i, i + 1000))));
+      await tx
+        .delete(orderLines)
+        .where(and(eq(orderLines.shopId, ctx.shopId), inArray(orderLines.orderId, replaced.slice(i, i + 1000))));
     }
     await bulkInsert(
       tx,
@@ -139,14 +171,23 @@ export async function ingestOrders(ctx: OrderContext, records: readonly OrderRec
     await bulkInsert(tx, products, [...productRows.values()], sql`on conflict (shop_id, product_id) do nothing`);
     await persistDelta(tx, ctx.shopId, delta);
     // profiles (issue 4): the order summary of the customers' profiles follows their orders.
-    await refreshOrderSummaries(tx, ctx.shopId, [...new Set(orderRows.map((o) => o.subjectId).filter((id): id is string => Boolean(id)))], now);
+    await refreshOrderSummaries(
+      tx,
+      ctx.shopId,
+      [...new Set(orderRows.map((o) => o.subjectId).filter((id): id is string => Boolean(id)))],
+      now,
+    );
     result.modelBaskets = delta.basketCount;
     return result;
   });
 }
 
 /** Creates or updates catalogue entries (title, URL, image, price, category, availability). */
-export async function upsertProducts(ctx: OrderContext, records: readonly ProductRecord[], extra: { replenishDays?: ReadonlyMap<string, number> } = {}): Promise<number> {
+export async function upsertProducts(
+  ctx: OrderContext,
+  records: readonly ProductRecord[],
+  extra: { replenishDays?: ReadonlyMap<string, number> } = {},
+): Promise<number> {
   const now = new Date();
   const rows = records.map((p) => ({
     shopId: ctx.shopId,
@@ -182,7 +223,10 @@ export async function deleteOrders(tx: Db, shopId: string, orderIds: readonly st
   let deleted = 0;
   for (let i = 0; i < orderIds.length; i += 1000) {
     const chunk = orderIds.slice(i, i + 1000);
-    const found = await tx.select({ orderId: orders.orderId, counted: orders.counted }).from(orders).where(and(eq(orders.shopId, shopId), inArray(orders.orderId, chunk)));
+    const found = await tx
+      .select({ orderId: orders.orderId, counted: orders.counted })
+      .from(orders)
+      .where(and(eq(orders.shopId, shopId), inArray(orders.orderId, chunk)));
     const lines = await tx
       .select({ orderId: orderLines.orderId, productId: orderLines.productId, quantity: orderLines.quantity })
       .from(orderLines)

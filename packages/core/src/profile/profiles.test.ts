@@ -9,7 +9,15 @@ import { ageAt } from './profiles.js';
 const t0 = new Date('2026-03-01T10:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
 
-function grant(email: string, purpose: string, state: string, id: string, day: number, system = 'shopify', externalIds?: Record<string, string>) {
+function grant(
+  email: string,
+  purpose: string,
+  state: string,
+  id: string,
+  day: number,
+  system = 'shopify',
+  externalIds?: Record<string, string>,
+) {
   return {
     subject: { email, ...(externalIds ? { externalIds } : {}) },
     purpose,
@@ -21,7 +29,15 @@ function grant(email: string, purpose: string, state: string, id: string, day: n
 }
 
 function order(id: string, email: string, products: string[], day: number, total: string): OrderRecord {
-  return { id, email, createdAt: at(day), updatedAt: at(day), currency: 'EUR', totalPrice: total, lines: products.map((p) => ({ productId: p, title: p.toUpperCase(), quantity: 2, price: '1.00' })) };
+  return {
+    id,
+    email,
+    createdAt: at(day),
+    updatedAt: at(day),
+    currency: 'EUR',
+    totalPrice: total,
+    lines: products.map((p) => ({ productId: p, title: p.toUpperCase(), quantity: 2, price: '1.00' })),
+  };
 }
 
 async function expectCode(promise: Promise<unknown>, code: string) {
@@ -39,7 +55,10 @@ describeEachStore('profiles', (getStore) => {
   it('consent gating - without personalization nothing beyond identity is stored', async () => {
     const t = await engine();
     await t.consent.record(grant('cy@example.com', 'email_marketing', 'granted', 'c1', 1));
-    expect(await t.profiles.setAttributes('cy@example.com', { firstName: 'Cy' }, 'shopify')).toEqual({ stored: false, reason: 'no-personalization-consent' });
+    expect(await t.profiles.setAttributes('cy@example.com', { firstName: 'Cy' }, 'shopify')).toEqual({
+      stored: false,
+      reason: 'no-personalization-consent',
+    });
     const view = await t.profiles.show('cy@example.com');
     expect(view).toMatchObject({ email: 'cy@example.com', personalization: 'not-granted', profile: null });
     expect(await getStore().query(`select 1 from profiles where shop_id = $1`, [t.shopId])).toHaveLength(0);
@@ -51,11 +70,20 @@ describeEachStore('profiles', (getStore) => {
       { id: 'tea', title: 'Tea', category: 'drinks', available: true },
       { id: 'mug', title: 'Mug', category: 'kitchen', available: true },
     ]);
-    await t.orders.ingest([order('o1', 'dee@example.com', ['tea'], 1, '10.00'), order('o2', 'dee@example.com', ['tea', 'mug'], 5, '25.50')], 'shopify');
+    await t.orders.ingest(
+      [order('o1', 'dee@example.com', ['tea'], 1, '10.00'), order('o2', 'dee@example.com', ['tea', 'mug'], 5, '25.50')],
+      'shopify',
+    );
     await t.consent.record(grant('dee@example.com', 'personalization', 'granted', 'd1', 6));
     const view = await t.profiles.show('dee@example.com');
     expect(view.personalization).toBe('granted');
-    expect(view.profile!.orders).toEqual({ count: 2, revenue: 35.5, averageOrderValue: 17.75, firstOrderAt: at(1), lastOrderAt: at(5) });
+    expect(view.profile!.orders).toEqual({
+      count: 2,
+      revenue: 35.5,
+      averageOrderValue: 17.75,
+      firstOrderAt: at(1),
+      lastOrderAt: at(5),
+    });
     expect(view.profile!.products.map((p) => [p.productId, p.quantity])).toEqual([
       ['mug', 2],
       ['tea', 4],
@@ -66,17 +94,29 @@ describeEachStore('profiles', (getStore) => {
     ]);
     // A later order updates the summary in the order's own transaction.
     await t.orders.ingest([order('o3', 'dee@example.com', ['mug'], 7, '4.50')], 'shopify');
-    expect((await t.profiles.show('dee@example.com')).profile!.orders).toMatchObject({ count: 3, revenue: 40, lastOrderAt: at(7) });
+    expect((await t.profiles.show('dee@example.com')).profile!.orders).toMatchObject({
+      count: 3,
+      revenue: 40,
+      lastOrderAt: at(7),
+    });
   });
 
   it('withdrawal - purges the profile in the same transaction and audits it; a fresh grant rebuilds it from orders only', async () => {
     const t = await engine();
     await t.orders.ingest([order('o1', 'eve@example.com', ['tea'], 1, '10.00')], 'shopify');
     await t.consent.record(grant('eve@example.com', 'personalization', 'granted', 'e1', 2));
-    const set = await t.profiles.setAttributes('eve@example.com', { firstName: 'Eve', birthDate: '1990-06-15', country: 'fr', interests: ['Yoga'] }, 'form');
+    const set = await t.profiles.setAttributes(
+      'eve@example.com',
+      { firstName: 'Eve', birthDate: '1990-06-15', country: 'fr', interests: ['Yoga'] },
+      'form',
+    );
     expect(set).toEqual({ stored: true, changed: ['firstName', 'birthDate', 'country', 'interests'] });
     const before = await t.profiles.show('eve@example.com');
-    expect(before.profile!.attributes.firstName).toEqual({ value: 'Eve', source: 'form', updatedAt: at(30).toISOString() });
+    expect(before.profile!.attributes.firstName).toEqual({
+      value: 'Eve',
+      source: 'form',
+      updatedAt: at(30).toISOString(),
+    });
     expect(before.profile!.attributes.country!.value).toBe('FR');
     expect(before.profile!.age).toBe(35);
 
@@ -84,7 +124,10 @@ describeEachStore('profiles', (getStore) => {
     expect((await t.profiles.show('eve@example.com')).profile).toBeNull();
     const store = getStore();
     expect(await store.query(`select 1 from profiles where shop_id = $1`, [t.shopId])).toHaveLength(0);
-    const purged = await store.query<{ details: Record<string, unknown> }>(`select details from audit_log where shop_id = $1 and action = 'profile.purged'`, [t.shopId]);
+    const purged = await store.query<{ details: Record<string, unknown> }>(
+      `select details from audit_log where shop_id = $1 and action = 'profile.purged'`,
+      [t.shopId],
+    );
     expect(purged).toHaveLength(1);
     expect(JSON.stringify(purged)).not.toContain('Eve');
     // The ledger keeps the proof of both decisions.
@@ -100,8 +143,14 @@ describeEachStore('profiles', (getStore) => {
 
   it('identity - the same email from two systems is one profile; an email change keeps it', async () => {
     const t = await engine();
-    await t.consent.record(grant('Fay@Example.com', 'personalization', 'granted', 'f1', 1, 'shopify', { shopify: 'gid://shopify/Customer/1' }));
-    await t.consent.record(grant('fay@example.com ', 'email_marketing', 'granted', 'f2', 2, 'mailchimp', { mailchimp: 'abc123' }));
+    await t.consent.record(
+      grant('Fay@Example.com', 'personalization', 'granted', 'f1', 1, 'shopify', {
+        shopify: 'gid://shopify/Customer/1',
+      }),
+    );
+    await t.consent.record(
+      grant('fay@example.com ', 'email_marketing', 'granted', 'f2', 2, 'mailchimp', { mailchimp: 'abc123' }),
+    );
     await t.profiles.setAttributes('fay@example.com', { lastName: 'Fairfax' }, 'shopify');
     const view = await t.profiles.show('fay@example.com');
     expect(view.externalIds).toEqual({ shopify: 'gid://shopify/Customer/1', mailchimp: 'abc123' });
@@ -129,7 +178,8 @@ describeEachStore('profiles', (getStore) => {
     for (let i = 0; i < 10; i++) {
       const email = `c${i}@example.com`;
       events.push(grant(email, 'personalization', 'granted', `g${i}`, 0));
-      for (let k = 0; k <= i; k++) orders.push(order(`o${i}-${k}`, email, ['tea'], i * 2 + 1 - k * 0.01, `${(i + 1) * 10}.00`));
+      for (let k = 0; k <= i; k++)
+        orders.push(order(`o${i}-${k}`, email, ['tea'], i * 2 + 1 - k * 0.01, `${(i + 1) * 10}.00`));
     }
     await t.consent.recordBatch(events);
     await t.orders.ingest(orders, 'shopify');
@@ -146,7 +196,10 @@ describeEachStore('profiles', (getStore) => {
   });
 
   it('age - whole years from the birth date, recomputed once a birthday passes', async () => {
-    expect(ageAt('2000-03-02', new Date('2026-03-01T12:00:00Z'))).toEqual({ age: 25, validUntil: new Date('2026-03-02T00:00:00Z') });
+    expect(ageAt('2000-03-02', new Date('2026-03-01T12:00:00Z'))).toEqual({
+      age: 25,
+      validUntil: new Date('2026-03-02T00:00:00Z'),
+    });
     expect(ageAt('2000-03-01', new Date('2026-03-01T12:00:00Z')).age).toBe(26);
     let now = at(0);
     const t = await engine(() => now);
@@ -163,7 +216,15 @@ describeEachStore('profiles', (getStore) => {
     await t.consent.record(grant('lou@example.com', 'email_marketing', 'granted', 'l1', 0));
     const out = await t.profiles.ingestCustomers(
       [
-        { id: '1', email: 'KIM@example.com', firstName: 'Kim', lastName: 'Kay', country: 'de', city: 'Köln', updatedAt: at(1) },
+        {
+          id: '1',
+          email: 'KIM@example.com',
+          firstName: 'Kim',
+          lastName: 'Kay',
+          country: 'de',
+          city: 'Köln',
+          updatedAt: at(1),
+        },
         { id: '2', email: 'lou@example.com', firstName: 'Lou', updatedAt: at(1) },
         { id: '3', email: 'stranger@example.com', firstName: 'Sam', updatedAt: at(1) },
         { id: '4', email: null, firstName: 'Nobody', updatedAt: at(1) },
@@ -172,7 +233,11 @@ describeEachStore('profiles', (getStore) => {
     );
     expect(out).toEqual({ stored: 1, skipped: 3 });
     const kim = (await t.profiles.show('kim@example.com')).profile!;
-    expect(kim.attributes).toMatchObject({ firstName: { value: 'Kim', source: 'shopify' }, country: { value: 'DE' }, city: { value: 'Köln' } });
+    expect(kim.attributes).toMatchObject({
+      firstName: { value: 'Kim', source: 'shopify' },
+      country: { value: 'DE' },
+      city: { value: 'Köln' },
+    });
     expect((await t.segments.members({ location: { city: 'KÖLN' } })).length).toBe(1);
     expect((await t.profiles.show('lou@example.com')).profile).toBeNull();
   });
@@ -180,9 +245,15 @@ describeEachStore('profiles', (getStore) => {
   it('bad input - invalid attributes and unknown emails are refused and change nothing', async () => {
     const t = await engine();
     await t.consent.record(grant('ivy@example.com', 'personalization', 'granted', 'i1', 0));
-    await expectCode(t.profiles.setAttributes('ivy@example.com', { birthDate: '1990-13-45' }, 'form'), 'PROFILE.INVALID');
+    await expectCode(
+      t.profiles.setAttributes('ivy@example.com', { birthDate: '1990-13-45' }, 'form'),
+      'PROFILE.INVALID',
+    );
     await expectCode(t.profiles.setAttributes('ivy@example.com', { country: 'France' }, 'form'), 'PROFILE.INVALID');
-    await expectCode(t.profiles.setAttributes('ivy@example.com', { timeZone: 'Mars/Olympus' }, 'form'), 'PROFILE.INVALID');
+    await expectCode(
+      t.profiles.setAttributes('ivy@example.com', { timeZone: 'Mars/Olympus' }, 'form'),
+      'PROFILE.INVALID',
+    );
     await expectCode(t.profiles.setAttributes('ivy@example.com', { shoeSize: 42 }, 'form'), 'PROFILE.INVALID');
     await expectCode(t.profiles.setAttributes('nobody@example.com', { firstName: 'X' }, 'form'), 'SUBJECT.NOT_FOUND');
     await expectCode(t.profiles.show('nobody@example.com'), 'SUBJECT.NOT_FOUND');

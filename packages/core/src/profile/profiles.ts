@@ -24,7 +24,18 @@ import { openPreferences, type CustomerPreferences } from '../preferences/prefer
 export const PROFILE_PURPOSE = 'personalization';
 
 /** Attributes a profile may hold. Those in `sealedAttributes` are only ever stored encrypted. */
-export const profileAttributeNames = ['firstName', 'lastName', 'gender', 'birthDate', 'country', 'region', 'city', 'jobTitle', 'interests', 'timeZone'] as const;
+export const profileAttributeNames = [
+  'firstName',
+  'lastName',
+  'gender',
+  'birthDate',
+  'country',
+  'region',
+  'city',
+  'jobTitle',
+  'interests',
+  'timeZone',
+] as const;
 export type ProfileAttributeName = (typeof profileAttributeNames)[number];
 /** Attributes that segments may compare for equality through a keyed hash (their values stay encrypted). */
 export const sealedAttributes = ['firstName', 'lastName', 'birthDate', 'city', 'jobTitle', 'timeZone'] as const;
@@ -46,8 +57,15 @@ export const profileAttributesInput = z
     firstName: shortText.nullable(),
     lastName: shortText.nullable(),
     gender: z.string().trim().toLowerCase().min(1).max(40).nullable(),
-    birthDate: isoDay.refine((s) => Date.parse(`${s}T00:00:00Z`) <= Date.now(), 'a birth date cannot be in the future').nullable(),
-    country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'a two-letter ISO country code').nullable(),
+    birthDate: isoDay
+      .refine((s) => Date.parse(`${s}T00:00:00Z`) <= Date.now(), 'a birth date cannot be in the future')
+      .nullable(),
+    country: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^[A-Z]{2}$/, 'a two-letter ISO country code')
+      .nullable(),
     region: shortText.nullable(),
     city: shortText.nullable(),
     jobTitle: shortText.nullable(),
@@ -124,7 +142,10 @@ export function sealAttributes(key: Buffer, shopId: string, subjectId: string, a
   return sealForSubject(key, shopId, subjectId, 'profile', JSON.stringify(attrs));
 }
 
-export function openAttributes(key: Buffer | null, row: Pick<ProfileRow, 'shopId' | 'subjectId' | 'attrsEnc'>): ProfileAttributes {
+export function openAttributes(
+  key: Buffer | null,
+  row: Pick<ProfileRow, 'shopId' | 'subjectId' | 'attrsEnc'>,
+): ProfileAttributes {
   if (!key || !row.attrsEnc) return {};
   return JSON.parse(openForSubject(key, row.shopId, row.subjectId, 'profile', row.attrsEnc)) as ProfileAttributes;
 }
@@ -133,7 +154,13 @@ export async function personalizationGranted(db: Db, shopId: string, subjectId: 
   const [row] = await db
     .select({ state: consentState.state })
     .from(consentState)
-    .where(and(eq(consentState.shopId, shopId), eq(consentState.subjectId, subjectId), eq(consentState.purpose, PROFILE_PURPOSE)));
+    .where(
+      and(
+        eq(consentState.shopId, shopId),
+        eq(consentState.subjectId, subjectId),
+        eq(consentState.purpose, PROFILE_PURPOSE),
+      ),
+    );
   return row?.state === 'granted';
 }
 
@@ -143,7 +170,12 @@ const idsJson = (ids: readonly string[]) => JSON.stringify([...new Set(ids)]);
  * Links orders that name the subject only by the blind index of its email (or by an id of another
  * system) to the subject, then recomputes the order summary of these subjects' profiles.
  */
-export async function refreshOrderSummaries(tx: Db, shopId: string, subjectIds: readonly string[], at: Date): Promise<void> {
+export async function refreshOrderSummaries(
+  tx: Db,
+  shopId: string,
+  subjectIds: readonly string[],
+  at: Date,
+): Promise<void> {
   if (subjectIds.length === 0) return;
   await markRfmStale(tx, shopId);
   const ids = idsJson(subjectIds);
@@ -188,7 +220,14 @@ export async function refreshOrderSummaries(tx: Db, shopId: string, subjectIds: 
 }
 
 /** Creates (empty) profiles for subjects whose personalization was just granted and fills their order summary. */
-export async function rebuildProfiles(tx: Db, shopId: string, head: ShopHead, subjectIds: readonly string[], actor: Actor, at: Date): Promise<void> {
+export async function rebuildProfiles(
+  tx: Db,
+  shopId: string,
+  head: ShopHead,
+  subjectIds: readonly string[],
+  actor: Actor,
+  at: Date,
+): Promise<void> {
   if (subjectIds.length === 0) return;
   const ids = idsJson(subjectIds);
   await tx.execute(sql`
@@ -199,12 +238,28 @@ export async function rebuildProfiles(tx: Db, shopId: string, head: ShopHead, su
   await refreshOrderSummaries(tx, shopId, subjectIds, at);
   await insertAuditRows(
     tx,
-    [...new Set(subjectIds)].map((subjectId) => nextAuditRow(shopId, head, { action: 'profile.changed', actor, subjectId, at, details: { rebuilt: true, reason: 'personalization granted' } })),
+    [...new Set(subjectIds)].map((subjectId) =>
+      nextAuditRow(shopId, head, {
+        action: 'profile.changed',
+        actor,
+        subjectId,
+        at,
+        details: { rebuilt: true, reason: 'personalization granted' },
+      }),
+    ),
   );
 }
 
 /** Deletes the profiles of subjects whose personalization is no longer granted; the ledger keeps the proof. */
-export async function purgeProfiles(tx: Db, shopId: string, head: ShopHead, subjectIds: readonly string[], actor: Actor, at: Date, reason = 'personalization withdrawn'): Promise<number> {
+export async function purgeProfiles(
+  tx: Db,
+  shopId: string,
+  head: ShopHead,
+  subjectIds: readonly string[],
+  actor: Actor,
+  at: Date,
+  reason = 'personalization withdrawn',
+): Promise<number> {
   if (subjectIds.length === 0) return 0;
   const ids = idsJson(subjectIds);
   await markRfmStale(tx, shopId);
@@ -214,7 +269,9 @@ export async function purgeProfiles(tx: Db, shopId: string, head: ShopHead, subj
   );
   await insertAuditRows(
     tx,
-    deleted.map((r) => nextAuditRow(shopId, head, { action: 'profile.purged', actor, subjectId: r.subject_id, at, details: { reason } })),
+    deleted.map((r) =>
+      nextAuditRow(shopId, head, { action: 'profile.purged', actor, subjectId: r.subject_id, at, details: { reason } }),
+    ),
   );
   return deleted.length;
 }
@@ -226,7 +283,9 @@ export const CUSTOMER_SOURCE = 'customer';
  * `kept`: attributes left as they were because the customer declared them and this update comes from another
  * source (an import, a platform sync): what the customer said outranks imported and inferred values.
  */
-export type AttributeUpdate = { stored: true; changed: string[]; kept?: string[] } | { stored: false; reason: 'no-personalization-consent' };
+export type AttributeUpdate =
+  | { stored: true; changed: string[]; kept?: string[] }
+  | { stored: false; reason: 'no-personalization-consent' };
 
 /**
  * Sets (or with `null` deletes) attributes of the subject's profile, each with its source and time. Stores
@@ -242,20 +301,34 @@ export async function updateAttributes(
   at: Date,
 ): Promise<AttributeUpdate> {
   const parsed = profileAttributesInput.safeParse(input);
-  if (!parsed.success) throw new TactfulError('PROFILE.INVALID', `Invalid profile attributes: ${formatZodIssues(parsed.error).join('; ')}`);
+  if (!parsed.success)
+    throw new TactfulError(
+      'PROFILE.INVALID',
+      `Invalid profile attributes: ${formatZodIssues(parsed.error).join('; ')}`,
+    );
   const { shopId } = ctx;
-  if (!(await personalizationGranted(tx, shopId, subjectId))) return { stored: false, reason: 'no-personalization-consent' };
+  if (!(await personalizationGranted(tx, shopId, subjectId)))
+    return { stored: false, reason: 'no-personalization-consent' };
   const key = await ctx.keys.subjectKey(tx, shopId, subjectId);
   if (!key) return { stored: false, reason: 'no-personalization-consent' };
-  let [row] = await tx.select().from(profiles).where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subjectId))).for('update');
+  let [row] = await tx
+    .select()
+    .from(profiles)
+    .where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subjectId)))
+    .for('update');
   if (!row) {
     await rebuildProfiles(tx, shopId, ctx.head, [subjectId], actor, at);
-    [row] = await tx.select().from(profiles).where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subjectId)));
+    [row] = await tx
+      .select()
+      .from(profiles)
+      .where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subjectId)));
   }
   const attrs = openAttributes(key, row!);
   const changed: string[] = [];
   const kept: string[] = [];
-  for (const [name, value] of Object.entries(parsed.data) as Array<[ProfileAttributeName, string | string[] | null | undefined]>) {
+  for (const [name, value] of Object.entries(parsed.data) as Array<
+    [ProfileAttributeName, string | string[] | null | undefined]
+  >) {
     if (value === undefined) continue;
     if (source !== CUSTOMER_SOURCE && attrs[name]?.source === CUSTOMER_SOURCE) {
       kept.push(name);
@@ -276,10 +349,20 @@ export async function updateAttributes(
   if (changed.length === 0) return kept.length > 0 ? { stored: true, changed, kept } : { stored: true, changed };
   await tx
     .update(profiles)
-    .set({ attrsEnc: sealAttributes(key, shopId, subjectId, attrs), ...derivedColumns(ctx.shopKeys, attrs, at), updatedAt: at })
+    .set({
+      attrsEnc: sealAttributes(key, shopId, subjectId, attrs),
+      ...derivedColumns(ctx.shopKeys, attrs, at),
+      updatedAt: at,
+    })
     .where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subjectId)));
   // Names of the changed fields only, never their values.
-  await appendAudit(tx, shopId, ctx.head, { action: 'profile.changed', actor, subjectId, at, details: kept.length > 0 ? { fields: changed, source, kept } : { fields: changed, source } });
+  await appendAudit(tx, shopId, ctx.head, {
+    action: 'profile.changed',
+    actor,
+    subjectId,
+    at,
+    details: kept.length > 0 ? { fields: changed, source, kept } : { fields: changed, source },
+  });
   return kept.length > 0 ? { stored: true, changed, kept } : { stored: true, changed };
 }
 
@@ -312,7 +395,8 @@ const RFM_KEY = 'profiles.rfm_scored_at';
  */
 export async function rescoreProfiles(db: Db, keys: KeyRing, shopId: string, at: Date): Promise<void> {
   await refreshAges(db, keys, shopId, at);
-  const score = (col: string) => sql.raw(`least(5, 1 + floor(5.0 * (rank() over (order by ${col}) - 1) / count(*) over ()))::int`);
+  const score = (col: string) =>
+    sql.raw(`least(5, 1 + floor(5.0 * (rank() over (order by ${col}) - 1) / count(*) over ()))::int`);
   const label = sql.raw(`case ${rfmLabels.map((l) => `when ${l.sql} then '${l.label}'`).join(' ')} end`);
   await db.transaction(async (tx) => {
     await tx.execute(sql`
@@ -378,8 +462,20 @@ export interface ProfileView {
   profile: {
     attributes: ProfileAttributes;
     age: number | null;
-    orders: { count: number; revenue: number; averageOrderValue: number; firstOrderAt: Date | null; lastOrderAt: Date | null };
-    products: Array<{ productId: string; title: string; category: string | null; quantity: number; lastBoughtAt: Date }>;
+    orders: {
+      count: number;
+      revenue: number;
+      averageOrderValue: number;
+      firstOrderAt: Date | null;
+      lastOrderAt: Date | null;
+    };
+    products: Array<{
+      productId: string;
+      title: string;
+      category: string | null;
+      quantity: number;
+      lastBoughtAt: Date;
+    }>;
     categories: Array<{ category: string; quantity: number }>;
     rfm: { recency: number; frequency: number; monetary: number; label: string } | null;
     /** What the customer excluded ("not this") and which sensitive categories they allowed. */
@@ -389,14 +485,26 @@ export interface ProfileView {
   } | null;
 }
 
-export async function readProfile(ctx: ProfileContext, subject: { subjectId: string; email: string; externalIds: Record<string, string> }): Promise<ProfileView> {
+export async function readProfile(
+  ctx: ProfileContext,
+  subject: { subjectId: string; email: string; externalIds: Record<string, string> },
+): Promise<ProfileView> {
   const { db, shopId } = ctx;
   await ensureScored(db, ctx.keys, shopId, ctx.now());
-  const [row] = await db.select().from(profiles).where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subject.subjectId)));
+  const [row] = await db
+    .select()
+    .from(profiles)
+    .where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subject.subjectId)));
   const base = { subjectId: subject.subjectId, email: subject.email, externalIds: subject.externalIds };
   if (!row) return { ...base, personalization: 'not-granted', profile: null };
   const key = await ctx.keys.subjectKey(db, shopId, subject.subjectId);
-  const bought = await rows<{ product_id: string; title: string | null; category: string | null; quantity: number; last_at: string }>(
+  const bought = await rows<{
+    product_id: string;
+    title: string | null;
+    category: string | null;
+    quantity: number;
+    last_at: string;
+  }>(
     db,
     sql`select l.product_id, pr.title, pr.category, sum(l.quantity)::int as quantity, max(o.created_at)::text as last_at
         from orders o join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id
@@ -420,11 +528,24 @@ export async function readProfile(ctx: ProfileContext, subject: { subjectId: str
         firstOrderAt: row.firstOrderAt,
         lastOrderAt: row.lastOrderAt,
       },
-      products: bought.map((b) => ({ productId: b.product_id, title: b.title ?? b.product_id, category: b.category, quantity: b.quantity, lastBoughtAt: new Date(b.last_at) })),
-      categories: [...categories].map(([category, quantity]) => ({ category, quantity })).sort((a, b) => b.quantity - a.quantity || a.category.localeCompare(b.category)),
+      products: bought.map((b) => ({
+        productId: b.product_id,
+        title: b.title ?? b.product_id,
+        category: b.category,
+        quantity: b.quantity,
+        lastBoughtAt: new Date(b.last_at),
+      })),
+      categories: [...categories]
+        .map(([category, quantity]) => ({ category, quantity }))
+        .sort((a, b) => b.quantity - a.quantity || a.category.localeCompare(b.category)),
       rfm:
         row.recencyScore && row.frequencyScore && row.monetaryScore && row.rfmLabel
-          ? { recency: row.recencyScore, frequency: row.frequencyScore, monetary: row.monetaryScore, label: row.rfmLabel }
+          ? {
+              recency: row.recencyScore,
+              frequency: row.frequencyScore,
+              monetary: row.monetaryScore,
+              label: row.rfmLabel,
+            }
           : null,
       preferences: openPreferences(key, row),
       createdAt: row.createdAt,
@@ -455,9 +576,15 @@ export async function changeSubjectEmail(
   const key = await ctx.keys.subjectKey(tx, ctx.shopId, subjectId);
   if (!key) throw new TactfulError('SUBJECT.NOT_FOUND', 'This customer was erased; their email cannot be changed.');
   const index = ctx.keys.emailIndex(ctx.shopKeys, newEmail);
-  const [taken] = await tx.select({ subjectId: subjects.subjectId }).from(subjects).where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.emailIndex, index)));
+  const [taken] = await tx
+    .select({ subjectId: subjects.subjectId })
+    .from(subjects)
+    .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.emailIndex, index)));
   if (taken && taken.subjectId !== subjectId) {
-    throw new TactfulError('PROFILE.CONFLICT', 'The new email already belongs to another customer of this shop: merge is not supported; erase or keep one of them.');
+    throw new TactfulError(
+      'PROFILE.CONFLICT',
+      'The new email already belongs to another customer of this shop: merge is not supported; erase or keep one of them.',
+    );
   }
   await tx
     .update(subjects)
@@ -470,13 +597,22 @@ export async function changeSubjectEmail(
  * The emails of many subjects in clear, in a few set-based reads (the subject keys unwrapped in memory);
  * erased subjects are left out. For reports that list many customers.
  */
-export async function emailsOfMany(db: Db, keys: KeyRing, shopId: string, subjectIds: readonly string[]): Promise<Map<string, string>> {
+export async function emailsOfMany(
+  db: Db,
+  keys: KeyRing,
+  shopId: string,
+  subjectIds: readonly string[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (subjectIds.length === 0) return out;
   const shopKeys = await keys.shop(db, shopId);
   const unique = [...new Set(subjectIds)];
   for (let i = 0; i < unique.length; i += 5000) {
-    const found = await rows<{ subject_id: string; email_enc: Buffer | Uint8Array; wrapped_key: Buffer | Uint8Array | null }>(
+    const found = await rows<{
+      subject_id: string;
+      email_enc: Buffer | Uint8Array;
+      wrapped_key: Buffer | Uint8Array | null;
+    }>(
       db,
       sql`select subject_id, email_enc, wrapped_key from subjects where shop_id = ${shopId} and wrapped_key is not null
           and subject_id in (select jsonb_array_elements_text(${JSON.stringify(unique.slice(i, i + 5000))}::jsonb))`,

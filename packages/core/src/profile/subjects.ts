@@ -22,14 +22,25 @@ export interface SubjectLookup {
 export async function findSubjectByEmail(db: Db, ctx: SubjectLookup, email: string): Promise<SubjectRow | null> {
   const index = ctx.keys.emailIndex(ctx.shopKeys, email);
   const [row] = await db
-    .select({ shopId: subjects.shopId, subjectId: subjects.subjectId, externalIds: subjects.externalIds, createdAt: subjects.createdAt, erasedAt: subjects.erasedAt })
+    .select({
+      shopId: subjects.shopId,
+      subjectId: subjects.subjectId,
+      externalIds: subjects.externalIds,
+      createdAt: subjects.createdAt,
+      erasedAt: subjects.erasedAt,
+    })
     .from(subjects)
     .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.emailIndex, index)));
   return row ?? null;
 }
 
 /** The subjects' emails in clear, for the ones whose key still exists (erased subjects are left out). */
-export async function emailsOf(db: Db, keys: KeyRing, shopId: string, subjectIds: string[]): Promise<Map<string, string>> {
+export async function emailsOf(
+  db: Db,
+  keys: KeyRing,
+  shopId: string,
+  subjectIds: string[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (subjectIds.length === 0) return out;
   const found = await db
@@ -49,13 +60,23 @@ export type StoredSubject = typeof subjects.$inferSelect;
 export async function subjectsByIndexes(db: Db, shopId: string, indexes: Buffer[]): Promise<StoredSubject[]> {
   const out: StoredSubject[] = [];
   for (let i = 0; i < indexes.length; i += 1000) {
-    out.push(...(await db.select().from(subjects).where(and(eq(subjects.shopId, shopId), inArray(subjects.emailIndex, indexes.slice(i, i + 1000))))));
+    out.push(
+      ...(await db
+        .select()
+        .from(subjects)
+        .where(and(eq(subjects.shopId, shopId), inArray(subjects.emailIndex, indexes.slice(i, i + 1000))))),
+    );
   }
   return out;
 }
 
 /** A new subject row with a fresh data key (not yet inserted). */
-export function newSubjectRow(ctx: SubjectLookup, email: string, externalIds: Record<string, string> | undefined, now: Date): { row: StoredSubject; key: Buffer } {
+export function newSubjectRow(
+  ctx: SubjectLookup,
+  email: string,
+  externalIds: Record<string, string> | undefined,
+  now: Date,
+): { row: StoredSubject; key: Buffer } {
   const subjectId = randomUUID();
   const { key, wrapped } = ctx.keys.newSubjectKey(ctx.shopKeys, ctx.shopId, subjectId);
   return {

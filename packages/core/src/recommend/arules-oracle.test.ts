@@ -60,7 +60,10 @@ describe('pair statistics against arules (Groceries, support 0.01, confidence 0.
       expect(stats!.llr).toBeGreaterThan(0);
     }
     // And the same thresholds find exactly arules' pair rules, no more and no fewer.
-    const ours = model.rules({ minSupport: 0.01, minConfidence: 0.3 }).map((r) => `${r.lhs} => ${r.rhs}`).sort();
+    const ours = model
+      .rules({ minSupport: 0.01, minConfidence: 0.3 })
+      .map((r) => `${r.lhs} => ${r.rhs}`)
+      .sort();
     expect(ours).toEqual(pairs.map((r) => `${r.lhs} => ${r.rhs}`).sort());
   });
 });

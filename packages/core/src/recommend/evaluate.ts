@@ -90,9 +90,11 @@ export async function evaluateRecommendations(
   const k = options.k ?? 10;
   const seed = options.seed ?? 42;
   const holdout = options.holdout ?? 0.2;
-  if (!Number.isInteger(k) || k < 1) throw new TactfulError('INPUT.INVALID', `k must be a whole number of at least 1, got ${k}.`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new TactfulError('INPUT.INVALID', `k must be a whole number of at least 1, got ${k}.`);
   if (!Number.isInteger(seed)) throw new TactfulError('INPUT.INVALID', `seed must be a whole number, got ${seed}.`);
-  if (!(holdout > 0 && holdout < 1)) throw new TactfulError('INPUT.INVALID', `holdout must be between 0 and 1, got ${holdout}.`);
+  if (!(holdout > 0 && holdout < 1))
+    throw new TactfulError('INPUT.INVALID', `holdout must be between 0 and 1, got ${holdout}.`);
 
   const baskets: string[][] = [];
   for await (const order of source) {
@@ -135,7 +137,8 @@ export async function evaluateRecommendations(
     }
 
     const popularList: number[] = [];
-    for (let i = 0; i < popular.length && popularList.length < k; i++) if (!inBasket.has(popular[i]!)) popularList.push(popular[i]!);
+    for (let i = 0; i < popular.length && popularList.length < k; i++)
+      if (!inBasket.has(popular[i]!)) popularList.push(popular[i]!);
     baseline.record(popularList, hidden);
 
     const seeds = query.rest.map((item) => [item, 1] as const);
@@ -156,6 +159,11 @@ export async function evaluateRecommendations(
     neighbours: { ...model.neighbourOptions },
     tactful: t,
     popularity: p,
-    ratio: { hitRate: ratio(t.hitRate, p.hitRate), ndcg: ratio(t.ndcg, p.ndcg), mrr: ratio(t.mrr, p.mrr), coverage: ratio(t.coverage, p.coverage) },
+    ratio: {
+      hitRate: ratio(t.hitRate, p.hitRate),
+      ndcg: ratio(t.ndcg, p.ndcg),
+      mrr: ratio(t.mrr, p.mrr),
+      coverage: ratio(t.coverage, p.coverage),
+    },
   };
 }

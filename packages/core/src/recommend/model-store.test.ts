@@ -17,14 +17,25 @@ const groceries = readFileSync(resolve(__dirname, '../../../../../shared/data/ba
 
 function order(id: string, items: string[], minutes: number, over: Partial<OrderRecord> = {}): OrderRecord {
   const t = new Date(Date.UTC(2026, 0, 1) + minutes * 60_000);
-  return { id, email: null, customerId: `c${Number(id.slice(1)) % 97}`, createdAt: t, updatedAt: t, lines: items.map((p) => ({ productId: p, title: p, quantity: 1 })), ...over };
+  return {
+    id,
+    email: null,
+    customerId: `c${Number(id.slice(1)) % 97}`,
+    createdAt: t,
+    updatedAt: t,
+    lines: items.map((p) => ({ productId: p, title: p, quantity: 1 })),
+    ...over,
+  };
 }
 
 function summary(model: CoPurchaseModel) {
   return {
     baskets: model.basketCount,
     rules: model.rules({ minSupport: 0.005, minConfidence: 0.1 }).map((r) => `${r.lhs}→${r.rhs}:${r.count}`),
-    products: model.productIds().map((p) => `${p}:${model.productCount(p)}`).sort(),
+    products: model
+      .productIds()
+      .map((p) => `${p}:${model.productCount(p)}`)
+      .sort(),
   };
 }
 
@@ -35,7 +46,9 @@ describeEachStore('the persisted co-purchase model', (getStore) => {
     await t.orders.ingest(orders.slice(0, 700), 'import');
     await t.orders.ingest(orders.slice(700), 'import');
     const stored = await loadModel(getStore().db, t.shopId);
-    const rebuilt = await buildModel(orders.map((o) => ({ orderId: o.id, productIds: o.lines.map((l) => l.productId) })));
+    const rebuilt = await buildModel(
+      orders.map((o) => ({ orderId: o.id, productIds: o.lines.map((l) => l.productId) })),
+    );
     expect(summary(stored.model)).toEqual(summary(rebuilt));
     expect(stored.model.basketCount).toBe(1500);
   });
@@ -52,17 +65,30 @@ describeEachStore('the persisted co-purchase model', (getStore) => {
       const later = new Date(o.updatedAt.getTime() + 3600_000);
       if (r < 0.1) changes.push({ ...o, cancelledAt: later, updatedAt: later });
       else if (r < 0.15) changes.push({ ...o, refunded: true, updatedAt: later });
-      else if (r < 0.25) changes.push({ ...o, lines: [...o.lines.slice(1), { productId: 'coffee', title: 'coffee', quantity: 1 }], updatedAt: later });
+      else if (r < 0.25)
+        changes.push({
+          ...o,
+          lines: [...o.lines.slice(1), { productId: 'coffee', title: 'coffee', quantity: 1 }],
+          updatedAt: later,
+        });
       else continue;
       final.set(o.id, changes.at(-1)!);
     }
     // Stale versions (older updatedAt) arrive after the newer ones and must not win.
-    const stale = changes.slice(0, 20).map((c) => ({ ...c, cancelledAt: null, refunded: false, lines: [{ productId: 'stale', title: 'stale', quantity: 1 }], updatedAt: new Date(c.updatedAt.getTime() - 7200_000) }));
+    const stale = changes.slice(0, 20).map((c) => ({
+      ...c,
+      cancelledAt: null,
+      refunded: false,
+      lines: [{ productId: 'stale', title: 'stale', quantity: 1 }],
+      updatedAt: new Date(c.updatedAt.getTime() - 7200_000),
+    }));
     const shuffled = [...changes].sort(() => random() - 0.5);
     await t.orders.ingest(shuffled.slice(0, 40), 'shopify');
     await t.orders.ingest([...stale, ...shuffled.slice(40)], 'shopify');
     const counted = [...final.values()].filter((o) => !o.cancelledAt && !o.refunded);
-    const rebuilt = await buildModel(counted.map((o) => ({ orderId: o.id, productIds: o.lines.map((l) => l.productId) })));
+    const rebuilt = await buildModel(
+      counted.map((o) => ({ orderId: o.id, productIds: o.lines.map((l) => l.productId) })),
+    );
     const stored = await loadModel(getStore().db, t.shopId);
     expect(summary(stored.model)).toEqual(summary(rebuilt));
     expect(stored.model.productCount('stale')).toBe(0);
@@ -70,11 +96,20 @@ describeEachStore('the persisted co-purchase model', (getStore) => {
 
   it('recommend - personal recommendations need personalization granted; related products need no consent', async () => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop() });
-    const orders = groceries.slice(0, 1000).map((items, i) => order(`o${i}`, items, i, i === 0 ? { email: 'Eve@Example.com', customerId: null } : {}));
+    const orders = groceries
+      .slice(0, 1000)
+      .map((items, i) => order(`o${i}`, items, i, i === 0 ? { email: 'Eve@Example.com', customerId: null } : {}));
     await t.orders.ingest(orders, 'import');
     const refused = await t.recommend.forCustomer('eve@example.com').catch((e: unknown) => e);
     expect(isTactfulError(refused, 'CONSENT.NOT_GRANTED')).toBe(true);
-    await t.consent.record({ subject: { email: 'eve@example.com' }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: new Date(), source: { system: 'cli', eventId: 'p1', method: 'form' } });
+    await t.consent.record({
+      subject: { email: 'eve@example.com' },
+      purpose: 'personalization',
+      state: 'granted',
+      level: 'single',
+      occurredAt: new Date(),
+      source: { system: 'cli', eventId: 'p1', method: 'form' },
+    });
     const result = await t.recommend.forCustomer('eve@example.com', { k: 5 });
     const owned = new Set(groceries[0]);
     expect(result.recommendations).toHaveLength(5);
@@ -83,8 +118,17 @@ describeEachStore('the persisted co-purchase model', (getStore) => {
       expect(r.reasons.length).toBeGreaterThan(0);
       for (const reason of r.reasons) if (reason.kind === 'bought-with') expect(owned.has(reason.because)).toBe(true);
     }
-    await t.consent.record({ subject: { email: 'eve@example.com' }, purpose: 'personalization', state: 'withdrawn', level: 'unknown', occurredAt: new Date(), source: { system: 'cli', eventId: 'p2', method: 'form' } });
-    expect(isTactfulError(await t.recommend.forCustomer('eve@example.com').catch((e: unknown) => e), 'CONSENT.NOT_GRANTED')).toBe(true);
+    await t.consent.record({
+      subject: { email: 'eve@example.com' },
+      purpose: 'personalization',
+      state: 'withdrawn',
+      level: 'unknown',
+      occurredAt: new Date(),
+      source: { system: 'cli', eventId: 'p2', method: 'form' },
+    });
+    expect(
+      isTactfulError(await t.recommend.forCustomer('eve@example.com').catch((e: unknown) => e), 'CONSENT.NOT_GRANTED'),
+    ).toBe(true);
     expect((await t.recommend.related('whole milk', 3)).map((r) => r.productId)).toHaveLength(3);
   });
 });

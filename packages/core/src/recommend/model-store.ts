@@ -7,7 +7,13 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../store/open.js';
 import { bulkInsert } from '../store/bulk.js';
 import { modelPairs, modelProducts, modelState, orderLines, orders } from '../store/schema.js';
-import { compareStrings, modelFromSnapshot, type CoPurchaseModel, type ModelOptions, type OrderBasketRow } from './model.js';
+import {
+  compareStrings,
+  modelFromSnapshot,
+  type CoPurchaseModel,
+  type ModelOptions,
+  type OrderBasketRow,
+} from './model.js';
 
 /** Count changes of one or more baskets added (+1) or removed (-1). */
 export class CountDelta {
@@ -36,37 +42,66 @@ export class CountDelta {
 /** Locks the shop's model row (creating it) so model changes of one shop apply one at a time. */
 export async function lockModel(tx: Db, shopId: string): Promise<void> {
   await tx.insert(modelState).values({ shopId }).onConflictDoNothing();
-  await tx.select({ revision: modelState.revision }).from(modelState).where(eq(modelState.shopId, shopId)).for('update');
+  await tx
+    .select({ revision: modelState.revision })
+    .from(modelState)
+    .where(eq(modelState.shopId, shopId))
+    .for('update');
 }
 
 export async function persistDelta(tx: Db, shopId: string, delta: CountDelta): Promise<void> {
   if (delta.empty) return;
-  const productRows = [...delta.products].filter(([, c]) => c !== 0).map(([productId, count]) => ({ shopId, productId, count }));
+  const productRows = [...delta.products]
+    .filter(([, c]) => c !== 0)
+    .map(([productId, count]) => ({ shopId, productId, count }));
   const pairRows = [...delta.pairs]
     .filter(([, c]) => c !== 0)
     .map(([key, count]) => {
       const [productA, productB] = key.split('\u0000') as [string, string];
       return { shopId, productA, productB, count };
     });
-  await bulkInsert(tx, modelProducts, productRows, sql`on conflict (shop_id, product_id) do update set count = model_products.count + excluded.count`);
-  await bulkInsert(tx, modelPairs, pairRows, sql`on conflict (shop_id, product_a, product_b) do update set count = model_pairs.count + excluded.count`);
+  await bulkInsert(
+    tx,
+    modelProducts,
+    productRows,
+    sql`on conflict (shop_id, product_id) do update set count = model_products.count + excluded.count`,
+  );
+  await bulkInsert(
+    tx,
+    modelPairs,
+    pairRows,
+    sql`on conflict (shop_id, product_a, product_b) do update set count = model_pairs.count + excluded.count`,
+  );
   await tx.delete(modelProducts).where(and(eq(modelProducts.shopId, shopId), sql`${modelProducts.count} <= 0`));
   await tx.delete(modelPairs).where(and(eq(modelPairs.shopId, shopId), sql`${modelPairs.count} <= 0`));
   await tx
     .update(modelState)
-    .set({ basketCount: sql`${modelState.basketCount} + ${delta.basketCount}`, revision: sql`${modelState.revision} + 1` })
+    .set({
+      basketCount: sql`${modelState.basketCount} + ${delta.basketCount}`,
+      revision: sql`${modelState.revision} + 1`,
+    })
     .where(eq(modelState.shopId, shopId));
 }
 
 export async function modelRevision(db: Db, shopId: string): Promise<number> {
-  const [row] = await db.select({ revision: modelState.revision }).from(modelState).where(eq(modelState.shopId, shopId));
+  const [row] = await db
+    .select({ revision: modelState.revision })
+    .from(modelState)
+    .where(eq(modelState.shopId, shopId));
   return row?.revision ?? 0;
 }
 
 /** Loads the stored model: counts from the model tables, tracked orders from the counted orders. */
-export async function loadModel(db: Db, shopId: string, options: ModelOptions = {}): Promise<{ model: CoPurchaseModel; revision: number }> {
+export async function loadModel(
+  db: Db,
+  shopId: string,
+  options: ModelOptions = {},
+): Promise<{ model: CoPurchaseModel; revision: number }> {
   const [state] = await db.select().from(modelState).where(eq(modelState.shopId, shopId));
-  const productRows = await db.select({ productId: modelProducts.productId, count: modelProducts.count }).from(modelProducts).where(eq(modelProducts.shopId, shopId));
+  const productRows = await db
+    .select({ productId: modelProducts.productId, count: modelProducts.count })
+    .from(modelProducts)
+    .where(eq(modelProducts.shopId, shopId));
   const pairRows = await db
     .select({ productA: modelPairs.productA, productB: modelPairs.productB, count: modelPairs.count })
     .from(modelPairs)
@@ -74,7 +109,12 @@ export async function loadModel(db: Db, shopId: string, options: ModelOptions = 
   const tracked: OrderBasketRow[] = [];
   if (options.trackOrders !== false) {
     const lines = await db
-      .select({ orderId: orders.orderId, customerRef: orders.customerRef, createdAt: orders.createdAt, productId: orderLines.productId })
+      .select({
+        orderId: orders.orderId,
+        customerRef: orders.customerRef,
+        createdAt: orders.createdAt,
+        productId: orderLines.productId,
+      })
       .from(orders)
       .innerJoin(orderLines, and(eq(orderLines.shopId, orders.shopId), eq(orderLines.orderId, orders.orderId)))
       .where(and(eq(orders.shopId, shopId), eq(orders.counted, true)))
@@ -82,12 +122,20 @@ export async function loadModel(db: Db, shopId: string, options: ModelOptions = 
     let current: OrderBasketRow | null = null;
     for (const line of lines) {
       if (!current || current.orderId !== line.orderId) {
-        current = { orderId: line.orderId, customerId: line.customerRef, productIds: [], time: line.createdAt.getTime() };
+        current = {
+          orderId: line.orderId,
+          customerId: line.customerRef,
+          productIds: [],
+          time: line.createdAt.getTime(),
+        };
         tracked.push(current);
       }
       if (!current.productIds.includes(line.productId)) current.productIds.push(line.productId);
     }
   }
-  const model = modelFromSnapshot({ version: 1, basketCount: state?.basketCount ?? 0, products: productRows, pairs: pairRows, orders: tracked }, options);
+  const model = modelFromSnapshot(
+    { version: 1, basketCount: state?.basketCount ?? 0, products: productRows, pairs: pairRows, orders: tracked },
+    options,
+  );
   return { model, revision: state?.revision ?? 0 };
 }

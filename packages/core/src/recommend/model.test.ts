@@ -75,7 +75,12 @@ describe('model', () => {
     expect(model.pairCount('a', 'b')).toBe(0);
     expect(model.pairCount('a', 'c')).toBe(1);
     expect(delta.basketCount).toBe(0);
-    expect(delta.pairs).toEqual(expect.arrayContaining([{ productA: 'a', productB: 'b', count: -1 }, { productA: 'a', productB: 'c', count: 1 }]));
+    expect(delta.pairs).toEqual(
+      expect.arrayContaining([
+        { productA: 'a', productB: 'b', count: -1 },
+        { productA: 'a', productB: 'c', count: 1 },
+      ]),
+    );
   });
 
   it('a batch model refuses subtraction it cannot do exactly', () => {
@@ -90,7 +95,13 @@ describe('model', () => {
     const before = model.snapshot();
     let error: unknown;
     try {
-      model.applyDelta({ basketCount: -1, products: [{ productId: 'a', count: -1 }], pairs: [{ productA: 'a', productB: 'z', count: -1 }], ordersAdded: [], ordersRemoved: [] });
+      model.applyDelta({
+        basketCount: -1,
+        products: [{ productId: 'a', count: -1 }],
+        pairs: [{ productA: 'a', productB: 'z', count: -1 }],
+        ordersAdded: [],
+        ordersRemoved: [],
+      });
     } catch (e) {
       error = e;
     }
@@ -99,16 +110,27 @@ describe('model', () => {
   });
 
   it('a snapshot that is not one is refused with every problem named', () => {
-    expect(() => modelFromSnapshot({ version: 1, basketCount: -1, products: [], pairs: [], orders: [] })).toThrowError(/basketCount/);
-    const bad = { version: 1, basketCount: 1, products: [{ productId: '', count: 1 }], pairs: [{ productA: 'a', productB: 'a', count: 1.5 }], orders: 'x' } as never;
-    expect(() => modelFromSnapshot(bad)).toThrowError(/products\.0\.productId.*pairs\.0: a product paired with itself.*pairs\.0\.count.*orders: expected an array/);
+    expect(() => modelFromSnapshot({ version: 1, basketCount: -1, products: [], pairs: [], orders: [] })).toThrowError(
+      /basketCount/,
+    );
+    const bad = {
+      version: 1,
+      basketCount: 1,
+      products: [{ productId: '', count: 1 }],
+      pairs: [{ productA: 'a', productB: 'a', count: 1.5 }],
+      orders: 'x',
+    } as never;
+    expect(() => modelFromSnapshot(bad)).toThrowError(
+      /products\.0\.productId.*pairs\.0: a product paired with itself.*pairs\.0\.count.*orders: expected an array/,
+    );
   });
 
   it('neighbours - only positive, significant associations, best first, at most K', async () => {
     const baskets: OrderBasket[] = [];
     for (let i = 0; i < 50; i++) baskets.push({ orderId: `x${i}`, productIds: ['tea', 'lemon'] });
     for (let i = 0; i < 30; i++) baskets.push({ orderId: `y${i}`, productIds: ['tea', 'honey'] });
-    for (let i = 0; i < 100; i++) baskets.push({ orderId: `z${i}`, productIds: ['bread', i % 10 === 0 ? 'tea' : 'butter'] });
+    for (let i = 0; i < 100; i++)
+      baskets.push({ orderId: `z${i}`, productIds: ['bread', i % 10 === 0 ? 'tea' : 'butter'] });
     baskets.push({ orderId: 'rare', productIds: ['lemon', 'caviar'] });
     const model = await buildModel(baskets, { neighbours: { k: 1, minCount: 2, score: 'confidence' } });
     expect(model.neighbours('tea').map((n) => n.productId)).toEqual(['lemon']);
@@ -135,8 +157,16 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 5,
     arbitrary: fc
-      .record({ id: fc.integer({ min: 0, max: 30 }), customer: fc.option(customer, { nil: null }), products: fc.array(product, { maxLength: 6 }), time: fc.integer({ min: 0, max: 1e6 }) })
-      .map(({ id, customer: c, products, time }) => ({ kind: 'add' as const, order: { orderId: `o${id}`, customerId: c, productIds: products, time } })),
+      .record({
+        id: fc.integer({ min: 0, max: 30 }),
+        customer: fc.option(customer, { nil: null }),
+        products: fc.array(product, { maxLength: 6 }),
+        time: fc.integer({ min: 0, max: 1e6 }),
+      })
+      .map(({ id, customer: c, products, time }) => ({
+        kind: 'add' as const,
+        order: { orderId: `o${id}`, customerId: c, productIds: products, time },
+      })),
   },
   { weight: 2, arbitrary: fc.nat().map((pick) => ({ kind: 'cancel' as const, pick })) },
   { weight: 1, arbitrary: customer.map((c) => ({ kind: 'erase' as const, customer: c })) },

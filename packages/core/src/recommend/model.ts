@@ -256,12 +256,15 @@ export class CoPurchaseModel {
     const parsed = parseOrThrow(modelDeltaSchema, delta, 'RECOMMEND.INVALID_DELTA', 'model delta');
     if (this.baskets + parsed.basketCount < 0) throw invalidDelta('basket count would fall below zero');
     for (const row of parsed.products) {
-      if (this.productCount(row.productId) + row.count < 0) throw invalidDelta(`count of ${JSON.stringify(row.productId)} would fall below zero`);
+      if (this.productCount(row.productId) + row.count < 0)
+        throw invalidDelta(`count of ${JSON.stringify(row.productId)} would fall below zero`);
     }
     for (const row of parsed.pairs) {
       if (row.productA === row.productB) throw invalidDelta(`pair of ${JSON.stringify(row.productA)} with itself`);
       if (this.pairCount(row.productA, row.productB) + row.count < 0) {
-        throw invalidDelta(`count of {${JSON.stringify(row.productA)}, ${JSON.stringify(row.productB)}} would fall below zero`);
+        throw invalidDelta(
+          `count of {${JSON.stringify(row.productA)}, ${JSON.stringify(row.productB)}} would fall below zero`,
+        );
       }
     }
     this.baskets += parsed.basketCount;
@@ -274,7 +277,8 @@ export class CoPurchaseModel {
     }
     if (this.tracksOrders) {
       for (const orderId of parsed.ordersRemoved) this.forgetOrder(orderId);
-      for (const row of parsed.ordersAdded) this.rememberOrder(row.orderId, row.customerId, this.copyScratch(this.internAll(row.productIds)), row.time);
+      for (const row of parsed.ordersAdded)
+        this.rememberOrder(row.orderId, row.customerId, this.copyScratch(this.internAll(row.productIds)), row.time);
     }
     this.version++;
   }
@@ -316,16 +320,19 @@ export class CoPurchaseModel {
 
   /** Loads checked snapshot rows into this empty model (the fast path of `modelFromSnapshot`). */
   restore(rows: ModelSnapshot): void {
-    if (this.baskets !== 0 || this.labels.length !== 0) throw new TactfulError('RECOMMEND.NOT_EMPTY', 'restore() needs an empty model; use applyDelta() to add to one.');
+    if (this.baskets !== 0 || this.labels.length !== 0)
+      throw new TactfulError('RECOMMEND.NOT_EMPTY', 'restore() needs an empty model; use applyDelta() to add to one.');
     this.pairs.reserve(rows.pairs.length);
     this.baskets = rows.basketCount;
     for (const row of rows.products) {
       const id = this.intern(row.productId);
       this.itemCounts[id] = this.itemCounts[id]! + row.count;
     }
-    for (const row of rows.pairs) if (row.count > 0) this.pairs.add(this.intern(row.productA), this.intern(row.productB), row.count);
+    for (const row of rows.pairs)
+      if (row.count > 0) this.pairs.add(this.intern(row.productA), this.intern(row.productB), row.count);
     if (this.tracksOrders) {
-      for (const row of rows.orders) this.rememberOrder(row.orderId, row.customerId, this.copyScratch(this.internAll(row.productIds)), row.time);
+      for (const row of rows.orders)
+        this.rememberOrder(row.orderId, row.customerId, this.copyScratch(this.internAll(row.productIds)), row.time);
     }
     this.version++;
   }
@@ -340,8 +347,10 @@ export class CoPurchaseModel {
       if (count / n < minSupport) return;
       const na = this.itemCounts[a]!;
       const nb = this.itemCounts[b]!;
-      if (count / na >= minConfidence) out.push({ lhs: this.labels[a]!, rhs: this.labels[b]!, ...pairStats(count, na, nb, n) });
-      if (count / nb >= minConfidence) out.push({ lhs: this.labels[b]!, rhs: this.labels[a]!, ...pairStats(count, nb, na, n) });
+      if (count / na >= minConfidence)
+        out.push({ lhs: this.labels[a]!, rhs: this.labels[b]!, ...pairStats(count, na, nb, n) });
+      if (count / nb >= minConfidence)
+        out.push({ lhs: this.labels[b]!, rhs: this.labels[a]!, ...pairStats(count, nb, na, n) });
     });
     out.sort((x, y) => y.lift - x.lift || compareStrings(x.lhs, y.lhs) || compareStrings(x.rhs, y.rhs));
     return out;
@@ -359,7 +368,11 @@ export class CoPurchaseModel {
     for (let j = 0; j < length; j++) {
       const other = cache.ids[id * K + j]!;
       const nab = this.pairs.get(id, other);
-      out.push({ productId: this.labels[other]!, score: cache.scores[id * K + j]!, stats: pairStats(nab, na, this.itemCounts[other]!, this.baskets) });
+      out.push({
+        productId: this.labels[other]!,
+        score: cache.scores[id * K + j]!,
+        stats: pairStats(nab, na, this.itemCounts[other]!, this.baskets),
+      });
     }
     return out;
   }
@@ -397,7 +410,8 @@ export class CoPurchaseModel {
   popular(limit = Infinity): Array<{ productId: string; count: number }> {
     const ids = this.ensurePopular();
     const out: Array<{ productId: string; count: number }> = [];
-    for (let i = 0; i < ids.length && out.length < limit; i++) out.push({ productId: this.labels[ids[i]!]!, count: this.itemCounts[ids[i]!]! });
+    for (let i = 0; i < ids.length && out.length < limit; i++)
+      out.push({ productId: this.labels[ids[i]!]!, count: this.itemCounts[ids[i]!]! });
     return out;
   }
 
@@ -410,7 +424,10 @@ export class CoPurchaseModel {
 
   private requireTracking(what: string): void {
     if (!this.tracksOrders) {
-      throw new TactfulError('RECOMMEND.ORDERS_NOT_TRACKED', `Cannot ${what}: this model was built with trackOrders: false, so it does not know which products each order held. Build it with trackOrders: true.`);
+      throw new TactfulError(
+        'RECOMMEND.ORDERS_NOT_TRACKED',
+        `Cannot ${what}: this model was built with trackOrders: false, so it does not know which products each order held. Build it with trackOrders: true.`,
+      );
     }
   }
 
@@ -428,7 +445,11 @@ export class CoPurchaseModel {
         seen.set(this.seen);
         this.seen = seen;
       }
-      if (id >= PAIR_KEY_BASE) throw new TactfulError('RECOMMEND.TOO_MANY_PRODUCTS', `The model holds at most ${PAIR_KEY_BASE} distinct products.`);
+      if (id >= PAIR_KEY_BASE)
+        throw new TactfulError(
+          'RECOMMEND.TOO_MANY_PRODUCTS',
+          `The model holds at most ${PAIR_KEY_BASE} distinct products.`,
+        );
     }
     return id;
   }
@@ -574,7 +595,8 @@ export class CoPurchaseModel {
     const counts = this.itemCounts;
     const labels = this.labels;
     // Min-heap per product over slots [p*K, p*K+len): the root is the weakest kept neighbour.
-    const worse = (s1: number, i1: number, s2: number, i2: number) => s1 < s2 || (s1 === s2 && labels[i1]! > labels[i2]!);
+    const worse = (s1: number, i1: number, s2: number, i2: number) =>
+      s1 < s2 || (s1 === s2 && labels[i1]! > labels[i2]!);
     const offer = (p: number, q: number, s: number) => {
       const base = p * K;
       let len = lengths[p]!;
@@ -642,7 +664,10 @@ export class CoPurchaseModel {
 }
 
 function invalidDelta(what: string): TactfulError {
-  return new TactfulError('RECOMMEND.INVALID_DELTA', `Refused model delta: ${what}. Nothing was changed; rebuild the model from the orders if the stored counts disagree.`);
+  return new TactfulError(
+    'RECOMMEND.INVALID_DELTA',
+    `Refused model delta: ${what}. Nothing was changed; rebuild the model from the orders if the stored counts disagree.`,
+  );
 }
 
 export function compareStrings(a: string, b: string): number {
@@ -676,7 +701,6 @@ const modelDeltaSchema = z.object({
   ordersRemoved: z.array(z.string()),
 });
 
-
 /** A fresh, empty model. */
 export function createCoPurchaseModel(options: ModelOptions = {}): CoPurchaseModel {
   return new CoPurchaseModel(options);
@@ -701,7 +725,8 @@ function checkSnapshot(value: unknown): ModelSnapshot {
   };
   const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
   const isId = (x: unknown): x is string => typeof x === 'string' && x !== '';
-  const row = (x: unknown): Record<string, unknown> => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : {});
+  const row = (x: unknown): Record<string, unknown> =>
+    typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : {};
   const snapshot = row(value);
   if (snapshot.version !== 1) problem('version', 'expected 1');
   if (!isCount(snapshot.basketCount)) problem('basketCount', 'expected a whole number ≥ 0');
@@ -726,18 +751,26 @@ function checkSnapshot(value: unknown): ModelSnapshot {
   list('orders').forEach((item, i) => {
     const r = row(item);
     if (typeof r.orderId !== 'string') problem(`orders.${i}.orderId`, 'expected a string');
-    if (r.customerId !== null && typeof r.customerId !== 'string') problem(`orders.${i}.customerId`, 'expected a string or null');
-    if (!Array.isArray(r.productIds) || !r.productIds.every((p) => typeof p === 'string')) problem(`orders.${i}.productIds`, 'expected an array of strings');
-    if (r.time !== null && typeof r.time !== 'number') problem(`orders.${i}.time`, 'expected epoch milliseconds or null');
+    if (r.customerId !== null && typeof r.customerId !== 'string')
+      problem(`orders.${i}.customerId`, 'expected a string or null');
+    if (!Array.isArray(r.productIds) || !r.productIds.every((p) => typeof p === 'string'))
+      problem(`orders.${i}.productIds`, 'expected an array of strings');
+    if (r.time !== null && typeof r.time !== 'number')
+      problem(`orders.${i}.time`, 'expected epoch milliseconds or null');
   });
   if (problems.length > 0) {
-    throw new TactfulError('RECOMMEND.INVALID_SNAPSHOT', `Invalid model snapshot: ${problems.join('; ')}`, { details: problems });
+    throw new TactfulError('RECOMMEND.INVALID_SNAPSHOT', `Invalid model snapshot: ${problems.join('; ')}`, {
+      details: problems,
+    });
   }
   return value as ModelSnapshot;
 }
 
 /** Builds a model from baskets (sync or async iterables, e.g. a parser's output). */
-export async function buildModel(orders: AsyncIterable<OrderBasket> | Iterable<OrderBasket>, options: ModelOptions = {}): Promise<CoPurchaseModel> {
+export async function buildModel(
+  orders: AsyncIterable<OrderBasket> | Iterable<OrderBasket>,
+  options: ModelOptions = {},
+): Promise<CoPurchaseModel> {
   const model = new CoPurchaseModel(options);
   for await (const order of orders) model.ingest(order);
   return model;

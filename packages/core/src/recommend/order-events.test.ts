@@ -19,7 +19,12 @@ const makeOrder = (overrides: Partial<OrderRecord> = {}): OrderRecord => ({
 
 describe('order events', () => {
   it('a platform order becomes a product-level basket', () => {
-    expect(basketFromOrder(makeOrder())).toEqual({ orderId: 'gid://shopify/Order/1', customerId: 'gid://shopify/Customer/7', productIds: ['P1', 'P1', 'P2'], time: Date.parse('2025-05-11T13:55:16Z') });
+    expect(basketFromOrder(makeOrder())).toEqual({
+      orderId: 'gid://shopify/Order/1',
+      customerId: 'gid://shopify/Customer/7',
+      productIds: ['P1', 'P1', 'P2'],
+      time: Date.parse('2025-05-11T13:55:16Z'),
+    });
   });
 
   it('created counts, cancelled or refunded subtracts exactly', () => {
@@ -37,6 +42,8 @@ describe('order events', () => {
 
   it('a draft or archived product is not available', () => {
     expect(catalogProduct({ id: 'P1', title: 'Board', available: true, status: 'draft' }).available).toBe(false);
-    expect(catalogProduct({ id: 'P1', title: 'Board', available: true, status: 'active' }, { replenishable: true })).toMatchObject({ available: true, replenishable: true });
+    expect(
+      catalogProduct({ id: 'P1', title: 'Board', available: true, status: 'active' }, { replenishable: true }),
+    ).toMatchObject({ available: true, replenishable: true });
   });
 });

@@ -26,7 +26,10 @@ export function applyOrderEvent(model: CoPurchaseModel, order: OrderRecord): Mod
 }
 
 /** A platform product as the recommender sees it; `replenishable` comes from the store's own settings. */
-export function catalogProduct(product: ProductRecord, extra: Pick<CatalogProduct, 'replenishable' | 'repurchaseIntervalDays'> = {}): CatalogProduct {
+export function catalogProduct(
+  product: ProductRecord,
+  extra: Pick<CatalogProduct, 'replenishable' | 'repurchaseIntervalDays'> = {},
+): CatalogProduct {
   return {
     id: product.id,
     title: product.title,

@@ -5,7 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderBasket } from './model.js';
-import { csvRecords, detectBasketFormat, parseBasketCsv, parseFimi, parseJsonl, readBaskets, readItemCatalog, splitLines } from './parse.js';
+import {
+  csvRecords,
+  detectBasketFormat,
+  parseBasketCsv,
+  parseFimi,
+  parseJsonl,
+  readBaskets,
+  readItemCatalog,
+  splitLines,
+} from './parse.js';
 
 const data = fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tactful-parse-'));
@@ -47,7 +56,10 @@ describe('line and record splitting', () => {
 describe('basket-csv', () => {
   it('keeps labels exactly, trailing spaces included', async () => {
     const baskets = await collect(parseBasketCsv(['pip fruit,yogurt,cream cheese ,meat spreads', '', 'whole milk']));
-    expect(baskets.map((b) => b.productIds)).toEqual([['pip fruit', 'yogurt', 'cream cheese ', 'meat spreads'], ['whole milk']]);
+    expect(baskets.map((b) => b.productIds)).toEqual([
+      ['pip fruit', 'yogurt', 'cream cheese ', 'meat spreads'],
+      ['whole milk'],
+    ]);
     expect(baskets.map((b) => b.orderId)).toEqual(['1', '3']);
   });
 
@@ -100,7 +112,15 @@ describe('jsonl', () => {
       expect(isTactfulError(error, 'INPUT.INVALID')).toBe(true);
       expect((error as Error).message).toMatch(pattern);
     }
-    const split = await rejection(collect(parseJsonl(['{"orderId":"A","productId":"p"}', '{"orderId":"B","productId":"p"}', '{"orderId":"A","productId":"q"}'])));
+    const split = await rejection(
+      collect(
+        parseJsonl([
+          '{"orderId":"A","productId":"p"}',
+          '{"orderId":"B","productId":"p"}',
+          '{"orderId":"A","productId":"q"}',
+        ]),
+      ),
+    );
     expect((split as Error).message).toMatch(/not contiguous/);
   });
 });
@@ -113,7 +133,12 @@ describe('shopify-csv', () => {
     expect(orders).toHaveLength(19);
     const first = orders[0]!;
     expect(first.orderId).toBe('6634244374859');
-    expect(first.productIds).toEqual(['Gift Card - $10', 'Selling Plans Ski Wax - Selling Plans Ski Wax', 'The Collection Snowboard: Hydrogen', 'The Collection Snowboard: Oxygen']);
+    expect(first.productIds).toEqual([
+      'Gift Card - $10',
+      'Selling Plans Ski Wax - Selling Plans Ski Wax',
+      'The Collection Snowboard: Hydrogen',
+      'The Collection Snowboard: Oxygen',
+    ]);
     expect(first.time).toBe(Date.parse('2025-05-11T09:55:16-04:00'));
     const o1004 = orders.find((o) => o.orderId === '6637075562827')!;
     expect(o1004.customerId).toBe('ayumu.hirano@example.com');
@@ -132,7 +157,14 @@ describe('shopify-csv', () => {
         '#3,b@example.com,refunded,2025-05-12 09:55:16 -0400,1,Wax,,13\n',
     );
     const orders = await collect((await readBaskets(file)).baskets);
-    expect(orders).toEqual([{ orderId: '11', customerId: 'a@example.com', productIds: ['Board, red', 'Wax'], time: Date.parse('2025-05-11T09:55:16-04:00') }]);
+    expect(orders).toEqual([
+      {
+        orderId: '11',
+        customerId: 'a@example.com',
+        productIds: ['Board, red', 'Wax'],
+        time: Date.parse('2025-05-11T09:55:16-04:00'),
+      },
+    ]);
   });
 
   it('a CSV without the export columns is refused', async () => {

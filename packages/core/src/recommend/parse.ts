@@ -17,7 +17,9 @@ function invalid(message: string, cause?: unknown): TactfulError {
 }
 
 /** Splits a text stream into lines (LF or CRLF), without holding more than one chunk and one line. */
-export async function* splitLines(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<string> {
+export async function* splitLines(
+  chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
+): AsyncGenerator<string> {
   let rest = '';
   for await (const chunk of chunks) {
     const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
@@ -38,7 +40,9 @@ export async function* splitLines(chunks: AsyncIterable<string | Buffer> | Itera
  * RFC 4180 records from a text stream: fields separated by commas, optionally quoted with `"`, a quote
  * inside a quoted field doubled, line breaks allowed inside quotes. Streaming: holds one record at a time.
  */
-export async function* csvRecords(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<string[]> {
+export async function* csvRecords(
+  chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
+): AsyncGenerator<string[]> {
   let record: string[] = [];
   let field = '';
   let quoted = false; // inside a quoted field
@@ -153,7 +157,8 @@ export function parseOrderLine(text: string, lineNumber: number): OrderLineInput
   } catch (cause) {
     throw invalid(`Line ${lineNumber} is not JSON: ${(cause as Error).message}`, cause);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`Line ${lineNumber} is not a JSON object.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(`Line ${lineNumber} is not a JSON object.`);
   const row = value as Record<string, unknown>;
   const orderId = idField(row.orderId ?? row.order_id);
   const productId = idField(row.productId ?? row.product_id);
@@ -162,7 +167,8 @@ export function parseOrderLine(text: string, lineNumber: number): OrderLineInput
   const customerRaw = row.customerId ?? row.customer_id;
   const customerId = customerRaw === undefined || customerRaw === null ? null : idField(customerRaw);
   const quantityRaw = row.quantity ?? 1;
-  if (typeof quantityRaw !== 'number' || !Number.isFinite(quantityRaw)) throw invalid(`Line ${lineNumber}: quantity must be a number.`);
+  if (typeof quantityRaw !== 'number' || !Number.isFinite(quantityRaw))
+    throw invalid(`Line ${lineNumber}: quantity must be a number.`);
   const time = parseTime(row.time ?? row.createdAt ?? row.created_at);
   if (time === undefined) throw invalid(`Line ${lineNumber}: time must be epoch milliseconds or an ISO 8601 date.`);
   return { orderId, customerId, productId, quantity: quantityRaw, time };
@@ -185,7 +191,10 @@ export async function* parseJsonl(lines: AsyncIterable<string> | Iterable<string
         done.add(current.orderId);
         yield current;
       }
-      if (done.has(line.orderId)) throw invalid(`Line ${n}: the lines of order ${JSON.stringify(line.orderId)} are not contiguous; sort the file by order.`);
+      if (done.has(line.orderId))
+        throw invalid(
+          `Line ${n}: the lines of order ${JSON.stringify(line.orderId)} are not contiguous; sort the file by order.`,
+        );
       current = { orderId: line.orderId, customerId: line.customerId, productIds: [], time: line.time };
     }
     if (current.customerId === null) current.customerId = line.customerId;
@@ -195,7 +204,16 @@ export async function* parseJsonl(lines: AsyncIterable<string> | Iterable<string
   if (current) yield current;
 }
 
-const SHOPIFY_COLUMNS = ['Name', 'Email', 'Financial Status', 'Created at', 'Lineitem quantity', 'Lineitem name', 'Cancelled at', 'Id'] as const;
+const SHOPIFY_COLUMNS = [
+  'Name',
+  'Email',
+  'Financial Status',
+  'Created at',
+  'Lineitem quantity',
+  'Lineitem name',
+  'Cancelled at',
+  'Id',
+] as const;
 
 /**
  * Parses the Shopify admin's "Export orders" CSV. Rows are grouped by `Name`; order-level fields (Email,
@@ -214,7 +232,10 @@ export async function* parseShopifyCsv(chunks: AsyncIterable<string | Buffer>): 
       const header = record.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h));
       const missing = SHOPIFY_COLUMNS.filter((name) => name !== 'Id' && !header.includes(name));
       if (missing.length > 0) throw invalid(`Not a Shopify orders export: the header lacks ${missing.join(', ')}.`);
-      column = Object.fromEntries(SHOPIFY_COLUMNS.map((name) => [name, header.indexOf(name)])) as Record<Column, number>;
+      column = Object.fromEntries(SHOPIFY_COLUMNS.map((name) => [name, header.indexOf(name)])) as Record<
+        Column,
+        number
+      >;
       continue;
     }
     if (record.length === 1 && record[0] === '') continue;
@@ -228,9 +249,11 @@ export async function* parseShopifyCsv(chunks: AsyncIterable<string | Buffer>): 
     if (current === null || current.name !== name) {
       if (current && !current.skip) yield current.order;
       if (current) done.add(current.name);
-      if (done.has(name)) throw invalid(`Row ${row}: the rows of order ${name} are not contiguous; export again or sort by Name.`);
+      if (done.has(name))
+        throw invalid(`Row ${row}: the rows of order ${name} are not contiguous; export again or sort by Name.`);
       const time = parseTime(cell('Created at'));
-      if (time === undefined) throw invalid(`Row ${row}: Created at ${JSON.stringify(cell('Created at'))} is not a date.`);
+      if (time === undefined)
+        throw invalid(`Row ${row}: Created at ${JSON.stringify(cell('Created at'))} is not a date.`);
       const status = cell('Financial Status').toLowerCase();
       const email = cell('Email').trim();
       current = {
@@ -241,7 +264,8 @@ export async function* parseShopifyCsv(chunks: AsyncIterable<string | Buffer>): 
     }
     const quantityText = cell('Lineitem quantity');
     const quantity = quantityText === '' ? 1 : Number(quantityText);
-    if (!Number.isFinite(quantity)) throw invalid(`Row ${row}: Lineitem quantity ${JSON.stringify(quantityText)} is not a number.`);
+    if (!Number.isFinite(quantity))
+      throw invalid(`Row ${row}: Lineitem quantity ${JSON.stringify(quantityText)} is not a number.`);
     const product = cell('Lineitem name');
     if (product !== '' && quantity > 0) current.order.productIds.push(product);
   }
@@ -277,13 +301,19 @@ export async function assertReadableFile(file: string): Promise<void> {
   try {
     info = await stat(file);
   } catch (cause) {
-    throw invalid(`Cannot read the baskets file ${JSON.stringify(file)}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message}.`, cause);
+    throw invalid(
+      `Cannot read the baskets file ${JSON.stringify(file)}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message}.`,
+      cause,
+    );
   }
   if (!info.isFile()) throw invalid(`${JSON.stringify(file)} is not a file.`);
 }
 
 /** Streams the baskets of a file in the given (or guessed) format. */
-export async function readBaskets(file: string, format?: BasketFormat | string): Promise<{ format: BasketFormat; baskets: AsyncIterable<OrderBasket> }> {
+export async function readBaskets(
+  file: string,
+  format?: BasketFormat | string,
+): Promise<{ format: BasketFormat; baskets: AsyncIterable<OrderBasket> }> {
   await assertReadableFile(file);
   if (format !== undefined && !isBasketFormat(format)) {
     throw invalid(`Unknown format ${JSON.stringify(format)}: use one of ${basketFormats.join(', ')}.`);
@@ -324,7 +354,10 @@ export interface CatalogProduct {
  * Reads an item catalogue CSV such as Groceries' `groceries_items.csv` (`labels`, `level2`, ...): the id
  * column's value is kept exactly (trailing spaces included) and becomes id and title.
  */
-export async function readItemCatalog(file: string, options: { idColumn?: string; categoryColumn?: string } = {}): Promise<CatalogProduct[]> {
+export async function readItemCatalog(
+  file: string,
+  options: { idColumn?: string; categoryColumn?: string } = {},
+): Promise<CatalogProduct[]> {
   await assertReadableFile(file);
   const idColumn = options.idColumn ?? 'labels';
   const categoryColumn = options.categoryColumn ?? 'level2';

@@ -2,7 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, createCoPurchaseModel, type CoPurchaseModel, type OrderBasket } from './model.js';
 import { readBaskets, readItemCatalog, type CatalogProduct } from './parse.js';
-import { estimateRepurchaseIntervals, recommendForCustomer, relatedProducts, type Recommendation } from './recommender.js';
+import {
+  estimateRepurchaseIntervals,
+  recommendForCustomer,
+  relatedProducts,
+  type Recommendation,
+} from './recommender.js';
 
 const data = fileURLToPath(new URL('../../../../../shared/data/baskets/', import.meta.url));
 const DAY = 86_400_000;
@@ -34,7 +39,10 @@ describe('per-customer recommendations on Groceries', () => {
         expect(purchases.map((p) => p.productId)).toContain(reason.because);
         expect(reason.stats).toEqual(model.pairStats(reason.because, rec.productId));
         expect(reason.statistic).toBe('uplift');
-        expect(reason.value).toBeCloseTo(reason.stats.confidence - model.productCount(rec.productId) / model.basketCount, 12);
+        expect(reason.value).toBeCloseTo(
+          reason.stats.confidence - model.productCount(rec.productId) / model.basketCount,
+          12,
+        );
         expect(reason.stats.lift).toBeGreaterThan(1);
         expect(reason.stats.llr).toBeGreaterThanOrEqual(3.84);
       }
@@ -49,7 +57,9 @@ describe('per-customer recommendations on Groceries', () => {
   it('what the customer owns is dropped', () => {
     const plain = ids(recommendForCustomer(model, { purchases: bought('beef') }, catalog, { now, k: 20 }));
     expect(plain).toContain('whole milk');
-    const owning = ids(recommendForCustomer(model, { purchases: bought('beef', 'whole milk') }, catalog, { now, k: 20 }));
+    const owning = ids(
+      recommendForCustomer(model, { purchases: bought('beef', 'whole milk') }, catalog, { now, k: 20 }),
+    );
     expect(owning).not.toContain('whole milk');
     expect(owning).not.toContain('beef');
   });
@@ -57,9 +67,17 @@ describe('per-customer recommendations on Groceries', () => {
   it('a replenishable product comes back once its repurchase interval has passed, not before', () => {
     const milk = { ...catalog.get('whole milk')!, replenishable: true, repurchaseIntervalDays: 7 };
     const withMilk = new Map(catalog).set('whole milk', milk);
-    const recent = [{ productId: 'beef', time: now - DAY }, { productId: 'whole milk', time: now - 3 * DAY }];
-    expect(ids(recommendForCustomer(model, { purchases: recent }, withMilk, { now, k: 20 }))).not.toContain('whole milk');
-    const due = [{ productId: 'beef', time: now - DAY }, { productId: 'whole milk', time: now - 10 * DAY }];
+    const recent = [
+      { productId: 'beef', time: now - DAY },
+      { productId: 'whole milk', time: now - 3 * DAY },
+    ];
+    expect(ids(recommendForCustomer(model, { purchases: recent }, withMilk, { now, k: 20 }))).not.toContain(
+      'whole milk',
+    );
+    const due = [
+      { productId: 'beef', time: now - DAY },
+      { productId: 'whole milk', time: now - 10 * DAY },
+    ];
     expect(ids(recommendForCustomer(model, { purchases: due }, withMilk, { now, k: 20 }))).toContain('whole milk');
     // Not replenishable: never again.
     expect(ids(recommendForCustomer(model, { purchases: due }, catalog, { now, k: 20 }))).not.toContain('whole milk');
@@ -68,26 +86,48 @@ describe('per-customer recommendations on Groceries', () => {
   it('unavailable products and products missing from the catalogue are dropped', () => {
     const first = recommendForCustomer(model, { purchases: bought('beef') }, catalog, { now, k: 5 })[0]!.productId;
     const without = new Map(catalog).set(first, { ...catalog.get(first)!, available: false });
-    expect(ids(recommendForCustomer(model, { purchases: bought('beef') }, without, { now, k: 20 }))).not.toContain(first);
+    expect(ids(recommendForCustomer(model, { purchases: bought('beef') }, without, { now, k: 20 }))).not.toContain(
+      first,
+    );
     const missing = new Map(catalog);
     missing.delete(first);
-    expect(ids(recommendForCustomer(model, { purchases: bought('beef') }, missing, { now, k: 20 }))).not.toContain(first);
+    expect(ids(recommendForCustomer(model, { purchases: bought('beef') }, missing, { now, k: 20 }))).not.toContain(
+      first,
+    );
   });
 
   it('what was sent in the last N days is dropped; what was sent before is allowed again', () => {
     const first = recommendForCustomer(model, { purchases: bought('beef') }, catalog, { now, k: 5 })[0]!.productId;
     const sentRecently = { purchases: bought('beef'), sent: [{ productId: first, time: now - 5 * DAY }] };
-    expect(ids(recommendForCustomer(model, sentRecently, catalog, { now, k: 20, recentlySentDays: 14 }))).not.toContain(first);
+    expect(ids(recommendForCustomer(model, sentRecently, catalog, { now, k: 20, recentlySentDays: 14 }))).not.toContain(
+      first,
+    );
     expect(ids(recommendForCustomer(model, sentRecently, catalog, { now, k: 20, recentlySentDays: 3 }))[0]).toBe(first);
   });
 
   it('thin history - purchases the model does not know fall back to popular in their category, then popular overall', () => {
-    const local = new Map(catalog).set('local honey', { id: 'local honey', title: 'Local honey', category: 'sausage', available: true });
+    const local = new Map(catalog).set('local honey', {
+      id: 'local honey',
+      title: 'Local honey',
+      category: 'sausage',
+      available: true,
+    });
     const recs = recommendForCustomer(model, { purchases: bought('local honey') }, local, { now, k: 12 });
     const sausages = [...catalog.values()].filter((p) => p.category === 'sausage').length;
-    expect(recs.slice(0, sausages).every((r) => r.source === 'popular-in-category' && r.product.category === 'sausage')).toBe(true);
-    expect(recs[0]!.reasons).toEqual([{ kind: 'popular-in-category', category: 'sausage', count: model.productCount(recs[0]!.productId), score: expect.any(Number) }]);
-    expect(recs[0]!.productId).toBe(model.popular().find((p) => catalog.get(p.productId)?.category === 'sausage')!.productId);
+    expect(
+      recs.slice(0, sausages).every((r) => r.source === 'popular-in-category' && r.product.category === 'sausage'),
+    ).toBe(true);
+    expect(recs[0]!.reasons).toEqual([
+      {
+        kind: 'popular-in-category',
+        category: 'sausage',
+        count: model.productCount(recs[0]!.productId),
+        score: expect.any(Number),
+      },
+    ]);
+    expect(recs[0]!.productId).toBe(
+      model.popular().find((p) => catalog.get(p.productId)?.category === 'sausage')!.productId,
+    );
     expect(recs.slice(sausages).every((r) => r.source === 'popular')).toBe(true);
     const none = recommendForCustomer(model, { purchases: [] }, catalog, { now, k: 3 });
     expect(ids(none)).toEqual(model.popular(3).map((p) => p.productId));
@@ -104,7 +144,8 @@ describe('per-customer recommendations on Groceries', () => {
 });
 
 describe('recency and repurchase intervals', () => {
-  const catalogOf = (products: string[]) => new Map(products.map((id) => [id, { id, title: id, available: true, category: 'c' } satisfies CatalogProduct]));
+  const catalogOf = (products: string[]) =>
+    new Map(products.map((id) => [id, { id, title: id, available: true, category: 'c' } satisfies CatalogProduct]));
 
   it('a recent purchase weighs more than an old one (half-life)', async () => {
     const baskets: OrderBasket[] = [];
@@ -113,10 +154,26 @@ describe('recency and repurchase intervals', () => {
     for (let i = 0; i < 40; i++) baskets.push({ orderId: `c${i}`, productIds: [`filler${i}`] });
     const m = await buildModel(baskets);
     const products = catalogOf(['tent', 'stakes', 'pasta', 'sauce']);
-    const history = { purchases: [{ productId: 'tent', time: now - 200 * DAY }, { productId: 'pasta', time: now - 2 * DAY }] };
-    expect(ids(recommendForCustomer(m, history, products, { now, k: 2, halfLifeDays: 30 }))).toEqual(['sauce', 'stakes']);
-    const flipped = { purchases: [{ productId: 'tent', time: now - 2 * DAY }, { productId: 'pasta', time: now - 200 * DAY }] };
-    expect(ids(recommendForCustomer(m, flipped, products, { now, k: 2, halfLifeDays: 30 }))).toEqual(['stakes', 'sauce']);
+    const history = {
+      purchases: [
+        { productId: 'tent', time: now - 200 * DAY },
+        { productId: 'pasta', time: now - 2 * DAY },
+      ],
+    };
+    expect(ids(recommendForCustomer(m, history, products, { now, k: 2, halfLifeDays: 30 }))).toEqual([
+      'sauce',
+      'stakes',
+    ]);
+    const flipped = {
+      purchases: [
+        { productId: 'tent', time: now - 2 * DAY },
+        { productId: 'pasta', time: now - 200 * DAY },
+      ],
+    };
+    expect(ids(recommendForCustomer(m, flipped, products, { now, k: 2, halfLifeDays: 30 }))).toEqual([
+      'stakes',
+      'sauce',
+    ]);
   });
 
   it('only the maxSeeds most recent purchases seed the ranking; everything owned is still excluded', async () => {
@@ -125,7 +182,12 @@ describe('recency and repurchase intervals', () => {
     for (let i = 0; i < 40; i++) baskets.push({ orderId: `b${i}`, productIds: ['pasta', 'sauce'] });
     const m = await buildModel(baskets);
     const products = catalogOf(['tent', 'stakes', 'pasta', 'sauce']);
-    const history = { purchases: [{ productId: 'tent', time: now - 20 * DAY }, { productId: 'pasta', time: now - 2 * DAY }] };
+    const history = {
+      purchases: [
+        { productId: 'tent', time: now - 20 * DAY },
+        { productId: 'pasta', time: now - 2 * DAY },
+      ],
+    };
     const recs = recommendForCustomer(m, history, products, { now, k: 4, maxSeeds: 1 });
     expect(ids(recs)).toEqual(['sauce', 'stakes']);
     expect(recs[0]!.reasons[0]).toMatchObject({ kind: 'bought-with', because: 'pasta' });
@@ -135,17 +197,32 @@ describe('recency and repurchase intervals', () => {
   it('what is served is what the evaluation measures: the same blended ranking', async () => {
     const { blendRanking } = await import('./recommender.js');
     const basket = ['beef', 'onions', 'butter milk'];
-    const served = recommendForCustomer(model, { purchases: basket.map((productId) => ({ productId, time: now })) }, catalog, { now, k: 10 });
+    const served = recommendForCustomer(
+      model,
+      { purchases: basket.map((productId) => ({ productId, time: now })) },
+      catalog,
+      { now, k: 10 },
+    );
     const inBasket = new Set(basket.map((p) => model.denseId(p)));
-    const measured = blendRanking(model, basket.map((p) => [p, 1] as const), 10, (id) => !inBasket.has(id), false).map((c) => model.label(c.id));
+    const measured = blendRanking(
+      model,
+      basket.map((p) => [p, 1] as const),
+      10,
+      (id) => !inBasket.has(id),
+      false,
+    ).map((c) => model.label(c.id));
     expect(ids(served)).toEqual(measured);
   });
 
   it('the usual repurchase interval is the median gap between purchases of one customer', () => {
     const m = createCoPurchaseModel();
     let n = 0;
-    for (const [customer, days] of [['x', [0, 7, 14, 21]], ['y', [0, 9]]] as const) {
-      for (const day of days) m.addOrder({ orderId: `o${n++}`, customerId: customer, productIds: ['coffee', `other${n}`], time: day * DAY });
+    for (const [customer, days] of [
+      ['x', [0, 7, 14, 21]],
+      ['y', [0, 9]],
+    ] as const) {
+      for (const day of days)
+        m.addOrder({ orderId: `o${n++}`, customerId: customer, productIds: ['coffee', `other${n}`], time: day * DAY });
     }
     expect(estimateRepurchaseIntervals(m).get('coffee')).toBe(7);
     expect(estimateRepurchaseIntervals(m, { minRepeats: 5 }).has('coffee')).toBe(false);
@@ -154,8 +231,12 @@ describe('recency and repurchase intervals', () => {
   it('bad options are refused', () => {
     const m = createCoPurchaseModel();
     expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { k: -1 })).toThrowError(/k must be/);
-    expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { halfLifeDays: Number.NaN })).toThrowError(/halfLifeDays/);
-    expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { halfLifeDays: 0 })).toThrowError(/halfLifeDays must be above 0/);
+    expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { halfLifeDays: Number.NaN })).toThrowError(
+      /halfLifeDays/,
+    );
+    expect(() => recommendForCustomer(m, { purchases: [] }, new Map(), { halfLifeDays: 0 })).toThrowError(
+      /halfLifeDays must be above 0/,
+    );
   });
 });
 
@@ -177,7 +258,9 @@ describe('blended ranking', () => {
           );
           const seeds = [...new Map(seedList).entries()];
           const excluded = new Set(seeds.slice(0, 1).map(([p]) => p));
-          const got = blendRanking(m, seeds, k, (id) => !excluded.has(m.label(id)), false).map((c) => [m.label(c.id), c.score] as const);
+          const got = blendRanking(m, seeds, k, (id) => !excluded.has(m.label(id)), false).map(
+            (c) => [m.label(c.id), c.score] as const,
+          );
           // Brute force: every product with a positive count.
           const n = m.basketCount;
           let total = 0;

@@ -96,7 +96,8 @@ function ms(time: number | Date): number {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `${name} must be a non-negative number, got ${value}.`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `${name} must be a non-negative number, got ${value}.`);
   return value;
 }
 
@@ -166,7 +167,8 @@ export function blendRanking(
     const id = heap[i]!;
     score[id] = score[id]! + baseOf(id);
   }
-  const better = (a: number, b: number) => score[a]! > score[b]! || (score[a] === score[b] && model.label(a) < model.label(b));
+  const better = (a: number, b: number) =>
+    score[a]! > score[b]! || (score[a] === score[b] && model.label(a) < model.label(b));
   const siftDown = (from: number, size: number) => {
     let i = from;
     const item = heap[i]!;
@@ -186,7 +188,8 @@ export function blendRanking(
   const popular = model.popularDenseIds();
   const take = (id: number): RankedCandidate => {
     const from: Array<[number, number, number]> = [];
-    for (let c = keepReasons ? head[id]! : -1; c !== -1; c = scratch.cNext[c]!) from.push([scratch.cSource[c]!, scratch.cValue[c]!, scratch.cWeight[c]!]);
+    for (let c = keepReasons ? head[id]! : -1; c !== -1; c = scratch.cNext[c]!)
+      from.push([scratch.cSource[c]!, scratch.cValue[c]!, scratch.cWeight[c]!]);
     return { id, score: score[id]!, base: baseOf(id), from };
   };
   let j = 0;
@@ -196,7 +199,10 @@ export function blendRanking(
     const pop = j < popular.length ? popular[j]! : -1;
     if (next === -1 && pop === -1) break;
     const popScore = pop === -1 ? -Infinity : baseOf(pop);
-    if (next !== -1 && (score[next]! > popScore || (score[next] === popScore && model.label(next) < model.label(pop)))) {
+    if (
+      next !== -1 &&
+      (score[next]! > popScore || (score[next] === popScore && model.label(next) < model.label(pop)))
+    ) {
       heap[0] = heap[--size]!;
       siftDown(0, size);
       if (accept(next)) out.push(take(next));
@@ -293,7 +299,8 @@ export function recommendForCustomer(
   options: RecommendOptions = {},
 ): Recommendation[] {
   const k = options.k ?? 10;
-  if (!Number.isInteger(k) || k < 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `k must be a non-negative integer, got ${k}.`);
+  if (!Number.isInteger(k) || k < 0)
+    throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `k must be a non-negative integer, got ${k}.`);
   const now = ms(options.now ?? Date.now());
   const halfLife = positive('halfLifeDays', options.halfLifeDays ?? 90) * DAY_MS;
   if (halfLife === 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', 'halfLifeDays must be above 0.');
@@ -322,7 +329,7 @@ export function recommendForCustomer(
 
   const eligible = (productId: string): CatalogProduct | null => {
     const product = products.get(productId);
-    if (!product || !product.available) return null;
+    if (!product?.available) return null;
     if (recentlySent.has(productId) || blocked(productId)) return null;
     const bought = lastBought.get(productId);
     if (bought !== undefined) {
@@ -335,7 +342,8 @@ export function recommendForCustomer(
 
   const maxSeeds = positive('maxSeeds', options.maxSeeds ?? 200);
   let seeds: Array<[string, number]> = [];
-  for (const [productId, t] of lastBought) if (!blocked(productId)) seeds.push([productId, Math.pow(0.5, Math.max(0, now - t) / halfLife)]);
+  for (const [productId, t] of lastBought)
+    if (!blocked(productId)) seeds.push([productId, 0.5 ** (Math.max(0, now - t) / halfLife)]);
   if (seeds.length > maxSeeds) {
     // The cut-off weight by a numeric sort; ties at the cut-off broken by product id.
     const weights = Float64Array.from(seeds, (seed) => seed[1]).sort();
@@ -355,7 +363,8 @@ export function recommendForCustomer(
   const eligibleById = (id: number) => eligible(model.label(id)) !== null;
   // Declared interests (blocked categories left out), matched to the catalogue's own spelling of the category.
   const catalogueCategories = new Map<string, string>();
-  for (const product of products.values()) if (product.category) catalogueCategories.set(categoryKey(product.category), product.category);
+  for (const product of products.values())
+    if (product.category) catalogueCategories.set(categoryKey(product.category), product.category);
   const interests = [...new Set((history.interests ?? []).map(categoryKey))]
     .filter((key) => !blockedCategories.has(key))
     .flatMap((key) => (catalogueCategories.has(key) ? [catalogueCategories.get(key)!] : []));
@@ -366,14 +375,30 @@ export function recommendForCustomer(
     if (thin && candidate.from.length === 0) continue;
     const productId = model.label(candidate.id);
     const product = eligible(productId)!;
-    const strongest = candidate.from.sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0]))).slice(0, maxReasons);
+    const strongest = candidate.from
+      .sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0])))
+      .slice(0, maxReasons);
     const reasons: RecommendationReason[] = strongest.map(([source, value, weight]): RecommendationReason => {
       const because = model.label(source);
-      return { kind: 'bought-with', because, statistic, value, score: value * weight, stats: model.pairStats(because, productId)! };
+      return {
+        kind: 'bought-with',
+        because,
+        statistic,
+        value,
+        score: value * weight,
+        stats: model.pairStats(because, productId)!,
+      };
     });
-    if (candidate.base > 0 || reasons.length === 0) reasons.push({ kind: 'popular', count: model.productCount(productId), score: candidate.base });
+    if (candidate.base > 0 || reasons.length === 0)
+      reasons.push({ kind: 'popular', count: model.productCount(productId), score: candidate.base });
     reasons.sort((x, y) => y.score - x.score);
-    out.push({ productId, product, score: candidate.score, source: candidate.from.length > 0 ? 'neighbours' : 'popular', reasons });
+    out.push({
+      productId,
+      product,
+      score: candidate.score,
+      source: candidate.from.length > 0 ? 'neighbours' : 'popular',
+      reasons,
+    });
     chosen.add(productId);
   }
 
@@ -392,8 +417,20 @@ export function recommendForCustomer(
       category === null
         ? { productId, product, score, source: 'popular', reasons: [{ kind: 'popular', count, score }] }
         : declared
-          ? { productId, product, score, source: 'declared-interest', reasons: [{ kind: 'declared-interest', category, count, score }] }
-          : { productId, product, score, source: 'popular-in-category', reasons: [{ kind: 'popular-in-category', category, count, score }] },
+          ? {
+              productId,
+              product,
+              score,
+              source: 'declared-interest',
+              reasons: [{ kind: 'declared-interest', category, count, score }],
+            }
+          : {
+              productId,
+              product,
+              score,
+              source: 'popular-in-category',
+              reasons: [{ kind: 'popular-in-category', category, count, score }],
+            },
     );
     chosen.add(productId);
   };
@@ -448,7 +485,10 @@ export function categoryKey(category: string): string {
  * "Because you bought Coffee", "Because you told us you like Tea", "Popular in Dairy, which you buy from",
  * else "Popular in the shop". `titleOf` names a product (default: its id).
  */
-export function statedReason(recommendation: Pick<Recommendation, 'reasons'>, titleOf: (productId: string) => string = (id) => id): string {
+export function statedReason(
+  recommendation: Pick<Recommendation, 'reasons'>,
+  titleOf: (productId: string) => string = (id) => id,
+): string {
   const reasons = recommendation.reasons;
   const bought = reasons.filter((r) => r.kind === 'bought-with');
   if (bought.length > 0) {
@@ -464,7 +504,8 @@ export function statedReason(recommendation: Pick<Recommendation, 'reasons'>, ti
 
 /** The top-k related products of one product ("bought together"), with their statistics. */
 export function relatedProducts(model: CoPurchaseModel, productId: string, k = 10): Neighbour[] {
-  if (!Number.isInteger(k) || k < 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `k must be a non-negative integer, got ${k}.`);
+  if (!Number.isInteger(k) || k < 0)
+    throw new TactfulError('RECOMMEND.INVALID_OPTIONS', `k must be a non-negative integer, got ${k}.`);
   return model.neighbours(productId, k);
 }
 
@@ -473,7 +514,10 @@ export function relatedProducts(model: CoPurchaseModel, productId: string, k = 1
  * of it by the same customer, over the model's tracked orders. Products bought again fewer than
  * `minRepeats` times are left out.
  */
-export function estimateRepurchaseIntervals(model: CoPurchaseModel, options: { minRepeats?: number } = {}): Map<string, number> {
+export function estimateRepurchaseIntervals(
+  model: CoPurchaseModel,
+  options: { minRepeats?: number } = {},
+): Map<string, number> {
   const minRepeats = options.minRepeats ?? 3;
   const gaps = new Map<string, number[]>();
   for (const customerId of model.customerIds()) {

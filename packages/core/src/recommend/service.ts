@@ -77,7 +77,12 @@ export async function recommendForCustomerRef(
   const refs: string[] = [];
   if (asEmail.success) refs.push(`e:${ctx.keys.emailIndex(shopKeys, asEmail.data).toString('hex')}`);
   const matching = await ctx.db
-    .select({ orderId: orders.orderId, subjectId: orders.subjectId, customerRef: orders.customerRef, createdAt: orders.createdAt })
+    .select({
+      orderId: orders.orderId,
+      subjectId: orders.subjectId,
+      customerRef: orders.customerRef,
+      createdAt: orders.createdAt,
+    })
     .from(orders)
     .where(
       and(
@@ -85,23 +90,36 @@ export async function recommendForCustomerRef(
         eq(orders.counted, true),
         or(
           refs.length > 0 ? inArray(orders.customerRef, refs) : sql`false`,
-          asEmail.success ? sql`false` : sql`${orders.customerRef} in (select distinct ${orders.source} || ':' || ${customer} from ${orders} where ${orders.shopId} = ${ctx.shopId})`,
+          asEmail.success
+            ? sql`false`
+            : sql`${orders.customerRef} in (select distinct ${orders.source} || ':' || ${customer} from ${orders} where ${orders.shopId} = ${ctx.shopId})`,
         ),
       ),
     );
   let subjectId = matching.find((m) => m.subjectId)?.subjectId ?? null;
   if (!subjectId && asEmail.success) {
     const { findSubjectByEmail } = await import('../profile/subjects.js');
-    subjectId = (await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, asEmail.data))?.subjectId ?? null;
+    subjectId =
+      (await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, asEmail.data))?.subjectId ??
+      null;
   }
   if (!subjectId && matching.length === 0) {
-    throw new TactfulError('SUBJECT.NOT_FOUND', `No customer "${customer}" in shop ${ctx.shopId}: give an email or a platform customer id of an imported order.`);
+    throw new TactfulError(
+      'SUBJECT.NOT_FOUND',
+      `No customer "${customer}" in shop ${ctx.shopId}: give an email or a platform customer id of an imported order.`,
+    );
   }
   const [consent] = subjectId
     ? await ctx.db
         .select({ state: consentState.state })
         .from(consentState)
-        .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, subjectId), eq(consentState.purpose, 'personalization')))
+        .where(
+          and(
+            eq(consentState.shopId, ctx.shopId),
+            eq(consentState.subjectId, subjectId),
+            eq(consentState.purpose, 'personalization'),
+          ),
+        )
     : [];
   if (consent?.state !== 'granted') {
     throw new TactfulError(
@@ -121,27 +139,48 @@ export async function recommendForCustomerRef(
     }
   }
   // What the customer said: exclusions, sensitive opt-ins (with the shop's sensitive categories), declared interests.
-  const [profile] = await ctx.db.select().from(profiles).where(and(eq(profiles.shopId, ctx.shopId), eq(profiles.subjectId, subjectId!)));
+  const [profile] = await ctx.db
+    .select()
+    .from(profiles)
+    .where(and(eq(profiles.shopId, ctx.shopId), eq(profiles.subjectId, subjectId!)));
   const key = profile ? await ctx.keys.subjectKey(ctx.db, ctx.shopId, subjectId!) : null;
   const preferences = profile ? openPreferences(key, profile) : emptyPreferences();
-  const { blockedProducts, blockedCategories } = basisRules(preferences, (await readShopSettings(ctx.db, ctx.shopId)).sensitiveCategories);
+  const { blockedProducts, blockedCategories } = basisRules(
+    preferences,
+    (await readShopSettings(ctx.db, ctx.shopId)).sensitiveCategories,
+  );
   const declared = profile ? openAttributes(key, profile).interests : undefined;
   // Only what the customer told us reads "you told us": interests imported from elsewhere are not declarations.
   const interests = declared?.source === CUSTOMER_SOURCE && Array.isArray(declared.value) ? declared.value : [];
   const model = await getModel();
   const items = await catalogue(ctx.db, ctx.shopId);
   const titleOf = (id: string) => items.get(id)?.title ?? id;
-  const recommendations = recommendForCustomer(model, { purchases, interests, blockedProducts, blockedCategories }, items, { now: ctx.now(), ...options }).map((r) => ({
+  const recommendations = recommendForCustomer(
+    model,
+    { purchases, interests, blockedProducts, blockedCategories },
+    items,
+    { now: ctx.now(), ...options },
+  ).map((r) => ({
     ...r,
-    reasons: r.reasons.map((reason) => (reason.kind === 'bought-with' ? { ...reason, becauseTitle: titleOf(reason.because) } : reason)),
+    reasons: r.reasons.map((reason) =>
+      reason.kind === 'bought-with' ? { ...reason, becauseTitle: titleOf(reason.because) } : reason,
+    ),
   }));
   return { customer, subjectId: subjectId!, purchases: ids.length, recommendations };
 }
 
-export async function relatedToProduct(ctx: RecommendContext, getModel: () => Promise<CoPurchaseModel>, productId: string, k = 10) {
+export async function relatedToProduct(
+  ctx: RecommendContext,
+  getModel: () => Promise<CoPurchaseModel>,
+  productId: string,
+  k = 10,
+) {
   const model = await getModel();
   if (model.productCount(productId) === 0) {
-    throw new TactfulError('RECOMMEND.UNKNOWN_PRODUCT', `Product "${productId}" is in no counted order of shop ${ctx.shopId}: check the id (ids are kept exactly, spaces included).`);
+    throw new TactfulError(
+      'RECOMMEND.UNKNOWN_PRODUCT',
+      `Product "${productId}" is in no counted order of shop ${ctx.shopId}: check the id (ids are kept exactly, spaces included).`,
+    );
   }
   const items = await catalogue(ctx.db, ctx.shopId);
   return relatedProducts(model, productId, k).map((n) => ({ ...n, product: items.get(n.productId) ?? null }));

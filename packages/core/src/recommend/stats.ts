@@ -33,7 +33,7 @@ export function logLikelihoodRatio(k11: number, k12: number, k21: number, k22: n
   const columns = xlogx(k11 + k21) + xlogx(k12 + k22);
   const g2 = 2 * (cells - rows - columns + xlogx(total));
   // Rounding can leave a tiny negative value for independent counts.
-  return g2 > 0 ? g2 : 0;
+  return Math.max(g2, 0);
 }
 
 /** G² of the pair from its counts: k11 = nAB, k12 = nA − nAB, k21 = nB − nAB, k22 = n − nA − nB + nAB. */

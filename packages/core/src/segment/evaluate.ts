@@ -53,17 +53,41 @@ function predicateSql(p: Predicate, ctx: CompileContext): SQL {
     const plain = plainText[a.name];
     if (plain) return inJson(plain.column, values.map(plain.normalise));
     // Sealed attribute: compare keyed hashes of the normalised values.
-    return inJson(sql`(p.attr_index ->> ${a.name}::text)`, values.map((v) => attributeIndex(ctx.shopKeys, a.name, v)));
+    return inJson(
+      sql`(p.attr_index ->> ${a.name}::text)`,
+      values.map((v) => attributeIndex(ctx.shopKeys, a.name, v)),
+    );
   }
   if ('ageBand' in p) {
-    return sql`(${sql.join(list(p.ageBand).map((band) => sql`p.age between ${ageBandRange[band][0]} and ${ageBandRange[band][1]}`), sql` or `)})`;
+    return sql`(${sql.join(
+      list(p.ageBand).map((band) => sql`p.age between ${ageBandRange[band][0]} and ${ageBandRange[band][1]}`),
+      sql` or `,
+    )})`;
   }
   if ('location' in p) {
     const parts: SQL[] = [];
     const l = p.location;
-    if (l.country) parts.push(inJson(sql`p.country`, list(l.country).map((c) => c.toUpperCase())));
-    if (l.region) parts.push(inJson(sql`lower(p.region)`, list(l.region).map((r) => r.trim().toLowerCase())));
-    if (l.city) parts.push(inJson(sql`(p.attr_index ->> 'city')`, list(l.city).map((c) => attributeIndex(ctx.shopKeys, 'city', normaliseForIndex(c)))));
+    if (l.country)
+      parts.push(
+        inJson(
+          sql`p.country`,
+          list(l.country).map((c) => c.toUpperCase()),
+        ),
+      );
+    if (l.region)
+      parts.push(
+        inJson(
+          sql`lower(p.region)`,
+          list(l.region).map((r) => r.trim().toLowerCase()),
+        ),
+      );
+    if (l.city)
+      parts.push(
+        inJson(
+          sql`(p.attr_index ->> 'city')`,
+          list(l.city).map((c) => attributeIndex(ctx.shopKeys, 'city', normaliseForIndex(c))),
+        ),
+      );
     return sql`(${sql.join(parts, sql` and `)})`;
   }
   if ('interests' in p) {
@@ -85,10 +109,18 @@ function predicateSql(p: Predicate, ctx: CompileContext): SQL {
   if ('purchased' in p) {
     // A semi-join (the set of buyers, computed once) rather than a correlated probe per profile.
     const b = p.purchased;
-    const parts: SQL[] = [sql`o.shop_id = ${ctx.shopId}`, sql`o.subject_id is not null`, sql`o.counted`, sql`l.quantity > 0`];
+    const parts: SQL[] = [
+      sql`o.shop_id = ${ctx.shopId}`,
+      sql`o.subject_id is not null`,
+      sql`o.counted`,
+      sql`l.quantity > 0`,
+    ];
     if (b.product) parts.push(inJson(sql`l.product_id`, list(b.product)));
     if (b.category) parts.push(inJson(sql`pr.category`, list(b.category)));
-    if (b.withinDays) parts.push(sql`o.created_at >= ${new Date(ctx.now.getTime() - b.withinDays * 86_400_000).toISOString()}::timestamptz`);
+    if (b.withinDays)
+      parts.push(
+        sql`o.created_at >= ${new Date(ctx.now.getTime() - b.withinDays * 86_400_000).toISOString()}::timestamptz`,
+      );
     const join = b.category ? sql`join products pr on pr.shop_id = l.shop_id and pr.product_id = l.product_id` : sql``;
     return sql`p.subject_id in (select o.subject_id from orders o join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id ${join} where ${sql.join(parts, sql` and `)})`;
   }
@@ -108,8 +140,16 @@ function predicateSql(p: Predicate, ctx: CompileContext): SQL {
 
 /** The segment as a SQL condition over `profiles p`. */
 export function compileSegment(segment: Segment, ctx: CompileContext): SQL {
-  if ('all' in segment) return sql`(${sql.join(segment.all.map((s) => compileSegment(s, ctx)), sql` and `)})`;
-  if ('any' in segment) return sql`(${sql.join(segment.any.map((s) => compileSegment(s, ctx)), sql` or `)})`;
+  if ('all' in segment)
+    return sql`(${sql.join(
+      segment.all.map((s) => compileSegment(s, ctx)),
+      sql` and `,
+    )})`;
+  if ('any' in segment)
+    return sql`(${sql.join(
+      segment.any.map((s) => compileSegment(s, ctx)),
+      sql` or `,
+    )})`;
   if ('not' in segment) return sql`(not coalesce(${compileSegment(segment.not, ctx)}, false))`;
   return sql`coalesce(${predicateSql(segment as Predicate, ctx)}, false)`;
 }
@@ -119,7 +159,12 @@ function usesRfm(segment: Segment): boolean {
   if ('all' in segment) return segment.all.some(usesRfm);
   if ('any' in segment) return segment.any.some(usesRfm);
   if ('not' in segment) return usesRfm(segment.not);
-  return 'rfm' in segment || 'rfmLabel' in segment || ('attribute' in segment && segment.attribute.name === 'age') || 'ageBand' in segment;
+  return (
+    'rfm' in segment ||
+    'rfmLabel' in segment ||
+    ('attribute' in segment && segment.attribute.name === 'age') ||
+    'ageBand' in segment
+  );
 }
 
 export interface SegmentContext {
@@ -139,7 +184,10 @@ async function prepare(ctx: SegmentContext, segment: Segment): Promise<SQL> {
 /** Every member's subject id, in subject id order. */
 export async function segmentMembers(ctx: SegmentContext, segment: Segment): Promise<string[]> {
   const where = await prepare(ctx, segment);
-  const found = await rows<{ subject_id: string }>(ctx.db, sql`select p.subject_id from profiles p where p.shop_id = ${ctx.shopId} and ${where} order by p.subject_id`);
+  const found = await rows<{ subject_id: string }>(
+    ctx.db,
+    sql`select p.subject_id from profiles p where p.shop_id = ${ctx.shopId} and ${where} order by p.subject_id`,
+  );
   return found.map((r) => r.subject_id);
 }
 
@@ -160,7 +208,12 @@ export async function previewSegment(ctx: SegmentContext, segment: Segment, samp
     ctx.db,
     sql`select p.subject_id from profiles p where p.shop_id = ${ctx.shopId} and ${where} order by p.subject_id limit ${sampleSize}`,
   );
-  const emails = await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, sample.map((r) => r.subject_id));
+  const emails = await emailsOfMany(
+    ctx.db,
+    ctx.keys,
+    ctx.shopId,
+    sample.map((r) => r.subject_id),
+  );
   return {
     count: Number(counts?.n ?? 0),
     profiles: Number(counts?.total ?? 0),
@@ -171,7 +224,10 @@ export async function previewSegment(ctx: SegmentContext, segment: Segment, samp
 /** Whether one subject is in the segment (the export lists the saved segments a person is in). */
 export async function isMember(ctx: SegmentContext, segment: Segment, subjectId: string): Promise<boolean> {
   const where = await prepare(ctx, segment);
-  const found = await rows<{ one: number }>(ctx.db, sql`select 1 as one from profiles p where p.shop_id = ${ctx.shopId} and p.subject_id = ${subjectId} and ${where}`);
+  const found = await rows<{ one: number }>(
+    ctx.db,
+    sql`select 1 as one from profiles p where p.shop_id = ${ctx.shopId} and p.subject_id = ${subjectId} and ${where}`,
+  );
   return found.length > 0;
 }
 
@@ -202,10 +258,18 @@ export async function paretoReport(ctx: SegmentContext, threshold = 0.8): Promis
         select subject_id, revenue::text, cum::text, total::text, n::int from r
         where cum - revenue < ${threshold} * total order by revenue desc, subject_id`,
   );
-  const [all] = await rows<{ n: number }>(ctx.db, sql`select count(*)::int as n from profiles where shop_id = ${ctx.shopId} and order_count > 0`);
+  const [all] = await rows<{ n: number }>(
+    ctx.db,
+    sql`select count(*)::int as n from profiles where shop_id = ${ctx.shopId} and order_count > 0`,
+  );
   const customers = Number(all?.n ?? 0);
   const total = found.length > 0 ? Number(found[0]!.total) : 0;
-  const emails = await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, found.map((r) => r.subject_id));
+  const emails = await emailsOfMany(
+    ctx.db,
+    ctx.keys,
+    ctx.shopId,
+    found.map((r) => r.subject_id),
+  );
   const topRevenue = found.reduce((s, r) => s + Number(r.revenue), 0);
   return {
     customers,
@@ -214,13 +278,26 @@ export async function paretoReport(ctx: SegmentContext, threshold = 0.8): Promis
     topRevenue: Math.round(topRevenue * 100) / 100,
     shareOfCustomers: customers > 0 ? found.length / customers : 0,
     threshold,
-    members: found.map((r) => ({ subjectId: r.subject_id, email: emails.get(r.subject_id) ?? '', revenue: Number(r.revenue), cumulativeShare: total > 0 ? Number(r.cum) / total : 0 })),
+    members: found.map((r) => ({
+      subjectId: r.subject_id,
+      email: emails.get(r.subject_id) ?? '',
+      revenue: Number(r.revenue),
+      cumulativeShare: total > 0 ? Number(r.cum) / total : 0,
+    })),
   };
 }
 
 export interface RfmReport {
   customers: number;
-  labels: Array<{ label: string; customers: number; share: number; revenue: number; averageRecency: number; averageFrequency: number; averageMonetary: number }>;
+  labels: Array<{
+    label: string;
+    customers: number;
+    share: number;
+    revenue: number;
+    averageRecency: number;
+    averageFrequency: number;
+    averageMonetary: number;
+  }>;
   grid: Array<{ recency: number; frequency: number; customers: number }>;
 }
 

@@ -21,7 +21,18 @@ export const ageBandRange: Record<AgeBand, [number, number]> = {
 };
 
 /** Attributes a predicate may name: the plain ones compare directly, the sealed ones by keyed hash. */
-export const segmentAttributes = ['firstName', 'lastName', 'gender', 'birthDate', 'age', 'country', 'region', 'city', 'jobTitle', 'timeZone'] as const;
+export const segmentAttributes = [
+  'firstName',
+  'lastName',
+  'gender',
+  'birthDate',
+  'age',
+  'country',
+  'region',
+  'city',
+  'jobTitle',
+  'timeZone',
+] as const;
 export type SegmentAttribute = (typeof segmentAttributes)[number];
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1).max(1000)]);
@@ -44,15 +55,31 @@ export const predicateSchemas = {
       exists: z.boolean().optional(),
     })
     .strict()
-    .refine((p) => [p.eq, p.in, p.between, p.exists].filter((v) => v !== undefined).length === 1, 'give exactly one of eq, in, between, exists')
-    .refine((p) => p.between === undefined || p.name === 'age', 'between applies to age only (other attributes are text or stored encrypted)'),
+    .refine(
+      (p) => [p.eq, p.in, p.between, p.exists].filter((v) => v !== undefined).length === 1,
+      'give exactly one of eq, in, between, exists',
+    )
+    .refine(
+      (p) => p.between === undefined || p.name === 'age',
+      'between applies to age only (other attributes are text or stored encrypted)',
+    ),
   ageBand: oneOrMany(z.enum(ageBands)),
   location: z
-    .object({ country: oneOrMany(z.string().regex(/^[A-Za-z]{2}$/, 'a two-letter ISO country code')).optional(), region: oneOrMany(z.string().min(1)).optional(), city: oneOrMany(z.string().min(1)).optional() })
+    .object({
+      country: oneOrMany(z.string().regex(/^[A-Za-z]{2}$/, 'a two-letter ISO country code')).optional(),
+      region: oneOrMany(z.string().min(1)).optional(),
+      city: oneOrMany(z.string().min(1)).optional(),
+    })
     .strict()
-    .refine((l) => l.country !== undefined || l.region !== undefined || l.city !== undefined, 'give country, region or city'),
+    .refine(
+      (l) => l.country !== undefined || l.region !== undefined || l.city !== undefined,
+      'give country, region or city',
+    ),
   interests: z
-    .object({ anyOf: z.array(z.string().min(1)).min(1).optional(), allOf: z.array(z.string().min(1)).min(1).optional() })
+    .object({
+      anyOf: z.array(z.string().min(1)).min(1).optional(),
+      allOf: z.array(z.string().min(1)).min(1).optional(),
+    })
     .strict()
     .refine((i) => (i.anyOf === undefined) !== (i.allOf === undefined), 'give exactly one of anyOf, allOf'),
   rfm: z
@@ -61,7 +88,11 @@ export const predicateSchemas = {
     .refine((r) => r.recency || r.frequency || r.monetary, 'give recency, frequency or monetary as [from, to]'),
   rfmLabel: oneOrMany(z.enum(rfmLabels.map((l) => l.label) as [string, ...string[]])),
   purchased: z
-    .object({ product: oneOrMany(z.string().min(1)).optional(), category: oneOrMany(z.string().min(1)).optional(), withinDays: z.number().int().positive().max(36500).optional() })
+    .object({
+      product: oneOrMany(z.string().min(1)).optional(),
+      category: oneOrMany(z.string().min(1)).optional(),
+      withinDays: z.number().int().positive().max(36500).optional(),
+    })
     .strict()
     .refine((p) => p.product !== undefined || p.category !== undefined, 'give product, category or both'),
   orderCount: range,
@@ -83,15 +114,22 @@ function pathText(path: Array<string | number>): string {
 
 function fail(path: Array<string | number>, message: string): never {
   const where = pathText(path);
-  throw new TactfulError('SEGMENT.INVALID', `Invalid segment at ${where}: ${message}`, { details: [{ path: where, message }] });
+  throw new TactfulError('SEGMENT.INVALID', `Invalid segment at ${where}: ${message}`, {
+    details: [{ path: where, message }],
+  });
 }
 
 /** Parses and validates a segment; throws SEGMENT.INVALID naming the path of the first problem. */
 export function parseSegment(input: unknown, path: Array<string | number> = [], depth = 0): Segment {
   if (depth > 32) fail(path, 'nested too deeply (32 levels at most)');
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) fail(path, `expected an object with one of the keys ${kinds.join(', ')}`);
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    fail(path, `expected an object with one of the keys ${kinds.join(', ')}`);
   const keys = Object.keys(input);
-  if (keys.length !== 1) fail(path, `expected exactly one key (one of ${kinds.join(', ')}), got ${keys.length === 0 ? 'none' : keys.join(', ')}`);
+  if (keys.length !== 1)
+    fail(
+      path,
+      `expected exactly one key (one of ${kinds.join(', ')}), got ${keys.length === 0 ? 'none' : keys.join(', ')}`,
+    );
   const kind = keys[0]!;
   const value = (input as Record<string, unknown>)[kind];
   if (kind === 'all' || kind === 'any') {

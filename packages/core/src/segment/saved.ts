@@ -7,8 +7,18 @@ import { parseSegment, type Segment } from './language.js';
 
 const segmentName = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-export async function saveSegment(db: Db, shopId: string, name: string, definition: unknown, at: Date): Promise<Segment> {
-  if (!segmentName.test(name)) throw new TactfulError('SEGMENT.INVALID', `"${name}" is not a segment name: use lower-case letters, digits, - and _ (64 at most).`);
+export async function saveSegment(
+  db: Db,
+  shopId: string,
+  name: string,
+  definition: unknown,
+  at: Date,
+): Promise<Segment> {
+  if (!segmentName.test(name))
+    throw new TactfulError(
+      'SEGMENT.INVALID',
+      `"${name}" is not a segment name: use lower-case letters, digits, - and _ (64 at most).`,
+    );
   const segment = parseSegment(definition);
   await db
     .insert(segments)
@@ -17,12 +27,18 @@ export async function saveSegment(db: Db, shopId: string, name: string, definiti
   return segment;
 }
 
-export async function listSegments(db: Db, shopId: string): Promise<Array<{ name: string; definition: Segment; updatedAt: Date }>> {
+export async function listSegments(
+  db: Db,
+  shopId: string,
+): Promise<Array<{ name: string; definition: Segment; updatedAt: Date }>> {
   const found = await db.select().from(segments).where(eq(segments.shopId, shopId)).orderBy(asc(segments.name));
   return found.map((r) => ({ name: r.name, definition: parseSegment(r.definition), updatedAt: r.updatedAt }));
 }
 
 export async function deleteSegment(db: Db, shopId: string, name: string): Promise<boolean> {
-  const gone = await db.delete(segments).where(and(eq(segments.shopId, shopId), eq(segments.name, name))).returning({ name: segments.name });
+  const gone = await db
+    .delete(segments)
+    .where(and(eq(segments.shopId, shopId), eq(segments.name, name)))
+    .returning({ name: segments.name });
   return gone.length > 0;
 }

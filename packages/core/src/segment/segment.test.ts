@@ -15,11 +15,27 @@ interface Person {
   email: string;
   personalization: boolean;
   marketing: 'granted' | 'withdrawn' | 'none';
-  attrs: { firstName: string; gender: string; birthDate: string; country: string; region: string; city: string; interests: string[]; jobTitle?: string };
+  attrs: {
+    firstName: string;
+    gender: string;
+    birthDate: string;
+    country: string;
+    region: string;
+    city: string;
+    interests: string[];
+    jobTitle?: string;
+  };
   orders: Array<{ id: string; products: string[]; daysAgo: number; total: number }>;
 }
 
-const categoryOf: Record<string, string> = { tea: 'drinks', coffee: 'drinks', mug: 'kitchen', kettle: 'kitchen', honey: 'food', jam: 'food' };
+const categoryOf: Record<string, string> = {
+  tea: 'drinks',
+  coffee: 'drinks',
+  mug: 'kitchen',
+  kettle: 'kitchen',
+  honey: 'food',
+  jam: 'food',
+};
 const productIds = Object.keys(categoryOf);
 
 /** A deterministic shop of `n` people with varied attributes, consent and orders. */
@@ -39,7 +55,12 @@ function generate(n: number, seed = 7): Person[] {
     const count = Math.floor(rnd() * 5);
     for (let k = 0; k < count; k++) {
       const products = [...new Set([pick(productIds), pick(productIds)])];
-      orders.push({ id: `o${i}-${k}`, products, daysAgo: Math.floor(rnd() * 400), total: Math.round(rnd() * 20000) / 100 + 1 });
+      orders.push({
+        id: `o${i}-${k}`,
+        products,
+        daysAgo: Math.floor(rnd() * 400),
+        total: Math.round(rnd() * 20000) / 100 + 1,
+      });
     }
     people.push({
       email: `p${String(i).padStart(3, '0')}@example.com`,
@@ -65,12 +86,35 @@ async function load(t: Tactful, people: Person[]) {
   await t.products.upsert(productIds.map((id) => ({ id, title: id, category: categoryOf[id]!, available: true })));
   const events = [];
   for (const p of people) {
-    if (p.personalization) events.push({ subject: { email: p.email }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: daysAgo(500), source: { system: 'shopify', eventId: `${p.email}:p`, method: 'form' } });
-    if (p.marketing !== 'none') events.push({ subject: { email: p.email }, purpose: 'email_marketing', state: p.marketing, level: 'single', occurredAt: daysAgo(450), source: { system: 'shopify', eventId: `${p.email}:m`, method: 'form' } });
+    if (p.personalization)
+      events.push({
+        subject: { email: p.email },
+        purpose: 'personalization',
+        state: 'granted',
+        level: 'single',
+        occurredAt: daysAgo(500),
+        source: { system: 'shopify', eventId: `${p.email}:p`, method: 'form' },
+      });
+    if (p.marketing !== 'none')
+      events.push({
+        subject: { email: p.email },
+        purpose: 'email_marketing',
+        state: p.marketing,
+        level: 'single',
+        occurredAt: daysAgo(450),
+        source: { system: 'shopify', eventId: `${p.email}:m`, method: 'form' },
+      });
   }
   await t.consent.recordBatch(events);
   const orders: OrderRecord[] = people.flatMap((p) =>
-    p.orders.map((o) => ({ id: o.id, email: p.email, createdAt: daysAgo(o.daysAgo), updatedAt: daysAgo(o.daysAgo), totalPrice: o.total.toFixed(2), lines: o.products.map((productId) => ({ productId, title: productId, quantity: 1 })) })),
+    p.orders.map((o) => ({
+      id: o.id,
+      email: p.email,
+      createdAt: daysAgo(o.daysAgo),
+      updatedAt: daysAgo(o.daysAgo),
+      totalPrice: o.total.toFixed(2),
+      lines: o.products.map((productId) => ({ productId, title: productId, quantity: 1 })),
+    })),
   );
   await t.orders.ingest(orders, 'shopify');
   for (const p of people) if (p.personalization) await t.profiles.setAttributes(p.email, p.attrs, 'shopify');
@@ -93,7 +137,9 @@ function rfmOf(people: Person[]) {
   for (const p of buyers) {
     const R = r(p);
     const FM = Math.round((f(p) + m(p)) / 2 + 1e-9);
-    const label = rfmLabels.find((l) => new Function('r', 'fm', `return ${l.sql.replace(/ and /g, ' && ').replace(/ = /g, ' === ')}`)(R, FM))!.label;
+    const label = rfmLabels.find((l) =>
+      new Function('r', 'fm', `return ${l.sql.replace(/ and /g, ' && ').replace(/ = /g, ' === ')}`)(R, FM),
+    )!.label;
     out.set(p.email, { r: R, f: f(p), m: m(p), label });
   }
   return { out, revenue };
@@ -117,25 +163,47 @@ function oracle(people: Person[], segment: Segment): string[] {
     if ('ageBand' in s) {
       const bands = Array.isArray(s.ageBand) ? s.ageBand : [s.ageBand];
       const a = age(p);
-      return bands.some((b) => (b === '65+' ? a >= 65 : b === '<18' ? a < 18 : a >= Number(b.slice(0, 2)) && a <= Number(b.slice(3, 5))));
+      return bands.some((b) =>
+        b === '65+' ? a >= 65 : b === '<18' ? a < 18 : a >= Number(b.slice(0, 2)) && a <= Number(b.slice(3, 5)),
+      );
     }
     if ('location' in s) {
       const l = s.location;
-      const list = (x: string | string[] | undefined) => (x === undefined ? null : (Array.isArray(x) ? x : [x]).map((y) => y.toLowerCase()));
+      const list = (x: string | string[] | undefined) =>
+        x === undefined ? null : (Array.isArray(x) ? x : [x]).map((y) => y.toLowerCase());
       const c = list(l.country);
       const r = list(l.region);
       const ci = list(l.city);
-      return (!c || c.includes(p.attrs.country.toLowerCase())) && (!r || r.includes(p.attrs.region.toLowerCase())) && (!ci || ci.includes(p.attrs.city.toLowerCase()));
+      return (
+        (!c || c.includes(p.attrs.country.toLowerCase())) &&
+        (!r || r.includes(p.attrs.region.toLowerCase())) &&
+        (!ci || ci.includes(p.attrs.city.toLowerCase()))
+      );
     }
-    if ('interests' in s) return s.interests.allOf ? s.interests.allOf.every((i) => p.attrs.interests.includes(i)) : s.interests.anyOf!.some((i) => p.attrs.interests.includes(i));
+    if ('interests' in s)
+      return s.interests.allOf
+        ? s.interests.allOf.every((i) => p.attrs.interests.includes(i))
+        : s.interests.anyOf!.some((i) => p.attrs.interests.includes(i));
     if ('purchased' in s) {
       const b = s.purchased;
       const prods = b.product === undefined ? null : Array.isArray(b.product) ? b.product : [b.product];
       const cats = b.category === undefined ? null : Array.isArray(b.category) ? b.category : [b.category];
-      return p.orders.some((o) => (b.withinDays === undefined || o.daysAgo <= b.withinDays) && o.products.some((x) => (!prods || prods.includes(x)) && (!cats || cats.includes(categoryOf[x]!))));
+      return p.orders.some(
+        (o) =>
+          (b.withinDays === undefined || o.daysAgo <= b.withinDays) &&
+          o.products.some((x) => (!prods || prods.includes(x)) && (!cats || cats.includes(categoryOf[x]!))),
+      );
     }
-    if ('orderCount' in s) return (s.orderCount.min === undefined || p.orders.length >= s.orderCount.min) && (s.orderCount.max === undefined || p.orders.length <= s.orderCount.max);
-    if ('revenue' in s) return (s.revenue.min === undefined || revenue(p) >= s.revenue.min) && (s.revenue.max === undefined || revenue(p) <= s.revenue.max);
+    if ('orderCount' in s)
+      return (
+        (s.orderCount.min === undefined || p.orders.length >= s.orderCount.min) &&
+        (s.orderCount.max === undefined || p.orders.length <= s.orderCount.max)
+      );
+    if ('revenue' in s)
+      return (
+        (s.revenue.min === undefined || revenue(p) >= s.revenue.min) &&
+        (s.revenue.max === undefined || revenue(p) <= s.revenue.max)
+      );
     if ('consent' in s) {
       const states = Array.isArray(s.consent.state) ? s.consent.state : [s.consent.state];
       const state = s.consent.purpose === 'email_marketing' ? p.marketing : p.personalization ? 'granted' : 'none';
@@ -153,7 +221,10 @@ function oracle(people: Person[], segment: Segment): string[] {
     }
     throw new Error('unknown predicate');
   };
-  return people.filter((p) => p.personalization && test(segment, p)).map((p) => p.email).sort();
+  return people
+    .filter((p) => p.personalization && test(segment, p))
+    .map((p) => p.email)
+    .sort();
 }
 
 const segments: Segment[] = [
@@ -174,7 +245,13 @@ const segments: Segment[] = [
   { consent: { purpose: 'email_marketing', state: ['none', 'withdrawn'] } },
   { rfmLabel: ['champions', 'loyal', 'at_risk'] },
   { rfm: { recency: [4, 5], monetary: [3, 5] } },
-  { all: [{ location: { country: 'FR' } }, { not: { purchased: { category: 'food' } } }, { any: [{ ageBand: '45-54' }, { orderCount: { min: 3 } }] }] },
+  {
+    all: [
+      { location: { country: 'FR' } },
+      { not: { purchased: { category: 'food' } } },
+      { any: [{ ageBand: '45-54' }, { orderCount: { min: 3 } }] },
+    ],
+  },
 ];
 
 describeEachStore('segments', (getStore) => {
@@ -202,7 +279,9 @@ describeEachStore('segments', (getStore) => {
     await load(t, people);
     const report = await t.segments.pareto();
     const { revenue } = rfmOf(people);
-    const buyers = people.filter((p) => p.personalization && p.orders.length > 0).sort((a, b) => revenue(b) - revenue(a) || a.email.localeCompare(b.email));
+    const buyers = people
+      .filter((p) => p.personalization && p.orders.length > 0)
+      .sort((a, b) => revenue(b) - revenue(a) || a.email.localeCompare(b.email));
     const total = buyers.reduce((s, p) => s + revenue(p), 0);
     let cum = 0;
     const top: string[] = [];
@@ -223,7 +302,9 @@ describeEachStore('segments', (getStore) => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop('saved'), now: () => now });
     await t.segments.save('vip', { revenue: { min: 500 } });
     expect((await t.segments.list()).map((s) => s.name)).toEqual(['vip']);
-    await expect(t.segments.save('Bad Name', { revenue: { min: 1 } })).rejects.toMatchObject({ code: 'SEGMENT.INVALID' });
+    await expect(t.segments.save('Bad Name', { revenue: { min: 1 } })).rejects.toMatchObject({
+      code: 'SEGMENT.INVALID',
+    });
     await expect(t.segments.save('x', { revenue: { min: 'lots' } })).rejects.toMatchObject({ code: 'SEGMENT.INVALID' });
     expect(await t.segments.delete('vip')).toBe(true);
     expect(await t.segments.list()).toEqual([]);
@@ -242,12 +323,18 @@ describe('segment language', () => {
   };
 
   it('bad input - every error names its path', () => {
-    expect(error({ all: [{ orderCount: { min: 1 } }, { orderCount: { min: 'two' } }] })).toMatch(/^SEGMENT.INVALID Invalid segment at all\[1\]\.orderCount\.min: /);
+    expect(error({ all: [{ orderCount: { min: 1 } }, { orderCount: { min: 'two' } }] })).toMatch(
+      /^SEGMENT.INVALID Invalid segment at all\[1\]\.orderCount\.min: /,
+    );
     expect(error({ any: [] })).toMatch(/at any: expected a non-empty array/);
     expect(error({ not: { colour: 'red' } })).toMatch(/at not: unknown key "colour"/);
     expect(error({ attribute: { name: 'shoeSize', eq: 42 } })).toMatch(/at attribute\.name: /);
-    expect(error({ attribute: { name: 'firstName', between: [1, 2] } })).toMatch(/at attribute: between applies to age only/);
-    expect(error({ attribute: { name: 'gender', eq: 'x', in: ['y'] } })).toMatch(/exactly one of eq, in, between, exists/);
+    expect(error({ attribute: { name: 'firstName', between: [1, 2] } })).toMatch(
+      /at attribute: between applies to age only/,
+    );
+    expect(error({ attribute: { name: 'gender', eq: 'x', in: ['y'] } })).toMatch(
+      /exactly one of eq, in, between, exists/,
+    );
     expect(error({ rfm: { recency: [5, 1] } })).toMatch(/at rfm\.recency: /);
     expect(error({ rfmLabel: 'vip' })).toMatch(/at rfmLabel/);
     expect(error({ consent: { purpose: 'email_marketing', state: 'maybe' } })).toMatch(/at consent\.state/);

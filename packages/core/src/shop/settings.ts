@@ -12,7 +12,11 @@ export const shopSettings = z
     /** Systems that must learn of every consent change (outbox targets): `shopify`, `mailchimp`, ... */
     connectedSystems: z.array(z.string().min(1)).default([]),
     /** How long a double opt-in link stays valid. */
-    optInTokenTtlHours: z.number().positive().max(24 * 30).default(48),
+    optInTokenTtlHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(48),
     /**
      * Catalogue categories the shop treats as sensitive (health, intimate items, ...): purchases in them are never
      * a basis or a stated reason for a recommendation unless the customer opted in to exactly that category.
@@ -23,7 +27,11 @@ export const shopSettings = z
       .object({
         name: z.string().trim().min(1, 'the sender name is empty').max(100),
         email: z.email({ message: 'the sender reply address is not an email address' }),
-        postalAddress: z.string().trim().min(5, 'a postal address is required by anti-spam law (CAN-SPAM, ePrivacy)').max(300),
+        postalAddress: z
+          .string()
+          .trim()
+          .min(5, 'a postal address is required by anti-spam law (CAN-SPAM, ePrivacy)')
+          .max(300),
       })
       .strict()
       .optional(),

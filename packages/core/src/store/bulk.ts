@@ -8,17 +8,28 @@ import type { Db } from './open.js';
  * placeholders (no 65 535-parameter ceiling) and skips the query builder's per-value work, which dominated
  * the ingest profile. Buffers travel as bytea hex (`\x…`), Dates as ISO strings.
  */
-export async function bulkInsert<T extends PgTable>(tx: Db, table: T, rows: ReadonlyArray<T['$inferInsert']>, onConflict?: SQL): Promise<void> {
+export async function bulkInsert<T extends PgTable>(
+  tx: Db,
+  table: T,
+  rows: ReadonlyArray<T['$inferInsert']>,
+  onConflict?: SQL,
+): Promise<void> {
   if (rows.length === 0) return;
   const columns = getTableColumns(table);
-  const present = Object.keys(columns).filter((prop) => rows.some((r) => (r as Record<string, unknown>)[prop] !== undefined));
+  const present = Object.keys(columns).filter((prop) =>
+    rows.some((r) => (r as Record<string, unknown>)[prop] !== undefined),
+  );
   const names = present.map((prop) => columns[prop]!.name);
   const json = JSON.stringify(
     rows.map((row) => {
       const out: Record<string, unknown> = {};
       for (let i = 0; i < present.length; i++) {
         const value = (row as Record<string, unknown>)[present[i]!];
-        out[names[i]!] = Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : value instanceof Date ? value.toISOString() : value;
+        out[names[i]!] = Buffer.isBuffer(value)
+          ? `\\x${value.toString('hex')}`
+          : value instanceof Date
+            ? value.toISOString()
+            : value;
       }
       return out;
     }),
@@ -26,5 +37,7 @@ export async function bulkInsert<T extends PgTable>(tx: Db, table: T, rows: Read
   const tableName = getTableName(table);
   const list = sql.raw(names.map((n) => `"${n}"`).join(', '));
   const tableId = sql.raw(`"${tableName}"`);
-  await tx.execute(sql`insert into ${tableId} (${list}) select ${list} from jsonb_populate_recordset(null::${tableId}, ${json}::jsonb) ${onConflict ?? sql``}`);
+  await tx.execute(
+    sql`insert into ${tableId} (${list}) select ${list} from jsonb_populate_recordset(null::${tableId}, ${json}::jsonb) ${onConflict ?? sql``}`,
+  );
 }

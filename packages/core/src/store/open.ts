@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'drizzle-orm';
+import type { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { TactfulError } from '../errors/tactful-error.js';
 import { loadOrCreateSecretFile, parseMasterSecret } from '../crypto/master-secret.js';
@@ -37,11 +37,18 @@ export const DEFAULT_STORE_URL = '.tactful/db';
 /** Opens the store at `url` and applies the committed migrations before returning. */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const url = (options.url ?? DEFAULT_STORE_URL).trim();
-  if (url === '') throw new TactfulError('CONFIG.INVALID', 'The database location is empty: pass a folder, memory:// or a postgres:// URL.');
+  if (url === '')
+    throw new TactfulError(
+      'CONFIG.INVALID',
+      'The database location is empty: pass a folder, memory:// or a postgres:// URL.',
+    );
   const secret = options.secret ?? process.env.TACTFUL_SECRET;
   if (/^postgres(ql)?:\/\//i.test(url)) return openPostgres(url, secret, options.maxConnections ?? 10);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && url !== 'memory://') {
-    throw new TactfulError('CONFIG.INVALID', `Unknown database URL scheme in "${url}": use a folder path, memory:// or postgres://.`);
+    throw new TactfulError(
+      'CONFIG.INVALID',
+      `Unknown database URL scheme in "${url}": use a folder path, memory:// or postgres://.`,
+    );
   }
   return openPglite(url, secret);
 }
@@ -62,7 +69,11 @@ async function openPglite(url: string, secret: string | undefined): Promise<Stor
     client = inMemory ? new PGlite() : new PGlite(folder);
     await client.waitReady;
   } catch (cause) {
-    throw new TactfulError('STORE.OPEN_FAILED', `Could not open the embedded database at ${folder ?? url}: ${(cause as Error).message}. Is another tactful process using it?`, { cause });
+    throw new TactfulError(
+      'STORE.OPEN_FAILED',
+      `Could not open the embedded database at ${folder ?? url}: ${(cause as Error).message}. Is another tactful process using it?`,
+      { cause },
+    );
   }
   const db = drizzle({ client, schema }) as unknown as Db;
   await migrate(db as never, { migrationsFolder: migrationsFolder() });
@@ -83,7 +94,10 @@ async function openPglite(url: string, secret: string | undefined): Promise<Stor
 
 async function openPostgres(url: string, secret: string | undefined, max: number): Promise<Store> {
   if (!secret) {
-    throw new TactfulError('CONFIG.INVALID', 'TACTFUL_SECRET is required with a PostgreSQL database: set it to 64 hex characters and keep it safe (it unlocks every shop key).');
+    throw new TactfulError(
+      'CONFIG.INVALID',
+      'TACTFUL_SECRET is required with a PostgreSQL database: set it to 64 hex characters and keep it safe (it unlocks every shop key).',
+    );
   }
   const masterKey = parseMasterSecret(secret);
   const pg = (await import('pg')).default;
@@ -99,7 +113,11 @@ async function openPostgres(url: string, secret: string | undefined, max: number
     client.release();
   } catch (cause) {
     await pool.end().catch(() => undefined);
-    throw new TactfulError('STORE.OPEN_FAILED', `Could not connect to PostgreSQL at ${maskUrl(url)}: ${(cause as Error).message}.`, { cause });
+    throw new TactfulError(
+      'STORE.OPEN_FAILED',
+      `Could not connect to PostgreSQL at ${maskUrl(url)}: ${(cause as Error).message}.`,
+      { cause },
+    );
   }
   const db = drizzle({ client: pool, schema }) as unknown as Db;
   // Several app instances may start at once: one applies the migrations, the others wait for it.
@@ -138,7 +156,10 @@ function migrationsFolder(): string {
     if (existsSync(join(candidate, 'meta', '_journal.json'))) return candidate;
     dir = dirname(dir);
   }
-  throw new TactfulError('STORE.MIGRATIONS_MISSING', 'The migrations folder of @tactful/core was not found: reinstall the package.');
+  throw new TactfulError(
+    'STORE.MIGRATIONS_MISSING',
+    'The migrations folder of @tactful/core was not found: reinstall the package.',
+  );
 }
 
 /** Helper for repositories: the rows of a raw `sql` query on either driver. */

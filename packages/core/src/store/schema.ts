@@ -90,7 +90,10 @@ export const subjects = pgTable(
     /** The provider reported the address undeliverable (Mailchimp `cleaned`): not a withdrawal, but nothing is sent. */
     undeliverableAt: tstz('undeliverable_at'),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.subjectId] }), uniqueIndex('subjects_email_index').on(t.shopId, t.emailIndex)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.subjectId] }),
+    uniqueIndex('subjects_email_index').on(t.shopId, t.emailIndex),
+  ],
 );
 
 export const consentLedger = pgTable(
@@ -137,7 +140,10 @@ export const consentState = pgTable(
     since: tstz('since').notNull(),
     decidedBy: text('decided_by').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.subjectId, t.purpose] }), index('consent_state_purpose').on(t.shopId, t.purpose, t.state)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.subjectId, t.purpose] }),
+    index('consent_state_purpose').on(t.shopId, t.purpose, t.state),
+  ],
 );
 
 export const auditLog = pgTable(
@@ -155,7 +161,11 @@ export const auditLog = pgTable(
     prevHash: text('prev_hash').notNull(),
     rowHash: text('row_hash').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.seq] }), index('audit_log_subject').on(t.shopId, t.subjectId), index('audit_log_at').on(t.shopId, t.at)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.seq] }),
+    index('audit_log_subject').on(t.shopId, t.subjectId),
+    index('audit_log_at').on(t.shopId, t.at),
+  ],
 );
 
 export const optInTokens = pgTable(
@@ -234,7 +244,10 @@ export const inbox = pgTable(
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.system, t.deliveryId] }), index('inbox_pending').on(t.processedAt, t.receivedAt)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.system, t.deliveryId] }),
+    index('inbox_pending').on(t.processedAt, t.receivedAt),
+  ],
 );
 
 /** Small keyed values per shop (adapter sessions, sync cursors, checkpoints); encrypt what is secret. */
@@ -291,7 +304,11 @@ export const orders = pgTable(
     counted: boolean('counted').notNull().default(false),
     source: text('source').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.orderId] }), index('orders_subject').on(t.shopId, t.subjectId), index('orders_customer_ref').on(t.shopId, t.customerRef)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.orderId] }),
+    index('orders_subject').on(t.shopId, t.subjectId),
+    index('orders_customer_ref').on(t.shopId, t.customerRef),
+  ],
 );
 
 export const orderLines = pgTable(
@@ -416,7 +433,10 @@ export const contactSends = pgTable(
     /** Products the email featured (catalogue ids, not personal). */
     productIds: jsonb('product_ids').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.subjectId, t.sendId] }), index('contact_sends_at').on(t.shopId, t.subjectId, t.sentAt)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.subjectId, t.sendId] }),
+    index('contact_sends_at').on(t.shopId, t.subjectId, t.sentAt),
+  ],
 );
 
 /** A named campaign of a shop: what it was asked to do. Re-running a name resumes or tops it up. */
@@ -460,7 +480,10 @@ export const campaignWaves = pgTable(
     unsubscribes: integer('unsubscribes').notNull().default(0),
     reportAt: tstz('report_at'),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.campaign, t.wave] }), index('campaign_waves_status').on(t.shopId, t.status, t.leaseUntil)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.campaign, t.wave] }),
+    index('campaign_waves_status').on(t.shopId, t.status, t.leaseUntil),
+  ],
 );
 
 /** Who a campaign is for: one row per (campaign, subject), the send's idempotency key. */
@@ -476,7 +499,11 @@ export const campaignRecipients = pgTable(
     productIds: jsonb('product_ids').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
     sentAt: tstz('sent_at'),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.campaign, t.subjectId] }), index('campaign_recipients_wave').on(t.shopId, t.campaign, t.wave), index('campaign_recipients_subject').on(t.shopId, t.subjectId)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.campaign, t.subjectId] }),
+    index('campaign_recipients_wave').on(t.shopId, t.campaign, t.wave),
+    index('campaign_recipients_subject').on(t.shopId, t.subjectId),
+  ],
 );
 
 export const schema = {

@@ -18,7 +18,12 @@ export interface ShopHead {
 
 export async function lockShopHead(tx: Db, shopId: string): Promise<ShopHead> {
   const [row] = await tx
-    .select({ ledgerSeq: shops.ledgerSeq, ledgerHead: shops.ledgerHead, auditSeq: shops.auditSeq, auditHead: shops.auditHead })
+    .select({
+      ledgerSeq: shops.ledgerSeq,
+      ledgerHead: shops.ledgerHead,
+      auditSeq: shops.auditSeq,
+      auditHead: shops.auditHead,
+    })
     .from(shops)
     .where(eq(shops.shopId, shopId))
     .for('update');
@@ -34,4 +39,3 @@ export async function saveShopHead(tx: Db, shopId: string, head: ShopHead): Prom
     .where(eq(shops.shopId, shopId));
   head.dirty = false;
 }
-

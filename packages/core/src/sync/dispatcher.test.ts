@@ -18,7 +18,10 @@ function memoryTarget() {
         received.push(item);
         return { ok: true as const };
       }
-      return { ok: false as const, error: new TactfulError('TEST.FAIL', `failed: ${mode}`, { retryable: mode === 'retryable' }) };
+      return {
+        ok: false as const,
+        error: new TactfulError('TEST.FAIL', `failed: ${mode}`, { retryable: mode === 'retryable' }),
+      };
     });
   };
   return { received, plan, deliver };
@@ -32,7 +35,14 @@ describeEachStore('outbox dispatcher', (getStore) => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop(), now });
     await t.settings.update({ connectedSystems: ['memory'] });
     for (let i = 0; i < count; i++) {
-      await t.consent.record({ subject: { email: `p${i}@example.com` }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: clock, source: { system: 'cli', eventId: `e${i}`, method: 'form' } });
+      await t.consent.record({
+        subject: { email: `p${i}@example.com` },
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: clock,
+        source: { system: 'cli', eventId: `e${i}`, method: 'form' },
+      });
     }
     return t;
   }
@@ -44,7 +54,13 @@ describeEachStore('outbox dispatcher', (getStore) => {
     const report = await d.drain();
     expect(report.delivered).toBeGreaterThanOrEqual(5);
     const mine = target.received.filter((i) => i.shopId === t.shopId);
-    expect(mine.map((i) => i.payload.email).sort()).toEqual(['p0@example.com', 'p1@example.com', 'p2@example.com', 'p3@example.com', 'p4@example.com']);
+    expect(mine.map((i) => i.payload.email).sort()).toEqual([
+      'p0@example.com',
+      'p1@example.com',
+      'p2@example.com',
+      'p3@example.com',
+      'p4@example.com',
+    ]);
     expect(await t.outbox.counts()).toEqual({ pending: 0, done: 5, dead: 0 });
   });
 
@@ -71,7 +87,10 @@ describeEachStore('outbox dispatcher', (getStore) => {
     target.plan.push('fatal');
     const d = t.outbox.dispatcher({ targets: { memory: target.deliver }, now, maxAttempts: 3 });
     expect((await d.drain()).deadLettered).toBe(1);
-    const dead = await getStore().query<{ last_error: string }>(`select last_error from outbox where shop_id = $1 and status = 'dead'`, [t.shopId]);
+    const dead = await getStore().query<{ last_error: string }>(
+      `select last_error from outbox where shop_id = $1 and status = 'dead'`,
+      [t.shopId],
+    );
     expect(dead[0]!.last_error).toContain('TEST.FAIL');
 
     const u = await shopWithChanges(1);
@@ -99,7 +118,12 @@ describeEachStore('outbox dispatcher', (getStore) => {
     });
     // Simulate a crash: claim, then never settle (the claiming instance dies).
     const { claimDue } = await import('./outbox.js');
-    const claimed = await claimDue(getStore().db, t.keys, { limit: 10, now: clock, leaseMs: 30_000, targets: ['memory'] });
+    const claimed = await claimDue(getStore().db, t.keys, {
+      limit: 10,
+      now: clock,
+      leaseMs: 30_000,
+      targets: ['memory'],
+    });
     expect(claimed.some((c) => c.shopId === t.shopId)).toBe(true);
     void crashing;
     const target = memoryTarget();

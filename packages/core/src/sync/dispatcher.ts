@@ -43,7 +43,13 @@ export interface DispatchReport {
   deadLettered: number;
 }
 
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number, retryAfterSec?: number): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number,
+  retryAfterSec?: number,
+): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   const jittered = Math.round(exp / 2 + random() * (exp / 2));
   return retryAfterSec !== undefined ? Math.max(jittered, retryAfterSec * 1000) : jittered;
@@ -88,7 +94,13 @@ export function createDispatcher(options: DispatcherOptions) {
   async function runOnce(): Promise<DispatchReport> {
     const report: DispatchReport = { claimed: 0, delivered: 0, retried: 0, deadLettered: 0 };
     if (targets.length === 0) return report;
-    const items = await claimDue(options.db, options.keys, { limit: claimLimit, now: now(), leaseMs, targets, shopId: options.shopId });
+    const items = await claimDue(options.db, options.keys, {
+      limit: claimLimit,
+      now: now(),
+      leaseMs,
+      targets,
+      shopId: options.shopId,
+    });
     report.claimed = items.length;
     const groups = new Map<string, OutboxItem[]>();
     for (const item of items) {
@@ -106,7 +118,8 @@ export function createDispatcher(options: DispatcherOptions) {
         let outcomes: DeliveryOutcome[];
         try {
           outcomes = await deliver(batch);
-          if (outcomes.length !== batch.length) throw new Error(`delivery to ${target} returned ${outcomes.length} outcomes for ${batch.length} items`);
+          if (outcomes.length !== batch.length)
+            throw new Error(`delivery to ${target} returned ${outcomes.length} outcomes for ${batch.length} items`);
         } catch (error) {
           outcomes = batch.map(() => ({ ok: false as const, error }));
         }

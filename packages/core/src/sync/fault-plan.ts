@@ -41,7 +41,11 @@ export interface FaultPlan<K extends string> {
 }
 
 /** A plan over `allKinds` of the sandbox named `system`; bad options are CONFIG.INVALID naming every problem. */
-export function createFaultPlan<K extends string>(system: string, allKinds: readonly K[], options: FaultPlanOptions<K>): FaultPlan<K> {
+export function createFaultPlan<K extends string>(
+  system: string,
+  allKinds: readonly K[],
+  options: FaultPlanOptions<K>,
+): FaultPlan<K> {
   const kinds = options.kinds ?? allKinds;
   const problems: string[] = [];
   if (!Number.isInteger(options.seed)) problems.push('seed: must be an integer');
@@ -49,7 +53,11 @@ export function createFaultPlan<K extends string>(system: string, allKinds: read
   const unknown = kinds.filter((k) => !allKinds.includes(k));
   if (unknown.length > 0) problems.push(`kinds: unknown ${unknown.join(', ')} (known: ${allKinds.join(', ')})`);
   if (kinds.length === 0) problems.push('kinds: name at least one kind');
-  if (problems.length > 0) throw new TactfulError('CONFIG.INVALID', `The ${system} fault plan has ${problems.length} problem(s): ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new TactfulError(
+      'CONFIG.INVALID',
+      `The ${system} fault plan has ${problems.length} problem(s): ${problems.join('; ')}`,
+    );
   const rng = seededRandom(options.seed);
   const counts = Object.fromEntries(allKinds.map((k) => [k, 0])) as Record<K, number>;
   let paused = false;

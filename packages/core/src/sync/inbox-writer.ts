@@ -60,7 +60,11 @@ export function createInboxWriter(db: Db, keys: KeyRing) {
         system: meta.system,
         deliveryId: meta.deliveryId,
         topic: meta.topic,
-        payloadEnc: encrypt(shopKeys.shopKey, JSON.stringify(event), `inbox:${shopId}:${meta.system}:${meta.deliveryId}`),
+        payloadEnc: encrypt(
+          shopKeys.shopKey,
+          JSON.stringify(event),
+          `inbox:${shopId}:${meta.system}:${meta.deliveryId}`,
+        ),
         receivedAt: meta.receivedAt,
       };
       return new Promise<Outcome>((resolve, reject) => {

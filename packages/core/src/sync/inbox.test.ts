@@ -5,7 +5,12 @@ import type { CommercePlatform, ConsentPush, EmailProvider, MemberChange, PushRe
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 
-const meta = (deliveryId: string, topic = 'test') => ({ system: 'shopify', deliveryId, receivedAt: new Date('2026-05-01T00:00:00Z'), topic });
+const meta = (deliveryId: string, topic = 'test') => ({
+  system: 'shopify',
+  deliveryId,
+  receivedAt: new Date('2026-05-01T00:00:00Z'),
+  topic,
+});
 
 /** Minimal in-memory systems behind the ports (what a sandbox does, without HTTP). */
 function memoryPlatform(): CommercePlatform & { pushed: ConsentPush[] } {
@@ -32,7 +37,14 @@ function memoryProvider(failEmail?: string): EmailProvider & { changes: MemberCh
     changes,
     pushMembers: async (batch) =>
       batch.map((c): PushResult => {
-        if (c.email === failEmail) return { email: c.email, ok: false, code: 'MAILCHIMP.MEMBER_IN_COMPLIANCE_STATE', message: 'no', retryable: false };
+        if (c.email === failEmail)
+          return {
+            email: c.email,
+            ok: false,
+            code: 'MAILCHIMP.MEMBER_IN_COMPLIANCE_STATE',
+            message: 'no',
+            retryable: false,
+          };
         changes.push(c);
         return { email: c.email, ok: true };
       }),
@@ -44,17 +56,56 @@ function memoryProvider(failEmail?: string): EmailProvider & { changes: MemberCh
 describeEachStore('inbox and delivery targets', (getStore) => {
   it('inbox - a delivery is stored once (replays are duplicates) and processed into consent, orders and products', async () => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop() });
-    const consent = { kind: 'consent' as const, externalId: 'gid://shopify/Customer/1', consent: { email: 'Fay@Example.com', purpose: 'email_marketing', state: 'granted' as const, level: 'single' as const, occurredAt: new Date('2026-04-30T10:00:00Z'), sourceEventId: 'c1', method: 'checkout' as const } };
+    const consent = {
+      kind: 'consent' as const,
+      externalId: 'gid://shopify/Customer/1',
+      consent: {
+        email: 'Fay@Example.com',
+        purpose: 'email_marketing',
+        state: 'granted' as const,
+        level: 'single' as const,
+        occurredAt: new Date('2026-04-30T10:00:00Z'),
+        sourceEventId: 'c1',
+        method: 'checkout' as const,
+      },
+    };
     expect(await t.inbox.receive(t.shopId, consent, meta('d1'))).toBe('accepted');
     expect(await t.inbox.receive(t.shopId, consent, meta('d1'))).toBe('duplicate');
-    await t.inbox.receive(t.shopId, { kind: 'product', product: { id: 'p1', title: 'Tea', available: true, category: 'drinks' } }, meta('d2'));
-    await t.inbox.receive(t.shopId, { kind: 'order', order: { id: 'o1', email: 'fay@example.com', createdAt: new Date('2026-04-30T10:00:00Z'), updatedAt: new Date('2026-04-30T10:00:00Z'), lines: [{ productId: 'p1', title: 'Tea', quantity: 2 }, { productId: 'p2', title: 'Cups', quantity: 1 }] } }, meta('d3'));
+    await t.inbox.receive(
+      t.shopId,
+      { kind: 'product', product: { id: 'p1', title: 'Tea', available: true, category: 'drinks' } },
+      meta('d2'),
+    );
+    await t.inbox.receive(
+      t.shopId,
+      {
+        kind: 'order',
+        order: {
+          id: 'o1',
+          email: 'fay@example.com',
+          createdAt: new Date('2026-04-30T10:00:00Z'),
+          updatedAt: new Date('2026-04-30T10:00:00Z'),
+          lines: [
+            { productId: 'p1', title: 'Tea', quantity: 2 },
+            { productId: 'p2', title: 'Cups', quantity: 1 },
+          ],
+        },
+      },
+      meta('d3'),
+    );
     const report = await t.processInbox();
     expect(report).toEqual({ processed: 3, failed: 0, refused: 0 });
     const view = await t.consent.show('fay@example.com');
-    expect(view.purposes[0]).toMatchObject({ state: 'granted', since: new Date('2026-04-30T10:00:00Z'), source: { system: 'shopify', eventId: 'c1' } });
+    expect(view.purposes[0]).toMatchObject({
+      state: 'granted',
+      since: new Date('2026-04-30T10:00:00Z'),
+      source: { system: 'shopify', eventId: 'c1' },
+    });
     expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(1);
-    const rows = await getStore().query<{ payload_enc: unknown; processed_at: unknown }>('select payload_enc, processed_at from inbox where shop_id = $1', [t.shopId]);
+    const rows = await getStore().query<{ payload_enc: unknown; processed_at: unknown }>(
+      'select payload_enc, processed_at from inbox where shop_id = $1',
+      [t.shopId],
+    );
     expect(rows.every((r) => r.payload_enc === null && r.processed_at !== null)).toBe(true);
   });
 
@@ -63,34 +114,76 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     // A kind this version does not know, as a newer instance might have stored it.
     await t.inbox.receive(t.shopId, { kind: 'loyalty_points', points: 3 } as never, meta('e1', 'loyalty/update'));
     expect(await t.processInbox()).toMatchObject({ processed: 0, failed: 1 });
-    const [row] = await getStore().query<{ last_error: string; processed_at: unknown }>('select last_error, processed_at from inbox where shop_id = $1', [t.shopId]);
+    const [row] = await getStore().query<{ last_error: string; processed_at: unknown }>(
+      'select last_error, processed_at from inbox where shop_id = $1',
+      [t.shopId],
+    );
     expect(row!.processed_at).toBeNull();
     expect(row!.last_error).toMatch(/No handler for "loyalty_points"/);
     const handled: string[] = [];
-    expect(await t.processInbox({ extra: { loyalty_points: async (e: { kind: string }) => void handled.push(e.kind) } as never })).toMatchObject({ processed: 1 });
+    expect(
+      await t.processInbox({
+        extra: { loyalty_points: async (e: { kind: string }) => void handled.push(e.kind) } as never,
+      }),
+    ).toMatchObject({ processed: 1 });
     expect(handled).toEqual(['loyalty_points']);
   });
 
   it('compliance - customers/redact erases the person and the named orders; data_request stores a bundle; shop/redact removes every row', async () => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop() });
     const when = new Date('2026-04-30T10:00:00Z');
-    await t.consent.record({ subject: { email: 'gus@example.com' }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: when, source: { system: 'cli', eventId: 'g1', method: 'form' } });
+    await t.consent.record({
+      subject: { email: 'gus@example.com' },
+      purpose: 'personalization',
+      state: 'granted',
+      level: 'single',
+      occurredAt: when,
+      source: { system: 'cli', eventId: 'g1', method: 'form' },
+    });
     await t.orders.ingest(
       [
-        { id: 'o1', email: 'gus@example.com', createdAt: when, updatedAt: when, lines: [{ productId: 'p1', title: 'Tea', quantity: 1 }, { productId: 'p2', title: 'Cups', quantity: 1 }] },
-        { id: 'o2', customerId: '77', createdAt: when, updatedAt: when, lines: [{ productId: 'p1', title: 'Tea', quantity: 1 }, { productId: 'p2', title: 'Cups', quantity: 1 }] },
+        {
+          id: 'o1',
+          email: 'gus@example.com',
+          createdAt: when,
+          updatedAt: when,
+          lines: [
+            { productId: 'p1', title: 'Tea', quantity: 1 },
+            { productId: 'p2', title: 'Cups', quantity: 1 },
+          ],
+        },
+        {
+          id: 'o2',
+          customerId: '77',
+          createdAt: when,
+          updatedAt: when,
+          lines: [
+            { productId: 'p1', title: 'Tea', quantity: 1 },
+            { productId: 'p2', title: 'Cups', quantity: 1 },
+          ],
+        },
       ],
       'shopify',
     );
     expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(2);
-    await t.inbox.receive(t.shopId, { kind: 'data_request', email: 'gus@example.com', orderIds: ['o1'], requestId: 'dr-1' }, meta('c1', 'customers/data_request'));
-    await t.inbox.receive(t.shopId, { kind: 'erase_customer', email: 'gus@example.com', orderIds: ['o2'], requestId: 'rd-1' }, meta('c2', 'customers/redact'));
+    await t.inbox.receive(
+      t.shopId,
+      { kind: 'data_request', email: 'gus@example.com', orderIds: ['o1'], requestId: 'dr-1' },
+      meta('c1', 'customers/data_request'),
+    );
+    await t.inbox.receive(
+      t.shopId,
+      { kind: 'erase_customer', email: 'gus@example.com', orderIds: ['o2'], requestId: 'rd-1' },
+      meta('c2', 'customers/redact'),
+    );
     expect(await t.processInbox()).toMatchObject({ processed: 2, failed: 0 });
     expect(await t.privacy.dataRequests()).toEqual([{ requestId: 'dr-1', preparedAt: expect.any(String) }]);
     expect(JSON.stringify((await t.privacy.dataRequest('dr-1')).bundle)).toContain('gus@example.com');
     expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(0);
     expect(await getStore().query('select order_id from orders where shop_id = $1', [t.shopId])).toEqual([]);
-    expect(isTactfulError(await t.consent.show('gus@example.com').catch((e: unknown) => e), 'SUBJECT.NOT_FOUND')).toBe(true);
+    expect(isTactfulError(await t.consent.show('gus@example.com').catch((e: unknown) => e), 'SUBJECT.NOT_FOUND')).toBe(
+      true,
+    );
     expect((await t.audit.verify()).ledger.ok).toBe(true);
 
     await t.inbox.receive(t.shopId, { kind: 'erase_shop', requestId: 'sr-1' }, meta('c3', 'shop/redact'));
@@ -107,9 +200,23 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     await t.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });
     const when = new Date('2026-04-01T08:00:00Z');
     for (const [i, email] of ['a@example.com', 'b@example.com', 'c@example.com'].entries()) {
-      await t.consent.record({ subject: { email }, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: when, source: { system: 'cli', eventId: `g${i}`, method: 'form' } });
+      await t.consent.record({
+        subject: { email },
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: when,
+        source: { system: 'cli', eventId: `g${i}`, method: 'form' },
+      });
     }
-    await t.consent.record({ subject: { email: 'a@example.com' }, purpose: 'personalization', state: 'granted', level: 'single', occurredAt: when, source: { system: 'cli', eventId: 'p0', method: 'form' } });
+    await t.consent.record({
+      subject: { email: 'a@example.com' },
+      purpose: 'personalization',
+      state: 'granted',
+      level: 'single',
+      occurredAt: when,
+      source: { system: 'cli', eventId: 'p0', method: 'form' },
+    });
     const platform = memoryPlatform();
     const provider = memoryProvider('c@example.com');
     const report = await t.outbox.dispatcher({ targets: t.targets({ platform, provider }) }).drain();
@@ -120,7 +227,10 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       ['c@example.com', 'granted', when.toISOString(), true],
     ]);
     expect(provider.changes.map((c) => c.email)).toEqual(['a@example.com', 'b@example.com']);
-    const [dead] = await getStore().query<{ last_error: string }>(`select last_error from outbox where shop_id = $1 and status = 'dead'`, [t.shopId]);
+    const [dead] = await getStore().query<{ last_error: string }>(
+      `select last_error from outbox where shop_id = $1 and status = 'dead'`,
+      [t.shopId],
+    );
     expect(dead!.last_error).toMatch(/MAILCHIMP.MEMBER_IN_COMPLIANCE_STATE/);
   });
 });

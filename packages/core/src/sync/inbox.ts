@@ -31,7 +31,13 @@ export interface InboxReport {
 }
 
 /** Errors that a retry cannot fix: the delivery is marked processed with the reason kept. */
-const finalCodes = ['CONSENT.SUPPRESSED', 'CONSENT.INVALID', 'CONSENT.CONFLICT', 'CONSENT.UNKNOWN_PURPOSE', 'SUBJECT.NOT_FOUND'];
+const finalCodes = [
+  'CONSENT.SUPPRESSED',
+  'CONSENT.INVALID',
+  'CONSENT.CONFLICT',
+  'CONSENT.UNKNOWN_PURPOSE',
+  'SUBJECT.NOT_FOUND',
+];
 
 /**
  * PostgreSQL's own error under a query error, if any. A data exception (SQLSTATE class 22: a NUL character in
@@ -39,7 +45,11 @@ const finalCodes = ['CONSENT.SUPPRESSED', 'CONSENT.INVALID', 'CONSENT.CONFLICT',
  * instead of blocking the inbox for ten rounds.
  */
 function databaseError(error: unknown): { code: string; message: string } | null {
-  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+  for (
+    let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 5;
+    e = e.cause as typeof e, i++
+  ) {
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return { code: e.code, message: String(e.message) };
   }
   return null;
@@ -78,11 +88,21 @@ export async function processInbox(
       const held = await tx
         .select({ shopId: shops.shopId })
         .from(shops)
-        .where(inArray(shops.shopId, waiting.map((w) => w.shopId)))
+        .where(
+          inArray(
+            shops.shopId,
+            waiting.map((w) => w.shopId),
+          ),
+        )
         .orderBy(asc(shops.shopId))
         .for('update', { skipLocked: true });
       if (held.length === 0) return 0;
-      conditions.push(inArray(inbox.shopId, held.map((h) => h.shopId)));
+      conditions.push(
+        inArray(
+          inbox.shopId,
+          held.map((h) => h.shopId),
+        ),
+      );
       const rows = await tx
         .select()
         .from(inbox)
@@ -96,25 +116,61 @@ export async function processInbox(
         try {
           const shopKeys = await keys.shop(tx, row.shopId);
           const event = JSON.parse(
-            decrypt(shopKeys.shopKey, row.payloadEnc!, `inbox:${row.shopId}:${row.system}:${row.deliveryId}`).toString('utf8'),
-            (key, value) => (typeof value === 'string' && /At$|^occurredAt$|^updatedAt$|^createdAt$/.test(key) && /^\d{4}-\d\d-\d\dT/.test(value) ? new Date(value) : value),
+            decrypt(shopKeys.shopKey, row.payloadEnc!, `inbox:${row.shopId}:${row.system}:${row.deliveryId}`).toString(
+              'utf8',
+            ),
+            (key, value) =>
+              typeof value === 'string' &&
+              /At$|^occurredAt$|^updatedAt$|^createdAt$/.test(key) &&
+              /^\d{4}-\d\d-\d\dT/.test(value)
+                ? new Date(value)
+                : value,
           ) as InboundEvent;
-          await tx.transaction((savepoint) => handle(event, { shopId: row.shopId, system: row.system, deliveryId: row.deliveryId, receivedAt: row.receivedAt, topic: row.topic }, savepoint as unknown as Db));
+          await tx.transaction((savepoint) =>
+            handle(
+              event,
+              {
+                shopId: row.shopId,
+                system: row.system,
+                deliveryId: row.deliveryId,
+                receivedAt: row.receivedAt,
+                topic: row.topic,
+              },
+              savepoint as unknown as Db,
+            ),
+          );
         } catch (e) {
           error = e;
         }
         results.push({ row, error });
       }
       for (const { row, error } of results) {
-        const where = and(eq(inbox.shopId, row.shopId), eq(inbox.system, row.system), eq(inbox.deliveryId, row.deliveryId));
-        const final = error && ((isTactfulError(error) && finalCodes.includes(error.code)) || databaseError(error)?.code.startsWith('22'));
+        const where = and(
+          eq(inbox.shopId, row.shopId),
+          eq(inbox.system, row.system),
+          eq(inbox.deliveryId, row.deliveryId),
+        );
+        const final =
+          error &&
+          ((isTactfulError(error) && finalCodes.includes(error.code)) || databaseError(error)?.code.startsWith('22'));
         if (!error || final) {
           // The payload may name a person: it is cleared once processed.
-          await tx.update(inbox).set({ processedAt: now(), payloadEnc: null, lastError: final ? reason(error) : null, attempts: sql`${inbox.attempts} + 1` }).where(where);
+          await tx
+            .update(inbox)
+            .set({
+              processedAt: now(),
+              payloadEnc: null,
+              lastError: final ? reason(error) : null,
+              attempts: sql`${inbox.attempts} + 1`,
+            })
+            .where(where);
           if (final) report.refused += 1;
           else report.processed += 1;
         } else {
-          await tx.update(inbox).set({ attempts: sql`${inbox.attempts} + 1`, lastError: reason(error) }).where(where);
+          await tx
+            .update(inbox)
+            .set({ attempts: sql`${inbox.attempts} + 1`, lastError: reason(error) })
+            .where(where);
           report.failed += 1;
         }
       }

@@ -27,7 +27,10 @@ export interface LoopbackHostOptions {
 }
 
 /** Listens on 127.0.0.1 and answers every request from `handle`. */
-export async function serveOverLoopback(handle: (request: Request) => Promise<Response>, options: LoopbackHostOptions): Promise<LoopbackHost> {
+export async function serveOverLoopback(
+  handle: (request: Request) => Promise<Response>,
+  options: LoopbackHostOptions,
+): Promise<LoopbackHost> {
   const stats = { requests: 0, dropped: 0 };
   const dropped = new Set(['host', 'connection', 'content-length', ...(options.dropHeaders ?? [])]);
   const server = http.createServer((req, res) => {
@@ -50,7 +53,9 @@ export async function serveOverLoopback(handle: (request: Request) => Promise<Re
         const body = method === 'GET' || method === 'HEAD' || chunks.length === 0 ? undefined : Buffer.concat(chunks);
         let response: Response;
         try {
-          response = await handle(new Request(`${origin}${req.url ?? '/'}`, { method, headers, ...(body ? { body } : {}) }));
+          response = await handle(
+            new Request(`${origin}${req.url ?? '/'}`, { method, headers, ...(body ? { body } : {}) }),
+          );
         } catch (error) {
           if ((error as Error).message.startsWith('fetch failed')) {
             stats.dropped += 1;

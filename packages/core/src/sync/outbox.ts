@@ -38,7 +38,11 @@ export async function enqueue(tx: Db, keys: KeyRing, shopId: string, items: Enqu
       target: item.target,
       kind: item.kind,
       subjectId: item.subjectId ?? null,
-      payloadEnc: encrypt(shopKeys.shopKey, JSON.stringify(item.payload), `outbox:${shopId}:${item.target}:${item.kind}`),
+      payloadEnc: encrypt(
+        shopKeys.shopKey,
+        JSON.stringify(item.payload),
+        `outbox:${shopId}:${item.target}:${item.kind}`,
+      ),
       nextAttemptAt: now,
       createdAt: now,
     })),
@@ -50,7 +54,11 @@ export async function enqueue(tx: Db, keys: KeyRing, shopId: string, items: Enqu
  * claimed row gets a lease (its next attempt moves to `now + leaseMs`); if the instance dies before it
  * records the outcome, the row is due again when the lease runs out, and is delivered then.
  */
-export async function claimDue(db: Db, keys: KeyRing, options: { limit: number; now: Date; leaseMs: number; targets?: string[]; shopId?: string }): Promise<OutboxItem[]> {
+export async function claimDue(
+  db: Db,
+  keys: KeyRing,
+  options: { limit: number; now: Date; leaseMs: number; targets?: string[]; shopId?: string },
+): Promise<OutboxItem[]> {
   const claimed = await db.transaction(async (tx) => {
     const conditions = [eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, options.now)];
     if (options.targets) conditions.push(inArray(outbox.target, options.targets));
@@ -69,7 +77,15 @@ export async function claimDue(db: Db, keys: KeyRing, options: { limit: number; 
       const rows = await tx
         .update(outbox)
         .set({ nextAttemptAt: leaseUntil, attempts: sql`${outbox.attempts} + 1` })
-        .where(and(eq(outbox.shopId, shopId), inArray(outbox.id, ids.map((r) => r.id))))
+        .where(
+          and(
+            eq(outbox.shopId, shopId),
+            inArray(
+              outbox.id,
+              ids.map((r) => r.id),
+            ),
+          ),
+        )
         .returning();
       out.push(...rows);
     }
@@ -80,9 +96,21 @@ export async function claimDue(db: Db, keys: KeyRing, options: { limit: number; 
     try {
       const shopKeys = await keys.shop(db, row.shopId);
       const payload = row.payloadEnc
-        ? (JSON.parse(decrypt(shopKeys.shopKey, row.payloadEnc, `outbox:${row.shopId}:${row.target}:${row.kind}`).toString('utf8')) as Record<string, unknown>)
+        ? (JSON.parse(
+            decrypt(shopKeys.shopKey, row.payloadEnc, `outbox:${row.shopId}:${row.target}:${row.kind}`).toString(
+              'utf8',
+            ),
+          ) as Record<string, unknown>)
         : {};
-      items.push({ shopId: row.shopId, id: row.id, target: row.target, kind: row.kind, subjectId: row.subjectId, payload, attempts: row.attempts });
+      items.push({
+        shopId: row.shopId,
+        id: row.id,
+        target: row.target,
+        kind: row.kind,
+        subjectId: row.subjectId,
+        payload,
+        attempts: row.attempts,
+      });
     } catch (error) {
       // A row this instance cannot read (another master secret) must not block the others.
       await markDead(db, row, `cannot read the payload: ${(error as Error).message}`);
@@ -98,7 +126,12 @@ export async function markDelivered(db: Db, item: Pick<OutboxItem, 'shopId' | 'i
     .where(and(eq(outbox.shopId, item.shopId), eq(outbox.id, item.id)));
 }
 
-export async function markRetry(db: Db, item: Pick<OutboxItem, 'shopId' | 'id'>, at: Date, error: string): Promise<void> {
+export async function markRetry(
+  db: Db,
+  item: Pick<OutboxItem, 'shopId' | 'id'>,
+  at: Date,
+  error: string,
+): Promise<void> {
   await db
     .update(outbox)
     .set({ nextAttemptAt: at, lastError: error })

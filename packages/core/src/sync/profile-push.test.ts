@@ -3,7 +3,15 @@ import type { CommercePlatform, CustomerUpdate, EmailProvider, MemberChange } fr
 import type { OutboxItem } from './outbox.js';
 import { platformTarget, providerTarget } from './targets.js';
 
-const item = (payload: Record<string, unknown>, id = 1): OutboxItem => ({ shopId: 's', id, target: 'x', kind: 'profile.push', subjectId: 'sub', payload, attempts: 1 });
+const item = (payload: Record<string, unknown>, id = 1): OutboxItem => ({
+  shopId: 's',
+  id,
+  target: 'x',
+  kind: 'profile.push',
+  subjectId: 'sub',
+  payload,
+  attempts: 1,
+});
 
 function platform(customerUpdate: boolean, calls: CustomerUpdate[]): CommercePlatform {
   return {
@@ -32,14 +40,18 @@ function provider(batches: MemberChange[][]): EmailProvider {
 describe('profile.push delivery', () => {
   it('a platform gets the corrected names with its own customer id; null clears', async () => {
     const calls: CustomerUpdate[] = [];
-    const out = await platformTarget(platform(true, calls))([item({ email: 'a@example.com', externalIds: { shop: '42' }, fields: { firstName: 'Ann', lastName: null } })]);
+    const out = await platformTarget(platform(true, calls))([
+      item({ email: 'a@example.com', externalIds: { shop: '42' }, fields: { firstName: 'Ann', lastName: null } }),
+    ]);
     expect(out).toEqual([{ ok: true }]);
     expect(calls).toEqual([{ email: 'a@example.com', externalId: '42', firstName: 'Ann', lastName: null }]);
   });
 
   it('a platform without the capability holds nothing to correct: delivered, no call', async () => {
     const calls: CustomerUpdate[] = [];
-    expect(await platformTarget(platform(false, calls))([item({ email: 'a@example.com', fields: { firstName: 'Ann' } })])).toEqual([{ ok: true }]);
+    expect(
+      await platformTarget(platform(false, calls))([item({ email: 'a@example.com', fields: { firstName: 'Ann' } })]),
+    ).toEqual([{ ok: true }]);
     expect(calls).toEqual([]);
   });
 
@@ -63,7 +75,10 @@ describe('profile.push delivery', () => {
   });
 
   it('a platform refusing the correction is a failed delivery (retried or dead-lettered by the dispatcher)', async () => {
-    const failing: CommercePlatform = { ...platform(true, []), updateCustomer: async () => Promise.reject(new Error('refused')) };
+    const failing: CommercePlatform = {
+      ...platform(true, []),
+      updateCustomer: async () => Promise.reject(new Error('refused')),
+    };
     const [result] = await platformTarget(failing)([item({ email: 'a@example.com', fields: { firstName: 'Ann' } })]);
     expect(result).toMatchObject({ ok: false });
   });

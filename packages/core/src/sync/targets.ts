@@ -47,14 +47,21 @@ function toPush(item: OutboxItem, system: string): ConsentPush {
 }
 
 function outcome(result: PushResult | undefined): DeliveryOutcome {
-  if (!result) return { ok: false, error: new TactfulError('SYNC.NO_RESULT', 'The adapter returned no result for this item.', { retryable: true }) };
+  if (!result)
+    return {
+      ok: false,
+      error: new TactfulError('SYNC.NO_RESULT', 'The adapter returned no result for this item.', { retryable: true }),
+    };
   if (result.ok) return { ok: true };
   return { ok: false, error: new TactfulError(result.code, result.message, { retryable: result.retryable }) };
 }
 
 const unsupported = (kind: string, system: string): DeliveryOutcome => ({
   ok: false,
-  error: new TactfulError('SYNC.UNSUPPORTED', `${system} cannot take "${kind}" (its adapter does not declare the capability); nothing was sent.`),
+  error: new TactfulError(
+    'SYNC.UNSUPPORTED',
+    `${system} cannot take "${kind}" (its adapter does not declare the capability); nothing was sent.`,
+  ),
 });
 
 /** Delivers to a commerce platform: consent write-back (only email marketing), customer corrections and erasure. */
@@ -68,7 +75,8 @@ export function platformTarget(platform: CommercePlatform): DeliverBatch {
         const push = toPush(item, platform.system);
         // A platform holds email marketing consent only; other purposes have nothing to write there.
         if (push.purpose !== 'email_marketing') out[i] = { ok: true };
-        else if (!platform.capabilities.consentWrite || !platform.pushConsent) out[i] = unsupported(item.kind, platform.system);
+        else if (!platform.capabilities.consentWrite || !platform.pushConsent)
+          out[i] = unsupported(item.kind, platform.system);
         else pushes.push([i, push]);
       } else if (item.kind === 'subject.erase') {
         if (!platform.capabilities.erasure || !platform.eraseCustomer) out[i] = unsupported(item.kind, platform.system);
@@ -87,7 +95,11 @@ export function platformTarget(platform: CommercePlatform): DeliverBatch {
         else {
           const p = item.payload as unknown as ProfilePayload;
           try {
-            await platform.updateCustomer({ email: p.email, externalId: p.externalIds?.[platform.system], ...p.fields });
+            await platform.updateCustomer({
+              email: p.email,
+              externalId: p.externalIds?.[platform.system],
+              ...p.fields,
+            });
             out[i] = { ok: true };
           } catch (error) {
             out[i] = { ok: false, error };

@@ -21,7 +21,12 @@ export interface OracleConsent {
 
 /** Reads and writes the backing system directly, bypassing the adapter under test. */
 export interface CommercePlatformOracle {
-  seedCustomer(input: { email: string; firstName?: string; lastName?: string; consent?: OracleConsent }): Promise<{ id: string }>;
+  seedCustomer(input: {
+    email: string;
+    firstName?: string;
+    lastName?: string;
+    consent?: OracleConsent;
+  }): Promise<{ id: string }>;
   seedProduct(input: { title: string; price?: string }): Promise<{ id: string }>;
   seedOrder(input: {
     customerId?: string;
@@ -74,7 +79,10 @@ export interface DescribeCommercePlatformOptions {
 type Lister<T> = (request: PageRequest) => Promise<Page<T>>;
 
 /** Pages through everything with a small page size; checks each page's contract on the way. */
-async function pageAll<T extends { id: string }>(list: Lister<T>, limit: number): Promise<{ items: T[]; pages: number }> {
+async function pageAll<T extends { id: string }>(
+  list: Lister<T>,
+  limit: number,
+): Promise<{ items: T[]; pages: number }> {
   const items: T[] = [];
   let cursor: string | undefined;
   let pages = 0;
@@ -141,7 +149,12 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
   const email = (label: string) => `tactful-${run}-${++counter}-${label}@Example.com`;
 
   /** One fresh harness per test, cleaned up afterwards. */
-  const test = (name: CommercePlatformTestName, title: string, body: (h: CommercePlatformHarness) => Promise<void>, when?: (p: CommercePlatform) => boolean) => {
+  const test = (
+    name: CommercePlatformTestName,
+    title: string,
+    body: (h: CommercePlatformHarness) => Promise<void>,
+    when?: (p: CommercePlatform) => boolean,
+  ) => {
     if (skip[name]) return;
     it(`${name} - ${title}`, async (ctx) => {
       const harness = await options.create();
@@ -167,15 +180,19 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
       if (capabilities.erasure) expect(typeof platform.eraseCustomer).toBe('function');
     });
 
-    test('customersNormalised', 'customers come back normalised: lower-cased email, string id, Dates', async ({ platform, oracle }) => {
-      const address = email('Mixed.Case');
-      const seeded = await oracle.seedCustomer({ email: address, firstName: 'Ada' });
-      const { items } = await pageAll((r) => platform.listCustomers(r), 50);
-      const found = items.find((c) => c.id === seeded.id);
-      expect(found).toBeDefined();
-      expect(found!.email).toBe(address.toLowerCase());
-      for (const c of items) expectNormalisedCustomer(c);
-    });
+    test(
+      'customersNormalised',
+      'customers come back normalised: lower-cased email, string id, Dates',
+      async ({ platform, oracle }) => {
+        const address = email('Mixed.Case');
+        const seeded = await oracle.seedCustomer({ email: address, firstName: 'Ada' });
+        const { items } = await pageAll((r) => platform.listCustomers(r), 50);
+        const found = items.find((c) => c.id === seeded.id);
+        expect(found).toBeDefined();
+        expect(found!.email).toBe(address.toLowerCase());
+        for (const c of items) expectNormalisedCustomer(c);
+      },
+    );
 
     test('customerPaging', 'customer pages have no gaps and no duplicates', async ({ platform, oracle }) => {
       const ids: string[] = [];
@@ -187,28 +204,47 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
       expect(ids.filter((id) => !listed.has(id))).toEqual([]);
     });
 
-    test('ordersNormalised', 'orders come back normalised, with their lines and cancellation', async ({ platform, oracle }) => {
-      const product = await oracle.seedProduct({ title: `Tactful conformance ${run}`, price: '12.50' });
-      const address = email('Buyer');
-      const customer = await oracle.seedCustomer({ email: address });
-      const createdAt = new Date('2025-03-01T10:00:00Z');
-      const cancelledAt = new Date('2025-03-02T10:00:00Z');
-      const order = await oracle.seedOrder({ customerId: customer.id, email: address, createdAt, cancelledAt, lines: [{ productId: product.id, quantity: 2 }] });
-      const { items } = await pageAll((r) => platform.listOrders(r), 10);
-      const found = items.find((o) => o.id === order.id);
-      expect(found).toBeDefined();
-      expect(found!.createdAt.getTime()).toBe(createdAt.getTime());
-      expect(found!.cancelledAt?.getTime()).toBe(cancelledAt.getTime());
-      expect(found!.customerId).toBe(customer.id);
-      expect(found!.email).toBe(address.toLowerCase());
-      expect(found!.lines).toEqual([expect.objectContaining({ productId: product.id, quantity: 2 })]);
-      for (const o of items) expectNormalisedOrder(o);
-    });
+    test(
+      'ordersNormalised',
+      'orders come back normalised, with their lines and cancellation',
+      async ({ platform, oracle }) => {
+        const product = await oracle.seedProduct({ title: `Tactful conformance ${run}`, price: '12.50' });
+        const address = email('Buyer');
+        const customer = await oracle.seedCustomer({ email: address });
+        const createdAt = new Date('2025-03-01T10:00:00Z');
+        const cancelledAt = new Date('2025-03-02T10:00:00Z');
+        const order = await oracle.seedOrder({
+          customerId: customer.id,
+          email: address,
+          createdAt,
+          cancelledAt,
+          lines: [{ productId: product.id, quantity: 2 }],
+        });
+        const { items } = await pageAll((r) => platform.listOrders(r), 10);
+        const found = items.find((o) => o.id === order.id);
+        expect(found).toBeDefined();
+        expect(found!.createdAt.getTime()).toBe(createdAt.getTime());
+        expect(found!.cancelledAt?.getTime()).toBe(cancelledAt.getTime());
+        expect(found!.customerId).toBe(customer.id);
+        expect(found!.email).toBe(address.toLowerCase());
+        expect(found!.lines).toEqual([expect.objectContaining({ productId: product.id, quantity: 2 })]);
+        for (const o of items) expectNormalisedOrder(o);
+      },
+    );
 
     test('orderPaging', 'order pages have no gaps and no duplicates', async ({ platform, oracle }) => {
       const product = await oracle.seedProduct({ title: `Paging ${run}` });
       const ids: string[] = [];
-      for (let i = 0; i < 7; i++) ids.push((await oracle.seedOrder({ createdAt: new Date(Date.UTC(2025, 1, 1 + i)), email: email(`order${i}`), lines: [{ productId: product.id, quantity: 1 }] })).id);
+      for (let i = 0; i < 7; i++)
+        ids.push(
+          (
+            await oracle.seedOrder({
+              createdAt: new Date(Date.UTC(2025, 1, 1 + i)),
+              email: email(`order${i}`),
+              lines: [{ productId: product.id, quantity: 1 }],
+            })
+          ).id,
+        );
       const { items, pages } = await pageAll((r) => platform.listOrders(r), 3);
       expect(pages).toBeGreaterThanOrEqual(3);
       expectNoDuplicates(items.map((o) => o.id));
@@ -234,42 +270,78 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
       expect(ids.filter((id) => !listed.has(id))).toEqual([]);
     });
 
-    test('consentOriginalTime', 'consent carries the time it was given, not the time it was read', async ({ platform, oracle }) => {
-      const address = email('Consent');
-      const occurredAt = new Date('2024-11-05T08:09:10Z');
-      const customer = await oracle.seedCustomer({ email: address, consent: { state: 'granted', level: 'single', occurredAt } });
-      const { items } = await pageAll((r) => platform.listCustomers(r), 50);
-      const found = items.find((c) => c.id === customer.id);
-      expect(found?.emailConsent).toMatchObject({ email: address.toLowerCase(), state: 'granted' });
-      expect(found!.emailConsent!.occurredAt.getTime()).toBe(occurredAt.getTime());
-    });
+    test(
+      'consentOriginalTime',
+      'consent carries the time it was given, not the time it was read',
+      async ({ platform, oracle }) => {
+        const address = email('Consent');
+        const occurredAt = new Date('2024-11-05T08:09:10Z');
+        const customer = await oracle.seedCustomer({
+          email: address,
+          consent: { state: 'granted', level: 'single', occurredAt },
+        });
+        const { items } = await pageAll((r) => platform.listCustomers(r), 50);
+        const found = items.find((c) => c.id === customer.id);
+        expect(found?.emailConsent).toMatchObject({ email: address.toLowerCase(), state: 'granted' });
+        expect(found!.emailConsent!.occurredAt.getTime()).toBe(occurredAt.getTime());
+      },
+    );
 
-    test('consentSourceEventIdStable', 'an unchanged consent keeps its sourceEventId across reads (a re-read is a duplicate); a written change is read back as written, under a new id', async ({ platform, oracle }) => {
-      const address = email('Stable');
-      const customer = await oracle.seedCustomer({ email: address, consent: { state: 'granted', level: 'single', occurredAt: new Date('2024-02-03T04:05:06Z') } });
-      const read = async () => (await pageAll((r) => platform.listCustomers(r), 50)).items.find((c) => c.id === customer.id)?.emailConsent;
-      const first = await read();
-      const second = await read();
-      expect(first?.sourceEventId).toBeDefined();
-      expect(second?.sourceEventId).toBe(first?.sourceEventId);
-      if (!platform.capabilities.consentWrite) return;
-      // Tactful recognises its own change reported back (an echo) by state: the read-back must say exactly what was written.
-      const occurredAt = new Date('2024-07-08T09:10:11Z');
-      await platform.pushConsent!([{ email: address, purpose: 'email_marketing', state: 'withdrawn', level: 'unknown', occurredAt, firstParty: false }]);
-      const after = await read();
-      expect(after).toMatchObject({ email: address.toLowerCase(), state: 'withdrawn' });
-      expect(after!.occurredAt.getTime()).toBe(occurredAt.getTime());
-      expect(after!.sourceEventId).not.toBe(first?.sourceEventId);
-    });
+    test(
+      'consentSourceEventIdStable',
+      'an unchanged consent keeps its sourceEventId across reads (a re-read is a duplicate); a written change is read back as written, under a new id',
+      async ({ platform, oracle }) => {
+        const address = email('Stable');
+        const customer = await oracle.seedCustomer({
+          email: address,
+          consent: { state: 'granted', level: 'single', occurredAt: new Date('2024-02-03T04:05:06Z') },
+        });
+        const read = async () =>
+          (await pageAll((r) => platform.listCustomers(r), 50)).items.find((c) => c.id === customer.id)?.emailConsent;
+        const first = await read();
+        const second = await read();
+        expect(first?.sourceEventId).toBeDefined();
+        expect(second?.sourceEventId).toBe(first?.sourceEventId);
+        if (!platform.capabilities.consentWrite) return;
+        // Tactful recognises its own change reported back (an echo) by state: the read-back must say exactly what was written.
+        const occurredAt = new Date('2024-07-08T09:10:11Z');
+        await platform.pushConsent!([
+          {
+            email: address,
+            purpose: 'email_marketing',
+            state: 'withdrawn',
+            level: 'unknown',
+            occurredAt,
+            firstParty: false,
+          },
+        ]);
+        const after = await read();
+        expect(after).toMatchObject({ email: address.toLowerCase(), state: 'withdrawn' });
+        expect(after!.occurredAt.getTime()).toBe(occurredAt.getTime());
+        expect(after!.sourceEventId).not.toBe(first?.sourceEventId);
+      },
+    );
 
     test(
       'consentWriteOriginalTime',
       'a consent push is stored with its original event time',
       async ({ platform, oracle }) => {
         const address = email('Push');
-        await oracle.seedCustomer({ email: address, consent: { state: 'granted', level: 'single', occurredAt: new Date('2024-01-01T00:00:00Z') } });
+        await oracle.seedCustomer({
+          email: address,
+          consent: { state: 'granted', level: 'single', occurredAt: new Date('2024-01-01T00:00:00Z') },
+        });
         const occurredAt = new Date('2024-06-01T12:34:56Z');
-        const results = await platform.pushConsent!([{ email: address, purpose: 'email_marketing', state: 'withdrawn', level: 'unknown', occurredAt, firstParty: false }]);
+        const results = await platform.pushConsent!([
+          {
+            email: address,
+            purpose: 'email_marketing',
+            state: 'withdrawn',
+            level: 'unknown',
+            occurredAt,
+            firstParty: false,
+          },
+        ]);
         expect(results).toEqual([{ email: address.toLowerCase(), ok: true }]);
         const held = await oracle.readConsent(address);
         expect(held?.state).toBe('withdrawn');
@@ -285,7 +357,16 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
         const address = email('Newest');
         const newest = new Date('2024-09-01T00:00:00Z');
         await oracle.seedCustomer({ email: address, consent: { state: 'withdrawn', occurredAt: newest } });
-        await platform.pushConsent!([{ email: address, purpose: 'email_marketing', state: 'granted', level: 'single', occurredAt: new Date('2024-08-01T00:00:00Z'), firstParty: false }]);
+        await platform.pushConsent!([
+          {
+            email: address,
+            purpose: 'email_marketing',
+            state: 'granted',
+            level: 'single',
+            occurredAt: new Date('2024-08-01T00:00:00Z'),
+            firstParty: false,
+          },
+        ]);
         const held = await oracle.readConsent(address);
         expect(held?.state).toBe('withdrawn');
         expect(held?.occurredAt?.getTime()).toBe(newest.getTime());
@@ -307,38 +388,57 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
       (p) => p.capabilities.erasure,
     );
 
-    test('retryableErrors', 'a persistent 429 or 5xx surfaces as a retryable TactfulError', async ({ platform, oracle }) => {
-      for (const kind of ['rate_limit', 'server_error'] as const) {
-        await oracle.injectFault(kind, 1000);
+    test(
+      'retryableErrors',
+      'a persistent 429 or 5xx surfaces as a retryable TactfulError',
+      async ({ platform, oracle }) => {
+        for (const kind of ['rate_limit', 'server_error'] as const) {
+          await oracle.injectFault(kind, 1000);
+          const error = await platform.listCustomers({ limit: 1 }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          await oracle.clearFaults();
+          expect(isTactfulError(error)).toBe(true);
+          expect(
+            (error as { code: string }).code,
+            'the error must come from the injected fault, not from a method not written yet',
+          ).not.toBe('ADAPTER.NOT_IMPLEMENTED');
+          expect((error as { retryable: boolean }).retryable).toBe(true);
+        }
+      },
+    );
+
+    test(
+      'validationErrorNotRetryable',
+      'a 4xx validation error is a TactfulError that is not retryable',
+      async ({ platform, oracle }) => {
+        await oracle.injectFault('bad_request', 1);
         const error = await platform.listCustomers({ limit: 1 }).then(
           () => undefined,
           (e: unknown) => e,
         );
         await oracle.clearFaults();
         expect(isTactfulError(error)).toBe(true);
-        expect((error as { code: string }).code, 'the error must come from the injected fault, not from a method not written yet').not.toBe('ADAPTER.NOT_IMPLEMENTED');
-        expect((error as { retryable: boolean }).retryable).toBe(true);
-      }
-    });
-
-    test('validationErrorNotRetryable', 'a 4xx validation error is a TactfulError that is not retryable', async ({ platform, oracle }) => {
-      await oracle.injectFault('bad_request', 1);
-      const error = await platform.listCustomers({ limit: 1 }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      await oracle.clearFaults();
-      expect(isTactfulError(error)).toBe(true);
-      expect((error as { code: string }).code, 'the error must come from the injected 4xx, not from a method not written yet').not.toBe('ADAPTER.NOT_IMPLEMENTED');
-      expect((error as { retryable: boolean }).retryable).toBe(false);
-    });
+        expect(
+          (error as { code: string }).code,
+          'the error must come from the injected 4xx, not from a method not written yet',
+        ).not.toBe('ADAPTER.NOT_IMPLEMENTED');
+        expect((error as { retryable: boolean }).retryable).toBe(false);
+      },
+    );
 
     test(
       'streamAllOrdersEqualsPaging',
       'streamAllOrders yields exactly what listOrders pages through',
       async ({ platform, oracle }) => {
         const product = await oracle.seedProduct({ title: `Stream ${run}` });
-        for (let i = 0; i < 5; i++) await oracle.seedOrder({ createdAt: new Date(Date.UTC(2025, 2, 1 + i)), email: email(`stream${i}`), lines: [{ productId: product.id, quantity: i + 1 }] });
+        for (let i = 0; i < 5; i++)
+          await oracle.seedOrder({
+            createdAt: new Date(Date.UTC(2025, 2, 1 + i)),
+            email: email(`stream${i}`),
+            lines: [{ productId: product.id, quantity: i + 1 }],
+          });
         const streamed: OrderRecord[] = [];
         for await (const order of platform.streamAllOrders!()) streamed.push(order);
         const { items: paged } = await pageAll((r) => platform.listOrders(r), 10);

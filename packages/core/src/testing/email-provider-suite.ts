@@ -88,10 +88,21 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
   };
   const push = (email: string, state: ConsentPush['state'], over: Partial<ConsentPush> = {}): MemberChange => ({
     email,
-    consent: { email, purpose, state, level: 'confirmed', occurredAt: new Date('2025-03-01T10:00:00Z'), firstParty: false, ...over },
+    consent: {
+      email,
+      purpose,
+      state,
+      level: 'confirmed',
+      occurredAt: new Date('2025-03-01T10:00:00Z'),
+      firstParty: false,
+      ...over,
+    },
   });
 
-  function test(name: EmailProviderTestName, body: (ctx: EmailProviderTestContext, skip: (why: string) => void) => Promise<void>) {
+  function test(
+    name: EmailProviderTestName,
+    body: (ctx: EmailProviderTestContext, skip: (why: string) => void) => Promise<void>,
+  ) {
     it.skipIf(options.skip?.[name] === true)(name, async (vitest) => {
       const ctx = await options.create();
       try {
@@ -114,7 +125,10 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       thrown = error;
     }
     expect(isTactfulError(thrown), `getMember should throw a TactfulError on ${kind}`).toBe(true);
-    expect((thrown as { code: string }).code, 'the error must come from the injected failure, not from a method not written yet').not.toBe('ADAPTER.NOT_IMPLEMENTED');
+    expect(
+      (thrown as { code: string }).code,
+      'the error must come from the injected failure, not from a method not written yet',
+    ).not.toBe('ADAPTER.NOT_IMPLEMENTED');
     expect((thrown as { retryable: boolean }).retryable).toBe(retryable);
 
     // A push either throws the same classification or reports it per change.
@@ -169,7 +183,9 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
         await oracle.seedMember(email, held);
         // Neither a grant nor a pending (which would mail a confirmation) may move them without first-party consent.
         for (const state of ['granted', 'pending'] as const) {
-          const [result] = await provider.pushMembers([push(email, state, { firstParty: false, occurredAt: new Date() })]);
+          const [result] = await provider.pushMembers([
+            push(email, state, { firstParty: false, occurredAt: new Date() }),
+          ]);
           expect(result?.email).toBe(email);
           expect((await oracle.readMember(email))?.state).toBe(held);
           if (result && !result.ok) expect(result.retryable).toBe(false);
@@ -177,10 +193,15 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       });
     }
 
-    test('pushMembers brings an opted-out member back only through pending, and only with first-party consent', async ({ provider, oracle }) => {
+    test('pushMembers brings an opted-out member back only through pending, and only with first-party consent', async ({
+      provider,
+      oracle,
+    }) => {
       const email = address('back');
       await oracle.seedMember(email, 'unsubscribed');
-      await provider.pushMembers([push(email, 'granted', { firstParty: true, level: 'confirmed', occurredAt: new Date() })]);
+      await provider.pushMembers([
+        push(email, 'granted', { firstParty: true, level: 'confirmed', occurredAt: new Date() }),
+      ]);
       const state = (await oracle.readMember(email))?.state;
       expect(['pending', 'unsubscribed']).toContain(state);
     });
@@ -204,7 +225,8 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
 
     test('listMembers pages without gaps or duplicates', async ({ provider, oracle }) => {
       const seeded = Array.from({ length: 23 }, (_, i) => address(`page${i}`));
-      for (const [i, email] of seeded.entries()) await oracle.seedMember(email, i % 4 === 0 ? 'unsubscribed' : 'subscribed');
+      for (const [i, email] of seeded.entries())
+        await oracle.seedMember(email, i % 4 === 0 ? 'unsubscribed' : 'subscribed');
       const seen: MemberRecord[] = [];
       let cursor: string | undefined;
       let pages = 0;
@@ -263,8 +285,10 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
     test('a bad request is a non-retryable TactfulError', (ctx) => expectFailure(ctx, 'bad_request', false));
 
     test('sendCampaign sends only to subscribed recipients, once per key', async ({ provider, oracle }, skip) => {
-      if (!provider.capabilities.campaigns || !provider.sendCampaign) return skip('the provider does not declare campaigns');
-      if (!oracle.campaignRecipients) throw new Error('an oracle for a provider with campaigns needs campaignRecipients()');
+      if (!provider.capabilities.campaigns || !provider.sendCampaign)
+        return skip('the provider does not declare campaigns');
+      if (!oracle.campaignRecipients)
+        throw new Error('an oracle for a provider with campaigns needs campaignRecipients()');
       const yes = [address('camp-yes1'), address('camp-yes2')];
       const no = address('camp-no');
       for (const e of yes) await oracle.seedMember(e, 'subscribed');
@@ -280,7 +304,8 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
     });
 
     test('every email shows each line Tactful decided, for that person only', async ({ provider, oracle }, skip) => {
-      if (!provider.capabilities.campaigns || !provider.sendCampaign) return skip('the provider does not declare campaigns');
+      if (!provider.capabilities.campaigns || !provider.sendCampaign)
+        return skip('the provider does not declare campaigns');
       if (!oracle.campaignEmail) throw new Error('an oracle for a provider with campaigns needs campaignEmail()');
       const people = [address('lines1'), address('lines2')];
       for (const e of people) await oracle.seedMember(e, 'subscribed');
@@ -289,7 +314,13 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       for (const [i, message] of request.recipients.entries()) {
         const body = decodeEntities((await oracle.campaignEmail(campaignId, message.email)) ?? '');
         const c = message.content;
-        for (const line of [c.reason, c.consentLine, c.preferencesUrl, request.sender.name, ...c.products.flatMap((p) => [p.title, p.url])]) {
+        for (const line of [
+          c.reason,
+          c.consentLine,
+          c.preferencesUrl,
+          request.sender.name,
+          ...c.products.flatMap((p) => [p.title, p.url]),
+        ]) {
           expect(body, `${message.email} misses "${line}"`).toContain(line);
         }
         const other = request.recipients[1 - i]!.content;
@@ -298,7 +329,8 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
     });
 
     test('campaignReport counts the sends', async ({ provider, oracle }, skip) => {
-      if (!provider.capabilities.reports || !provider.campaignReport || !provider.sendCampaign) return skip('the provider does not declare reports');
+      if (!provider.capabilities.reports || !provider.campaignReport || !provider.sendCampaign)
+        return skip('the provider does not declare reports');
       const email = address('report');
       await oracle.seedMember(email, 'subscribed');
       const { campaignId } = await provider.sendCampaign(campaignRequest(`report-${Date.now()}-${counter}`, [email]));
@@ -314,12 +346,21 @@ function campaignRequest(key: string, emails: string[]): CampaignRequest {
   return {
     key,
     subject: 'Picked for you',
-    sender: { name: 'Conformance Store', email: 'hello@conformance.example', postalAddress: '1 Test Street, Testville' },
+    sender: {
+      name: 'Conformance Store',
+      email: 'hello@conformance.example',
+      postalAddress: '1 Test Street, Testville',
+    },
     recipients: emails.map((email, i) => ({
       email,
       content: {
         products: [
-          { productId: `p${i}a`, title: `Product ${i} A`, url: `https://shop.example/p/${i}a?utm_source=tactful`, price: '€1.00' },
+          {
+            productId: `p${i}a`,
+            title: `Product ${i} A`,
+            url: `https://shop.example/p/${i}a?utm_source=tactful`,
+            price: '€1.00',
+          },
           { productId: `p${i}b`, title: `Product ${i} B`, url: `https://shop.example/p/${i}b?utm_source=tactful` },
         ],
         reason: `Because you bought Seed ${i}`,
@@ -332,5 +373,10 @@ function campaignRequest(key: string, emails: string[]): CampaignRequest {
 }
 
 function decodeEntities(text: string): string {
-  return text.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
+  return text
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'");
 }

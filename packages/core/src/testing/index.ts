@@ -4,7 +4,20 @@ export { storeTargets, uniqueShop } from './stores.js';
 export type { StoreTarget } from './stores.js';
 export { describeEachStore } from './harness.js';
 export { describeEmailProvider } from './email-provider-suite.js';
-export type { DescribeEmailProviderOptions, EmailProviderOracle, EmailProviderTestContext, EmailProviderTestName, EmailProviderFailureKind, OracleMemberState } from './email-provider-suite.js';
+export type {
+  DescribeEmailProviderOptions,
+  EmailProviderOracle,
+  EmailProviderTestContext,
+  EmailProviderTestName,
+  EmailProviderFailureKind,
+  OracleMemberState,
+} from './email-provider-suite.js';
 export { describeCommercePlatform, commercePlatformTestNames } from './commerce-platform-suite.js';
-export type { DescribeCommercePlatformOptions, CommercePlatformOracle, CommercePlatformHarness, CommercePlatformTestName, OracleConsent } from './commerce-platform-suite.js';
+export type {
+  DescribeCommercePlatformOptions,
+  CommercePlatformOracle,
+  CommercePlatformHarness,
+  CommercePlatformTestName,
+  OracleConsent,
+} from './commerce-platform-suite.js';
 export { createMemoryEmailProvider } from './memory-provider.js';

@@ -32,7 +32,9 @@ export function createMemoryEmailProvider(system = 'memory') {
       if (!result) {
         const sent = request.recipients.filter((r) => !unsubscribed.has(r.email)).map((r) => r.email);
         for (const email of sent) deliveries.push({ key: request.key, email, request });
-        const failed = request.recipients.filter((r) => unsubscribed.has(r.email)).map((r) => ({ email: r.email, code: 'MEMORY.UNSUBSCRIBED', message: 'unsubscribed here' }));
+        const failed = request.recipients
+          .filter((r) => unsubscribed.has(r.email))
+          .map((r) => ({ email: r.email, code: 'MEMORY.UNSUBSCRIBED', message: 'unsubscribed here' }));
         result = { campaignId: `c-${byKey.size + 1}`, sent, failed };
         byKey.set(request.key, result);
       }

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
 import type { CampaignProductContent, CampaignRequest } from '@tactful/core';
 import { createMailchimpProvider, renderCampaignHtml } from '../index.js';
-import { createMailchimpSandbox, DEFAULT_CONTACT, loadSpecValidator } from '../testing/index.js';
+import { createMailchimpSandbox, type DEFAULT_CONTACT, loadSpecValidator } from '../testing/index.js';
 
 const server = setupServer();
 // Parsing the 1.6 MB OpenAPI spec takes seconds on a busy machine: do it under the hook timeout, not a test's.
@@ -15,9 +15,24 @@ afterAll(() => server.close());
 
 const AUDIENCE = 'aud0000001';
 const catalogue: Record<string, Omit<CampaignProductContent, 'productId'>> = {
-  beans: { title: 'Ethiopia Yirgacheffe beans', url: 'https://shop.example/p/beans', imageUrl: 'https://cdn.example/beans.jpg', price: '€12.50' },
-  grinder: { title: 'Hand grinder', url: 'https://shop.example/p/grinder', imageUrl: 'https://cdn.example/grinder.jpg', price: '€49.00' },
-  filters: { title: 'Paper filters (100)', url: 'https://shop.example/p/filters', imageUrl: 'https://cdn.example/filters.jpg', price: '€4.00' },
+  beans: {
+    title: 'Ethiopia Yirgacheffe beans',
+    url: 'https://shop.example/p/beans',
+    imageUrl: 'https://cdn.example/beans.jpg',
+    price: '€12.50',
+  },
+  grinder: {
+    title: 'Hand grinder',
+    url: 'https://shop.example/p/grinder',
+    imageUrl: 'https://cdn.example/grinder.jpg',
+    price: '€49.00',
+  },
+  filters: {
+    title: 'Paper filters (100)',
+    url: 'https://shop.example/p/filters',
+    imageUrl: 'https://cdn.example/filters.jpg',
+    price: '€4.00',
+  },
   kettle: { title: 'Gooseneck kettle', url: 'https://shop.example/p/kettle', price: '€39.00' },
 };
 // What each person already owns, and the related products the store would suggest.
@@ -29,15 +44,22 @@ const owned: Record<string, string[]> = {
 const related = ['beans', 'grinder', 'filters', 'kettle'];
 const recommendationsFor = (email: string) => related.filter((id) => !(owned[email] ?? []).includes(id)).slice(0, 3);
 
-function setup(extra: { contact?: typeof DEFAULT_CONTACT | null; journey?: { journeyId: number; stepId: number } } = {}) {
+function setup(
+  extra: { contact?: typeof DEFAULT_CONTACT | null; journey?: { journeyId: number; stepId: number } } = {},
+) {
   const html = renderCampaignHtml({ storeName: 'Bean & Leaf' });
   const sandbox = createMailchimpSandbox({
     audiences: [{ id: AUDIENCE, ...(extra.contact !== undefined ? { contact: extra.contact } : {}) }],
     journeys: [{ journeyId: 7, stepId: 70, listId: AUDIENCE, html }],
   });
   server.use(...sandbox.handlers);
-  const provider = createMailchimpProvider({ apiKey: sandbox.apiKey, audienceId: AUDIENCE, ...(extra.journey ? { journey: extra.journey } : {}) });
-  for (const email of Object.keys(owned)) sandbox.seedMember(email, 'subscribed', { mergeFields: { FNAME: email.split('@')[0] ?? '' } });
+  const provider = createMailchimpProvider({
+    apiKey: sandbox.apiKey,
+    audienceId: AUDIENCE,
+    ...(extra.journey ? { journey: extra.journey } : {}),
+  });
+  for (const email of Object.keys(owned))
+    sandbox.seedMember(email, 'subscribed', { mergeFields: { FNAME: email.split('@')[0] ?? '' } });
   sandbox.seedMember('gone@example.com', 'unsubscribed');
   const recipients = [...Object.keys(owned), 'gone@example.com', 'stranger@example.com'].map((email) => ({
     email,
@@ -68,7 +90,9 @@ describe('related-product campaigns', () => {
       ['stranger@example.com', 'MAILCHIMP.NOT_A_MEMBER'],
     ]);
     const audience = sandbox.state.audiences.get(AUDIENCE)!;
-    expect([...audience.mergeFields.keys()]).toEqual(expect.arrayContaining(['P1_TITLE', 'P3_PRICE', 'REASON', 'CONSENT', 'PREFS_URL']));
+    expect([...audience.mergeFields.keys()]).toEqual(
+      expect.arrayContaining(['P1_TITLE', 'P3_PRICE', 'REASON', 'CONSENT', 'PREFS_URL']),
+    );
     const campaign = sandbox.state.campaigns.get(result.campaignId)!;
     expect(campaign.status).toBe('sent');
     expect(campaign.sentTo).toHaveLength(3);
@@ -85,7 +109,9 @@ describe('related-product campaigns', () => {
       const html = sandbox.render(campaignId, email);
       expect(html, email).not.toBeNull();
       const member = sandbox.member(email)!;
-      expect(html).toContain(`https://us21.list-manage.com/unsubscribe?u=sandbox&amp;id=${AUDIENCE}`.replace('&amp;', '&'));
+      expect(html).toContain(
+        `https://us21.list-manage.com/unsubscribe?u=sandbox&amp;id=${AUDIENCE}`.replace('&amp;', '&'),
+      );
       expect(html).toContain(`e=${member.unique_email_id}`);
       expect(html).toContain(`Because you bought ${(owned[email] ?? [])[0] ?? 'from us'}`);
       expect(html).toContain('agreed to Email offers on 14 March 2025 (clause 4.2, version 1).');
@@ -116,14 +142,24 @@ describe('related-product campaigns', () => {
     const { sandbox, provider, request } = setup();
     sandbox.calls.reset();
     const [first] = request.recipients;
-    await expect(provider.sendCampaign({ ...request, recipients: [{ email: first!.email, content: { ...first!.content, products: [] } }] })).rejects.toMatchObject({ code: 'MAILCHIMP.CAMPAIGN_INVALID' });
-    await expect(provider.sendCampaign({ ...request, sender: { ...request.sender, name: ' ' } })).rejects.toMatchObject({ code: 'MAILCHIMP.CAMPAIGN_INVALID' });
+    await expect(
+      provider.sendCampaign({
+        ...request,
+        recipients: [{ email: first!.email, content: { ...first!.content, products: [] } }],
+      }),
+    ).rejects.toMatchObject({ code: 'MAILCHIMP.CAMPAIGN_INVALID' });
+    await expect(provider.sendCampaign({ ...request, sender: { ...request.sender, name: ' ' } })).rejects.toMatchObject(
+      { code: 'MAILCHIMP.CAMPAIGN_INVALID' },
+    );
     expect(sandbox.calls.total()).toBe(0);
   });
 
   it('Mailchimp will not send for an audience without a postal address', async () => {
     const { provider, request } = setup({ contact: null });
-    await expect(provider.sendCampaign(request)).rejects.toMatchObject({ code: 'MAILCHIMP.BAD_REQUEST', message: expect.stringContaining('postal address') });
+    await expect(provider.sendCampaign(request)).rejects.toMatchObject({
+      code: 'MAILCHIMP.BAD_REQUEST',
+      message: expect.stringContaining('postal address'),
+    });
   });
 
   it('reports opens, clicks and unsubscribes', async () => {
@@ -134,7 +170,13 @@ describe('related-product campaigns', () => {
     sandbox.actions.open(campaignId, 'bob@example.com');
     sandbox.actions.click(campaignId, 'bob@example.com');
     sandbox.actions.unsubscribe('cy@example.com', { campaignId });
-    expect(await provider.campaignReport(campaignId)).toEqual({ campaignId, sends: 3, opens: 2, clicks: 1, unsubscribes: 1 });
+    expect(await provider.campaignReport(campaignId)).toEqual({
+      campaignId,
+      sends: 3,
+      opens: 2,
+      clicks: 1,
+      unsubscribes: 1,
+    });
   });
 
   it('Customer Journey mode triggers each eligible member into the configured step', async () => {

@@ -20,7 +20,11 @@ function chunks<T>(items: T[], size: number): T[][] {
  * triggered into that Customer Journey step instead. The campaign title carries the idempotency key,
  * so a re-run with the same key finds the campaign instead of creating a second one.
  */
-export function createCampaignSender(deps: { client: MailchimpClient; options: MailchimpOptions; sanitise: (value: string) => string }) {
+export function createCampaignSender(deps: {
+  client: MailchimpClient;
+  options: MailchimpOptions;
+  sanitise: (value: string) => string;
+}) {
   const { client, options } = deps;
   const listId = options.audienceId;
   /** Read every time (one call): someone may have deleted a field in Mailchimp since the last campaign. */
@@ -31,7 +35,13 @@ export function createCampaignSender(deps: { client: MailchimpClient; options: M
     const created: string[] = [];
     for (const field of wanted) {
       if (knownTags.has(field.tag)) continue;
-      await client.createMergeField(listId, { tag: field.tag, name: field.name, type: field.type, required: false, public: false });
+      await client.createMergeField(listId, {
+        tag: field.tag,
+        name: field.name,
+        type: field.type,
+        required: false,
+        public: false,
+      });
       knownTags.add(field.tag);
       created.push(field.tag);
     }
@@ -65,13 +75,20 @@ export function createCampaignSender(deps: { client: MailchimpClient; options: M
     if (!request.sender.email.includes('@')) problems.push('sender email is not an address');
     for (const r of request.recipients) {
       if (r.content.products.length === 0) problems.push(`${r.email} has no product`);
-      if (!r.content.reason.trim() || !r.content.consentLine.trim()) problems.push(`${r.email} has no reason or consent line`);
+      if (!r.content.reason.trim() || !r.content.consentLine.trim())
+        problems.push(`${r.email} has no reason or consent line`);
     }
-    if (problems.length > 0) throw new TactfulError('MAILCHIMP.CAMPAIGN_INVALID', `Cannot send campaign ${request.key}: ${problems.join('; ')}.`, { details: problems });
+    if (problems.length > 0)
+      throw new TactfulError(
+        'MAILCHIMP.CAMPAIGN_INVALID',
+        `Cannot send campaign ${request.key}: ${problems.join('; ')}.`,
+        { details: problems },
+      );
 
     const title = `tactful:${request.key}`;
     const recipients = new Map<string, Record<string, string>>();
-    for (const r of request.recipients) recipients.set(normaliseEmail(r.email), campaignFieldsFor(r.content, options.mergeTags));
+    for (const r of request.recipients)
+      recipients.set(normaliseEmail(r.email), campaignFieldsFor(r.content, options.mergeTags));
     const failed: CampaignResult['failed'] = [];
 
     if (!options.journey) {
@@ -95,12 +112,20 @@ export function createCampaignSender(deps: { client: MailchimpClient; options: M
         update_existing: true,
       });
       const errors = new Map(response.errors.map((e) => [normaliseEmail(e.email_address), e.error]));
-      const statuses = new Map([...response.updated_members, ...response.new_members].map((m) => [normaliseEmail(m.email_address), m.status]));
+      const statuses = new Map(
+        [...response.updated_members, ...response.new_members].map((m) => [normaliseEmail(m.email_address), m.status]),
+      );
       for (const [email] of part) {
         const error = errors.get(email);
         const status = statuses.get(email);
-        if (error !== undefined) failed.push({ email, code: 'MAILCHIMP.NOT_A_MEMBER', message: `Mailchimp refused ${email}: ${error}` });
-        else if (status !== 'subscribed') failed.push({ email, code: 'MAILCHIMP.NOT_SUBSCRIBED', message: `${email} is ${status ?? 'unknown'} in Mailchimp and cannot receive campaigns.` });
+        if (error !== undefined)
+          failed.push({ email, code: 'MAILCHIMP.NOT_A_MEMBER', message: `Mailchimp refused ${email}: ${error}` });
+        else if (status !== 'subscribed')
+          failed.push({
+            email,
+            code: 'MAILCHIMP.NOT_SUBSCRIBED',
+            message: `${email} is ${status ?? 'unknown'} in Mailchimp and cannot receive campaigns.`,
+          });
         else eligible.push(email);
       }
     }
@@ -114,7 +139,11 @@ export function createCampaignSender(deps: { client: MailchimpClient; options: M
             await client.triggerJourney(journeyId, stepId, email);
             sent.push(email);
           } catch (error) {
-            failed.push({ email, code: isTactfulError(error) ? error.code : 'MAILCHIMP.JOURNEY_FAILED', message: error instanceof Error ? error.message : String(error) });
+            failed.push({
+              email,
+              code: isTactfulError(error) ? error.code : 'MAILCHIMP.JOURNEY_FAILED',
+              message: error instanceof Error ? error.message : String(error),
+            });
           }
         }),
       );
@@ -126,17 +155,25 @@ export function createCampaignSender(deps: { client: MailchimpClient; options: M
     if (eligible.length === 0) return { campaignId: '', sent: [], failed };
 
     const segmentId = await findOrCreateSegment(title);
-    for (const part of chunks(eligible, CHUNK)) await client.batchSegmentMembers(listId, segmentId, { members_to_add: part });
+    for (const part of chunks(eligible, CHUNK))
+      await client.batchSegmentMembers(listId, segmentId, { members_to_add: part });
 
     const campaign =
       (await findCampaign(title)) ??
       (await client.createCampaign({
         type: 'regular',
         recipients: { list_id: listId, segment_opts: { saved_segment_id: segmentId } },
-        settings: { subject_line: request.subject, from_name: request.sender.name, reply_to: request.sender.email, title },
+        settings: {
+          subject_line: request.subject,
+          from_name: request.sender.name,
+          reply_to: request.sender.email,
+          title,
+        },
       }));
     // The sender's postal address is the audience's contact (`*|LIST:ADDRESSLINE|*`): Mailchimp requires it there.
-    await client.setCampaignContent(campaign.id, { html: renderCampaignHtml({ storeName: request.sender.name, tags: options.mergeTags }) });
+    await client.setCampaignContent(campaign.id, {
+      html: renderCampaignHtml({ storeName: request.sender.name, tags: options.mergeTags }),
+    });
     await client.sendCampaign(campaign.id);
     return { campaignId: campaign.id, sent: eligible, failed };
   }

@@ -19,7 +19,9 @@ export interface CampaignMergeTags {
 export const defaultMergeTags: CampaignMergeTags = { reason: 'REASON', consent: 'CONSENT', prefsUrl: 'PREFS_URL' };
 
 /** The merge fields a campaign needs on the audience (created when missing). */
-export function campaignMergeFields(tags: CampaignMergeTags = defaultMergeTags): Array<{ tag: string; name: string; type: 'text' | 'url' | 'imageurl' }> {
+export function campaignMergeFields(
+  tags: CampaignMergeTags = defaultMergeTags,
+): Array<{ tag: string; name: string; type: 'text' | 'url' | 'imageurl' }> {
   const fields: Array<{ tag: string; name: string; type: 'text' | 'url' | 'imageurl' }> = [];
   for (let n = 1; n <= MAX_PRODUCTS; n += 1) {
     fields.push(
@@ -38,7 +40,10 @@ export function campaignMergeFields(tags: CampaignMergeTags = defaultMergeTags):
 }
 
 /** The merge values for one recipient, keyed by merge tag. */
-export function campaignFieldsFor(content: CampaignContent, tags: CampaignMergeTags = defaultMergeTags): Record<string, string> {
+export function campaignFieldsFor(
+  content: CampaignContent,
+  tags: CampaignMergeTags = defaultMergeTags,
+): Record<string, string> {
   const fields: Record<string, string> = {};
   for (let n = 1; n <= MAX_PRODUCTS; n += 1) {
     const product = content.products[n - 1];

@@ -24,7 +24,11 @@ export async function reconcileMailchimpAudience(
   const result: ReconcileResult = { members: 0, accepted: 0, duplicates: 0 };
   let cursor: string | undefined;
   do {
-    const page = await provider.listMembers({ cursor, limit: options.pageSize ?? 1000, changedSince: options.changedSince });
+    const page = await provider.listMembers({
+      cursor,
+      limit: options.pageSize ?? 1000,
+      changedSince: options.changedSince,
+    });
     for (const member of page.items) {
       result.members += 1;
       const event = memberToInboundEvent(member);

@@ -6,15 +6,47 @@ import type { MailchimpMember } from '../schemas.js';
  * Rendered as the table in the README; `mapConsentToStatus` is its executable form.
  */
 export const statusMappingTable = [
-  { tactful: 'granted (at the required level)', mailchimp: 'subscribed', note: 'New members and members who are subscribed, pending or transactional.' },
-  { tactful: 'granted (below the required level, e.g. single opt-in when double opt-in is required)', mailchimp: 'pending', note: "Mailchimp's confirmation email is the double opt-in." },
-  { tactful: 'granted, member is unsubscribed or cleaned in Mailchimp, firstParty: true', mailchimp: 'pending', note: 'Only fresh first-party consent goes back, through confirmation.' },
-  { tactful: 'granted, member is unsubscribed or cleaned in Mailchimp, firstParty: false', mailchimp: '(nothing sent)', note: 'Result MAILCHIMP.COMPLIANCE_STATE: Mailchimp refuses, and so does Tactful.' },
-  { tactful: 'granted, member is pending in Mailchimp, firstParty: false', mailchimp: '(status not sent)', note: "The member's own confirmation completes it; fields and tags still go." },
-  { tactful: 'pending', mailchimp: 'pending', note: "Mailchimp's confirmation email is the double opt-in. For an unsubscribed or cleaned member only with firstParty: true (else MAILCHIMP.COMPLIANCE_STATE)." },
+  {
+    tactful: 'granted (at the required level)',
+    mailchimp: 'subscribed',
+    note: 'New members and members who are subscribed, pending or transactional.',
+  },
+  {
+    tactful: 'granted (below the required level, e.g. single opt-in when double opt-in is required)',
+    mailchimp: 'pending',
+    note: "Mailchimp's confirmation email is the double opt-in.",
+  },
+  {
+    tactful: 'granted, member is unsubscribed or cleaned in Mailchimp, firstParty: true',
+    mailchimp: 'pending',
+    note: 'Only fresh first-party consent goes back, through confirmation.',
+  },
+  {
+    tactful: 'granted, member is unsubscribed or cleaned in Mailchimp, firstParty: false',
+    mailchimp: '(nothing sent)',
+    note: 'Result MAILCHIMP.COMPLIANCE_STATE: Mailchimp refuses, and so does Tactful.',
+  },
+  {
+    tactful: 'granted, member is pending in Mailchimp, firstParty: false',
+    mailchimp: '(status not sent)',
+    note: "The member's own confirmation completes it; fields and tags still go.",
+  },
+  {
+    tactful: 'pending',
+    mailchimp: 'pending',
+    note: "Mailchimp's confirmation email is the double opt-in. For an unsubscribed or cleaned member only with firstParty: true (else MAILCHIMP.COMPLIANCE_STATE).",
+  },
   { tactful: 'withdrawn', mailchimp: 'unsubscribed', note: 'From any status.' },
-  { tactful: 'none', mailchimp: '(nothing sent)', note: 'No consent yet: Tactful does not create or change the member.' },
-  { tactful: 'erased', mailchimp: 'actions/delete-permanent', note: 'Mailchimp then refuses to re-import the address.' },
+  {
+    tactful: 'none',
+    mailchimp: '(nothing sent)',
+    note: 'No consent yet: Tactful does not create or change the member.',
+  },
+  {
+    tactful: 'erased',
+    mailchimp: 'actions/delete-permanent',
+    note: 'Mailchimp then refuses to re-import the address.',
+  },
 ] as const;
 
 export type StatusDecision =
@@ -64,11 +96,19 @@ export function mapConsentToStatus(
 export function memberToConsent(member: MailchimpMember, purpose: string): ExternalConsent {
   const lastChanged = new Date(member.last_changed);
   const optedIn = member.timestamp_opt ? new Date(member.timestamp_opt) : null;
-  const state = member.status === 'subscribed' ? 'granted' : member.status === 'pending' ? 'pending' : member.status === 'unsubscribed' ? 'withdrawn' : 'none';
+  const state =
+    member.status === 'subscribed'
+      ? 'granted'
+      : member.status === 'pending'
+        ? 'pending'
+        : member.status === 'unsubscribed'
+          ? 'withdrawn'
+          : 'none';
   const occurredAt = state === 'granted' && optedIn && !Number.isNaN(optedIn.getTime()) ? optedIn : lastChanged;
   const signedUp = member.timestamp_signup ? new Date(member.timestamp_signup) : null;
   // A sign-up followed by a later opt-in confirmation is Mailchimp's double opt-in.
-  const confirmed = state === 'granted' && signedUp !== null && optedIn !== null && optedIn.getTime() > signedUp.getTime();
+  const confirmed =
+    state === 'granted' && signedUp !== null && optedIn !== null && optedIn.getTime() > signedUp.getTime();
   return {
     email: member.email_address.trim().toLowerCase(),
     purpose,

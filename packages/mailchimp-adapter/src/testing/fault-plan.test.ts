@@ -1,19 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTactfulError, type MemberChange } from '@tactful/core';
 import { createMailchimpProvider } from '../provider.js';
-import { createMailchimpFaultPlan, createMailchimpSandbox, serveMailchimpSandbox, type MailchimpSandboxHost } from './index.js';
+import {
+  createMailchimpFaultPlan,
+  createMailchimpSandbox,
+  serveMailchimpSandbox,
+  type MailchimpSandboxHost,
+} from './index.js';
 
 const AUDIENCE = 'faultaud01';
 
 function grant(email: string): MemberChange {
-  return { email, consent: { email, purpose: 'email_marketing', state: 'granted', level: 'confirmed', occurredAt: new Date('2025-03-01T00:00:00Z'), firstParty: true } };
+  return {
+    email,
+    consent: {
+      email,
+      purpose: 'email_marketing',
+      state: 'granted',
+      level: 'confirmed',
+      occurredAt: new Date('2025-03-01T00:00:00Z'),
+      firstParty: true,
+    },
+  };
 }
 
 describe('mailchimp fault plan', () => {
   it('draws the same faults for the same seed, and counts them', () => {
     const run = (seed: number) => {
       const plan = createMailchimpFaultPlan({ seed, rate: 0.25 });
-      return { out: Array.from({ length: 200 }, () => plan.draw(['rate_limit', 'server_error', 'batch_member_error'])), plan };
+      return {
+        out: Array.from({ length: 200 }, () => plan.draw(['rate_limit', 'server_error', 'batch_member_error'])),
+        plan,
+      };
     };
     const a = run(11);
     expect(a.out).toEqual(run(11).out);
@@ -25,7 +43,11 @@ describe('mailchimp fault plan', () => {
   it('refuses a bad plan and a bad baseUrl, naming the problem', () => {
     expect(() => createMailchimpFaultPlan({ seed: 1, rate: -1 })).toThrow(/rate/);
     try {
-      createMailchimpProvider({ apiKey: `${'0'.repeat(31)}1-us21`, audienceId: AUDIENCE, baseUrl: 'ftp://example.com' });
+      createMailchimpProvider({
+        apiKey: `${'0'.repeat(31)}1-us21`,
+        audienceId: AUDIENCE,
+        baseUrl: 'ftp://example.com',
+      });
       expect.unreachable();
     } catch (error) {
       expect(isTactfulError(error, 'CONFIG.INVALID')).toBe(true);
@@ -43,15 +65,28 @@ describe('mailchimp sandbox over loopback HTTP with seeded faults', () => {
   afterAll(() => host.close());
 
   it('the provider, pointed at the host by baseUrl, gets every member in through 429s, 5xx, timeouts and resets', async () => {
-    const plan = createMailchimpFaultPlan({ seed: 5, rate: 0.4, kinds: ['rate_limit', 'rate_limit_no_retry_after', 'server_error', 'timeout', 'connection_reset'], retryAfterSeconds: 0, holdMs: 400 });
+    const plan = createMailchimpFaultPlan({
+      seed: 5,
+      rate: 0.4,
+      kinds: ['rate_limit', 'rate_limit_no_retry_after', 'server_error', 'timeout', 'connection_reset'],
+      retryAfterSeconds: 0,
+      holdMs: 400,
+    });
     sandbox.faults.setPlan(plan);
     const provider = createMailchimpProvider(
-      { apiKey: sandbox.apiKey, audienceId: AUDIENCE, baseUrl: host.baseUrl, timeoutMs: 200, retry: { retries: 10, baseDelayMs: 1, maxDelayMs: 5 } },
+      {
+        apiKey: sandbox.apiKey,
+        audienceId: AUDIENCE,
+        baseUrl: host.baseUrl,
+        timeoutMs: 200,
+        retry: { retries: 10, baseDelayMs: 1, maxDelayMs: 5 },
+      },
       { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))) },
     );
     const emails = Array.from({ length: 30 }, (_, i) => `m${i}@example.com`);
     const results = [];
-    for (let i = 0; i < emails.length; i += 5) results.push(...(await provider.pushMembers(emails.slice(i, i + 5).map(grant))));
+    for (let i = 0; i < emails.length; i += 5)
+      results.push(...(await provider.pushMembers(emails.slice(i, i + 5).map(grant))));
     sandbox.faults.setPlan(null);
     await new Promise((resolve) => setTimeout(resolve, 500)); // held (timed-out) requests end after holdMs
     expect(results.every((r) => r.ok)).toBe(true);

@@ -35,7 +35,11 @@ export type MailchimpRequestFaultKind = (typeof mailchimpRequestFaultKinds)[numb
 export type MailchimpBatchFaultKind = (typeof mailchimpBatchFaultKinds)[number];
 export type MailchimpWebhookFaultKind = (typeof mailchimpWebhookFaultKinds)[number];
 export type MailchimpFaultKind = MailchimpRequestFaultKind | MailchimpBatchFaultKind | MailchimpWebhookFaultKind;
-export const mailchimpFaultKinds: readonly MailchimpFaultKind[] = [...mailchimpRequestFaultKinds, ...mailchimpBatchFaultKinds, ...mailchimpWebhookFaultKinds];
+export const mailchimpFaultKinds: readonly MailchimpFaultKind[] = [
+  ...mailchimpRequestFaultKinds,
+  ...mailchimpBatchFaultKinds,
+  ...mailchimpWebhookFaultKinds,
+];
 
 export type MailchimpFaultPlanOptions = FaultPlanOptions<MailchimpFaultKind>;
 export type MailchimpFaultPlan = FaultPlan<MailchimpFaultKind>;

@@ -16,8 +16,18 @@ export interface MailchimpSandboxHost {
 }
 
 /** Listens on 127.0.0.1 (port 0: a free one) and answers every request from `sandbox.fetch`. */
-export async function serveMailchimpSandbox(sandbox: Pick<MailchimpSandbox, 'fetch' | 'baseUrl'>, options: { port?: number } = {}): Promise<MailchimpSandboxHost> {
+export async function serveMailchimpSandbox(
+  sandbox: Pick<MailchimpSandbox, 'fetch' | 'baseUrl'>,
+  options: { port?: number } = {},
+): Promise<MailchimpSandboxHost> {
   const apiRoot = new URL(sandbox.baseUrl);
-  const host = await serveOverLoopback((request) => sandbox.fetch(request), { ...options, origin: () => apiRoot.origin });
-  return { baseUrl: `${host.url}${apiRoot.pathname.replace(/\/+$/, '')}`, stats: host.stats, close: () => host.close() };
+  const host = await serveOverLoopback((request) => sandbox.fetch(request), {
+    ...options,
+    origin: () => apiRoot.origin,
+  });
+  return {
+    baseUrl: `${host.url}${apiRoot.pathname.replace(/\/+$/, '')}`,
+    stats: host.stats,
+    close: () => host.close(),
+  };
 }

@@ -16,8 +16,21 @@ export type {
   AudienceContact,
 } from './sandbox.js';
 export { renderMergeTags } from './render.js';
-export { createMailchimpFaultPlan, mailchimpFaultKinds, mailchimpRequestFaultKinds, mailchimpBatchFaultKinds, mailchimpWebhookFaultKinds } from './fault-plan.js';
-export type { MailchimpFaultPlan, MailchimpFaultPlanOptions, MailchimpFaultKind, MailchimpRequestFaultKind, MailchimpBatchFaultKind, MailchimpWebhookFaultKind } from './fault-plan.js';
+export {
+  createMailchimpFaultPlan,
+  mailchimpFaultKinds,
+  mailchimpRequestFaultKinds,
+  mailchimpBatchFaultKinds,
+  mailchimpWebhookFaultKinds,
+} from './fault-plan.js';
+export type {
+  MailchimpFaultPlan,
+  MailchimpFaultPlanOptions,
+  MailchimpFaultKind,
+  MailchimpRequestFaultKind,
+  MailchimpBatchFaultKind,
+  MailchimpWebhookFaultKind,
+} from './fault-plan.js';
 export { serveMailchimpSandbox } from './http-host.js';
 export type { MailchimpSandboxHost } from './http-host.js';
 export { loadSpecValidator, defaultSpecPath } from './openapi.js';

@@ -1,7 +1,9 @@
 import type { InboundEvent, InboundMeta, InboundSink } from '@tactful/core';
 
 /** An InboundSink that keeps what it receives in memory and reports replays as duplicates. */
-export function createMemoryInboundSink(): InboundSink & { readonly received: Array<{ shop: string; event: InboundEvent; meta: InboundMeta }> } {
+export function createMemoryInboundSink(): InboundSink & {
+  readonly received: Array<{ shop: string; event: InboundEvent; meta: InboundMeta }>;
+} {
   const received: Array<{ shop: string; event: InboundEvent; meta: InboundMeta }> = [];
   const seen = new Set<string>();
   return {

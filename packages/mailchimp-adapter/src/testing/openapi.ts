@@ -14,7 +14,9 @@ import { parse } from 'yaml';
 const SPEC_ID = 'https://mailchimp.sandbox.invalid/openapi.json';
 
 export function defaultSpecPath(): string {
-  return fileURLToPath(new URL('../../../../../shared/data/mailchimp/mailchimp-marketing-3.0.55.openapi.yaml', import.meta.url));
+  return fileURLToPath(
+    new URL('../../../../../shared/data/mailchimp/mailchimp-marketing-3.0.55.openapi.yaml', import.meta.url),
+  );
 }
 
 interface Operation {
@@ -54,7 +56,10 @@ export function loadSpecValidator(specPath: string = defaultSpecPath()): SpecVal
   const hit = cache.get(specPath);
   if (hit) return hit;
   const doc = parse(readFileSync(specPath, 'utf8'), { maxAliasCount: -1 }) as {
-    paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> } }>>;
+    paths: Record<
+      string,
+      Record<string, { requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> } }>
+    >;
     components: Record<string, unknown>;
   };
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
@@ -62,7 +67,9 @@ export function loadSpecValidator(specPath: string = defaultSpecPath()): SpecVal
   ajv.addSchema({ $id: SPEC_ID, components: convert(doc.components) } as object);
   const operations: Operation[] = [];
   for (const [template, methods] of Object.entries(doc.paths)) {
-    const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '([^/]+)')}$`);
+    const pattern = new RegExp(
+      `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '([^/]+)')}$`,
+    );
     for (const [method, op] of Object.entries(methods)) {
       if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
       const ref = op.requestBody?.content?.['application/json']?.schema?.$ref ?? null;
@@ -70,7 +77,7 @@ export function loadSpecValidator(specPath: string = defaultSpecPath()): SpecVal
     }
   }
   // Literal segments beat parameters: `/lists/{list_id}/members` before `/lists/{list_id}/{x}`.
-  operations.sort((a, b) => (b.template.match(/\{/g)?.length ?? 0) < (a.template.match(/\{/g)?.length ?? 0) ? 1 : -1);
+  operations.sort((a, b) => ((b.template.match(/\{/g)?.length ?? 0) < (a.template.match(/\{/g)?.length ?? 0) ? 1 : -1));
   const compiled = new Map<string, ValidateFunction>();
   const validator: SpecValidator = {
     match(method, path) {

@@ -13,17 +13,17 @@ export interface RenderContext {
 const ifBlock = /\*\|IF:([A-Z0-9_]+)\|\*((?:(?!\*\|IF:)[\s\S])*?)\*\|END:IF\|\*/;
 
 export function renderMergeTags(html: string, context: RenderContext): string {
-  const valueOf = (tag: string): string | undefined => context.system[tag] ?? context.merge[tag];
+  const tagValue = (tag: string): string | undefined => context.system[tag] ?? context.merge[tag];
   let out = html;
   // Innermost IF blocks first, until none is left.
   for (let match = ifBlock.exec(out); match; match = ifBlock.exec(out)) {
     const [whole, tag = '', body = ''] = match;
     const [whenTrue = '', whenFalse = ''] = body.split('*|ELSE:|*');
-    const value = valueOf(tag);
+    const value = tagValue(tag);
     out = out.replace(whole, value !== undefined && value !== '' ? whenTrue : whenFalse);
   }
   return out.replace(/\*\|([A-Z0-9_:]+)\|\*/g, (whole, tag: string) => {
-    const value = valueOf(tag);
+    const value = tagValue(tag);
     if (value !== undefined) return value;
     return tag in context.merge ? '' : whole;
   });

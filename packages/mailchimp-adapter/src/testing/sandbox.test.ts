@@ -41,9 +41,16 @@ function setup(options: Parameters<typeof createMailchimpSandbox>[0] = {}) {
 describe('Mailchimp sandbox', () => {
   it('keys members by the MD5 of the lower-cased address and keeps the address as given', async () => {
     const { call } = setup();
-    const put = await call('PUT', `/lists/${LIST}/members/${subscriberHash('Ann@Example.com')}`, { email_address: 'Ann@Example.com', status_if_new: 'subscribed' });
+    const put = await call('PUT', `/lists/${LIST}/members/${subscriberHash('Ann@Example.com')}`, {
+      email_address: 'Ann@Example.com',
+      status_if_new: 'subscribed',
+    });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ id: subscriberHash('ann@example.com'), email_address: 'Ann@Example.com', status: 'subscribed' });
+    expect(put.body).toMatchObject({
+      id: subscriberHash('ann@example.com'),
+      email_address: 'Ann@Example.com',
+      status: 'subscribed',
+    });
     expect((await call('GET', `/lists/${LIST}/members/${subscriberHash('ann@example.com')}`)).status).toBe(200);
     expect((await call('GET', `/lists/${LIST}/members/${subscriberHash('other@example.com')}`)).status).toBe(404);
   });
@@ -57,12 +64,20 @@ describe('Mailchimp sandbox', () => {
       expect(refused.status).toBe(400);
       expect(refused.body?.title).toBe('Member In Compliance State');
       expect(sandbox.member(email)?.status).toBe(held);
-      const batch = await call('POST', `/lists/${LIST}`, { members: [{ email_address: email, status: 'subscribed' }], update_existing: true });
+      const batch = await call('POST', `/lists/${LIST}`, {
+        members: [{ email_address: email, status: 'subscribed' }],
+        update_existing: true,
+      });
       expect(batch.body).toMatchObject({ error_count: 1, total_updated: 0 });
-      expect((await call('PATCH', `/lists/${LIST}/members/${subscriberHash(email)}`, { status: 'pending' })).status).toBe(200);
+      expect(
+        (await call('PATCH', `/lists/${LIST}/members/${subscriberHash(email)}`, { status: 'pending' })).status,
+      ).toBe(200);
       expect(sandbox.member(email)?.status).toBe('pending');
     }
-    expect(sandbox.state.audiences.get(LIST)?.confirmationEmails).toEqual(['unsubscribed@example.com', 'cleaned@example.com']);
+    expect(sandbox.state.audiences.get(LIST)?.confirmationEmails).toEqual([
+      'unsubscribed@example.com',
+      'cleaned@example.com',
+    ]);
   });
 
   it('a member who unsubscribed may come back through their own confirmation', async () => {
@@ -89,9 +104,14 @@ describe('Mailchimp sandbox', () => {
     });
     expect(partial.status).toBe(200);
     expect(partial.body).toMatchObject({ total_created: 1, total_updated: 0, error_count: 2 });
-    expect((partial.body?.errors as Array<{ error_code: string }>).map((e) => e.error_code)).toEqual(['ERROR_CONTACT_EXISTS', 'ERROR_GENERIC']);
+    expect((partial.body?.errors as Array<{ error_code: string }>).map((e) => e.error_code)).toEqual([
+      'ERROR_CONTACT_EXISTS',
+      'ERROR_GENERIC',
+    ]);
     expect(sandbox.member('old@example.com')?.status).toBe('subscribed');
-    const tooMany = await call('POST', `/lists/${LIST}`, { members: Array.from({ length: 501 }, (_, i) => ({ email_address: `m${i}@example.com`, status: 'subscribed' })) });
+    const tooMany = await call('POST', `/lists/${LIST}`, {
+      members: Array.from({ length: 501 }, (_, i) => ({ email_address: `m${i}@example.com`, status: 'subscribed' })),
+    });
     expect(tooMany.status).toBe(400);
     expect(sandbox.state.audiences.get(LIST)?.members.size).toBe(2);
   });
@@ -99,8 +119,14 @@ describe('Mailchimp sandbox', () => {
   it('a permanently deleted address cannot be re-imported through the API', async () => {
     const { sandbox, call } = setup();
     sandbox.seedMember('forget@example.com', 'subscribed');
-    expect((await call('POST', `/lists/${LIST}/members/${subscriberHash('forget@example.com')}/actions/delete-permanent`)).status).toBe(204);
-    const again = await call('PUT', `/lists/${LIST}/members/${subscriberHash('forget@example.com')}`, { email_address: 'forget@example.com', status_if_new: 'subscribed' });
+    expect(
+      (await call('POST', `/lists/${LIST}/members/${subscriberHash('forget@example.com')}/actions/delete-permanent`))
+        .status,
+    ).toBe(204);
+    const again = await call('PUT', `/lists/${LIST}/members/${subscriberHash('forget@example.com')}`, {
+      email_address: 'forget@example.com',
+      status_if_new: 'subscribed',
+    });
     expect(again.status).toBe(400);
     expect(again.body?.title).toBe('Forgotten Email Not Subscribed');
   });
@@ -108,8 +134,13 @@ describe('Mailchimp sandbox', () => {
   it('fires webhooks honouring events and sources, form-encoded like Mailchimp', async () => {
     const { sandbox, call, delivered } = setup();
     sandbox.addWebhook('https://hooks.example/all', { sources: { user: true, admin: true, api: true } });
-    sandbox.addWebhook('https://hooks.example/no-api', { sources: { user: true, admin: true, api: false }, events: { profile: false } });
-    await call('POST', `/lists/${LIST}`, { members: [{ email_address: 'w@example.com', status: 'subscribed', merge_fields: { FNAME: 'Wen' } }] });
+    sandbox.addWebhook('https://hooks.example/no-api', {
+      sources: { user: true, admin: true, api: false },
+      events: { profile: false },
+    });
+    await call('POST', `/lists/${LIST}`, {
+      members: [{ email_address: 'w@example.com', status: 'subscribed', merge_fields: { FNAME: 'Wen' } }],
+    });
     sandbox.actions.updateProfile('w@example.com', { FNAME: 'Wendy' });
     sandbox.actions.unsubscribe('w@example.com', { reason: 'abuse' });
     await sandbox.flushWebhooks();
@@ -124,7 +155,11 @@ describe('Mailchimp sandbox', () => {
 
   it('checks the webhook URL with a GET before saving it', async () => {
     const { call } = setup({ deliver: async () => ({ status: 404 }) });
-    const created = await call('POST', `/lists/${LIST}/webhooks`, { url: 'https://hooks.example/x', events: { subscribe: true }, sources: { user: true } });
+    const created = await call('POST', `/lists/${LIST}/webhooks`, {
+      url: 'https://hooks.example/x',
+      events: { subscribe: true },
+      sources: { user: true },
+    });
     expect(created.status).toBe(400);
   });
 
@@ -132,7 +167,9 @@ describe('Mailchimp sandbox', () => {
     const { sandbox, call } = setup();
     sandbox.seedMember('a@example.com', 'subscribed');
     const segment = await call('POST', `/lists/${LIST}/segments`, { name: 'vip', static_segment: [] });
-    const added = await call('POST', `/lists/${LIST}/segments/${String(segment.body?.id)}`, { members_to_add: ['a@example.com', 'ghost@example.com'] });
+    const added = await call('POST', `/lists/${LIST}/segments/${String(segment.body?.id)}`, {
+      members_to_add: ['a@example.com', 'ghost@example.com'],
+    });
     expect(added.body).toMatchObject({ total_added: 1, error_count: 1 });
     const member = await call('GET', `/lists/${LIST}/members/${subscriberHash('a@example.com')}`);
     expect(member.body?.tags).toEqual([{ id: segment.body?.id, name: 'vip' }]);
@@ -142,8 +179,13 @@ describe('Mailchimp sandbox', () => {
     const { sandbox, call } = setup();
     expect((await call('GET', '/')).body).toMatchObject({ account_name: 'Tactful Sandbox' });
     expect((await call('GET', '/lists')).body).toMatchObject({ total_items: 1, lists: [{ id: LIST }] });
-    expect((await call('POST', `/lists/${LIST}/members`, { email_address: 'one@example.com', status: 'subscribed' })).status).toBe(200);
-    const again = await call('POST', `/lists/${LIST}/members`, { email_address: 'one@example.com', status: 'subscribed' });
+    expect(
+      (await call('POST', `/lists/${LIST}/members`, { email_address: 'one@example.com', status: 'subscribed' })).status,
+    ).toBe(200);
+    const again = await call('POST', `/lists/${LIST}/members`, {
+      email_address: 'one@example.com',
+      status: 'subscribed',
+    });
     expect(again.body?.title).toBe('Member Exists');
     expect((await call('DELETE', `/lists/${LIST}/members/${subscriberHash('one@example.com')}`)).status).toBe(204);
     expect(sandbox.member('one@example.com')?.status).toBe('archived');
@@ -151,17 +193,22 @@ describe('Mailchimp sandbox', () => {
 
   it('rejects a wrong API key and unknown endpoints', async () => {
     const { sandbox } = setup();
-    const wrong = await fetch(`${sandbox.baseUrl}/ping`, { headers: { authorization: `Basic ${Buffer.from('x:bad-us21').toString('base64')}` } });
+    const wrong = await fetch(`${sandbox.baseUrl}/ping`, {
+      headers: { authorization: `Basic ${Buffer.from('x:bad-us21').toString('base64')}` },
+    });
     expect(wrong.status).toBe(401);
     const { call } = setup();
     expect((await call('GET', '/automations')).status).toBe(404);
   });
 
   it("renders Mailchimp's merge language: values, IF/ELSE blocks, system tags, unknown tags left visible", () => {
-    const html = renderMergeTags('*|IF:P1_TITLE|*<b>*|P1_TITLE|*</b>*|ELSE:|*none*|END:IF|* *|IF:P2_TITLE|*x*|END:IF|* *|UNSUB|* *|NOPE|* *|FNAME|*', {
-      merge: { P1_TITLE: 'Kettle', P2_TITLE: '', FNAME: '' },
-      system: { UNSUB: 'https://u' },
-    });
+    const html = renderMergeTags(
+      '*|IF:P1_TITLE|*<b>*|P1_TITLE|*</b>*|ELSE:|*none*|END:IF|* *|IF:P2_TITLE|*x*|END:IF|* *|UNSUB|* *|NOPE|* *|FNAME|*',
+      {
+        merge: { P1_TITLE: 'Kettle', P2_TITLE: '', FNAME: '' },
+        system: { UNSUB: 'https://u' },
+      },
+    );
     expect(html).toBe('<b>Kettle</b>  https://u *|NOPE|* ');
   });
 });

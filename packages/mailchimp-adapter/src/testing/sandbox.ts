@@ -137,7 +137,10 @@ export interface MailchimpSandboxOptions {
   validateRequests?: boolean;
   specPath?: string;
   /** Delivers webhooks; default `globalThis.fetch`. */
-  deliver?: (url: string, init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }) => Promise<{ status: number }>;
+  deliver?: (
+    url: string,
+    init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
+  ) => Promise<{ status: number }>;
   now?: () => Date;
   /** Seeded faults drawn on every request, batch member and webhook delivery (see `createMailchimpFaultPlan`); none by default. */
   faultPlan?: MailchimpFaultPlan | null;
@@ -251,7 +254,15 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       ['FNAME', 'First Name'],
       ['LNAME', 'Last Name'],
     ] as const) {
-      audience.mergeFields.set(tag, { merge_id: nextMergeId++, tag, name, type: 'text', required: false, public: true, default_value: '' });
+      audience.mergeFields.set(tag, {
+        merge_id: nextMergeId++,
+        tag,
+        name,
+        type: 'text',
+        required: false,
+        public: true,
+        default_value: '',
+      });
     }
     audiences.set(seed.id, audience);
     return audience;
@@ -276,7 +287,11 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       web_id: nextWebId++,
       status,
       merge_fields: Object.fromEntries([...audience.mergeFields.keys()].map((tag) => [tag, ''])),
-      marketing_permissions: audience.permissionTexts.map((p) => ({ marketing_permission_id: p.id, text: p.text, enabled: false })),
+      marketing_permissions: audience.permissionTexts.map((p) => ({
+        marketing_permission_id: p.id,
+        text: p.text,
+        enabled: false,
+      })),
       timestamp_signup: '',
       timestamp_opt: status === 'subscribed' ? mailchimpTime(at) : '',
       ip_opt: '',
@@ -288,47 +303,100 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
   }
 
   /** Mailchimp's refusal for a status change, or null when it is allowed (refusals are recorded for oracles). */
-  function refusal(audience: SandboxAudience, current: SandboxMember | undefined, email: string, requested: MemberStatus, source: ChangeSource) {
+  function refusal(
+    audience: SandboxAudience,
+    current: SandboxMember | undefined,
+    email: string,
+    requested: MemberStatus,
+    source: ChangeSource,
+  ) {
     const found = refusalRule(audience, current, email, requested, source);
     if (found) refusals.push({ email: normaliseEmail(email), status: requested, title: found.title });
     return found;
   }
 
-  function refusalRule(audience: SandboxAudience, current: SandboxMember | undefined, email: string, requested: MemberStatus, source: ChangeSource) {
+  function refusalRule(
+    audience: SandboxAudience,
+    current: SandboxMember | undefined,
+    email: string,
+    requested: MemberStatus,
+    source: ChangeSource,
+  ) {
     if (!current && audience.forgotten.has(subscriberHash(email)) && source === 'api') {
       return {
         title: 'Forgotten Email Not Subscribed',
         detail: `${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`,
       };
     }
-    if (current && requested === 'subscribed' && (current.status === 'unsubscribed' || current.status === 'cleaned') && source === 'api') {
+    if (
+      current &&
+      requested === 'subscribed' &&
+      (current.status === 'unsubscribed' || current.status === 'cleaned') &&
+      source === 'api'
+    ) {
       return {
         title: 'Member In Compliance State',
         detail: `${email} is already a list member in compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.`,
       };
     }
-    if (requested === 'archived') return { title: 'Invalid Resource', detail: 'The status "archived" cannot be set through this endpoint.' };
+    if (requested === 'archived')
+      return { title: 'Invalid Resource', detail: 'The status "archived" cannot be set through this endpoint.' };
     return null;
   }
 
-  function setStatus(audience: SandboxAudience, member: SandboxMember, status: MemberStatus, source: ChangeSource, at: Date, extra: { reason?: string; campaignId?: string } = {}) {
+  function setStatus(
+    audience: SandboxAudience,
+    member: SandboxMember,
+    status: MemberStatus,
+    source: ChangeSource,
+    at: Date,
+    extra: { reason?: string; campaignId?: string } = {},
+  ) {
     if (member.status === status) return;
     const previous = member.status;
     member.status = status;
     member.last_changed = mailchimpTime(at);
     if (status === 'subscribed') member.timestamp_opt = mailchimpTime(at);
     if (status === 'pending') audience.confirmationEmails.push(member.email_address);
-    if (status === 'unsubscribed') member.unsubscribe_reason = extra.reason ?? (source === 'api' ? 'N/A (Unsubscribed by an API call)' : 'manual');
-    if (status === 'subscribed' && previous !== 'subscribed') fire(audience, 'subscribe', source, memberData(audience, member), at);
+    if (status === 'unsubscribed')
+      member.unsubscribe_reason = extra.reason ?? (source === 'api' ? 'N/A (Unsubscribed by an API call)' : 'manual');
+    if (status === 'subscribed' && previous !== 'subscribed')
+      fire(audience, 'subscribe', source, memberData(audience, member), at);
     if (status === 'unsubscribed') {
-      fire(audience, 'unsubscribe', source, { ...memberData(audience, member), action: 'unsub', reason: extra.reason ?? 'manual', ...(extra.campaignId ? { campaign_id: extra.campaignId } : {}) }, at);
+      fire(
+        audience,
+        'unsubscribe',
+        source,
+        {
+          ...memberData(audience, member),
+          action: 'unsub',
+          reason: extra.reason ?? 'manual',
+          ...(extra.campaignId ? { campaign_id: extra.campaignId } : {}),
+        },
+        at,
+      );
     }
     if (status === 'cleaned') {
-      fire(audience, 'cleaned', 'system', { list_id: audience.id, campaign_id: extra.campaignId ?? '', reason: extra.reason ?? 'hard', email: member.email_address }, at);
+      fire(
+        audience,
+        'cleaned',
+        'system',
+        {
+          list_id: audience.id,
+          campaign_id: extra.campaignId ?? '',
+          reason: extra.reason ?? 'hard',
+          email: member.email_address,
+        },
+        at,
+      );
     }
   }
 
-  function applyMergeFields(audience: SandboxAudience, member: SandboxMember, values: Record<string, unknown> | undefined): boolean {
+  function applyMergeFields(
+    audience: SandboxAudience,
+    member: SandboxMember,
+    values: Record<string, unknown> | undefined,
+  ): boolean {
     let changed = false;
     for (const [tag, value] of Object.entries(values ?? {})) {
       // Mailchimp keeps values only for merge fields the audience defines.
@@ -343,14 +411,23 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
   }
 
   function tagNamesOf(audience: SandboxAudience, member: SandboxMember) {
-    return [...audience.segments.values()].filter((s) => s.members.has(member.id)).map((s) => ({ id: s.id, name: s.name }));
+    return [...audience.segments.values()]
+      .filter((s) => s.members.has(member.id))
+      .map((s) => ({ id: s.id, name: s.name }));
   }
 
   function tagMember(audience: SandboxAudience, member: SandboxMember, name: string, active: boolean, at: Date) {
     let segment = [...audience.segments.values()].find((s) => s.name === name);
     if (!segment && !active) return;
     if (!segment) {
-      segment = { id: nextSegmentId++, name, type: 'static', members: new Set(), created_at: mailchimpTime(at), updated_at: mailchimpTime(at) };
+      segment = {
+        id: nextSegmentId++,
+        name,
+        type: 'static',
+        members: new Set(),
+        created_at: mailchimpTime(at),
+        updated_at: mailchimpTime(at),
+      };
       audience.segments.set(segment.id, segment);
     }
     if (active) segment.members.add(member.id);
@@ -398,7 +475,10 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       email_type: 'html',
       ip_opt: member.ip_opt,
       web_id: String(member.web_id),
-      merges: { EMAIL: member.email_address, ...Object.fromEntries(Object.entries(member.merge_fields).filter(([, v]) => v !== '')) },
+      merges: {
+        EMAIL: member.email_address,
+        ...Object.fromEntries(Object.entries(member.merge_fields).filter(([, v]) => v !== '')),
+      },
       list_id: audience.id,
     };
   }
@@ -413,7 +493,13 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     }
   }
 
-  function fire(audience: SandboxAudience, type: SandboxWebhook['events'] extends Record<infer K, boolean> ? K : never, source: ChangeSource | 'system', data: Record<string, unknown>, at: Date) {
+  function fire(
+    audience: SandboxAudience,
+    type: SandboxWebhook['events'] extends Record<infer K, boolean> ? K : never,
+    source: ChangeSource | 'system',
+    data: Record<string, unknown>,
+    at: Date,
+  ) {
     for (const hook of audience.webhooks) {
       if (!hook.events[type]) continue;
       if (source !== 'system' && !hook.sources[source]) continue;
@@ -422,9 +508,20 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       const body = parts.join('&');
       const fault = plan?.draw(mailchimpWebhookFaultKinds) ?? null;
       const send = (faulted?: 'webhook_duplicate' | 'webhook_reorder') => {
-        const record: WebhookDelivery = { url: hook.url, type, source, body, status: null, ...(faulted ? { fault: faulted } : {}) };
+        const record: WebhookDelivery = {
+          url: hook.url,
+          type,
+          source,
+          body,
+          status: null,
+          ...(faulted ? { fault: faulted } : {}),
+        };
         deliveries.push(record);
-        const promise = deliver(hook.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'MailChimp' }, body })
+        const promise = deliver(hook.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'MailChimp' },
+          body,
+        })
           .then((r) => {
             record.status = r.status;
           })
@@ -476,8 +573,18 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     pricing_plan_type: 'monthly',
     account_timezone: 'UTC',
     account_industry: 'eCommerce',
-    contact: { company: DEFAULT_CONTACT.company, addr1: DEFAULT_CONTACT.address1, city: DEFAULT_CONTACT.city, state: DEFAULT_CONTACT.state, zip: DEFAULT_CONTACT.zip, country: DEFAULT_CONTACT.country },
-    total_subscribers: [...audiences.values()].reduce((n, a) => n + [...a.members.values()].filter((m) => m.status === 'subscribed').length, 0),
+    contact: {
+      company: DEFAULT_CONTACT.company,
+      addr1: DEFAULT_CONTACT.address1,
+      city: DEFAULT_CONTACT.city,
+      state: DEFAULT_CONTACT.state,
+      zip: DEFAULT_CONTACT.zip,
+      country: DEFAULT_CONTACT.country,
+    },
+    total_subscribers: [...audiences.values()].reduce(
+      (n, a) => n + [...a.members.values()].filter((m) => m.status === 'subscribed').length,
+      0,
+    ),
     _links: [],
   }));
 
@@ -485,7 +592,12 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     const count = Math.min(Number(query.get('count') ?? 10), 1000);
     const offset = Number(query.get('offset') ?? 0);
     const all = [...audiences.values()];
-    return { lists: all.slice(offset, offset + count).map((a) => listJson(a)), total_items: all.length, constraints: { may_create: true, max_instances: 100, current_total_instances: all.length }, _links: [] };
+    return {
+      lists: all.slice(offset, offset + count).map((a) => listJson(a)),
+      total_items: all.length,
+      constraints: { may_create: true, max_instances: 100, current_total_instances: all.length },
+      _links: [],
+    };
   });
 
   route('POST', '/lists/{list_id}/members', ({ params, body }) => {
@@ -493,9 +605,18 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     const input = body as Record<string, unknown>;
     const email = String(input.email_address ?? '').trim();
     if (audience.members.has(subscriberHash(email))) {
-      throw new ApiProblem(400, 'Member Exists', `${email} is already a list member. Use PUT to insert or update list members.`);
+      throw new ApiProblem(
+        400,
+        'Member Exists',
+        `${email} is already a list member. Use PUT to insert or update list members.`,
+      );
     }
-    if (input.status === undefined) throw new ApiProblem(400, 'Invalid Resource', 'The resource submitted could not be validated: status is required.');
+    if (input.status === undefined)
+      throw new ApiProblem(
+        400,
+        'Invalid Resource',
+        'The resource submitted could not be validated: status is required.',
+      );
     return updateMember(audience.id, subscriberHash(email), { ...input, status_if_new: input.status }, true);
   });
 
@@ -543,22 +664,40 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     for (const item of request.members) {
       const email = normaliseEmail(String(item.email_address ?? ''));
       const status = item.status as MemberStatus | undefined;
-      const injected = batchErrors.get(email) ?? (plan?.draw(['batch_member_error']) ? 'An unexpected internal error has occurred. Please try again later.' : undefined);
+      const injected =
+        batchErrors.get(email) ??
+        (plan?.draw(['batch_member_error'])
+          ? 'An unexpected internal error has occurred. Please try again later.'
+          : undefined);
       if (injected !== undefined) {
         result.errors.push({ email_address: email, error: injected, error_code: 'ERROR_GENERIC' });
         continue;
       }
       if (!emailPattern.test(email)) {
-        result.errors.push({ email_address: email, error: `${email} looks fake or invalid, please enter a real email address.`, error_code: 'ERROR_GENERIC', field: 'email_address' });
+        result.errors.push({
+          email_address: email,
+          error: `${email} looks fake or invalid, please enter a real email address.`,
+          error_code: 'ERROR_GENERIC',
+          field: 'email_address',
+        });
         continue;
       }
       const existing = audience.members.get(subscriberHash(email));
       if (existing && request.update_existing !== true) {
-        result.errors.push({ email_address: email, error: `${email} is already a list member, do you want to update? please provide update_existing:true in the request body`, error_code: 'ERROR_CONTACT_EXISTS' });
+        result.errors.push({
+          email_address: email,
+          error: `${email} is already a list member, do you want to update? please provide update_existing:true in the request body`,
+          error_code: 'ERROR_CONTACT_EXISTS',
+        });
         continue;
       }
       if (!existing && status === undefined) {
-        result.errors.push({ email_address: email, error: 'Please provide a status for the new member.', error_code: 'ERROR_GENERIC', field: 'status' });
+        result.errors.push({
+          email_address: email,
+          error: 'Please provide a status for the new member.',
+          error_code: 'ERROR_GENERIC',
+          field: 'status',
+        });
         continue;
       }
       const refused = status === undefined ? null : refusal(audience, existing, email, status, 'api');
@@ -571,15 +710,22 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
         audience.forgotten.delete(member.id);
         if (member.status === 'pending') audience.confirmationEmails.push(email);
       }
-      const fieldsChanged = applyMergeFields(audience, member, item.merge_fields as Record<string, unknown> | undefined);
+      const fieldsChanged = applyMergeFields(
+        audience,
+        member,
+        item.merge_fields as Record<string, unknown> | undefined,
+      );
       if (existing && status !== undefined) setStatus(audience, member, status, 'api', at);
       if (fieldsChanged) member.last_changed = mailchimpTime(at);
       if (Array.isArray(item.tags)) {
         const wanted = new Set((item.tags as unknown[]).map(String));
-        if (request.sync_tags === true) for (const tag of tagNamesOf(audience, member)) if (!wanted.has(tag.name)) tagMember(audience, member, tag.name, false, at);
+        if (request.sync_tags === true)
+          for (const tag of tagNamesOf(audience, member))
+            if (!wanted.has(tag.name)) tagMember(audience, member, tag.name, false, at);
         for (const name of wanted) tagMember(audience, member, name, true, at);
       }
-      if (!existing && member.status === 'subscribed') fire(audience, 'subscribe', 'api', memberData(audience, member), at);
+      if (!existing && member.status === 'subscribed')
+        fire(audience, 'subscribe', 'api', memberData(audience, member), at);
       else if (fieldsChanged) fire(audience, 'profile', 'api', memberData(audience, member), at);
       (existing ? result.updated_members : result.new_members).push(memberJson(audience, member));
     }
@@ -602,11 +748,17 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     const status = query.get('status');
     const since = query.get('since_last_changed');
     const sinceMs = since === null ? null : Date.parse(since);
-    if (sinceMs !== null && Number.isNaN(sinceMs)) throw new ApiProblem(400, 'Invalid Resource', 'since_last_changed is not a valid date.');
+    if (sinceMs !== null && Number.isNaN(sinceMs))
+      throw new ApiProblem(400, 'Invalid Resource', 'since_last_changed is not a valid date.');
     const all = [...audience.members.values()].filter(
       (m) => (status === null || m.status === status) && (sinceMs === null || Date.parse(m.last_changed) > sinceMs),
     );
-    return { members: all.slice(offset, offset + count).map((m) => memberJson(audience, m)), list_id: audience.id, total_items: all.length, _links: [] };
+    return {
+      members: all.slice(offset, offset + count).map((m) => memberJson(audience, m)),
+      list_id: audience.id,
+      total_items: all.length,
+      _links: [],
+    };
   });
 
   route('GET', '/lists/{list_id}/members/{subscriber_hash}', ({ params }) => {
@@ -619,22 +771,38 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     const at = now();
     const email = normaliseEmail(String(body.email_address ?? ''));
     let member = audience.members.get(hash.toLowerCase());
-    if (!member && !upsert) throw new ApiProblem(404, 'Resource Not Found', 'The requested resource could not be found.');
+    if (!member && !upsert)
+      throw new ApiProblem(404, 'Resource Not Found', 'The requested resource could not be found.');
     if (body.email_address !== undefined && subscriberHash(email) !== hash.toLowerCase() && !member) {
       throw new ApiProblem(400, 'Invalid Resource', 'The subscriber hash does not match the email address.');
     }
     const requested = (member ? body.status : (body.status ?? body.status_if_new)) as MemberStatus | undefined;
-    const refused = requested === undefined ? null : refusal(audience, member, member?.email_address ?? email, requested, 'api');
+    const refused =
+      requested === undefined ? null : refusal(audience, member, member?.email_address ?? email, requested, 'api');
     if (refused) throw new ApiProblem(400, refused.title, refused.detail);
     if (!member) {
-      if (!emailPattern.test(email)) throw new ApiProblem(400, 'Invalid Resource', `${email} looks fake or invalid, please enter a real email address.`);
+      if (!emailPattern.test(email))
+        throw new ApiProblem(
+          400,
+          'Invalid Resource',
+          `${email} looks fake or invalid, please enter a real email address.`,
+        );
       member = newMember(audience, String(body.email_address).trim(), requested ?? 'subscribed', at);
       audience.forgotten.delete(member.id);
     } else if (requested !== undefined) setStatus(audience, member, requested, 'api', at);
     let changed = applyMergeFields(audience, member, body.merge_fields as Record<string, unknown> | undefined);
-    for (const permission of (body.marketing_permissions as Array<{ marketing_permission_id?: string; enabled?: boolean }> | undefined) ?? []) {
-      const held = member.marketing_permissions.find((p) => p.marketing_permission_id === permission.marketing_permission_id);
-      if (!held) throw new ApiProblem(400, 'Invalid Resource', `Marketing permission ${permission.marketing_permission_id ?? '(none)'} does not exist on this audience.`);
+    for (const permission of (body.marketing_permissions as
+      | Array<{ marketing_permission_id?: string; enabled?: boolean }>
+      | undefined) ?? []) {
+      const held = member.marketing_permissions.find(
+        (p) => p.marketing_permission_id === permission.marketing_permission_id,
+      );
+      if (!held)
+        throw new ApiProblem(
+          400,
+          'Invalid Resource',
+          `Marketing permission ${permission.marketing_permission_id ?? '(none)'} does not exist on this audience.`,
+        );
       if (permission.enabled !== undefined && held.enabled !== permission.enabled) {
         held.enabled = permission.enabled;
         changed = true;
@@ -647,8 +815,12 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     return memberJson(audience, member);
   }
 
-  route('PUT', '/lists/{list_id}/members/{subscriber_hash}', ({ params, body }) => updateMember(params[0] ?? '', params[1] ?? '', body as Record<string, unknown>, true));
-  route('PATCH', '/lists/{list_id}/members/{subscriber_hash}', ({ params, body }) => updateMember(params[0] ?? '', params[1] ?? '', body as Record<string, unknown>, false));
+  route('PUT', '/lists/{list_id}/members/{subscriber_hash}', ({ params, body }) =>
+    updateMember(params[0] ?? '', params[1] ?? '', body as Record<string, unknown>, true),
+  );
+  route('PATCH', '/lists/{list_id}/members/{subscriber_hash}', ({ params, body }) =>
+    updateMember(params[0] ?? '', params[1] ?? '', body as Record<string, unknown>, false),
+  );
 
   route('POST', '/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent', ({ params }) => {
     const audience = audienceOf(params[0]);
@@ -668,30 +840,73 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
   route('POST', '/lists/{list_id}/members/{subscriber_hash}/tags', ({ params, body }) => {
     const audience = audienceOf(params[0]);
     const member = memberOr404(audience, params[1] ?? '');
-    for (const tag of (body as { tags: Array<{ name: string; status: string }> }).tags) tagMember(audience, member, tag.name, tag.status === 'active', now());
+    for (const tag of (body as { tags: Array<{ name: string; status: string }> }).tags)
+      tagMember(audience, member, tag.name, tag.status === 'active', now());
     return null;
   });
 
   route('GET', '/lists/{list_id}/merge-fields', ({ params }) => {
     const audience = audienceOf(params[0]);
-    const fields = [...audience.mergeFields.values()].map((f) => ({ ...f, list_id: audience.id, display_order: f.merge_id, options: {}, help_text: '', _links: [] }));
+    const fields = [...audience.mergeFields.values()].map((f) => ({
+      ...f,
+      list_id: audience.id,
+      display_order: f.merge_id,
+      options: {},
+      help_text: '',
+      _links: [],
+    }));
     return { merge_fields: fields, list_id: audience.id, total_items: fields.length, _links: [] };
   });
 
   route('POST', '/lists/{list_id}/merge-fields', ({ params, body }) => {
     const audience = audienceOf(params[0]);
-    const input = body as { tag?: string; name: string; type: string; required?: boolean; public?: boolean; default_value?: string };
+    const input = body as {
+      tag?: string;
+      name: string;
+      type: string;
+      required?: boolean;
+      public?: boolean;
+      default_value?: string;
+    };
     const tag = (input.tag ?? `MMERGE${audience.mergeFields.size + 1}`).toUpperCase();
-    if (!/^[A-Z][A-Z0-9_]{0,9}$/.test(tag)) throw new ApiProblem(400, 'Invalid Resource', `The merge tag "${tag}" is invalid: at most 10 letters, digits or underscores.`);
-    if (audience.mergeFields.has(tag)) throw new ApiProblem(400, 'Invalid Resource', `A Merge Field with the tag "${tag}" already exists for this list.`);
-    const field: SandboxMergeField = { merge_id: nextMergeId++, tag, name: input.name, type: input.type, required: input.required ?? false, public: input.public ?? false, default_value: input.default_value ?? '' };
+    if (!/^[A-Z][A-Z0-9_]{0,9}$/.test(tag))
+      throw new ApiProblem(
+        400,
+        'Invalid Resource',
+        `The merge tag "${tag}" is invalid: at most 10 letters, digits or underscores.`,
+      );
+    if (audience.mergeFields.has(tag))
+      throw new ApiProblem(
+        400,
+        'Invalid Resource',
+        `A Merge Field with the tag "${tag}" already exists for this list.`,
+      );
+    const field: SandboxMergeField = {
+      merge_id: nextMergeId++,
+      tag,
+      name: input.name,
+      type: input.type,
+      required: input.required ?? false,
+      public: input.public ?? false,
+      default_value: input.default_value ?? '',
+    };
     audience.mergeFields.set(tag, field);
     for (const member of audience.members.values()) member.merge_fields[tag] ??= '';
     return { ...field, list_id: audience.id, display_order: field.merge_id, options: {}, help_text: '', _links: [] };
   });
 
   function segmentJson(audience: SandboxAudience, s: SandboxSegment) {
-    return { id: s.id, name: s.name, member_count: s.members.size, type: s.type, created_at: s.created_at, updated_at: s.updated_at, options: {}, list_id: audience.id, _links: [] };
+    return {
+      id: s.id,
+      name: s.name,
+      member_count: s.members.size,
+      type: s.type,
+      created_at: s.created_at,
+      updated_at: s.updated_at,
+      options: {},
+      list_id: audience.id,
+      _links: [],
+    };
   }
 
   route('GET', '/lists/{list_id}/segments', ({ params, query }) => {
@@ -700,16 +915,30 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     const count = Math.min(Number(query.get('count') ?? 10), 1000);
     const offset = Number(query.get('offset') ?? 0);
     const all = [...audience.segments.values()].filter((s) => type === null || s.type === type);
-    return { segments: all.slice(offset, offset + count).map((s) => segmentJson(audience, s)), list_id: audience.id, total_items: all.length, _links: [] };
+    return {
+      segments: all.slice(offset, offset + count).map((s) => segmentJson(audience, s)),
+      list_id: audience.id,
+      total_items: all.length,
+      _links: [],
+    };
   });
 
   route('POST', '/lists/{list_id}/segments', ({ params, body }) => {
     const audience = audienceOf(params[0]);
     const input = body as { name: string; static_segment?: string[] };
-    if (input.static_segment === undefined) throw new ApiProblem(400, 'Invalid Resource', 'The sandbox only supports static segments (static_segment).');
-    if ([...audience.segments.values()].some((s) => s.name === input.name)) throw new ApiProblem(400, 'Invalid Resource', `A segment named "${input.name}" already exists.`);
+    if (input.static_segment === undefined)
+      throw new ApiProblem(400, 'Invalid Resource', 'The sandbox only supports static segments (static_segment).');
+    if ([...audience.segments.values()].some((s) => s.name === input.name))
+      throw new ApiProblem(400, 'Invalid Resource', `A segment named "${input.name}" already exists.`);
     const at = mailchimpTime(now());
-    const segment: SandboxSegment = { id: nextSegmentId++, name: input.name, type: 'static', members: new Set(), created_at: at, updated_at: at };
+    const segment: SandboxSegment = {
+      id: nextSegmentId++,
+      name: input.name,
+      type: 'static',
+      members: new Set(),
+      created_at: at,
+      updated_at: at,
+    };
     for (const email of input.static_segment) {
       const hash = subscriberHash(email);
       if (audience.members.has(hash)) segment.members.add(hash);
@@ -742,28 +971,59 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       if (member && segment.members.delete(member.id)) removed.push(memberJson(audience, member));
     }
     segment.updated_at = mailchimpTime(now());
-    const errors = missing.length > 0 ? [{ email_addresses: missing, error: 'Email addresses do not belong to this list' }] : [];
-    return { members_added: added, members_removed: removed, errors, total_added: added.length, total_removed: removed.length, error_count: missing.length, _links: [] };
+    const errors =
+      missing.length > 0 ? [{ email_addresses: missing, error: 'Email addresses do not belong to this list' }] : [];
+    return {
+      members_added: added,
+      members_removed: removed,
+      errors,
+      total_added: added.length,
+      total_removed: removed.length,
+      error_count: missing.length,
+      _links: [],
+    };
   });
 
   route('GET', '/lists/{list_id}/webhooks', ({ params }) => {
     const audience = audienceOf(params[0]);
-    return { webhooks: audience.webhooks.map((w) => ({ ...w, list_id: audience.id, _links: [] })), list_id: audience.id, total_items: audience.webhooks.length, _links: [] };
+    return {
+      webhooks: audience.webhooks.map((w) => ({ ...w, list_id: audience.id, _links: [] })),
+      list_id: audience.id,
+      total_items: audience.webhooks.length,
+      _links: [],
+    };
   });
 
   route('POST', '/lists/{list_id}/webhooks', async ({ params, body }) => {
     const audience = audienceOf(params[0]);
-    const input = body as { url?: string; events?: Partial<SandboxWebhook['events']>; sources?: Partial<SandboxWebhook['sources']> };
-    if (!input.url || !/^https?:\/\//.test(input.url)) throw new ApiProblem(400, 'Invalid Resource', 'The webhook url must be an absolute http(s) URL.');
+    const input = body as {
+      url?: string;
+      events?: Partial<SandboxWebhook['events']>;
+      sources?: Partial<SandboxWebhook['sources']>;
+    };
+    if (!input.url || !/^https?:\/\//.test(input.url))
+      throw new ApiProblem(400, 'Invalid Resource', 'The webhook url must be an absolute http(s) URL.');
     // Mailchimp checks the URL with a GET before it saves the webhook.
     const check = await deliver(input.url, { method: 'GET' }).catch(() => ({ status: 0 }));
     if (check.status !== 200) {
-      throw new ApiProblem(400, 'Invalid Resource', `The resource submitted could not be validated: we couldn't verify the URL ${input.url} (GET answered ${check.status}).`);
+      throw new ApiProblem(
+        400,
+        'Invalid Resource',
+        `The resource submitted could not be validated: we couldn't verify the URL ${input.url} (GET answered ${check.status}).`,
+      );
     }
     const hook: SandboxWebhook = {
       id: randomBytes(5).toString('hex'),
       url: input.url,
-      events: { subscribe: false, unsubscribe: false, profile: false, cleaned: false, upemail: false, campaign: false, ...input.events },
+      events: {
+        subscribe: false,
+        unsubscribe: false,
+        profile: false,
+        cleaned: false,
+        upemail: false,
+        campaign: false,
+        ...input.events,
+      },
       sources: { user: false, admin: false, api: false, ...input.sources },
     };
     audience.webhooks.push(hook);
@@ -780,7 +1040,11 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       emails_sent: c.sentTo.length,
       send_time: c.send_time ?? '',
       content_type: 'html',
-      recipients: { list_id: c.list_id, segment_opts: c.segment_id === null ? {} : { saved_segment_id: c.segment_id }, recipient_count: recipientsOf(c).length },
+      recipients: {
+        list_id: c.list_id,
+        segment_opts: c.segment_id === null ? {} : { saved_segment_id: c.segment_id },
+        recipient_count: recipientsOf(c).length,
+      },
       settings: { ...c.settings },
       _links: [],
     };
@@ -788,17 +1052,25 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
 
   function recipientsOf(c: SandboxCampaign): SandboxMember[] {
     const audience = audienceOf(c.list_id);
-    if (c.status === 'sent') return c.sentTo.map((h) => audience.members.get(h)).filter((m): m is SandboxMember => m !== undefined);
+    if (c.status === 'sent')
+      return c.sentTo.map((h) => audience.members.get(h)).filter((m): m is SandboxMember => m !== undefined);
     const segment = c.segment_id === null ? null : audience.segments.get(c.segment_id);
-    return [...audience.members.values()].filter((m) => m.status === 'subscribed' && (segment === null || segment?.members.has(m.id)));
+    return [...audience.members.values()].filter(
+      (m) => m.status === 'subscribed' && (segment === null || segment?.members.has(m.id)),
+    );
   }
 
   route('POST', '/campaigns', ({ body }) => {
-    const input = body as { type: string; recipients?: { list_id: string; segment_opts?: { saved_segment_id?: number } }; settings?: SandboxCampaign['settings'] };
+    const input = body as {
+      type: string;
+      recipients?: { list_id: string; segment_opts?: { saved_segment_id?: number } };
+      settings?: SandboxCampaign['settings'];
+    };
     if (!input.recipients) throw new ApiProblem(400, 'Invalid Resource', 'A campaign needs recipients.list_id.');
     const audience = audienceOf(input.recipients.list_id);
     const segmentId = input.recipients.segment_opts?.saved_segment_id ?? null;
-    if (segmentId !== null && !audience.segments.has(segmentId)) throw new ApiProblem(400, 'Invalid Resource', `Segment ${segmentId} does not exist on list ${audience.id}.`);
+    if (segmentId !== null && !audience.segments.has(segmentId))
+      throw new ApiProblem(400, 'Invalid Resource', `Segment ${segmentId} does not exist on list ${audience.id}.`);
     const campaign: SandboxCampaign = {
       id: randomBytes(5).toString('hex'),
       web_id: nextWebId++,
@@ -836,7 +1108,8 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
 
   route('PUT', '/campaigns/{campaign_id}/content', ({ params, body }) => {
     const c = campaignOr404(params[0] ?? '');
-    if (c.status !== 'save') throw new ApiProblem(400, 'Bad Request', 'The content of a sent campaign cannot be changed.');
+    if (c.status !== 'save')
+      throw new ApiProblem(400, 'Bad Request', 'The content of a sent campaign cannot be changed.');
     const input = body as { html?: string };
     c.html = input.html ?? null;
     return { html: c.html ?? '', plain_text: '', _links: [] };
@@ -849,15 +1122,26 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     const problems: string[] = [];
     if (!c.html) problems.push('the campaign has no content');
     else if (!c.html.includes('*|UNSUB|*')) problems.push('the content has no *|UNSUB|* unsubscribe link');
-    if (!audience.contact?.address1) problems.push("the audience has no postal address (*|LIST:ADDRESSLINE|*) — required by anti-spam law");
-    for (const key of ['subject_line', 'from_name', 'reply_to'] as const) if (!c.settings[key]) problems.push(`settings.${key} is missing`);
+    if (!audience.contact?.address1)
+      problems.push('the audience has no postal address (*|LIST:ADDRESSLINE|*) — required by anti-spam law');
+    for (const key of ['subject_line', 'from_name', 'reply_to'] as const)
+      if (!c.settings[key]) problems.push(`settings.${key} is missing`);
     const recipients = recipientsOf(c);
     if (recipients.length === 0) problems.push('the segment has no subscribed members');
-    if (problems.length > 0) throw new ApiProblem(400, 'Bad Request', `Your Campaign is not ready to send. ${problems.join('; ')}.`, { errors: problems });
+    if (problems.length > 0)
+      throw new ApiProblem(400, 'Bad Request', `Your Campaign is not ready to send. ${problems.join('; ')}.`, {
+        errors: problems,
+      });
     c.status = 'sent';
     c.send_time = mailchimpTime(now());
     c.sentTo = recipients.map((m) => m.id);
-    fire(audience, 'campaign', 'system', { id: c.id, subject: c.settings.subject_line ?? '', status: 'sent', reason: '', list_id: audience.id }, now());
+    fire(
+      audience,
+      'campaign',
+      'system',
+      { id: c.id, subject: c.settings.subject_line ?? '', status: 'sent', reason: '', list_id: audience.id },
+      now(),
+    );
     return null;
   });
 
@@ -876,8 +1160,19 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       unsubscribed: unique(c.unsubscribes),
       send_time: c.send_time ?? '',
       bounces: { hard_bounces: 0, soft_bounces: 0, syntax_errors: 0 },
-      opens: { opens_total: c.opens.length, unique_opens: unique(c.opens), open_rate: sent === 0 ? 0 : unique(c.opens) / sent, last_open: '' },
-      clicks: { clicks_total: c.clicks.length, unique_clicks: unique(c.clicks), unique_subscriber_clicks: unique(c.clicks), click_rate: sent === 0 ? 0 : unique(c.clicks) / sent, last_click: '' },
+      opens: {
+        opens_total: c.opens.length,
+        unique_opens: unique(c.opens),
+        open_rate: sent === 0 ? 0 : unique(c.opens) / sent,
+        last_open: '',
+      },
+      clicks: {
+        clicks_total: c.clicks.length,
+        unique_clicks: unique(c.clicks),
+        unique_subscriber_clicks: unique(c.clicks),
+        click_rate: sent === 0 ? 0 : unique(c.clicks) / sent,
+        last_click: '',
+      },
       _links: [],
     };
   });
@@ -886,19 +1181,38 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     const journeyId = Number(params[0]);
     const stepId = Number(params[1]);
     const step = (options.journeys ?? []).find((j) => j.journeyId === journeyId && j.stepId === stepId);
-    if (!step) throw new ApiProblem(404, 'Resource Not Found', `Journey ${journeyId} step ${stepId} does not exist or has no API trigger.`);
+    if (!step)
+      throw new ApiProblem(
+        404,
+        'Resource Not Found',
+        `Journey ${journeyId} step ${stepId} does not exist or has no API trigger.`,
+      );
     const email = normaliseEmail(String((body as { email_address: string }).email_address));
     const member = audienceOf(step.listId).members.get(subscriberHash(email));
-    if (!member || member.status !== 'subscribed') throw new ApiProblem(400, 'Bad Request', `${email} is not a subscribed member of the journey's audience.`);
+    if (member?.status !== 'subscribed')
+      throw new ApiProblem(400, 'Bad Request', `${email} is not a subscribed member of the journey's audience.`);
     journeyTriggers.push({ journeyId, stepId, email });
     return null;
   });
 
   // ---------- the msw handler ----------
 
-  function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  function problem(
+    status: number,
+    title: string,
+    detail: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     return HttpResponse.json(
-      { type: 'https://mailchimp.com/developer/marketing/docs/errors/', title, status, detail, instance: randomUUID(), ...extra },
+      {
+        type: 'https://mailchimp.com/developer/marketing/docs/errors/',
+        title,
+        status,
+        detail,
+        instance: randomUUID(),
+        ...extra,
+      },
       { status, headers: { 'content-type': 'application/problem+json; charset=utf-8', ...headers } },
     );
   }
@@ -914,18 +1228,36 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
 
   const handler: HttpHandler = http.all(`${baseUrl}/*`, async ({ request }) => {
     // Drawn faults come first: a dropped connection never reaches Mailchimp's counters.
-    const drawn = plan?.draw(['rate_limit', 'rate_limit_no_retry_after', 'server_error', 'timeout', 'connection_reset']) ?? null;
+    const drawn =
+      plan?.draw(['rate_limit', 'rate_limit_no_retry_after', 'server_error', 'timeout', 'connection_reset']) ?? null;
     if (drawn && plan) {
       const current = plan;
       const method = request.method.toUpperCase();
-      const template = routes.find((r) => r.method === method && r.pattern.test(new URL(request.url).pathname.replace(/^\/3\.0/, '').replace(/\/$/, '') || '/'))?.template ?? new URL(request.url).pathname;
+      const template =
+        routes.find(
+          (r) =>
+            r.method === method &&
+            r.pattern.test(new URL(request.url).pathname.replace(/^\/3\.0/, '').replace(/\/$/, '') || '/'),
+        )?.template ?? new URL(request.url).pathname;
       calls.set(`${method} ${template}`, (calls.get(`${method} ${template}`) ?? 0) + 1);
       faultsAnswered.push({ kind: drawn, method, template });
-      if (drawn === 'rate_limit') return problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.', {}, { 'retry-after': String(current.retryAfterSeconds) });
-      if (drawn === 'rate_limit_no_retry_after') return problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.');
+      if (drawn === 'rate_limit')
+        return problem(
+          429,
+          'Too Many Requests',
+          'You have exceeded the limit of 10 simultaneous connections.',
+          {},
+          { 'retry-after': String(current.retryAfterSeconds) },
+        );
+      if (drawn === 'rate_limit_no_retry_after')
+        return problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.');
       if (drawn === 'server_error') {
         return current.random() < 0.5
-          ? problem(500, 'Internal Server Error', 'An unexpected internal error has occurred. Please contact Support for more information.')
+          ? problem(
+              500,
+              'Internal Server Error',
+              'An unexpected internal error has occurred. Please contact Support for more information.',
+            )
           : problem(503, 'Service Unavailable', 'Mailchimp is temporarily unavailable.');
       }
       if (drawn === 'timeout') await new Promise((resolve) => setTimeout(resolve, current.holdMs));
@@ -936,7 +1268,13 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     try {
       if (inFlight > maxConnections) {
         rejectedForConcurrency += 1;
-        return problem(429, 'Too Many Requests', `You have exceeded the limit of ${maxConnections} simultaneous connections.`, {}, { 'retry-after': '1' });
+        return problem(
+          429,
+          'Too Many Requests',
+          `You have exceeded the limit of ${maxConnections} simultaneous connections.`,
+          {},
+          { 'retry-after': '1' },
+        );
       }
       const url = new URL(request.url);
       const path = url.pathname.replace(/^\/3\.0/, '').replace(/\/$/, '') || '/';
@@ -948,14 +1286,31 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
       else await new Promise((resolve) => setImmediate(resolve));
       if (!authorised(request.headers.get('authorization'))) {
-        return problem(401, 'API Key Invalid', "Your API key may be invalid, or you've attempted to access the wrong datacenter.");
+        return problem(
+          401,
+          'API Key Invalid',
+          "Your API key may be invalid, or you've attempted to access the wrong datacenter.",
+        );
       }
       const fault = faults.find((f) => f.remaining > 0 && (!f.match || f.match(method, template)));
       if (fault) {
         fault.remaining -= 1;
-        if (fault.kind === 'rate_limit') return problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.', {}, { 'retry-after': '0' });
-        if (fault.kind === 'server_error') return problem(500, 'Internal Server Error', 'An unexpected internal error has occurred. Please contact Support for more information.');
-        if (fault.kind === 'unavailable') return problem(503, 'Service Unavailable', 'Mailchimp is temporarily unavailable.');
+        if (fault.kind === 'rate_limit')
+          return problem(
+            429,
+            'Too Many Requests',
+            'You have exceeded the limit of 10 simultaneous connections.',
+            {},
+            { 'retry-after': '0' },
+          );
+        if (fault.kind === 'server_error')
+          return problem(
+            500,
+            'Internal Server Error',
+            'An unexpected internal error has occurred. Please contact Support for more information.',
+          );
+        if (fault.kind === 'unavailable')
+          return problem(503, 'Service Unavailable', 'Mailchimp is temporarily unavailable.');
         return problem(400, 'Invalid Resource', 'The resource submitted could not be validated.');
       }
       if (!found) return problem(404, 'Resource Not Found', `The sandbox does not implement ${method} ${path}.`);
@@ -964,18 +1319,28 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
         try {
           body = JSON.parse(text);
         } catch {
-          return problem(400, 'JSON Parse Error', "We encountered an unspecified JSON parsing error.");
+          return problem(400, 'JSON Parse Error', 'We encountered an unspecified JSON parsing error.');
         }
       }
       if (spec) {
         const operation = spec.match(method, path);
-        if (!operation) return problem(404, 'Resource Not Found', `${method} ${path} is not part of the Marketing API specification.`);
+        if (!operation)
+          return problem(
+            404,
+            'Resource Not Found',
+            `${method} ${path} is not part of the Marketing API specification.`,
+          );
         if (operation.bodyRef !== null) {
           const problems = body === undefined ? ['(body) is required'] : spec.validateBody(operation, body);
           if (problems.length > 0) {
-            return problem(400, 'Invalid Resource', 'The resource submitted could not be validated. For field-specific details, see the \'errors\' array.', {
-              errors: problems.map((message) => ({ field: message.split(' ')[0] ?? '', message })),
-            });
+            return problem(
+              400,
+              'Invalid Resource',
+              "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+              {
+                errors: problems.map((message) => ({ field: message.split(' ')[0] ?? '', message })),
+              },
+            );
           }
         }
       }
@@ -1001,7 +1366,16 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
   function renderFor(audience: SandboxAudience, html: string, member: SandboxMember, campaignId: string) {
     const contact = audience.contact;
     const addressLine = contact
-      ? [contact.company, contact.address1, contact.address2, contact.city, `${contact.state} ${contact.zip}`.trim(), contact.country].filter((p) => p !== undefined && p !== '').join(', ')
+      ? [
+          contact.company,
+          contact.address1,
+          contact.address2,
+          contact.city,
+          `${contact.state} ${contact.zip}`.trim(),
+          contact.country,
+        ]
+          .filter((p) => p !== undefined && p !== '')
+          .join(', ')
       : '';
     const listManage = `https://${dc}.list-manage.com`;
     const query = `u=sandbox&id=${audience.id}&e=${member.unique_email_id}&c=${campaignId}`;
@@ -1028,8 +1402,12 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
       const response = await getResponse([handler], request);
-      if (!response) throw new TypeError(`fetch failed: the Mailchimp sandbox does not serve ${request.method} ${request.url}`);
-      if (response.type === 'error') throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+      if (!response)
+        throw new TypeError(`fetch failed: the Mailchimp sandbox does not serve ${request.method} ${request.url}`);
+      if (response.type === 'error')
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+        });
       return response;
     },
     baseUrl,
@@ -1039,7 +1417,11 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     state: { audiences, campaigns, journeyTriggers, deliveries, refusals },
     member: memberByEmail,
     /** Puts a member straight into the audience: no webhook, no call counted. */
-    seedMember(email: string, status: MemberStatus, seed: { listId?: string; at?: Date; mergeFields?: Record<string, string>; tags?: string[] } = {}) {
+    seedMember(
+      email: string,
+      status: MemberStatus,
+      seed: { listId?: string; at?: Date; mergeFields?: Record<string, string>; tags?: string[] } = {},
+    ) {
       const audience = audienceOf(seed.listId);
       const at = seed.at ?? now();
       const normalised = normaliseEmail(email);
@@ -1064,7 +1446,11 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     renderJourney(journeyId: number, stepId: number, email: string): string | null {
       const step = (options.journeys ?? []).find((j) => j.journeyId === journeyId && j.stepId === stepId);
       const normalised = normaliseEmail(email);
-      if (!step || !journeyTriggers.some((t) => t.journeyId === journeyId && t.stepId === stepId && t.email === normalised)) return null;
+      if (
+        !step ||
+        !journeyTriggers.some((t) => t.journeyId === journeyId && t.stepId === stepId && t.email === normalised)
+      )
+        return null;
       const audience = audienceOf(step.listId);
       const member = audience.members.get(subscriberHash(normalised));
       return member ? renderFor(audience, step.html, member, `journey-${journeyId}-${stepId}`) : null;
@@ -1116,18 +1502,28 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
     },
     /** Changes made in Mailchimp itself, by the member (`user`) or the account owner (`admin`). Each fires webhooks. */
     actions: {
-      unsubscribe(email: string, opts: { listId?: string; reason?: 'manual' | 'abuse'; campaignId?: string; source?: ChangeSource } = {}) {
+      unsubscribe(
+        email: string,
+        opts: { listId?: string; reason?: 'manual' | 'abuse'; campaignId?: string; source?: ChangeSource } = {},
+      ) {
         const audience = audienceOf(opts.listId);
         const member = memberOr404(audience, subscriberHash(email));
-        setStatus(audience, member, 'unsubscribed', opts.source ?? 'user', now(), { reason: opts.reason ?? 'manual', ...(opts.campaignId ? { campaignId: opts.campaignId } : {}) });
+        setStatus(audience, member, 'unsubscribed', opts.source ?? 'user', now(), {
+          reason: opts.reason ?? 'manual',
+          ...(opts.campaignId ? { campaignId: opts.campaignId } : {}),
+        });
         if (opts.campaignId) campaigns.get(opts.campaignId)?.unsubscribes.push(member.id);
       },
       /** Signs up through Mailchimp's form: pending on a double opt-in audience, else subscribed. */
-      subscribe(email: string, opts: { listId?: string; source?: ChangeSource; mergeFields?: Record<string, string>; ip?: string } = {}) {
+      subscribe(
+        email: string,
+        opts: { listId?: string; source?: ChangeSource; mergeFields?: Record<string, string>; ip?: string } = {},
+      ) {
         const audience = audienceOf(opts.listId);
         const normalised = normaliseEmail(email);
         const at = now();
-        const target: MemberStatus = audience.double_optin && (opts.source ?? 'user') === 'user' ? 'pending' : 'subscribed';
+        const target: MemberStatus =
+          audience.double_optin && (opts.source ?? 'user') === 'user' ? 'pending' : 'subscribed';
         let member = audience.members.get(subscriberHash(normalised));
         if (!member) {
           member = newMember(audience, normalised, target === 'pending' ? 'pending' : 'subscribed', at);
@@ -1154,9 +1550,16 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       },
       clean(email: string, opts: { listId?: string; campaignId?: string; reason?: 'hard' | 'abuse' } = {}) {
         const audience = audienceOf(opts.listId);
-        setStatus(audience, memberOr404(audience, subscriberHash(email)), 'cleaned', 'api', now(), { reason: opts.reason ?? 'hard', ...(opts.campaignId ? { campaignId: opts.campaignId } : {}) });
+        setStatus(audience, memberOr404(audience, subscriberHash(email)), 'cleaned', 'api', now(), {
+          reason: opts.reason ?? 'hard',
+          ...(opts.campaignId ? { campaignId: opts.campaignId } : {}),
+        });
       },
-      updateProfile(email: string, mergeFields: Record<string, string>, opts: { listId?: string; source?: ChangeSource } = {}) {
+      updateProfile(
+        email: string,
+        mergeFields: Record<string, string>,
+        opts: { listId?: string; source?: ChangeSource } = {},
+      ) {
         const audience = audienceOf(opts.listId);
         const member = memberOr404(audience, subscriberHash(email));
         const at = now();
@@ -1176,8 +1579,20 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
         member.email_address = normalised;
         member.last_changed = mailchimpTime(at);
         audience.members.set(member.id, member);
-        for (const segment of audience.segments.values()) if (segment.members.delete(oldId)) segment.members.add(member.id);
-        fire(audience, 'upemail', opts.source ?? 'user', { list_id: audience.id, new_id: member.unique_email_id, new_email: normalised, old_email: normaliseEmail(oldEmail) }, at);
+        for (const segment of audience.segments.values())
+          if (segment.members.delete(oldId)) segment.members.add(member.id);
+        fire(
+          audience,
+          'upemail',
+          opts.source ?? 'user',
+          {
+            list_id: audience.id,
+            new_id: member.unique_email_id,
+            new_email: normalised,
+            old_email: normaliseEmail(oldEmail),
+          },
+          at,
+        );
       },
       /** Permanently deletes ("forgets") the member from Mailchimp's admin. */
       erase(email: string, opts: { listId?: string } = {}) {
@@ -1192,11 +1607,26 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}) {
       },
     },
     /** Registers a webhook directly (as the account owner would in the UI), without the verification GET. */
-    addWebhook(url: string, opts: { listId?: string; events?: Partial<SandboxWebhook['events']>; sources?: Partial<SandboxWebhook['sources']> } = {}) {
+    addWebhook(
+      url: string,
+      opts: {
+        listId?: string;
+        events?: Partial<SandboxWebhook['events']>;
+        sources?: Partial<SandboxWebhook['sources']>;
+      } = {},
+    ) {
       const hook: SandboxWebhook = {
         id: randomBytes(5).toString('hex'),
         url,
-        events: { subscribe: true, unsubscribe: true, profile: true, cleaned: true, upemail: true, campaign: true, ...opts.events },
+        events: {
+          subscribe: true,
+          unsubscribe: true,
+          profile: true,
+          cleaned: true,
+          upemail: true,
+          campaign: true,
+          ...opts.events,
+        },
         sources: { user: true, admin: true, api: false, ...opts.sources },
       };
       audienceOf(opts.listId).webhooks.push(hook);

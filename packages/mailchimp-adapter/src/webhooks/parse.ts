@@ -35,25 +35,60 @@ const firedAt = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'fired_at is "YYYY-MM-DD HH:MM:SS"')
   .transform((s) => new Date(`${s.replace(' ', 'T')}Z`));
-const email = z.string().trim().toLowerCase().regex(/^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/, 'not an email address');
+const email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/, 'not an email address');
 const merges = z.record(z.string(), z.string()).optional();
 
-const memberData = z.looseObject({ id: z.string().optional(), email, email_type: z.string().optional(), ip_opt: z.string().optional(), web_id: z.string().optional(), merges, list_id: z.string() });
+const memberData = z.looseObject({
+  id: z.string().optional(),
+  email,
+  email_type: z.string().optional(),
+  ip_opt: z.string().optional(),
+  web_id: z.string().optional(),
+  merges,
+  list_id: z.string(),
+});
 
 export const mailchimpWebhookSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('subscribe'), fired_at: firedAt, data: memberData }),
   z.object({
     type: z.literal('unsubscribe'),
     fired_at: firedAt,
-    data: memberData.extend({ action: z.enum(['unsub', 'delete']).optional(), reason: z.string().optional(), campaign_id: z.string().optional() }),
+    data: memberData.extend({
+      action: z.enum(['unsub', 'delete']).optional(),
+      reason: z.string().optional(),
+      campaign_id: z.string().optional(),
+    }),
   }),
   z.object({ type: z.literal('profile'), fired_at: firedAt, data: memberData }),
-  z.object({ type: z.literal('upemail'), fired_at: firedAt, data: z.looseObject({ list_id: z.string(), new_id: z.string().optional(), new_email: email, old_email: email }) }),
-  z.object({ type: z.literal('cleaned'), fired_at: firedAt, data: z.looseObject({ list_id: z.string(), campaign_id: z.string().optional(), reason: z.string().optional(), email }) }),
+  z.object({
+    type: z.literal('upemail'),
+    fired_at: firedAt,
+    data: z.looseObject({ list_id: z.string(), new_id: z.string().optional(), new_email: email, old_email: email }),
+  }),
+  z.object({
+    type: z.literal('cleaned'),
+    fired_at: firedAt,
+    data: z.looseObject({
+      list_id: z.string(),
+      campaign_id: z.string().optional(),
+      reason: z.string().optional(),
+      email,
+    }),
+  }),
   z.object({
     type: z.literal('campaign'),
     fired_at: firedAt,
-    data: z.looseObject({ id: z.string().min(1), subject: z.string().optional(), status: z.string().optional(), reason: z.string().optional(), list_id: z.string() }),
+    data: z.looseObject({
+      id: z.string().min(1),
+      subject: z.string().optional(),
+      status: z.string().optional(),
+      reason: z.string().optional(),
+      list_id: z.string(),
+    }),
   }),
 ]);
 export type MailchimpWebhook = z.output<typeof mailchimpWebhookSchema>;
@@ -68,13 +103,19 @@ export interface ParsedWebhook {
  * without a known `type` or with missing fields. `profile` carries no consent change (Mailchimp fires it
  * for merge-field edits), so it becomes a `customer` event rather than a consent grant.
  */
-export function parseMailchimpWebhook(raw: string, options: { statusPurpose?: string | undefined; doubleOptIn?: boolean | undefined } = {}): ParsedWebhook {
+export function parseMailchimpWebhook(
+  raw: string,
+  options: { statusPurpose?: string | undefined; doubleOptIn?: boolean | undefined } = {},
+): ParsedWebhook {
   const purpose = options.statusPurpose ?? 'email_marketing';
   const decoded = decodeWebhookBody(raw);
   const result = mailchimpWebhookSchema.safeParse(decoded);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-    throw new TactfulError('MAILCHIMP.WEBHOOK_INVALID', `Not a Mailchimp audience webhook: ${problems.join('; ')}`, { details: problems, status: 400 });
+    throw new TactfulError('MAILCHIMP.WEBHOOK_INVALID', `Not a Mailchimp audience webhook: ${problems.join('; ')}`, {
+      details: problems,
+      status: 400,
+    });
   }
   const webhook = result.data;
   const at = webhook.fired_at;
@@ -133,9 +174,25 @@ export function parseMailchimpWebhook(raw: string, options: { statusPurpose?: st
         },
       };
     case 'upemail':
-      return { webhook, event: { kind: 'customer_email_changed', oldEmail: webhook.data.old_email, newEmail: webhook.data.new_email, occurredAt: at } };
+      return {
+        webhook,
+        event: {
+          kind: 'customer_email_changed',
+          oldEmail: webhook.data.old_email,
+          newEmail: webhook.data.new_email,
+          occurredAt: at,
+        },
+      };
     case 'cleaned':
-      return { webhook, event: { kind: 'undeliverable', email: webhook.data.email, reason: webhook.data.reason ?? 'cleaned', occurredAt: at } };
+      return {
+        webhook,
+        event: {
+          kind: 'undeliverable',
+          email: webhook.data.email,
+          reason: webhook.data.reason ?? 'cleaned',
+          occurredAt: at,
+        },
+      };
     case 'campaign':
       return { webhook, event: { kind: 'campaign_sent', campaignId: webhook.data.id, occurredAt: at } };
   }

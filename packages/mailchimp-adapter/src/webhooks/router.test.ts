@@ -8,7 +8,9 @@ import { http, passthrough } from 'msw';
 import { createMailchimpProvider, mailchimpWebhookRoutes, parseMailchimpWebhook } from '../index.js';
 import { createMailchimpSandbox, createMemoryInboundSink } from '../testing/index.js';
 
-const samples = JSON.parse(readFileSync(new URL('../../../../../shared/data/mailchimp/webhook_samples.json', import.meta.url), 'utf8')) as {
+const samples = JSON.parse(
+  readFileSync(new URL('../../../../../shared/data/mailchimp/webhook_samples.json', import.meta.url), 'utf8'),
+) as {
   samples: Array<{ type: string; raw_body: string }>;
 };
 const sample = (type: string) => {
@@ -20,7 +22,14 @@ const sample = (type: string) => {
 const SECRET = 'a'.repeat(24) + 'b'.repeat(24);
 const sink = createMemoryInboundSink();
 const app = express();
-app.use(mailchimpWebhookRoutes(sink, { tenants: [{ shop: 'shop-1', secret: SECRET }, { shop: 'shop-2', secret: 'c'.repeat(48) }] }));
+app.use(
+  mailchimpWebhookRoutes(sink, {
+    tenants: [
+      { shop: 'shop-1', secret: SECRET },
+      { shop: 'shop-2', secret: 'c'.repeat(48) },
+    ],
+  }),
+);
 let httpServer: Server;
 let base = '';
 const sandbox = createMailchimpSandbox({ audiences: [{ id: 'aud0000001' }] });
@@ -40,7 +49,11 @@ afterAll(async () => {
 });
 
 const post = (secret: string, body: string) =>
-  fetch(`${base}/mailchimp/webhooks/${secret}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  fetch(`${base}/mailchimp/webhooks/${secret}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
 
 describe('parsing the real webhook bodies', () => {
   it('subscribe becomes a granted consent at fired_at (UTC), first-party when Mailchimp has the opt-in IP', () => {
@@ -70,28 +83,52 @@ describe('parsing the real webhook bodies', () => {
 
   it('unsubscribe becomes a withdrawal with its reason', () => {
     const { event } = parseMailchimpWebhook(sample('unsubscribe'));
-    expect(event).toMatchObject({ kind: 'consent', consent: { email: 'josh@snowplowanalytics.com', state: 'withdrawn', rawState: 'unsubscribed:unsub:manual', occurredAt: new Date('2014-10-22T13:10:40Z') } });
+    expect(event).toMatchObject({
+      kind: 'consent',
+      consent: {
+        email: 'josh@snowplowanalytics.com',
+        state: 'withdrawn',
+        rawState: 'unsubscribed:unsub:manual',
+        occurredAt: new Date('2014-10-22T13:10:40Z'),
+      },
+    });
   });
 
   it('the other types: upemail, cleaned (not a withdrawal), campaign, profile', () => {
-    expect(parseMailchimpWebhook('type=upemail&fired_at=2009-03-26+22%3A15%3A09&data%5Blist_id%5D=a6b5da1054&data%5Bnew_id%5D=51da8c3259&data%5Bnew_email%5D=api%2Bnew%40mailchimp.com&data%5Bold_email%5D=API%2Bold%40mailchimp.com').event).toEqual({
+    expect(
+      parseMailchimpWebhook(
+        'type=upemail&fired_at=2009-03-26+22%3A15%3A09&data%5Blist_id%5D=a6b5da1054&data%5Bnew_id%5D=51da8c3259&data%5Bnew_email%5D=api%2Bnew%40mailchimp.com&data%5Bold_email%5D=API%2Bold%40mailchimp.com',
+      ).event,
+    ).toEqual({
       kind: 'customer_email_changed',
       oldEmail: 'api+old@mailchimp.com',
       newEmail: 'api+new@mailchimp.com',
       occurredAt: new Date('2009-03-26T22:15:09Z'),
     });
-    expect(parseMailchimpWebhook('type=cleaned&fired_at=2009-03-26+22%3A01%3A00&data%5Blist_id%5D=a6b5da1054&data%5Bcampaign_id%5D=4fjk2ma9xd&data%5Breason%5D=hard&data%5Bemail%5D=api%2Bcleaned%40mailchimp.com').event).toEqual({
+    expect(
+      parseMailchimpWebhook(
+        'type=cleaned&fired_at=2009-03-26+22%3A01%3A00&data%5Blist_id%5D=a6b5da1054&data%5Bcampaign_id%5D=4fjk2ma9xd&data%5Breason%5D=hard&data%5Bemail%5D=api%2Bcleaned%40mailchimp.com',
+      ).event,
+    ).toEqual({
       kind: 'undeliverable',
       email: 'api+cleaned@mailchimp.com',
       reason: 'hard',
       occurredAt: new Date('2009-03-26T22:01:00Z'),
     });
-    expect(parseMailchimpWebhook('type=campaign&fired_at=2009-03-26+21%3A31%3A21&data%5Bid%5D=5aa2102003&data%5Bsubject%5D=Test+Campaign+Subject&data%5Bstatus%5D=sent&data%5Breason%5D=&data%5Blist_id%5D=a6b5da1054').event).toEqual({
+    expect(
+      parseMailchimpWebhook(
+        'type=campaign&fired_at=2009-03-26+21%3A31%3A21&data%5Bid%5D=5aa2102003&data%5Bsubject%5D=Test+Campaign+Subject&data%5Bstatus%5D=sent&data%5Breason%5D=&data%5Blist_id%5D=a6b5da1054',
+      ).event,
+    ).toEqual({
       kind: 'campaign_sent',
       campaignId: '5aa2102003',
       occurredAt: new Date('2009-03-26T21:31:21Z'),
     });
-    expect(parseMailchimpWebhook('type=profile&fired_at=2009-03-26+21%3A31%3A21&data%5Bid%5D=8a25ff1d98&data%5Blist_id%5D=a6b5da1054&data%5Bemail%5D=api%40mailchimp.com&data%5Bmerges%5D%5BFNAME%5D=MailChimp').event).toMatchObject({
+    expect(
+      parseMailchimpWebhook(
+        'type=profile&fired_at=2009-03-26+21%3A31%3A21&data%5Bid%5D=8a25ff1d98&data%5Blist_id%5D=a6b5da1054&data%5Bemail%5D=api%40mailchimp.com&data%5Bmerges%5D%5BFNAME%5D=MailChimp',
+      ).event,
+    ).toMatchObject({
       kind: 'customer',
       customer: { email: 'api@mailchimp.com', firstName: 'MailChimp' },
     });
@@ -140,11 +177,25 @@ describe('webhooks fired by the sandbox', () => {
   it('registers with sources { user, admin } and not api: our own writes do not echo back', async () => {
     const provider = createMailchimpProvider({ apiKey: sandbox.apiKey, audienceId: 'aud0000001' });
     await provider.registerWebhook(`${base}/mailchimp/webhooks/${SECRET}`);
-    expect(sandbox.state.audiences.get('aud0000001')?.webhooks[0]?.sources).toEqual({ user: true, admin: true, api: false });
+    expect(sandbox.state.audiences.get('aud0000001')?.webhooks[0]?.sources).toEqual({
+      user: true,
+      admin: true,
+      api: false,
+    });
     const before = sink.received.length;
 
     await provider.pushMembers([
-      { email: 'echo@example.com', consent: { email: 'echo@example.com', purpose: 'email_marketing', state: 'granted', level: 'confirmed', occurredAt: new Date(), firstParty: false } },
+      {
+        email: 'echo@example.com',
+        consent: {
+          email: 'echo@example.com',
+          purpose: 'email_marketing',
+          state: 'granted',
+          level: 'confirmed',
+          occurredAt: new Date(),
+          firstParty: false,
+        },
+      },
     ]);
     await sandbox.flushWebhooks();
     expect(sink.received.length).toBe(before);
@@ -155,8 +206,15 @@ describe('webhooks fired by the sandbox', () => {
     await sandbox.flushWebhooks();
     const events = sink.received.slice(before).map((r) => r.event);
     expect(events).toEqual([
-      expect.objectContaining({ kind: 'consent', consent: expect.objectContaining({ email: 'echo@example.com', state: 'withdrawn', method: 'form' }) }),
-      expect.objectContaining({ kind: 'customer_email_changed', oldEmail: 'echo@example.com', newEmail: 'new-echo@example.com' }),
+      expect.objectContaining({
+        kind: 'consent',
+        consent: expect.objectContaining({ email: 'echo@example.com', state: 'withdrawn', method: 'form' }),
+      }),
+      expect.objectContaining({
+        kind: 'customer_email_changed',
+        oldEmail: 'echo@example.com',
+        newEmail: 'new-echo@example.com',
+      }),
       expect.objectContaining({ kind: 'undeliverable', email: 'new-echo@example.com', reason: 'hard' }),
     ]);
     expect(sandbox.state.deliveries.every((d) => d.status === 200)).toBe(true);
@@ -164,6 +222,8 @@ describe('webhooks fired by the sandbox', () => {
 
   it('Mailchimp refuses to register a URL that does not answer its verification GET', async () => {
     const provider = createMailchimpProvider({ apiKey: sandbox.apiKey, audienceId: 'aud0000001' });
-    await expect(provider.registerWebhook(`${base}/mailchimp/webhooks/not-the-secret`)).rejects.toMatchObject({ code: 'MAILCHIMP.BAD_REQUEST' });
+    await expect(provider.registerWebhook(`${base}/mailchimp/webhooks/not-the-secret`)).rejects.toMatchObject({
+      code: 'MAILCHIMP.BAD_REQUEST',
+    });
   });
 });

@@ -37,11 +37,25 @@ function digest(value: string): Buffer {
  * and reaches nobody.
  */
 export function mailchimpWebhookRoutes(sink: InboundSink, options: MailchimpWebhookRouteOptions): Router {
-  const configured = [...(options.tenants ?? []), ...(options.secret !== undefined || options.shop !== undefined ? [{ shop: options.shop ?? '', secret: options.secret ?? '' }] : [])];
-  if (configured.length === 0) throw new TactfulError('CONFIG.INVALID', 'mailchimpWebhookRoutes needs { shop, secret } or tenants: [{ shop, secret }].');
+  const configured = [
+    ...(options.tenants ?? []),
+    ...(options.secret !== undefined || options.shop !== undefined
+      ? [{ shop: options.shop ?? '', secret: options.secret ?? '' }]
+      : []),
+  ];
+  if (configured.length === 0)
+    throw new TactfulError(
+      'CONFIG.INVALID',
+      'mailchimpWebhookRoutes needs { shop, secret } or tenants: [{ shop, secret }].',
+    );
   for (const t of configured) {
-    if (!t.shop) throw new TactfulError('CONFIG.INVALID', 'Each Mailchimp webhook secret needs the shop it belongs to.');
-    if (t.secret.length < 32) throw new TactfulError('CONFIG.INVALID', `The webhook secret for shop ${t.shop} is shorter than 32 characters; use a long random token (e.g. crypto.randomBytes(32).toString('hex')).`);
+    if (!t.shop)
+      throw new TactfulError('CONFIG.INVALID', 'Each Mailchimp webhook secret needs the shop it belongs to.');
+    if (t.secret.length < 32)
+      throw new TactfulError(
+        'CONFIG.INVALID',
+        `The webhook secret for shop ${t.shop} is shorter than 32 characters; use a long random token (e.g. crypto.randomBytes(32).toString('hex')).`,
+      );
   }
   const tenants = configured.map((t) => ({ shop: t.shop, digest: digest(t.secret) }));
   const now = options.now ?? (() => new Date());
@@ -70,7 +84,8 @@ export function mailchimpWebhookRoutes(sink: InboundSink, options: MailchimpWebh
       try {
         parsed = parseMailchimpWebhook(raw, { statusPurpose: options.statusPurpose, doubleOptIn: options.doubleOptIn });
       } catch (error) {
-        if (isTactfulError(error, 'MAILCHIMP.WEBHOOK_INVALID')) return void res.status(400).json({ error: error.code, message: error.message });
+        if (isTactfulError(error, 'MAILCHIMP.WEBHOOK_INVALID'))
+          return void res.status(400).json({ error: error.code, message: error.message });
         return next(error);
       }
       try {

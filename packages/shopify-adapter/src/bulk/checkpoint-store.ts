@@ -13,13 +13,19 @@ export interface StoreCheckpointOptions {
   name: string;
 }
 
-export function storeCheckpointStore(store: Pick<Store, 'query'>, options: StoreCheckpointOptions): BulkImportCheckpointStore {
+export function storeCheckpointStore(
+  store: Pick<Store, 'query'>,
+  options: StoreCheckpointOptions,
+): BulkImportCheckpointStore {
   const shop = options.shop;
   const key = `shopify.bulk.${options.name}`;
   const leaseKey = `${key}.lease`;
   return {
     async load() {
-      const [row] = await store.query<{ value: string }>('select value from kv where shop_id = $1 and key = $2', [shop, key]);
+      const [row] = await store.query<{ value: string }>('select value from kv where shop_id = $1 and key = $2', [
+        shop,
+        key,
+      ]);
       return row ? (JSON.parse(row.value) as BulkImportCheckpoint) : null;
     },
     async save(checkpoint) {
@@ -41,7 +47,11 @@ export function storeCheckpointStore(store: Pick<Store, 'query'>, options: Store
       return rows.length > 0;
     },
     async release(holder) {
-      await store.query("delete from kv where shop_id = $1 and key = $2 and value::jsonb ->> 'holder' = $3::text", [shop, leaseKey, holder]);
+      await store.query("delete from kv where shop_id = $1 and key = $2 and value::jsonb ->> 'holder' = $3::text", [
+        shop,
+        leaseKey,
+        holder,
+      ]);
     },
   };
 }

@@ -46,7 +46,10 @@ describeEachStore('bulk import claim across instances', (getStore, target) => {
     const running = a.streamAllOrders()[Symbol.asyncIterator]();
     const first: string[] = [];
     for (let i = 0; i < 10; i++) first.push((await running.next()).value!.id);
-    await expect(b.streamAllOrders()[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'SHOPIFY.BULK_CLAIMED', retryable: true });
+    await expect(b.streamAllOrders()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'SHOPIFY.BULK_CLAIMED',
+      retryable: true,
+    });
     expect(sandbox.state.bulkOperations.size).toBe(1);
     for (;;) {
       const next = await running.next();
@@ -80,7 +83,9 @@ describeEachStore('bulk import claim across instances', (getStore, target) => {
     for (let i = 0; i < 20; i++) delivered.push((await dying.next()).value!.id);
     // Asking for the 21st order acknowledges the 20th (it then dies holding the 21st, unprocessed).
     await dying.next();
-    await expect(b.streamAllOrders()[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'SHOPIFY.BULK_CLAIMED' });
+    await expect(b.streamAllOrders()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'SHOPIFY.BULK_CLAIMED',
+    });
     await new Promise((r) => setTimeout(r, 600));
     for await (const order of b.streamAllOrders()) delivered.push(order.id);
     expect(delivered).toHaveLength(50);

@@ -37,7 +37,9 @@ export interface BulkImportCheckpointStore {
   release?(holder: string): Promise<void>;
 }
 
-export function memoryCheckpointStore(initial: BulkImportCheckpoint | null = null): BulkImportCheckpointStore & { current(): BulkImportCheckpoint | null } {
+export function memoryCheckpointStore(
+  initial: BulkImportCheckpoint | null = null,
+): BulkImportCheckpointStore & { current(): BulkImportCheckpoint | null } {
   let value = initial;
   return {
     async load() {
@@ -89,24 +91,36 @@ export interface BulkImportOptions {
 const nowIso = () => new Date().toISOString();
 
 async function startOperation(client: AdminClient, query: string, groupObjects: boolean): Promise<string> {
-  const result = await client.request<{ bulkOperationRunQuery: { bulkOperation: BulkOperationNode | null; userErrors: UserError[] } }>(BULK_RUN, {
+  const result = await client.request<{
+    bulkOperationRunQuery: { bulkOperation: BulkOperationNode | null; userErrors: UserError[] };
+  }>(BULK_RUN, {
     query,
     groupObjects,
   });
   const { bulkOperation, userErrors } = result.bulkOperationRunQuery;
   if (bulkOperation) return bulkOperation.id;
   if (userErrors.some((e) => e.code === 'OPERATION_IN_PROGRESS')) {
-    const current = await client.request<{ currentBulkOperation: (BulkOperationNode & { query?: string }) | null }>(BULK_CURRENT);
+    const current = await client.request<{ currentBulkOperation: (BulkOperationNode & { query?: string }) | null }>(
+      BULK_CURRENT,
+    );
     throw new TactfulError(
       'SHOPIFY.BULK_BUSY',
       `Another bulk query (${current.currentBulkOperation?.id ?? 'unknown'}) is running for this shop; Shopify runs one at a time. The import is retried later.`,
       { retryable: true, retryAfter: 60, details: userErrors },
     );
   }
-  throw new TactfulError('SHOPIFY.BULK_REFUSED', `Shopify refused the bulk query: ${userErrors.map((e) => e.message).join('; ')}`, { details: userErrors });
+  throw new TactfulError(
+    'SHOPIFY.BULK_REFUSED',
+    `Shopify refused the bulk query: ${userErrors.map((e) => e.message).join('; ')}`,
+    { details: userErrors },
+  );
 }
 
-async function waitForOperation(options: BulkImportOptions, operationId: string, renew: () => Promise<void>): Promise<BulkOperationNode> {
+async function waitForOperation(
+  options: BulkImportOptions,
+  operationId: string,
+  renew: () => Promise<void>,
+): Promise<BulkOperationNode> {
   const { client, sleep, signal } = options;
   const now = options.now ?? Date.now;
   const deadline = now() + options.timeoutMs;
@@ -119,17 +133,29 @@ async function waitForOperation(options: BulkImportOptions, operationId: string,
     if (signal?.aborted) throw signal.reason ?? new Error('aborted');
     await renew();
     const { node } = await client.request<{ node: BulkOperationNode | null }>(BULK_BY_ID, { id: operationId });
-    if (!node) throw new TactfulError('SHOPIFY.BULK_MISSING', `Shopify no longer knows bulk operation ${operationId}; the next import starts a new one.`);
+    if (!node)
+      throw new TactfulError(
+        'SHOPIFY.BULK_MISSING',
+        `Shopify no longer knows bulk operation ${operationId}; the next import starts a new one.`,
+      );
     if (['COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED'].includes(node.status)) return node;
     if (now() > deadline) {
-      throw new TactfulError('SHOPIFY.BULK_TIMEOUT', `Bulk operation ${operationId} did not finish within ${Math.round(options.timeoutMs / 60000)} minutes; the import resumes waiting on the next run.`, { retryable: true });
+      throw new TactfulError(
+        'SHOPIFY.BULK_TIMEOUT',
+        `Bulk operation ${operationId} did not finish within ${Math.round(options.timeoutMs / 60000)} minutes; the import resumes waiting on the next run.`,
+        { retryable: true },
+      );
     }
     if (!finished) await sleep(options.pollIntervalMs);
   }
 }
 
 /** Runs `query` in bulk (or resumes it) and yields what `assemble` makes of the result lines, skipping what was delivered. */
-async function* runBulkImport<T>(options: BulkImportOptions, query: string, assemble: (lines: AsyncIterable<string>) => AsyncIterable<T>): AsyncGenerator<T> {
+async function* runBulkImport<T>(
+  options: BulkImportOptions,
+  query: string,
+  assemble: (lines: AsyncIterable<string>) => AsyncIterable<T>,
+): AsyncGenerator<T> {
   const shared = options.checkpoints;
   const holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID()}`;
   const leaseMs = options.leaseMs ?? Math.max(120_000, options.pollIntervalMs * 4);
@@ -142,7 +168,7 @@ async function* runBulkImport<T>(options: BulkImportOptions, query: string, asse
     if (!(await shared.claim(holder, leaseMs))) {
       throw new TactfulError(
         'SHOPIFY.BULK_CLAIMED',
-        'Another instance is running this bulk import of the shop right now (it holds the import\'s lease); this one stopped without changing anything. It is retried later, or picks up where the other left off if that one dies.',
+        "Another instance is running this bulk import of the shop right now (it holds the import's lease); this one stopped without changing anything. It is retried later, or picks up where the other left off if that one dies.",
         { retryable: true, retryAfter: Math.ceil(leaseMs / 1000) },
       );
     }
@@ -165,7 +191,12 @@ async function* runBulkImport<T>(options: BulkImportOptions, query: string, asse
   }
 }
 
-async function* runClaimedImport<T>(options: BulkImportOptions, query: string, assemble: (lines: AsyncIterable<string>) => AsyncIterable<T>, renew: () => Promise<void>): AsyncGenerator<T> {
+async function* runClaimedImport<T>(
+  options: BulkImportOptions,
+  query: string,
+  assemble: (lines: AsyncIterable<string>) => AsyncIterable<T>,
+  renew: () => Promise<void>,
+): AsyncGenerator<T> {
   const { client, checkpoints } = options;
   let checkpoint = await checkpoints.load();
   if (!checkpoint || checkpoint.status === 'done' || checkpoint.status === 'failed') {
@@ -176,10 +207,13 @@ async function* runClaimedImport<T>(options: BulkImportOptions, query: string, a
   const operation = await waitForOperation(options, checkpoint.operationId, renew);
   if (operation.status !== 'COMPLETED') {
     await checkpoints.save({ ...checkpoint, status: 'failed', updatedAt: nowIso() });
-    const retryable = operation.errorCode === 'INTERNAL_SERVER_ERROR' || operation.errorCode === 'TIMEOUT' || operation.status === 'EXPIRED';
+    const retryable =
+      operation.errorCode === 'INTERNAL_SERVER_ERROR' ||
+      operation.errorCode === 'TIMEOUT' ||
+      operation.status === 'EXPIRED';
     throw new TactfulError(
       'SHOPIFY.BULK_FAILED',
-      `The bulk import ended ${operation.status}${operation.errorCode ? ` (${operation.errorCode})` : ''}; ${retryable ? 'the next import starts a new operation' : 'check the app\'s read_orders scope'}.`,
+      `The bulk import ended ${operation.status}${operation.errorCode ? ` (${operation.errorCode})` : ''}; ${retryable ? 'the next import starts a new operation' : "check the app's read_orders scope"}.`,
       { retryable, details: operation },
     );
   }
@@ -192,10 +226,14 @@ async function* runClaimedImport<T>(options: BulkImportOptions, query: string, a
     try {
       response = await client.download(operation.url);
     } catch (error) {
-      if ((error as TactfulError).code === 'SHOPIFY.BULK_RESULT_GONE') await checkpoints.save({ ...checkpoint, status: 'failed', updatedAt: nowIso() });
+      if ((error as TactfulError).code === 'SHOPIFY.BULK_RESULT_GONE')
+        await checkpoints.save({ ...checkpoint, status: 'failed', updatedAt: nowIso() });
       throw error;
     }
-    if (!response.body) throw new TactfulError('SHOPIFY.BULK_RESULT_INVALID', 'The bulk operation result has no body.', { retryable: true });
+    if (!response.body)
+      throw new TactfulError('SHOPIFY.BULK_RESULT_INVALID', 'The bulk operation result has no body.', {
+        retryable: true,
+      });
     const skip = checkpoint.delivered;
     let index = 0;
     let unsaved = 0;
@@ -219,7 +257,8 @@ async function* runClaimedImport<T>(options: BulkImportOptions, query: string, a
 /** Streams every order of the shop with its line items, resuming from the checkpoint store. */
 export function importOrders(options: BulkImportOptions): AsyncGenerator<OrderRecord> {
   return runBulkImport(options, BULK_ORDERS_QUERY, async function* (lines) {
-    for await (const { order, lines: items } of assembleOrders(lines, options.window)) yield toOrderRecord(order, items);
+    for await (const { order, lines: items } of assembleOrders(lines, options.window))
+      yield toOrderRecord(order, items);
   });
 }
 
@@ -233,7 +272,9 @@ export function importCustomers(options: BulkImportOptions, purpose: string): As
       try {
         row = JSON.parse(text) as CustomerNode & { __parentId?: string };
       } catch (cause) {
-        throw new TactfulError('SHOPIFY.BULK_RESULT_INVALID', `Line ${lineNo} of the bulk result is not JSON.`, { cause });
+        throw new TactfulError('SHOPIFY.BULK_RESULT_INVALID', `Line ${lineNo} of the bulk result is not JSON.`, {
+          cause,
+        });
       }
       if (row.__parentId === undefined && typeof row.id === 'string') yield toCustomerRecord(row, purpose);
     }

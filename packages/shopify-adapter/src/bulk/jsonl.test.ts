@@ -23,7 +23,11 @@ describe('readLines', () => {
     const bytes = new TextEncoder().encode(text);
     const chunks: Uint8Array[] = [];
     for (let i = 0; i < bytes.length; i += 3) chunks.push(bytes.subarray(i, i + 3));
-    expect(await collect(readLines(streamOf(chunks)))).toEqual(['{"title":"Crème brûlée"}', '{"title":"Smørrebrød"}', '{"title":"last, no newline"}']);
+    expect(await collect(readLines(streamOf(chunks)))).toEqual([
+      '{"title":"Crème brûlée"}',
+      '{"title":"Smørrebrød"}',
+      '{"title":"last, no newline"}',
+    ]);
   });
 });
 
@@ -49,8 +53,20 @@ describe('readLines on a broken download', () => {
 });
 
 describe('assembleOrders', () => {
-  const order = (n: number) => JSON.stringify({ id: `gid://shopify/Order/${n}`, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z' });
-  const line = (n: number, parent: number) => JSON.stringify({ id: `gid://shopify/LineItem/${n}`, title: 'x', quantity: 1, product: { id: 'gid://shopify/Product/1' }, __parentId: `gid://shopify/Order/${parent}` });
+  const order = (n: number) =>
+    JSON.stringify({
+      id: `gid://shopify/Order/${n}`,
+      createdAt: '2025-01-01T00:00:00Z',
+      updatedAt: '2025-01-01T00:00:00Z',
+    });
+  const line = (n: number, parent: number) =>
+    JSON.stringify({
+      id: `gid://shopify/LineItem/${n}`,
+      title: 'x',
+      quantity: 1,
+      product: { id: 'gid://shopify/Product/1' },
+      __parentId: `gid://shopify/Order/${parent}`,
+    });
 
   it('streams: an endless result yields orders while holding at most the window', async () => {
     let pulled = 0;

@@ -18,7 +18,11 @@ export async function* readLines(body: ReadableStream<Uint8Array>, signal?: Abor
       try {
         chunk = await reader.read();
       } catch (cause) {
-        throw new TactfulError('SHOPIFY.NETWORK', 'The bulk result download broke off; the import resumes where it stopped on the next run.', { cause, retryable: true });
+        throw new TactfulError(
+          'SHOPIFY.NETWORK',
+          'The bulk result download broke off; the import resumes where it stopped on the next run.',
+          { cause, retryable: true },
+        );
       }
       const { value, done } = chunk;
       if (done) break;
@@ -61,7 +65,9 @@ export async function* assembleOrders(lines: AsyncIterable<string>, window: numb
     try {
       row = JSON.parse(text) as Record<string, unknown>;
     } catch (cause) {
-      throw new TactfulError('SHOPIFY.BULK_RESULT_INVALID', `Line ${lineNo} of the bulk result is not JSON.`, { cause });
+      throw new TactfulError('SHOPIFY.BULK_RESULT_INVALID', `Line ${lineNo} of the bulk result is not JSON.`, {
+        cause,
+      });
     }
     const parentId = row.__parentId;
     if (typeof parentId === 'string') {
@@ -72,7 +78,8 @@ export async function* assembleOrders(lines: AsyncIterable<string>, window: numb
           `Line ${lineNo} of the bulk result belongs to ${parentId}, which is no longer waiting for children: raise bulk.window (now ${window}) or set bulk.groupObjects.`,
         );
       }
-      if (typeof row.id === 'string' && row.id.includes('/LineItem/')) parent.lines.push(row as unknown as LineItemNode);
+      if (typeof row.id === 'string' && row.id.includes('/LineItem/'))
+        parent.lines.push(row as unknown as LineItemNode);
       continue;
     }
     if (typeof row.id !== 'string') continue;

@@ -18,17 +18,27 @@ setAbstractFetchFunc((...args: Parameters<typeof fetch>) => globalThis.fetch(...
 
 export const shopifyAuthOptionsSchema = z.object({
   /** Client id of the app (Partner dashboard → App → Client credentials). */
-  apiKey: z.string().trim().min(1, 'the app\'s client id (SHOPIFY_API_KEY) is required'),
+  apiKey: z.string().trim().min(1, "the app's client id (SHOPIFY_API_KEY) is required"),
   /** Client secret of the app. */
-  apiSecret: z.string().trim().min(1, 'the app\'s client secret (SHOPIFY_API_SECRET) is required'),
+  apiSecret: z.string().trim().min(1, "the app's client secret (SHOPIFY_API_SECRET) is required"),
   /** Access scopes, e.g. read_customers,write_customers,read_orders,read_products. */
-  scopes: z.union([z.string(), z.array(z.string())]).transform((s) => (typeof s === 'string' ? s.split(',').map((x) => x.trim()).filter(Boolean) : s)),
+  scopes: z.union([z.string(), z.array(z.string())]).transform((s) =>
+    typeof s === 'string'
+      ? s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : s,
+  ),
   /** The app's public URL (`https://tactful.example.com`), as configured as the App URL. */
-  appUrl: z.url({ message: 'the app\'s public https URL (SHOPIFY_APP_URL) is required' }),
+  appUrl: z.url({ message: "the app's public https URL (SHOPIFY_APP_URL) is required" }),
   /** Path of the OAuth callback as mounted (must be an allowed redirection URL of the app). */
   callbackPath: z.string().startsWith('/').default('/shopify/auth/callback'),
   embedded: z.boolean().default(true),
-  sessionStorage: z.custom<ShopifySessionStorage>((v) => typeof v === 'object' && v !== null && typeof (v as ShopifySessionStorage).storeSession === 'function', 'a ShopifySessionStorage is required'),
+  sessionStorage: z.custom<ShopifySessionStorage>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as ShopifySessionStorage).storeSession === 'function',
+    'a ShopifySessionStorage is required',
+  ),
 });
 
 export type ShopifyAuthOptions = z.input<typeof shopifyAuthOptionsSchema>;
@@ -72,7 +82,13 @@ export function createShopifyAuth(input: ShopifyAuthOptions): ShopifyAuth {
     async begin(shop, req, res) {
       const sanitized = api.utils.sanitizeShop(shop, false);
       if (!sanitized) throw new TactfulError('SHOPIFY.INVALID_SHOP', `"${shop}" is not a Shopify shop domain.`);
-      await api.auth.begin({ shop: sanitized, callbackPath: options.callbackPath, isOnline: false, rawRequest: req, rawResponse: res });
+      await api.auth.begin({
+        shop: sanitized,
+        callbackPath: options.callbackPath,
+        isOnline: false,
+        rawRequest: req,
+        rawResponse: res,
+      });
     },
     async callback(req, res) {
       try {
@@ -80,18 +96,28 @@ export function createShopifyAuth(input: ShopifyAuthOptions): ShopifyAuth {
         await storage.storeSession(session);
         return session;
       } catch (cause) {
-        throw new TactfulError('SHOPIFY.OAUTH_FAILED', `The OAuth callback failed: ${(cause as Error).message}`, { cause });
+        throw new TactfulError('SHOPIFY.OAUTH_FAILED', `The OAuth callback failed: ${(cause as Error).message}`, {
+          cause,
+        });
       }
     },
     async tokenExchange(shop, sessionToken) {
       const sanitized = api.utils.sanitizeShop(shop, false);
       if (!sanitized) throw new TactfulError('SHOPIFY.INVALID_SHOP', `"${shop}" is not a Shopify shop domain.`);
       try {
-        const { session } = await api.auth.tokenExchange({ shop: sanitized, sessionToken, requestedTokenType: RequestedTokenType.OfflineAccessToken });
+        const { session } = await api.auth.tokenExchange({
+          shop: sanitized,
+          sessionToken,
+          requestedTokenType: RequestedTokenType.OfflineAccessToken,
+        });
         await storage.storeSession(session);
         return session;
       } catch (cause) {
-        throw new TactfulError('SHOPIFY.TOKEN_EXCHANGE_FAILED', `Shopify did not exchange the session token: ${(cause as Error).message}`, { cause });
+        throw new TactfulError(
+          'SHOPIFY.TOKEN_EXCHANGE_FAILED',
+          `Shopify did not exchange the session token: ${(cause as Error).message}`,
+          { cause },
+        );
       }
     },
     async offlineSession(shop) {
@@ -103,13 +129,21 @@ export function createShopifyAuth(input: ShopifyAuthOptions): ShopifyAuth {
         const shop = new URL(payload.dest).host;
         return { shop, userId: String(payload.sub) };
       } catch (cause) {
-        throw new TactfulError('SHOPIFY.SESSION_TOKEN_INVALID', 'The session token is invalid or expired: reload the app from the Shopify admin.', { cause, status: 401 });
+        throw new TactfulError(
+          'SHOPIFY.SESSION_TOKEN_INVALID',
+          'The session token is invalid or expired: reload the app from the Shopify admin.',
+          { cause, status: 401 },
+        );
       }
     },
     embeddedSession() {
       return async (req: Request, res: Response, next: NextFunction) => {
         const header = req.get('authorization') ?? '';
-        const token = header.startsWith('Bearer ') ? header.slice(7).trim() : typeof req.query.id_token === 'string' ? req.query.id_token : '';
+        const token = header.startsWith('Bearer ')
+          ? header.slice(7).trim()
+          : typeof req.query.id_token === 'string'
+            ? req.query.id_token
+            : '';
         const refuse = (message: string) => {
           res.status(401).set('X-Shopify-Retry-Invalid-Session-Request', '1').type('text/plain').send(message);
         };
@@ -130,7 +164,8 @@ export function createShopifyAuth(input: ShopifyAuthOptions): ShopifyAuth {
       };
     },
     embeddedAppUrl(shop, host) {
-      if (options.embedded && host) return `https://${Buffer.from(host, 'base64').toString('utf8')}/apps/${options.apiKey}`;
+      if (options.embedded && host)
+        return `https://${Buffer.from(host, 'base64').toString('utf8')}/apps/${options.apiKey}`;
       return `https://${shop}/admin/apps/${options.apiKey}`;
     },
   };

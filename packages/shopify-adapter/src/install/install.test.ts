@@ -7,22 +7,44 @@ import { setupServer } from 'msw/node';
 import { Session } from '@shopify/shopify-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundSink } from '@tactful/core';
-import { createEncryptedSessionStorage, createShopifyAuth, memoryKeyValueStore, shopifyRoutes, createShopifyPlatform } from '../index.js';
+import {
+  createEncryptedSessionStorage,
+  createShopifyAuth,
+  memoryKeyValueStore,
+  shopifyRoutes,
+  createShopifyPlatform,
+} from '../index.js';
 import { createShopifySandbox } from '../testing/index.js';
 
-const sandbox = createShopifySandbox({ shop: 'install-test.myshopify.com', apiKey: 'client-id-1', apiSecret: 'client-secret-1' });
-const server = setupServer(...sandbox.handlers, http.all(/^http:\/\/127\.0\.0\.1(:\d+)?\//, () => passthrough()));
+const sandbox = createShopifySandbox({
+  shop: 'install-test.myshopify.com',
+  apiKey: 'client-id-1',
+  apiSecret: 'client-secret-1',
+});
+const server = setupServer(
+  ...sandbox.handlers,
+  http.all(/^http:\/\/127\.0\.0\.1(:\d+)?\//, () => passthrough()),
+);
 const kv = memoryKeyValueStore();
 const key = randomBytes(32);
 const sessions = createEncryptedSessionStorage(kv, key);
-const browser = { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36' };
+const browser = {
+  'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+};
 const sink: InboundSink = { receive: async () => 'accepted' };
 let http_: Server;
 let base: string;
 
 beforeAll(async () => {
   server.listen({ onUnhandledRequest: 'error' });
-  const auth = createShopifyAuth({ apiKey: sandbox.apiKey, apiSecret: sandbox.apiSecret, scopes: 'read_customers,write_customers,read_orders,read_products', appUrl: 'https://tactful.example.com', callbackPath: '/shopify/auth/callback', sessionStorage: sessions });
+  const auth = createShopifyAuth({
+    apiKey: sandbox.apiKey,
+    apiSecret: sandbox.apiSecret,
+    scopes: 'read_customers,write_customers,read_orders,read_products',
+    appUrl: 'https://tactful.example.com',
+    callbackPath: '/shopify/auth/callback',
+    sessionStorage: sessions,
+  });
   const app = express();
   app.use('/shopify', shopifyRoutes(sink, { apiSecret: sandbox.apiSecret, auth, sessionStorage: sessions }));
   app.get('/embedded/api/whoami', auth.embeddedSession(), (_req, res) => {
@@ -48,8 +70,15 @@ describe('install', () => {
     const authorize = begin.headers.get('location')!;
     expect(authorize).toMatch(new RegExp(`^https://${sandbox.shop}/admin/oauth/authorize\\?`));
     // write_customers implies read_customers: Shopify's scope list is compacted
-    expect(new URL(authorize).searchParams.get('scope')!.split(',').sort()).toEqual(['read_orders', 'read_products', 'write_customers']);
-    const cookies = begin.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    expect(new URL(authorize).searchParams.get('scope')!.split(',').sort()).toEqual([
+      'read_orders',
+      'read_products',
+      'write_customers',
+    ]);
+    const cookies = begin.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const callback = sandbox.approveInstall(authorize).replace('https://tactful.example.com', base);
     const done = await fetch(callback, { redirect: 'manual', headers: { ...browser, Cookie: cookies } });
     expect(done.status).toBe(302);
@@ -67,8 +96,14 @@ describe('install', () => {
   it('OAuth: a callback with a forged hmac stores nothing', async () => {
     const before = kv.data.size;
     const begin = await fetch(`${base}/shopify/auth?shop=${sandbox.shop}`, { redirect: 'manual', headers: browser });
-    const cookies = begin.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    const callback = sandbox.approveInstall(begin.headers.get('location')!).replace('https://tactful.example.com', base).replace(/hmac=[0-9a-f]+/, `hmac=${'0'.repeat(64)}`);
+    const cookies = begin.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const callback = sandbox
+      .approveInstall(begin.headers.get('location')!)
+      .replace('https://tactful.example.com', base)
+      .replace(/hmac=[0-9a-f]+/, `hmac=${'0'.repeat(64)}`);
     const done = await fetch(callback, { redirect: 'manual', headers: { ...browser, Cookie: cookies } });
     expect(done.status).toBe(400);
     expect(kv.data.size).toBe(before);
@@ -90,7 +125,9 @@ describe('install', () => {
 describe('embedded admin requests', () => {
   it('accept a valid session token, exchanging it for an offline token when the shop has none', async () => {
     await sessions.deleteSessionsByShop(sandbox.shop);
-    const response = await fetch(`${base}/embedded/api/whoami`, { headers: { Authorization: `Bearer ${sandbox.sessionToken()}` } });
+    const response = await fetch(`${base}/embedded/api/whoami`, {
+      headers: { Authorization: `Bearer ${sandbox.sessionToken()}` },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ shop: sandbox.shop, hasToken: true });
     expect(await sessions.findSessionsByShop(sandbox.shop)).toHaveLength(1);
@@ -99,7 +136,9 @@ describe('embedded admin requests', () => {
   it('refuse a missing, forged or expired token with 401 and the retry header', async () => {
     const forged = sandbox.sessionToken().replace(/\.[^.]+$/, '.c2lnbmF0dXJl');
     const expired = sandbox.sessionToken({ expiresInSeconds: -120 });
-    for (const headers of [{}, { Authorization: `Bearer ${forged}` }, { Authorization: `Bearer ${expired}` }] as Array<Record<string, string>>) {
+    for (const headers of [{}, { Authorization: `Bearer ${forged}` }, { Authorization: `Bearer ${expired}` }] as Array<
+      Record<string, string>
+    >) {
       const response = await fetch(`${base}/embedded/api/whoami`, { headers });
       expect(response.status).toBe(401);
       expect(response.headers.get('x-shopify-retry-invalid-session-request')).toBe('1');
@@ -111,13 +150,42 @@ describe('encrypted session storage', () => {
   it('round-trips sessions, finds and deletes them by shop', async () => {
     const storage = createEncryptedSessionStorage(memoryKeyValueStore(), randomBytes(32));
     const expires = new Date('2030-01-01T00:00:00Z');
-    await storage.storeSession(new Session({ id: 'offline_a.myshopify.com', shop: 'a.myshopify.com', state: 's', isOnline: false, accessToken: 'shpat_a', scope: 'read_orders' }));
-    await storage.storeSession(new Session({ id: 'a.myshopify.com_42', shop: 'a.myshopify.com', state: 's', isOnline: true, accessToken: 'shpua_b', expires }));
-    await storage.storeSession(new Session({ id: 'offline_b.myshopify.com', shop: 'b.myshopify.com', state: 's', isOnline: false, accessToken: 'shpat_c' }));
+    await storage.storeSession(
+      new Session({
+        id: 'offline_a.myshopify.com',
+        shop: 'a.myshopify.com',
+        state: 's',
+        isOnline: false,
+        accessToken: 'shpat_a',
+        scope: 'read_orders',
+      }),
+    );
+    await storage.storeSession(
+      new Session({
+        id: 'a.myshopify.com_42',
+        shop: 'a.myshopify.com',
+        state: 's',
+        isOnline: true,
+        accessToken: 'shpua_b',
+        expires,
+      }),
+    );
+    await storage.storeSession(
+      new Session({
+        id: 'offline_b.myshopify.com',
+        shop: 'b.myshopify.com',
+        state: 's',
+        isOnline: false,
+        accessToken: 'shpat_c',
+      }),
+    );
     const loaded = await storage.loadSession('a.myshopify.com_42');
     expect(loaded?.accessToken).toBe('shpua_b');
     expect(loaded?.expires).toEqual(expires);
-    expect((await storage.findSessionsByShop('a.myshopify.com')).map((s) => s.id).sort()).toEqual(['a.myshopify.com_42', 'offline_a.myshopify.com']);
+    expect((await storage.findSessionsByShop('a.myshopify.com')).map((s) => s.id).sort()).toEqual([
+      'a.myshopify.com_42',
+      'offline_a.myshopify.com',
+    ]);
     await storage.deleteSessionsByShop('a.myshopify.com');
     expect(await storage.findSessionsByShop('a.myshopify.com')).toEqual([]);
     expect((await storage.loadSession('offline_b.myshopify.com'))?.accessToken).toBe('shpat_c');
@@ -127,13 +195,21 @@ describe('encrypted session storage', () => {
 
   it('refuses a wrong key, a moved value and a short key', async () => {
     const store = memoryKeyValueStore();
-    await createEncryptedSessionStorage(store, randomBytes(32)).storeSession(new Session({ id: 'x', shop: 'a.myshopify.com', state: 's', isOnline: false, accessToken: 't' }));
-    await expect(createEncryptedSessionStorage(store, randomBytes(32)).loadSession('x')).rejects.toMatchObject({ code: 'SHOPIFY.SESSION_UNREADABLE' });
+    await createEncryptedSessionStorage(store, randomBytes(32)).storeSession(
+      new Session({ id: 'x', shop: 'a.myshopify.com', state: 's', isOnline: false, accessToken: 't' }),
+    );
+    await expect(createEncryptedSessionStorage(store, randomBytes(32)).loadSession('x')).rejects.toMatchObject({
+      code: 'SHOPIFY.SESSION_UNREADABLE',
+    });
     const k = randomBytes(32);
     const storage = createEncryptedSessionStorage(store, k);
-    await storage.storeSession(new Session({ id: 'y', shop: 'a.myshopify.com', state: 's', isOnline: false, accessToken: 't' }));
+    await storage.storeSession(
+      new Session({ id: 'y', shop: 'a.myshopify.com', state: 's', isOnline: false, accessToken: 't' }),
+    );
     await store.set('shopify:session:z', (await store.get('shopify:session:y'))!);
     await expect(storage.loadSession('z')).rejects.toMatchObject({ code: 'SHOPIFY.SESSION_UNREADABLE' });
-    expect(() => createEncryptedSessionStorage(store, randomBytes(16))).toThrowError(expect.objectContaining({ code: 'CONFIG.INVALID' }));
+    expect(() => createEncryptedSessionStorage(store, randomBytes(16))).toThrowError(
+      expect.objectContaining({ code: 'CONFIG.INVALID' }),
+    );
   });
 });

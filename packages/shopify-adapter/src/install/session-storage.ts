@@ -27,13 +27,18 @@ export interface KeyValueStore {
 /** Sessions as plain data (dates as ISO strings), safe to serialise. */
 function toRecord(session: Session): Record<string, unknown> {
   const data = session.toObject() as Record<string, unknown>;
-  return { ...data, expires: session.expires?.toISOString(), refreshTokenExpires: session.refreshTokenExpires?.toISOString() };
+  return {
+    ...data,
+    expires: session.expires?.toISOString(),
+    refreshTokenExpires: session.refreshTokenExpires?.toISOString(),
+  };
 }
 
 function fromRecord(record: Record<string, unknown>): Session {
   const params = { ...record } as Record<string, unknown>;
   params.expires = typeof record.expires === 'string' ? new Date(record.expires) : undefined;
-  params.refreshTokenExpires = typeof record.refreshTokenExpires === 'string' ? new Date(record.refreshTokenExpires) : undefined;
+  params.refreshTokenExpires =
+    typeof record.refreshTokenExpires === 'string' ? new Date(record.refreshTokenExpires) : undefined;
   for (const key of Object.keys(params)) if (params[key] === undefined) delete params[key];
   return new Session(params as unknown as ConstructorParameters<typeof Session>[0]);
 }
@@ -70,7 +75,8 @@ function seal(key: Buffer, name: string, plaintext: string): string {
 
 function open(key: Buffer, name: string, sealed: string): string {
   const [version, payload] = sealed.split(':');
-  if (version !== VERSION || !payload) throw new TactfulError('SHOPIFY.SESSION_UNREADABLE', `Session ${name} is not in a format this version reads.`);
+  if (version !== VERSION || !payload)
+    throw new TactfulError('SHOPIFY.SESSION_UNREADABLE', `Session ${name} is not in a format this version reads.`);
   const bytes = Buffer.from(payload, 'base64');
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
@@ -78,7 +84,11 @@ function open(key: Buffer, name: string, sealed: string): string {
     decipher.setAuthTag(bytes.subarray(12, 28));
     return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
   } catch (cause) {
-    throw new TactfulError('SHOPIFY.SESSION_UNREADABLE', `Session ${name} cannot be decrypted: the key changed or the row was altered. Reinstall the app for this shop.`, { cause });
+    throw new TactfulError(
+      'SHOPIFY.SESSION_UNREADABLE',
+      `Session ${name} cannot be decrypted: the key changed or the row was altered. Reinstall the app for this shop.`,
+      { cause },
+    );
   }
 }
 
@@ -89,7 +99,10 @@ function open(key: Buffer, name: string, sealed: string): string {
  */
 export function createEncryptedSessionStorage(kv: KeyValueStore, key: Buffer): ShopifySessionStorage {
   if (!Buffer.isBuffer(key) || key.length !== 32) {
-    throw new TactfulError('CONFIG.INVALID', 'The session encryption key must be 32 bytes (e.g. derived from TACTFUL_SECRET).');
+    throw new TactfulError(
+      'CONFIG.INVALID',
+      'The session encryption key must be 32 bytes (e.g. derived from TACTFUL_SECRET).',
+    );
   }
   const sessionKey = (id: string) => `shopify:session:${id}`;
   const shopKey = (shop: string, id = '') => `shopify:shop:${shop.toLowerCase()}:${id}`;

@@ -58,11 +58,11 @@ export function requestedQueryCost(
             const definition = field.args.find((a) => a.name === arg.name.value);
             if (definition) args[arg.name.value] = valueFromAST(arg.value, definition.type, variables);
           }
-          const size = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : undefined;
+          const size =
+            typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : undefined;
           if (size === undefined) unbounded.push(selection.name.value);
           total += 2 + (size ?? 1) * selectionCost(type, selection.selectionSet);
         } else if (type.name === 'PageInfo') {
-          continue;
         } else if (type.name.endsWith('Edge')) {
           // edges { node } in a connection: the node is what costs.
           total += selectionCost(type, selection.selectionSet);
@@ -70,11 +70,12 @@ export function requestedQueryCost(
           total += 1 + selectionCost(type, selection.selectionSet);
         }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const on = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) ?? parent : parent;
+        const on = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) ?? parent) : parent;
         total += selectionCost(on, selection.selectionSet);
       } else {
         const fragment = fragments.get(selection.name.value);
-        if (fragment) total += selectionCost(schema.getType(fragment.typeCondition.name.value) ?? parent, fragment.selectionSet);
+        if (fragment)
+          total += selectionCost(schema.getType(fragment.typeCondition.name.value) ?? parent, fragment.selectionSet);
       }
     }
     return total;
@@ -91,12 +92,19 @@ export function requestedQueryCost(
  * The cost of what was actually returned: the same rules, with each connection's real length instead of
  * `first`. Shopify charges the requested cost up front and refunds the difference.
  */
-export function actualQueryCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, data: unknown): number {
+export function actualQueryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  data: unknown,
+): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
 
   const fieldOf = (type: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined =>
-    'getFields' in type ? (type as { getFields(): Record<string, GraphQLField<unknown, unknown>> }).getFields()[name] : undefined;
+    'getFields' in type
+      ? (type as { getFields(): Record<string, GraphQLField<unknown, unknown>> }).getFields()[name]
+      : undefined;
 
   const walk = (parent: GraphQLNamedType, set: SelectionSetNode | undefined, value: unknown): number => {
     if (!set || value === null || typeof value !== 'object') return 0;
@@ -104,13 +112,14 @@ export function actualQueryCost(schema: GraphQLSchema, document: DocumentNode, o
     let total = 0;
     for (const selection of set.selections) {
       if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const on = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) ?? parent : parent;
+        const on = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) ?? parent) : parent;
         total += walk(on, selection.selectionSet, value);
         continue;
       }
       if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const fragment = fragments.get(selection.name.value);
-        if (fragment) total += walk(schema.getType(fragment.typeCondition.name.value) ?? parent, fragment.selectionSet, value);
+        if (fragment)
+          total += walk(schema.getType(fragment.typeCondition.name.value) ?? parent, fragment.selectionSet, value);
         continue;
       }
       if (selection.name.value.startsWith('__')) continue;

@@ -3,13 +3,21 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTactfulError } from '@tactful/core';
 import { createShopifyPlatform } from '../platform.js';
-import { createShopifyFaultPlan, createShopifySandbox, serveShopifySandbox, shopifySandboxFetch, type SandboxHttpHost } from './index.js';
+import {
+  createShopifyFaultPlan,
+  createShopifySandbox,
+  serveShopifySandbox,
+  shopifySandboxFetch,
+  type SandboxHttpHost,
+} from './index.js';
 
 describe('shopify fault plan', () => {
   it('draws the same faults for the same seed, and counts them', () => {
     const draws = (seed: number) => {
       const plan = createShopifyFaultPlan({ seed, rate: 0.3, kinds: ['rate_limit', 'server_error', 'timeout'] });
-      const out = Array.from({ length: 200 }, () => plan.draw(['rate_limit', 'server_error', 'timeout', 'connection_reset']));
+      const out = Array.from({ length: 200 }, () =>
+        plan.draw(['rate_limit', 'server_error', 'timeout', 'connection_reset']),
+      );
       return { out, plan };
     };
     const a = draws(7);
@@ -45,16 +53,33 @@ describe('shopify fault plan', () => {
 });
 
 describe('shopify sandbox over loopback HTTP with seeded faults', () => {
-  const sandbox = createShopifySandbox({ shop: 'faulty.myshopify.com', bucket: { maximumAvailable: 100_000, restoreRate: 10_000 } });
+  const sandbox = createShopifySandbox({
+    shop: 'faulty.myshopify.com',
+    bucket: { maximumAvailable: 100_000, restoreRate: 10_000 },
+  });
   let host: SandboxHttpHost;
   beforeAll(async () => {
-    for (let i = 0; i < 120; i++) sandbox.addCustomer({ email: `c${i}@example.com`, consent: { state: i % 2 ? 'SUBSCRIBED' : 'NOT_SUBSCRIBED' } });
+    for (let i = 0; i < 120; i++)
+      sandbox.addCustomer({ email: `c${i}@example.com`, consent: { state: i % 2 ? 'SUBSCRIBED' : 'NOT_SUBSCRIBED' } });
     host = await serveShopifySandbox(sandbox);
   });
   afterAll(() => host.close());
 
   it('the adapter reads every customer through 429s, 5xx, throttles, timeouts and connection resets', async () => {
-    const plan = createShopifyFaultPlan({ seed: 42, rate: 0.5, kinds: ['rate_limit', 'rate_limit_no_retry_after', 'server_error', 'graphql_throttled', 'timeout', 'connection_reset'], retryAfterSeconds: 0, holdMs: 400 });
+    const plan = createShopifyFaultPlan({
+      seed: 42,
+      rate: 0.5,
+      kinds: [
+        'rate_limit',
+        'rate_limit_no_retry_after',
+        'server_error',
+        'graphql_throttled',
+        'timeout',
+        'connection_reset',
+      ],
+      retryAfterSeconds: 0,
+      holdMs: 400,
+    });
     sandbox.setFaultPlan(plan);
     const platform = createShopifyPlatform({
       shop: sandbox.shop,
@@ -82,16 +107,25 @@ describe('shopify sandbox over loopback HTTP with seeded faults', () => {
   it('delivers webhooks twice, out of order and for unknown shops when the plan says so', async () => {
     const received: Array<{ shop: string; id: string; topic: string }> = [];
     const receiver = http.createServer((req, res) => {
-      received.push({ shop: String(req.headers['x-shopify-shop-domain']), id: String(req.headers['x-shopify-webhook-id']), topic: String(req.headers['x-shopify-topic']) });
+      received.push({
+        shop: String(req.headers['x-shopify-shop-domain']),
+        id: String(req.headers['x-shopify-webhook-id']),
+        topic: String(req.headers['x-shopify-topic']),
+      });
       req.resume();
       req.on('end', () => res.writeHead(200).end());
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
-    const plan = createShopifyFaultPlan({ seed: 3, rate: 0.6, kinds: ['webhook_duplicate', 'webhook_reorder', 'webhook_unknown_shop'] });
+    const plan = createShopifyFaultPlan({
+      seed: 3,
+      rate: 0.6,
+      kinds: ['webhook_duplicate', 'webhook_reorder', 'webhook_unknown_shop'],
+    });
     sandbox.setFaultPlan(plan);
     const ids: string[] = [];
-    for (let i = 0; i < 40; i++) ids.push((await sandbox.deliverWebhook('customers/update', '{"id":1}', url)).webhookId);
+    for (let i = 0; i < 40; i++)
+      ids.push((await sandbox.deliverWebhook('customers/update', '{"id":1}', url)).webhookId);
     await sandbox.flushWebhooks();
     sandbox.setFaultPlan(null);
     receiver.close();

@@ -35,7 +35,10 @@ export const shopifyWebhookFaultKinds = [
 export type ShopifyRequestFaultKind = (typeof shopifyRequestFaultKinds)[number];
 export type ShopifyWebhookFaultKind = (typeof shopifyWebhookFaultKinds)[number];
 export type ShopifyFaultKind = ShopifyRequestFaultKind | ShopifyWebhookFaultKind;
-export const shopifyFaultKinds: readonly ShopifyFaultKind[] = [...shopifyRequestFaultKinds, ...shopifyWebhookFaultKinds];
+export const shopifyFaultKinds: readonly ShopifyFaultKind[] = [
+  ...shopifyRequestFaultKinds,
+  ...shopifyWebhookFaultKinds,
+];
 
 export type ShopifyFaultPlanOptions = FaultPlanOptions<ShopifyFaultKind>;
 export type ShopifyFaultPlan = FaultPlan<ShopifyFaultKind>;

@@ -13,13 +13,18 @@ const ORIGIN_HEADER = 'x-tactful-sandbox-origin';
 export type SandboxHttpHost = LoopbackHost;
 
 /** Listens on 127.0.0.1 (port 0: a free one) and answers every request from `sandbox.fetch`. */
-export function serveShopifySandbox(sandbox: Pick<ShopifySandbox, 'fetch'>, options: { port?: number } = {}): Promise<SandboxHttpHost> {
+export function serveShopifySandbox(
+  sandbox: Pick<ShopifySandbox, 'fetch'>,
+  options: { port?: number } = {},
+): Promise<SandboxHttpHost> {
   return serveOverLoopback((request) => sandbox.fetch(request), {
     ...options,
     dropHeaders: [ORIGIN_HEADER],
     origin: (req) => {
       const origin = req.headers[ORIGIN_HEADER];
-      return typeof origin === 'string' && /^https:\/\/[a-z0-9.-]+$/i.test(origin) ? origin : { refuse: `the ${ORIGIN_HEADER} header must name the https origin the request was for` };
+      return typeof origin === 'string' && /^https:\/\/[a-z0-9.-]+$/i.test(origin)
+        ? origin
+        : { refuse: `the ${ORIGIN_HEADER} header must name the https origin the request was for` };
     },
   });
 }
@@ -37,7 +42,14 @@ export function shopifySandboxFetch(hostUrl: string, options: { timeoutMs?: numb
     const headers = new Headers(request.headers);
     headers.set(ORIGIN_HEADER, url.origin);
     const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
-    const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
-    return globalThis.fetch(`${base}${url.pathname}${url.search}`, { method: request.method, headers, ...(body ? { body } : {}), signal });
+    const signal = init?.signal
+      ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs);
+    return globalThis.fetch(`${base}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      ...(body ? { body } : {}),
+      signal,
+    });
   }) as typeof fetch;
 }

@@ -1,8 +1,19 @@
 // @tactful/shopify/testing: the Shopify sandbox — a stateful fake of the Admin API (2025-10) served through
 // msw — and what it can be seeded from. The demo and the end-to-end tests use it too.
 export { createShopifySandbox } from './sandbox.js';
-export { createShopifyFaultPlan, shopifyFaultKinds, shopifyRequestFaultKinds, shopifyWebhookFaultKinds } from './fault-plan.js';
-export type { ShopifyFaultPlan, ShopifyFaultPlanOptions, ShopifyFaultKind, ShopifyRequestFaultKind, ShopifyWebhookFaultKind } from './fault-plan.js';
+export {
+  createShopifyFaultPlan,
+  shopifyFaultKinds,
+  shopifyRequestFaultKinds,
+  shopifyWebhookFaultKinds,
+} from './fault-plan.js';
+export type {
+  ShopifyFaultPlan,
+  ShopifyFaultPlanOptions,
+  ShopifyFaultKind,
+  ShopifyRequestFaultKind,
+  ShopifyWebhookFaultKind,
+} from './fault-plan.js';
 export { serveShopifySandbox, shopifySandboxFetch } from './http-host.js';
 export type { SandboxHttpHost } from './http-host.js';
 export type {

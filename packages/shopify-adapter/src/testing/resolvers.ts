@@ -43,7 +43,12 @@ export interface CustomerUpdateInput {
 
 export interface ConsentUpdateInput {
   customerId: string;
-  emailMarketingConsent: { marketingState: string; marketingOptInLevel?: string | null; consentUpdatedAt?: string | null; sourceLocationId?: string | null };
+  emailMarketingConsent: {
+    marketingState: string;
+    marketingOptInLevel?: string | null;
+    consentUpdatedAt?: string | null;
+    sourceLocationId?: string | null;
+  };
 }
 
 const MAX_PAGE = 250;
@@ -59,14 +64,21 @@ interface ConnectionArgs {
 }
 
 export function encodeCursor(id: string, value?: string | number): string {
-  return Buffer.from(JSON.stringify(value === undefined ? { last_id: id } : { last_id: id, last_value: value }), 'utf8').toString('base64url');
+  return Buffer.from(
+    JSON.stringify(value === undefined ? { last_id: id } : { last_id: id, last_value: value }),
+    'utf8',
+  ).toString('base64url');
 }
 
 function decodeCursorFull(cursor: string): { id: string; value: string | number | undefined } {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { last_id?: unknown; last_value?: unknown };
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      last_id?: unknown;
+      last_value?: unknown;
+    };
     if (typeof parsed.last_id === 'string' && /^\d+$/.test(parsed.last_id)) {
-      const value = typeof parsed.last_value === 'string' || typeof parsed.last_value === 'number' ? parsed.last_value : undefined;
+      const value =
+        typeof parsed.last_value === 'string' || typeof parsed.last_value === 'number' ? parsed.last_value : undefined;
       return { id: parsed.last_id, value };
     }
   } catch {
@@ -87,9 +99,17 @@ export const sortKeys: {
   customers: Record<string, SortValue<SandboxCustomer>>;
   products: Record<string, SortValue<SandboxProduct>>;
 } = {
-  orders: { CREATED_AT: (o) => o.createdAt.getTime(), PROCESSED_AT: (o) => o.createdAt.getTime(), UPDATED_AT: (o) => o.updatedAt.getTime() },
+  orders: {
+    CREATED_AT: (o) => o.createdAt.getTime(),
+    PROCESSED_AT: (o) => o.createdAt.getTime(),
+    UPDATED_AT: (o) => o.updatedAt.getTime(),
+  },
   customers: { CREATED_AT: (c) => c.createdAt.getTime(), UPDATED_AT: (c) => c.updatedAt.getTime() },
-  products: { CREATED_AT: (p) => p.createdAt.getTime(), UPDATED_AT: (p) => p.updatedAt.getTime(), TITLE: (p) => p.title.toLowerCase() },
+  products: {
+    CREATED_AT: (p) => p.createdAt.getTime(),
+    UPDATED_AT: (p) => p.updatedAt.getTime(),
+    TITLE: (p) => p.title.toLowerCase(),
+  },
 };
 
 const compareIds = (a: string, b: string) => {
@@ -111,7 +131,9 @@ export function sortedBy<T extends { id: string }>(index: IdIndex<T>, value: Sor
 
 function pageSize(args: ConnectionArgs, bulk: boolean): number {
   if (args.last != null || args.before != null || args.reverse) {
-    throw new GraphQLError('The Tactful sandbox pages forwards only (first/after).', { extensions: { code: 'BAD_REQUEST' } });
+    throw new GraphQLError('The Tactful sandbox pages forwards only (first/after).', {
+      extensions: { code: 'BAD_REQUEST' },
+    });
   }
   if (args.first == null) {
     if (bulk) return Number.MAX_SAFE_INTEGER;
@@ -119,7 +141,9 @@ function pageSize(args: ConnectionArgs, bulk: boolean): number {
   }
   if (args.first < 0) throw new GraphQLError('first must be positive', { extensions: { code: 'BAD_REQUEST' } });
   if (args.first > MAX_PAGE) {
-    throw new GraphQLError(`The maximum number of records that can be requested is ${MAX_PAGE}.`, { extensions: { code: 'BAD_REQUEST' } });
+    throw new GraphQLError(`The maximum number of records that can be requested is ${MAX_PAGE}.`, {
+      extensions: { code: 'BAD_REQUEST' },
+    });
   }
   return args.first;
 }
@@ -136,7 +160,11 @@ export function parseSearch(query: string | null | undefined): SearchTerm[] {
   const terms: SearchTerm[] = [];
   const pattern = /([a-z_]+):(>=|<=|>|<)?(?:'([^']*)'|"([^"]*)"|(\S+))/g;
   for (const match of query.matchAll(pattern)) {
-    terms.push({ field: match[1]!, op: (match[2] as SearchTerm['op'] | undefined) ?? '=', value: match[3] ?? match[4] ?? match[5] ?? '' });
+    terms.push({
+      field: match[1]!,
+      op: (match[2] as SearchTerm['op'] | undefined) ?? '=',
+      value: match[3] ?? match[4] ?? match[5] ?? '',
+    });
   }
   return terms;
 }
@@ -145,23 +173,34 @@ function compare(actual: Date | string | null, term: SearchTerm): boolean {
   if (actual === null) return false;
   if (actual instanceof Date) {
     const wanted = new Date(term.value).getTime();
-    if (Number.isNaN(wanted)) throw new GraphQLError(`Invalid date in search query: ${term.value}`, { extensions: { code: 'BAD_REQUEST' } });
+    if (Number.isNaN(wanted))
+      throw new GraphQLError(`Invalid date in search query: ${term.value}`, { extensions: { code: 'BAD_REQUEST' } });
     const t = actual.getTime();
     switch (term.op) {
-      case '>': return t > wanted;
-      case '>=': return t >= wanted;
-      case '<': return t < wanted;
-      case '<=': return t <= wanted;
-      default: return t === wanted;
+      case '>':
+        return t > wanted;
+      case '>=':
+        return t >= wanted;
+      case '<':
+        return t < wanted;
+      case '<=':
+        return t <= wanted;
+      default:
+        return t === wanted;
     }
   }
   return actual.toLowerCase() === term.value.toLowerCase();
 }
 
-function matcher<T>(terms: SearchTerm[], fields: Record<string, (item: T) => Date | string | null>): (item: T) => boolean {
+function matcher<T>(
+  terms: SearchTerm[],
+  fields: Record<string, (item: T) => Date | string | null>,
+): (item: T) => boolean {
   for (const term of terms) {
     if (!fields[term.field]) {
-      throw new GraphQLError(`The Tactful sandbox does not filter on "${term.field}".`, { extensions: { code: 'BAD_REQUEST' } });
+      throw new GraphQLError(`The Tactful sandbox does not filter on "${term.field}".`, {
+        extensions: { code: 'BAD_REQUEST' },
+      });
     }
   }
   return (item) => terms.every((term) => compare(fields[term.field]!(item), term));
@@ -193,7 +232,10 @@ function rootConnection<T extends { id: string }, V>(
 ) {
   const sortKey = args.sortKey ?? 'ID';
   if (sortKey !== 'ID' && !keys[sortKey]) {
-    throw new GraphQLError(`The Tactful sandbox does not sort by ${sortKey} (it serves ID, ${Object.keys(keys).join(', ')}).`, { extensions: { code: 'BAD_REQUEST' } });
+    throw new GraphQLError(
+      `The Tactful sandbox does not sort by ${sortKey} (it serves ID, ${Object.keys(keys).join(', ')}).`,
+      { extensions: { code: 'BAD_REQUEST' } },
+    );
   }
   if (ctx.bulk) {
     const items = ctx.bulk.rootIds.map((id) => index.get(id)).filter((x): x is T => x !== undefined);
@@ -208,7 +250,8 @@ function rootConnection<T extends { id: string }, V>(
       const after = decodeCursorFull(args.after);
       const afterItem = index.get(after.id);
       const afterValue = after.value ?? (afterItem ? value(afterItem) : undefined);
-      if (afterValue === undefined) throw new GraphQLError('Invalid cursor for current pagination sort.', { extensions: { code: 'BAD_REQUEST' } });
+      if (afterValue === undefined)
+        throw new GraphQLError('Invalid cursor for current pagination sort.', { extensions: { code: 'BAD_REQUEST' } });
       start = all.findIndex((x) => {
         const v = value(x);
         return v > afterValue || (v === afterValue && compareIds(x.id, after.id) > 0);
@@ -255,7 +298,12 @@ function rootConnection<T extends { id: string }, V>(
   return connectionOf(items, hasNextPage, (x) => x.id, view);
 }
 
-function nestedConnection<T extends { id: string }, V>(ctx: ExecutionContext, all: T[], args: ConnectionArgs, view: (item: T) => V) {
+function nestedConnection<T extends { id: string }, V>(
+  ctx: ExecutionContext,
+  all: T[],
+  args: ConnectionArgs,
+  view: (item: T) => V,
+) {
   const size = pageSize(args, ctx.bulk !== undefined);
   let start = 0;
   if (args.after) {
@@ -295,7 +343,13 @@ export function customerView(ctx: ExecutionContext, c: SandboxCustomer) {
     defaultPhoneNumber: c.phone ? { phoneNumber: c.phone } : null,
     defaultAddress:
       c.city || c.province || c.countryCode
-        ? { city: c.city, province: c.province, provinceCode: c.province, countryCodeV2: c.countryCode, country: c.countryCode }
+        ? {
+            city: c.city,
+            province: c.province,
+            provinceCode: c.province,
+            countryCodeV2: c.countryCode,
+            country: c.countryCode,
+          }
         : null,
     emailMarketingConsent: c.email
       ? {
@@ -329,16 +383,24 @@ export function productView(ctx: ExecutionContext, p: SandboxProduct) {
     tracksInventory: p.tracksInventory,
     totalInventory: p.totalInventory,
     featuredMedia: p.imageUrl
-      ? { __typename: 'MediaImage', id: toGid('Product', p.id).replace('Product', 'MediaImage'), mediaContentType: 'IMAGE', preview: { status: 'READY', image: { url: p.imageUrl } } }
+      ? {
+          __typename: 'MediaImage',
+          id: toGid('Product', p.id).replace('Product', 'MediaImage'),
+          mediaContentType: 'IMAGE',
+          preview: { status: 'READY', image: { url: p.imageUrl } },
+        }
       : null,
-    priceRangeV2: { minVariantPrice: money(p.price, ctx.state.currency), maxVariantPrice: money(p.price, ctx.state.currency) },
+    priceRangeV2: {
+      minVariantPrice: money(p.price, ctx.state.currency),
+      maxVariantPrice: money(p.price, ctx.state.currency),
+    },
   };
 }
 
 export function orderView(ctx: ExecutionContext, o: SandboxOrder) {
   const total = o.lines.reduce((sum, line) => sum + Number(line.price) * line.quantity, 0).toFixed(2);
   const customer = o.customerId ? ctx.state.customers.get(o.customerId) : undefined;
-  const currency = o.currency;
+  const _currency = o.currency;
   return {
     __typename: 'Order',
     id: toGid('Order', o.id),
@@ -364,14 +426,23 @@ export function orderView(ctx: ExecutionContext, o: SandboxOrder) {
           name: line.title,
           quantity: line.quantity,
           product: () => (product ? productView(ctx, product) : null),
-          variant: line.variantId ? { __typename: 'ProductVariant', id: toGid('ProductVariant', line.variantId) } : null,
-          originalUnitPriceSet: { shopMoney: money(line.price, o.currency), presentmentMoney: money(line.price, o.currency) },
+          variant: line.variantId
+            ? { __typename: 'ProductVariant', id: toGid('ProductVariant', line.variantId) }
+            : null,
+          originalUnitPriceSet: {
+            shopMoney: money(line.price, o.currency),
+            presentmentMoney: money(line.price, o.currency),
+          },
         };
       }),
   };
 }
 
-export function bulkOperationView(ctx: ExecutionContext, op: SandboxBulkOperation, resultUrl: (op: SandboxBulkOperation) => string) {
+export function bulkOperationView(
+  _ctx: ExecutionContext,
+  op: SandboxBulkOperation,
+  resultUrl: (op: SandboxBulkOperation) => string,
+) {
   return {
     __typename: 'BulkOperation',
     id: toGid('BulkOperation', op.id),
@@ -390,7 +461,14 @@ export function bulkOperationView(ctx: ExecutionContext, op: SandboxBulkOperatio
 }
 
 /** The query root: what Tactful reads, plus `node` for the types the sandbox holds. */
-export function createRoot(ctx: ExecutionContext, hooks: { bulkView: (op: SandboxBulkOperation) => unknown; currentBulk: () => SandboxBulkOperation | undefined; pollBulk: (op: SandboxBulkOperation) => void }) {
+export function createRoot(
+  ctx: ExecutionContext,
+  hooks: {
+    bulkView: (op: SandboxBulkOperation) => unknown;
+    currentBulk: () => SandboxBulkOperation | undefined;
+    pollBulk: (op: SandboxBulkOperation) => void;
+  },
+) {
   const { state } = ctx;
   const customerFilter = (args: ConnectionArgs) =>
     matcher<SandboxCustomer>(parseSearch(args.query), {
@@ -405,18 +483,50 @@ export function createRoot(ctx: ExecutionContext, hooks: { bulkView: (op: Sandbo
       email: (o) => o.email,
     });
   const productFilter = (args: ConnectionArgs) =>
-    matcher<SandboxProduct>(parseSearch(args.query), { updated_at: (p) => p.updatedAt, status: (p) => p.status.toLowerCase() });
+    matcher<SandboxProduct>(parseSearch(args.query), {
+      updated_at: (p) => p.updatedAt,
+      status: (p) => p.status.toLowerCase(),
+    });
   return {
     shop: {
       __typename: 'Shop',
       name: state.name,
       myshopifyDomain: state.shop,
       currencyCode: state.currency,
-      primaryDomain: { __typename: 'Domain', id: 'gid://shopify/Domain/1', host: state.shop, url: `https://${state.shop}` },
+      primaryDomain: {
+        __typename: 'Domain',
+        id: 'gid://shopify/Domain/1',
+        host: state.shop,
+        url: `https://${state.shop}`,
+      },
     },
-    customers: (args: ConnectionArgs) => rootConnection(ctx, state.customers, args, (c) => customerView(ctx, c), args.query ? customerFilter(args) : undefined, sortKeys.customers),
-    orders: (args: ConnectionArgs) => rootConnection(ctx, state.orders, args, (o) => orderView(ctx, o), args.query ? orderFilter(args) : undefined, sortKeys.orders),
-    products: (args: ConnectionArgs) => rootConnection(ctx, state.products, args, (p) => productView(ctx, p), args.query ? productFilter(args) : undefined, sortKeys.products),
+    customers: (args: ConnectionArgs) =>
+      rootConnection(
+        ctx,
+        state.customers,
+        args,
+        (c) => customerView(ctx, c),
+        args.query ? customerFilter(args) : undefined,
+        sortKeys.customers,
+      ),
+    orders: (args: ConnectionArgs) =>
+      rootConnection(
+        ctx,
+        state.orders,
+        args,
+        (o) => orderView(ctx, o),
+        args.query ? orderFilter(args) : undefined,
+        sortKeys.orders,
+      ),
+    products: (args: ConnectionArgs) =>
+      rootConnection(
+        ctx,
+        state.products,
+        args,
+        (p) => productView(ctx, p),
+        args.query ? productFilter(args) : undefined,
+        sortKeys.products,
+      ),
     customer: ({ id }: { id: string }) => {
       const c = state.customers.get(fromGid(id));
       return c ? customerView(ctx, c) : null;
@@ -430,7 +540,11 @@ export function createRoot(ctx: ExecutionContext, hooks: { bulkView: (op: Sandbo
       return p ? productView(ctx, p) : null;
     },
     customerByIdentifier: ({ identifier }: { identifier: { id?: string; emailAddress?: string } }) => {
-      const c = identifier.id ? state.customers.get(fromGid(identifier.id)) : identifier.emailAddress ? findCustomerByEmail(state, identifier.emailAddress) : undefined;
+      const c = identifier.id
+        ? state.customers.get(fromGid(identifier.id))
+        : identifier.emailAddress
+          ? findCustomerByEmail(state, identifier.emailAddress)
+          : undefined;
       return c ? customerView(ctx, c) : null;
     },
     currentBulkOperation: () => {
@@ -465,10 +579,13 @@ export function createRoot(ctx: ExecutionContext, hooks: { bulkView: (op: Sandbo
       }
     },
     // mutations share the root value
-    customerEmailMarketingConsentUpdate: ({ input }: { input: ConsentUpdateInput }) => ctx.mutations.customerEmailMarketingConsentUpdate(input),
-    bulkOperationRunQuery: ({ query, groupObjects }: { query: string; groupObjects: boolean }) => ctx.mutations.bulkOperationRunQuery(query, groupObjects),
+    customerEmailMarketingConsentUpdate: ({ input }: { input: ConsentUpdateInput }) =>
+      ctx.mutations.customerEmailMarketingConsentUpdate(input),
+    bulkOperationRunQuery: ({ query, groupObjects }: { query: string; groupObjects: boolean }) =>
+      ctx.mutations.bulkOperationRunQuery(query, groupObjects),
     bulkOperationCancel: ({ id }: { id: string }) => ctx.mutations.bulkOperationCancel(id),
-    customerRequestDataErasure: ({ customerId }: { customerId: string }) => ctx.mutations.customerRequestDataErasure(customerId),
+    customerRequestDataErasure: ({ customerId }: { customerId: string }) =>
+      ctx.mutations.customerRequestDataErasure(customerId),
     customerUpdate: ({ input }: { input: CustomerUpdateInput }) => ctx.mutations.customerUpdate(input),
   };
 }

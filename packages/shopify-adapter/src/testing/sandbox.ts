@@ -8,7 +8,15 @@
  * endpoints, and delivers signed webhooks.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { execute, GraphQLError, Kind, parse, validate, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import {
+  execute,
+  type GraphQLError,
+  Kind,
+  parse,
+  validate,
+  type DocumentNode,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { getResponse, http, HttpResponse, type HttpHandler } from 'msw';
 import { fromGid, gidResource, toGid } from '../ids.js';
 import { actualQueryCost, requestedQueryCost } from './cost.js';
@@ -38,8 +46,20 @@ import {
   type SandboxProduct,
   type ShopState,
 } from './state.js';
-import { shopifyWebhookFaultKinds, type ShopifyFaultPlan, type ShopifyRequestFaultKind, type ShopifyWebhookFaultKind } from './fault-plan.js';
-import { complianceShopId, consentPayload, customerPayload, orderPayload, productPayload, rawJson } from './webhook-payloads.js';
+import {
+  shopifyWebhookFaultKinds,
+  type ShopifyFaultPlan,
+  type ShopifyRequestFaultKind,
+  type ShopifyWebhookFaultKind,
+} from './fault-plan.js';
+import {
+  complianceShopId,
+  consentPayload,
+  customerPayload,
+  orderPayload,
+  productPayload,
+  rawJson,
+} from './webhook-payloads.js';
 
 export interface BucketOptions {
   /** Points the bucket holds when full (Shopify Standard: 2000). */
@@ -146,15 +166,31 @@ export interface ShopifySandbox {
   addProduct(input: ProductSeed): SandboxProduct;
   addOrder(input: OrderSeed): SandboxOrder;
   /** Changes consent as the merchant (or the customer at checkout) would, and fires the consent webhook when a URL is set. */
-  setConsent(email: string, consent: { state: MarketingState; level?: MarketingOptInLevel | null; at: Date }): Promise<SandboxCustomer>;
+  setConsent(
+    email: string,
+    consent: { state: MarketingState; level?: MarketingOptInLevel | null; at: Date },
+  ): Promise<SandboxCustomer>;
   cancelOrder(orderId: string, at: Date): Promise<SandboxOrder>;
-  readConsent(email: string): { marketingState: MarketingState; marketingOptInLevel: MarketingOptInLevel | null; consentUpdatedAt: Date | null } | null;
+  readConsent(email: string): {
+    marketingState: MarketingState;
+    marketingOptInLevel: MarketingOptInLevel | null;
+    consentUpdatedAt: Date | null;
+  } | null;
   /** REST-shaped webhook body for a topic and an entity id (order, customer or product id), as raw JSON text. */
   webhookBody(topic: string, id?: string, extra?: { ordersToRedact?: string[]; dataRequestId?: string }): string;
   /** Delivers `topic` for an entity to the configured `webhookUrl`, as Shopify would after a change. */
-  notify(topic: string, id?: string, extra?: { ordersToRedact?: string[]; dataRequestId?: string }): Promise<DeliveredWebhook>;
+  notify(
+    topic: string,
+    id?: string,
+    extra?: { ordersToRedact?: string[]; dataRequestId?: string },
+  ): Promise<DeliveredWebhook>;
   /** Signs `body` (a string is sent byte for byte) and POSTs it to `url` with Shopify's headers. */
-  deliverWebhook(topic: string, body: unknown, url?: string, options?: { webhookId?: string; secret?: string; apiVersion?: string }): Promise<DeliveredWebhook>;
+  deliverWebhook(
+    topic: string,
+    body: unknown,
+    url?: string,
+    options?: { webhookId?: string; secret?: string; apiVersion?: string },
+  ): Promise<DeliveredWebhook>;
   /** A signed session token (JWT, HS256) as App Bridge would send it for the embedded admin. */
   sessionToken(options?: { userId?: string; expiresInSeconds?: number }): string;
   /** Issues an OAuth authorization code the token endpoint will accept once. */
@@ -207,7 +243,13 @@ export interface OrderSeed {
   cancelledAt?: Date | null;
   financialStatus?: SandboxOrder['financialStatus'];
   currency?: string;
-  lines: Array<{ productId: string | null; title?: string; quantity?: number; price?: string; variantId?: string | null }>;
+  lines: Array<{
+    productId: string | null;
+    title?: string;
+    quantity?: number;
+    price?: string;
+    variantId?: string | null;
+  }>;
 }
 
 const graphqlPath = /\/admin\/api\/([0-9]{4}-[0-9]{2}|unstable)\/graphql\.json$/;
@@ -243,18 +285,45 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     const kind = plan?.draw(among) ?? null;
     if (!kind || !plan) return null;
     const current = plan;
-    requests.push({ operationName: null, document: '', requestedCost: 0, outcome: 'fault', availableBefore: available });
+    requests.push({
+      operationName: null,
+      document: '',
+      requestedCost: 0,
+      outcome: 'fault',
+      availableBefore: available,
+    });
     switch (kind) {
       case 'rate_limit':
-        return HttpResponse.json({ errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, { status: 429, headers: { 'Retry-After': String(current.retryAfterSeconds) } });
+        return HttpResponse.json(
+          {
+            errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.',
+          },
+          { status: 429, headers: { 'Retry-After': String(current.retryAfterSeconds) } },
+        );
       case 'rate_limit_no_retry_after':
-        return HttpResponse.json({ errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, { status: 429 });
+        return HttpResponse.json(
+          {
+            errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.',
+          },
+          { status: 429 },
+        );
       case 'server_error': {
         const status = [500, 502, 503, 504][Math.floor(current.random() * 4)]!;
-        return HttpResponse.json({ errors: status === 503 ? 'Service Unavailable' : 'Internal Server Error' }, { status });
+        return HttpResponse.json(
+          { errors: status === 503 ? 'Service Unavailable' : 'Internal Server Error' },
+          { status },
+        );
       }
       case 'graphql_throttled':
-        return HttpResponse.json({ errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }], extensions: { cost: { requestedQueryCost: 1, actualQueryCost: null, throttleStatus: throttleStatus() } } });
+        return HttpResponse.json({
+          errors: [
+            {
+              message: 'Throttled',
+              extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' },
+            },
+          ],
+          extensions: { cost: { requestedQueryCost: 1, actualQueryCost: null, throttleStatus: throttleStatus() } },
+        });
       case 'timeout':
         await new Promise((resolve) => setTimeout(resolve, current.holdMs));
         return HttpResponse.error();
@@ -276,7 +345,11 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   };
   const throttleStatus = () => {
     refill();
-    return { maximumAvailable: bucket.maximumAvailable, currentlyAvailable: Math.floor(available), restoreRate: bucket.restoreRate };
+    return {
+      maximumAvailable: bucket.maximumAvailable,
+      currentlyAvailable: Math.floor(available),
+      restoreRate: bucket.restoreRate,
+    };
   };
 
   const resultUrl = (op: SandboxBulkOperation) => `${bulkHost}/${encodeURIComponent(shop)}/${op.id}.jsonl`;
@@ -289,23 +362,44 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   };
 
   const rootFieldOf = (document: DocumentNode): string | undefined => {
-    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operation = document.definitions.find(
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+    );
     const first = operation?.selectionSet.selections[0];
     return first?.kind === Kind.FIELD ? first.name.value : undefined;
   };
 
   const rootIndex = (field: string | undefined) =>
-    field === 'orders' ? state.orders : field === 'customers' ? state.customers : field === 'products' ? state.products : undefined;
+    field === 'orders'
+      ? state.orders
+      : field === 'customers'
+        ? state.customers
+        : field === 'products'
+          ? state.products
+          : undefined;
 
   /** The root objects of a bulk query in the order its sortKey (literal, or the schema's default) asks for. */
   const rootIdsInOrder = (document: DocumentNode, field: string | undefined): string[] => {
-    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operation = document.definitions.find(
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+    );
     const selection = operation?.selectionSet.selections[0];
-    const literal = selection?.kind === Kind.FIELD ? selection.arguments?.find((a) => a.name.value === 'sortKey')?.value : undefined;
-    const fallback = field ? schema.getQueryType()?.getFields()[field]?.args.find((a) => a.name === 'sortKey')?.defaultValue : undefined;
+    const literal =
+      selection?.kind === Kind.FIELD ? selection.arguments?.find((a) => a.name.value === 'sortKey')?.value : undefined;
+    const fallback = field
+      ? schema
+          .getQueryType()
+          ?.getFields()
+          [field]?.args.find((a) => a.name === 'sortKey')?.defaultValue
+      : undefined;
     const sortKey = literal?.kind === Kind.ENUM ? literal.value : typeof fallback === 'string' ? fallback : 'ID';
-    const pick = <T extends { id: string }>(index: import('./state.js').IdIndex<T>, keys: Record<string, (item: T) => string | number>) =>
-      sortKey === 'ID' || !keys[sortKey] ? index.sorted().map(String) : sortedBy(index, keys[sortKey]!).map((x) => x.id);
+    const pick = <T extends { id: string }>(
+      index: import('./state.js').IdIndex<T>,
+      keys: Record<string, (item: T) => string | number>,
+    ) =>
+      sortKey === 'ID' || !keys[sortKey]
+        ? index.sorted().map(String)
+        : sortedBy(index, keys[sortKey]!).map((x) => x.id);
     if (field === 'orders') return pick(state.orders, sortKeys.orders);
     if (field === 'customers') return pick(state.customers, sortKeys.customers);
     if (field === 'products') return pick(state.products, sortKeys.products);
@@ -326,7 +420,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       op.rootIds = rootIdsInOrder(document, field);
       op.rootObjectCount = op.rootIds.length;
       let children = 0;
-      if (field === 'orders' && /lineItems/.test(op.query)) for (const id of op.rootIds) children += state.orders.get(id)?.lines.length ?? 0;
+      if (field === 'orders' && /lineItems/.test(op.query))
+        for (const id of op.rootIds) children += state.orders.get(id)?.lines.length ?? 0;
       op.objectCount = op.rootObjectCount + children;
     }
     if (options.webhookUrl) {
@@ -350,45 +445,78 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     } else if (op.status === 'CANCELING') op.status = 'CANCELED';
   };
 
-  const execContext = (bulk?: { rootIds: string[] }): ExecutionContext => ({ state, mutations, now, ...(bulk ? { bulk } : {}) });
+  const execContext = (bulk?: { rootIds: string[] }): ExecutionContext => ({
+    state,
+    mutations,
+    now,
+    ...(bulk ? { bulk } : {}),
+  });
   const bulkView = (op: SandboxBulkOperation) => bulkOperationView(execContext(), op, resultUrl);
 
   const mutations: SandboxMutations = {
     customerUpdate(input: CustomerUpdateInput) {
       const userErrors: Array<{ field: string[]; message: string }> = [];
-      const customer = input.id && gidResource(input.id) === 'Customer' ? state.customers.get(fromGid(input.id)) : undefined;
+      const customer =
+        input.id && gidResource(input.id) === 'Customer' ? state.customers.get(fromGid(input.id)) : undefined;
       if (!customer) userErrors.push({ field: ['id'], message: 'Customer does not exist' });
       const modelled = new Set(['id', 'firstName', 'lastName']);
       for (const field of Object.keys(input)) {
-        if (!modelled.has(field) && input[field] !== undefined) userErrors.push({ field: [field], message: `The Tactful sandbox does not model ${field}` });
+        if (!modelled.has(field) && input[field] !== undefined)
+          userErrors.push({ field: [field], message: `The Tactful sandbox does not model ${field}` });
       }
       for (const field of ['firstName', 'lastName'] as const) {
         const value = input[field];
-        if (typeof value === 'string' && value.length > 255) userErrors.push({ field: [field], message: `${field === 'firstName' ? 'First name' : 'Last name'} is too long (maximum is 255 characters)` });
+        if (typeof value === 'string' && value.length > 255)
+          userErrors.push({
+            field: [field],
+            message: `${field === 'firstName' ? 'First name' : 'Last name'} is too long (maximum is 255 characters)`,
+          });
       }
       if (userErrors.length > 0 || !customer) return { customer: null, userErrors };
       // null or "" clears a name, as in Shopify.
       if (input.firstName !== undefined) customer.firstName = input.firstName || null;
       if (input.lastName !== undefined) customer.lastName = input.lastName || null;
       customer.updatedAt = now();
-      return { customer: { ...(createRoot(execContext(), hooks).customer({ id: toGid('Customer', customer.id) }) ?? {}) }, userErrors };
+      return {
+        customer: { ...(createRoot(execContext(), hooks).customer({ id: toGid('Customer', customer.id) }) ?? {}) },
+        userErrors,
+      };
     },
     customerEmailMarketingConsentUpdate(input: ConsentUpdateInput) {
       const userErrors: Array<{ field: string[]; message: string; code: string }> = [];
-      const customer = gidResource(input.customerId) === 'Customer' ? state.customers.get(fromGid(input.customerId)) : undefined;
+      const customer =
+        gidResource(input.customerId) === 'Customer' ? state.customers.get(fromGid(input.customerId)) : undefined;
       const consent = input.emailMarketingConsent;
-      if (!customer) userErrors.push({ field: ['input', 'customerId'], message: 'Customer not found', code: 'INVALID' });
-      else if (!customer.email) userErrors.push({ field: ['input', 'customerId'], message: 'Customer must have an email address', code: 'INVALID' });
+      if (!customer)
+        userErrors.push({ field: ['input', 'customerId'], message: 'Customer not found', code: 'INVALID' });
+      else if (!customer.email)
+        userErrors.push({
+          field: ['input', 'customerId'],
+          message: 'Customer must have an email address',
+          code: 'INVALID',
+        });
       if (consent.marketingState === 'REDACTED' || consent.marketingState === 'INVALID') {
-        userErrors.push({ field: ['input', 'emailMarketingConsent', 'marketingState'], message: `Marketing state ${consent.marketingState} can't be set`, code: 'INCLUSION' });
+        userErrors.push({
+          field: ['input', 'emailMarketingConsent', 'marketingState'],
+          message: `Marketing state ${consent.marketingState} can't be set`,
+          code: 'INCLUSION',
+        });
       }
       let at: Date | null = null;
       if (consent.consentUpdatedAt != null) {
         at = new Date(consent.consentUpdatedAt);
         if (Number.isNaN(at.getTime())) {
-          userErrors.push({ field: ['input', 'emailMarketingConsent', 'consentUpdatedAt'], message: 'Consent updated at is invalid', code: 'INVALID' });
+          userErrors.push({
+            field: ['input', 'emailMarketingConsent', 'consentUpdatedAt'],
+            message: 'Consent updated at is invalid',
+            code: 'INVALID',
+          });
         } else if (at.getTime() > now().getTime() + 60_000) {
-          userErrors.push({ field: ['input', 'emailMarketingConsent', 'consentUpdatedAt'], message: 'Consent updated at cannot be in the future', code: 'INVALID' });
+          userErrors.push({
+            field: ['input', 'emailMarketingConsent', 'consentUpdatedAt'],
+            message: 'Consent updated at cannot be in the future',
+            code: 'INVALID',
+          });
         }
       }
       if (userErrors.length > 0 || !customer) return { customer: null, userErrors };
@@ -398,15 +526,23 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       if (!current || when.getTime() >= current.getTime()) {
         customer.consent = {
           marketingState: consent.marketingState as MarketingState,
-          marketingOptInLevel: (consent.marketingOptInLevel as MarketingOptInLevel | null | undefined) ?? (consent.marketingState === 'SUBSCRIBED' ? 'UNKNOWN' : null),
+          marketingOptInLevel:
+            (consent.marketingOptInLevel as MarketingOptInLevel | null | undefined) ??
+            (consent.marketingState === 'SUBSCRIBED' ? 'UNKNOWN' : null),
           consentUpdatedAt: when,
         };
         customer.updatedAt = now();
       }
-      return { customer: { ...(createRoot(execContext(), hooks).customer({ id: toGid('Customer', customer.id) }) ?? {}) }, userErrors };
+      return {
+        customer: { ...(createRoot(execContext(), hooks).customer({ id: toGid('Customer', customer.id) }) ?? {}) },
+        userErrors,
+      };
     },
     bulkOperationRunQuery(query: string, groupObjects: boolean) {
-      const invalid = (message: string) => ({ bulkOperation: null, userErrors: [{ field: ['query'], message, code: 'INVALID' }] });
+      const invalid = (message: string) => ({
+        bulkOperation: null,
+        userErrors: [{ field: ['query'], message, code: 'INVALID' }],
+      });
       let document: DocumentNode;
       try {
         document = parse(query);
@@ -415,16 +551,31 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       }
       const errors = validate(schema, document);
       if (errors.length > 0) return invalid(`Invalid bulk query: ${errors.map((e) => e.message).join('; ')}`);
-      const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-      if (operations.length !== 1 || operations[0]!.operation !== 'query') return invalid('Bulk queries must contain exactly one query operation.');
-      if (operations[0]!.selectionSet.selections.length !== 1) return invalid('Bulk queries must contain at least one connection field.');
+      const operations = document.definitions.filter(
+        (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+      );
+      if (operations.length !== 1 || operations[0]!.operation !== 'query')
+        return invalid('Bulk queries must contain exactly one query operation.');
+      if (operations[0]!.selectionSet.selections.length !== 1)
+        return invalid('Bulk queries must contain at least one connection field.');
       const field = rootFieldOf(document);
-      if (!rootIndex(field)) return invalid(`The Tactful sandbox runs bulk queries over orders, customers or products (got ${field ?? 'nothing'}).`);
-      const running = [...state.bulkOperations.values()].find((op) => op.status === 'CREATED' || op.status === 'RUNNING' || op.status === 'CANCELING');
+      if (!rootIndex(field))
+        return invalid(
+          `The Tactful sandbox runs bulk queries over orders, customers or products (got ${field ?? 'nothing'}).`,
+        );
+      const running = [...state.bulkOperations.values()].find(
+        (op) => op.status === 'CREATED' || op.status === 'RUNNING' || op.status === 'CANCELING',
+      );
       if (running) {
         return {
           bulkOperation: null,
-          userErrors: [{ field: null, message: `A bulk query operation for this app and shop is already in progress: ${toGid('BulkOperation', running.id)}.`, code: 'OPERATION_IN_PROGRESS' }],
+          userErrors: [
+            {
+              field: null,
+              message: `A bulk query operation for this app and shop is already in progress: ${toGid('BulkOperation', running.id)}.`,
+              code: 'OPERATION_IN_PROGRESS',
+            },
+          ],
         };
       }
       const op: SandboxBulkOperation = {
@@ -445,14 +596,19 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     },
     bulkOperationCancel(id: string) {
       const op = state.bulkOperations.get(fromGid(id));
-      if (!op) return { bulkOperation: null, userErrors: [{ field: ['id'], message: 'Bulk operation does not exist' }] };
+      if (!op)
+        return { bulkOperation: null, userErrors: [{ field: ['id'], message: 'Bulk operation does not exist' }] };
       if (op.status === 'CREATED' || op.status === 'RUNNING') op.status = 'CANCELING';
       return { bulkOperation: bulkView(op), userErrors: [] };
     },
     customerRequestDataErasure(customerId: string) {
       const id = fromGid(customerId);
       const customer = state.customers.get(id);
-      if (!customer) return { customerId: null, userErrors: [{ field: ['customerId'], message: 'Customer does not exist', code: 'DOES_NOT_EXIST' }] };
+      if (!customer)
+        return {
+          customerId: null,
+          userErrors: [{ field: ['customerId'], message: 'Customer does not exist', code: 'DOES_NOT_EXIST' }],
+        };
       state.erasureRequests.push({ customerId: id, at: now() });
       // Shopify redacts later; the sandbox does it at once so tests can see the effect.
       for (const orderId of state.ordersByCustomer.get(id) ?? []) {
@@ -477,7 +633,10 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     let parents = 0;
     for (let start = 0; start < ids.length; start += chunkSize) {
       const ctx = execContext({ rootIds: ids.slice(start, start + chunkSize) });
-      const result = execute({ schema, document, rootValue: createRoot(ctx, hooks), contextValue: ctx }) as { data?: Record<string, unknown> | null; errors?: readonly GraphQLError[] };
+      const result = execute({ schema, document, rootValue: createRoot(ctx, hooks), contextValue: ctx }) as {
+        data?: Record<string, unknown> | null;
+        errors?: readonly GraphQLError[];
+      };
       if (result.errors?.length) throw new Error(`bulk query failed in the sandbox: ${result.errors[0]!.message}`);
       for (const node of connectionNodes(result.data?.[field])) {
         const [parent, ...children] = flatten(node, undefined);
@@ -485,7 +644,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
         parents += 1;
         if (op.groupObjects || childDelay === 0) for (const child of children) yield child;
         else if (children.length > 0) delayed.push({ releaseAfter: parents + childDelay, lines: children });
-        while (delayed.length > 0 && delayed[0]!.releaseAfter <= parents) for (const line of delayed.shift()!.lines) yield line;
+        while (delayed.length > 0 && delayed[0]!.releaseAfter <= parents)
+          for (const line of delayed.shift()!.lines) yield line;
       }
     }
     for (const batch of delayed) for (const line of batch.lines) yield line;
@@ -494,22 +654,60 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   const handleGraphql = async (request: Request): Promise<Response> => {
     const token = request.headers.get('x-shopify-access-token');
     if (!token || !tokens.has(token)) {
-      requests.push({ operationName: null, document: '', requestedCost: 0, outcome: 'unauthorized', availableBefore: available });
-      return HttpResponse.json({ errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }, { status: 401 });
+      requests.push({
+        operationName: null,
+        document: '',
+        requestedCost: 0,
+        outcome: 'unauthorized',
+        availableBefore: available,
+      });
+      return HttpResponse.json(
+        { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' },
+        { status: 401 },
+      );
     }
     const fault = faults.shift();
     if (fault) {
-      requests.push({ operationName: null, document: '', requestedCost: 0, outcome: 'fault', availableBefore: available });
+      requests.push({
+        operationName: null,
+        document: '',
+        requestedCost: 0,
+        outcome: 'fault',
+        availableBefore: available,
+      });
       if ('graphqlThrottled' in fault) {
-        return HttpResponse.json({ errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }], extensions: { cost: { requestedQueryCost: 1, actualQueryCost: null, throttleStatus: throttleStatus() } } });
+        return HttpResponse.json({
+          errors: [
+            {
+              message: 'Throttled',
+              extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' },
+            },
+          ],
+          extensions: { cost: { requestedQueryCost: 1, actualQueryCost: null, throttleStatus: throttleStatus() } },
+        });
       }
       if (fault.status === 429) {
-        return HttpResponse.json({ errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, { status: 429, headers: { 'Retry-After': String(fault.retryAfter ?? 1) } });
+        return HttpResponse.json(
+          {
+            errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.',
+          },
+          { status: 429, headers: { 'Retry-After': String(fault.retryAfter ?? 1) } },
+        );
       }
       if (fault.status >= 500) return HttpResponse.json({ errors: 'Internal Server Error' }, { status: fault.status });
-      return HttpResponse.json({ errors: fault.status === 400 ? 'Bad Request' : fault.status === 422 ? 'Unprocessable Entity' : 'Forbidden' }, { status: fault.status });
+      return HttpResponse.json(
+        { errors: fault.status === 400 ? 'Bad Request' : fault.status === 422 ? 'Unprocessable Entity' : 'Forbidden' },
+        { status: fault.status },
+      );
     }
-    const drawn = await drawnFault(['rate_limit', 'rate_limit_no_retry_after', 'server_error', 'graphql_throttled', 'timeout', 'connection_reset']);
+    const drawn = await drawnFault([
+      'rate_limit',
+      'rate_limit_no_retry_after',
+      'server_error',
+      'graphql_throttled',
+      'timeout',
+      'connection_reset',
+    ]);
     if (drawn) return drawn;
     let body: { query?: unknown; variables?: unknown; operationName?: unknown };
     try {
@@ -517,49 +715,104 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     } catch {
       return HttpResponse.json({ errors: { query: 'Required parameter missing or invalid' } }, { status: 400 });
     }
-    if (typeof body?.query !== 'string') return HttpResponse.json({ errors: { query: 'Required parameter missing or invalid' } }, { status: 400 });
-    const variables = (body.variables && typeof body.variables === 'object' ? body.variables : {}) as Record<string, unknown>;
+    if (typeof body?.query !== 'string')
+      return HttpResponse.json({ errors: { query: 'Required parameter missing or invalid' } }, { status: 400 });
+    const variables = (body.variables && typeof body.variables === 'object' ? body.variables : {}) as Record<
+      string,
+      unknown
+    >;
     const operationName = typeof body.operationName === 'string' ? body.operationName : null;
     let document: DocumentNode;
     try {
       document = parse(body.query);
     } catch (error) {
-      requests.push({ operationName, document: body.query, requestedCost: 0, outcome: 'invalid', availableBefore: available });
+      requests.push({
+        operationName,
+        document: body.query,
+        requestedCost: 0,
+        outcome: 'invalid',
+        availableBefore: available,
+      });
       const e = error as GraphQLError;
-      return HttpResponse.json({ errors: [{ message: e.message, locations: e.locations, extensions: { code: 'parseError' } }] });
+      return HttpResponse.json({
+        errors: [{ message: e.message, locations: e.locations, extensions: { code: 'parseError' } }],
+      });
     }
     const errors = validate(schema, document);
     if (errors.length > 0) {
-      requests.push({ operationName, document: body.query, requestedCost: 0, outcome: 'invalid', availableBefore: available });
+      requests.push({
+        operationName,
+        document: body.query,
+        requestedCost: 0,
+        outcome: 'invalid',
+        availableBefore: available,
+      });
       return HttpResponse.json({ errors: errors.map(shopifyValidationError) });
     }
-    const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operations = document.definitions.filter(
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+    );
     const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
-    if (!operation) return HttpResponse.json({ errors: [{ message: 'No operation named ' + operationName }] });
+    if (!operation) return HttpResponse.json({ errors: [{ message: `No operation named ${operationName}` }] });
     const { cost, unboundedConnections } = requestedQueryCost(schema, document, operation, variables);
     refill();
     const availableBefore = available;
     if (unboundedConnections.length > 0) {
       requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'invalid', availableBefore });
-      return HttpResponse.json({ errors: unboundedConnections.map((name) => ({ message: 'you must provide one of first or last', path: [name], extensions: { code: 'BAD_REQUEST' } })) });
+      return HttpResponse.json({
+        errors: unboundedConnections.map((name) => ({
+          message: 'you must provide one of first or last',
+          path: [name],
+          extensions: { code: 'BAD_REQUEST' },
+        })),
+      });
     }
     if (cost > maxQueryCost) {
-      requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'too_costly', availableBefore });
+      requests.push({
+        operationName,
+        document: body.query,
+        requestedCost: cost,
+        outcome: 'too_costly',
+        availableBefore,
+      });
       return HttpResponse.json({
-        errors: [{ message: `Query cost is ${cost}, which exceeds the single query max cost limit (${maxQueryCost}).`, extensions: { code: 'MAX_COST_EXCEEDED', cost, maxCost: maxQueryCost } }],
+        errors: [
+          {
+            message: `Query cost is ${cost}, which exceeds the single query max cost limit (${maxQueryCost}).`,
+            extensions: { code: 'MAX_COST_EXCEEDED', cost, maxCost: maxQueryCost },
+          },
+        ],
       });
     }
     if (cost > available) {
-      requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'throttled', availableBefore });
+      requests.push({
+        operationName,
+        document: body.query,
+        requestedCost: cost,
+        outcome: 'throttled',
+        availableBefore,
+      });
       return HttpResponse.json({
-        errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }],
+        errors: [
+          {
+            message: 'Throttled',
+            extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' },
+          },
+        ],
         extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: throttleStatus() } },
       });
     }
     available -= cost;
     requests.push({ operationName, document: body.query, requestedCost: cost, outcome: 'ok', availableBefore });
     const ctx = execContext();
-    const result = await execute({ schema, document, rootValue: createRoot(ctx, hooks), contextValue: ctx, variableValues: variables, operationName });
+    const result = await execute({
+      schema,
+      document,
+      rootValue: createRoot(ctx, hooks),
+      contextValue: ctx,
+      variableValues: variables,
+      operationName,
+    });
     // Charged the requested cost up front; refund what was not returned, as Shopify does.
     const actual = Math.min(cost, actualQueryCost(schema, document, operation, result.data ?? null));
     refill();
@@ -574,26 +827,52 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
   const handleToken = async (request: Request): Promise<Response> => {
     const text = await request.text();
     const type = request.headers.get('content-type') ?? '';
-    const params: Record<string, string> = type.includes('json') ? (JSON.parse(text) as Record<string, string>) : Object.fromEntries(new URLSearchParams(text));
+    const params: Record<string, string> = type.includes('json')
+      ? (JSON.parse(text) as Record<string, string>)
+      : Object.fromEntries(new URLSearchParams(text));
     if (params.client_id !== apiKey || params.client_secret !== apiSecret) {
-      return HttpResponse.json({ error: 'invalid_client', error_description: 'Client credentials are invalid' }, { status: 400 });
+      return HttpResponse.json(
+        { error: 'invalid_client', error_description: 'Client credentials are invalid' },
+        { status: 400 },
+      );
     }
     if (params.grant_type === 'urn:ietf:params:oauth:grant-type:token-exchange') {
       const claims = verifyJwt(params.subject_token ?? '', apiSecret);
       if (!claims || claims.dest !== `https://${shop}` || claims.aud !== apiKey) {
-        return HttpResponse.json({ error: 'invalid_subject_token', error_description: 'Session token is invalid' }, { status: 400 });
+        return HttpResponse.json(
+          { error: 'invalid_subject_token', error_description: 'Session token is invalid' },
+          { status: 400 },
+        );
       }
       const online = params.requested_token_type === 'urn:shopify:params:oauth:token-type:online-access-token';
       const issued = `shpat_${randomBytes(16).toString('hex')}`;
       tokens.add(issued);
       return HttpResponse.json(
         online
-          ? { access_token: issued, scope: scopes, expires_in: 86399, associated_user_scope: scopes, associated_user: { id: Number(claims.sub ?? 1), first_name: 'Sandbox', last_name: 'User', email: 'owner@example.com', email_verified: true, account_owner: true, locale: 'en', collaborator: false } }
+          ? {
+              access_token: issued,
+              scope: scopes,
+              expires_in: 86399,
+              associated_user_scope: scopes,
+              associated_user: {
+                id: Number(claims.sub ?? 1),
+                first_name: 'Sandbox',
+                last_name: 'User',
+                email: 'owner@example.com',
+                email_verified: true,
+                account_owner: true,
+                locale: 'en',
+                collaborator: false,
+              },
+            }
           : { access_token: issued, scope: scopes },
       );
     }
     if (!params.code || !authCodes.delete(params.code)) {
-      return HttpResponse.json({ error: 'invalid_request', error_description: 'The authorization code was not found or was already used' }, { status: 400 });
+      return HttpResponse.json(
+        { error: 'invalid_request', error_description: 'The authorization code was not found or was already used' },
+        { status: 400 },
+      );
     }
     const issued = `shpat_${randomBytes(16).toString('hex')}`;
     tokens.add(issued);
@@ -602,7 +881,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
 
   const handlers: HttpHandler[] = [
     http.post(`${adminUrl}/admin/api/:version/graphql.json`, ({ request }) => {
-      if (!graphqlPath.test(new URL(request.url).pathname)) return HttpResponse.json({ errors: 'Not Found' }, { status: 404 });
+      if (!graphqlPath.test(new URL(request.url).pathname))
+        return HttpResponse.json({ errors: 'Not Found' }, { status: 404 });
       return handleGraphql(request);
     }),
     http.post(`${adminUrl}/admin/oauth/access_token`, ({ request }) => handleToken(request)),
@@ -612,7 +892,10 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       const id = String(params.file).replace(/\.jsonl$/, '');
       const op = state.bulkOperations.get(id);
       if (String(params.shop) !== shop || !op || (op.status !== 'COMPLETED' && op.status !== 'FAILED')) {
-        return new HttpResponse('<Error><Code>NoSuchKey</Code></Error>', { status: 404, headers: { 'Content-Type': 'application/xml' } });
+        return new HttpResponse('<Error><Code>NoSuchKey</Code></Error>', {
+          status: 404,
+          headers: { 'Content-Type': 'application/xml' },
+        });
       }
       const lines = bulkLines(op);
       const encoder = new TextEncoder();
@@ -626,7 +909,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
               controller.close();
               return;
             }
-            chunk += next.value + '\n';
+            chunk += `${next.value}\n`;
             stats.bulkLinesServed += 1;
           }
           controller.enqueue(encoder.encode(chunk));
@@ -653,8 +936,12 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     async fetch(input, init) {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
       const response = await getResponse(handlers, request);
-      if (!response) throw new TypeError(`fetch failed: the Shopify sandbox does not serve ${request.method} ${request.url}`);
-      if (response.type === 'error') throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+      if (!response)
+        throw new TypeError(`fetch failed: the Shopify sandbox does not serve ${request.method} ${request.url}`);
+      if (response.type === 'error')
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+        });
       return response;
     },
     requests,
@@ -706,7 +993,14 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     },
     addProduct(input) {
       const at = input.createdAt ?? now();
-      const handle = input.handle ?? (input.title.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'product');
+      const handle =
+        input.handle ??
+        (input.title
+          .trim()
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .replace(/^-|-$/g, '') ||
+          'product');
       const product: SandboxProduct = {
         id: input.id ?? state.nextId(),
         title: input.title,
@@ -714,7 +1008,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
         status: input.status ?? 'ACTIVE',
         productType: input.productType ?? '',
         price: input.price ?? '10.00',
-        imageUrl: input.imageUrl === undefined ? `https://cdn.shopify.com/s/files/1/sandbox/${handle}.jpg` : input.imageUrl,
+        imageUrl:
+          input.imageUrl === undefined ? `https://cdn.shopify.com/s/files/1/sandbox/${handle}.jpg` : input.imageUrl,
         tracksInventory: input.tracksInventory ?? false,
         totalInventory: input.totalInventory ?? 0,
         createdAt: at,
@@ -740,7 +1035,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       const order: SandboxOrder = {
         id: input.id ?? state.nextId(),
         name: input.name ?? `#${state.nextOrderNumber++}`,
-        email: input.email === undefined ? customer?.email ?? null : input.email,
+        email: input.email === undefined ? (customer?.email ?? null) : input.email,
         customerId: input.customerId ?? null,
         createdAt: at,
         updatedAt: input.updatedAt ?? at,
@@ -759,7 +1054,11 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
         consentUpdatedAt: consent.at,
       };
       customer.updatedAt = consent.at;
-      if (options.webhookUrl) await sandbox.deliverWebhook('customers_email_marketing_consent/update', sandbox.webhookBody('customers_email_marketing_consent/update', customer.id));
+      if (options.webhookUrl)
+        await sandbox.deliverWebhook(
+          'customers_email_marketing_consent/update',
+          sandbox.webhookBody('customers_email_marketing_consent/update', customer.id),
+        );
       return customer;
     },
     async cancelOrder(orderId, at) {
@@ -767,7 +1066,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       if (!order) throw new Error(`sandbox: no order ${orderId}`);
       order.cancelledAt = at;
       order.updatedAt = at;
-      if (options.webhookUrl) await sandbox.deliverWebhook('orders/cancelled', sandbox.webhookBody('orders/cancelled', order.id));
+      if (options.webhookUrl)
+        await sandbox.deliverWebhook('orders/cancelled', sandbox.webhookBody('orders/cancelled', order.id));
       return order;
     },
     readConsent(email) {
@@ -790,7 +1090,9 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
         case 'customers_email_marketing_consent/update': {
           const customer = state.customers.get(id ?? '');
           if (!customer) throw new Error(`sandbox: no customer ${id}`);
-          return rawJson(topic === 'customers_email_marketing_consent/update' ? consentPayload(customer) : customerPayload(customer));
+          return rawJson(
+            topic === 'customers_email_marketing_consent/update' ? consentPayload(customer) : customerPayload(customer),
+          );
         }
         case 'products/create':
         case 'products/update': {
@@ -808,7 +1110,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
           const key = topic === 'customers/redact' ? 'orders_to_redact' : 'orders_requested';
           const ids = orders.join(',');
           const customerJson = `{"id":${id},"email":${JSON.stringify(customer?.email ?? null)},"phone":${JSON.stringify(customer?.phone ?? null)}}`;
-          const request = topic === 'customers/data_request' ? `,"data_request":{"id":${extra.dataRequestId ?? Date.now()}}` : '';
+          const request =
+            topic === 'customers/data_request' ? `,"data_request":{"id":${extra.dataRequestId ?? Date.now()}}` : '';
           return `{"shop_id":${shopId},"shop_domain":${JSON.stringify(shop)},"customer":${customerJson},"${key}":[${ids}]${request}}`;
         }
         case 'shop/redact':
@@ -827,9 +1130,15 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       const target = url;
       const raw = typeof body === 'string' ? body : rawJson(body);
       const webhookId = opts.webhookId ?? randomUUID();
-      const hmac = createHmac('sha256', opts.secret ?? apiSecret).update(raw, 'utf8').digest('base64');
+      const hmac = createHmac('sha256', opts.secret ?? apiSecret)
+        .update(raw, 'utf8')
+        .digest('base64');
       const triggeredAt = now().toISOString();
-      const post = async (shopDomain: string, id: string, fault?: ShopifyWebhookFaultKind): Promise<DeliveredWebhook> => {
+      const post = async (
+        shopDomain: string,
+        id: string,
+        fault?: ShopifyWebhookFaultKind,
+      ): Promise<DeliveredWebhook> => {
         const response = await doFetch(target, {
           method: 'POST',
           body: raw,
@@ -845,7 +1154,14 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
           },
         });
         await response.arrayBuffer();
-        const delivered: DeliveredWebhook = { topic, url: target, webhookId: id, status: response.status, shop: shopDomain, ...(fault ? { fault } : {}) };
+        const delivered: DeliveredWebhook = {
+          topic,
+          url: target,
+          webhookId: id,
+          status: response.status,
+          shop: shopDomain,
+          ...(fault ? { fault } : {}),
+        };
         webhooks.push(delivered);
         return delivered;
       };
@@ -854,7 +1170,12 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
         // Held back: it goes out after the next delivery, so the receiver sees the two in swapped order.
         heldWebhooks.push(() =>
           post(shop, webhookId, fault).catch((error: unknown) => {
-            undeliveredHeld.push({ topic, body: raw, webhookId, error: error instanceof Error ? error.message : String(error) });
+            undeliveredHeld.push({
+              topic,
+              body: raw,
+              webhookId,
+              error: error instanceof Error ? error.message : String(error),
+            });
           }),
         );
         return { topic, url: target, webhookId, status: 0, shop, fault };
@@ -892,7 +1213,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     },
     approveInstall(authorizeUrl) {
       const url = new URL(authorizeUrl);
-      if (url.host !== shop || url.pathname !== '/admin/oauth/authorize') throw new Error(`sandbox: not this shop's grant screen: ${authorizeUrl}`);
+      if (url.host !== shop || url.pathname !== '/admin/oauth/authorize')
+        throw new Error(`sandbox: not this shop's grant screen: ${authorizeUrl}`);
       if (url.searchParams.get('client_id') !== apiKey) throw new Error('sandbox: the grant screen names another app');
       const redirect = url.searchParams.get('redirect_uri');
       const state = url.searchParams.get('state');
@@ -904,7 +1226,10 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
         state,
         timestamp: String(Math.floor(now().getTime() / 1000)),
       });
-      const message = [...params.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join('&');
+      const message = [...params.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('&');
       params.set('hmac', createHmac('sha256', apiSecret).update(message).digest('hex'));
       return `${redirect}?${params.toString()}`;
     },
@@ -913,11 +1238,25 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
 }
 
 /** graphql-js validation messages in Shopify's words and codes, where Shopify's differ. */
-function shopifyValidationError(error: GraphQLError): { message: string; locations: GraphQLError['locations']; extensions: Record<string, unknown> } {
+function shopifyValidationError(error: GraphQLError): {
+  message: string;
+  locations: GraphQLError['locations'];
+  extensions: Record<string, unknown>;
+} {
   const field = /^Cannot query field "(\w+)" on type "(\w+)"/.exec(error.message);
-  if (field) return { message: `Field '${field[1]}' doesn't exist on type '${field[2]}'`, locations: error.locations, extensions: { code: 'undefinedField', typeName: field[2], fieldName: field[1] } };
+  if (field)
+    return {
+      message: `Field '${field[1]}' doesn't exist on type '${field[2]}'`,
+      locations: error.locations,
+      extensions: { code: 'undefinedField', typeName: field[2], fieldName: field[1] },
+    };
   const argument = /^Unknown argument "(\w+)" on field "(\w+)\.(\w+)"/.exec(error.message);
-  if (argument) return { message: `Field '${argument[3]}' doesn't accept argument '${argument[1]}'`, locations: error.locations, extensions: { code: 'argumentNotAccepted', name: argument[3], typeName: 'Field', argumentName: argument[1] } };
+  if (argument)
+    return {
+      message: `Field '${argument[3]}' doesn't accept argument '${argument[1]}'`,
+      locations: error.locations,
+      extensions: { code: 'argumentNotAccepted', name: argument[3], typeName: 'Field', argumentName: argument[1] },
+    };
   return { message: error.message, locations: error.locations, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } };
 }
 
@@ -925,7 +1264,8 @@ function connectionNodes(value: unknown): Record<string, unknown>[] {
   if (!value || typeof value !== 'object') return [];
   const connection = value as { edges?: Array<{ node?: Record<string, unknown> }>; nodes?: Record<string, unknown>[] };
   if (Array.isArray(connection.nodes)) return connection.nodes;
-  if (Array.isArray(connection.edges)) return connection.edges.map((e) => e.node).filter((n): n is Record<string, unknown> => !!n);
+  if (Array.isArray(connection.edges))
+    return connection.edges.map((e) => e.node).filter((n): n is Record<string, unknown> => !!n);
   return [];
 }
 
@@ -971,4 +1311,3 @@ function verifyJwt(token: string, secret: string): Record<string, string> | null
     return null;
   }
 }
-

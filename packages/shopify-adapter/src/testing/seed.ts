@@ -8,7 +8,8 @@ import type { ShopifySandbox } from './sandbox.js';
 import type { MarketingState, SandboxProduct } from './state.js';
 
 export function sharedDataPath(relative: string): string {
-  const root = process.env.TACTFUL_SHARED_DATA ?? fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
+  const root =
+    process.env.TACTFUL_SHARED_DATA ?? fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
   return `${root.replace(/\/$/, '')}/${relative}`;
 }
 
@@ -62,11 +63,26 @@ export interface SeedSummary {
   lines: number;
 }
 
-const consentCycle: MarketingState[] = ['SUBSCRIBED', 'SUBSCRIBED', 'NOT_SUBSCRIBED', 'SUBSCRIBED', 'UNSUBSCRIBED', 'SUBSCRIBED', 'PENDING', 'NOT_SUBSCRIBED', 'SUBSCRIBED', 'INVALID', 'SUBSCRIBED', 'NOT_SUBSCRIBED'];
+const consentCycle: MarketingState[] = [
+  'SUBSCRIBED',
+  'SUBSCRIBED',
+  'NOT_SUBSCRIBED',
+  'SUBSCRIBED',
+  'UNSUBSCRIBED',
+  'SUBSCRIBED',
+  'PENDING',
+  'NOT_SUBSCRIBED',
+  'SUBSCRIBED',
+  'INVALID',
+  'SUBSCRIBED',
+  'NOT_SUBSCRIBED',
+];
 
 /** Seeds products (the 169 Groceries items), customers with varied consent, and one order per basket. */
 export function seedFromGroceries(sandbox: ShopifySandbox, options: GroceriesSeedOptions = {}): SeedSummary {
-  const items = parseCsv(readFileSync(sharedDataPath('baskets/groceries_items.csv'), 'utf8')).slice(1).filter((r) => r.length >= 3);
+  const items = parseCsv(readFileSync(sharedDataPath('baskets/groceries_items.csv'), 'utf8'))
+    .slice(1)
+    .filter((r) => r.length >= 3);
   const baskets = readFileSync(sharedDataPath('baskets/groceries.csv'), 'utf8')
     .split('\n')
     .filter((line) => line.length > 0)
@@ -99,7 +115,14 @@ export function seedFromGroceries(sandbox: ShopifySandbox, options: GroceriesSee
         lastName: `${i + 1}`,
         countryCode: 'DE',
         createdAt,
-        consent: state === 'NOT_SUBSCRIBED' ? { state, at: null } : { state, level: state === 'SUBSCRIBED' ? (i % 3 === 0 ? 'CONFIRMED_OPT_IN' : 'SINGLE_OPT_IN') : null, at: createdAt },
+        consent:
+          state === 'NOT_SUBSCRIBED'
+            ? { state, at: null }
+            : {
+                state,
+                level: state === 'SUBSCRIBED' ? (i % 3 === 0 ? 'CONFIRMED_OPT_IN' : 'SINGLE_OPT_IN') : null,
+                at: createdAt,
+              },
       }).id,
     );
   }
@@ -137,8 +160,16 @@ export function seedFromOrdersCsv(sandbox: ShopifySandbox, csvText: string): See
     return i;
   };
   const c = {
-    name: col('Name'), email: col('Email'), financial: col('Financial Status'), marketing: col('Accepts Marketing'), currency: col('Currency'),
-    created: col('Created at'), cancelled: col('Cancelled at'), qty: col('Lineitem quantity'), item: col('Lineitem name'), price: col('Lineitem price'),
+    name: col('Name'),
+    email: col('Email'),
+    financial: col('Financial Status'),
+    marketing: col('Accepts Marketing'),
+    currency: col('Currency'),
+    created: col('Created at'),
+    cancelled: col('Cancelled at'),
+    qty: col('Lineitem quantity'),
+    item: col('Lineitem name'),
+    price: col('Lineitem price'),
   };
   const groups = new Map<string, string[][]>();
   for (const row of rows) {
@@ -163,7 +194,10 @@ export function seedFromOrdersCsv(sandbox: ShopifySandbox, csvText: string): See
         sandbox.addCustomer({
           email,
           createdAt,
-          consent: first[c.marketing] === 'yes' ? { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: createdAt } : { state: 'NOT_SUBSCRIBED', at: null },
+          consent:
+            first[c.marketing] === 'yes'
+              ? { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: createdAt }
+              : { state: 'NOT_SUBSCRIBED', at: null },
         }).id;
       if (!existing) customers++;
     }
@@ -180,7 +214,16 @@ export function seedFromOrdersCsv(sandbox: ShopifySandbox, csvText: string): See
       });
     lines += orderLines.length;
     const financial = (first[c.financial] || 'paid').toUpperCase().replace(/ /g, '_');
-    const known = ['PENDING', 'AUTHORIZED', 'PARTIALLY_PAID', 'PARTIALLY_REFUNDED', 'VOIDED', 'PAID', 'REFUNDED', 'EXPIRED'];
+    const known = [
+      'PENDING',
+      'AUTHORIZED',
+      'PARTIALLY_PAID',
+      'PARTIALLY_REFUNDED',
+      'VOIDED',
+      'PAID',
+      'REFUNDED',
+      'EXPIRED',
+    ];
     sandbox.addOrder({
       name,
       email,

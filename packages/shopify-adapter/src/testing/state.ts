@@ -5,7 +5,15 @@
  */
 export type MarketingState = 'NOT_SUBSCRIBED' | 'PENDING' | 'SUBSCRIBED' | 'UNSUBSCRIBED' | 'REDACTED' | 'INVALID';
 export type MarketingOptInLevel = 'SINGLE_OPT_IN' | 'CONFIRMED_OPT_IN' | 'UNKNOWN';
-export type FinancialStatus = 'PENDING' | 'AUTHORIZED' | 'PARTIALLY_PAID' | 'PARTIALLY_REFUNDED' | 'VOIDED' | 'PAID' | 'REFUNDED' | 'EXPIRED';
+export type FinancialStatus =
+  | 'PENDING'
+  | 'AUTHORIZED'
+  | 'PARTIALLY_PAID'
+  | 'PARTIALLY_REFUNDED'
+  | 'VOIDED'
+  | 'PAID'
+  | 'REFUNDED'
+  | 'EXPIRED';
 
 export interface SandboxConsent {
   marketingState: MarketingState;
@@ -105,7 +113,7 @@ export class IdIndex<T extends { id: string }> {
   delete(id: string): boolean {
     if (!this.byId.delete(id)) return false;
     const key = BigInt(id);
-    const at = this.sorted().findIndex((k) => k === key);
+    const at = this.sorted().indexOf(key);
     if (at >= 0) this.order.splice(at, 1);
     return true;
   }

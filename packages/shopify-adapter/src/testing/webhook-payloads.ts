@@ -36,7 +36,10 @@ export function customerPayload(c: SandboxCustomer) {
     tags: c.tags.join(', '),
     currency: 'USD',
     tax_exemptions: [],
-    default_address: c.city || c.countryCode ? { city: c.city, province: c.province, province_code: c.province, country_code: c.countryCode } : null,
+    default_address:
+      c.city || c.countryCode
+        ? { city: c.city, province: c.province, province_code: c.province, country_code: c.countryCode }
+        : null,
   };
 }
 
@@ -96,7 +99,13 @@ export function productPayload(state: ShopState, p: SandboxProduct) {
     updated_at: iso(p.updatedAt),
     published_at: p.status === 'ACTIVE' ? iso(p.createdAt) : null,
     image: p.imageUrl ? { src: p.imageUrl } : null,
-    variants: [{ price: p.price, inventory_quantity: p.totalInventory, inventory_management: p.tracksInventory ? 'shopify' : null }],
+    variants: [
+      {
+        price: p.price,
+        inventory_quantity: p.totalInventory,
+        inventory_management: p.tracksInventory ? 'shopify' : null,
+      },
+    ],
     shop_url: `https://${state.shop}`,
   };
 }

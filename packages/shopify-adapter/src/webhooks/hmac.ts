@@ -4,7 +4,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * Checks `X-Shopify-Hmac-Sha256`: base64(HMAC-SHA256(app secret, raw body)), compared in constant time.
  * `secret` may be a list (the current and the previous app secret while rotating).
  */
-export function verifyShopifyHmac(rawBody: Buffer | Uint8Array | string, header: string | null | undefined, secret: string | readonly string[]): boolean {
+export function verifyShopifyHmac(
+  rawBody: Buffer | Uint8Array | string,
+  header: string | null | undefined,
+  secret: string | readonly string[],
+): boolean {
   if (!header) return false;
   const given = Buffer.from(header.trim(), 'base64');
   if (given.length !== 32) return false;

@@ -38,7 +38,8 @@ export interface ParseContext {
 
 type Json = Record<string, unknown>;
 
-const obj = (value: unknown): Json => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {});
+const obj = (value: unknown): Json =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
 const str = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : null);
 const date = (value: unknown): Date | undefined => {
   if (typeof value !== 'string' || !value) return undefined;
@@ -47,7 +48,8 @@ const date = (value: unknown): Date | undefined => {
 };
 /** Prefers the exact global id; falls back to the (losslessly parsed) numeric id. */
 const entityId = (json: Json): string | null => idString(json.admin_graphql_api_id) ?? idString(json.id);
-const idList = (value: unknown): string[] => (Array.isArray(value) ? value.map(idString).filter((x): x is string => x !== null) : []);
+const idList = (value: unknown): string[] =>
+  Array.isArray(value) ? value.map(idString).filter((x): x is string => x !== null) : [];
 
 function invalid(topic: string, what: string): never {
   throw new TactfulError('SHOPIFY.WEBHOOK_INVALID', `The ${topic} webhook body ${what}.`);
@@ -55,7 +57,8 @@ function invalid(topic: string, what: string): never {
 
 export function parseOrderPayload(topic: string, json: Json, ctx: ParseContext): OrderRecord {
   const id = entityId(json) ?? invalid(topic, 'has no order id');
-  const createdAt = date(json.created_at) ?? date(json.processed_at) ?? ctx.triggeredAt ?? invalid(topic, 'has no created_at');
+  const createdAt =
+    date(json.created_at) ?? date(json.processed_at) ?? ctx.triggeredAt ?? invalid(topic, 'has no created_at');
   const customer = obj(json.customer);
   const lines: OrderLine[] = [];
   for (const raw of Array.isArray(json.line_items) ? json.line_items : []) {
@@ -93,7 +96,15 @@ function parseCustomerPayload(topic: string, json: Json, ctx: ParseContext): Cus
   const id = entityId(json) ?? invalid(topic, 'has no customer id');
   const address = obj(json.default_address);
   const createdAt = date(json.created_at);
-  const tags = typeof json.tags === 'string' ? json.tags.split(',').map((t) => t.trim()).filter(Boolean) : Array.isArray(json.tags) ? json.tags.map(String) : [];
+  const tags =
+    typeof json.tags === 'string'
+      ? json.tags
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : Array.isArray(json.tags)
+        ? json.tags.map(String)
+        : [];
   return {
     id,
     email: normaliseEmail(str(json.email)),
@@ -115,7 +126,10 @@ function parseProductPayload(topic: string, json: Json): ProductRecord {
   const variants = Array.isArray(json.variants) ? json.variants.map(obj) : [];
   const prices = variants.map((v) => Number(v.price)).filter((p) => Number.isFinite(p));
   const tracked = variants.some((v) => v.inventory_management === 'shopify');
-  const stock = variants.reduce((sum, v) => sum + (typeof v.inventory_quantity === 'number' ? v.inventory_quantity : 0), 0);
+  const stock = variants.reduce(
+    (sum, v) => sum + (typeof v.inventory_quantity === 'number' ? v.inventory_quantity : 0),
+    0,
+  );
   const handle = str(json.handle);
   const shopUrl = str(json.shop_url);
   const published = json.published_at !== null && json.published_at !== undefined;
@@ -167,7 +181,8 @@ export function parseShopifyWebhook(topic: string, rawBody: string | Buffer, ctx
       const mapped = mapShopifyConsent(str(consent.state), str(consent.opt_in_level));
       const occurredAt = date(consent.consent_updated_at) ?? ctx.triggeredAt;
       if (mapped.kind === 'unknown' || !occurredAt) return null;
-      if (mapped.kind === 'undeliverable') return { kind: 'undeliverable', email, reason: 'shopify: invalid email address', occurredAt };
+      if (mapped.kind === 'undeliverable')
+        return { kind: 'undeliverable', email, reason: 'shopify: invalid email address', occurredAt };
       return {
         kind: 'consent',
         externalId,
@@ -197,7 +212,13 @@ export function parseShopifyWebhook(topic: string, rawBody: string | Buffer, ctx
       const externalId = idString(customer.id) ?? undefined;
       if (!email && !externalId) invalid(topic, 'names no customer');
       if (topic === 'customers/redact') {
-        return { kind: 'erase_customer', email, externalId, orderIds: idList(json.orders_to_redact), requestId: ctx.webhookId };
+        return {
+          kind: 'erase_customer',
+          email,
+          externalId,
+          orderIds: idList(json.orders_to_redact),
+          requestId: ctx.webhookId,
+        };
       }
       const requestId = idString(obj(json.data_request).id) ?? ctx.webhookId;
       return { kind: 'data_request', email, externalId, orderIds: idList(json.orders_requested), requestId };

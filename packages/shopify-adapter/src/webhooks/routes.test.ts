@@ -9,7 +9,10 @@ import { memorySessionStorage, shopifyRoutes, signShopifyBody, verifyShopifyHmac
 import { createShopifySandbox, sharedDataPath } from '../testing/index.js';
 
 /** The smallest honest sink: stores events, de-duplicates on (system, deliveryId). */
-function memorySink(): InboundSink & { events: Array<{ shop: string; event: InboundEvent; meta: InboundMeta }>; fail: boolean } {
+function memorySink(): InboundSink & {
+  events: Array<{ shop: string; event: InboundEvent; meta: InboundMeta }>;
+  fail: boolean;
+} {
   const seen = new Set<string>();
   const sink = {
     events: [] as Array<{ shop: string; event: InboundEvent; meta: InboundMeta }>,
@@ -35,7 +38,14 @@ let url: string;
 
 beforeAll(async () => {
   const app = express();
-  app.use('/shopify', shopifyRoutes(sink, { apiSecret: ['old-secret', 'hook-secret'], sessionStorage: sessions, onBulkOperationFinish: (_shop, id) => finished.push(id) }));
+  app.use(
+    '/shopify',
+    shopifyRoutes(sink, {
+      apiSecret: ['old-secret', 'hook-secret'],
+      sessionStorage: sessions,
+      onBulkOperationFinish: (_shop, id) => finished.push(id),
+    }),
+  );
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/shopify/webhooks`;
@@ -75,7 +85,17 @@ describe('HMAC', () => {
     await new Promise((resolve) => vectorServer.once('listening', resolve));
     const at = `http://127.0.0.1:${(vectorServer.address() as AddressInfo).port}/webhooks`;
     const post = (payload: string) =>
-      fetch(at, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', 'X-Shopify-Hmac-Sha256': header, 'X-Shopify-Topic': 'shop/update', 'X-Shopify-Shop-Domain': 'vector.myshopify.com', 'X-Shopify-Webhook-Id': 'vector' } });
+      fetch(at, {
+        method: 'POST',
+        body: payload,
+        headers: {
+          'Content-Type': 'application/json',
+          'X-Shopify-Hmac-Sha256': header,
+          'X-Shopify-Topic': 'shop/update',
+          'X-Shopify-Shop-Domain': 'vector.myshopify.com',
+          'X-Shopify-Webhook-Id': 'vector',
+        },
+      });
     try {
       expect((await post(body)).status).toBe(200);
       for (let i = 0; i < body.length; i++) {
@@ -142,13 +162,19 @@ describe('webhook samples (../shared/data/shopify/webhooks)', () => {
       if (kind === null) expect(sink.events).toHaveLength(0);
       else {
         expect(lastEvent()?.kind).toBe(kind);
-        expect(sink.events[0]!.meta).toMatchObject({ system: 'shopify', deliveryId: delivered.webhookId, topic: sample.name });
+        expect(sink.events[0]!.meta).toMatchObject({
+          system: 'shopify',
+          deliveryId: delivered.webhookId,
+          topic: sample.name,
+        });
       }
     });
   }
 
   it('orders/create: ids from admin_graphql_api_id, emails lower-cased, times as Dates', async () => {
-    const sample = JSON.parse(readFileSync(`${dir}/orders__create.json`, 'utf8')) as { response: Record<string, unknown> };
+    const sample = JSON.parse(readFileSync(`${dir}/orders__create.json`, 'utf8')) as {
+      response: Record<string, unknown>;
+    };
     await sandbox.deliverWebhook('orders/create', JSON.stringify(sample.response), url);
     const event = lastEvent();
     if (event?.kind !== 'order') throw new Error('expected an order');
@@ -168,7 +194,9 @@ describe('deliveries from the sandbox', () => {
     const order = sandbox.addOrder({ customerId: customer.id, lines: [{ productId: product.id, quantity: 3 }] });
     const raw = sandbox.webhookBody('orders/create', order.id);
     expect(raw).toContain(`"product_id":${product.id}`); // a bare integer, as Shopify sends it
-    expect(String((JSON.parse(raw) as { line_items: Array<{ product_id: number }> }).line_items[0]!.product_id)).not.toBe(product.id); // JSON.parse would lose digits
+    expect(
+      String((JSON.parse(raw) as { line_items: Array<{ product_id: number }> }).line_items[0]!.product_id),
+    ).not.toBe(product.id); // JSON.parse would lose digits
     await sandbox.deliverWebhook('orders/create', raw, url);
     const event = lastEvent();
     if (event?.kind !== 'order') throw new Error('expected an order');
@@ -181,14 +209,31 @@ describe('deliveries from the sandbox', () => {
     const customer = sandbox.addCustomer({ email: 'consent@example.com' });
     const at = new Date('2025-02-03T04:05:06Z');
     await sandbox.setConsent('consent@example.com', { state: 'UNSUBSCRIBED', at });
-    await sandbox.deliverWebhook('customers_email_marketing_consent/update', sandbox.webhookBody('customers_email_marketing_consent/update', customer.id), url);
+    await sandbox.deliverWebhook(
+      'customers_email_marketing_consent/update',
+      sandbox.webhookBody('customers_email_marketing_consent/update', customer.id),
+      url,
+    );
     expect(lastEvent()).toEqual({
       kind: 'consent',
       externalId: customer.id,
-      consent: { email: 'consent@example.com', purpose: 'email_marketing', state: 'withdrawn', level: 'unknown', occurredAt: at, sourceEventId: `${customer.id}:UNSUBSCRIBED:${at.toISOString()}`, method: 'sync', rawState: 'UNSUBSCRIBED' },
+      consent: {
+        email: 'consent@example.com',
+        purpose: 'email_marketing',
+        state: 'withdrawn',
+        level: 'unknown',
+        occurredAt: at,
+        sourceEventId: `${customer.id}:UNSUBSCRIBED:${at.toISOString()}`,
+        method: 'sync',
+        rawState: 'UNSUBSCRIBED',
+      },
     });
     await sandbox.setConsent('consent@example.com', { state: 'INVALID', at });
-    await sandbox.deliverWebhook('customers_email_marketing_consent/update', sandbox.webhookBody('customers_email_marketing_consent/update', customer.id), url);
+    await sandbox.deliverWebhook(
+      'customers_email_marketing_consent/update',
+      sandbox.webhookBody('customers_email_marketing_consent/update', customer.id),
+      url,
+    );
     expect(lastEvent()).toMatchObject({ kind: 'undeliverable', email: 'consent@example.com', occurredAt: at });
   });
 
@@ -197,7 +242,10 @@ describe('deliveries from the sandbox', () => {
     const product = shop.addProduct({ title: 'Pan' });
     const order = shop.addOrder({ email: 'Guest@Example.com', lines: [{ productId: product.id }] });
     expect((await shop.notify('orders/create', order.id)).status).toBe(200);
-    expect(lastEvent()).toMatchObject({ kind: 'order', order: { id: order.id, email: 'guest@example.com', cancelledAt: null } });
+    expect(lastEvent()).toMatchObject({
+      kind: 'order',
+      order: { id: order.id, email: 'guest@example.com', cancelledAt: null },
+    });
     const at = new Date('2025-07-01T00:00:00Z');
     await shop.cancelOrder(order.id, at);
     expect(lastEvent()).toMatchObject({ kind: 'order', order: { id: order.id, cancelledAt: at } });
@@ -207,7 +255,17 @@ describe('deliveries from the sandbox', () => {
   it('products/update and products/delete keep the catalogue fresh', async () => {
     const product = sandbox.addProduct({ title: 'Mug', price: '7.00', tracksInventory: true, totalInventory: 0 });
     await sandbox.deliverWebhook('products/update', sandbox.webhookBody('products/update', product.id), url);
-    expect(lastEvent()).toMatchObject({ kind: 'product', product: { id: product.id, title: 'Mug', price: '7.00', available: false, status: 'active', url: `https://${sandbox.shop}/products/mug` } });
+    expect(lastEvent()).toMatchObject({
+      kind: 'product',
+      product: {
+        id: product.id,
+        title: 'Mug',
+        price: '7.00',
+        available: false,
+        status: 'active',
+        url: `https://${sandbox.shop}/products/mug`,
+      },
+    });
     await sandbox.deliverWebhook('products/delete', sandbox.webhookBody('products/delete', product.id), url);
     expect(lastEvent()).toMatchObject({ kind: 'product_deleted', productId: product.id });
   });
@@ -227,10 +285,31 @@ describe('deliveries from the sandbox', () => {
   });
 
   it('refuses missing headers and a body that is not JSON with 400', async () => {
-    const post = (body: string, headers: Record<string, string>) => fetch(url, { method: 'POST', body, headers: { 'X-Shopify-Hmac-Sha256': signShopifyBody(body, 'hook-secret'), ...headers } });
+    const post = (body: string, headers: Record<string, string>) =>
+      fetch(url, {
+        method: 'POST',
+        body,
+        headers: { 'X-Shopify-Hmac-Sha256': signShopifyBody(body, 'hook-secret'), ...headers },
+      });
     expect((await post('{}', { 'X-Shopify-Topic': 'orders/create' })).status).toBe(400);
-    expect((await post('not json', { 'X-Shopify-Topic': 'orders/create', 'X-Shopify-Shop-Domain': sandbox.shop, 'X-Shopify-Webhook-Id': 'x1' })).status).toBe(400);
-    expect((await post('{"id": 1}', { 'X-Shopify-Topic': 'orders/create', 'X-Shopify-Shop-Domain': sandbox.shop, 'X-Shopify-Webhook-Id': 'x2' })).status).toBe(400);
+    expect(
+      (
+        await post('not json', {
+          'X-Shopify-Topic': 'orders/create',
+          'X-Shopify-Shop-Domain': sandbox.shop,
+          'X-Shopify-Webhook-Id': 'x1',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await post('{"id": 1}', {
+          'X-Shopify-Topic': 'orders/create',
+          'X-Shopify-Shop-Domain': sandbox.shop,
+          'X-Shopify-Webhook-Id': 'x2',
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it('says so when a body parser ran before the router (the raw body is gone)', async () => {
@@ -240,7 +319,11 @@ describe('deliveries from the sandbox', () => {
     const early = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => early.once('listening', resolve));
     try {
-      const response = await sandbox.deliverWebhook('shop/redact', sandbox.webhookBody('shop/redact'), `http://127.0.0.1:${(early.address() as AddressInfo).port}/webhooks`);
+      const response = await sandbox.deliverWebhook(
+        'shop/redact',
+        sandbox.webhookBody('shop/redact'),
+        `http://127.0.0.1:${(early.address() as AddressInfo).port}/webhooks`,
+      );
       expect(response.status).toBe(500);
       expect(sink.events).toHaveLength(0);
     } finally {
@@ -249,7 +332,11 @@ describe('deliveries from the sandbox', () => {
   });
 
   it('bulk_operations/finish reaches the waiting import', async () => {
-    await sandbox.deliverWebhook('bulk_operations/finish', { admin_graphql_api_id: 'gid://shopify/BulkOperation/77', status: 'completed' }, url);
+    await sandbox.deliverWebhook(
+      'bulk_operations/finish',
+      { admin_graphql_api_id: 'gid://shopify/BulkOperation/77', status: 'completed' },
+      url,
+    );
     expect(finished).toContain('gid://shopify/BulkOperation/77');
   });
 });
@@ -258,19 +345,47 @@ describe('compliance topics', () => {
   it('customers/redact hands over the customer and orders_to_redact', async () => {
     const customer = sandbox.addCustomer({ email: 'Forget.Me@example.com' });
     const order = sandbox.addOrder({ customerId: customer.id, lines: [] });
-    const delivered = await sandbox.deliverWebhook('customers/redact', sandbox.webhookBody('customers/redact', customer.id), url);
-    expect(lastEvent()).toEqual({ kind: 'erase_customer', email: 'forget.me@example.com', externalId: customer.id, orderIds: [order.id], requestId: delivered.webhookId });
+    const delivered = await sandbox.deliverWebhook(
+      'customers/redact',
+      sandbox.webhookBody('customers/redact', customer.id),
+      url,
+    );
+    expect(lastEvent()).toEqual({
+      kind: 'erase_customer',
+      email: 'forget.me@example.com',
+      externalId: customer.id,
+      orderIds: [order.id],
+      requestId: delivered.webhookId,
+    });
   });
 
   it('customers/data_request hands over the request id and orders_requested', async () => {
     const customer = sandbox.addCustomer({ email: 'export@example.com' });
     const order = sandbox.addOrder({ customerId: customer.id, lines: [] });
-    await sandbox.deliverWebhook('customers/data_request', sandbox.webhookBody('customers/data_request', customer.id, { dataRequestId: '9999' }), url);
-    expect(lastEvent()).toEqual({ kind: 'data_request', email: 'export@example.com', externalId: customer.id, orderIds: [order.id], requestId: '9999' });
+    await sandbox.deliverWebhook(
+      'customers/data_request',
+      sandbox.webhookBody('customers/data_request', customer.id, { dataRequestId: '9999' }),
+      url,
+    );
+    expect(lastEvent()).toEqual({
+      kind: 'data_request',
+      email: 'export@example.com',
+      externalId: customer.id,
+      orderIds: [order.id],
+      requestId: '9999',
+    });
   });
 
-  it('shop/redact and app/uninstalled remove the shop\'s sessions', async () => {
-    await sessions.storeSession(new Session({ id: `offline_${sandbox.shop}`, shop: sandbox.shop, state: 's', isOnline: false, accessToken: 'shpat_x' }));
+  it("shop/redact and app/uninstalled remove the shop's sessions", async () => {
+    await sessions.storeSession(
+      new Session({
+        id: `offline_${sandbox.shop}`,
+        shop: sandbox.shop,
+        state: 's',
+        isOnline: false,
+        accessToken: 'shpat_x',
+      }),
+    );
     await sandbox.deliverWebhook('app/uninstalled', sandbox.webhookBody('app/uninstalled'), url);
     expect(lastEvent()).toEqual({ kind: 'uninstalled' });
     expect(await sessions.findSessionsByShop(sandbox.shop)).toEqual([]);

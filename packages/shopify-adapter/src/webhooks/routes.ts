@@ -41,60 +41,79 @@ export function shopifyRoutes(sink: InboundSink, options: ShopifyRoutesOptions):
   const purpose = options.purpose ?? 'email_marketing';
   const path = options.webhookPath ?? '/webhooks';
 
-  router.post(path, express.raw({ type: () => true, limit: options.bodyLimit ?? '2mb' }), async (req: Request, res: Response) => {
-    if (!Buffer.isBuffer(req.body) && req.body !== undefined && Object.keys(req.body as object).length > 0) {
-      // A body parser ran before this router: the raw bytes the HMAC covers are gone.
-      res.status(500).type('text/plain').send('Mount shopifyRoutes before express.json()/urlencoded(): webhooks need the raw body.');
-      return;
-    }
-    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (!verifyShopifyHmac(raw, req.get('x-shopify-hmac-sha256'), options.apiSecret)) {
-      res.status(401).type('text/plain').send('HMAC validation failed');
-      return;
-    }
-    const topic = req.get('x-shopify-topic')?.trim().toLowerCase();
-    const shop = req.get('x-shopify-shop-domain')?.trim().toLowerCase();
-    const webhookId = req.get('x-shopify-webhook-id')?.trim();
-    if (!topic || !shop || !webhookId || !shopPattern.test(shop)) {
-      res.status(400).type('text/plain').send('Missing or invalid X-Shopify-Topic, X-Shopify-Shop-Domain or X-Shopify-Webhook-Id');
-      return;
-    }
-    const receivedAt = new Date();
-    const triggered = req.get('x-shopify-triggered-at');
-    const triggeredAt = triggered && !Number.isNaN(Date.parse(triggered)) ? new Date(triggered) : undefined;
-    try {
-      if (topic === 'bulk_operations/finish') {
-        const body = JSON.parse(raw.toString('utf8')) as { admin_graphql_api_id?: string; status?: string };
-        if (body.admin_graphql_api_id) options.onBulkOperationFinish?.(shop, body.admin_graphql_api_id, String(body.status ?? ''));
-        res.status(200).send('ok');
+  router.post(
+    path,
+    express.raw({ type: () => true, limit: options.bodyLimit ?? '2mb' }),
+    async (req: Request, res: Response) => {
+      if (!Buffer.isBuffer(req.body) && req.body !== undefined && Object.keys(req.body as object).length > 0) {
+        // A body parser ran before this router: the raw bytes the HMAC covers are gone.
+        res
+          .status(500)
+          .type('text/plain')
+          .send('Mount shopifyRoutes before express.json()/urlencoded(): webhooks need the raw body.');
         return;
       }
-      const event = parseShopifyWebhook(topic, raw, { purpose, webhookId, triggeredAt, receivedAt });
-      if (!event) {
-        res.status(200).send('ignored');
+      const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (!verifyShopifyHmac(raw, req.get('x-shopify-hmac-sha256'), options.apiSecret)) {
+        res.status(401).type('text/plain').send('HMAC validation failed');
         return;
       }
-      const outcome = await sink.receive(shop, event, { system: 'shopify', deliveryId: webhookId, receivedAt, topic });
-      if (event.kind === 'uninstalled' || event.kind === 'erase_shop') await options.sessionStorage?.deleteSessionsByShop(shop);
-      res.status(200).send(outcome);
-    } catch (error) {
-      if (isTactfulError(error) && error.code === 'SHOPIFY.WEBHOOK_INVALID') {
-        res.status(400).type('text/plain').send(error.message);
+      const topic = req.get('x-shopify-topic')?.trim().toLowerCase();
+      const shop = req.get('x-shopify-shop-domain')?.trim().toLowerCase();
+      const webhookId = req.get('x-shopify-webhook-id')?.trim();
+      if (!topic || !shop || !webhookId || !shopPattern.test(shop)) {
+        res
+          .status(400)
+          .type('text/plain')
+          .send('Missing or invalid X-Shopify-Topic, X-Shopify-Shop-Domain or X-Shopify-Webhook-Id');
         return;
       }
-      if (error instanceof SyntaxError) {
-        res.status(400).type('text/plain').send('Body is not JSON');
-        return;
+      const receivedAt = new Date();
+      const triggered = req.get('x-shopify-triggered-at');
+      const triggeredAt = triggered && !Number.isNaN(Date.parse(triggered)) ? new Date(triggered) : undefined;
+      try {
+        if (topic === 'bulk_operations/finish') {
+          const body = JSON.parse(raw.toString('utf8')) as { admin_graphql_api_id?: string; status?: string };
+          if (body.admin_graphql_api_id)
+            options.onBulkOperationFinish?.(shop, body.admin_graphql_api_id, String(body.status ?? ''));
+          res.status(200).send('ok');
+          return;
+        }
+        const event = parseShopifyWebhook(topic, raw, { purpose, webhookId, triggeredAt, receivedAt });
+        if (!event) {
+          res.status(200).send('ignored');
+          return;
+        }
+        const outcome = await sink.receive(shop, event, {
+          system: 'shopify',
+          deliveryId: webhookId,
+          receivedAt,
+          topic,
+        });
+        if (event.kind === 'uninstalled' || event.kind === 'erase_shop')
+          await options.sessionStorage?.deleteSessionsByShop(shop);
+        res.status(200).send(outcome);
+      } catch (error) {
+        if (isTactfulError(error) && error.code === 'SHOPIFY.WEBHOOK_INVALID') {
+          res.status(400).type('text/plain').send(error.message);
+          return;
+        }
+        if (error instanceof SyntaxError) {
+          res.status(400).type('text/plain').send('Body is not JSON');
+          return;
+        }
+        // Not stored: Shopify retries the delivery (up to 8 times over 4 hours).
+        res.status(500).type('text/plain').send('Could not store the webhook; Shopify will retry');
       }
-      // Not stored: Shopify retries the delivery (up to 8 times over 4 hours).
-      res.status(500).type('text/plain').send('Could not store the webhook; Shopify will retry');
-    }
-  });
+    },
+  );
 
   if (options.auth) {
     const auth = options.auth;
     router.get('/auth', async (req: Request, res: Response) => {
-      const shop = String(req.query.shop ?? '').trim().toLowerCase();
+      const shop = String(req.query.shop ?? '')
+        .trim()
+        .toLowerCase();
       if (!shopPattern.test(shop)) {
         res.status(400).type('text/plain').send('Add ?shop=your-shop.myshopify.com to install the app.');
         return;
@@ -107,7 +126,11 @@ export function shopifyRoutes(sink: InboundSink, options: ShopifyRoutesOptions):
         if (options.onInstalled) await options.onInstalled(session.shop, req, res);
         if (!res.headersSent) res.redirect(auth.embeddedAppUrl(session.shop, String(req.query.host ?? '')));
       } catch (error) {
-        if (!res.headersSent) res.status(400).type('text/plain').send(`The install did not complete: ${(error as Error).message}. Start it again from the Shopify admin.`);
+        if (!res.headersSent)
+          res
+            .status(400)
+            .type('text/plain')
+            .send(`The install did not complete: ${(error as Error).message}. Start it again from the Shopify admin.`);
       }
     });
   }

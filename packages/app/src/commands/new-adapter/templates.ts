@@ -29,7 +29,14 @@ export function adapterNames(name: string, kind: AdapterKind): AdapterNames {
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
   const camel = pascal.charAt(0).toLowerCase() + pascal.slice(1);
-  return { name, pascal, camel, packageName: `tactful-adapter-${name}`, factory: `create${pascal}${kind === 'platform' ? 'Platform' : 'Provider'}`, kind };
+  return {
+    name,
+    pascal,
+    camel,
+    packageName: `tactful-adapter-${name}`,
+    factory: `create${pascal}${kind === 'platform' ? 'Platform' : 'Provider'}`,
+    kind,
+  };
 }
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
