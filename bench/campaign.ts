@@ -12,11 +12,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { createTactful, openStore, readBaskets, readItemCatalog, type OrderRecord } from '@tactful/core';
 import { createMemoryEmailProvider } from '../packages/core/src/testing/memory-provider.js';
+import { groceriesPath } from '../test/support/groceries.js';
 
-const data = fileURLToPath(new URL('../../shared/data/baskets/', import.meta.url));
+const data = groceriesPath();
 const CUSTOMERS = Number(process.env.BENCH_CAMPAIGN_CUSTOMERS ?? 2000);
 
 export interface CampaignBenchResult {
@@ -47,7 +47,7 @@ async function benchOn(target: string, url: string): Promise<CampaignBenchResult
     await tactful.settings.update({
       sender: { name: 'Bench Grocer', email: 'hello@bench.example', postalAddress: '1 Bench Street, Benchville' },
     });
-    const catalogue = await readItemCatalog(`${data}groceries_items.csv`);
+    const catalogue = await readItemCatalog(`${data}/groceries_items.csv`);
     await tactful.products.upsert(
       catalogue.map((p) => ({ id: p.id, title: p.title, category: p.category, available: true })),
     );
@@ -67,7 +67,7 @@ async function benchOn(target: string, url: string): Promise<CampaignBenchResult
     for (let i = 0; i < grants.length; i += 1000) await tactful.consent.recordBatch(grants.slice(i, i + 1000));
     const orders: OrderRecord[] = [];
     let i = 0;
-    for await (const basket of (await readBaskets(`${data}groceries.csv`)).baskets) {
+    for await (const basket of (await readBaskets(`${data}/groceries.csv`)).baskets) {
       const at = new Date(t0 + Math.floor((i * 30 * 86_400_000) / 9835));
       orders.push({
         id: `o${i}`,

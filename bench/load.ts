@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- load`: signed Shopify webhooks (orders/create and customers/update, Shopify's documented
- * payloads from ../shared/data, each with its own order or customer id and webhook id) at a fixed rate against
+ * payloads shipped in @tactful/shopify's data/webhooks, each with its own order or customer id and webhook id) at a fixed rate against
  * the app's HTTP server, loopback only, bounded in time. The app runs in a child process of its own (the
  * same wiring as `tactful serve`: createApp + the background inbox worker), so the load generator never
  * shares its event loop. Measured per database (PGlite, then PostgreSQL when available):
@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { shopifyDataPath } from '@tactful/shopify/testing';
 
 const SECRET = 'load-bench-shopify-secret';
 const ROLE = 'TACTFUL_LOAD_SERVE';
@@ -125,15 +126,12 @@ async function serve(): Promise<void> {
 
 // -------------------------------------------------------------------------------------------- the load
 function webhookBodies(_shop: string) {
-  const data = new URL('../../shared/data/shopify/webhooks/', import.meta.url);
-  const order = JSON.parse(readFileSync(new URL('orders__create.json', data), 'utf8')).response as Record<
+  const order = JSON.parse(readFileSync(shopifyDataPath('webhooks/orders__create.json'), 'utf8')).response as Record<
     string,
     unknown
   > & { line_items: Array<Record<string, unknown>>; customer: Record<string, unknown> };
-  const customer = JSON.parse(readFileSync(new URL('customers__update.json', data), 'utf8')).response as Record<
-    string,
-    unknown
-  >;
+  const customer = JSON.parse(readFileSync(shopifyDataPath('webhooks/customers__update.json'), 'utf8'))
+    .response as Record<string, unknown>;
   // Placeholders replaced per request: each delivery names its own order or customer.
   order.id = '__ID__';
   order.admin_graphql_api_id = 'gid://shopify/Order/__ID__';

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import {
   buildModel,
   modelFromSnapshot,
@@ -20,9 +20,9 @@ import {
   type CatalogProduct,
   type PurchaseRecord,
 } from '@tactful/core';
+import { groceriesPath } from '../test/support/groceries.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const GROCERIES = resolve(here, '../../shared/data/baskets/groceries.csv');
+const GROCERIES = groceriesPath('groceries.csv');
 
 const LINES = 1_000_000;
 const PRODUCTS = 20_000;

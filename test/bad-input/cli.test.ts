@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tactful-bad-cli-'));
 const db = join(dir, 'db');
 const base = ['--db', db, '--shop', 'bad-cli.myshopify.com'];
 const shopifyExport = readFileSync(
-  new URL('../../../shared/data/shopify/orders_export_sample.csv', import.meta.url),
+  new URL('../../packages/shopify-adapter/test-data/orders_export_sample.csv', import.meta.url),
   'utf8',
 );
 const [header, ...rows] = shopifyExport.split(/\r?\n/);

@@ -7,6 +7,8 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE, MAILCHIMP_SECRET, SHOP, SHOPIFY_SECRET, snapshot, startHarness, type Harness } from './harness.js';
+import { shopifyDataPath } from '@tactful/shopify/testing';
+import { mailchimpDataPath } from '@tactful/mailchimp/testing';
 
 let h: Harness;
 beforeAll(async () => {
@@ -19,12 +21,10 @@ afterAll(async () => {
 const sign = (body: string | Buffer, secret = SHOPIFY_SECRET) =>
   createHmac('sha256', secret).update(body).digest('base64');
 const orderBody = JSON.stringify(
-  JSON.parse(
-    readFileSync(new URL('../../../shared/data/shopify/webhooks/orders__create.json', import.meta.url), 'utf8'),
-  ).response,
+  JSON.parse(readFileSync(shopifyDataPath('webhooks/orders__create.json'), 'utf8')).response,
 );
 const mailchimpSamples = (
-  JSON.parse(readFileSync(new URL('../../../shared/data/mailchimp/webhook_samples.json', import.meta.url), 'utf8')) as {
+  JSON.parse(readFileSync(mailchimpDataPath('webhook_samples.json'), 'utf8')) as {
     samples: Array<{ type?: string; raw_body: string }>;
   }
 ).samples;

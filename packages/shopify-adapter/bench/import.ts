@@ -9,6 +9,9 @@
  */
 import { createShopifyPlatform } from '../src/index.js';
 import { createShopifySandbox, seedFromGroceries } from '../src/testing/index.js';
+import { readGroceries } from '../../../test/support/groceries.js';
+
+const groceries = readGroceries();
 
 export interface ShopifyImportBench {
   orders: number;
@@ -27,7 +30,7 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
 export async function benchShopifyImport(orderCount = 100_000): Promise<ShopifyImportBench> {
   const sandbox = createShopifySandbox({ bucket: { maximumAvailable: 2000, restoreRate: 100 } });
-  const seeded = seedFromGroceries(sandbox, { orders: orderCount, customers: Math.ceil(orderCount / 10) });
+  const seeded = seedFromGroceries(sandbox, groceries, { orders: orderCount, customers: Math.ceil(orderCount / 10) });
   {
     const platform = createShopifyPlatform({
       shop: sandbox.shop,

@@ -4,6 +4,9 @@ import { isTactfulError, type OrderRecord } from '@tactful/core';
 import { createShopifyPlatform, memoryCheckpointStore, shopifyOptionsSchema, type ShopifyOptions } from './index.js';
 import { allDocuments, BULK_ORDERS_QUERY, BULK_RUN } from './queries.js';
 import { createShopifySandbox, seedFromGroceries, type ShopifySandbox } from './testing/index.js';
+import { readGroceries } from '../../../test/support/groceries.js';
+
+const groceries = readGroceries();
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -301,7 +304,7 @@ describe('pacing and retries', () => {
 describe('bulk order import', () => {
   it('streams every order equal to paging through listOrders', async () => {
     const { sandbox, platform } = setup();
-    seedFromGroceries(sandbox, { orders: 120 });
+    seedFromGroceries(sandbox, groceries, { orders: 120 });
     const streamed = await collect(platform.streamAllOrders());
     const paged: OrderRecord[] = [];
     let cursor: string | undefined;
@@ -316,7 +319,7 @@ describe('bulk order import', () => {
 
   it('streams end to end: stopping early reads only a window of the result (sandbox.fetch, no msw tee)', async () => {
     const sandbox = createShopifySandbox({ now: () => new Date(clock) });
-    seedFromGroceries(sandbox, { orders: 6000 });
+    seedFromGroceries(sandbox, groceries, { orders: 6000 });
     const platform = createShopifyPlatform({
       shop: sandbox.shop,
       accessToken: sandbox.accessToken,
@@ -337,7 +340,7 @@ describe('bulk order import', () => {
 
   it('reassembles children that do not follow their parent directly', async () => {
     const { sandbox, platform } = setup({ ungroupedChildDelay: 5 });
-    seedFromGroceries(sandbox, { orders: 60 });
+    seedFromGroceries(sandbox, groceries, { orders: 60 });
     const streamed = await collect(platform.streamAllOrders());
     expect(streamed).toHaveLength(60);
     for (const order of streamed)
@@ -346,14 +349,14 @@ describe('bulk order import', () => {
 
   it('refuses to lose children that arrive after the window, with a clear error', async () => {
     const { sandbox, platform } = setup({ ungroupedChildDelay: 5 }, { bulk: { window: 2, pollIntervalMs: 10 } });
-    seedFromGroceries(sandbox, { orders: 20 });
+    seedFromGroceries(sandbox, groceries, { orders: 20 });
     await expect(collect(platform.streamAllOrders())).rejects.toMatchObject({ code: 'SHOPIFY.BULK_ORDERING' });
   });
 
   it('resumes after a crash mid-import: no order twice, none missing', async () => {
     const checkpoints = memoryCheckpointStore();
     const { sandbox, platform } = setup({}, { checkpoints });
-    seedFromGroceries(sandbox, { orders: 300 });
+    seedFromGroceries(sandbox, groceries, { orders: 300 });
     const delivered: string[] = [];
     let n = 0;
     await expect(
@@ -386,7 +389,7 @@ describe('bulk order import', () => {
   it('resumes waiting on the same operation when the crash came before it finished', async () => {
     const checkpoints = memoryCheckpointStore();
     const { sandbox, platform } = setup({ bulkPollsToComplete: 3 }, { checkpoints });
-    seedFromGroceries(sandbox, { orders: 10 });
+    seedFromGroceries(sandbox, groceries, { orders: 10 });
     const controller = new AbortController();
     const iterator = platform.streamAllOrders({ signal: controller.signal })[Symbol.asyncIterator]();
     controller.abort(new Error('shutdown'));
@@ -399,7 +402,7 @@ describe('bulk order import', () => {
 
   it('streams every customer with consent through a bulk operation, equal to listCustomers', async () => {
     const { sandbox, platform } = setup();
-    seedFromGroceries(sandbox, { orders: 200, customers: 40 });
+    seedFromGroceries(sandbox, groceries, { orders: 200, customers: 40 });
     const streamed = await collect(platform.streamAllCustomers());
     const paged = await platform.listCustomers({ limit: 250 });
     expect(streamed).toHaveLength(40);
@@ -411,7 +414,7 @@ describe('bulk order import', () => {
 
   it('a second bulk query while one runs is refused as BULK_BUSY (retryable)', async () => {
     const { sandbox, platform } = setup({ bulkPollsToComplete: 50 });
-    seedFromGroceries(sandbox, { orders: 5 });
+    seedFromGroceries(sandbox, groceries, { orders: 5 });
     await platform.client.request(BULK_RUN, { query: BULK_ORDERS_QUERY, groupObjects: false });
     await expect(collect(platform.streamAllCustomers())).rejects.toMatchObject({
       code: 'SHOPIFY.BULK_BUSY',
@@ -425,7 +428,7 @@ describe('bulk order import', () => {
       { bulkPollsToComplete: 100 },
       { checkpoints, bulk: { pollIntervalMs: 1000, timeoutMs: 30_000 } },
     );
-    seedFromGroceries(sandbox, { orders: 3 });
+    seedFromGroceries(sandbox, groceries, { orders: 3 });
     await expect(collect(platform.streamAllOrders())).rejects.toMatchObject({
       code: 'SHOPIFY.BULK_TIMEOUT',
       retryable: true,
@@ -445,7 +448,7 @@ describe('bulk order import', () => {
   it('a failed bulk operation is reported, and the next import starts a new one', async () => {
     const checkpoints = memoryCheckpointStore();
     const { sandbox, platform } = setup({}, { checkpoints });
-    seedFromGroceries(sandbox, { orders: 5 });
+    seedFromGroceries(sandbox, groceries, { orders: 5 });
     sandbox.failNextBulkOperation('INTERNAL_SERVER_ERROR');
     await expect(collect(platform.streamAllOrders())).rejects.toMatchObject({
       code: 'SHOPIFY.BULK_FAILED',

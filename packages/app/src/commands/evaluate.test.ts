@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../cli/capture.js';
+import { groceriesPath } from '../demo/groceries.js';
 
-const groceries = fileURLToPath(new URL('../../../../../shared/data/baskets/groceries.csv', import.meta.url));
+const groceries = groceriesPath('groceries.csv');
 const dir = mkdtempSync(join(tmpdir(), 'tactful-evaluate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,32 +1,27 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../cli/capture.js';
+import { groceriesPath } from '../demo/groceries.js';
 
-const data = resolve(__dirname, '../../../../../shared/data');
+const ordersExport = fileURLToPath(
+  new URL('../../../shopify-adapter/test-data/orders_export_sample.csv', import.meta.url),
+);
 const dir = mkdtempSync(join(tmpdir(), 'tactful-import-'));
 const base = ['--db', join(dir, 'db'), '--shop', 'import-test.myshopify.com'];
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('tactful import orders and tactful recommend', () => {
   it('imports the Shopify orders export, idempotently', async () => {
-    const first = await runCaptured([
-      ...base,
-      'import',
-      'orders',
-      join(data, 'shopify/orders_export_sample.csv'),
-      '--json',
-    ]);
+    const first = await runCaptured([...base, 'import', 'orders', ordersExport, '--json']);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const summary = JSON.parse(first.stdout);
     expect(summary).toMatchObject({ format: 'shopify-csv', added: summary.orders, updated: 0 });
     expect(summary.orders).toBeGreaterThan(0);
-    const again = JSON.parse(
-      (await runCaptured([...base, 'import', 'orders', join(data, 'shopify/orders_export_sample.csv'), '--json']))
-        .stdout,
-    );
+    const again = JSON.parse((await runCaptured([...base, 'import', 'orders', ordersExport, '--json'])).stdout);
     expect(again).toMatchObject({ added: 0, updated: 0, ignored: summary.orders, modelBaskets: 0 });
   });
 
@@ -35,9 +30,9 @@ describe('tactful import orders and tactful recommend', () => {
       ...base,
       'import',
       'orders',
-      join(data, 'baskets/groceries.csv'),
+      groceriesPath('groceries.csv'),
       '--catalog',
-      join(data, 'baskets/groceries_items.csv'),
+      groceriesPath('groceries_items.csv'),
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/imported 9835 orders .* 169 catalogue entries/);
@@ -82,7 +77,7 @@ describe('tactful import orders and tactful recommend', () => {
   it('bad input - exit 2 with one line', async () => {
     const cases: string[][] = [
       ['import', 'orders', join(dir, 'missing.csv')],
-      ['import', 'orders', join(data, 'baskets/groceries.csv'), '--format', 'xml'],
+      ['import', 'orders', groceriesPath('groceries.csv'), '--format', 'xml'],
       ['recommend'],
       ['recommend', '--customer', 'a@example.com', '--product', 'x'],
       ['recommend', '--product', 'whole milk', '--k', 'ten'],

@@ -18,6 +18,7 @@ import { createShopifySandbox, seedFromGroceries } from '@tactful/shopify/testin
 import { createMailchimpProvider } from '@tactful/mailchimp';
 import { createMailchimpSandbox } from '@tactful/mailchimp/testing';
 import type { Progress } from '../cli/progress.js';
+import { readGroceries } from './groceries.js';
 
 /** Runs one step with a progress display (the CLI draws a bar on a terminal); the default shows nothing. */
 export type ProgressRunner = <T>(
@@ -71,7 +72,7 @@ export function startSandboxes(
   options: { customers: number; orders?: number },
 ): DemoSandboxes & { seed: ReturnType<typeof seedFromGroceries> } {
   const shopify = createShopifySandbox({ shop, bucket: { maximumAvailable: 20_000, restoreRate: 1000 } });
-  const seed = seedFromGroceries(shopify, { customers: options.customers, orders: options.orders });
+  const seed = seedFromGroceries(shopify, readGroceries(), { customers: options.customers, orders: options.orders });
   const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
   const server = setupServer(...shopify.handlers, ...mailchimp.handlers);
   server.listen({ onUnhandledRequest: 'bypass' });

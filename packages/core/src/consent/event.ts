@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The consent states of DESIGN.md: `pending` awaits a double opt-in confirmation. */
+/** The consent states (docs/architecture.md, "Consent rules"): `pending` awaits a double opt-in confirmation. */
 export const consentStates = ['granted', 'pending', 'withdrawn', 'none'] as const;
 export type ConsentState = (typeof consentStates)[number];
 

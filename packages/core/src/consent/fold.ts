@@ -49,7 +49,7 @@ export function isFirstPartyOptIn(event: Pick<FoldableEvent, 'source'>): boolean
 }
 
 /**
- * Applies one event (already in order) to a state. The rules of DESIGN.md:
+ * Applies one event (already in order) to a state. The rules (docs/architecture.md, "Consent rules"):
  * - an echo of a change Tactful pushed changes nothing;
  * - after a withdrawal only first-party evidence of a fresh opt-in (form, double opt-in confirmation)
  *   grants or makes pending again; `none` never clears a withdrawal;

@@ -5,7 +5,6 @@
  * or a declaration of that customer which is neither excluded nor sensitive without their opt-in; the oracle
  * (test/support/reasons.ts) reads the truth through the engine's public API, not through the recommender.
  */
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertReasonsTrue, assertReasonTextTrue } from '../../../../test/support/reasons.js';
 import { createTactful, type Tactful } from '../engine.js';
@@ -14,8 +13,9 @@ import { readBaskets, readItemCatalog } from '../recommend/parse.js';
 import { seededRandom } from '../recommend/evaluate.js';
 import { statedReason } from '../recommend/recommender.js';
 import type { OrderRecord } from '../ports.js';
+import { groceriesPath } from '../../../../test/support/groceries.js';
 
-const data = fileURLToPath(new URL('../../../../../shared/data/baskets/', import.meta.url));
+const data = groceriesPath();
 const CUSTOMERS = 2000;
 const THIN = 150;
 /** Customers whose recommendations are checked: every one with a preference or a thin history, and a sample of the rest. */
@@ -35,13 +35,13 @@ const counts = { excludedProducts: 0, excludedCategories: 0, optIns: 0, declared
 beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: 'oracle.myshopify.com', now: () => new Date(t0 + 40 * 86_400_000) });
-  const catalogue = await readItemCatalog(`${data}groceries_items.csv`);
+  const catalogue = await readItemCatalog(`${data}/groceries_items.csv`);
   await tactful.products.upsert(
     catalogue.map((p) => ({ id: p.id, title: p.title, category: p.category, available: true })),
   );
   const orders: OrderRecord[] = [];
   let i = 0;
-  for await (const basket of (await readBaskets(`${data}groceries.csv`)).baskets) {
+  for await (const basket of (await readBaskets(`${data}/groceries.csv`)).baskets) {
     const at = new Date(t0 + Math.floor((i * 30 * 86_400_000) / 9835));
     orders.push({
       id: `o${i}`,

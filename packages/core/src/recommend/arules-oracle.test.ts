@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from './model.js';
 import { csvRecords, readBaskets } from './parse.js';
+import { groceriesPath } from '../../../../test/support/groceries.js';
 
-const data = fileURLToPath(new URL('../../../../../shared/data/baskets/', import.meta.url));
+const data = groceriesPath();
 
 interface OracleRule {
   lhs: string;
@@ -17,7 +17,7 @@ interface OracleRule {
 }
 
 async function oracleRules(): Promise<{ all: number; pairs: OracleRule[] }> {
-  const text = readFileSync(`${data}groceries_rules_arules_s0.01_c0.3.csv`, 'utf8');
+  const text = readFileSync(`${data}/groceries_rules_arules_s0.01_c0.3.csv`, 'utf8');
   const records: string[][] = [];
   for await (const record of csvRecords([text])) records.push(record);
   const [header, ...rows] = records.filter((r) => !(r.length === 1 && r[0] === ''));
@@ -46,7 +46,7 @@ describe('pair statistics against arules (Groceries, support 0.01, confidence 0.
     const { all, pairs } = await oracleRules();
     expect(all).toBe(125);
     expect(pairs.length).toBeGreaterThan(50);
-    const { baskets } = await readBaskets(`${data}groceries.csv`, 'basket-csv');
+    const { baskets } = await readBaskets(`${data}/groceries.csv`, 'basket-csv');
     const model = await buildModel(baskets, { trackOrders: false });
     expect(model.basketCount).toBe(9835);
     for (const rule of pairs) {

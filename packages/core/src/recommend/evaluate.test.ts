@@ -1,15 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateRecommendations, seededRandom } from './evaluate.js';
 import type { OrderBasket } from './model.js';
 import { readBaskets } from './parse.js';
+import { groceriesPath } from '../../../../test/support/groceries.js';
 
-const data = fileURLToPath(new URL('../../../../../shared/data/baskets/', import.meta.url));
+const data = groceriesPath();
 let groceries: OrderBasket[];
 
 beforeAll(async () => {
   groceries = [];
-  for await (const basket of (await readBaskets(`${data}groceries.csv`)).baskets) groceries.push(basket);
+  for await (const basket of (await readBaskets(`${data}/groceries.csv`)).baskets) groceries.push(basket);
 });
 
 describe('leave-one-out evaluation on Groceries', () => {

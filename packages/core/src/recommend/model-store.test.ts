@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { createTactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
@@ -9,8 +8,9 @@ import { uniqueShop } from '../testing/stores.js';
 import { loadModel } from './model-store.js';
 import { buildModel, type CoPurchaseModel } from './model.js';
 import { seededRandom } from './evaluate.js';
+import { groceriesPath } from '../../../../test/support/groceries.js';
 
-const groceries = readFileSync(resolve(__dirname, '../../../../../shared/data/baskets/groceries.csv'), 'utf8')
+const groceries = readFileSync(groceriesPath('groceries.csv'), 'utf8')
   .split('\n')
   .filter((l) => l.length > 0)
   .map((l) => l.split(','));

@@ -15,8 +15,13 @@ import {
   readItemCatalog,
   splitLines,
 } from './parse.js';
+import { groceriesPath } from '../../../../test/support/groceries.js';
 
-const data = fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
+const data = groceriesPath();
+// A real Shopify "Export orders" CSV, kept with the Shopify adapter's test data.
+const ordersExport = fileURLToPath(
+  new URL('../../../shopify-adapter/test-data/orders_export_sample.csv', import.meta.url),
+);
 const dir = mkdtempSync(join(tmpdir(), 'tactful-parse-'));
 
 async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
@@ -64,7 +69,7 @@ describe('basket-csv', () => {
   });
 
   it('Groceries - 9,835 baskets, and both labels with a trailing space survive', async () => {
-    const { format, baskets } = await readBaskets(`${data}baskets/groceries.csv`);
+    const { format, baskets } = await readBaskets(`${data}/groceries.csv`);
     expect(format).toBe('basket-csv');
     const all = await collect(baskets);
     expect(all).toHaveLength(9835);
@@ -73,7 +78,7 @@ describe('basket-csv', () => {
     expect(labels.has('cream cheese ')).toBe(true);
     expect(labels.has('roll products ')).toBe(true);
     expect(labels.has('cream cheese')).toBe(false);
-    const catalog = await readItemCatalog(`${data}baskets/groceries_items.csv`);
+    const catalog = await readItemCatalog(`${data}/groceries_items.csv`);
     expect(catalog).toHaveLength(169);
     expect(new Set(catalog.map((p) => p.id))).toEqual(labels);
     expect(catalog.find((p) => p.id === 'roll products ')?.category).toBe('bread and backed goods');
@@ -127,7 +132,7 @@ describe('jsonl', () => {
 
 describe('shopify-csv', () => {
   it('the admin export - rows grouped by Name, customer from the first row, line-item names kept', async () => {
-    const { format, baskets } = await readBaskets(`${data}shopify/orders_export_sample.csv`);
+    const { format, baskets } = await readBaskets(ordersExport);
     expect(format).toBe('shopify-csv');
     const orders = await collect(baskets);
     expect(orders).toHaveLength(19);
@@ -186,14 +191,14 @@ describe('format detection and bad input', () => {
     expect(await detectBasketFormat(write('b.txt', '{"orderId":"1","productId":"a"}\n'))).toBe('jsonl');
     expect(await detectBasketFormat(write('c.jsonl', ''))).toBe('jsonl');
     expect(await detectBasketFormat(write('d.csv', 'whole milk,butter\n'))).toBe('basket-csv');
-    expect(await detectBasketFormat(`${data}shopify/orders_export_sample.csv`)).toBe('shopify-csv');
+    expect(await detectBasketFormat(ordersExport)).toBe('shopify-csv');
   });
 
   it('a missing file or an unknown format is invalid input', async () => {
     const missing = await rejection(readBaskets(join(dir, 'nope.csv')));
     expect(isTactfulError(missing, 'INPUT.INVALID')).toBe(true);
     expect((missing as Error).message).toMatch(/no such file/);
-    const unknown = await rejection(readBaskets(`${data}baskets/groceries.csv`, 'xml'));
+    const unknown = await rejection(readBaskets(`${data}/groceries.csv`, 'xml'));
     expect(isTactfulError(unknown, 'INPUT.INVALID')).toBe(true);
     expect((unknown as Error).message).toMatch(/basket-csv, fimi, shopify-csv, jsonl/);
   });

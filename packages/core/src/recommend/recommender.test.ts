@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, createCoPurchaseModel, type CoPurchaseModel, type OrderBasket } from './model.js';
 import { readBaskets, readItemCatalog, type CatalogProduct } from './parse.js';
@@ -8,8 +7,9 @@ import {
   relatedProducts,
   type Recommendation,
 } from './recommender.js';
+import { groceriesPath } from '../../../../test/support/groceries.js';
 
-const data = fileURLToPath(new URL('../../../../../shared/data/baskets/', import.meta.url));
+const data = groceriesPath();
 const DAY = 86_400_000;
 const now = Date.UTC(2025, 5, 1);
 
@@ -17,8 +17,8 @@ let model: CoPurchaseModel;
 let catalog: Map<string, CatalogProduct>;
 
 beforeAll(async () => {
-  model = await buildModel((await readBaskets(`${data}groceries.csv`)).baskets, { trackOrders: false });
-  catalog = new Map((await readItemCatalog(`${data}groceries_items.csv`)).map((p) => [p.id, p]));
+  model = await buildModel((await readBaskets(`${data}/groceries.csv`)).baskets, { trackOrders: false });
+  catalog = new Map((await readItemCatalog(`${data}/groceries_items.csv`)).map((p) => [p.id, p]));
 });
 
 const ids = (recs: Recommendation[]) => recs.map((r) => r.productId);

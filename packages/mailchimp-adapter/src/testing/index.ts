@@ -34,4 +34,5 @@ export type {
 export { serveMailchimpSandbox } from './http-host.js';
 export type { MailchimpSandboxHost } from './http-host.js';
 export { loadSpecValidator, defaultSpecPath } from './openapi.js';
+export { mailchimpDataPath } from './data.js';
 export { createMemoryInboundSink } from './memory-sink.js';

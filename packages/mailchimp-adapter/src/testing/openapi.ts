@@ -1,22 +1,21 @@
 /**
  * Validates request bodies against Mailchimp's own OpenAPI 3.0.1 specification (v3.0.55, in
- * ../shared/data/mailchimp/). The spec is converted to JSON Schema for ajv: `nullable` becomes a
+ * this package's data/). The spec is converted to JSON Schema for ajv: `nullable` becomes a
  * `null` type. One known defect of the generated spec is patched: `merge_fields` values are declared as
  * `type: object`, while Mailchimp takes (and documents) strings and numbers — validating that literally
  * would reject every real request, so merge field values may be any JSON value.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
+import { mailchimpDataPath } from './data.js';
 
 const SPEC_ID = 'https://mailchimp.sandbox.invalid/openapi.json';
 
+/** The spec shipped in this package's `data/` folder. */
 export function defaultSpecPath(): string {
-  return fileURLToPath(
-    new URL('../../../../../shared/data/mailchimp/mailchimp-marketing-3.0.55.openapi.yaml', import.meta.url),
-  );
+  return mailchimpDataPath('mailchimp-marketing-3.0.55.openapi.yaml');
 }
 
 interface Operation {

@@ -6,11 +6,9 @@ import express from 'express';
 import { setupServer } from 'msw/node';
 import { http, passthrough } from 'msw';
 import { createMailchimpProvider, mailchimpWebhookRoutes, parseMailchimpWebhook } from '../index.js';
-import { createMailchimpSandbox, createMemoryInboundSink } from '../testing/index.js';
+import { createMailchimpSandbox, createMemoryInboundSink, mailchimpDataPath } from '../testing/index.js';
 
-const samples = JSON.parse(
-  readFileSync(new URL('../../../../../shared/data/mailchimp/webhook_samples.json', import.meta.url), 'utf8'),
-) as {
+const samples = JSON.parse(readFileSync(mailchimpDataPath('webhook_samples.json'), 'utf8')) as {
   samples: Array<{ type: string; raw_body: string }>;
 };
 const sample = (type: string) => {

@@ -5,6 +5,9 @@ import { describeEachStore, uniqueShop } from '@tactful/core/testing';
 import { createShopifyPlatform, storeCheckpointStore } from '../index.js';
 import { importOrders } from './import.js';
 import { createShopifySandbox, seedFromGroceries } from '../testing/index.js';
+import { readGroceries } from '../../../../test/support/groceries.js';
+
+const groceries = readGroceries();
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
@@ -42,7 +45,7 @@ describeEachStore('bulk import claim across instances', (getStore, target) => {
 
   it('a second instance does not start a second import of the shop while one runs, and may run once it ended', async () => {
     const { sandbox, a, b } = twoInstances();
-    seedFromGroceries(sandbox, { orders: 40 });
+    seedFromGroceries(sandbox, groceries, { orders: 40 });
     const running = a.streamAllOrders()[Symbol.asyncIterator]();
     const first: string[] = [];
     for (let i = 0; i < 10; i++) first.push((await running.next()).value!.id);
@@ -66,7 +69,7 @@ describeEachStore('bulk import claim across instances', (getStore, target) => {
 
   it('a crashed holder blocks others until its lease runs out; the next instance resumes from its checkpoint, none twice', async () => {
     const { sandbox, shop, a, b } = twoInstances();
-    seedFromGroceries(sandbox, { orders: 50 });
+    seedFromGroceries(sandbox, groceries, { orders: 50 });
     // Instance A, with a lease of 400 ms, dies after 20 orders: it never returns, so it never gives the lease back.
     const dying = importOrders({
       client: a.client,

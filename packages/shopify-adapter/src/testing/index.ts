@@ -38,6 +38,7 @@ export type {
   MarketingState,
   MarketingOptInLevel,
 } from './state.js';
-export { seedFromGroceries, seedFromOrdersCsv, parseCsv, sharedDataPath } from './seed.js';
-export type { GroceriesSeedOptions, SeedSummary } from './seed.js';
+export { seedFromGroceries, seedFromOrdersCsv, parseCsv } from './seed.js';
+export type { GroceriesData, GroceriesSeedOptions, SeedSummary } from './seed.js';
+export { shopifyDataPath } from './data.js';
 export { loadAdminSchema, validateDocument, adminSchemaPath } from './schema.js';

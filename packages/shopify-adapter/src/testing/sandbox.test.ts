@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createShopifySandbox, seedFromGroceries, seedFromOrdersCsv, sharedDataPath } from './index.js';
+import { createShopifySandbox, seedFromGroceries, seedFromOrdersCsv } from './index.js';
+import { readGroceries } from '../../../../test/support/groceries.js';
+
+const groceries = readGroceries();
 
 const sandbox = createShopifySandbox({
   shop: 'sandbox-test.myshopify.com',
@@ -180,14 +183,26 @@ describe('shopify sandbox', () => {
   });
 
   it('seeds from Groceries and from the Shopify orders export', () => {
-    const groceries = createShopifySandbox();
-    const summary = seedFromGroceries(groceries, { orders: 500 });
+    const shop = createShopifySandbox();
+    const summary = seedFromGroceries(shop, groceries, { orders: 500 });
     expect(summary).toMatchObject({ orders: 500, products: 169 });
-    expect(groceries.state.orders.size).toBe(500);
+    expect(shop.state.orders.size).toBe(500);
     const csv = createShopifySandbox();
-    const fromCsv = seedFromOrdersCsv(csv, readFileSync(sharedDataPath('shopify/orders_export_sample.csv'), 'utf8'));
+    const ordersExport = new URL('../../test-data/orders_export_sample.csv', import.meta.url);
+    const fromCsv = seedFromOrdersCsv(csv, readFileSync(ordersExport, 'utf8'));
     expect(fromCsv.orders).toBe(19);
     expect(csv.state.orders.size).toBe(19);
     expect(fromCsv.lines).toBeGreaterThanOrEqual(19);
+  });
+
+  it('seeding from Groceries without its files says which file is missing and adds nothing', () => {
+    const shop = createShopifySandbox();
+    expect(() => seedFromGroceries(shop, { baskets: groceries.baskets, items: '' })).toThrow(
+      /no products in data\.items.*groceries_items\.csv/,
+    );
+    expect(() => seedFromGroceries(shop, { baskets: '\n', items: groceries.items })).toThrow(
+      /no baskets in data\.baskets/,
+    );
+    expect(shop.state.products.size + shop.state.customers.size + shop.state.orders.size).toBe(0);
   });
 });

@@ -1,17 +1,14 @@
 /**
- * The Shopify Admin API 2025-10 schema (SDL from ../shared/data/shopify/), built once per process with
+ * The Shopify Admin API 2025-10 schema (SDL shipped in this package's data/), built once per process with
  * graphql-js. Both the sandbox (to validate and execute) and the adapter's document test use it.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { buildSchema, parse, validate, type GraphQLError, type GraphQLSchema } from 'graphql';
+import { shopifyDataPath } from './data.js';
 
-/** Where the SDL lives: `TACTFUL_SHOPIFY_SCHEMA`, else `../shared/data/shopify/` beside the repository. */
+/** Where the SDL lives: `TACTFUL_SHOPIFY_SCHEMA` (another schema version), else the copy shipped in `data/`. */
 export function adminSchemaPath(): string {
-  const fromEnv = process.env.TACTFUL_SHOPIFY_SCHEMA;
-  if (fromEnv) return fromEnv;
-  // src/testing/ and dist/testing/ are both four levels below the repository's parent folder.
-  return fileURLToPath(new URL('../../../../../shared/data/shopify/admin_2025-10.graphql', import.meta.url));
+  return process.env.TACTFUL_SHOPIFY_SCHEMA || shopifyDataPath('admin_2025-10.graphql');
 }
 
 const cache = new Map<string, GraphQLSchema>();

@@ -1,17 +1,10 @@
 /**
  * Fills a sandbox shop from real data: the Groceries baskets (9,835 real transactions over 169 products)
- * or a Shopify "Export orders" CSV.
+ * or a Shopify "Export orders" CSV. Both arrive as text: the Groceries files ship with the demo
+ * (`@tactful/app`), not with this adapter, so the caller reads them where they live.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ShopifySandbox } from './sandbox.js';
 import type { MarketingState, SandboxProduct } from './state.js';
-
-export function sharedDataPath(relative: string): string {
-  const root =
-    process.env.TACTFUL_SHARED_DATA ?? fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
-  return `${root.replace(/\/$/, '')}/${relative}`;
-}
 
 /** RFC 4180 CSV: quoted fields, doubled quotes, newlines inside quotes. */
 export function parseCsv(text: string): string[][] {
@@ -47,6 +40,14 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
+/** The Groceries data set as its two CSV files' text (`groceries.csv`, `groceries_items.csv`). */
+export interface GroceriesData {
+  /** One basket a line, item labels comma-separated. */
+  baskets: string;
+  /** `labels,level2,level1,…` with a header row: the 169 products and their categories. */
+  items: string;
+}
+
 export interface GroceriesSeedOptions {
   /** How many orders to create; the 9,835 baskets repeat (a day later each round) to reach it. Default: one per basket. */
   orders?: number;
@@ -79,14 +80,24 @@ const consentCycle: MarketingState[] = [
 ];
 
 /** Seeds products (the 169 Groceries items), customers with varied consent, and one order per basket. */
-export function seedFromGroceries(sandbox: ShopifySandbox, options: GroceriesSeedOptions = {}): SeedSummary {
-  const items = parseCsv(readFileSync(sharedDataPath('baskets/groceries_items.csv'), 'utf8'))
+export function seedFromGroceries(
+  sandbox: ShopifySandbox,
+  data: GroceriesData,
+  options: GroceriesSeedOptions = {},
+): SeedSummary {
+  const items = parseCsv(data.items)
     .slice(1)
     .filter((r) => r.length >= 3);
-  const baskets = readFileSync(sharedDataPath('baskets/groceries.csv'), 'utf8')
+  const baskets = data.baskets
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => line.split(','));
+  if (items.length === 0 || baskets.length === 0) {
+    throw new Error(
+      `seedFromGroceries: ${items.length === 0 ? 'no products in data.items' : 'no baskets in data.baskets'}; ` +
+        "pass the text of groceries_items.csv and groceries.csv (they ship in @tactful/app's data/groceries/)",
+    );
+  }
   const start = options.start ?? new Date('2025-01-01T08:00:00Z');
   const products = new Map<string, SandboxProduct>();
   items.forEach(([label, level2, level1], i) => {

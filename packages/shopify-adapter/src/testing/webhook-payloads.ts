@@ -1,6 +1,6 @@
 /**
  * REST-shaped webhook bodies, as Shopify sends them for API version 2025-10 (compare the samples in
- * ../shared/data/shopify/webhooks/): numeric ids written as bare JSON integers — above 2^53, so a reader
+ * this package's data/webhooks/): numeric ids written as bare JSON integers — above 2^53, so a reader
  * that uses JSON.parse loses digits — next to `admin_graphql_api_id`.
  */
 import { toGid } from '../ids.js';

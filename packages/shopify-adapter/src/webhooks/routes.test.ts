@@ -6,7 +6,7 @@ import { Session } from '@shopify/shopify-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundEvent, InboundMeta, InboundSink } from '@tactful/core';
 import { memorySessionStorage, shopifyRoutes, signShopifyBody, verifyShopifyHmac } from '../index.js';
-import { createShopifySandbox, sharedDataPath } from '../testing/index.js';
+import { createShopifySandbox, shopifyDataPath } from '../testing/index.js';
 
 /** The smallest honest sink: stores events, de-duplicates on (system, deliveryId). */
 function memorySink(): InboundSink & {
@@ -129,8 +129,8 @@ describe('HMAC', () => {
   });
 });
 
-describe('webhook samples (../shared/data/shopify/webhooks)', () => {
-  const dir = sharedDataPath('shopify/webhooks');
+describe("webhook samples (the package's data/webhooks)", () => {
+  const dir = shopifyDataPath('webhooks');
   const expected: Record<string, InboundEvent['kind'] | null> = {
     'app/uninstalled': 'uninstalled',
     'customers/create': 'customer',
