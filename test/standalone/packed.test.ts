@@ -160,12 +160,20 @@ describe('the packed packages carry what they need', () => {
 /** The project a user would write: only the installed packages' public exports. */
 const projectFiles: Record<string, string> = {
   // The same allowances as the repository's own run: a busy machine must not fail a suite by its clock.
-  'vitest.config.js': `export default { test: { testTimeout: 90_000, hookTimeout: 60_000, pool: 'forks', maxWorkers: 2 } };\n`,
+  'vitest.config.js': `export default {
+  test: { testTimeout: 90_000, hookTimeout: 60_000, pool: 'forks', maxWorkers: 2 },
+};
+`,
   'shopify.test.js': `
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll } from 'vitest';
 import { describeCommercePlatform } from '@tactful/core/testing';
-import { createShopifyPlatform, mapShopifyConsent, tactfulToShopifyLevel, tactfulToShopifyState } from '@tactful/shopify';
+import {
+  createShopifyPlatform,
+  mapShopifyConsent,
+  tactfulToShopifyLevel,
+  tactfulToShopifyState,
+} from '@tactful/shopify';
 import { createShopifySandbox } from '@tactful/shopify/testing';
 
 const server = setupServer();
@@ -208,7 +216,13 @@ describeCommercePlatform({
         return sandbox.addProduct({ title, ...(price ? { price } : {}) });
       },
       async seedOrder({ customerId, email, createdAt, cancelledAt, lines }) {
-        return sandbox.addOrder({ customerId: customerId ?? null, email: email ?? null, createdAt, cancelledAt: cancelledAt ?? null, lines });
+        return sandbox.addOrder({
+          customerId: customerId ?? null,
+          email: email ?? null,
+          createdAt,
+          cancelledAt: cancelledAt ?? null,
+          lines,
+        });
       },
       async readConsent(email) {
         const held = sandbox.readConsent(email);
@@ -221,7 +235,11 @@ describeCommercePlatform({
       },
       async injectFault(kind, times) {
         sandbox.failNext(
-          kind === 'rate_limit' ? { status: 429, retryAfter: 0 } : kind === 'server_error' ? { status: 503 } : { status: 400 },
+          kind === 'rate_limit'
+            ? { status: 429, retryAfter: 0 }
+            : kind === 'server_error'
+              ? { status: 503 }
+              : { status: 400 },
           times,
         );
       },

@@ -14,6 +14,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Vendored reference files are kept byte for byte as published; they are scanned for nothing. */
 const vendored = /^packages\/[^/]+\/(data|test-data)\//;
 const relativePath = /(?:\.\.\/)+[\w.\-/]*/g;
+/** Scripts run from the repository's root (`.ci/run` starts with a cd there): their paths are read from it too. */
+const runFromRoot = /^(\.ci|scripts)\/|\.sh$/;
 const forbidden: Array<[RegExp, string]> = [
   [/\bshared\/data\b/, 'the reference shelf beside the repository'],
   [/\bDESIGN\.md\b/, 'the design notes outside the repository (see docs/architecture.md)'],
@@ -33,11 +35,15 @@ export function pathsOutside(repo: string, file: string, text: string): Escape[]
   const lines = text.split('\n');
   lines.forEach((content, i) => {
     for (const match of content.matchAll(relativePath)) {
-      const target = resolve(repo, dirname(file), match[0]);
-      const inside = relative(repo, target);
-      if (inside === '..' || inside.startsWith(`..${sep}`)) {
+      const bases = runFromRoot.test(file) ? [dirname(file), '.'] : [dirname(file)];
+      const target = bases
+        .map((base) => resolve(repo, base, match[0]))
+        .find((t) => {
+          const inside = relative(repo, t);
+          return inside === '..' || inside.startsWith(`..${sep}`);
+        });
+      if (target)
         found.push({ file, line: i + 1, text: match[0], why: `resolves to ${target}, outside the repository` });
-      }
     }
     for (const [pattern, why] of forbidden) {
       const hit = pattern.exec(content);
@@ -84,6 +90,7 @@ describe('the repository names no path outside itself', () => {
     // One level up from the root escapes; the same from a folder does not.
     expect(seen('README.md', '[a](../x.md)')).toEqual(['../x.md']);
     expect(seen('docs/a.md', '[a](../x.md)')).toEqual([]);
+    expect(seen('.ci/run', 'ls ../x')).toEqual(['../x']);
     expect(seen('packages/app/src/a.ts', "new URL('../../data/groceries/', import.meta.url)")).toEqual([]);
     expect(seen('test/e2e/a.ts', "import '../../packages/app/src/demo/pipeline.js'")).toEqual([]);
     expect(seen('packages/app/tsconfig.json', '"extends": "../../tsconfig.base.json"')).toEqual([]);
