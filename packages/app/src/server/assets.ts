@@ -40,6 +40,7 @@ form.inline label{margin:0}
 .notice.ok{border-color:var(--ok);background:#eefaf2}
 .empty{color:var(--muted);font-style:italic}
 .pager{display:flex;gap:1rem;margin:.6rem 0}
+iframe.mail-html{display:block;width:100%;height:560px;border:1px solid var(--line);border-radius:6px;background:#fff;margin-top:.5rem}
 `;
 
 /**
