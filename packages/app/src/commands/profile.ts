@@ -1,4 +1,4 @@
-import { TactfulError, type ProfileAttributesInput } from '@tactful/core';
+import { formatMoney, TactfulError, type ProfileAttributesInput } from '@tactful/core';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
 import { table } from '../cli/parse.js';
@@ -46,6 +46,7 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
       await withEngine(ctx, async (tactful) => {
         const view = await tactful.profiles.show(flags.email);
         if (flags.json) return ctx.json(view);
+        const { currency } = await tactful.settings.get();
         ctx.line(`${view.email} (subject ${view.subjectId}) in ${tactful.shopId}`);
         const ids = Object.entries(view.externalIds);
         if (ids.length > 0) ctx.line(`ids: ${ids.map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -69,7 +70,7 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
           );
         }
         ctx.line(
-          `orders: ${p.orders.count}, revenue ${p.orders.revenue.toFixed(2)}, average ${p.orders.averageOrderValue.toFixed(2)}, first ${iso(p.orders.firstOrderAt)}, last ${iso(p.orders.lastOrderAt)}`,
+          `orders: ${p.orders.count}, revenue ${formatMoney(p.orders.revenue, currency)}, average ${formatMoney(p.orders.averageOrderValue, currency)}, first ${iso(p.orders.firstOrderAt)}, last ${iso(p.orders.lastOrderAt)}`,
         );
         if (p.age !== null) ctx.line(`age: ${p.age}`);
         ctx.line(

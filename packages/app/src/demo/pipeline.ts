@@ -89,9 +89,9 @@ export function startSandboxes(
 ): DemoSandboxes & { seed: ReturnType<typeof seedFromGroceries> } {
   const shopify = createShopifySandbox({ shop, bucket: { maximumAvailable: 20_000, restoreRate: 1000 } });
   const seed = seedFromGroceries(shopify, { customers: options.customers, orders: options.orders });
-  // The Groceries catalogue has no pictures: the demo app draws one per product, so emails show images.
+  // The sandbox pictures live on a CDN the demo cannot reach: the demo app draws one per product instead.
   if (options.imageUrl)
-    for (const product of shopify.state.products.byId.values()) product.imageUrl ??= options.imageUrl(product.title);
+    for (const product of shopify.state.products.byId.values()) product.imageUrl = options.imageUrl(product.title);
   const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
   const server = setupServer(...shopify.handlers, ...mailchimp.handlers);
   server.listen({ onUnhandledRequest: 'bypass' });

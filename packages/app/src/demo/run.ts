@@ -32,6 +32,8 @@ export interface DemoPlan {
   /** The folder as the commands the demo prints name it (relative to where it runs when possible). */
   shown: string;
   customers: number;
+  /** Orders of the demo shop; default every Groceries basket. */
+  orders?: number | undefined;
   port: number;
   serve: boolean;
 }
@@ -39,7 +41,7 @@ export interface DemoPlan {
 /** The demo's flags, all checked before anything is wiped or started (bad input exits 2, nothing changed). */
 export function checkDemoFlags(
   ctx: CliContext,
-  flags: { data?: string | undefined; customers: string; port: string; serve: boolean },
+  flags: { data?: string | undefined; customers: string; orders?: string | undefined; port: string; serve: boolean },
   given: { db?: string | undefined },
 ): DemoPlan {
   const customers = parsePositiveInt(flags.customers, '--customers');
@@ -48,6 +50,7 @@ export function checkDemoFlags(
       'INPUT.INVALID',
       `--customers ${customers} is more than the demo builds (at most ${MAX_CUSTOMERS}): pick a smaller number.`,
     );
+  const orders = flags.orders === undefined ? undefined : parsePositiveInt(flags.orders, '--orders');
   const port = Number(flags.port);
   if (!/^\d{1,5}$/.test(flags.port.trim()) || port > 65535)
     throw new TactfulError(
@@ -88,7 +91,14 @@ export function checkDemoFlags(
   }
   const rel = relative(ctx.io.cwd, folder);
   const shown = !isAbsolute(typed) && rel !== '' && !rel.startsWith('..') ? rel : folder;
-  return { folder, shown: /\s/.test(shown) ? JSON.stringify(shown) : shown, customers, port, serve: flags.serve };
+  return {
+    folder,
+    shown: /\s/.test(shown) ? JSON.stringify(shown) : shown,
+    customers,
+    orders,
+    port,
+    serve: flags.serve,
+  };
 }
 
 const demoMarker = (folder: string) => `${folder}.demo`;
@@ -129,6 +139,7 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
     const shop = ctx.globals().shop;
     sandboxes = startSandboxes(shop, {
       customers: plan.customers,
+      ...(plan.orders !== undefined ? { orders: plan.orders } : {}),
       imageUrl: (title) => `${publicUrl}/demo/product-image.svg?title=${encodeURIComponent(title)}`,
     });
     const tactful = await createTactful({ store, shop });

@@ -62,7 +62,7 @@ export const dashboardJs = `
     });
     new window.Chart(canvas,{type:spec.type,data:{labels:spec.labels,datasets:datasets},
       options:{responsive:true,maintainAspectRatio:false,animation:false,
-        scales:spec.type==='doughnut'?{}:{x:{stacked:!!spec.stacked},y:{stacked:!!spec.stacked,beginAtZero:true,ticks:{precision:0}}},
+        scales:spec.type==='doughnut'?{}:{x:{stacked:!!spec.stacked,title:{display:!!spec.xTitle,text:spec.xTitle||''}},y:{stacked:!!spec.stacked,beginAtZero:true,ticks:{precision:0},title:{display:!!spec.yTitle,text:spec.yTitle||''}}},
         plugins:{legend:{position:'bottom'}}}});
   });
 })();
