@@ -1,4 +1,4 @@
-import { formatMoney, TactfulError, type ProfileAttributesInput } from '@tactful/core';
+import { emailAddress, formatMoney, TactfulError, type ProfileAttributesInput } from '@tactful/core';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
 import { table } from '../cli/parse.js';
@@ -20,6 +20,11 @@ export function customerEmail(positional: string | undefined, flag: string | und
   const email = flag ?? positional;
   if (email === undefined || email.trim() === '')
     throw new TactfulError('INPUT.INVALID', `${command}: name the customer with --email <address>.`);
+  if (!emailAddress.safeParse(email).success)
+    throw new TactfulError(
+      'INPUT.INVALID',
+      `${command}: "${email}" is not an email address: name the customer as --email kim@example.com.`,
+    );
   return email;
 }
 
