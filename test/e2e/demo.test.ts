@@ -259,3 +259,19 @@ describe('tactful demo: the dashboard stays up behind a one-time sign-in link', 
     );
   });
 });
+
+describe('npx tactful works on a fresh clone, and says its version', () => {
+  it('the bin is a file in the repository (npm links it at install, before dist/ is built) and it runs', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync('packages/app/package.json', 'utf8'));
+    const bin = pkg.bin.tactful.replace(/^\.\//, '');
+    expect(bin.startsWith('dist/')).toBe(false);
+    expect(pkg.files).toContain(bin.split('/')[0]);
+    expect(execFileSync('git', ['ls-files', '--error-unmatch', `packages/app/${bin}`], { encoding: 'utf8' })).toBe(
+      `packages/app/${bin}\n`,
+    );
+    const r = await runCaptured(['--version']);
+    expect(r).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+});
