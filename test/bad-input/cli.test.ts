@@ -299,7 +299,7 @@ describe('every command: wrong input exits 2 with one line that names the input 
     {
       name: 'profile set with an address that is not one',
       args: () => ['profile', 'set', 'bad-email', '--first-name', 'Kim'],
-      says: /^error INPUT\.INVALID: profile set: "bad-email" is not an email address: name the customer as --email/,
+      says: /^error INPUT\.INVALID: profile set: "bad-email" is not a valid email address: name the customer as --email/,
     },
     {
       name: 'profile exclude naming two customers',

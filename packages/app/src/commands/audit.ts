@@ -20,7 +20,10 @@ interface ExportFlags {
 function checkOutFile(path: string, given: string): void {
   const folder = dirname(path);
   if (!existsSync(folder) || !statSync(folder).isDirectory())
-    throw new CliExit(EXIT.invalid, `--out ${given}: the folder ${folder} does not exist: create it or write elsewhere.`);
+    throw new CliExit(
+      EXIT.invalid,
+      `--out ${given}: the folder ${folder} does not exist: create it or write elsewhere.`,
+    );
   if (existsSync(path) && statSync(path).isDirectory())
     throw new CliExit(EXIT.invalid, `--out ${given} is a folder: name a file in it, e.g. ${join(given, 'audit.csv')}.`);
   try {

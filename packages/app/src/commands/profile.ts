@@ -23,7 +23,7 @@ export function customerEmail(positional: string | undefined, flag: string | und
   if (!emailAddress.safeParse(email).success)
     throw new TactfulError(
       'INPUT.INVALID',
-      `${command}: "${email}" is not an email address: name the customer as --email kim@example.com.`,
+      `${command}: "${email}" is not a valid email address: name the customer as --email kim@example.com.`,
     );
   return email;
 }
