@@ -112,7 +112,7 @@ describe('tactful demo --no-serve: numbers that add up, and commands that run as
 });
 
 /** Text of an HTML attribute or element, as the browser reads it. */
-const unescape = (text: string) =>
+const htmlText = (text: string) =>
   text
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -196,10 +196,10 @@ describe('tactful demo: the dashboard stays up behind a one-time sign-in link', 
     const sent = Number(/the campaign's (\d+) emails/.exec(stdout)?.[1]);
     expect(sent).toBeGreaterThan(0);
     expect(inbox.match(/<iframe class="mail-html"/g)?.length).toBe(sent);
-    const srcdoc = unescape(/srcdoc="([^"]*)"/.exec(inbox)![1]!);
+    const srcdoc = htmlText(/srcdoc="([^"]*)"/.exec(inbox)![1]!);
     expect(srcdoc).toMatch(/\$\d+\.\d\d/);
     expect(srcdoc).not.toMatch(/\*\|/);
-    const image = unescape(/<img src="([^"]+)"/.exec(srcdoc)![1]!);
+    const image = htmlText(/<img src="([^"]+)"/.exec(srcdoc)![1]!);
     expect(image.startsWith(`${base}/demo/product-image.svg?title=`)).toBe(true);
     const picture = await fetch(image);
     expect(picture.status).toBe(200);
