@@ -278,3 +278,69 @@ describe('tactful import orders: bad files and flags are refused and store nothi
     expect(after.all).toEqual(baseline.all);
   });
 });
+
+describe('every command: wrong input exits 2 with one line that names the input and what to do', () => {
+  const cases: Array<{ name: string; args: () => string[]; says: RegExp }> = [
+    {
+      name: 'audit export --out into a folder that does not exist',
+      args: () => ['audit', 'export', '--out', join(dir, 'missing', 'a.csv')],
+      says: /--out .*missing\/a\.csv: the folder .*missing does not exist: create it or write elsewhere\./,
+    },
+    {
+      name: 'audit export --out naming a folder',
+      args: () => ['audit', 'export', '--out', dir],
+      says: /is a folder: name a file in it/,
+    },
+    {
+      name: '--db naming a file',
+      args: () => ['--db', '/etc/passwd', 'consent', 'show', '--email', 'kim@example.com'],
+      says: /--db \/etc\/passwd is a file, not a database: give a folder/,
+    },
+    {
+      name: 'profile set with an address that is not one',
+      args: () => ['profile', 'set', 'bad-email', '--first-name', 'Kim'],
+      says: /^error INPUT\.INVALID: profile set: "bad-email" is not a valid email address: name the customer as --email/,
+    },
+    {
+      name: 'profile exclude naming two customers',
+      args: () => ['profile', 'exclude', 'kim@example.com', '--email', 'lee@example.com', '--category', 'tea'],
+      says: /name two customers: give one, as --email <address>/,
+    },
+    {
+      name: 'profile set naming no customer',
+      args: () => ['profile', 'set', '--first-name', 'Kim'],
+      says: /profile set: name the customer with --email <address>/,
+    },
+    {
+      name: 'import orders of a file that does not exist calls it an orders file',
+      args: () => ['import', 'orders', join(dir, 'none.csv')],
+      says: /Cannot read the orders file .*none\.csv.*: no such file/,
+    },
+  ];
+
+  let before: Awaited<ReturnType<typeof dbSnapshot>>;
+  beforeAll(async () => {
+    before = await dbSnapshot();
+  });
+
+  it.each(cases)('$name', async ({ args, says }) => {
+    const given = args();
+    const r = await runCaptured(given[0] === '--db' ? given : [...base, ...given]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(says);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/undefined|Error: E[A-Z]+|\n\s+at /);
+  });
+
+  it('the profile commands take --email like every other command, the address alone too', async () => {
+    const flag = await runCaptured([...base, 'profile', 'set', '--email', 'nobody@example.com', '--first-name', 'Kim']);
+    const alone = await runCaptured([...base, 'profile', 'set', 'nobody@example.com', '--first-name', 'Kim']);
+    expect(flag.stderr).toMatch(/nobody@example\.com/);
+    expect(alone.stderr).toBe(flag.stderr);
+    expect(alone.code).toBe(flag.code);
+  });
+
+  it('nothing was stored by any of them', async () => {
+    expect(await dbSnapshot()).toEqual(before);
+  });
+});

@@ -59,6 +59,8 @@ export type { Tactful, CreateTactfulOptions } from './engine.js';
 export { parseMasterSecret } from './crypto/master-secret.js';
 export { KeyRing } from './crypto/keyring.js';
 export { shopSettings } from './shop/settings.js';
+export { formatMoney } from './shop/money.js';
+export { consentMethodLabel, ONE_CLICK_UNSUBSCRIBE_FORM } from './consent/method-label.js';
 export type { ShopSettings, ShopSettingsInput } from './shop/settings.js';
 // consent
 export { foldConsent, compareEvents, isFirstPartyOptIn, initialConsent } from './consent/fold.js';

@@ -8,6 +8,10 @@ export interface CliIo {
   cwd: string;
   /** Whether stderr is a terminal (progress bars draw only then). */
   isTTY: boolean;
+  /** Lines typed while a long-running command waits (the demo prints a new sign-in link on Enter). */
+  stdin?: NodeJS.ReadableStream | undefined;
+  /** Resolves when a long-running command should stop; default the first SIGINT or SIGTERM. */
+  untilStopped?: (() => Promise<unknown>) | undefined;
 }
 
 export const processIo = (): CliIo => ({
@@ -16,6 +20,8 @@ export const processIo = (): CliIo => ({
   env: process.env,
   cwd: process.cwd(),
   isTTY: Boolean(process.stderr.isTTY),
+  // Only a terminal: a pipe or /dev/null has no one pressing Enter, and reading it could hold the process.
+  stdin: process.stdin.isTTY ? process.stdin : undefined,
 });
 
 /** Exit codes of every command: 0 done, 1 refused by a rule, 2 invalid input. */

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { isTactfulError } from '@tactful/core';
 import { CliExit, EXIT, exitCodeFor, type CliIo } from './io.js';
@@ -20,10 +23,25 @@ export interface CliContext {
 
 export type CommandModule = (program: Command, ctx: CliContext) => void;
 
+/** The version of @tactful/app, read from its package.json (one folder up from src/ and from dist/). */
+export function appVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === '@tactful/app' && pkg.version) return pkg.version;
+    } catch {
+      // not here: one folder up
+    }
+  }
+  return 'unknown';
+}
+
 export function buildProgram(io: CliIo): Command {
   const program = new Command('tactful');
   program
     .description('Tactful: personal related-product email with consent and privacy as hard guarantees.')
+    .version(appVersion(), '-V, --version', 'print the version of tactful')
     .option('--db <target>', 'a folder (PGlite), memory:// or a postgres:// URL', io.env.TACTFUL_DB ?? '.tactful/db')
     .option('--shop <domain>', 'the shop to act on', io.env.TACTFUL_SHOP ?? 'demo.myshopify.com')
     .exitOverride()

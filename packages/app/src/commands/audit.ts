@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, createWriteStream, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { TactfulError, type ChainVerification } from '@tactful/core';
 import type { Command } from 'commander';
@@ -14,6 +14,23 @@ interface ExportFlags {
   until?: string;
   email?: string;
   out?: string;
+}
+
+/** An --out the export could not write is refused before the store is opened, naming what to change. */
+function checkOutFile(path: string, given: string): void {
+  const folder = dirname(path);
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new CliExit(
+      EXIT.invalid,
+      `--out ${given}: the folder ${folder} does not exist: create it or write elsewhere.`,
+    );
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new CliExit(EXIT.invalid, `--out ${given} is a folder: name a file in it, e.g. ${join(given, 'audit.csv')}.`);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new CliExit(EXIT.invalid, `--out ${given}: ${folder} is not writable for this user: write elsewhere.`);
+  }
 }
 
 function describeBreak(name: string, v: ChainVerification): string {
@@ -37,6 +54,7 @@ export const auditCommand: CommandModule = (program: Command, ctx: CliContext) =
       const format = parseChoice(flags.format, '--format', ['csv', 'jsonl'] as const);
       const since = flags.since ? parseIsoDate(flags.since, '--since') : undefined;
       const until = flags.until ? parseIsoDate(flags.until, '--until') : undefined;
+      if (flags.out !== undefined) checkOutFile(resolve(ctx.io.cwd, flags.out), flags.out);
       await withEngine(ctx, async (tactful) => {
         let subjectId: string | undefined;
         if (flags.email) {

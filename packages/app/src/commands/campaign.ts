@@ -6,6 +6,7 @@ import {
   type EmailProvider,
   type ExclusionReason,
   type Tactful,
+  formatMoney,
 } from '@tactful/core';
 import { createMailchimpProvider } from '@tactful/mailchimp';
 import type { Command } from 'commander';
@@ -196,6 +197,7 @@ export const campaignCommand: CommandModule = (program: Command, ctx: CliContext
         const stats = await tactful.campaign.stats();
         if (flags.json) return ctx.json(stats);
         if (stats.length === 0) return ctx.line('No campaign was sent yet: see tactful campaign preview.');
+        const { currency } = await tactful.settings.get();
         ctx.line(
           table(
             ['campaign', 'sent', 'opens', 'clicks', 'unsubscribes', 'orders', 'revenue', 'report from'],
@@ -206,7 +208,7 @@ export const campaignCommand: CommandModule = (program: Command, ctx: CliContext
               String(s.clicks),
               String(s.unsubscribes),
               String(s.attributedOrders),
-              s.revenue.toFixed(2),
+              formatMoney(s.revenue, currency),
               s.reportAt?.toISOString().slice(0, 16) ?? '-',
             ]),
           ),

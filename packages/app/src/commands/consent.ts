@@ -1,4 +1,4 @@
-import { consentMethods, optInLevels, type Tactful } from '@tactful/core';
+import { consentMethodLabel, consentMethods, optInLevels, type Tactful } from '@tactful/core';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
 import { parseChoice, parseIsoDate, table } from '../cli/parse.js';
@@ -39,7 +39,7 @@ async function show(ctx: CliContext, tactful: Tactful, email: string, json: bool
         p.state,
         p.level,
         iso(p.since),
-        p.source ? `${p.source.system}/${p.source.method}` : '',
+        p.source ? `${p.source.system}/${consentMethodLabel(p.source)}` : '',
         p.clause,
         p.version,
       ]),
@@ -132,7 +132,7 @@ export const consentCommand: CommandModule = (program: Command, ctx: CliContext)
               e.echo ? `${e.state} (echo)` : e.state,
               e.level,
               e.source.system,
-              e.source.method,
+              consentMethodLabel({ method: e.source.method, formId: e.evidence.formId }),
               e.source.eventId,
               Object.entries(e.evidence)
                 .map(([k, v]) => `${k}=${v}`)

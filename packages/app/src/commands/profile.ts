@@ -1,4 +1,4 @@
-import { TactfulError, type ProfileAttributesInput } from '@tactful/core';
+import { emailAddress, formatMoney, TactfulError, type ProfileAttributesInput } from '@tactful/core';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
 import { table } from '../cli/parse.js';
@@ -7,6 +7,27 @@ import type { CliContext, CommandModule } from '../cli/program.js';
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : '');
 
 /** The actor of a correction made by the shop on the customer's request (support ticket, email, phone). */
+/**
+ * Who a command is about: `--email E`, as in every command; the address alone (`profile set E`) is accepted
+ * too, since it cannot be mistaken for anything else. Both, differing, is refused.
+ */
+export function customerEmail(positional: string | undefined, flag: string | undefined, command: string): string {
+  if (positional !== undefined && flag !== undefined && positional.trim() !== flag.trim())
+    throw new TactfulError(
+      'INPUT.INVALID',
+      `${command}: "${positional}" and --email ${flag} name two customers: give one, as --email <address>.`,
+    );
+  const email = flag ?? positional;
+  if (email === undefined || email.trim() === '')
+    throw new TactfulError('INPUT.INVALID', `${command}: name the customer with --email <address>.`);
+  if (!emailAddress.safeParse(email).success)
+    throw new TactfulError(
+      'INPUT.INVALID',
+      `${command}: "${email}" is not a valid email address: name the customer as --email kim@example.com.`,
+    );
+  return email;
+}
+
 const cliActor = (command: string) => ({ type: 'cli' as const, id: `profile ${command}` });
 
 interface SetFlags {
@@ -46,6 +67,7 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
       await withEngine(ctx, async (tactful) => {
         const view = await tactful.profiles.show(flags.email);
         if (flags.json) return ctx.json(view);
+        const { currency } = await tactful.settings.get();
         ctx.line(`${view.email} (subject ${view.subjectId}) in ${tactful.shopId}`);
         const ids = Object.entries(view.externalIds);
         if (ids.length > 0) ctx.line(`ids: ${ids.map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -69,7 +91,7 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
           );
         }
         ctx.line(
-          `orders: ${p.orders.count}, revenue ${p.orders.revenue.toFixed(2)}, average ${p.orders.averageOrderValue.toFixed(2)}, first ${iso(p.orders.firstOrderAt)}, last ${iso(p.orders.lastOrderAt)}`,
+          `orders: ${p.orders.count}, revenue ${formatMoney(p.orders.revenue, currency)}, average ${formatMoney(p.orders.averageOrderValue, currency)}, first ${iso(p.orders.firstOrderAt)}, last ${iso(p.orders.lastOrderAt)}`,
         );
         if (p.age !== null) ctx.line(`age: ${p.age}`);
         ctx.line(
@@ -96,7 +118,8 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
     .description(
       'a customer\'s correction of their own data (GDPR Art. 16), stored with source `customer`: it outranks imported values, is audited, and names reach Shopify and Mailchimp through the outbox. An empty value ("") removes a field.',
     )
-    .argument('<email>', 'the customer')
+    .argument('[email]', 'the customer (same as --email)')
+    .option('--email <email>', 'the customer')
     .option('--first-name <name>')
     .option('--last-name <name>')
     .option('--gender <gender>')
@@ -107,7 +130,8 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
     .option('--job-title <title>')
     .option('--interests <categories>', 'declared interests: catalogue categories, comma-separated ("" for none)')
     .option('--json', 'print the result as JSON')
-    .action(async (email: string, flags: SetFlags) => {
+    .action(async (positional: string | undefined, flags: SetFlags & { email?: string }) => {
+      const email = customerEmail(positional, flags.email, 'profile set');
       const patch: Record<string, unknown> = {};
       for (const name of settable) {
         const value = flags[name];
@@ -150,32 +174,39 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
     .description(
       '"not this": exclude one past purchase or a whole category from the customer\'s personalisation (never a basis or a reason again); --undo takes it back',
     )
-    .argument('<email>', 'the customer')
+    .argument('[email]', 'the customer (same as --email)')
+    .option('--email <email>', 'the customer')
     .option('--product <id>', 'a product the customer bought')
     .option('--category <name>', 'a category of the catalogue')
     .option('--undo', 'remove the exclusion')
     .option('--json', 'print the preferences as JSON')
-    .action(async (email: string, flags: { product?: string; category?: string; undo?: boolean; json?: boolean }) => {
-      if ((flags.product === undefined) === (flags.category === undefined)) {
-        throw new TactfulError('INPUT.INVALID', 'Give exactly one of --product <id> or --category <name>.');
-      }
-      await withEngine(ctx, async (tactful) => {
-        const target = flags.product !== undefined ? { productId: flags.product } : { category: flags.category! };
-        const result = await tactful.preferences.exclude(
-          email,
-          target,
-          { undo: flags.undo === true },
-          cliActor('exclude'),
-        );
-        if (flags.json) return ctx.json(result);
-        const what = flags.product !== undefined ? `product ${flags.product}` : `category ${flags.category}`;
-        ctx.line(
-          result.changed ? `${flags.undo ? 'no longer excluded' : 'excluded'}: ${what}` : `already excluded: ${what}`,
-        );
-        const p = result.preferences;
-        ctx.line(
-          `excluded products: ${p.excludedProducts.join(', ') || '(none)'}; excluded categories: ${p.excludedCategories.join(', ') || '(none)'}`,
-        );
-      });
-    });
+    .action(
+      async (
+        positional: string | undefined,
+        flags: { email?: string; product?: string; category?: string; undo?: boolean; json?: boolean },
+      ) => {
+        const email = customerEmail(positional, flags.email, 'profile exclude');
+        if ((flags.product === undefined) === (flags.category === undefined)) {
+          throw new TactfulError('INPUT.INVALID', 'Give exactly one of --product <id> or --category <name>.');
+        }
+        await withEngine(ctx, async (tactful) => {
+          const target = flags.product !== undefined ? { productId: flags.product } : { category: flags.category! };
+          const result = await tactful.preferences.exclude(
+            email,
+            target,
+            { undo: flags.undo === true },
+            cliActor('exclude'),
+          );
+          if (flags.json) return ctx.json(result);
+          const what = flags.product !== undefined ? `product ${flags.product}` : `category ${flags.category}`;
+          ctx.line(
+            result.changed ? `${flags.undo ? 'no longer excluded' : 'excluded'}: ${what}` : `already excluded: ${what}`,
+          );
+          const p = result.preferences;
+          ctx.line(
+            `excluded products: ${p.excludedProducts.join(', ') || '(none)'}; excluded categories: ${p.excludedCategories.join(', ') || '(none)'}`,
+          );
+        });
+      },
+    );
 };

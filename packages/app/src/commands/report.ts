@@ -1,10 +1,10 @@
+import { formatMoney } from '@tactful/core';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
 import { table } from '../cli/parse.js';
 import type { CliContext, CommandModule } from '../cli/program.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
-const money = (x: number) => x.toFixed(2);
 
 export const reportCommand: CommandModule = (program: Command, ctx: CliContext) => {
   const report = program.command('report').description('customer reports over profiles');
@@ -15,6 +15,8 @@ export const reportCommand: CommandModule = (program: Command, ctx: CliContext) 
     .option('--json', 'print as JSON')
     .action(async (flags: { json?: boolean }) => {
       await withEngine(ctx, async (tactful) => {
+        const { currency } = await tactful.settings.get();
+        const money = (x: number) => formatMoney(x, currency);
         const r = await tactful.segments.pareto();
         if (flags.json) return ctx.json(r);
         ctx.line(
@@ -36,6 +38,8 @@ export const reportCommand: CommandModule = (program: Command, ctx: CliContext) 
     .option('--json', 'print as JSON')
     .action(async (flags: { json?: boolean }) => {
       await withEngine(ctx, async (tactful) => {
+        const { currency } = await tactful.settings.get();
+        const money = (x: number) => formatMoney(x, currency);
         const r = await tactful.segments.rfm();
         if (flags.json) return ctx.json(r);
         ctx.line(`${r.customers} customers with orders and a profile`);

@@ -7,20 +7,7 @@ import { providerFromEnv } from './campaign.js';
 import { readServeConfig } from '../server/config.js';
 import { startServer } from '../server/start.js';
 import { startWorkers } from '../server/workers.js';
-
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(signal);
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-  });
-}
+import { untilSignal } from '../cli/signals.js';
 
 export const serveCommand: CommandModule = (program: Command, ctx: CliContext) => {
   program

@@ -8,7 +8,10 @@ import { setupServer } from 'msw/node';
 import {
   fromExternalConsent,
   statedReason,
+  exclusionLabels,
+  formatMoney,
   type CampaignRunResult,
+  type ExclusionReason,
   type CampaignStats,
   type Tactful,
   type OrderRecord,
@@ -45,7 +48,21 @@ export interface DemoReport {
     sent: CampaignRunResult;
     stats: CampaignStats | undefined;
     simulated: { opens: number; clicks: number; orders: number };
+    /** Every email of the send, as the Mailchimp sandbox rendered it for its recipient. */
+    emails: Array<{ to: string; from: string; subject: string; html: string }>;
   };
+}
+
+/** The demo campaign's dry run as a table that accounts for every customer of the shop. */
+export function exclusionTable(customers: number, dryRun: CampaignRunResult): Array<[string, number]> {
+  const rows: Array<[string, number]> = [['would get it', dryRun.eligible]];
+  if (dryRun.alreadySent > 0) rows.push(['already got it', dryRun.alreadySent]);
+  for (const [reason, n] of Object.entries(dryRun.excluded) as Array<[ExclusionReason, number]>)
+    rows.push([`not sent: ${exclusionLabels[reason]}`, n]);
+  const counted = rows.reduce((sum, [, n]) => sum + n, 0);
+  // Customers Shopify holds no email consent for (never asked, or an invalid address) have no consent record.
+  if (customers > counted) rows.push(['not sent: no consent on record', customers - counted]);
+  return rows;
 }
 
 /** The demo shop's sender: the same postal address as the sandbox audience's contact, as a real setup needs. */
@@ -69,10 +86,13 @@ const AUDIENCE = 'demoaudience1';
 /** Starts both sandboxes in this process (outgoing vendor calls are answered by them; localhost passes). */
 export function startSandboxes(
   shop: string,
-  options: { customers: number; orders?: number },
+  options: { customers: number; orders?: number; imageUrl?: (title: string) => string },
 ): DemoSandboxes & { seed: ReturnType<typeof seedFromGroceries> } {
   const shopify = createShopifySandbox({ shop, bucket: { maximumAvailable: 20_000, restoreRate: 1000 } });
   const seed = seedFromGroceries(shopify, readGroceries(), { customers: options.customers, orders: options.orders });
+  // The sandbox pictures live on a CDN the demo cannot reach: the demo app draws one per product instead.
+  if (options.imageUrl)
+    for (const product of shopify.state.products.byId.values()) product.imageUrl = options.imageUrl(product.title);
   const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
   const server = setupServer(...shopify.handlers, ...mailchimp.handlers);
   server.listen({ onUnhandledRequest: 'bypass' });
@@ -98,7 +118,7 @@ export async function runDemoPipeline(
   sandboxes: DemoSandboxes,
   say: (line: string) => void,
   progress: ProgressRunner = noProgress,
-  options: { campaign?: boolean } = {},
+  options: { campaign?: boolean; publicUrl?: string } = {},
 ): Promise<DemoReport> {
   const { platform, provider } = sandboxes;
   let last = Date.now();
@@ -244,7 +264,10 @@ export async function runDemoPipeline(
   // 7. The related-product campaign: a dry run (who would get it, who not and why), then the send through
   //    Mailchimp. The sandbox's recipients then open, click and buy (simulated: every 3rd opens, every 8th
   //    clicks, every 12th buys a featured product); the buys come back from Shopify like any order.
-  const campaign = options.campaign === false ? null : await demoCampaign(tactful, sandboxes, step);
+  const campaign =
+    options.campaign === false
+      ? null
+      : await demoCampaign(tactful, sandboxes, step, options.publicUrl ?? 'http://127.0.0.1:3000', customers.length);
   return {
     campaign,
     products,
@@ -265,12 +288,13 @@ async function demoCampaign(
   tactful: Tactful,
   sandboxes: DemoSandboxes,
   step: (line: string) => void,
+  publicUrl: string,
+  customers: number,
 ): Promise<DemoReport['campaign']> {
   const { platform, provider } = sandboxes;
-  await tactful.settings.update({ sender: DEMO_SENDER });
+  await tactful.settings.update({ sender: DEMO_SENDER, currency: sandboxes.shopify.state.currency });
   // The demo runs at any hour: no quiet hours for the demo shop (the caps stay as by default).
   await tactful.contact.setPolicy({ quietHours: null });
-  const publicUrl = 'http://127.0.0.1:3000';
   const dryRun = await tactful.campaign.run({
     name: DEMO_CAMPAIGN,
     subject: 'Picked for you',
@@ -279,20 +303,40 @@ async function demoCampaign(
     previews: 3,
   });
   step(
-    `  campaign dry run: ${dryRun.eligible} would get it; not sent: ${Object.entries(dryRun.excluded)
-      .map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`)
+    `  campaign dry run over all ${customers} customers: ${exclusionTable(customers, dryRun)
+      .map(([label, n]) => `${n} ${label}`)
       .join(', ')}`,
   );
   const sentAt = new Date();
+  // About three in four of those eligible get it now: the rest stay eligible, so the dashboard's own dry
+  // run has people to show (those sent to are held back by the frequency cap).
+  const keep = dryRun.eligible > 1 ? Math.max(1, Math.floor(dryRun.eligible / 4)) : 0;
   const sent = await tactful.campaign.run(
-    { name: DEMO_CAMPAIGN, subject: 'Picked for you', dryRun: false, publicUrl },
+    {
+      name: DEMO_CAMPAIGN,
+      subject: 'Picked for you',
+      dryRun: false,
+      publicUrl,
+      ...(dryRun.eligible - keep > 0 ? { maxRecipients: dryRun.eligible - keep } : {}),
+    },
     { provider, actor: { type: 'system', id: 'demo' } },
   );
   const audience = [...sandboxes.mailchimp.state.audiences.values()][0]!;
   const mcCampaign = [...sandboxes.mailchimp.state.campaigns.values()].find((c) => c.status === 'sent');
   const simulated = { opens: 0, clicks: 0, orders: 0 };
+  const emails: Array<{ to: string; from: string; subject: string; html: string }> = [];
   if (mcCampaign) {
     const recipients = mcCampaign.sentTo.map((hash) => audience.members.get(hash)!.email_address);
+    for (const to of recipients) {
+      const html = sandboxes.mailchimp.render(mcCampaign.id, to);
+      if (html)
+        emails.push({
+          to,
+          from: `${mcCampaign.settings.from_name} <${mcCampaign.settings.reply_to}>`,
+          subject: mcCampaign.settings.subject_line ?? '',
+          html,
+        });
+    }
     const featured = new Map(
       (
         await tactful.store.query<{ subject_id: string; product_ids: string[] | string }>(
@@ -335,7 +379,7 @@ async function demoCampaign(
   await tactful.campaign.refreshReports(provider);
   const stats = (await tactful.campaign.stats()).find((c) => c.name === DEMO_CAMPAIGN);
   step(
-    `  campaign sent through Mailchimp to ${sent.sent} people (each exactly once); simulated in the sandbox: ${simulated.opens} opens, ${simulated.clicks} clicks, ${simulated.orders} orders of a featured product → ${stats?.attributedOrders ?? 0} orders, ${(stats?.revenue ?? 0).toFixed(2)} attributed`,
+    `  campaign sent through Mailchimp to ${sent.sent} people (each exactly once); simulated in the sandbox: ${simulated.opens} opens, ${simulated.clicks} clicks, ${simulated.orders} orders of a featured product → ${stats?.attributedOrders ?? 0} orders, ${formatMoney(stats?.revenue ?? 0, sandboxes.shopify.state.currency)} attributed; ${dryRun.eligible - sent.sent} left for the dashboard's dry run`,
   );
-  return { dryRun, sent, stats, simulated };
+  return { dryRun, sent, stats, simulated, emails };
 }

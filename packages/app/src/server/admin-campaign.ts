@@ -1,6 +1,7 @@
 import express, { type Request, type Router } from 'express';
 import {
   exclusionLabels,
+  formatMoney,
   isTactfulError,
   TactfulError,
   type CampaignRunResult,
@@ -39,9 +40,10 @@ ${result.failed.length ? html`<details><summary>Refused by the provider</summary
 async function campaignsTable(tactful: Tactful): Promise<SafeHtml> {
   const stats = await tactful.campaign.stats();
   if (stats.length === 0) return html`<p class="empty">No campaign was sent yet.</p>`;
+  const { currency } = await tactful.settings.get();
   return html`<table><thead><tr><th>Campaign</th><th>Subject</th><th>Last run</th><th class="num">Sent</th><th class="num">Opens</th><th class="num">Clicks</th><th class="num">Unsubscribes</th><th class="num">Orders</th><th class="num">Revenue</th></tr></thead><tbody>${stats.map(
     (s) =>
-      html`<tr><td>${s.name}</td><td>${s.subject}</td><td>${s.lastRunAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td class="num">${s.sends}</td><td class="num">${s.opens}</td><td class="num">${s.clicks}</td><td class="num">${s.unsubscribes}</td><td class="num">${s.attributedOrders}</td><td class="num">${s.revenue.toFixed(2)}</td></tr>`,
+      html`<tr><td>${s.name}</td><td>${s.subject}</td><td>${s.lastRunAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td class="num">${s.sends}</td><td class="num">${s.opens}</td><td class="num">${s.clicks}</td><td class="num">${s.unsubscribes}</td><td class="num">${s.attributedOrders}</td><td class="num">${formatMoney(s.revenue, currency)}</td></tr>`,
   )}</tbody></table>`;
 }
 

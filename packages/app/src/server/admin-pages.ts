@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import express, { type Request, type Router } from 'express';
-import { auditActions, isTactfulError, TactfulError, type Actor, type Tactful } from '@tactful/core';
+import { auditActions, formatMoney, isTactfulError, TactfulError, type Actor, type Tactful } from '@tactful/core';
 import type { AdminAuth } from './admin-auth.js';
 import { adminCampaign } from './admin-campaign.js';
 import { adminDataRequests } from './admin-data-requests.js';
@@ -153,8 +153,8 @@ ${chartCard('unsubscribes', 'Unsubscribes')}
 <section class="card"><h2>Revenue from recommended products</h2>${
       data.recommendedRevenue === 0
         ? html`<p class="empty">No order in this period contains a product that an email featured to the buyer in the 30 days before.</p>`
-        : html`<p><strong>${data.recommendedRevenue.toFixed(2)}</strong> in the period.</p><div class="chart"><canvas data-chart="revenue" role="img" aria-label="Revenue from recommended products per day"></canvas></div>`
-    }<p class="small muted">An order line counts when the buyer was sent an email featuring that product in the 30 days before the order; amounts are summed as recorded, in the orders' own currencies.</p></section>`;
+        : html`<p><strong>${formatMoney(data.recommendedRevenue, (await tactful.settings.get()).currency)}</strong> in the period.</p><div class="chart"><canvas data-chart="revenue" role="img" aria-label="Revenue from recommended products per day"></canvas></div>`
+    }<p class="small muted">An order line counts when the buyer was sent an email featuring that product in the 30 days before the order; amounts are summed as recorded, in the shop's currency.</p></section>`;
     res.send(chartPage('Dashboard', '/admin', body, data.charts as unknown as Record<string, ChartSpec>));
   });
 

@@ -1,5 +1,5 @@
 import express, { type Request, type Router } from 'express';
-import { isTactfulError, type Tactful } from '@tactful/core';
+import { formatMoney, isTactfulError, type Tactful } from '@tactful/core';
 import type { ChartSpec } from './dashboard-data.js';
 import { html, jsonForScript, type SafeHtml } from './html.js';
 import { page } from './layout.js';
@@ -10,12 +10,14 @@ const example = JSON.stringify(
   2,
 );
 
-function money(n: number): string {
-  return n.toFixed(2);
-}
-
 function pct(n: number): string {
   return `${(n * 100).toFixed(1)}%`;
+}
+
+/** The ranks (1-based) a Pareto chart of `n` members plots: all of them up to 200, else 200 spread evenly. */
+export function paretoRanks(n: number, points = 200): number[] {
+  if (n <= points) return Array.from({ length: n }, (_, i) => i + 1);
+  return Array.from({ length: points }, (_, i) => 1 + Math.round((i * (n - 1)) / (points - 1)));
 }
 
 /** Saved segments with their size, a preview of any definition, and the Pareto and RFM views. */
@@ -45,6 +47,8 @@ ${result.sample.length > 0 ? html`<p class="small muted">Sample: ${result.sample
     }
     const threshold = Math.min(0.99, Math.max(0.5, Number(req.query.threshold) || 0.8));
     const pareto = await tactful.segments.pareto(threshold);
+    const { currency } = await tactful.settings.get();
+    const money = (n: number) => formatMoney(n, currency);
     const rfm = await tactful.segments.rfm();
     const charts: Record<string, ChartSpec> = {
       rfm: {
@@ -52,13 +56,19 @@ ${result.sample.length > 0 ? html`<p class="small muted">Sample: ${result.sample
         labels: rfm.labels.map((l) => l.label.replace(/_/g, ' ')),
         datasets: [{ label: 'Customers', data: rfm.labels.map((l) => l.customers) }],
       },
+      // Every member up to the threshold, largest first: at most 200 points, evenly spread, always the last
+      // (where the curve crosses the threshold), so the line ends where the sentence above says it does.
       pareto: {
         type: 'line',
-        labels: pareto.members.slice(0, 200).map((_, i) => String(i + 1)),
+        labels: paretoRanks(pareto.members.length).map(String),
+        xTitle: 'customers, largest revenue first',
+        yTitle: 'cumulative share of revenue (%)',
         datasets: [
           {
             label: 'Cumulative share of revenue (%)',
-            data: pareto.members.slice(0, 200).map((m) => Math.round(m.cumulativeShare * 1000) / 10),
+            data: paretoRanks(pareto.members.length).map(
+              (rank) => Math.round(pareto.members[rank - 1]!.cumulativeShare * 1000) / 10,
+            ),
           },
         ],
       },

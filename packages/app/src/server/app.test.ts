@@ -534,7 +534,7 @@ describe('admin', () => {
     const data = JSON.parse(page.match(/<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/)![1]!);
     // Cups were featured to Cy (2 × 7.25); saucers were not.
     expect(data.revenue.datasets[0].data.reduce((a: number, b: number) => a + b, 0)).toBe(14.5);
-    expect(page).toContain('<strong>14.50</strong> in the period');
+    expect(page).toContain('<strong>$14.50</strong> in the period');
   });
 
   it('settings: frequency caps are saved, and a bad cap is refused with the reason', async () => {

@@ -10,12 +10,13 @@ import { adminPages } from './admin-pages.js';
 import { assetRoutes } from './assets.js';
 import type { ServeConfig } from './config.js';
 import type { AppContext } from './context.js';
-import { html } from './html.js';
-import { APP_BRIDGE_URL, embeddedPages, messagePage, page, safeUrl } from './layout.js';
+import { APP_BRIDGE_URL, embeddedPages, messagePage } from './layout.js';
 import { memoryMailbox, smtpMailer, type Mailer, type SentMail } from './mail.js';
 import { publicPages } from './public-pages.js';
 import { requestLog } from './request-log.js';
 import { storeSessionStorage } from './shopify-sessions.js';
+import { demoInbox, demoProductImage } from './demo-inbox.js';
+import { signInLinkRoutes, type SignInLinks } from './sign-in-links.js';
 
 export interface CreateAppOptions {
   tactful: Tactful;
@@ -34,6 +35,8 @@ export interface CreateAppOptions {
   verifyEmbedded?: ((req: Request) => Promise<boolean>) | undefined;
   /** The email provider campaigns are sent through (Mailchimp); without one the admin can preview only. */
   provider?: EmailProvider | undefined;
+  /** One-time sign-in links (the demo prints one): mounted at /admin/sign-in when given. */
+  signInLinks?: SignInLinks | undefined;
 }
 
 export interface TactfulApp extends Express {
@@ -206,30 +209,14 @@ export function createApp(options: CreateAppOptions): TactfulApp {
     },
   });
   app.use(
-    ['/subscribe', '/confirm', '/unsubscribe', '/preferences', '/admin/login', '/demo'],
+    ['/subscribe', '/confirm', '/unsubscribe', '/preferences', '/admin/login', '/admin/sign-in', '/demo'],
     oneClickLimiter,
     publicLimiter,
   );
 
   if (config.TACTFUL_DEMO && 'messages' in mailer) {
-    const box = mailer as Mailer & { messages: readonly SentMail[] };
-    app.get('/demo/mail', (_req, res) => {
-      res.set('Cache-Control', 'no-store').send(
-        page({
-          title: 'Demo inbox',
-          body: html`<h1>Demo inbox</h1><div class="notice">Demo mode: the emails the app would send are kept here instead, newest first. Never run a real shop with TACTFUL_DEMO=1.</div>
-${box.messages.length === 0 ? html`<p class="empty">No email yet.</p>` : ''}
-${box.messages.map(
-  (
-    m,
-  ) => html`<article class="card mail" data-to="${m.to}" data-subject="${m.subject}"><h2>${m.subject}</h2><p class="small muted">To ${m.to} · ${m.at.toISOString()}</p>
-${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entries(m.headers).map(([k, v]) => `${k}: ${v}\n`)}</pre>` : ''}
-<p>${Object.entries(m.links).map(([role, href]) => html`<a class="button" data-link="${role}" href="${safeUrl(href)}">${role}</a> `)}</p>
-<pre class="small" style="white-space:pre-wrap">${m.text}</pre></article>`,
-)}`,
-        }),
-      );
-    });
+    app.get('/demo/mail', demoInbox(mailer as Mailer & { messages: readonly SentMail[] }));
+    app.get('/demo/product-image.svg', demoProductImage);
   }
 
   if (embedded) {
@@ -246,16 +233,14 @@ ${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entr
     app.use((req, _res, next) => (isAdminPage(req) ? embeddedPages.run(bridge, next) : next()));
   }
   app.use(publicPages(ctx));
-  app.use(
-    adminPages(
-      ctx,
-      createAdminAuth({
-        adminToken: config.TACTFUL_ADMIN_TOKEN,
-        secureCookie: config.PUBLIC_URL.startsWith('https:'),
-        verifyEmbedded,
-      }),
-    ),
-  );
+  const adminAuth = createAdminAuth({
+    adminToken: config.TACTFUL_ADMIN_TOKEN,
+    secureCookie: config.PUBLIC_URL.startsWith('https:'),
+    verifyEmbedded,
+  });
+  if (options.signInLinks)
+    app.use(signInLinkRoutes(options.signInLinks, (res) => adminAuth.login(res, config.TACTFUL_ADMIN_TOKEN)));
+  app.use(adminPages(ctx, adminAuth));
 
   app.use((_req, res) => {
     res.status(404).send(messagePage('Not found', 'There is no page at this address.', 'error'));

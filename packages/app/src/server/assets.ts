@@ -40,6 +40,7 @@ form.inline label{margin:0}
 .notice.ok{border-color:var(--ok);background:#eefaf2}
 .empty{color:var(--muted);font-style:italic}
 .pager{display:flex;gap:1rem;margin:.6rem 0}
+iframe.mail-html{display:block;width:100%;height:560px;border:1px solid var(--line);border-radius:6px;background:#fff;margin-top:.5rem}
 `;
 
 /**
@@ -61,7 +62,7 @@ export const dashboardJs = `
     });
     new window.Chart(canvas,{type:spec.type,data:{labels:spec.labels,datasets:datasets},
       options:{responsive:true,maintainAspectRatio:false,animation:false,
-        scales:spec.type==='doughnut'?{}:{x:{stacked:!!spec.stacked},y:{stacked:!!spec.stacked,beginAtZero:true,ticks:{precision:0}}},
+        scales:spec.type==='doughnut'?{}:{x:{stacked:!!spec.stacked,title:{display:!!spec.xTitle,text:spec.xTitle||''}},y:{stacked:!!spec.stacked,beginAtZero:true,ticks:{precision:0},title:{display:!!spec.yTitle,text:spec.yTitle||''}}},
         plugins:{legend:{position:'bottom'}}}});
   });
 })();

@@ -19,6 +19,9 @@ export interface ChartSpec {
   labels: string[];
   datasets: Series[];
   stacked?: boolean;
+  /** Axis titles, when the labels alone do not say what is plotted. */
+  xTitle?: string;
+  yTitle?: string;
 }
 
 export function dayLabels(until: Date, days: number): string[] {

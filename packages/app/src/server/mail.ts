@@ -13,6 +13,10 @@ export interface OutgoingMail {
   headers: Record<string, string>;
   /** The links of the message by role, so a demo inbox (and a test) can follow them. */
   links: Record<string, string>;
+  /** The HTML body, when the message has one (the campaign emails the demo keeps in its inbox). */
+  html?: string | undefined;
+  /** Who it is from, when not the app itself (a campaign's sender). */
+  from?: string | undefined;
 }
 
 export interface Mailer {

@@ -6,6 +6,7 @@
 import type { PurposeConsentView } from '../consent/service.js';
 import type { CampaignContent, CampaignProductContent, CampaignSender } from '../ports.js';
 import type { ExplainedRecommendation } from '../recommend/service.js';
+import { formatMoney } from '../shop/money.js';
 
 export const MAX_CAMPAIGN_PRODUCTS = 3;
 
@@ -77,6 +78,7 @@ export function productContent(
   rec: ExplainedRecommendation,
   campaign: string,
   shopUrl: string,
+  currency = 'USD',
 ): CampaignProductContent {
   const p = rec.product;
   const base = p.url ?? `${shopUrl.replace(/\/$/, '')}/products/${encodeURIComponent(rec.productId)}`;
@@ -85,7 +87,7 @@ export function productContent(
     title: p.title,
     url: utmLink(base, campaign, rec.productId),
     imageUrl: p.imageUrl ?? null,
-    ...(p.price ? { price: p.price } : {}),
+    ...(p.price ? { price: formatMoney(p.price, currency) } : {}),
   };
 }
 

@@ -325,7 +325,7 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
     const view = (await consentViewOf(ctx, subjectId)).find((v) => v.purpose === 'email_marketing');
     if (!view) return 'no_email_consent';
     const content: CampaignContent = {
-      products: shown.map((r) => productContent(r, options.name, shopUrl)),
+      products: shown.map((r) => productContent(r, options.name, shopUrl, settings.currency)),
       reason,
       consentLine: consentLine(view, emailPurposeTitle),
       // Valid 60 days: an email is read long after it was sent.

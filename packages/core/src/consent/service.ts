@@ -21,6 +21,7 @@ import { personalEvidenceOf, subjectHistory, type LedgerRow } from './ledger.js'
 import { applyEvents, type IngestSession, type RecordOutcome } from './ingest.js';
 import { listPurposes, type Purpose } from './purposes.js';
 import { newTokenId, signToken, verifyToken } from './tokens.js';
+import { ONE_CLICK_UNSUBSCRIBE_FORM } from './method-label.js';
 
 export type { RecordOutcome } from './ingest.js';
 
@@ -147,7 +148,8 @@ export interface PurposeConsentView {
   state: ConsentState;
   level: OptInLevel;
   since: Date | null;
-  source: { system: string; method: string; eventId: string } | null;
+  /** The deciding event's source; `formId` names the form of a first-party step (`one-click-unsubscribe`). */
+  source: { system: string; method: string; eventId: string; formId?: string } | null;
   /** The clause and version the deciding event was given under (else the purpose's current ones). */
   clause: string;
   version: string;
@@ -201,7 +203,14 @@ export async function consentViewOf(ctx: ShopContext, subjectId: string): Promis
       state: (st?.state ?? 'none') as ConsentState,
       level: (st?.level ?? 'unknown') as OptInLevel,
       since: st?.since ?? null,
-      source: decided ? { system: decided.sourceSystem, method: decided.method, eventId: decided.sourceEventId } : null,
+      source: decided
+        ? {
+            system: decided.sourceSystem,
+            method: decided.method,
+            eventId: decided.sourceEventId,
+            ...(decided.evidence.formId ? { formId: decided.evidence.formId } : {}),
+          }
+        : null,
       clause: decided?.evidence.clause ?? p.clause,
       version: decided?.evidence.policyVersion ?? p.version,
       documentUrl: p.documentUrl,
@@ -456,7 +465,7 @@ export async function unsubscribe(
         eventId: `unsub:${payload.subject}:${payload.purpose}:${now.getTime()}`,
         method: 'form',
       },
-      evidence: { ...evidence, formId: 'one-click-unsubscribe' },
+      evidence: { ...evidence, formId: ONE_CLICK_UNSUBSCRIBE_FORM },
     },
     await purposeMap(ctx.db, ctx.shopId),
     now,

@@ -302,7 +302,7 @@ export async function assertReadableFile(file: string): Promise<void> {
     info = await stat(file);
   } catch (cause) {
     throw invalid(
-      `Cannot read the baskets file ${JSON.stringify(file)}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message}.`,
+      `Cannot read the orders file ${JSON.stringify(file)}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message}.`,
       cause,
     );
   }

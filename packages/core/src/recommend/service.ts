@@ -124,7 +124,7 @@ export async function recommendForCustomerRef(
   if (consent?.state !== 'granted') {
     throw new TactfulError(
       'CONSENT.NOT_GRANTED',
-      `Customer "${customer}" has not granted personalization (state: ${consent?.state ?? 'none'}): personal recommendations need it. Related products of a product (--product) need no consent.`,
+      `Customer "${customer}" has not granted personalization (state: ${consent?.state ?? 'none'}): personal recommendations need it. Related products of a product need no consent.`,
     );
   }
   const ids = matching.map((m) => m.orderId);

@@ -256,7 +256,7 @@ export async function paretoReport(ctx: SegmentContext, threshold = 0.8): Promis
                  sum(revenue) over () as total, count(*) over () as n
           from profiles where shop_id = ${ctx.shopId} and order_count > 0 and revenue > 0)
         select subject_id, revenue::text, cum::text, total::text, n::int from r
-        where cum - revenue < ${threshold} * total order by revenue desc, subject_id`,
+        where cum - revenue < ${threshold} * total order by r.revenue desc, r.subject_id`,
   );
   const [all] = await rows<{ n: number }>(
     ctx.db,

@@ -298,6 +298,22 @@ describeEachStore('segments', (getStore) => {
     expect(report.members.at(-1)!.cumulativeShare).toBeGreaterThanOrEqual(0.8);
   });
 
+  it('pareto - members run from the largest revenue down, by amount and not as text (99.90 after 341.30)', async () => {
+    const totals = [341.3, 99.9, 1200, 5, 12.5, 88];
+    const people = generate(totals.length, 5).map((p, i) => ({
+      ...p,
+      personalization: true,
+      orders: [{ id: `text-order-${i}`, products: [productIds[0]!], daysAgo: 10, total: totals[i]! }],
+    }));
+    const t = await createTactful({ store: getStore(), shop: uniqueShop('pareto-order'), now: () => now });
+    await load(t, people);
+    const report = await t.segments.pareto(0.99);
+    expect(report.members.map((m) => m.revenue)).toEqual([...totals].sort((a, b) => b - a).slice(0, report.top));
+    const shares = report.members.map((m) => m.cumulativeShare);
+    expect(shares).toEqual([...shares].sort((a, b) => a - b));
+    expect(shares[0]).toBeCloseTo(1200 / totals.reduce((a, b) => a + b, 0), 10);
+  });
+
   it('saved segments - save, list, delete; a bad definition is refused', async () => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop('saved'), now: () => now });
     await t.segments.save('vip', { revenue: { min: 500 } });

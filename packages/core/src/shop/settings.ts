@@ -22,6 +22,13 @@ export const shopSettings = z
      * a basis or a stated reason for a recommendation unless the customer opted in to exactly that category.
      */
     sensitiveCategories: z.array(z.string().trim().min(1).max(200)).max(500).default([]),
+    /** The shop's currency (ISO 4217): every amount shown in emails, the admin and the CLI carries it. */
+    currency: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^[A-Z]{3}$/, 'the currency is a three-letter ISO 4217 code such as USD or EUR')
+      .default('USD'),
     /** Who campaigns are from: the name shown, the reply address, and the postal address every email carries. */
     sender: z
       .object({

@@ -104,7 +104,8 @@ export function seedFromGroceries(
     products.set(
       label!,
       sandbox.addProduct({
-        title: label!,
+        // The Groceries items carry stray spaces ("cream cheese "); a shop's titles have none.
+        title: label!.trim(),
         productType: `${level1} > ${level2}`,
         price: (1 + ((i * 37) % 90) / 10).toFixed(2),
         tracksInventory: i % 10 === 0,
@@ -147,7 +148,7 @@ export function seedFromGroceries(
     sandbox.addOrder({
       customerId,
       createdAt: at,
-      lines: basket.map((label) => ({ productId: products.get(label)?.id ?? null, title: label, quantity: 1 })),
+      lines: basket.map((label) => ({ productId: products.get(label)?.id ?? null, title: label.trim(), quantity: 1 })),
     });
     lines += basket.length;
   }
