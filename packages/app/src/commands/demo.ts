@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createTactful, openStore, type Tactful } from '@tactful/core';
 import type { Command } from 'commander';
@@ -100,10 +99,9 @@ export const demoCommand: CommandModule = (program: Command, ctx: CliContext) =>
     .option('--customers <n>', 'customers of the demo shop (the 9 835 Groceries orders are shared among them)', '2000')
     .action(async (flags: { data: string; customers: string }) => {
       const folder = resolve(ctx.io.cwd, flags.data);
-      rmSync(folder, { recursive: true, force: true });
-      rmSync(`${folder}.secret`, { force: true });
+      // Wiped under the folder's lock: a dashboard still serving the last demo's folder refuses the wipe.
+      const store = await openStore({ url: folder, secret: ctx.io.env.TACTFUL_SECRET, fresh: true });
       ctx.line(`Tactful demo on an embedded PostgreSQL (PGlite) at ${folder}`);
-      const store = await openStore({ url: folder, secret: ctx.io.env.TACTFUL_SECRET });
       const customers = parsePositiveInt(flags.customers, '--customers');
       const sandboxes = startSandboxes(ctx.globals().shop, { customers });
       try {
