@@ -12,7 +12,6 @@
  */
 import { loadModule, parseSync } from 'libpg-query';
 
-// biome-ignore lint/suspicious/noExplicitAny: the parser's JSON tree, walked generically
 type Node = any;
 
 export interface StatementScope {
