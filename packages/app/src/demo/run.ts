@@ -3,7 +3,7 @@
  * customer's story, and then keeps the dashboard up (demo mode, the Mailchimp sandbox connected) behind a
  * one-time sign-in link until Ctrl-C.
  */
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -131,10 +131,9 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
   let store: Store | undefined;
   let sandboxes: ReturnType<typeof startSandboxes> | undefined;
   try {
-    rmSync(plan.folder, { recursive: true, force: true });
-    rmSync(`${plan.folder}.secret`, { force: true });
+    // Wiped under the folder's lock: a dashboard still serving the last demo's folder refuses the wipe.
+    store = await openStore({ url: plan.folder, secret: ctx.io.env.TACTFUL_SECRET, fresh: true });
     ctx.line(`Tactful demo on an embedded PostgreSQL (PGlite) at ${plan.folder}`);
-    store = await openStore({ url: plan.folder, secret: ctx.io.env.TACTFUL_SECRET });
     writeFileSync(demoMarker(plan.folder), 'made by `tactful demo`: the demo wipes and rebuilds this folder\n');
     const shop = ctx.globals().shop;
     sandboxes = startSandboxes(shop, {

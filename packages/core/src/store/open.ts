@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { TactfulError } from '../errors/tactful-error.js';
 import { loadOrCreateSecretFile, parseMasterSecret } from '../crypto/master-secret.js';
+import { lockFolder, type FolderLock } from './folder-lock.js';
 import { schema } from './schema.js';
 
 export type Schema = typeof schema;
@@ -30,6 +31,11 @@ export interface OpenStoreOptions {
   secret?: string;
   /** Pool size for PostgreSQL. */
   maxConnections?: number;
+  /**
+   * Embedded folder only: delete the database and its generated secret first, once this process holds the
+   * folder's lock, so a database another process has open is never wiped from under it.
+   */
+  fresh?: boolean;
 }
 
 export const DEFAULT_STORE_URL = '.tactful/db';
@@ -50,33 +56,54 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
       `Unknown database URL scheme in "${url}": use a folder path, memory:// or postgres://.`,
     );
   }
-  return openPglite(url, secret);
+  if (url === 'memory://') return openPglite(url, undefined, secret);
+  // PGlite is one process's database: a second process on the same folder would overwrite its pages.
+  const folder = resolve(url);
+  const lock = lockFolder(folder);
+  try {
+    if (options.fresh) {
+      rmSync(folder, { recursive: true, force: true });
+      rmSync(`${folder}.secret`, { force: true });
+    }
+    return await openPglite(url, { folder, lock }, secret);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }
 
-async function openPglite(url: string, secret: string | undefined): Promise<Store> {
+async function openPglite(
+  url: string,
+  embedded: { folder: string; lock: FolderLock } | undefined,
+  secret: string | undefined,
+): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  const inMemory = url === 'memory://';
-  const folder = inMemory ? undefined : resolve(url);
+  const folder = embedded?.folder;
   const masterKey = secret
     ? parseMasterSecret(secret)
-    : inMemory
-      ? (await import('node:crypto')).randomBytes(32)
-      : loadOrCreateSecretFile(`${folder}.secret`);
+    : folder
+      ? loadOrCreateSecretFile(`${folder}.secret`)
+      : (await import('node:crypto')).randomBytes(32);
   let client: InstanceType<typeof PGlite>;
   try {
-    client = inMemory ? new PGlite() : new PGlite(folder);
+    client = folder ? new PGlite(folder) : new PGlite();
     await client.waitReady;
   } catch (cause) {
     throw new TactfulError(
       'STORE.OPEN_FAILED',
-      `Could not open the embedded database at ${folder ?? url}: ${(cause as Error).message}. Is another tactful process using it?`,
+      `Could not open the embedded database at ${folder ?? url}: ${(cause as Error).message}.`,
       { cause },
     );
   }
   const db = drizzle({ client, schema }) as unknown as Db;
-  await migrate(db as never, { migrationsFolder: migrationsFolder() });
+  try {
+    await migrate(db as never, { migrationsFolder: migrationsFolder() });
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw error;
+  }
   return {
     db,
     kind: 'pglite',
@@ -87,7 +114,11 @@ async function openPglite(url: string, secret: string | undefined): Promise<Stor
       return result.rows as never;
     },
     async close() {
-      if (!client.closed) await client.close();
+      try {
+        if (!client.closed) await client.close();
+      } finally {
+        embedded?.lock.release();
+      }
     },
   };
 }
