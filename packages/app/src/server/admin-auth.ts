@@ -245,7 +245,10 @@ export function createAdminAuth(options: AdminAuthOptions) {
         const wait = lockedFor(req);
         if (wait > 0) {
           res.status(429).set('Retry-After', String(wait)).set('Cache-Control', 'no-store');
-          const message = `Too many failed sign-in attempts from your network: wait ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''} and try again.`;
+          const minutes = Math.ceil(wait / 60);
+          const message =
+            'Too many failed sign-in attempts from your network: ' +
+            `wait ${minutes} minute${minutes > 1 ? 's' : ''} and try again.`;
           if (req.accepts(['html', 'json']) === 'html')
             res.send(refusalPage('Too many attempts', `${message} Nothing was changed.`));
           else res.json({ error: 'AUTH.RATE_LIMITED', message });
@@ -253,7 +256,9 @@ export function createAdminAuth(options: AdminAuthOptions) {
         }
         const foreign = ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? undefined : foreignOrigin(req, publicUrl);
         if (foreign) {
-          const message = `This request came from another site (${foreign}): the admin acts only on forms of its own pages. Nothing was changed.`;
+          const message =
+            `This request came from another site (${foreign}): ` +
+            'the admin acts only on forms of its own pages. Nothing was changed.';
           res.status(403).set('Cache-Control', 'no-store');
           if (req.accepts(['html', 'json']) === 'html') res.send(refusalPage('Refused', message));
           else res.json({ error: 'AUTH.FOREIGN_ORIGIN', message });

@@ -284,7 +284,8 @@ ${Object.keys(m.headers).length > 0 ? html`<pre class="small mono">${Object.entr
         .send(
           messagePage(
             'Unsupported encoding',
-            'The request body is compressed in a way this server does not read: send it as is, or as gzip, deflate or br. Nothing was changed.',
+            'The request body is compressed in a way this server does not read: ' +
+              'send it as is, or as gzip, deflate or br. Nothing was changed.',
             'error',
           ),
         );

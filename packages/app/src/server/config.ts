@@ -130,7 +130,10 @@ export const serveConfig = z.object({
 
 /** 127.0.0.0/8, ::1 or localhost: reachable from this machine only. */
 function isLoopback(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
@@ -176,7 +179,9 @@ function crossChecks(env: Record<string, string | undefined>): string[] {
     ].filter(Boolean);
     if (exposed.length > 0)
       problems.push(
-        `TACTFUL_DEMO: demo mode shows every customer's emails at /demo/mail without sign-in, so it runs only on this machine — not with ${exposed.join(', ')}: unset TACTFUL_DEMO for a real shop, or use HOST=127.0.0.1, an http PUBLIC_URL and an embedded database`,
+        "TACTFUL_DEMO: demo mode shows every customer's emails at /demo/mail without sign-in, so it runs only " +
+          `on this machine — not with ${exposed.join(', ')}: unset TACTFUL_DEMO for a real shop, ` +
+          'or use HOST=127.0.0.1, an http PUBLIC_URL and an embedded database',
       );
   }
   if (v('SHOPIFY_API_KEY') !== undefined) {

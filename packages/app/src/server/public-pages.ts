@@ -391,7 +391,11 @@ export function publicPages(ctx: AppContext): Router {
             ? `You were already unsubscribed from ${purpose?.title ?? outcome.purpose}.`
             : `Done: no more ${purpose?.title ?? outcome.purpose}.`,
           'ok',
-          sendLinkForm(token, 'Want to change your other choices? We can email a link to your preferences to the address this email was sent to.'),
+          sendLinkForm(
+            token,
+            'Want to change your other choices? ' +
+              'We can email a link to your preferences to the address this email was sent to.',
+          ),
         ),
       );
     } catch (error) {
@@ -432,7 +436,9 @@ export function publicPages(ctx: AppContext): Router {
       await ctx.mailer.send({
         to: email,
         subject: 'Your preference link',
-        text: `See what we hold about you and change your choices (this link works for ${PREFERENCES_LINK_TTL_HOURS} hours): ${link}`,
+        text:
+          'See what we hold about you and change your choices ' +
+          `(this link works for ${PREFERENCES_LINK_TTL_HOURS} hours): ${link}`,
         headers: {},
         links: { preferences: link },
       });
@@ -440,7 +446,8 @@ export function publicPages(ctx: AppContext): Router {
     res.send(
       messagePage(
         'Check your inbox',
-        'A link to your preferences is on its way to the address this link was sent to. We send at most one every few minutes.',
+        'A link to your preferences is on its way to the address this link was sent to. ' +
+          'We send at most two every ten minutes.',
         'ok',
         html`${demoInboxHint(ctx)}`,
       ),
@@ -628,7 +635,8 @@ export function publicPages(ctx: AppContext): Router {
         .send(
           messagePage(
             'We need a fresh link first',
-            `To ${action === 'export' ? 'download' : 'delete'} your data, use a link we emailed you in the last ${PRIVACY_LINK_MAX_AGE_MINUTES} minutes: links travel in emails that get forwarded. Nothing was changed.`,
+            `To ${action === 'export' ? 'download' : 'delete'} your data, use a link we emailed you in the last ` +
+              `${PRIVACY_LINK_MAX_AGE_MINUTES} minutes: links travel in emails that get forwarded. Nothing was changed.`,
             'error',
             sendLinkForm(token, 'We send the fresh link to the address on file.'),
           ),

@@ -1,8 +1,9 @@
 /**
  * How often the public forms may make the shop email one address. Anyone can type anyone's address into the
  * subscribe form or the preference-link form; the limit per client IP does not protect a mailbox from many
- * clients, so each recipient has its own: one email every 10 minutes, three a day. The earlier link keeps
- * working meanwhile (a confirmation link for 48 hours), so a person who asks twice loses nothing.
+ * clients, so each recipient has its own: two emails in 10 minutes (a confirmation, then a preference link
+ * asked for right after), five a day. The earlier link keeps working meanwhile (a confirmation link for 48
+ * hours), so a person who asks again loses nothing.
  *
  * Kept in the store (the kv table, under a keyed fingerprint of the address, never the address itself) so every
  * instance of the app shares it; each entry holds only the send times still inside the longest window.
@@ -18,8 +19,8 @@ export interface MailWindow {
 }
 
 export const RECIPIENT_MAIL_LIMITS: readonly MailWindow[] = [
-  { ms: 10 * 60_000, max: 1 },
-  { ms: 24 * 3600_000, max: 3 },
+  { ms: 10 * 60_000, max: 2 },
+  { ms: 24 * 3600_000, max: 5 },
 ];
 
 export type MailAllowance = { allowed: true } | { allowed: false; retryAt: Date };
