@@ -147,13 +147,15 @@ function presentsCredentials(req: Request): boolean {
 
 /**
  * A state-changing request sent by a page of another site (cross-site request forgery): `Sec-Fetch-Site`
- * other than same-origin / none (typed by the user), or an `Origin` that is neither the public URL's nor the
- * address the request was sent to. Scripts send neither header and pass; the embedded admin lives in an iframe
- * of this origin, so its forms are same-origin.
+ * other than same-origin / none (typed by the user), or, from a browser that does not send it, an `Origin`
+ * that is neither the public URL's nor the address the request was sent to. `Sec-Fetch-Site` decides when
+ * present: our pages' `Referrer-Policy: no-referrer` makes Chromium send `Origin: null` on their own form
+ * posts. Scripts send neither header and pass; the embedded admin lives in an iframe of this origin, so its
+ * forms are same-origin.
  */
 export function foreignOrigin(req: Request, publicUrl: string): string | undefined {
   const site = req.get('sec-fetch-site');
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
+  if (site !== undefined) return site === 'same-origin' || site === 'none' ? undefined : `Sec-Fetch-Site: ${site}`;
   const origin = req.get('origin');
   if (origin === undefined) return undefined;
   const own = new Set([new URL(publicUrl).origin, `${req.protocol}://${req.get('host') ?? ''}`]);
