@@ -250,12 +250,11 @@ export function publicPages(ctx: AppContext): Router {
       // One address gets at most one such email every few minutes, however many clients post it; the page
       // reads the same when the email is held back (the earlier link still works).
       const mayMail = (toRequest.length > 0 || subjectId !== null) && (await tactful.mailThrottle.take(email)).allowed;
-      if (!mayMail) {
-        // Nothing requested, nothing sent.
-      } else if (toRequest.length > 0) {
+      // Held back: nothing is requested and nothing sent.
+      if (mayMail && toRequest.length > 0) {
         const ticket = await tactful.consent.requestOptIn({ email, purposes: toRequest, evidence }, customerForm);
         await sendConfirmation(ctx, email, ticket.token, toRequest, titles);
-      } else if (subjectId) {
+      } else if (mayMail && subjectId) {
         const link = await preferencesLink(ctx, subjectId);
         await ctx.mailer.send({
           to: email,
