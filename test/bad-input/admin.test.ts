@@ -91,9 +91,10 @@ describe('admin query parameters', () => {
       v.includes('\u0000') ? 400 : 200,
     ]),
     ...HOSTILE.map((v, i): [string, string, number] => [
+      // A page that is not a page number is refused (400) and named, escaped, in the notice.
       `audit: hostile subject and page #${i + 1}`,
       `/admin/audit?subject=${enc(v)}&page=${enc(v)}`,
-      v.includes('\u0000') ? 400 : 200,
+      400,
     ]),
     ...HOSTILE.map((v, i): [string, string, number] => [
       `recommendations: hostile product #${i + 1}`,

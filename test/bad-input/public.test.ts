@@ -278,6 +278,21 @@ const tokenCases: Case[] = [
     status: 400,
   },
   { name: 'export: a forged token', path: '/preferences/export', body: { token: HOSTILE[1] }, status: 400 },
+  // "Email me a link" takes an unsubscribe or a preference link of this shop, nothing else.
+  {
+    name: 'send-link: a tampered unsubscribe token',
+    path: '/preferences/send-link',
+    body: () => ({ token: tamper(tokenOf(links.unsubscribe)) }),
+    status: 400,
+    says: /not valid/,
+  },
+  {
+    name: 'send-link: a confirmation token',
+    path: '/preferences/send-link',
+    body: () => ({ token: tokenOf(links.confirm) }),
+    status: 400,
+    says: /not valid/,
+  },
   {
     name: 'erase: a forged token, confirmed',
     path: '/preferences/erase',

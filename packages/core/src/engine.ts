@@ -8,7 +8,9 @@ import { TactfulError, isTactfulError } from './errors/tactful-error.js';
 import type { ConsentEvidence } from './consent/event.js';
 import { verifyLedger } from './consent/ledger.js';
 import { fromExternalConsent } from './consent/external.js';
-import { preferencesToken, verifyToken, type TokenPayload } from './consent/tokens.js';
+import { PREFERENCES_LINK_TTL_HOURS, preferencesToken, verifyToken, type TokenPayload } from './consent/tokens.js';
+import { takeRecipientMail } from './consent/mail-throttle.js';
+import { adminSessionValid, createAdminSession, endAdminSession } from './shop/admin-sessions.js';
 import { defaultPurposes, definePurpose, listPurposes, type PurposeInput } from './consent/purposes.js';
 import {
   confirmOptIn,
@@ -284,24 +286,41 @@ export async function createTactful(options: CreateTactfulOptions) {
     },
     /** Signed links (`<payload>.<HMAC>` under the shop's token key) for pages that show before acting. */
     links: {
-      /** The payload of a link of `kind` issued by this shop; CONSENT.TOKEN_FORGED / CONSENT.TOKEN_EXPIRED otherwise. */
+      /**
+       * The payload of a link of `kind` issued by this shop; CONSENT.TOKEN_FORGED / CONSENT.TOKEN_EXPIRED
+       * otherwise. `allowExpired` skips only the expiry: for "mail me a fresh link", which goes to the address
+       * on file and shows nothing.
+       */
       read: async <K extends TokenPayload['kind']>(
         token: unknown,
         kind: K,
+        options: { allowExpired?: boolean } = {},
       ): Promise<Extract<TokenPayload, { kind: K }>> => {
         const shopKeys = await keys.shop(store.db, shopId);
         const payload = verifyToken(shopKeys.tokenKey, token as string, kind);
         if (payload.shop !== shopId)
           throw new TactfulError('CONSENT.TOKEN_FORGED', 'This link belongs to another shop.');
-        if ('exp' in payload && payload.exp * 1000 < now().getTime())
+        if (!options.allowExpired && 'exp' in payload && payload.exp * 1000 < now().getTime())
           throw new TactfulError('CONSENT.TOKEN_EXPIRED', 'This link has expired: ask for a new one.');
         return payload;
       },
-      /** A link to the subject's preference centre, valid `ttlDays` (default 30). */
-      preferences: async (subjectId: string, ttlDays = 30): Promise<string> => {
+      /** A link to the subject's preference centre, issued now and valid `ttlHours` (default 24). */
+      preferences: async (subjectId: string, ttlHours = PREFERENCES_LINK_TTL_HOURS): Promise<string> => {
         const shopKeys = await keys.shop(store.db, shopId);
-        return preferencesToken(shopKeys.tokenKey, shopId, subjectId, now(), ttlDays);
+        return preferencesToken(shopKeys.tokenKey, shopId, subjectId, now(), ttlHours);
       },
+    },
+    /** Emails the public forms may trigger to one address (see consent/mail-throttle.ts). */
+    mailThrottle: {
+      /** Takes one email to `email` if its allowance has one left; otherwise when the next may go. */
+      take: (email: string) => takeRecipientMail(ctx, email),
+    },
+    /** Server-side sessions of the admin dashboard: signing out ends them (see shop/admin-sessions.ts). */
+    adminSessions: {
+      create: (ttlHours: number) =>
+        createAdminSession(store.db, shopId, now(), new Date(now().getTime() + ttlHours * 3600_000)),
+      valid: (id: string) => adminSessionValid(store.db, shopId, id, now()),
+      end: (id: string) => endAdminSession(store.db, shopId, id),
     },
     purposes: {
       list: () => listPurposes(store.db, shopId),

@@ -68,6 +68,10 @@ export type { FoldableEvent, FoldedConsent } from './consent/fold.js';
 export { purposeDefinition, defaultPurposes } from './consent/purposes.js';
 export type { Purpose, PurposeDefinition, PurposeInput } from './consent/purposes.js';
 export { MAX_CLOCK_SKEW_MS, parseEmail } from './consent/service.js';
+export { PREFERENCES_LINK_TTL_HOURS } from './consent/tokens.js';
+export { RECIPIENT_MAIL_LIMITS } from './consent/mail-throttle.js';
+export type { MailAllowance, MailWindow } from './consent/mail-throttle.js';
+export { webUrl } from './profile/web-url.js';
 export { fromExternalConsent } from './consent/external.js';
 export type {
   RecordOutcome,

@@ -3,8 +3,14 @@ import type { NextFunction, Request, Response } from 'express';
 
 /**
  * Admin access, standalone: `Authorization: Bearer <TACTFUL_ADMIN_TOKEN>` (scripts), or the login form,
- * which sets an httpOnly, SameSite=Strict session cookie signed with a key derived from the token (so
- * changing the token signs everyone out). Every comparison is constant-time.
+ * which starts a server-side session (kept by the core; logout ends it) and sets an httpOnly, SameSite=Strict
+ * cookie holding its id, signed with a key derived from the token (so changing the token signs everyone out,
+ * and a forged cookie costs no store lookup). Every comparison is constant-time.
+ *
+ * Failed authentication — a wrong admin token, a cookie that is not ours, a session token that does not
+ * verify — is counted per client on every admin route: past `failures.max` in `failures.windowMs` the client
+ * gets 429 on every admin request, the right token included (a guess that works must look like one that does
+ * not), until the window has passed. Requests that carry no credentials at all are not counted.
  *
  * Embedding in the Shopify admin goes through `verifyEmbedded`: a hook that receives the request and says
  * whether it carries a valid App Bridge session token (the Shopify adapter provides the check). Inside the
@@ -12,8 +18,18 @@ import type { NextFunction, Request, Response } from 'express';
  * /assets/embedded.js, asks App Bridge for one on each click and submit): the server reads it from the
  * Authorization header, the query of a GET, or the body of a POSTed form, with the same checks.
  */
+/** Where admin sessions live (the core's `tactful.adminSessions`). */
+export interface AdminSessionStore {
+  create(ttlHours: number): Promise<string>;
+  valid(id: string): Promise<boolean>;
+  end(id: string): Promise<void>;
+}
+
 export interface AdminAuthOptions {
   adminToken: string;
+  sessions: AdminSessionStore;
+  /** Failed authentications allowed per client in a window; default 20 in 15 minutes. */
+  failures?: { max: number; windowMs: number };
   /** Session cookie lifetime; default 12 hours. */
   sessionHours?: number;
   /** Mark the cookie Secure (on when the public URL is https). */
@@ -102,28 +118,94 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** The cookie's value; a value that is not valid percent-encoding is returned as sent (it then fails to verify). */
 export function readCookie(req: Request, name: string): string | undefined {
   const header = req.get('cookie');
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      const value = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(value);
+      } catch {
+        return value;
+      }
+    }
   }
   return undefined;
 }
 
+/** Whether the request carries anything meant to sign in (a failure then counts against the client). */
+function presentsCredentials(req: Request): boolean {
+  return (
+    req.get('authorization') !== undefined ||
+    readCookie(req, ADMIN_COOKIE) !== undefined ||
+    sessionTokenFrom(req) !== undefined
+  );
+}
+
+/**
+ * A state-changing request sent by a page of another site (cross-site request forgery): `Sec-Fetch-Site`
+ * other than same-origin / none (typed by the user), or, from a browser that does not send it, an `Origin`
+ * that is neither the public URL's nor the address the request was sent to. `Sec-Fetch-Site` decides when
+ * present: our pages' `Referrer-Policy: no-referrer` makes Chromium send `Origin: null` on their own form
+ * posts. Scripts send neither header and pass; the embedded admin lives in an iframe of this origin, so its
+ * forms are same-origin.
+ */
+export function foreignOrigin(req: Request, publicUrl: string): string | undefined {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined) return site === 'same-origin' || site === 'none' ? undefined : `Sec-Fetch-Site: ${site}`;
+  const origin = req.get('origin');
+  if (origin === undefined) return undefined;
+  const own = new Set([new URL(publicUrl).origin, `${req.protocol}://${req.get('host') ?? ''}`]);
+  return own.has(origin) ? undefined : `Origin: ${origin}`;
+}
+
 export function createAdminAuth(options: AdminAuthOptions) {
-  const key = createHmac('sha256', options.adminToken).update('tactful/admin-session/v1').digest();
+  const key = createHmac('sha256', options.adminToken).update('tactful/admin-session/v2').digest();
   const hours = options.sessionHours ?? 12;
   const now = options.now ?? (() => new Date());
-  const sign = (expires: number) => createHmac('sha256', key).update(String(expires)).digest('base64url');
+  const limit = options.failures ?? { max: 20, windowMs: 15 * 60_000 };
+  const sign = (id: string) => createHmac('sha256', key).update(id).digest('base64url');
+  /** Failed authentications per client (its IP as Express sees it through TACTFUL_TRUST_PROXY), in time order. */
+  const failures = new Map<string, number[]>();
 
-  function sessionValid(value: string | undefined): boolean {
-    if (!value) return false;
-    const [expires, mac] = value.split('.');
-    if (!expires || !mac || !/^\d+$/.test(expires)) return false;
-    if (!sameSecret(mac, sign(Number(expires)))) return false;
-    return Number(expires) > now().getTime();
+  /** The session id of a cookie we signed, or undefined. */
+  function sessionIdOf(value: string | undefined): string | undefined {
+    if (!value) return undefined;
+    const dot = value.lastIndexOf('.');
+    const id = value.slice(0, dot);
+    if (dot <= 0 || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+    return sameSecret(value.slice(dot + 1), sign(id)) ? id : undefined;
+  }
+
+  async function sessionValid(value: string | undefined): Promise<boolean> {
+    const id = sessionIdOf(value);
+    return id !== undefined && (await options.sessions.valid(id));
+  }
+
+  const clientOf = (req: Request) => req.ip ?? 'unknown';
+  function recent(client: string): number[] {
+    const at = now().getTime();
+    const kept = (failures.get(client) ?? []).filter((t) => at - t < limit.windowMs);
+    if (kept.length === 0) failures.delete(client);
+    else failures.set(client, kept);
+    return kept;
+  }
+  function recordFailure(req: Request): void {
+    const client = clientOf(req);
+    const kept = recent(client);
+    kept.push(now().getTime());
+    failures.set(client, kept.slice(-limit.max));
+    // Bounded: a flood from many addresses cannot grow this without end (the oldest clients go first).
+    if (failures.size > 10_000) failures.delete(failures.keys().next().value as string);
+  }
+  /** Seconds until the client may try again, or 0 when it is not locked out. */
+  function lockedFor(req: Request): number {
+    const kept = recent(clientOf(req));
+    if (kept.length < limit.max) return 0;
+    return Math.max(1, Math.ceil((kept[kept.length - limit.max]! + limit.windowMs - now().getTime()) / 1000));
   }
 
   /** How the request is signed in: the admin token, the session cookie, a Shopify session token, or not at all. */
@@ -137,7 +219,7 @@ export function createAdminAuth(options: AdminAuthOptions) {
         ? 'embedded'
         : false;
     }
-    if (sessionValid(readCookie(req, ADMIN_COOKIE))) return 'cookie';
+    if (await sessionValid(readCookie(req, ADMIN_COOKIE))) return 'cookie';
     if (options.verifyEmbedded && (await options.verifyEmbedded(req))) return 'embedded';
     return false;
   }
@@ -156,10 +238,42 @@ export function createAdminAuth(options: AdminAuthOptions) {
   }
 
   return {
+    /**
+     * For every admin route, before anything else: 429 while the client is locked out after failed
+     * authentication, and 403 for a state-changing request sent from another site.
+     */
+    guard(publicUrl: string, refusalPage: (title: string, message: string) => string) {
+      return (req: Request, res: Response, next: NextFunction) => {
+        const wait = lockedFor(req);
+        if (wait > 0) {
+          res.status(429).set('Retry-After', String(wait)).set('Cache-Control', 'no-store');
+          const minutes = Math.ceil(wait / 60);
+          const message =
+            'Too many failed sign-in attempts from your network: ' +
+            `wait ${minutes} minute${minutes > 1 ? 's' : ''} and try again.`;
+          if (req.accepts(['html', 'json']) === 'html')
+            res.send(refusalPage('Too many attempts', `${message} Nothing was changed.`));
+          else res.json({ error: 'AUTH.RATE_LIMITED', message });
+          return;
+        }
+        const foreign = ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? undefined : foreignOrigin(req, publicUrl);
+        if (foreign) {
+          const message =
+            `This request came from another site (${foreign}): ` +
+            'the admin acts only on forms of its own pages. Nothing was changed.';
+          res.status(403).set('Cache-Control', 'no-store');
+          if (req.accepts(['html', 'json']) === 'html') res.send(refusalPage('Refused', message));
+          else res.json({ error: 'AUTH.FOREIGN_ORIGIN', message });
+          return;
+        }
+        next();
+      };
+    },
     /** Lets authenticated requests through; others get 401 (a login page for browsers, JSON otherwise). */
     require(loginPage: (next: string) => string) {
       return async (req: Request, res: Response, next: NextFunction) => {
         const how = await authenticated(req);
+        if (!how && presentsCredentials(req)) recordFailure(req);
         if (how === 'embedded') carryToken(req, res);
         // Whoever signed the request, a form's id_token goes no further than here.
         if (req.body && typeof req.body === 'object' && 'id_token' in req.body)
@@ -179,11 +293,14 @@ export function createAdminAuth(options: AdminAuthOptions) {
         });
       };
     },
-    /** Checks a token typed into the login form; sets the session cookie when it matches. */
-    login(res: Response, token: string): boolean {
-      if (!sameSecret(token, options.adminToken)) return false;
-      const expires = now().getTime() + hours * 3600_000;
-      res.cookie(ADMIN_COOKIE, `${expires}.${sign(expires)}`, {
+    /** Checks a token typed into the login form; starts a session and sets its cookie when it matches. */
+    async login(req: Request, res: Response, token: string): Promise<boolean> {
+      if (!sameSecret(token, options.adminToken)) {
+        recordFailure(req);
+        return false;
+      }
+      const id = await options.sessions.create(hours);
+      res.cookie(ADMIN_COOKIE, `${id}.${sign(id)}`, {
         httpOnly: true,
         sameSite: 'strict',
         secure: options.secureCookie ?? false,
@@ -192,7 +309,10 @@ export function createAdminAuth(options: AdminAuthOptions) {
       });
       return true;
     },
-    logout(res: Response): void {
+    /** Ends the request's session in the store (the cookie is then worthless everywhere) and clears it. */
+    async logout(req: Request, res: Response): Promise<void> {
+      const id = sessionIdOf(readCookie(req, ADMIN_COOKIE));
+      if (id !== undefined) await options.sessions.end(id);
       res.clearCookie(ADMIN_COOKIE, {
         httpOnly: true,
         sameSite: 'strict',

@@ -97,21 +97,21 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
   router.get('/admin/login', (req, res) => {
     res.send(loginPage(q(req, 'next') || '/admin'));
   });
-  router.post('/admin/login', (req, res) => {
+  router.post('/admin/login', async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const token = typeof body.token === 'string' ? body.token : '';
     const next =
       typeof body.next === 'string' && body.next.startsWith('/admin') && !body.next.startsWith('//')
         ? body.next
         : '/admin';
-    if (!auth.login(res, token)) {
+    if (!(await auth.login(req, res, token))) {
       res.status(401).send(loginPage(next, 'That token is not right. Nothing was changed.'));
       return;
     }
     res.redirect(303, next);
   });
-  router.post('/admin/logout', (_req, res) => {
-    auth.logout(res);
+  router.post('/admin/logout', async (req, res) => {
+    await auth.logout(req, res);
     res.redirect(303, '/admin/login');
   });
 
@@ -160,7 +160,11 @@ ${chartCard('unsubscribes', 'Unsubscribes')}
 
   router.get('/admin/audit', async (req, res) => {
     const { filter, problems, empty } = await auditFilter(tactful, req);
-    const pageNo = Math.max(1, Number(q(req, 'page')) || 1);
+    const pageText = q(req, 'page');
+    // A page number beyond any log is a client's mistake (1e20 would overflow the query's offset).
+    if (pageText !== '' && !/^[1-9]\d{0,5}$/.test(pageText))
+      problems.push(`"${pageText}" is not a page number: use a whole number from 1 to 999999.`);
+    const pageNo = /^[1-9]\d{0,5}$/.test(pageText) ? Number(pageText) : 1;
     const size = 50;
     const result =
       problems.length > 0 || empty

@@ -116,6 +116,12 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   app.disable('x-powered-by');
   app.set('trust proxy', config.TACTFUL_TRUST_PROXY);
   app.use(requestLog(logger));
+  // Every page of the app but its static assets may carry personal data (a preference centre, a consent
+  // state, an admin table): no browser, proxy or CDN keeps a copy.
+  app.use((req, res, next) => {
+    if (!req.path.startsWith('/assets/')) res.set('Cache-Control', 'no-store');
+    next();
+  });
   // Only the admin pages may be framed, and only by the shop's own admin (Shopify's rule for embedded apps);
   // the public consent pages never are.
   const framedBySelf = helmet({
@@ -235,11 +241,17 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   app.use(publicPages(ctx));
   const adminAuth = createAdminAuth({
     adminToken: config.TACTFUL_ADMIN_TOKEN,
+    sessions: tactful.adminSessions,
     secureCookie: config.PUBLIC_URL.startsWith('https:'),
     verifyEmbedded,
+    now: tactful.now,
   });
   if (options.signInLinks)
-    app.use(signInLinkRoutes(options.signInLinks, (res) => adminAuth.login(res, config.TACTFUL_ADMIN_TOKEN)));
+    app.use(signInLinkRoutes(options.signInLinks, (req, res) => adminAuth.login(req, res, config.TACTFUL_ADMIN_TOKEN)));
+  app.use(
+    '/admin',
+    adminAuth.guard(config.PUBLIC_URL, (title, message) => messagePage(title, message, 'error')),
+  );
   app.use(adminPages(ctx, adminAuth));
 
   app.use((_req, res) => {
@@ -254,6 +266,27 @@ export function createApp(options: CreateAppOptions): TactfulApp {
     if (e.type === 'entity.parse.failed' || e.type === 'parameters.too.many')
       return void res
         .status(400)
+        .send(messagePage('Bad request', 'The request could not be read. Nothing was changed.', 'error'));
+    if (e.type === 'encoding.unsupported')
+      return void res
+        .status(415)
+        .send(
+          messagePage(
+            'Unsupported encoding',
+            'The request body is compressed in a way this server does not read: ' +
+              'send it as is, or as gzip, deflate or br. Nothing was changed.',
+            'error',
+          ),
+        );
+    if (e.type === 'charset.unsupported')
+      return void res
+        .status(415)
+        .send(messagePage('Unsupported charset', 'Send the request body in UTF-8. Nothing was changed.', 'error'));
+    // Any other mistake of the client the parsers or the router caught (a body that does not inflate, a path
+    // that is not valid percent-encoding, an aborted upload): its own 4xx, never a 500.
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && !res.headersSent)
+      return void res
+        .status(e.status)
         .send(messagePage('Bad request', 'The request could not be read. Nothing was changed.', 'error'));
     // A NUL inside JSON (a segment definition) reaches PostgreSQL, which refuses it: bad input, not our failure.
     if (nulRefusedByDatabase(error))

@@ -128,6 +128,15 @@ export const serveConfig = z.object({
   ),
 });
 
+/** 127.0.0.0/8, ::1 or localhost: reachable from this machine only. */
+function isLoopback(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /**
  * Rules across variables, checked on the raw environment so they are reported together with the problems of
  * single variables (zod skips refinements of an object whose fields failed).
@@ -160,6 +169,21 @@ function crossChecks(env: Record<string, string | undefined>): string[] {
     );
   if (v('TACTFUL_MAIL_FROM') !== undefined && v('TACTFUL_SMTP_URL') === undefined)
     problems.push('TACTFUL_SMTP_URL: is required with TACTFUL_MAIL_FROM: the SMTP server that sends the emails');
+  if (['1', 'true', 'yes', 'on'].includes(v('TACTFUL_DEMO')?.toLowerCase() ?? '')) {
+    // The demo inbox (/demo/mail) shows every customer's confirmation and preference links without sign-in:
+    // demo mode runs only on this machine, on an embedded database, never as a shop's public server.
+    const exposed = [
+      v('PUBLIC_URL')?.toLowerCase().startsWith('https:') ? `an https PUBLIC_URL (${v('PUBLIC_URL')})` : '',
+      isLoopback(v('HOST') ?? '127.0.0.1') ? '' : `HOST ${v('HOST')} (not loopback)`,
+      /^postgres(ql)?:\/\//i.test(db) ? 'a PostgreSQL database' : '',
+    ].filter(Boolean);
+    if (exposed.length > 0)
+      problems.push(
+        "TACTFUL_DEMO: demo mode shows every customer's emails at /demo/mail without sign-in, so it runs only " +
+          `on this machine — not with ${exposed.join(', ')}: unset TACTFUL_DEMO for a real shop, ` +
+          'or use HOST=127.0.0.1, an http PUBLIC_URL and an embedded database',
+      );
+  }
   if (v('SHOPIFY_API_KEY') !== undefined) {
     if (v('SHOPIFY_API_SECRET') === undefined)
       problems.push("SHOPIFY_API_SECRET: is required when SHOPIFY_API_KEY is set (the app's client secret)");

@@ -11,11 +11,18 @@ import {
   type PurposeConsentView,
   type RecommendationReason,
   type Tactful,
+  PREFERENCES_LINK_TTL_HOURS,
 } from '@tactful/core';
 import { absoluteUrl, type AppContext } from './context.js';
 import { html, type SafeHtml } from './html.js';
 import { messagePage, page, safeUrl } from './layout.js';
-import { readSignedToken, signPreferencesToken } from './signed-links.js';
+import {
+  freshForPrivacy,
+  PRIVACY_LINK_MAX_AGE_MINUTES,
+  readSignedToken,
+  signPreferencesToken,
+  type SignedPayloads,
+} from './signed-links.js';
 import { emailOfSubject, ordersOfSubject, productTitles, subjectRecord } from './subject-data.js';
 
 const customerForm = { type: 'customer' as const, id: 'subscribe-form' };
@@ -240,10 +247,14 @@ export function publicPages(ctx: AppContext): Router {
           : [],
       );
       const toRequest = chosen.filter((p) => !granted.has(p));
-      if (toRequest.length > 0) {
+      // One address gets at most one such email every few minutes, however many clients post it; the page
+      // reads the same when the email is held back (the earlier link still works).
+      const mayMail = (toRequest.length > 0 || subjectId !== null) && (await tactful.mailThrottle.take(email)).allowed;
+      // Held back: nothing is requested and nothing sent.
+      if (mayMail && toRequest.length > 0) {
         const ticket = await tactful.consent.requestOptIn({ email, purposes: toRequest, evidence }, customerForm);
         await sendConfirmation(ctx, email, ticket.token, toRequest, titles);
-      } else if (subjectId) {
+      } else if (mayMail && subjectId) {
         const link = await preferencesLink(ctx, subjectId);
         await ctx.mailer.send({
           to: email,
@@ -281,7 +292,7 @@ export function publicPages(ctx: AppContext): Router {
       );
       subjectId = outcome.subjectId;
     }
-    await sendWelcome(ctx, email, subjectId, chosen);
+    if ((await tactful.mailThrottle.take(email)).allowed) await sendWelcome(ctx, email, subjectId, chosen);
     res.send(
       messagePage(
         'You are subscribed',
@@ -379,7 +390,11 @@ export function publicPages(ctx: AppContext): Router {
             ? `You were already unsubscribed from ${purpose?.title ?? outcome.purpose}.`
             : `Done: no more ${purpose?.title ?? outcome.purpose}.`,
           'ok',
-          html`<p><a href="${await preferencesLink(ctx, outcome.subjectId)}">Manage all your choices</a></p>`,
+          sendLinkForm(
+            token,
+            'Want to change your other choices? ' +
+              'We can email a link to your preferences to the address this email was sent to.',
+          ),
         ),
       );
     } catch (error) {
@@ -395,12 +410,47 @@ export function publicPages(ctx: AppContext): Router {
       return;
     }
     try {
-      const subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
+      const payload = await readSignedToken(tactful, token, 'preferences');
       const saved = req.query.saved === 'confirm' ? 'confirm' : typeof req.query.saved === 'string' ? 'saved' : null;
-      res.send(await preferenceCentre(ctx, subjectId, token, saved));
+      res.send(await preferenceCentre(ctx, payload, token, saved));
     } catch (error) {
-      if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
+      if (!linkRefusal(res, error, token) && !refusal(res, error, 'Ask for a new preference link.')) throw error;
     }
+  });
+
+  // "Email me a link to my preferences", from the unsubscribe page or an expired preference link: the fresh
+  // link goes to the address on file and the page shows neither, so holding a forwarded email is not enough.
+  router.post('/preferences/send-link', async (req, res) => {
+    const token = field(req.body, 'token') ?? '';
+    let subjectId: string;
+    try {
+      subjectId = await subjectOfLink(tactful, token);
+    } catch (error) {
+      if (!refusal(res, error, 'Ask for a preference link with your email address instead.')) throw error;
+      return;
+    }
+    const email = await emailOfSubject(tactful, subjectId);
+    if (email && (await tactful.mailThrottle.take(email)).allowed) {
+      const link = await preferencesLink(ctx, subjectId);
+      await ctx.mailer.send({
+        to: email,
+        subject: 'Your preference link',
+        text:
+          'See what we hold about you and change your choices ' +
+          `(this link works for ${PREFERENCES_LINK_TTL_HOURS} hours): ${link}`,
+        headers: {},
+        links: { preferences: link },
+      });
+    }
+    res.send(
+      messagePage(
+        'Check your inbox',
+        'A link to your preferences is on its way to the address this link was sent to. ' +
+          'We send at most two every ten minutes.',
+        'ok',
+        html`${demoInboxHint(ctx)}`,
+      ),
+    );
   });
 
   router.post('/preferences/link', async (req, res) => {
@@ -413,7 +463,7 @@ export function publicPages(ctx: AppContext): Router {
       return;
     }
     const subjectId = await tactful.audit.subjectIdOf(email);
-    if (subjectId) {
+    if (subjectId && (await tactful.mailThrottle.take(email)).allowed) {
       const link = await preferencesLink(ctx, subjectId);
       await ctx.mailer.send({
         to: email,
@@ -438,20 +488,21 @@ export function publicPages(ctx: AppContext): Router {
   const preferencesHolder = async (
     token: string,
     res: Response,
-  ): Promise<{ subjectId: string; email: string } | null> => {
-    let subjectId: string;
+  ): Promise<{ subjectId: string; email: string; payload: SignedPayloads['preferences'] } | null> => {
+    let payload: SignedPayloads['preferences'];
     try {
-      subjectId = (await readSignedToken(tactful, token, 'preferences')).subject;
+      payload = await readSignedToken(tactful, token, 'preferences');
     } catch (error) {
-      if (!refusal(res, error, 'Ask for a new preference link.')) throw error;
+      if (!linkRefusal(res, error, token) && !refusal(res, error, 'Ask for a new preference link.')) throw error;
       return null;
     }
+    const subjectId = payload.subject;
     const email = await emailOfSubject(tactful, subjectId);
     if (!email) {
       res.status(410).send(messagePage('No data held', 'We hold no personal data for this link any more.', 'info'));
       return null;
     }
-    return { subjectId, email };
+    return { subjectId, email, payload };
   };
 
   router.post('/preferences', async (req, res) => {
@@ -577,6 +628,20 @@ export function publicPages(ctx: AppContext): Router {
     const holder = await preferencesHolder(token, res);
     if (!holder) return;
     const { email } = holder;
+    if (!freshForPrivacy(holder.payload, tactful.now())) {
+      res
+        .status(403)
+        .send(
+          messagePage(
+            'We need a fresh link first',
+            `To ${action === 'export' ? 'download' : 'delete'} your data, use a link we emailed you in the last ` +
+              `${PRIVACY_LINK_MAX_AGE_MINUTES} minutes: links travel in emails that get forwarded. Nothing was changed.`,
+            'error',
+            sendLinkForm(token, 'We send the fresh link to the address on file.'),
+          ),
+        );
+      return;
+    }
     if (action === 'export') {
       const data = await tactful.privacy.export(email, customerPreferences);
       res
@@ -611,6 +676,37 @@ export function publicPages(ctx: AppContext): Router {
   router.post('/preferences/erase', privacyAction('erase'));
 
   return router;
+}
+
+/** A button that mails a fresh preference link to the address on file of the token's person. */
+function sendLinkForm(token: string, note: string): SafeHtml {
+  return html`${note ? html`<p>${note}</p>` : ''}<form method="post" action="/preferences/send-link"><input type="hidden" name="token" value="${token}"><button type="submit" class="secondary">Email me a link to my preferences</button></form>`;
+}
+
+/** An authentic preference link that expired: say so, and offer a fresh one by email (never show the data). */
+function linkRefusal(res: Response, error: unknown, token: string): boolean {
+  if (!isTactfulError(error, 'CONSENT.TOKEN_EXPIRED')) return false;
+  res
+    .status(400)
+    .send(
+      messagePage(
+        'This link has expired',
+        `Preference links work for ${PREFERENCES_LINK_TTL_HOURS} hours. Nothing was changed.`,
+        'error',
+        sendLinkForm(token, 'We can email a fresh link to the address this one was sent to.'),
+      ),
+    );
+  return true;
+}
+
+/** The person of a preference link (expired ones too) or an unsubscribe link: only to mail them a fresh link. */
+async function subjectOfLink(tactful: Tactful, token: string): Promise<string> {
+  try {
+    return (await readSignedToken(tactful, token, 'preferences', { allowExpired: true })).subject;
+  } catch (error) {
+    if (!isTactfulError(error, 'CONSENT.TOKEN_FORGED')) throw error;
+    return (await readSignedToken(tactful, token, 'unsubscribe')).subject;
+  }
 }
 
 function linkRequestPage(error?: string): string {
@@ -720,11 +816,13 @@ function purposeRow(p: PurposeConsentView, purpose: Purpose | undefined): SafeHt
 
 async function preferenceCentre(
   ctx: AppContext,
-  subjectId: string,
+  payload: SignedPayloads['preferences'],
   token: string,
   saved: 'saved' | 'confirm' | null,
 ): Promise<string> {
   const { tactful } = ctx;
+  const subjectId = payload.subject;
+  const fresh = freshForPrivacy(payload, tactful.now());
   const email = await emailOfSubject(tactful, subjectId);
   const record = await subjectRecord(tactful, subjectId);
   if (!email || !record) return messagePage('No data held', 'We hold no personal data for this link any more.', 'info');
@@ -762,7 +860,7 @@ async function preferenceCentre(
     title: 'Your preferences',
     body: html`<h1>Your preferences</h1>
 ${saved ? html`<div class="notice ok" role="status">Your choices are saved.${saved === 'confirm' ? ' We sent you an email to confirm what you turned on: it starts when you click the link.' : ''}</div>` : ''}
-<p>For <strong>${email}</strong> at ${tactful.shopId}. This private link is valid for 30 days.</p>
+<p>For <strong>${email}</strong> at ${tactful.shopId}. This private link is valid for ${PREFERENCES_LINK_TTL_HOURS} hours, until ${new Date(payload.exp * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC.</p>
 <h2>Your choices</h2>
 <form method="post" action="/preferences"><input type="hidden" name="token" value="${token}">
 <table><thead><tr><th>Purpose</th><th>State</th><th>Since, from</th><th>Terms</th></tr></thead><tbody>
@@ -823,9 +921,13 @@ ${orders.map(
 <h2>Why we recommend what we recommend</h2>
 ${recommendations}
 
-${html`<h2>Your data</h2><div class="card"><form method="post" action="/preferences/export"><input type="hidden" name="token" value="${token}"><button class="secondary" type="submit">Download my data</button></form>
+${
+  !fresh
+    ? html`<h2>Your data</h2><div class="card"><p>To download or delete your data we first email you a fresh link (it allows this for ${PRIVACY_LINK_MAX_AGE_MINUTES} minutes), so that a forwarded email cannot.</p>${sendLinkForm(token, '')}</div>`
+    : html`<h2>Your data</h2><div class="card"><form method="post" action="/preferences/export"><input type="hidden" name="token" value="${token}"><button class="secondary" type="submit">Download my data</button></form>
 <form method="post" action="/preferences/erase" style="margin-top:1rem"><input type="hidden" name="token" value="${token}">
 <label class="check"><input type="checkbox" name="confirm" value="yes" required><span>I understand this deletes my data and cannot be undone.</span></label>
-<button class="danger" type="submit">Delete my data</button></form></div>`}`,
+<button class="danger" type="submit">Delete my data</button></form></div>`
+}`,
   });
 }

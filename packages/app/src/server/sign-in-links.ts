@@ -42,13 +42,15 @@ export function createSignInLinks(options: { ttlMs?: number; now?: () => Date } 
 }
 
 /** The link's route: a live token sets the session cookie and opens the dashboard; anything else says why not. */
-export function signInLinkRoutes(links: SignInLinks, signIn: (res: express.Response) => void): Router {
+export function signInLinkRoutes(
+  links: SignInLinks,
+  signIn: (req: express.Request, res: express.Response) => Promise<boolean>,
+): Router {
   const router = express.Router();
-  router.get(SIGN_IN_PATH, (req, res) => {
+  router.get(SIGN_IN_PATH, async (req, res) => {
     res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer');
     const token = typeof req.query.token === 'string' ? req.query.token : '';
-    if (token !== '' && links.redeem(token)) {
-      signIn(res);
+    if (token !== '' && links.redeem(token) && (await signIn(req, res))) {
       res.redirect(303, '/admin');
       return;
     }

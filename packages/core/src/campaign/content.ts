@@ -6,6 +6,7 @@
 import type { PurposeConsentView } from '../consent/service.js';
 import type { CampaignContent, CampaignProductContent, CampaignSender } from '../ports.js';
 import type { ExplainedRecommendation } from '../recommend/service.js';
+import { webUrl } from '../profile/web-url.js';
 import { formatMoney } from '../shop/money.js';
 
 export const MAX_CAMPAIGN_PRODUCTS = 3;
@@ -81,12 +82,14 @@ export function productContent(
   currency = 'USD',
 ): CampaignProductContent {
   const p = rec.product;
-  const base = p.url ?? `${shopUrl.replace(/\/$/, '')}/products/${encodeURIComponent(rec.productId)}`;
+  // Checked again here, not only at ingest: rows stored before the check, or a catalogue written by other code,
+  // must not put a javascript: link into an email.
+  const base = webUrl(p.url) ?? `${shopUrl.replace(/\/$/, '')}/products/${encodeURIComponent(rec.productId)}`;
   return {
     productId: rec.productId,
     title: p.title,
     url: utmLink(base, campaign, rec.productId),
-    imageUrl: p.imageUrl ?? null,
+    imageUrl: webUrl(p.imageUrl),
     ...(p.price ? { price: formatMoney(p.price, currency) } : {}),
   };
 }
@@ -108,10 +111,11 @@ export function renderPreview(input: { subject: string; sender: CampaignSender; 
   const { subject, sender, content } = input;
   const e = escapeHtml;
   const items = content.products
-    .map(
-      (p) =>
-        `<li class="product">${p.imageUrl ? `<img src="${e(p.imageUrl)}" alt="" width="80"> ` : ''}<a href="${e(p.url)}">${e(p.title)}</a>${p.price ? ` <span class="price">${e(p.price)}</span>` : ''}</li>`,
-    )
+    .map((p) => {
+      const image = webUrl(p.imageUrl);
+      const href = webUrl(p.url);
+      return `<li class="product">${image ? `<img src="${e(image)}" alt="" width="80"> ` : ''}${href ? `<a href="${e(href)}">${e(p.title)}</a>` : e(p.title)}${p.price ? ` <span class="price">${e(p.price)}</span>` : ''}</li>`;
+    })
     .join('');
   const html = `<article class="email-preview">
 <p class="email-from">From: ${e(sender.name)} &lt;${e(sender.email)}&gt; · Subject: ${e(subject)}</p>

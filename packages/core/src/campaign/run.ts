@@ -328,8 +328,9 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       products: shown.map((r) => productContent(r, options.name, shopUrl, settings.currency)),
       reason,
       consentLine: consentLine(view, emailPurposeTitle),
-      // Valid 60 days: an email is read long after it was sent.
-      preferencesUrl: link('/preferences', preferencesToken(shopKeys.tokenKey, ctx.shopId, subjectId, ctx.now(), 60)),
+      // Short-lived like every preference link (a forwarded email must not open the person's data for long);
+      // opened later, the page offers to mail a fresh link to the address on file.
+      preferencesUrl: link('/preferences', preferencesToken(shopKeys.tokenKey, ctx.shopId, subjectId, ctx.now())),
       unsubscribeUrl: link('/unsubscribe', await unsubscribeToken(ctx, subjectId, 'email_marketing')),
     };
     return { content, productIds: shown.map((r) => r.productId) };

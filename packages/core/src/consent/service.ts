@@ -303,26 +303,23 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
   );
   const expiresAt = new Date(now.getTime() + settings.optInTokenTtlHours * 3600_000);
   return withShopTransaction(ctx, actor, async (s) => {
-    // Anyone can type an address into a public form: a request must never take away consent the person
-    // already gave. Purposes already granted stay granted (the confirmation may still raise the level).
+    // Anyone can type an address into a public form: a request changes no decision the person made until
+    // they confirm it. A granted purpose stays granted (the confirmation may still raise the level) and a
+    // withdrawn one stays withdrawn; only a purpose never decided is marked pending (the request's evidence).
     const existing = await findSubjectByEmail(
       s.tx,
       { keys: ctx.keys, shopKeys: s.shopKeys, shopId: ctx.shopId },
       events[0]!.subject.email,
     );
-    const granted = new Set(
-      existing
-        ? (
-            await s.tx
-              .select({ purpose: consentState.purpose, state: consentState.state })
-              .from(consentState)
-              .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, existing.subjectId)))
-          )
-            .filter((r) => r.state === 'granted')
-            .map((r) => r.purpose)
-        : [],
-    );
-    const toRecord = events.filter((e) => !granted.has(e.purpose));
+    const states = existing
+      ? await s.tx
+          .select({ purpose: consentState.purpose, state: consentState.state })
+          .from(consentState)
+          .where(and(eq(consentState.shopId, ctx.shopId), eq(consentState.subjectId, existing.subjectId)))
+      : [];
+    const granted = new Set(states.filter((r) => r.state === 'granted').map((r) => r.purpose));
+    const withdrawn = new Set(states.filter((r) => r.state === 'withdrawn').map((r) => r.purpose));
+    const toRecord = events.filter((e) => !granted.has(e.purpose) && !withdrawn.has(e.purpose));
     const subjectId = toRecord.length > 0 ? (await applyEvents(s, toRecord))[0]!.subjectId : existing!.subjectId;
     await s.tx.insert(optInTokens).values({
       shopId: ctx.shopId,
@@ -340,6 +337,7 @@ export async function requestOptIn(ctx: ShopContext, request: OptInRequest, acto
       details: {
         purposes: events.map((e) => e.purpose),
         alreadyGranted: [...granted].filter((p) => events.some((e) => e.purpose === p)),
+        withdrawnUntilConfirmed: [...withdrawn].filter((p) => events.some((e) => e.purpose === p)),
         tokenId,
         expiresAt: expiresAt.toISOString(),
       },

@@ -27,6 +27,8 @@ export interface PreferencesTokenPayload {
   shop: string;
   subject: string;
   exp: number;
+  /** When the link was issued, seconds since the epoch: export and erasure need a fresh link. */
+  iat?: number;
 }
 
 export type TokenPayload = OptInTokenPayload | UnsubscribeTokenPayload | PreferencesTokenPayload;
@@ -73,12 +75,21 @@ export function newTokenId(): string {
   return randomUUID();
 }
 
-/** A link token to `subject`'s preference centre, valid `ttlDays` from `now`. */
-export function preferencesToken(tokenKey: Buffer, shop: string, subject: string, now: Date, ttlDays = 30): string {
-  return signToken(tokenKey, {
-    kind: 'preferences',
-    shop,
-    subject,
-    exp: Math.floor(now.getTime() / 1000) + ttlDays * 86_400,
-  });
+/**
+ * How long a preference-centre link works. Short, because the page shows what the shop holds about the person
+ * and a link travels in emails that get forwarded; an expired link still lets its holder ask for a fresh one,
+ * which goes only to the address on file.
+ */
+export const PREFERENCES_LINK_TTL_HOURS = 24;
+
+/** A link token to `subject`'s preference centre, issued at `now` and valid `ttlHours`. */
+export function preferencesToken(
+  tokenKey: Buffer,
+  shop: string,
+  subject: string,
+  now: Date,
+  ttlHours = PREFERENCES_LINK_TTL_HOURS,
+): string {
+  const iat = Math.floor(now.getTime() / 1000);
+  return signToken(tokenKey, { kind: 'preferences', shop, subject, exp: iat + Math.round(ttlHours * 3600), iat });
 }

@@ -4,6 +4,7 @@
  * what an order contributes to the co-purchase model — new, cancelled, refunded, lines changed — is applied
  * as a count delta in the same transaction.
  */
+import { webUrl } from './web-url.js';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { OrderRecord, ProductRecord } from '../ports.js';
@@ -194,8 +195,9 @@ export async function upsertProducts(
     productId: p.id,
     title: p.title,
     handle: p.handle ?? null,
-    url: p.url ?? null,
-    imageUrl: p.imageUrl ?? null,
+    // Only web addresses are kept: these end up in href and src attributes of emails and pages.
+    url: webUrl(p.url),
+    imageUrl: webUrl(p.imageUrl),
     price: p.price ?? null,
     category: p.category ?? null,
     available: p.available,
