@@ -151,9 +151,17 @@ export function createApp(options: CreateAppOptions): TactfulApp {
 
   // Adapters parse their own raw bodies (HMAC over the exact bytes): mounted before the body parsers.
   if (config.SHOPIFY_API_SECRET !== undefined && sessionStorage) {
+    const storage = sessionStorage;
     app.use(
       '/shopify',
-      shopifyRoutes(tactful.inbox, { apiSecret: config.SHOPIFY_API_SECRET, sessionStorage, ...(auth ? { auth } : {}) }),
+      shopifyRoutes(tactful.inbox, {
+        apiSecret: config.SHOPIFY_API_SECRET,
+        sessionStorage,
+        // This app serves its own shop (TACTFUL_SHOP) and any shop it already holds a session of.
+        shops: async (shop) => shop === tactful.shopId || (await storage.findSessionsByShop(shop)).length > 0,
+        now: tactful.now,
+        ...(auth ? { auth } : {}),
+      }),
     );
   }
   if (config.MAILCHIMP_WEBHOOK_SECRET !== undefined) {
