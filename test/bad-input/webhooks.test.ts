@@ -166,7 +166,7 @@ const shopifyCases: Case[] = [
     body: '{"email":"a@example.com"}',
     headers: shopifyHeaders('{"email":"a@example.com"}'),
     status: 400,
-    says: /order id/,
+    says: /lacks id, line_items/,
   },
   {
     name: 'signed, wrong content type and a body that is not JSON',

@@ -68,7 +68,7 @@ type Need = 'array' | 'object' | 'string' | 'id' | 'key';
  * one topic and replayed under another (a products/create as shop/redact, a customers/redact as
  * customers/data_request) must fail here.
  */
-interface TopicShape {
+export interface TopicShape {
   needs: Array<[string, Need]>;
   refuses: string[];
   /** The field that names the shop, when the body has one. */
