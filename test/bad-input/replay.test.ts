@@ -3,10 +3,12 @@
  * webhook id headers, and the secret is the same for every shop that installed the app. A captured body
  * replayed under another topic, another shop or a new id is refused or recognised, and a shop is erased
  * only when Shopify really uninstalled the app (shop/redact comes 48 hours after app/uninstalled).
+ * Mailchimp signs nothing at all (only the secret in the URL): a forged subscribe grants nothing that
+ * Mailchimp's own record of the member does not confirm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopifySandbox } from '@tactful/shopify/testing';
-import { SHOP, SHOPIFY_SECRET, snapshot, startHarness, type Harness } from './harness.js';
+import { AUDIENCE, MAILCHIMP_SECRET, SHOP, SHOPIFY_SECRET, snapshot, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 const shop = createShopifySandbox({ shop: SHOP, apiSecret: SHOPIFY_SECRET });
@@ -113,13 +115,65 @@ describe('a captured Shopify delivery, replayed', () => {
   });
 });
 
+describe('a forged Mailchimp subscribe (only the URL secret needed)', () => {
+  const forged = (email: string) =>
+    `type=subscribe&fired_at=2026-05-01+10%3A00%3A00&data%5Bid%5D=abc&data%5Bemail%5D=${encodeURIComponent(email)}&data%5Bip_opt%5D=198.51.100.23&data%5Blist_id%5D=${AUDIENCE}`;
+  const post = async (body: string) => {
+    const res = await fetch(h.url(`/mailchimp/webhooks/${MAILCHIMP_SECRET}`), {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    return { status: res.status, json: (await res.json()) as { outcome?: string } };
+  };
+  const marketing = async (email: string) =>
+    (await h.tactful.consent.show(email)).purposes.find((c) => c.purpose === 'email_marketing');
+
+  it('does not re-grant a person who withdrew and is unsubscribed in Mailchimp; nothing is stored', async () => {
+    await h.tactful.consent.record({
+      subject: { email: 'wes@example.com' },
+      purpose: 'email_marketing',
+      state: 'withdrawn',
+      level: 'unknown',
+      occurredAt: new Date('2026-04-01T10:00:00Z'),
+      source: { system: 'cli', eventId: 'wes-out', method: 'form' },
+    });
+    h.mailchimp.seedMember('wes@example.com', 'unsubscribed', {
+      listId: AUDIENCE,
+      at: new Date('2026-04-01T10:00:00Z'),
+    });
+    await h.tactful.processInbox();
+    const before = await snapshot(h.store);
+    expect(await post(forged('wes@example.com'))).toEqual({ status: 200, json: { ok: true, outcome: 'unconfirmed' } });
+    await h.tactful.processInbox();
+    expect(await snapshot(h.store)).toEqual(before);
+    expect((await marketing('wes@example.com'))?.state).toBe('withdrawn');
+  });
+
+  it('a subscribe Mailchimp confirms is recorded with Mailchimp’s evidence, not the body’s', async () => {
+    const optedIn = new Date('2026-04-20T09:00:00Z');
+    h.mailchimp.seedMember('flo@example.com', 'subscribed', { listId: AUDIENCE, at: optedIn });
+    expect((await post(forged('flo@example.com'))).json.outcome).toBe('accepted');
+    await h.tactful.processInbox();
+    const [event] = (await h.tactful.consent.history('flo@example.com')).events.filter(
+      (e) => e.purpose === 'email_marketing',
+    );
+    expect(event).toMatchObject({ state: 'granted', source: { system: 'mailchimp', method: 'admin' } });
+    expect(new Date(event!.occurredAt).toISOString()).toBe(optedIn.toISOString());
+  });
+});
+
+// Last: it erases the shop.
 describe('shop/redact is honoured only after the app was uninstalled', () => {
   const redact = shop.webhookBody('shop/redact');
+  let present = 0;
 
   it('while the app is installed, a genuine-looking shop/redact is kept with its reason and erases nobody', async () => {
+    present = await subjects();
+    expect(present).toBeGreaterThanOrEqual(3);
     expect((await deliver('shop/redact', redact)).status).toBe(200);
     expect(await h.tactful.processInbox()).toMatchObject({ refused: 1 });
-    expect(await subjects()).toBe(3);
+    expect(await subjects()).toBe(present);
     const [row] = await h.store.query<{ last_error: string }>(
       "select last_error from inbox where topic = 'shop/redact' and shop_id = $1",
       [SHOP],
@@ -131,7 +185,7 @@ describe('shop/redact is honoured only after the app was uninstalled', () => {
     expect((await deliver('app/uninstalled', shop.webhookBody('app/uninstalled'))).status).toBe(200);
     expect((await deliver('shop/redact', redact)).status).toBe(200);
     expect(await h.tactful.processInbox()).toMatchObject({ processed: 1, refused: 1 });
-    expect(await subjects()).toBe(3);
+    expect(await subjects()).toBe(present);
     h.advance(48 * 60 * 60 * 1000);
     expect((await deliver('shop/redact', redact)).status).toBe(200);
     expect(await h.tactful.processInbox()).toMatchObject({ refused: 0 });

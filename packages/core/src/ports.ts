@@ -158,6 +158,12 @@ export interface MemberRecord {
   mergeFields?: Record<string, string> | undefined;
   tags?: string[] | undefined;
   updatedAt: Date;
+  /**
+   * The provider's own record of the person's opt-in (with `capabilities.memberOptIn`): when it happened,
+   * and the IP address it saw when the person opted in themselves (its form or confirmation link); no IP
+   * means the account added them. Webhooks that carry no signature are checked against this.
+   */
+  optIn?: { at: Date; ip: string | null } | undefined;
 }
 
 /** What Tactful wants the provider to hold for one person. */
@@ -181,6 +187,8 @@ export interface EmailProviderCapabilities {
   webhooks: boolean;
   /** Largest batch `pushMembers` accepts in one call. */
   maxBatch: number;
+  /** `getMember` reports the provider's record of the opt-in (`optIn`). Absent means no. */
+  memberOptIn?: boolean | undefined;
 }
 
 /** One product of a related-product email; `url` already carries the campaign's UTM parameters. */

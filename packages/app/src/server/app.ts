@@ -165,7 +165,15 @@ export function createApp(options: CreateAppOptions): TactfulApp {
     );
   }
   if (config.MAILCHIMP_WEBHOOK_SECRET !== undefined) {
-    app.use(mailchimpWebhookRoutes(tactful.inbox, { shop: tactful.shopId, secret: config.MAILCHIMP_WEBHOOK_SECRET }));
+    // With the audience at hand (MAILCHIMP_API_KEY), a subscribe counts only as Mailchimp's record confirms it;
+    // without it, webhooks that would grant consent are not stored (Mailchimp signs nothing).
+    app.use(
+      mailchimpWebhookRoutes(tactful.inbox, {
+        shop: tactful.shopId,
+        secret: config.MAILCHIMP_WEBHOOK_SECRET,
+        members: options.provider,
+      }),
+    );
   }
 
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }));
