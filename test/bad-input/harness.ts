@@ -7,12 +7,20 @@
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createApp, readServeConfig, startServer, type RunningServer } from '@tactful/app';
+import { createMailchimpProvider } from '@tactful/mailchimp';
+import {
+  createMailchimpSandbox,
+  serveMailchimpSandbox,
+  type MailchimpSandbox,
+  type MailchimpSandboxHost,
+} from '@tactful/mailchimp/testing';
 import { memoryMailbox } from '../../packages/app/src/server/mail.js';
 
 export const ADMIN = 'bad-input-admin-token-0123456789abcdef';
 export const SHOPIFY_SECRET = 'bad-input-shopify-secret';
 export const MAILCHIMP_SECRET = 'bad-input-mailchimp-secret-0123456789abcdef';
 export const SHOP = 'bad-input.myshopify.com';
+export const AUDIENCE = 'badinput01';
 export const auth = { authorization: `Bearer ${ADMIN}` };
 
 /** Strings that try to become markup or SQL wherever they land. */
@@ -32,6 +40,8 @@ export interface Harness {
   tactful: Tactful;
   server: RunningServer;
   mailbox: ReturnType<typeof memoryMailbox>;
+  /** The shop's Mailchimp audience (a sandbox on loopback), which the app reads to confirm webhooks. */
+  mailchimp: MailchimpSandbox;
   /** Moves the clock of the engine (token expiry). */
   advance(ms: number): void;
   url(path: string): string;
@@ -51,19 +61,28 @@ export async function startHarness(): Promise<Harness> {
     SHOPIFY_API_SECRET: SHOPIFY_SECRET,
     MAILCHIMP_WEBHOOK_SECRET: MAILCHIMP_SECRET,
   });
-  const server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }), mailer: mailbox }), {
-    host: '127.0.0.1',
-    port: 0,
+  const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
+  const mailchimpHost: MailchimpSandboxHost = await serveMailchimpSandbox(mailchimp);
+  const provider = createMailchimpProvider({
+    apiKey: mailchimp.apiKey,
+    audienceId: AUDIENCE,
+    baseUrl: mailchimpHost.baseUrl,
   });
+  const server = await startServer(
+    createApp({ tactful, config, logger: pino({ level: 'silent' }), mailer: mailbox, provider }),
+    { host: '127.0.0.1', port: 0 },
+  );
   return {
     store,
     tactful,
     server,
     mailbox,
+    mailchimp,
     advance: (ms) => void (offset += ms),
     url: (path) => `${server.url}${path}`,
     async close() {
       await server.close();
+      await mailchimpHost.close();
       await store.close();
     },
   };

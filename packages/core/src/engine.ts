@@ -28,6 +28,7 @@ import {
 import { findSubjectByEmail } from './profile/subjects.js';
 import type { InboundEvent, InboundMeta, InboundSink } from './ports.js';
 import { readShopSettings, writeShopSettings, type ShopSettingsInput } from './shop/settings.js';
+import { assertShopErasable, recordInstalled, recordUninstalled } from './shop/lifecycle.js';
 import type { Store } from './store/open.js';
 import { createDispatcher, type DispatcherOptions } from './sync/dispatcher.js';
 import { outboxCounts } from './sync/outbox.js';
@@ -190,11 +191,20 @@ export async function createTactful(options: CreateTactfulOptions) {
           return;
         }
         case 'erase_shop':
+          await assertShopErasable(db, meta.shopId, {
+            receivedAt: meta.receivedAt,
+            platformShopId: event.platformShopId,
+          });
           await eraseShop(db, meta.shopId);
           keys.forgetShop(meta.shopId);
           return;
         case 'uninstalled':
-          // Sessions are removed by the platform's route; the data stays until the shop asks for redaction.
+          // Sessions are removed by the platform's route; the data stays until the shop asks for redaction,
+          // which from now on (and until an install) may be honoured.
+          await recordUninstalled(db, meta.shopId, meta.receivedAt, event.platformShopId);
+          return;
+        case 'installed':
+          await recordInstalled(db, meta.shopId);
           return;
         case 'order':
           await ingestOrders(c, [event.order], meta.system);

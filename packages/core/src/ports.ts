@@ -158,6 +158,12 @@ export interface MemberRecord {
   mergeFields?: Record<string, string> | undefined;
   tags?: string[] | undefined;
   updatedAt: Date;
+  /**
+   * The provider's own record of the person's opt-in (with `capabilities.memberOptIn`): when it happened,
+   * and the IP address it saw when the person opted in themselves (its form or confirmation link); no IP
+   * means the account added them. Webhooks that carry no signature are checked against this.
+   */
+  optIn?: { at: Date; ip: string | null } | undefined;
 }
 
 /** What Tactful wants the provider to hold for one person. */
@@ -181,6 +187,8 @@ export interface EmailProviderCapabilities {
   webhooks: boolean;
   /** Largest batch `pushMembers` accepts in one call. */
   maxBatch: number;
+  /** `getMember` reports the provider's record of the opt-in (`optIn`). Absent means no. */
+  memberOptIn?: boolean | undefined;
 }
 
 /** One product of a related-product email; `url` already carries the campaign's UTM parameters. */
@@ -284,8 +292,17 @@ export type InboundEvent =
       orderIds: string[];
       requestId: string;
     }
-  | { kind: 'erase_shop'; requestId: string }
-  | { kind: 'uninstalled' };
+  /**
+   * Erase every row of the shop (Shopify's `shop/redact`). Honoured only after the platform said the app was
+   * uninstalled (`uninstalled`, not followed by `installed`), a day or more before, and for the same
+   * platform shop id when both name one: the request carries no secret of its own, so a replayed one
+   * must not erase a shop that is still using the app.
+   */
+  | { kind: 'erase_shop'; requestId: string; platformShopId?: string | undefined }
+  /** The app was uninstalled from the shop (the shop's own id on the platform, when the body names it). */
+  | { kind: 'uninstalled'; platformShopId?: string | undefined }
+  /** The app was installed (again) on the shop: a pending uninstall no longer allows an erasure. */
+  | { kind: 'installed' };
 
 export interface InboundMeta {
   /** The system that sent it: `shopify`, `mailchimp`, ... */
@@ -295,12 +312,19 @@ export interface InboundMeta {
   receivedAt: Date;
   /** The topic or type as the vendor named it (`orders/create`, `unsubscribe`). */
   topic: string;
+  /**
+   * A digest of what the delivery says (e.g. SHA-256 of topic and raw body), for sources whose delivery id
+   * is not covered by their signature: a second delivery with the same digest under a new id is a replay,
+   * answered `duplicate` like a repeated id.
+   */
+  contentHash?: string | undefined;
 }
 
 export interface InboundSink {
   /**
-   * Stores the event durably for `shop`. Returns `duplicate` when `(system, deliveryId)` was seen
-   * before (the route still answers 200: a replay is not an error).
+   * Stores the event durably for `shop`. Returns `duplicate` when `(system, deliveryId)` — or
+   * `(system, contentHash)` when given — was seen before (the route still answers 200: a replay is not an
+   * error).
    */
   receive(shop: string, event: InboundEvent, meta: InboundMeta): Promise<'accepted' | 'duplicate'>;
 }

@@ -11,7 +11,7 @@
  */
 import mailchimpSingleton from '@mailchimp/mailchimp_marketing';
 import type { z } from 'zod';
-import { TactfulError } from '@tactful/core';
+import { TactfulError, isTactfulError } from '@tactful/core';
 import {
   batchResultSchema,
   campaignPageSchema,
@@ -135,7 +135,7 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
         }
         return parsed.data;
       } catch (error) {
-        if (!(error instanceof TactfulError) || !error.retryable || attempt >= options.retry.retries) throw error;
+        if (!isTactfulError(error) || !error.retryable || attempt >= options.retry.retries) throw error;
         const backoff = Math.min(options.retry.maxDelayMs, options.retry.baseDelayMs * 2 ** attempt);
         const wait = Math.max(
           error.retryAfter !== undefined ? error.retryAfter * 1000 : 0,
@@ -177,7 +177,7 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
       try {
         return await request('GET', member(listId, hash), {}, memberSchema);
       } catch (error) {
-        if (error instanceof TactfulError && error.status === 404) return null;
+        if (isTactfulError(error) && error.status === 404) return null;
         throw error;
       }
     },
@@ -189,7 +189,7 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
         await request('POST', `${member(listId, hash)}/actions/delete-permanent`, {}, null);
         return true;
       } catch (error) {
-        if (error instanceof TactfulError && error.status === 404) return false;
+        if (isTactfulError(error) && error.status === 404) return false;
         throw error;
       }
     },
@@ -242,7 +242,7 @@ interface SuperagentError {
 
 /** Maps a superagent failure to a TactfulError that says whether repeating can help. */
 export function toTactfulError(error: unknown, method: string, path: string): TactfulError {
-  if (error instanceof TactfulError) return error;
+  if (isTactfulError(error)) return error;
   const e = (error ?? {}) as SuperagentError;
   const where = `${method} ${path}`;
   if (e.status === undefined) {

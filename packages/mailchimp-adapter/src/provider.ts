@@ -96,7 +96,14 @@ function toMemberRecord(member: MailchimpMember, purpose: string): MemberRecord 
     mergeFields,
     tags: (member.tags ?? []).map((t) => t.name),
     updatedAt: new Date(member.last_changed),
+    ...(optedIn(member) ? { optIn: { at: optedIn(member)!, ip: member.ip_opt || null } } : {}),
   };
+}
+
+/** Mailchimp's `timestamp_opt`: when the member opted in (empty for someone who never did). */
+function optedIn(member: MailchimpMember): Date | null {
+  const at = member.timestamp_opt ? new Date(member.timestamp_opt) : null;
+  return at && !Number.isNaN(at.getTime()) ? at : null;
 }
 
 /**
@@ -506,7 +513,7 @@ export function createMailchimpProvider(
   return {
     system: 'mailchimp',
     options,
-    capabilities: { campaigns: true, reports: true, webhooks: true, maxBatch: MAILCHIMP_MAX_BATCH },
+    capabilities: { campaigns: true, reports: true, webhooks: true, maxBatch: MAILCHIMP_MAX_BATCH, memberOptIn: true },
     pushMembers,
     listMembers,
     getMember,

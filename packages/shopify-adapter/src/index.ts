@@ -17,10 +17,15 @@ export { storeCheckpointStore } from './bulk/checkpoint-store.js';
 export type { StoreCheckpointOptions } from './bulk/checkpoint-store.js';
 export { createAdminClient } from './client.js';
 export type { AdminClient, AdminClientOptions, ThrottleStatus } from './client.js';
-export { shopifyRoutes } from './webhooks/routes.js';
+export { shopifyRoutes, shopifyContentHash } from './webhooks/routes.js';
 export type { ShopifyRoutesOptions } from './webhooks/routes.js';
 export { verifyShopifyHmac, signShopifyBody } from './webhooks/hmac.js';
-export { parseShopifyWebhook, shopifyWebhookTopics, shopifyComplianceTopics } from './webhooks/parse.js';
+export {
+  parseShopifyWebhook,
+  shopifyWebhookTopics,
+  shopifyComplianceTopics,
+  shopifyTopicShapes,
+} from './webhooks/parse.js';
 export type { ParseContext } from './webhooks/parse.js';
 export { createEncryptedSessionStorage, memorySessionStorage, memoryKeyValueStore } from './install/session-storage.js';
 export type { ShopifySessionStorage, KeyValueStore } from './install/session-storage.js';

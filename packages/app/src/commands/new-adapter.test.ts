@@ -171,9 +171,14 @@ describe('tactful new adapter - a generated package builds and its suite fails h
       const pkg = JSON.parse(await readFile(join(dirs[k.kind]!, 'package.json'), 'utf8')) as {
         name: string;
         dependencies: Record<string, string>;
+        peerDependencies: Record<string, string>;
+        devDependencies: Record<string, string>;
       };
       expect(pkg.name).toBe(`tactful-adapter-${k.name}`);
-      expect(pkg.dependencies['@tactful/core']).toBe(`^${CORE_VERSION}`);
+      // Core is a peer (one copy in the app, so isTactfulError and the ports agree), and a dev dependency for tests.
+      expect(pkg.peerDependencies['@tactful/core']).toBe(`^${CORE_VERSION}`);
+      expect(pkg.devDependencies['@tactful/core']).toBe(`^${CORE_VERSION}`);
+      expect(pkg.dependencies['@tactful/core']).toBeUndefined();
       expect(await readFile(join(dirs[k.kind]!, 'src/index.ts'), 'utf8')).toContain(`export function ${k.factory}(`);
     }
   });

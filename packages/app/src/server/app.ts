@@ -160,13 +160,29 @@ export function createApp(options: CreateAppOptions): TactfulApp {
 
   // Adapters parse their own raw bodies (HMAC over the exact bytes): mounted before the body parsers.
   if (config.SHOPIFY_API_SECRET !== undefined && sessionStorage) {
+    const storage = sessionStorage;
     app.use(
       '/shopify',
-      shopifyRoutes(tactful.inbox, { apiSecret: config.SHOPIFY_API_SECRET, sessionStorage, ...(auth ? { auth } : {}) }),
+      shopifyRoutes(tactful.inbox, {
+        apiSecret: config.SHOPIFY_API_SECRET,
+        sessionStorage,
+        // This app serves its own shop (TACTFUL_SHOP) and any shop it already holds a session of.
+        shops: async (shop) => shop === tactful.shopId || (await storage.findSessionsByShop(shop)).length > 0,
+        now: tactful.now,
+        ...(auth ? { auth } : {}),
+      }),
     );
   }
   if (config.MAILCHIMP_WEBHOOK_SECRET !== undefined) {
-    app.use(mailchimpWebhookRoutes(tactful.inbox, { shop: tactful.shopId, secret: config.MAILCHIMP_WEBHOOK_SECRET }));
+    // With the audience at hand (MAILCHIMP_API_KEY), a subscribe counts only as Mailchimp's record confirms it;
+    // without it, webhooks that would grant consent are not stored (Mailchimp signs nothing).
+    app.use(
+      mailchimpWebhookRoutes(tactful.inbox, {
+        shop: tactful.shopId,
+        secret: config.MAILCHIMP_WEBHOOK_SECRET,
+        members: options.provider,
+      }),
+    );
   }
 
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }));

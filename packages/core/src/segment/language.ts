@@ -137,7 +137,10 @@ export function parseSegment(input: unknown, path: Array<string | number> = [], 
     return { [kind]: value.map((v, i) => parseSegment(v, [...path, kind, i], depth + 1)) } as Segment;
   }
   if (kind === 'not') return { not: parseSegment(value, [...path, 'not'], depth + 1) };
-  const schema = (predicateSchemas as Record<string, z.ZodType>)[kind];
+  // Own keys only: `constructor`, `toString` or `__proto__` must not find Object's members.
+  const schema = Object.hasOwn(predicateSchemas, kind)
+    ? (predicateSchemas as Record<string, z.ZodType>)[kind]
+    : undefined;
   if (!schema) fail(path, `unknown key "${kind}": expected one of ${kinds.join(', ')}`);
   const parsed = schema.safeParse(value);
   if (!parsed.success) {

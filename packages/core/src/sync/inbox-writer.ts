@@ -1,12 +1,14 @@
-import { encrypt } from '../crypto/cipher.js';
+import { encrypt, hmac } from '../crypto/cipher.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { InboundEvent, InboundMeta } from '../ports.js';
 import type { Db } from '../store/open.js';
-import { inbox } from '../store/schema.js';
+import { inbox, kv } from '../store/schema.js';
 
 type Outcome = 'accepted' | 'duplicate';
 interface Waiting {
   row: typeof inbox.$inferInsert;
+  /** The `kv` row that marks this content as seen, when the source gave a content digest. */
+  seen: typeof kv.$inferInsert | null;
   resolve: (outcome: Outcome) => void;
   reject: (error: unknown) => void;
 }
@@ -15,11 +17,19 @@ const MAX_BATCH = 500;
 const key = (shopId: string, system: string, deliveryId: string) => `${shopId}\u0000${system}\u0000${deliveryId}`;
 
 /**
+ * The `kv` key that remembers a delivery's content. Keyed under the shop's index key, so what is kept after a
+ * person's erasure (their deliveries are deleted, this mark stays and keeps a replay of them out) cannot be
+ * matched against a guessed body by anyone without the shop's key.
+ */
+export const seenContentKey = (indexKey: Buffer, system: string, contentHash: string) =>
+  `inbox:seen:${system}:${hmac(indexKey, contentHash).toString('hex')}`;
+
+/**
  * Stores inbound deliveries with group commit: the deliveries that arrive while one insert is running are
  * written together by the next, one multi-row statement, so a burst of webhooks costs a few round trips
  * instead of one each (PGlite runs one statement at a time). Each caller's promise settles only after its
  * row is committed, so a webhook is acknowledged only once it is durable. A delivery seen before — in the
- * table or earlier in the same batch — is a duplicate.
+ * table or earlier in the same batch, by its id or by its content digest — is a duplicate.
  */
 export function createInboxWriter(db: Db, keys: KeyRing) {
   let queue: Waiting[] = [];
@@ -32,15 +42,31 @@ export function createInboxWriter(db: Db, keys: KeyRing) {
         const batch = queue.slice(0, MAX_BATCH);
         queue = queue.slice(batch.length);
         try {
-          const inserted = await db
-            .insert(inbox)
-            .values(batch.map((w) => w.row))
-            .onConflictDoNothing()
-            .returning({ shopId: inbox.shopId, system: inbox.system, deliveryId: inbox.deliveryId });
-          const fresh = new Set(inserted.map((r) => key(r.shopId, r.system, r.deliveryId)));
+          // The content marks and the deliveries commit together: a delivery that fails to store leaves no
+          // mark behind, so the vendor's retry of it is not mistaken for a replay.
+          const fresh = await db.transaction(async (tx) => {
+            const marks = batch.flatMap((w) => (w.seen ? [w.seen] : []));
+            const marked =
+              marks.length === 0
+                ? []
+                : await tx.insert(kv).values(marks).onConflictDoNothing().returning({ shopId: kv.shopId, key: kv.key });
+            const newContent = new Set(marked.map((m) => `${m.shopId}\u0000${m.key}`));
+            const rows = batch
+              .filter((w) => !w.seen || newContent.delete(`${w.seen.shopId}\u0000${w.seen.key}`))
+              .map((w) => w.row);
+            const inserted =
+              rows.length === 0
+                ? []
+                : await tx
+                    .insert(inbox)
+                    .values(rows)
+                    .onConflictDoNothing()
+                    .returning({ shopId: inbox.shopId, system: inbox.system, deliveryId: inbox.deliveryId });
+            return new Set(inserted.map((r) => key(r.shopId, r.system, r.deliveryId)));
+          });
           for (const w of batch) {
             const k = key(w.row.shopId, w.row.system, w.row.deliveryId);
-            // The first of a key in the batch got the row; any later one is a replay.
+            // The first of a key in the batch got the row; any later one, or a known content, is a replay.
             w.resolve(fresh.delete(k) ? 'accepted' : 'duplicate');
           }
         } catch (error) {
@@ -67,8 +93,16 @@ export function createInboxWriter(db: Db, keys: KeyRing) {
         ),
         receivedAt: meta.receivedAt,
       };
+      const seen = meta.contentHash
+        ? {
+            shopId,
+            key: seenContentKey(shopKeys.indexKey, meta.system, meta.contentHash),
+            value: meta.deliveryId,
+            updatedAt: meta.receivedAt,
+          }
+        : null;
       return new Promise<Outcome>((resolve, reject) => {
-        queue.push({ row, resolve, reject });
+        queue.push({ row, seen, resolve, reject });
         if (!running) void drain();
       });
     },

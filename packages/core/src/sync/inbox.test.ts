@@ -186,13 +186,90 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     );
     expect((await t.audit.verify()).ledger.ok).toBe(true);
 
-    await t.inbox.receive(t.shopId, { kind: 'erase_shop', requestId: 'sr-1' }, meta('c3', 'shop/redact'));
-    expect(await t.processInbox()).toMatchObject({ processed: 1 });
+    await t.inbox.receive(t.shopId, { kind: 'uninstalled', platformShopId: '42' }, meta('c3', 'app/uninstalled'));
+    await t.inbox.receive(
+      t.shopId,
+      { kind: 'erase_shop', requestId: 'sr-1', platformShopId: '42' },
+      { ...meta('c4', 'shop/redact'), receivedAt: new Date('2026-05-03T00:00:00Z') },
+    );
+    expect(await t.processInbox()).toMatchObject({ processed: 2, refused: 0 });
     const left = await getStore().query<{ n: number }>(
       `select (select count(*) from consent_ledger where shop_id = $1) + (select count(*) from audit_log where shop_id = $1) + (select count(*) from shops where shop_id = $1) + (select count(*) from kv where shop_id = $1) + (select count(*) from inbox where shop_id = $1) as n`,
       [t.shopId],
     );
     expect(Number(left[0]!.n)).toBe(0);
+  });
+
+  it('compliance - a shop is erased only after its uninstall, a day or more later, for the same platform shop; an install in between cancels it', async () => {
+    const t = await createTactful({ store: getStore(), shop: uniqueShop() });
+    await t.consent.record({
+      subject: { email: 'stay@example.com' },
+      purpose: 'personalization',
+      state: 'granted',
+      level: 'single',
+      occurredAt: new Date('2026-04-30T10:00:00Z'),
+      source: { system: 'cli', eventId: 's1', method: 'form' },
+    });
+    const at = (iso: string, id: string, topic: string) => ({ ...meta(id, topic), receivedAt: new Date(iso) });
+    const redact = (id: string, iso: string, platformShopId?: string) =>
+      t.inbox.receive(t.shopId, { kind: 'erase_shop', requestId: id, platformShopId }, at(iso, id, 'shop/redact'));
+    const reasons = async () =>
+      (
+        await getStore().query<{ last_error: string }>(
+          "select last_error from inbox where shop_id = $1 and topic = 'shop/redact' order by received_at, delivery_id",
+          [t.shopId],
+        )
+      ).map((r) => r.last_error);
+    const stillThere = async () => (await t.audit.subjectIdOf('stay@example.com')) !== null;
+
+    await redact('r1', '2026-05-01T00:00:00Z'); // installed: never uninstalled
+    await t.inbox.receive(
+      t.shopId,
+      { kind: 'uninstalled', platformShopId: '7' },
+      at('2026-05-02T00:00:00Z', 'u1', 'app/uninstalled'),
+    );
+    await redact('r2', '2026-05-02T01:00:00Z', '7'); // an hour after the uninstall
+    await redact('r3', '2026-05-04T00:00:00Z', '8'); // another platform shop
+    await t.inbox.receive(t.shopId, { kind: 'installed' }, at('2026-05-04T01:00:00Z', 'i1', 'install'));
+    await redact('r4', '2026-05-05T00:00:00Z', '7'); // installed again
+    expect(await t.processInbox()).toEqual({ processed: 2, failed: 0, refused: 4 });
+    expect(await stillThere()).toBe(true);
+    const refused = await reasons();
+    expect(refused).toHaveLength(4);
+    expect(refused.every((r) => r.startsWith('PRIVACY.SHOP_INSTALLED'))).toBe(true);
+    expect(refused[0]).toMatch(/not uninstalled/);
+    expect(refused[1]).toMatch(/less than a day/);
+    expect(refused[2]).toMatch(/names shop id 8/);
+
+    await t.inbox.receive(
+      t.shopId,
+      { kind: 'uninstalled', platformShopId: '7' },
+      at('2026-05-06T00:00:00Z', 'u2', 'app/uninstalled'),
+    );
+    await redact('r5', '2026-05-08T00:00:00Z', '7');
+    expect(await t.processInbox()).toMatchObject({ refused: 0 });
+    expect(await getStore().query('select 1 from shops where shop_id = $1', [t.shopId])).toEqual([]);
+  });
+
+  it('inbox - a delivery whose content was seen before is a replay under any new id, also within one batch', async () => {
+    const t = await createTactful({ store: getStore(), shop: uniqueShop() });
+    const event = { kind: 'product_deleted' as const, productId: 'p9', occurredAt: new Date('2026-05-01T00:00:00Z') };
+    const withContent = (id: string, contentHash: string) => ({ ...meta(id, 'products/delete'), contentHash });
+    expect(await t.inbox.receive(t.shopId, event, withContent('d1', 'same'))).toBe('accepted');
+    expect(await t.inbox.receive(t.shopId, event, withContent('d2', 'same'))).toBe('duplicate');
+    const burst = await Promise.all([
+      t.inbox.receive(t.shopId, event, withContent('d3', 'other')),
+      t.inbox.receive(t.shopId, event, withContent('d4', 'other')),
+      t.inbox.receive(t.shopId, event, withContent('d5', 'third')),
+    ]);
+    expect(burst).toEqual(['accepted', 'duplicate', 'accepted']);
+    // Without a digest only the id counts, as before.
+    expect(await t.inbox.receive(t.shopId, event, meta('d6'))).toBe('accepted');
+    const rows = await getStore().query<{ delivery_id: string }>(
+      'select delivery_id from inbox where shop_id = $1 order by delivery_id',
+      [t.shopId],
+    );
+    expect(rows.map((r) => r.delivery_id)).toEqual(['d1', 'd3', 'd5', 'd6']);
   });
 
   it('targets - consent changes reach the platform and the provider with their original time; per-item failures are kept', async () => {

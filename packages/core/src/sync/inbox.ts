@@ -37,6 +37,7 @@ const finalCodes = [
   'CONSENT.CONFLICT',
   'CONSENT.UNKNOWN_PURPOSE',
   'SUBJECT.NOT_FOUND',
+  'PRIVACY.SHOP_INSTALLED',
 ];
 
 /**

@@ -56,6 +56,7 @@ export const emailProviderTestNames = [
   'listMembers normalises emails',
   'listMembers keeps original event times',
   'getMember returns null for an unknown address',
+  'getMember reports the opt-in the provider recorded',
   'rate limiting is a retryable TactfulError',
   'server errors are a retryable TactfulError',
   'a bad request is a non-retryable TactfulError',
@@ -278,6 +279,21 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
 
     test('getMember returns null for an unknown address', async ({ provider }) => {
       expect(await provider.getMember(address('nobody'))).toBeNull();
+    });
+
+    test('getMember reports the opt-in the provider recorded', async ({ provider, oracle }, skip) => {
+      if (!provider.capabilities.memberOptIn) return skip('the provider does not declare memberOptIn');
+      // A grant reported by an unsigned webhook is checked against this record: it must be the provider's own.
+      const at = new Date('2024-09-01T12:00:00Z');
+      const subscribed = address('optin-yes');
+      await oracle.seedMember(subscribed, 'subscribed', { at });
+      const member = await provider.getMember(subscribed);
+      expect(member?.status).toBe('subscribed');
+      expect(member?.consent.state).toBe('granted');
+      expect(member?.optIn?.at.toISOString()).toBe(at.toISOString());
+      const left = address('optin-left');
+      await oracle.seedMember(left, 'unsubscribed', { at });
+      expect((await provider.getMember(left))?.consent.state).toBe('withdrawn');
     });
 
     test('rate limiting is a retryable TactfulError', (ctx) => expectFailure(ctx, 'rate_limit', true));

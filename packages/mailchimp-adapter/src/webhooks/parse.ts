@@ -9,20 +9,35 @@ import { TactfulError } from '@tactful/core';
  */
 export type WebhookFields = { [key: string]: string | WebhookFields };
 
+/** Names that reach an object's prototype when used as a key: never a field of a webhook. */
+const prototypeKeys = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Decodes the bracketed form into nested objects without a prototype, so no key of the body can reach
+ * `Object.prototype` (`__proto__[x]=1` would otherwise add `x` to every object of the process). A key naming
+ * a prototype is refused with `MAILCHIMP.WEBHOOK_INVALID`.
+ */
 export function decodeWebhookBody(raw: string): WebhookFields {
-  const root: WebhookFields = {};
+  const root: WebhookFields = Object.create(null);
   for (const [key, value] of new URLSearchParams(raw)) {
     const path = key.replace(/\]/g, '').split('[');
+    const bad = path.find((segment) => prototypeKeys.has(segment));
+    if (bad !== undefined)
+      throw new TactfulError(
+        'MAILCHIMP.WEBHOOK_INVALID',
+        `Not a Mailchimp audience webhook: the key "${key}" names "${bad}", which no Mailchimp field does.`,
+        { status: 400 },
+      );
     let node = root;
     path.forEach((segment, i) => {
       if (i === path.length - 1) {
         node[segment] = value;
         return;
       }
-      const child = node[segment];
+      const child = Object.hasOwn(node, segment) ? node[segment] : undefined;
       if (typeof child === 'object') node = child;
       else {
-        const created: WebhookFields = {};
+        const created: WebhookFields = Object.create(null);
         node[segment] = created;
         node = created;
       }

@@ -19,19 +19,24 @@ const sample = (type: string) => {
 
 const SECRET = 'a'.repeat(24) + 'b'.repeat(24);
 const sink = createMemoryInboundSink();
+const sandbox = createMailchimpSandbox({ audiences: [{ id: 'aud0000001' }] });
+const msw = setupServer(...sandbox.handlers);
+/** shop-1's audience, read through the real client before a webhook may grant consent; shop-2 has none. */
+const members = createMailchimpProvider(
+  { apiKey: sandbox.apiKey, audienceId: 'aud0000001', retry: { retries: 0 } },
+  { sleep: async () => {} },
+);
 const app = express();
 app.use(
   mailchimpWebhookRoutes(sink, {
     tenants: [
-      { shop: 'shop-1', secret: SECRET },
+      { shop: 'shop-1', secret: SECRET, members },
       { shop: 'shop-2', secret: 'c'.repeat(48) },
     ],
   }),
 );
 let httpServer: Server;
 let base = '';
-const sandbox = createMailchimpSandbox({ audiences: [{ id: 'aud0000001' }] });
-const msw = setupServer(...sandbox.handlers);
 
 beforeAll(async () => {
   httpServer = await new Promise<Server>((resolve) => {
@@ -142,6 +147,7 @@ describe('the webhook route', () => {
   });
 
   it('stores each real body for the right shop with a body-hash delivery id; a replay is a duplicate', async () => {
+    sandbox.seedMember('agentsmith@snowplowtest.com', 'subscribed', { at: new Date('2014-11-04T09:42:31Z') });
     const first = await post(SECRET, sample('subscribe'));
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ ok: true, outcome: 'accepted' });
@@ -168,6 +174,70 @@ describe('the webhook route', () => {
     expect(() => mailchimpWebhookRoutes(sink, { secret: SECRET })).toThrow(/shop/);
     expect(() => mailchimpWebhookRoutes(sink, {})).toThrow(/secret/);
     expect(() => mailchimpWebhookRoutes(sink, { shop: 'one', secret: SECRET })).not.toThrow();
+  });
+});
+
+describe('Mailchimp signs nothing: a grant counts only as its API confirms it', () => {
+  const subscribe = (email: string, ip = '198.51.100.9') =>
+    `type=subscribe&fired_at=2026-05-01+10%3A00%3A00&data%5Bid%5D=f00d&data%5Bemail%5D=${encodeURIComponent(email)}&data%5Bip_opt%5D=${ip}&data%5Blist_id%5D=aud0000001`;
+
+  it('a forged subscribe for a member who unsubscribed in Mailchimp grants nothing', async () => {
+    sandbox.seedMember('gone@example.com', 'unsubscribed', { at: new Date('2026-04-01T00:00:00Z') });
+    const before = sink.received.length;
+    const res = await post(SECRET, subscribe('gone@example.com'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, outcome: 'unconfirmed' });
+    expect(sink.received.length).toBe(before);
+  });
+
+  it('a forged subscribe for an address Mailchimp does not hold grants nothing', async () => {
+    const before = sink.received.length;
+    expect(await (await post(SECRET, subscribe('stranger@example.com'))).json()).toMatchObject({
+      outcome: 'unconfirmed',
+    });
+    expect(sink.received.length).toBe(before);
+  });
+
+  it("a subscribe Mailchimp confirms carries Mailchimp's opt-in time and evidence, not the body's", async () => {
+    const optedIn = new Date('2026-03-15T08:00:00Z');
+    sandbox.seedMember('added@example.com', 'subscribed', { at: optedIn }); // added by the account: no ip_opt
+    await post(SECRET, subscribe('added@example.com', '203.0.113.66'));
+    expect(sink.received.at(-1)?.event).toMatchObject({
+      kind: 'consent',
+      consent: { email: 'added@example.com', state: 'granted', method: 'admin', occurredAt: optedIn },
+    });
+  });
+
+  it('a shop without its audience at hand stores no subscribe and no address change, but still every withdrawal', async () => {
+    const other = 'c'.repeat(48);
+    const before = sink.received.length;
+    expect(await (await post(other, subscribe('x@example.com'))).json()).toMatchObject({ outcome: 'unconfirmed' });
+    const upemail =
+      'type=upemail&fired_at=2026-05-01+10%3A00%3A00&data%5Blist_id%5D=l&data%5Bnew_email%5D=eve%40example.com&data%5Bold_email%5D=ann%40example.com';
+    expect(await (await post(other, upemail)).json()).toMatchObject({ outcome: 'unconfirmed' });
+    expect(sink.received.length).toBe(before);
+    const unsubscribe =
+      'type=unsubscribe&fired_at=2026-05-01+10%3A00%3A00&data%5Bemail%5D=ann%40example.com&data%5Blist_id%5D=l';
+    expect(await (await post(other, unsubscribe)).json()).toMatchObject({ outcome: 'accepted' });
+  });
+
+  it('a forged upemail (the old address is still a member, the new one is not) changes nothing', async () => {
+    sandbox.seedMember('ann@example.com', 'subscribed');
+    const before = sink.received.length;
+    const upemail =
+      'type=upemail&fired_at=2026-05-01+10%3A00%3A00&data%5Blist_id%5D=aud0000001&data%5Bnew_email%5D=eve%40example.com&data%5Bold_email%5D=ann%40example.com';
+    expect(await (await post(SECRET, upemail)).json()).toMatchObject({ outcome: 'unconfirmed' });
+    expect(sink.received.length).toBe(before);
+  });
+
+  it('when Mailchimp cannot be asked, the delivery is answered 503 so Mailchimp retries it', async () => {
+    sandbox.seedMember('later@example.com', 'subscribed');
+    sandbox.faults.failAlways('server_error');
+    try {
+      expect((await post(SECRET, subscribe('later@example.com'))).status).toBe(503);
+    } finally {
+      sandbox.faults.clear();
+    }
   });
 });
 

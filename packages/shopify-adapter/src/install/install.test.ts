@@ -31,7 +31,13 @@ const sessions = createEncryptedSessionStorage(kv, key);
 const browser = {
   'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
 };
-const sink: InboundSink = { receive: async () => 'accepted' };
+const received: Array<{ shop: string; kind: string }> = [];
+const sink: InboundSink = {
+  receive: async (shop, event) => {
+    received.push({ shop, kind: event.kind });
+    return 'accepted';
+  },
+};
 let http_: Server;
 let base: string;
 
@@ -46,7 +52,10 @@ beforeAll(async () => {
     sessionStorage: sessions,
   });
   const app = express();
-  app.use('/shopify', shopifyRoutes(sink, { apiSecret: sandbox.apiSecret, auth, sessionStorage: sessions }));
+  app.use(
+    '/shopify',
+    shopifyRoutes(sink, { apiSecret: sandbox.apiSecret, shops: [sandbox.shop], auth, sessionStorage: sessions }),
+  );
   app.get('/embedded/api/whoami', auth.embeddedSession(), (_req, res) => {
     res.json({ shop: res.locals.shopify.shop, hasToken: Boolean(res.locals.shopify.session.accessToken) });
   });
@@ -91,6 +100,29 @@ describe('install', () => {
     // and it works against the Admin API
     const platform = createShopifyPlatform({ shop: sandbox.shop, accessToken: session!.accessToken! });
     await expect(platform.listProducts()).resolves.toMatchObject({ items: [] });
+    // The engine learns of the install, which cancels an erasure pending from an earlier uninstall.
+    expect(received).toContainEqual({ shop: sandbox.shop, kind: 'installed' });
+  });
+
+  it('OAuth: a shop this app does not serve is refused at the start and at the callback, and nothing is stored', async () => {
+    const before = kv.data.size;
+    const other = createShopifySandbox({
+      shop: 'someone-else.myshopify.com',
+      apiKey: sandbox.apiKey,
+      apiSecret: sandbox.apiSecret,
+    });
+    const begin = await fetch(`${base}/shopify/auth?shop=${other.shop}`, { redirect: 'manual', headers: browser });
+    expect(begin.status).toBe(403);
+    expect(await begin.text()).toMatch(/does not serve someone-else\.myshopify\.com/);
+    // A callback signed with the app's secret for another shop (as Shopify would sign it) is refused too.
+    const started = await fetch(`${base}/shopify/auth?shop=${sandbox.shop}`, { redirect: 'manual', headers: browser });
+    const forOther = other
+      .approveInstall(started.headers.get('location')!.replace(sandbox.shop, other.shop))
+      .replace('https://tactful.example.com', base);
+    const done = await fetch(forOther, { redirect: 'manual', headers: browser });
+    expect(done.status).toBe(403);
+    expect(kv.data.size).toBe(before);
+    expect(await sessions.findSessionsByShop(other.shop)).toEqual([]);
   });
 
   it('OAuth: a callback with a forged hmac stores nothing', async () => {

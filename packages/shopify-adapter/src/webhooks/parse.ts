@@ -29,6 +29,11 @@ export const shopifyComplianceTopics = ['customers/data_request', 'customers/red
 
 export interface ParseContext {
   purpose: string;
+  /**
+   * X-Shopify-Shop-Domain. The header is not signed: a body that names its shop (the compliance topics,
+   * app/uninstalled) must name this one.
+   */
+  shop?: string | undefined;
   /** X-Shopify-Webhook-Id: the request id of compliance topics that carry none. */
   webhookId: string;
   /** X-Shopify-Triggered-At: when Shopify says the event happened. */
@@ -53,6 +58,135 @@ const idList = (value: unknown): string[] =>
 
 function invalid(topic: string, what: string): never {
   throw new TactfulError('SHOPIFY.WEBHOOK_INVALID', `The ${topic} webhook body ${what}.`);
+}
+
+type Need = 'array' | 'object' | 'string' | 'id' | 'key';
+
+/**
+ * What each topic's body must carry, and the keys that only other topics' bodies carry (REST payloads of API
+ * 2025-10, as in Shopify's samples). Shopify signs the body but not the topic header, so a body captured on
+ * one topic and replayed under another (a products/create as shop/redact, a customers/redact as
+ * customers/data_request) must fail here.
+ */
+export interface TopicShape {
+  needs: Array<[string, Need]>;
+  refuses: string[];
+  /** The field that names the shop, when the body has one. */
+  shopField?: string;
+}
+
+const others = {
+  order: 'line_items',
+  product: 'variants',
+  consent: 'email_marketing_consent',
+  compliance: 'shop_domain',
+  shop: 'myshopify_domain',
+} as const;
+const allBut = (...keep: Array<keyof typeof others>) =>
+  (Object.keys(others) as Array<keyof typeof others>).filter((k) => !keep.includes(k)).map((k) => others[k]);
+
+const orderShape: TopicShape = {
+  needs: [
+    ['id', 'id'],
+    ['line_items', 'array'],
+  ],
+  refuses: allBut('order'),
+};
+const customerShape: TopicShape = {
+  needs: [
+    ['id', 'id'],
+    ['email', 'key'],
+  ],
+  refuses: [...allBut(), 'customer', 'customer_id'],
+};
+const productShape: TopicShape = {
+  needs: [
+    ['id', 'id'],
+    ['title', 'string'],
+    ['variants', 'array'],
+  ],
+  refuses: allBut('product'),
+};
+const complianceNeeds: Array<[string, Need]> = [
+  ['shop_id', 'id'],
+  ['shop_domain', 'string'],
+];
+
+export const shopifyTopicShapes: Readonly<Record<string, TopicShape>> = {
+  'orders/create': orderShape,
+  'orders/updated': orderShape,
+  'orders/paid': orderShape,
+  'orders/cancelled': orderShape,
+  'orders/fulfilled': orderShape,
+  'orders/edited': orderShape,
+  'customers/create': customerShape,
+  'customers/update': customerShape,
+  'customers_email_marketing_consent/update': {
+    needs: [
+      ['customer_id', 'id'],
+      ['email_marketing_consent', 'object'],
+    ],
+    refuses: allBut('consent'),
+  },
+  'products/create': productShape,
+  'products/update': productShape,
+  // Shopify sends only the id: a body with a product's fields is a products/create|update replayed.
+  'products/delete': { needs: [['id', 'id']], refuses: [...allBut(), 'title', 'email', 'customer'] },
+  'customers/redact': {
+    needs: [...complianceNeeds, ['customer', 'object'], ['orders_to_redact', 'array']],
+    refuses: ['orders_requested', 'data_request', ...allBut('compliance')],
+    shopField: 'shop_domain',
+  },
+  'customers/data_request': {
+    needs: [...complianceNeeds, ['customer', 'object'], ['orders_requested', 'array'], ['data_request', 'object']],
+    refuses: ['orders_to_redact', ...allBut('compliance')],
+    shopField: 'shop_domain',
+  },
+  'shop/redact': {
+    needs: complianceNeeds,
+    refuses: ['customer', 'orders_to_redact', 'orders_requested', 'data_request', ...allBut('compliance')],
+    shopField: 'shop_domain',
+  },
+  'app/uninstalled': {
+    needs: [
+      ['id', 'id'],
+      ['myshopify_domain', 'string'],
+    ],
+    refuses: allBut('shop'),
+    shopField: 'myshopify_domain',
+  },
+};
+
+function has(json: Json, key: string, need: Need): boolean {
+  if (!Object.hasOwn(json, key)) return false;
+  const value = json[key];
+  switch (need) {
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return value !== null && typeof value === 'object' && !Array.isArray(value);
+    case 'string':
+      return typeof value === 'string' && value.length > 0;
+    case 'id':
+      return idString(value) !== null;
+    case 'key':
+      return true;
+  }
+}
+
+/** Throws SHOPIFY.WEBHOOK_INVALID unless the body has its topic's shape and names the header's shop. */
+function checkShape(topic: string, json: Json, shop: string | undefined): void {
+  const shape = shopifyTopicShapes[topic];
+  if (!shape) return;
+  const missing = shape.needs.filter(([key, need]) => !has(json, key, need)).map(([key]) => key);
+  if (missing.length > 0) invalid(topic, `lacks ${missing.join(', ')}: it is not a ${topic} body`);
+  const foreign = shape.refuses.filter((key) => Object.hasOwn(json, key));
+  if (foreign.length > 0)
+    invalid(topic, `carries ${foreign.join(', ')}, which only other topics' bodies do: it is not a ${topic} body`);
+  if (shape.shopField && shop !== undefined) {
+    const named = String(json[shape.shopField]).trim().toLowerCase();
+    if (named !== shop) invalid(topic, `names the shop ${named}, but X-Shopify-Shop-Domain says ${shop}`);
+  }
 }
 
 export function parseOrderPayload(topic: string, json: Json, ctx: ParseContext): OrderRecord {
@@ -161,7 +295,9 @@ export function parseShopifyWebhook(topic: string, rawBody: string | Buffer, ctx
   } catch (cause) {
     throw new TactfulError('SHOPIFY.WEBHOOK_INVALID', `The ${topic} webhook body is not JSON.`, { cause });
   }
-  const json = obj(parsed);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) invalid(topic, 'is not a JSON object');
+  const json = parsed as Json;
+  checkShape(topic, json, ctx.shop);
   switch (topic) {
     case 'orders/create':
     case 'orders/updated':
@@ -224,9 +360,9 @@ export function parseShopifyWebhook(topic: string, rawBody: string | Buffer, ctx
       return { kind: 'data_request', email, externalId, orderIds: idList(json.orders_requested), requestId };
     }
     case 'shop/redact':
-      return { kind: 'erase_shop', requestId: ctx.webhookId };
+      return { kind: 'erase_shop', requestId: ctx.webhookId, platformShopId: idString(json.shop_id) ?? undefined };
     case 'app/uninstalled':
-      return { kind: 'uninstalled' };
+      return { kind: 'uninstalled', platformShopId: idString(json.id) ?? undefined };
     default:
       return null;
   }

@@ -42,6 +42,7 @@ beforeAll(async () => {
     '/shopify',
     shopifyRoutes(sink, {
       apiSecret: ['old-secret', 'hook-secret'],
+      shops: [sandbox.shop],
       sessionStorage: sessions,
       onBulkOperationFinish: (_shop, id) => finished.push(id),
     }),
@@ -80,7 +81,7 @@ describe('HMAC', () => {
 
   it('the route accepts the published vector and answers 401 to every one-byte change of it', async () => {
     const app = express();
-    app.use(shopifyRoutes(sink, { apiSecret: 'test_secret_key' }));
+    app.use(shopifyRoutes(sink, { apiSecret: 'test_secret_key', shops: ['vector.myshopify.com'] }));
     const vectorServer = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => vectorServer.once('listening', resolve));
     const at = `http://127.0.0.1:${(vectorServer.address() as AddressInfo).port}/webhooks`;
@@ -156,7 +157,11 @@ describe("webhook samples (the package's data/webhooks)", () => {
     const sample = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as { name: string; response: unknown };
     it(`${sample.name} parses and is acknowledged`, async () => {
       expect(Object.keys(expected)).toContain(sample.name);
-      const delivered = await sandbox.deliverWebhook(sample.name, JSON.stringify(sample.response), url);
+      // The samples name their shop as a placeholder; a delivery names the shop it is for.
+      const body = JSON.stringify(sample.response)
+        .replaceAll('{shop}.myshopify.com', sandbox.shop)
+        .replace('"myshopify_domain":null', `"myshopify_domain":"${sandbox.shop}"`);
+      const delivered = await sandbox.deliverWebhook(sample.name, body, url);
       expect(delivered.status).toBe(200);
       const kind = expected[sample.name];
       if (kind === null) expect(sink.events).toHaveLength(0);
@@ -315,7 +320,7 @@ describe('deliveries from the sandbox', () => {
   it('says so when a body parser ran before the router (the raw body is gone)', async () => {
     const app = express();
     app.use(express.json());
-    app.use(shopifyRoutes(sink, { apiSecret: 'hook-secret' }));
+    app.use(shopifyRoutes(sink, { apiSecret: 'hook-secret', shops: [sandbox.shop] }));
     const early = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => early.once('listening', resolve));
     try {
@@ -376,7 +381,7 @@ describe('compliance topics', () => {
     });
   });
 
-  it("shop/redact and app/uninstalled remove the shop's sessions", async () => {
+  it("app/uninstalled removes the shop's sessions; shop/redact is handed over with the platform's shop id", async () => {
     await sessions.storeSession(
       new Session({
         id: `offline_${sandbox.shop}`,
@@ -386,10 +391,109 @@ describe('compliance topics', () => {
         accessToken: 'shpat_x',
       }),
     );
+    const platformShopId = String(JSON.parse(sandbox.webhookBody('shop/redact')).shop_id);
     await sandbox.deliverWebhook('app/uninstalled', sandbox.webhookBody('app/uninstalled'), url);
-    expect(lastEvent()).toEqual({ kind: 'uninstalled' });
+    expect(lastEvent()).toEqual({ kind: 'uninstalled', platformShopId });
     expect(await sessions.findSessionsByShop(sandbox.shop)).toEqual([]);
     await sandbox.deliverWebhook('shop/redact', sandbox.webhookBody('shop/redact'), url);
-    expect(lastEvent()).toMatchObject({ kind: 'erase_shop' });
+    expect(lastEvent()).toMatchObject({ kind: 'erase_shop', platformShopId });
+  });
+});
+
+describe('replays: Shopify signs the body, not the topic, shop or webhook id headers', () => {
+  /** A delivery signed with the app's secret, as an attacker holding a captured body can make one. */
+  const post = (topic: string, body: string, shop = sandbox.shop) =>
+    fetch(url, {
+      method: 'POST',
+      body,
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Shopify-Topic': topic,
+        'X-Shopify-Hmac-Sha256': signShopifyBody(body, 'hook-secret'),
+        'X-Shopify-Shop-Domain': shop,
+        'X-Shopify-Webhook-Id': `replay-${Math.random().toString(36).slice(2)}`,
+      },
+    });
+  const customer = sandbox.addCustomer({ email: 'replayed@example.com' });
+  const product = sandbox.addProduct({ title: 'Teapot' });
+  const order = sandbox.addOrder({ customerId: customer.id, lines: [{ productId: product.id }] });
+  const bodies: Record<string, string> = {
+    'orders/create': sandbox.webhookBody('orders/create', order.id),
+    'customers/update': sandbox.webhookBody('customers/update', customer.id),
+    'customers_email_marketing_consent/update': sandbox.webhookBody(
+      'customers_email_marketing_consent/update',
+      customer.id,
+    ),
+    'products/create': sandbox.webhookBody('products/create', product.id),
+    'products/delete': sandbox.webhookBody('products/delete', product.id),
+    'customers/redact': sandbox.webhookBody('customers/redact', customer.id),
+    'customers/data_request': sandbox.webhookBody('customers/data_request', customer.id, { dataRequestId: '5' }),
+    'shop/redact': sandbox.webhookBody('shop/redact'),
+    'app/uninstalled': sandbox.webhookBody('app/uninstalled'),
+  };
+  /** Topics whose bodies are alike by design (Shopify sends the same resource for each). */
+  const sameShape = (a: string, b: string) =>
+    a === b ||
+    [a, b].every((t) => t.startsWith('orders/')) ||
+    [a, b].every((t) => t.startsWith('customers/') && !t.includes('redact') && !t.includes('data_request')) ||
+    [a, b].every((t) => t === 'products/create' || t === 'products/update');
+  const topics = [...Object.keys(bodies), 'orders/paid', 'orders/cancelled', 'customers/create', 'products/update'];
+  const crossed = Object.entries(bodies).flatMap(([from, body]) =>
+    topics.filter((to) => !sameShape(from, to)).map((to) => [from, to, body] as const),
+  );
+
+  it.each(crossed)('a %s body under the topic %s is refused (400) and passed on to nobody', async (_from, to, body) => {
+    const count = sink.events.length;
+    const res = await post(to, body);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(new RegExp(`The ${to} webhook body (lacks|carries) .*it is not a ${to} body`));
+    expect(sink.events.length).toBe(count);
+  });
+
+  it('each body under its own topic is accepted, with a digest of topic and body (none for shop/redact)', async () => {
+    for (const [topic, body] of Object.entries(bodies)) {
+      const res = await sandbox.deliverWebhook(topic, body, url);
+      expect(res.status, topic).toBe(200);
+    }
+    const digests = sink.events.slice(-8).map((e) => [e.meta.topic, e.meta.contentHash]);
+    expect(digests.find(([t]) => t === 'shop/redact')?.[1]).toBeUndefined();
+    const others = digests.filter(([t]) => t !== 'shop/redact').map(([, d]) => d);
+    expect(others.every((d) => typeof d === 'string' && /^[0-9a-f]{64}$/.test(d))).toBe(true);
+    expect(new Set(others).size).toBe(others.length);
+  });
+
+  it('a compliance or uninstall body from another shop is refused under this shop’s header (400)', async () => {
+    const other = createShopifySandbox({ shop: 'other-shop.myshopify.com', apiSecret: 'hook-secret' });
+    const someone = other.addCustomer({ email: 'x@example.com' });
+    for (const [topic, body] of [
+      ['shop/redact', other.webhookBody('shop/redact')],
+      ['customers/redact', other.webhookBody('customers/redact', someone.id)],
+      ['customers/data_request', other.webhookBody('customers/data_request', someone.id)],
+      ['app/uninstalled', other.webhookBody('app/uninstalled')],
+    ] as const) {
+      const count = sink.events.length;
+      const res = await post(topic, body);
+      expect(res.status, topic).toBe(400);
+      expect(await res.text()).toMatch(/names the shop other-shop\.myshopify\.com, but X-Shopify-Shop-Domain says/);
+      expect(sink.events.length).toBe(count);
+    }
+  });
+
+  it('a signed webhook for a shop this app does not serve is refused (403) and stored nowhere', async () => {
+    const other = createShopifySandbox({ shop: 'other-shop.myshopify.com', apiSecret: 'hook-secret' });
+    const count = sink.events.length;
+    const res = await post('shop/redact', other.webhookBody('shop/redact'), other.shop);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toMatch(/does not serve other-shop\.myshopify\.com/);
+    expect(sink.events.length).toBe(count);
+  });
+
+  it('a replayed app/uninstalled (a duplicate) leaves the sessions alone', async () => {
+    const keep = new Session({ id: 'offline_keep', shop: sandbox.shop, state: 's', isOnline: false, accessToken: 't' });
+    const body = sandbox.webhookBody('app/uninstalled').replace('}', ',"updated_at":"2026-01-01T00:00:00Z"}');
+    await sandbox.deliverWebhook('app/uninstalled', body, url, { webhookId: 'uninstall-1' });
+    await sessions.storeSession(keep);
+    await sandbox.deliverWebhook('app/uninstalled', body, url, { webhookId: 'uninstall-1' });
+    expect(await sessions.findSessionsByShop(sandbox.shop)).toHaveLength(1);
   });
 });

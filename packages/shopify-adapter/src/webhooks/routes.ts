@@ -7,6 +7,7 @@
  * de-duplicates on X-Shopify-Webhook-Id. The route answers as soon as the sink has it: the work (and any
  * call to Mailchimp) happens later, from the inbox, so no delivery waits.
  */
+import { createHash } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { isTactfulError } from '@tactful/core';
 import type { InboundSink } from '@tactful/core';
@@ -18,6 +19,12 @@ import { parseShopifyWebhook } from './parse.js';
 export interface ShopifyRoutesOptions {
   /** The app's client secret (the API secret key); a list while rotating. */
   apiSecret: string | readonly string[];
+  /**
+   * The shops this app serves: their domains, or a check (e.g. the configured shop, or one with a stored
+   * session). The secret is app-wide, so a body signed for any shop that installed the app verifies: a
+   * webhook or an install for a shop not served here is refused (403) and nothing is stored.
+   */
+  shops: readonly string[] | ((shop: string) => boolean | Promise<boolean>);
   /** The consent purpose Shopify's email marketing consent maps to. */
   purpose?: string;
   /** Path of the webhook endpoint inside the router. */
@@ -32,6 +39,19 @@ export interface ShopifyRoutesOptions {
   onInstalled?: (shop: string, req: Request, res: Response) => void | Promise<void>;
   /** Largest body accepted (Shopify bodies are well below 1 MB). */
   bodyLimit?: string;
+  /** The clock that stamps deliveries (tests pass the engine's). */
+  now?: () => Date;
+}
+
+/**
+ * The digest a replay is recognised by: Shopify signs only the body, so the same body under a new webhook id
+ * (or another topic header) must not count twice. `shop/redact` bodies are the same every time Shopify sends
+ * one for a shop (its id and domain), so they are left to the engine's own rule: a shop is erased only after
+ * an uninstall.
+ */
+export function shopifyContentHash(topic: string, raw: Buffer): string | undefined {
+  if (topic === 'shop/redact') return undefined;
+  return createHash('sha256').update(topic).update('\u0000').update(raw).digest('hex');
 }
 
 const shopPattern = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
@@ -40,6 +60,15 @@ export function shopifyRoutes(sink: InboundSink, options: ShopifyRoutesOptions):
   const router = express.Router();
   const purpose = options.purpose ?? 'email_marketing';
   const path = options.webhookPath ?? '/webhooks';
+  const now = options.now ?? (() => new Date());
+  const listed = typeof options.shops === 'function' ? null : new Set(options.shops.map((x) => x.toLowerCase()));
+  const served = async (shop: string): Promise<boolean> =>
+    listed ? listed.has(shop) : await (options.shops as (shop: string) => boolean | Promise<boolean>)(shop);
+  const notServed = (res: Response, shop: string) =>
+    res
+      .status(403)
+      .type('text/plain')
+      .send(`This app does not serve ${shop}: nothing was stored. Configure the shop (TACTFUL_SHOP) to serve it.`);
 
   router.post(
     path,
@@ -68,18 +97,26 @@ export function shopifyRoutes(sink: InboundSink, options: ShopifyRoutesOptions):
           .send('Missing or invalid X-Shopify-Topic, X-Shopify-Shop-Domain or X-Shopify-Webhook-Id');
         return;
       }
-      const receivedAt = new Date();
+      if (!(await served(shop))) {
+        notServed(res, shop);
+        return;
+      }
+      const receivedAt = now();
       const triggered = req.get('x-shopify-triggered-at');
       const triggeredAt = triggered && !Number.isNaN(Date.parse(triggered)) ? new Date(triggered) : undefined;
       try {
         if (topic === 'bulk_operations/finish') {
-          const body = JSON.parse(raw.toString('utf8')) as { admin_graphql_api_id?: string; status?: string };
-          if (body.admin_graphql_api_id)
-            options.onBulkOperationFinish?.(shop, body.admin_graphql_api_id, String(body.status ?? ''));
+          const body = JSON.parse(raw.toString('utf8')) as { admin_graphql_api_id?: unknown; status?: unknown };
+          const id = body?.admin_graphql_api_id;
+          if (typeof id !== 'string' || !id.startsWith('gid://shopify/BulkOperation/')) {
+            res.status(400).type('text/plain').send('The bulk_operations/finish webhook body names no bulk operation.');
+            return;
+          }
+          options.onBulkOperationFinish?.(shop, id, String(body.status ?? ''));
           res.status(200).send('ok');
           return;
         }
-        const event = parseShopifyWebhook(topic, raw, { purpose, webhookId, triggeredAt, receivedAt });
+        const event = parseShopifyWebhook(topic, raw, { purpose, shop, webhookId, triggeredAt, receivedAt });
         if (!event) {
           res.status(200).send('ignored');
           return;
@@ -89,8 +126,10 @@ export function shopifyRoutes(sink: InboundSink, options: ShopifyRoutesOptions):
           deliveryId: webhookId,
           receivedAt,
           topic,
+          contentHash: shopifyContentHash(topic, raw),
         });
-        if (event.kind === 'uninstalled' || event.kind === 'erase_shop')
+        // A replayed uninstall (a duplicate) does not sign the shop out; shop/redact is the engine's to judge.
+        if (event.kind === 'uninstalled' && outcome === 'accepted')
           await options.sessionStorage?.deleteSessionsByShop(shop);
         res.status(200).send(outcome);
       } catch (error) {
@@ -118,11 +157,33 @@ export function shopifyRoutes(sink: InboundSink, options: ShopifyRoutesOptions):
         res.status(400).type('text/plain').send('Add ?shop=your-shop.myshopify.com to install the app.');
         return;
       }
+      if (!(await served(shop))) {
+        notServed(res, shop);
+        return;
+      }
       await auth.begin(shop, req, res);
     });
     router.get('/auth/callback', async (req: Request, res: Response) => {
+      const shop = String(req.query.shop ?? '')
+        .trim()
+        .toLowerCase();
+      if (!shopPattern.test(shop) || !(await served(shop))) {
+        notServed(res, shop || 'this shop');
+        return;
+      }
       try {
         const session = await auth.callback(req, res);
+        // An install after an uninstall: the shop's pending erasure no longer applies.
+        await sink.receive(
+          session.shop,
+          { kind: 'installed' },
+          {
+            system: 'shopify',
+            deliveryId: `install:${session.id}:${now().getTime()}`,
+            receivedAt: now(),
+            topic: 'app/installed',
+          },
+        );
         if (options.onInstalled) await options.onInstalled(session.shop, req, res);
         if (!res.headersSent) res.redirect(auth.embeddedAppUrl(session.shop, String(req.query.host ?? '')));
       } catch (error) {

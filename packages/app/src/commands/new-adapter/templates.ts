@@ -52,8 +52,16 @@ function packageJson(n: AdapterNames): string {
     files: ['dist'],
     exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
     scripts: { build: 'tsc -p tsconfig.build.json', typecheck: 'tsc -p tsconfig.json', test: 'vitest run' },
-    dependencies: { '@tactful/core': `^${CORE_VERSION}`, zod: '^4.1.0' },
-    devDependencies: { '@types/node': '^20.19.0', msw: '^2.15.0', typescript: '~5.9.3', vitest: '^4.1.0' },
+    dependencies: { zod: '^4.1.0' },
+    // Core is a peer: the app that installs this adapter holds the one copy of core every adapter shares.
+    peerDependencies: { '@tactful/core': `^${CORE_VERSION}` },
+    devDependencies: {
+      '@tactful/core': `^${CORE_VERSION}`,
+      '@types/node': '^20.19.0',
+      msw: '^2.15.0',
+      typescript: '~5.9.3',
+      vitest: '^4.1.0',
+    },
   });
 }
 
