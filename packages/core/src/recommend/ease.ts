@@ -16,7 +16,12 @@ import type { CoPurchaseModel } from './model.js';
 export interface EaseFit {
   /** The fitted products, most frequent first; row and column i of `weights` are productIds[i]. */
   productIds: string[];
-  /** B as n×n row-major (row = the product bought, column = the product scored), diagonal 0. */
+  /**
+   * B as d×d row-major (row = the product bought, column = the product scored), diagonal 0, d = n + 1: the last
+   * row and column belong to an always-bought pseudo-product, the intercept, so the regression has a base rate
+   * (without it a product's score knows nothing of how often it sells, and small baskets rank worse than
+   * popularity). The intercept row is added once per ranking; its column is never recommended.
+   */
   weights: Float32Array;
   /** The L2 penalty the fit used. */
   lambda: number;
@@ -33,22 +38,30 @@ export interface EaseFit {
 export const DEFAULT_EASE_ITEMS = 2000;
 
 /**
- * The Gram matrix of the `items` (dense ids of `model`) as n×n row-major: baskets holding both (off the
- * diagonal) and baskets holding each (on it). One pass over the pair table.
+ * The Gram matrix of the `items` (dense ids of `model`) and the intercept as d×d row-major, d = n + 1: baskets
+ * holding both (off the diagonal), baskets holding each (on it), and for the intercept, every basket. One pass
+ * over the pair table.
  */
 export function gramMatrix(model: CoPurchaseModel, items: ArrayLike<number>): Float64Array {
   const n = items.length;
+  const d = n + 1;
   const index = new Int32Array(Math.max(1, model.productUniverse)).fill(-1);
   for (let i = 0; i < n; i++) index[items[i]!] = i;
-  const gram = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) gram[i * n + i] = model.countOf(items[i]!);
+  const gram = new Float64Array(d * d);
+  for (let i = 0; i < n; i++) {
+    const count = model.countOf(items[i]!);
+    gram[i * d + i] = count;
+    gram[i * d + n] = count;
+    gram[n * d + i] = count;
+  }
+  gram[n * d + n] = model.basketCount;
   model.forEachPair((a, b, count) => {
     const i = index[a]!;
     if (i < 0) return;
     const j = index[b]!;
     if (j < 0) return;
-    gram[i * n + j] = count;
-    gram[j * n + i] = count;
+    gram[i * d + j] = count;
+    gram[j * d + i] = count;
   });
   return gram;
 }
@@ -149,7 +162,7 @@ export function fitEase(model: CoPurchaseModel, options: FitEaseOptions = {}): E
   const items = fittedItems(model, maxItems);
   const lambda = options.lambda ?? Math.max(1, DEFAULT_LAMBDA_SHARE * model.basketCount);
   const n = items.length;
-  const weights = n === 0 ? new Float32Array(0) : easeWeights(gramMatrix(model, items), n, lambda);
+  const weights = n === 0 ? new Float32Array(0) : easeWeights(gramMatrix(model, items), n + 1, lambda);
   return {
     productIds: Array.from(items, (id) => model.label(id)),
     weights,
@@ -205,7 +218,7 @@ export function tuneEaseLambda(
   const items = fittedItems(model, options.maxItems ?? DEFAULT_EASE_ITEMS);
   const n = items.length;
   const share = options.validation ?? 0.1;
-  const grid = options.grid ?? [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05].map((s) => s * model.basketCount);
+  const grid = options.grid ?? [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3].map((s) => s * model.basketCount);
   const position = new Int32Array(Math.max(1, model.productUniverse)).fill(-1);
   for (let i = 0; i < n; i++) position[items[i]!] = i;
   // Validation baskets (as fitted positions), at most 5 000 of them: enough to rank a handful of λ.
@@ -219,26 +232,31 @@ export function tuneEaseLambda(
     if (inFit.length >= 2 && options.random() < share) candidates.push(inFit);
     if (candidates.length >= 5000) break;
   }
+  const d = n + 1;
   const base = gramMatrix(model, items);
+  // Each validation basket leaves the training counts: its products, their pairs, and one basket of the intercept.
+  // (Its products outside the fitted set still count in n; that shifts the intercept by a few baskets.)
   const queries = candidates.map((basket) => {
     for (let x = 0; x < basket.length; x++) {
-      const rx = basket[x]! * n;
-      base[rx + basket[x]!] = base[rx + basket[x]!]! - 1;
-      for (let y = 0; y < basket.length; y++) if (y !== x) base[rx + basket[y]!] = base[rx + basket[y]!]! - 1;
+      const rx = basket[x]! * d;
+      for (let y = 0; y < basket.length; y++) base[rx + basket[y]!] = base[rx + basket[y]!]! - 1;
+      base[rx + n] = base[rx + n]! - 1;
+      base[n * d + basket[x]!] = base[n * d + basket[x]!]! - 1;
     }
+    base[n * d + n] = base[n * d + n]! - 1;
     const hide = Math.floor(options.random() * basket.length);
     return { hidden: basket[hide]!, rest: basket.filter((_, i) => i !== hide) };
   });
   const scores: Array<{ lambda: number; ndcg: number; hitRate: number }> = [];
   const score = new Float64Array(n);
   for (const lambda of grid) {
-    const weights = easeWeights(Float64Array.from(base), n, Math.max(lambda, 1e-6));
+    const weights = easeWeights(Float64Array.from(base), d, Math.max(lambda, 1e-6));
     let ndcg = 0;
     let hits = 0;
     for (const query of queries) {
-      score.fill(0);
+      for (let j = 0; j < n; j++) score[j] = weights[n * d + j]!;
       for (const seed of query.rest) {
-        const row = seed * n;
+        const row = seed * d;
         for (let j = 0; j < n; j++) score[j] = score[j]! + weights[row + j]!;
       }
       for (const seed of query.rest) score[seed] = -Infinity;

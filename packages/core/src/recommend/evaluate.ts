@@ -164,8 +164,7 @@ function popularityRanker(model: CoPurchaseModel): Ranker {
 }
 
 function fitRanker(model: CoPurchaseModel, fit: EaseFit | null): Ranker {
-  return (seeds, exclude, k) =>
-    rankCandidates(model, fit, seeds, k, (id) => !exclude.has(id), false).map((c) => c.id);
+  return (seeds, exclude, k) => rankCandidates(model, fit, seeds, k, (id) => !exclude.has(id), false).map((c) => c.id);
 }
 
 function pairsRanker(model: CoPurchaseModel): Ranker {
@@ -407,7 +406,10 @@ export async function evaluateNextOrder(
     } else if (!next.has(order.customerId)) next.set(order.customerId, order.items);
   }
   if (training.length === 0)
-    throw new TactfulError('INPUT.INVALID', `No order before the cut ${new Date(cut).toISOString()}: choose a later cut.`);
+    throw new TactfulError(
+      'INPUT.INVALID',
+      `No order before the cut ${new Date(cut).toISOString()}: choose a later cut.`,
+    );
   const models = withRequired(options.models ?? evaluatedModels);
   const catalogue = model.popularDenseIds().length;
   const { rankers, fit, full } = buildRankers(model, training, models, options.easeItems ?? DEFAULT_EASE_ITEMS, seed);

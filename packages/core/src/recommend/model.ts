@@ -406,6 +406,11 @@ export class CoPurchaseModel {
     return a === b ? 0 : this.pairs.get(a, b);
   }
 
+  /** Visits the basket (dense ids) of every tracked order; nothing when orders are not tracked. */
+  forEachTrackedBasket(visit: (items: readonly number[]) => void): void {
+    for (const order of this.orders.values()) visit(order.items);
+  }
+
   /** Basket count of a product by dense id. */
   countOf(denseId: number): number {
     return this.itemCounts[denseId] ?? 0;

@@ -156,10 +156,12 @@ export function rankCandidates(
   let scratch = easeScratch.get(fit);
   if (!scratch) easeScratch.set(fit, (scratch = { score: new Float64Array(n), order: new Int32Array(n) }));
   const { score, order } = scratch;
-  score.fill(0);
   const weights = fit.weights;
+  const d = n + 1;
+  // The intercept once (the base rate), then each covered seed's row.
+  for (let j = 0; j < n; j++) score[j] = weights[n * d + j]!;
   for (const [, at, weight] of covered) {
-    const row = at * n;
+    const row = at * d;
     for (let j = 0; j < n; j++) score[j] = score[j]! + weight * weights[row + j]!;
   }
   for (let j = 0; j < n; j++) order[j] = j;
@@ -171,9 +173,9 @@ export function rankCandidates(
     const id = dense[j]!;
     if (id < 0 || model.countOf(id) === 0 || !accept(id)) continue;
     const ease: Array<[number, number, number]> = keepReasons
-      ? covered.map(([seed, at, weight]) => [seed, weights[at * n + j]!, weight])
+      ? covered.map(([seed, at, weight]) => [seed, weights[at * d + j]!, weight])
       : [];
-    fitted.push({ id, score: score[j]!, base: 0, from: [], ease });
+    fitted.push({ id, score: score[j]!, base: weights[n * d + j]!, from: [], ease });
   }
   // The products the fit does not cover, on their pair ranking, on the same scale.
   const outside = blendRanking(model, seeds, k, (id) => position[id]! < 0 && accept(id), keepReasons);
