@@ -454,8 +454,11 @@ export function recommendForCustomer(
   const eligibleById = (id: number) => eligible(model.label(id)) !== null;
   // Declared interests (blocked categories left out), matched to the catalogue's own spelling of the category.
   const catalogueCategories = new Map<string, string>();
-  for (const product of products.values())
-    if (product.category) catalogueCategories.set(categoryKey(product.category), product.category);
+  // A scan of the whole catalogue, so only for a customer who declared interests (the bench's p50 was 1.5 ms
+  // with it on every call over 20 000 products).
+  if ((history.interests ?? []).length > 0)
+    for (const product of products.values())
+      if (product.category) catalogueCategories.set(categoryKey(product.category), product.category);
   const interests = [...new Set((history.interests ?? []).map(categoryKey))]
     .filter((key) => !blockedCategories.has(key))
     .flatMap((key) => (catalogueCategories.has(key) ? [catalogueCategories.get(key)!] : []));
