@@ -12,7 +12,9 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import {
+  DEFAULT_EASE_ITEMS,
   buildModel,
+  fitEase,
   modelFromSnapshot,
   readBaskets,
   recommendForCustomer,
@@ -155,6 +157,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+export { longTailFile };
+
 export async function benchRecommend(): Promise<Record<string, unknown>> {
   const log = (text: string) => process.stdout.write(`${text}\n`);
   log('recommend: building the long-tail data set (once) ...');
@@ -170,7 +174,13 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
     gBuild.push(built.buildMs);
     groceriesPairs = built.model.pairCountTotal();
   }
+  // The fitted model on Groceries (every product), beside the pair build it is fitted from.
+  const groceriesModel = await buildModel((await readBaskets(GROCERIES)).baskets, { trackOrders: false });
+  const gFit: number[] = [];
+  for (let i = 0; i < 5; i++) gFit.push(fitEase(groceriesModel).fitMs);
   const groceries = {
+    fitMs: median(gFit),
+    fitRatio: median(gFit) / median(gBuild),
     parseMs: median(gParse),
     buildMs: median(gBuild),
     ratio: median(gBuild) / median(gParse),
@@ -201,6 +211,18 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
     peakRssMbBefore: rssBefore,
     peakRssMbAfterParse: rssAfterParse,
     peakRssMbAfterBuild: rssAfterBuild,
+  };
+  // The refresh: EASE on the most frequent products, from the counts just built (λ by the default share; the
+  // validation split that tunes it costs about eight fits of up to 1 000 products more).
+  const fitBefore = memory();
+  const fit = fitEase(counts.model, { maxItems: DEFAULT_EASE_ITEMS });
+  const refresh = {
+    products: fit.productIds.length,
+    fitMs: fit.fitMs,
+    fitRatio: fit.fitMs / counts.buildMs,
+    weightsMb: mb(fit.weights.byteLength),
+    heldMb: mb(memory() - fitBefore),
+    peakRssMb: maxRssMb(),
   };
   counts.model = null as never;
 
@@ -296,6 +318,7 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
     generatedSeconds,
     groceries,
     longTail,
+    refresh,
     tracked: trackedResult,
     perCustomer,
     peakRssMb: maxRssMb(),
@@ -311,6 +334,7 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
   log(
     `  Groceries     parse ${f(groceries.parseMs, 1)} ms, build ${f(groceries.buildMs, 1)} ms → build/parse ${f(groceries.ratio)}× (${groceries.pairs.toLocaleString('en')} pairs; median of 5)`,
   );
+  log(`                EASE fit on all products ${f(groceries.fitMs, 1)} ms → fit/build ${f(groceries.fitRatio)}×`);
   log(
     `  long tail     parse ${f(seconds(longTail.parseMs))} s, build ${f(seconds(longTail.buildMs))} s → build/parse ${f(longTail.ratio)}× (${longTail.pairs.toLocaleString('en')} distinct pairs)`,
   );
@@ -322,6 +346,9 @@ export async function benchRecommend(): Promise<Record<string, unknown>> {
   );
   log(
     `                peak RSS ${f(longTail.peakRssMbBefore, 0)} MB before, ${f(longTail.peakRssMbAfterParse, 0)} MB after parse, ${f(longTail.peakRssMbAfterBuild, 0)} MB after build`,
+  );
+  log(
+    `  refresh       EASE on ${refresh.products.toLocaleString('en')} products ${f(seconds(refresh.fitMs))} s → fit/build ${f(refresh.fitRatio)}×; weights ${f(refresh.weightsMb, 1)} MB, held ${f(refresh.heldMb, 1)} MB, peak RSS ${f(refresh.peakRssMb, 0)} MB`,
   );
   log(
     `  tracked build build ${f(seconds(trackedResult.buildMs))} s → build/parse ${f(trackedResult.ratio)}× (CPU ${f(trackedResult.cpuRatio)}×), model with order baskets ${f(trackedResult.modelMb, 1)} MB, peak RSS ${f(trackedResult.peakRssMb, 0)} MB`,

@@ -51,7 +51,7 @@ export function printFaultTable(title: string, rows: FaultRow[], wallSeconds?: n
     String(r.violations),
     r.seconds.toFixed(1),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const widths = head.map((h, i) => cells.reduce((w, c) => Math.max(w, c[i]!.length), h.length));
   const line = (c: string[]) =>
     `| ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
   process.stdout.write(

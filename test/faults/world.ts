@@ -211,7 +211,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       let n = 0;
       // Held-back (reordered) deliveries released while the app was down are retried too.
       await shopify.flushWebhooks();
-      undeliveredShopify.push(...shopify.takeUndeliveredWebhooks());
+      for (const w of shopify.takeUndeliveredWebhooks()) undeliveredShopify.push(w);
       for (const w of undeliveredShopify.splice(0)) {
         const delivered = await shopify.deliverWebhook(w.topic, w.body, `${url}/shopify/webhooks`, {
           webhookId: w.webhookId,

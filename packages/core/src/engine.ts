@@ -39,7 +39,13 @@ import type { CommercePlatform, EmailProvider } from './ports.js';
 import { products as productsTable } from './store/schema.js';
 import { and, eq } from 'drizzle-orm';
 import { deleteOrders, ingestOrders, upsertProducts } from './profile/orders.js';
-import { modelCache, recommendForCustomerRef, relatedToProduct } from './recommend/service.js';
+import {
+  fitCache,
+  modelCache,
+  recommendForCustomerRef,
+  relatedToProduct,
+  type FitPolicy,
+} from './recommend/service.js';
 import type { OrderRecord, ProductRecord } from './ports.js';
 import type { RecommendOptions } from './recommend/recommender.js';
 // profiles, segments, contact, privacy (issue 4)
@@ -84,6 +90,8 @@ export interface CreateTactfulOptions {
   now?: () => Date;
   /** One key ring per store is enough; engines of several shops may share it. */
   keys?: KeyRing;
+  /** When the jointly fitted recommendation model is refreshed (see docs/recommendations.md). */
+  fitPolicy?: Partial<FitPolicy> | undefined;
 }
 
 const shopPattern = /^[a-z0-9][a-z0-9.-]{0,253}$/;
@@ -125,9 +133,10 @@ export async function createTactful(options: CreateTactfulOptions) {
   };
 
   const getModel = modelCache(ctx);
+  const fits = fitCache(ctx, getModel, options.fitPolicy);
   /** Personal recommendations of one customer: every caller (pages, CLI, campaigns) goes through this one. */
   const forCustomer = (customer: string, options?: RecommendOptions) =>
-    recommendForCustomerRef(ctx, getModel, customer, options);
+    recommendForCustomerRef(ctx, getModel, customer, options, fits.current);
 
   /**
    * What each kind of inbound event does. Privacy requests (erasure, data requests, shop redaction) are
@@ -542,6 +551,10 @@ export async function createTactful(options: CreateTactfulOptions) {
     },
     recommend: {
       model: getModel,
+      /** The newest fitted model (refitted first when missing or stale), or null while there is too little data. */
+      fit: fits.current,
+      /** Refits now from the current counts and stores the fit for every instance. */
+      refit: fits.refresh,
       forCustomer,
       related: (productId: string, k?: number) => relatedToProduct(ctx, getModel, productId, k),
     },

@@ -138,6 +138,8 @@ export {
   relatedProducts,
   estimateRepurchaseIntervals,
   blendRanking,
+  rankCandidates,
+  easeReasons,
   statedReason,
 } from './recommend/recommender.js';
 export type {
@@ -149,9 +151,33 @@ export type {
   Recommendation,
   RankedCandidate,
 } from './recommend/recommender.js';
-export { evaluateRecommendations, seededRandom } from './recommend/evaluate.js';
+export {
+  evaluateRecommendations,
+  evaluateNextOrder,
+  evaluatedModels,
+  fitWithValidation,
+  seededRandom,
+} from './recommend/evaluate.js';
+export {
+  fitEase,
+  easeWeights,
+  invertSpd,
+  tuneEaseLambda,
+  DEFAULT_EASE_ITEMS,
+  DEFAULT_LAMBDA_SHARE,
+} from './recommend/ease.js';
+export type { EaseFit, FitEaseOptions } from './recommend/ease.js';
+export { defaultFitPolicy, fitModel } from './recommend/service.js';
+export type { FitPolicy } from './recommend/service.js';
 export type { ExplainedRecommendation, CustomerRecommendations } from './recommend/service.js';
-export type { EvaluationOptions, EvaluationMetrics, EvaluationResult } from './recommend/evaluate.js';
+export type {
+  EvaluationOptions,
+  EvaluationMetrics,
+  EvaluationResult,
+  EvaluatedModel,
+  NextOrderOptions,
+  NextOrderResult,
+} from './recommend/evaluate.js';
 export { orderCounts, basketFromOrder, applyOrderEvent, catalogProduct } from './recommend/order-events.js';
 // profiles, segments, contact, privacy
 export {

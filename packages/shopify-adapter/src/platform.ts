@@ -137,7 +137,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
         after: cursor,
       });
       if (!node) break;
-      lines.push(...node.lineItems.nodes);
+      for (const line of node.lineItems.nodes) lines.push(line);
       cursor = node.lineItems.pageInfo.hasNextPage ? node.lineItems.pageInfo.endCursor : null;
     }
     return lines;
@@ -177,7 +177,7 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       for (const node of orders.nodes) {
         const lines = [...node.lineItems.nodes];
         if (node.lineItems.pageInfo.hasNextPage)
-          lines.push(...(await remainingLines(node.id, node.lineItems.pageInfo.endCursor)));
+          for (const line of await remainingLines(node.id, node.lineItems.pageInfo.endCursor)) lines.push(line);
         items.push(toOrderRecord(node, lines));
       }
       return { items, nextCursor: orders.pageInfo.hasNextPage ? (orders.pageInfo.endCursor ?? undefined) : undefined };

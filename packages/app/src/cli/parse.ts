@@ -28,13 +28,29 @@ export function parsePositiveInt(value: string, flag: string): number {
   return n;
 }
 
-/** A fixed-width text table for terminals. */
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (c ?? '').padEnd(widths[i]!))
+/**
+ * A fixed-width text table for terminals, one line at a time: the widths take one pass over the rows (a loop,
+ * never a spread, so a table of any length fits the stack), then each line is produced as it is written.
+ */
+export function* tableLines(headers: readonly string[], rows: readonly (readonly string[])[]): Generator<string> {
+  const widths = headers.map((h) => h.length);
+  for (const row of rows) {
+    for (let i = 0; i < widths.length; i++) {
+      const length = (row[i] ?? '').length;
+      if (length > widths[i]!) widths[i] = length;
+    }
+  }
+  const line = (cells: readonly string[]) =>
+    widths
+      .map((w, i) => (cells[i] ?? '').padEnd(w))
       .join('  ')
       .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  yield line(headers);
+  yield line(widths.map((w) => '-'.repeat(w)));
+  for (const row of rows) yield line(row);
+}
+
+/** A fixed-width text table for terminals, as one string (small tables; large ones write `tableLines`). */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  return Array.from(tableLines(headers, rows)).join('\n');
 }

@@ -30,12 +30,64 @@ describe('tactful evaluate', () => {
     expect(json.tactful.hitRate.toFixed(4)).toBe(hit![1]);
   });
 
+  it('every ranking side by side, over several seeds, and the next-order protocol on dated customer orders', async () => {
+    const r = await runCaptured(['evaluate', '--baskets', groceries, '--seed', '1,2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/seeds 1, 2, means/);
+    expect(r.stdout).toMatch(/metric\s+tactful\s+popularity\s+ratio\s+pairs\s+item-kNN\s+EASE \(all\)/);
+    const hit = /HitRate@10\s+(\d\.\d{4})\s+(\d\.\d{4})\s+\S+\s+(\d\.\d{4})\s+(\d\.\d{4})\s+(\d\.\d{4})/.exec(
+      r.stdout,
+    )!;
+    const [tactful, , pairs, knn, full] = hit.slice(1).map(Number);
+    expect(tactful).toBeGreaterThan(pairs!);
+    expect(tactful).toBeGreaterThan(knn!);
+    expect(tactful).toBe(full);
+
+    // Customers with dates (JSONL): tea people come back for lemon, coffee people for milk.
+    const file = join(dir, 'history.jsonl');
+    const lines: string[] = [];
+    const day = 86_400_000;
+    for (let c = 0; c < 60; c++) {
+      const [first, second] = c % 2 === 0 ? ['tea', 'lemon'] : ['coffee', 'milk'];
+      const line = (order: string, productId: string, t: number) =>
+        lines.push(JSON.stringify({ orderId: order, customerId: `c${c}`, productId, time: t * day }));
+      line(`${c}a`, first!, 1 + (c % 5));
+      line(`${c}p`, 'bread', 2);
+      if (c < 40) {
+        line(`${c}b`, first!, 10);
+        line(`${c}b`, second!, 10);
+      } else {
+        line(`${c}c`, second!, 30);
+      }
+    }
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const next = await runCaptured([
+      'evaluate',
+      '--baskets',
+      file,
+      '--protocol',
+      'next-order',
+      '--cut',
+      '1970-01-21',
+      '--k',
+      '1',
+      '--json',
+    ]);
+    expect(next.stderr).toBe('');
+    const json = JSON.parse(next.stdout);
+    expect(json).toMatchObject({ protocol: 'next-order', customers: 20, cut: '1970-01-21T00:00:00.000Z' });
+    expect(json.models.tactful.hitRate).toBe(1);
+    const bad = await runCaptured(['evaluate', '--baskets', groceries, '--protocol', 'next-order']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/customer and a date/);
+  });
+
   it('another score can be compared with --score', async () => {
     const json = JSON.parse(
       (await runCaptured(['evaluate', '--baskets', groceries, '--score', 'lift', '--json'])).stdout,
     );
     expect(json.neighbours.score).toBe('lift');
-    expect(json.tactful.hitRate).toBeLessThan(json.popularity.hitRate); // lift favours rare products
+    expect(json.models.pairs.hitRate).toBeLessThan(json.popularity.hitRate); // lift favours rare products
   });
 
   it('bad input - exit 2 with a clear message', async () => {
@@ -48,6 +100,10 @@ describe('tactful evaluate', () => {
       [['evaluate', '--baskets', groceries, '--k', '0'], /--k "0"/],
       [['evaluate', '--baskets', groceries, '--seed', '-3'], /--seed "-3"/],
       [['evaluate', '--baskets', groceries, '--score', 'magic'], /--score "magic" is not one of/],
+      [['evaluate', '--baskets', groceries, '--models', 'tactful,magic'], /--models "magic" is not one of/],
+      [['evaluate', '--baskets', groceries, '--protocol', 'tomorrow'], /--protocol "tomorrow" is not one of/],
+      [['evaluate', '--baskets', groceries, '--seed', '1,x'], /--seed "1,x"/],
+      [['evaluate', '--baskets', groceries, '--ease-items', '0'], /--ease-items "0"/],
       [['evaluate', '--baskets', single], /no basket with two or more products/],
     ];
     for (const [args, message] of cases) {

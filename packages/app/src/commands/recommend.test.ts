@@ -42,6 +42,9 @@ describe('tactful import orders and tactful recommend', () => {
     expect(json.related).toHaveLength(3);
     expect(json.related[0].product.category).toBeTruthy();
     expect(json.related[0].stats.count).toBeGreaterThan(100);
+    const refit = await runCaptured([...base, 'recommend', '--refit']);
+    expect(refit.code).toBe(0);
+    expect(refit.stdout).toMatch(/^refitted: EASE on 1[6-9]\d products from \d+ orders, λ \d+\.\d, in \d+\.\d\d s/);
   });
 
   it('a customer without personalization consent is refused (exit 1); with it, each item says why', async () => {

@@ -15,12 +15,42 @@ export const recommendCommand: CommandModule = (program: Command, ctx: CliContex
     .option('--customer <email|id>', 'a customer by email or platform customer id')
     .option('--product <id>', 'a product id (kept exactly)')
     .option('--k <n>', 'how many', '10')
+    .option(
+      '--refit',
+      'refit the jointly fitted model from the current counts now (it refits by itself past 5 % more orders)',
+    )
     .option('--json', 'print as JSON')
-    .action(async (flags: { customer?: string; product?: string; k: string; json?: boolean }) => {
-      if (Boolean(flags.customer) === Boolean(flags.product))
+    .action(async (flags: { customer?: string; product?: string; k: string; refit?: boolean; json?: boolean }) => {
+      if (flags.customer && flags.product)
         throw new TactfulError('INPUT.INVALID', 'Give exactly one of --customer EMAIL|ID or --product ID.');
+      if (!flags.customer && !flags.product && !flags.refit)
+        throw new TactfulError(
+          'INPUT.INVALID',
+          'Give exactly one of --customer EMAIL|ID or --product ID (or --refit).',
+        );
       const k = parsePositiveInt(flags.k, '--k');
       await withEngine(ctx, async (tactful) => {
+        if (flags.refit) {
+          const fit = await tactful.recommend.refit();
+          const summary = fit
+            ? {
+                products: fit.productIds.length,
+                baskets: fit.basketCount,
+                lambda: fit.lambda,
+                fitMs: fit.fitMs,
+                fittedAt: new Date(fit.fittedAt).toISOString(),
+              }
+            : null;
+          if (!flags.customer && !flags.product) {
+            if (flags.json) return ctx.json({ fit: summary });
+            ctx.line(
+              summary
+                ? `refitted: EASE on ${summary.products} products from ${summary.baskets} orders, λ ${summary.lambda.toFixed(1)}, in ${(summary.fitMs / 1000).toFixed(2)} s`
+                : 'too few orders to fit: the pair scores rank alone',
+            );
+            return;
+          }
+        }
         if (flags.product) {
           const related = await tactful.recommend.related(flags.product, k);
           if (flags.json) return ctx.json({ product: flags.product, related });

@@ -64,6 +64,34 @@ describe('tactful rules', () => {
     ]);
   });
 
+  it('a rule set too large for a spread argument list prints as a table and as JSON', async () => {
+    // 1 000 baskets of 30 of 400 products: nearly every one of the 79 800 pairs meets, so about 159 000 rules at
+    // support 1/1000, more than the ~120 000 arguments a function call may take on V8's stack.
+    const file = join(dir, 'wide.dat');
+    let state = 7;
+    const random = () => {
+      state = (Math.imul(state, 48271) >>> 0) % 2147483647;
+      return state / 2147483647;
+    };
+    const lines: string[] = [];
+    for (let b = 0; b < 1000; b++) {
+      const items = new Set<number>();
+      while (items.size < 30) items.add(Math.floor(random() * 400));
+      lines.push([...items].join(' '));
+    }
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const args = ['rules', '--baskets', file, '--format', 'fimi', '--min-support', '0.001', '--min-confidence', '0'];
+    const r = await runCaptured(args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const count = Number(/^(\d+) rules/.exec(r.stdout)![1]);
+    expect(count).toBeGreaterThan(130_000);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(count + 3);
+    const json = JSON.parse((await runCaptured([...args, '--json'])).stdout);
+    expect(json.rules).toHaveLength(count);
+    expect(json).toMatchObject({ baskets: 1000, products: 400, minSupport: 0.001 });
+  });
+
   it('bad input - exit 2 with a clear message', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['rules', '--baskets', join(dir, 'missing.csv')], /no such file/],

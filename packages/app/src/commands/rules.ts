@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { TactfulError, buildModel, readBaskets, type PairRule } from '@tactful/core';
 import type { Command } from 'commander';
-import { table } from '../cli/parse.js';
+import { tableLines } from '../cli/parse.js';
 import type { CliContext, CommandModule } from '../cli/program.js';
 
 interface RulesFlags {
@@ -49,35 +49,51 @@ export const rulesCommand: CommandModule = (program: Command, ctx: CliContext) =
         );
       const rules: PairRule[] = model.rules({ minSupport, minConfidence });
       if (flags.json) {
-        ctx.json({
+        // Streamed: a support threshold of 1e-4 on a supermarket's baskets gives over 100 000 rules.
+        const head = JSON.stringify({
           file: flags.baskets,
           format,
           baskets: model.basketCount,
           products: model.productIds().length,
           minSupport,
           minConfidence,
-          rules,
         });
+        let chunk = `${head.slice(0, -1)},"rules":[`;
+        rules.forEach((rule, i) => {
+          chunk += `${i === 0 ? '\n' : ',\n'}${JSON.stringify(rule)}`;
+          if (chunk.length > 1 << 16) {
+            ctx.io.stdout(chunk);
+            chunk = '';
+          }
+        });
+        ctx.io.stdout(`${chunk}\n]}\n`);
         return;
       }
       ctx.line(
         `${rules.length} rules from ${model.basketCount} baskets (${format}), support ≥ ${minSupport}, confidence ≥ ${minConfidence}, by lift`,
       );
       if (rules.length === 0) return;
-      ctx.line(
-        table(
-          ['lhs', 'rhs', 'support', 'confidence', 'coverage', 'lift', 'count', 'llr'],
-          rules.map((r) => [
-            label(r.lhs),
-            label(r.rhs),
-            fixed(r.support, 6),
-            fixed(r.confidence, 6),
-            fixed(r.coverage, 6),
-            fixed(r.lift, 4),
-            String(r.count),
-            fixed(r.llr, 2),
-          ]),
-        ),
-      );
+      const rows = rules.map((r) => [
+        label(r.lhs),
+        label(r.rhs),
+        fixed(r.support, 6),
+        fixed(r.confidence, 6),
+        fixed(r.coverage, 6),
+        fixed(r.lift, 4),
+        String(r.count),
+        fixed(r.llr, 2),
+      ]);
+      let chunk = '';
+      for (const line of tableLines(
+        ['lhs', 'rhs', 'support', 'confidence', 'coverage', 'lift', 'count', 'llr'],
+        rows,
+      )) {
+        chunk += `${line}\n`;
+        if (chunk.length > 1 << 16) {
+          ctx.io.stdout(chunk);
+          chunk = '';
+        }
+      }
+      ctx.io.stdout(chunk);
     });
 };

@@ -372,7 +372,7 @@ async function demoCampaign(
   const newer: OrderRecord[] = [];
   do {
     const page = await platform.listOrders({ cursor, updatedSince: sentAt });
-    newer.push(...page.items);
+    for (const order of page.items) newer.push(order);
     cursor = page.nextCursor;
   } while (cursor);
   if (newer.length > 0) await tactful.orders.ingest(newer, platform.system);

@@ -423,7 +423,7 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
     else open.push(c);
   }
   const policy = await readContactPolicy(ctx.db, ctx.shopId);
-  const longest = Math.max(0, ...policy.caps.map((c) => c.days), policy.productResendDays ?? 0);
+  const longest = policy.caps.reduce((days, c) => Math.max(days, c.days), policy.productResendDays ?? 0);
   const ids = open.map((c) => c.subjectId);
   const sends = await sendsBySubject(ctx, ids, new Date(at.getTime() - longest * 86_400_000));
   const zones = await timeZones(ctx, ids);

@@ -138,7 +138,8 @@ export async function recordConsentBatch(
   });
   return withShopTransaction(ctx, actor, async (s) => {
     const out: RecordOutcome[] = [];
-    for (let i = 0; i < events.length; i += 2000) out.push(...(await applyEvents(s, events.slice(i, i + 2000))));
+    for (let i = 0; i < events.length; i += 2000)
+      for (const outcome of await applyEvents(s, events.slice(i, i + 2000))) out.push(outcome);
     return out;
   });
 }

@@ -203,7 +203,7 @@ export async function canContact(
   options: { productIds?: readonly string[] } = {},
 ): Promise<ContactDecision> {
   const policy = await readContactPolicy(ctx.db, ctx.shopId);
-  const longest = Math.max(0, ...policy.caps.map((c) => c.days), policy.productResendDays ?? 0);
+  const longest = policy.caps.reduce((days, c) => Math.max(days, c.days), policy.productResendDays ?? 0);
   const sends = await ctx.db
     .select({ sentAt: contactSends.sentAt, productIds: contactSends.productIds })
     .from(contactSends)

@@ -127,6 +127,7 @@ describe('the reason line is always true', () => {
       Math.min(counts.excludedProducts, counts.excludedCategories, counts.optIns, counts.declared),
     ).toBeGreaterThan(30);
     const kinds: Record<string, number> = {};
+    const statistics: Record<string, number> = {};
     let withBlocked = 0;
     const checked = [...shaped, ...granted.filter((c) => !shaped.has(c)).slice(0, CHECKED_PLAIN)];
     expect(checked.length).toBeGreaterThan(500);
@@ -135,7 +136,10 @@ describe('the reason line is always true', () => {
       const truth = await assertReasonsTrue(tactful, customer, recommendations);
       if (truth.blockedProducts.size > 0) withBlocked += 1;
       for (const r of recommendations)
-        for (const reason of r.reasons) kinds[reason.kind] = (kinds[reason.kind] ?? 0) + 1;
+        for (const reason of r.reasons) {
+          kinds[reason.kind] = (kinds[reason.kind] ?? 0) + 1;
+          if (reason.kind === 'bought-with') statistics[reason.statistic] = (statistics[reason.statistic] ?? 0) + 1;
+        }
       // The sentence a page shows is true as well.
       const titleOf = new Map([...truth.allowedPurchases, ...truth.blockedProducts]);
       for (const r of recommendations) {
@@ -146,6 +150,9 @@ describe('the reason line is always true', () => {
     expect(withBlocked).toBeGreaterThan(150);
     expect(kinds['bought-with']).toBeGreaterThan(1000);
     expect(kinds['declared-interest'] ?? 0).toBeGreaterThan(0);
+    // What is checked is the fitted model the engine serves (its reasons carry the EASE weight).
+    expect(await tactful.recommend.fit()).not.toBeNull();
+    expect(statistics.ease ?? 0).toBeGreaterThan(1000);
   });
 
   it('the oracle catches a false reason (it is not a test that cannot fail)', async () => {

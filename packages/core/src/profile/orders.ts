@@ -8,7 +8,7 @@ import { webUrl } from './web-url.js';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { OrderRecord, ProductRecord } from '../ports.js';
-import { CountDelta, lockModel, persistDelta } from '../recommend/model-store.js';
+import { CountDelta, dropFit, lockModel, persistDelta } from '../recommend/model-store.js';
 import { bulkInsert } from '../store/bulk.js';
 import type { Db } from '../store/open.js';
 import { orderLines, orders, products } from '../store/schema.js';
@@ -241,5 +241,7 @@ export async function deleteOrders(tx: Db, shopId: string, orderIds: readonly st
     deleted += found.length;
   }
   await persistDelta(tx, shopId, delta);
+  // The fitted model learned from these orders too: it goes with them, and the next request fits anew.
+  if (deleted > 0) await dropFit(tx, shopId);
   return deleted;
 }

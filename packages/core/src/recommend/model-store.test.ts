@@ -5,6 +5,7 @@ import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderRecord } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
+import { deleteOrders } from '../profile/orders.js';
 import { loadModel } from './model-store.js';
 import { buildModel, type CoPurchaseModel } from './model.js';
 import { seededRandom } from './evaluate.js';
@@ -130,5 +131,52 @@ describeEachStore('the persisted co-purchase model', (getStore) => {
       isTactfulError(await t.recommend.forCustomer('eve@example.com').catch((e: unknown) => e), 'CONSENT.NOT_GRANTED'),
     ).toBe(true);
     expect((await t.recommend.related('whole milk', 3)).map((r) => r.productId)).toHaveLength(3);
+  });
+});
+
+describeEachStore('the stored fitted model', (getStore) => {
+  it('fitted once, stored, reused by a second instance, refitted when 5 % more baskets came in, dropped with erased orders', async () => {
+    const shop = uniqueShop();
+    let clock = Date.UTC(2026, 1, 1);
+    const now = () => new Date(clock);
+    const a = await createTactful({ store: getStore(), shop, now });
+    const orders = groceries.slice(0, 1000).map((items, i) => order(`o${i}`, items, i));
+    await a.orders.ingest(orders.slice(0, 900), 'import');
+    const first = (await a.recommend.fit())!;
+    expect(first).toMatchObject({ basketCount: 900, fittedAt: clock });
+    expect(first.productIds.length).toBeGreaterThan(100);
+    expect(first.weights).toHaveLength((first.productIds.length + 1) ** 2);
+    // Another instance reads the stored fit instead of fitting again.
+    clock += 1000;
+    const b = await createTactful({ store: getStore(), shop, now });
+    const read = (await b.recommend.fit())!;
+    expect(read.fittedAt).toBe(first.fittedAt);
+    expect(Array.from(read.weights)).toEqual(Array.from(first.weights));
+    // 2 % more baskets: still the same fit; then 11 %: refitted, and the first instance follows.
+    await a.orders.ingest(orders.slice(900, 918), 'import');
+    expect((await b.recommend.fit())!.fittedAt).toBe(first.fittedAt);
+    await a.orders.ingest(orders.slice(918), 'import');
+    const second = (await b.recommend.fit())!;
+    expect(second).toMatchObject({ basketCount: 1000, fittedAt: clock });
+    expect((await a.recommend.fit())!.fittedAt).toBe(second.fittedAt);
+    // On demand.
+    clock += 1000;
+    expect((await a.recommend.refit())!.fittedAt).toBe(clock);
+    expect((await b.recommend.fit())!.fittedAt).toBe(clock);
+    // Erased orders (erasure and customers/redact delete them this way) take the fit with them; the next
+    // request fits the remaining counts.
+    await deleteOrders(getStore().db, a.shopId, ['o1', 'o2', 'o3']);
+    clock += 1000;
+    const third = (await b.recommend.fit())!;
+    expect(third).toMatchObject({ basketCount: 997, fittedAt: clock });
+  });
+
+  it('too few baskets to fit: the pair scores rank alone', async () => {
+    const t = await createTactful({ store: getStore(), shop: uniqueShop() });
+    await t.orders.ingest(
+      groceries.slice(0, 20).map((items, i) => order(`o${i}`, items, i)),
+      'import',
+    );
+    expect(await t.recommend.fit()).toBeNull();
   });
 });

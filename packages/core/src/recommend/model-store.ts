@@ -6,7 +6,9 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../store/open.js';
 import { bulkInsert } from '../store/bulk.js';
-import { modelPairs, modelProducts, modelState, orderLines, orders } from '../store/schema.js';
+import { modelFit, modelPairs, modelProducts, modelState, orderLines, orders } from '../store/schema.js';
+import { TactfulError } from '../errors/tactful-error.js';
+import type { EaseFit } from './ease.js';
 import {
   compareStrings,
   modelFromSnapshot,
@@ -138,4 +140,59 @@ export async function loadModel(
     options,
   );
   return { model, revision: state?.revision ?? 0 };
+}
+
+/** The stored fit's header: enough to tell whether the cached copy is the newest. */
+export async function fitHeader(
+  db: Db,
+  shopId: string,
+): Promise<{ revision: number; basketCount: number; fittedAt: Date } | null> {
+  const [row] = await db
+    .select({ revision: modelFit.revision, basketCount: modelFit.basketCount, fittedAt: modelFit.fittedAt })
+    .from(modelFit)
+    .where(eq(modelFit.shopId, shopId));
+  return row ?? null;
+}
+
+export async function loadFit(db: Db, shopId: string): Promise<EaseFit | null> {
+  const [row] = await db.select().from(modelFit).where(eq(modelFit.shopId, shopId));
+  if (!row) return null;
+  const bytes = row.weights;
+  // Copied into an aligned buffer: a driver's Buffer may start at any offset of a shared pool.
+  const weights = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(weights.buffer).set(bytes);
+  const d = row.productIds.length + 1;
+  if (row.productIds.length > 0 && weights.length !== d * d)
+    throw new TactfulError(
+      'RECOMMEND.INVALID_SNAPSHOT',
+      `Stored fit of shop ${shopId} holds ${weights.length} weights for ${row.productIds.length} products; refit it.`,
+    );
+  return {
+    productIds: row.productIds,
+    weights,
+    lambda: row.lambda,
+    basketCount: row.basketCount,
+    revision: row.revision,
+    fittedAt: row.fittedAt.getTime(),
+    fitMs: row.fitMs,
+  };
+}
+
+export async function saveFit(db: Db, shopId: string, fit: EaseFit): Promise<void> {
+  const row = {
+    shopId,
+    revision: fit.revision,
+    basketCount: fit.basketCount,
+    lambda: fit.lambda,
+    productIds: fit.productIds,
+    weights: Buffer.from(fit.weights.buffer, fit.weights.byteOffset, fit.weights.byteLength),
+    fittedAt: new Date(fit.fittedAt),
+    fitMs: fit.fitMs,
+  };
+  await db.insert(modelFit).values(row).onConflictDoUpdate({ target: modelFit.shopId, set: row });
+}
+
+/** Forgets the shop's fit (its orders were erased): the next request fits anew from the remaining counts. */
+export async function dropFit(tx: Db, shopId: string): Promise<void> {
+  await tx.delete(modelFit).where(eq(modelFit.shopId, shopId));
 }

@@ -396,6 +396,21 @@ export class CoPurchaseModel {
     return this.labels[denseId]!;
   }
 
+  /** Visits every pair with a positive count as dense ids, a < b: `visit(a, b, count)`. */
+  forEachPair(visit: (a: number, b: number, count: number) => void): void {
+    this.pairs.forEach(visit);
+  }
+
+  /** Baskets holding both products, by dense id. */
+  pairCountOf(a: number, b: number): number {
+    return a === b ? 0 : this.pairs.get(a, b);
+  }
+
+  /** Visits the basket (dense ids) of every tracked order; nothing when orders are not tracked. */
+  forEachTrackedBasket(visit: (items: readonly number[]) => void): void {
+    for (const order of this.orders.values()) visit(order.items);
+  }
+
   /** Basket count of a product by dense id. */
   countOf(denseId: number): number {
     return this.itemCounts[denseId] ?? 0;

@@ -4,7 +4,9 @@ import { TactfulError } from '../errors/tactful-error.js';
 import type { Db } from '../store/open.js';
 import { consentState, orderLines, orders, products } from '../store/schema.js';
 import { emailAddress } from '../consent/event.js';
-import { loadModel, modelRevision } from './model-store.js';
+import { fitHeader, loadFit, loadModel, modelRevision, saveFit } from './model-store.js';
+import { DEFAULT_EASE_ITEMS, fitEase, type EaseFit } from './ease.js';
+import { fitWithValidation } from './evaluate.js';
 import type { CoPurchaseModel, ModelOptions } from './model.js';
 import type { CatalogProduct } from './parse.js';
 import { recommendForCustomer, relatedProducts, type Recommendation, type RecommendOptions } from './recommender.js';
@@ -27,6 +29,80 @@ export function modelCache(ctx: RecommendContext, options: ModelOptions = {}) {
     const revision = await modelRevision(ctx.db, ctx.shopId);
     if (!cached || cached.revision !== revision) cached = await loadModel(ctx.db, ctx.shopId, options);
     return cached.model;
+  };
+}
+
+/** When the shop's fitted model is refreshed from the counts. */
+export interface FitPolicy {
+  /** Products fitted jointly (the most frequent); default DEFAULT_EASE_ITEMS. */
+  maxItems: number;
+  /** Refit once the basket count moved by this share since the fit; default 0.05. */
+  refreshShare: number;
+  /** Below this many baskets the pair scores alone rank (too little to fit); default 50. */
+  minBaskets: number;
+}
+
+export const defaultFitPolicy: Readonly<FitPolicy> = Object.freeze({
+  maxItems: DEFAULT_EASE_ITEMS,
+  refreshShare: 0.05,
+  minBaskets: 50,
+});
+
+/**
+ * Fits EASE on a model: λ chosen on a validation split of its tracked orders when it has enough of them (a
+ * fixed seed, so two instances agree), else the default share of the basket count.
+ */
+export function fitModel(model: CoPurchaseModel, maxItems: number, now: () => number = Date.now): EaseFit {
+  const baskets: number[][] = [];
+  model.forEachTrackedBasket((items) => {
+    baskets.push(items as number[]);
+  });
+  const fit =
+    baskets.length >= 200
+      ? fitWithValidation(model, baskets, { maxItems, seed: 1 })
+      : fitEase(model, { maxItems, now });
+  return { ...fit, fittedAt: now() };
+}
+
+/** Whether a fit no longer describes the counts well enough: the basket count moved by `refreshShare`. */
+export function fitIsStale(fit: { basketCount: number }, model: CoPurchaseModel, policy: FitPolicy): boolean {
+  return Math.abs(model.basketCount - fit.basketCount) > policy.refreshShare * Math.max(1, fit.basketCount);
+}
+
+/**
+ * The newest fitted model of the shop: the stored one (reloaded when another instance stored a newer one),
+ * refitted and stored when missing or stale; `refresh()` refits on demand. Null while the shop has too few
+ * baskets to fit.
+ */
+export function fitCache(
+  ctx: RecommendContext,
+  getModel: () => Promise<CoPurchaseModel>,
+  policy: Partial<FitPolicy> = {},
+) {
+  const rules: FitPolicy = { ...defaultFitPolicy, ...policy };
+  let cached: EaseFit | null = null;
+  const refit = async (model: CoPurchaseModel): Promise<EaseFit> => {
+    const fit = fitModel(model, rules.maxItems, () => ctx.now().getTime());
+    await saveFit(ctx.db, ctx.shopId, fit);
+    cached = fit;
+    return fit;
+  };
+  return {
+    async current(): Promise<EaseFit | null> {
+      const model = await getModel();
+      if (model.basketCount < rules.minBaskets) return null;
+      const header = await fitHeader(ctx.db, ctx.shopId);
+      if (header && !(cached && cached.fittedAt === header.fittedAt.getTime() && cached.revision === header.revision))
+        cached = await loadFit(ctx.db, ctx.shopId);
+      if (!header) cached = null;
+      if (!cached || fitIsStale(cached, model, rules)) return refit(model);
+      return cached;
+    },
+    async refresh(): Promise<EaseFit | null> {
+      const model = await getModel();
+      if (model.basketCount < rules.minBaskets) return null;
+      return refit(model);
+    },
   };
 }
 
@@ -71,6 +147,7 @@ export async function recommendForCustomerRef(
   getModel: () => Promise<CoPurchaseModel>,
   customer: string,
   options: RecommendOptions = {},
+  getFit: () => Promise<EaseFit | null> = async () => null,
 ): Promise<CustomerRecommendations> {
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const asEmail = emailAddress.safeParse(customer);
@@ -153,13 +230,14 @@ export async function recommendForCustomerRef(
   // Only what the customer told us reads "you told us": interests imported from elsewhere are not declarations.
   const interests = declared?.source === CUSTOMER_SOURCE && Array.isArray(declared.value) ? declared.value : [];
   const model = await getModel();
+  const fit = options.fit === undefined ? await getFit() : options.fit;
   const items = await catalogue(ctx.db, ctx.shopId);
   const titleOf = (id: string) => items.get(id)?.title ?? id;
   const recommendations = recommendForCustomer(
     model,
     { purchases, interests, blockedProducts, blockedCategories },
     items,
-    { now: ctx.now(), ...options },
+    { now: ctx.now(), ...options, fit },
   ).map((r) => ({
     ...r,
     reasons: r.reasons.map((reason) =>

@@ -45,7 +45,10 @@ function predicateSql(p: Predicate, ctx: CompileContext): SQL {
       return a.exists ? has : sql`not (${has})`;
     }
     if (a.name === 'age') {
-      if (a.between) return sql`p.age between ${Math.min(...a.between)} and ${Math.max(...a.between)}`;
+      if (a.between) {
+        const [x, y] = a.between;
+        return sql`p.age between ${Math.min(x, y)} and ${Math.max(x, y)}`;
+      }
       const values = a.eq !== undefined ? [a.eq] : a.in!;
       return inJson(sql`p.age`, values.map(Number), 'numeric');
     }

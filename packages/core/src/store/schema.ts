@@ -10,6 +10,7 @@ import {
   bigint,
   boolean,
   customType,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -354,6 +355,22 @@ export const modelPairs = pgTable(
 );
 
 /**
+ * The jointly fitted model (EASE) of a shop, refreshed from the counts when enough has changed: the fitted
+ * products and the weight matrix as little-endian float32 bytes. Every instance reads the newest row.
+ */
+export const modelFit = pgTable('model_fit', {
+  shopId: text('shop_id').primaryKey(),
+  /** The counts' revision and basket count the fit was made from. */
+  revision: bigint('revision', { mode: 'number' }).notNull(),
+  basketCount: integer('basket_count').notNull(),
+  lambda: doublePrecision('lambda').notNull(),
+  productIds: jsonb('product_ids').$type<string[]>().notNull(),
+  weights: bytea('weights').notNull(),
+  fittedAt: timestamp('fitted_at', { withTimezone: true, mode: 'date' }).notNull(),
+  fitMs: doublePrecision('fit_ms').notNull(),
+});
+
+/**
  * Customer profiles (issue 4): one row per subject, present ONLY while the subject's `personalization`
  * consent is granted (withdrawal deletes it in the same transaction; a fresh grant rebuilds it from orders).
  *
@@ -526,6 +543,7 @@ export const schema = {
   modelState,
   modelProducts,
   modelPairs,
+  modelFit,
   profiles,
   segments,
   contactSends,

@@ -87,7 +87,7 @@ export async function claimDue(
           ),
         )
         .returning();
-      out.push(...rows);
+      for (const row of rows) out.push(row);
     }
     return out;
   });

@@ -89,7 +89,7 @@ async function pageAll<T extends { id: string }>(
   do {
     const page = await list({ cursor, limit });
     expect(page.items.length).toBeLessThanOrEqual(limit);
-    items.push(...page.items);
+    for (const item of page.items) items.push(item);
     pages += 1;
     if (page.nextCursor !== undefined) expect(typeof page.nextCursor).toBe('string');
     cursor = page.nextCursor;

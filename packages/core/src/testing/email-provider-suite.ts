@@ -234,7 +234,7 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       do {
         const page = await provider.listMembers({ cursor, limit: 5 });
         expect(page.items.length).toBeLessThanOrEqual(5);
-        seen.push(...page.items);
+        for (const item of page.items) seen.push(item);
         cursor = page.nextCursor;
         pages += 1;
         expect(pages).toBeLessThan(1000);
@@ -257,7 +257,7 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       const all: string[] = [];
       do {
         const page = await provider.listMembers({ cursor, limit: 100 });
-        all.push(...page.items.map((m) => m.email));
+        for (const m of page.items) all.push(m.email);
         cursor = page.nextCursor;
       } while (cursor !== undefined);
       expect(all).toContain(email);

@@ -1280,12 +1280,12 @@ function flatten(node: Record<string, unknown>, parentId: string | undefined): s
   const own: Record<string, unknown> = {};
   const children: Record<string, unknown>[] = [];
   for (const [key, value] of Object.entries(node)) {
-    if (isConnection(value)) children.push(...connectionNodes(value));
+    if (isConnection(value)) for (const child of connectionNodes(value)) children.push(child);
     else own[key] = value;
   }
   if (parentId !== undefined) own.__parentId = parentId;
   const lines = [JSON.stringify(own)];
-  for (const child of children) lines.push(...flatten(child, String(node.id)));
+  for (const child of children) for (const line of flatten(child, String(node.id))) lines.push(line);
   return lines;
 }
 

@@ -275,7 +275,7 @@ function parseProductPayload(topic: string, json: Json): ProductRecord {
     ...(handle ? { handle } : {}),
     ...(handle && shopUrl && published ? { url: `${shopUrl}/products/${handle}` } : {}),
     imageUrl: str(image.src),
-    ...(prices.length > 0 ? { price: Math.min(...prices).toFixed(2) } : {}),
+    ...(prices.length > 0 ? { price: prices.reduce((a, b) => Math.min(a, b)).toFixed(2) } : {}),
     category: str(json.product_type),
     available: status === 'active' && published && (!tracked || stock > 0),
     status,
