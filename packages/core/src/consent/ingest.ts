@@ -24,7 +24,7 @@ import { emailRef, linkOrders, type OrderRef } from '../identity/orders.js';
 import { openForSubject } from '../crypto/keyring.js';
 import type { ShopSettings } from '../shop/settings.js';
 import type { Db } from '../store/open.js';
-import { consentState, pushedConsent, subjects, suppression } from '../store/schema.js';
+import { consentState, outbox, pushedConsent, subjects, suppression } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
 import { bulkInsert } from '../store/bulk.js';
 import { enqueue, type EnqueueInput } from '../sync/outbox.js';
@@ -142,6 +142,22 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
       pushed.set(`${row.system}\u0000${pairKey(row.subjectId, row.purpose)}`, row);
     }
   }
+
+  // Systems with a consent push for the subject still waiting in the outbox.
+  const pendingPush = new Set<string>();
+  for (let i = 0; i < existingIds.length; i += 1000)
+    for (const row of await tx
+      .select({ target: outbox.target, subjectId: outbox.subjectId })
+      .from(outbox)
+      .where(
+        and(
+          eq(outbox.shopId, shopId),
+          eq(outbox.kind, 'consent.push'),
+          eq(outbox.status, 'pending'),
+          inArray(outbox.subjectId, existingIds.slice(i, i + 1000)),
+        ),
+      ))
+      pendingPush.add(`${row.target}\u0000${row.subjectId}`);
 
   // --- the rules, event by event, in memory -----------------------------------------------------------
   const newSubjects: StoredSubject[] = [];
@@ -326,6 +342,8 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
     // (the source has reported nothing since). Whatever the source reports, it is what it holds now.
     const fromSource = pushed.get(`${data.source.system}\u0000${key}`);
     const echo = !firstParty && fromSource?.inFlight === true && fromSource.state === data.state;
+    // A push of ours to the source not delivered yet would overwrite what the source just reported.
+    const overtaken = pendingPush.has(`${data.source.system}\u0000${subject.subjectId}`);
     if (fromSource && (!fromSource.reportedAt || fromSource.reportedAt.getTime() <= data.occurredAt.getTime())) {
       const reported: PushedRow = {
         ...fromSource,
@@ -399,7 +417,9 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
     );
 
     if (stateChanged) {
-      const targets = s.settings.connectedSystems.filter((system) => system !== data.source.system);
+      // The source already holds the new state, unless a write of ours with another state is still on its way
+      // there: then it is told again, so the last word it gets is this one.
+      const targets = s.settings.connectedSystems.filter((system) => system !== data.source.system || overtaken);
       const decider = history.find((h) => h.eventId === folded.decidedBy);
       // A late event about an old address changes the person: the systems are told at their address now.
       const payload = {
@@ -415,6 +435,7 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
       };
       for (const target of targets) {
         outboxItems.push({ target, kind: 'consent.push', subjectId: subject.subjectId, payload });
+        pendingPush.add(`${target}\u0000${subject.subjectId}`);
         // Remember the write in flight, so the system's report of exactly this state is known as its echo.
         const before = pushed.get(`${target}\u0000${key}`);
         const written: PushedRow = {
