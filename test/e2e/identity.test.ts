@@ -50,8 +50,15 @@ beforeAll(async () => {
         return { status: res.status };
       };
       if (!holdMailchimp) return send();
-      held.push(send);
-      return new Promise(() => undefined);
+      // Mailchimp retries a delivery until it is taken: the original attempt settles when it is released.
+      return new Promise((resolve, reject) => {
+        held.push(() =>
+          send().then(
+            (r) => (resolve(r), r),
+            (e: unknown) => (reject(e), Promise.reject(e)),
+          ),
+        );
+      });
     },
   });
   msw = setupServer(...shopify.handlers, ...mailchimp.handlers);
@@ -366,5 +373,57 @@ describe('event ids chosen by the caller', () => {
       [SHOP],
     );
     expect(rows.map((r) => r.source_event_id).join('\n')).not.toContain('ivy@identity.example');
+  });
+});
+
+describe('two people in Tactful who are one', () => {
+  it('a Shopify change onto another person’s address is refused and audited; the merge is explicit and complete', async () => {
+    const kim = shopify.addCustomer({ email: 'kim@identity.example', firstName: 'Kim' });
+    await signUp('kim@identity.example', kim.id);
+    const tea = shopify.addProduct({ title: 'Oolong', productType: 'tea' });
+    const order = shopify.addOrder({ customerId: kim.id, lines: [{ productId: tea.id, quantity: 1 }] });
+    await shopifyWebhook('orders/create', order.id);
+    // Kim also signed up on Mailchimp's form with her work address: a second person to Tactful.
+    later();
+    mailchimp.actions.subscribe('kim@work.identity.example', { listId: AUDIENCE, ip: '198.51.100.12' });
+    await mailchimpWebhooks();
+    later();
+    mailchimp.actions.unsubscribe('kim@work.identity.example', { listId: AUDIENCE });
+    await mailchimpWebhooks();
+    const work = await tactful.audit.subjectIdOf('kim@work.identity.example');
+    const home = await tactful.audit.subjectIdOf('kim@identity.example');
+    expect(work).not.toBe(home);
+
+    // The merchant gives her Shopify account the work address: it belongs to another person in Tactful.
+    later();
+    await shopifyEmailChange(kim.id, 'kim@work.identity.example');
+    expect(await tactful.audit.subjectIdOf('kim@identity.example')).toBe(home);
+    expect(await auditText()).toMatch(/"action":"subject.email_change_refused".*"reason":"belongs-to-another"/);
+
+    // The merchant merges them: one person, both histories, the withdrawal of the work address kept.
+    later();
+    const merged = await tactful.profiles.merge('kim@identity.example', 'kim@work.identity.example');
+    expect(merged).toMatchObject({ keptSubjectId: home, mergedSubjectId: work });
+    const history = (await tactful.consent.history('kim@identity.example')).events;
+    expect(history.filter((e) => e.purpose === 'email_marketing').map((e) => e.state)).toEqual([
+      'granted',
+      'granted',
+      'withdrawn',
+    ]);
+    expect(await marketingState('kim@identity.example')).toBe('withdrawn');
+    const bundle = await tactful.privacy.export('kim@work.identity.example');
+    expect(bundle.subject.subjectId).toBe(home);
+    expect(bundle.identifiers.filter((i) => i.kind === 'email').map((i) => i.value)).toEqual(
+      expect.arrayContaining(['kim@identity.example', 'kim@work.identity.example']),
+    );
+    expect(bundle.orders.map((o) => o.orderId)).toEqual([order.id]);
+    expect(bundle.audit.some((a) => a.subjectId === work && a.action === 'subject.registered')).toBe(true);
+    expect(bundle.audit.some((a) => a.action === 'subject.merged')).toBe(true);
+    // Both systems are told the merged state.
+    await deliver();
+    expect(shopify.state.customers.get(kim.id)?.consent.marketingState).toBe('UNSUBSCRIBED');
+    await expect(tactful.consent.show('kim@work.identity.example')).rejects.toMatchObject({
+      code: 'SUBJECT.NOT_FOUND',
+    });
   });
 });

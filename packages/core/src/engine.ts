@@ -25,6 +25,7 @@ import {
 } from './consent/service.js';
 import { findSubjectByEmail } from './profile/subjects.js';
 import { backfillIdentifiers } from './identity/identifiers.js';
+import { mergeSubjects } from './profile/merge.js';
 import type { InboundEvent, InboundMeta, InboundSink } from './ports.js';
 import { readShopSettings, writeShopSettings, type ShopSettingsInput } from './shop/settings.js';
 import type { Store } from './store/open.js';
@@ -399,6 +400,12 @@ export async function createTactful(options: CreateTactfulOptions) {
         requireChange(
           await changeEmail(ctx, oldEmail, newEmail, actor, actor.type === 'customer' ? 'customer' : 'tactful'),
         ),
+      /**
+       * Two people in Tactful who are one: `mergeEmail`'s history, addresses, ids, orders and sends join
+       * `keepEmail`'s person, consent is folded again over both, and the step is audited (`subject.merged`).
+       */
+      merge: (keepEmail: string, mergeEmail: string, actor: Actor = systemActor) =>
+        mergeSubjects(ctx, keepEmail, mergeEmail, actor),
       /**
        * Rectification (Art. 16): values the customer corrects, stored with source `customer` (they outrank
        * imports and syncs), audited, and pushed to connected systems (names) through the outbox.

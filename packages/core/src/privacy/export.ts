@@ -20,6 +20,7 @@ import { readProfile, type ProfileView } from '../profile/profiles.js';
 import { requireSubjectByIdentifier } from '../profile/service.js';
 import { EMAIL, identifiersOf, openIdentifier } from '../identity/identifiers.js';
 import { isMember } from '../segment/evaluate.js';
+import { mergedInto } from '../profile/merge.js';
 import { listSegments } from '../segment/saved.js';
 import {
   auditLog,
@@ -185,7 +186,12 @@ export async function exportSubject(
       audit: (await tx
         .select()
         .from(auditLog)
-        .where(and(eq(auditLog.shopId, shopId), eq(auditLog.subjectId, subject.subjectId)))
+        .where(
+          and(
+            eq(auditLog.shopId, shopId),
+            inArray(auditLog.subjectId, [subject.subjectId, ...(await mergedInto(txCtx, subject.subjectId))]),
+          ),
+        )
         .orderBy(asc(auditLog.seq))) as AuditRow[],
     };
   });
