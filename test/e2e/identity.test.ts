@@ -260,7 +260,15 @@ describe('an address change moves the whole person', () => {
     later();
     await shopifyEmailChange(dan.id, 'dan.new@identity.example');
     expect(await marketingState('dan.new@identity.example')).toBe('granted');
-    expect(await tactful.audit.subjectIdOf('dan.new@identity.example')).not.toBeNull();
+    const dan2 = await tactful.audit.subjectIdOf('dan.new@identity.example');
+    expect(dan2).not.toBeNull();
+    // Mailchimp still has him at the old address: his unsubscribe there is his, and does not move him back.
+    later();
+    mailchimp.actions.unsubscribe('dan@identity.example', { listId: AUDIENCE });
+    await mailchimpWebhooks();
+    expect(await marketingState('dan.new@identity.example')).toBe('withdrawn');
+    expect(await tactful.audit.subjectIdOf('dan.new@identity.example')).toBe(dan2);
+    expect(await tactful.audit.subjectIdOf('dan@identity.example')).toBeNull();
   });
 
   it('customers/redact naming the Shopify id and the old address erases the person under the new address', async () => {

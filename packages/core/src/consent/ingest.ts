@@ -258,6 +258,9 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
           }),
         );
       }
+    } else if (!subject && idHolder && holders.get(indexHex)?.subjectId === idHolder.subjectId) {
+      // The system still names the person by an address they had before: it lags behind, nothing moved.
+      subject = idHolder;
     } else if (!subject && idHolder && !newSubjects.includes(idHolder)) {
       const change = await repointAddress(session, idHolder.subjectId, original.subject.email, {
         source: original.source.system,
