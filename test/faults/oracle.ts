@@ -92,6 +92,28 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
       }
     }
 
+    // 1b. No withdrawal undone except by a fresh first-party opt-in, whatever order the systems reported in.
+    for (const [email, state] of tactfulState) {
+      if (state.marketing !== 'granted' && state.personalization !== 'granted') continue;
+      const events = (await tactful.consent.history(email)).events.filter((e) => !e.echo);
+      for (const purpose of ['email_marketing', 'personalization'] as const) {
+        if ((purpose === 'email_marketing' ? state.marketing : state.personalization) !== 'granted') continue;
+        const mine = events.filter((e) => e.purpose === purpose);
+        const lastWithdrawal = Math.max(
+          ...mine.filter((e) => e.state === 'withdrawn').map((e) => e.occurredAt.getTime()),
+          Number.NEGATIVE_INFINITY,
+        );
+        if (lastWithdrawal === Number.NEGATIVE_INFINITY) continue;
+        const fresh = mine.some(
+          (e) =>
+            e.state === 'granted' &&
+            (e.source.method === 'form' || e.source.method === 'double_opt_in_confirmation') &&
+            e.occurredAt.getTime() >= lastWithdrawal,
+        );
+        if (!fresh) violations.push(`withdrawal undone: ${email} is granted ${purpose} again without a fresh opt-in`);
+      }
+    }
+
     // 2. The outbox: every consent change delivered, none left behind or refused.
     const outbox = await store.query<{ kind: string; target: string; status: string; n: number }>(
       'select kind, target, status, count(*)::int as n from outbox where shop_id = $1 group by kind, target, status',

@@ -26,6 +26,8 @@ import {
   type ShopContext,
 } from './consent/service.js';
 import { findSubjectByEmail } from './profile/subjects.js';
+import { backfillIdentifiers } from './identity/identifiers.js';
+import { mergeSubjects } from './profile/merge.js';
 import type { InboundEvent, InboundMeta, InboundSink } from './ports.js';
 import { readShopSettings, writeShopSettings, type ShopSettingsInput } from './shop/settings.js';
 import { assertShopErasable, recordInstalled, recordUninstalled } from './shop/lifecycle.js';
@@ -52,6 +54,8 @@ import type { RecommendOptions } from './recommend/recommender.js';
 import {
   changeEmail,
   ingestCustomerAttributes,
+  noteCustomerAddress,
+  requireChange,
   rectifyProfile,
   requireSubjectByEmail,
   setProfileAttributes,
@@ -119,7 +123,8 @@ export async function createTactful(options: CreateTactfulOptions) {
   const now = options.now ?? (() => new Date());
   const ctx: ShopContext = { db: store.db, keys, shopId, now };
 
-  await keys.shop(store.db, shopId, now());
+  const shopKeys = await keys.shop(store.db, shopId, now());
+  await backfillIdentifiers(store.db, { keys, shopKeys, shopId });
   if ((await listPurposes(store.db, shopId)).length === 0) {
     await withShopTransaction(ctx, systemActor, async (s) => {
       for (const p of defaultPurposes(shopId)) await definePurpose(s.tx, shopId, s.head, p, systemActor, s.recordedAt);
@@ -154,6 +159,9 @@ export async function createTactful(options: CreateTactfulOptions) {
           await recordConsent(c, fromExternalConsent(meta.system, event.consent, event.externalId), actor);
           return;
         case 'customer': {
+          // The same customer id with another address: the person's address changed in that system.
+          if (event.customer.id && event.customer.email)
+            await noteCustomerAddress(c, meta.system, event.customer.id, event.customer.email, actor);
           const x = event.customer.emailConsent;
           if (x && event.customer.email)
             await recordConsent(
@@ -166,7 +174,8 @@ export async function createTactful(options: CreateTactfulOptions) {
           return;
         }
         case 'customer_email_changed':
-          await changeEmail(c, event.oldEmail, event.newEmail, actor).catch((error: unknown) => {
+          // A refusal (the new address is suppressed or another person's) is audited inside; nothing to retry.
+          await changeEmail(c, event.oldEmail, event.newEmail, actor, meta.system).catch((error: unknown) => {
             // An address Tactful never held has nothing to follow.
             if (!isTactfulError(error, 'SUBJECT.NOT_FOUND')) throw error;
           });
@@ -174,10 +183,10 @@ export async function createTactful(options: CreateTactfulOptions) {
         case 'erase_customer': {
           // customers/redact: the person and the orders named by the request. Compaction (VACUUM) cannot run
           // inside this transaction; `tactful privacy erase` and retention compact.
-          if (event.email) {
+          if (event.email || event.externalId) {
             await eraseSubject(
               c,
-              event.email,
+              { email: event.email, ids: event.externalId ? { [meta.system]: event.externalId } : undefined },
               { reason: `${meta.system} ${meta.topic}`, requestId: event.requestId },
               actor,
             ).catch((error: unknown) => {
@@ -189,13 +198,15 @@ export async function createTactful(options: CreateTactfulOptions) {
         }
         case 'data_request': {
           // customers/data_request: the bundle is stored for the merchant, encrypted under the shop key.
-          const bundle = event.email
-            ? await exportSubject(c, event.email, actor, { requestId: event.requestId }).catch((error: unknown) => {
-                if (isTactfulError(error, 'SUBJECT.NOT_FOUND'))
-                  return { subject: null, note: 'Tactful holds no data about this customer.' };
-                throw error;
-              })
-            : { subject: null, note: 'The request named no email; Tactful keys its data by email.' };
+          const named = { email: event.email, ids: event.externalId ? { [meta.system]: event.externalId } : undefined };
+          const bundle =
+            event.email || event.externalId
+              ? await exportSubject(c, named, actor, { requestId: event.requestId }).catch((error: unknown) => {
+                  if (isTactfulError(error, 'SUBJECT.NOT_FOUND'))
+                    return { subject: null, note: 'Tactful holds no data about this customer.' };
+                  throw error;
+                })
+              : { subject: null, note: 'The request named no email; Tactful keys its data by email.' };
           await storeDataRequest(db, keys, meta.shopId, event.requestId, bundle, now());
           return;
         }
@@ -422,8 +433,17 @@ export async function createTactful(options: CreateTactfulOptions) {
       ) => setProfileAttributes(ctx, email, attributes, source, actor),
       ingestCustomers: (records: readonly CustomerRecord[], source: string, actor: Actor = systemActor) =>
         ingestCustomerAttributes(ctx, records, source, actor),
-      changeEmail: (oldEmail: string, newEmail: string, actor: Actor = systemActor) =>
-        changeEmail(ctx, oldEmail, newEmail, actor),
+      /** The person's address changes (their own correction); PROFILE.CONFLICT / PROFILE.SUPPRESSED when refused. */
+      changeEmail: async (oldEmail: string, newEmail: string, actor: Actor = systemActor) =>
+        requireChange(
+          await changeEmail(ctx, oldEmail, newEmail, actor, actor.type === 'customer' ? 'customer' : 'tactful'),
+        ),
+      /**
+       * Two people in Tactful who are one: `mergeEmail`'s history, addresses, ids, orders and sends join
+       * `keepEmail`'s person, consent is folded again over both, and the step is audited (`subject.merged`).
+       */
+      merge: (keepEmail: string, mergeEmail: string, actor: Actor = systemActor) =>
+        mergeSubjects(ctx, keepEmail, mergeEmail, actor),
       /**
        * Rectification (Art. 16): values the customer corrects, stored with source `customer` (they outrank
        * imports and syncs), audited, and pushed to connected systems (names) through the outbox.

@@ -189,3 +189,17 @@ describe('tactful profile set / exclude', () => {
     expect(JSON.parse((await run('settings', 'show', '--json')).stdout).sensitiveCategories).toEqual([]);
   });
 });
+
+describe('tactful profile merge', () => {
+  it('profile merge - the second customer joins the first, audited; merging again finds no second customer', async () => {
+    const merged = await run('profile', 'merge', 'ann@example.com', 'bob@example.com');
+    expect(merged.stderr).toBe('');
+    expect(merged.code).toBe(0);
+    expect(merged.stdout).toMatch(/merged bob@example.com into ann@example.com: 1 consent events, 0 orders/);
+    const again = await run('profile', 'merge', 'ann@example.com', 'bob@example.com');
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('No customer with email bob@example.com');
+    const audit = await run('audit', 'export', '--format', 'jsonl');
+    expect(audit.stdout).toContain('"action":"subject.merged"');
+  });
+});

@@ -209,4 +209,22 @@ export const profileCommand: CommandModule = (program: Command, ctx: CliContext)
         });
       },
     );
+
+  profile
+    .command('merge')
+    .description(
+      "two customers who are one person: the second one's consent history, addresses, ids, orders and sends join the first; audited",
+    )
+    .argument('<keep>', 'the email of the customer who stays')
+    .argument('<other>', 'the email of the customer merged into them')
+    .option('--json', 'print the result as JSON')
+    .action(async (keep: string, other: string, flags: { json?: boolean }) => {
+      await withEngine(ctx, async (tactful) => {
+        const result = await tactful.profiles.merge(keep, other, cliActor('merge'));
+        if (flags.json) return ctx.json(result);
+        ctx.line(
+          `merged ${other} into ${keep}: ${result.consentEvents} consent events, ${result.orders} orders; consent changed for ${result.changed.join(', ') || 'no purpose'}`,
+        );
+      });
+    });
 };

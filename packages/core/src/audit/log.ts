@@ -10,6 +10,9 @@ import { bulkInsert } from '../store/bulk.js';
 export const auditActions = [
   'subject.registered',
   'subject.email_changed',
+  'subject.email_change_refused',
+  'subject.identity_conflict',
+  'subject.merged',
   'consent.recorded',
   'consent.opt_in_requested',
   'consent.opt_in_confirmed',

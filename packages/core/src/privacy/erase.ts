@@ -26,9 +26,13 @@ import {
   outbox,
   profiles,
   pushedConsent,
+  subjectIdentifiers,
   subjects,
   suppression,
 } from '../store/schema.js';
+import { openForSubject } from '../crypto/keyring.js';
+import { EMAIL, identifierIndex, identifiersOf, openIdentifier } from '../identity/identifiers.js';
+import { findSubjectByIdentifier } from '../profile/subjects.js';
 import { enqueue } from '../sync/outbox.js';
 import type { ShopKeys } from '../crypto/keyring.js';
 
@@ -130,32 +134,69 @@ async function deletePayloadsNaming(
   return { inbox: inboxDeleted, outbox: outboxDeleted };
 }
 
+/** Who an erasure is for: an address (current or past), ids in other systems, or both. */
+export interface ErasureTarget {
+  email?: string | null | undefined;
+  ids?: Record<string, string> | undefined;
+}
+
 /**
- * Erases the person with this email. Refuses an unknown email (nothing held: SUBJECT.NOT_FOUND) so a typo
- * does not silently "succeed"; an email known only from orders is erased too.
+ * Erases the person named by an address they have (or had) or an id of theirs in another system. Refuses an
+ * unknown person (nothing held: SUBJECT.NOT_FOUND) so a typo does not silently "succeed"; a person known only
+ * from orders is erased too. Every address and id they ever had goes on the suppression list.
  */
 export async function eraseSubject(
   ctx: ShopContext,
-  email: string,
+  target: string | ErasureTarget,
   request: EraseRequest,
   actor: Actor,
 ): Promise<EraseResult> {
-  const normalised = parseEmail(email);
+  const claim: ErasureTarget = typeof target === 'string' ? { email: target } : target;
+  const normalised = claim.email ? parseEmail(claim.email) : null;
+  const claimIds = claim.ids ?? {};
+  if (!normalised && Object.keys(claimIds).length === 0)
+    throw new TactfulError('PRIVACY.INVALID', 'Name the person to erase by an email address or an id of theirs.');
   const { reason, requestId } = validateRequest(request);
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
-  const index = ctx.keys.emailIndex(shopKeys, normalised);
-  const indexHex = index.toString('hex');
+  const lookup = { keys: ctx.keys, shopKeys, shopId: ctx.shopId };
   const result = await withShopTransaction(ctx, actor, async (s) => {
     const { tx, shopId } = s;
     await lockModel(tx, shopId);
-    const [subject] = await tx
-      .select()
-      .from(subjects)
-      .where(and(eq(subjects.shopId, shopId), eq(subjects.emailIndex, index)))
-      .for('update');
+    const subject = await findSubjectByIdentifier(tx, lookup, { email: normalised, ids: claimIds });
     const subjectId = subject?.subjectId ?? null;
-    const externalIds = subject?.externalIds ?? {};
-    const refs = customerRefs(indexHex, externalIds);
+    const subjectKey = subject
+      ? ctx.keys.unwrapSubjectKey(shopKeys, shopId, subject.subjectId, subject.wrappedKey)
+      : null;
+
+    // Every address and id the person ever had, read before their key is destroyed.
+    const emails = new Set<string>(normalised ? [normalised] : []);
+    const ids = new Map<string, Set<string>>();
+    const addId = (system: string, id: string) => ids.set(system, (ids.get(system) ?? new Set()).add(id));
+    for (const [system, id] of Object.entries(claimIds)) addId(system, id);
+    if (subject && subjectKey) {
+      emails.add(openForSubject(subjectKey, shopId, subject.subjectId, 'email', subject.emailEnc));
+      for (const [system, id] of Object.entries(subject.externalIds)) addId(system, id);
+      for (const row of await identifiersOf(tx, shopId, [subject.subjectId])) {
+        const value = openIdentifier(subjectKey, row);
+        if (row.kind === EMAIL) emails.add(value);
+        else addId(row.kind, value);
+      }
+    }
+    const currentEmail =
+      subject && subjectKey
+        ? openForSubject(subjectKey, shopId, subject.subjectId, 'email', subject.emailEnc)
+        : normalised;
+    const externalIds = Object.fromEntries([...ids].map(([system, values]) => [system, [...values].at(-1)!]));
+    const suppressed = [
+      ...[...emails].map((email) => ({ kind: EMAIL, index: identifierIndex(lookup, EMAIL, email) })),
+      ...[...ids].flatMap(([system, values]) =>
+        [...values].map((id) => ({ kind: system, index: identifierIndex(lookup, system, id) })),
+      ),
+    ];
+    const refs = [
+      ...[...emails].map((email) => `e:${identifierIndex(lookup, EMAIL, email).toString('hex')}`),
+      ...[...ids].flatMap(([system, values]) => [...values].map((id) => `${system}:${id}`)),
+    ];
 
     // Orders and their model contributions.
     const orderMatch = subjectId
@@ -168,15 +209,15 @@ export async function eraseSubject(
     if (!subject && theirOrders.length === 0) {
       throw new TactfulError(
         'SUBJECT.NOT_FOUND',
-        `No customer with email ${normalised} in shop ${shopId}: nothing is held for this address.`,
+        `No customer ${normalised ? `with email ${normalised}` : `with id ${Object.values(claimIds).join(', ')}`} in shop ${shopId}: nothing is held for them.`,
       );
     }
     const orderIds = theirOrders.map((o) => o.orderId);
     await deleteOrders(tx, shopId, orderIds);
 
     const payloads = await deletePayloadsNaming(tx, shopId, s.shopKeys, subjectId, [
-      normalised,
-      ...Object.values(externalIds),
+      ...emails,
+      ...[...ids.values()].flatMap((v) => [...v]),
       ...orderIds.map((id) => `"${id}"`),
     ]);
 
@@ -188,7 +229,8 @@ export async function eraseSubject(
           | typeof campaignRecipients
           | typeof consentState
           | typeof pushedConsent
-          | typeof optInTokens,
+          | typeof optInTokens
+          | typeof subjectIdentifiers,
       ) => tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, subjectId)));
       await bySubject(profiles);
       await bySubject(contactSends);
@@ -196,6 +238,8 @@ export async function eraseSubject(
       await bySubject(consentState);
       await bySubject(pushedConsent);
       await bySubject(optInTokens);
+      // The history of addresses and ids goes too: the suppression list keeps their keyed hashes, unlinked.
+      await bySubject(subjectIdentifiers);
       // Crypto-shredding: the wrapped key goes, and with it every ciphertext of this subject. The blind
       // index is replaced by random bytes so a fresh first-party opt-in starts a new subject.
       await tx
@@ -209,15 +253,17 @@ export async function eraseSubject(
         })
         .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subjectId)));
     }
-    await tx
-      .insert(suppression)
-      .values({ shopId, emailIndex: index, reason, requestId, at: s.recordedAt })
-      .onConflictDoUpdate({
-        target: [suppression.shopId, suppression.emailIndex],
-        set: { reason, requestId, at: s.recordedAt },
-      });
+    for (const { kind, index } of suppressed)
+      await tx
+        .insert(suppression)
+        .values({ shopId, emailIndex: index, kind, reason, requestId, at: s.recordedAt })
+        .onConflictDoUpdate({
+          target: [suppression.shopId, suppression.emailIndex],
+          set: { reason, requestId, at: s.recordedAt },
+        });
 
-    const queuedFor = [...s.settings.connectedSystems];
+    // Each system is told to forget the person by its own id and their address now.
+    const queuedFor = currentEmail ? [...s.settings.connectedSystems] : [];
     await enqueue(
       tx,
       ctx.keys,
@@ -226,7 +272,7 @@ export async function eraseSubject(
         target,
         kind: 'subject.erase',
         subjectId,
-        payload: { email: normalised, externalIds, requestId },
+        payload: { email: currentEmail, externalIds, requestId },
       })),
       s.recordedAt,
     );
@@ -235,7 +281,7 @@ export async function eraseSubject(
       actor,
       subjectId,
       at: s.recordedAt,
-      details: { requestId, reason, orders: orderIds.length, queuedFor },
+      details: { requestId, reason, orders: orderIds.length, identifiers: suppressed.length, queuedFor },
     });
     return {
       subjectId,

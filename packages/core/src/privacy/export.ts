@@ -17,8 +17,10 @@ import {
 } from '../consent/service.js';
 import { subjectHistory } from '../consent/ledger.js';
 import { readProfile, type ProfileView } from '../profile/profiles.js';
-import { requireSubjectByEmail } from '../profile/service.js';
+import { requireSubjectByIdentifier } from '../profile/service.js';
+import { EMAIL, identifiersOf, openIdentifier } from '../identity/identifiers.js';
 import { isMember } from '../segment/evaluate.js';
+import { mergedInto } from '../profile/merge.js';
 import { listSegments } from '../segment/saved.js';
 import {
   auditLog,
@@ -30,7 +32,7 @@ import {
   outbox,
   pushedConsent,
 } from '../store/schema.js';
-import { customerRefs } from './erase.js';
+import { customerRefs, type ErasureTarget } from './erase.js';
 
 export const EXPORT_FORMAT = 'tactful.subject-export/v1';
 
@@ -39,6 +41,8 @@ export interface SubjectExport {
   shop: string;
   exportedAt: string;
   subject: { subjectId: string; email: string; externalIds: Record<string, string>; createdAt: Date };
+  /** Every address and id the person has had, with when each was theirs (`validTo` null: now). */
+  identifiers: Array<{ kind: string; value: string; validFrom: Date; validTo: Date | null }>;
   consent: { current: PurposeConsentView[]; history: HistoryEntry[] };
   profile: ProfileView['profile'];
   orders: Array<typeof orders.$inferSelect & { lines: Array<typeof orderLines.$inferSelect> }>;
@@ -62,11 +66,11 @@ export interface SubjectExport {
 
 export async function exportSubject(
   ctx: ShopContext,
-  email: string,
+  target: string | ErasureTarget,
   actor: Actor,
   options: { requestId?: string } = {},
 ): Promise<SubjectExport> {
-  const subject = await requireSubjectByEmail(ctx, email);
+  const subject = await requireSubjectByIdentifier(ctx, typeof target === 'string' ? { email: target } : target);
   const { shopId } = ctx;
   const savedSegments = await listSegments(ctx.db, shopId);
   const inSegments: string[] = [];
@@ -84,7 +88,21 @@ export async function exportSubject(
     const tx = s.tx;
     const txCtx = { ...ctx, db: tx };
     const key = await ctx.keys.subjectKey(tx, shopId, subject.subjectId);
-    const refs = customerRefs(ctx.keys.emailIndex(s.shopKeys, subject.email).toString('hex'), subject.externalIds);
+    // The person's orders, under whichever address or id each one named.
+    const identifiers = key
+      ? (await identifiersOf(tx, shopId, [subject.subjectId])).map((row) => ({
+          kind: row.kind,
+          value: openIdentifier(key, row),
+          validFrom: row.validFrom,
+          validTo: row.validTo,
+        }))
+      : [];
+    const refs = [
+      ...customerRefs(ctx.keys.emailIndex(s.shopKeys, subject.email).toString('hex'), subject.externalIds),
+      ...identifiers.map((i) =>
+        i.kind === EMAIL ? `e:${ctx.keys.emailIndex(s.shopKeys, i.value).toString('hex')}` : `${i.kind}:${i.value}`,
+      ),
+    ];
     const theirOrders = await tx
       .select()
       .from(orders)
@@ -140,6 +158,7 @@ export async function exportSubject(
         externalIds: subject.externalIds,
         createdAt: subject.createdAt,
       },
+      identifiers,
       consent: {
         current: await consentViewOf(txCtx, subject.subjectId),
         history: (await subjectHistory(tx, shopId, subject.subjectId)).map((r) => historyEntry(r, key)),
@@ -167,7 +186,12 @@ export async function exportSubject(
       audit: (await tx
         .select()
         .from(auditLog)
-        .where(and(eq(auditLog.shopId, shopId), eq(auditLog.subjectId, subject.subjectId)))
+        .where(
+          and(
+            eq(auditLog.shopId, shopId),
+            inArray(auditLog.subjectId, [subject.subjectId, ...(await mergedInto(txCtx, subject.subjectId))]),
+          ),
+        )
         .orderBy(asc(auditLog.seq))) as AuditRow[],
     };
   });

@@ -136,6 +136,10 @@ function inExport(bundle: SubjectExport, table: string, row: Record<string, unkn
   switch (table) {
     case 'subjects':
       return row.subject_id === bundle.subject.subjectId;
+    case 'subject_identifiers':
+      return bundle.identifiers.some(
+        (i) => i.kind === row.kind && new Date(i.validFrom).getTime() === new Date(row.valid_from as string).getTime(),
+      );
     case 'consent_ledger':
       return bundle.consent.history.some((h) => h.eventId === row.event_id);
     case 'consent_state':
@@ -211,7 +215,7 @@ describeEachStore('privacy', (getStore) => {
     // The oracle finds her before erasure (it is able to fail).
     const before = await findPersonalData(store, t.shopId, needles);
     expect(new Set(before.map((f) => f.table))).toEqual(
-      new Set(['subjects', 'consent_ledger', 'profiles', 'inbox', 'orders']),
+      new Set(['subjects', 'subject_identifiers', 'consent_ledger', 'profiles', 'inbox', 'orders']),
     );
     const bobBefore = await t.privacy.export('bob@example.com');
     const modelBefore = (await loadModel(store.db, t.shopId)).model;
@@ -278,8 +282,17 @@ describeEachStore('privacy', (getStore) => {
       ),
       'CONSENT.SUPPRESSED',
     );
+    // Her own opt-in from before the erasure, delivered late, does not bring her back either.
+    await expectCode(
+      t.consent.record(
+        consent(ADA, 'email_marketing', 'granted', 's2b', at(9), {
+          source: { system: 'tactful', eventId: 's2b', method: 'form' },
+        }),
+      ),
+      'CONSENT.SUPPRESSED',
+    );
     const back = await t.consent.record(
-      consent(ADA, 'email_marketing', 'granted', 's3', at(9), {
+      consent(ADA, 'email_marketing', 'granted', 's3', new Date(at(10).getTime() + 60_000), {
         source: { system: 'tactful', eventId: 's3', method: 'form' },
       }),
     );

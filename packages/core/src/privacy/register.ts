@@ -54,7 +54,7 @@ export async function processingRegister(
       retention:
         'For as long as the consent is relied on, then the limitation period; the encrypted identifiers become unreadable on erasure while the hash chain stays verifiable',
       security: `${encrypted}; append-only hash chain`,
-      tables: ['subjects', 'consent_ledger', 'consent_state', 'opt_in_tokens'],
+      tables: ['subjects', 'subject_identifiers', 'consent_ledger', 'consent_state', 'opt_in_tokens'],
     },
     ...purposes.map(
       (p): ProcessingActivity => ({

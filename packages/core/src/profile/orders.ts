@@ -13,6 +13,7 @@ import { bulkInsert } from '../store/bulk.js';
 import type { Db } from '../store/open.js';
 import { orderLines, orders, products } from '../store/schema.js';
 import { subjectsByIndexes } from './subjects.js';
+import { holdersOf, identifierIndex } from '../identity/identifiers.js';
 import { refreshOrderSummaries } from './profiles.js';
 
 export interface OrderIngestResult {
@@ -86,11 +87,24 @@ export async function ingestOrders(
     ];
     const indexOf = new Map(emails.map((e) => [e, ctx.keys.emailIndex(shopKeys, e)]));
     const subjectOf = new Map(
-      (await subjectsByIndexes(tx, ctx.shopId, [...indexOf.values()])).map((s) => [
-        s.emailIndex.toString('hex'),
-        s.subjectId,
-      ]),
+      (await subjectsByIndexes(tx, ctx.shopId, [...indexOf.values()]))
+        .filter((s) => s.wrappedKey !== null)
+        .map((s) => [s.emailIndex.toString('hex'), s.subjectId]),
     );
+    // An order without a known address (a guest at another address, none at all) still belongs to the person
+    // who holds the customer's id in the source system.
+    const lookup = { keys: ctx.keys, shopKeys, shopId: ctx.shopId };
+    const customerIds = [...new Set([...latest.values()].flatMap((r) => (r.customerId ? [r.customerId] : [])))];
+    const idIndex = new Map(customerIds.map((id) => [id, identifierIndex(lookup, source, id).toString('hex')]));
+    const idHolders = await holdersOf(
+      tx,
+      ctx.shopId,
+      [...idIndex.values()].map((hex) => Buffer.from(hex, 'hex')),
+    );
+    const holderOf = (customerId: string | null | undefined): string | null => {
+      const holder = customerId ? idHolders.get(idIndex.get(customerId)!) : undefined;
+      return holder?.current ? holder.subjectId : null;
+    };
 
     const delta = new CountDelta();
     const orderRows: Array<typeof orders.$inferInsert> = [];
@@ -125,7 +139,7 @@ export async function ingestOrders(
         shopId: ctx.shopId,
         orderId: record.id,
         name: record.name ?? null,
-        subjectId: indexHex ? (subjectOf.get(indexHex) ?? null) : null,
+        subjectId: holderOf(record.customerId) ?? (indexHex ? (subjectOf.get(indexHex) ?? null) : null),
         customerRef: customerRefOf(indexHex, source, record.customerId),
         createdAt: record.createdAt,
         updatedAt: record.updatedAt,

@@ -16,7 +16,7 @@ import { TactfulError } from '../errors/tactful-error.js';
 import { formatZodIssues } from '../errors/zod.js';
 import type { Db } from '../store/open.js';
 import { rows } from '../store/open.js';
-import { consentState, kv, profiles, subjects } from '../store/schema.js';
+import { consentState, kv, profiles } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
 import { openPreferences, type CustomerPreferences } from '../preferences/preferences.js';
 
@@ -562,35 +562,6 @@ export async function profiledAmong(db: Db, shopId: string, subjectIds: readonly
     sql`select subject_id from profiles where shop_id = ${shopId} and subject_id in (select jsonb_array_elements_text(${idsJson(subjectIds)}::jsonb))`,
   );
   return found.map((r) => r.subject_id);
-}
-
-/** The email change of a subject: same subject, same profile, new blind index and ciphertext. */
-export async function changeSubjectEmail(
-  tx: Db,
-  ctx: { keys: KeyRing; shopKeys: ShopKeys; shopId: string; head: ShopHead },
-  subjectId: string,
-  newEmail: string,
-  actor: Actor,
-  at: Date,
-): Promise<void> {
-  const key = await ctx.keys.subjectKey(tx, ctx.shopId, subjectId);
-  if (!key) throw new TactfulError('SUBJECT.NOT_FOUND', 'This customer was erased; their email cannot be changed.');
-  const index = ctx.keys.emailIndex(ctx.shopKeys, newEmail);
-  const [taken] = await tx
-    .select({ subjectId: subjects.subjectId })
-    .from(subjects)
-    .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.emailIndex, index)));
-  if (taken && taken.subjectId !== subjectId) {
-    throw new TactfulError(
-      'PROFILE.CONFLICT',
-      'The new email already belongs to another customer of this shop: merge is not supported; erase or keep one of them.',
-    );
-  }
-  await tx
-    .update(subjects)
-    .set({ emailIndex: index, emailEnc: sealForSubject(key, ctx.shopId, subjectId, 'email', newEmail) })
-    .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.subjectId, subjectId)));
-  await appendAudit(tx, ctx.shopId, ctx.head, { action: 'subject.email_changed', actor, subjectId, at, details: {} });
 }
 
 /**

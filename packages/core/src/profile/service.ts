@@ -3,14 +3,16 @@ import type { Actor } from '../audit/log.js';
 import { parseEmail, withShopTransaction, type ShopContext } from '../consent/service.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { CustomerRecord } from '../ports.js';
-import { findSubjectByEmail, subjectsByIndexes, type SubjectRow } from './subjects.js';
+import { findSubjectByEmail, findSubjectByIdentifier, subjectsByIndexes, type SubjectRow } from './subjects.js';
+import { repointAddress, type AddressChange } from '../identity/change.js';
 import { and, eq } from 'drizzle-orm';
 import { validInterests } from '../preferences/preferences.js';
-import { consentState } from '../store/schema.js';
+import { consentState, subjects } from '../store/schema.js';
+import { openForSubject } from '../crypto/keyring.js';
+import { EMAIL, holdersOf, identifierIndex } from '../identity/identifiers.js';
 import { enqueue } from '../sync/outbox.js';
 import {
   CUSTOMER_SOURCE,
-  changeSubjectEmail,
   profileAttributesInput,
   readProfile,
   updateAttributes,
@@ -30,6 +32,37 @@ export async function requireSubjectByEmail(ctx: ShopContext, email: string): Pr
       `No customer with email ${normalised} in shop ${ctx.shopId}: check the address or the --shop.`,
     );
   return { ...subject, email: normalised };
+}
+
+/** The live person an address (current or past) or an id of theirs names, with their address now. */
+export async function requireSubjectByIdentifier(
+  ctx: ShopContext,
+  claim: { email?: string | null | undefined; ids?: Record<string, string> | undefined },
+): Promise<SubjectRow & { email: string }> {
+  const email = claim.email ? parseEmail(claim.email) : null;
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const found = await findSubjectByIdentifier(
+    ctx.db,
+    { keys: ctx.keys, shopKeys, shopId: ctx.shopId },
+    {
+      email,
+      ids: claim.ids,
+    },
+  );
+  const key = found ? ctx.keys.unwrapSubjectKey(shopKeys, ctx.shopId, found.subjectId, found.wrappedKey) : null;
+  if (!found || !key)
+    throw new TactfulError(
+      'SUBJECT.NOT_FOUND',
+      `No customer ${email ? `with email ${email}` : 'with that id'} in shop ${ctx.shopId}: check the address or the --shop.`,
+    );
+  return {
+    shopId: found.shopId,
+    subjectId: found.subjectId,
+    externalIds: found.externalIds,
+    createdAt: found.createdAt,
+    erasedAt: found.erasedAt,
+    email: openForSubject(key, ctx.shopId, found.subjectId, 'email', found.emailEnc),
+  };
 }
 
 export async function showProfile(ctx: ShopContext, email: string): Promise<ProfileView> {
@@ -165,18 +198,78 @@ export async function ingestCustomerAttributes(
   return { stored, skipped };
 }
 
-/** An email change keeps the subject, its consent history and its profile. */
+/**
+ * An address change (the customer's own correction, or another system's report): the person keeps their
+ * subject, consents, orders and profile; the old address stays in their history. The person is found by the
+ * old address, or by an address they had before. Refusals (the new address is suppressed or another person's)
+ * are audited and returned, not thrown: `requireChange` turns them into errors for callers that want one.
+ */
 export async function changeEmail(
   ctx: ShopContext,
   oldEmail: string,
   newEmail: string,
   actor: Actor,
-): Promise<{ subjectId: string }> {
-  const subject = await requireSubjectByEmail(ctx, oldEmail);
+  source = 'tactful',
+): Promise<AddressChange> {
+  const previous = parseEmail(oldEmail);
   const next = parseEmail(newEmail);
-  await withShopTransaction(ctx, actor, (s) =>
-    changeSubjectEmail(s.tx, s, subject.subjectId, next, actor, s.recordedAt),
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const found = await findSubjectByIdentifier(
+    ctx.db,
+    { keys: ctx.keys, shopKeys, shopId: ctx.shopId },
+    { email: previous },
   );
-  ctx.keys.forgetSubject(ctx.shopId, subject.subjectId);
-  return { subjectId: subject.subjectId };
+  if (!found)
+    throw new TactfulError(
+      'SUBJECT.NOT_FOUND',
+      `No customer with email ${previous} in shop ${ctx.shopId}: check the address or the --shop.`,
+    );
+  return withShopTransaction(ctx, actor, (s) =>
+    repointAddress(s, found.subjectId, next, { source, actor, at: s.recordedAt }),
+  );
+}
+
+/**
+ * What a system reports about one of its customers (Shopify customers/update, a sync): when the person holding
+ * that system's id has another address in Tactful, the address changed there, and follows here (or the change
+ * is refused and audited). Returns null when Tactful does not know the id.
+ */
+export async function noteCustomerAddress(
+  ctx: ShopContext,
+  system: string,
+  externalId: string,
+  email: string,
+  actor: Actor,
+): Promise<AddressChange | null> {
+  const next = parseEmail(email);
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const lookup = { keys: ctx.keys, shopKeys, shopId: ctx.shopId };
+  const [holder] = [...(await holdersOf(ctx.db, ctx.shopId, [identifierIndex(lookup, system, externalId)])).values()];
+  if (!holder?.current) return null;
+  const [subject] = await ctx.db
+    .select({ emailIndex: subjects.emailIndex, wrappedKey: subjects.wrappedKey })
+    .from(subjects)
+    .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.subjectId, holder.subjectId)));
+  if (!subject?.wrappedKey) return null;
+  if (subject.emailIndex.equals(identifierIndex(lookup, EMAIL, next)))
+    return { status: 'unchanged', subjectId: holder.subjectId };
+  return withShopTransaction(ctx, actor, (s) =>
+    repointAddress(s, holder.subjectId, next, { source: system, actor, at: s.recordedAt }),
+  );
+}
+
+/** The change, or the error that says why it was refused. */
+export function requireChange(change: AddressChange): { subjectId: string } {
+  if (change.status !== 'refused') return { subjectId: change.subjectId };
+  if (change.reason === 'suppressed')
+    throw new TactfulError(
+      'PROFILE.SUPPRESSED',
+      'The new address belongs to a person who asked to be erased: it cannot be given to anyone else. Use another address.',
+    );
+  if (change.reason === 'belongs-to-another')
+    throw new TactfulError(
+      'PROFILE.CONFLICT',
+      'The new email already belongs to another customer of this shop: if they are the same person, merge them (tactful profile merge); otherwise keep one address each.',
+    );
+  throw new TactfulError('SUBJECT.NOT_FOUND', 'This customer was erased; their email cannot be changed.');
 }

@@ -3,6 +3,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../crypto/keyring.js';
 import type { Db } from '../store/open.js';
 import { subjects, suppression } from '../store/schema.js';
+import { EMAIL, holdersOf, identifierIndex } from '../identity/identifiers.js';
 
 /** A data subject: one person of one shop, found by the blind index of their email. */
 export interface SubjectRow {
@@ -32,6 +33,44 @@ export async function findSubjectByEmail(db: Db, ctx: SubjectLookup, email: stri
     .from(subjects)
     .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.emailIndex, index)));
   return row ?? null;
+}
+
+/**
+ * The live subject an identifier names: the holder of an id of another system, else of the address, else whoever
+ * had the address or the id last (a request naming an old address still finds the person).
+ */
+export async function findSubjectByIdentifier(
+  db: Db,
+  ctx: SubjectLookup,
+  claim: { email?: string | null | undefined; ids?: Record<string, string> | undefined },
+): Promise<StoredSubject | null> {
+  const wanted = [
+    ...Object.entries(claim.ids ?? {}).map(([system, id]) => identifierIndex(ctx, system, id)),
+    ...(claim.email ? [identifierIndex(ctx, EMAIL, claim.email)] : []),
+  ];
+  if (claim.email) {
+    const [current] = await subjectsByIndexes(db, ctx.shopId, [identifierIndex(ctx, EMAIL, claim.email)]);
+    const byId = await holdersOf(db, ctx.shopId, wanted.slice(0, -1));
+    const idHolder = [...byId.values()].find((h) => h.current);
+    if (idHolder) return liveSubject(db, ctx.shopId, idHolder.subjectId);
+    if (current?.wrappedKey) return current;
+  }
+  const holders = [...(await holdersOf(db, ctx.shopId, wanted)).values()].sort(
+    (a, b) => Number(b.current) - Number(a.current) || (b.validTo?.getTime() ?? 0) - (a.validTo?.getTime() ?? 0),
+  );
+  for (const h of holders) {
+    const subject = await liveSubject(db, ctx.shopId, h.subjectId);
+    if (subject) return subject;
+  }
+  return null;
+}
+
+async function liveSubject(db: Db, shopId: string, subjectId: string): Promise<StoredSubject | null> {
+  const [row] = await db
+    .select()
+    .from(subjects)
+    .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subjectId)));
+  return row?.wrappedKey ? row : null;
 }
 
 /** The subjects' emails in clear, for the ones whose key still exists (erased subjects are left out). */
@@ -91,6 +130,7 @@ export function newSubjectRow(
       createdAt: now,
       erasedAt: null,
       undeliverableAt: null,
+      mergedInto: null,
     },
   };
 }

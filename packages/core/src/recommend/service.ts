@@ -173,12 +173,27 @@ export async function recommendForCustomerRef(
         ),
       ),
     );
-  let subjectId = matching.find((m) => m.subjectId)?.subjectId ?? null;
-  if (!subjectId && asEmail.success) {
+  // The person who holds the address now, else whoever the orders of that id name.
+  let subjectId: string | null = null;
+  if (asEmail.success) {
     const { findSubjectByEmail } = await import('../profile/subjects.js');
-    subjectId =
-      (await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, asEmail.data))?.subjectId ??
-      null;
+    const holder = await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, asEmail.data);
+    subjectId = holder && !holder.erasedAt ? holder.subjectId : null;
+  }
+  subjectId ??= matching.find((m) => m.subjectId)?.subjectId ?? null;
+  if (subjectId) {
+    // Everything the person bought hangs on them, whichever address or id each order named.
+    const seen = new Set(matching.map((m) => m.orderId));
+    for (const row of await ctx.db
+      .select({
+        orderId: orders.orderId,
+        subjectId: orders.subjectId,
+        customerRef: orders.customerRef,
+        createdAt: orders.createdAt,
+      })
+      .from(orders)
+      .where(and(eq(orders.shopId, ctx.shopId), eq(orders.counted, true), eq(orders.subjectId, subjectId))))
+      if (!seen.has(row.orderId)) matching.push(row);
   }
   if (!subjectId && matching.length === 0) {
     throw new TactfulError(

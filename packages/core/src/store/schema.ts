@@ -90,10 +90,37 @@ export const subjects = pgTable(
     erasedAt: tstz('erased_at'),
     /** The provider reported the address undeliverable (Mailchimp `cleaned`): not a withdrawal, but nothing is sent. */
     undeliverableAt: tstz('undeliverable_at'),
+    /** Set when this subject turned out to be the same person as another and was merged into it. */
+    mergedInto: text('merged_into'),
   },
   (t) => [
     primaryKey({ columns: [t.shopId, t.subjectId] }),
     uniqueIndex('subjects_email_index').on(t.shopId, t.emailIndex),
+  ],
+);
+
+/**
+ * Every identifier a subject has had: each email address and each id in another system, with the time span it
+ * was theirs. `value_index` is the blind index (HMAC under the shop's index key) of the value, `value_enc` the
+ * value sealed with the subject's own key. At most one subject holds an identifier at a time (`valid_to` null);
+ * past ones stay so that a late event, an erasure or a data request naming an old address finds the person.
+ */
+export const subjectIdentifiers = pgTable(
+  'subject_identifiers',
+  {
+    shopId: text('shop_id').notNull(),
+    subjectId: text('subject_id').notNull(),
+    /** `email`, or the system the id belongs to (`shopify`, `mailchimp`, ...). */
+    kind: text('kind').notNull(),
+    valueIndex: bytea('value_index').notNull(),
+    valueEnc: bytea('value_enc').notNull(),
+    validFrom: tstz('valid_from').notNull(),
+    validTo: tstz('valid_to'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.subjectId, t.kind, t.valueIndex, t.validFrom] }),
+    uniqueIndex('subject_identifiers_current').on(t.shopId, t.kind, t.valueIndex).where(sql`valid_to is null`),
+    index('subject_identifiers_value').on(t.shopId, t.valueIndex),
   ],
 );
 
@@ -203,7 +230,11 @@ export const outbox = pgTable(
   (t) => [primaryKey({ columns: [t.shopId, t.id] }), index('outbox_due').on(t.status, t.nextAttemptAt)],
 );
 
-/** What Tactful last pushed to each system per subject and purpose: recognises echoes. */
+/**
+ * Per subject, system and purpose: the last state Tactful wrote to that system (`state`, `pushed_at`), whether
+ * that write is still in flight (the system has not reported anything since), and the last state the system
+ * itself reported. Only a report matching a write still in flight is an echo.
+ */
 export const pushedConsent = pgTable(
   'pushed_consent',
   {
@@ -214,16 +245,23 @@ export const pushedConsent = pgTable(
     state: text('state').notNull(),
     occurredAt: tstz('occurred_at').notNull(),
     pushedAt: tstz('pushed_at').notNull(),
+    inFlight: boolean('in_flight').notNull().default(false),
+    reportedState: text('reported_state'),
+    reportedAt: tstz('reported_at'),
   },
   (t) => [primaryKey({ columns: [t.shopId, t.system, t.subjectId, t.purpose] })],
 );
 
-/** Keyed hashes of erased addresses: a later sync cannot silently bring the person back. */
+/**
+ * Keyed hashes of every address and id of erased people: a later sync cannot silently bring the person back.
+ * `email_index` holds the blind index of the value (an address, or `<system>:<id>` for an id); `kind` says which.
+ */
 export const suppression = pgTable(
   'suppression',
   {
     shopId: text('shop_id').notNull(),
     emailIndex: bytea('email_index').notNull(),
+    kind: text('kind').notNull().default('email'),
     reason: text('reason').notNull(),
     requestId: text('request_id'),
     at: tstz('at').notNull(),
@@ -528,6 +566,7 @@ export const schema = {
   purposes,
   purposeVersions,
   subjects,
+  subjectIdentifiers,
   consentLedger,
   consentState,
   auditLog,

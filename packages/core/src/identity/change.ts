@@ -1,0 +1,137 @@
+/**
+ * An address change: the same person, a new address. Everything about them hangs on the subject id, so only
+ * the address moves; the old one stays in their history (found by erasures, data requests and late events).
+ * A change onto an address on the suppression list or held by another person is refused, and the refusal is
+ * audited like the change would have been.
+ */
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { appendAudit, type Actor } from '../audit/log.js';
+import { sealForSubject } from '../crypto/keyring.js';
+import type { Db } from '../store/open.js';
+import { orders, subjectIdentifiers, subjects } from '../store/schema.js';
+import type { ShopHead } from '../store/shop-head.js';
+import {
+  closeIdentifier,
+  EMAIL,
+  identifierIndex,
+  insertIdentifiers,
+  newIdentifierRow,
+  suppressionsOf,
+  type IdentityKeys,
+} from './identifiers.js';
+
+export type AddressChange =
+  | { status: 'changed' | 'unchanged'; subjectId: string }
+  | {
+      status: 'refused';
+      subjectId: string;
+      /** `suppressed`: an erased person's address; `belongs-to-another`: another person's current address. */
+      reason: 'suppressed' | 'belongs-to-another' | 'erased';
+      otherSubjectId?: string;
+    };
+
+export interface ChangeSession extends IdentityKeys {
+  tx: Db;
+  head: ShopHead;
+}
+
+/** The subject's current address changes to `newEmail` (normalised), in the caller's transaction. */
+export async function repointAddress(
+  s: ChangeSession,
+  subjectId: string,
+  newEmail: string,
+  how: { source: string; actor: Actor; at: Date },
+): Promise<AddressChange> {
+  const { tx, shopId } = s;
+  const index = identifierIndex(s, EMAIL, newEmail);
+  const [subject] = await tx
+    .select()
+    .from(subjects)
+    .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subjectId)));
+  const refuse = async (
+    reason: 'suppressed' | 'belongs-to-another' | 'erased',
+    otherSubjectId?: string,
+  ): Promise<AddressChange> => {
+    await appendAudit(tx, shopId, s.head, {
+      action: 'subject.email_change_refused',
+      actor: how.actor,
+      subjectId,
+      at: how.at,
+      details: { source: how.source, reason, ...(otherSubjectId ? { otherSubjectId } : {}) },
+    });
+    return { status: 'refused', subjectId, reason, ...(otherSubjectId ? { otherSubjectId } : {}) };
+  };
+  if (!subject?.wrappedKey) return refuse('erased');
+  if (subject.emailIndex.equals(index)) return { status: 'unchanged', subjectId };
+  if ((await suppressionsOf(tx, shopId, [index])).size > 0) return refuse('suppressed');
+  const [taken] = await tx
+    .select({ subjectId: subjects.subjectId })
+    .from(subjects)
+    .where(and(eq(subjects.shopId, shopId), eq(subjects.emailIndex, index)));
+  if (taken && taken.subjectId !== subjectId) return refuse('belongs-to-another', taken.subjectId);
+
+  const key = s.keys.unwrapSubjectKey(s.shopKeys, shopId, subjectId, subject.wrappedKey);
+  if (!key) return refuse('erased');
+  // A subject from before identifiers were kept gets its current address recorded first, so it is not lost.
+  await insertIdentifiers(tx, [
+    {
+      shopId,
+      subjectId,
+      kind: EMAIL,
+      valueIndex: subject.emailIndex,
+      valueEnc: subject.emailEnc,
+      validFrom: subject.createdAt,
+      validTo: null,
+    },
+  ]);
+  await closeIdentifier(tx, shopId, subjectId, EMAIL, how.at);
+  // Someone else's past address may become this person's: that history stays theirs, the new span is this one's.
+  await tx
+    .update(subjectIdentifiers)
+    .set({ validTo: how.at })
+    .where(
+      and(
+        eq(subjectIdentifiers.shopId, shopId),
+        eq(subjectIdentifiers.kind, EMAIL),
+        eq(subjectIdentifiers.valueIndex, index),
+        isNull(subjectIdentifiers.validTo),
+      ),
+    );
+  await insertIdentifiers(tx, [newIdentifierRow(s, subjectId, key, EMAIL, newEmail, how.at)]);
+  await tx
+    .update(subjects)
+    .set({ emailIndex: index, emailEnc: sealForSubject(key, shopId, subjectId, 'email', newEmail) })
+    .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subjectId)));
+  // Orders placed under the new address before Tactful knew it was theirs join the person.
+  await tx
+    .update(orders)
+    .set({ subjectId })
+    .where(
+      and(
+        eq(orders.shopId, shopId),
+        isNull(orders.subjectId),
+        eq(orders.customerRef, sql`${`e:${index.toString('hex')}`}`),
+      ),
+    );
+  await appendAudit(tx, shopId, s.head, {
+    action: 'subject.email_changed',
+    actor: how.actor,
+    subjectId,
+    at: how.at,
+    details: { source: how.source },
+  });
+  return { status: 'changed', subjectId };
+}
+
+/** The subject gains an id in `system` (when nobody holds it now), in the caller's transaction. */
+export async function attachId(
+  s: ChangeSession,
+  subjectId: string,
+  subjectKey: Buffer,
+  system: string,
+  id: string,
+  at: Date,
+): Promise<void> {
+  await closeIdentifier(s.tx, s.shopId, subjectId, system, at);
+  await insertIdentifiers(s.tx, [newIdentifierRow(s, subjectId, subjectKey, system, id, at)]);
+}

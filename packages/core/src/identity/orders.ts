@@ -1,0 +1,26 @@
+/**
+ * Orders name their customer by subject id when Tactful knew the person at the time, else by a reference
+ * (`e:` + the address's blind index, or `<system>:<id>`). When a reference becomes a person's — they register,
+ * an address or an id becomes theirs — their orders are linked to them, so nothing about them stays behind
+ * under an address.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../store/open.js';
+
+export interface OrderRef {
+  subjectId: string;
+  /** `e:<blind index hex>` or `<system>:<id>`, as `orders.customer_ref`. */
+  ref: string;
+}
+
+export const emailRef = (index: Buffer) => `e:${index.toString('hex')}`;
+
+/** Links the orders that name these references (and no subject yet) to their subjects. */
+export async function linkOrders(tx: Db, shopId: string, refs: readonly OrderRef[]): Promise<void> {
+  for (let i = 0; i < refs.length; i += 5000) {
+    await tx.execute(sql`
+      update orders o set subject_id = x.subject_id
+      from jsonb_to_recordset(${JSON.stringify(refs.slice(i, i + 5000))}::jsonb) as x(subject_id text, ref text)
+      where o.shop_id = ${shopId} and o.subject_id is null and o.customer_ref = x.ref`);
+  }
+}

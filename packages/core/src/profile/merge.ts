@@ -1,0 +1,263 @@
+/**
+ * Two subjects that turn out to be one person become one, as an explicit, audited step (Tactful never guesses
+ * it; an id held by one person reported with another's address is audited as `subject.identity_conflict`).
+ * The kept subject takes the other's consent history (copied into its ledger, evidence sealed again under its
+ * key), its addresses and ids (as past ones, each with its span), orders, sends and campaign picks; its
+ * consent is folded again over both histories, and the systems are told where the state changed. The merged
+ * subject's key is destroyed: nothing of it stays readable outside the kept one.
+ */
+import { randomBytes } from 'node:crypto';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { appendAudit, type Actor } from '../audit/log.js';
+import { parseEmail, withShopTransaction, type ShopContext } from '../consent/service.js';
+import type { ConsentEventData, ConsentState, OptInLevel } from '../consent/event.js';
+import { foldConsent, isFirstPartyOptIn } from '../consent/fold.js';
+import {
+  eventContentHash,
+  historiesOf,
+  insertLedgerRows,
+  nextLedgerRow,
+  personalEvidenceOf,
+  toFoldable,
+  type LedgerRow,
+} from '../consent/ledger.js';
+import { TactfulError } from '../errors/tactful-error.js';
+import { EMAIL, identifiersOf, insertIdentifiers, newIdentifierRow, openIdentifier } from '../identity/identifiers.js';
+import { rows } from '../store/open.js';
+import {
+  campaignRecipients,
+  consentState,
+  contactSends,
+  optInTokens,
+  orders,
+  profiles,
+  pushedConsent,
+  subjectIdentifiers,
+  subjects,
+} from '../store/schema.js';
+import { enqueue, type EnqueueInput } from '../sync/outbox.js';
+import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles, refreshOrderSummaries } from './profiles.js';
+import { requireSubjectByEmail } from './service.js';
+
+export interface MergeResult {
+  keptSubjectId: string;
+  mergedSubjectId: string;
+  consentEvents: number;
+  orders: number;
+  /** Purposes whose state changed by the merge (and were pushed to the connected systems). */
+  changed: string[];
+}
+
+/** Merges the person at `mergeEmail` into the person at `keepEmail`. */
+export async function mergeSubjects(
+  ctx: ShopContext,
+  keepEmail: string,
+  mergeEmail: string,
+  actor: Actor,
+): Promise<MergeResult> {
+  const keep = await requireSubjectByEmail(ctx, keepEmail);
+  const gone = await requireSubjectByEmail(ctx, parseEmail(mergeEmail));
+  if (keep.subjectId === gone.subjectId)
+    throw new TactfulError('PROFILE.INVALID', 'Both addresses are the same person already: nothing to merge.');
+  const result = await withShopTransaction(ctx, actor, async (s) => {
+    const { tx, shopId } = s;
+    const at = s.recordedAt;
+    const lookup = { keys: ctx.keys, shopKeys: s.shopKeys, shopId };
+    const keepKey = await ctx.keys.subjectKey(tx, shopId, keep.subjectId);
+    const goneKey = await ctx.keys.subjectKey(tx, shopId, gone.subjectId);
+    if (!keepKey || !goneKey) throw new TactfulError('SUBJECT.NOT_FOUND', 'One of the two people was erased.');
+
+    // Consent: the merged person's events, copied to the kept one's history with their own times and sources.
+    const histories = await historiesOf(tx, shopId, [keep.subjectId, gone.subjectId]);
+    const copies: LedgerRow[] = [];
+    for (const row of histories.filter((r) => r.subjectId === gone.subjectId)) {
+      const data: ConsentEventData = {
+        subject: { email: keep.email },
+        purpose: row.purpose,
+        state: row.state as ConsentState,
+        level: row.level as OptInLevel,
+        occurredAt: row.occurredAt,
+        source: { system: row.sourceSystem, eventId: `merged:${row.eventId}`, method: toFoldable(row).source.method },
+        evidence: { ...row.evidence, ...personalEvidenceOf(row, goneKey) },
+      };
+      copies.push(
+        nextLedgerRow(shopId, s.head, {
+          data,
+          subjectId: keep.subjectId,
+          subjectKey: keepKey,
+          echo: row.echo,
+          recordedAt: at,
+          contentHash: eventContentHash(data),
+        }),
+      );
+    }
+    await insertLedgerRows(tx, copies);
+    const before = new Map(
+      (
+        await tx
+          .select()
+          .from(consentState)
+          .where(and(eq(consentState.shopId, shopId), eq(consentState.subjectId, keep.subjectId)))
+      ).map((r) => [r.purpose, r]),
+    );
+    const all = [...histories.filter((r) => r.subjectId === keep.subjectId), ...copies];
+    const changed: string[] = [];
+    const pushes: EnqueueInput[] = [];
+    for (const purpose of new Set(all.map((r) => r.purpose))) {
+      const events = all.filter((r) => r.purpose === purpose);
+      const folded = foldConsent(events.map(toFoldable));
+      if (!folded.decidedBy || !folded.since) continue;
+      const was = before.get(purpose);
+      await tx
+        .insert(consentState)
+        .values({
+          shopId,
+          subjectId: keep.subjectId,
+          purpose,
+          state: folded.state,
+          level: folded.level,
+          since: folded.since,
+          decidedBy: folded.decidedBy,
+        })
+        .onConflictDoUpdate({
+          target: [consentState.shopId, consentState.subjectId, consentState.purpose],
+          set: { state: folded.state, level: folded.level, since: folded.since, decidedBy: folded.decidedBy },
+        });
+      if (was?.state === folded.state && was.level === folded.level) continue;
+      changed.push(purpose);
+      const decider = events.find((e) => e.eventId === folded.decidedBy);
+      for (const target of s.settings.connectedSystems)
+        pushes.push({
+          target,
+          kind: 'consent.push',
+          subjectId: keep.subjectId,
+          payload: {
+            email: keep.email,
+            externalIds: { ...gone.externalIds, ...keep.externalIds },
+            purpose,
+            state: folded.state,
+            level: folded.level,
+            occurredAt: folded.since.toISOString(),
+            firstParty: decider ? isFirstPartyOptIn(toFoldable(decider)) : false,
+          },
+        });
+    }
+    await enqueue(tx, ctx.keys, shopId, pushes, at);
+
+    // Identity: the merged person's addresses and ids become the kept one's history (current ones end now;
+    // an id of a system the kept person has no id in stays current).
+    const theirs = await identifiersOf(tx, shopId, [gone.subjectId]);
+    await tx
+      .delete(subjectIdentifiers)
+      .where(and(eq(subjectIdentifiers.shopId, shopId), eq(subjectIdentifiers.subjectId, gone.subjectId)));
+    const keptIds = { ...gone.externalIds, ...keep.externalIds };
+    await insertIdentifiers(
+      tx,
+      theirs.map((row) => {
+        const value = openIdentifier(goneKey, row);
+        const stays = row.validTo === null && row.kind !== EMAIL && !keep.externalIds[row.kind];
+        return {
+          ...newIdentifierRow(lookup, keep.subjectId, keepKey, row.kind, value, row.validFrom),
+          validTo: stays ? null : (row.validTo ?? at),
+        };
+      }),
+    );
+
+    // Everything else that hangs on the subject moves; a campaign both were picked for counts once.
+    const moved = await tx
+      .update(orders)
+      .set({ subjectId: keep.subjectId })
+      .where(and(eq(orders.shopId, shopId), eq(orders.subjectId, gone.subjectId)))
+      .returning({ orderId: orders.orderId });
+    await tx
+      .update(contactSends)
+      .set({ subjectId: keep.subjectId })
+      .where(and(eq(contactSends.shopId, shopId), eq(contactSends.subjectId, gone.subjectId)));
+    const keptCampaigns = (
+      await tx
+        .select({ campaign: campaignRecipients.campaign })
+        .from(campaignRecipients)
+        .where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, keep.subjectId)))
+    ).map((r) => r.campaign);
+    if (keptCampaigns.length > 0)
+      await tx
+        .delete(campaignRecipients)
+        .where(
+          and(
+            eq(campaignRecipients.shopId, shopId),
+            eq(campaignRecipients.subjectId, gone.subjectId),
+            inArray(campaignRecipients.campaign, keptCampaigns),
+          ),
+        );
+    await tx
+      .update(campaignRecipients)
+      .set({ subjectId: keep.subjectId })
+      .where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, gone.subjectId)));
+    await tx
+      .update(optInTokens)
+      .set({ subjectId: keep.subjectId })
+      .where(and(eq(optInTokens.shopId, shopId), eq(optInTokens.subjectId, gone.subjectId)));
+    for (const table of [pushedConsent, consentState, profiles] as const)
+      await tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, gone.subjectId)));
+
+    // The kept person's profile follows their consent and their orders now.
+    const [personalization] = await tx
+      .select({ state: consentState.state })
+      .from(consentState)
+      .where(
+        and(
+          eq(consentState.shopId, shopId),
+          eq(consentState.subjectId, keep.subjectId),
+          eq(consentState.purpose, PROFILE_PURPOSE),
+        ),
+      );
+    if (personalization?.state === 'granted') {
+      await rebuildProfiles(tx, shopId, s.head, [keep.subjectId], actor, at);
+      await refreshOrderSummaries(tx, shopId, [keep.subjectId], at);
+    } else await purgeProfiles(tx, shopId, s.head, [keep.subjectId], actor, at);
+
+    await tx
+      .update(subjects)
+      .set({ externalIds: keptIds })
+      .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, keep.subjectId)));
+    await tx
+      .update(subjects)
+      .set({
+        wrappedKey: null,
+        emailEnc: Buffer.alloc(0),
+        emailIndex: randomBytes(32),
+        externalIds: {},
+        mergedInto: keep.subjectId,
+      })
+      .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, gone.subjectId)));
+    await appendAudit(tx, shopId, s.head, {
+      action: 'subject.merged',
+      actor,
+      subjectId: keep.subjectId,
+      at,
+      details: { mergedSubjectId: gone.subjectId, consentEvents: copies.length, orders: moved.length, changed },
+    });
+    return {
+      keptSubjectId: keep.subjectId,
+      mergedSubjectId: gone.subjectId,
+      consentEvents: copies.length,
+      orders: moved.length,
+      changed,
+    };
+  });
+  ctx.keys.forgetSubject(ctx.shopId, gone.subjectId);
+  return result;
+}
+
+/** Subjects merged into this one (directly or through others), whose audit entries are the person's too. */
+export async function mergedInto(ctx: ShopContext, subjectId: string): Promise<string[]> {
+  const found = await rows<{ subject_id: string }>(
+    ctx.db,
+    sql`
+    with recursive m(subject_id) as (
+      select subject_id from subjects where shop_id = ${ctx.shopId} and merged_into = ${subjectId}
+      union select s.subject_id from subjects s join m on s.merged_into = m.subject_id where s.shop_id = ${ctx.shopId}
+    ) select subject_id from m`,
+  );
+  return found.map((r) => r.subject_id);
+}
