@@ -17,17 +17,7 @@ const results: Record<string, unknown> = {
   },
   startedAt: new Date().toISOString(),
 };
-const sections = [
-  'consent',
-  'recommend',
-  'segments',
-  'campaign',
-  'shopify-import',
-  'mailchimp-sync',
-  'load',
-  'scale',
-  'memory',
-];
+const sections = ['consent', 'recommend', 'segments', 'campaign', 'shopify-import', 'mailchimp-sync', 'load', 'scale'];
 // `--name=value` (or `--name value`) options go to the sections (e.g. `npm run bench -- scale --max 1000000`).
 const args: string[] = [];
 for (const arg of process.argv.slice(2)) {
