@@ -34,7 +34,6 @@ import {
   campaignWaves,
   consentState,
   contactSends,
-  profiles,
   subjects,
 } from '../store/schema.js';
 import {
