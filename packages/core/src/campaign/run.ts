@@ -28,14 +28,7 @@ import { rows } from '../store/open.js';
 import type { CampaignContent, CampaignMessage, CampaignSender, EmailProvider } from '../ports.js';
 import type { CustomerRecommendations, ExplainedRecommendation } from '../recommend/service.js';
 import { readShopSettings } from '../shop/settings.js';
-import {
-  campaignRecipients,
-  campaigns,
-  campaignWaves,
-  consentState,
-  contactSends,
-  subjects,
-} from '../store/schema.js';
+import { campaignRecipients, campaigns, campaignWaves, consentState, contactSends, subjects } from '../store/schema.js';
 import {
   MAX_CAMPAIGN_PRODUCTS,
   consentLine,
