@@ -17,10 +17,18 @@ const results: Record<string, unknown> = {
   },
   startedAt: new Date().toISOString(),
 };
-const sections = ['consent', 'recommend', 'segments', 'campaign', 'shopify-import', 'mailchimp-sync', 'load'];
-// `--name=value` options go to the sections (e.g. `npm run bench -- load --duration=10`).
-const options = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
-const only = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const sections = ['consent', 'recommend', 'segments', 'campaign', 'shopify-import', 'mailchimp-sync', 'load', 'scale'];
+// `--name=value` (or `--name value`) options go to the sections (e.g. `npm run bench -- scale --max 1000000`).
+const args: string[] = [];
+for (const arg of process.argv.slice(2)) {
+  const previous = args.at(-1);
+  if (previous?.startsWith('--') && !previous.includes('=') && !arg.startsWith('--') && !sections.includes(arg))
+    args[args.length - 1] = `${previous}=${arg}`;
+  else args.push(arg);
+}
+process.argv.splice(2, process.argv.length - 2, ...args);
+const options = args.filter((arg) => arg.startsWith('--'));
+const only = args.filter((arg) => !arg.startsWith('--'));
 const unknown = only.filter((name) => !sections.includes(name));
 if (unknown.length > 0) {
   console.error(`unknown section(s): ${unknown.join(', ')}; choose from ${sections.join(', ')}`);
@@ -92,7 +100,10 @@ async function section(name: string, run: () => Promise<unknown>) {
   }
 }
 
-const pg = wanted('consent') || wanted('segments') || wanted('campaign') || wanted('load') ? startPostgres() : null;
+const pg =
+  wanted('consent') || wanted('segments') || wanted('campaign') || wanted('load') || wanted('scale')
+    ? startPostgres()
+    : null;
 // Every section that measures PostgreSQL reads DATABASE_URL.
 if (pg) process.env.DATABASE_URL = pg.url;
 process.on('exit', () => pg?.stop());
@@ -149,6 +160,11 @@ await section('mailchimp-sync', async () => {
 await section('load', async () => {
   const mod = (await import('./load.js')) as { benchLoad: () => Promise<unknown> };
   return mod.benchLoad();
+});
+
+await section('scale', async () => {
+  const mod = await import('./scale.js');
+  return mod.benchScale(pg?.url);
 });
 
 mkdirSync('.bench', { recursive: true });

@@ -164,6 +164,17 @@ describeEachStore('campaigns', (getStore) => {
       expect(await count(store, table, t.shopId)).toBe(0);
   });
 
+  it("quiet hours follow each person's own time zone, read from their sealed profile", async () => {
+    const store = getStore();
+    const t = await shop(store);
+    // Noon UTC is 01:00 the next day in Auckland (UTC+13 in March): inside the default quiet hours there.
+    await t.profiles.setAttributes(people.ada, { timeZone: 'Pacific/Auckland' });
+    await t.profiles.setAttributes(people.hal, { timeZone: 'Europe/Brussels' });
+    const result = await t.campaign.run({ name: 'zones', dryRun: true, publicUrl: PUBLIC, at: at(10) });
+    expect(result.previews.map((p) => p.email)).toEqual([people.hal]);
+    expect(result.excluded.quiet_hours).toBe(1);
+  });
+
   it('sends once per person: a re-run sends nothing, and each send is recorded for the contact policy and the audit log', async () => {
     const store = getStore();
     const t = await shop(store);
