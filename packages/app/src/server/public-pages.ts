@@ -12,6 +12,7 @@ import {
   type RecommendationReason,
   type Tactful,
   PREFERENCES_LINK_TTL_HOURS,
+  consentMethodLabel,
 } from '@tactful/core';
 import { absoluteUrl, type AppContext } from './context.js';
 import { html, type SafeHtml } from './html.js';
@@ -810,7 +811,7 @@ function purposeRow(p: PurposeConsentView, purpose: Purpose | undefined): SafeHt
   return html`<tr><td><label class="check"><input type="checkbox" name="purpose" value="${p.purpose}"${on ? html` checked` : ''}>
 <span><strong>${purpose?.title ?? p.purpose}</strong><br><span class="small muted">${purpose?.description ?? ''}</span></span></label></td>
 <td>${stateBadge(p.state)}${p.state === 'granted' ? html` <span class="small muted">${p.level === 'confirmed' ? 'confirmed by email' : p.level}</span>` : ''}</td>
-<td class="small">${p.since ? p.since.toISOString().slice(0, 10) : '—'}${p.source ? html`<br><span class="muted">${p.source.system}, ${p.source.method.replace(/_/g, ' ')}</span>` : ''}</td>
+<td class="small">${p.since ? p.since.toISOString().slice(0, 10) : '—'}${p.source ? html`<br><span class="muted">${p.source.system}, ${consentMethodLabel(p.source)}</span>` : ''}</td>
 <td class="small">${clauseLink(p)}</td></tr>`;
 }
 
@@ -894,7 +895,7 @@ ${profile === null ? html`<tr><td>Profile</td><td class="empty">none</td><td>—
 <tr><td>Record of your choices</td><td>${history.events.length} event${history.events.length === 1 ? '' : 's'}</td><td>the forms, links and systems listed above</td><td>The law asks us to prove each consent: we keep this record even after you withdraw.</td></tr>
 ${evidenceRows.map(
   (e) =>
-    html`<tr><td>Evidence of a choice</td><td class="small">${e.evidence.ip ? `IP ${e.evidence.ip}` : ''}${e.evidence.userAgent ? html`<br>${e.evidence.userAgent}` : ''}</td><td>${e.source.method.replace(/_/g, ' ')}, ${e.occurredAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td>Proof of your ${purposes.get(e.purpose)?.title ?? e.purpose} choice (${e.state}).</td></tr>`,
+    html`<tr><td>Evidence of a choice</td><td class="small">${e.evidence.ip ? `IP ${e.evidence.ip}` : ''}${e.evidence.userAgent ? html`<br>${e.evidence.userAgent}` : ''}</td><td>${consentMethodLabel({ method: e.source.method, formId: e.evidence.formId })}, ${e.occurredAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td>Proof of your ${purposes.get(e.purpose)?.title ?? e.purpose} choice (${e.state}).</td></tr>`,
 )}
 </tbody></table>
 
