@@ -26,7 +26,8 @@ for (const arg of process.argv.slice(2)) {
     args[args.length - 1] = `${previous}=${arg}`;
   else args.push(arg);
 }
-process.argv.splice(2, process.argv.length - 2, ...args);
+process.argv.length = 2;
+for (const arg of args) process.argv.push(arg);
 const options = args.filter((arg) => arg.startsWith('--'));
 const only = args.filter((arg) => !arg.startsWith('--'));
 const unknown = only.filter((name) => !sections.includes(name));

@@ -335,7 +335,7 @@ export async function runScale(
     consentEvents,
     steps,
     totalSeconds: (performance.now() - started) / 1000,
-    peakRssMiB: Math.max(...steps.map((s) => s.peakRssMiB)),
+    peakRssMiB: steps.reduce((max, s) => Math.max(max, s.peakRssMiB), 0),
     loadAverage: [load0, loadavg()[0]!],
   };
 }
@@ -354,7 +354,7 @@ export function growthTable(runs: readonly ScaleRunResult[]): string[] {
     if (mine.length === 0) continue;
     const head = ['step', ...mine.map((r) => `${r.customers / 1000}k s`)];
     for (let i = 1; i < mine.length; i++) head.push(`×${mine[i - 1]!.customers / 1000}k→${mine[i]!.customers / 1000}k`);
-    head.push(...mine.map((r) => `${r.customers / 1000}k peak MiB`));
+    for (const r of mine) head.push(`${r.customers / 1000}k peak MiB`);
     const rows: string[][] = [];
     for (const step of mine[0]!.steps.map((s) => s.step)) {
       const figures = mine.map((r) => r.steps.find((s) => s.step === step));
@@ -370,15 +370,15 @@ export function growthTable(runs: readonly ScaleRunResult[]): string[] {
           row.push(`${factor.toFixed(1)}×${fast ? ' > n log n' : ''}`);
         }
       }
-      row.push(...figures.map((f) => (f ? f.peakRssMiB.toFixed(0) : '-')));
+      for (const f of figures) row.push(f ? f.peakRssMiB.toFixed(0) : '-');
       rows.push(row);
     }
     const total = ['total', ...mine.map((r) => r.totalSeconds.toFixed(1))];
     for (let i = 1; i < mine.length; i++)
       total.push(`${(mine[i]!.totalSeconds / mine[i - 1]!.totalSeconds).toFixed(1)}×`);
-    total.push(...mine.map((r) => r.peakRssMiB.toFixed(0)));
+    for (const r of mine) total.push(r.peakRssMiB.toFixed(0));
     rows.push(total);
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    const widths = head.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), h.length));
     const line = (cells: string[]) =>
       `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
     out.push(

@@ -87,7 +87,7 @@ function checkStatement(
     } else if (item.JoinExpr) {
       addFrom(item.JoinExpr.larg);
       addFrom(item.JoinExpr.rarg);
-      if (item.JoinExpr.quals) conjuncts.push(...andTerms(item.JoinExpr.quals));
+      if (item.JoinExpr.quals) for (const term of andTerms(item.JoinExpr.quals)) conjuncts.push(term);
     } else if (item.RangeSubselect) {
       const ok = checkStatement(item.RangeSubselect.subquery, outer, localCtes, shopTables, result);
       sources.push({ alias: item.RangeSubselect.alias?.aliasname ?? '?', derivedScoped: ok });
@@ -99,7 +99,7 @@ function checkStatement(
 
   if (kind === 'SelectStmt') {
     for (const item of body.fromClause ?? []) addFrom(item);
-    if (body.whereClause) conjuncts.push(...andTerms(body.whereClause));
+    if (body.whereClause) for (const term of andTerms(body.whereClause)) conjuncts.push(term);
     expressions.push(body.targetList, body.havingClause, body.valuesLists, body.sortClause, body.groupClause);
   } else if (kind === 'InsertStmt') {
     const table: string = body.relation.relname;
@@ -115,7 +115,7 @@ function checkStatement(
   } else {
     addFrom({ RangeVar: body.relation });
     for (const item of body.fromClause ?? body.usingClause ?? []) addFrom(item);
-    if (body.whereClause) conjuncts.push(...andTerms(body.whereClause));
+    if (body.whereClause) for (const term of andTerms(body.whereClause)) conjuncts.push(term);
     expressions.push(body.targetList, body.returningList);
   }
 

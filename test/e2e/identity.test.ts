@@ -80,7 +80,8 @@ beforeAll(async () => {
     MAILCHIMP_WEBHOOK_SECRET: MC_SECRET,
     TACTFUL_SHOP: SHOP,
   });
-  server = await startServer(createApp({ tactful, config, logger: pino({ level: 'silent' }) }), {
+  // The provider lets the app confirm a Mailchimp subscribe against the audience before it counts.
+  server = await startServer(createApp({ tactful, config, provider, logger: pino({ level: 'silent' }) }), {
     host: '127.0.0.1',
     port: 0,
   });

@@ -14,8 +14,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Vendored reference files are kept byte for byte as published; they are scanned for nothing. */
 const vendored = /^packages\/[^/]+\/(data|test-data)\//;
 const relativePath = /(?:\.\.\/)+[\w.\-/]*/g;
-/** Scripts run from the repository's root (`.ci/run` starts with a cd there): their paths are read from it too. */
-const runFromRoot = /^(\.ci|scripts)\/|\.sh$/;
+/**
+ * Scripts run from the repository's root (`.ci/run` starts with a cd there): their paths are read from it too.
+ * A Markdown page beside them is read where it lies, like any other link.
+ */
+const runFromRoot = /^(\.ci|scripts)\/(?!.*\.md$)|\.sh$/;
 const forbidden: Array<[RegExp, string]> = [
   [/\bshared\/data\b/, 'the reference shelf beside the repository'],
   [/\bDESIGN\.md\b/, 'the design notes outside the repository (see docs/architecture.md)'],

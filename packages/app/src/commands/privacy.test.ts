@@ -65,7 +65,7 @@ describe('tactful profile / segment / report', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/firstName\s+Cassandra\s+shopify/);
-    expect(r.stdout).toContain('orders: 1, revenue 10.00');
+    expect(r.stdout).toContain('orders: 1, revenue $10.00');
     expect(r.stdout).toMatch(/rfm: R\d F\d M\d \(\w+\)/);
     const json = JSON.parse((await run('profile', 'show', '--email', 'c1@example.com', '--json')).stdout);
     expect(json.profile.attributes.country).toMatchObject({ value: 'FR', source: 'shopify' });
@@ -114,7 +114,7 @@ describe('tactful profile / segment / report', () => {
   it('report pareto - the customers holding 80 % of revenue; --json', async () => {
     const r = await run('report', 'pareto');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('2 of 10 customers (20.0 %) hold 2000.00 of 2080.00 revenue');
+    expect(r.stdout).toContain('2 of 10 customers (20.0 %) hold $2,000.00 of $2,080.00 revenue (at least 80.0 %)');
     const json = JSON.parse((await run('report', 'pareto', '--json')).stdout);
     expect(json.members.map((m: { email: string }) => m.email).sort()).toEqual(['c8@example.com', 'c9@example.com']);
   });

@@ -39,7 +39,7 @@ export async function takeRecipientMail(
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const key = `${prefix}${ctx.keys.emailIndex(shopKeys, parseEmail(email)).toString('hex')}`;
   const now = ctx.now();
-  const longest = Math.max(...limits.map((l) => l.ms));
+  const longest = limits.reduce((max, l) => Math.max(max, l.ms), 0);
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .select({ value: kv.value })
