@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../../packages/app/src/cli/capture.js';
 import type { CliIo } from '../../packages/app/src/cli/io.js';
 import { runCli } from '../../packages/app/src/cli/program.js';
+import { collectPageErrors, launchChromium } from '../support/browser.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tactful-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -209,6 +210,45 @@ describe('tactful demo: the dashboard stays up behind a one-time sign-in link', 
   it('the dashboard and Segments pages carry their chart data', async () => {
     for (const path of ['/admin', '/admin/segments'])
       pages[path] = await (await fetch(`${base}${path}`, { headers: { cookie } })).text();
+  });
+
+  it('on a phone (390 px) and a desk (1280 px) every admin page, the inbox and the preference centre fit without sideways scrolling, and the emails show their pictures', async () => {
+    const inbox = await (await fetch(`${base}/demo/mail`)).text();
+    const email = htmlText(/srcdoc="([^"]*)"/.exec(inbox)![1]!);
+    const preferences = htmlText(/href="([^"]*\/preferences\?token=[^"]+)"/.exec(email)![1]!);
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext();
+      const split = cookie.indexOf('=');
+      await context.addCookies([{ name: cookie.slice(0, split), value: cookie.slice(split + 1), url: base }]);
+      const page = await context.newPage();
+      const errors: string[] = [];
+      collectPageErrors(page, errors);
+      await page.goto(`${base}/admin`);
+      const nav = await page.$$eval('header.top a', (links) => links.map((a) => (a as HTMLAnchorElement).href));
+      expect(nav.length).toBeGreaterThan(4);
+      const wide: string[] = [];
+      for (const width of [390, 1280]) {
+        await page.setViewportSize({ width, height: 860 });
+        for (const url of [...nav, `${base}/demo/mail`, preferences]) {
+          await page.goto(url);
+          const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          if (over > 0) wide.push(`${new URL(url).pathname} is ${over} px too wide at ${width} px`);
+        }
+      }
+      expect(wide).toEqual([]);
+      await page.goto(`${base}/demo/mail`);
+      const frame = page.frames().find((f) => f !== page.mainFrame())!;
+      await frame.waitForLoadState('load');
+      const pictures = await frame.$$eval('img', (images) =>
+        images.map((i) => ({ src: (i as HTMLImageElement).src, shown: (i as HTMLImageElement).naturalWidth > 0 })),
+      );
+      expect(pictures.length).toBeGreaterThan(0);
+      expect(pictures.filter((p) => !p.shown)).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('while it runs it names the commands that need it stopped, then stops cleanly and closes the database', async () => {

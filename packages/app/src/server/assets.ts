@@ -16,7 +16,7 @@ main{max-width:1100px;margin:1.5rem auto;padding:0 1.2rem}
 main.narrow{max-width:640px}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.6rem 0 .6rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin:0 0 1rem}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:1rem}
 .chart{position:relative;height:260px}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid var(--line);vertical-align:top;font-size:.92rem}
@@ -40,6 +40,8 @@ form.inline label{margin:0}
 .notice.ok{border-color:var(--ok);background:#eefaf2}
 .empty{color:var(--muted);font-style:italic}
 .pager{display:flex;gap:1rem;margin:.6rem 0}
+@media (max-width:760px){table{display:block;overflow-x:auto;max-width:100%}main{padding:0 .8rem}}
+pre{overflow-x:auto;max-width:100%}
 iframe.mail-html{display:block;width:100%;height:560px;border:1px solid var(--line);border-radius:6px;background:#fff;margin-top:.5rem}
 `;
 

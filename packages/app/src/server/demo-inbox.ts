@@ -48,6 +48,9 @@ export const demoProductImage: RequestHandler = (req, res) => {
   res
     .type('image/svg+xml')
     .set('Cache-Control', 'public, max-age=86400')
+    // An email is shown in a sandboxed frame (an origin of its own) and read in mail clients elsewhere: like a
+    // shop's CDN picture, this one is for any origin to show.
+    .set('Cross-Origin-Resource-Policy', 'cross-origin')
     .send(
       `<svg xmlns="http://www.w3.org/2000/svg" width="240" height="160" viewBox="0 0 240 160"><rect width="240" height="160" rx="12" fill="${palette[sum % palette.length]}"/><text x="120" y="86" font-family="Helvetica,Arial,sans-serif" font-size="${title.length > 18 ? 16 : 22}" text-anchor="middle" fill="#1a1a1a">${text}</text></svg>`,
     );
