@@ -94,6 +94,53 @@ describe('EASE', () => {
     expect(easeIndex(fit, m).position[m.denseId('rare')!]).toBe(-1);
   });
 
+  it('purchases outside the fit still vote for the fitted products, with their pair scores, and are named as the reason', () => {
+    const baskets: string[][] = [];
+    for (let i = 0; i < 40; i++) baskets.push(['bread', 'butter']);
+    for (let i = 0; i < 30; i++) baskets.push(['bread']);
+    for (let i = 0; i < 30; i++) baskets.push(['jam']);
+    for (let i = 0; i < 12; i++) baskets.push(['scones', 'jam']);
+    for (let i = 0; i < 12; i++) baskets.push(['cream']);
+    const m = model(baskets);
+    // The fit covers the three most frequent products; scones (bought with jam every time) lie outside it.
+    const fit = fitEase(m, { maxItems: 3, lambda: 1 });
+    expect(fit.productIds).toEqual(['bread', 'jam', 'butter']);
+    const owned = new Set(['bread', 'scones']);
+    const ranked = rankCandidates(
+      m,
+      fit,
+      [
+        ['bread', 1],
+        ['scones', 1],
+      ],
+      2,
+      (id) => !owned.has(m.label(id)),
+      true,
+    );
+    // Bread alone points at butter; scones at jam, more strongly: jam comes first, and both halves are in its score.
+    expect(ranked.map((c) => m.label(c.id))).toEqual(['jam', 'butter']);
+    const jam = ranked[0]!;
+    const sum =
+      jam.base +
+      (jam.ease ?? []).reduce((total, [, value, weight]) => total + value * weight, 0) +
+      jam.from.reduce((total, [, value, weight]) => total + value * weight, 0);
+    expect(jam.score).toBeCloseTo(sum, 12);
+    expect(jam.from.map(([source]) => m.label(source))).toEqual(['scones']);
+    const catalogue = new Map<string, CatalogProduct>(
+      ['bread', 'butter', 'jam', 'scones', 'cream'].map((id) => [
+        id,
+        { id, title: id, category: null, available: true },
+      ]),
+    );
+    const purchases = [
+      { productId: 'bread', time: 0 },
+      { productId: 'scones', time: 0 },
+    ];
+    const recs = recommendForCustomer(m, { purchases }, catalogue, { now: 0, fit, k: 2 });
+    expect(recs[0]).toMatchObject({ productId: 'jam', source: 'neighbours' });
+    expect(recs[0]!.reasons[0]).toMatchObject({ kind: 'bought-with', because: 'scones', statistic: 'uplift' });
+  });
+
   it('λ is chosen on a validation split from the grid, by NDCG', () => {
     const random = seededRandom(4);
     const baskets: string[][] = [];

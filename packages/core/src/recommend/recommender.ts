@@ -118,18 +118,26 @@ export interface RankedCandidate {
   base: number;
   /** Neighbour contributions as [source dense id, pair score, seed weight]. */
   from: Array<[number, number, number]>;
-  /** Ranked by the fitted model: its contributions as [seed dense id, B[seed][product], seed weight]. */
+  /**
+   * Ranked by the fitted model: its contributions as [seed dense id, B[seed][product], seed weight × the covered
+   * share of the seed weight]; then `from` holds the pair contributions of the seeds the fit does not cover.
+   */
   ease?: Array<[number, number, number]>;
 }
 
-/** Per-fit working arrays of the EASE ranking (scores over the fitted products, their order). */
-const easeScratch = new WeakMap<EaseFit, { score: Float64Array; order: Int32Array }>();
+/** Per-fit working arrays of the EASE ranking (scores and base-rate parts over the fitted products, their order). */
+const easeScratch = new WeakMap<EaseFit, { score: Float64Array; base: Float64Array; order: Int32Array }>();
 
 /**
- * The ranking Tactful serves and the evaluation measures (`tactful`): with a fitted model, the products it
- * covers score Σ over seeds s of weight(s)·B[s][q] (seeds it covers); the products outside it score their pair
- * ranking divided by the total seed weight, a weighted mean of P̂(q | p) on the same probability scale; the two
- * lists are merged. Without a fit, or when no seed is covered by it, the pair ranking (`blendRanking`) alone.
+ * The ranking Tactful serves and the evaluation measures (`tactful`). Each seed votes with the model that knows
+ * it, and a product's score is the weight-average of the votes, an estimate of P(q | the purchases):
+ *   - a product the fit covers scores  c·(B[∘][q] + Σ covered seeds s of w(s)·B[s][q])
+ *                                      + (1/W)·Σ other seeds p of w(p)·P̂(q | p),
+ *     c = covered seed weight / W, W = Σ w, P̂ the pair score plus its baseline (as in `blendRanking`);
+ *   - a product outside the fit scores its pair ranking divided by W, a weighted mean of P̂(q | p);
+ * and the two lists are merged. Without a fit, or when no seed is covered by it, the pair ranking alone. In a
+ * catalogue much larger than the fit most purchases lie outside it: without their votes the fitted products were
+ * ranked on a few seeds only (docs/recommendations.md, "A catalogue far larger than the fit").
  */
 export function rankCandidates(
   model: CoPurchaseModel,
@@ -154,15 +162,54 @@ export function rankCandidates(
   }
   if (covered.length === 0) return blendRanking(model, seeds, k, accept, keepReasons);
   let scratch = easeScratch.get(fit);
-  if (!scratch) easeScratch.set(fit, (scratch = { score: new Float64Array(n), order: new Int32Array(n) }));
-  const { score, order } = scratch;
+  if (!scratch)
+    easeScratch.set(
+      fit,
+      (scratch = { score: new Float64Array(n), base: new Float64Array(n), order: new Int32Array(n) }),
+    );
+  const { score, base, order } = scratch;
   const weights = fit.weights;
   const d = n + 1;
+  let coveredWeight = 0;
+  for (const [, , weight] of covered) coveredWeight += weight;
+  const share = coveredWeight / totalWeight;
   // The intercept once (the base rate), then each covered seed's row.
   for (let j = 0; j < n; j++) score[j] = weights[n * d + j]!;
   for (const [, at, weight] of covered) {
     const row = at * d;
     for (let j = 0; j < n; j++) score[j] = score[j]! + weight * weights[row + j]!;
+  }
+  for (let j = 0; j < n; j++) {
+    score[j] = share * score[j]!;
+    base[j] = share * weights[n * d + j]!;
+  }
+  // The votes of the seeds the fit does not cover: their baseline share, then their pair scores.
+  const pairVotes = new Map<number, Array<[number, number, number]>>();
+  if (share < 1) {
+    const scoreName = model.neighbourOptions.score;
+    const outsideShare = 1 - share;
+    for (let j = 0; j < n; j++) {
+      const id = dense[j]!;
+      if (id < 0) continue;
+      const vote = outsideShare * scoreBaseline(scoreName, model.countOf(id), model.basketCount);
+      score[j] = score[j]! + vote;
+      base[j] = base[j]! + vote;
+    }
+    for (const [productId, weight] of seeds) {
+      if (!(weight > 0)) continue;
+      const source = model.denseId(productId);
+      if (source === undefined || model.countOf(source) === 0 || position[source]! >= 0) continue;
+      const w = weight / totalWeight;
+      model.forEachNeighbour(productId, (neighbour, value) => {
+        const at = position[neighbour]!;
+        if (at < 0) return;
+        score[at] = score[at]! + w * value;
+        if (!keepReasons) return;
+        const votes = pairVotes.get(at);
+        if (votes) votes.push([source, value, w]);
+        else pairVotes.set(at, [[source, value, w]]);
+      });
+    }
   }
   for (let j = 0; j < n; j++) order[j] = j;
   // Ties by product id, so the list does not depend on the fit's internal order.
@@ -173,9 +220,9 @@ export function rankCandidates(
     const id = dense[j]!;
     if (id < 0 || model.countOf(id) === 0 || !accept(id)) continue;
     const ease: Array<[number, number, number]> = keepReasons
-      ? covered.map(([seed, at, weight]) => [seed, weights[at * d + j]!, weight])
+      ? covered.map(([seed, at, weight]) => [seed, weights[at * d + j]!, share * weight])
       : [];
-    fitted.push({ id, score: score[j]!, base: weights[n * d + j]!, from: [], ease });
+    fitted.push({ id, score: score[j]!, base: base[j]!, from: pairVotes.get(j) ?? [], ease });
   }
   // The products the fit does not cover, on their pair ranking, on the same scale.
   const outside = blendRanking(model, seeds, k, (id) => position[id]! < 0 && accept(id), keepReasons);
@@ -589,9 +636,10 @@ export function recommendForCustomer(
 export const REASON_MIN_COUNT = 2;
 
 /**
- * The stated reasons of a product the fitted model ranked: its largest contributions weight(s)·B[s][product]
- * (positive ones only, the strongest `maxReasons`), each kept only when the pair itself holds in the data
- * (bought together in ≥ REASON_MIN_COUNT orders, lift > 1). Empty when none does.
+ * The stated reasons of a product the fitted model ranked: its largest contributions, weight(s)·B[s][product] of
+ * the seeds the fit covers and weight(p)·score(p→product) of the pair votes of those it does not (positive ones
+ * only, the strongest `maxReasons`), each kept only when the pair itself holds in the data (bought together in
+ * ≥ REASON_MIN_COUNT orders, lift > 1). Empty when none does.
  */
 export function easeReasons(
   model: CoPurchaseModel,
@@ -599,16 +647,20 @@ export function easeReasons(
   productId: string,
   maxReasons: number,
 ): RecommendationReason[] {
-  const top = (candidate.ease ?? [])
+  const pairStatistic = model.neighbourOptions.score;
+  const contributions = (candidate.ease ?? [])
+    .map(([s, v, w]): [number, number, number, ScoreName | 'ease'] => [s, v, w, 'ease'])
+    .concat(candidate.from.map(([s, v, w]): [number, number, number, ScoreName] => [s, v, w, pairStatistic]));
+  const top = contributions
     .filter(([, value, weight]) => value * weight > 0)
     .sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0])))
     .slice(0, maxReasons);
   const reasons: RecommendationReason[] = [];
-  for (const [source, value, weight] of top) {
+  for (const [source, value, weight, statistic] of top) {
     const because = model.label(source);
     const stats = model.pairStats(because, productId);
     if (!stats || stats.count < REASON_MIN_COUNT || !(stats.lift > 1)) continue;
-    reasons.push({ kind: 'bought-with', because, statistic: 'ease', value, score: value * weight, stats });
+    reasons.push({ kind: 'bought-with', because, statistic, value, score: value * weight, stats });
   }
   return reasons;
 }
