@@ -117,6 +117,8 @@ export type {
   Neighbour,
   PairRule,
 } from './recommend/model.js';
+export { mineRules } from './recommend/rules.js';
+export type { MinedRules } from './recommend/rules.js';
 export { pairStats, logLikelihoodRatio, pairScore, scoreBaseline, scoreNames } from './recommend/stats.js';
 export type { PairStats, ScoreName } from './recommend/stats.js';
 export {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { TactfulError, buildModel, readBaskets, type PairRule } from '@tactful/core';
+import { TactfulError, mineRules, readBaskets } from '@tactful/core';
 import type { Command } from 'commander';
 import { tableLines } from '../cli/parse.js';
 import type { CliContext, CommandModule } from '../cli/program.js';
@@ -41,20 +41,22 @@ export const rulesCommand: CommandModule = (program: Command, ctx: CliContext) =
       const minConfidence = parseShare(flags.minConfidence, '--min-confidence', true);
       const file = resolve(ctx.io.cwd, flags.baskets);
       const { format, baskets } = await readBaskets(file, flags.format);
-      const model = await buildModel(baskets, { trackOrders: false });
-      if (model.basketCount === 0)
+      // Pairs of products below the support threshold are never counted (apriori's pruning), so a low-support
+      // run over a big catalogue holds only the pairs that could become rules.
+      const mined = await mineRules(baskets, { minSupport, minConfidence });
+      if (mined.basketCount === 0)
         throw new TactfulError(
           'INPUT.INVALID',
           `${flags.baskets} holds no baskets (read as ${format}); check --format.`,
         );
-      const rules: PairRule[] = model.rules({ minSupport, minConfidence });
+      const { rules } = mined;
       if (flags.json) {
         // Streamed: a support threshold of 1e-4 on a supermarket's baskets gives over 100 000 rules.
         const head = JSON.stringify({
           file: flags.baskets,
           format,
-          baskets: model.basketCount,
-          products: model.productIds().length,
+          baskets: mined.basketCount,
+          products: mined.productCount,
           minSupport,
           minConfidence,
         });
@@ -70,7 +72,7 @@ export const rulesCommand: CommandModule = (program: Command, ctx: CliContext) =
         return;
       }
       ctx.line(
-        `${rules.length} rules from ${model.basketCount} baskets (${format}), support ≥ ${minSupport}, confidence ≥ ${minConfidence}, by lift`,
+        `${rules.length} rules from ${mined.basketCount} baskets (${format}), support ≥ ${minSupport}, confidence ≥ ${minConfidence}, by lift`,
       );
       if (rules.length === 0) return;
       const rows = rules.map((r) => [
