@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Actor, AuditQuery } from './audit/log.js';
 import { appendAudit, verifyAudit } from './audit/log.js';
-import { exportAudit, type AuditExportFormat } from './audit/export.js';
+import { exportAudit, type AuditExportFormat } from './privacy/audit-export.js';
 import type { ChainVerification } from './audit/chain.js';
-import { KeyRing } from './crypto/keyring.js';
+import { KeyRing } from './store/keyring.js';
 import { TactfulError, isTactfulError } from './errors/tactful-error.js';
 import type { ConsentEvidence } from './consent/event.js';
 import { verifyLedger } from './consent/ledger.js';
@@ -21,13 +21,12 @@ import {
   showConsent,
   unsubscribe,
   unsubscribeToken,
-  withShopTransaction,
   type OptInRequest,
-  type ShopContext,
 } from './consent/service.js';
+import { withShopTransaction, type ShopContext } from './shop/context.js';
 import { findSubjectByEmail } from './profile/subjects.js';
 import { backfillIdentifiers } from './identity/identifiers.js';
-import { mergeSubjects } from './profile/merge.js';
+import { mergeSubjects } from './consent/merge.js';
 import type { InboundEvent, InboundMeta, InboundSink } from './ports.js';
 import { readShopSettings, writeShopSettings, type ShopSettingsInput } from './shop/settings.js';
 import { assertShopErasable, recordInstalled, recordUninstalled } from './shop/lifecycle.js';
@@ -40,7 +39,7 @@ import { platformTarget, providerTarget } from './sync/targets.js';
 import type { CommercePlatform, EmailProvider } from './ports.js';
 import { products as productsTable } from './store/schema.js';
 import { and, eq } from 'drizzle-orm';
-import { deleteOrders, ingestOrders, upsertProducts } from './profile/orders.js';
+import { deleteOrders, ingestOrders, upsertProducts } from './recommend/orders.js';
 import {
   fitCache,
   modelCache,
@@ -61,7 +60,7 @@ import {
   setProfileAttributes,
   showProfile,
 } from './profile/service.js';
-import { changePreferencesByEmail, showPreferences } from './preferences/service.js';
+import { changePreferencesByEmail, showPreferences } from './profile/preference-centre.js';
 import type { PreferenceChange } from './preferences/preferences.js';
 import { rescoreProfiles, type ProfileAttributesInput } from './profile/profiles.js';
 import type { CustomerRecord } from './ports.js';

@@ -2,20 +2,10 @@
 export { TactfulError, isTactfulError, isRetryable } from './errors/tactful-error.js';
 export type { TactfulErrorOptions } from './errors/tactful-error.js';
 export { formatZodIssues, parseOrThrow } from './errors/zod.js';
-export {
-  consentStates,
-  optInLevels,
-  consentMethods,
-  firstPartyOptInMethods,
-  consentEventInput,
-  emailAddress,
-  purposeKey,
-  subjectRef,
-} from './consent/event.js';
+export { firstPartyOptInMethods, consentEventInput, purposeKey, subjectRef } from './consent/event.js';
+export { consentStates, optInLevels, consentMethods } from './ports.js';
+export { emailAddress } from './identity/email.js';
 export type {
-  ConsentState,
-  OptInLevel,
-  ConsentMethod,
   ConsentEvent,
   ConsentEventInput,
   ConsentEventData,
@@ -23,6 +13,7 @@ export type {
   ConsentSource,
   SubjectRef,
 } from './consent/event.js';
+export type { ConsentState, OptInLevel, ConsentMethod } from './ports.js';
 export type {
   Page,
   PageRequest,
@@ -57,7 +48,7 @@ export type { Store, OpenStoreOptions, Db } from './store/open.js';
 export { createTactful, normaliseShop, bodyDeliveryId } from './engine.js';
 export type { Tactful, CreateTactfulOptions } from './engine.js';
 export { parseMasterSecret } from './crypto/master-secret.js';
-export { KeyRing } from './crypto/keyring.js';
+export { KeyRing } from './store/keyring.js';
 export { shopSettings } from './shop/settings.js';
 export { formatMoney } from './shop/money.js';
 export { consentMethodLabel, ONE_CLICK_UNSUBSCRIBE_FORM } from './consent/method-label.js';
@@ -67,25 +58,20 @@ export { foldConsent, compareEvents, isFirstPartyOptIn, initialConsent } from '.
 export type { FoldableEvent, FoldedConsent } from './consent/fold.js';
 export { purposeDefinition, defaultPurposes } from './consent/purposes.js';
 export type { Purpose, PurposeDefinition, PurposeInput } from './consent/purposes.js';
-export { MAX_CLOCK_SKEW_MS, parseEmail } from './consent/service.js';
+export { MAX_CLOCK_SKEW_MS } from './consent/service.js';
+export { parseEmail } from './identity/email.js';
 export { PREFERENCES_LINK_TTL_HOURS } from './consent/tokens.js';
 export { RECIPIENT_MAIL_LIMITS } from './consent/mail-throttle.js';
 export type { MailAllowance, MailWindow } from './consent/mail-throttle.js';
 export { webUrl } from './profile/web-url.js';
 export { fromExternalConsent } from './consent/external.js';
-export type {
-  RecordOutcome,
-  PurposeConsentView,
-  HistoryEntry,
-  OptInRequest,
-  OptInTicket,
-  ShopContext,
-} from './consent/service.js';
+export type { RecordOutcome, PurposeConsentView, HistoryEntry, OptInRequest, OptInTicket } from './consent/service.js';
+export type { ShopContext } from './shop/context.js';
 // audit
 export { auditActions } from './audit/log.js';
 export type { Actor, AuditAction, AuditQuery, AuditRow } from './audit/log.js';
-export { auditCsvColumns } from './audit/export.js';
-export type { AuditExportFormat, ExportedAuditEntry } from './audit/export.js';
+export { auditCsvColumns } from './privacy/audit-export.js';
+export type { AuditExportFormat, ExportedAuditEntry } from './privacy/audit-export.js';
 export type { ChainBreak, ChainVerification } from './audit/chain.js';
 // sync
 export { createDispatcher, backoffDelay } from './sync/dispatcher.js';
@@ -158,8 +144,8 @@ export {
   evaluateNextOrder,
   evaluatedModels,
   fitWithValidation,
-  seededRandom,
 } from './recommend/evaluate.js';
+export { seededRandom } from './random.js';
 export {
   fitEase,
   easeWeights,
@@ -205,7 +191,7 @@ export { PROFILE_PUSH, pushedAttributes } from './profile/service.js';
 export type { ProfilePushPayload } from './profile/service.js';
 export { basisRules } from './preferences/preferences.js';
 export type { CustomerPreferences, PreferenceChange, PreferenceChangeResult } from './preferences/preferences.js';
-export type { PreferencesView } from './preferences/service.js';
+export type { PreferencesView } from './profile/preference-centre.js';
 export { parseSegment, parseSegmentJson, predicateSchemas, ageBands, segmentAttributes } from './segment/language.js';
 export type { Segment, Predicate, PredicateKind, AgeBand, SegmentAttribute } from './segment/language.js';
 export { compileSegment, previewSegment, segmentMembers, paretoReport, rfmReport } from './segment/evaluate.js';

@@ -7,7 +7,26 @@
  * Errors: throw `TactfulError` with `retryable: true` (and `retryAfter` when known) for 429, 5xx,
  * timeouts and resets; `retryable: false` for anything repeating cannot fix.
  */
-import type { ConsentMethod, ConsentState, OptInLevel } from './consent/event.js';
+
+// The consent vocabulary every system is translated into: adapters map their own words onto these.
+/** The consent states (docs/architecture.md, "Consent rules"): `pending` awaits a double opt-in confirmation. */
+export const consentStates = ['granted', 'pending', 'withdrawn', 'none'] as const;
+export type ConsentState = (typeof consentStates)[number];
+
+export const optInLevels = ['single', 'confirmed', 'unknown'] as const;
+export type OptInLevel = (typeof optInLevels)[number];
+
+/** How a consent event came about. Only `form` and `double_opt_in_confirmation` are first-party opt-ins. */
+export const consentMethods = [
+  'form',
+  'checkout',
+  'import',
+  'admin',
+  'api',
+  'sync',
+  'double_opt_in_confirmation',
+] as const;
+export type ConsentMethod = (typeof consentMethods)[number];
 
 /** A page of results. `nextCursor` is undefined on the last page. Pages never overlap or skip. */
 export interface Page<T> {

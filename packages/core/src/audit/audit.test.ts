@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { createTactful, type Tactful } from '../engine.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
-import { csvField } from './export.js';
+import { csvField } from '../privacy/audit-export.js';
 
 async function collect(iter: AsyncIterable<string>): Promise<string> {
   let out = '';

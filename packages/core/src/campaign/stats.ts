@@ -4,7 +4,7 @@
  * window after the send that contain a product the email featured.
  */
 import { and, asc, eq, isNotNull, sql } from 'drizzle-orm';
-import type { ShopContext } from '../consent/service.js';
+import type { ShopContext } from '../shop/context.js';
 import { rows } from '../store/open.js';
 import type { EmailProvider } from '../ports.js';
 import { campaigns, campaignWaves } from '../store/schema.js';

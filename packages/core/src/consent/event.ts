@@ -1,37 +1,12 @@
 import { z } from 'zod';
-
-/** The consent states (docs/architecture.md, "Consent rules"): `pending` awaits a double opt-in confirmation. */
-export const consentStates = ['granted', 'pending', 'withdrawn', 'none'] as const;
-export type ConsentState = (typeof consentStates)[number];
-
-export const optInLevels = ['single', 'confirmed', 'unknown'] as const;
-export type OptInLevel = (typeof optInLevels)[number];
-
-/** How a consent event came about. Only `form` and `double_opt_in_confirmation` are first-party opt-ins. */
-export const consentMethods = [
-  'form',
-  'checkout',
-  'import',
-  'admin',
-  'api',
-  'sync',
-  'double_opt_in_confirmation',
-] as const;
-export type ConsentMethod = (typeof consentMethods)[number];
+import { emailAddress } from '../identity/email.js';
+import { consentMethods, consentStates, optInLevels, type ConsentMethod } from '../ports.js';
 
 export const firstPartyOptInMethods: readonly ConsentMethod[] = ['form', 'double_opt_in_confirmation'];
 
 export const purposeKey = z
   .string()
   .regex(/^[a-z][a-z0-9_]{1,62}$/, 'a purpose is lower-case letters, digits and underscores, e.g. email_marketing');
-
-/** Trims and lower-cases, then checks the address shape (one @, a dot in the domain, no spaces). */
-export const emailAddress = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .max(254, 'an email address is at most 254 characters')
-  .regex(/^[^\s@"<>()[\],;:]+@[^\s@"<>()[\],;:]+\.[^\s@"<>()[\],;:]{2,}$/, 'not a valid email address');
 
 export const subjectRef = z.object({
   email: emailAddress,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { consentMethods, consentStates, optInLevels, type ConsentMethod, type ConsentState } from './event.js';
+import { consentMethods, consentStates, optInLevels, type ConsentMethod, type ConsentState } from '../ports.js';
 import { foldConsent, type FoldableEvent } from './fold.js';
 
 const t = (minute: number) => new Date(Date.UTC(2026, 0, 1, 12, minute));

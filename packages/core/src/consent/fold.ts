@@ -1,4 +1,5 @@
-import { firstPartyOptInMethods, type ConsentMethod, type ConsentState, type OptInLevel } from './event.js';
+import { firstPartyOptInMethods } from './event.js';
+import type { ConsentMethod, ConsentState, OptInLevel } from '../ports.js';
 
 /** The minimum an event needs for the fold. */
 export interface FoldableEvent {

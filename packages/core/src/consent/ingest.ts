@@ -5,8 +5,7 @@
  * event in memory, in arrival order, exactly as for a single event.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { insertAuditRows, nextAuditRow, type Actor, type AuditRow } from '../audit/log.js';
-import type { KeyRing, ShopKeys } from '../crypto/keyring.js';
+import { insertAuditRows, nextAuditRow, type AuditRow } from '../audit/log.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { newSubjectRow, subjectsByIndexes, type StoredSubject } from '../profile/subjects.js';
 import { hmac } from '../crypto/cipher.js';
@@ -21,14 +20,13 @@ import {
   type IdentifierRow,
 } from '../identity/identifiers.js';
 import { emailRef, linkOrders, type OrderRef } from '../identity/orders.js';
-import { openForSubject } from '../crypto/keyring.js';
-import type { ShopSettings } from '../shop/settings.js';
-import type { Db } from '../store/open.js';
+import { openForSubject } from '../store/keyring.js';
+import type { ShopSession } from '../shop/context.js';
 import { consentState, outbox, pushedConsent, subjects, suppression } from '../store/schema.js';
-import type { ShopHead } from '../store/shop-head.js';
 import { bulkInsert } from '../store/bulk.js';
 import { enqueue, type EnqueueInput } from '../sync/outbox.js';
-import type { ConsentEventData, ConsentState, OptInLevel } from './event.js';
+import type { ConsentEventData } from './event.js';
+import type { ConsentState, OptInLevel } from '../ports.js';
 import { foldConsent, isFirstPartyOptIn, type FoldedConsent } from './fold.js';
 import {
   eventContentHash,
@@ -40,17 +38,6 @@ import {
   type LedgerRow,
 } from './ledger.js';
 import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/profiles.js';
-
-export interface IngestSession {
-  tx: Db;
-  keys: KeyRing;
-  shopId: string;
-  head: ShopHead;
-  shopKeys: ShopKeys;
-  settings: ShopSettings;
-  actor: Actor;
-  recordedAt: Date;
-}
 
 export interface RecordOutcome {
   status: 'recorded' | 'duplicate';
@@ -82,7 +69,7 @@ function storedEventId(subjectKey: Buffer, system: string, eventId: string): str
 
 type PushedRow = typeof pushedConsent.$inferSelect;
 
-export async function applyEvents(s: IngestSession, events: readonly ConsentEventData[]): Promise<RecordOutcome[]> {
+export async function applyEvents(s: ShopSession, events: readonly ConsentEventData[]): Promise<RecordOutcome[]> {
   const { tx, shopId, keys, shopKeys } = s;
   const lookup = { keys, shopKeys, shopId };
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gte, inArray } from 'drizzle-orm';
 import { canonical, chainHash, GENESIS, sha256, verifyPaged, type ChainVerification } from '../audit/chain.js';
-import { openForSubject, sealForSubject } from '../crypto/keyring.js';
+import { openForSubject, sealForSubject } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { consentLedger, shops } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
 import { bulkInsert } from '../store/bulk.js';
-import type { ConsentEventData, ConsentMethod, ConsentState, OptInLevel } from './event.js';
+import type { ConsentEventData } from './event.js';
+import type { ConsentMethod, ConsentState, OptInLevel } from '../ports.js';
 import type { FoldableEvent } from './fold.js';
 
 export type LedgerRow = typeof consentLedger.$inferSelect;

@@ -10,8 +10,8 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { kv } from '../store/schema.js';
-import type { ShopContext } from './service.js';
-import { parseEmail } from './service.js';
+import type { ShopContext } from '../shop/context.js';
+import { parseEmail } from '../identity/email.js';
 
 export interface MailWindow {
   ms: number;

@@ -1,37 +1,22 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
-import type { KeyRing } from '../crypto/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { formatZodIssues } from '../errors/zod.js';
+import { parseEmail } from '../identity/email.js';
 import { findSubjectByEmail, emailsOf } from '../profile/subjects.js';
+import { withShopTransaction, type ShopContext, type ShopSession } from '../shop/context.js';
 import { readShopSettings } from '../shop/settings.js';
 import type { Db } from '../store/open.js';
 import { consentState, optInTokens } from '../store/schema.js';
-import { lockShopHead, saveShopHead } from '../store/shop-head.js';
-import {
-  consentEventInput,
-  emailAddress,
-  type ConsentEventData,
-  type ConsentEventInput,
-  type ConsentEvidence,
-  type ConsentState,
-  type OptInLevel,
-} from './event.js';
+import { consentEventInput, type ConsentEventData, type ConsentEventInput, type ConsentEvidence } from './event.js';
+import type { ConsentState, OptInLevel } from '../ports.js';
 import { personalEvidenceOf, subjectHistory, type LedgerRow } from './ledger.js';
-import { applyEvents, type IngestSession, type RecordOutcome } from './ingest.js';
+import { applyEvents, type RecordOutcome } from './ingest.js';
 import { listPurposes, type Purpose } from './purposes.js';
 import { newTokenId, signToken, verifyToken } from './tokens.js';
 import { ONE_CLICK_UNSUBSCRIBE_FORM } from './method-label.js';
 
 export type { RecordOutcome } from './ingest.js';
-
-/** Everything a consent operation needs about the shop it acts on. */
-export interface ShopContext {
-  db: Db;
-  keys: KeyRing;
-  shopId: string;
-  now: () => Date;
-}
 
 /** Events dated further ahead than this are refused: a clock that far off is a bug, not a consent. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -63,44 +48,12 @@ export function validateConsentEvent(
   return data;
 }
 
-type Session = IngestSession & { ctx: ShopContext };
-
-async function applyEvent(s: Session, data: ConsentEventData): Promise<RecordOutcome> {
+async function applyEvent(s: ShopSession, data: ConsentEventData): Promise<RecordOutcome> {
   return (await applyEvents(s, [data]))[0]!;
 }
 
 async function purposeMap(db: Db, shopId: string): Promise<Map<string, Purpose>> {
   return new Map((await listPurposes(db, shopId)).map((p) => [p.key, p]));
-}
-
-/**
- * Runs `work` in one transaction holding the shop's head lock: ledger rows, projections, audit entries and
- * outbox rows commit together or not at all.
- */
-export async function withShopTransaction<T>(
-  ctx: ShopContext,
-  actor: Actor,
-  work: (s: Session) => Promise<T>,
-): Promise<T> {
-  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
-  const settings = await readShopSettings(ctx.db, ctx.shopId);
-  const recordedAt = ctx.now();
-  return ctx.db.transaction(async (tx) => {
-    const head = await lockShopHead(tx, ctx.shopId);
-    const result = await work({
-      tx,
-      ctx,
-      keys: ctx.keys,
-      shopId: ctx.shopId,
-      head,
-      shopKeys,
-      settings,
-      actor,
-      recordedAt,
-    });
-    await saveShopHead(tx, ctx.shopId, head);
-    return result;
-  });
 }
 
 /** Records one consent event: validated first, then ledger + projection + audit + outbox in one transaction. */
@@ -167,12 +120,6 @@ async function requireSubject(ctx: ShopContext, email: string) {
       `No customer with email ${normalised} in shop ${ctx.shopId}: check the address or the --shop.`,
     );
   return subject;
-}
-
-export function parseEmail(email: string): string {
-  const parsed = emailAddress.safeParse(email);
-  if (!parsed.success) throw new TactfulError('CONSENT.INVALID', `"${email}" is not a valid email address.`);
-  return parsed.data;
 }
 
 /** The current state per purpose of the shop, with the deciding event and its clause. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
 import { ianaTimeZone } from '../profile/time-zone.js';
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import { parseOrThrow } from '../errors/zod.js';
 import { openAttributes } from '../profile/profiles.js';
 import type { Db } from '../store/open.js';

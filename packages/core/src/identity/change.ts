@@ -6,7 +6,7 @@
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
-import { sealForSubject } from '../crypto/keyring.js';
+import { sealForSubject } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { orders, subjectIdentifiers, subjects } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';

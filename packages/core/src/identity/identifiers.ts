@@ -4,7 +4,7 @@
  * lookups go through a blind index under the shop's index key, the same one the suppression list uses.
  */
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../crypto/keyring.js';
+import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../store/keyring.js';
 import { bulkInsert } from '../store/bulk.js';
 import type { Db } from '../store/open.js';
 import { subjectIdentifiers, subjects, suppression } from '../store/schema.js';

@@ -11,7 +11,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
-import { openForSubject, sealForSubject, type KeyRing } from '../crypto/keyring.js';
+import { openForSubject, sealForSubject, type KeyRing } from '../store/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { Db } from '../store/open.js';
 import { rows } from '../store/open.js';

@@ -10,7 +10,7 @@ import { assertReasonsTrue, assertReasonTextTrue } from '../../../../test/suppor
 import { createTactful, type Tactful } from '../engine.js';
 import { openStore, type Store } from '../store/open.js';
 import { readBaskets, readItemCatalog } from '../recommend/parse.js';
-import { seededRandom } from '../recommend/evaluate.js';
+import { seededRandom } from '../random.js';
 import { statedReason } from '../recommend/recommender.js';
 import type { OrderRecord } from '../ports.js';
 import { groceriesPath } from '../../../../test/support/groceries.js';

@@ -1,6 +1,6 @@
 import { and, eq, like } from 'drizzle-orm';
 import { decrypt, encrypt } from '../crypto/cipher.js';
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { kv } from '../store/schema.js';
 

@@ -11,10 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, inArray, isNotNull, or } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
 import { decrypt } from '../crypto/cipher.js';
-import { parseEmail, withShopTransaction, type ShopContext } from '../consent/service.js';
+import { parseEmail } from '../identity/email.js';
+import { withShopTransaction, type ShopContext } from '../shop/context.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { lockModel } from '../recommend/model-store.js';
-import { deleteOrders } from '../profile/orders.js';
+import { deleteOrders } from '../recommend/orders.js';
 import type { Db } from '../store/open.js';
 import {
   campaignRecipients,
@@ -30,11 +31,11 @@ import {
   subjects,
   suppression,
 } from '../store/schema.js';
-import { openForSubject } from '../crypto/keyring.js';
+import { openForSubject } from '../store/keyring.js';
 import { EMAIL, identifierIndex, identifiersOf, openIdentifier } from '../identity/identifiers.js';
 import { findSubjectByIdentifier } from '../profile/subjects.js';
 import { enqueue } from '../sync/outbox.js';
-import type { ShopKeys } from '../crypto/keyring.js';
+import type { ShopKeys } from '../store/keyring.js';
 
 export interface EraseRequest {
   /** Why: `customer request`, `retention`, `shopify customers/redact`... Must not contain personal data. */

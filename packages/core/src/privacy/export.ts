@@ -7,20 +7,14 @@ import { and, asc, eq, inArray, or } from 'drizzle-orm';
 import type { Actor, AuditRow } from '../audit/log.js';
 import { appendAudit } from '../audit/log.js';
 import { decrypt } from '../crypto/cipher.js';
-import {
-  consentViewOf,
-  historyEntry,
-  withShopTransaction,
-  type HistoryEntry,
-  type PurposeConsentView,
-  type ShopContext,
-} from '../consent/service.js';
+import { consentViewOf, historyEntry, type HistoryEntry, type PurposeConsentView } from '../consent/service.js';
+import { withShopTransaction, type ShopContext } from '../shop/context.js';
 import { subjectHistory } from '../consent/ledger.js';
 import { readProfile, type ProfileView } from '../profile/profiles.js';
 import { requireSubjectByIdentifier } from '../profile/service.js';
 import { EMAIL, identifiersOf, openIdentifier } from '../identity/identifiers.js';
 import { isMember } from '../segment/evaluate.js';
-import { mergedInto } from '../profile/merge.js';
+import { mergedInto } from '../consent/merge.js';
 import { listSegments } from '../segment/saved.js';
 import {
   auditLog,

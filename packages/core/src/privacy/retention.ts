@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Actor } from '../audit/log.js';
-import type { ShopContext } from '../consent/service.js';
+import type { ShopContext } from '../shop/context.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { rows } from '../store/open.js';
 import { emailsOfMany } from '../profile/profiles.js';

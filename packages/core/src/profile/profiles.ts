@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ianaTimeZone } from './time-zone.js';
 import { appendAudit, insertAuditRows, nextAuditRow, type Actor } from '../audit/log.js';
 import { hmac } from '../crypto/cipher.js';
-import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../crypto/keyring.js';
+import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../store/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { formatZodIssues } from '../errors/zod.js';
 import type { Db } from '../store/open.js';

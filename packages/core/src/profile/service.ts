@@ -1,6 +1,7 @@
 /** Profile operations by email, for the engine and the CLI. */
 import type { Actor } from '../audit/log.js';
-import { parseEmail, withShopTransaction, type ShopContext } from '../consent/service.js';
+import { parseEmail } from '../identity/email.js';
+import { withShopTransaction, type ShopContext } from '../shop/context.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { CustomerRecord } from '../ports.js';
 import { findSubjectByEmail, findSubjectByIdentifier, subjectsByIndexes, type SubjectRow } from './subjects.js';
@@ -8,7 +9,7 @@ import { repointAddress, type AddressChange } from '../identity/change.js';
 import { and, eq } from 'drizzle-orm';
 import { validInterests } from '../preferences/preferences.js';
 import { consentState, subjects } from '../store/schema.js';
-import { openForSubject } from '../crypto/keyring.js';
+import { openForSubject } from '../store/keyring.js';
 import { EMAIL, holdersOf, identifierIndex } from '../identity/identifiers.js';
 import { enqueue } from '../sync/outbox.js';
 import {

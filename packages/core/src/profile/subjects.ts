@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
-import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../crypto/keyring.js';
+import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { subjects, suppression } from '../store/schema.js';
 import { EMAIL, holdersOf, identifierIndex } from '../identity/identifiers.js';

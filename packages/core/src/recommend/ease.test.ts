@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { easeIndex, easeWeights, fitEase, gramMatrix, invertSpd, tuneEaseLambda } from './ease.js';
-import { seededRandom } from './evaluate.js';
+import { seededRandom } from '../random.js';
 import { CoPurchaseModel } from './model.js';
 import { easeReasons, rankCandidates, recommendForCustomer } from './recommender.js';
 import type { CatalogProduct } from './parse.js';

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateNextOrder, evaluateRecommendations, seededRandom } from './evaluate.js';
+import { evaluateNextOrder, evaluateRecommendations } from './evaluate.js';
+import { seededRandom } from '../random.js';
 import type { OrderBasket } from './model.js';
 import { readBaskets } from './parse.js';
 import { groceriesPath } from '../../../../test/support/groceries.js';

@@ -2,18 +2,7 @@ import { TactfulError } from '../errors/tactful-error.js';
 import { DEFAULT_EASE_ITEMS, fitEase, tuneEaseLambda, type EaseFit } from './ease.js';
 import { CoPurchaseModel, compareStrings, type NeighbourOptions, type OrderBasket } from './model.js';
 import { blendRanking, rankCandidates } from './recommender.js';
-
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same split on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../random.js';
 
 /**
  * The rankings compared: `tactful` (what Tactful serves: EASE on the most frequent products, the pair scores

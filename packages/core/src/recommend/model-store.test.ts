@@ -5,10 +5,10 @@ import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderRecord } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
-import { deleteOrders } from '../profile/orders.js';
+import { deleteOrders } from './orders.js';
 import { loadModel } from './model-store.js';
 import { buildModel, type CoPurchaseModel } from './model.js';
-import { seededRandom } from './evaluate.js';
+import { seededRandom } from '../random.js';
 import { groceriesPath } from '../../../../test/support/groceries.js';
 
 const groceries = readFileSync(groceriesPath('groceries.csv'), 'utf8')

@@ -1,9 +1,9 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { Db } from '../store/open.js';
 import { consentState, orderLines, orders, products } from '../store/schema.js';
-import { emailAddress } from '../consent/event.js';
+import { emailAddress } from '../identity/email.js';
 import { fitHeader, loadFit, loadModel, modelRevision, saveFit } from './model-store.js';
 import { DEFAULT_EASE_ITEMS, fitEase, type EaseFit } from './ease.js';
 import { fitWithValidation } from './evaluate.js';
@@ -12,6 +12,7 @@ import type { CatalogProduct } from './parse.js';
 import { recommendForCustomer, relatedProducts, type Recommendation, type RecommendOptions } from './recommender.js';
 import { basisRules, emptyPreferences, openPreferences } from '../preferences/preferences.js';
 import { CUSTOMER_SOURCE, openAttributes } from '../profile/profiles.js';
+import { findSubjectByEmail } from '../profile/subjects.js';
 import { profiles } from '../store/schema.js';
 import { readShopSettings } from '../shop/settings.js';
 
@@ -176,7 +177,6 @@ export async function recommendForCustomerRef(
   // The person who holds the address now, else whoever the orders of that id name.
   let subjectId: string | null = null;
   if (asEmail.success) {
-    const { findSubjectByEmail } = await import('../profile/subjects.js');
     const holder = await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, asEmail.data);
     subjectId = holder && !holder.erasedAt ? holder.subjectId : null;
   }

@@ -4,7 +4,7 @@
  * only customers whose personalization consent is granted are ever in a segment.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { KeyRing, ShopKeys } from '../crypto/keyring.js';
+import type { KeyRing, ShopKeys } from '../store/keyring.js';
 import { ensureScored, attributeIndex, emailsOfMany, normaliseForIndex } from '../profile/profiles.js';
 import type { Db } from '../store/open.js';
 import { rows } from '../store/open.js';

@@ -4,7 +4,8 @@
  * (`all[1].orderCount.min`). See docs/privacy.md for the reference and examples.
  */
 import { z } from 'zod';
-import { consentStates, purposeKey } from '../consent/event.js';
+import { purposeKey } from '../consent/event.js';
+import { consentStates } from '../ports.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { rfmLabels } from '../profile/profiles.js';
 

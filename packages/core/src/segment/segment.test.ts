@@ -3,7 +3,7 @@ import { createTactful, type Tactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderRecord } from '../ports.js';
 import { ageAt, rfmLabels } from '../profile/profiles.js';
-import { seededRandom } from '../recommend/evaluate.js';
+import { seededRandom } from '../random.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { parseSegment, parseSegmentJson, type Segment } from './language.js';

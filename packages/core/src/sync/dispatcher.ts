@@ -1,5 +1,5 @@
 import { isRetryable, isTactfulError } from '../errors/tactful-error.js';
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { claimDue, markDead, markDelivered, markRetry, type OutboxItem } from './outbox.js';
 

@@ -6,7 +6,7 @@
  * sandboxes each name their kinds and build their plan with this.
  */
 import { TactfulError } from '../errors/tactful-error.js';
-import { seededRandom } from '../recommend/evaluate.js';
+import { seededRandom } from '../random.js';
 
 export interface FaultPlanOptions<K extends string> {
   /** Any integer; the same seed draws the same faults. */

@@ -1,5 +1,5 @@
 import { encrypt, hmac } from '../crypto/cipher.js';
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import type { InboundEvent, InboundMeta } from '../ports.js';
 import type { Db } from '../store/open.js';
 import { inbox, kv } from '../store/schema.js';

@@ -11,7 +11,7 @@
  */
 import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { decrypt } from '../crypto/cipher.js';
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { InboundEvent, InboundMeta } from '../ports.js';
 import type { Db } from '../store/open.js';

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { decrypt, encrypt } from '../crypto/cipher.js';
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { outbox } from '../store/schema.js';
 import { bulkInsert } from '../store/bulk.js';

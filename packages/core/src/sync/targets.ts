@@ -5,7 +5,7 @@
  */
 import { TactfulError } from '../errors/tactful-error.js';
 import type { CommercePlatform, ConsentPush, EmailProvider, MemberChange, PushResult } from '../ports.js';
-import type { ConsentState, OptInLevel } from '../consent/event.js';
+import type { ConsentState, OptInLevel } from '../ports.js';
 import type { DeliverBatch, DeliveryOutcome } from './dispatcher.js';
 import type { OutboxItem } from './outbox.js';
 

@@ -9,7 +9,7 @@
  * that already holds data.
  */
 import { describe, expect, it } from 'vitest';
-import type { ConsentState, OptInLevel } from '../consent/event.js';
+import type { ConsentState, OptInLevel } from '../ports.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { CommercePlatform, CustomerRecord, OrderRecord, Page, PageRequest, ProductRecord } from '../ports.js';
 

@@ -1,8 +1,8 @@
 /** Preference operations by email, for the engine, the CLI and the preference centre. */
 import type { Actor } from '../audit/log.js';
-import { withShopTransaction, type ShopContext } from '../consent/service.js';
-import { CUSTOMER_SOURCE, readProfile } from '../profile/profiles.js';
-import { requireSubjectByEmail } from '../profile/service.js';
+import { withShopTransaction, type ShopContext } from '../shop/context.js';
+import { CUSTOMER_SOURCE, readProfile } from './profiles.js';
+import { requireSubjectByEmail } from './service.js';
 import { readShopSettings } from '../shop/settings.js';
 import {
   catalogueCategories,
@@ -12,7 +12,7 @@ import {
   type CustomerPreferences,
   type PreferenceChange,
   type PreferenceChangeResult,
-} from './preferences.js';
+} from '../preferences/preferences.js';
 
 export interface PreferencesView {
   subjectId: string;

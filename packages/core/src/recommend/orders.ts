@@ -4,17 +4,17 @@
  * what an order contributes to the co-purchase model — new, cancelled, refunded, lines changed — is applied
  * as a count delta in the same transaction.
  */
-import { webUrl } from './web-url.js';
+import { webUrl } from '../profile/web-url.js';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import type { OrderRecord, ProductRecord } from '../ports.js';
-import { CountDelta, dropFit, lockModel, persistDelta } from '../recommend/model-store.js';
+import { CountDelta, dropFit, lockModel, persistDelta } from './model-store.js';
 import { bulkInsert } from '../store/bulk.js';
 import type { Db } from '../store/open.js';
 import { orderLines, orders, products } from '../store/schema.js';
-import { subjectsByIndexes } from './subjects.js';
+import { subjectsByIndexes } from '../profile/subjects.js';
 import { holdersOf, identifierIndex } from '../identity/identifiers.js';
-import { refreshOrderSummaries } from './profiles.js';
+import { refreshOrderSummaries } from '../profile/profiles.js';
 
 export interface OrderIngestResult {
   added: number;

@@ -5,9 +5,9 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { TactfulError } from '../errors/tactful-error.js';
-import type { Db } from '../store/open.js';
-import { shops, subjects } from '../store/schema.js';
-import { decrypt, deriveKey, encrypt, hmac, newKey } from './cipher.js';
+import type { Db } from './open.js';
+import { shops, subjects } from './schema.js';
+import { decrypt, deriveKey, encrypt, hmac, newKey } from '../crypto/cipher.js';
 
 export interface ShopKeys {
   /** Wraps subject keys and encrypts shop-level secrets (outbox payloads, sessions). */

@@ -1,7 +1,7 @@
-import type { KeyRing } from '../crypto/keyring.js';
+import type { KeyRing } from '../store/keyring.js';
 import { emailsOf } from '../profile/subjects.js';
 import type { Db } from '../store/open.js';
-import { readAudit, type AuditQuery, type AuditRow } from './log.js';
+import { readAudit, type AuditQuery, type AuditRow } from '../audit/log.js';
 
 export type AuditExportFormat = 'csv' | 'jsonl';
 

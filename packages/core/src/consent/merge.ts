@@ -9,9 +9,11 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
-import { parseEmail, withShopTransaction, type ShopContext } from '../consent/service.js';
-import type { ConsentEventData, ConsentState, OptInLevel } from '../consent/event.js';
-import { foldConsent, isFirstPartyOptIn } from '../consent/fold.js';
+import { parseEmail } from '../identity/email.js';
+import { withShopTransaction, type ShopContext } from '../shop/context.js';
+import type { ConsentEventData } from './event.js';
+import type { ConsentState, OptInLevel } from '../ports.js';
+import { foldConsent, isFirstPartyOptIn } from './fold.js';
 import {
   eventContentHash,
   historiesOf,
@@ -20,7 +22,7 @@ import {
   personalEvidenceOf,
   toFoldable,
   type LedgerRow,
-} from '../consent/ledger.js';
+} from './ledger.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { EMAIL, identifiersOf, insertIdentifiers, newIdentifierRow, openIdentifier } from '../identity/identifiers.js';
 import { rows } from '../store/open.js';
@@ -36,8 +38,8 @@ import {
   subjects,
 } from '../store/schema.js';
 import { enqueue, type EnqueueInput } from '../sync/outbox.js';
-import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles, refreshOrderSummaries } from './profiles.js';
-import { requireSubjectByEmail } from './service.js';
+import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles, refreshOrderSummaries } from '../profile/profiles.js';
+import { requireSubjectByEmail } from '../profile/service.js';
 
 export interface MergeResult {
   keptSubjectId: string;
