@@ -12,7 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { createTactful, openStore, seededRandom, type Segment, type Store } from '@tactful/core';
 import { sealForSubject } from '../packages/core/src/store/keyring.js';
-import { attributeIndex, ageAt, sealAttributes } from '../packages/core/src/profile/profiles.js';
+import { ageAt } from '../packages/core/src/profile/ages.js';
+import { attributeIndex, sealAttributes } from '../packages/core/src/profile/sealed-attributes.js';
 import { bulkInsert } from '../packages/core/src/store/bulk.js';
 import { consentState, orderLines, orders, products, profiles, subjects } from '../packages/core/src/store/schema.js';
 

@@ -62,7 +62,8 @@ import {
 } from './profile/service.js';
 import { changePreferencesByEmail, showPreferences } from './profile/preference-centre.js';
 import type { PreferenceChange } from './preferences/preferences.js';
-import { rescoreProfiles, type ProfileAttributesInput } from './profile/profiles.js';
+import { rescoreProfiles } from './profile/rfm.js';
+import type { ProfileAttributesInput } from './profile/attributes.js';
 import type { CustomerRecord } from './ports.js';
 import { parseSegment } from './segment/language.js';
 import { paretoReport, previewSegment, rfmReport, segmentMembers } from './segment/evaluate.js';

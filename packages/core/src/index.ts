@@ -168,25 +168,21 @@ export type {
 } from './recommend/evaluate.js';
 export { orderCounts, basketFromOrder, applyOrderEvent, catalogProduct } from './recommend/order-events.js';
 // profiles, segments, contact, privacy
-export {
-  PROFILE_PURPOSE,
-  profileAttributeNames,
-  profileAttributesInput,
-  rfmLabels,
-  ageAt,
-  rescoreProfiles,
-} from './profile/profiles.js';
+export { rfmLabels, rescoreProfiles } from './profile/rfm.js';
+export { ageAt } from './profile/ages.js';
+export { profileAttributeNames, profileAttributesInput } from './profile/attributes.js';
+export { PROFILE_PURPOSE } from './profile/lifecycle.js';
+export type { ProfileView } from './profile/view.js';
+export type { RfmLabel } from './profile/rfm.js';
 export type {
   ProfileAttributeName,
   ProfileAttributesInput,
   ProfileAttributes,
   AttributeValue,
   AttributeUpdate,
-  ProfileView,
-  RfmLabel,
-} from './profile/profiles.js';
+} from './profile/attributes.js';
 // customers correct and shape what is known about them (issue 10)
-export { CUSTOMER_SOURCE } from './profile/profiles.js';
+export { CUSTOMER_SOURCE } from './profile/attributes.js';
 export { PROFILE_PUSH, pushedAttributes } from './profile/service.js';
 export type { ProfilePushPayload } from './profile/service.js';
 export { basisRules } from './preferences/preferences.js';

@@ -37,7 +37,7 @@ import {
   toFoldable,
   type LedgerRow,
 } from './ledger.js';
-import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/profiles.js';
+import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
 
 export interface RecordOutcome {
   status: 'recorded' | 'duplicate';

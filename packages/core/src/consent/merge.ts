@@ -38,7 +38,8 @@ import {
   subjects,
 } from '../store/schema.js';
 import { enqueue, type EnqueueInput } from '../sync/outbox.js';
-import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles, refreshOrderSummaries } from '../profile/profiles.js';
+import { refreshOrderSummaries } from '../profile/order-summaries.js';
+import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
 import { requireSubjectByEmail } from '../profile/service.js';
 
 export interface MergeResult {

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ianaTimeZone } from '../profile/time-zone.js';
 import type { KeyRing } from '../store/keyring.js';
 import { parseOrThrow } from '../errors/zod.js';
-import { openAttributes } from '../profile/profiles.js';
+import { openAttributes } from '../profile/sealed-attributes.js';
 import type { Db } from '../store/open.js';
 import { contactSends, kv, profiles } from '../store/schema.js';
 

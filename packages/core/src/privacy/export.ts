@@ -10,7 +10,7 @@ import { decrypt } from '../crypto/cipher.js';
 import { consentViewOf, historyEntry, type HistoryEntry, type PurposeConsentView } from '../consent/service.js';
 import { withShopTransaction, type ShopContext } from '../shop/context.js';
 import { subjectHistory } from '../consent/ledger.js';
-import { readProfile, type ProfileView } from '../profile/profiles.js';
+import { readProfile, type ProfileView } from '../profile/view.js';
 import { requireSubjectByIdentifier } from '../profile/service.js';
 import { EMAIL, identifiersOf, openIdentifier } from '../identity/identifiers.js';
 import { isMember } from '../segment/evaluate.js';

@@ -9,7 +9,7 @@ import type { Actor } from '../audit/log.js';
 import type { ShopContext } from '../shop/context.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { rows } from '../store/open.js';
-import { emailsOfMany } from '../profile/profiles.js';
+import { emailsOfMany } from '../profile/subjects.js';
 import { eraseSubject } from './erase.js';
 
 export const DEFAULT_RETENTION_MONTHS = 24;

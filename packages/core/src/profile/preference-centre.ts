@@ -1,7 +1,8 @@
 /** Preference operations by email, for the engine, the CLI and the preference centre. */
 import type { Actor } from '../audit/log.js';
 import { withShopTransaction, type ShopContext } from '../shop/context.js';
-import { CUSTOMER_SOURCE, readProfile } from './profiles.js';
+import { readProfile } from './view.js';
+import { CUSTOMER_SOURCE } from './attributes.js';
 import { requireSubjectByEmail } from './service.js';
 import { readShopSettings } from '../shop/settings.js';
 import {

@@ -4,7 +4,7 @@ import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderRecord } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
-import { ageAt } from './profiles.js';
+import { ageAt } from './ages.js';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);

@@ -12,15 +12,14 @@ import { consentState, subjects } from '../store/schema.js';
 import { openForSubject } from '../store/keyring.js';
 import { EMAIL, holdersOf, identifierIndex } from '../identity/identifiers.js';
 import { enqueue } from '../sync/outbox.js';
+import { readProfile, type ProfileView } from './view.js';
 import {
   CUSTOMER_SOURCE,
   profileAttributesInput,
-  readProfile,
   updateAttributes,
   type AttributeUpdate,
   type ProfileAttributesInput,
-  type ProfileView,
-} from './profiles.js';
+} from './attributes.js';
 import { formatZodIssues } from '../errors/zod.js';
 
 export async function requireSubjectByEmail(ctx: ShopContext, email: string): Promise<SubjectRow & { email: string }> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { openForSubject, sealForSubject, type KeyRing, type ShopKeys } from '../store/keyring.js';
-import type { Db } from '../store/open.js';
+import { rows, type Db } from '../store/open.js';
 import { subjects, suppression } from '../store/schema.js';
 import { EMAIL, holdersOf, identifierIndex } from '../identity/identifiers.js';
 
@@ -144,6 +144,38 @@ export async function suppressedAmong(db: Db, shopId: string, indexes: Buffer[])
       .from(suppression)
       .where(and(eq(suppression.shopId, shopId), inArray(suppression.emailIndex, indexes.slice(i, i + 1000))));
     for (const r of found) out.add(r.emailIndex.toString('hex'));
+  }
+  return out;
+}
+
+/**
+ * The emails of many subjects in clear, in a few set-based reads (the subject keys unwrapped in memory);
+ * erased subjects are left out. For reports that list many customers.
+ */
+export async function emailsOfMany(
+  db: Db,
+  keys: KeyRing,
+  shopId: string,
+  subjectIds: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (subjectIds.length === 0) return out;
+  const shopKeys = await keys.shop(db, shopId);
+  const unique = [...new Set(subjectIds)];
+  for (let i = 0; i < unique.length; i += 5000) {
+    const found = await rows<{
+      subject_id: string;
+      email_enc: Buffer | Uint8Array;
+      wrapped_key: Buffer | Uint8Array | null;
+    }>(
+      db,
+      sql`select subject_id, email_enc, wrapped_key from subjects where shop_id = ${shopId} and wrapped_key is not null
+          and subject_id in (select jsonb_array_elements_text(${JSON.stringify(unique.slice(i, i + 5000))}::jsonb))`,
+    );
+    for (const r of found) {
+      const key = keys.unwrapSubjectKey(shopKeys, shopId, r.subject_id, Buffer.from(r.wrapped_key!));
+      if (key) out.set(r.subject_id, openForSubject(key, shopId, r.subject_id, 'email', Buffer.from(r.email_enc)));
+    }
   }
   return out;
 }

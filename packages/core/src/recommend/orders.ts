@@ -14,7 +14,7 @@ import type { Db } from '../store/open.js';
 import { orderLines, orders, products } from '../store/schema.js';
 import { subjectsByIndexes } from '../profile/subjects.js';
 import { holdersOf, identifierIndex } from '../identity/identifiers.js';
-import { refreshOrderSummaries } from '../profile/profiles.js';
+import { refreshOrderSummaries } from '../profile/order-summaries.js';
 
 export interface OrderIngestResult {
   added: number;

@@ -5,7 +5,9 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { KeyRing, ShopKeys } from '../store/keyring.js';
-import { ensureScored, attributeIndex, emailsOfMany, normaliseForIndex } from '../profile/profiles.js';
+import { emailsOfMany } from '../profile/subjects.js';
+import { ensureScored } from '../profile/rfm.js';
+import { attributeIndex, normaliseForIndex } from '../profile/sealed-attributes.js';
 import type { Db } from '../store/open.js';
 import { rows } from '../store/open.js';
 import { ageBandRange, type Predicate, type Segment } from './language.js';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { purposeKey } from '../consent/event.js';
 import { consentStates } from '../ports.js';
 import { TactfulError } from '../errors/tactful-error.js';
-import { rfmLabels } from '../profile/profiles.js';
+import { rfmLabels } from '../profile/rfm.js';
 
 export const ageBands = ['<18', '18-24', '25-34', '35-44', '45-54', '55-64', '65+'] as const;
 export type AgeBand = (typeof ageBands)[number];
