@@ -162,7 +162,7 @@ describe("core's folders depend one way", () => {
     expect(mutual, `folders that import each other:\n  ${mutual.join('\n  ')}`).toEqual([]);
   });
 
-  it('no cycle runs through three or more folders', () => {
+  it('no cycle of any length runs between folders', () => {
     const cycles = cyclesOf(edges).map((group) => `${group.join(' ')}:\n    ${explain(graph, group).join('\n    ')}`);
     expect(cycles, `cycles between core's folders:\n  ${cycles.join('\n  ')}`).toEqual([]);
   });
@@ -185,7 +185,8 @@ describe('docs/architecture.md agrees with the code', () => {
     const drawing = page.slice(start, page.indexOf('```', start + 3));
     const node = (unit: string) => unit.replace(/\/$/, '').replace('.', '_');
     const drawn = new Map<string, string[]>();
-    for (const [, a, b] of drawing.matchAll(/^\s*(\w+) --> (\w+)\s*$/gm)) drawn.set(a!, [...(drawn.get(a!) ?? []), b!]);
+    for (const [, a, b] of drawing.matchAll(/^\s*(\w+)(?:\["[^"]*"\])? --> (\w+)(?:\["[^"]*"\])?\s*$/gm))
+      drawn.set(a!, [...(drawn.get(a!) ?? []), b!]);
     const actual = [...graph].flatMap(([from, to]) => [...to.keys()].map((t) => [node(from), node(t)] as const));
     const real = new Set(actual.map(([a, b]) => `${a} --> ${b}`));
     const invented = [...drawn]

@@ -68,13 +68,75 @@ function storedEventId(subjectKey: Buffer, system: string, eventId: string): str
 }
 
 type PushedRow = typeof pushedConsent.$inferSelect;
+type Holder = IdentifierRow & { current: boolean };
+
+/** What the batch's events need to know of the store, read up front and kept current as events apply. */
+interface Known {
+  /** Ledger rows by (source system, source event id): duplicates are answered, not recorded again. */
+  sources: Map<string, LedgerRow>;
+  /** Blind index of each address, and of each (system, id) pair, the events name. */
+  emailIndex: Map<string, Buffer>;
+  idIndex: Map<string, Buffer>;
+  /** Erasure time by index (hex) of every suppressed address or id the events name. */
+  suppressed: Map<string, Date>;
+  /** Who holds (or held) each address or id, by index (hex). */
+  holders: Map<string, Holder>;
+  /** Subjects by their current address's index (hex), and by id. */
+  byIndex: Map<string, StoredSubject>;
+  byId: Map<string, StoredSubject>;
+  /** Ledger history, consent state and what was pushed to each system, by (subject, purpose). */
+  histories: Map<string, LedgerRow[]>;
+  states: Map<string, StateRow>;
+  pushed: Map<string, PushedRow>;
+  /** (system, subject) pairs with a consent push still waiting in the outbox. */
+  pendingPush: Set<string>;
+}
+
+/** Everything the batch writes, gathered in memory and written in bulk at the end. */
+interface Writes {
+  newSubjects: StoredSubject[];
+  newIdentifiers: IdentifierRow[];
+  newRefs: OrderRef[];
+  changedExternalIds: Map<string, StoredSubject>;
+  unsuppress: Buffer[];
+  ledgerRows: LedgerRow[];
+  auditRows: AuditRow[];
+  outboxItems: EnqueueInput[];
+  stateUpserts: Map<string, StateRow>;
+  pushedUpserts: Map<string, PushedRow>;
+  /** Each subject's last personalization transition of the batch: true = granted (rebuild), false = purge. */
+  profileTransitions: Map<string, boolean>;
+  profileRevoked: Set<string>;
+  conflictsAudited: Set<string>;
+}
 
 export async function applyEvents(s: ShopSession, events: readonly ConsentEventData[]): Promise<RecordOutcome[]> {
-  const { tx, shopId, keys, shopKeys } = s;
-  const lookup = { keys, shopKeys, shopId };
+  const known = await readKnown(s, events);
+  const writes: Writes = {
+    newSubjects: [],
+    newIdentifiers: [],
+    newRefs: [],
+    changedExternalIds: new Map(),
+    unsuppress: [],
+    ledgerRows: [],
+    auditRows: [],
+    outboxItems: [],
+    stateUpserts: new Map(),
+    pushedUpserts: new Map(),
+    profileTransitions: new Map(),
+    profileRevoked: new Set(),
+    conflictsAudited: new Set(),
+  };
+  const outcomes: RecordOutcome[] = [];
+  for (const event of events) outcomes.push(await applyEvent(s, known, writes, event));
+  await writeAll(s, writes);
+  return outcomes;
+}
 
-  // --- reads, set-based -------------------------------------------------------------------------------
-  const known = new Map(
+/** The reads, set-based: a few queries for the whole batch. */
+async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): Promise<Known> {
+  const { tx, shopId, keys, shopKeys } = s;
+  const sources = new Map(
     (
       await findBySources(
         tx,
@@ -83,18 +145,18 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
       )
     ).map((r) => [sourceKey(r.sourceSystem, r.sourceEventId), r]),
   );
-  const indexOf = new Map<string, Buffer>();
+  const emailIndex = new Map<string, Buffer>();
   for (const e of events)
-    if (!indexOf.has(e.subject.email)) indexOf.set(e.subject.email, keys.emailIndex(shopKeys, e.subject.email));
-  const idIndexOf = new Map<string, Buffer>();
+    if (!emailIndex.has(e.subject.email)) emailIndex.set(e.subject.email, keys.emailIndex(shopKeys, e.subject.email));
+  const idIndex = new Map<string, Buffer>();
   for (const e of events)
     for (const [system, id] of Object.entries(e.subject.externalIds ?? {}))
-      if (!idIndexOf.has(pairKey(system, id))) idIndexOf.set(pairKey(system, id), identifierIndex(lookup, system, id));
-  const indexes = [...indexOf.values(), ...idIndexOf.values()];
+      if (!idIndex.has(pairKey(system, id))) idIndex.set(pairKey(system, id), identifierIndex(s, system, id));
+  const indexes = [...emailIndex.values(), ...idIndex.values()];
   const suppressed = await suppressionsOf(tx, shopId, indexes);
   const holders = await holdersOf(tx, shopId, indexes);
   const byIndex = new Map<string, StoredSubject>(
-    (await subjectsByIndexes(tx, shopId, [...indexOf.values()])).map((r) => [r.emailIndex.toString('hex'), r]),
+    (await subjectsByIndexes(tx, shopId, [...emailIndex.values()])).map((r) => [r.emailIndex.toString('hex'), r]),
   );
   const byId = new Map<string, StoredSubject>([...byIndex.values()].map((r) => [r.subjectId, r]));
   const heldElsewhere = [...new Set([...holders.values()].map((h) => h.subjectId))].filter((id) => !byId.has(id));
@@ -129,8 +191,6 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
       pushed.set(`${row.system}\u0000${pairKey(row.subjectId, row.purpose)}`, row);
     }
   }
-
-  // Systems with a consent push for the subject still waiting in the outbox.
   const pendingPush = new Set<string>();
   for (let i = 0; i < existingIds.length; i += 1000)
     for (const row of await tx
@@ -145,348 +205,401 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
         ),
       ))
       pendingPush.add(`${row.target}\u0000${row.subjectId}`);
+  return { sources, emailIndex, idIndex, suppressed, holders, byIndex, byId, histories, states, pushed, pendingPush };
+}
 
-  // --- the rules, event by event, in memory -----------------------------------------------------------
-  const newSubjects: StoredSubject[] = [];
-  const newIdentifiers: IdentifierRow[] = [];
-  const newRefs: OrderRef[] = [];
-  const changedExternalIds = new Map<string, StoredSubject>();
-  const unsuppress: Buffer[] = [];
-  const ledgerRows: LedgerRow[] = [];
-  const auditRows: AuditRow[] = [];
-  const outboxItems: EnqueueInput[] = [];
-  const stateUpserts = new Map<string, StateRow>();
-  const pushedUpserts = new Map<string, PushedRow>();
-  const outcomes: RecordOutcome[] = [];
-  // profiles (issue 4): subjects whose personalization became granted (rebuild) or stopped being granted (purge).
-  const profileTransitions = new Map<string, boolean>();
-  const profileRevoked = new Set<string>();
-  const session = { ...lookup, tx, head: s.head };
-  const conflictsAudited = new Set<string>();
-
-  const duplicateOutcome = (seen: LedgerRow, contentHash: string, eventId: string): RecordOutcome => {
-    if (seen.contentHash !== contentHash) {
-      throw new TactfulError(
-        'CONSENT.CONFLICT',
-        `Event id "${eventId}" from ${seen.sourceSystem} was already recorded with different content: give a new event id for a new event.`,
-      );
-    }
-    return {
-      status: 'duplicate',
-      eventId: seen.eventId,
-      subjectId: seen.subjectId,
-      echo: seen.echo,
-      changed: false,
-      state: asFolded(states.get(pairKey(seen.subjectId, seen.purpose))),
-    };
+function duplicateOutcome(known: Known, seen: LedgerRow, contentHash: string, eventId: string): RecordOutcome {
+  if (seen.contentHash !== contentHash) {
+    throw new TactfulError(
+      'CONSENT.CONFLICT',
+      `Event id "${eventId}" from ${seen.sourceSystem} was already recorded with different content: give a new event id for a new event.`,
+    );
+  }
+  return {
+    status: 'duplicate',
+    eventId: seen.eventId,
+    subjectId: seen.subjectId,
+    echo: seen.echo,
+    changed: false,
+    state: asFolded(known.states.get(pairKey(seen.subjectId, seen.purpose))),
   };
+}
 
-  for (const original of events) {
-    const hashedId = addressInside.test(original.source.eventId);
-    if (!hashedId) {
-      const seen = known.get(sourceKey(original.source.system, original.source.eventId));
-      if (seen) {
-        outcomes.push(duplicateOutcome(seen, eventContentHash(original), original.source.eventId));
-        continue;
+/** The rules for one event, in memory, in arrival order: who it is about, then the ledger, state and pushes. */
+async function applyEvent(
+  s: ShopSession,
+  known: Known,
+  writes: Writes,
+  original: ConsentEventData,
+): Promise<RecordOutcome> {
+  const hashedId = addressInside.test(original.source.eventId);
+  if (!hashedId) {
+    const seen = known.sources.get(sourceKey(original.source.system, original.source.eventId));
+    if (seen) return duplicateOutcome(known, seen, eventContentHash(original), original.source.eventId);
+  }
+  const firstParty = isFirstPartyOptIn({ source: original.source });
+  const index = known.emailIndex.get(original.subject.email)!;
+  const ids = Object.entries(original.subject.externalIds ?? {});
+  const idHexes = ids.map(([system, id]) => known.idIndex.get(pairKey(system, id))!.toString('hex'));
+  liftSuppression(known, writes, original, firstParty, [index.toString('hex'), ...idHexes]);
+  const { subject, subjectKey } = await identify(s, known, writes, original, index, idHexes);
+  claimIds(s, known, writes, subject, subjectKey, ids, idHexes);
+
+  const data: ConsentEventData = hashedId
+    ? {
+        ...original,
+        source: {
+          ...original.source,
+          eventId: storedEventId(subjectKey, original.source.system, original.source.eventId),
+        },
       }
-    }
+    : original;
+  const contentHash = eventContentHash(data);
+  if (hashedId) {
+    const seen =
+      known.sources.get(sourceKey(data.source.system, data.source.eventId)) ??
+      (await findBySources(s.tx, s.shopId, [data.source]))[0];
+    if (seen) return duplicateOutcome(known, seen, contentHash, data.source.eventId);
+  }
+  return recordEvent(s, known, writes, { data, contentHash, firstParty, subject, subjectKey, index });
+}
 
-    const firstParty = isFirstPartyOptIn({ source: original.source });
-    const index = indexOf.get(original.subject.email)!;
-    const indexHex = index.toString('hex');
-    const ids = Object.entries(original.subject.externalIds ?? {});
-    const idHexes = ids.map(([system, id]) => idIndexOf.get(pairKey(system, id))!.toString('hex'));
+/**
+ * The suppression list: every address and id of an erased person. Only the person themselves, opting in again
+ * after the erasure, comes back (their entries leave the list); anything else is refused whenever it arrives.
+ */
+function liftSuppression(
+  known: Known,
+  writes: Writes,
+  original: ConsentEventData,
+  firstParty: boolean,
+  hexes: readonly string[],
+): void {
+  const erasedAt = hexes
+    .map((hex) => known.suppressed.get(hex))
+    .filter((d): d is Date => d !== undefined)
+    .sort((a, b) => b.getTime() - a.getTime())[0];
+  if (!erasedAt) return;
+  const fresh = firstParty && (original.state === 'granted' || original.state === 'pending');
+  if (!fresh)
+    throw new TactfulError(
+      'CONSENT.SUPPRESSED',
+      'This person asked to be erased; only a fresh opt-in by the person themselves (a form or a double opt-in confirmation) can add them again.',
+    );
+  if (original.occurredAt.getTime() <= erasedAt.getTime())
+    throw new TactfulError(
+      'CONSENT.SUPPRESSED',
+      `This opt-in happened on ${original.occurredAt.toISOString()}, before the person was erased (${erasedAt.toISOString()}): it cannot bring them back. Only an opt-in made after the erasure can.`,
+    );
+  for (const hex of hexes) {
+    if (!known.suppressed.has(hex)) continue;
+    known.suppressed.delete(hex);
+    writes.unsuppress.push(Buffer.from(hex, 'hex'));
+    known.holders.delete(hex);
+  }
+}
 
-    // The suppression list: every address and id of an erased person. Only the person themselves, opting in
-    // again after the erasure, comes back; anything that happened before it is refused whenever it arrives.
-    const erasedAt = [indexHex, ...idHexes]
-      .map((hex) => suppressed.get(hex))
-      .filter((d): d is Date => d !== undefined)
-      .sort((a, b) => b.getTime() - a.getTime())[0];
-    if (erasedAt) {
-      const fresh = firstParty && (original.state === 'granted' || original.state === 'pending');
-      if (!fresh)
-        throw new TactfulError(
-          'CONSENT.SUPPRESSED',
-          'This person asked to be erased; only a fresh opt-in by the person themselves (a form or a double opt-in confirmation) can add them again.',
-        );
-      if (original.occurredAt.getTime() <= erasedAt.getTime())
-        throw new TactfulError(
-          'CONSENT.SUPPRESSED',
-          `This opt-in happened on ${original.occurredAt.toISOString()}, before the person was erased (${erasedAt.toISOString()}): it cannot bring them back. Only an opt-in made after the erasure can.`,
-        );
-      for (const hex of [indexHex, ...idHexes]) {
-        if (!suppressed.has(hex)) continue;
-        suppressed.delete(hex);
-        unsuppress.push(Buffer.from(hex, 'hex'));
-        holders.delete(hex);
-      }
-    }
-
-    // Who this is: the holder of the address, else the holder of the reporting system's id (their address
-    // changed there), else whoever had the address before (a late event about an old address).
-    let subject = byIndex.get(indexHex);
-    const idHolder = idHexes
-      .map((hex) => holders.get(hex))
-      .map((h) => (h?.current ? byId.get(h.subjectId) : undefined))
-      .find((x) => x !== undefined);
-    if (subject && idHolder && idHolder.subjectId !== subject.subjectId) {
-      // Two people in Tactful claim to be this one: the address decides, and the merchant is told to merge.
-      const pair = `${subject.subjectId}\u0000${idHolder.subjectId}`;
-      if (!conflictsAudited.has(pair)) {
-        conflictsAudited.add(pair);
-        auditRows.push(
-          nextAuditRow(shopId, s.head, {
-            action: 'subject.identity_conflict',
-            actor: s.actor,
-            subjectId: subject.subjectId,
-            at: s.recordedAt,
-            details: { source: original.source.system, otherSubjectId: idHolder.subjectId },
-          }),
-        );
-      }
-    } else if (!subject && idHolder && holders.get(indexHex)?.subjectId === idHolder.subjectId) {
-      // The system still names the person by an address they had before: it lags behind, nothing moved.
-      subject = idHolder;
-    } else if (!subject && idHolder && !newSubjects.includes(idHolder)) {
-      const change = await repointAddress(session, idHolder.subjectId, original.subject.email, {
-        source: original.source.system,
-        actor: s.actor,
-        at: s.recordedAt,
-      });
-      if (change.status === 'changed') {
-        byIndex.delete(idHolder.emailIndex.toString('hex'));
-        idHolder.emailIndex = index;
-        byIndex.set(indexHex, idHolder);
-        subject = idHolder;
-      }
-    } else if (!subject) {
-      const past = holders.get(indexHex);
-      if (past && !past.current) subject = byId.get(past.subjectId);
-    }
-
-    let subjectKey: Buffer | null;
-    if (!subject) {
-      const created = newSubjectRow(lookup, original.subject.email, undefined, s.recordedAt);
-      subject = created.row;
-      subjectKey = created.key;
-      keys.rememberSubjectKey(shopId, subject.subjectId, created.key);
-      byIndex.set(indexHex, subject);
-      byId.set(subject.subjectId, subject);
-      newSubjects.push(subject);
-      newIdentifiers.push(
-        newIdentifierRow(lookup, subject.subjectId, created.key, EMAIL, original.subject.email, s.recordedAt),
-      );
-      newRefs.push({ subjectId: subject.subjectId, ref: emailRef(index) });
-      auditRows.push(
-        nextAuditRow(shopId, s.head, {
-          action: 'subject.registered',
+/**
+ * Who this is: the holder of the address, else the holder of the reporting system's id (their address changed
+ * there), else whoever had the address before (a late event about an old address), else a new subject.
+ */
+async function identify(
+  s: ShopSession,
+  known: Known,
+  writes: Writes,
+  original: ConsentEventData,
+  index: Buffer,
+  idHexes: readonly string[],
+): Promise<{ subject: StoredSubject; subjectKey: Buffer }> {
+  const { byIndex, byId, holders } = known;
+  const indexHex = index.toString('hex');
+  let subject = byIndex.get(indexHex);
+  const idHolder = idHexes
+    .map((hex) => holders.get(hex))
+    .map((h) => (h?.current ? byId.get(h.subjectId) : undefined))
+    .find((x) => x !== undefined);
+  if (subject && idHolder && idHolder.subjectId !== subject.subjectId) {
+    // Two people in Tactful claim to be this one: the address decides, and the merchant is told to merge.
+    const pair = `${subject.subjectId}\u0000${idHolder.subjectId}`;
+    if (!writes.conflictsAudited.has(pair)) {
+      writes.conflictsAudited.add(pair);
+      writes.auditRows.push(
+        nextAuditRow(s.shopId, s.head, {
+          action: 'subject.identity_conflict',
           actor: s.actor,
           subjectId: subject.subjectId,
           at: s.recordedAt,
-          details: { source: original.source.system, method: original.source.method },
+          details: { source: original.source.system, otherSubjectId: idHolder.subjectId },
         }),
       );
-    } else {
-      subjectKey = keys.unwrapSubjectKey(shopKeys, shopId, subject.subjectId, subject.wrappedKey);
     }
-    if (!subjectKey)
-      throw new TactfulError(
-        'CONSENT.SUPPRESSED',
-        'This person was erased; record a fresh first-party opt-in to add them again.',
-      );
-    // Ids nobody else holds become this person's; an id held by another person stays theirs (a conflict).
-    for (const [i, [system, id]] of ids.entries()) {
-      const hex = idHexes[i]!;
-      const holder = holders.get(hex);
-      if (holder?.current || subject.externalIds[system] === id) continue;
-      subject.externalIds = { ...subject.externalIds, [system]: id };
-      if (!newSubjects.includes(subject)) changedExternalIds.set(subject.subjectId, subject);
-      const row = newIdentifierRow(lookup, subject.subjectId, subjectKey, system, id, s.recordedAt);
-      newIdentifiers.push(row);
-      newRefs.push({ subjectId: subject.subjectId, ref: `${system}:${id}` });
-      holders.set(hex, { ...row, current: true });
-    }
-
-    const data: ConsentEventData = hashedId
-      ? {
-          ...original,
-          source: {
-            ...original.source,
-            eventId: storedEventId(subjectKey, original.source.system, original.source.eventId),
-          },
-        }
-      : original;
-    const contentHash = eventContentHash(data);
-    if (hashedId) {
-      const k = sourceKey(data.source.system, data.source.eventId);
-      const seen = known.get(k) ?? (await findBySources(tx, shopId, [data.source]))[0];
-      if (seen) {
-        outcomes.push(duplicateOutcome(seen, contentHash, data.source.eventId));
-        continue;
-      }
-    }
-
-    const key = pairKey(subject.subjectId, data.purpose);
-    // An echo: the source reports back exactly what Tactful wrote to it, while that write is still in flight
-    // (the source has reported nothing since). Whatever the source reports, it is what it holds now.
-    const fromSource = pushed.get(`${data.source.system}\u0000${key}`);
-    const echo = !firstParty && fromSource?.inFlight === true && fromSource.state === data.state;
-    // A push of ours to the source not delivered yet would overwrite what the source just reported.
-    const overtaken = pendingPush.has(`${data.source.system}\u0000${subject.subjectId}`);
-    if (fromSource && (!fromSource.reportedAt || fromSource.reportedAt.getTime() <= data.occurredAt.getTime())) {
-      const reported: PushedRow = {
-        ...fromSource,
-        inFlight: false,
-        reportedState: data.state,
-        reportedAt: data.occurredAt,
-      };
-      pushed.set(`${data.source.system}\u0000${key}`, reported);
-      pushedUpserts.set(`${data.source.system}\u0000${key}`, reported);
-    }
-    const row = nextLedgerRow(shopId, s.head, {
-      data,
-      subjectId: subject.subjectId,
-      subjectKey,
-      echo,
-      recordedAt: s.recordedAt,
-      contentHash,
+  } else if (!subject && idHolder && holders.get(indexHex)?.subjectId === idHolder.subjectId) {
+    // The system still names the person by an address they had before: it lags behind, nothing moved.
+    subject = idHolder;
+  } else if (!subject && idHolder && !writes.newSubjects.includes(idHolder)) {
+    const change = await repointAddress(s, idHolder.subjectId, original.subject.email, {
+      source: original.source.system,
+      actor: s.actor,
+      at: s.recordedAt,
     });
-    ledgerRows.push(row);
-    known.set(sourceKey(data.source.system, data.source.eventId), row);
-    const history = histories.get(key) ?? [];
-    history.push(row);
-    histories.set(key, history);
-
-    const folded = foldConsent(history.map(toFoldable));
-    const before = states.get(key);
-    const stateChanged =
-      folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level);
-    // profiles (issue 4): remember the subject's last personalization transition of this batch.
-    if (
-      stateChanged &&
-      data.purpose === PROFILE_PURPOSE &&
-      (before?.state === 'granted') !== (folded.state === 'granted')
-    ) {
-      profileTransitions.set(subject.subjectId, folded.state === 'granted');
-      if (folded.state !== 'granted') profileRevoked.add(subject.subjectId);
+    if (change.status === 'changed') {
+      byIndex.delete(idHolder.emailIndex.toString('hex'));
+      idHolder.emailIndex = index;
+      byIndex.set(indexHex, idHolder);
+      subject = idHolder;
     }
-    if (folded.decidedBy !== null && folded.since && (stateChanged || before?.decidedBy !== folded.decidedBy)) {
-      const next: StateRow = {
-        shopId,
-        subjectId: subject.subjectId,
-        purpose: data.purpose,
-        state: folded.state,
-        level: folded.level,
-        since: folded.since,
-        decidedBy: folded.decidedBy,
-      };
-      states.set(key, next);
-      stateUpserts.set(key, next);
-    }
-
-    auditRows.push(
-      nextAuditRow(shopId, s.head, {
-        action: 'consent.recorded',
-        actor: s.actor,
-        subjectId: subject.subjectId,
-        at: s.recordedAt,
-        details: {
-          purpose: data.purpose,
-          state: data.state,
-          level: data.level,
-          source: data.source.system,
-          method: data.source.method,
-          sourceEventId: data.source.eventId,
-          occurredAt: data.occurredAt.toISOString(),
-          echo,
-          changed: stateChanged,
-          result: folded.state,
-        },
-      }),
+  } else if (!subject) {
+    const past = holders.get(indexHex);
+    if (past && !past.current) subject = byId.get(past.subjectId);
+  }
+  if (!subject) return register(s, known, writes, original, index);
+  const subjectKey = s.keys.unwrapSubjectKey(s.shopKeys, s.shopId, subject.subjectId, subject.wrappedKey);
+  if (!subjectKey)
+    throw new TactfulError(
+      'CONSENT.SUPPRESSED',
+      'This person was erased; record a fresh first-party opt-in to add them again.',
     );
+  return { subject, subjectKey };
+}
 
-    if (stateChanged) {
-      // The source already holds the new state, unless a write of ours with another state is still on its way
-      // there: then it is told again, so the last word it gets is this one.
-      const targets = s.settings.connectedSystems.filter((system) => system !== data.source.system || overtaken);
-      const decider = history.find((h) => h.eventId === folded.decidedBy);
-      // A late event about an old address changes the person: the systems are told at their address now.
-      const payload = {
-        email: subject.emailIndex.equals(index)
-          ? data.subject.email
-          : openForSubject(subjectKey, shopId, subject.subjectId, 'email', subject.emailEnc),
-        externalIds: subject.externalIds,
-        purpose: data.purpose,
-        state: folded.state,
-        level: folded.level,
-        occurredAt: (folded.since ?? data.occurredAt).toISOString(),
-        firstParty: decider ? isFirstPartyOptIn(toFoldable(decider)) : false,
-      };
-      for (const target of targets) {
-        outboxItems.push({ target, kind: 'consent.push', subjectId: subject.subjectId, payload });
-        pendingPush.add(`${target}\u0000${subject.subjectId}`);
-        // Remember the write in flight, so the system's report of exactly this state is known as its echo.
-        const before = pushed.get(`${target}\u0000${key}`);
-        const written: PushedRow = {
-          shopId,
-          system: target,
-          subjectId: subject.subjectId,
-          purpose: data.purpose,
-          state: folded.state,
-          occurredAt: folded.since ?? data.occurredAt,
-          pushedAt: s.recordedAt,
-          inFlight: true,
-          reportedState: before?.reportedState ?? null,
-          reportedAt: before?.reportedAt ?? null,
-        };
-        pushed.set(`${target}\u0000${key}`, written);
-        pushedUpserts.set(`${target}\u0000${key}`, written);
-      }
-    }
-    outcomes.push({
-      status: 'recorded',
-      eventId: row.eventId,
+/** A person Tactful has not met: a subject with their own key, their address as an identifier, their orders. */
+function register(
+  s: ShopSession,
+  known: Known,
+  writes: Writes,
+  original: ConsentEventData,
+  index: Buffer,
+): { subject: StoredSubject; subjectKey: Buffer } {
+  const created = newSubjectRow(s, original.subject.email, undefined, s.recordedAt);
+  const subject = created.row;
+  s.keys.rememberSubjectKey(s.shopId, subject.subjectId, created.key);
+  known.byIndex.set(index.toString('hex'), subject);
+  known.byId.set(subject.subjectId, subject);
+  writes.newSubjects.push(subject);
+  writes.newIdentifiers.push(
+    newIdentifierRow(s, subject.subjectId, created.key, EMAIL, original.subject.email, s.recordedAt),
+  );
+  writes.newRefs.push({ subjectId: subject.subjectId, ref: emailRef(index) });
+  writes.auditRows.push(
+    nextAuditRow(s.shopId, s.head, {
+      action: 'subject.registered',
+      actor: s.actor,
       subjectId: subject.subjectId,
-      echo,
-      changed: stateChanged,
-      state: folded,
-    });
+      at: s.recordedAt,
+      details: { source: original.source.system, method: original.source.method },
+    }),
+  );
+  return { subject, subjectKey: created.key };
+}
+
+/** Ids nobody else holds become this person's; an id held by another person stays theirs (a conflict). */
+function claimIds(
+  s: ShopSession,
+  known: Known,
+  writes: Writes,
+  subject: StoredSubject,
+  subjectKey: Buffer,
+  ids: ReadonlyArray<[string, string]>,
+  idHexes: readonly string[],
+): void {
+  for (const [i, [system, id]] of ids.entries()) {
+    const hex = idHexes[i]!;
+    const holder = known.holders.get(hex);
+    if (holder?.current || subject.externalIds[system] === id) continue;
+    subject.externalIds = { ...subject.externalIds, [system]: id };
+    if (!writes.newSubjects.includes(subject)) writes.changedExternalIds.set(subject.subjectId, subject);
+    const row = newIdentifierRow(s, subject.subjectId, subjectKey, system, id, s.recordedAt);
+    writes.newIdentifiers.push(row);
+    writes.newRefs.push({ subjectId: subject.subjectId, ref: `${system}:${id}` });
+    known.holders.set(hex, { ...row, current: true });
+  }
+}
+
+interface Identified {
+  data: ConsentEventData;
+  contentHash: string;
+  firstParty: boolean;
+  subject: StoredSubject;
+  subjectKey: Buffer;
+  /** The blind index of the address the event named. */
+  index: Buffer;
+}
+
+/** Appends the event to the ledger, folds the subject's state again, and audits it; a change is pushed on. */
+function recordEvent(s: ShopSession, known: Known, writes: Writes, event: Identified): RecordOutcome {
+  const { data, subject } = event;
+  const key = pairKey(subject.subjectId, data.purpose);
+  // An echo: the source reports back exactly what Tactful wrote to it, while that write is still in flight
+  // (the source has reported nothing since). Whatever the source reports, it is what it holds now.
+  const fromSource = known.pushed.get(`${data.source.system}\u0000${key}`);
+  const echo = !event.firstParty && fromSource?.inFlight === true && fromSource.state === data.state;
+  // A push of ours to the source not delivered yet would overwrite what the source just reported.
+  const overtaken = known.pendingPush.has(`${data.source.system}\u0000${subject.subjectId}`);
+  if (fromSource && (!fromSource.reportedAt || fromSource.reportedAt.getTime() <= data.occurredAt.getTime())) {
+    const reported: PushedRow = {
+      ...fromSource,
+      inFlight: false,
+      reportedState: data.state,
+      reportedAt: data.occurredAt,
+    };
+    known.pushed.set(`${data.source.system}\u0000${key}`, reported);
+    writes.pushedUpserts.set(`${data.source.system}\u0000${key}`, reported);
+  }
+  const row = nextLedgerRow(s.shopId, s.head, {
+    data,
+    subjectId: subject.subjectId,
+    subjectKey: event.subjectKey,
+    echo,
+    recordedAt: s.recordedAt,
+    contentHash: event.contentHash,
+  });
+  writes.ledgerRows.push(row);
+  known.sources.set(sourceKey(data.source.system, data.source.eventId), row);
+  const history = known.histories.get(key) ?? [];
+  history.push(row);
+  known.histories.set(key, history);
+
+  const folded = foldConsent(history.map(toFoldable));
+  const before = known.states.get(key);
+  const stateChanged = folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level);
+  if (
+    stateChanged &&
+    data.purpose === PROFILE_PURPOSE &&
+    (before?.state === 'granted') !== (folded.state === 'granted')
+  ) {
+    writes.profileTransitions.set(subject.subjectId, folded.state === 'granted');
+    if (folded.state !== 'granted') writes.profileRevoked.add(subject.subjectId);
+  }
+  if (folded.decidedBy !== null && folded.since && (stateChanged || before?.decidedBy !== folded.decidedBy)) {
+    const next: StateRow = {
+      shopId: s.shopId,
+      subjectId: subject.subjectId,
+      purpose: data.purpose,
+      state: folded.state,
+      level: folded.level,
+      since: folded.since,
+      decidedBy: folded.decidedBy,
+    };
+    known.states.set(key, next);
+    writes.stateUpserts.set(key, next);
   }
 
-  // --- writes, in bulk ----------------------------------------------------------------------------------
-  if (unsuppress.length > 0)
+  writes.auditRows.push(
+    nextAuditRow(s.shopId, s.head, {
+      action: 'consent.recorded',
+      actor: s.actor,
+      subjectId: subject.subjectId,
+      at: s.recordedAt,
+      details: {
+        purpose: data.purpose,
+        state: data.state,
+        level: data.level,
+        source: data.source.system,
+        method: data.source.method,
+        sourceEventId: data.source.eventId,
+        occurredAt: data.occurredAt.toISOString(),
+        echo,
+        changed: stateChanged,
+        result: folded.state,
+      },
+    }),
+  );
+  if (stateChanged) pushChange(s, known, writes, event, { folded, history, overtaken });
+  return {
+    status: 'recorded',
+    eventId: row.eventId,
+    subjectId: subject.subjectId,
+    echo,
+    changed: stateChanged,
+    state: folded,
+  };
+}
+
+/**
+ * Tells every other connected system of a changed state. The source already holds it, unless a write of ours
+ * with another state is still on its way there: then it is told again, so the last word it gets is this one.
+ */
+function pushChange(
+  s: ShopSession,
+  known: Known,
+  writes: Writes,
+  event: Identified,
+  change: { folded: FoldedConsent; history: readonly LedgerRow[]; overtaken: boolean },
+): void {
+  const { data, subject, subjectKey } = event;
+  const { folded } = change;
+  const key = pairKey(subject.subjectId, data.purpose);
+  const targets = s.settings.connectedSystems.filter((system) => system !== data.source.system || change.overtaken);
+  const decider = change.history.find((h) => h.eventId === folded.decidedBy);
+  // A late event about an old address changes the person: the systems are told at their address now.
+  const payload = {
+    email: subject.emailIndex.equals(event.index)
+      ? data.subject.email
+      : openForSubject(subjectKey, s.shopId, subject.subjectId, 'email', subject.emailEnc),
+    externalIds: subject.externalIds,
+    purpose: data.purpose,
+    state: folded.state,
+    level: folded.level,
+    occurredAt: (folded.since ?? data.occurredAt).toISOString(),
+    firstParty: decider ? isFirstPartyOptIn(toFoldable(decider)) : false,
+  };
+  for (const target of targets) {
+    writes.outboxItems.push({ target, kind: 'consent.push', subjectId: subject.subjectId, payload });
+    known.pendingPush.add(`${target}\u0000${subject.subjectId}`);
+    // Remember the write in flight, so the system's report of exactly this state is known as its echo.
+    const before = known.pushed.get(`${target}\u0000${key}`);
+    const written: PushedRow = {
+      shopId: s.shopId,
+      system: target,
+      subjectId: subject.subjectId,
+      purpose: data.purpose,
+      state: folded.state,
+      occurredAt: folded.since ?? data.occurredAt,
+      pushedAt: s.recordedAt,
+      inFlight: true,
+      reportedState: before?.reportedState ?? null,
+      reportedAt: before?.reportedAt ?? null,
+    };
+    known.pushed.set(`${target}\u0000${key}`, written);
+    writes.pushedUpserts.set(`${target}\u0000${key}`, written);
+  }
+}
+
+/** The writes, in bulk, in the order the tables depend on each other. */
+async function writeAll(s: ShopSession, writes: Writes): Promise<void> {
+  const { tx, shopId } = s;
+  if (writes.unsuppress.length > 0)
     await tx
       .delete(suppression)
-      .where(and(eq(suppression.shopId, shopId), inArray(suppression.emailIndex, unsuppress)));
-  await bulkInsert(tx, subjects, newSubjects);
-  await insertIdentifiers(tx, newIdentifiers);
+      .where(and(eq(suppression.shopId, shopId), inArray(suppression.emailIndex, writes.unsuppress)));
+  await bulkInsert(tx, subjects, writes.newSubjects);
+  await insertIdentifiers(tx, writes.newIdentifiers);
   // Orders placed before Tactful knew the person (by their address or an id of theirs) join them now.
-  await linkOrders(tx, shopId, newRefs);
-  for (const subject of changedExternalIds.values()) {
+  await linkOrders(tx, shopId, writes.newRefs);
+  for (const subject of writes.changedExternalIds.values()) {
     await tx
       .update(subjects)
       .set({ externalIds: subject.externalIds })
       .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subject.subjectId)));
   }
-  await insertLedgerRows(tx, ledgerRows);
+  await insertLedgerRows(tx, writes.ledgerRows);
   await bulkInsert(
     tx,
     consentState,
-    [...stateUpserts.values()],
+    [...writes.stateUpserts.values()],
     sql`on conflict (shop_id, subject_id, purpose) do update set state = excluded.state, level = excluded.level, since = excluded.since, decided_by = excluded.decided_by`,
   );
-  await insertAuditRows(tx, auditRows);
-  // profiles (issue 4): purge on withdrawal, rebuild from order history on a fresh grant — same transaction.
-  const granted = [...profileTransitions].filter(([, g]) => g).map(([id]) => id);
-  await purgeProfiles(tx, shopId, s.head, [...profileRevoked], s.actor, s.recordedAt);
+  await insertAuditRows(tx, writes.auditRows);
+  // Minimisation: a withdrawal purges the profile and a fresh grant rebuilds it from the order history, in the
+  // same transaction as the consent change.
+  const granted = [...writes.profileTransitions].filter(([, g]) => g).map(([id]) => id);
+  await purgeProfiles(tx, shopId, s.head, [...writes.profileRevoked], s.actor, s.recordedAt);
   await rebuildProfiles(tx, shopId, s.head, granted, s.actor, s.recordedAt);
-  await enqueue(tx, keys, shopId, outboxItems, s.recordedAt);
+  await enqueue(tx, s.keys, shopId, writes.outboxItems, s.recordedAt);
   await bulkInsert(
     tx,
     pushedConsent,
-    [...pushedUpserts.values()],
+    [...writes.pushedUpserts.values()],
     sql`on conflict (shop_id, system, subject_id, purpose) do update set state = excluded.state, occurred_at = excluded.occurred_at, pushed_at = excluded.pushed_at, in_flight = excluded.in_flight, reported_state = excluded.reported_state, reported_at = excluded.reported_at`,
   );
-  return outcomes;
 }
