@@ -29,7 +29,7 @@ import { openAttributes } from '../profile/sealed-attributes.js';
 import { rows } from '../store/open.js';
 import type { CampaignContent, CampaignMessage, CampaignSender, EmailProvider } from '../ports.js';
 import type { CustomerRecommendations, ExplainedRecommendation } from '../recommend/service.js';
-import { readShopSettings } from '../shop/settings.js';
+import { readShopSettings, type ShopSettings } from '../shop/settings.js';
 import { campaignRecipients, campaigns, campaignWaves, consentState, contactSends, subjects } from '../store/schema.js';
 import {
   MAX_CAMPAIGN_PRODUCTS,
@@ -263,48 +263,38 @@ async function timeZones(ctx: ShopContext, subjectIds: readonly string[]): Promi
   return out;
 }
 
+type RunOptions = z.output<typeof runCampaignSchema>;
+type Message = CampaignMessage & { subjectId: string; productIds: string[] };
+/** What this person's email would say now, or why they get none. */
+type Compose = (
+  subjectId: string,
+  email: string,
+) => Promise<{ content: CampaignContent; productIds: string[] } | ExclusionReason>;
+
+/** One run: what each of its steps reads, and the result they add to. */
+interface Run {
+  deps: CampaignDeps;
+  ctx: ShopContext;
+  options: RunOptions;
+  actor: Actor;
+  provider: EmailProvider | undefined;
+  settings: ShopSettings;
+  sender: CampaignSender;
+  instanceId: string;
+  at: Date;
+  result: CampaignRunResult;
+  compose: Compose;
+}
+
 export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | unknown): Promise<CampaignRunResult> {
   const options = parseOrThrow(runCampaignSchema, input, 'CAMPAIGN.INVALID', 'campaign');
-  const { ctx } = deps;
-  const actor = deps.actor ?? systemActor;
-  if (options.at && !options.dryRun)
-    throw new TactfulError(
-      'CAMPAIGN.INVALID',
-      'Only a dry run may be evaluated at another time (--at): a real send happens now.',
-    );
-  if (options.only && !options.dryRun)
-    throw new TactfulError(
-      'CAMPAIGN.INVALID',
-      'Only a dry run may be restricted to chosen people: a send goes to everyone eligible (use a segment).',
-    );
-  const provider = deps.provider;
-  if (!options.dryRun) {
-    if (!provider)
-      throw new TactfulError(
-        'CAMPAIGN.NO_PROVIDER',
-        'No email provider is connected: connect Mailchimp (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID) or run a dry run.',
-      );
-    if (!provider.capabilities.campaigns || !provider.sendCampaign)
-      throw new TactfulError('CAMPAIGN.NO_PROVIDER', `The email provider ${provider.system} cannot send campaigns.`);
-  }
+  const { ctx, provider } = deps;
+  refuseImpossibleRun(options, provider);
   const settings = await readShopSettings(ctx.db, ctx.shopId);
   const warnings: string[] = [];
-  let sender: CampaignSender | undefined = settings.sender;
-  if (!sender) {
-    if (!options.dryRun)
-      throw new TactfulError(
-        'CAMPAIGN.NO_SENDER',
-        "The shop has no sender identity (name, reply address, postal address): set it in the admin's Settings or with `tactful settings sender`, then send.",
-      );
-    warnings.push(
-      'No sender identity is set: the previews show a placeholder; set name, reply address and postal address before sending.',
-    );
-    sender = { name: ctx.shopId, email: `hello@${ctx.shopId}`, postalAddress: '(postal address not set)' };
-  }
+  const sender = senderOf(options, settings, ctx.shopId, warnings);
   const segmentMembers =
     options.segment === undefined ? null : new Set((await deps.segmentMembers?.(options.segment)) ?? []);
-  const at = options.at ?? ctx.now();
-  const instanceId = options.instanceId ?? hostname();
   const result: CampaignRunResult = {
     campaign: options.name,
     dryRun: options.dryRun,
@@ -318,22 +308,102 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
     previews: [],
     warnings,
   };
-  const exclude = (reason: ExclusionReason) => {
-    result.excluded[reason] = (result.excluded[reason] ?? 0) + 1;
+  const run: Run = {
+    deps,
+    ctx,
+    options,
+    actor: deps.actor ?? systemActor,
+    provider,
+    settings,
+    sender,
+    instanceId: options.instanceId ?? hostname(),
+    at: options.at ?? ctx.now(),
+    result,
+    compose: await composer(deps, options, settings),
   };
 
+  // 1. Finish waves an interrupted run left behind; 2. everyone else who may get it now.
+  const handled = options.dryRun ? new Set<string>() : await resumeWaves(run);
+  const ready = await selectRecipients(run, handled, segmentMembers);
+  result.eligible += ready.length;
+  if (options.dryRun) {
+    result.previews = ready.slice(0, options.previews).map((m) => ({
+      email: m.email,
+      subjectId: m.subjectId,
+      content: m.content,
+      ...renderPreview({ subject: options.subject, sender, content: m.content }),
+    }));
+    return result;
+  }
+  // 3. Claim and send, one wave at a time.
+  await recordCampaign(run);
+  for (let i = 0; i < ready.length; i += options.waveSize) {
+    const part = ready.slice(i, i + options.waveSize);
+    const { wave, claimed } = await claimWave(run, part);
+    const lost = part.length - claimed.size;
+    result.alreadySent += lost;
+    result.eligible -= lost;
+    await deliverWave(
+      run,
+      wave,
+      part.filter((m) => claimed.has(m.subjectId)),
+      [],
+    );
+    deps.onProgress?.('send', Math.min(i + options.waveSize, ready.length), ready.length);
+  }
+  return result;
+}
+
+/** Options a real send cannot honour, and a send with nothing to send it through, are refused up front. */
+function refuseImpossibleRun(options: RunOptions, provider: EmailProvider | undefined): void {
+  if (options.at && !options.dryRun)
+    throw new TactfulError(
+      'CAMPAIGN.INVALID',
+      'Only a dry run may be evaluated at another time (--at): a real send happens now.',
+    );
+  if (options.only && !options.dryRun)
+    throw new TactfulError(
+      'CAMPAIGN.INVALID',
+      'Only a dry run may be restricted to chosen people: a send goes to everyone eligible (use a segment).',
+    );
+  if (options.dryRun) return;
+  if (!provider)
+    throw new TactfulError(
+      'CAMPAIGN.NO_PROVIDER',
+      'No email provider is connected: connect Mailchimp (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID) or run a dry run.',
+    );
+  if (!provider.capabilities.campaigns || !provider.sendCampaign)
+    throw new TactfulError('CAMPAIGN.NO_PROVIDER', `The email provider ${provider.system} cannot send campaigns.`);
+}
+
+/** The shop's sender identity; a dry run without one previews with a placeholder and says so. */
+function senderOf(options: RunOptions, settings: ShopSettings, shopId: string, warnings: string[]): CampaignSender {
+  if (settings.sender) return settings.sender;
+  if (!options.dryRun)
+    throw new TactfulError(
+      'CAMPAIGN.NO_SENDER',
+      "The shop has no sender identity (name, reply address, postal address): set it in the admin's Settings or with `tactful settings sender`, then send.",
+    );
+  warnings.push(
+    'No sender identity is set: the previews show a placeholder; set name, reply address and postal address before sending.',
+  );
+  return { name: shopId, email: `hello@${shopId}`, postalAddress: '(postal address not set)' };
+}
+
+function exclude(result: CampaignRunResult, reason: ExclusionReason): void {
+  result.excluded[reason] = (result.excluded[reason] ?? 0) + 1;
+}
+
+/** Builds each person's email: their personal recommendations, why, their consent line and their links. */
+async function composer(deps: CampaignDeps, options: RunOptions, settings: ShopSettings): Promise<Compose> {
+  const { ctx } = deps;
   const purposes = await listPurposes(ctx.db, ctx.shopId);
   const emailPurposeTitle = purposes.find((p) => p.key === 'email_marketing')?.title ?? 'email offers';
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const link = (path: string, token: string) =>
     `${options.publicUrl.replace(/\/$/, '')}${path}?token=${encodeURIComponent(token)}`;
   const shopUrl = `https://${ctx.shopId}`;
-
-  /** What this person's email would say now, or why they get none. */
-  async function compose(
-    subjectId: string,
-    email: string,
-  ): Promise<{ content: CampaignContent; productIds: string[] } | ExclusionReason> {
+  return async (subjectId, email) => {
     let recs: ExplainedRecommendation[];
     try {
       recs = (await deps.recommend(email, { k: 10 })).recommendations;
@@ -359,71 +429,83 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       unsubscribeUrl: link('/unsubscribe', await unsubscribeToken(ctx, subjectId, 'email_marketing')),
     };
     return { content, productIds: shown.map((r) => r.productId) };
-  }
+  };
+}
 
-  // 1. Finish waves an interrupted run left behind (this instance's at once, others' once their lease ran out).
+/**
+ * Finishes waves an interrupted run left behind: this instance's at once, others' once their lease ran out.
+ * Returns the people those waves held, so the rest of the run leaves them alone.
+ */
+async function resumeWaves(run: Run): Promise<Set<string>> {
+  const { ctx, options, result } = run;
   const handled = new Set<string>();
-  if (!options.dryRun) {
-    const stale = await ctx.db
-      .update(campaignWaves)
-      .set({ claimedBy: instanceId, leaseUntil: new Date(ctx.now().getTime() + options.leaseSeconds * 1000) })
+  const stale = await ctx.db
+    .update(campaignWaves)
+    .set({ claimedBy: run.instanceId, leaseUntil: new Date(ctx.now().getTime() + options.leaseSeconds * 1000) })
+    .where(
+      and(
+        eq(campaignWaves.shopId, ctx.shopId),
+        eq(campaignWaves.campaign, options.name),
+        eq(campaignWaves.status, 'claimed'),
+        or(eq(campaignWaves.claimedBy, run.instanceId), lt(campaignWaves.leaseUntil, ctx.now())),
+      ),
+    )
+    .returning({ wave: campaignWaves.wave });
+  for (const { wave } of stale.sort((a, b) => a.wave - b.wave)) {
+    const members = await ctx.db
+      .select({ subjectId: campaignRecipients.subjectId })
+      .from(campaignRecipients)
       .where(
         and(
-          eq(campaignWaves.shopId, ctx.shopId),
-          eq(campaignWaves.campaign, options.name),
-          eq(campaignWaves.status, 'claimed'),
-          or(eq(campaignWaves.claimedBy, instanceId), lt(campaignWaves.leaseUntil, ctx.now())),
+          eq(campaignRecipients.shopId, ctx.shopId),
+          eq(campaignRecipients.campaign, options.name),
+          eq(campaignRecipients.wave, wave),
+          eq(campaignRecipients.status, 'claimed'),
         ),
-      )
-      .returning({ wave: campaignWaves.wave });
-    for (const { wave } of stale.sort((a, b) => a.wave - b.wave)) {
-      const members = await ctx.db
-        .select({ subjectId: campaignRecipients.subjectId })
-        .from(campaignRecipients)
-        .where(
-          and(
-            eq(campaignRecipients.shopId, ctx.shopId),
-            eq(campaignRecipients.campaign, options.name),
-            eq(campaignRecipients.wave, wave),
-            eq(campaignRecipients.status, 'claimed'),
-          ),
-        );
-      // Consent is checked again: someone may have withdrawn since the claim. They are released, not sent.
-      const again = await loadCandidates(
-        ctx,
-        members.map((m) => m.subjectId),
       );
-      const emails = await emailsOfMany(
-        ctx.db,
-        ctx.keys,
-        ctx.shopId,
-        again.map((c) => c.subjectId),
-      );
-      const messages: Array<CampaignMessage & { subjectId: string; productIds: string[] }> = [];
-      const released: string[] = members.map((m) => m.subjectId).filter((id) => !again.some((c) => c.subjectId === id));
-      for (const c of again) {
-        handled.add(c.subjectId);
-        const email = emails.get(c.subjectId);
-        const blocked = consentExclusion(c, settings.requireDoubleOptIn);
-        const composed = email && !blocked ? await compose(c.subjectId, email) : (blocked ?? 'no_recommendation');
-        if (typeof composed === 'string') {
-          exclude(composed);
-          released.push(c.subjectId);
-        } else
-          messages.push({
-            email: email!,
-            content: composed.content,
-            subjectId: c.subjectId,
-            productIds: composed.productIds,
-          });
-      }
-      result.eligible += messages.length;
-      await deliverWave(wave, messages, released);
-      result.resumedWaves += 1;
+    // Consent is checked again: someone may have withdrawn since the claim. They are released, not sent.
+    const again = await loadCandidates(
+      ctx,
+      members.map((m) => m.subjectId),
+    );
+    const emails = await emailsOfMany(
+      ctx.db,
+      ctx.keys,
+      ctx.shopId,
+      again.map((c) => c.subjectId),
+    );
+    const messages: Message[] = [];
+    const released: string[] = members.map((m) => m.subjectId).filter((id) => !again.some((c) => c.subjectId === id));
+    for (const c of again) {
+      handled.add(c.subjectId);
+      const email = emails.get(c.subjectId);
+      const blocked = consentExclusion(c, run.settings.requireDoubleOptIn);
+      const composed = email && !blocked ? await run.compose(c.subjectId, email) : (blocked ?? 'no_recommendation');
+      if (typeof composed === 'string') {
+        exclude(result, composed);
+        released.push(c.subjectId);
+      } else
+        messages.push({
+          email: email!,
+          content: composed.content,
+          subjectId: c.subjectId,
+          productIds: composed.productIds,
+        });
     }
+    result.eligible += messages.length;
+    await deliverWave(run, wave, messages, released);
+    result.resumedWaves += 1;
   }
+  return handled;
+}
 
-  // 2. Everyone else: consent, segment, earlier runs, the contact policy, recommendations.
+/** Everyone else, in order: consent, segment, earlier runs, the contact policy, the limit, recommendations. */
+async function selectRecipients(
+  run: Run,
+  handled: ReadonlySet<string>,
+  segmentMembers: ReadonlySet<string> | null,
+): Promise<Message[]> {
+  const { ctx, options, result, at } = run;
   const candidates = await loadCandidates(ctx, options.only);
   result.considered = candidates.length;
   const taken = new Set(
@@ -442,9 +524,9 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       continue;
     }
     const blocked =
-      consentExclusion(c, settings.requireDoubleOptIn) ??
+      consentExclusion(c, run.settings.requireDoubleOptIn) ??
       (segmentMembers && !segmentMembers.has(c.subjectId) ? 'not_in_segment' : null);
-    if (blocked) exclude(blocked);
+    if (blocked) exclude(result, blocked);
     else open.push(c);
   }
   const policy = await readContactPolicy(ctx.db, ctx.shopId);
@@ -454,29 +536,29 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
   const zones = await timeZones(ctx, ids);
   const emails = await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, ids);
   const room = options.maxRecipients === undefined ? Infinity : Math.max(0, options.maxRecipients - taken.size);
-  const ready: Array<CampaignMessage & { subjectId: string; productIds: string[] }> = [];
+  const ready: Message[] = [];
   let done = 0;
   for (const c of open) {
-    deps.onProgress?.('evaluate', ++done, open.length);
+    run.deps.onProgress?.('evaluate', ++done, open.length);
     const email = emails.get(c.subjectId);
     if (!email) {
-      exclude('undeliverable');
+      exclude(result, 'undeliverable');
       continue;
     }
     const decision = decideContact(policy, sends.get(c.subjectId) ?? [], at, {
       timeZone: zones.get(c.subjectId) ?? null,
     });
     if (!decision.ok) {
-      exclude(decision.reason === 'quiet_hours' ? 'quiet_hours' : 'frequency_cap');
+      exclude(result, decision.reason === 'quiet_hours' ? 'quiet_hours' : 'frequency_cap');
       continue;
     }
     if (ready.length >= room) {
-      exclude('over_max_recipients');
+      exclude(result, 'over_max_recipients');
       continue;
     }
-    const composed = await compose(c.subjectId, email);
+    const composed = await run.compose(c.subjectId, email);
     if (typeof composed === 'string') {
-      exclude(composed);
+      exclude(result, composed);
       continue;
     }
     // The same product is not featured again within the policy's window: drop those, keep the person if any remain.
@@ -491,7 +573,7 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
     );
     const keep = composed.content.products.filter((p) => !recent.has(p.productId));
     if (keep.length === 0) {
-      exclude('no_recommendation');
+      exclude(result, 'no_recommendation');
       continue;
     }
     ready.push({
@@ -501,18 +583,10 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       productIds: keep.map((p) => p.productId),
     });
   }
-  result.eligible += ready.length;
+  return ready;
+}
 
-  if (options.dryRun) {
-    result.previews = ready.slice(0, options.previews).map((m) => ({
-      email: m.email,
-      subjectId: m.subjectId,
-      content: m.content,
-      ...renderPreview({ subject: options.subject, sender, content: m.content }),
-    }));
-    return result;
-  }
-
+async function recordCampaign({ ctx, options }: Run): Promise<void> {
   await ctx.db
     .insert(campaigns)
     .values({
@@ -524,190 +598,174 @@ export async function runCampaign(deps: CampaignDeps, input: RunCampaignInput | 
       lastRunAt: ctx.now(),
     })
     .onConflictDoUpdate({ target: [campaigns.shopId, campaigns.name], set: { lastRunAt: ctx.now() } });
+}
 
-  // 3. Claim and send, one wave at a time.
-  for (let i = 0; i < ready.length; i += options.waveSize) {
-    const part = ready.slice(i, i + options.waveSize);
-    const { wave, claimed } = await claimWave(part);
-    const lost = part.length - claimed.size;
-    result.alreadySent += lost;
-    result.eligible -= lost;
-    await deliverWave(
-      wave,
-      part.filter((m) => claimed.has(m.subjectId)),
-      [],
-    );
-    deps.onProgress?.('send', Math.min(i + options.waveSize, ready.length), ready.length);
-  }
-  return result;
-
-  /** Inserts the wave and the recipients no other run holds, in one transaction. */
-  async function claimWave(
-    part: ReadonlyArray<{ subjectId: string; productIds: string[] }>,
-  ): Promise<{ wave: number; claimed: Set<string> }> {
-    for (;;) {
-      const outcome = await ctx.db.transaction(async (tx) => {
-        const [row] = await tx
-          .insert(campaignWaves)
-          .values({
-            shopId: ctx.shopId,
-            campaign: options.name,
-            wave: sql`(select coalesce(max(${campaignWaves.wave}), 0) + 1 from ${campaignWaves} where ${campaignWaves.shopId} = ${ctx.shopId} and ${campaignWaves.campaign} = ${options.name})`,
-            status: 'claimed',
-            system: provider!.system,
-            claimedBy: instanceId,
-            leaseUntil: new Date(ctx.now().getTime() + options.leaseSeconds * 1000),
-            createdAt: ctx.now(),
-          })
-          .onConflictDoNothing()
-          .returning({ wave: campaignWaves.wave });
-        if (!row) return null;
-        const inserted = part.length
-          ? await tx
-              .insert(campaignRecipients)
-              .values(
-                part.map((m) => ({
-                  shopId: ctx.shopId,
-                  campaign: options.name,
-                  subjectId: m.subjectId,
-                  wave: row.wave,
-                  status: 'claimed' as const,
-                  productIds: m.productIds,
-                })),
-              )
-              .onConflictDoNothing()
-              .returning({ subjectId: campaignRecipients.subjectId })
-          : [];
-        return { wave: row.wave, claimed: new Set(inserted.map((r) => r.subjectId)) };
-      });
-      if (outcome) return outcome;
-      // Another instance took this wave number at the same moment: take the next one.
-    }
-  }
-
-  /** Sends one claimed wave under its idempotency key and records the outcome in one transaction. */
-  async function deliverWave(
-    wave: number,
-    messages: Array<CampaignMessage & { subjectId: string; productIds: string[] }>,
-    released: string[],
-  ): Promise<void> {
-    const bySubject = (ids: string[]) =>
-      and(
-        eq(campaignRecipients.shopId, ctx.shopId),
-        eq(campaignRecipients.campaign, options.name),
-        inArray(campaignRecipients.subjectId, ids),
-      );
-    if (released.length) await ctx.db.delete(campaignRecipients).where(bySubject(released));
-    let outcome: Awaited<ReturnType<NonNullable<EmailProvider['sendCampaign']>>> = {
-      campaignId: '',
-      sent: [],
-      failed: [],
-    };
-    if (messages.length > 0) {
-      try {
-        outcome = await provider!.sendCampaign!({
-          key: `${options.name}#${wave}`,
-          subject: options.subject,
-          sender: sender!,
-          recipients: messages.map(({ email, content }) => ({ email, content })),
-        });
-      } catch (error) {
-        if (isTactfulError(error) && error.retryable) {
-          throw new TactfulError(
-            'CAMPAIGN.INTERRUPTED',
-            `Wave ${wave} of campaign ${options.name} was not confirmed by ${provider!.system} (${error.message}): run the campaign again to resume it; nobody will get it twice.`,
-            { cause: error, retryable: true },
-          );
-        }
-        // The provider refused for good: release the claims so a corrected run can send.
-        await ctx.db.transaction(async (tx) => {
-          await tx
-            .delete(campaignRecipients)
-            .where(
-              and(
-                eq(campaignRecipients.shopId, ctx.shopId),
-                eq(campaignRecipients.campaign, options.name),
-                eq(campaignRecipients.wave, wave),
-              ),
-            );
-          await tx
-            .delete(campaignWaves)
-            .where(
-              and(
-                eq(campaignWaves.shopId, ctx.shopId),
-                eq(campaignWaves.campaign, options.name),
-                eq(campaignWaves.wave, wave),
-              ),
-            );
-        });
-        throw error;
-      }
-    }
-    const sentEmails = new Set(outcome.sent.map((e) => e.toLowerCase()));
-    const sent = messages.filter((m) => sentEmails.has(m.email.toLowerCase()));
-    const failed = messages.filter((m) => !sentEmails.has(m.email.toLowerCase()));
-    const failures = new Map(outcome.failed.map((f) => [f.email.toLowerCase(), f]));
-    const sentAt = ctx.now();
-    await withShopTransaction(ctx, actor, async (s) => {
-      if (sent.length) {
-        await s.tx
-          .update(campaignRecipients)
-          .set({ status: 'sent', sentAt })
-          .where(bySubject(sent.map((m) => m.subjectId)));
-        await s.tx
-          .insert(contactSends)
-          .values(
-            sent.map((m) => ({
-              shopId: ctx.shopId,
-              subjectId: m.subjectId,
-              sendId: `campaign:${options.name}`,
-              sentAt,
-              campaign: options.name,
-              productIds: m.productIds,
-            })),
-          )
-          .onConflictDoNothing();
-      }
-      // Refused by the provider (e.g. unsubscribed there): released, so a later run may try again.
-      if (failed.length) await s.tx.delete(campaignRecipients).where(bySubject(failed.map((m) => m.subjectId)));
-      await s.tx
-        .update(campaignWaves)
-        .set({
-          status: 'sent',
-          sentAt,
-          providerCampaignId: outcome.campaignId || null,
-          sends: sent.length,
-          failed: failed.length,
-        })
-        .where(
-          and(
-            eq(campaignWaves.shopId, ctx.shopId),
-            eq(campaignWaves.campaign, options.name),
-            eq(campaignWaves.wave, wave),
-          ),
-        );
-      await appendAudit(s.tx, ctx.shopId, s.head, {
-        action: 'campaign.sent',
-        actor,
-        at: s.recordedAt,
-        details: {
+/** Inserts the wave and the recipients no other run holds, in one transaction. */
+async function claimWave(
+  run: Run,
+  part: ReadonlyArray<{ subjectId: string; productIds: string[] }>,
+): Promise<{ wave: number; claimed: Set<string> }> {
+  const { ctx, options } = run;
+  for (;;) {
+    const outcome = await ctx.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(campaignWaves)
+        .values({
+          shopId: ctx.shopId,
           campaign: options.name,
-          wave,
-          system: provider!.system,
-          providerCampaignId: outcome.campaignId,
-          sent: sent.length,
-          failed: failed.length,
-        },
-      });
+          wave: sql`(select coalesce(max(${campaignWaves.wave}), 0) + 1 from ${campaignWaves} where ${campaignWaves.shopId} = ${ctx.shopId} and ${campaignWaves.campaign} = ${options.name})`,
+          status: 'claimed',
+          system: run.provider!.system,
+          claimedBy: run.instanceId,
+          leaseUntil: new Date(ctx.now().getTime() + options.leaseSeconds * 1000),
+          createdAt: ctx.now(),
+        })
+        .onConflictDoNothing()
+        .returning({ wave: campaignWaves.wave });
+      if (!row) return null;
+      const inserted = part.length
+        ? await tx
+            .insert(campaignRecipients)
+            .values(
+              part.map((m) => ({
+                shopId: ctx.shopId,
+                campaign: options.name,
+                subjectId: m.subjectId,
+                wave: row.wave,
+                status: 'claimed' as const,
+                productIds: m.productIds,
+              })),
+            )
+            .onConflictDoNothing()
+            .returning({ subjectId: campaignRecipients.subjectId })
+        : [];
+      return { wave: row.wave, claimed: new Set(inserted.map((r) => r.subjectId)) };
     });
-    result.sent += sent.length;
-    for (const m of failed) {
-      const f = failures.get(m.email.toLowerCase());
-      result.failed.push({
-        email: m.email,
-        code: f?.code ?? 'CAMPAIGN.NOT_SENT',
-        message: f?.message ?? `${provider!.system} did not send to ${m.email}.`,
+    if (outcome) return outcome;
+    // Another instance took this wave number at the same moment: take the next one.
+  }
+}
+
+/** Sends one claimed wave under its idempotency key and records the outcome in one transaction. */
+async function deliverWave(run: Run, wave: number, messages: Message[], released: string[]): Promise<void> {
+  const { ctx, options, result } = run;
+  const provider = run.provider!;
+  const bySubject = (ids: string[]) =>
+    and(
+      eq(campaignRecipients.shopId, ctx.shopId),
+      eq(campaignRecipients.campaign, options.name),
+      inArray(campaignRecipients.subjectId, ids),
+    );
+  if (released.length) await ctx.db.delete(campaignRecipients).where(bySubject(released));
+  let outcome: Awaited<ReturnType<NonNullable<EmailProvider['sendCampaign']>>> = {
+    campaignId: '',
+    sent: [],
+    failed: [],
+  };
+  if (messages.length > 0) {
+    try {
+      outcome = await provider.sendCampaign!({
+        key: `${options.name}#${wave}`,
+        subject: options.subject,
+        sender: run.sender,
+        recipients: messages.map(({ email, content }) => ({ email, content })),
       });
+    } catch (error) {
+      if (isTactfulError(error) && error.retryable) {
+        throw new TactfulError(
+          'CAMPAIGN.INTERRUPTED',
+          `Wave ${wave} of campaign ${options.name} was not confirmed by ${provider.system} (${error.message}): run the campaign again to resume it; nobody will get it twice.`,
+          { cause: error, retryable: true },
+        );
+      }
+      // The provider refused for good: release the claims so a corrected run can send.
+      await ctx.db.transaction(async (tx) => {
+        await tx
+          .delete(campaignRecipients)
+          .where(
+            and(
+              eq(campaignRecipients.shopId, ctx.shopId),
+              eq(campaignRecipients.campaign, options.name),
+              eq(campaignRecipients.wave, wave),
+            ),
+          );
+        await tx
+          .delete(campaignWaves)
+          .where(
+            and(
+              eq(campaignWaves.shopId, ctx.shopId),
+              eq(campaignWaves.campaign, options.name),
+              eq(campaignWaves.wave, wave),
+            ),
+          );
+      });
+      throw error;
     }
+  }
+  const sentEmails = new Set(outcome.sent.map((e) => e.toLowerCase()));
+  const sent = messages.filter((m) => sentEmails.has(m.email.toLowerCase()));
+  const failed = messages.filter((m) => !sentEmails.has(m.email.toLowerCase()));
+  const failures = new Map(outcome.failed.map((f) => [f.email.toLowerCase(), f]));
+  const sentAt = ctx.now();
+  await withShopTransaction(ctx, run.actor, async (s) => {
+    if (sent.length) {
+      await s.tx
+        .update(campaignRecipients)
+        .set({ status: 'sent', sentAt })
+        .where(bySubject(sent.map((m) => m.subjectId)));
+      await s.tx
+        .insert(contactSends)
+        .values(
+          sent.map((m) => ({
+            shopId: ctx.shopId,
+            subjectId: m.subjectId,
+            sendId: `campaign:${options.name}`,
+            sentAt,
+            campaign: options.name,
+            productIds: m.productIds,
+          })),
+        )
+        .onConflictDoNothing();
+    }
+    // Refused by the provider (e.g. unsubscribed there): released, so a later run may try again.
+    if (failed.length) await s.tx.delete(campaignRecipients).where(bySubject(failed.map((m) => m.subjectId)));
+    await s.tx
+      .update(campaignWaves)
+      .set({
+        status: 'sent',
+        sentAt,
+        providerCampaignId: outcome.campaignId || null,
+        sends: sent.length,
+        failed: failed.length,
+      })
+      .where(
+        and(
+          eq(campaignWaves.shopId, ctx.shopId),
+          eq(campaignWaves.campaign, options.name),
+          eq(campaignWaves.wave, wave),
+        ),
+      );
+    await appendAudit(s.tx, ctx.shopId, s.head, {
+      action: 'campaign.sent',
+      actor: run.actor,
+      at: s.recordedAt,
+      details: {
+        campaign: options.name,
+        wave,
+        system: provider.system,
+        providerCampaignId: outcome.campaignId,
+        sent: sent.length,
+        failed: failed.length,
+      },
+    });
+  });
+  result.sent += sent.length;
+  for (const m of failed) {
+    const f = failures.get(m.email.toLowerCase());
+    result.failed.push({
+      email: m.email,
+      code: f?.code ?? 'CAMPAIGN.NOT_SENT',
+      message: f?.message ?? `${provider.system} did not send to ${m.email}.`,
+    });
   }
 }
