@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
 import { parseEmail } from '../identity/email.js';
-import { withShopTransaction, type ShopContext } from '../shop/context.js';
+import { withShopTransaction, type ShopContext, type ShopSession } from '../shop/context.js';
 import type { ConsentEventData } from './event.js';
 import type { ConsentState, OptInLevel } from '../ports.js';
 import { foldConsent, isFirstPartyOptIn } from './fold.js';
@@ -41,6 +41,7 @@ import { enqueue, type EnqueueInput } from '../sync/outbox.js';
 import { refreshOrderSummaries } from '../profile/order-summaries.js';
 import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
 import { requireSubjectByEmail } from '../profile/service.js';
+import type { SubjectRow } from '../profile/subjects.js';
 
 export interface MergeResult {
   keptSubjectId: string;
@@ -63,193 +64,232 @@ export async function mergeSubjects(
   if (keep.subjectId === gone.subjectId)
     throw new TactfulError('PROFILE.INVALID', 'Both addresses are the same person already: nothing to merge.');
   const result = await withShopTransaction(ctx, actor, async (s) => {
-    const { tx, shopId } = s;
-    const at = s.recordedAt;
-    const lookup = { keys: ctx.keys, shopKeys: s.shopKeys, shopId };
-    const keepKey = await ctx.keys.subjectKey(tx, shopId, keep.subjectId);
-    const goneKey = await ctx.keys.subjectKey(tx, shopId, gone.subjectId);
+    const keepKey = await ctx.keys.subjectKey(s.tx, s.shopId, keep.subjectId);
+    const goneKey = await ctx.keys.subjectKey(s.tx, s.shopId, gone.subjectId);
     if (!keepKey || !goneKey) throw new TactfulError('SUBJECT.NOT_FOUND', 'One of the two people was erased.');
-
-    // Consent: the merged person's events, copied to the kept one's history with their own times and sources.
-    const histories = await historiesOf(tx, shopId, [keep.subjectId, gone.subjectId]);
-    const copies: LedgerRow[] = [];
-    for (const row of histories.filter((r) => r.subjectId === gone.subjectId)) {
-      const data: ConsentEventData = {
-        subject: { email: keep.email },
-        purpose: row.purpose,
-        state: row.state as ConsentState,
-        level: row.level as OptInLevel,
-        occurredAt: row.occurredAt,
-        source: { system: row.sourceSystem, eventId: `merged:${row.eventId}`, method: toFoldable(row).source.method },
-        evidence: { ...row.evidence, ...personalEvidenceOf(row, goneKey) },
-      };
-      copies.push(
-        nextLedgerRow(shopId, s.head, {
-          data,
-          subjectId: keep.subjectId,
-          subjectKey: keepKey,
-          echo: row.echo,
-          recordedAt: at,
-          contentHash: eventContentHash(data),
-        }),
-      );
-    }
-    await insertLedgerRows(tx, copies);
-    const before = new Map(
-      (
-        await tx
-          .select()
-          .from(consentState)
-          .where(and(eq(consentState.shopId, shopId), eq(consentState.subjectId, keep.subjectId)))
-      ).map((r) => [r.purpose, r]),
-    );
-    const all = [...histories.filter((r) => r.subjectId === keep.subjectId), ...copies];
-    const changed: string[] = [];
-    const pushes: EnqueueInput[] = [];
-    for (const purpose of new Set(all.map((r) => r.purpose))) {
-      const events = all.filter((r) => r.purpose === purpose);
-      const folded = foldConsent(events.map(toFoldable));
-      if (!folded.decidedBy || !folded.since) continue;
-      const was = before.get(purpose);
-      await tx
-        .insert(consentState)
-        .values({
-          shopId,
-          subjectId: keep.subjectId,
-          purpose,
-          state: folded.state,
-          level: folded.level,
-          since: folded.since,
-          decidedBy: folded.decidedBy,
-        })
-        .onConflictDoUpdate({
-          target: [consentState.shopId, consentState.subjectId, consentState.purpose],
-          set: { state: folded.state, level: folded.level, since: folded.since, decidedBy: folded.decidedBy },
-        });
-      if (was?.state === folded.state && was.level === folded.level) continue;
-      changed.push(purpose);
-      const decider = events.find((e) => e.eventId === folded.decidedBy);
-      for (const target of s.settings.connectedSystems)
-        pushes.push({
-          target,
-          kind: 'consent.push',
-          subjectId: keep.subjectId,
-          payload: {
-            email: keep.email,
-            externalIds: { ...gone.externalIds, ...keep.externalIds },
-            purpose,
-            state: folded.state,
-            level: folded.level,
-            occurredAt: folded.since.toISOString(),
-            firstParty: decider ? isFirstPartyOptIn(toFoldable(decider)) : false,
-          },
-        });
-    }
-    await enqueue(tx, ctx.keys, shopId, pushes, at);
-
-    // Identity: the merged person's addresses and ids become the kept one's history (current ones end now;
-    // an id of a system the kept person has no id in stays current).
-    const theirs = await identifiersOf(tx, shopId, [gone.subjectId]);
-    await tx
-      .delete(subjectIdentifiers)
-      .where(and(eq(subjectIdentifiers.shopId, shopId), eq(subjectIdentifiers.subjectId, gone.subjectId)));
-    const keptIds = { ...gone.externalIds, ...keep.externalIds };
-    await insertIdentifiers(
-      tx,
-      theirs.map((row) => {
-        const value = openIdentifier(goneKey, row);
-        const stays = row.validTo === null && row.kind !== EMAIL && !keep.externalIds[row.kind];
-        return {
-          ...newIdentifierRow(lookup, keep.subjectId, keepKey, row.kind, value, row.validFrom),
-          validTo: stays ? null : (row.validTo ?? at),
-        };
-      }),
-    );
-
-    // Everything else that hangs on the subject moves; a campaign both were picked for counts once.
-    const moved = await tx
-      .update(orders)
-      .set({ subjectId: keep.subjectId })
-      .where(and(eq(orders.shopId, shopId), eq(orders.subjectId, gone.subjectId)))
-      .returning({ orderId: orders.orderId });
-    await tx
-      .update(contactSends)
-      .set({ subjectId: keep.subjectId })
-      .where(and(eq(contactSends.shopId, shopId), eq(contactSends.subjectId, gone.subjectId)));
-    const keptCampaigns = (
-      await tx
-        .select({ campaign: campaignRecipients.campaign })
-        .from(campaignRecipients)
-        .where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, keep.subjectId)))
-    ).map((r) => r.campaign);
-    if (keptCampaigns.length > 0)
-      await tx
-        .delete(campaignRecipients)
-        .where(
-          and(
-            eq(campaignRecipients.shopId, shopId),
-            eq(campaignRecipients.subjectId, gone.subjectId),
-            inArray(campaignRecipients.campaign, keptCampaigns),
-          ),
-        );
-    await tx
-      .update(campaignRecipients)
-      .set({ subjectId: keep.subjectId })
-      .where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, gone.subjectId)));
-    await tx
-      .update(optInTokens)
-      .set({ subjectId: keep.subjectId })
-      .where(and(eq(optInTokens.shopId, shopId), eq(optInTokens.subjectId, gone.subjectId)));
-    for (const table of [pushedConsent, consentState, profiles] as const)
-      await tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, gone.subjectId)));
-
-    // The kept person's profile follows their consent and their orders now.
-    const [personalization] = await tx
-      .select({ state: consentState.state })
-      .from(consentState)
-      .where(
-        and(
-          eq(consentState.shopId, shopId),
-          eq(consentState.subjectId, keep.subjectId),
-          eq(consentState.purpose, PROFILE_PURPOSE),
-        ),
-      );
-    if (personalization?.state === 'granted') {
-      await rebuildProfiles(tx, shopId, s.head, [keep.subjectId], actor, at);
-      await refreshOrderSummaries(tx, shopId, [keep.subjectId], at);
-    } else await purgeProfiles(tx, shopId, s.head, [keep.subjectId], actor, at);
-
-    await tx
-      .update(subjects)
-      .set({ externalIds: keptIds })
-      .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, keep.subjectId)));
-    await tx
-      .update(subjects)
-      .set({
-        wrappedKey: null,
-        emailEnc: Buffer.alloc(0),
-        emailIndex: randomBytes(32),
-        externalIds: {},
-        mergedInto: keep.subjectId,
-      })
-      .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, gone.subjectId)));
-    await appendAudit(tx, shopId, s.head, {
+    const pair: Pair = { keep, gone, keepKey, goneKey };
+    const { copied, changed } = await mergeConsent(s, pair);
+    await mergeIdentifiers(s, pair);
+    const orders = await moveBelongings(s, pair);
+    await followConsentWithProfile(s, keep.subjectId);
+    await retire(s, pair);
+    await appendAudit(s.tx, s.shopId, s.head, {
       action: 'subject.merged',
       actor,
       subjectId: keep.subjectId,
-      at,
-      details: { mergedSubjectId: gone.subjectId, consentEvents: copies.length, orders: moved.length, changed },
+      at: s.recordedAt,
+      details: { mergedSubjectId: gone.subjectId, consentEvents: copied, orders, changed },
     });
     return {
       keptSubjectId: keep.subjectId,
       mergedSubjectId: gone.subjectId,
-      consentEvents: copies.length,
-      orders: moved.length,
+      consentEvents: copied,
+      orders,
       changed,
     };
   });
   ctx.keys.forgetSubject(ctx.shopId, gone.subjectId);
   return result;
+}
+
+/** The two people of a merge, with their keys: `keep` stays, `gone` becomes part of it. */
+interface Pair {
+  keep: SubjectRow & { email: string };
+  gone: SubjectRow & { email: string };
+  keepKey: Buffer;
+  goneKey: Buffer;
+}
+
+/**
+ * Consent: the merged person's events, copied to the kept one's history with their own times and sources, then
+ * each purpose folded again over both; the systems are told of every purpose whose state changed.
+ */
+async function mergeConsent(
+  s: ShopSession,
+  { keep, gone, keepKey, goneKey }: Pair,
+): Promise<{ copied: number; changed: string[] }> {
+  const { tx, shopId } = s;
+  const at = s.recordedAt;
+  const histories = await historiesOf(tx, shopId, [keep.subjectId, gone.subjectId]);
+  const copies: LedgerRow[] = [];
+  for (const row of histories.filter((r) => r.subjectId === gone.subjectId)) {
+    const data: ConsentEventData = {
+      subject: { email: keep.email },
+      purpose: row.purpose,
+      state: row.state as ConsentState,
+      level: row.level as OptInLevel,
+      occurredAt: row.occurredAt,
+      source: { system: row.sourceSystem, eventId: `merged:${row.eventId}`, method: toFoldable(row).source.method },
+      evidence: { ...row.evidence, ...personalEvidenceOf(row, goneKey) },
+    };
+    copies.push(
+      nextLedgerRow(shopId, s.head, {
+        data,
+        subjectId: keep.subjectId,
+        subjectKey: keepKey,
+        echo: row.echo,
+        recordedAt: at,
+        contentHash: eventContentHash(data),
+      }),
+    );
+  }
+  await insertLedgerRows(tx, copies);
+  const before = new Map(
+    (
+      await tx
+        .select()
+        .from(consentState)
+        .where(and(eq(consentState.shopId, shopId), eq(consentState.subjectId, keep.subjectId)))
+    ).map((r) => [r.purpose, r]),
+  );
+  const all = [...histories.filter((r) => r.subjectId === keep.subjectId), ...copies];
+  const changed: string[] = [];
+  const pushes: EnqueueInput[] = [];
+  for (const purpose of new Set(all.map((r) => r.purpose))) {
+    const events = all.filter((r) => r.purpose === purpose);
+    const folded = foldConsent(events.map(toFoldable));
+    if (!folded.decidedBy || !folded.since) continue;
+    const was = before.get(purpose);
+    await tx
+      .insert(consentState)
+      .values({
+        shopId,
+        subjectId: keep.subjectId,
+        purpose,
+        state: folded.state,
+        level: folded.level,
+        since: folded.since,
+        decidedBy: folded.decidedBy,
+      })
+      .onConflictDoUpdate({
+        target: [consentState.shopId, consentState.subjectId, consentState.purpose],
+        set: { state: folded.state, level: folded.level, since: folded.since, decidedBy: folded.decidedBy },
+      });
+    if (was?.state === folded.state && was.level === folded.level) continue;
+    changed.push(purpose);
+    const decider = events.find((e) => e.eventId === folded.decidedBy);
+    for (const target of s.settings.connectedSystems)
+      pushes.push({
+        target,
+        kind: 'consent.push',
+        subjectId: keep.subjectId,
+        payload: {
+          email: keep.email,
+          externalIds: { ...gone.externalIds, ...keep.externalIds },
+          purpose,
+          state: folded.state,
+          level: folded.level,
+          occurredAt: folded.since.toISOString(),
+          firstParty: decider ? isFirstPartyOptIn(toFoldable(decider)) : false,
+        },
+      });
+  }
+  await enqueue(tx, s.keys, shopId, pushes, at);
+  return { copied: copies.length, changed };
+}
+
+/**
+ * Identity: the merged person's addresses and ids become the kept one's history (current ones end now; an id of
+ * a system the kept person has no id in stays current).
+ */
+async function mergeIdentifiers(s: ShopSession, { keep, gone, keepKey, goneKey }: Pair): Promise<void> {
+  const { tx, shopId } = s;
+  const at = s.recordedAt;
+  const theirs = await identifiersOf(tx, shopId, [gone.subjectId]);
+  await tx
+    .delete(subjectIdentifiers)
+    .where(and(eq(subjectIdentifiers.shopId, shopId), eq(subjectIdentifiers.subjectId, gone.subjectId)));
+  await insertIdentifiers(
+    tx,
+    theirs.map((row) => {
+      const value = openIdentifier(goneKey, row);
+      const stays = row.validTo === null && row.kind !== EMAIL && !keep.externalIds[row.kind];
+      return {
+        ...newIdentifierRow(s, keep.subjectId, keepKey, row.kind, value, row.validFrom),
+        validTo: stays ? null : (row.validTo ?? at),
+      };
+    }),
+  );
+}
+
+/** Everything else that hangs on the subject moves; a campaign both were picked for counts once. */
+async function moveBelongings(s: ShopSession, { keep, gone }: Pair): Promise<number> {
+  const { tx, shopId } = s;
+  const moved = await tx
+    .update(orders)
+    .set({ subjectId: keep.subjectId })
+    .where(and(eq(orders.shopId, shopId), eq(orders.subjectId, gone.subjectId)))
+    .returning({ orderId: orders.orderId });
+  await tx
+    .update(contactSends)
+    .set({ subjectId: keep.subjectId })
+    .where(and(eq(contactSends.shopId, shopId), eq(contactSends.subjectId, gone.subjectId)));
+  const keptCampaigns = (
+    await tx
+      .select({ campaign: campaignRecipients.campaign })
+      .from(campaignRecipients)
+      .where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, keep.subjectId)))
+  ).map((r) => r.campaign);
+  if (keptCampaigns.length > 0)
+    await tx
+      .delete(campaignRecipients)
+      .where(
+        and(
+          eq(campaignRecipients.shopId, shopId),
+          eq(campaignRecipients.subjectId, gone.subjectId),
+          inArray(campaignRecipients.campaign, keptCampaigns),
+        ),
+      );
+  await tx
+    .update(campaignRecipients)
+    .set({ subjectId: keep.subjectId })
+    .where(and(eq(campaignRecipients.shopId, shopId), eq(campaignRecipients.subjectId, gone.subjectId)));
+  await tx
+    .update(optInTokens)
+    .set({ subjectId: keep.subjectId })
+    .where(and(eq(optInTokens.shopId, shopId), eq(optInTokens.subjectId, gone.subjectId)));
+  for (const table of [pushedConsent, consentState, profiles] as const)
+    await tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, gone.subjectId)));
+  return moved.length;
+}
+
+/** The kept person's profile follows their consent and their orders now. */
+async function followConsentWithProfile(s: ShopSession, subjectId: string): Promise<void> {
+  const { tx, shopId, actor } = s;
+  const at = s.recordedAt;
+  const [personalization] = await tx
+    .select({ state: consentState.state })
+    .from(consentState)
+    .where(
+      and(
+        eq(consentState.shopId, shopId),
+        eq(consentState.subjectId, subjectId),
+        eq(consentState.purpose, PROFILE_PURPOSE),
+      ),
+    );
+  if (personalization?.state === 'granted') {
+    await rebuildProfiles(tx, shopId, s.head, [subjectId], actor, at);
+    await refreshOrderSummaries(tx, shopId, [subjectId], at);
+  } else await purgeProfiles(tx, shopId, s.head, [subjectId], actor, at);
+}
+
+/** The kept person holds both sets of ids; the merged one keeps no key, no address and no ids, only where it went. */
+async function retire(s: ShopSession, { keep, gone }: Pair): Promise<void> {
+  const { tx, shopId } = s;
+  await tx
+    .update(subjects)
+    .set({ externalIds: { ...gone.externalIds, ...keep.externalIds } })
+    .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, keep.subjectId)));
+  await tx
+    .update(subjects)
+    .set({
+      wrappedKey: null,
+      emailEnc: Buffer.alloc(0),
+      emailIndex: randomBytes(32),
+      externalIds: {},
+      mergedInto: keep.subjectId,
+    })
+    .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, gone.subjectId)));
 }
 
 /** Subjects merged into this one (directly or through others), whose audit entries are the person's too. */
