@@ -6,13 +6,13 @@ import { isTactfulError, type EmailProvider, type Tactful } from '@tactful/core'
 import { createShopifyAuth, shopifyRoutes } from '@tactful/shopify';
 import { mailchimpWebhookRoutes } from '@tactful/mailchimp';
 import { createAdminAuth, shopifyEmbeddedVerifier } from './admin-auth.js';
-import { adminPages } from './admin-pages.js';
+import { adminPages } from './admin/router.js';
 import { assetRoutes } from './assets.js';
 import type { ServeConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { APP_BRIDGE_URL, embeddedPages, messagePage } from './layout.js';
 import { memoryMailbox, smtpMailer, type Mailer, type SentMail } from './mail.js';
-import { publicPages } from './public-pages.js';
+import { publicPages } from './public/router.js';
 import { requestLog } from './request-log.js';
 import { storeSessionStorage } from './shopify-sessions.js';
 import { demoInbox, demoProductImage } from './demo-inbox.js';

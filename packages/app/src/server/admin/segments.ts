@@ -1,8 +1,8 @@
 import express, { type Request, type Router } from 'express';
 import { formatMoney, isTactfulError, type Tactful } from '@tactful/core';
-import type { ChartSpec } from './dashboard-data.js';
-import { html, jsonForScript, type SafeHtml } from './html.js';
-import { page } from './layout.js';
+import type { ChartSpec } from '../dashboard-data.js';
+import { html, jsonForScript, type SafeHtml } from '../html.js';
+import { page } from '../layout.js';
 
 const example = JSON.stringify(
   { all: [{ consent: { purpose: 'email_marketing', state: 'granted' } }, { orderCount: { min: 1 } }] },

@@ -8,18 +8,13 @@ import {
   type ExclusionReason,
   type Tactful,
 } from '@tactful/core';
-import type { AppContext } from './context.js';
-import { html, raw, type SafeHtml } from './html.js';
-import { page } from './layout.js';
+import type { AppContext } from '../context.js';
+import { html, raw, type SafeHtml } from '../html.js';
+import { statusOf } from '../error-status.js';
+import { formText as field } from '../form-fields.js';
+import { page } from '../layout.js';
 
 const adminActor = { type: 'admin', id: 'dashboard' } as const;
-
-function field(req: Request, name: string): string {
-  const source =
-    req.method === 'POST' ? (req.body as Record<string, unknown> | undefined) : (req.query as Record<string, unknown>);
-  const value = source?.[name];
-  return typeof value === 'string' ? value.trim() : '';
-}
 
 function resultCard(result: CampaignRunResult): SafeHtml {
   const rows: Array<[string, number]> = [
@@ -140,7 +135,7 @@ ${ctx.provider?.capabilities.reports ? html`<form method="post" action="/admin/c
       outcome = resultCard(result);
     } catch (error) {
       if (!isTactfulError(error)) throw error;
-      status = error.retryable ? 503 : 400;
+      status = statusOf(error);
       outcome = html`<div class="notice error" role="alert">${error.message}</div>`;
     }
     res.status(status).send(await render(req, outcome));

@@ -1,7 +1,8 @@
 import express, { type Router } from 'express';
 import { isTactfulError, type Tactful } from '@tactful/core';
-import { html } from './html.js';
-import { page } from './layout.js';
+import { refusalOf } from '../error-status.js';
+import { html } from '../html.js';
+import { page } from '../layout.js';
 
 /**
  * Data requests a platform sent (Shopify `customers/data_request`): Tactful prepares the customer's export
@@ -35,7 +36,13 @@ ${
         );
       res.send(`${JSON.stringify(found, null, 2)}\n`);
     } catch (error) {
-      if (isTactfulError(error, 'PRIVACY.NOT_FOUND')) res.status(404).type('text/plain').send(error.message);
+      // The download's only refusal is a request that is not there: its status, with the message as text.
+      const refused = isTactfulError(error, 'PRIVACY.NOT_FOUND') ? refusalOf(error.code) : undefined;
+      if (refused)
+        res
+          .status(refused.status)
+          .type('text/plain')
+          .send((error as Error).message);
       else throw error;
     }
   });

@@ -1,0 +1,134 @@
+import { type Actor, isTactfulError, type Tactful, TactfulError } from '@tactful/core';
+import express, { type Router } from 'express';
+import { statusOf } from '../error-status.js';
+import { queryText as q } from '../form-fields.js';
+import { settingsPage } from './views/settings.js';
+
+const adminActor: Actor = { type: 'admin', id: 'dashboard' };
+
+async function renderSettings(tactful: Tactful, ok?: string, error?: string): Promise<string> {
+  const settings = await tactful.settings.get();
+  const purposes = await tactful.purposes.list();
+  const contact = await tactful.contact.policy();
+  return settingsPage({ settings, purposes, contact, ok, error });
+}
+
+/** The shop's settings: consent, sender, sensitive categories, contact policy and purposes; each form saves alone. */
+export function settingsRoutes(tactful: Tactful): Router {
+  const router = express.Router();
+
+  router.get('/admin/settings', async (req, res) => {
+    res.send(await renderSettings(tactful, q(req, 'saved') === '1' ? 'Saved.' : undefined));
+  });
+
+  router.post('/admin/settings', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const ttl = Number(body.optInTokenTtlHours);
+    try {
+      await tactful.settings.update(
+        { requireDoubleOptIn: body.requireDoubleOptIn === 'on', optInTokenTtlHours: Number.isFinite(ttl) ? ttl : -1 },
+        adminActor,
+      );
+      res.redirect(303, '/admin/settings?saved=1');
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res
+        .status(statusOf(error))
+        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
+    }
+  });
+
+  router.post('/admin/sensitive', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const list = (typeof body.categories === 'string' ? body.categories : '')
+      .split(/[\n,]/)
+      .map((c) => c.trim())
+      .filter(Boolean);
+    try {
+      await tactful.settings.update({ sensitiveCategories: list }, adminActor);
+      res.redirect(303, '/admin/settings?saved=1');
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res
+        .status(statusOf(error))
+        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
+    }
+  });
+
+  router.post('/admin/sender', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+    try {
+      await tactful.settings.update(
+        { sender: { name: text('senderName'), email: text('senderEmail'), postalAddress: text('senderAddress') } },
+        adminActor,
+      );
+      res.redirect(303, '/admin/settings?saved=1');
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res
+        .status(statusOf(error))
+        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
+    }
+  });
+
+  router.post('/admin/contact-policy', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string).trim() : '');
+    const problems: string[] = [];
+    const caps = text('caps')
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean)
+      .map((c) => {
+        const m = /^(\d+)\s*(?:\/|per)\s*(\d+(?:\.\d+)?)\s*(?:d|days?)?$/i.exec(c);
+        if (!m) problems.push(`"${c}" is not a cap: write e.g. 1/3 (one email per 3 days)`);
+        return m ? { max: Number(m[1]), days: Number(m[2]) } : null;
+      })
+      .filter((c): c is { max: number; days: number } => c !== null);
+    const quietStart = text('quietStart');
+    const quietEnd = text('quietEnd');
+    const resend = text('productResendDays');
+    try {
+      if (problems.length > 0) throw new TactfulError('CONFIG.INVALID', problems.join('; '));
+      await tactful.contact.setPolicy({
+        caps,
+        quietHours: quietStart === '' && quietEnd === '' ? null : { start: quietStart, end: quietEnd },
+        defaultTimeZone: text('defaultTimeZone') || 'UTC',
+        productResendDays: resend === '' ? null : Number(resend),
+      });
+      res.redirect(303, '/admin/settings?saved=1');
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res
+        .status(statusOf(error))
+        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
+    }
+  });
+
+  router.post('/admin/purposes', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+    try {
+      await tactful.purposes.define(
+        {
+          key: text('key'),
+          title: text('title'),
+          description: text('description'),
+          documentUrl: text('documentUrl'),
+          clause: text('clause'),
+          version: text('version'),
+        },
+        adminActor,
+      );
+      res.redirect(303, '/admin/settings?saved=1');
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res
+        .status(statusOf(error))
+        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
+    }
+  });
+
+  return router;
+}
