@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -8,4 +9,8 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   banner: ({ format }) => (format === 'esm' ? { js: '' } : {}),
+  // The browser files (server/assets) are served as they are: beside the bundle, where assets.ts finds them.
+  async onSuccess() {
+    cpSync('src/server/assets', 'dist/assets', { recursive: true });
+  },
 });

@@ -86,6 +86,11 @@ describe('the packed packages carry what they need', () => {
       'data/mailchimp-marketing-3.0.55.openapi.yaml',
     );
     expect(packed.get('@tactful/app')!.files.map((f) => f.path)).toContain('data/groceries/groceries.csv');
+    // The app serves its browser files (src/server/assets) from dist/assets, beside the bundle that reads them.
+    const appFiles = new Set(packed.get('@tactful/app')!.files.map((f) => f.path));
+    const assets = readdirSync(join(root, 'packages/app/src/server/assets'));
+    expect(assets.length).toBeGreaterThanOrEqual(3);
+    expect(assets.map((name) => `dist/assets/${name}`).filter((file) => !appFiles.has(file))).toEqual([]);
   });
 
   it('installed from the tarballs alone, both sandboxes pass the published conformance suites', async () => {
