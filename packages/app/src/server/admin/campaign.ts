@@ -1,46 +1,12 @@
 import express, { type Request, type Router } from 'express';
-import {
-  exclusionLabels,
-  formatMoney,
-  isTactfulError,
-  TactfulError,
-  type CampaignRunResult,
-  type ExclusionReason,
-  type Tactful,
-} from '@tactful/core';
+import { exclusionLabels, isTactfulError, TactfulError, type ExclusionReason, type Tactful } from '@tactful/core';
 import type { AppContext } from '../context.js';
-import { html, raw, type SafeHtml } from '../html.js';
+import { html, type SafeHtml } from '../html.js';
 import { statusOf } from '../error-status.js';
 import { formText as field } from '../form-fields.js';
-import { page } from '../layout.js';
+import { campaignPage, resultCard } from './views/campaign.js';
 
 const adminActor = { type: 'admin', id: 'dashboard' } as const;
-
-function resultCard(result: CampaignRunResult): SafeHtml {
-  const rows: Array<[string, number]> = [
-    [result.dryRun ? 'Would get it now' : 'Sent now', result.dryRun ? result.eligible : result.sent],
-  ];
-  if (result.alreadySent) rows.push(['Already got it in an earlier run', result.alreadySent]);
-  if (result.resumedWaves) rows.push(['Interrupted sends finished', result.resumedWaves]);
-  if (result.failed.length) rows.push(['Refused by the provider', result.failed.length]);
-  for (const [reason, n] of Object.entries(result.excluded) as Array<[ExclusionReason, number]>)
-    rows.push([`Not sent: ${exclusionLabels[reason]}`, n]);
-  return html`<section class="card" aria-label="campaign result"><h2>${result.dryRun ? 'Dry run' : 'Sent'}: ${result.campaign}</h2>
-${result.warnings.map((w) => html`<div class="notice error" role="alert">${w}</div>`)}
-<table><thead><tr><th>People</th><th class="num">Count</th></tr></thead><tbody>${rows.map(([label, n]) => html`<tr><td>${label}</td><td class="num">${n}</td></tr>`)}</tbody></table>
-${result.failed.length ? html`<details><summary>Refused by the provider</summary><ul>${result.failed.map((f) => html`<li>${f.email}: ${f.code} — ${f.message}</li>`)}</ul></details>` : ''}
-</section>${result.previews.map((p) => html`<section class="card email"><h3>To ${p.email}</h3>${raw(p.html)}</section>`)}`;
-}
-
-async function campaignsTable(tactful: Tactful): Promise<SafeHtml> {
-  const stats = await tactful.campaign.stats();
-  if (stats.length === 0) return html`<p class="empty">No campaign was sent yet.</p>`;
-  const { currency } = await tactful.settings.get();
-  return html`<table><thead><tr><th>Campaign</th><th>Subject</th><th>Last run</th><th class="num">Sent</th><th class="num">Opens</th><th class="num">Clicks</th><th class="num">Unsubscribes</th><th class="num">Orders</th><th class="num">Revenue</th></tr></thead><tbody>${stats.map(
-    (s) =>
-      html`<tr><td>${s.name}</td><td>${s.subject}</td><td>${s.lastRunAt.toISOString().slice(0, 16).replace('T', ' ')}</td><td class="num">${s.sends}</td><td class="num">${s.opens}</td><td class="num">${s.clicks}</td><td class="num">${s.unsubscribes}</td><td class="num">${s.attributedOrders}</td><td class="num">${formatMoney(s.revenue, currency)}</td></tr>`,
-  )}</tbody></table>`;
-}
 
 /**
  * Campaigns: a dry run of the related-product campaign (who would get it, who would not and why, the emails
@@ -57,27 +23,24 @@ export function adminCampaign(ctx: AppContext): Router {
     const segments = await tactful.segments.list();
     const chosen = field(req, 'segment');
     const settings = await tactful.settings.get();
-    const canSend = ctx.provider?.capabilities.campaigns === true;
-    const body = html`<h1>Campaign</h1>
-<form class="card" method="get" action="/admin/campaign"><h2>Related-product campaign</h2>
-<div class="grid"><label>Name (a re-run with the same name sends only to people who did not get it yet)<br><input type="text" name="name" value="${name}" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,79}"></label>
-<label>Subject line<br><input type="text" name="subject" value="${subject}" required maxlength="150"></label>
-<label>Segment<br><select name="segment"><option value="">everyone eligible</option>${segments.map((s) => html`<option value="${s.name}"${s.name === chosen ? html` selected` : ''}>${s.name}</option>`)}</select></label></div>
-<button type="submit" name="dry" value="1">Dry run</button>
-<button type="submit" formmethod="post" formaction="/admin/campaign/send" class="secondary"${canSend && settings.sender ? '' : html` disabled`}>Send now</button>
-<p class="small muted">${
-      !settings.sender
-        ? 'Sending needs the sender identity (name, reply address, postal address): set it in Settings.'
-        : canSend
-          ? `From ${settings.sender.name} <${settings.sender.email}> through ${ctx.provider!.system}. Each person gets it at most once.`
-          : 'No email provider is connected (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID): dry runs only.'
-    }</p></form>
-<form class="inline card" method="get" action="/admin/campaign"><input type="hidden" name="name" value="${name}"><input type="hidden" name="subject" value="${subject}">
-<label>One customer's email<br><input type="email" name="email" value="${email}" required></label><button type="submit">Preview their email</button></form>
-${outcome}
-<section class="card"><h2>Campaigns sent</h2>${await campaignsTable(tactful)}
-${ctx.provider?.capabilities.reports ? html`<form method="post" action="/admin/campaign/reports"><button type="submit" class="secondary">Fetch the latest reports from ${ctx.provider.system}</button></form>` : ''}</section>`;
-    return page({ title: 'Campaign', admin: { current: '/admin/campaign' }, body });
+    const stats = await tactful.campaign.stats();
+    const provider = ctx.provider && {
+      system: ctx.provider.system,
+      canSend: ctx.provider.capabilities.campaigns === true,
+      reports: ctx.provider.capabilities.reports === true,
+    };
+    return campaignPage({
+      name,
+      subject,
+      email,
+      segments,
+      chosen,
+      sender: settings.sender,
+      provider,
+      stats,
+      currency: settings.currency,
+      outcome,
+    });
   }
 
   async function segmentOf(req: Request): Promise<unknown> {
