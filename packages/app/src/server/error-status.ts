@@ -12,24 +12,26 @@ export interface Refusal {
   offer: 'new-link' | 'next-step' | 'subscribe-form' | 'none';
 }
 
-const notChanged = 'That did not work';
+const didNotWork = 'That did not work';
 
 /** The one table from error code to answer; a code ending in `.` stands for every code of that family. */
-const refusals: Record<string, Refusal> = {
-  'CONSENT.TOKEN_FORGED': { status: 400, title: 'This link is not valid', offer: 'new-link' },
-  'CONSENT.TOKEN_EXPIRED': { status: 400, title: 'This link has expired', offer: 'new-link' },
-  'CONSENT.TOKEN_USED': { status: 409, title: 'This link was already used', offer: 'new-link' },
-  'PROFILE.INVALID': { status: 400, title: notChanged, offer: 'next-step' },
-  'PREFERENCES.': { status: 400, title: notChanged, offer: 'next-step' },
-  'CONSENT.INVALID': { status: 400, title: notChanged, offer: 'subscribe-form' },
-  'CONSENT.UNKNOWN_PURPOSE': { status: 400, title: notChanged, offer: 'subscribe-form' },
-  'SUBJECT.NOT_FOUND': { status: 400, title: notChanged, offer: 'subscribe-form' },
-  'PRIVACY.NOT_FOUND': { status: 404, title: 'Not found', offer: 'none' },
-};
+const refusals = new Map<string, Refusal>(
+  Object.entries({
+    'CONSENT.TOKEN_FORGED': { status: 400, title: 'This link is not valid', offer: 'new-link' },
+    'CONSENT.TOKEN_EXPIRED': { status: 400, title: 'This link has expired', offer: 'new-link' },
+    'CONSENT.TOKEN_USED': { status: 409, title: 'This link was already used', offer: 'new-link' },
+    'PROFILE.INVALID': { status: 400, title: didNotWork, offer: 'next-step' },
+    'PREFERENCES.': { status: 400, title: didNotWork, offer: 'next-step' },
+    'CONSENT.INVALID': { status: 400, title: didNotWork, offer: 'subscribe-form' },
+    'CONSENT.UNKNOWN_PURPOSE': { status: 400, title: didNotWork, offer: 'subscribe-form' },
+    'SUBJECT.NOT_FOUND': { status: 400, title: didNotWork, offer: 'subscribe-form' },
+    'PRIVACY.NOT_FOUND': { status: 404, title: 'Not found', offer: 'none' },
+  } satisfies Record<string, Refusal>),
+);
 
 /** The answer to a refusal with this code, or undefined when the code is not a refusal of the request. */
 export function refusalOf(code: string): Refusal | undefined {
-  return refusals[code] ?? refusals[code.slice(0, code.indexOf('.') + 1)];
+  return refusals.get(code) ?? refusals.get(code.slice(0, code.indexOf('.') + 1));
 }
 
 /**
