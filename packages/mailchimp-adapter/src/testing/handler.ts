@@ -9,7 +9,7 @@ import { http, HttpResponse, type HttpHandler } from 'msw';
 import type { SandboxFaults } from './faults.js';
 import type { SpecValidator } from './openapi.js';
 import { ApiProblem, problem, problemResponse, tooManyRequests } from './problem.js';
-import type { Router } from './router.js';
+import type { Route, Router } from './router.js';
 import type { SandboxContext } from './routes/index.js';
 
 /** What a test reads of the traffic: `sandbox.calls`. */
@@ -27,6 +27,8 @@ export interface MailchimpSandboxCalls {
   /** Requests answered 429 because more than `maxConnections` were in flight. */
   readonly rejectedForConcurrency: number;
 }
+
+type SpecOperation = NonNullable<ReturnType<SpecValidator['match']>>;
 
 export interface HandlerSettings {
   baseUrl: string;
@@ -58,6 +60,17 @@ export function createSandboxHandler(
   let peakInFlight = 0;
   let rejectedForConcurrency = 0;
   const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+  // The spec's operation for each route, looked up once: matching the route's own template finds the same
+  // operation a request path of that route does, without scanning the spec's paths on every request.
+  const operations = new Map<Route<SandboxContext>, SpecOperation | null>();
+  const operationOf = (validator: SpecValidator, route: Route<SandboxContext>): SpecOperation | null => {
+    let operation = operations.get(route);
+    if (operation === undefined) {
+      operation = validator.match(route.method, route.path);
+      operations.set(route, operation);
+    }
+    return operation;
+  };
 
   // A prefix test, not an msw path pattern: msw would percent-decode the path (and throw on a malformed
   // escape) before the router sees it, and compile its pattern again for every request.
@@ -105,7 +118,7 @@ export function createSandboxHandler(
           }
         }
         if (spec) {
-          const operation = spec.match(method, path);
+          const operation = operationOf(spec, found.route);
           if (!operation)
             return problem(
               404,

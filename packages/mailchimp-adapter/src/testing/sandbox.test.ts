@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
 import { subscriberHash } from '../subscriber-hash.js';
+import { sandboxRoutes } from './routes/index.js';
 import { createMailchimpFaultPlan, createMailchimpSandbox, renderMergeTags, loadSpecValidator } from './index.js';
 
 const server = setupServer();
@@ -274,5 +275,14 @@ describe('Mailchimp sandbox', () => {
     expect(() => sandbox.actions.changeEmail('first@example.com', 'Second@example.com')).toThrow(/already/);
     expect(sandbox.member('first@example.com')?.status).toBe('subscribed');
     expect(sandbox.member('second@example.com')?.status).toBe('unsubscribed');
+  });
+
+  it('routes every endpoint under the template the OpenAPI spec gives it, for real paths too', () => {
+    const spec = loadSpecValidator();
+    for (const route of sandboxRoutes) {
+      const real = route.path.replace(/\{[^}]+\}/g, (_, i: number) => `v${i}x`);
+      expect([route.method, spec.match(route.method, route.path)?.template]).toEqual([route.method, route.path]);
+      expect([route.method, spec.match(route.method, real)?.template]).toEqual([route.method, route.path]);
+    }
   });
 });
