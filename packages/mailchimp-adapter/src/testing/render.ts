@@ -4,6 +4,8 @@
  * `*|UNSUB|*`, `*|UPDATE_PROFILE|*`, `*|LIST:ADDRESSLINE|*`, `*|LIST:COMPANY|*`, `*|LIST:NAME|*`, `*|EMAIL|*`.
  * Unknown tags are left as written, so a test sees a tag nobody filled.
  */
+import type { SandboxAudience, SandboxMember } from './types.js';
+
 export interface RenderContext {
   /** Merge values by tag (already restricted to the tags the audience defines). */
   merge: Record<string, string>;
@@ -26,5 +28,44 @@ export function renderMergeTags(html: string, context: RenderContext): string {
     const value = tagValue(tag);
     if (value !== undefined) return value;
     return tag in context.merge ? '' : whole;
+  });
+}
+
+/**
+ * The HTML `member` of `audience` gets: merge values from the member (empty for fields without one), the
+ * audience's address and name, and list-manage links for unsubscribe and profile on the account's data centre.
+ */
+export function renderForMember(
+  html: string,
+  audience: SandboxAudience,
+  member: SandboxMember,
+  campaignId: string,
+  dc: string,
+): string {
+  const contact = audience.contact;
+  const addressLine = contact
+    ? [
+        contact.company,
+        contact.address1,
+        contact.address2,
+        contact.city,
+        `${contact.state} ${contact.zip}`.trim(),
+        contact.country,
+      ]
+        .filter((p) => p !== undefined && p !== '')
+        .join(', ')
+    : '';
+  const listManage = `https://${dc}.list-manage.com`;
+  const query = `u=sandbox&id=${audience.id}&e=${member.unique_email_id}&c=${campaignId}`;
+  return renderMergeTags(html, {
+    merge: { ...Object.fromEntries([...audience.mergeFields.keys()].map((t) => [t, ''])), ...member.merge_fields },
+    system: {
+      EMAIL: member.email_address,
+      UNSUB: `${listManage}/unsubscribe?${query}`,
+      UPDATE_PROFILE: `${listManage}/profile?${query}`,
+      'LIST:ADDRESSLINE': addressLine,
+      'LIST:COMPANY': contact?.company ?? '',
+      'LIST:NAME': audience.name,
+    },
   });
 }

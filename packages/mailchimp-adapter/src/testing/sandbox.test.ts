@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setupServer } from 'msw/node';
 import { subscriberHash } from '../subscriber-hash.js';
-import { createMailchimpSandbox, renderMergeTags, loadSpecValidator } from './index.js';
+import { sandboxRoutes } from './routes/index.js';
+import { createMailchimpFaultPlan, createMailchimpSandbox, renderMergeTags, loadSpecValidator } from './index.js';
 
 const server = setupServer();
 // Parsing the 1.6 MB OpenAPI spec takes seconds on a busy machine: do it under the hook timeout, not a test's.
@@ -210,5 +211,78 @@ describe('Mailchimp sandbox', () => {
       },
     );
     expect(html).toBe('<b>Kettle</b>  https://u *|NOPE|* ');
+  });
+
+  it('counts a call answered by a drawn fault under the same key as the same call answered normally', async () => {
+    const { sandbox, call } = setup({
+      faultPlan: createMailchimpFaultPlan({ seed: 1, rate: 1, kinds: ['rate_limit'] }),
+    });
+    expect((await call('GET', '/automations')).status).toBe(429);
+    sandbox.faults.setPlan(null);
+    expect((await call('GET', '/automations')).status).toBe(404);
+    expect(sandbox.calls.all()).toEqual({ 'GET /automations': 2 });
+    expect(sandbox.faults.answered).toEqual([{ kind: 'rate_limit', method: 'GET', template: '/automations' }]);
+  });
+
+  it('a member added one at a time (PUT, POST) fires subscribe and gets the confirmation email, as in a batch', async () => {
+    const { sandbox, call, delivered } = setup();
+    sandbox.addWebhook('https://hooks.example/all', { sources: { user: true, admin: true, api: true } });
+    await call('PUT', `/lists/${LIST}/members/${subscriberHash('put@example.com')}`, {
+      email_address: 'put@example.com',
+      status_if_new: 'subscribed',
+      merge_fields: { FNAME: 'Put' },
+    });
+    await call('POST', `/lists/${LIST}/members`, { email_address: 'post@example.com', status: 'subscribed' });
+    await call('PUT', `/lists/${LIST}/members/${subscriberHash('wait@example.com')}`, {
+      email_address: 'wait@example.com',
+      status_if_new: 'pending',
+    });
+    await call('POST', `/lists/${LIST}`, {
+      members: [{ email_address: 'batch@example.com', status: 'subscribed', merge_fields: { FNAME: 'Bat' } }],
+    });
+    await sandbox.flushWebhooks();
+    const seen = delivered.map((d) => {
+      const form = new URLSearchParams(d.body);
+      return `${form.get('type')}:${form.get('data[email]')}`;
+    });
+    expect(seen).toEqual(['subscribe:put@example.com', 'subscribe:post@example.com', 'subscribe:batch@example.com']);
+    expect(sandbox.state.audiences.get(LIST)?.confirmationEmails).toEqual(['wait@example.com']);
+  });
+
+  it('checks count and offset on every list endpoint, not only on members', async () => {
+    const { call } = setup();
+    for (const path of ['/lists', `/lists/${LIST}/members`, `/lists/${LIST}/segments`, '/campaigns']) {
+      const bad = await call('GET', `${path}?count=ten`);
+      expect([path, bad.status, bad.body?.title]).toEqual([path, 400, 'Invalid Resource']);
+      expect((await call('GET', `${path}?offset=-1`)).status).toBe(400);
+      expect((await call('GET', `${path}?count=5&offset=0`)).status).toBe(200);
+    }
+  });
+
+  it('answers a path with a malformed percent-escape with a 404, like any unknown resource', async () => {
+    const { sandbox } = setup();
+    const response = await sandbox.fetch(`${sandbox.baseUrl}/lists/${LIST}/members/%E0%A4%A`, {
+      headers: { authorization: `Basic ${Buffer.from(`x:${sandbox.apiKey}`).toString('base64')}` },
+    });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { title: string }).title).toBe('Resource Not Found');
+  });
+
+  it('refuses to change an address to one already on the audience, and keeps both members', () => {
+    const { sandbox } = setup();
+    sandbox.seedMember('first@example.com', 'subscribed');
+    sandbox.seedMember('second@example.com', 'unsubscribed');
+    expect(() => sandbox.actions.changeEmail('first@example.com', 'Second@example.com')).toThrow(/already/);
+    expect(sandbox.member('first@example.com')?.status).toBe('subscribed');
+    expect(sandbox.member('second@example.com')?.status).toBe('unsubscribed');
+  });
+
+  it('routes every endpoint under the template the OpenAPI spec gives it, for real paths too', () => {
+    const spec = loadSpecValidator();
+    for (const route of sandboxRoutes) {
+      const real = route.path.replace(/\{[^}]+\}/g, (_, i: number) => `v${i}x`);
+      expect([route.method, spec.match(route.method, route.path)?.template]).toEqual([route.method, route.path]);
+      expect([route.method, spec.match(route.method, real)?.template]).toEqual([route.method, route.path]);
+    }
   });
 });

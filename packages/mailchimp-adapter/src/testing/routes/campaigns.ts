@@ -1,0 +1,117 @@
+/**
+ * Regular campaigns: create for an audience (optionally a saved segment), set the HTML, send. A send is
+ * refused, like Mailchimp's checklist, without an unsubscribe link, the audience's postal address, the
+ * subject/from/reply-to settings, or a subscribed recipient.
+ */
+import { randomBytes } from 'node:crypto';
+import { ApiProblem, invalidResource } from '../problem.js';
+import { campaignJson } from '../responses.js';
+import type { SandboxState } from '../state.js';
+import { mailchimpTime, type SandboxCampaign } from '../types.js';
+import { paging, type SandboxRoute } from './context.js';
+
+function render(state: SandboxState, campaign: SandboxCampaign) {
+  return campaignJson(campaign, state.recipientsOf(campaign).length);
+}
+
+export const campaignRoutes: SandboxRoute[] = [
+  {
+    method: 'GET',
+    path: '/campaigns',
+    handle: ({ state }, { query }) => {
+      const listId = query.get('list_id');
+      const page = paging(query);
+      const all = [...state.campaigns.values()].filter((c) => listId === null || c.list_id === listId);
+      return { campaigns: page.slice(all).map((c) => render(state, c)), total_items: all.length, _links: [] };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/campaigns',
+    handle: ({ state }, { body }) => {
+      const input = body as {
+        type: string;
+        recipients?: { list_id: string; segment_opts?: { saved_segment_id?: number } };
+        settings?: SandboxCampaign['settings'];
+      };
+      if (!input.recipients) throw invalidResource('A campaign needs recipients.list_id.');
+      const audience = state.audienceOf(input.recipients.list_id);
+      const segmentId = input.recipients.segment_opts?.saved_segment_id ?? null;
+      if (segmentId !== null && !audience.segments.has(segmentId))
+        throw invalidResource(`Segment ${segmentId} does not exist on list ${audience.id}.`);
+      const campaign: SandboxCampaign = {
+        id: randomBytes(5).toString('hex'),
+        web_id: state.nextWebId(),
+        type: input.type,
+        status: 'save',
+        create_time: mailchimpTime(state.now()),
+        send_time: null,
+        list_id: audience.id,
+        segment_id: segmentId,
+        settings: { ...input.settings },
+        html: null,
+        sentTo: [],
+        opens: [],
+        clicks: [],
+        unsubscribes: [],
+      };
+      state.campaigns.set(campaign.id, campaign);
+      return render(state, campaign);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/campaigns/{campaign_id}',
+    handle: ({ state }, { params }) => render(state, state.campaignOr404(params.campaign_id ?? '')),
+  },
+  {
+    method: 'PUT',
+    path: '/campaigns/{campaign_id}/content',
+    handle: ({ state }, { params, body }) => {
+      const campaign = state.campaignOr404(params.campaign_id ?? '');
+      if (campaign.status !== 'save')
+        throw new ApiProblem(400, 'Bad Request', 'The content of a sent campaign cannot be changed.');
+      campaign.html = (body as { html?: string }).html ?? null;
+      return { html: campaign.html ?? '', plain_text: '', _links: [] };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/campaigns/{campaign_id}/actions/send',
+    handle: ({ state }, { params }) => {
+      const campaign = state.campaignOr404(params.campaign_id ?? '');
+      if (campaign.status !== 'save') throw new ApiProblem(400, 'Bad Request', 'This campaign has already been sent.');
+      const audience = state.audienceOf(campaign.list_id);
+      const problems: string[] = [];
+      if (!campaign.html) problems.push('the campaign has no content');
+      else if (!campaign.html.includes('*|UNSUB|*')) problems.push('the content has no *|UNSUB|* unsubscribe link');
+      if (!audience.contact?.address1)
+        problems.push('the audience has no postal address (*|LIST:ADDRESSLINE|*) — required by anti-spam law');
+      for (const key of ['subject_line', 'from_name', 'reply_to'] as const)
+        if (!campaign.settings[key]) problems.push(`settings.${key} is missing`);
+      const recipients = state.recipientsOf(campaign);
+      if (recipients.length === 0) problems.push('the segment has no subscribed members');
+      if (problems.length > 0)
+        throw new ApiProblem(400, 'Bad Request', `Your Campaign is not ready to send. ${problems.join('; ')}.`, {
+          errors: problems,
+        });
+      campaign.status = 'sent';
+      campaign.send_time = mailchimpTime(state.now());
+      campaign.sentTo = recipients.map((m) => m.id);
+      state.fire(
+        audience,
+        'campaign',
+        'system',
+        {
+          id: campaign.id,
+          subject: campaign.settings.subject_line ?? '',
+          status: 'sent',
+          reason: '',
+          list_id: audience.id,
+        },
+        state.now(),
+      );
+      return null;
+    },
+  },
+];
