@@ -243,8 +243,12 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
             results.push({
               email,
               ok: false,
-              code: `SHOPIFY.CONSENT_${payload.userErrors[0]!.code ?? 'INVALID'}`,
-              message: payload.userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; '),
+              // One catalogued code; Shopify's own userError codes (INVALID, TAKEN, INTERNAL_ERROR…) go in the
+              // message, where an operator reads them.
+              code: 'SHOPIFY.CONSENT_INVALID',
+              message: payload.userErrors
+                .map((e) => `${(e.field ?? []).join('.')}: ${e.message}${e.code ? ` (${e.code})` : ''}`)
+                .join('; '),
               retryable: payload.userErrors.some((e) => e.code === 'INTERNAL_ERROR'),
             });
           } else results.push({ email, ok: true });
