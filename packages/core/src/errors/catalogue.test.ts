@@ -58,6 +58,12 @@ describe('the error catalogue', () => {
     expect(Object.keys(TACTFUL_ERRORS).filter((code) => !found.has(code))).toEqual([]);
   });
 
+  it('is listed whole in docs/errors.md', () => {
+    const page = readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8');
+    const listed = [...Object.keys(TACTFUL_ERRORS), ...Object.keys(ADAPTER_ERROR_REASONS).map((r) => `<VENDOR>.${r}`)];
+    expect(listed.filter((code) => !page.includes(`| \`${code}\` |`))).toEqual([]);
+  });
+
   it('gives every code a status and a sentence', () => {
     for (const entry of [...Object.values(TACTFUL_ERRORS), ...Object.values(ADAPTER_ERROR_REASONS)]) {
       expect(entry.status).toBeGreaterThanOrEqual(400);

@@ -13,7 +13,7 @@ export const TACTFUL_ERRORS = {
 
   'CAMPAIGN.INTERRUPTED': { status: 503, meaning: 'A campaign run stopped part-way; running it again resumes it.' },
   'CAMPAIGN.INVALID': { status: 400, meaning: 'The campaign settings (segment, content, schedule) are not valid.' },
-  'CAMPAIGN.NOT_SENT': { status: 409, meaning: 'The campaign has not been sent, so it has no result yet.' },
+  'CAMPAIGN.NOT_SENT': { status: 502, meaning: 'The email provider did not send the campaign to one recipient.' },
   'CAMPAIGN.NO_PROVIDER': { status: 409, meaning: 'No email provider is connected to send the campaign with.' },
   'CAMPAIGN.NO_SENDER': { status: 409, meaning: 'The shop has no sender (from address) set up for campaigns.' },
 
@@ -31,7 +31,7 @@ export const TACTFUL_ERRORS = {
   'CONTACT.INVALID': { status: 400, meaning: 'The contact policy (limits, quiet hours) is not valid.' },
 
   'CRYPTO.DECRYPT_FAILED': { status: 500, meaning: 'Stored personal data could not be decrypted with the keys held.' },
-  'CRYPTO.INVALID': { status: 500, meaning: 'The master secret or a key is malformed.' },
+  'CRYPTO.INVALID': { status: 500, meaning: 'An encrypted value is malformed or of an unknown version.' },
 
   'INPUT.INVALID': { status: 400, meaning: 'The input (file, form, argument) is not valid; the message says where.' },
 
@@ -87,7 +87,7 @@ export const TACTFUL_ERRORS = {
   'RECOMMEND.INVALID_DELTA': { status: 400, meaning: 'A model update does not apply to the model held.' },
   'RECOMMEND.INVALID_OPTIONS': { status: 400, meaning: 'Recommendation options are out of range.' },
   'RECOMMEND.INVALID_SNAPSHOT': { status: 400, meaning: 'A saved model snapshot is malformed.' },
-  'RECOMMEND.NOT_EMPTY': { status: 409, meaning: 'The model already holds orders; it must be empty for this.' },
+  'RECOMMEND.NOT_EMPTY': { status: 409, meaning: 'A snapshot is restored only into an empty model.' },
   'RECOMMEND.ORDERS_NOT_TRACKED': { status: 409, meaning: 'The model does not keep orders, so it cannot remove one.' },
   'RECOMMEND.TOO_MANY_PRODUCTS': { status: 400, meaning: 'More products than the model is built for.' },
   'RECOMMEND.UNKNOWN_PRODUCT': { status: 404, meaning: 'The product is not in the model.' },
@@ -100,7 +100,7 @@ export const TACTFUL_ERRORS = {
   'SHOPIFY.BULK_CLAIMED': { status: 409, meaning: 'Another instance is already running the shop’s bulk import.' },
   'SHOPIFY.BULK_FAILED': { status: 502, meaning: 'Shopify reported the bulk operation failed.' },
   'SHOPIFY.BULK_MISSING': { status: 502, meaning: 'The bulk operation Tactful started is gone from Shopify.' },
-  'SHOPIFY.BULK_ORDERING': { status: 502, meaning: 'A bulk result line came before its parent.' },
+  'SHOPIFY.BULK_ORDERING': { status: 502, meaning: 'A bulk result line came after its parent stopped waiting.' },
   'SHOPIFY.BULK_REFUSED': { status: 502, meaning: 'Shopify refused to start a bulk operation.' },
   'SHOPIFY.BULK_RESULT_GONE': { status: 502, meaning: 'The bulk result file expired before it was read.' },
   'SHOPIFY.BULK_RESULT_INVALID': { status: 502, meaning: 'A bulk result line is malformed.' },
@@ -132,9 +132,9 @@ export const TACTFUL_ERRORS = {
 
   'SUBJECT.NOT_FOUND': { status: 404, meaning: 'No subject (customer) matches.' },
 
-  'SYNC.NO_HANDLER': { status: 500, meaning: 'No adapter handles that kind of sync item.' },
+  'SYNC.NO_HANDLER': { status: 503, meaning: 'No handler for that kind of inbound delivery yet; it is kept.' },
   'SYNC.NO_RESULT': { status: 502, meaning: 'A delivery returned no outcome for an item.' },
-  'SYNC.UNSUPPORTED': { status: 400, meaning: 'The system named cannot be synced.' },
+  'SYNC.UNSUPPORTED': { status: 501, meaning: 'The target system’s adapter does not declare the capability.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 /**
