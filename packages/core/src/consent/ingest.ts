@@ -171,7 +171,8 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
   const stateUpserts = new Map<string, StateRow>();
   const pushedUpserts = new Map<string, PushedRow>();
   const outcomes: RecordOutcome[] = [];
-  // profiles (issue 4): subjects whose personalization became granted (rebuild) or stopped being granted (purge).
+  // Subjects whose personalization became granted (their profile is rebuilt) or stopped being granted (purged):
+  // a profile exists only while that consent does.
   const profileTransitions = new Map<string, boolean>();
   const profileRevoked = new Set<string>();
   const session = { ...lookup, tx, head: s.head };
@@ -375,7 +376,8 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
     const before = states.get(key);
     const stateChanged =
       folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level);
-    // profiles (issue 4): remember the subject's last personalization transition of this batch.
+    // The batch's last personalization transition decides a rebuild; any withdrawal in it purges first, so a
+    // withdraw-then-grant starts the profile afresh.
     if (
       stateChanged &&
       data.purpose === PROFILE_PURPOSE &&
@@ -490,7 +492,8 @@ export async function applyEvents(s: IngestSession, events: readonly ConsentEven
     sql`on conflict (shop_id, subject_id, purpose) do update set state = excluded.state, level = excluded.level, since = excluded.since, decided_by = excluded.decided_by`,
   );
   await insertAuditRows(tx, auditRows);
-  // profiles (issue 4): purge on withdrawal, rebuild from order history on a fresh grant — same transaction.
+  // Purge on withdrawal, rebuild from order history on a fresh grant, in the consent's own transaction: no
+  // moment exists where the consent is withdrawn and the profile still there.
   const granted = [...profileTransitions].filter(([, g]) => g).map(([id]) => id);
   await purgeProfiles(tx, shopId, s.head, [...profileRevoked], s.actor, s.recordedAt);
   await rebuildProfiles(tx, shopId, s.head, granted, s.actor, s.recordedAt);
