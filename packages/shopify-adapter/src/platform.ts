@@ -74,7 +74,10 @@ export interface ShopifyPlatform extends CommercePlatform {
   /** Tells a waiting bulk import that Shopify reported its operation finished (bulk_operations/finish). */
   notifyBulkFinished(operationId: string): void;
   streamAllOrders(options?: { signal?: AbortSignal }): AsyncIterable<OrderRecord>;
-  /** Every customer with their email marketing consent, through a bulk operation (resumable with `customerCheckpoints`). */
+  /**
+   * Every customer with their email marketing consent, through a bulk operation (resumable with
+   * `customerCheckpoints`).
+   */
   streamAllCustomers(options?: { signal?: AbortSignal }): AsyncIterable<CustomerRecord>;
   /** Customers in id order; `updatedSince` narrows to those changed since (a consent change counts). */
   listCustomers(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<CustomerRecord>>;
@@ -280,7 +283,9 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       if (payload.userErrors.length > 0) {
         throw new TactfulError(
           'SHOPIFY.CUSTOMER_UPDATE_FAILED',
-          `Shopify did not accept the correction for ${email}: ${payload.userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; ')}`,
+          `Shopify did not accept the correction for ${email}: ${payload.userErrors
+            .map((e) => `${(e.field ?? []).join('.')}: ${e.message}`)
+            .join('; ')}`,
           {
             retryable: false,
             details: payload.userErrors,

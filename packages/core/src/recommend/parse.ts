@@ -297,10 +297,8 @@ export async function assertReadableFile(file: string): Promise<void> {
   try {
     info = await stat(file);
   } catch (cause) {
-    throw invalid(
-      `Cannot read the orders file ${JSON.stringify(file)}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message}.`,
-      cause,
-    );
+    const why = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
+    throw invalid(`Cannot read the orders file ${JSON.stringify(file)}: ${why}.`, cause);
   }
   if (!info.isFile()) throw invalid(`${JSON.stringify(file)} is not a file.`);
 }

@@ -82,7 +82,7 @@ describeEachStore('outbox dispatcher', (getStore) => {
     expect(await t.outbox.counts()).toEqual({ pending: 0, done: 2, dead: 0 });
   });
 
-  it('dead-letters a non-retryable failure at once, and a retryable one after N attempts, keeping the error', async () => {
+  it('dead-letters a non-retryable failure at once, a retryable one after N attempts, keeping the error', async () => {
     const t = await shopWithChanges(1);
     const target = memoryTarget();
     target.plan.push('fatal');

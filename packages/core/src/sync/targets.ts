@@ -119,7 +119,10 @@ export function platformTarget(platform: CommercePlatform): DeliverBatch {
   };
 }
 
-/** Delivers to an email provider: member consent changes, profile corrections (merge fields) and permanent deletion, batched. */
+/**
+ * Delivers to an email provider: member consent changes, profile corrections (merge fields) and permanent
+ * deletion, batched.
+ */
 export function providerTarget(provider: EmailProvider): DeliverBatch {
   return async (items) => {
     const out: DeliveryOutcome[] = new Array(items.length);

@@ -30,7 +30,10 @@ export interface GroceriesData {
 }
 
 export interface GroceriesSeedOptions {
-  /** How many orders to create; the 9,835 baskets repeat (a day later each round) to reach it. Default: one per basket. */
+  /**
+   * How many orders to create; the 9,835 baskets repeat (a day later each round) to reach it. Default: one per
+   * basket.
+   */
   orders?: number;
   /** How many customers share the orders (round-robin). Default: one per 8 baskets. */
   customers?: number;
@@ -143,7 +146,10 @@ function shopifyTime(value: string | undefined): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-/** Seeds from a Shopify "Export orders" CSV: one order per `Name`, a product per line item name, a customer per email. */
+/**
+ * Seeds from a Shopify "Export orders" CSV: one order per `Name`, a product per line item name, a customer per
+ * email.
+ */
 export function seedFromOrdersCsv(sandbox: ShopifySandbox, csvText: string): SeedSummary {
   const [header, ...rows] = parseCsv(csvText);
   if (!header) return { customers: 0, orders: 0, products: 0, lines: 0 };
