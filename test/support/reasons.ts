@@ -1,5 +1,5 @@
 /**
- * The oracle of issue 10: every stated reason of a recommendation is a purchase or a declaration of THAT
+ * The oracle of stated reasons: every stated reason of a recommendation is a purchase or a declaration of THAT
  * customer which is neither excluded by them nor in a sensitive category they did not opt in to. It reads
  * the truth through the public engine API only (profile, preferences, shop settings), never through the
  * recommender, so a bug there cannot hide itself.

@@ -2,6 +2,15 @@
 export { TactfulError, isTactfulError, isRetryable } from './errors/tactful-error.js';
 export type { TactfulErrorOptions } from './errors/tactful-error.js';
 export { formatZodIssues, parseOrThrow } from './errors/zod.js';
+export {
+  ADAPTER_ERROR_REASONS,
+  TACTFUL_ERRORS,
+  httpStatusOf,
+  isTactfulErrorCode,
+  meaningOf,
+  tactfulErrorCodes,
+} from './errors/catalogue.js';
+export type { AdapterErrorCode, AdapterErrorReason, TactfulErrorCode } from './errors/catalogue.js';
 export { firstPartyOptInMethods, consentEventInput, purposeKey, subjectRef } from './consent/event.js';
 export { consentStates, optInLevels, consentMethods } from './ports.js';
 export { emailAddress } from './identity/email.js';
@@ -74,7 +83,8 @@ export { auditCsvColumns } from './privacy/audit-export.js';
 export type { AuditExportFormat, ExportedAuditEntry } from './privacy/audit-export.js';
 export type { ChainBreak, ChainVerification } from './audit/chain.js';
 // sync
-export { createDispatcher, backoffDelay } from './sync/dispatcher.js';
+export { createDispatcher } from './sync/dispatcher.js';
+export { backoffDelay } from './sync/backoff.js';
 export type {
   Dispatcher,
   DispatcherOptions,

@@ -11,7 +11,7 @@
  */
 import mailchimpSingleton from '@mailchimp/mailchimp_marketing';
 import type { z } from 'zod';
-import { TactfulError, isTactfulError } from '@tactful/core';
+import { TactfulError, backoffDelay, isTactfulError } from '@tactful/core';
 import {
   batchResultSchema,
   campaignPageSchema,
@@ -61,6 +61,8 @@ export interface MailchimpClientOptions {
   retry: { retries: number; baseDelayMs: number; maxDelayMs: number };
   /** Replaces `setTimeout` for backoff waits (tests). */
   sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** The jitter of backoff waits, in [0, 1) (default `Math.random`; tests pass a seeded one). */
+  random?: (() => number) | undefined;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -85,6 +87,7 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
   if (options.baseUrl !== undefined) sdk.basePath = options.baseUrl.replace(/\/+$/, '');
   const limit = createSemaphore(options.maxConnections);
   const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
 
   async function once(method: Method, path: string, spec: RequestSpec): Promise<unknown> {
     const query: Record<string, unknown> = {};
@@ -136,13 +139,12 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
         return parsed.data;
       } catch (error) {
         if (!isTactfulError(error) || !error.retryable || attempt >= options.retry.retries) throw error;
-        const backoff = Math.min(options.retry.maxDelayMs, options.retry.baseDelayMs * 2 ** attempt);
-        const wait = Math.max(
-          error.retryAfter !== undefined ? error.retryAfter * 1000 : 0,
-          backoff / 2 + Math.random() * (backoff / 2),
-        );
         attempt += 1;
-        await sleep(Math.min(wait, options.retry.maxDelayMs));
+        const { baseDelayMs, maxDelayMs } = options.retry;
+        const wait = backoffDelay(attempt, baseDelayMs, maxDelayMs, random, error.retryAfter);
+        // Held to maxDelayMs even when Mailchimp asked for longer: this wait blocks the caller's request; a
+        // longer one is the outbox's to take (its dispatcher honours Retry-After in full).
+        await sleep(Math.min(wait, maxDelayMs));
       }
     }
   }

@@ -3,7 +3,7 @@
  * (`extensions.cost.throttleStatus`), and retries THROTTLED, 429, 5xx and network failures with backoff.
  * Errors are TactfulErrors: `retryable` says whether trying later may help.
  */
-import { TactfulError } from '@tactful/core';
+import { TactfulError, backoffDelay } from '@tactful/core';
 
 export interface ThrottleStatus {
   maximumAvailable: number;
@@ -18,6 +18,8 @@ export interface AdminClientOptions {
   fetch?: typeof fetch | undefined;
   sleep?: ((ms: number) => Promise<void>) | undefined;
   now?: () => number;
+  /** The jitter of retry waits, in [0, 1) (default `Math.random`; tests pass a seeded one). */
+  random?: (() => number) | undefined;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   /** GraphQL calls unanswered after this long are abandoned and retried; default 30 s. */
   timeoutMs?: number | undefined;
@@ -40,11 +42,6 @@ interface GraphqlBody<T> {
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export function backoff(attempt: number, baseMs: number, maxMs: number): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-  return Math.round(exp / 2 + Math.random() * (exp / 2));
-}
 
 function retryAfterSeconds(header: string | null): number | undefined {
   if (!header) return undefined;
@@ -98,6 +95,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   const endpoint = `https://${options.shop}/admin/api/${options.apiVersion}/graphql.json`;
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
   const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const { maxAttempts, baseDelayMs, maxDelayMs } = options.retry;
   /** Last requested cost per document: what the next call of it will likely need. */
@@ -134,8 +132,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         const tactful = error as TactfulError;
         const retryable = typeof tactful?.retryable === 'boolean' ? tactful.retryable : false;
         if (!retryable || n === maxAttempts) throw error;
-        const wait = Math.max(backoff(n, baseDelayMs, maxDelayMs), (tactful.retryAfter ?? 0) * 1000);
-        await sleep(Math.min(wait, Math.max(maxDelayMs, (tactful.retryAfter ?? 0) * 1000)));
+        await sleep(backoffDelay(n, baseDelayMs, maxDelayMs, random, tactful.retryAfter));
       }
     }
     throw last instanceof Error ? last : new TactfulError('SHOPIFY.UNAVAILABLE', `${what} failed`, { retryable: true });

@@ -74,7 +74,10 @@ export interface ShopifyPlatform extends CommercePlatform {
   /** Tells a waiting bulk import that Shopify reported its operation finished (bulk_operations/finish). */
   notifyBulkFinished(operationId: string): void;
   streamAllOrders(options?: { signal?: AbortSignal }): AsyncIterable<OrderRecord>;
-  /** Every customer with their email marketing consent, through a bulk operation (resumable with `customerCheckpoints`). */
+  /**
+   * Every customer with their email marketing consent, through a bulk operation (resumable with
+   * `customerCheckpoints`).
+   */
   streamAllCustomers(options?: { signal?: AbortSignal }): AsyncIterable<CustomerRecord>;
   /** Customers in id order; `updatedSince` narrows to those changed since (a consent change counts). */
   listCustomers(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<CustomerRecord>>;
@@ -243,8 +246,12 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
             results.push({
               email,
               ok: false,
-              code: `SHOPIFY.CONSENT_${payload.userErrors[0]!.code ?? 'INVALID'}`,
-              message: payload.userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; '),
+              // One catalogued code; Shopify's own userError codes (INVALID, TAKEN, INTERNAL_ERROR…) go in the
+              // message, where an operator reads them.
+              code: 'SHOPIFY.CONSENT_INVALID',
+              message: payload.userErrors
+                .map((e) => `${(e.field ?? []).join('.')}: ${e.message}${e.code ? ` (${e.code})` : ''}`)
+                .join('; '),
               retryable: payload.userErrors.some((e) => e.code === 'INTERNAL_ERROR'),
             });
           } else results.push({ email, ok: true });
@@ -276,7 +283,9 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       if (payload.userErrors.length > 0) {
         throw new TactfulError(
           'SHOPIFY.CUSTOMER_UPDATE_FAILED',
-          `Shopify did not accept the correction for ${email}: ${payload.userErrors.map((e) => `${(e.field ?? []).join('.')}: ${e.message}`).join('; ')}`,
+          `Shopify did not accept the correction for ${email}: ${payload.userErrors
+            .map((e) => `${(e.field ?? []).join('.')}: ${e.message}`)
+            .join('; ')}`,
           {
             retryable: false,
             details: payload.userErrors,

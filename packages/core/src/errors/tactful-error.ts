@@ -3,6 +3,8 @@
  * the message says what to do next, and `cause` keeps the original. Use `isTactfulError` rather than
  * `instanceof`: two installed copies of this package have two different classes.
  */
+import type { TactfulErrorCode } from './catalogue.js';
+
 export interface TactfulErrorOptions {
   cause?: unknown;
   /** HTTP status of a vendor response, when there was one. */
@@ -18,14 +20,14 @@ export interface TactfulErrorOptions {
 }
 
 export class TactfulError extends Error {
-  readonly code: string;
+  readonly code: TactfulErrorCode;
   readonly status: number | undefined;
   readonly body: unknown;
   readonly retryAfter: number | undefined;
   readonly retryable: boolean;
   readonly details: unknown;
 
-  constructor(code: string, message: string, options: TactfulErrorOptions = {}) {
+  constructor(code: TactfulErrorCode, message: string, options: TactfulErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TactfulError';
     this.code = code;
@@ -37,7 +39,7 @@ export class TactfulError extends Error {
   }
 }
 
-export function isTactfulError(value: unknown, code?: string): value is TactfulError {
+export function isTactfulError(value: unknown, code?: TactfulErrorCode): value is TactfulError {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as { code?: unknown; name?: unknown };
   if (typeof candidate.code !== 'string' || !candidate.code.includes('.')) return false;

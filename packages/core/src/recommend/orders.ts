@@ -185,7 +185,8 @@ export async function ingestOrders(
     // Products first seen in an order get a placeholder row; the catalogue sync fills in the rest.
     await bulkInsert(tx, products, [...productRows.values()], sql`on conflict (shop_id, product_id) do nothing`);
     await persistDelta(tx, ctx.shopId, delta);
-    // profiles (issue 4): the order summary of the customers' profiles follows their orders.
+    // A profile's order summary (count, spend, last order) is derived from these orders: refresh it in the same
+    // transaction, so a profile never shows an order the store does not hold, or misses one it does.
     await refreshOrderSummaries(
       tx,
       ctx.shopId,

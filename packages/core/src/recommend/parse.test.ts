@@ -53,8 +53,16 @@ describe('line and record splitting', () => {
   });
 
   it('csv - an unclosed quote is invalid input', async () => {
-    const error = await rejection(collect(csvRecords(['a,"b'])));
+    const error = await rejection(collect(csvRecords(['a,b\n', 'a,"b'])));
     expect(isTactfulError(error, 'INPUT.INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/ends inside a quoted field \(line 2\): a closing `"` is missing/);
+  });
+
+  it('csv - a stray quote inside an unquoted field is kept as text, an empty line is skipped', async () => {
+    expect(await collect(csvRecords(['12" pizza,b\n\n', 'c,d']))).toEqual([
+      ['12" pizza', 'b'],
+      ['c', 'd'],
+    ]);
   });
 });
 

@@ -409,7 +409,7 @@ export const modelFit = pgTable('model_fit', {
 });
 
 /**
- * Customer profiles (issue 4): one row per subject, present ONLY while the subject's `personalization`
+ * Customer profiles: one row per subject, present ONLY while the subject's `personalization`
  * consent is granted (withdrawal deletes it in the same transaction; a fresh grant rebuilds it from orders).
  *
  * What is plain and why — everything else personal is inside `attrs_enc`:

@@ -12,7 +12,8 @@ function memoryTarget() {
   const plan: Array<'ok' | 'retryable' | 'fatal' | 'throw'> = [];
   const deliver: DeliverBatch = async (items) => {
     const mode = plan.shift() ?? 'ok';
-    if (mode === 'throw') throw new TactfulError('TEST.DOWN', 'target is down', { retryable: true, retryAfter: 0 });
+    if (mode === 'throw')
+      throw new TactfulError('TEST.UNAVAILABLE', 'target is down', { retryable: true, retryAfter: 0 });
     return items.map((item) => {
       if (mode === 'ok') {
         received.push(item);
@@ -20,7 +21,7 @@ function memoryTarget() {
       }
       return {
         ok: false as const,
-        error: new TactfulError('TEST.FAIL', `failed: ${mode}`, { retryable: mode === 'retryable' }),
+        error: new TactfulError('TEST.ERROR', `failed: ${mode}`, { retryable: mode === 'retryable' }),
       };
     });
   };
@@ -81,7 +82,7 @@ describeEachStore('outbox dispatcher', (getStore) => {
     expect(await t.outbox.counts()).toEqual({ pending: 0, done: 2, dead: 0 });
   });
 
-  it('dead-letters a non-retryable failure at once, and a retryable one after N attempts, keeping the error', async () => {
+  it('dead-letters a non-retryable failure at once, a retryable one after N attempts, keeping the error', async () => {
     const t = await shopWithChanges(1);
     const target = memoryTarget();
     target.plan.push('fatal');
@@ -91,7 +92,7 @@ describeEachStore('outbox dispatcher', (getStore) => {
       `select last_error from outbox where shop_id = $1 and status = 'dead'`,
       [t.shopId],
     );
-    expect(dead[0]!.last_error).toContain('TEST.FAIL');
+    expect(dead[0]!.last_error).toContain('TEST.ERROR');
 
     const u = await shopWithChanges(1);
     const always = memoryTarget();

@@ -2,6 +2,7 @@ import { isRetryable, isTactfulError } from '../errors/tactful-error.js';
 import type { KeyRing } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { claimDue, markDead, markDelivered, markRetry, type OutboxItem } from './outbox.js';
+import { backoffDelay } from './backoff.js';
 
 /** The outcome of delivering one item: ok, or an error to retry or dead-letter. */
 export type DeliveryOutcome = { ok: true } | { ok: false; error: unknown };
@@ -41,18 +42,6 @@ export interface DispatchReport {
   delivered: number;
   retried: number;
   deadLettered: number;
-}
-
-export function backoffDelay(
-  attempt: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number,
-  retryAfterSec?: number,
-): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  const jittered = Math.round(exp / 2 + random() * (exp / 2));
-  return retryAfterSec !== undefined ? Math.max(jittered, retryAfterSec * 1000) : jittered;
 }
 
 function describe(error: unknown): string {

@@ -4,6 +4,7 @@
  * partial failure retries only what failed.
  */
 import { TactfulError } from '../errors/tactful-error.js';
+import type { TactfulErrorCode } from '../errors/catalogue.js';
 import type { CommercePlatform, ConsentPush, EmailProvider, MemberChange, PushResult } from '../ports.js';
 import type { ConsentState, OptInLevel } from '../ports.js';
 import type { DeliverBatch, DeliveryOutcome } from './dispatcher.js';
@@ -53,7 +54,10 @@ function outcome(result: PushResult | undefined): DeliveryOutcome {
       error: new TactfulError('SYNC.NO_RESULT', 'The adapter returned no result for this item.', { retryable: true }),
     };
   if (result.ok) return { ok: true };
-  return { ok: false, error: new TactfulError(result.code, result.message, { retryable: result.retryable }) };
+  // The adapter's own code is passed on as it named it: the outbox records it, and the scan of the catalogue
+  // covers the codes of this repository's adapters.
+  const code = result.code as TactfulErrorCode;
+  return { ok: false, error: new TactfulError(code, result.message, { retryable: result.retryable }) };
 }
 
 const unsupported = (kind: string, system: string): DeliveryOutcome => ({
@@ -115,7 +119,10 @@ export function platformTarget(platform: CommercePlatform): DeliverBatch {
   };
 }
 
-/** Delivers to an email provider: member consent changes, profile corrections (merge fields) and permanent deletion, batched. */
+/**
+ * Delivers to an email provider: member consent changes, profile corrections (merge fields) and permanent
+ * deletion, batched.
+ */
 export function providerTarget(provider: EmailProvider): DeliverBatch {
   return async (items) => {
     const out: DeliveryOutcome[] = new Array(items.length);

@@ -3,41 +3,22 @@
  * or a Shopify "Export orders" CSV. Both arrive as text: the Groceries files ship with the demo
  * (`@tactful/app`), not with this adapter, so the caller reads them where they live.
  */
+import { parse } from 'csv-parse/sync';
 import type { ShopifySandbox } from './sandbox.js';
 import type { MarketingState, SandboxProduct } from './state.js';
 
-/** RFC 4180 CSV: quoted fields, doubled quotes, newlines inside quotes. */
+/**
+ * RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes), read the way core reads CSV: rows may
+ * differ in length, a byte-order mark and empty lines are dropped, a stray quote in an unquoted field is text.
+ */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
+  return parse(text, {
+    bom: true,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+  });
 }
 
 /** The Groceries data set as its two CSV files' text (`groceries.csv`, `groceries_items.csv`). */
@@ -49,7 +30,10 @@ export interface GroceriesData {
 }
 
 export interface GroceriesSeedOptions {
-  /** How many orders to create; the 9,835 baskets repeat (a day later each round) to reach it. Default: one per basket. */
+  /**
+   * How many orders to create; the 9,835 baskets repeat (a day later each round) to reach it. Default: one per
+   * basket.
+   */
   orders?: number;
   /** How many customers share the orders (round-robin). Default: one per 8 baskets. */
   customers?: number;
@@ -162,7 +146,10 @@ function shopifyTime(value: string | undefined): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-/** Seeds from a Shopify "Export orders" CSV: one order per `Name`, a product per line item name, a customer per email. */
+/**
+ * Seeds from a Shopify "Export orders" CSV: one order per `Name`, a product per line item name, a customer per
+ * email.
+ */
 export function seedFromOrdersCsv(sandbox: ShopifySandbox, csvText: string): SeedSummary {
   const [header, ...rows] = parseCsv(csvText);
   if (!header) return { customers: 0, orders: 0, products: 0, lines: 0 };
