@@ -53,9 +53,48 @@ export type {
 } from './ports.js';
 // store, keys and the engine
 export { openStore, DEFAULT_STORE_URL } from './store/open.js';
-export type { Store, OpenStoreOptions, Db } from './store/open.js';
+export type { Store, OpenStoreOptions } from './store/open.js';
 export { createTactful, normaliseShop, bodyDeliveryId } from './engine.js';
-export type { Tactful, CreateTactfulOptions } from './engine.js';
+export type { CreateTactfulOptions } from './engine.js';
+// the engine's contract: one interface per part (see tactful.ts)
+export type {
+  Tactful,
+  TactfulAdminSessions,
+  TactfulAudit,
+  TactfulCampaigns,
+  TactfulConsent,
+  TactfulContact,
+  TactfulLinks,
+  TactfulMailThrottle,
+  TactfulOrders,
+  TactfulOutbox,
+  TactfulPreferences,
+  TactfulPrivacy,
+  TactfulProducts,
+  TactfulProfiles,
+  TactfulPurposes,
+  TactfulRecommend,
+  TactfulReports,
+  TactfulSegments,
+  TactfulSettings,
+  TactfulStorage,
+  TactfulSync,
+} from './tactful.js';
+// read models (what an application shows)
+export type { AuditRowView } from './audit/page.js';
+export type { SubjectOrder, SubjectRecord } from './profile/record.js';
+export type { ActivityReport, DayCount } from './reports/activity.js';
+export type { KeyValueStore, ShopKeyValueStore } from './store/kv.js';
+export { SYNC_OVERLAP_MS } from './sync/run.js';
+export type {
+  SyncAdapters,
+  SyncReport,
+  SystemSyncReport,
+  SyncProgress,
+  SyncProgressRunner,
+  SyncRunOptions,
+} from './sync/run.js';
+export type { InboxReport, InboundHandler } from './sync/inbox.js';
 export { parseMasterSecret } from './crypto/master-secret.js';
 export { KeyRing } from './crypto/keyring.js';
 export { shopSettings } from './shop/settings.js';
@@ -79,7 +118,6 @@ export type {
   HistoryEntry,
   OptInRequest,
   OptInTicket,
-  ShopContext,
 } from './consent/service.js';
 // audit
 export { auditActions } from './audit/log.js';
@@ -88,7 +126,7 @@ export { auditCsvColumns } from './audit/export.js';
 export type { AuditExportFormat, ExportedAuditEntry } from './audit/export.js';
 export type { ChainBreak, ChainVerification } from './audit/chain.js';
 // sync
-export { createDispatcher, backoffDelay } from './sync/dispatcher.js';
+export { backoffDelay } from './sync/dispatcher.js';
 export type {
   Dispatcher,
   DispatcherOptions,
@@ -129,8 +167,6 @@ export {
   parseFimi,
   parseJsonl,
   parseShopifyCsv,
-  splitLines,
-  csvRecords,
 } from './recommend/parse.js';
 export type { BasketFormat, CatalogProduct, OrderLineInput } from './recommend/parse.js';
 export {
@@ -156,7 +192,6 @@ export {
   evaluateNextOrder,
   evaluatedModels,
   fitWithValidation,
-  seededRandom,
 } from './recommend/evaluate.js';
 export {
   fitEase,
@@ -186,7 +221,6 @@ export {
   profileAttributesInput,
   rfmLabels,
   ageAt,
-  rescoreProfiles,
 } from './profile/profiles.js';
 export type {
   ProfileAttributeName,
@@ -197,7 +231,6 @@ export type {
   ProfileView,
   RfmLabel,
 } from './profile/profiles.js';
-// customers correct and shape what is known about them (issue 10)
 export { CUSTOMER_SOURCE } from './profile/profiles.js';
 export { PROFILE_PUSH, pushedAttributes } from './profile/service.js';
 export type { ProfilePushPayload } from './profile/service.js';
@@ -206,19 +239,16 @@ export type { CustomerPreferences, PreferenceChange, PreferenceChangeResult } fr
 export type { PreferencesView } from './preferences/service.js';
 export { parseSegment, parseSegmentJson, predicateSchemas, ageBands, segmentAttributes } from './segment/language.js';
 export type { Segment, Predicate, PredicateKind, AgeBand, SegmentAttribute } from './segment/language.js';
-export { compileSegment, previewSegment, segmentMembers, paretoReport, rfmReport } from './segment/evaluate.js';
 export type { SegmentPreview, ParetoReport, RfmReport } from './segment/evaluate.js';
 export { contactPolicySchema, decideContact, endOfQuietHours } from './contact/policy.js';
 export type { ContactPolicy, ContactPolicyInput, ContactDecision, SendRecord } from './contact/policy.js';
-export { eraseSubject } from './privacy/erase.js';
 export type { EraseRequest, EraseResult } from './privacy/erase.js';
-export { exportSubject, EXPORT_FORMAT } from './privacy/export.js';
+export { EXPORT_FORMAT } from './privacy/export.js';
 export type { SubjectExport } from './privacy/export.js';
-export { findStale, applyRetention, DEFAULT_RETENTION_MONTHS } from './privacy/retention.js';
+export { DEFAULT_RETENTION_MONTHS } from './privacy/retention.js';
 export type { StaleSubject } from './privacy/retention.js';
-export { processingRegister, registerMarkdown } from './privacy/register.js';
+export { registerMarkdown } from './privacy/register.js';
 export type { ProcessingRegister, ProcessingActivity } from './privacy/register.js';
-export { compactAfterErasure } from './privacy/compact.js';
 export type { CompactionReport } from './privacy/compact.js';
 // campaigns
 export { runCampaignSchema, campaignName, exclusionLabels } from './campaign/run.js';
@@ -226,8 +256,3 @@ export type { RunCampaignInput, CampaignRunResult, CampaignPreview, ExclusionRea
 export { renderPreview, reasonLine, consentLine, utmLink } from './campaign/content.js';
 export { ATTRIBUTION_DAYS } from './campaign/stats.js';
 export type { CampaignStats } from './campaign/stats.js';
-// sandboxes' seeded fault plans (pure: no test runner needed)
-export { createFaultPlan } from './sync/fault-plan.js';
-export type { FaultPlan, FaultPlanOptions } from './sync/fault-plan.js';
-export { serveOverLoopback } from './sync/loopback-host.js';
-export type { LoopbackHost, LoopbackHostOptions } from './sync/loopback-host.js';
