@@ -4,7 +4,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { createTactful, foldConsent, openStore, seededRandom, type FoldableEvent } from '@tactful/core';
+import { createTactful, foldConsent, openStore, type FoldableEvent } from '@tactful/core';
+import { seededRandom } from '@tactful/core/testing/runtime';
+import { rawStore } from '@tactful/core/testing/runtime';
 
 export interface ConsentBenchResult {
   target: string;
@@ -79,7 +81,7 @@ export async function benchConsent(
 
     // Rebuild every subject's state from the ledger, as a projection rebuild would.
     f0 = performance.now();
-    const rows = await store.query<{
+    const rows = await rawStore(store).query<{
       subject_id: string;
       purpose: string;
       event_id: string;

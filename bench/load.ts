@@ -21,6 +21,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { shopifyDataPath } from '@tactful/shopify/testing';
+import { rawStore } from '@tactful/core/testing/runtime';
 
 const SECRET = 'load-bench-shopify-secret';
 const ROLE = 'TACTFUL_LOAD_SERVE';
@@ -94,7 +95,7 @@ async function serve(): Promise<void> {
   setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250).unref();
   process.on('message', async (message: { type: string }) => {
     if (message.type === 'counts') {
-      const [row] = await store.query<{ rows: number; processed: number; failed: number; last: Date | null }>(
+      const [row] = await rawStore(store).query<{ rows: number; processed: number; failed: number; last: Date | null }>(
         'select count(*)::int as rows, count(processed_at)::int as processed, count(*) filter (where attempts > 1 or last_error is not null)::int as failed, max(processed_at) as last from inbox where shop_id = $1',
         [shop],
       );
@@ -109,7 +110,7 @@ async function serve(): Promise<void> {
         peakRss,
       });
     } else if (message.type === 'ids') {
-      const rows = await store.query<{ id: string }>(
+      const rows = await rawStore(store).query<{ id: string }>(
         'select delivery_id as id from inbox where shop_id = $1 and processed_at is not null',
         [shop],
       );

@@ -19,10 +19,10 @@ import {
   modelFromSnapshot,
   readBaskets,
   recommendForCustomer,
-  seededRandom,
   type CatalogProduct,
   type PurchaseRecord,
 } from '@tactful/core';
+import { seededRandom } from '@tactful/core/testing/runtime';
 import { groceriesPath } from '../test/support/groceries.js';
 
 const GROCERIES = groceriesPath('groceries.csv');

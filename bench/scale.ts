@@ -28,7 +28,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
-import { createTactful, openStore, seededRandom, type OrderRecord, type Tactful } from '@tactful/core';
+import { createTactful, openStore, type OrderRecord, type Tactful } from '@tactful/core';
+import { seededRandom } from '@tactful/core/testing/runtime';
+import { rawStore } from '@tactful/core/testing/runtime';
 
 export const PRODUCTS = 20_000;
 const CATEGORIES = 200;
@@ -279,7 +281,7 @@ export async function runScale(
       }
       return { items: consentEvents, note: `${consentEvents} events` };
     });
-    if (store.kind === 'postgres') await store.query('analyze');
+    if (store.kind === 'postgres') await rawStore(store).query('analyze');
     // A fresh engine, as a restarted app: its first model() loads the stored model.
     tactful = await createTactful({ store, shop, now: () => NOW });
     await measure(steps, 'model build', async () => {

@@ -10,12 +10,14 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { createTactful, openStore, seededRandom, type Segment, type Store } from '@tactful/core';
+import { createTactful, openStore, type Segment, type Store } from '@tactful/core';
+import { engineInternals, seededRandom } from '@tactful/core/testing/runtime';
 import { sealForSubject } from '../packages/core/src/store/keyring.js';
 import { ageAt } from '../packages/core/src/profile/ages.js';
 import { attributeIndex, sealAttributes } from '../packages/core/src/profile/sealed-attributes.js';
 import { bulkInsert } from '../packages/core/src/store/bulk.js';
 import { consentState, orderLines, orders, products, profiles, subjects } from '../packages/core/src/store/schema.js';
+import { rawStore } from '@tactful/core/testing/runtime';
 
 const PROFILES = Number(process.env.BENCH_PROFILES ?? 100_000);
 const PRODUCTS = 2_000;
@@ -61,11 +63,11 @@ export interface SegmentBenchResult {
 
 async function generate(store: Store, shop: string, now: Date): Promise<{ orders: number }> {
   const t = await createTactful({ store, shop, now: () => now });
-  const shopKeys = await t.keys.shop(store.db, t.shopId);
+  const shopKeys = await engineInternals(t).keys.shop(rawStore(store).db, t.shopId);
   const rnd = seededRandom(20_261_129);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   await bulkInsert(
-    store.db,
+    rawStore(store).db,
     products,
     Array.from({ length: PRODUCTS }, (_, i) => ({
       shopId: t.shopId,
@@ -86,11 +88,11 @@ async function generate(store: Store, shop: string, now: Date): Promise<{ orders
     for (let i = start; i < Math.min(PROFILES, start + CHUNK); i++) {
       const email = `shopper${i}@example.com`;
       const subjectId = `s${String(i).padStart(7, '0')}`;
-      const { key, wrapped } = t.keys.newSubjectKey(shopKeys, t.shopId, subjectId);
+      const { key, wrapped } = engineInternals(t).keys.newSubjectKey(shopKeys, t.shopId, subjectId);
       subjectRows.push({
         shopId: t.shopId,
         subjectId,
-        emailIndex: t.keys.emailIndex(shopKeys, email),
+        emailIndex: engineInternals(t).keys.emailIndex(shopKeys, email),
         emailEnc: sealForSubject(key, t.shopId, subjectId, 'email', email),
         wrappedKey: wrapped,
         externalIds: {},
@@ -188,7 +190,7 @@ async function generate(store: Store, shop: string, now: Date): Promise<{ orders
           decidedBy: randomBytes(8).toString('hex'),
         });
     }
-    await store.db.transaction(async (tx) => {
+    await rawStore(store).db.transaction(async (tx) => {
       await bulkInsert(tx, subjects, subjectRows);
       await bulkInsert(tx, profiles, profileRows);
       await bulkInsert(tx, consentState, stateRows);
@@ -196,7 +198,7 @@ async function generate(store: Store, shop: string, now: Date): Promise<{ orders
       await bulkInsert(tx, orderLines, lineRows);
     });
   }
-  await store.query('analyze');
+  await rawStore(store).query('analyze');
   return { orders: orderCount };
 }
 

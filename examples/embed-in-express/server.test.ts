@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTactfulError } from '@tactful/core';
-import { uniqueShop } from '@tactful/core/testing';
+import { uniqueShop, rawStore } from '@tactful/core/testing';
 import { createShopServer, type ShopServerOptions } from './server.js';
 
 type Mail = Parameters<ShopServerOptions['mailer']['send']>[0];
@@ -113,7 +113,7 @@ describe.runIf(process.env.DATABASE_URL)('embedded in Express, on PostgreSQL', (
     );
 
     // It all lives in the developer's PostgreSQL.
-    const rows = await shop.tactful.store.query<{ n: string }>(
+    const rows = await rawStore(shop.tactful.store).query<{ n: string }>(
       'select count(*) as n from consent_ledger where shop_id = $1',
       [shop.tactful.shopId],
     );

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE, auth, expectInert, form, snapshot, startHarness, type Harness } from './harness.js';
+import { rawStore } from '@tactful/core/testing';
 
 let h: Harness;
 beforeAll(async () => {
@@ -165,7 +166,7 @@ describe('admin query parameters', () => {
   );
 
   it('the tables hostile text named are all still there, with their rows', async () => {
-    const [row] = await h.store.query<{ ledger: number; orders: number; subjects: number }>(
+    const [row] = await rawStore(h.store).query<{ ledger: number; orders: number; subjects: number }>(
       'select (select count(*)::int from consent_ledger) as ledger, (select count(*)::int from orders) as orders, (select count(*)::int from subjects) as subjects',
     );
     expect(row).toMatchObject({ orders: 4, subjects: 4 });

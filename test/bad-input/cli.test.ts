@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '@tactful/core';
 import { runCaptured } from '../../packages/app/src/cli/capture.js';
 import { snapshot } from './harness.js';
+import { rawStore } from '@tactful/core/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'tactful-bad-cli-'));
 const db = join(dir, 'db');
@@ -37,7 +38,7 @@ const jsonLine = (i: number) =>
 async function dbSnapshot() {
   const store = await openStore({ url: db });
   try {
-    const sources = await store.query<{ source: string; n: number }>(
+    const sources = await rawStore(store).query<{ source: string; n: number }>(
       'select source, count(*)::int as n from orders group by source order by source',
     );
     return { sources, all: await snapshot(store) };

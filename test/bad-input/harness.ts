@@ -15,6 +15,7 @@ import {
   type MailchimpSandboxHost,
 } from '@tactful/mailchimp/testing';
 import { memoryMailbox } from '../../packages/app/src/server/mail.js';
+import { rawStore } from '@tactful/core/testing/runtime';
 
 export const ADMIN = 'bad-input-admin-token-0123456789abcdef';
 export const SHOPIFY_SECRET = 'bad-input-shopify-secret';
@@ -114,10 +115,10 @@ const TABLES = [
 
 /** Row counts of every table, the chains' heads and the shop's settings. */
 export async function snapshot(store: Store): Promise<Record<string, unknown>> {
-  const [counts] = await store.query<Record<string, number>>(
+  const [counts] = await rawStore(store).query<Record<string, number>>(
     `select ${TABLES.map((t) => `(select count(*)::int from ${t}) as ${t}`).join(', ')}`,
   );
-  const heads = await store.query(
+  const heads = await rawStore(store).query(
     'select shop_id, ledger_seq, ledger_head, audit_seq, audit_head, settings from shops order by shop_id',
   );
   return { ...counts, heads };

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopifySandbox } from '@tactful/shopify/testing';
 import { AUDIENCE, MAILCHIMP_SECRET, SHOP, SHOPIFY_SECRET, snapshot, startHarness, type Harness } from './harness.js';
+import { rawStore } from '@tactful/core/testing';
 
 let h: Harness;
 const shop = createShopifySandbox({ shop: SHOP, apiSecret: SHOPIFY_SECRET });
@@ -52,7 +53,9 @@ async function deliver(topic: string, body: string, headerShop = SHOP, webhookId
   return { status: res.status, text: await res.text() };
 }
 const subjects = async () =>
-  (await h.store.query<{ n: number }>('select count(*)::int as n from subjects where shop_id = $1', [SHOP]))[0]!.n;
+  (
+    await rawStore(h.store).query<{ n: number }>('select count(*)::int as n from subjects where shop_id = $1', [SHOP])
+  )[0]!.n;
 
 describe('a captured Shopify delivery, replayed', () => {
   const captured = shop.webhookBody('products/create', product.id);
@@ -174,7 +177,7 @@ describe('shop/redact is honoured only after the app was uninstalled', () => {
     expect((await deliver('shop/redact', redact)).status).toBe(200);
     expect(await h.tactful.processInbox()).toMatchObject({ refused: 1 });
     expect(await subjects()).toBe(present);
-    const [row] = await h.store.query<{ last_error: string }>(
+    const [row] = await rawStore(h.store).query<{ last_error: string }>(
       "select last_error from inbox where topic = 'shop/redact' and shop_id = $1",
       [SHOP],
     );

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readServeConfig } from '@tactful/app';
 import { ADMIN, auth, form, snapshot, startHarness, type Harness } from './harness.js';
+import { rawStore } from '@tactful/core/testing';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -225,7 +226,7 @@ describe('product links in emails', () => {
         imageUrl: 'https://cdn.example/x.png',
       },
     ]);
-    const rows = await h.store.query<{ product_id: string; url: string | null; image_url: string | null }>(
+    const rows = await rawStore(h.store).query<{ product_id: string; url: string | null; image_url: string | null }>(
       "select product_id, url, image_url from products where product_id in ('evil', 'data') order by product_id",
     );
     expect(rows).toEqual([

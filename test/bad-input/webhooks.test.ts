@@ -18,6 +18,7 @@ import {
 } from './harness.js';
 import { shopifyDataPath } from '@tactful/shopify/testing';
 import { mailchimpDataPath } from '@tactful/mailchimp/testing';
+import { rawStore } from '@tactful/core/testing';
 
 let h: Harness;
 beforeAll(async () => {
@@ -308,7 +309,7 @@ describe.each([
 
 describe('the same doors accept good input (so the refusals above are not a door that is always shut)', () => {
   it('a correctly signed order and a Mailchimp subscribe at the secret URL are stored once each', async () => {
-    const [inboxBefore] = await h.store.query<{ n: number }>('select count(*)::int as n from inbox');
+    const [inboxBefore] = await rawStore(h.store).query<{ n: number }>('select count(*)::int as n from inbox');
     const id = 'wh-good-1';
     const ok = await fetch(h.url('/shopify/webhooks'), {
       method: 'POST',
@@ -330,7 +331,7 @@ describe('the same doors accept good input (so the refusals above are not a door
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(mc.status).toBe(200);
-    const [inboxAfter] = await h.store.query<{ n: number }>('select count(*)::int as n from inbox');
+    const [inboxAfter] = await rawStore(h.store).query<{ n: number }>('select count(*)::int as n from inbox');
     expect(inboxAfter!.n - inboxBefore!.n).toBe(2);
   });
 });
@@ -363,18 +364,23 @@ describe('signed deliveries whose content the database cannot hold', () => {
       });
       expect(res.status).toBe(200);
     }
-    const [before] = await h.store.query<{ orders: number; products: number }>(
+    const [before] = await rawStore(h.store).query<{ orders: number; products: number }>(
       "select (select count(*)::int from orders where order_id = 'gid://shopify/Order/77' or order_id = '77') as orders, (select count(*)::int from products) as products",
     );
     const report = await h.tactful.processInbox();
     expect(report).toEqual({ processed: 1, failed: 0, refused: 1 });
-    const [row] = await h.store.query<{ processed: boolean; attempts: number; last_error: string; payload: unknown }>(
+    const [row] = await rawStore(h.store).query<{
+      processed: boolean;
+      attempts: number;
+      last_error: string;
+      payload: unknown;
+    }>(
       "select processed_at is not null as processed, attempts, last_error, payload_enc as payload from inbox where delivery_id = 'nul-1'",
     );
     expect(row).toMatchObject({ processed: true, attempts: 1, payload: null });
     expect(row!.last_error).toMatch(/^DATABASE\.22/);
     expect(row!.last_error).not.toContain('nul@example.com');
-    const [after] = await h.store.query<{ orders: number; products: number }>(
+    const [after] = await rawStore(h.store).query<{ orders: number; products: number }>(
       "select (select count(*)::int from orders where order_id = 'gid://shopify/Order/77' or order_id = '77') as orders, (select count(*)::int from products) as products",
     );
     expect(after!.orders).toBe(before!.orders);

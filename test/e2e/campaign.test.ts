@@ -13,6 +13,7 @@ import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
 import { runDemoPipeline, startSandboxes } from '../../packages/app/src/demo/pipeline.js';
 import { assertReasonTextTrue, reasonTruth } from '../support/reasons.js';
+import { rawStore } from '@tactful/core/testing';
 
 const SHOP = 'e2e-campaign.myshopify.com';
 const SENDER = {
@@ -54,7 +55,7 @@ afterAll(async () => {
 
 async function ownedProducts(email: string): Promise<Set<string>> {
   const subjectId = await tactful.audit.subjectIdOf(email);
-  const rows = await store.query<{ product_id: string }>(
+  const rows = await rawStore(store).query<{ product_id: string }>(
     'select l.product_id from orders o join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id where o.shop_id = $1 and o.subject_id = $2 and o.counted',
     [SHOP, subjectId],
   );

@@ -14,6 +14,7 @@ import { createMailchimpSandbox, type MailchimpSandbox } from '@tactful/mailchim
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
+import { rawStore } from '@tactful/core/testing';
 
 const SHOP = 'e2e-identity.myshopify.com';
 const AUDIENCE = 'identityaud1';
@@ -377,7 +378,7 @@ describe('event ids chosen by the caller', () => {
     later();
     await tactful.privacy.erase('ivy@identity.example', { reason: 'customer request', compact: false });
     expect(await auditText()).not.toContain('ivy@identity.example');
-    const rows = await store.query<{ source_event_id: string }>(
+    const rows = await rawStore(store).query<{ source_event_id: string }>(
       'select source_event_id from consent_ledger where shop_id = $1',
       [SHOP],
     );

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '@tactful/core';
+import { seededRandom } from '@tactful/core/testing/runtime';
 import { startWorker, type Child } from './child.js';
 import { runOracle, type OracleReport } from './oracle.js';
 import { makeChanges, settle } from './scenario.js';

@@ -13,6 +13,7 @@ import {
   type HistoryEntry,
 } from '@tactful/core';
 import { AUDIENCE, type World } from './world.js';
+import { rawStore } from '@tactful/core/testing/runtime';
 
 export interface OracleReport {
   violations: string[];
@@ -115,7 +116,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
     }
 
     // 2. The outbox: every consent change delivered, none left behind or refused.
-    const outbox = await store.query<{ kind: string; target: string; status: string; n: number }>(
+    const outbox = await rawStore(store).query<{ kind: string; target: string; status: string; n: number }>(
       'select kind, target, status, count(*)::int as n from outbox where shop_id = $1 group by kind, target, status',
       [shopId],
     );
@@ -125,7 +126,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
       else if (row.kind === 'consent.push' || row.kind === 'subject.erase')
         violations.push(`outbox: ${row.n} ${row.kind} row(s) for ${row.target} are ${row.status}`);
     }
-    const [inbox] = await store.query<{ n: number }>(
+    const [inbox] = await rawStore(store).query<{ n: number }>(
       'select count(*)::int as n from inbox where shop_id = $1 and processed_at is null',
       [shopId],
     );
@@ -135,7 +136,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
     // 3. Orders: every Shopify order once, counted unless cancelled; the model equals a rebuild from the orders.
     const stored = new Map(
       (
-        await store.query<{ order_id: string; counted: boolean }>(
+        await rawStore(store).query<{ order_id: string; counted: boolean }>(
           'select order_id, counted from orders where shop_id = $1',
           [shopId],
         )
@@ -152,7 +153,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
         );
     }
     if (stored.size !== orders) violations.push(`the store holds ${stored.size} orders, Shopify ${orders}`);
-    const lines = await store.query<{ order_id: string; product_id: string }>(
+    const lines = await rawStore(store).query<{ order_id: string; product_id: string }>(
       'select distinct l.order_id, l.product_id from order_lines l join orders o on o.shop_id = l.shop_id and o.order_id = l.order_id where o.shop_id = $1 and o.counted and l.quantity > 0',
       [shopId],
     );
@@ -168,7 +169,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
           pairCounts.set(`${sorted[i]}|${sorted[j]}`, (pairCounts.get(`${sorted[i]}|${sorted[j]}`) ?? 0) + 1);
       }
     }
-    const [modelState] = await store.query<{ basket_count: number }>(
+    const [modelState] = await rawStore(store).query<{ basket_count: number }>(
       'select basket_count::int as basket_count from model_state where shop_id = $1',
       [shopId],
     );
@@ -176,7 +177,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
       violations.push(
         `model: ${modelState?.basket_count ?? 0} baskets counted, a rebuild from the orders counts ${baskets.size}`,
       );
-    const persistedPairs = await store.query<{ a: string; b: string; n: number }>(
+    const persistedPairs = await rawStore(store).query<{ a: string; b: string; n: number }>(
       'select product_a as a, product_b as b, count::int as n from model_pairs where shop_id = $1',
       [shopId],
     );
@@ -190,7 +191,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
     for (const key of pairCounts.keys()) if (!seenPairs.has(key)) pairMismatches += 1;
     if (pairMismatches > 0)
       violations.push(`model: ${pairMismatches} product pairs differ from a rebuild (an order counted twice or lost)`);
-    const persistedProducts = await store.query<{ id: string; n: number }>(
+    const persistedProducts = await rawStore(store).query<{ id: string; n: number }>(
       'select product_id as id, count::int as n from model_products where shop_id = $1',
       [shopId],
     );
@@ -276,7 +277,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
     const foreignShopRows: Record<string, number> = {};
     for (const table of ['inbox', 'subjects', 'orders', 'consent_events']) {
       try {
-        const [row] = await store.query<{ n: number }>(
+        const [row] = await rawStore(store).query<{ n: number }>(
           `select count(*)::int as n from ${table} where shop_id like 'unknown-%' and shop_id <> $1`,
           [shopId],
         );

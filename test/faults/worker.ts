@@ -16,6 +16,7 @@ import { shopifySandboxFetch } from '@tactful/shopify/testing';
 import { createMailchimpProvider } from '@tactful/mailchimp';
 import { createApp, readServeConfig, startServer } from '@tactful/app';
 import pino from 'pino';
+import { rawStore } from '@tactful/core/testing/runtime';
 
 export interface WorkerConfig {
   /** A name for this instance (logs, delivery records). */
@@ -44,18 +45,11 @@ const KV_ORDERS = 'fault-suite:orders-checkpoint';
 const KV_PROGRESS = 'fault-suite:import-progress';
 
 async function kvGet(tactful: Tactful, key: string): Promise<string | null> {
-  const rows = await tactful.store.query<{ value: string }>('select value from kv where shop_id = $1 and key = $2', [
-    tactful.shopId,
-    key,
-  ]);
-  return rows[0]?.value ?? null;
+  return tactful.storage.shop.get(key);
 }
 
 async function kvSet(tactful: Tactful, key: string, value: string): Promise<void> {
-  await tactful.store.query(
-    'insert into kv (shop_id, key, value, updated_at) values ($1, $2, $3, now()) on conflict (shop_id, key) do update set value = excluded.value, updated_at = excluded.updated_at',
-    [tactful.shopId, key, value],
-  );
+  await tactful.storage.shop.set(key, value);
 }
 
 /**
@@ -314,7 +308,7 @@ async function main(): Promise<void> {
       const inboxReport = await tactful.processInbox();
       const report = await dispatcher.drain(20);
       if (report.claimed > 0) emit({ ev: 'dispatch', ...report });
-      const [counts] = await store.query<{ pending: number; inbox: number }>(
+      const [counts] = await rawStore(store).query<{ pending: number; inbox: number }>(
         "select (select count(*)::int from outbox where shop_id = $1 and status = 'pending') as pending, (select count(*)::int from inbox where shop_id = $1 and processed_at is null and attempts < 10) as inbox",
         [tactful.shopId],
       );

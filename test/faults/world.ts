@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seededRandom } from '@tactful/core';
+import { seededRandom } from '@tactful/core/testing/runtime';
 import {
   createShopifyFaultPlan,
   createShopifySandbox,

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTactful, openStore, type Store } from '@tactful/core';
-import { storeTargets, uniqueShop } from '@tactful/core/testing';
+import { storeTargets, uniqueShop, rawStore } from '@tactful/core/testing';
 
 const target = storeTargets().find((t) => t.name === 'postgres');
 
@@ -93,7 +93,7 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
         total.processed += r.processed;
         total.failed += r.failed;
         total.refused += r.refused;
-        const [left] = await a.query<{ n: number }>(
+        const [left] = await rawStore(a).query<{ n: number }>(
           'select count(*)::int as n from inbox where shop_id = $1 and processed_at is null',
           [shop],
         );
@@ -105,17 +105,20 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     expect(ra.processed + rb.processed + ra.refused + rb.refused).toBe(deliveries);
     // No attempt failed: the workers never deadlocked on the shop's head and the model's row.
     expect(ra.failed + rb.failed).toBe(0);
-    const rows = await a.query<{ attempts: number; n: number }>(
+    const rows = await rawStore(a).query<{ attempts: number; n: number }>(
       'select attempts, count(*)::int as n from inbox where shop_id = $1 group by attempts',
       [shop],
     );
     expect(rows).toEqual([{ attempts: 1, n: deliveries }]);
-    const [ledger] = await a.query<{ n: number }>(
+    const [ledger] = await rawStore(a).query<{ n: number }>(
       'select count(*)::int as n from consent_ledger where shop_id = $1 and source_system = $2',
       [shop, 'shopify'],
     );
     expect(ledger!.n).toBe(deliveries / 2);
-    const [orders] = await a.query<{ n: number }>('select count(*)::int as n from orders where shop_id = $1', [shop]);
+    const [orders] = await rawStore(a).query<{ n: number }>(
+      'select count(*)::int as n from orders where shop_id = $1',
+      [shop],
+    );
     expect(orders!.n).toBe(deliveries / 2);
     expect((await one.audit.verify()).ledger.ok).toBe(true);
   });
@@ -154,7 +157,7 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
         const r = await t.processInbox({ allShops: true, limit: 10 });
         processed += r.processed;
         expect(r.failed).toBe(0);
-        const [left] = await a.query<{ n: number }>(
+        const [left] = await rawStore(a).query<{ n: number }>(
           `select count(*)::int as n from inbox where ${mine} and processed_at is null`,
           shops,
         );
@@ -166,12 +169,15 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     expect(pa + pb).toBe(shops.length * 30);
     expect(pa).toBeGreaterThan(0);
     expect(pb).toBeGreaterThan(0);
-    const rows = await a.query<{ attempts: number; n: number }>(
+    const rows = await rawStore(a).query<{ attempts: number; n: number }>(
       `select attempts, count(*)::int as n from inbox where ${mine} group by attempts`,
       shops,
     );
     expect(rows).toEqual([{ attempts: 1, n: shops.length * 30 }]);
-    const [orders] = await a.query<{ n: number }>(`select count(*)::int as n from orders where ${mine}`, shops);
+    const [orders] = await rawStore(a).query<{ n: number }>(
+      `select count(*)::int as n from orders where ${mine}`,
+      shops,
+    );
     expect(orders!.n).toBe(shops.length * 30);
   });
 

@@ -99,8 +99,8 @@ export function createWooCommercePlatform(input: WooCommerceOptions): CommercePl
     system: 'woocommerce',
     capabilities: { bulkOrders: false, consentWrite: true, erasure: true, webhooks: true },
 
-    listCustomers(request) {
-      return pageCollection(
+    async listCustomers(request) {
+      const page = await pageCollection(
         client,
         '/customers',
         request,
@@ -108,6 +108,10 @@ export function createWooCommercePlatform(input: WooCommerceOptions): CommercePl
         (row: { id: number }) => toCustomerRecord(parseRow(wooCustomer, row, 'customer'), ctx),
         { role: 'all' },
       );
+      // WooCommerce's customers endpoint has no modified_after: an incremental pull is narrowed here, a page at a
+      // time (the cursor still walks every page, so nobody changed since is missed).
+      const since = request?.updatedSince;
+      return since ? { ...page, items: page.items.filter((c) => c.updatedAt.getTime() >= since.getTime()) } : page;
     },
 
     listOrders(request) {

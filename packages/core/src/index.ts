@@ -53,9 +53,48 @@ export type {
 } from './ports.js';
 // store, keys and the engine
 export { openStore, DEFAULT_STORE_URL } from './store/open.js';
-export type { Store, OpenStoreOptions, Db } from './store/open.js';
+export type { Store, OpenStoreOptions } from './store/open.js';
 export { createTactful, normaliseShop, bodyDeliveryId } from './engine.js';
-export type { Tactful, CreateTactfulOptions } from './engine.js';
+export type { CreateTactfulOptions } from './engine.js';
+// the engine's contract: one interface per part (see tactful.ts)
+export type {
+  Tactful,
+  TactfulAdminSessions,
+  TactfulAudit,
+  TactfulCampaigns,
+  TactfulConsent,
+  TactfulContact,
+  TactfulLinks,
+  TactfulMailThrottle,
+  TactfulOrders,
+  TactfulOutbox,
+  TactfulPreferences,
+  TactfulPrivacy,
+  TactfulProducts,
+  TactfulProfiles,
+  TactfulPurposes,
+  TactfulRecommend,
+  TactfulReports,
+  TactfulSegments,
+  TactfulSettings,
+  TactfulStorage,
+  TactfulSync,
+} from './tactful.js';
+// read models (what an application shows)
+export type { AuditRowView } from './audit/page.js';
+export type { SubjectOrder, SubjectRecord } from './profile/record.js';
+export type { ActivityReport, DayCount } from './reports/activity.js';
+export type { KeyValueStore, ShopKeyValueStore } from './store/kv.js';
+export { SYNC_OVERLAP_MS } from './sync/run-types.js';
+export type {
+  SyncAdapters,
+  SyncReport,
+  SystemSyncReport,
+  SyncProgress,
+  SyncProgressRunner,
+  SyncRunOptions,
+} from './sync/run-types.js';
+export type { InboxReport, InboundHandler } from './sync/inbox.js';
 export { parseMasterSecret } from './crypto/master-secret.js';
 export { KeyRing } from './store/keyring.js';
 export { shopSettings } from './shop/settings.js';
@@ -75,7 +114,6 @@ export type { MailAllowance, MailWindow } from './consent/mail-throttle.js';
 export { webUrl } from './profile/web-url.js';
 export { fromExternalConsent } from './consent/external.js';
 export type { RecordOutcome, PurposeConsentView, HistoryEntry, OptInRequest, OptInTicket } from './consent/service.js';
-export type { ShopContext } from './shop/context.js';
 // audit
 export { auditActions } from './audit/log.js';
 export type { Actor, AuditAction, AuditQuery, AuditRow } from './audit/log.js';
@@ -83,7 +121,6 @@ export { auditCsvColumns } from './privacy/audit-export.js';
 export type { AuditExportFormat, ExportedAuditEntry } from './privacy/audit-export.js';
 export type { ChainBreak, ChainVerification } from './audit/chain.js';
 // sync
-export { createDispatcher } from './sync/dispatcher.js';
 export { backoffDelay } from './sync/backoff.js';
 export type {
   Dispatcher,
@@ -127,8 +164,6 @@ export {
   parseFimi,
   parseJsonl,
   parseShopifyCsv,
-  splitLines,
-  csvRecords,
 } from './recommend/parse.js';
 export type { BasketFormat, CatalogProduct, OrderLineInput } from './recommend/parse.js';
 export {
@@ -178,7 +213,7 @@ export type {
 } from './recommend/evaluate.js';
 export { orderCounts, basketFromOrder, applyOrderEvent, catalogProduct } from './recommend/order-events.js';
 // profiles, segments, contact, privacy
-export { rfmLabels, rescoreProfiles } from './profile/rfm.js';
+export { rfmLabels } from './profile/rfm.js';
 export { ageAt } from './profile/ages.js';
 export { profileAttributeNames, profileAttributesInput } from './profile/attributes.js';
 export { PROFILE_PURPOSE } from './profile/lifecycle.js';
@@ -191,7 +226,7 @@ export type {
   AttributeValue,
   AttributeUpdate,
 } from './profile/attributes.js';
-// customers correct and shape what is known about them (issue 10)
+// customers correct and shape what is known about them
 export { CUSTOMER_SOURCE } from './profile/attributes.js';
 export { PROFILE_PUSH, pushedAttributes } from './profile/service.js';
 export type { ProfilePushPayload } from './profile/service.js';
@@ -200,19 +235,16 @@ export type { CustomerPreferences, PreferenceChange, PreferenceChangeResult } fr
 export type { PreferencesView } from './profile/preference-centre.js';
 export { parseSegment, parseSegmentJson, predicateSchemas, ageBands, segmentAttributes } from './segment/language.js';
 export type { Segment, Predicate, PredicateKind, AgeBand, SegmentAttribute } from './segment/language.js';
-export { compileSegment, previewSegment, segmentMembers, paretoReport, rfmReport } from './segment/evaluate.js';
 export type { SegmentPreview, ParetoReport, RfmReport } from './segment/evaluate.js';
 export { contactPolicySchema, decideContact, endOfQuietHours } from './contact/policy.js';
 export type { ContactPolicy, ContactPolicyInput, ContactDecision, SendRecord } from './contact/policy.js';
-export { eraseSubject } from './privacy/erase.js';
 export type { EraseRequest, EraseResult } from './privacy/erase.js';
-export { exportSubject, EXPORT_FORMAT } from './privacy/export.js';
+export { EXPORT_FORMAT } from './privacy/export.js';
 export type { SubjectExport } from './privacy/export.js';
-export { findStale, applyRetention, DEFAULT_RETENTION_MONTHS } from './privacy/retention.js';
+export { DEFAULT_RETENTION_MONTHS } from './privacy/retention.js';
 export type { StaleSubject } from './privacy/retention.js';
-export { processingRegister, registerMarkdown } from './privacy/register.js';
+export { registerMarkdown } from './privacy/register.js';
 export type { ProcessingRegister, ProcessingActivity } from './privacy/register.js';
-export { compactAfterErasure } from './privacy/compact.js';
 export type { CompactionReport } from './privacy/compact.js';
 // campaigns
 export { runCampaignSchema, campaignName, exclusionLabels } from './campaign/run.js';
@@ -220,8 +252,3 @@ export type { RunCampaignInput, CampaignRunResult, CampaignPreview, ExclusionRea
 export { renderPreview, reasonLine, consentLine, utmLink } from './campaign/content.js';
 export { ATTRIBUTION_DAYS } from './campaign/stats.js';
 export type { CampaignStats } from './campaign/stats.js';
-// sandboxes' seeded fault plans (pure: no test runner needed)
-export { createFaultPlan } from './sync/fault-plan.js';
-export type { FaultPlan, FaultPlanOptions } from './sync/fault-plan.js';
-export { serveOverLoopback } from './sync/loopback-host.js';
-export type { LoopbackHost, LoopbackHostOptions } from './sync/loopback-host.js';

@@ -156,7 +156,11 @@ export interface CommercePlatform {
   /** The system name used in `source.system` of every event this adapter produces: `shopify`, ... */
   readonly system: string;
   readonly capabilities: CommercePlatformCapabilities;
-  listCustomers(request?: PageRequest): Promise<Page<CustomerRecord>>;
+  /**
+   * Customers in a stable order; `updatedSince` narrows to those changed since then (a consent change counts),
+   * which an incremental sync relies on. An adapter that cannot narrow returns them all (correct, only slower).
+   */
+  listCustomers(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<CustomerRecord>>;
   listOrders(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<OrderRecord>>;
   listProducts(request?: PageRequest): Promise<Page<ProductRecord>>;
   /** Streams every order; only with `capabilities.bulkOrders`. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../cli/capture.js';
+import { rawStore } from '@tactful/core/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'tactful-cli-'));
 const db = join(dir, 'db');
@@ -207,7 +208,7 @@ describe('tactful audit', () => {
     expect(ok.stdout).toMatch(/consent ledger: intact \(2 rows\)/);
     const { openStore } = await import('@tactful/core');
     const store = await openStore({ url: db });
-    await store.query(`update consent_ledger set level = 'confirmed' where seq = 1`);
+    await rawStore(store).query(`update consent_ledger set level = 'confirmed' where seq = 1`);
     await store.close();
     const bad = await runCaptured([...base, 'audit', 'verify']);
     expect(bad.code).toBe(1);

@@ -337,17 +337,7 @@ async function demoCampaign(
           html,
         });
     }
-    const featured = new Map(
-      (
-        await tactful.store.query<{ subject_id: string; product_ids: string[] | string }>(
-          "select subject_id, product_ids from campaign_recipients where shop_id = $1 and campaign = $2 and status = 'sent'",
-          [tactful.shopId, DEMO_CAMPAIGN],
-        )
-      ).map((r) => [
-        r.subject_id,
-        typeof r.product_ids === 'string' ? (JSON.parse(r.product_ids) as string[]) : r.product_ids,
-      ]),
-    );
+    const featured = await tactful.campaign.featured(DEMO_CAMPAIGN);
     const customers = new Map([...sandboxes.shopify.state.customers.byId.values()].map((c) => [c.email, c]));
     for (const [i, email] of recipients.entries()) {
       if (i % 3 === 0) sandboxes.mailchimp.actions.open(mcCampaign.id, email), (simulated.opens += 1);

@@ -5,6 +5,7 @@ import { signShopifyBody } from '@tactful/shopify';
 import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
 import { startServer, type RunningServer } from './start.js';
+import { rawStore } from '@tactful/core/testing';
 
 const MC_SECRET = 'mailchimp-webhook-secret-0123456789abcdef';
 const SHOPIFY_SECRET = 'shopify-client-secret';
@@ -70,7 +71,9 @@ describe('mounted adapters', () => {
       headers: { ...headers, 'x-shopify-hmac-sha256': signShopifyBody(redact, SHOPIFY_SECRET) },
     });
     expect(ok.status).toBe(200);
-    const [row] = await store.query<{ n: number }>("select count(*)::int as n from inbox where system = 'shopify'");
+    const [row] = await rawStore(store).query<{ n: number }>(
+      "select count(*)::int as n from inbox where system = 'shopify'",
+    );
     expect(row!.n).toBe(1);
   });
 

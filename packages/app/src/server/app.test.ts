@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
 import { memoryMailbox } from './mail.js';
 import { startServer, type RunningServer } from './start.js';
+import { rawStore } from '@tactful/core/testing';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 let store: Store;
@@ -434,7 +435,7 @@ describe('admin', () => {
     const data = JSON.parse(page.match(/<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/)![1]!);
     const requested = data.funnel.datasets[0].data.reduce((a: number, b: number) => a + b, 0);
     const confirmed = data.funnel.datasets[1].data.reduce((a: number, b: number) => a + b, 0);
-    const [counts] = await store.query<{ r: number; c: number }>(
+    const [counts] = await rawStore(store).query<{ r: number; c: number }>(
       "select count(*) filter (where action = 'consent.opt_in_requested')::int as r, count(*) filter (where action = 'consent.opt_in_confirmed')::int as c from audit_log",
     );
     expect(requested).toBe(counts!.r);
@@ -460,14 +461,14 @@ describe('admin', () => {
     expect(verify.status).toBe(200);
     expect(await verify.text()).toContain('Both chains are intact');
     // A row changed behind Tactful's back is found; then it is put back.
-    const [row] = await store.query<{ seq: number }>(
+    const [row] = await rawStore(store).query<{ seq: number }>(
       "select min(seq)::int as seq from audit_log where action = 'consent.unsubscribed'",
     );
-    await store.query("update audit_log set action = 'consent.recorded' where seq = $1", [row!.seq]);
+    await rawStore(store).query("update audit_log set action = 'consent.recorded' where seq = $1", [row!.seq]);
     const broken = await fetch(`${server.url}/admin/audit/verify`, { headers: auth });
     expect(broken.status).toBe(409);
     expect(await broken.text()).toContain('A chain is broken');
-    await store.query("update audit_log set action = 'consent.unsubscribed' where seq = $1", [row!.seq]);
+    await rawStore(store).query("update audit_log set action = 'consent.unsubscribed' where seq = $1", [row!.seq]);
     expect((await fetch(`${server.url}/admin/audit/verify`, { headers: auth })).status).toBe(200);
   });
 

@@ -149,7 +149,7 @@ export function createApp(options: CreateAppOptions): TactfulApp {
     res.set('Cache-Control', 'no-store');
     try {
       await Promise.race([
-        tactful.store.query('select 1 as ok'),
+        tactful.ping(),
         new Promise((_r, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
       ]);
       res.json({ status: 'ready' });

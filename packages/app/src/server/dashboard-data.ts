@@ -1,8 +1,8 @@
-import type { AuditRow, Tactful } from '@tactful/core';
+import type { AuditRowView, Tactful } from '@tactful/core';
 
 /**
- * The dashboard's numbers, read with SQL from the store. The audit log is the source of the funnel and of
- * grants and withdrawals over time (one row per recorded change); `consent_state` gives the audience now.
+ * The dashboard's charts, drawn from the engine's activity report (`tactful.reports.activity`): the audit log is
+ * the source of the funnel and of grants and withdrawals over time; current consent gives the audience now.
  */
 export interface Series {
   label: string;
@@ -67,7 +67,7 @@ export interface DashboardData {
   };
   /** Campaigns with at least one send. */
   campaigns: number;
-  /** Revenue of order lines whose product a marketing email featured to the buyer in the 30 days before. */
+  /** Revenue of order lines whose product a marketing email featured to the buyer in core's ATTRIBUTION_DAYS before. */
   recommendedRevenue: number;
 }
 
@@ -75,43 +75,11 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
   const now = tactful.now();
   const labels = dayLabels(now, days);
   const since = new Date(`${labels[0]}T00:00:00Z`);
-  const q = tactful.store.query.bind(tactful.store);
-  const shop = tactful.shopId;
-
-  const funnelRows = await q<{ day: string; key: string; n: number }>(
-    `select to_char(at at time zone 'UTC', 'YYYY-MM-DD') as day, action as key, count(*)::int as n from audit_log
-      where shop_id = $1 and at >= $2 and action in ('consent.opt_in_requested', 'consent.opt_in_confirmed', 'consent.unsubscribed')
-      group by 1, 2`,
-    [shop, since],
-  );
-  const changeRows = await q<{ day: string; key: string; n: number }>(
-    `select to_char(at at time zone 'UTC', 'YYYY-MM-DD') as day, (details->>'purpose') || ':' || (details->>'result') as key, count(*)::int as n from audit_log
-      where shop_id = $1 and at >= $2 and action = 'consent.recorded' and details->>'changed' = 'true' and details->>'result' in ('granted', 'withdrawn')
-      group by 1, 2`,
-    [shop, since],
-  );
-  const stateRows = await q<{ purpose: string; state: string; n: number }>(
-    'select purpose, state, count(*)::int as n from consent_state where shop_id = $1 group by 1, 2 order by 1, 2',
-    [shop],
-  );
-  // Attribution: an order line counts when the buyer was sent an email featuring that product in the 30 days
-  // before the order (each line once, however many emails featured it).
-  const revenueRows = await q<{ day: string; key: string; n: number }>(
-    `select to_char(o.created_at at time zone 'UTC', 'YYYY-MM-DD') as day, 'revenue' as key,
-            coalesce(sum(coalesce(nullif(l.price, '')::numeric, 0) * l.quantity), 0)::float8 as n
-       from orders o join order_lines l on l.shop_id = o.shop_id and l.order_id = o.order_id
-      where o.shop_id = $1 and o.counted and o.created_at >= $2 and o.subject_id is not null
-        and exists (select 1 from contact_sends s where s.shop_id = o.shop_id and s.subject_id = o.subject_id
-                      and s.product_ids ? l.product_id and s.sent_at <= o.created_at and s.sent_at > o.created_at - interval '30 days')
-      group by 1`,
-    [shop, since],
-  );
+  // Attribution: an order line counts when the buyer was sent an email featuring that product within core's
+  // ATTRIBUTION_DAYS before the order (each line once, however many emails featured it).
+  const activity = await tactful.reports.activity(since);
+  const { funnel: funnelRows, changes: changeRows, states: stateRows, revenue: revenueRows } = activity;
   const campaignStats = (await tactful.campaign.stats()).filter((c) => c.sends > 0).slice(-12);
-  const [subjects] = await q<{ n: number }>(
-    'select count(*)::int as n from subjects where shop_id = $1 and erased_at is null',
-    [shop],
-  );
-
   const purposes = (await tactful.purposes.list()).map((p) => p);
   const states = ['granted', 'pending', 'withdrawn'] as const;
   const countState = (purpose: string, state: string) =>
@@ -122,7 +90,7 @@ export async function dashboardData(tactful: Tactful, days: number): Promise<Das
   return {
     days,
     totals: {
-      subjects: Number(subjects?.n ?? 0),
+      subjects: activity.subjects,
       granted: countState('email_marketing', 'granted'),
       pending: countState('email_marketing', 'pending'),
       withdrawn: countState('email_marketing', 'withdrawn'),
@@ -204,66 +172,22 @@ export interface AuditFilter {
   until?: Date | undefined;
 }
 
-/** An audit entry as the admin page shows it: the stored row without its chain hashes. */
-export type AuditRowView = Omit<AuditRow, 'shopId' | 'prevHash' | 'rowHash'>;
+export type { AuditRowView } from '@tactful/core';
 
 /** A page of the audit log, newest first. */
-export async function auditPage(
+export function auditPage(
   tactful: Tactful,
   filter: AuditFilter,
   limit: number,
   offset: number,
 ): Promise<{ rows: AuditRowView[]; total: number }> {
-  const where = ['shop_id = $1'];
-  const params: unknown[] = [tactful.shopId];
-  const add = (sql: string, value: unknown) => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (filter.action) add('action = ?', filter.action);
-  if (filter.subjectId) add('subject_id = ?', filter.subjectId);
-  if (filter.since) add('at >= ?', filter.since);
-  if (filter.until) add('at <= ?', filter.until);
-  const clause = where.join(' and ');
-  const [count] = await tactful.store.query<{ n: number }>(
-    `select count(*)::int as n from audit_log where ${clause}`,
-    params,
-  );
-  const rows = await tactful.store.query<{
-    seq: number | string;
-    at: Date | string;
-    action: string;
-    actor_type: string;
-    actor_id: string;
-    subject_id: string | null;
-    details: Record<string, unknown> | string;
-  }>(
-    `select seq, at, action, actor_type, actor_id, subject_id, details from audit_log where ${clause} order by seq desc limit ${Math.trunc(limit)} offset ${Math.trunc(offset)}`,
-    params,
-  );
-  return {
-    total: Number(count?.n ?? 0),
-    rows: rows.map((r) => ({
-      seq: Number(r.seq),
-      at: new Date(r.at),
-      action: r.action,
-      actorType: r.actor_type,
-      actorId: r.actor_id,
-      subjectId: r.subject_id,
-      details: typeof r.details === 'string' ? (JSON.parse(r.details) as Record<string, unknown>) : r.details,
-    })),
-  };
+  return tactful.audit.page(filter, { limit, offset });
 }
 
 /** The most bought products of the model, for the recommendations explorer's picker. */
-export async function topProducts(
+export function topProducts(
   tactful: Tactful,
   limit = 100,
 ): Promise<Array<{ productId: string; title: string; count: number }>> {
-  const rows = await tactful.store.query<{ product_id: string; title: string | null; count: number }>(
-    `select m.product_id, p.title, m.count from model_products m left join products p on p.shop_id = m.shop_id and p.product_id = m.product_id
-      where m.shop_id = $1 order by m.count desc, m.product_id limit ${Math.trunc(limit)}`,
-    [tactful.shopId],
-  );
-  return rows.map((r) => ({ productId: r.product_id, title: r.title ?? r.product_id, count: Number(r.count) }));
+  return tactful.recommend.topProducts(limit);
 }

@@ -3,6 +3,7 @@ import { createTactful, type Tactful } from '../engine.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { csvField } from '../privacy/audit-export.js';
+import { rawStore } from '../store/open.js';
 
 async function collect(iter: AsyncIterable<string>): Promise<string> {
   let out = '';
@@ -54,7 +55,9 @@ describeEachStore('audit log and ledger chains', (getStore) => {
   it('tamper - a ledger row edited with SQL breaks the chain at that row', async () => {
     const t = await engine();
     await seed(t);
-    await getStore().query(`update consent_ledger set state = 'granted' where shop_id = $1 and seq = 3`, [t.shopId]);
+    await rawStore(getStore()).query(`update consent_ledger set state = 'granted' where shop_id = $1 and seq = 3`, [
+      t.shopId,
+    ]);
     const result = await t.audit.verify();
     expect(result.ledger.ok).toBe(false);
     expect(result.ledger.firstBreak).toMatchObject({ seq: 3, reason: 'edited' });
@@ -63,11 +66,11 @@ describeEachStore('audit log and ledger chains', (getStore) => {
   it('tamper - a deleted ledger row (middle or tail) is found', async () => {
     const t = await engine();
     await seed(t);
-    await getStore().query(`delete from consent_ledger where shop_id = $1 and seq = 2`, [t.shopId]);
+    await rawStore(getStore()).query(`delete from consent_ledger where shop_id = $1 and seq = 2`, [t.shopId]);
     expect((await t.audit.verify()).ledger.firstBreak).toMatchObject({ seq: 2, reason: 'missing' });
     const u = await engine();
     await seed(u);
-    await getStore().query(`delete from consent_ledger where shop_id = $1 and seq = 3`, [u.shopId]);
+    await rawStore(getStore()).query(`delete from consent_ledger where shop_id = $1 and seq = 3`, [u.shopId]);
     expect((await u.audit.verify()).ledger.firstBreak).toMatchObject({ reason: 'truncated' });
   });
 
@@ -75,8 +78,10 @@ describeEachStore('audit log and ledger chains', (getStore) => {
     const t = await engine();
     await seed(t);
     // Shift the tail by one and insert a forged copy of row 2 as row 3.
-    await getStore().query(`update consent_ledger set seq = seq + 10 where shop_id = $1 and seq = 3`, [t.shopId]);
-    await getStore().query(
+    await rawStore(getStore()).query(`update consent_ledger set seq = seq + 10 where shop_id = $1 and seq = 3`, [
+      t.shopId,
+    ]);
+    await rawStore(getStore()).query(
       `insert into consent_ledger select shop_id, 3, event_id || 'x', subject_id, purpose, 'granted', level, occurred_at, recorded_at, source_system, source_event_id || 'x', method, evidence, evidence_enc, echo, content_hash, prev_hash, row_hash from consent_ledger where shop_id = $1 and seq = 2`,
       [t.shopId],
     );
@@ -88,7 +93,9 @@ describeEachStore('audit log and ledger chains', (getStore) => {
   it('tamper - an audit entry edited with SQL is found', async () => {
     const t = await engine();
     await seed(t);
-    await getStore().query(`update audit_log set actor_id = 'someone-else' where shop_id = $1 and seq = 4`, [t.shopId]);
+    await rawStore(getStore()).query(`update audit_log set actor_id = 'someone-else' where shop_id = $1 and seq = 4`, [
+      t.shopId,
+    ]);
     expect((await t.audit.verify()).audit.firstBreak).toMatchObject({ seq: 4, reason: 'edited' });
   });
 

@@ -8,6 +8,7 @@ import { campaignRecipients, campaignWaves, contactSends } from '../store/schema
 import { describeEachStore } from '../testing/harness.js';
 import { createMemoryEmailProvider } from '../testing/memory-provider.js';
 import { uniqueShop } from '../testing/stores.js';
+import { rawStore } from '../store/open.js';
 
 // Noon UTC: outside the default quiet hours (21:00-08:00) of the default time zone.
 const t0 = new Date('2026-03-01T12:00:00Z');
@@ -115,7 +116,7 @@ async function count(
   table: typeof campaignRecipients | typeof campaignWaves | typeof contactSends,
   shopId: string,
 ): Promise<number> {
-  return (await store.db.select().from(table).where(eq(table.shopId, shopId))).length;
+  return (await rawStore(store).db.select().from(table).where(eq(table.shopId, shopId))).length;
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -341,8 +342,8 @@ describeEachStore('campaigns', (getStore) => {
     for (const table of [campaignRecipients, campaignWaves, contactSends])
       expect(await count(store, table, t.shopId)).toBe(0);
     expect(
-      await store.db
-        .select()
+      await rawStore(store)
+        .db.select()
         .from(campaignRecipients)
         .where(and(eq(campaignRecipients.shopId, bare.shopId))),
     ).toEqual([]);

@@ -3,6 +3,7 @@ import { createTactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
+import { rawStore } from '../store/open.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string | null> {
   return promise.then(
@@ -26,12 +27,14 @@ describeEachStore('double opt-in and one-click unsubscribe', (getStore) => {
     });
     const view = await t.consent.show('bo@example.com');
     expect(view.purposes.map((p) => p.state)).toEqual(['pending', 'pending']);
-    const stored = await getStore().query<{ token_id: string }>(
+    const stored = await rawStore(getStore()).query<{ token_id: string }>(
       'select token_id from opt_in_tokens where shop_id = $1',
       [t.shopId],
     );
     expect(stored).toEqual([{ token_id: ticket.tokenId }]);
-    const raw = JSON.stringify(await getStore().query('select * from opt_in_tokens where shop_id = $1', [t.shopId]));
+    const raw = JSON.stringify(
+      await rawStore(getStore()).query('select * from opt_in_tokens where shop_id = $1', [t.shopId]),
+    );
     expect(raw).not.toContain(ticket.token.split('.')[1]);
   });
 

@@ -3,6 +3,7 @@ import { createTactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
+import { rawStore } from '../store/open.js';
 
 const t0 = new Date('2026-01-10T10:00:00Z');
 const at = (minutes: number) => new Date(t0.getTime() + minutes * 60_000);
@@ -192,7 +193,7 @@ describeEachStore('consent service', (getStore) => {
   it('evidence - the IP is stored encrypted and comes back in the history', async () => {
     const t = await engine();
     await t.consent.record(event());
-    const rows = await getStore().query<{ evidence: unknown; evidence_enc: unknown }>(
+    const rows = await rawStore(getStore()).query<{ evidence: unknown; evidence_enc: unknown }>(
       'select evidence, evidence_enc from consent_ledger where shop_id = $1',
       [t.shopId],
     );

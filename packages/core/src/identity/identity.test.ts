@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTactful, type Tactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { InboundEvent } from '../ports.js';
-import { openStore, type Store } from '../store/open.js';
+import { openStore, type Store, rawStore } from '../store/open.js';
 
 const PEOPLE = 3;
 const ADDRESSES = 5;
@@ -219,7 +219,7 @@ async function checkGuarantees(w: World) {
     const bundle = await t.privacy.export(email).catch(() => null);
     if (bundle) expect(w.erasedSubjects.has(bundle.subject.subjectId)).toBe(false);
   }
-  const ledger = await store.query<{ source_event_id: string }>(
+  const ledger = await rawStore(store).query<{ source_event_id: string }>(
     'select source_event_id from consent_ledger where shop_id = $1',
     [t.shopId],
   );

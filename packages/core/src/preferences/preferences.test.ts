@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { engineInternals } from '../engine.js';
 import { createTactful, type Tactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderRecord } from '../ports.js';
@@ -6,6 +7,7 @@ import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { claimDue } from '../sync/outbox.js';
 import type { Store } from '../store/open.js';
+import { rawStore } from '../store/open.js';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
@@ -144,7 +146,12 @@ describeEachStore('customer shaping', (getStore) => {
     });
     // The names go out to both systems, once each.
     const due = (
-      await claimDue(t.store.db, t.keys, { limit: 100, now: at(61), leaseMs: 1000, shopId: t.shopId })
+      await claimDue(rawStore(t.store).db, engineInternals(t).keys, {
+        limit: 100,
+        now: at(61),
+        leaseMs: 1000,
+        shopId: t.shopId,
+      })
     ).filter((i) => i.kind === 'profile.push');
     expect(due.map((i) => i.target).sort()).toEqual(['mailchimp', 'shopify']);
     expect(due[0]!.payload).toMatchObject({

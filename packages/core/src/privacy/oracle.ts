@@ -6,7 +6,7 @@ import { createDecipheriv } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decrypt } from '../crypto/cipher.js';
-import type { Store } from '../store/open.js';
+import type { RawStore as Store } from '../store/open.js';
 
 export interface Finding {
   table: string;

@@ -6,7 +6,7 @@ import { createTactful, type Tactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderRecord } from '../ports.js';
 import { loadModel } from '../recommend/model-store.js';
-import { openStore, type Store } from '../store/open.js';
+import { openStore, type Store, rawStore } from '../store/open.js';
 import { campaignRecipients } from '../store/schema.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
@@ -106,15 +106,17 @@ async function populate(store: Store, shop = uniqueShop('privacy')) {
   await t.profiles.setAttributes('bob@example.com', { firstName: 'Robert', country: 'FR' }, 'shopify');
   await t.contact.recordSend(ADA, { sentAt: at(5), campaign: 'spring', productIds: ['kettle'] });
   const adaId = (await t.audit.subjectIdOf(ADA))!;
-  await store.db.insert(campaignRecipients).values({
-    shopId: t.shopId,
-    campaign: 'spring',
-    subjectId: adaId,
-    wave: 1,
-    status: 'sent',
-    productIds: ['kettle'],
-    sentAt: at(5),
-  });
+  await rawStore(store)
+    .db.insert(campaignRecipients)
+    .values({
+      shopId: t.shopId,
+      campaign: 'spring',
+      subjectId: adaId,
+      wave: 1,
+      status: 'sent',
+      productIds: ['kettle'],
+      sentAt: at(5),
+    });
   await t.segments.save('tea-lovers', { purchased: { product: 'tea' } });
   await t.segments.save('belgians', { location: { country: 'BE' } });
   await t.segments.save('french', { location: { country: 'FR' } });
@@ -180,7 +182,7 @@ describeEachStore('privacy', (getStore) => {
     const bundle = await t.privacy.export(ADA, { type: 'cli', id: 'test' }, { requestId: 'req-1' });
     const subjectId = bundle.subject.subjectId;
     const refs = [subjectId, ...bundle.orders.map((o) => `"${o.orderId}"`)];
-    const referring = await rowsReferring(store, t.shopId, subjectId, refs);
+    const referring = await rowsReferring(rawStore(store), t.shopId, subjectId, refs);
     expect(referring.length).toBeGreaterThan(15);
     const missing = referring.filter(({ table, row }) => !inExport(bundle, table, row));
     expect(missing, JSON.stringify(missing, null, 1)).toEqual([]);
@@ -213,22 +215,22 @@ describeEachStore('privacy', (getStore) => {
     const t = await populate(store);
     const needles = [ADA, ADA_IP, ADA_UA, ...ADA_NAMES, 'gid://shopify/Customer/4242'];
     // The oracle finds her before erasure (it is able to fail).
-    const before = await findPersonalData(store, t.shopId, needles);
+    const before = await findPersonalData(rawStore(store), t.shopId, needles);
     expect(new Set(before.map((f) => f.table))).toEqual(
       new Set(['subjects', 'subject_identifiers', 'consent_ledger', 'profiles', 'inbox', 'orders']),
     );
     const bobBefore = await t.privacy.export('bob@example.com');
-    const modelBefore = (await loadModel(store.db, t.shopId)).model;
+    const modelBefore = (await loadModel(rawStore(store).db, t.shopId)).model;
 
     const out = await t.privacy.erase(ADA, { reason: 'customer request', requestId: 'ticket-9' });
     expect(out).toMatchObject({ ordersDeleted: 3, inboxDeleted: 1, requestId: 'ticket-9' });
-    expect(await findPersonalData(store, t.shopId, needles)).toEqual([]);
+    expect(await findPersonalData(rawStore(store), t.shopId, needles)).toEqual([]);
 
     // The hash chains still verify; the audit entry has no personal data.
     const verify = await t.audit.verify();
     expect(verify.ledger.ok).toBe(true);
     expect(verify.audit.ok).toBe(true);
-    const [entry] = await store.query<{ details: Record<string, unknown>; subject_id: string }>(
+    const [entry] = await rawStore(store).query<{ details: Record<string, unknown>; subject_id: string }>(
       `select details, subject_id from audit_log where shop_id = $1 and action = 'subject.erased'`,
       [t.shopId],
     );
@@ -236,15 +238,15 @@ describeEachStore('privacy', (getStore) => {
     expect(entry!.details).toMatchObject({ requestId: 'ticket-9', reason: 'customer request' });
 
     // Her orders left the model: it now equals the model of Bob's orders alone.
-    const model = (await loadModel(store.db, t.shopId)).model;
+    const model = (await loadModel(rawStore(store).db, t.shopId)).model;
     expect(modelBefore.basketCount).toBe(5);
     expect(model.basketCount).toBe(2);
-    const [tea] = await store.query<{ count: number }>(
+    const [tea] = await rawStore(store).query<{ count: number }>(
       `select count from model_products where shop_id = $1 and product_id = 'tea'`,
       [t.shopId],
     );
     expect(Number(tea!.count)).toBe(1);
-    const [pair] = await store.query<{ count: number }>(
+    const [pair] = await rawStore(store).query<{ count: number }>(
       `select count from model_pairs where shop_id = $1 and product_a = 'kettle' and product_b = 'tea'`,
       [t.shopId],
     );
@@ -255,7 +257,7 @@ describeEachStore('privacy', (getStore) => {
     expect(bobAfter.orders).toEqual(bobBefore.orders);
     expect(bobAfter.profile!.attributes).toEqual(bobBefore.profile!.attributes);
     expect(
-      await store.query(`select 1 from inbox where shop_id = $1 and delivery_id = 'd-bob'`, [t.shopId]),
+      await rawStore(store).query(`select 1 from inbox where shop_id = $1 and delivery_id = 'd-bob'`, [t.shopId]),
     ).toHaveLength(1);
 
     // She is unknown now, and a second erasure says so.
@@ -326,7 +328,7 @@ describeEachStore('privacy', (getStore) => {
     const erases = delivered.filter((d) => (d.payload as { requestId?: string }).requestId === 'r-2');
     expect(erases.map((d) => d.target).sort()).toEqual(['mailchimp', 'shopify']);
     expect(erases[0]!.payload).toMatchObject({ email: ADA, externalIds: { shopify: 'gid://shopify/Customer/4242' } });
-    expect(await findPersonalData(store, t.shopId, [ADA, ADA_IP, ...ADA_NAMES])).toEqual([]);
+    expect(await findPersonalData(rawStore(store), t.shopId, [ADA, ADA_IP, ...ADA_NAMES])).toEqual([]);
   });
 
   it('erase - bad input is refused and changes nothing', async () => {
@@ -345,8 +347,8 @@ describeEachStore('privacy', (getStore) => {
     await t.orders.ingest([order('o-x', 'guest@example.com', ['tea', 'cups'], 1)], 'shopify');
     const out = await t.privacy.erase('Guest@Example.com', { reason: 'customer request' });
     expect(out).toMatchObject({ subjectId: null, ordersDeleted: 1 });
-    expect(await store.query(`select 1 from orders where shop_id = $1`, [t.shopId])).toHaveLength(0);
-    expect((await loadModel(store.db, t.shopId)).model.basketCount).toBe(0);
+    expect(await rawStore(store).query(`select 1 from orders where shop_id = $1`, [t.shopId])).toHaveLength(0);
+    expect((await loadModel(rawStore(store).db, t.shopId)).model.basketCount).toBe(0);
   });
 
   it('retention - a dry run lists subjects without order or consent activity for N months; --apply erases them', async () => {
@@ -385,7 +387,7 @@ describeEachStore('privacy', (getStore) => {
     expect(personalization.retention).toMatch(/18 months/);
     // Every table of the store is covered by some activity.
     const tables = (
-      await getStore().query<{ table_name: string }>(
+      await rawStore(getStore()).query<{ table_name: string }>(
         `select table_name from information_schema.tables where table_schema = 'public'`,
       )
     ).map((r) => r.table_name);
@@ -405,7 +407,7 @@ describe('privacy on disk', () => {
       const t = await populate(store);
       const out = await t.privacy.erase(ADA, { reason: 'customer request' });
       expect(out.compaction).toMatchObject({ compacted: true });
-      const keys = await remainingKeys(store, t.shopId);
+      const keys = await remainingKeys(rawStore(store), t.shopId);
       await store.close();
       const decryptable = scanFilesDecrypting(join(dir, 'db'), keys, [ADA, ADA_IP, ...ADA_NAMES]);
       expect(decryptable.map((d) => `${d.file.slice(dir.length)}@${d.offset} ${d.key} ${d.needle}`)).toEqual([]);

@@ -5,6 +5,7 @@ import type { OrderRecord } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { ageAt } from './ages.js';
+import { rawStore } from '../store/open.js';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
@@ -61,7 +62,7 @@ describeEachStore('profiles', (getStore) => {
     });
     const view = await t.profiles.show('cy@example.com');
     expect(view).toMatchObject({ email: 'cy@example.com', personalization: 'not-granted', profile: null });
-    expect(await getStore().query(`select 1 from profiles where shop_id = $1`, [t.shopId])).toHaveLength(0);
+    expect(await rawStore(getStore()).query(`select 1 from profiles where shop_id = $1`, [t.shopId])).toHaveLength(0);
   });
 
   it('grant - the profile is built from the order history kept before, with summary, products and categories', async () => {
@@ -123,8 +124,8 @@ describeEachStore('profiles', (getStore) => {
     await t.consent.record(grant('eve@example.com', 'personalization', 'withdrawn', 'e2', 3));
     expect((await t.profiles.show('eve@example.com')).profile).toBeNull();
     const store = getStore();
-    expect(await store.query(`select 1 from profiles where shop_id = $1`, [t.shopId])).toHaveLength(0);
-    const purged = await store.query<{ details: Record<string, unknown> }>(
+    expect(await rawStore(store).query(`select 1 from profiles where shop_id = $1`, [t.shopId])).toHaveLength(0);
+    const purged = await rawStore(store).query<{ details: Record<string, unknown> }>(
       `select details from audit_log where shop_id = $1 and action = 'profile.purged'`,
       [t.shopId],
     );
@@ -154,7 +155,7 @@ describeEachStore('profiles', (getStore) => {
     await t.profiles.setAttributes('fay@example.com', { lastName: 'Fairfax' }, 'shopify');
     const view = await t.profiles.show('fay@example.com');
     expect(view.externalIds).toEqual({ shopify: 'gid://shopify/Customer/1', mailchimp: 'abc123' });
-    expect(await getStore().query(`select 1 from subjects where shop_id = $1`, [t.shopId])).toHaveLength(1);
+    expect(await rawStore(getStore()).query(`select 1 from subjects where shop_id = $1`, [t.shopId])).toHaveLength(1);
 
     await t.profiles.changeEmail('fay@example.com', 'fay.fairfax@example.org');
     await expectCode(t.profiles.show('fay@example.com'), 'SUBJECT.NOT_FOUND');

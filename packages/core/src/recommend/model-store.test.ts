@@ -10,6 +10,7 @@ import { loadModel } from './model-store.js';
 import { buildModel, type CoPurchaseModel } from './model.js';
 import { seededRandom } from '../random.js';
 import { groceriesPath } from '../../../../test/support/groceries.js';
+import { rawStore } from '../store/open.js';
 
 const groceries = readFileSync(groceriesPath('groceries.csv'), 'utf8')
   .split('\n')
@@ -46,7 +47,7 @@ describeEachStore('the persisted co-purchase model', (getStore) => {
     const orders = groceries.slice(0, 1500).map((items, i) => order(`o${i}`, items, i));
     await t.orders.ingest(orders.slice(0, 700), 'import');
     await t.orders.ingest(orders.slice(700), 'import');
-    const stored = await loadModel(getStore().db, t.shopId);
+    const stored = await loadModel(rawStore(getStore()).db, t.shopId);
     const rebuilt = await buildModel(
       orders.map((o) => ({ orderId: o.id, productIds: o.lines.map((l) => l.productId) })),
     );
@@ -90,7 +91,7 @@ describeEachStore('the persisted co-purchase model', (getStore) => {
     const rebuilt = await buildModel(
       counted.map((o) => ({ orderId: o.id, productIds: o.lines.map((l) => l.productId) })),
     );
-    const stored = await loadModel(getStore().db, t.shopId);
+    const stored = await loadModel(rawStore(getStore()).db, t.shopId);
     expect(summary(stored.model)).toEqual(summary(rebuilt));
     expect(stored.model.productCount('stale')).toBe(0);
   });
@@ -165,7 +166,7 @@ describeEachStore('the stored fitted model', (getStore) => {
     expect((await b.recommend.fit())!.fittedAt).toBe(clock);
     // Erased orders (erasure and customers/redact delete them this way) take the fit with them; the next
     // request fits the remaining counts.
-    await deleteOrders(getStore().db, a.shopId, ['o1', 'o2', 'o3']);
+    await deleteOrders(rawStore(getStore()).db, a.shopId, ['o1', 'o2', 'o3']);
     clock += 1000;
     const third = (await b.recommend.fit())!;
     expect(third).toMatchObject({ basketCount: 997, fittedAt: clock });

@@ -5,6 +5,7 @@ import { describeEachStore } from '../testing/harness.js';
 import { REFERENCE_TABLES } from './distribution.js';
 import type { Store } from './open.js';
 import { schema } from './schema.js';
+import { rawStore } from './open.js';
 
 interface Key {
   table: string;
@@ -21,7 +22,7 @@ interface Key {
  * without `shop_id` (Citus requires the distribution column in each; a foreign key must join on it).
  */
 async function distributionProblems(store: Store, namespace: string, reference: readonly string[]) {
-  const tables = await store.query<{ table: string; has_shop: boolean; has_pk: boolean }>(
+  const tables = await rawStore(store).query<{ table: string; has_shop: boolean; has_pk: boolean }>(
     `select c.relname as table,
             exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'shop_id' and not a.attisdropped) as has_shop,
             exists (select 1 from pg_constraint p where p.conrelid = c.oid and p.contype = 'p') as has_pk
@@ -29,7 +30,7 @@ async function distributionProblems(store: Store, namespace: string, reference: 
       where n.nspname = $1 and c.relkind in ('r', 'p') order by 1`,
     [namespace],
   );
-  const keys = await store.query<Key>(
+  const keys = await rawStore(store).query<Key>(
     `select c.relname as table, con.conname as name, con.contype::text as kind,
             array(select a.attname::text from unnest(con.conkey) with ordinality k(num, ord) join pg_attribute a
                     on a.attrelid = con.conrelid and a.attnum = k.num order by k.ord) as columns,
@@ -86,7 +87,7 @@ describeEachStore('distribution by shop_id', (getStore) => {
   it('finds a table, a key, a unique index and a foreign key without shop_id, and spares a reference table', async () => {
     const store = getStore();
     const ns = `distribution_probe_${randomBytes(4).toString('hex')}`;
-    await store.query(`create schema ${ns}`);
+    await rawStore(store).query(`create schema ${ns}`);
     try {
       for (const ddl of [
         `create table ${ns}.countries (code text primary key)`,
@@ -96,7 +97,7 @@ describeEachStore('distribution by shop_id', (getStore) => {
         `create table ${ns}.children (shop_id text, id int, parent text, primary key (shop_id, id), constraint children_parent foreign key (parent, id) references ${ns}.tenants (shop_id, id))`,
         `alter table ${ns}.children add constraint children_id unique (id)`,
       ])
-        await store.query(ddl);
+        await rawStore(store).query(ddl);
       const found = await distributionProblems(store, ns, ['countries']);
       expect([...found.problems].sort()).toEqual([
         'children: foreign key children_parent (parent, id) -> tenants (shop_id, id) does not join on shop_id',
@@ -106,7 +107,7 @@ describeEachStore('distribution by shop_id', (getStore) => {
         'tenants: unique index tenants_email (email) lacks shop_id',
       ]);
     } finally {
-      await store.query(`drop schema ${ns} cascade`);
+      await rawStore(store).query(`drop schema ${ns} cascade`);
     }
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isTactfulError } from '../errors/tactful-error.js';
 import { lockFolder, processStart, type LockHolder } from './folder-lock.js';
-import { openStore } from './open.js';
+import { openStore, rawStore } from './open.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tactful-folder-lock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,12 +54,12 @@ describe('embedded database lock', () => {
   it('fresh wipes a folder only under its lock: an open database is never wiped from under its holder', async () => {
     const db = folder();
     const holder = await openStore({ url: db, secret });
-    await holder.query('create table kept (x int)');
+    await rawStore(holder).query('create table kept (x int)');
     await expect(openStore({ url: db, secret, fresh: true })).rejects.toMatchObject({ code: 'STORE.LOCKED' });
-    expect(await holder.query('select count(*)::int as n from kept')).toEqual([{ n: 0 }]);
+    expect(await rawStore(holder).query('select count(*)::int as n from kept')).toEqual([{ n: 0 }]);
     await holder.close();
     const fresh = await openStore({ url: db, secret, fresh: true });
-    await expect(fresh.query('select 1 from kept')).rejects.toThrow(/kept/);
+    await expect(rawStore(fresh).query('select 1 from kept')).rejects.toThrow(/kept/);
     await fresh.close();
   });
 

@@ -12,16 +12,32 @@ export type Schema = typeof schema;
 /** A Drizzle database over either driver; repositories take this (or a transaction of it). */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 
+/**
+ * An open store, as an application holds it: where it is, and closing it. Everything else goes through the
+ * engine (`createTactful`); raw SQL is for tests, from `@tactful/core/testing` (`rawStore`).
+ */
 export interface Store {
-  readonly db: Db;
   readonly kind: 'pglite' | 'postgres';
   /** Where the data lives: the folder, `memory://`, or the URL with its password masked. */
   readonly location: string;
+  close(): Promise<void>;
+}
+
+/** What only core (and tests, through `rawStore`) may touch: the database itself and the master secret. */
+export interface RawStore extends Store {
+  readonly db: Db;
   /** The app's master secret, which wraps every shop key. */
   readonly masterKey: Buffer;
-  /** Runs raw SQL (tests, benchmarks, admin). Rows as plain objects. */
+  /** Runs raw SQL (tests, benchmarks). Rows as plain objects. */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
-  close(): Promise<void>;
+}
+
+/** The database behind a store opened by `openStore` (core's own access; tests use `rawStore` from /testing). */
+export function rawStore(store: Store): RawStore {
+  const raw = store as Partial<RawStore>;
+  if (!raw.db || !raw.masterKey || typeof raw.query !== 'function')
+    throw new TactfulError('CONFIG.INVALID', 'This store was not opened by openStore: open it with openStore.');
+  return store as RawStore;
 }
 
 export interface OpenStoreOptions {
@@ -76,7 +92,7 @@ async function openPglite(
   url: string,
   embedded: { folder: string; lock: FolderLock } | undefined,
   secret: string | undefined,
-): Promise<Store> {
+): Promise<RawStore> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
@@ -123,7 +139,7 @@ async function openPglite(
   };
 }
 
-async function openPostgres(url: string, secret: string | undefined, max: number): Promise<Store> {
+async function openPostgres(url: string, secret: string | undefined, max: number): Promise<RawStore> {
   if (!secret) {
     throw new TactfulError(
       'CONFIG.INVALID',

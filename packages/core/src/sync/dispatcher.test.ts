@@ -1,10 +1,12 @@
 import { expect, it } from 'vitest';
+import { engineInternals } from '../engine.js';
 import { createTactful } from '../engine.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import type { DeliverBatch } from './dispatcher.js';
 import type { OutboxItem } from './outbox.js';
+import { rawStore } from '../store/open.js';
 
 /** An in-memory target system that fails on demand. */
 function memoryTarget() {
@@ -88,7 +90,7 @@ describeEachStore('outbox dispatcher', (getStore) => {
     target.plan.push('fatal');
     const d = t.outbox.dispatcher({ targets: { memory: target.deliver }, now, maxAttempts: 3 });
     expect((await d.drain()).deadLettered).toBe(1);
-    const dead = await getStore().query<{ last_error: string }>(
+    const dead = await rawStore(getStore()).query<{ last_error: string }>(
       `select last_error from outbox where shop_id = $1 and status = 'dead'`,
       [t.shopId],
     );
@@ -119,7 +121,7 @@ describeEachStore('outbox dispatcher', (getStore) => {
     });
     // Simulate a crash: claim, then never settle (the claiming instance dies).
     const { claimDue } = await import('./outbox.js');
-    const claimed = await claimDue(getStore().db, t.keys, {
+    const claimed = await claimDue(rawStore(getStore()).db, engineInternals(t).keys, {
       limit: 10,
       now: clock,
       leaseMs: 30_000,

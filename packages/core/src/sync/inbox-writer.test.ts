@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import { createTactful } from '../engine.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
+import { rawStore } from '../store/open.js';
 
 describeEachStore('inbox group commit', (getStore) => {
   it('a burst of concurrent deliveries is stored once each; replays in the burst or later are duplicates', async () => {
@@ -19,9 +20,10 @@ describeEachStore('inbox group commit', (getStore) => {
     const outcomes = await Promise.all([...ids, ...ids.filter((i) => i % 10 === 0)].map(deliver));
     expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(300);
     expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(30);
-    const [row] = await store.query<{ n: number }>('select count(*)::int as n from inbox where shop_id = $1', [
-      t.shopId,
-    ]);
+    const [row] = await rawStore(store).query<{ n: number }>(
+      'select count(*)::int as n from inbox where shop_id = $1',
+      [t.shopId],
+    );
     expect(row!.n).toBe(300);
     expect(await deliver(7)).toBe('duplicate');
     // Another shop's delivery with the same id is its own.
@@ -46,9 +48,10 @@ describeEachStore('inbox group commit', (getStore) => {
       { system: 'shopify', deliveryId: 'bad', receivedAt: at, topic: 'app/uninstalled\u0000' },
     );
     await expect(bad).rejects.toThrow();
-    const [row] = await store.query<{ n: number }>('select count(*)::int as n from inbox where shop_id = $1', [
-      t.shopId,
-    ]);
+    const [row] = await rawStore(store).query<{ n: number }>(
+      'select count(*)::int as n from inbox where shop_id = $1',
+      [t.shopId],
+    );
     expect(row!.n).toBe(0);
     expect(
       await t.inbox.receive(

@@ -4,6 +4,7 @@ import { isTactfulError } from '../errors/tactful-error.js';
 import type { CommercePlatform, ConsentPush, EmailProvider, MemberChange, PushResult } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
+import { rawStore } from '../store/open.js';
 
 const meta = (deliveryId: string, topic = 'test') => ({
   system: 'shopify',
@@ -102,7 +103,7 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       source: { system: 'shopify', eventId: 'c1' },
     });
     expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(1);
-    const rows = await getStore().query<{ payload_enc: unknown; processed_at: unknown }>(
+    const rows = await rawStore(getStore()).query<{ payload_enc: unknown; processed_at: unknown }>(
       'select payload_enc, processed_at from inbox where shop_id = $1',
       [t.shopId],
     );
@@ -114,7 +115,7 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     // A kind this version does not know, as a newer instance might have stored it.
     await t.inbox.receive(t.shopId, { kind: 'loyalty_points', points: 3 } as never, meta('e1', 'loyalty/update'));
     expect(await t.processInbox()).toMatchObject({ processed: 0, failed: 1 });
-    const [row] = await getStore().query<{ last_error: string; processed_at: unknown }>(
+    const [row] = await rawStore(getStore()).query<{ last_error: string; processed_at: unknown }>(
       'select last_error, processed_at from inbox where shop_id = $1',
       [t.shopId],
     );
@@ -180,7 +181,7 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     expect(await t.privacy.dataRequests()).toEqual([{ requestId: 'dr-1', preparedAt: expect.any(String) }]);
     expect(JSON.stringify((await t.privacy.dataRequest('dr-1')).bundle)).toContain('gus@example.com');
     expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(0);
-    expect(await getStore().query('select order_id from orders where shop_id = $1', [t.shopId])).toEqual([]);
+    expect(await rawStore(getStore()).query('select order_id from orders where shop_id = $1', [t.shopId])).toEqual([]);
     expect(isTactfulError(await t.consent.show('gus@example.com').catch((e: unknown) => e), 'SUBJECT.NOT_FOUND')).toBe(
       true,
     );
@@ -193,7 +194,7 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       { ...meta('c4', 'shop/redact'), receivedAt: new Date('2026-05-03T00:00:00Z') },
     );
     expect(await t.processInbox()).toMatchObject({ processed: 2, refused: 0 });
-    const left = await getStore().query<{ n: number }>(
+    const left = await rawStore(getStore()).query<{ n: number }>(
       `select (select count(*) from consent_ledger where shop_id = $1) + (select count(*) from audit_log where shop_id = $1) + (select count(*) from shops where shop_id = $1) + (select count(*) from kv where shop_id = $1) + (select count(*) from inbox where shop_id = $1) as n`,
       [t.shopId],
     );
@@ -215,7 +216,7 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       t.inbox.receive(t.shopId, { kind: 'erase_shop', requestId: id, platformShopId }, at(iso, id, 'shop/redact'));
     const reasons = async () =>
       (
-        await getStore().query<{ last_error: string }>(
+        await rawStore(getStore()).query<{ last_error: string }>(
           "select last_error from inbox where shop_id = $1 and topic = 'shop/redact' order by received_at, delivery_id",
           [t.shopId],
         )
@@ -248,7 +249,7 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     );
     await redact('r5', '2026-05-08T00:00:00Z', '7');
     expect(await t.processInbox()).toMatchObject({ refused: 0 });
-    expect(await getStore().query('select 1 from shops where shop_id = $1', [t.shopId])).toEqual([]);
+    expect(await rawStore(getStore()).query('select 1 from shops where shop_id = $1', [t.shopId])).toEqual([]);
   });
 
   it('inbox - a delivery whose content was seen before is a replay under any new id, also within one batch', async () => {
@@ -265,7 +266,7 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     expect(burst).toEqual(['accepted', 'duplicate', 'accepted']);
     // Without a digest only the id counts, as before.
     expect(await t.inbox.receive(t.shopId, event, meta('d6'))).toBe('accepted');
-    const rows = await getStore().query<{ delivery_id: string }>(
+    const rows = await rawStore(getStore()).query<{ delivery_id: string }>(
       'select delivery_id from inbox where shop_id = $1 order by delivery_id',
       [t.shopId],
     );
@@ -304,7 +305,7 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       ['c@example.com', 'granted', when.toISOString(), true],
     ]);
     expect(provider.changes.map((c) => c.email)).toEqual(['a@example.com', 'b@example.com']);
-    const [dead] = await getStore().query<{ last_error: string }>(
+    const [dead] = await rawStore(getStore()).query<{ last_error: string }>(
       `select last_error from outbox where shop_id = $1 and status = 'dead'`,
       [t.shopId],
     );

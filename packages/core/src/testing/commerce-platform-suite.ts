@@ -54,6 +54,7 @@ export const commercePlatformTestNames = [
   'declaresCapabilities',
   'customersNormalised',
   'customerPaging',
+  'customersUpdatedSince',
   'ordersNormalised',
   'orderPaging',
   'productsNormalised',
@@ -190,6 +191,22 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
         const found = items.find((c) => c.id === seeded.id);
         expect(found).toBeDefined();
         expect(found!.email).toBe(address.toLowerCase());
+        for (const c of items) expectNormalisedCustomer(c);
+      },
+    );
+
+    test(
+      'customersUpdatedSince',
+      'a customer changed since updatedSince is listed with it (an incremental sync never loses one)',
+      async ({ platform, oracle }) => {
+        const seeded = await oracle.seedCustomer({ email: email('since') });
+        const all = (await pageAll((r) => platform.listCustomers(r), 50)).items;
+        const found = all.find((c) => c.id === seeded.id);
+        expect(found).toBeDefined();
+        // A second before its last change: narrowing may leave out older customers, never this one.
+        const since = new Date(found!.updatedAt.getTime() - 1000);
+        const { items } = await pageAll((r) => platform.listCustomers({ ...r, updatedSince: since }), 50);
+        expect(items.map((c) => c.id)).toContain(seeded.id);
         for (const c of items) expectNormalisedCustomer(c);
       },
     );

@@ -1,5 +1,6 @@
 // @tactful/core/testing: what tests of other packages need — the published conformance suites and the
-// store targets. (vitest is a peer dependency of this entry only.)
+// store targets. (vitest is a peer dependency of this entry only; `./runtime.js` runs without it.)
+export * from './runtime.js';
 export { storeTargets, uniqueShop } from './stores.js';
 export type { StoreTarget } from './stores.js';
 export { describeEachStore } from './harness.js';

@@ -4,7 +4,7 @@
  * there. The draws come from a seeded PRNG, so a failing run is replayed by running it again with the same
  * seed (the order of concurrent requests aside). It counts what it injected, for the report.
  */
-import { createFaultPlan, type FaultPlan, type FaultPlanOptions } from '@tactful/core';
+import { createFaultPlan, type FaultPlan, type FaultPlanOptions } from '@tactful/core/testing/runtime';
 
 /** Faults of one Marketing API request. */
 export const mailchimpRequestFaultKinds = [

@@ -4,7 +4,7 @@
  * `createMailchimpProvider({ baseUrl })`. Faults that drop the connection (`timeout`, `connection_reset`)
  * reach the app as real socket errors.
  */
-import { serveOverLoopback } from '@tactful/core';
+import { serveOverLoopback } from '@tactful/core/testing/runtime';
 import type { MailchimpSandbox } from './sandbox.js';
 
 export interface MailchimpSandboxHost {

@@ -1,6 +1,6 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { openStore, type Store } from '@tactful/core';
+import { createTactful, openStore, type Store } from '@tactful/core';
 import { describeEachStore, uniqueShop } from '@tactful/core/testing';
 import { createShopifyPlatform, storeCheckpointStore } from '../index.js';
 import { importOrders } from './import.js';
@@ -26,25 +26,25 @@ describeEachStore('bulk import claim across instances', (getStore, target) => {
     await second?.close();
   });
 
-  function twoInstances() {
+  async function twoInstances() {
     const sandbox = createShopifySandbox();
     server.use(...sandbox.handlers);
     const shop = uniqueShop('bulk');
-    const instance = (store: Store) =>
+    const instance = async (store: Store) =>
       createShopifyPlatform({
         shop: sandbox.shop,
         accessToken: sandbox.accessToken,
         sleep,
         bulk: { pollIntervalMs: 1 },
-        checkpoints: storeCheckpointStore(store, { shop, name: 'orders' }),
+        checkpoints: storeCheckpointStore(await createTactful({ store, shop }), { name: 'orders' }),
       });
-    const a = instance(getStore());
-    const b = instance(second ?? getStore());
+    const a = await instance(getStore());
+    const b = await instance(second ?? getStore());
     return { sandbox, shop, a, b };
   }
 
   it('a second instance does not start a second import of the shop while one runs, and may run once it ended', async () => {
-    const { sandbox, a, b } = twoInstances();
+    const { sandbox, a, b } = await twoInstances();
     seedFromGroceries(sandbox, groceries, { orders: 40 });
     const running = a.streamAllOrders()[Symbol.asyncIterator]();
     const first: string[] = [];
@@ -68,12 +68,12 @@ describeEachStore('bulk import claim across instances', (getStore, target) => {
   });
 
   it('a crashed holder blocks others until its lease runs out; the next instance resumes from its checkpoint, none twice', async () => {
-    const { sandbox, shop, a, b } = twoInstances();
+    const { sandbox, shop, a, b } = await twoInstances();
     seedFromGroceries(sandbox, groceries, { orders: 50 });
     // Instance A, with a lease of 400 ms, dies after 20 orders: it never returns, so it never gives the lease back.
     const dying = importOrders({
       client: a.client,
-      checkpoints: storeCheckpointStore(getStore(), { shop, name: 'orders' }),
+      checkpoints: storeCheckpointStore(await createTactful({ store: getStore(), shop }), { name: 'orders' }),
       pollIntervalMs: 1,
       timeoutMs: 60_000,
       groupObjects: false,

@@ -5,7 +5,7 @@
  * host, naming the original origin in a header. Faults that drop the connection (`timeout`,
  * `connection_reset`) reach the app as real socket errors.
  */
-import { serveOverLoopback, type LoopbackHost } from '@tactful/core';
+import { serveOverLoopback, type LoopbackHost } from '@tactful/core/testing/runtime';
 import type { ShopifySandbox } from './sandbox.js';
 
 const ORIGIN_HEADER = 'x-tactful-sandbox-origin';

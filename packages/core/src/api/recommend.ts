@@ -1,0 +1,36 @@
+import type { ShopContext } from '../shop/context.js';
+import { ingestOrders, upsertProducts } from '../recommend/orders.js';
+import type { TactfulOrders, TactfulProducts, TactfulRecommend } from '../tactful.js';
+import { productTitles, topProducts } from '../recommend/catalog.js';
+import {
+  fitCache,
+  modelCache,
+  recommendForCustomerRef,
+  relatedToProduct,
+  type FitPolicy,
+} from '../recommend/service.js';
+
+/** The recommendation part; its `forCustomer` is the one every caller (pages, CLI, campaigns) goes through. */
+export function recommendApi(ctx: ShopContext, fitPolicy?: Partial<FitPolicy>): TactfulRecommend {
+  const getModel = modelCache(ctx);
+  const fits = fitCache(ctx, getModel, fitPolicy);
+  return {
+    model: getModel,
+    fit: fits.current,
+    refit: fits.refresh,
+    forCustomer: (customer, options) => recommendForCustomerRef(ctx, getModel, customer, options, fits.current),
+    related: (productId, k) => relatedToProduct(ctx, getModel, productId, k),
+    topProducts: (limit) => topProducts(ctx.db, ctx.shopId, limit),
+  };
+}
+
+export function ordersApi(ctx: ShopContext): TactfulOrders {
+  return { ingest: (records, source) => ingestOrders(ctx, records, source) };
+}
+
+export function productsApi(ctx: ShopContext): TactfulProducts {
+  return {
+    upsert: (records, extra) => upsertProducts(ctx, records, extra),
+    titles: (ids) => productTitles(ctx.db, ctx.shopId, ids),
+  };
+}
