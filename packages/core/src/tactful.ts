@@ -93,7 +93,7 @@ export interface Tactful {
   readonly adminSessions: TactfulAdminSessions;
   /** What the shop's dashboard shows: the consent funnel, consent changes, attributed revenue. */
   readonly reports: TactfulReports;
-  /** Pulling changes from connected systems and delivering Tactful's changes back (see sync/run.ts). */
+  /** Pulling changes from connected systems and delivering Tactful's changes back (see api/sync-run.ts). */
   readonly sync: TactfulSync;
   /** Changes waiting to be delivered to connected systems. */
   readonly outbox: TactfulOutbox;
