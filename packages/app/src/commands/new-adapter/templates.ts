@@ -450,7 +450,8 @@ npm run build     # dist/, with type declarations
 - Paging without gaps or duplicates, even while the data changes.
 - A consent fact keeps a stable \`sourceEventId\` while it is unchanged (Tactful drops duplicates on it).
 - Errors are \`TactfulError\`: \`retryable: true\` for 429, 5xx and network failures (with \`retryAfter\` when
-  known), \`retryable: false\` for anything repeating cannot fix.
+  known), \`retryable: false\` for anything repeating cannot fix. Codes are \`<VENDOR>.<REASON>\` with a
+  reason of core's \`ADAPTER_ERROR_REASONS\` (\`RATE_LIMITED\`, \`UNAVAILABLE\`, \`NOT_FOUND\`…).
 ${n.kind === 'platform' ? '- Consent written back keeps its original time, and an older change never overwrites a newer one.\n- Erasure removes the customer; erasing again is not an error.\n' : '- An unsubscribed or cleaned member is never subscribed again from a change that is not first-party.\n- `erased` deletes the member permanently.\n'}
 See Tactful's \`docs/adapters.md\` for the ports, the consent rules and running the suite against a live account.
 `;
