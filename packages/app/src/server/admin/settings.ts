@@ -1,7 +1,7 @@
 import { type Actor, isTactfulError, type Tactful, TactfulError } from '@tactful/core';
-import express, { type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import { statusOf } from '../error-status.js';
-import { queryText as q } from '../form-fields.js';
+import { bodyText, queryText as q } from '../form-fields.js';
 import { settingsPage } from './views/settings.js';
 
 const adminActor: Actor = { type: 'admin', id: 'dashboard' };
@@ -17,18 +17,10 @@ async function renderSettings(tactful: Tactful, ok?: string, error?: string): Pr
 export function settingsRoutes(tactful: Tactful): Router {
   const router = express.Router();
 
-  router.get('/admin/settings', async (req, res) => {
-    res.send(await renderSettings(tactful, q(req, 'saved') === '1' ? 'Saved.' : undefined));
-  });
-
-  router.post('/admin/settings', async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const ttl = Number(body.optInTokenTtlHours);
+  /** Runs one form's save: back to the page saying so, or the page again with the refusal and nothing changed. */
+  const save = async (res: Response, work: () => Promise<unknown>) => {
     try {
-      await tactful.settings.update(
-        { requireDoubleOptIn: body.requireDoubleOptIn === 'on', optInTokenTtlHours: Number.isFinite(ttl) ? ttl : -1 },
-        adminActor,
-      );
+      await work();
       res.redirect(303, '/admin/settings?saved=1');
     } catch (error) {
       if (!isTactfulError(error)) throw error;
@@ -36,6 +28,21 @@ export function settingsRoutes(tactful: Tactful): Router {
         .status(statusOf(error))
         .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
     }
+  };
+
+  router.get('/admin/settings', async (req, res) => {
+    res.send(await renderSettings(tactful, q(req, 'saved') === '1' ? 'Saved.' : undefined));
+  });
+
+  router.post('/admin/settings', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const ttl = Number(body.optInTokenTtlHours);
+    await save(res, async () => {
+      await tactful.settings.update(
+        { requireDoubleOptIn: body.requireDoubleOptIn === 'on', optInTokenTtlHours: Number.isFinite(ttl) ? ttl : -1 },
+        adminActor,
+      );
+    });
   });
 
   router.post('/admin/sensitive', async (req, res) => {
@@ -44,37 +51,23 @@ export function settingsRoutes(tactful: Tactful): Router {
       .split(/[\n,]/)
       .map((c) => c.trim())
       .filter(Boolean);
-    try {
+    await save(res, async () => {
       await tactful.settings.update({ sensitiveCategories: list }, adminActor);
-      res.redirect(303, '/admin/settings?saved=1');
-    } catch (error) {
-      if (!isTactfulError(error)) throw error;
-      res
-        .status(statusOf(error))
-        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
-    }
+    });
   });
 
   router.post('/admin/sender', async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
-    try {
+    const text = (k: string) => bodyText(req, k);
+    await save(res, async () => {
       await tactful.settings.update(
         { sender: { name: text('senderName'), email: text('senderEmail'), postalAddress: text('senderAddress') } },
         adminActor,
       );
-      res.redirect(303, '/admin/settings?saved=1');
-    } catch (error) {
-      if (!isTactfulError(error)) throw error;
-      res
-        .status(statusOf(error))
-        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
-    }
+    });
   });
 
   router.post('/admin/contact-policy', async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string).trim() : '');
+    const text = (k: string) => bodyText(req, k).trim();
     const problems: string[] = [];
     const caps = text('caps')
       .split(',')
@@ -89,7 +82,7 @@ export function settingsRoutes(tactful: Tactful): Router {
     const quietStart = text('quietStart');
     const quietEnd = text('quietEnd');
     const resend = text('productResendDays');
-    try {
+    await save(res, async () => {
       if (problems.length > 0) throw new TactfulError('CONFIG.INVALID', problems.join('; '));
       await tactful.contact.setPolicy({
         caps,
@@ -97,19 +90,12 @@ export function settingsRoutes(tactful: Tactful): Router {
         defaultTimeZone: text('defaultTimeZone') || 'UTC',
         productResendDays: resend === '' ? null : Number(resend),
       });
-      res.redirect(303, '/admin/settings?saved=1');
-    } catch (error) {
-      if (!isTactfulError(error)) throw error;
-      res
-        .status(statusOf(error))
-        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
-    }
+    });
   });
 
   router.post('/admin/purposes', async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
-    try {
+    const text = (k: string) => bodyText(req, k);
+    await save(res, async () => {
       await tactful.purposes.define(
         {
           key: text('key'),
@@ -121,13 +107,7 @@ export function settingsRoutes(tactful: Tactful): Router {
         },
         adminActor,
       );
-      res.redirect(303, '/admin/settings?saved=1');
-    } catch (error) {
-      if (!isTactfulError(error)) throw error;
-      res
-        .status(statusOf(error))
-        .send(await renderSettings(tactful, undefined, `${error.message} Nothing was changed.`));
-    }
+    });
   });
 
   return router;
