@@ -39,7 +39,7 @@ import {
 } from '../store/schema.js';
 import { enqueue, type EnqueueInput } from '../sync/outbox.js';
 import { refreshOrderSummaries } from '../profile/order-summaries.js';
-import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
+import { personalizationGranted, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
 import { requireSubjectByEmail } from '../profile/service.js';
 import type { SubjectRow } from '../profile/subjects.js';
 
@@ -257,17 +257,7 @@ async function moveBelongings(s: ShopSession, { keep, gone }: Pair): Promise<num
 async function followConsentWithProfile(s: ShopSession, subjectId: string): Promise<void> {
   const { tx, shopId, actor } = s;
   const at = s.recordedAt;
-  const [personalization] = await tx
-    .select({ state: consentState.state })
-    .from(consentState)
-    .where(
-      and(
-        eq(consentState.shopId, shopId),
-        eq(consentState.subjectId, subjectId),
-        eq(consentState.purpose, PROFILE_PURPOSE),
-      ),
-    );
-  if (personalization?.state === 'granted') {
+  if (await personalizationGranted(tx, shopId, subjectId)) {
     await rebuildProfiles(tx, shopId, s.head, [subjectId], actor, at);
     await refreshOrderSummaries(tx, shopId, [subjectId], at);
   } else await purgeProfiles(tx, shopId, s.head, [subjectId], actor, at);
