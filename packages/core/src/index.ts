@@ -47,6 +47,8 @@ export type {
   CampaignRequest,
   CampaignResult,
   CampaignReport,
+  JourneyTriggerRequest,
+  JourneyTriggerResult,
   InboundEvent,
   InboundMeta,
   InboundSink,

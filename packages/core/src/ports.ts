@@ -212,6 +212,12 @@ export interface EmailProviderCapabilities {
   maxBatch: number;
   /** `getMember` reports the provider's record of the opt-in (`optIn`). Absent means no. */
   memberOptIn?: boolean | undefined;
+  /**
+   * Can deliver one person's email through a one-to-one automation the provider runs (Mailchimp's Customer
+   * Journeys: set the member's merge fields, then trigger a journey step). Absent means no: automated flows
+   * then go out in daily waves through `sendCampaign`.
+   */
+  journeys?: boolean | undefined;
 }
 
 /** One product of a related-product email; `url` already carries the campaign's UTM parameters. */
@@ -266,6 +272,23 @@ export interface CampaignResult {
   failed: Array<{ email: string; code: string; message: string }>;
 }
 
+/** One person's email through a provider-run automation step (see `EmailProviderCapabilities.journeys`). */
+export interface JourneyTriggerRequest {
+  /** Idempotency: the same key never triggers a second time (a retry after a crash finds the first trigger). */
+  key: string;
+  /** The provider's automation (Mailchimp: the Customer Journey id), configured per shop. */
+  journeyId: string;
+  /** The step of that automation that sends the email (Mailchimp: the journey's step id). */
+  stepId: string;
+  /** Who it goes to and what it says; the provider lays `content` out in its merge fields. */
+  message: CampaignMessage;
+}
+
+export interface JourneyTriggerResult {
+  /** `triggered` now, or `already` when this key was triggered before (nothing sent twice). */
+  status: 'triggered' | 'already';
+}
+
 export interface CampaignReport {
   campaignId: string;
   sends: number;
@@ -284,6 +307,11 @@ export interface EmailProvider {
   getMember(email: string): Promise<MemberRecord | null>;
   sendCampaign?(request: CampaignRequest): Promise<CampaignResult>;
   campaignReport?(campaignId: string): Promise<CampaignReport>;
+  /**
+   * With `capabilities.journeys`: sends one person's email through the provider's automation. Refuses (a
+   * `<VENDOR>.<REASON>` TactfulError) when the member is not subscribed there; never subscribes anyone.
+   */
+  triggerJourney?(request: JourneyTriggerRequest): Promise<JourneyTriggerResult>;
 }
 
 /**
