@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from './model.js';
-import { csvRecords, readBaskets } from './parse.js';
+import { csvRecords } from './csv.js';
+import { readBaskets } from './parse.js';
 import { groceriesPath } from '../../../../test/support/groceries.js';
 
 const data = groceriesPath();

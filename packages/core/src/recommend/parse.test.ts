@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderBasket } from './model.js';
+import { csvRecords } from './csv.js';
 import {
-  csvRecords,
   detectBasketFormat,
   parseBasketCsv,
   parseFimi,

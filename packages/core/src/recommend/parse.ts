@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { CsvError, type Options, parse } from 'csv-parse';
 import { TactfulError } from '../errors/tactful-error.js';
+import { csvRecords } from './csv.js';
 import type { OrderBasket } from './model.js';
 
 /** The input formats `tactful rules` / `tactful evaluate` read. */
@@ -35,66 +35,6 @@ export async function* splitLines(
     rest = text.slice(start);
   }
   if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
-}
-
-/**
- * How every CSV of ours is read: rows may differ in length (a Shopify export's later rows are short), a
- * leading byte-order mark and empty lines are dropped, and a stray quote inside an unquoted field is kept as text, as
- * spreadsheets write it, rather than refusing the whole file.
- */
-const CSV_OPTIONS: Options = {
-  bom: true,
-  // Any line ending, mixed within one file: csv-parse would otherwise keep the first one it meets.
-  record_delimiter: ['\r\n', '\n', '\r'],
-  relax_column_count: true,
-  relax_quotes: true,
-  skip_empty_lines: true,
-};
-
-/** A csv-parse error as INPUT.INVALID: which line, and how to fix the file. */
-function csvInvalid(cause: unknown): unknown {
-  if (!(cause instanceof CsvError)) return cause;
-  const line = (cause as CsvError & { lines?: number }).lines;
-  const where = line === undefined ? '' : ` (line ${line})`;
-  if (cause.code === 'CSV_QUOTE_NOT_CLOSED')
-    return invalid(`The CSV ends inside a quoted field${where}: a closing \`"\` is missing.`, cause);
-  return invalid(
-    `The CSV is not valid${where}: ${cause.message}. Quote a field that holds a comma, a quote or a line break, ` +
-      'and double each quote inside it.',
-    cause,
-  );
-}
-
-/**
- * RFC 4180 records from a text stream: fields separated by commas, optionally quoted with `"`, a quote
- * inside a quoted field doubled, line breaks allowed inside quotes. Streaming: holds one chunk's records at a
- * time.
- */
-export async function* csvRecords(
-  chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
-): AsyncGenerator<string[]> {
-  // The parser is fed whole chunks and hands back every record of a chunk at once ('data' fires during the
-  // write): going through the stream's async iterator instead costs a promise per record and made a large
-  // Shopify export load three times slower.
-  const parser = parse(CSV_OPTIONS);
-  const records: string[][] = [];
-  let failure: unknown;
-  parser.on('data', (record: string[]) => records.push(record));
-  parser.on('error', (error) => {
-    failure ??= error;
-  });
-  const settled = (error?: Error | null) => {
-    if (error) failure ??= error;
-  };
-  for await (const chunk of chunks) {
-    await new Promise<void>((resolve) => parser.write(chunk, (error) => resolve(settled(error))));
-    if (failure !== undefined) throw csvInvalid(failure);
-    for (const record of records) yield record;
-    records.length = 0;
-  }
-  await new Promise<void>((resolve) => parser.end((error?: Error | null) => resolve(settled(error))));
-  if (failure !== undefined) throw csvInvalid(failure);
-  for (const record of records) yield record;
 }
 
 /** Parses `basket-csv` lines: one basket a line, labels comma-separated and kept exactly (spaces included). */
@@ -323,8 +263,7 @@ export async function readBaskets(
       case 'jsonl':
         return parseJsonl(splitLines(stream()));
       case 'shopify-csv':
-        // Bytes, not text: csv-parse works on bytes and decodes only the fields.
-        return parseShopifyCsv(createReadStream(file, { highWaterMark: 1 << 20 }));
+        return parseShopifyCsv(stream());
     }
   })();
   return { format: resolved, baskets };
@@ -358,7 +297,7 @@ export async function readItemCatalog(
   const categoryColumn = options.categoryColumn ?? 'level2';
   const out: CatalogProduct[] = [];
   let header: string[] | null = null;
-  for await (const record of csvRecords(createReadStream(file, { highWaterMark: 1 << 20 }))) {
+  for await (const record of csvRecords(createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }))) {
     if (header === null) {
       header = record;
       if (!header.includes(idColumn) || !header.includes(categoryColumn)) {

@@ -6,7 +6,8 @@ export type { FaultPlan, FaultPlanOptions } from '../sync/fault-plan.js';
 export { serveOverLoopback } from '../sync/loopback-host.js';
 export type { LoopbackHost, LoopbackHostOptions } from '../sync/loopback-host.js';
 export { seededRandom } from '../random.js';
-export { splitLines, csvRecords } from '../recommend/parse.js';
+export { splitLines } from '../recommend/parse.js';
+export { csvRecords, csvRows } from '../recommend/csv.js';
 // Raw access for tests and benchmarks only: applications go through the engine.
 export { rawStore } from '../store/open.js';
 export type { RawStore, Db } from '../store/open.js';

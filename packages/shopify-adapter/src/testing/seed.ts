@@ -3,22 +3,13 @@
  * or a Shopify "Export orders" CSV. Both arrive as text: the Groceries files ship with the demo
  * (`@tactful/app`), not with this adapter, so the caller reads them where they live.
  */
-import { parse } from 'csv-parse/sync';
+import { csvRows } from '@tactful/core/testing/runtime';
 import type { ShopifySandbox } from './sandbox.js';
 import type { MarketingState, SandboxProduct } from './state.js';
 
-/**
- * RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes), read the way core reads CSV: rows may
- * differ in length, a byte-order mark and empty lines are dropped, a stray quote in an unquoted field is text.
- */
+/** A whole CSV text's records, read exactly as core reads CSV (see core's `recommend/csv.ts`). */
 export function parseCsv(text: string): string[][] {
-  return parse(text, {
-    bom: true,
-    record_delimiter: ['\r\n', '\n', '\r'],
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-  });
+  return csvRows(text);
 }
 
 /** The Groceries data set as its two CSV files' text (`groceries.csv`, `groceries_items.csv`). */
