@@ -1,4 +1,4 @@
-import type { TactfulError } from '@tactful/core';
+import { httpStatusOf, type TactfulError } from '@tactful/core';
 
 /**
  * How a request refused by the core is answered: the HTTP status, and for a page the title shown above the
@@ -24,6 +24,8 @@ const refusals = new Map<string, Refusal>(
     'PREFERENCES.': { status: 400, title: didNotWork, offer: 'next-step' },
     'CONSENT.INVALID': { status: 400, title: didNotWork, offer: 'subscribe-form' },
     'CONSENT.UNKNOWN_PURPOSE': { status: 400, title: didNotWork, offer: 'subscribe-form' },
+    // A public page does not confirm whether an address is known (the catalogue's 404 would): the person is
+    // offered the subscribe form, as for any other input that did not work.
     'SUBJECT.NOT_FOUND': { status: 400, title: didNotWork, offer: 'subscribe-form' },
     'PRIVACY.NOT_FOUND': { status: 404, title: 'Not found', offer: 'none' },
   } satisfies Record<string, Refusal>),
@@ -36,8 +38,8 @@ export function refusalOf(code: string): Refusal | undefined {
 
 /**
  * The status of an admin form's refusal: the table's, else 503 for what may pass when tried again (a provider
- * that did not answer), else 400 (the input was refused).
+ * that did not answer), else the status the error catalogue gives the code (`docs/errors.md`).
  */
 export function statusOf(error: TactfulError): number {
-  return refusalOf(error.code)?.status ?? (error.retryable ? 503 : 400);
+  return refusalOf(error.code)?.status ?? (error.retryable ? 503 : httpStatusOf(error.code));
 }
