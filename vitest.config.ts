@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
@@ -11,6 +12,9 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Fresh embedded databases load a migrated image instead of running initdb and the migrations each time
+    // (packages/core/src/store/pglite-image.ts); processes the tests spawn inherit it.
+    env: { TACTFUL_PGLITE_IMAGES: resolve('node_modules/.cache/tactful-pglite') },
     maxWorkers: 2,
     reporters: ['default'],
   },

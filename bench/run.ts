@@ -17,7 +17,17 @@ const results: Record<string, unknown> = {
   },
   startedAt: new Date().toISOString(),
 };
-const sections = ['consent', 'recommend', 'segments', 'campaign', 'shopify-import', 'mailchimp-sync', 'load', 'scale'];
+const sections = [
+  'store-open',
+  'consent',
+  'recommend',
+  'segments',
+  'campaign',
+  'shopify-import',
+  'mailchimp-sync',
+  'load',
+  'scale',
+];
 // `--name=value` (or `--name value`) options go to the sections (e.g. `npm run bench -- scale --max 1000000`).
 const args: string[] = [];
 for (const arg of process.argv.slice(2)) {
@@ -108,6 +118,11 @@ const pg =
 // Every section that measures PostgreSQL reads DATABASE_URL.
 if (pg) process.env.DATABASE_URL = pg.url;
 process.on('exit', () => pg?.stop());
+
+await section('store-open', async () => {
+  const mod = await import('./store-open.js');
+  return mod.benchStoreOpen();
+});
 
 await section('consent', async () => {
   const events = Number(process.env.BENCH_CONSENT_EVENTS ?? 100_000);

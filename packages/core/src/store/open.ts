@@ -6,6 +6,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { TactfulError } from '../errors/tactful-error.js';
 import { loadOrCreateSecretFile, parseMasterSecret } from '../crypto/master-secret.js';
 import { lockFolder, type FolderLock } from './folder-lock.js';
+import { pgliteImagePath, readPgliteImage, writePgliteImage } from './pglite-image.js';
 import { schema } from './schema.js';
 
 export type Schema = typeof schema;
@@ -102,9 +103,13 @@ async function openPglite(
     : folder
       ? loadOrCreateSecretFile(`${folder}.secret`)
       : (await import('node:crypto')).randomBytes(32);
+  // A database not created yet may start from the migrated image (see pglite-image.ts).
+  const imagePath = folder && existsSync(join(folder, 'PG_VERSION')) ? undefined : pgliteImagePath(migrationsFolder());
+  const image = imagePath ? readPgliteImage(imagePath) : undefined;
   let client: InstanceType<typeof PGlite>;
   try {
-    client = folder ? new PGlite(folder) : new PGlite();
+    const options = image ? { loadDataDir: image } : {};
+    client = folder ? new PGlite(folder, options) : new PGlite(options);
     await client.waitReady;
   } catch (cause) {
     throw new TactfulError(
@@ -116,6 +121,10 @@ async function openPglite(
   const db = drizzle({ client, schema }) as unknown as Db;
   try {
     await migrate(db as never, { migrationsFolder: migrationsFolder() });
+    if (imagePath && !image) {
+      const dump = await client.dumpDataDir('none');
+      writePgliteImage(imagePath, new Uint8Array(await dump.arrayBuffer()));
+    }
   } catch (error) {
     await client.close().catch(() => undefined);
     throw error;
