@@ -58,7 +58,8 @@ export function campaignFieldsFor(
   return fields;
 }
 
-function escapeHtml(text: string): string {
+/** Text made safe inside HTML (element content and double-quoted attributes). */
+export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
