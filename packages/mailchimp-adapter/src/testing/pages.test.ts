@@ -75,10 +75,9 @@ describe('Mailchimp sandbox: the list-manage pages of an email', () => {
     expect(sandbox.state.deliveries).toEqual([]);
 
     const action = /<form method="post" action="([^"]+)">/.exec(form)?.[1] ?? '';
-    const fields = [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, n, v]) => [
-      n ?? '',
-      v ?? '',
-    ]);
+    const fields = [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(
+      ([, n, v]): [string, string] => [n ?? '', v ?? ''],
+    );
     const done = await sandbox.fetch(action, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
