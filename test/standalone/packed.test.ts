@@ -305,6 +305,14 @@ describeEmailProvider({
           const audience = sandbox.state.audiences.get('aud0000001');
           return (campaign?.sentTo ?? []).map((hash) => audience?.members.get(hash)?.email_address ?? hash);
         },
+        async createJourney() {
+          // The step's email is the campaign template, as the adapter's README tells the owner to design it.
+          const { journeyId, stepId } = sandbox.journeys.create('Conformance journey');
+          return { journeyId: String(journeyId), stepId: String(stepId) };
+        },
+        async journeyEmails(email) {
+          return sandbox.journeys.emails(email).map((e) => e.html);
+        },
       },
       cleanup: async () => server.resetHandlers(),
     };

@@ -69,6 +69,11 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 interface RequestSpec {
   query?: Record<string, string | number | boolean | undefined> | undefined;
   body?: unknown;
+  /**
+   * Retry only failures Mailchimp answered (429, 5xx), never a timeout or a dropped connection: for a call that
+   * must not be repeated when it may have been done (a journey trigger sends an email; Mailchimp does not dedupe).
+   */
+  retryAnsweredOnly?: boolean | undefined;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -139,6 +144,7 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
         return parsed.data;
       } catch (error) {
         if (!isTactfulError(error) || !error.retryable || attempt >= options.retry.retries) throw error;
+        if (spec.retryAnsweredOnly && error.status === undefined) throw error;
         attempt += 1;
         const { baseDelayMs, maxDelayMs } = options.retry;
         const wait = backoffDelay(attempt, baseDelayMs, maxDelayMs, random, error.retryAfter);
@@ -220,11 +226,12 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
     getCampaign: (campaignId: string) =>
       request('GET', `/campaigns/${encodeURIComponent(campaignId)}`, {}, campaignSchema),
     getReport: (campaignId: string) => request('GET', `/reports/${encodeURIComponent(campaignId)}`, {}, reportSchema),
+    /** Sends the step's email: retried only when Mailchimp answered 429 or 5xx (an unanswered call may have sent it). */
     triggerJourney: (journeyId: number, stepId: number, email: string) =>
       request(
         'POST',
         `/customer-journeys/journeys/${journeyId}/steps/${stepId}/actions/trigger`,
-        { body: { email_address: email } },
+        { body: { email_address: email }, retryAnsweredOnly: true },
         null,
       ),
     createWebhook: (

@@ -34,6 +34,10 @@ if (apiKey && audienceId && domain) {
       'campaignReport counts the sends': true,
       // Mailchimp sets last_changed itself; a seeded member cannot be back-dated.
       'listMembers keeps original event times': true,
+      // The API cannot create a Customer Journey (only trigger one made in the builder), and a trigger really sends.
+      'triggerJourney sends a subscribed member one email with every line of the content': true,
+      'triggerJourney refuses an unsubscribed or unknown member and subscribes nobody': true,
+      'triggerJourney sends once per key': true,
     },
     create: async () => ({
       provider: createMailchimpProvider({ apiKey, audienceId }),

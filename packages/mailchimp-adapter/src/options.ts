@@ -61,8 +61,10 @@ export const mailchimpOptionsSchema = z
         reason: mergeTag.default('REASON'),
         consent: mergeTag.default('CONSENT'),
         prefsUrl: mergeTag.default('PREFS_URL'),
+        /** Holds the keys of the last journey triggers, so a retry never sends twice (see triggerJourney). */
+        journeyKey: mergeTag.default('TF_JOURNEY'),
       })
-      .default({ reason: 'REASON', consent: 'CONSENT', prefsUrl: 'PREFS_URL' }),
+      .default({ reason: 'REASON', consent: 'CONSENT', prefsUrl: 'PREFS_URL', journeyKey: 'TF_JOURNEY' }),
   })
   .strict()
   .superRefine((value, ctx) => {

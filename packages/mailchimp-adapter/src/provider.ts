@@ -16,6 +16,7 @@ import type { MailchimpMember } from './schemas.js';
 import { normaliseEmail, subscriberHash } from './subscriber-hash.js';
 import { createMemoryHashStore, type MemberHashStore } from './sync/hash-store.js';
 import { mapConsentToStatus, memberToConsent } from './sync/status-mapping.js';
+import { createJourneyTrigger } from './campaign/journey.js';
 import { createCampaignSender } from './campaign/send.js';
 
 export const MAILCHIMP_MAX_BATCH = 500;
@@ -38,6 +39,11 @@ export interface MailchimpProvider extends EmailProvider {
   readonly options: Readonly<MailchimpOptions>;
   sendCampaign: NonNullable<EmailProvider['sendCampaign']>;
   campaignReport: NonNullable<EmailProvider['campaignReport']>;
+  /**
+   * Sets the member's merge fields to the content, then triggers the Customer Journey step; idempotent on `key`
+   * across restarts through a marker merge field (`campaign/journey.ts`). Never subscribes anyone.
+   */
+  triggerJourney: NonNullable<EmailProvider['triggerJourney']>;
   /** Makes sure the campaign merge fields exist on the audience (idempotent). */
   ensureCampaignMergeFields(): Promise<string[]>;
   /**
@@ -509,17 +515,31 @@ export function createMailchimpProvider(
   }
 
   const campaigns = createCampaignSender({ client, options, sanitise: sanitiseMergeValue });
+  const journeys = createJourneyTrigger({
+    client,
+    options,
+    sanitise: sanitiseMergeValue,
+    ensureMergeFields: campaigns.ensureMergeFields,
+  });
 
   return {
     system: 'mailchimp',
     options,
-    capabilities: { campaigns: true, reports: true, webhooks: true, maxBatch: MAILCHIMP_MAX_BATCH, memberOptIn: true },
+    capabilities: {
+      campaigns: true,
+      reports: true,
+      webhooks: true,
+      maxBatch: MAILCHIMP_MAX_BATCH,
+      memberOptIn: true,
+      journeys: true,
+    },
     pushMembers,
     listMembers,
     getMember,
     sendCampaign: campaigns.sendCampaign,
     campaignReport: campaigns.campaignReport,
-    ensureCampaignMergeFields: campaigns.ensureMergeFields,
+    triggerJourney: journeys.triggerJourney,
+    ensureCampaignMergeFields: () => campaigns.ensureMergeFields(),
     async checkAudience() {
       const list = await client.getList(listId);
       const problems: string[] = [];

@@ -20,6 +20,7 @@ import { readServeConfig } from '../server/config.js';
 import { memoryMailbox } from '../server/mail.js';
 import { SIGN_IN_PATH, createSignInLinks } from '../server/sign-in-links.js';
 import { startServer, type RunningServer } from '../server/start.js';
+import { serveMailchimpSandbox, type MailchimpSandboxHost } from '@tactful/mailchimp/testing';
 import { exclusionTable, runDemoPipeline, startSandboxes, type DemoReport } from './pipeline.js';
 import { consentStory } from './story.js';
 
@@ -130,6 +131,7 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
   const publicUrl = front ? front.server.url : `http://127.0.0.1:${plan.port || 3000}`;
   let store: Store | undefined;
   let sandboxes: ReturnType<typeof startSandboxes> | undefined;
+  let mailchimpPages: MailchimpSandboxHost | undefined;
   try {
     // Wiped under the folder's lock: a dashboard still serving the last demo's folder refuses the wipe.
     store = await openStore({ url: plan.folder, secret: ctx.io.env.TACTFUL_SECRET, fresh: true });
@@ -141,6 +143,9 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
       ...(plan.orders !== undefined ? { orders: plan.orders } : {}),
       imageUrl: (title) => `${publicUrl}/demo/product-image.svg?title=${encodeURIComponent(title)}`,
     });
+    // The emails' Unsubscribe links open the Mailchimp sandbox's own pages, served on loopback for the browser
+    // (Mailchimp's list-manage.com is out of reach offline).
+    if (front) mailchimpPages = await serveMailchimpSandbox(sandboxes.mailchimp, { pages: true });
     const tactful = await createTactful({ store, shop });
     ctx.line(
       `\nA Shopify shop (sandbox) seeded from the Groceries data: ${sandboxes.seed.products} products, ${sandboxes.seed.customers} customers, ${sandboxes.seed.orders} orders; an empty Mailchimp audience (sandbox).`,
@@ -167,6 +172,7 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
     await serveDashboard(ctx, plan, { tactful, report, sandboxes, front });
   } finally {
     sandboxes?.close();
+    await mailchimpPages?.close();
     await front?.server.close();
     await store?.close();
   }
@@ -239,7 +245,10 @@ async function serveDashboard(
 ): Promise<void> {
   const { tactful, report, sandboxes, front } = parts;
   const url = front.server.url;
+  // Mailchimp's webhook, as the owner registers it: an unsubscribe from an email's link reaches the app's inbox.
+  const mailchimpWebhookSecret = randomBytes(24).toString('hex');
   const config = readServeConfig({
+    MAILCHIMP_WEBHOOK_SECRET: mailchimpWebhookSecret,
     TACTFUL_DEMO: '1',
     // Nobody types this token: the printed one-time link exchanges itself for the session cookie.
     TACTFUL_ADMIN_TOKEN: randomBytes(24).toString('hex'),
@@ -260,6 +269,7 @@ async function serveDashboard(
   front.mount(
     createApp({ tactful, config, logger, mailer, provider: sandboxes.provider, signInLinks: links }) as express.Express,
   );
+  sandboxes.mailchimp.addWebhook(`${url}/mailchimp/webhooks/${mailchimpWebhookSecret}`);
   const link = () => `${url}${SIGN_IN_PATH}?token=${links.issue().token}`;
   ctx.line(`\nThe dashboard is up. Open it, already signed in (the link works once, within 10 minutes):`);
   ctx.line(`  ${link()}`);

@@ -13,7 +13,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isTactfulError } from '../errors/tactful-error.js';
-import type { CampaignRequest, ConsentPush, EmailProvider, MemberChange, MemberRecord, PushResult } from '../ports.js';
+import type {
+  CampaignMessage,
+  CampaignRequest,
+  ConsentPush,
+  EmailProvider,
+  JourneyTriggerRequest,
+  MemberChange,
+  MemberRecord,
+  PushResult,
+} from '../ports.js';
 
 /** A member's state in the backing system, in the suite's provider-neutral words. */
 export type OracleMemberState = 'subscribed' | 'pending' | 'unsubscribed' | 'cleaned' | 'other';
@@ -35,6 +44,14 @@ export interface EmailProviderOracle {
   campaignEmail?(campaignId: string, email: string): Promise<string | null>;
   /** With `capabilities.campaigns`: who a campaign went to, read from the backing system. */
   campaignRecipients?(campaignId: string): Promise<string[]>;
+  /**
+   * With `capabilities.journeys`: a new automation step that sends one email when triggered, made in the backing
+   * system the way a store owner makes it, its email laid out as the adapter's documentation tells them to
+   * (Mailchimp: a Customer Journey whose step has the API trigger, its email using the campaign's merge tags).
+   */
+  createJourney?(): Promise<{ journeyId: string; stepId: string }>;
+  /** With `capabilities.journeys`: every email `email` received from a journey step (HTML or text), oldest first. */
+  journeyEmails?(email: string): Promise<string[]>;
 }
 
 export interface EmailProviderTestContext {
@@ -63,6 +80,9 @@ export const emailProviderTestNames = [
   'sendCampaign sends only to subscribed recipients, once per key',
   'every email shows each line Tactful decided, for that person only',
   'campaignReport counts the sends',
+  'triggerJourney sends a subscribed member one email with every line of the content',
+  'triggerJourney refuses an unsubscribed or unknown member and subscribes nobody',
+  'triggerJourney sends once per key',
 ] as const;
 
 export type EmailProviderTestName = (typeof emailProviderTestNames)[number];
@@ -148,6 +168,20 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
     }
     await ctx.oracle.clearFailures();
     expect((await ctx.oracle.readMember(email))?.state).toBe('subscribed');
+  }
+
+  /** The provider's trigger and the oracle's journey, or a skip when the provider does not declare journeys. */
+  async function journeyOf(ctx: EmailProviderTestContext) {
+    const { provider, oracle } = ctx;
+    if (!provider.capabilities.journeys) return null;
+    if (!provider.triggerJourney) throw new Error('a provider that declares journeys needs triggerJourney()');
+    if (!oracle.createJourney || !oracle.journeyEmails)
+      throw new Error('an oracle for a provider with journeys needs createJourney() and journeyEmails()');
+    const step = await oracle.createJourney();
+    const trigger = provider.triggerJourney.bind(provider);
+    const emails = oracle.journeyEmails.bind(oracle);
+    const request = (key: string, message: CampaignMessage): JourneyTriggerRequest => ({ key, ...step, message });
+    return { trigger, emails, request };
   }
 
   describe(`EmailProvider conformance: ${options.name}`, () => {
@@ -353,6 +387,81 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       const report = await provider.campaignReport(campaignId);
       expect(report).toMatchObject({ campaignId, sends: 1 });
       expect(report.opens).toBeGreaterThanOrEqual(0);
+    });
+
+    test('triggerJourney sends a subscribed member one email with every line of the content', async (ctx, skip) => {
+      const journey = await journeyOf(ctx);
+      if (!journey) return skip('the provider does not declare journeys');
+      const people = [address('journey1'), address('journey2')];
+      for (const e of people) await ctx.oracle.seedMember(e, 'subscribed');
+      const messages = campaignRequest('unused', people).recipients;
+      for (const [i, message] of messages.entries())
+        expect(await journey.trigger(journey.request(`journey-${Date.now()}-${counter}-${i}`, message))).toEqual({
+          status: 'triggered',
+        });
+      for (const [i, message] of messages.entries()) {
+        const received = await journey.emails(message.email);
+        expect(received, `${message.email} gets exactly one email`).toHaveLength(1);
+        const body = decodeEntities(received[0] ?? '');
+        const c = message.content;
+        for (const line of [
+          c.reason,
+          c.consentLine,
+          c.preferencesUrl,
+          ...c.products.flatMap((p) => [p.title, p.url, ...(p.price ? [p.price] : [])]),
+        ])
+          expect(body, `${message.email} misses "${line}"`).toContain(line);
+        // Tactful's own unsubscribe link, or the provider's (the port allows either): a link that says so.
+        expect(
+          body.includes(c.unsubscribeUrl) || /href="[^"]*unsub[^"]*"/i.test(body),
+          `${message.email} has no unsubscribe link`,
+        ).toBe(true);
+        expect(body, `${message.email} shows another person's reason`).not.toContain(messages[1 - i]!.content.reason);
+      }
+      for (const e of people) expect((await ctx.oracle.readMember(e))?.state).toBe('subscribed');
+    });
+
+    test('triggerJourney refuses an unsubscribed or unknown member and subscribes nobody', async (ctx, skip) => {
+      const journey = await journeyOf(ctx);
+      if (!journey) return skip('the provider does not declare journeys');
+      const left = address('journey-left');
+      const stranger = address('journey-stranger');
+      await ctx.oracle.seedMember(left, 'unsubscribed');
+      const [toLeft, toStranger] = campaignRequest('unused', [left, stranger]).recipients;
+      for (const [email, message] of [
+        [left, toLeft],
+        [stranger, toStranger],
+      ] as const) {
+        let thrown: unknown;
+        try {
+          await journey.trigger(journey.request(`journey-refused-${Date.now()}-${counter}`, message!));
+        } catch (error) {
+          thrown = error;
+        }
+        expect(isTactfulError(thrown), `${email}: a refusal is a TactfulError`).toBe(true);
+        const { code, retryable } = thrown as { code: string; retryable: boolean };
+        expect(code, 'a code of the form <VENDOR>.<REASON>').toMatch(/^[A-Z0-9_]+\.[A-Z0-9_]+$/);
+        expect(code).not.toBe('ADAPTER.NOT_IMPLEMENTED');
+        expect(retryable, 'repeating cannot subscribe them').toBe(false);
+        expect(await journey.emails(email)).toEqual([]);
+      }
+      expect((await ctx.oracle.readMember(left))?.state).toBe('unsubscribed');
+      expect(await ctx.oracle.readMember(stranger)).toBeNull();
+    });
+
+    test('triggerJourney sends once per key', async (ctx, skip) => {
+      const journey = await journeyOf(ctx);
+      if (!journey) return skip('the provider does not declare journeys');
+      const email = address('journey-once');
+      await ctx.oracle.seedMember(email, 'subscribed');
+      const [message] = campaignRequest('unused', [email]).recipients;
+      const key = `journey-once-${Date.now()}-${counter}`;
+      expect(await journey.trigger(journey.request(key, message!))).toEqual({ status: 'triggered' });
+      expect(await journey.trigger(journey.request(key, message!))).toEqual({ status: 'already' });
+      expect(await journey.emails(email)).toHaveLength(1);
+      // Another key is another email (one per order): the key is what makes it once, not the person.
+      expect(await journey.trigger(journey.request(`${key}-next`, message!))).toEqual({ status: 'triggered' });
+      expect(await journey.emails(email)).toHaveLength(2);
     });
   });
 }

@@ -127,6 +127,19 @@ describe('related-product campaigns', () => {
       expect(html).not.toMatch(/<img src=""/);
     }
     expect(sandbox.render(campaignId, 'gone@example.com')).toBeNull();
+    // Mailchimp renders at the send: each recipient's email is kept as sent, a later profile change does not alter it.
+    expect(sandbox.emails().map((e) => [e.to, e.subject, e.from, e.via])).toEqual(
+      Object.keys(owned).map((to) => [
+        to,
+        'You may like these',
+        'Bean & Leaf <hello@shop.example>',
+        { kind: 'campaign', campaignId },
+      ]),
+    );
+    const sent = sandbox.render(campaignId, 'ada@example.com');
+    sandbox.actions.updateProfile('ada@example.com', { REASON: 'Changed afterwards' }, { source: 'api' });
+    expect(sandbox.render(campaignId, 'ada@example.com')).toBe(sent);
+    expect(sandbox.emails('ADA@example.com')[0]?.html).toBe(sent);
   });
 
   it('a second run with the same key never sends again', async () => {

@@ -3,7 +3,13 @@ import { TactfulError, isTactfulError } from '@tactful/core';
 import type { MailchimpClient } from '../client.js';
 import type { MailchimpOptions } from '../options.js';
 import { normaliseEmail } from '../subscriber-hash.js';
-import { campaignFieldsFor, campaignMergeFields, renderCampaignHtml } from './template.js';
+import {
+  campaignFieldsFor,
+  campaignMergeFields,
+  contentProblems,
+  renderCampaignHtml,
+  type MergeFieldSpec,
+} from './template.js';
 
 const CHUNK = 500;
 
@@ -27,9 +33,12 @@ export function createCampaignSender(deps: {
 }) {
   const { client, options } = deps;
   const listId = options.audienceId;
-  /** Read every time (one call): someone may have deleted a field in Mailchimp since the last campaign. */
-  async function ensureMergeFields(): Promise<string[]> {
-    const wanted = campaignMergeFields(options.mergeTags);
+  /**
+   * Read every time (one call): someone may have deleted a field in Mailchimp since the last campaign. `extra`
+   * fields are made too (the journey trigger's marker).
+   */
+  async function ensureMergeFields(extra: MergeFieldSpec[] = []): Promise<string[]> {
+    const wanted = [...campaignMergeFields(options.mergeTags), ...extra];
     const page = await client.listMergeFields(listId);
     const knownTags = new Set(page.merge_fields.map((f) => f.tag));
     const created: string[] = [];
@@ -73,11 +82,8 @@ export function createCampaignSender(deps: {
     if (!request.subject.trim()) problems.push('subject is empty');
     if (!request.sender.name.trim()) problems.push('sender name is empty');
     if (!request.sender.email.includes('@')) problems.push('sender email is not an address');
-    for (const r of request.recipients) {
-      if (r.content.products.length === 0) problems.push(`${r.email} has no product`);
-      if (!r.content.reason.trim() || !r.content.consentLine.trim())
-        problems.push(`${r.email} has no reason or consent line`);
-    }
+    for (const r of request.recipients)
+      for (const problem of contentProblems(r.content)) problems.push(`${r.email} ${problem}`);
     if (problems.length > 0)
       throw new TactfulError(
         'MAILCHIMP.CAMPAIGN_INVALID',

@@ -14,15 +14,22 @@ export interface CampaignMergeTags {
   /** The whole "you receive this because you agreed on DATE (clause, version)" line. */
   consent: string;
   prefsUrl: string;
+  /** The journey trigger's idempotency marker (default `TF_JOURNEY`): see `campaign/journey.ts`. */
+  journeyKey?: string | undefined;
 }
 
 export const defaultMergeTags: CampaignMergeTags = { reason: 'REASON', consent: 'CONSENT', prefsUrl: 'PREFS_URL' };
 
+/** A merge field the adapter creates on the audience when it is missing. */
+export interface MergeFieldSpec {
+  tag: string;
+  name: string;
+  type: 'text' | 'url' | 'imageurl';
+}
+
 /** The merge fields a campaign needs on the audience (created when missing). */
-export function campaignMergeFields(
-  tags: CampaignMergeTags = defaultMergeTags,
-): Array<{ tag: string; name: string; type: 'text' | 'url' | 'imageurl' }> {
-  const fields: Array<{ tag: string; name: string; type: 'text' | 'url' | 'imageurl' }> = [];
+export function campaignMergeFields(tags: CampaignMergeTags = defaultMergeTags): MergeFieldSpec[] {
+  const fields: MergeFieldSpec[] = [];
   for (let n = 1; n <= MAX_PRODUCTS; n += 1) {
     fields.push(
       { tag: `P${n}_TITLE`, name: `Tactful product ${n} title`, type: 'text' },
@@ -37,6 +44,14 @@ export function campaignMergeFields(
     { tag: tags.prefsUrl, name: 'Tactful preference centre', type: 'url' },
   );
   return fields;
+}
+
+/** What makes one recipient's content unsendable (no product, no reason or consent line); empty when it is sendable. */
+export function contentProblems(content: CampaignContent): string[] {
+  const problems: string[] = [];
+  if (content.products.length === 0) problems.push('has no product');
+  if (!content.reason.trim() || !content.consentLine.trim()) problems.push('has no reason or consent line');
+  return problems;
 }
 
 /** The merge values for one recipient, keyed by merge tag. */
@@ -58,7 +73,8 @@ export function campaignFieldsFor(
   return fields;
 }
 
-function escapeHtml(text: string): string {
+/** Text made safe inside HTML (element content and double-quoted attributes). */
+export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 

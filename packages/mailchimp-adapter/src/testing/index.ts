@@ -2,12 +2,15 @@
 export { createMailchimpSandbox, mailchimpTime, DEFAULT_CONTACT } from './sandbox.js';
 export type {
   MailchimpSandbox,
+  MailchimpSandboxJourneys,
   MailchimpSandboxOptions,
   SandboxAudience,
   SandboxAudienceSeed,
   SandboxMember,
   SandboxCampaign,
   SandboxJourneyStep,
+  SandboxJourneyTrigger,
+  SandboxEmail,
   SandboxWebhook,
   MemberStatus,
   ChangeSource,

@@ -33,14 +33,15 @@ export function renderMergeTags(html: string, context: RenderContext): string {
 
 /**
  * The HTML `member` of `audience` gets: merge values from the member (empty for fields without one), the
- * audience's address and name, and list-manage links for unsubscribe and profile on the account's data centre.
+ * audience's address and name, and Mailchimp's links for unsubscribe and profile on the list-manage pages at
+ * `listManageUrl` (`https://<dc>.list-manage.com`, or where the sandbox serves them).
  */
 export function renderForMember(
   html: string,
   audience: SandboxAudience,
   member: SandboxMember,
   campaignId: string,
-  dc: string,
+  listManageUrl: string,
 ): string {
   const contact = audience.contact;
   const addressLine = contact
@@ -55,8 +56,8 @@ export function renderForMember(
         .filter((p) => p !== undefined && p !== '')
         .join(', ')
     : '';
-  const listManage = `https://${dc}.list-manage.com`;
-  const query = `u=sandbox&id=${audience.id}&e=${member.unique_email_id}&c=${campaignId}`;
+  const listManage = listManageUrl.replace(/\/+$/, '');
+  const query = listManageQuery(audience, member, campaignId);
   return renderMergeTags(html, {
     merge: { ...Object.fromEntries([...audience.mergeFields.keys()].map((t) => [t, ''])), ...member.merge_fields },
     system: {
@@ -68,4 +69,10 @@ export function renderForMember(
       'LIST:NAME': audience.name,
     },
   });
+}
+
+/** The query of Mailchimp's list-manage links: account (`u`), audience (`id`), member (`e`), campaign (`c`). */
+export function listManageQuery(audience: SandboxAudience, member: SandboxMember, campaignId: string): string {
+  const params = new URLSearchParams({ u: 'sandbox', id: audience.id, e: member.unique_email_id, c: campaignId });
+  return params.toString();
 }

@@ -5,19 +5,24 @@
  * cleaned member cannot be set to subscribed — "Member In Compliance State" — only to pending; a
  * permanently deleted address cannot be re-imported); checks every request body against the OpenAPI
  * specification; answers 429 beyond 10 simultaneous connections; and fires form-encoded webhooks on
- * changes, honouring each webhook's `events` and `sources`.
+ * changes, honouring each webhook's `events` and `sources`. Customer Journeys (`journeys`) send one member an
+ * email when the API triggers a step; every email sent is kept, rendered for its recipient (`emails()`), and
+ * its unsubscribe and profile links open the sandbox's own list-manage pages.
  *
  * This file only assembles the parts: `state.ts` (the account and its rules), `routes/` (one file per API
  * area), `handler.ts` (what every request goes through), `faults.ts`, `webhook-delivery.ts`,
- * `responses.ts` and `problem.ts` (the JSON answers), `actions.ts` (changes made in Mailchimp itself).
+ * `responses.ts` and `problem.ts` (the JSON answers), `actions.ts` (changes made in Mailchimp itself),
+ * `pages.ts` (the list-manage pages the emails link to).
  */
 import { randomBytes } from 'node:crypto';
-import { getResponse, type HttpHandler } from 'msw';
+import { getResponse, http, type HttpHandler } from 'msw';
+import { renderCampaignHtml } from '../campaign/template.js';
 import { normaliseEmail, subscriberHash } from '../subscriber-hash.js';
 import { createSandboxActions, type MailchimpSandboxActions } from './actions.js';
 import { createSandboxFaults, type MailchimpSandboxFaults } from './faults.js';
 import { createSandboxHandler, type MailchimpSandboxCalls } from './handler.js';
 import { loadSpecValidator } from './openapi.js';
+import { createListManagePages } from './pages.js';
 import { renderForMember } from './render.js';
 import { createRouter } from './router.js';
 import { sandboxRoutes, type SandboxContext } from './routes/index.js';
@@ -28,6 +33,9 @@ import {
   type MemberStatus,
   type SandboxAudience,
   type SandboxCampaign,
+  type SandboxEmail,
+  type SandboxJourneyStep,
+  type SandboxJourneyTrigger,
   type SandboxMember,
   type SandboxWebhook,
   type WebhookDelivery,
@@ -43,7 +51,9 @@ export type {
   SandboxAudience,
   SandboxAudienceSeed,
   SandboxCampaign,
+  SandboxEmail,
   SandboxJourneyStep,
+  SandboxJourneyTrigger,
   SandboxMember,
   SandboxMergeField,
   SandboxSegment,
@@ -55,6 +65,25 @@ export { DEFAULT_CONTACT, mailchimpTime } from './types.js';
 export type { MailchimpSandboxActions } from './actions.js';
 export type { MailchimpSandboxCalls } from './handler.js';
 export type { MailchimpSandboxFaults } from './faults.js';
+
+/** The account's Customer Journeys (`sandbox.journeys`): made as the owner makes them in the journey builder. */
+export interface MailchimpSandboxJourneys {
+  /**
+   * A new journey whose starting step has the Customer Journeys API trigger and sends one email: by default
+   * Tactful's related-product template (`renderCampaignHtml`, the default merge tags) for the audience's
+   * company, the subject being the journey's name. Returns the ids Mailchimp shows in the trigger's URL.
+   */
+  create(
+    name: string,
+    options?: { listId?: string; html?: string; subject?: string; fromName?: string; replyTo?: string },
+  ): { journeyId: number; stepId: number };
+  /** Every step of the account, configured or created. */
+  list(): readonly SandboxJourneyStep[];
+  /** The triggers the API made, oldest first; narrowed to a step and/or an address (any case). */
+  triggers(filter?: { journeyId?: number; stepId?: number; email?: string }): SandboxJourneyTrigger[];
+  /** The emails journey steps sent, oldest first; narrowed to one recipient (any case). */
+  emails(email?: string): SandboxEmail[];
+}
 
 /** A Mailchimp account in memory, answering the Marketing API at `baseUrl` (see `createMailchimpSandbox`). */
 export interface MailchimpSandbox {
@@ -76,7 +105,9 @@ export interface MailchimpSandbox {
     readonly audiences: Map<string, SandboxAudience>;
     readonly campaigns: Map<string, SandboxCampaign>;
     /** Journey steps the API triggered, with the (normalised) address. */
-    readonly journeyTriggers: Array<{ journeyId: number; stepId: number; email: string }>;
+    readonly journeyTriggers: readonly SandboxJourneyTrigger[];
+    /** Every email sent (campaigns' and journeys'), oldest first, as its recipient got it. */
+    readonly emails: readonly SandboxEmail[];
     /** Every webhook delivery made, in the order sent. */
     readonly deliveries: WebhookDelivery[];
     /** Status changes Mailchimp refused (compliance state, forgotten address, archived). */
@@ -90,10 +121,27 @@ export interface MailchimpSandbox {
     status: MemberStatus,
     seed?: { listId?: string; at?: Date; mergeFields?: Record<string, string>; tags?: string[] },
   ): SandboxMember;
-  /** The exact HTML `email` gets (or got) from a campaign, or null when they are not a recipient. */
+  /**
+   * The exact HTML `email` got from a sent campaign (rendered at the send), or would get from one not sent yet;
+   * null when they are not a recipient.
+   */
   render(campaignId: string, email: string): string | null;
-  /** The email a journey step sends `email`, when they were triggered into it. */
+  /** The HTML of the last email `email` got from a journey step, or null when the step never sent them one. */
   renderJourney(journeyId: number, stepId: number, email: string): string | null;
+  /** Every email sent so far, oldest first; narrowed to one recipient (any case): the sandbox's outbox. */
+  emails(to?: string): SandboxEmail[];
+  /** Customer Journeys: create a step to trigger, read the triggers and the emails they sent. */
+  readonly journeys: MailchimpSandboxJourneys;
+  /**
+   * Where the list-manage pages (unsubscribe, profile) are served and linked from emails sent from now on
+   * (`MailchimpSandboxOptions.listManageUrl`).
+   */
+  readonly listManageUrl: string;
+  /**
+   * Moves the list-manage pages to `baseUrl` (an http(s) URL, no query): emails sent from now on link there,
+   * and the sandbox's handlers answer there. `serveMailchimpSandbox(sandbox, { pages: true })` calls it.
+   */
+  servePagesAt(baseUrl: string): void;
   /** Calls counted by `METHOD template`, and the concurrency seen. */
   readonly calls: MailchimpSandboxCalls;
   /** Queued faults, per-member batch errors and the seeded fault plan. */
@@ -115,16 +163,29 @@ export interface MailchimpSandbox {
 
 const router = createRouter(sandboxRoutes);
 
+/** A list-manage base URL without its trailing slash; anything but an absolute http(s) URL without a query throws. */
+function pagesBase(url: string): string {
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.search !== '' || parsed.hash !== '')
+    throw new Error(
+      `Mailchimp sandbox: the list-manage pages need an absolute http(s) URL without a query, not "${url}"`,
+    );
+  return url.replace(/\/+$/, '');
+}
+
 export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}): MailchimpSandbox {
   const dc = options.dc ?? 'us21';
   const apiKey = options.apiKey ?? `${'0'.repeat(31)}1-${dc}`;
   const baseUrl = `https://${dc}.api.mailchimp.com/3.0`;
   const now = options.now ?? (() => new Date());
-  const journeys = options.journeys ?? [];
+  let listManageUrl = pagesBase(options.listManageUrl ?? `https://${dc}.list-manage.com`);
   const faults = createSandboxFaults(options.faultPlan ?? null);
   const webhooks = createWebhookDeliveries(options.deliver, () => faults.plan);
-  const state = createSandboxState(options.audiences ?? [{ id: 'aud0000001' }], webhooks, now);
-  const context: SandboxContext = { state, webhooks, faults, journeys };
+  const state = createSandboxState(options.audiences ?? [{ id: 'aud0000001' }], webhooks, now, {
+    journeys: options.journeys ?? [],
+    listManageUrl: () => listManageUrl,
+  });
+  const context: SandboxContext = { state, webhooks, faults };
   const { handler, calls } = createSandboxHandler(
     {
       baseUrl,
@@ -139,11 +200,20 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}): M
     faults,
   );
 
+  const pages = createListManagePages(state, () => listManageUrl);
+  const pagesHandler = http.all(
+    ({ request }) => request.url.startsWith(`${listManageUrl}/`),
+    async ({ request }) => (await pages(request)) ?? undefined,
+  );
+  const handlers = [handler, pagesHandler];
+  const byRecipient = (list: readonly SandboxEmail[], to: string | undefined) =>
+    to === undefined ? [...list] : list.filter((e) => e.to === normaliseEmail(to));
+
   return {
-    handlers: [handler],
+    handlers,
     async fetch(input, init) {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-      const response = await getResponse([handler], request);
+      const response = await getResponse(handlers, request);
       if (!response)
         throw new TypeError(`fetch failed: the Mailchimp sandbox does not serve ${request.method} ${request.url}`);
       if (response.type === 'error')
@@ -159,6 +229,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}): M
       audiences: state.audiences,
       campaigns: state.campaigns,
       journeyTriggers: state.journeyTriggers,
+      emails: state.emails,
       deliveries: webhooks.deliveries,
       refusals: state.refusals,
     },
@@ -179,22 +250,57 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}): M
     },
     render(campaignId, email) {
       const campaign = state.campaignOr404(campaignId);
+      if (campaign.status === 'sent') {
+        const to = normaliseEmail(email);
+        const sent = state.emails.find(
+          (e) => e.to === to && e.via.kind === 'campaign' && e.via.campaignId === campaign.id,
+        );
+        return sent?.html ?? null;
+      }
       const audience = state.audienceOf(campaign.list_id);
       const member = audience.members.get(subscriberHash(email));
       if (!member || campaign.html === null || !state.recipientsOf(campaign).some((m) => m.id === member.id))
         return null;
-      return renderForMember(campaign.html, audience, member, campaign.id, dc);
+      return renderForMember(campaign.html, audience, member, campaign.id, listManageUrl);
     },
     renderJourney(journeyId, stepId, email) {
-      const step = journeys.find((j) => j.journeyId === journeyId && j.stepId === stepId);
-      const normalised = normaliseEmail(email);
-      const triggered = state.journeyTriggers.some(
-        (t) => t.journeyId === journeyId && t.stepId === stepId && t.email === normalised,
+      const to = normaliseEmail(email);
+      const sent = state.emails.filter(
+        (e) => e.to === to && e.via.kind === 'journey' && e.via.journeyId === journeyId && e.via.stepId === stepId,
       );
-      if (!step || !triggered) return null;
-      const audience = state.audienceOf(step.listId);
-      const member = audience.members.get(subscriberHash(normalised));
-      return member ? renderForMember(step.html, audience, member, `journey-${journeyId}-${stepId}`, dc) : null;
+      return sent.at(-1)?.html ?? null;
+    },
+    emails: (to) => byRecipient(state.emails, to),
+    journeys: {
+      create(name, opts = {}) {
+        const audience = state.audienceOf(opts.listId);
+        const step = state.createJourney({
+          listId: audience.id,
+          name,
+          html: opts.html ?? renderCampaignHtml({ storeName: audience.contact?.company ?? audience.name }),
+          subject: opts.subject ?? name,
+          ...(opts.fromName !== undefined ? { fromName: opts.fromName } : {}),
+          ...(opts.replyTo !== undefined ? { replyTo: opts.replyTo } : {}),
+        });
+        return { journeyId: step.journeyId, stepId: step.stepId };
+      },
+      list: () => state.journeys,
+      triggers(filter = {}) {
+        const email = filter.email === undefined ? undefined : normaliseEmail(filter.email);
+        return state.journeyTriggers.filter(
+          (t) =>
+            (filter.journeyId === undefined || t.journeyId === filter.journeyId) &&
+            (filter.stepId === undefined || t.stepId === filter.stepId) &&
+            (email === undefined || t.email === email),
+        );
+      },
+      emails: (to) => byRecipient(state.emails, to).filter((e) => e.via.kind === 'journey'),
+    },
+    get listManageUrl() {
+      return listManageUrl;
+    },
+    servePagesAt(baseUrl) {
+      listManageUrl = pagesBase(baseUrl);
     },
     calls,
     faults: faults.steer,

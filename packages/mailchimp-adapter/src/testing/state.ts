@@ -1,6 +1,7 @@
 /**
  * The sandbox's Mailchimp account: audiences with their members (keyed by the MD5 subscriber hash), merge
- * fields, tags (static segments) and webhooks; campaigns; journey triggers. It holds Mailchimp's rules for
+ * fields, tags (static segments) and webhooks; campaigns; Customer Journey steps and their triggers; the emails
+ * sent (each rendered for its recipient at send time). It holds Mailchimp's rules for
  * a member's status (an unsubscribed or cleaned member cannot be set to subscribed by the API - "Member In
  * Compliance State" - only to pending; a permanently deleted address cannot be re-imported) and fires the
  * webhooks each change causes. Routes and test actions change the account only through this module.
@@ -8,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { normaliseEmail, subscriberHash } from '../subscriber-hash.js';
 import { notFound } from './problem.js';
+import { renderForMember } from './render.js';
 import { memberData } from './responses.js';
 import {
   DEFAULT_CONTACT,
@@ -17,6 +19,9 @@ import {
   type SandboxAudience,
   type SandboxAudienceSeed,
   type SandboxCampaign,
+  type SandboxEmail,
+  type SandboxJourneyStep,
+  type SandboxJourneyTrigger,
   type SandboxMember,
   type SandboxSegment,
 } from './types.js';
@@ -29,13 +34,29 @@ export interface Refusal {
 
 export type SandboxState = ReturnType<typeof createSandboxState>;
 
-export function createSandboxState(seeds: SandboxAudienceSeed[], webhooks: WebhookDeliveries, now: () => Date) {
+export interface SandboxStateSettings {
+  /** Journey steps configured from the start (`MailchimpSandboxOptions.journeys`). */
+  journeys: readonly SandboxJourneyStep[];
+  /** The base of the member-facing pages the emails link to (read at each send: it may move). */
+  listManageUrl: () => string;
+}
+
+export function createSandboxState(
+  seeds: SandboxAudienceSeed[],
+  webhooks: WebhookDeliveries,
+  now: () => Date,
+  settings: SandboxStateSettings,
+) {
   let nextWebId = 1000;
   let nextSegmentId = 1;
   let nextMergeId = 1;
   const audiences = new Map<string, SandboxAudience>();
   const campaigns = new Map<string, SandboxCampaign>();
-  const journeyTriggers: Array<{ journeyId: number; stepId: number; email: string }> = [];
+  const journeys: SandboxJourneyStep[] = [...settings.journeys];
+  // Mailchimp's journey and step ids are integers; new ones follow the largest configured.
+  let nextJourneyId = Math.max(100, ...journeys.flatMap((j) => [j.journeyId, j.stepId])) + 1;
+  const journeyTriggers: SandboxJourneyTrigger[] = [];
+  const emails: SandboxEmail[] = [];
   const refusals: Array<{ email: string; status: MemberStatus; title: string }> = [];
   const fire = webhooks.fire;
 
@@ -274,10 +295,50 @@ export function createSandboxState(seeds: SandboxAudienceSeed[], webhooks: Webho
     );
   }
 
+  /** The journey step `journeyId`/`stepId`, if the account has it. */
+  function journeyStep(journeyId: number, stepId: number): SandboxJourneyStep | undefined {
+    return journeys.find((j) => j.journeyId === journeyId && j.stepId === stepId);
+  }
+
+  /** A new journey with one step that has the Customer Journeys API trigger; its ids as Mailchimp shows them. */
+  function createJourney(step: Omit<SandboxJourneyStep, 'journeyId' | 'stepId'>): SandboxJourneyStep {
+    audienceOf(step.listId);
+    const journeyId = nextJourneyId++;
+    const created: SandboxJourneyStep = { ...step, journeyId, stepId: nextJourneyId++ };
+    journeys.push(created);
+    return created;
+  }
+
+  /** `html` rendered for `member` now (merge fields as they are now) and kept as the email they received. */
+  function sendEmail(
+    audience: SandboxAudience,
+    member: SandboxMember,
+    html: string,
+    meta: Pick<SandboxEmail, 'subject' | 'from' | 'via'>,
+    linkId: string,
+  ): SandboxEmail {
+    const email: SandboxEmail = {
+      to: normaliseEmail(member.email_address),
+      subject: meta.subject,
+      from: meta.from,
+      html: renderForMember(html, audience, member, linkId, settings.listManageUrl()),
+      sentAt: now(),
+      via: meta.via,
+    };
+    emails.push(email);
+    return email;
+  }
+
   return {
     audiences,
     campaigns,
+    journeys,
     journeyTriggers,
+    emails,
+    journeyStep,
+    createJourney,
+    sendEmail,
+    listManageUrl: settings.listManageUrl,
     refusals,
     now,
     fire,

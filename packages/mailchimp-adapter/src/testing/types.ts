@@ -100,8 +100,41 @@ export interface SandboxJourneyStep {
   journeyId: number;
   stepId: number;
   listId: string;
-  /** The step's email, as designed in Mailchimp's journey builder. */
+  /** The step's email, as designed in Mailchimp's journey builder (merge tags filled per member at send). */
   html: string;
+  /** The journey's name in the builder. */
+  name?: string;
+  /** The step email's subject line (default: the journey's name). */
+  subject?: string;
+  /** The step email's sender name and reply-to (default: the audience's company, `hello@<dc>.sandbox.invalid`). */
+  fromName?: string;
+  replyTo?: string;
+}
+
+/** A journey step the API triggered for a member (`sandbox.journeys.triggers()`). */
+export interface SandboxJourneyTrigger {
+  journeyId: number;
+  stepId: number;
+  /** The member's address, normalised. */
+  email: string;
+  at: Date;
+}
+
+/**
+ * An email Mailchimp sent: a campaign's to one recipient, or a journey step's. Its HTML is rendered at send
+ * time from the member's merge fields as they were then, with Mailchimp's links (unsubscribe, profile) on the
+ * sandbox's list-manage pages.
+ */
+export interface SandboxEmail {
+  /** The recipient's address, normalised. */
+  to: string;
+  subject: string;
+  /** `Name <reply-to>`. */
+  from: string;
+  html: string;
+  sentAt: Date;
+  /** What sent it. */
+  via: { kind: 'campaign'; campaignId: string } | { kind: 'journey'; journeyId: number; stepId: number };
 }
 
 export interface SandboxAudienceSeed {
@@ -134,6 +167,12 @@ export interface MailchimpSandboxOptions {
     init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
   ) => Promise<{ status: number }>;
   now?: () => Date;
+  /**
+   * Where the member-facing pages Mailchimp links to from its emails (`*|UNSUB|*`, `*|UPDATE_PROFILE|*`) are
+   * served: default `https://<dc>.list-manage.com`, answered by the sandbox's handlers like the API.
+   * `serveMailchimpSandbox(sandbox, { pages: true })` moves them onto its loopback host, so a browser can open them.
+   */
+  listManageUrl?: string;
   /** Seeded faults drawn on every request, batch member and webhook delivery (see `createMailchimpFaultPlan`); none by default. */
   faultPlan?: MailchimpFaultPlan | null;
 }

@@ -1,7 +1,8 @@
 /**
  * Regular campaigns: create for an audience (optionally a saved segment), set the HTML, send. A send is
  * refused, like Mailchimp's checklist, without an unsubscribe link, the audience's postal address, the
- * subject/from/reply-to settings, or a subscribed recipient.
+ * subject/from/reply-to settings, or a subscribed recipient. A send renders each recipient's email and keeps it
+ * (`sandbox.emails()`).
  */
 import { randomBytes } from 'node:crypto';
 import { ApiProblem, invalidResource } from '../problem.js';
@@ -98,6 +99,19 @@ export const campaignRoutes: SandboxRoute[] = [
       campaign.status = 'sent';
       campaign.send_time = mailchimpTime(state.now());
       campaign.sentTo = recipients.map((m) => m.id);
+      // Each recipient's email is rendered now, from their merge fields as they are at the send.
+      for (const member of recipients)
+        state.sendEmail(
+          audience,
+          member,
+          campaign.html ?? '',
+          {
+            subject: campaign.settings.subject_line ?? '',
+            from: `${campaign.settings.from_name ?? ''} <${campaign.settings.reply_to ?? ''}>`,
+            via: { kind: 'campaign', campaignId: campaign.id },
+          },
+          campaign.id,
+        );
       state.fire(
         audience,
         'campaign',

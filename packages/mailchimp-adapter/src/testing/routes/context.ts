@@ -1,16 +1,14 @@
-/** What every route of the sandbox works with: the account state, webhook delivery, faults, journeys. */
+/** What every route of the sandbox works with: the account state, webhook delivery, faults. */
 import type { SandboxFaults } from '../faults.js';
 import { invalidResource } from '../problem.js';
 import type { Route } from '../router.js';
 import type { SandboxState } from '../state.js';
-import type { SandboxJourneyStep } from '../types.js';
 import type { WebhookDeliveries } from '../webhook-delivery.js';
 
 export interface SandboxContext {
   state: SandboxState;
   webhooks: WebhookDeliveries;
   faults: SandboxFaults;
-  journeys: readonly SandboxJourneyStep[];
 }
 
 export type SandboxRoute = Route<SandboxContext>;
