@@ -42,6 +42,15 @@ import { refreshOrderSummaries } from '../profile/order-summaries.js';
 import { personalizationGranted, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
 import { requireSubjectByEmail } from '../profile/service.js';
 import type { SubjectRow } from '../profile/subjects.js';
+import { CUSTOMER_SOURCE, type ProfileAttributeName, type ProfileAttributes } from '../profile/attributes.js';
+import { derivedColumns, openAttributes, sealAttributes } from '../profile/sealed-attributes.js';
+import {
+  emptyPreferences,
+  openPreferences,
+  sameCategory,
+  sealPreferences,
+  type CustomerPreferences,
+} from '../preferences/preferences.js';
 
 export interface MergeResult {
   keptSubjectId: string;
@@ -50,6 +59,71 @@ export interface MergeResult {
   orders: number;
   /** Purposes whose state changed by the merge (and were pushed to the connected systems). */
   changed: string[];
+  /** Attributes the kept person has from the merged one, and those where a value of either was dropped. */
+  attributes: { fromMerged: string[]; dropped: AttributeLoser[] };
+}
+
+/** A value that lost to the other person's (its name, whose it was, its source and time; never the value). */
+export interface AttributeLoser {
+  name: string;
+  of: 'kept' | 'merged';
+  source: string;
+  updatedAt: string;
+}
+
+/**
+ * The attributes of one person from two profiles: per attribute, a value the customer declared outranks an
+ * imported or inferred one (as in `updateAttributes`); between equals the newer wins, and on a tie the kept
+ * person's. Each value that lost is named, with its source and time.
+ */
+export function mergeAttributes(
+  kept: ProfileAttributes,
+  merged: ProfileAttributes,
+): { attrs: ProfileAttributes; fromMerged: string[]; dropped: AttributeLoser[] } {
+  const attrs: ProfileAttributes = { ...kept };
+  const fromMerged: string[] = [];
+  const dropped: AttributeLoser[] = [];
+  const rank = (v: { source: string }) => (v.source === CUSTOMER_SOURCE ? 1 : 0);
+  for (const [name, theirs] of Object.entries(merged) as Array<
+    [ProfileAttributeName, NonNullable<ProfileAttributes[ProfileAttributeName]>]
+  >) {
+    const ours = kept[name];
+    if (!ours) {
+      attrs[name] = theirs;
+      fromMerged.push(name);
+      continue;
+    }
+    if (JSON.stringify(ours.value) === JSON.stringify(theirs.value)) continue;
+    const theirsWins =
+      rank(theirs) !== rank(ours)
+        ? rank(theirs) > rank(ours)
+        : new Date(theirs.updatedAt).getTime() > new Date(ours.updatedAt).getTime();
+    const loser = theirsWins ? ours : theirs;
+    dropped.push({ name, of: theirsWins ? 'kept' : 'merged', source: loser.source, updatedAt: loser.updatedAt });
+    if (theirsWins) {
+      attrs[name] = theirs;
+      fromMerged.push(name);
+    }
+  }
+  return { attrs, fromMerged: fromMerged.sort(), dropped };
+}
+
+/**
+ * One person's preferences from two: every exclusion of either stays (a "not this" is never lost), and so does
+ * every sensitive-category opt-in (each was the person's own); categories compare as in the preference model.
+ */
+export function mergePreferences(kept: CustomerPreferences, merged: CustomerPreferences): CustomerPreferences {
+  const union = (a: string[], b: string[], same: (x: string, y: string) => boolean) => {
+    const out = [...a];
+    for (const y of b) if (!out.some((x) => same(x, y))) out.push(y);
+    return out;
+  };
+  const exact = (x: string, y: string) => x === y;
+  return {
+    excludedProducts: union(kept.excludedProducts, merged.excludedProducts, exact),
+    excludedCategories: union(kept.excludedCategories, merged.excludedCategories, sameCategory),
+    sensitiveOptIns: union(kept.sensitiveOptIns, merged.sensitiveOptIns, sameCategory),
+  };
 }
 
 /** Merges the person at `mergeEmail` into the person at `keepEmail`. */
@@ -68,17 +142,20 @@ export async function mergeSubjects(
     const goneKey = await ctx.keys.subjectKey(s.tx, s.shopId, gone.subjectId);
     if (!keepKey || !goneKey) throw new TactfulError('SUBJECT.NOT_FOUND', 'One of the two people was erased.');
     const pair: Pair = { keep, gone, keepKey, goneKey };
+    const held = await readProfiles(s, pair);
     const { copied, changed } = await mergeConsent(s, pair);
     await mergeIdentifiers(s, pair);
     const orders = await moveBelongings(s, pair);
     await followConsentWithProfile(s, keep.subjectId);
+    const attributes = await mergeProfiles(s, pair, held);
     await retire(s, pair);
     await appendAudit(s.tx, s.shopId, s.head, {
       action: 'subject.merged',
       actor,
       subjectId: keep.subjectId,
       at: s.recordedAt,
-      details: { mergedSubjectId: gone.subjectId, consentEvents: copied, orders, changed },
+      // Attribute names, sources and times only: never a value.
+      details: { mergedSubjectId: gone.subjectId, consentEvents: copied, orders, changed, attributes },
     });
     return {
       keptSubjectId: keep.subjectId,
@@ -86,6 +163,7 @@ export async function mergeSubjects(
       consentEvents: copied,
       orders,
       changed,
+      attributes,
     };
   });
   ctx.keys.forgetSubject(ctx.shopId, gone.subjectId);
@@ -251,6 +329,52 @@ async function moveBelongings(s: ShopSession, { keep, gone }: Pair): Promise<num
   for (const table of [pushedConsent, consentState, profiles] as const)
     await tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, gone.subjectId)));
   return moved.length;
+}
+
+interface HeldProfiles {
+  kept: { attrs: ProfileAttributes; preferences: CustomerPreferences };
+  merged: { attrs: ProfileAttributes; preferences: CustomerPreferences };
+}
+
+/** Both people's attributes and preferences, read before the merged person's profile and key go. */
+async function readProfiles(s: ShopSession, { keep, gone, keepKey, goneKey }: Pair): Promise<HeldProfiles> {
+  const found = await s.tx
+    .select()
+    .from(profiles)
+    .where(and(eq(profiles.shopId, s.shopId), inArray(profiles.subjectId, [keep.subjectId, gone.subjectId])));
+  const of = (subjectId: string, key: Buffer) => {
+    const row = found.find((r) => r.subjectId === subjectId);
+    return row
+      ? { attrs: openAttributes(key, row), preferences: openPreferences(key, row) }
+      : { attrs: {}, preferences: emptyPreferences() };
+  };
+  return { kept: of(keep.subjectId, keepKey), merged: of(gone.subjectId, goneKey) };
+}
+
+/**
+ * The kept person's profile (when their consent still allows one) holds what both profiles held: attributes
+ * by `mergeAttributes`, preferences by `mergePreferences`, sealed under the kept key.
+ */
+async function mergeProfiles(
+  s: ShopSession,
+  { keep, keepKey }: Pair,
+  held: HeldProfiles,
+): Promise<MergeResult['attributes']> {
+  const { attrs, fromMerged, dropped } = mergeAttributes(held.kept.attrs, held.merged.attrs);
+  const preferences = mergePreferences(held.kept.preferences, held.merged.preferences);
+  const updated = await s.tx
+    .update(profiles)
+    .set({
+      attrsEnc: Object.keys(attrs).length > 0 ? sealAttributes(keepKey, s.shopId, keep.subjectId, attrs) : null,
+      ...derivedColumns(s.shopKeys, attrs, s.recordedAt),
+      preferencesEnc: sealPreferences(keepKey, s.shopId, keep.subjectId, preferences),
+      updatedAt: s.recordedAt,
+    })
+    .where(and(eq(profiles.shopId, s.shopId), eq(profiles.subjectId, keep.subjectId)))
+    .returning({ subjectId: profiles.subjectId });
+  // No profile (personalization is not granted after the merge): nothing of either profile is kept.
+  if (updated.length === 0) return { fromMerged: [], dropped: [] };
+  return { fromMerged, dropped };
 }
 
 /** The kept person's profile follows their consent and their orders now. */
