@@ -24,7 +24,15 @@ import {
   type LedgerRow,
 } from './ledger.js';
 import { TactfulError } from '../errors/tactful-error.js';
-import { EMAIL, identifiersOf, insertIdentifiers, newIdentifierRow, openIdentifier } from '../identity/identifiers.js';
+import {
+  EMAIL,
+  identifierIndex,
+  identifiersOf,
+  insertIdentifiers,
+  newIdentifierRow,
+  openIdentifier,
+  suppressionsOf,
+} from '../identity/identifiers.js';
 import { rows } from '../store/open.js';
 import {
   campaignRecipients,
@@ -40,7 +48,7 @@ import {
 import { enqueue, type EnqueueInput } from '../sync/outbox.js';
 import { refreshOrderSummaries } from '../profile/order-summaries.js';
 import { personalizationGranted, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
-import { requireSubjectByEmail } from '../profile/service.js';
+import { requireSubjectByIdentifier } from '../profile/service.js';
 import type { SubjectRow } from '../profile/subjects.js';
 import { CUSTOMER_SOURCE, type ProfileAttributeName, type ProfileAttributes } from '../profile/attributes.js';
 import { derivedColumns, openAttributes, sealAttributes } from '../profile/sealed-attributes.js';
@@ -126,6 +134,135 @@ export function mergePreferences(kept: CustomerPreferences, merged: CustomerPref
   };
 }
 
+/**
+ * The two people a merge names, or the refusal that says why not: two different addresses, neither erased
+ * (on the suppression list), both known, not one person already.
+ */
+async function mergeablePair(
+  ctx: ShopContext,
+  keepEmail: string,
+  mergeEmail: string,
+): Promise<{ keep: SubjectRow & { email: string }; gone: SubjectRow & { email: string } }> {
+  const keepAddress = parseEmail(keepEmail);
+  const goneAddress = parseEmail(mergeEmail);
+  if (keepAddress === goneAddress)
+    throw new TactfulError(
+      'PROFILE.INVALID',
+      'Enter two different addresses: the person to keep and the one to merge.',
+    );
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const lookup = { keys: ctx.keys, shopKeys, shopId: ctx.shopId };
+  for (const address of [keepAddress, goneAddress])
+    if ((await suppressionsOf(ctx.db, ctx.shopId, [identifierIndex(lookup, EMAIL, address)])).size > 0)
+      throw new TactfulError(
+        'PROFILE.SUPPRESSED',
+        `${address} belongs to a person who asked to be erased: it cannot be merged into anyone.`,
+      );
+  // An address the person had before names them too: merging it again says they are one already.
+  const keep = await requireSubjectByIdentifier(ctx, { email: keepAddress });
+  const gone = await requireSubjectByIdentifier(ctx, { email: goneAddress });
+  if (keep.subjectId === gone.subjectId)
+    throw new TactfulError('PROFILE.INVALID', 'Both addresses are the same person already: nothing to merge.');
+  return { keep, gone };
+}
+
+/** One person as a merge preview shows them. */
+export interface MergePreviewPerson {
+  subjectId: string;
+  email: string;
+  /** Every address they had before (their current one excluded). */
+  pastEmails: string[];
+  externalIds: Record<string, string>;
+  consents: Array<{ purpose: string; state: string }>;
+  orders: number;
+  attributes: ProfileAttributes;
+  preferences: CustomerPreferences;
+}
+
+/** What a merge would do, computed without changing anything (the view is audited). */
+export interface MergePreview {
+  keep: MergePreviewPerson;
+  other: MergePreviewPerson;
+  result: {
+    consents: Array<{ purpose: string; state: string }>;
+    orders: number;
+    attributes: ProfileAttributes;
+    fromMerged: string[];
+    dropped: AttributeLoser[];
+    preferences: CustomerPreferences;
+    /** False when personalization is not granted after the fold: no profile (attributes, preferences) is kept. */
+    profileKept: boolean;
+  };
+}
+
+/** Both people and the merged result, as `mergeSubjects` would make it; refuses as it would. */
+export async function previewMerge(
+  ctx: ShopContext,
+  keepEmail: string,
+  mergeEmail: string,
+  actor: Actor,
+): Promise<MergePreview> {
+  const { keep, gone } = await mergeablePair(ctx, keepEmail, mergeEmail);
+  return withShopTransaction(ctx, actor, async (s) => {
+    const keepKey = await ctx.keys.subjectKey(s.tx, s.shopId, keep.subjectId);
+    const goneKey = await ctx.keys.subjectKey(s.tx, s.shopId, gone.subjectId);
+    if (!keepKey || !goneKey) throw new TactfulError('SUBJECT.NOT_FOUND', 'One of the two people was erased.');
+    const pair: Pair = { keep, gone, keepKey, goneKey };
+    const held = await readProfiles(s, pair);
+    const histories = await historiesOf(s.tx, s.shopId, [keep.subjectId, gone.subjectId]);
+    const fold = (rows: LedgerRow[]) =>
+      [...new Set(rows.map((r) => r.purpose))].sort().map((purpose) => ({
+        purpose,
+        state: foldConsent(rows.filter((r) => r.purpose === purpose).map(toFoldable)).state,
+      }));
+    const orderCounts = await s.tx
+      .select({ subjectId: orders.subjectId, n: sql<number>`count(*)::int` })
+      .from(orders)
+      .where(and(eq(orders.shopId, s.shopId), inArray(orders.subjectId, [keep.subjectId, gone.subjectId])))
+      .groupBy(orders.subjectId);
+    const identifiers = await identifiersOf(s.tx, s.shopId, [keep.subjectId, gone.subjectId]);
+    const person = (who: SubjectRow & { email: string }, key: Buffer, profile: HeldProfiles['kept']) => ({
+      subjectId: who.subjectId,
+      email: who.email,
+      pastEmails: identifiers
+        .filter((r) => r.subjectId === who.subjectId && r.kind === EMAIL && r.validTo !== null)
+        .map((r) => openIdentifier(key, r))
+        .filter((e, i, all) => e !== who.email && all.indexOf(e) === i),
+      externalIds: who.externalIds,
+      consents: fold(histories.filter((r) => r.subjectId === who.subjectId)),
+      orders: orderCounts.find((c) => c.subjectId === who.subjectId)?.n ?? 0,
+      attributes: profile.attrs,
+      preferences: profile.preferences,
+    });
+    const consents = fold(histories);
+    const profileKept = consents.some((c) => c.purpose === 'personalization' && c.state === 'granted');
+    const merged = mergeAttributes(held.kept.attrs, held.merged.attrs);
+    for (const subjectId of [keep.subjectId, gone.subjectId])
+      await appendAudit(s.tx, s.shopId, s.head, {
+        action: 'admin.action',
+        actor,
+        subjectId,
+        at: s.recordedAt,
+        details: { viewed: 'merge preview', with: subjectId === keep.subjectId ? gone.subjectId : keep.subjectId },
+      });
+    return {
+      keep: person(keep, keepKey, held.kept),
+      other: person(gone, goneKey, held.merged),
+      result: {
+        consents,
+        orders: orderCounts.reduce((n, c) => n + c.n, 0),
+        attributes: profileKept ? merged.attrs : {},
+        fromMerged: profileKept ? merged.fromMerged : [],
+        dropped: profileKept ? merged.dropped : [],
+        preferences: profileKept
+          ? mergePreferences(held.kept.preferences, held.merged.preferences)
+          : emptyPreferences(),
+        profileKept,
+      },
+    };
+  });
+}
+
 /** Merges the person at `mergeEmail` into the person at `keepEmail`. */
 export async function mergeSubjects(
   ctx: ShopContext,
@@ -133,10 +270,7 @@ export async function mergeSubjects(
   mergeEmail: string,
   actor: Actor,
 ): Promise<MergeResult> {
-  const keep = await requireSubjectByEmail(ctx, keepEmail);
-  const gone = await requireSubjectByEmail(ctx, parseEmail(mergeEmail));
-  if (keep.subjectId === gone.subjectId)
-    throw new TactfulError('PROFILE.INVALID', 'Both addresses are the same person already: nothing to merge.');
+  const { keep, gone } = await mergeablePair(ctx, keepEmail, mergeEmail);
   const result = await withShopTransaction(ctx, actor, async (s) => {
     const keepKey = await ctx.keys.subjectKey(s.tx, s.shopId, keep.subjectId);
     const goneKey = await ctx.keys.subjectKey(s.tx, s.shopId, gone.subjectId);
