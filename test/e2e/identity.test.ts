@@ -328,6 +328,10 @@ describe('an erased address stays erased', () => {
     expect(await tactful.audit.subjectIdOf('fay@identity.example')).toBeNull();
     // Gus keeps his own address in Tactful; the refusal is audited, naming no address.
     expect(await marketingState('gus@identity.example')).toBe('granted');
+    // Mailchimp is told to move his member back: the erased address is not left live there either.
+    await deliver();
+    expect(mailchimp.member('fay@identity.example', AUDIENCE)).toBeUndefined();
+    expect(mailchimp.member('gus@identity.example', AUDIENCE)?.status).toBe('subscribed');
     const audit = await auditText();
     expect(audit).toMatch(/"action":"subject.email_change_refused".*"reason":"suppressed"/);
     expect(audit).not.toContain('fay@identity.example');

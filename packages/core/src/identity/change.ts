@@ -55,19 +55,50 @@ export async function repointAddress(
   const refuse = async (
     reason: 'suppressed' | 'belongs-to-another' | 'erased',
     otherSubjectId?: string,
+    toldBack?: string,
   ): Promise<AddressChange> => {
     await appendAudit(tx, shopId, s.head, {
       action: 'subject.email_change_refused',
       actor: how.actor,
       subjectId,
       at: how.at,
-      details: { source: how.source, reason, ...(otherSubjectId ? { otherSubjectId } : {}) },
+      details: {
+        source: how.source,
+        reason,
+        ...(otherSubjectId ? { otherSubjectId } : {}),
+        ...(toldBack ? { toldBack } : {}),
+      },
     });
     return { status: 'refused', subjectId, reason, ...(otherSubjectId ? { otherSubjectId } : {}) };
   };
   if (!subject?.wrappedKey) return refuse('erased');
   if (subject.emailIndex.equals(index)) return { status: 'unchanged', subjectId };
-  if ((await suppressionsOf(tx, shopId, [index])).size > 0) return refuse('suppressed');
+  if ((await suppressionsOf(tx, shopId, [index])).size > 0) {
+    // The system that moved the person onto an erased person's address is told to move them back: the
+    // erased address must not stay live there either (Mailchimp would keep mailing it).
+    const key = s.keys.unwrapSubjectKey(s.shopKeys, shopId, subjectId, subject.wrappedKey);
+    const moveBack = key !== null && s.settings.connectedSystems.includes(how.source);
+    if (key && moveBack)
+      await enqueue(
+        tx,
+        s.keys,
+        shopId,
+        [
+          {
+            target: how.source,
+            kind: EMAIL_CHANGE,
+            subjectId,
+            payload: {
+              email: newEmail,
+              newEmail: openForSubject(key, shopId, subjectId, 'email', subject.emailEnc),
+              externalIds: subject.externalIds,
+            },
+          },
+        ],
+        how.at,
+      );
+    return refuse('suppressed', undefined, moveBack ? how.source : undefined);
+  }
   const [taken] = await tx
     .select({ subjectId: subjects.subjectId })
     .from(subjects)
