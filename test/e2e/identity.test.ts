@@ -328,6 +328,10 @@ describe('an erased address stays erased', () => {
     expect(await tactful.audit.subjectIdOf('fay@identity.example')).toBeNull();
     // Gus keeps his own address in Tactful; the refusal is audited, naming no address.
     expect(await marketingState('gus@identity.example')).toBe('granted');
+    // Mailchimp is told to move his member back: the erased address is not left live there either.
+    await deliver();
+    expect(mailchimp.member('fay@identity.example', AUDIENCE)).toBeUndefined();
+    expect(mailchimp.member('gus@identity.example', AUDIENCE)?.status).toBe('subscribed');
     const audit = await auditText();
     expect(audit).toMatch(/"action":"subject.email_change_refused".*"reason":"suppressed"/);
     expect(audit).not.toContain('fay@identity.example');
@@ -435,5 +439,139 @@ describe('two people in Tactful who are one', () => {
     await expect(tactful.consent.show('kim@work.identity.example')).rejects.toMatchObject({
       code: 'SUBJECT.NOT_FOUND',
     });
+  });
+});
+
+describe('every system follows an address change', () => {
+  it('a Shopify change moves the Mailchimp member, unsubscribed as she left, and its upemail coming back late moves nothing', async () => {
+    const jo = shopify.addCustomer({ email: 'jo@identity.example', firstName: 'Jo' });
+    await signUp('jo@identity.example', jo.id);
+    later();
+    const token = await tactful.consent.unsubscribeToken('jo@identity.example', 'email_marketing');
+    await tactful.consent.unsubscribe(token);
+    await deliver();
+    expect(mailchimp.member('jo@identity.example', AUDIENCE)?.status).toBe('unsubscribed');
+
+    // This audience's webhook also hears API changes, so Tactful's own move comes back as an upemail.
+    const echo = mailchimp.addWebhook(`${server.url}/mailchimp/webhooks/${MC_SECRET}`, {
+      listId: AUDIENCE,
+      sources: { api: true, user: false, admin: false },
+    });
+    try {
+      later();
+      await shopifyEmailChange(jo.id, 'jo.new@identity.example');
+      const subjectId = await tactful.audit.subjectIdOf('jo.new@identity.example');
+      holdMailchimp = true;
+      await deliver();
+      // The same member under the new address: still unsubscribed, never resubscribed by the move.
+      expect(mailchimp.member('jo@identity.example', AUDIENCE)).toBeUndefined();
+      expect(mailchimp.member('jo.new@identity.example', AUDIENCE)?.status).toBe('unsubscribed');
+      // Shopify reported the change: it is not told it back.
+      expect(shopify.state.customers.get(jo.id)?.email).toBe('jo.new@identity.example');
+
+      // She changes her address again in Shopify before the upemail of the first move arrives.
+      later();
+      await shopifyEmailChange(jo.id, 'jo.newer@identity.example');
+      holdMailchimp = false;
+      expect(held.length).toBeGreaterThan(0);
+      for (const send of held.splice(0)) expect((await send()).status).toBe(200);
+      await tactful.processInbox();
+      expect(await tactful.audit.subjectIdOf('jo.newer@identity.example')).toBe(subjectId);
+      await deliver();
+      expect(mailchimp.member('jo.newer@identity.example', AUDIENCE)?.status).toBe('unsubscribed');
+      expect(await marketingState('jo.newer@identity.example')).toBe('withdrawn');
+      const audit = await auditText();
+      const changes = audit.split('\n').filter((l) => l.includes('"subject.email_changed"') && l.includes(subjectId!));
+      expect(changes).toHaveLength(2);
+      expect(audit).toMatch(/"action":"sync.delivered".*"kind":"subject.email_change".*"target":"mailchimp"/);
+    } finally {
+      for (const event of Object.keys(echo.events) as Array<keyof typeof echo.events>) echo.events[event] = false;
+    }
+  });
+
+  it('a Mailchimp upemail changes the Shopify customer, and a stale customers/update with the old address moves nobody back', async () => {
+    const lu = shopify.addCustomer({ email: 'lu@identity.example', firstName: 'Lu' });
+    await signUp('lu@identity.example', lu.id);
+    later();
+    mailchimp.actions.changeEmail('lu@identity.example', 'lu.new@identity.example', { listId: AUDIENCE });
+    await mailchimpWebhooks();
+    // Before Tactful's change reaches Shopify, Shopify reports the customer (a name edit) with the old address.
+    later();
+    shopify.state.customers.get(lu.id)!.firstName = 'Lucie';
+    await shopifyWebhook('customers/update', lu.id);
+    expect(await tactful.audit.subjectIdOf('lu.new@identity.example')).not.toBeNull();
+    expect(await tactful.audit.subjectIdOf('lu@identity.example')).toBeNull();
+
+    await deliver();
+    expect(shopify.state.customers.get(lu.id)?.email).toBe('lu.new@identity.example');
+    expect(shopify.readConsent('lu.new@identity.example')?.marketingState).toBe('SUBSCRIBED');
+    // Shopify's own report of the change is no change either.
+    await shopifyWebhook('customers/update', lu.id);
+    expect(await marketingState('lu.new@identity.example')).toBe('granted');
+    expect(mailchimp.member('lu.new@identity.example', AUDIENCE)?.status).toBe('subscribed');
+  });
+
+  it("the customer's own correction reaches both systems", async () => {
+    const mo = shopify.addCustomer({ email: 'mo@identity.example', firstName: 'Mo' });
+    await signUp('mo@identity.example', mo.id);
+    later();
+    await tactful.profiles.changeEmail('mo@identity.example', 'mo.fixed@identity.example', {
+      type: 'customer',
+      id: 'preference-centre',
+    });
+    await deliver();
+    expect(shopify.state.customers.get(mo.id)?.email).toBe('mo.fixed@identity.example');
+    expect(mailchimp.member('mo.fixed@identity.example', AUDIENCE)?.status).toBe('subscribed');
+    expect(mailchimp.member('mo@identity.example', AUDIENCE)).toBeUndefined();
+  });
+});
+
+describe('erasure reaches every address and id the person ever had', () => {
+  it('Mailchimp deletes a member per past address, Shopify erases each customer id, each outcome audited', async () => {
+    const nia = shopify.addCustomer({ email: 'nia@identity.example', firstName: 'Nia' });
+    const nia2 = shopify.addCustomer({ email: 'nia@work.identity.example', firstName: 'Nia' });
+    await signUp('nia@identity.example', nia.id);
+    await signUp('nia@work.identity.example', nia2.id);
+    later();
+    // Her address changes in Shopify (the member follows in Mailchimp)...
+    await shopifyEmailChange(nia.id, 'nia.new@identity.example');
+    await deliver();
+    // ...and she signs up again on Mailchimp's form with the old one: a late event about an old address.
+    later();
+    mailchimp.actions.subscribe('nia@identity.example', { listId: AUDIENCE, ip: '198.51.100.20' });
+    await mailchimpWebhooks();
+    // The merchant learns the work address is hers too.
+    later();
+    await tactful.profiles.merge('nia.new@identity.example', 'nia@work.identity.example');
+    await deliver();
+    for (const email of ['nia@identity.example', 'nia.new@identity.example', 'nia@work.identity.example'])
+      expect(mailchimp.member(email, AUDIENCE)).toBeDefined();
+
+    later();
+    await tactful.privacy.erase('nia.new@identity.example', { reason: 'customer request', compact: false });
+    await deliver();
+    for (const email of ['nia@identity.example', 'nia.new@identity.example', 'nia@work.identity.example'])
+      expect(mailchimp.member(email, AUDIENCE)).toBeUndefined();
+    expect(shopify.state.erasureRequests.map((r) => r.customerId)).toEqual(expect.arrayContaining([nia.id, nia2.id]));
+    const audit = await auditText();
+    expect(audit).toMatch(/"action":"sync.delivered".*"kind":"subject.erase".*"target":"mailchimp"/);
+    expect(audit).toMatch(/"action":"sync.delivered".*"kind":"subject.erase".*"target":"shopify"/);
+    expect(audit).not.toContain('nia@');
+    // A sync or import naming any of her addresses or ids is refused.
+    for (const [email, id] of [
+      ['nia@identity.example', nia.id],
+      ['nia@work.identity.example', nia2.id],
+      ['nia.new@identity.example', undefined],
+    ] as const)
+      await expect(
+        tactful.consent.record({
+          subject: { email, ...(id ? { externalIds: { shopify: id } } : {}) },
+          purpose: 'email_marketing',
+          state: 'granted',
+          level: 'single',
+          occurredAt: now(),
+          source: { system: 'shopify', eventId: `nia-import-${email}`, method: 'import' },
+        }),
+      ).rejects.toMatchObject({ code: 'CONSENT.SUPPRESSED' });
   });
 });

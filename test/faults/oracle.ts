@@ -123,7 +123,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
     let delivered = 0;
     for (const row of outbox) {
       if (row.status === 'done') delivered += row.n;
-      else if (row.kind === 'consent.push' || row.kind === 'subject.erase')
+      else if (row.kind === 'consent.push' || row.kind === 'subject.erase' || row.kind === 'subject.email_change')
         violations.push(`outbox: ${row.n} ${row.kind} row(s) for ${row.target} are ${row.status}`);
     }
     const [inbox] = await rawStore(store).query<{ n: number }>(

@@ -27,6 +27,7 @@ export interface ChangeCounts {
   shopifyGrants: number;
   newOrders: number;
   cancelledOrders: number;
+  movedAddresses: number;
 }
 
 /** Makes a round of seeded changes in both systems and delivers their webhooks to the app at `url` (Mailchimp's to `mailchimpUrl`). */
@@ -42,6 +43,7 @@ export async function makeChanges(world: World, url: string, mailchimpUrl = url)
     shopifyGrants: 0,
     newOrders: 0,
     cancelledOrders: 0,
+    movedAddresses: 0,
   };
 
   // Some subscribers unsubscribe in Mailchimp (a footer link): Mailchimp's webhook tells the app.
@@ -62,6 +64,26 @@ export async function makeChanges(world: World, url: string, mailchimpUrl = url)
     await world.shopify.setConsent(c.email!, { state: 'SUBSCRIBED', level: 'SINGLE_OPT_IN', at: new Date() });
     await world.shopifyWebhook(url, 'customers_email_marketing_consent/update', c.id);
     counts.shopifyGrants += 1;
+  }
+  // A couple of customers get a new address in Shopify (customers/update): Tactful follows, and the Mailchimp
+  // member must move with them (the oracle finds each person at their Shopify address in all three systems).
+  for (const c of pick(world, customers, 2)) {
+    const [local, domain] = c.email!.split('@');
+    world.shopify.addCustomer({
+      id: c.id,
+      email: `${local}.moved${counts.movedAddresses}@${domain}`,
+      firstName: c.firstName,
+      lastName: c.lastName,
+      createdAt: c.createdAt,
+      updatedAt: new Date(),
+      consent: {
+        state: c.consent.marketingState,
+        level: c.consent.marketingOptInLevel,
+        at: c.consent.consentUpdatedAt,
+      },
+    });
+    await world.shopifyWebhook(url, 'customers/update', c.id);
+    counts.movedAddresses += 1;
   }
   // New orders, and a few cancellations.
   const products = [...world.shopify.state.products.byId.values()];

@@ -34,7 +34,14 @@ export const handleInbound =
       case 'customer': {
         // The same customer id with another address: the person's address changed in that system.
         if (event.customer.id && event.customer.email)
-          await noteCustomerAddress(c, meta.system, event.customer.id, event.customer.email, actor);
+          await noteCustomerAddress(
+            c,
+            meta.system,
+            event.customer.id,
+            event.customer.email,
+            actor,
+            event.customer.updatedAt,
+          );
         const x = event.customer.emailConsent;
         if (x && event.customer.email)
           await recordConsent(

@@ -112,6 +112,7 @@ export { MAX_CLOCK_SKEW_MS } from './consent/service.js';
 export { parseEmail } from './identity/email.js';
 export { PREFERENCES_LINK_TTL_HOURS } from './consent/tokens.js';
 export { RECIPIENT_MAIL_LIMITS } from './consent/mail-throttle.js';
+export type { AttributeLoser, MergePreview, MergePreviewPerson, MergeResult } from './consent/merge.js';
 export type { MailAllowance, MailWindow } from './consent/mail-throttle.js';
 export { webUrl } from './profile/web-url.js';
 export { fromExternalConsent } from './consent/external.js';

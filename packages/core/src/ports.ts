@@ -139,6 +139,11 @@ export interface CommercePlatformCapabilities {
   webhooks: boolean;
   /** Can correct a customer's own fields (names) on request: `updateCustomer`. Absent means no. */
   customerUpdate?: boolean | undefined;
+  /**
+   * `updateCustomer` also takes `newEmail`: the customer's address changes there (the same customer, another
+   * address). Absent means no: the platform keeps the address it has.
+   */
+  emailChange?: boolean | undefined;
 }
 
 /**
@@ -146,10 +151,17 @@ export interface CommercePlatformCapabilities {
  * the fields present change; `null` clears one. A customer the platform does not hold is no error.
  */
 export interface CustomerUpdate {
+  /** The address the platform holds the customer under (their old one, for an address change). */
   email: string;
   externalId?: string | undefined;
   firstName?: string | null | undefined;
   lastName?: string | null | undefined;
+  /**
+   * With `capabilities.emailChange`: the customer's new address (their address changed in another system or
+   * by their own correction). Nothing else about the customer changes, their marketing consent included. An
+   * address another customer of the platform holds is refused (not retryable).
+   */
+  newEmail?: string | undefined;
 }
 
 export interface CommercePlatform {
@@ -199,6 +211,13 @@ export interface MemberChange {
   consent?: ConsentPush | { erased: true } | undefined;
   mergeFields?: Record<string, string> | undefined;
   tags?: string[] | undefined;
+  /**
+   * An address change: the member held under `email` (the old address) is moved to this one, keeping its
+   * status, history and fields (Mailchimp: PATCH the old subscriber hash with the new `email_address`). It
+   * never adds or resubscribes anyone: no member under `email` is no error (nothing to follow), and a
+   * change carrying `newEmail` carries no consent. An address another member holds is refused (not retryable).
+   */
+  newEmail?: string | undefined;
 }
 
 export interface EmailProviderCapabilities {

@@ -20,7 +20,7 @@ import type { EraseRequest, EraseResult } from './privacy/erase.js';
 import type { SubjectExport } from './privacy/export.js';
 import type { ProcessingRegister } from './privacy/register.js';
 import type { StaleSubject } from './privacy/retention.js';
-import type { MergeResult } from './consent/merge.js';
+import type { MergePreview, MergeResult } from './consent/merge.js';
 import type { OrderIngestResult } from './recommend/orders.js';
 import type { AttributeUpdate, ProfileAttributesInput } from './profile/attributes.js';
 import type { ProfileView } from './profile/view.js';
@@ -190,6 +190,11 @@ export interface TactfulProfiles {
    * `keepEmail`'s person, consent is folded again over both, and the step is audited (`subject.merged`).
    */
   merge(keepEmail: string, mergeEmail: string, actor?: Actor): Promise<MergeResult>;
+  /**
+   * What `merge` would do, changing nothing: both people (consents, orders, attributes, preferences, past
+   * addresses) and the result by the merge's rules. Refuses as `merge` does; the view is audited for both.
+   */
+  previewMerge(keepEmail: string, mergeEmail: string, actor?: Actor): Promise<MergePreview>;
   /**
    * Rectification (Art. 16): values the customer corrects, stored with source `customer` (they outrank
    * imports and syncs), audited, and pushed to connected systems (names) through the outbox.

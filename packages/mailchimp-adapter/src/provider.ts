@@ -208,6 +208,53 @@ export function createMailchimpProvider(
     );
   }
 
+  /**
+   * An address change: PATCH the member under the old address's hash with the new `email_address`. Status,
+   * history and fields stay; nobody is added or resubscribed. No member under the old address: nothing to follow.
+   */
+  async function moveMember(change: MemberChange & { newEmail: string }): Promise<PushResult> {
+    const from = normaliseEmail(change.email);
+    const to = normaliseEmail(change.newEmail);
+    for (const email of [from, to])
+      if (!emailPattern.test(email))
+        return {
+          email: from,
+          ok: false,
+          code: 'MAILCHIMP.INVALID_EMAIL',
+          message: `${email} is not a valid email address; fix it at the source.`,
+          retryable: false,
+        };
+    if (from === to) return { email: from, ok: true };
+    try {
+      await client.patchMember(listId, subscriberHash(from), { email_address: to });
+    } catch (error) {
+      if (isTactfulError(error) && error.status === 404) return { email: from, ok: true };
+      if (isTactfulError(error) && error.status === 400 && /already a list member|member exists/i.test(error.message))
+        return {
+          email: from,
+          ok: false,
+          code: 'MAILCHIMP.ADDRESS_TAKEN',
+          message: `Mailchimp already holds another member at the new address; the member under ${from} was not moved. Merge or remove one of them in Mailchimp.`,
+          retryable: false,
+        };
+      const e = error as TactfulError;
+      return {
+        email: from,
+        ok: false,
+        code: e.code ?? 'MAILCHIMP.MEMBER_REJECTED',
+        message: e.message,
+        retryable: isTactfulError(e) ? e.retryable : true,
+      };
+    }
+    // What was last pushed for the member follows it to its new address.
+    const record = await hashStore.get(from);
+    if (record) await hashStore.setMany([[to, record]]);
+    const held = complianceIndex.get(from);
+    complianceIndex.delete(from);
+    if (held) complianceIndex.set(to, held);
+    return { email: from, ok: true };
+  }
+
   async function pushMembers(changes: MemberChange[]): Promise<PushResult[]> {
     if (changes.length > MAILCHIMP_MAX_BATCH) {
       throw new TactfulError(
@@ -215,6 +262,18 @@ export function createMailchimpProvider(
         `pushMembers takes at most ${MAILCHIMP_MAX_BATCH} changes a call (got ${changes.length}); split the batch.`,
       );
     }
+    // Address changes go first, one call each, so the batch's other changes find the member at its new address.
+    const moved = new Map<number, PushResult>();
+    for (const [index, change] of changes.entries())
+      if (change.newEmail !== undefined) moved.set(index, await moveMember({ ...change, newEmail: change.newEmail }));
+    if (moved.size === 0) return pushOthers(changes);
+    const rest = changes.filter((c) => c.newEmail === undefined);
+    const restResults = rest.length > 0 ? await pushOthers(rest) : [];
+    let next = 0;
+    return changes.map((_, index) => moved.get(index) ?? restResults[next++]!);
+  }
+
+  async function pushOthers(changes: MemberChange[]): Promise<PushResult[]> {
     const results: Array<PushResult | undefined> = new Array(changes.length);
     const emails = changes.map((c) => normaliseEmail(c.email));
     const unique = [...new Set(emails)];

@@ -151,7 +151,14 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
     shop: options.shop,
     client,
     checkpoints,
-    capabilities: { bulkOrders: true, consentWrite: true, erasure: true, webhooks: true, customerUpdate: true },
+    capabilities: {
+      bulkOrders: true,
+      consentWrite: true,
+      erasure: true,
+      webhooks: true,
+      customerUpdate: true,
+      emailChange: true,
+    },
 
     async listCustomers(request?: PageRequest & { updatedSince?: Date | undefined }): Promise<Page<CustomerRecord>> {
       const query = request?.updatedSince ? `updated_at:>='${request.updatedSince.toISOString()}'` : null;
@@ -276,10 +283,18 @@ export function createShopifyPlatform(input: ShopifyOptions): ShopifyPlatform {
       const input: Record<string, string | null> = { id: customerId };
       if (update.firstName !== undefined) input.firstName = update.firstName;
       if (update.lastName !== undefined) input.lastName = update.lastName;
+      // An address change: the same customer, another address; consent and everything else stay.
+      if (update.newEmail !== undefined) input.email = normaliseEmail(update.newEmail) ?? update.newEmail;
       if (Object.keys(input).length === 1) return;
       const { customerUpdate: payload } = await client.request<{
         customerUpdate: { customer: { id: string } | null; userErrors: UserError[] };
       }>(CUSTOMER_UPDATE, { input });
+      if (payload.userErrors.some((e) => (e.field ?? []).includes('email') && /taken/i.test(e.message)))
+        throw new TactfulError(
+          'SHOPIFY.ADDRESS_TAKEN',
+          `Another Shopify customer already has the address ${input.email}; customer ${customerId} keeps ${email}. Merge or change one of them in Shopify.`,
+          { retryable: false, details: payload.userErrors },
+        );
       if (payload.userErrors.length > 0) {
         throw new TactfulError(
           'SHOPIFY.CUSTOMER_UPDATE_FAILED',

@@ -38,6 +38,7 @@ const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin/recommendations', 'Recommendations'],
   ['/admin/campaign', 'Campaign'],
   ['/admin/data-requests', 'Data requests'],
+  ['/admin/merge', 'Merge people'],
   ['/admin/settings', 'Settings'],
 ];
 

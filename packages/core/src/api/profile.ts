@@ -1,7 +1,7 @@
 import { systemActor } from '../audit/actors.js';
 import type { ShopContext } from '../shop/context.js';
 import type { TactfulProfiles } from '../tactful.js';
-import { mergeSubjects } from '../consent/merge.js';
+import { mergeSubjects, previewMerge } from '../consent/merge.js';
 import { rescoreProfiles } from '../profile/rfm.js';
 import { subjectEmail, subjectOrders, subjectRecord } from '../profile/record.js';
 import {
@@ -25,6 +25,7 @@ export function profilesApi(ctx: ShopContext): TactfulProfiles {
         await changeEmail(ctx, oldEmail, newEmail, actor, actor.type === 'customer' ? 'customer' : 'tactful'),
       ),
     merge: (keepEmail, mergeEmail, actor = systemActor) => mergeSubjects(ctx, keepEmail, mergeEmail, actor),
+    previewMerge: (keepEmail, mergeEmail, actor = systemActor) => previewMerge(ctx, keepEmail, mergeEmail, actor),
     rectify: (email, attributes, actor) => rectifyProfile(ctx, email, attributes, actor),
     rescore: () => rescoreProfiles(db, keys, shopId, now()),
     record: (subjectId) => subjectRecord(db, shopId, subjectId),

@@ -24,7 +24,15 @@ import {
   type LedgerRow,
 } from './ledger.js';
 import { TactfulError } from '../errors/tactful-error.js';
-import { EMAIL, identifiersOf, insertIdentifiers, newIdentifierRow, openIdentifier } from '../identity/identifiers.js';
+import {
+  EMAIL,
+  identifierIndex,
+  identifiersOf,
+  insertIdentifiers,
+  newIdentifierRow,
+  openIdentifier,
+  suppressionsOf,
+} from '../identity/identifiers.js';
 import { rows } from '../store/open.js';
 import {
   campaignRecipients,
@@ -40,8 +48,17 @@ import {
 import { enqueue, type EnqueueInput } from '../sync/outbox.js';
 import { refreshOrderSummaries } from '../profile/order-summaries.js';
 import { personalizationGranted, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
-import { requireSubjectByEmail } from '../profile/service.js';
+import { requireSubjectByIdentifier } from '../profile/service.js';
 import type { SubjectRow } from '../profile/subjects.js';
+import { CUSTOMER_SOURCE, type ProfileAttributeName, type ProfileAttributes } from '../profile/attributes.js';
+import { derivedColumns, openAttributes, sealAttributes } from '../profile/sealed-attributes.js';
+import {
+  emptyPreferences,
+  openPreferences,
+  sameCategory,
+  sealPreferences,
+  type CustomerPreferences,
+} from '../preferences/preferences.js';
 
 export interface MergeResult {
   keptSubjectId: string;
@@ -50,6 +67,200 @@ export interface MergeResult {
   orders: number;
   /** Purposes whose state changed by the merge (and were pushed to the connected systems). */
   changed: string[];
+  /** Attributes the kept person has from the merged one, and those where a value of either was dropped. */
+  attributes: { fromMerged: string[]; dropped: AttributeLoser[] };
+}
+
+/** A value that lost to the other person's (its name, whose it was, its source and time; never the value). */
+export interface AttributeLoser {
+  name: string;
+  of: 'kept' | 'merged';
+  source: string;
+  updatedAt: string;
+}
+
+/**
+ * The attributes of one person from two profiles: per attribute, a value the customer declared outranks an
+ * imported or inferred one (as in `updateAttributes`); between equals the newer wins, and on a tie the kept
+ * person's. Each value that lost is named, with its source and time.
+ */
+export function mergeAttributes(
+  kept: ProfileAttributes,
+  merged: ProfileAttributes,
+): { attrs: ProfileAttributes; fromMerged: string[]; dropped: AttributeLoser[] } {
+  const attrs: ProfileAttributes = { ...kept };
+  const fromMerged: string[] = [];
+  const dropped: AttributeLoser[] = [];
+  const rank = (v: { source: string }) => (v.source === CUSTOMER_SOURCE ? 1 : 0);
+  for (const [name, theirs] of Object.entries(merged) as Array<
+    [ProfileAttributeName, NonNullable<ProfileAttributes[ProfileAttributeName]>]
+  >) {
+    const ours = kept[name];
+    if (!ours) {
+      attrs[name] = theirs;
+      fromMerged.push(name);
+      continue;
+    }
+    if (JSON.stringify(ours.value) === JSON.stringify(theirs.value)) continue;
+    const theirsWins =
+      rank(theirs) !== rank(ours)
+        ? rank(theirs) > rank(ours)
+        : new Date(theirs.updatedAt).getTime() > new Date(ours.updatedAt).getTime();
+    const loser = theirsWins ? ours : theirs;
+    dropped.push({ name, of: theirsWins ? 'kept' : 'merged', source: loser.source, updatedAt: loser.updatedAt });
+    if (theirsWins) {
+      attrs[name] = theirs;
+      fromMerged.push(name);
+    }
+  }
+  return { attrs, fromMerged: fromMerged.sort(), dropped };
+}
+
+/**
+ * One person's preferences from two: every exclusion of either stays (a "not this" is never lost), and so does
+ * every sensitive-category opt-in (each was the person's own); categories compare as in the preference model.
+ */
+export function mergePreferences(kept: CustomerPreferences, merged: CustomerPreferences): CustomerPreferences {
+  const union = (a: string[], b: string[], same: (x: string, y: string) => boolean) => {
+    const out = [...a];
+    for (const y of b) if (!out.some((x) => same(x, y))) out.push(y);
+    return out;
+  };
+  const exact = (x: string, y: string) => x === y;
+  return {
+    excludedProducts: union(kept.excludedProducts, merged.excludedProducts, exact),
+    excludedCategories: union(kept.excludedCategories, merged.excludedCategories, sameCategory),
+    sensitiveOptIns: union(kept.sensitiveOptIns, merged.sensitiveOptIns, sameCategory),
+  };
+}
+
+/**
+ * The two people a merge names, or the refusal that says why not: two different addresses, neither erased
+ * (on the suppression list), both known, not one person already.
+ */
+async function mergeablePair(
+  ctx: ShopContext,
+  keepEmail: string,
+  mergeEmail: string,
+): Promise<{ keep: SubjectRow & { email: string }; gone: SubjectRow & { email: string } }> {
+  const keepAddress = parseEmail(keepEmail);
+  const goneAddress = parseEmail(mergeEmail);
+  if (keepAddress === goneAddress)
+    throw new TactfulError(
+      'PROFILE.INVALID',
+      'Enter two different addresses: the person to keep and the one to merge.',
+    );
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const lookup = { keys: ctx.keys, shopKeys, shopId: ctx.shopId };
+  for (const address of [keepAddress, goneAddress])
+    if ((await suppressionsOf(ctx.db, ctx.shopId, [identifierIndex(lookup, EMAIL, address)])).size > 0)
+      throw new TactfulError(
+        'PROFILE.SUPPRESSED',
+        `${address} belongs to a person who asked to be erased: it cannot be merged into anyone.`,
+      );
+  // An address the person had before names them too: merging it again says they are one already.
+  const keep = await requireSubjectByIdentifier(ctx, { email: keepAddress });
+  const gone = await requireSubjectByIdentifier(ctx, { email: goneAddress });
+  if (keep.subjectId === gone.subjectId)
+    throw new TactfulError('PROFILE.INVALID', 'Both addresses are the same person already: nothing to merge.');
+  return { keep, gone };
+}
+
+/** One person as a merge preview shows them. */
+export interface MergePreviewPerson {
+  subjectId: string;
+  email: string;
+  /** Every address they had before (their current one excluded). */
+  pastEmails: string[];
+  externalIds: Record<string, string>;
+  consents: Array<{ purpose: string; state: string }>;
+  orders: number;
+  attributes: ProfileAttributes;
+  preferences: CustomerPreferences;
+}
+
+/** What a merge would do, computed without changing anything (the view is audited). */
+export interface MergePreview {
+  keep: MergePreviewPerson;
+  other: MergePreviewPerson;
+  result: {
+    consents: Array<{ purpose: string; state: string }>;
+    orders: number;
+    attributes: ProfileAttributes;
+    fromMerged: string[];
+    dropped: AttributeLoser[];
+    preferences: CustomerPreferences;
+    /** False when personalization is not granted after the fold: no profile (attributes, preferences) is kept. */
+    profileKept: boolean;
+  };
+}
+
+/** Both people and the merged result, as `mergeSubjects` would make it; refuses as it would. */
+export async function previewMerge(
+  ctx: ShopContext,
+  keepEmail: string,
+  mergeEmail: string,
+  actor: Actor,
+): Promise<MergePreview> {
+  const { keep, gone } = await mergeablePair(ctx, keepEmail, mergeEmail);
+  return withShopTransaction(ctx, actor, async (s) => {
+    const keepKey = await ctx.keys.subjectKey(s.tx, s.shopId, keep.subjectId);
+    const goneKey = await ctx.keys.subjectKey(s.tx, s.shopId, gone.subjectId);
+    if (!keepKey || !goneKey) throw new TactfulError('SUBJECT.NOT_FOUND', 'One of the two people was erased.');
+    const pair: Pair = { keep, gone, keepKey, goneKey };
+    const held = await readProfiles(s, pair);
+    const histories = await historiesOf(s.tx, s.shopId, [keep.subjectId, gone.subjectId]);
+    const fold = (rows: LedgerRow[]) =>
+      [...new Set(rows.map((r) => r.purpose))].sort().map((purpose) => ({
+        purpose,
+        state: foldConsent(rows.filter((r) => r.purpose === purpose).map(toFoldable)).state,
+      }));
+    const orderCounts = await s.tx
+      .select({ subjectId: orders.subjectId, n: sql<number>`count(*)::int` })
+      .from(orders)
+      .where(and(eq(orders.shopId, s.shopId), inArray(orders.subjectId, [keep.subjectId, gone.subjectId])))
+      .groupBy(orders.subjectId);
+    const identifiers = await identifiersOf(s.tx, s.shopId, [keep.subjectId, gone.subjectId]);
+    const person = (who: SubjectRow & { email: string }, key: Buffer, profile: HeldProfiles['kept']) => ({
+      subjectId: who.subjectId,
+      email: who.email,
+      pastEmails: identifiers
+        .filter((r) => r.subjectId === who.subjectId && r.kind === EMAIL && r.validTo !== null)
+        .map((r) => openIdentifier(key, r))
+        .filter((e, i, all) => e !== who.email && all.indexOf(e) === i),
+      externalIds: who.externalIds,
+      consents: fold(histories.filter((r) => r.subjectId === who.subjectId)),
+      orders: orderCounts.find((c) => c.subjectId === who.subjectId)?.n ?? 0,
+      attributes: profile.attrs,
+      preferences: profile.preferences,
+    });
+    const consents = fold(histories);
+    const profileKept = consents.some((c) => c.purpose === 'personalization' && c.state === 'granted');
+    const merged = mergeAttributes(held.kept.attrs, held.merged.attrs);
+    for (const subjectId of [keep.subjectId, gone.subjectId])
+      await appendAudit(s.tx, s.shopId, s.head, {
+        action: 'admin.action',
+        actor,
+        subjectId,
+        at: s.recordedAt,
+        details: { viewed: 'merge preview', with: subjectId === keep.subjectId ? gone.subjectId : keep.subjectId },
+      });
+    return {
+      keep: person(keep, keepKey, held.kept),
+      other: person(gone, goneKey, held.merged),
+      result: {
+        consents,
+        orders: orderCounts.reduce((n, c) => n + c.n, 0),
+        attributes: profileKept ? merged.attrs : {},
+        fromMerged: profileKept ? merged.fromMerged : [],
+        dropped: profileKept ? merged.dropped : [],
+        preferences: profileKept
+          ? mergePreferences(held.kept.preferences, held.merged.preferences)
+          : emptyPreferences(),
+        profileKept,
+      },
+    };
+  });
 }
 
 /** Merges the person at `mergeEmail` into the person at `keepEmail`. */
@@ -59,26 +270,26 @@ export async function mergeSubjects(
   mergeEmail: string,
   actor: Actor,
 ): Promise<MergeResult> {
-  const keep = await requireSubjectByEmail(ctx, keepEmail);
-  const gone = await requireSubjectByEmail(ctx, parseEmail(mergeEmail));
-  if (keep.subjectId === gone.subjectId)
-    throw new TactfulError('PROFILE.INVALID', 'Both addresses are the same person already: nothing to merge.');
+  const { keep, gone } = await mergeablePair(ctx, keepEmail, mergeEmail);
   const result = await withShopTransaction(ctx, actor, async (s) => {
     const keepKey = await ctx.keys.subjectKey(s.tx, s.shopId, keep.subjectId);
     const goneKey = await ctx.keys.subjectKey(s.tx, s.shopId, gone.subjectId);
     if (!keepKey || !goneKey) throw new TactfulError('SUBJECT.NOT_FOUND', 'One of the two people was erased.');
     const pair: Pair = { keep, gone, keepKey, goneKey };
+    const held = await readProfiles(s, pair);
     const { copied, changed } = await mergeConsent(s, pair);
     await mergeIdentifiers(s, pair);
     const orders = await moveBelongings(s, pair);
     await followConsentWithProfile(s, keep.subjectId);
+    const attributes = await mergeProfiles(s, pair, held);
     await retire(s, pair);
     await appendAudit(s.tx, s.shopId, s.head, {
       action: 'subject.merged',
       actor,
       subjectId: keep.subjectId,
       at: s.recordedAt,
-      details: { mergedSubjectId: gone.subjectId, consentEvents: copied, orders, changed },
+      // Attribute names, sources and times only: never a value.
+      details: { mergedSubjectId: gone.subjectId, consentEvents: copied, orders, changed, attributes },
     });
     return {
       keptSubjectId: keep.subjectId,
@@ -86,6 +297,7 @@ export async function mergeSubjects(
       consentEvents: copied,
       orders,
       changed,
+      attributes,
     };
   });
   ctx.keys.forgetSubject(ctx.shopId, gone.subjectId);
@@ -251,6 +463,52 @@ async function moveBelongings(s: ShopSession, { keep, gone }: Pair): Promise<num
   for (const table of [pushedConsent, consentState, profiles] as const)
     await tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, gone.subjectId)));
   return moved.length;
+}
+
+interface HeldProfiles {
+  kept: { attrs: ProfileAttributes; preferences: CustomerPreferences };
+  merged: { attrs: ProfileAttributes; preferences: CustomerPreferences };
+}
+
+/** Both people's attributes and preferences, read before the merged person's profile and key go. */
+async function readProfiles(s: ShopSession, { keep, gone, keepKey, goneKey }: Pair): Promise<HeldProfiles> {
+  const found = await s.tx
+    .select()
+    .from(profiles)
+    .where(and(eq(profiles.shopId, s.shopId), inArray(profiles.subjectId, [keep.subjectId, gone.subjectId])));
+  const of = (subjectId: string, key: Buffer) => {
+    const row = found.find((r) => r.subjectId === subjectId);
+    return row
+      ? { attrs: openAttributes(key, row), preferences: openPreferences(key, row) }
+      : { attrs: {}, preferences: emptyPreferences() };
+  };
+  return { kept: of(keep.subjectId, keepKey), merged: of(gone.subjectId, goneKey) };
+}
+
+/**
+ * The kept person's profile (when their consent still allows one) holds what both profiles held: attributes
+ * by `mergeAttributes`, preferences by `mergePreferences`, sealed under the kept key.
+ */
+async function mergeProfiles(
+  s: ShopSession,
+  { keep, keepKey }: Pair,
+  held: HeldProfiles,
+): Promise<MergeResult['attributes']> {
+  const { attrs, fromMerged, dropped } = mergeAttributes(held.kept.attrs, held.merged.attrs);
+  const preferences = mergePreferences(held.kept.preferences, held.merged.preferences);
+  const updated = await s.tx
+    .update(profiles)
+    .set({
+      attrsEnc: Object.keys(attrs).length > 0 ? sealAttributes(keepKey, s.shopId, keep.subjectId, attrs) : null,
+      ...derivedColumns(s.shopKeys, attrs, s.recordedAt),
+      preferencesEnc: sealPreferences(keepKey, s.shopId, keep.subjectId, preferences),
+      updatedAt: s.recordedAt,
+    })
+    .where(and(eq(profiles.shopId, s.shopId), eq(profiles.subjectId, keep.subjectId)))
+    .returning({ subjectId: profiles.subjectId });
+  // No profile (personalization is not granted after the merge): nothing of either profile is kept.
+  if (updated.length === 0) return { fromMerged: [], dropped: [] };
+  return { fromMerged, dropped };
 }
 
 /** The kept person's profile follows their consent and their orders now. */

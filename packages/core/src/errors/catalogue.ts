@@ -37,6 +37,10 @@ export const TACTFUL_ERRORS = {
 
   'MAIL.SEND_FAILED': { status: 502, meaning: 'The mail server did not accept a message.' },
 
+  'MAILCHIMP.ADDRESS_TAKEN': {
+    status: 409,
+    meaning: 'Another member of the audience already has the address a member was to move to.',
+  },
   'MAILCHIMP.BAD_CURSOR': { status: 400, meaning: 'A Mailchimp paging cursor is not one Tactful wrote.' },
   'MAILCHIMP.BAD_REQUEST': { status: 502, meaning: 'Mailchimp refused a request as malformed.' },
   'MAILCHIMP.BATCH_TOO_LARGE': { status: 400, meaning: 'More members than one Mailchimp batch call accepts.' },
@@ -95,6 +99,7 @@ export const TACTFUL_ERRORS = {
   'SEGMENT.INVALID': { status: 400, meaning: 'A segment definition is malformed.' },
   'SEGMENT.NOT_FOUND': { status: 404, meaning: 'No segment has that name.' },
 
+  'SHOPIFY.ADDRESS_TAKEN': { status: 409, meaning: 'Another Shopify customer already has the address.' },
   'SHOPIFY.BAD_REQUEST': { status: 502, meaning: 'Shopify refused a request as malformed.' },
   'SHOPIFY.BULK_BUSY': { status: 503, meaning: 'Another bulk operation is running on the shop; retried.' },
   'SHOPIFY.BULK_CLAIMED': { status: 409, meaning: 'Another instance is already running the shop’s bulk import.' },

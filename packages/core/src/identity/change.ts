@@ -6,10 +6,12 @@
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
-import { sealForSubject } from '../store/keyring.js';
+import { openForSubject, sealForSubject } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
-import { orders, subjectIdentifiers, subjects } from '../store/schema.js';
+import { orders, outbox, subjectIdentifiers, subjects } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
+import { enqueue } from '../sync/outbox.js';
+import { EMAIL_CHANGE } from '../sync/targets.js';
 import {
   closeIdentifier,
   EMAIL,
@@ -33,6 +35,8 @@ export type AddressChange =
 export interface ChangeSession extends IdentityKeys {
   tx: Db;
   head: ShopHead;
+  /** The systems told of a change (all but the one that reported it). */
+  settings: { connectedSystems: readonly string[] };
 }
 
 /** The subject's current address changes to `newEmail` (normalised), in the caller's transaction. */
@@ -51,19 +55,50 @@ export async function repointAddress(
   const refuse = async (
     reason: 'suppressed' | 'belongs-to-another' | 'erased',
     otherSubjectId?: string,
+    toldBack?: string,
   ): Promise<AddressChange> => {
     await appendAudit(tx, shopId, s.head, {
       action: 'subject.email_change_refused',
       actor: how.actor,
       subjectId,
       at: how.at,
-      details: { source: how.source, reason, ...(otherSubjectId ? { otherSubjectId } : {}) },
+      details: {
+        source: how.source,
+        reason,
+        ...(otherSubjectId ? { otherSubjectId } : {}),
+        ...(toldBack ? { toldBack } : {}),
+      },
     });
     return { status: 'refused', subjectId, reason, ...(otherSubjectId ? { otherSubjectId } : {}) };
   };
   if (!subject?.wrappedKey) return refuse('erased');
   if (subject.emailIndex.equals(index)) return { status: 'unchanged', subjectId };
-  if ((await suppressionsOf(tx, shopId, [index])).size > 0) return refuse('suppressed');
+  if ((await suppressionsOf(tx, shopId, [index])).size > 0) {
+    // The system that moved the person onto an erased person's address is told to move them back: the
+    // erased address must not stay live there either (Mailchimp would keep mailing it).
+    const key = s.keys.unwrapSubjectKey(s.shopKeys, shopId, subjectId, subject.wrappedKey);
+    const moveBack = key !== null && s.settings.connectedSystems.includes(how.source);
+    if (key && moveBack)
+      await enqueue(
+        tx,
+        s.keys,
+        shopId,
+        [
+          {
+            target: how.source,
+            kind: EMAIL_CHANGE,
+            subjectId,
+            payload: {
+              email: newEmail,
+              newEmail: openForSubject(key, shopId, subjectId, 'email', subject.emailEnc),
+              externalIds: subject.externalIds,
+            },
+          },
+        ],
+        how.at,
+      );
+    return refuse('suppressed', undefined, moveBack ? how.source : undefined);
+  }
   const [taken] = await tx
     .select({ subjectId: subjects.subjectId })
     .from(subjects)
@@ -97,6 +132,7 @@ export async function repointAddress(
         isNull(subjectIdentifiers.validTo),
       ),
     );
+  const oldEmail = openForSubject(key, shopId, subjectId, 'email', subject.emailEnc);
   await insertIdentifiers(tx, [newIdentifierRow(s, subjectId, key, EMAIL, newEmail, how.at)]);
   await tx
     .update(subjects)
@@ -113,14 +149,59 @@ export async function repointAddress(
         eq(orders.customerRef, sql`${`e:${index.toString('hex')}`}`),
       ),
     );
+  // Every other connected system follows (the one that reported the change has it already). The outbox
+  // carries it durably, retried; an adapter moves its record without touching consent.
+  const told = s.settings.connectedSystems.filter((system) => system !== how.source);
+  await enqueue(
+    tx,
+    s.keys,
+    shopId,
+    told.map((target) => ({
+      target,
+      kind: EMAIL_CHANGE,
+      subjectId,
+      payload: { email: oldEmail, newEmail, externalIds: subject.externalIds },
+    })),
+    how.at,
+  );
   await appendAudit(tx, shopId, s.head, {
     action: 'subject.email_changed',
     actor: how.actor,
     subjectId,
     at: how.at,
-    details: { source: how.source },
+    details: { source: how.source, told },
   });
   return { status: 'changed', subjectId };
+}
+
+/**
+ * Whether a system's report naming one of the person's past addresses is behind the times rather than a change
+ * back: Tactful's move off that address is still waiting to reach that system, or the report describes a moment
+ * before the address stopped being theirs, or before that system was last told their address.
+ */
+export async function reportIsStale(
+  tx: Db,
+  shopId: string,
+  subjectId: string,
+  system: string,
+  past: { validTo: Date | null },
+  reportedAt: Date,
+): Promise<boolean> {
+  if (past.validTo && reportedAt.getTime() < past.validTo.getTime()) return true;
+  const sent = await tx
+    .select({ status: outbox.status, deliveredAt: outbox.deliveredAt })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.shopId, shopId),
+        eq(outbox.subjectId, subjectId),
+        eq(outbox.target, system),
+        eq(outbox.kind, EMAIL_CHANGE),
+      ),
+    );
+  return sent.some(
+    (row) => row.status === 'pending' || (row.deliveredAt !== null && reportedAt.getTime() < row.deliveredAt.getTime()),
+  );
 }
 
 /** The subject gains an id in `system` (when nobody holds it now), in the caller's transaction. */

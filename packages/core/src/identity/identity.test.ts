@@ -4,7 +4,8 @@
  * deliveries that arrive late — through the engine's inbox as webhooks would. After each interleaving the
  * guarantees hold: no withdrawal undone except by a fresh first-party opt-in; a data request finds the person by
  * any address they had and returns all their orders; nothing erased is readable or contactable again; the
- * systems are only ever told to subscribe someone whose consent is granted.
+ * systems are only ever told to subscribe someone whose consent is granted; every address change reaches every
+ * system but the one that reported it, and the last one each is told is the person's address now.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -263,6 +264,39 @@ async function checkGuarantees(w: World) {
         );
         expect(fresh, `a withdrawal of ${bundle.subject.email} was undone`).toBe(true);
       }
+      // Every address change reaches every connected system but the one that reported it, through the outbox,
+      // naming an address of the person's own and never an erased one.
+      const addresses = new Set(bundle.identifiers.filter((i) => i.kind === 'email').map((i) => i.value));
+      const changes = bundle.audit.filter((a) => a.action === 'subject.email_changed' && a.subjectId === subjectId);
+      // A change onto an erased person's address is refused and the system that made it told to move back.
+      const movedBack = bundle.audit
+        .filter((a) => a.action === 'subject.email_change_refused' && a.subjectId === subjectId)
+        .flatMap((a) => {
+          const back = (a.details as { toldBack?: string }).toldBack;
+          return back ? [back] : [];
+        });
+      const told = [...changes.flatMap((a) => (a.details as { told?: string[] }).told ?? []), ...movedBack];
+      for (const change of changes) {
+        const { source, told: targets = [] } = change.details as { source: string; told?: string[] };
+        expect([...targets].sort()).toEqual(['mailchimp', 'shopify'].filter((system) => system !== source));
+      }
+      const moves = bundle.outbox.filter((o) => o.kind === 'subject.email_change');
+      expect(moves.map((m) => m.target).sort()).toEqual([...told].sort());
+      for (const move of moves) {
+        const { email: from, newEmail } = move.payload as { email: string; newEmail: string };
+        expect(addresses.has(newEmail), `${subjectId} is moved onto ${newEmail}, not theirs`).toBe(true);
+        expect(addresses.has(from) || w.erasedAddresses.has(from), `${subjectId} is moved from ${from}`).toBe(true);
+        expect(w.erasedAddresses.has(newEmail), `${subjectId} is moved onto an erased address`).toBe(false);
+      }
+      // The last move queued names the address the person has now, unless a later change came from that
+      // system itself (it needs no telling).
+      const latest = changes.at(-1);
+      if (latest && movedBack.length === 0)
+        for (const target of ['shopify', 'mailchimp']) {
+          const last = moves.filter((m) => m.target === target).at(-1);
+          if ((latest.details as { source: string }).source !== target)
+            expect((last?.payload as { newEmail?: string } | undefined)?.newEmail).toBe(bundle.subject.email);
+        }
       // What each system is left holding once the outbox is delivered (the last push wins) is granted only
       // while the consent is.
       const last = new Map<string, string | undefined>();

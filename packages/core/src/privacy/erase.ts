@@ -263,7 +263,8 @@ export async function eraseSubject(
           set: { reason, requestId, at: s.recordedAt },
         });
 
-    // Each system is told to forget the person by its own id and their address now.
+    // Each system is told to forget the person: their address now, their latest id there, and every address and
+    // id they had before (Mailchimp deletes a member per address, Shopify erases each customer id).
     const queuedFor = currentEmail ? [...s.settings.connectedSystems] : [];
     await enqueue(
       tx,
@@ -273,7 +274,14 @@ export async function eraseSubject(
         target,
         kind: 'subject.erase',
         subjectId,
-        payload: { email: currentEmail, externalIds, requestId },
+        // Every address and id they ever had: the system erases each record it may hold under any of them.
+        payload: {
+          email: currentEmail,
+          externalIds,
+          emails: [...emails],
+          allIds: Object.fromEntries([...ids].map(([system, values]) => [system, [...values]])),
+          requestId,
+        },
       })),
       s.recordedAt,
     );

@@ -5,12 +5,12 @@ import { withShopTransaction, type ShopContext } from '../shop/context.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { CustomerRecord } from '../ports.js';
 import { findSubjectByEmail, findSubjectByIdentifier, subjectsByIndexes, type SubjectRow } from './subjects.js';
-import { repointAddress, type AddressChange } from '../identity/change.js';
+import { reportIsStale, repointAddress, type AddressChange } from '../identity/change.js';
 import { and, eq } from 'drizzle-orm';
 import { validInterests } from '../preferences/preferences.js';
 import { consentState, subjects } from '../store/schema.js';
 import { openForSubject } from '../store/keyring.js';
-import { EMAIL, holdersOf, identifierIndex } from '../identity/identifiers.js';
+import { EMAIL, holdersOf, identifierIndex, identifiersOf } from '../identity/identifiers.js';
 import { enqueue } from '../sync/outbox.js';
 import { readProfile, type ProfileView } from './view.js';
 import {
@@ -224,6 +224,17 @@ export async function changeEmail(
       'SUBJECT.NOT_FOUND',
       `No customer with email ${previous} in shop ${ctx.shopId}: check the address or the --shop.`,
     );
+  const lookup = { keys: ctx.keys, shopKeys, shopId: ctx.shopId };
+  if (!found.emailIndex.equals(identifierIndex(lookup, EMAIL, previous))) {
+    // The report starts from an address the person has left. When it lands on one they had after it, the
+    // move is already in their history (Tactful's own change coming back, or a system catching up): nothing
+    // moves back.
+    const had = await identifiersOf(ctx.db, ctx.shopId, [found.subjectId]);
+    const from = had.find((r) => r.kind === EMAIL && r.valueIndex.equals(identifierIndex(lookup, EMAIL, previous)));
+    const onto = had.find((r) => r.kind === EMAIL && r.valueIndex.equals(identifierIndex(lookup, EMAIL, next)));
+    if (from && onto && onto.validFrom.getTime() >= from.validFrom.getTime())
+      return { status: 'unchanged', subjectId: found.subjectId };
+  }
   return withShopTransaction(ctx, actor, (s) =>
     repointAddress(s, found.subjectId, next, { source, actor, at: s.recordedAt }),
   );
@@ -240,6 +251,8 @@ export async function noteCustomerAddress(
   externalId: string,
   email: string,
   actor: Actor,
+  /** When the system says the customer record last changed (its `updatedAt`). */
+  reportedAt: Date = ctx.now(),
 ): Promise<AddressChange | null> {
   const next = parseEmail(email);
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
@@ -251,7 +264,13 @@ export async function noteCustomerAddress(
     .from(subjects)
     .where(and(eq(subjects.shopId, ctx.shopId), eq(subjects.subjectId, holder.subjectId)));
   if (!subject?.wrappedKey) return null;
-  if (subject.emailIndex.equals(identifierIndex(lookup, EMAIL, next)))
+  const nextIndex = identifierIndex(lookup, EMAIL, next);
+  if (subject.emailIndex.equals(nextIndex)) return { status: 'unchanged', subjectId: holder.subjectId };
+  // An address the person had before: a change back only when the system has heard of the move off it.
+  const past = (await identifiersOf(ctx.db, ctx.shopId, [holder.subjectId]))
+    .filter((r) => r.kind === EMAIL && r.valueIndex.equals(nextIndex))
+    .at(-1);
+  if (past && (await reportIsStale(ctx.db, ctx.shopId, holder.subjectId, system, past, reportedAt)))
     return { status: 'unchanged', subjectId: holder.subjectId };
   return withShopTransaction(ctx, actor, (s) =>
     repointAddress(s, holder.subjectId, next, { source: system, actor, at: s.recordedAt }),

@@ -32,6 +32,31 @@ interface ProfilePayload {
 interface ErasePayload {
   email: string;
   externalIds?: Record<string, string>;
+  /** Every address the person ever had (the current one included); older rows carry only `email`. */
+  emails?: string[];
+  /** Every id the person ever had in each system. */
+  allIds?: Record<string, string[]>;
+}
+
+/** The outbox kind of an address change another system must follow (written by identity/change.ts). */
+export const EMAIL_CHANGE = 'subject.email_change';
+
+interface EmailChangePayload {
+  /** The address the system holds the person under (their previous one in Tactful). */
+  email: string;
+  newEmail: string;
+  externalIds?: Record<string, string>;
+}
+
+/** Every address an erasure names, the current one first. */
+const erasedEmails = (p: ErasePayload): string[] => [...new Set([p.email, ...(p.emails ?? [])].filter(Boolean))];
+
+/** One outcome for an item made of several calls: the first failure, retryable only if every failure is. */
+function combined(outcomes: DeliveryOutcome[]): DeliveryOutcome {
+  const failures = outcomes.filter((o) => !o.ok);
+  if (failures.length === 0) return { ok: true };
+  const fatal = failures.find((f) => !f.ok && f.error instanceof TactfulError && !f.error.retryable);
+  return fatal ?? failures[0]!;
 }
 
 function toPush(item: OutboxItem, system: string): ConsentPush {
@@ -85,9 +110,35 @@ export function platformTarget(platform: CommercePlatform): DeliverBatch {
       } else if (item.kind === 'subject.erase') {
         if (!platform.capabilities.erasure || !platform.eraseCustomer) out[i] = unsupported(item.kind, platform.system);
         else {
+          // Every customer record the person ever had there (a customer id each), else the one under their address.
           const p = item.payload as unknown as ErasePayload;
+          const ids = [...new Set([...(p.allIds?.[platform.system] ?? []), p.externalIds?.[platform.system]])].filter(
+            (id): id is string => Boolean(id),
+          );
+          const refs =
+            ids.length > 0 ? ids.map((externalId) => ({ email: p.email, externalId })) : [{ email: p.email }];
+          const outcomes: DeliveryOutcome[] = [];
+          for (const ref of refs) {
+            try {
+              await platform.eraseCustomer(ref);
+              outcomes.push({ ok: true });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+          out[i] = combined(outcomes);
+        }
+      } else if (item.kind === EMAIL_CHANGE) {
+        // A platform that cannot change a customer's address keeps its own: nothing to deliver.
+        if (!platform.capabilities.emailChange || !platform.updateCustomer) out[i] = { ok: true };
+        else {
+          const p = item.payload as unknown as EmailChangePayload;
           try {
-            await platform.eraseCustomer({ email: p.email, externalId: p.externalIds?.[platform.system] });
+            await platform.updateCustomer({
+              email: p.email,
+              externalId: p.externalIds?.[platform.system],
+              newEmail: p.newEmail,
+            });
             out[i] = { ok: true };
           } catch (error) {
             out[i] = { ok: false, error };
@@ -135,7 +186,12 @@ export function providerTarget(provider: EmailProvider): DeliverBatch {
         if (push.purpose !== 'email_marketing') out[i] = { ok: true };
         else changes.push([i, { email: push.email, consent: push }]);
       } else if (item.kind === 'subject.erase') {
-        changes.push([i, { email: (item.payload as unknown as ErasePayload).email, consent: { erased: true } }]);
+        // A member for every address the person ever had: each is deleted (the item succeeds when all are).
+        for (const email of erasedEmails(item.payload as unknown as ErasePayload))
+          changes.push([i, { email, consent: { erased: true } }]);
+      } else if (item.kind === EMAIL_CHANGE) {
+        const p = item.payload as unknown as EmailChangePayload;
+        changes.push([i, { email: p.email, newEmail: p.newEmail }]);
       } else if (item.kind === 'profile.push') {
         const p = item.payload as unknown as ProfilePayload;
         // Names travel as the audience's standard merge fields; someone outside the audience is not added.
@@ -146,11 +202,13 @@ export function providerTarget(provider: EmailProvider): DeliverBatch {
         else changes.push([i, { email: p.email, mergeFields }]);
       } else out[i] = unsupported(item.kind, provider.system);
     }
+    const perItem = new Map<number, DeliveryOutcome[]>();
     for (let start = 0; start < changes.length; start += provider.capabilities.maxBatch) {
       const slice = changes.slice(start, start + provider.capabilities.maxBatch);
       const results = await provider.pushMembers(slice.map(([, c]) => c));
-      slice.forEach(([i], j) => (out[i] = outcome(results[j])));
+      slice.forEach(([i], j) => perItem.set(i, [...(perItem.get(i) ?? []), outcome(results[j])]));
     }
+    for (const [i, outcomes] of perItem) out[i] = combined(outcomes);
     return out;
   };
 }

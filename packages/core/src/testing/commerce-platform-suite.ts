@@ -69,7 +69,12 @@ export const commercePlatformTestNames = [
   'streamAllOrdersEqualsPaging',
 ] as const;
 
-export type CommercePlatformTestName = (typeof commercePlatformTestNames)[number];
+/** Address changes (`CustomerUpdate.newEmail`, with `capabilities.emailChange`), in their own list and block. */
+export const commercePlatformAddressTestNames = ['emailChange', 'emailChangeTaken'] as const;
+
+export type CommercePlatformTestName =
+  | (typeof commercePlatformTestNames)[number]
+  | (typeof commercePlatformAddressTestNames)[number];
 
 export interface DescribeCommercePlatformOptions {
   name: string;
@@ -179,6 +184,8 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
       if (capabilities.bulkOrders) expect(typeof platform.streamAllOrders).toBe('function');
       if (capabilities.consentWrite) expect(typeof platform.pushConsent).toBe('function');
       if (capabilities.erasure) expect(typeof platform.eraseCustomer).toBe('function');
+      if (capabilities.customerUpdate || capabilities.emailChange)
+        expect(typeof platform.updateCustomer).toBe('function');
     });
 
     test(
@@ -464,6 +471,43 @@ export function describeCommercePlatform(options: DescribeCommercePlatformOption
         expect(byId(streamed)).toEqual(byId(paged));
       },
       (p) => p.capabilities.bulkOrders,
+    );
+  });
+
+  describe(`CommercePlatform conformance: ${options.name} (address changes)`, () => {
+    test(
+      'emailChange',
+      'an address change moves the customer to the new address, its consent untouched',
+      async ({ platform, oracle }) => {
+        const from = email('Move');
+        const to = email('Moved');
+        const at = new Date('2025-03-01T10:00:00Z');
+        await oracle.seedCustomer({ email: from, consent: { state: 'withdrawn', occurredAt: at } });
+        await platform.updateCustomer!({ email: from, newEmail: to });
+        expect(await oracle.customerExists(from)).toBe(false);
+        expect(await oracle.customerExists(to)).toBe(true);
+        expect((await oracle.readConsent(to))?.state).toBe('withdrawn');
+      },
+      (p) => p.capabilities.emailChange === true,
+    );
+
+    test(
+      'emailChangeTaken',
+      "an address change onto another customer's address is refused, not retryable, nothing changed",
+      async ({ platform, oracle }) => {
+        const from = email('MoveTaken');
+        const to = email('Taken');
+        await oracle.seedCustomer({ email: from });
+        await oracle.seedCustomer({ email: to });
+        const error = await platform.updateCustomer!({ email: from, newEmail: to }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(isTactfulError(error)).toBe(true);
+        expect((error as { retryable: boolean }).retryable).toBe(false);
+        expect(await oracle.customerExists(from)).toBe(true);
+      },
+      (p) => p.capabilities.emailChange === true,
     );
   });
 }

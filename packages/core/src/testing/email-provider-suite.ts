@@ -85,7 +85,16 @@ export const emailProviderTestNames = [
   'triggerJourney sends once per key',
 ] as const;
 
-export type EmailProviderTestName = (typeof emailProviderTestNames)[number];
+/** Address changes (`MemberChange.newEmail`), kept in their own list and block. */
+export const emailProviderAddressTestNames = [
+  'pushMembers moves a member to its new address, keeping its status',
+  'pushMembers moving an address it does not hold adds nobody',
+  'pushMembers refuses to move a member onto another member’s address',
+] as const;
+
+export type EmailProviderTestName =
+  | (typeof emailProviderTestNames)[number]
+  | (typeof emailProviderAddressTestNames)[number];
 
 export interface DescribeEmailProviderOptions {
   name: string;
@@ -462,6 +471,42 @@ export function describeEmailProvider(options: DescribeEmailProviderOptions): vo
       // Another key is another email (one per order): the key is what makes it once, not the person.
       expect(await journey.trigger(journey.request(`${key}-next`, message!))).toEqual({ status: 'triggered' });
       expect(await journey.emails(email)).toHaveLength(2);
+    });
+  });
+
+  describe(`EmailProvider conformance: ${options.name} (address changes)`, () => {
+    const move = (from: string, to: string): MemberChange => ({ email: from, newEmail: to });
+
+    test('pushMembers moves a member to its new address, keeping its status', async ({ provider, oracle }) => {
+      for (const state of ['subscribed', 'unsubscribed'] as const) {
+        const from = address(`move-${state}`);
+        const to = address(`moved-${state}`);
+        await oracle.seedMember(from, state);
+        const [result] = await provider.pushMembers([move(from, to)]);
+        expect(result).toMatchObject({ ok: true });
+        expect(await oracle.readMember(from)).toBeNull();
+        // Never resubscribed (nor unsubscribed) by the move.
+        expect((await oracle.readMember(to))?.state).toBe(state);
+      }
+    });
+
+    test('pushMembers moving an address it does not hold adds nobody', async ({ provider, oracle }) => {
+      const from = address('move-unknown');
+      const to = address('moved-unknown');
+      const [result] = await provider.pushMembers([move(from, to)]);
+      expect(result).toMatchObject({ ok: true });
+      expect(await oracle.readMember(to)).toBeNull();
+    });
+
+    test('pushMembers refuses to move a member onto another member’s address', async ({ provider, oracle }) => {
+      const from = address('move-taken');
+      const to = address('taken');
+      await oracle.seedMember(from, 'subscribed');
+      await oracle.seedMember(to, 'unsubscribed');
+      const [result] = await provider.pushMembers([move(from, to)]);
+      expect(result).toMatchObject({ ok: false, retryable: false });
+      expect((await oracle.readMember(from))?.state).toBe('subscribed');
+      expect((await oracle.readMember(to))?.state).toBe('unsubscribed');
     });
   });
 }

@@ -100,30 +100,8 @@ export function createSandboxActions(state: SandboxState): MailchimpSandboxActio
     },
     changeEmail(oldEmail, newEmail, opts = {}) {
       const { audience, member } = target(oldEmail, opts.listId);
-      const at = now();
-      const normalised = normaliseEmail(newEmail);
-      const taken = audience.members.get(subscriberHash(normalised));
-      if (taken && taken !== member) throw new Error(`${normalised} is already a member of audience ${audience.id}`);
-      audience.members.delete(member.id);
-      const oldId = member.id;
-      member.id = subscriberHash(normalised);
-      member.email_address = normalised;
-      member.last_changed = mailchimpTime(at);
-      audience.members.set(member.id, member);
-      for (const segment of audience.segments.values())
-        if (segment.members.delete(oldId)) segment.members.add(member.id);
-      fire(
-        audience,
-        'upemail',
-        opts.source ?? 'user',
-        {
-          list_id: audience.id,
-          new_id: member.unique_email_id,
-          new_email: normalised,
-          old_email: normaliseEmail(oldEmail),
-        },
-        at,
-      );
+      const taken = state.changeAddress(audience, member, newEmail, opts.source ?? 'user', now());
+      if (taken) throw new Error(`${taken.email_address} is already a member of audience ${audience.id}`);
     },
     erase(email, opts = {}) {
       const { audience, member } = target(email, opts.listId);

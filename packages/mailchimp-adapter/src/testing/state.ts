@@ -275,6 +275,44 @@ export function createSandboxState(
     return segment;
   }
 
+  /**
+   * An address change (the admin's edit, the member's own, or the API's PATCH with a new `email_address`): the
+   * same member under a new address and hash, status and history kept; the `upemail` webhook fires. Returns
+   * the other member holding the new address instead, when there is one (nothing changes then).
+   */
+  function changeAddress(
+    audience: SandboxAudience,
+    member: SandboxMember,
+    newEmail: string,
+    source: ChangeSource,
+    at: Date,
+  ): SandboxMember | null {
+    const normalised = normaliseEmail(newEmail);
+    const oldEmail = member.email_address;
+    const taken = audience.members.get(subscriberHash(normalised));
+    if (taken && taken !== member) return taken;
+    audience.members.delete(member.id);
+    const oldId = member.id;
+    member.id = subscriberHash(normalised);
+    member.email_address = normalised;
+    member.last_changed = mailchimpTime(at);
+    audience.members.set(member.id, member);
+    for (const segment of audience.segments.values()) if (segment.members.delete(oldId)) segment.members.add(member.id);
+    fire(
+      audience,
+      'upemail',
+      source,
+      {
+        list_id: audience.id,
+        new_id: member.unique_email_id,
+        new_email: normalised,
+        old_email: normaliseEmail(oldEmail),
+      },
+      at,
+    );
+    return null;
+  }
+
   /** Permanent deletion: the member is gone, and the address is remembered so the API cannot re-import it. */
   function eraseMember(audience: SandboxAudience, member: SandboxMember, source: ChangeSource): void {
     const at = now();
@@ -356,6 +394,7 @@ export function createSandboxState(
     tagMember,
     addSegment,
     eraseMember,
+    changeAddress,
     recipientsOf,
   };
 }

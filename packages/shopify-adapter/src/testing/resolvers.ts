@@ -33,11 +33,12 @@ export interface SandboxMutations {
   customerUpdate(input: CustomerUpdateInput): unknown;
 }
 
-/** The part of CustomerInput the sandbox models (names); other fields are refused, not silently dropped. */
+/** The part of CustomerInput the sandbox models (names, address); other fields are refused, not silently dropped. */
 export interface CustomerUpdateInput {
   id?: string | null;
   firstName?: string | null;
   lastName?: string | null;
+  email?: string | null;
   [field: string]: unknown;
 }
 

@@ -34,6 +34,7 @@ import { loadAdminSchema } from './schema.js';
 import {
   createShopState,
   findCustomerByEmail,
+  normaliseEmail,
   putCustomer,
   putOrder,
   removeCustomer,
@@ -459,7 +460,7 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       const customer =
         input.id && gidResource(input.id) === 'Customer' ? state.customers.get(fromGid(input.id)) : undefined;
       if (!customer) userErrors.push({ field: ['id'], message: 'Customer does not exist' });
-      const modelled = new Set(['id', 'firstName', 'lastName']);
+      const modelled = new Set(['id', 'firstName', 'lastName', 'email']);
       for (const field of Object.keys(input)) {
         if (!modelled.has(field) && input[field] !== undefined)
           userErrors.push({ field: [field], message: `The Tactful sandbox does not model ${field}` });
@@ -472,11 +473,17 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
             message: `${field === 'firstName' ? 'First name' : 'Last name'} is too long (maximum is 255 characters)`,
           });
       }
+      const email = typeof input.email === 'string' ? normaliseEmail(input.email) : null;
+      if (input.email !== undefined && !email) userErrors.push({ field: ['email'], message: 'Email is invalid' });
+      const holder = email ? findCustomerByEmail(state, email) : undefined;
+      if (holder && holder !== customer) userErrors.push({ field: ['email'], message: 'Email has already been taken' });
       if (userErrors.length > 0 || !customer) return { customer: null, userErrors };
       // null or "" clears a name, as in Shopify.
       if (input.firstName !== undefined) customer.firstName = input.firstName || null;
       if (input.lastName !== undefined) customer.lastName = input.lastName || null;
       customer.updatedAt = now();
+      // The same customer under another address: the index by address follows.
+      if (email && email !== customer.email) putCustomer(state, { ...customer, email });
       return {
         customer: { ...(createRoot(execContext(), hooks).customer({ id: toGid('Customer', customer.id) }) ?? {}) },
         userErrors,

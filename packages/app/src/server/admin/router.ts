@@ -6,6 +6,7 @@ import { adminCampaign } from './campaign.js';
 import { dashboardRoutes } from './dashboard.js';
 import { adminDataRequests } from './data-requests.js';
 import { loginRoutes } from './login.js';
+import { mergeRoutes } from './merge.js';
 import { recommendationRoutes } from './recommendations.js';
 import { adminSegments } from './segments.js';
 import { settingsRoutes } from './settings.js';
@@ -30,6 +31,7 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
   router.use(auditRoutes(tactful));
   router.use(adminSegments(tactful));
   router.use(adminDataRequests(tactful));
+  router.use(mergeRoutes(tactful));
   router.use(adminCampaign(ctx));
   router.use(recommendationRoutes(tactful));
   router.use(settingsRoutes(tactful));

@@ -31,6 +31,19 @@ function updateMember(
     member = state.newMember(audience, String(body.email_address).trim(), requested ?? 'subscribed', at);
     if (member.status === 'pending') audience.confirmationEmails.push(email);
   } else if (requested !== undefined) state.setStatus(audience, member, requested, 'api', at);
+  // An existing member given another address moves to it (PATCH/PUT of the old hash), keeping its status.
+  if (!created && body.email_address !== undefined && email !== member.email_address) {
+    if (!emailPattern.test(email))
+      throw invalidResource(`${email} looks fake or invalid, please enter a real email address.`);
+    if (audience.forgotten.has(subscriberHash(email)))
+      throw new ApiProblem(
+        400,
+        'Forgotten Email Not Subscribed',
+        `${email} was permanently deleted and cannot be re-imported.`,
+      );
+    if (state.changeAddress(audience, member, email, 'api', at))
+      throw new ApiProblem(400, 'Member Exists', `${email} is already a list member.`);
+  }
   let changed = state.applyMergeFields(audience, member, body.merge_fields as Record<string, unknown> | undefined);
   const permissions = body.marketing_permissions as
     | Array<{ marketing_permission_id?: string; enabled?: boolean }>

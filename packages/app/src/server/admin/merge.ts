@@ -1,0 +1,44 @@
+import { type Actor, isTactfulError, type Tactful } from '@tactful/core';
+import express, { type Router } from 'express';
+import { statusOf } from '../error-status.js';
+import { bodyText, queryText } from '../form-fields.js';
+import { mergePage } from './views/merge.js';
+
+const adminActor: Actor = { type: 'admin', id: 'dashboard' };
+
+/**
+ * Merging two people who are one: the owner names both by address, sees both and the result (the preview is
+ * audited as a view of both), and confirms; the merge runs through `tactful.profiles.merge`, audited. A refusal
+ * (the same person, an unknown, erased or suppressed address) is the page again with the reason, nothing changed.
+ */
+export function mergeRoutes(tactful: Tactful): Router {
+  const router = express.Router();
+
+  router.get('/admin/merge', async (req, res) => {
+    const keep = queryText(req, 'keep').trim();
+    const other = queryText(req, 'other').trim();
+    const ok = queryText(req, 'merged') ? `Merged. ${queryText(req, 'merged')} is now one person.` : undefined;
+    if (!keep && !other) return void res.send(mergePage({ ok }));
+    try {
+      const preview = await tactful.profiles.previewMerge(keep, other, adminActor);
+      res.send(mergePage({ keep, other, preview }));
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res.status(statusOf(error)).send(mergePage({ keep, other, error: `${error.message} Nothing was changed.` }));
+    }
+  });
+
+  router.post('/admin/merge', async (req, res) => {
+    const keep = bodyText(req, 'keep').trim();
+    const other = bodyText(req, 'other').trim();
+    try {
+      await tactful.profiles.merge(keep, other, adminActor);
+      res.redirect(303, `/admin/merge?merged=${encodeURIComponent(keep)}`);
+    } catch (error) {
+      if (!isTactfulError(error)) throw error;
+      res.status(statusOf(error)).send(mergePage({ keep, other, error: `${error.message} Nothing was changed.` }));
+    }
+  });
+
+  return router;
+}
