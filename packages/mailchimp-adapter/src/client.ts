@@ -217,6 +217,9 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
       request('PUT', `/campaigns/${encodeURIComponent(campaignId)}/content`, { body }, null),
     sendCampaign: (campaignId: string) =>
       request('POST', `/campaigns/${encodeURIComponent(campaignId)}/actions/send`, {}, null),
+    sendTestEmail: (campaignId: string, body: { test_emails: string[]; send_type: 'html' | 'plaintext' }) =>
+      request('POST', `/campaigns/${encodeURIComponent(campaignId)}/actions/test`, { body }, null),
+    deleteCampaign: (campaignId: string) => request('DELETE', `/campaigns/${encodeURIComponent(campaignId)}`, {}, null),
     getCampaign: (campaignId: string) =>
       request('GET', `/campaigns/${encodeURIComponent(campaignId)}`, {}, campaignSchema),
     getReport: (campaignId: string) => request('GET', `/reports/${encodeURIComponent(campaignId)}`, {}, reportSchema),

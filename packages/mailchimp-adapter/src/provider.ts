@@ -38,6 +38,7 @@ export interface MailchimpProvider extends EmailProvider {
   readonly options: Readonly<MailchimpOptions>;
   sendCampaign: NonNullable<EmailProvider['sendCampaign']>;
   campaignReport: NonNullable<EmailProvider['campaignReport']>;
+  sendTest: NonNullable<EmailProvider['sendTest']>;
   /** Makes sure the campaign merge fields exist on the audience (idempotent). */
   ensureCampaignMergeFields(): Promise<string[]>;
   /**
@@ -519,6 +520,7 @@ export function createMailchimpProvider(
     getMember,
     sendCampaign: campaigns.sendCampaign,
     campaignReport: campaigns.campaignReport,
+    sendTest: campaigns.sendTest,
     ensureCampaignMergeFields: campaigns.ensureMergeFields,
     async checkAudience() {
       const list = await client.getList(listId);

@@ -1,8 +1,10 @@
-import type { CampaignReport, CampaignRequest, CampaignResult } from '@tactful/core';
+import { randomBytes } from 'node:crypto';
+import type { CampaignReport, CampaignRequest, CampaignResult, TestEmailRequest } from '@tactful/core';
 import { TactfulError, isTactfulError } from '@tactful/core';
 import type { MailchimpClient } from '../client.js';
 import type { MailchimpOptions } from '../options.js';
 import { normaliseEmail } from '../subscriber-hash.js';
+import { renderMergeTags } from './merge-tags.js';
 import { campaignFieldsFor, campaignMergeFields, renderCampaignHtml } from './template.js';
 
 const CHUNK = 500;
@@ -189,5 +191,40 @@ export function createCampaignSender(deps: {
     };
   }
 
-  return { ensureMergeFields, sendCampaign, campaignReport };
+  /**
+   * A test email to the shop's own address, the way an owner sends one from Mailchimp: a draft campaign on the
+   * audience holding this one email's values (filled in, not merge fields: the owner is usually not a member),
+   * Mailchimp's "send a test" to the address, then the draft is deleted. No member is written, nobody in the
+   * audience gets it, and Mailchimp's reports never count it.
+   */
+  async function sendTest(request: TestEmailRequest): Promise<{ testId: string }> {
+    if (!request.to.includes('@'))
+      throw new TactfulError('MAILCHIMP.INVALID_EMAIL', `A test email needs an address to go to, not "${request.to}".`);
+    const fields = campaignFieldsFor(request.content, options.mergeTags);
+    const escape = (v: string) =>
+      v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    const html = renderMergeTags(
+      renderCampaignHtml({ storeName: request.sender.name, tags: options.mergeTags, note: request.note }),
+      { merge: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, escape(deps.sanitise(v))])), system: {} },
+    );
+    const campaign = await client.createCampaign({
+      type: 'regular',
+      recipients: { list_id: listId },
+      settings: {
+        subject_line: request.subject,
+        from_name: request.sender.name,
+        reply_to: request.sender.email,
+        title: `tactful-test:${randomBytes(6).toString('hex')}`,
+      },
+    });
+    try {
+      await client.setCampaignContent(campaign.id, { html });
+      await client.sendTestEmail(campaign.id, { test_emails: [request.to], send_type: 'html' });
+    } finally {
+      await client.deleteCampaign(campaign.id).catch(() => undefined);
+    }
+    return { testId: campaign.id };
+  }
+
+  return { ensureMergeFields, sendCampaign, campaignReport, sendTest };
 }

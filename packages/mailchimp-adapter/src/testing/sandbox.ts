@@ -21,7 +21,7 @@ import { loadSpecValidator } from './openapi.js';
 import { renderForMember } from './render.js';
 import { createRouter } from './router.js';
 import { sandboxRoutes, type SandboxContext } from './routes/index.js';
-import { createSandboxState } from './state.js';
+import { createSandboxState, type SandboxTestEmail } from './state.js';
 import {
   mailchimpTime,
   type MailchimpSandboxOptions,
@@ -77,6 +77,8 @@ export interface MailchimpSandbox {
     readonly campaigns: Map<string, SandboxCampaign>;
     /** Journey steps the API triggered, with the (normalised) address. */
     readonly journeyTriggers: Array<{ journeyId: number; stepId: number; email: string }>;
+    /** Test emails sent ("send a test"), oldest first, with their HTML as the recipient gets it. */
+    readonly testEmails: SandboxTestEmail[];
     /** Every webhook delivery made, in the order sent. */
     readonly deliveries: WebhookDelivery[];
     /** Status changes Mailchimp refused (compliance state, forgotten address, archived). */
@@ -159,6 +161,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}): M
       audiences: state.audiences,
       campaigns: state.campaigns,
       journeyTriggers: state.journeyTriggers,
+      testEmails: state.testEmails,
       deliveries: webhooks.deliveries,
       refusals: state.refusals,
     },

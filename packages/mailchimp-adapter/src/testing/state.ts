@@ -29,6 +29,17 @@ export interface Refusal {
 
 export type SandboxState = ReturnType<typeof createSandboxState>;
 
+/** A test email Mailchimp sent ("send a test"): to whom, as what, and the HTML as it arrives. */
+export interface SandboxTestEmail {
+  campaignId: string;
+  to: string;
+  subject: string;
+  fromName: string;
+  replyTo: string;
+  html: string;
+  at: Date;
+}
+
 export function createSandboxState(seeds: SandboxAudienceSeed[], webhooks: WebhookDeliveries, now: () => Date) {
   let nextWebId = 1000;
   let nextSegmentId = 1;
@@ -36,6 +47,7 @@ export function createSandboxState(seeds: SandboxAudienceSeed[], webhooks: Webho
   const audiences = new Map<string, SandboxAudience>();
   const campaigns = new Map<string, SandboxCampaign>();
   const journeyTriggers: Array<{ journeyId: number; stepId: number; email: string }> = [];
+  const testEmails: SandboxTestEmail[] = [];
   const refusals: Array<{ email: string; status: MemberStatus; title: string }> = [];
   const fire = webhooks.fire;
 
@@ -278,6 +290,7 @@ export function createSandboxState(seeds: SandboxAudienceSeed[], webhooks: Webho
     audiences,
     campaigns,
     journeyTriggers,
+    testEmails,
     refusals,
     now,
     fire,
