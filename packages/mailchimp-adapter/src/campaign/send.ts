@@ -5,7 +5,7 @@ import type { MailchimpClient } from '../client.js';
 import type { MailchimpOptions } from '../options.js';
 import { normaliseEmail } from '../subscriber-hash.js';
 import { renderMergeTags } from './merge-tags.js';
-import { campaignFieldsFor, campaignMergeFields, renderCampaignHtml } from './template.js';
+import { campaignFieldsFor, campaignMergeFields, escapeHtml, renderCampaignHtml } from './template.js';
 
 const CHUNK = 500;
 
@@ -201,11 +201,12 @@ export function createCampaignSender(deps: {
     if (!request.to.includes('@'))
       throw new TactfulError('MAILCHIMP.INVALID_EMAIL', `A test email needs an address to go to, not "${request.to}".`);
     const fields = campaignFieldsFor(request.content, options.mergeTags);
-    const escape = (v: string) =>
-      v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
     const html = renderMergeTags(
       renderCampaignHtml({ storeName: request.sender.name, tags: options.mergeTags, note: request.note }),
-      { merge: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, escape(deps.sanitise(v))])), system: {} },
+      {
+        merge: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, escapeHtml(deps.sanitise(v))])),
+        system: {},
+      },
     );
     const campaign = await client.createCampaign({
       type: 'regular',
