@@ -221,6 +221,8 @@ export interface TactfulCustomers {
    * person's own export then say who looked and when. False for an unknown or erased customer.
    */
   viewed(subjectId: string, actor: Actor, what?: string): Promise<boolean>;
+  /** Records an owner's action on the customer that no other part audits (`admin.action`, e.g. a link sent). */
+  acted(subjectId: string, actor: Actor, action: string): Promise<boolean>;
   /** The campaign emails the customer was picked for, newest first, with their wave's opens and clicks. */
   emails(subjectId: string): Promise<CustomerEmail[]>;
 }
@@ -354,8 +356,8 @@ export interface TactfulPrivacy {
   ): Promise<{ erased: StaleSubject[]; compaction: CompactionReport | null }>;
   /** The record of processing activities (Art. 30). */
   register(months?: number): Promise<ProcessingRegister>;
-  /** Export bundles prepared for platform data requests (customers/data_request), for the merchant. */
-  dataRequests(): Promise<Array<{ requestId: string; preparedAt: string }>>;
+  /** Export bundles prepared for platform data requests (customers/data_request), for the merchant; who each names. */
+  dataRequests(): Promise<Array<{ requestId: string; preparedAt: string; subjectId: string | null }>>;
   /** One prepared bundle, for the merchant to hand over; each download is audited. */
   dataRequest(requestId: string, actor?: Actor): Promise<DataRequestBundle>;
 }

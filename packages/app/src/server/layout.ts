@@ -33,6 +33,7 @@ export interface PageOptions {
 
 const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin', 'Dashboard'],
+  ['/admin/customers', 'Customers'],
   ['/admin/audit', 'Audit log'],
   ['/admin/segments', 'Segments'],
   ['/admin/recommendations', 'Recommendations'],

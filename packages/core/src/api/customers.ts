@@ -20,6 +20,7 @@ export function customersApi(ctx: ShopContext): TactfulCustomers {
       return listCustomers(ctx, rest, members);
     },
     viewed: (subjectId, actor = systemActor, what = 'customer page') => recordCustomerView(ctx, subjectId, actor, what),
+    acted: (subjectId, actor, action) => recordCustomerView(ctx, subjectId, actor, action, 'admin.action'),
     emails: (subjectId) => customerEmails(ctx, subjectId),
   };
 }

@@ -203,6 +203,7 @@ export async function recordCustomerView(
   subjectId: string,
   actor: Actor,
   what: string,
+  action: 'subject.viewed' | 'admin.action' = 'subject.viewed',
 ): Promise<boolean> {
   const [live] = await rows<{ subject_id: string }>(
     ctx.db,
@@ -212,11 +213,11 @@ export async function recordCustomerView(
   if (!live) return false;
   await withShopTransaction(ctx, actor, (s) =>
     appendAudit(s.tx, ctx.shopId, s.head, {
-      action: 'subject.viewed',
+      action,
       actor,
       subjectId,
       at: s.recordedAt,
-      details: { view: what },
+      details: action === 'subject.viewed' ? { view: what } : { action: what },
     }),
   );
   return true;
