@@ -29,7 +29,12 @@ const consentStates: readonly string[] = ['granted', 'pending', 'withdrawn', 'no
 /** The list's form as typed, and the query it asks core for (or the problems with it). */
 async function readListForm(tactful: Tactful, req: Request) {
   const purposes = await tactful.purposes.list();
-  const form: CustomerListForm = { email: q(req, 'email'), consent: {}, segment: q(req, 'segment'), rfm: q(req, 'rfm') };
+  const form: CustomerListForm = {
+    email: q(req, 'email'),
+    consent: {},
+    segment: q(req, 'segment'),
+    rfm: q(req, 'rfm'),
+  };
   const problems: string[] = [];
   const consent: Record<string, ConsentState> = {};
   for (const p of purposes) {
@@ -88,7 +93,8 @@ export function adminCustomers(ctx: AppContext): Router {
       }
     }
     const base = new URLSearchParams();
-    for (const [k, v] of Object.entries(req.query)) if (k !== 'after' && typeof v === 'string' && v !== '') base.set(k, v);
+    for (const [k, v] of Object.entries(req.query))
+      if (k !== 'after' && typeof v === 'string' && v !== '') base.set(k, v);
     const next = result.next ? new URLSearchParams([...base, ['after', result.next]]).toString() : null;
     res.status(error ? 400 : 200).send(
       customerListPage({
@@ -183,7 +189,9 @@ export function adminCustomers(ctx: AppContext): Router {
       res.status(404).send(customerGonePage());
       return;
     }
-    const bundle = await tactful.privacy.export(email, adminActor, { requestId: `admin-${tactful.now().toISOString()}` });
+    const bundle = await tactful.privacy.export(email, adminActor, {
+      requestId: `admin-${tactful.now().toISOString()}`,
+    });
     res
       .type('application/json')
       .set('Content-Disposition', `attachment; filename="customer-${subjectId.replace(/[^A-Za-z0-9-]/g, '_')}.json"`)
@@ -251,7 +259,11 @@ export function adminCustomers(ctx: AppContext): Router {
       });
       return;
     }
-    const result = await tactful.privacy.erase(email, { reason: 'customer request (by email, to the shop owner)' }, adminActor);
+    const result = await tactful.privacy.erase(
+      email,
+      { reason: 'customer request (by email, to the shop owner)' },
+      adminActor,
+    );
     res.send(erasedPage(result));
   });
 

@@ -204,9 +204,11 @@ ${profile.categories.length > 0 ? html`<tr><td>Bought from</td><td>${profile.cat
 <h2 id="not-this">“Not this”</h2>
 ${
   !shaping ||
-  (excludedProducts.length === 0 &&
-    shaping.preferences.excludedCategories.length === 0 &&
-    shaping.preferences.sensitiveOptIns.length === 0)
+  (
+    excludedProducts.length === 0 &&
+      shaping.preferences.excludedCategories.length === 0 &&
+      shaping.preferences.sensitiveOptIns.length === 0
+  )
     ? html`<p class="empty">They excluded nothing from their recommendations.</p>`
     : html`<ul id="exclusions">${excludedProducts.map((p) => html`<li>Never use their purchase of <strong>${p.title}</strong>.</li>`)}
 ${shaping.preferences.excludedCategories.map((x) => html`<li>Never use the category <strong>${x}</strong>.</li>`)}
