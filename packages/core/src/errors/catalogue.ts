@@ -15,7 +15,7 @@ export const TACTFUL_ERRORS = {
   'CAMPAIGN.INVALID': { status: 400, meaning: 'The campaign settings (segment, content, schedule) are not valid.' },
   'CAMPAIGN.NOT_ELIGIBLE': {
     status: 409,
-    meaning: 'The customer would get no email now (consent, address, nothing to recommend), so there is none to test.',
+    meaning: 'The customer would get no campaign email now (consent, address, nothing to recommend).',
   },
   'CAMPAIGN.NOT_SENT': { status: 502, meaning: 'The email provider did not send the campaign to one recipient.' },
   'CAMPAIGN.NO_PROVIDER': { status: 409, meaning: 'No email provider is connected to send the campaign with.' },
