@@ -130,7 +130,7 @@ export function adminCustomers(ctx: AppContext): Router {
       recommendations = { kind: 'not-allowed' };
     else {
       try {
-        const found = await tactful.recommend.forCustomer(subjectId, { k: 5 });
+        const found = await tactful.recommend.forCustomer(email, { k: 5 });
         const titles = await productTitles(
           tactful,
           found.recommendations.flatMap((r) => r.reasons.flatMap((x) => (x.kind === 'bought-with' ? [x.because] : []))),
