@@ -50,6 +50,7 @@ export type {
   JourneyTriggerRequest,
   JourneyTriggerResult,
   TestEmailRequest,
+  CampaignActivity,
   InboundEvent,
   InboundMeta,
   InboundSink,

@@ -306,6 +306,12 @@ export interface TestEmailRequest {
   note: string;
 }
 
+/** Who opened and who clicked one campaign: the recipients' addresses as the provider holds them. */
+export interface CampaignActivity {
+  opened: string[];
+  clicked: string[];
+}
+
 export interface CampaignReport {
   campaignId: string;
   sends: number;
@@ -324,6 +330,8 @@ export interface EmailProvider {
   getMember(email: string): Promise<MemberRecord | null>;
   sendCampaign?(request: CampaignRequest): Promise<CampaignResult>;
   campaignReport?(campaignId: string): Promise<CampaignReport>;
+  /** With `reports`, optionally: which recipients opened and which clicked (per person, not only counts). */
+  campaignActivity?(campaignId: string): Promise<CampaignActivity>;
   /**
    * With `capabilities.journeys`: sends one person's email through the provider's automation. Refuses (a
    * `<VENDOR>.<REASON>` TactfulError) when the member is not subscribed there; never subscribes anyone.

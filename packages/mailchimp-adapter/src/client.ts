@@ -23,6 +23,7 @@ import {
   mergeFieldSchema,
   problemSchema,
   reportSchema,
+  emailActivityPageSchema,
   segmentBatchSchema,
   segmentPageSchema,
   segmentSchema,
@@ -222,6 +223,8 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
     deleteCampaign: (campaignId: string) => request('DELETE', `/campaigns/${encodeURIComponent(campaignId)}`, {}, null),
     getCampaign: (campaignId: string) =>
       request('GET', `/campaigns/${encodeURIComponent(campaignId)}`, {}, campaignSchema),
+    listEmailActivity: (campaignId: string, query: { count: number; offset: number }) =>
+      request('GET', `/reports/${encodeURIComponent(campaignId)}/email-activity`, { query }, emailActivityPageSchema),
     getReport: (campaignId: string) => request('GET', `/reports/${encodeURIComponent(campaignId)}`, {}, reportSchema),
     triggerJourney: (journeyId: number, stepId: number, email: string) =>
       request(

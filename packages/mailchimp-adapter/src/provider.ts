@@ -39,6 +39,7 @@ export interface MailchimpProvider extends EmailProvider {
   sendCampaign: NonNullable<EmailProvider['sendCampaign']>;
   campaignReport: NonNullable<EmailProvider['campaignReport']>;
   sendTest: NonNullable<EmailProvider['sendTest']>;
+  campaignActivity: NonNullable<EmailProvider['campaignActivity']>;
   /** Makes sure the campaign merge fields exist on the audience (idempotent). */
   ensureCampaignMergeFields(): Promise<string[]>;
   /**
@@ -521,6 +522,7 @@ export function createMailchimpProvider(
     sendCampaign: campaigns.sendCampaign,
     campaignReport: campaigns.campaignReport,
     sendTest: campaigns.sendTest,
+    campaignActivity: campaigns.campaignActivity,
     ensureCampaignMergeFields: campaigns.ensureMergeFields,
     async checkAudience() {
       const list = await client.getList(listId);

@@ -177,3 +177,30 @@ describeEachStore('test send', (getStore) => {
     expect((await t.audit.page({ action: 'campaign.test_sent' }, { limit: 5, offset: 0 })).total).toBe(0);
   });
 });
+
+describeEachStore('a customer’s emails', (getStore) => {
+  it('per person: opened and clicked as the provider’s activity reports them, beside their send’s figures', async () => {
+    const t = await shop(getStore());
+    const ada = (await t.audit.subjectIdOf('ada@example.com'))!;
+    const memory = createMemoryEmailProvider().provider;
+    await t.campaign.run({ name: 'spring', subject: 'Spring', dryRun: false, publicUrl: PUBLIC }, { provider: memory });
+    const [sent] = await t.customers.emails(ada);
+    expect(sent).toMatchObject({
+      campaign: 'spring',
+      subject: 'Spring',
+      status: 'sent',
+      opened: false,
+      clicked: false,
+    });
+    expect(sent!.products.map((p) => p.title)).toContain('Kettle');
+    const provider: EmailProvider = {
+      ...memory,
+      campaignActivity: async () => ({ opened: ['ADA@example.com'], clicked: ['someone.else@example.com'] }),
+    };
+    await t.campaign.refreshReports(provider);
+    const [after] = await t.customers.emails(ada);
+    expect(after).toMatchObject({ opened: true, clicked: false });
+    expect(after!.wave).not.toBeNull();
+    expect(after!.wave!.reportAt).not.toBeNull();
+  });
+});

@@ -229,6 +229,9 @@ export interface CustomerEmail {
   subject: string | null;
   sentAt: Date | null;
   status: 'claimed' | 'sent';
+  /** What the provider reported of this person (false until a report with per-person activity was read). */
+  opened: boolean;
+  clicked: boolean;
   products: Array<{ productId: string; title: string }>;
   /** The provider's figures for the wave (one send call) this email went out in; null before any report. */
   wave: { sends: number; opens: number; clicks: number; unsubscribes: number; reportAt: Date | null } | null;
@@ -241,6 +244,8 @@ export async function customerEmails(ctx: ShopContext, subjectId: string): Promi
     subject: string | null;
     sent_at: string | Date | null;
     status: 'claimed' | 'sent';
+    opened: boolean;
+    clicked: boolean;
     product_ids: string[];
     sends: number | null;
     opens: number | null;
@@ -249,7 +254,7 @@ export async function customerEmails(ctx: ShopContext, subjectId: string): Promi
     report_at: string | Date | null;
   }>(
     ctx.db,
-    sql`select r.campaign, c.subject, r.sent_at, r.status, r.product_ids,
+    sql`select r.campaign, c.subject, r.sent_at, r.status, r.opened, r.clicked, r.product_ids,
           w.sends, w.opens, w.clicks, w.unsubscribes, w.report_at
         from campaign_recipients r
         left join campaigns c on c.shop_id = r.shop_id and c.name = r.campaign
@@ -271,6 +276,8 @@ export async function customerEmails(ctx: ShopContext, subjectId: string): Promi
     subject: r.subject,
     sentAt: r.sent_at === null ? null : new Date(r.sent_at),
     status: r.status,
+    opened: r.opened === true,
+    clicked: r.clicked === true,
     products: (r.product_ids ?? []).map((id) => ({ productId: id, title: titles.get(id) ?? id })),
     wave:
       r.sends === null

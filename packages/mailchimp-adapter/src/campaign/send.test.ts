@@ -191,6 +191,20 @@ describe('related-product campaigns', () => {
   });
 });
 
+describe('campaign activity', () => {
+  it('says who opened and who clicked, per recipient, from the email activity report', async () => {
+    const { sandbox, provider, request } = setup();
+    const result = await provider.sendCampaign(request);
+    sandbox.actions.open(result.campaignId, 'ada@example.com');
+    sandbox.actions.open(result.campaignId, 'ada@example.com');
+    sandbox.actions.open(result.campaignId, 'bob@example.com');
+    sandbox.actions.click(result.campaignId, 'bob@example.com');
+    const activity = await provider.campaignActivity(result.campaignId);
+    expect(activity.opened.sort()).toEqual(['ada@example.com', 'bob@example.com']);
+    expect(activity.clicked).toEqual(['bob@example.com']);
+  });
+});
+
 describe('test email', () => {
   const content = {
     products: [{ productId: 'beans', ...catalogue.beans! }],

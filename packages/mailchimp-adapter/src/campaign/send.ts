@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { CampaignReport, CampaignRequest, CampaignResult, TestEmailRequest } from '@tactful/core';
+import type {
+  CampaignActivity,
+  CampaignReport,
+  CampaignRequest,
+  CampaignResult,
+  TestEmailRequest,
+} from '@tactful/core';
 import { TactfulError, isTactfulError } from '@tactful/core';
 import type { MailchimpClient } from '../client.js';
 import type { MailchimpOptions } from '../options.js';
@@ -227,5 +233,20 @@ export function createCampaignSender(deps: {
     return { testId: campaign.id };
   }
 
-  return { ensureMergeFields, sendCampaign, campaignReport, sendTest };
+  /** Who opened and who clicked: the campaign's email activity, a page of 1 000 recipients at a time. */
+  async function campaignActivity(campaignId: string): Promise<CampaignActivity> {
+    const opened: string[] = [];
+    const clicked: string[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await client.listEmailActivity(campaignId, { count: 1000, offset });
+      for (const e of page.emails) {
+        if (e.activity.some((a) => a.action === 'open')) opened.push(normaliseEmail(e.email_address));
+        if (e.activity.some((a) => a.action === 'click')) clicked.push(normaliseEmail(e.email_address));
+      }
+      if (page.emails.length === 0 || offset + 1000 >= page.total_items) break;
+    }
+    return { opened, clicked };
+  }
+
+  return { ensureMergeFields, sendCampaign, campaignReport, campaignActivity, sendTest };
 }

@@ -227,8 +227,8 @@ ${c.orders.map((o) => html`<tr><td>${o.name ?? o.orderId}</td><td>${day(o.create
 ${
   c.emails.length === 0
     ? html`<p class="empty">No campaign email was sent to them.</p>`
-    : html`<p class="small muted">Opens and clicks are what the email provider reported for the send these emails went out in.</p><table id="emails-table"><thead><tr><th>Campaign</th><th>Sent</th><th>Products</th><th class="num">Opens</th><th class="num">Clicks</th></tr></thead><tbody>
-${c.emails.map((e) => html`<tr><td>${e.campaign}${e.subject ? html`<br><span class="small muted">“${e.subject}”</span>` : ''}</td><td>${e.sentAt ? minute(e.sentAt) : 'being sent'}</td><td>${e.products.map((p) => p.title).join(', ')}</td><td class="num">${e.wave ? `${e.wave.opens} of ${e.wave.sends}` : '—'}</td><td class="num">${e.wave ? `${e.wave.clicks} of ${e.wave.sends}` : '—'}</td></tr>`)}</tbody></table>`
+    : html`<p class="small muted">What the email provider reported: whether they opened and clicked, and the figures of the send their email went out in.</p><table id="emails-table"><thead><tr><th>Campaign</th><th>Sent</th><th>Products</th><th>They opened it</th><th>They clicked</th><th class="num">Opens in its send</th><th class="num">Clicks in its send</th></tr></thead><tbody>
+${c.emails.map((e) => html`<tr><td>${e.campaign}${e.subject ? html`<br><span class="small muted">“${e.subject}”</span>` : ''}</td><td>${e.sentAt ? minute(e.sentAt) : 'being sent'}</td><td>${e.products.map((p) => p.title).join(', ')}</td><td>${e.wave?.reportAt ? (e.opened ? 'yes' : 'no') : 'not reported yet'}</td><td>${e.wave?.reportAt ? (e.clicked ? 'yes' : 'no') : 'not reported yet'}</td><td class="num">${e.wave ? `${e.wave.opens} of ${e.wave.sends}` : '—'}</td><td class="num">${e.wave ? `${e.wave.clicks} of ${e.wave.sends}` : '—'}</td></tr>`)}</tbody></table>`
 }
 
 <h2 id="recommendations-heading">Recommendations</h2>
