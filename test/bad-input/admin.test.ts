@@ -127,6 +127,23 @@ describe('admin query parameters', () => {
       `/admin/data-requests/${enc(v)}.json`,
       404,
     ]), // plain text, nosniff
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      // Not an address: refused by name before anything is searched.
+      `customers: hostile email search #${i + 1}`,
+      `/admin/customers?email=${enc(v)}`,
+      400,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      `customers: hostile cursor, group and segment #${i + 1}`,
+      `/admin/customers?after=${enc(v)}&rfm=${enc(v)}&segment=${enc(v)}&consent.email_marketing=${enc(v)}`,
+      400,
+    ]),
+    ...HOSTILE.map((v, i): [string, string, number] => [
+      // Nobody has that id: no page, and no view is recorded.
+      `customers: a hostile customer id #${i + 1}`,
+      `/admin/customers/${enc(v)}`,
+      v.includes('\u0000') ? 400 : 404,
+    ]),
     ['segments: JSON nested 1 500 deep', `/admin/segments?definition=${enc('['.repeat(1500) + ']'.repeat(1500))}`, 400],
     // The URL is longer than Node accepts in a request line: 431 before the app sees it.
     [
@@ -208,6 +225,8 @@ describe('admin forms', () => {
           productResendDays: v,
         }),
         await post('/admin/settings', { requireDoubleOptIn: 'on', optInTokenTtlHours: v }),
+        await post('/admin/brand', { brandName: 'Shop', accentColor: v, logoUrl: '' }),
+        await post('/admin/brand', { brandName: 'Shop', accentColor: '', logoUrl: v }),
       ];
       for (const res of refused) {
         expect(res.status).toBe(400);

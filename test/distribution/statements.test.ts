@@ -238,6 +238,21 @@ async function workload(store: Store, shop: string): Promise<void> {
   await t.privacy.export(people[0]!);
   await t.privacy.erase(people[1]!, { reason: 'customer request', compact: false });
   await t.segments.members(segment);
+  // The owner's customer pages: the list (search, filters, pages), an audited view, the emails, a test send.
+  const admin = { type: 'admin' as const, id: 'dashboard' };
+  const firstPage = await t.customers.list({
+    limit: 1,
+    consent: { email_marketing: 'granted', personalization: 'none' },
+  });
+  await t.customers.list({ email: people[0]!, segment: 'tea-people', rfmLabel: 'champions' });
+  if (firstPage.next) await t.customers.list({ limit: 1, after: firstPage.next });
+  const ada = (await t.audit.subjectIdOf(people[0]!))!;
+  await t.customers.viewed(ada, admin);
+  await t.customers.acted(ada, admin, 'preference link sent');
+  await t.customers.emails(ada);
+  await t.campaign
+    .testSend({ subjectId: ada, publicUrl: 'https://tactful.example.com' }, { mailbox: async () => {}, actor: admin })
+    .catch(() => undefined);
   await t.segments.delete('tea-people');
   await t.profiles.changeEmail(people[2]!, 'cyrus@example.com');
   await t.campaign.refreshReports(mail.provider);

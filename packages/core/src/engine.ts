@@ -14,6 +14,7 @@ import type { InboundEvent, InboundMeta } from './ports.js';
 import { preferencesApi } from './api/preferences.js';
 import { privacyApi } from './api/privacy.js';
 import { profilesApi } from './api/profile.js';
+import { customersApi } from './api/customers.js';
 import { ordersApi, productsApi, recommendApi } from './api/recommend.js';
 import type { FitPolicy } from './recommend/service.js';
 import { reportsApi } from './api/reports.js';
@@ -86,6 +87,7 @@ export async function createTactful(options: CreateTactfulOptions): Promise<Tact
     links: linksApi(ctx),
     mailThrottle: mailThrottleApi(ctx),
     profiles: profilesApi(ctx),
+    customers: customersApi(ctx),
     preferences: preferencesApi(ctx),
     segments: segmentsApi(ctx),
     contact: contactApi(ctx),

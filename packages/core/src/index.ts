@@ -49,6 +49,8 @@ export type {
   CampaignReport,
   JourneyTriggerRequest,
   JourneyTriggerResult,
+  TestEmailRequest,
+  CampaignActivity,
   InboundEvent,
   InboundMeta,
   InboundSink,
@@ -66,6 +68,7 @@ export type {
   TactfulCampaigns,
   TactfulConsent,
   TactfulContact,
+  TactfulCustomers,
   TactfulLinks,
   TactfulMailThrottle,
   TactfulOrders,
@@ -217,6 +220,8 @@ export type {
 export { orderCounts, basketFromOrder, applyOrderEvent, catalogProduct } from './recommend/order-events.js';
 // profiles, segments, contact, privacy
 export { rfmLabels } from './profile/rfm.js';
+export { CUSTOMER_PAGE_SIZE } from './profile/customers.js';
+export type { CustomerEmail, CustomerListPage, CustomerListRow, CustomerQuery } from './profile/customers.js';
 export { ageAt } from './profile/ages.js';
 export { profileAttributeNames, profileAttributesInput } from './profile/attributes.js';
 export { PROFILE_PURPOSE } from './profile/lifecycle.js';
@@ -252,6 +257,8 @@ export type { CompactionReport } from './privacy/compact.js';
 // campaigns
 export { runCampaignSchema, campaignName, exclusionLabels } from './campaign/run.js';
 export type { RunCampaignInput, CampaignRunResult, CampaignPreview, ExclusionReason } from './campaign/run.js';
+export { TEST_NOTE } from './campaign/test-send.js';
+export type { TestEmail, TestSendInput, TestSendResult } from './campaign/test-send.js';
 export { renderPreview, reasonLine, consentLine, utmLink } from './campaign/content.js';
 export { ATTRIBUTION_DAYS } from './campaign/stats.js';
 export type { CampaignStats } from './campaign/stats.js';

@@ -308,6 +308,29 @@ export interface JourneyTriggerResult {
   status: 'triggered' | 'already';
 }
 
+/**
+ * A test of one customer's email sent to the shop's own address (the owner checks what the customer would get):
+ * the provider sends it as its own test email (Mailchimp: a campaign's "send a test"), never to the customer,
+ * never counted in the audience's reports.
+ */
+export interface TestEmailRequest {
+  /** The owner's address (the sender's reply address). */
+  to: string;
+  /** Already marked as a test ("[TEST] …"). */
+  subject: string;
+  sender: CampaignSender;
+  /** What the customer's email says. */
+  content: CampaignContent;
+  /** A line the email shows above everything else, saying it is a test and for whom it was made. */
+  note: string;
+}
+
+/** Who opened and who clicked one campaign: the recipients' addresses as the provider holds them. */
+export interface CampaignActivity {
+  opened: string[];
+  clicked: string[];
+}
+
 export interface CampaignReport {
   campaignId: string;
   sends: number;
@@ -326,11 +349,15 @@ export interface EmailProvider {
   getMember(email: string): Promise<MemberRecord | null>;
   sendCampaign?(request: CampaignRequest): Promise<CampaignResult>;
   campaignReport?(campaignId: string): Promise<CampaignReport>;
+  /** With `reports`, optionally: which recipients opened and which clicked (per person, not only counts). */
+  campaignActivity?(campaignId: string): Promise<CampaignActivity>;
   /**
    * With `capabilities.journeys`: sends one person's email through the provider's automation. Refuses (a
    * `<VENDOR>.<REASON>` TactfulError) when the member is not subscribed there; never subscribes anyone.
    */
   triggerJourney?(request: JourneyTriggerRequest): Promise<JourneyTriggerResult>;
+  /** Sends one test email to the shop's own address (see `TestEmailRequest`); nobody in the audience gets it. */
+  sendTest?(request: TestEmailRequest): Promise<{ testId: string }>;
 }
 
 /**

@@ -24,6 +24,8 @@ import type { MergePreview, MergeResult } from './consent/merge.js';
 import type { OrderIngestResult } from './recommend/orders.js';
 import type { AttributeUpdate, ProfileAttributesInput } from './profile/attributes.js';
 import type { ProfileView } from './profile/view.js';
+import type { CustomerEmail, CustomerListPage, CustomerQuery } from './profile/customers.js';
+import type { TestSendInput, TestSendResult, TestEmail } from './campaign/test-send.js';
 import type { SubjectOrder, SubjectRecord } from './profile/record.js';
 import type {
   CommercePlatform,
@@ -69,6 +71,8 @@ export interface Tactful {
   readonly mailThrottle: TactfulMailThrottle;
   /** People the shop holds: attributes, address changes, merges, rectification, and what their pages show. */
   readonly profiles: TactfulProfiles;
+  /** The owner's customer list (search by address through its blind index, filters, pages) and audited views. */
+  readonly customers: TactfulCustomers;
   /** What customers say about their own personalisation: "not this" exclusions and sensitive-category opt-ins. */
   readonly preferences: TactfulPreferences;
   /** Audiences described by rules: parsed, previewed, saved; Pareto and RFM reports. */
@@ -210,6 +214,24 @@ export interface TactfulProfiles {
   emailOf(subjectId: string): Promise<string | null>;
 }
 
+export interface TactfulCustomers {
+  /**
+   * A page of customers, newest first: `email` finds one address (current or earlier) by its blind index;
+   * `consent` (purpose → state), `rfmLabel` and `segment` (a saved segment's name) filter; `after` is the
+   * previous page's `next`. INPUT.INVALID (every problem named) or SEGMENT.NOT_FOUND otherwise.
+   */
+  list(query?: CustomerQuery & { segment?: string | undefined }): Promise<CustomerListPage>;
+  /**
+   * Records that `actor` looked at the customer (`subject.viewed`, `what` they opened): the audit log and the
+   * person's own export then say who looked and when. False for an unknown or erased customer.
+   */
+  viewed(subjectId: string, actor: Actor, what?: string): Promise<boolean>;
+  /** Records an owner's action on the customer that no other part audits (`admin.action`, e.g. a link sent). */
+  acted(subjectId: string, actor: Actor, action: string): Promise<boolean>;
+  /** The campaign emails the customer was picked for, newest first, with their wave's opens and clicks. */
+  emails(subjectId: string): Promise<CustomerEmail[]>;
+}
+
 export interface TactfulPreferences {
   /** The person's exclusions and sensitive-category opt-ins. */
   show(email: string): Promise<PreferencesView>;
@@ -304,6 +326,19 @@ export interface TactfulCampaigns {
   stats(attributionDays?: number): Promise<CampaignStats[]>;
   /** Reads the provider's reports (opens, clicks) of the shop's campaigns. */
   refreshReports(provider: EmailProvider, options?: { campaign?: string }): Promise<{ refreshed: number }>;
+  /**
+   * Sends the email one customer would get now to the shop's own reply address, marked as a test, through the
+   * provider's test email (or `mailbox`, the demo inbox); audited, never counted as a send to the customer.
+   * CAMPAIGN.NO_SENDER, CAMPAIGN.NOT_ELIGIBLE (with the reason) or CAMPAIGN.NO_PROVIDER otherwise.
+   */
+  testSend(
+    input: TestSendInput,
+    deps: {
+      provider?: EmailProvider | undefined;
+      mailbox?: ((mail: TestEmail) => Promise<void>) | undefined;
+      actor?: Actor;
+    },
+  ): Promise<TestSendResult>;
   /** The products the campaign's email featured to each recipient it was sent to (subject id → product ids). */
   featured(campaign: string): Promise<Map<string, string[]>>;
 }
@@ -326,8 +361,8 @@ export interface TactfulPrivacy {
   ): Promise<{ erased: StaleSubject[]; compaction: CompactionReport | null }>;
   /** The record of processing activities (Art. 30). */
   register(months?: number): Promise<ProcessingRegister>;
-  /** Export bundles prepared for platform data requests (customers/data_request), for the merchant. */
-  dataRequests(): Promise<Array<{ requestId: string; preparedAt: string }>>;
+  /** Export bundles prepared for platform data requests (customers/data_request), for the merchant; who each names. */
+  dataRequests(): Promise<Array<{ requestId: string; preparedAt: string; subjectId: string | null }>>;
   /** One prepared bundle, for the merchant to hand over; each download is audited. */
   dataRequest(requestId: string, actor?: Actor): Promise<DataRequestBundle>;
 }

@@ -23,6 +23,7 @@ import {
   mergeFieldSchema,
   problemSchema,
   reportSchema,
+  emailActivityPageSchema,
   segmentBatchSchema,
   segmentPageSchema,
   segmentSchema,
@@ -223,8 +224,13 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
       request('PUT', `/campaigns/${encodeURIComponent(campaignId)}/content`, { body }, null),
     sendCampaign: (campaignId: string) =>
       request('POST', `/campaigns/${encodeURIComponent(campaignId)}/actions/send`, {}, null),
+    sendTestEmail: (campaignId: string, body: { test_emails: string[]; send_type: 'html' | 'plaintext' }) =>
+      request('POST', `/campaigns/${encodeURIComponent(campaignId)}/actions/test`, { body }, null),
+    deleteCampaign: (campaignId: string) => request('DELETE', `/campaigns/${encodeURIComponent(campaignId)}`, {}, null),
     getCampaign: (campaignId: string) =>
       request('GET', `/campaigns/${encodeURIComponent(campaignId)}`, {}, campaignSchema),
+    listEmailActivity: (campaignId: string, query: { count: number; offset: number }) =>
+      request('GET', `/reports/${encodeURIComponent(campaignId)}/email-activity`, { query }, emailActivityPageSchema),
     getReport: (campaignId: string) => request('GET', `/reports/${encodeURIComponent(campaignId)}`, {}, reportSchema),
     /** Sends the step's email: retried only when Mailchimp answered 429 or 5xx (an unanswered call may have sent it). */
     triggerJourney: (journeyId: number, stepId: number, email: string) =>

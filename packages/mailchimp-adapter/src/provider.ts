@@ -44,6 +44,8 @@ export interface MailchimpProvider extends EmailProvider {
    * across restarts through a marker merge field (`campaign/journey.ts`). Never subscribes anyone.
    */
   triggerJourney: NonNullable<EmailProvider['triggerJourney']>;
+  sendTest: NonNullable<EmailProvider['sendTest']>;
+  campaignActivity: NonNullable<EmailProvider['campaignActivity']>;
   /** Makes sure the campaign merge fields exist on the audience (idempotent). */
   ensureCampaignMergeFields(): Promise<string[]>;
   /**
@@ -598,6 +600,8 @@ export function createMailchimpProvider(
     sendCampaign: campaigns.sendCampaign,
     campaignReport: campaigns.campaignReport,
     triggerJourney: journeys.triggerJourney,
+    sendTest: campaigns.sendTest,
+    campaignActivity: campaigns.campaignActivity,
     ensureCampaignMergeFields: () => campaigns.ensureMergeFields(),
     async checkAudience() {
       const list = await client.getList(listId);

@@ -93,6 +93,16 @@ export const campaignSchema = z.looseObject({
 });
 export const campaignPageSchema = z.looseObject({ campaigns: z.array(campaignSchema), total_items: z.number().int() });
 
+export const emailActivityPageSchema = z.looseObject({
+  emails: z.array(
+    z.looseObject({
+      email_address: z.string(),
+      activity: z.array(z.looseObject({ action: z.string() })).default([]),
+    }),
+  ),
+  total_items: z.number().int(),
+});
+
 export const reportSchema = z.looseObject({
   id: z.string(),
   emails_sent: z.number().int(),

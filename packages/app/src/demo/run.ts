@@ -281,7 +281,8 @@ async function serveDashboard(
     table(
       ['', ''],
       [
-        ["Dana's consent story", `${url}/admin/audit?email=dana%40example.com`],
+        ["Dana's consent story (find her by email)", `${url}/admin/customers?email=dana%40example.com`],
+        ['everything recorded about Dana', `${url}/admin/audit?email=dana%40example.com`],
         ["the campaign's report and a dry run", `${url}/admin/campaign`],
         ['who brings the revenue (Pareto, RFM)', `${url}/admin/segments`],
         ['the audit log as CSV', `${url}/admin/audit.csv`],

@@ -446,7 +446,7 @@ describe('admin', () => {
   it('the audit log filters by action and email, and exports CSV', async () => {
     const page = await (await fetch(`${server.url}/admin/audit?action=consent.unsubscribed`, { headers: auth })).text();
     expect(page).toContain('consent.unsubscribed');
-    expect(page).not.toContain('<td>consent.opt_in_requested</td>');
+    expect(page).not.toMatch(/<td[^>]*>consent\.opt_in_requested<\/td>/);
     const byEmail = await (await fetch(`${server.url}/admin/audit?email=bo%40example.com`, { headers: auth })).text();
     expect(byEmail).toContain('consent.unsubscribed');
     const csv = await fetch(`${server.url}/admin/audit.csv?action=consent.unsubscribed`, { headers: auth });
@@ -504,7 +504,7 @@ describe('admin', () => {
     expect(saved.status).toBe(303);
     expect((await tactful.segments.list()).map((s) => s.name)).toEqual(['subscribers']);
     const list = await (await fetch(`${server.url}/admin/segments`, { headers: auth })).text();
-    expect(list).toContain('<td>subscribers</td>');
+    expect(list).toMatch(/<td[^>]*>subscribers<\/td>/);
   });
 
   it('the dashboard charts campaigns only from campaigns sent (sends recorded otherwise count for the caps, not here)', async () => {

@@ -10,7 +10,7 @@ import { adminPages } from './admin/router.js';
 import { assetRoutes } from './assets.js';
 import type { ServeConfig } from './config.js';
 import type { AppContext } from './context.js';
-import { APP_BRIDGE_URL, embeddedPages, messagePage } from './layout.js';
+import { APP_BRIDGE_URL, brandedPages, embeddedPages, messagePage } from './layout.js';
 import { memoryMailbox, smtpMailer, type Mailer, type SentMail } from './mail.js';
 import { publicPages } from './public/router.js';
 import { requestLog } from './request-log.js';
@@ -124,8 +124,9 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   });
   // Only the admin pages may be framed, and only by the shop's own admin (Shopify's rule for embedded apps);
   // the public consent pages never are.
+  // A shop's logo on the customers' pages is an https URL of the shop's own (Settings → Shop brand).
   const framedBySelf = helmet({
-    contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"] } },
+    contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"], 'img-src': ["'self'", 'data:', 'https:'] } },
     xFrameOptions: { action: 'sameorigin' },
   });
   // Embedded admin pages also load App Bridge from Shopify's CDN: that one script, nothing else from outside.
@@ -254,6 +255,23 @@ export function createApp(options: CreateAppOptions): TactfulApp {
     const bridge = { apiKey: config.SHOPIFY_API_KEY };
     app.use((req, _res, next) => (isAdminPage(req) ? embeddedPages.run(bridge, next) : next()));
   }
+  // The customers' pages show the shop (its name, logo and accent colour from Settings), never the admin's.
+  app.use(async (req, _res, next) => {
+    if (isAdminPage(req) || req.path.startsWith('/assets/') || req.path.startsWith('/demo/')) return next();
+    try {
+      const settings = await tactful.settings.get();
+      brandedPages.run(
+        {
+          name: settings.brand?.name ?? settings.sender?.name ?? tactful.shopId,
+          logoUrl: settings.brand?.logoUrl ?? null,
+          accentColor: settings.brand?.accentColor ?? null,
+        },
+        next,
+      );
+    } catch (error) {
+      next(error);
+    }
+  });
   app.use(publicPages(ctx));
   const adminAuth = createAdminAuth({
     adminToken: config.TACTFUL_ADMIN_TOKEN,

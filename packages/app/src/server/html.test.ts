@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, html, jsonForScript, raw } from './html.js';
-import { safeUrl } from './layout.js';
+import { labelTableCells, safeUrl } from './layout.js';
 import { redactPath } from './request-log.js';
 
 describe('escapeHtml and html', () => {
@@ -47,5 +47,23 @@ describe('redactPath', () => {
     expect(redactPath('/mailchimp/webhooks/0123456789abcdef0123456789abcdef')).toBe('/mailchimp/webhooks/:redacted');
     expect(redactPath('/admin/audit')).toBe('/admin/audit');
     expect(redactPath('/x/ana@example.com')).toBe('/x/:redacted');
+  });
+});
+
+describe('labelTableCells', () => {
+  it('gives each body cell its column header as data-label, for stacked rows on a phone', () => {
+    const out = labelTableCells(
+      '<table><thead><tr><th>Name</th><th class="num">Orders <span>(all)</span></th><th></th></tr></thead>' +
+        '<tbody><tr><td>Ada</td><td class="num">3</td><td><a href="#">open</a></td></tr>' +
+        '<tr><td colspan="3">none</td></tr></tbody></table><p>after</p>',
+    );
+    expect(out).toContain('<td data-label="Name">Ada</td><td data-label="Orders (all)" class="num">3</td><td><a');
+    expect(out).toContain('<td colspan="3">none</td>');
+    expect(out).toContain('<p>after</p>');
+  });
+
+  it('leaves tables without a header row, and text outside tables, as they are', () => {
+    const markup = '<table><tr><td>x</td></tr></table><p>&lt;td&gt;</p>';
+    expect(labelTableCells(markup)).toBe(markup);
   });
 });

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { html, type SafeHtml } from './html.js';
+import { html, raw, type SafeHtml } from './html.js';
 
 /** Shopify's App Bridge, loaded from Shopify's CDN as Shopify documents it (the only script not served by this app). */
 export const APP_BRIDGE_URL = 'https://cdn.shopify.com/shopifycloud/app-bridge.js';
@@ -15,6 +15,18 @@ export interface EmbeddedPage {
  */
 export const embeddedPages = new AsyncLocalStorage<EmbeddedPage>();
 
+/** How the customers' pages show the shop (Settings → Shop brand); "Tactful" is then only a "powered by" line. */
+export interface ShopBrand {
+  name: string;
+  /** An https URL (checked by the settings), or null for no logo. */
+  logoUrl: string | null;
+  /** #rrggbb, or null for the default accent. */
+  accentColor: string | null;
+}
+
+/** Set by the app (app.ts) around every customer-facing request, so every public page carries the shop's brand. */
+export const brandedPages = new AsyncLocalStorage<ShopBrand>();
+
 export interface PageOptions {
   title: string;
   body: SafeHtml;
@@ -29,10 +41,13 @@ export interface PageOptions {
    * session token on every admin navigation and form. Default: what app.ts set for this request; `false` for none.
    */
   embedded?: EmbeddedPage | false | undefined;
+  /** The shop's brand on a customer page; default: what app.ts set for this request. Admin pages never use it. */
+  brand?: ShopBrand | undefined;
 }
 
 const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin', 'Dashboard'],
+  ['/admin/customers', 'Customers'],
   ['/admin/audit', 'Audit log'],
   ['/admin/segments', 'Segments'],
   ['/admin/recommendations', 'Recommendations'],
@@ -42,14 +57,53 @@ const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin/settings', 'Settings'],
 ];
 
+const headerCells = /<th\b[^>]*>([\s\S]*?)<\/th>/g;
+
+/**
+ * Gives every body cell of every table with a header row the text of its column's header (`data-label`), so
+ * the stylesheet can show a long table as stacked rows, a label per cell, on a phone. Done here, once, for
+ * every page's tables.
+ */
+export function labelTableCells(markup: string): string {
+  return markup.replace(/<table\b[^>]*>[\s\S]*?<\/table>/g, (table) => {
+    const end = table.indexOf('</thead>');
+    if (end < 0) return table;
+    const labels = [...table.slice(0, end).matchAll(headerCells)].map((m) =>
+      (m[1] ?? '')
+        .replace(/<[^>]*>/g, '')
+        .replace(/"/g, '&quot;')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    );
+    const rest = table.slice(end).replace(/<tr\b[^>]*>[\s\S]*?<\/tr>/g, (row) => {
+      let column = 0;
+      return row.replace(/<td\b([^>]*)>/g, (cell, attrs: string) => {
+        const label = labels[column] ?? '';
+        const span = /colspan="(\d+)"/.exec(attrs);
+        column += span ? Number(span[1]) : 1;
+        return label === '' || span || attrs.includes('data-label=') ? cell : `<td data-label="${label}"${attrs}>`;
+      });
+    });
+    return table.slice(0, end) + rest;
+  });
+}
+
+const colourPattern = /^#[0-9a-fA-F]{6}$/;
+
 /** A whole HTML document. */
 export function page(options: PageOptions): string {
+  const brand = options.admin ? undefined : (options.brand ?? brandedPages.getStore());
+  const logo = brand?.logoUrl && safeUrl(brand.logoUrl).startsWith('https:') ? brand.logoUrl : null;
   const nav = options.admin
-    ? html`<header class="top"><strong>Tactful</strong>${adminNav.map(
+    ? html`<header class="top"><strong>Tactful</strong><nav class="admin-nav">${adminNav.map(
         ([href, label]) =>
           html`<a href="${href}"${options.admin?.current === href ? html` aria-current="page"` : ''}>${label}</a>`,
-      )}<form method="post" action="/admin/logout" style="margin-left:auto"><button class="secondary" type="submit">Sign out</button></form></header>`
-    : html`<header class="top"><strong>Tactful</strong></header>`;
+      )}</nav><form method="post" action="/admin/logout" class="sign-out"><button class="secondary" type="submit">Sign out</button></form></header>`
+    : brand
+      ? html`<header class="top brand">${logo ? html`<img class="logo" src="${logo}" alt="" height="32">` : ''}<strong>${brand.name}</strong></header>`
+      : html`<header class="top"><strong>Tactful</strong></header>`;
+  const accent = brand?.accentColor && colourPattern.test(brand.accentColor) ? brand.accentColor : null;
+  const footer = brand ? html`<footer class="powered">Consent and preferences powered by Tactful</footer>` : '';
   const embedded = options.embedded ?? embeddedPages.getStore();
   const bridge = embedded
     ? html`<meta name="shopify-api-key" content="${embedded.apiKey}"><script src="${APP_BRIDGE_URL}"></script><script src="/assets/embedded.js" defer></script>`
@@ -57,7 +111,7 @@ export function page(options: PageOptions): string {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">${bridge}<meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${options.title}</title><link rel="stylesheet" href="/assets/style.css"></head>
-<body>${nav}<main${options.narrow ? html` class="narrow"` : ''}>${options.body}</main>
+<body${accent ? html` style="--accent:${accent}"` : ''}>${nav}<main${options.narrow ? html` class="narrow"` : ''}>${raw(labelTableCells(options.body.value))}</main>${footer}
 ${(options.scripts ?? []).map((src) => html`<script src="${src}"></script>`)}
 </body></html>`.value;
 }

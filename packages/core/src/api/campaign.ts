@@ -5,6 +5,8 @@ import type { TactfulCampaigns, TactfulRecommend } from '../tactful.js';
 import { featuredProducts } from '../campaign/featured.js';
 import { runCampaign } from '../campaign/run.js';
 import { campaignStats, refreshCampaignReports } from '../campaign/stats.js';
+import { sendTestEmail } from '../campaign/test-send.js';
+import { systemActor } from '../audit/actors.js';
 
 export function campaignsApi(ctx: ShopContext, recommend: Pick<TactfulRecommend, 'forCustomer'>): TactfulCampaigns {
   return {
@@ -22,6 +24,17 @@ export function campaignsApi(ctx: ShopContext, recommend: Pick<TactfulRecommend,
       ),
     stats: (attributionDays) => campaignStats(ctx, attributionDays),
     refreshReports: (provider, options) => refreshCampaignReports(ctx, provider, options),
+    testSend: (input, deps) =>
+      sendTestEmail(
+        {
+          ctx,
+          recommend: recommend.forCustomer,
+          provider: deps.provider,
+          mailbox: deps.mailbox,
+          actor: deps.actor ?? systemActor,
+        },
+        input,
+      ),
     featured: (campaign) => featuredProducts(ctx.db, ctx.shopId, campaign),
   };
 }

@@ -25,7 +25,10 @@ export function privacyApi(ctx: ShopContext): TactfulPrivacy {
     },
     register: (months = DEFAULT_RETENTION_MONTHS) => processingRegister(db, shopId, now(), months),
     dataRequests: async () =>
-      (await readDataRequests(db, keys, shopId)).map(({ requestId, preparedAt }) => ({ requestId, preparedAt })),
+      (await readDataRequests(db, keys, shopId)).map(({ requestId, preparedAt, bundle }) => {
+        const subjectId = (bundle as { subject?: { subjectId?: unknown } } | null)?.subject?.subjectId;
+        return { requestId, preparedAt, subjectId: typeof subjectId === 'string' ? subjectId : null };
+      }),
     dataRequest: async (requestId, actor = systemActor) => {
       const found = (await readDataRequests(db, keys, shopId)).find((r) => r.requestId === requestId);
       if (!found)

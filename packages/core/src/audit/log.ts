@@ -23,11 +23,13 @@ export const auditActions = [
   'profile.changed',
   'profile.purged',
   'data.exported',
+  'subject.viewed',
   'subject.erased',
   'shop.erased',
   'sync.delivered',
   'sync.dead_lettered',
   'campaign.sent',
+  'campaign.test_sent',
   'admin.action',
   'settings.changed',
 ] as const;

@@ -155,7 +155,7 @@ const systemActor: Actor = { type: 'system', id: 'campaign' };
  * planned, without statistics — PGlite never gathers them on its own — as a scan of every state of the
  * purpose per person: quadratic in the shop's size.)
  */
-async function loadCandidates(ctx: ShopContext, only?: readonly string[]): Promise<Candidate[]> {
+export async function loadCandidates(ctx: ShopContext, only?: readonly string[]): Promise<Candidate[]> {
   const people = await ctx.db
     .select({ subjectId: subjects.subjectId, undeliverableAt: subjects.undeliverableAt })
     .from(subjects)
@@ -202,7 +202,7 @@ async function loadCandidates(ctx: ShopContext, only?: readonly string[]): Promi
   });
 }
 
-function consentExclusion(c: Candidate, requireDoubleOptIn: boolean): ExclusionReason | null {
+export function consentExclusion(c: Candidate, requireDoubleOptIn: boolean): ExclusionReason | null {
   if (c.emState !== 'granted') return 'no_email_consent';
   if (requireDoubleOptIn && c.emLevel !== 'confirmed') return 'not_confirmed';
   if (c.pzState !== 'granted') return 'no_personalization';
@@ -263,7 +263,7 @@ async function timeZones(ctx: ShopContext, subjectIds: readonly string[]): Promi
   return out;
 }
 
-type RunOptions = z.output<typeof runCampaignSchema>;
+export type RunOptions = z.output<typeof runCampaignSchema>;
 type Message = CampaignMessage & { subjectId: string; productIds: string[] };
 /** What this person's email would say now, or why they get none. */
 type Compose = (
@@ -395,7 +395,7 @@ function exclude(result: CampaignRunResult, reason: ExclusionReason): void {
 }
 
 /** Builds each person's email: their personal recommendations, why, their consent line and their links. */
-async function composer(deps: CampaignDeps, options: RunOptions, settings: ShopSettings): Promise<Compose> {
+export async function composer(deps: CampaignDeps, options: RunOptions, settings: ShopSettings): Promise<Compose> {
   const { ctx } = deps;
   const purposes = await listPurposes(ctx.db, ctx.shopId);
   const emailPurposeTitle = purposes.find((p) => p.key === 'email_marketing')?.title ?? 'email offers';

@@ -3,11 +3,12 @@
  * reports), and revenue from recommended products — orders placed by a recipient within the attribution
  * window after the send that contain a product the email featured.
  */
-import { and, asc, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { ShopContext } from '../shop/context.js';
 import { rows } from '../store/open.js';
-import type { EmailProvider } from '../ports.js';
-import { campaigns, campaignWaves } from '../store/schema.js';
+import type { CampaignActivity, EmailProvider } from '../ports.js';
+import { subjectsByIndexes } from '../profile/subjects.js';
+import { campaignRecipients, campaigns, campaignWaves } from '../store/schema.js';
 
 export interface CampaignStats {
   name: string;
@@ -125,7 +126,45 @@ export async function refreshCampaignReports(
           eq(campaignWaves.wave, w.wave),
         ),
       );
+    if (provider.campaignActivity)
+      await recordActivity(ctx, w.campaign, w.wave, await provider.campaignActivity(w.providerCampaignId));
     refreshed += 1;
   }
   return { refreshed };
+}
+
+/** Marks which recipients of one wave opened and clicked, found by the blind index of the addresses reported. */
+async function recordActivity(
+  ctx: ShopContext,
+  campaign: string,
+  wave: number,
+  activity: CampaignActivity,
+): Promise<void> {
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const subjectsOf = async (emails: readonly string[]) =>
+    (
+      await subjectsByIndexes(
+        ctx.db,
+        ctx.shopId,
+        emails.map((e) => ctx.keys.emailIndex(shopKeys, e.trim().toLowerCase())),
+      )
+    ).map((s) => s.subjectId);
+  for (const [column, emails] of [
+    ['opened', activity.opened],
+    ['clicked', activity.clicked],
+  ] as const) {
+    const ids = await subjectsOf(emails);
+    if (ids.length === 0) continue;
+    await ctx.db
+      .update(campaignRecipients)
+      .set(column === 'opened' ? { opened: true } : { clicked: true })
+      .where(
+        and(
+          eq(campaignRecipients.shopId, ctx.shopId),
+          eq(campaignRecipients.campaign, campaign),
+          eq(campaignRecipients.wave, wave),
+          inArray(campaignRecipients.subjectId, ids),
+        ),
+      );
+  }
 }

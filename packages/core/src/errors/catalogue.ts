@@ -13,6 +13,10 @@ export const TACTFUL_ERRORS = {
 
   'CAMPAIGN.INTERRUPTED': { status: 503, meaning: 'A campaign run stopped part-way; running it again resumes it.' },
   'CAMPAIGN.INVALID': { status: 400, meaning: 'The campaign settings (segment, content, schedule) are not valid.' },
+  'CAMPAIGN.NOT_ELIGIBLE': {
+    status: 409,
+    meaning: 'The customer would get no campaign email now (consent, address, nothing to recommend).',
+  },
   'CAMPAIGN.NOT_SENT': { status: 502, meaning: 'The email provider did not send the campaign to one recipient.' },
   'CAMPAIGN.NO_PROVIDER': { status: 409, meaning: 'No email provider is connected to send the campaign with.' },
   'CAMPAIGN.NO_SENDER': { status: 409, meaning: 'The shop has no sender (from address) set up for campaigns.' },

@@ -42,8 +42,45 @@ export const shopSettings = z
       })
       .strict()
       .optional(),
+    /**
+     * How the customers' pages (preference centre, confirmation, unsubscribe, privacy) show the shop: its name,
+     * a logo (an https URL, or none) and an accent colour (#rrggbb, or none for the default).
+     */
+    brand: z
+      .object({
+        name: z
+          .string()
+          .trim()
+          .min(1, 'the shop name is empty')
+          .max(100, 'the shop name is longer than 100 characters'),
+        logoUrl: z
+          .string()
+          .trim()
+          .max(2000, 'the logo URL is longer than 2000 characters')
+          .refine(isHttpsUrl, 'the logo URL must start with https:// (or be left empty for no logo)')
+          .nullable()
+          .default(null),
+        accentColor: z
+          .string()
+          .trim()
+          .regex(/^#[0-9a-fA-F]{6}$/, 'the accent colour must be written #rrggbb, e.g. #1a7f5a')
+          .transform((c) => c.toLowerCase())
+          .nullable()
+          .default(null),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.hostname !== '' && !/\s/.test(value);
+  } catch {
+    return false;
+  }
+}
 export type ShopSettings = z.output<typeof shopSettings>;
 export type ShopSettingsInput = z.input<typeof shopSettings>;
 

@@ -553,6 +553,9 @@ export const campaignRecipients = pgTable(
     /** Products the email featured (catalogue ids, not personal): revenue attribution reads them. */
     productIds: jsonb('product_ids').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
     sentAt: tstz('sent_at'),
+    /** The provider reported this recipient opened / clicked the email (per person, when it reports activity). */
+    opened: boolean('opened').notNull().default(false),
+    clicked: boolean('clicked').notNull().default(false),
   },
   (t) => [
     primaryKey({ columns: [t.shopId, t.campaign, t.subjectId] }),

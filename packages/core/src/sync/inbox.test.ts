@@ -178,7 +178,9 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       meta('c2', 'customers/redact'),
     );
     expect(await t.processInbox()).toMatchObject({ processed: 2, failed: 0 });
-    expect(await t.privacy.dataRequests()).toEqual([{ requestId: 'dr-1', preparedAt: expect.any(String) }]);
+    expect(await t.privacy.dataRequests()).toEqual([
+      { requestId: 'dr-1', preparedAt: expect.any(String), subjectId: expect.any(String) },
+    ]);
     expect(JSON.stringify((await t.privacy.dataRequest('dr-1')).bundle)).toContain('gus@example.com');
     expect((await t.recommend.model()).pairCount('p1', 'p2')).toBe(0);
     expect(await rawStore(getStore()).query('select order_id from orders where shop_id = $1', [t.shopId])).toEqual([]);

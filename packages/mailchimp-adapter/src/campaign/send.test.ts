@@ -203,3 +203,63 @@ describe('related-product campaigns', () => {
     expect(html).not.toContain('Paper filters');
   });
 });
+
+describe('campaign activity', () => {
+  it('says who opened and who clicked, per recipient, from the email activity report', async () => {
+    const { sandbox, provider, request } = setup();
+    const result = await provider.sendCampaign(request);
+    sandbox.actions.open(result.campaignId, 'ada@example.com');
+    sandbox.actions.open(result.campaignId, 'ada@example.com');
+    sandbox.actions.open(result.campaignId, 'bob@example.com');
+    sandbox.actions.click(result.campaignId, 'bob@example.com');
+    const activity = await provider.campaignActivity(result.campaignId);
+    expect(activity.opened.sort()).toEqual(['ada@example.com', 'bob@example.com']);
+    expect(activity.clicked).toEqual(['bob@example.com']);
+  });
+});
+
+describe('test email', () => {
+  const content = {
+    products: [{ productId: 'beans', ...catalogue.beans! }],
+    reason: 'Because you bought a Hand grinder & filters',
+    consentLine: 'You receive this because you agreed to Email offers on 1 March 2026 (clause 4.2, version 3).',
+    preferencesUrl: 'https://app.example/preferences?token=abc',
+    unsubscribeUrl: 'https://app.example/unsubscribe?token=def',
+  };
+  const sender = { name: 'Bean & Leaf', email: 'owner@beanleaf.example', postalAddress: '1 Main St, Ghent' };
+
+  it('sends the customer’s email, filled in and marked as a test, to the owner only: no member, no campaign left', async () => {
+    const { sandbox, provider } = setup();
+    const before = sandbox.state.audiences.get(AUDIENCE)!.members.size;
+    const { testId } = await provider.sendTest({
+      to: 'owner@beanleaf.example',
+      subject: '[TEST] Picked for you',
+      sender,
+      content,
+      note: 'TEST EMAIL: for you only.',
+    });
+    expect(testId).not.toBe('');
+    expect(sandbox.state.testEmails).toHaveLength(1);
+    const mail = sandbox.state.testEmails[0]!;
+    expect(mail.to).toBe('owner@beanleaf.example');
+    expect(mail.subject).toBe('[TEST] Picked for you');
+    expect(mail.html).toContain('TEST EMAIL: for you only.');
+    expect(mail.html).toContain('Ethiopia Yirgacheffe beans');
+    expect(mail.html).toContain('Because you bought a Hand grinder &amp; filters');
+    expect(mail.html).toContain('https://app.example/preferences?token=abc');
+    expect(mail.html).not.toMatch(/\*\|P1_TITLE\|\*|\*\|REASON\|\*/);
+    // Nobody in the audience was written or sent anything, and the draft is gone.
+    expect(sandbox.state.audiences.get(AUDIENCE)!.members.size).toBe(before);
+    expect(sandbox.state.campaigns.size).toBe(0);
+    expect(sandbox.calls.count('POST', '/lists/{list_id}')).toBe(0);
+  });
+
+  it('a test to something that is not an address is refused before anything is created in Mailchimp', async () => {
+    const { sandbox, provider } = setup();
+    await expect(provider.sendTest({ to: 'nobody', subject: 'x', sender, content, note: 'n' })).rejects.toMatchObject({
+      code: 'MAILCHIMP.INVALID_EMAIL',
+    });
+    expect(sandbox.state.testEmails).toHaveLength(0);
+    expect(sandbox.state.campaigns.size).toBe(0);
+  });
+});

@@ -1,12 +1,21 @@
-import type { CampaignReport, CampaignRequest, CampaignResult } from '@tactful/core';
+import { randomBytes } from 'node:crypto';
+import type {
+  CampaignActivity,
+  CampaignReport,
+  CampaignRequest,
+  CampaignResult,
+  TestEmailRequest,
+} from '@tactful/core';
 import { TactfulError, isTactfulError } from '@tactful/core';
 import type { MailchimpClient } from '../client.js';
 import type { MailchimpOptions } from '../options.js';
 import { normaliseEmail } from '../subscriber-hash.js';
+import { renderMergeTags } from './merge-tags.js';
 import {
   campaignFieldsFor,
   campaignMergeFields,
   contentProblems,
+  escapeHtml,
   renderCampaignHtml,
   type MergeFieldSpec,
 } from './template.js';
@@ -195,5 +204,56 @@ export function createCampaignSender(deps: {
     };
   }
 
-  return { ensureMergeFields, sendCampaign, campaignReport };
+  /**
+   * A test email to the shop's own address, the way an owner sends one from Mailchimp: a draft campaign on the
+   * audience holding this one email's values (filled in, not merge fields: the owner is usually not a member),
+   * Mailchimp's "send a test" to the address, then the draft is deleted. No member is written, nobody in the
+   * audience gets it, and Mailchimp's reports never count it.
+   */
+  async function sendTest(request: TestEmailRequest): Promise<{ testId: string }> {
+    if (!request.to.includes('@'))
+      throw new TactfulError('MAILCHIMP.INVALID_EMAIL', `A test email needs an address to go to, not "${request.to}".`);
+    const fields = campaignFieldsFor(request.content, options.mergeTags);
+    const html = renderMergeTags(
+      renderCampaignHtml({ storeName: request.sender.name, tags: options.mergeTags, note: request.note }),
+      {
+        merge: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, escapeHtml(deps.sanitise(v))])),
+        system: {},
+      },
+    );
+    const campaign = await client.createCampaign({
+      type: 'regular',
+      recipients: { list_id: listId },
+      settings: {
+        subject_line: request.subject,
+        from_name: request.sender.name,
+        reply_to: request.sender.email,
+        title: `tactful-test:${randomBytes(6).toString('hex')}`,
+      },
+    });
+    try {
+      await client.setCampaignContent(campaign.id, { html });
+      await client.sendTestEmail(campaign.id, { test_emails: [request.to], send_type: 'html' });
+    } finally {
+      await client.deleteCampaign(campaign.id).catch(() => undefined);
+    }
+    return { testId: campaign.id };
+  }
+
+  /** Who opened and who clicked: the campaign's email activity, a page of 1 000 recipients at a time. */
+  async function campaignActivity(campaignId: string): Promise<CampaignActivity> {
+    const opened: string[] = [];
+    const clicked: string[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await client.listEmailActivity(campaignId, { count: 1000, offset });
+      for (const e of page.emails) {
+        if (e.activity.some((a) => a.action === 'open')) opened.push(normaliseEmail(e.email_address));
+        if (e.activity.some((a) => a.action === 'click')) clicked.push(normaliseEmail(e.email_address));
+      }
+      if (page.emails.length === 0 || offset + 1000 >= page.total_items) break;
+    }
+    return { opened, clicked };
+  }
+
+  return { ensureMergeFields, sendCampaign, campaignReport, campaignActivity, sendTest };
 }

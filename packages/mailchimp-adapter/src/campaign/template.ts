@@ -82,6 +82,8 @@ export interface CampaignTemplateOptions {
   storeName: string;
   heading?: string;
   tags?: CampaignMergeTags;
+  /** A line shown above everything else (a test email says so here). */
+  note?: string;
 }
 
 export function renderCampaignHtml(options: CampaignTemplateOptions): string {
@@ -101,6 +103,7 @@ export function renderCampaignHtml(options: CampaignTemplateOptions): string {
 <body style="margin:0;padding:0;font-family:Helvetica,Arial,sans-serif;color:#1a1a1a">
   <table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center">
     <table role="presentation" width="560" cellpadding="0" cellspacing="0" style="max-width:560px;padding:24px">
+      ${options.note ? `<tr><td><p class="tactful-test-note" style="margin:0 0 16px;padding:8px 12px;background:#fff4d6;border:1px solid #e0b400;font-weight:bold">${escapeHtml(options.note)}</p></td></tr>` : ''}
       <tr><td><h1 style="font-size:22px;margin:0 0 8px">${heading}</h1>
         <p class="tactful-reason" style="margin:0 0 16px">*|${tags.reason}|*</p></td></tr>
       ${[1, 2, 3].map(product).join('\n      ')}

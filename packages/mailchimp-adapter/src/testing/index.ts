@@ -36,6 +36,7 @@ export type {
 } from './fault-plan.js';
 export { serveMailchimpSandbox } from './http-host.js';
 export type { MailchimpSandboxHost } from './http-host.js';
+export type { SandboxTestEmail } from './state.js';
 export { loadSpecValidator, defaultSpecPath } from './openapi.js';
 export { mailchimpDataPath } from './data.js';
 export { createMemoryInboundSink } from './memory-sink.js';

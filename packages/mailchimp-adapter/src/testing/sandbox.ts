@@ -26,7 +26,7 @@ import { createListManagePages } from './pages.js';
 import { renderForMember } from './render.js';
 import { createRouter } from './router.js';
 import { sandboxRoutes, type SandboxContext } from './routes/index.js';
-import { createSandboxState } from './state.js';
+import { createSandboxState, type SandboxTestEmail } from './state.js';
 import {
   mailchimpTime,
   type MailchimpSandboxOptions,
@@ -108,6 +108,8 @@ export interface MailchimpSandbox {
     readonly journeyTriggers: readonly SandboxJourneyTrigger[];
     /** Every email sent (campaigns' and journeys'), oldest first, as its recipient got it. */
     readonly emails: readonly SandboxEmail[];
+    /** Test emails sent ("send a test"), oldest first, with their HTML as the recipient gets it. */
+    readonly testEmails: SandboxTestEmail[];
     /** Every webhook delivery made, in the order sent. */
     readonly deliveries: WebhookDelivery[];
     /** Status changes Mailchimp refused (compliance state, forgotten address, archived). */
@@ -230,6 +232,7 @@ export function createMailchimpSandbox(options: MailchimpSandboxOptions = {}): M
       campaigns: state.campaigns,
       journeyTriggers: state.journeyTriggers,
       emails: state.emails,
+      testEmails: state.testEmails,
       deliveries: webhooks.deliveries,
       refusals: state.refusals,
     },

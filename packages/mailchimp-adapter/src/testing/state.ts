@@ -34,6 +34,17 @@ export interface Refusal {
 
 export type SandboxState = ReturnType<typeof createSandboxState>;
 
+/** A test email Mailchimp sent ("send a test"): to whom, as what, and the HTML as it arrives. */
+export interface SandboxTestEmail {
+  campaignId: string;
+  to: string;
+  subject: string;
+  fromName: string;
+  replyTo: string;
+  html: string;
+  at: Date;
+}
+
 export interface SandboxStateSettings {
   /** Journey steps configured from the start (`MailchimpSandboxOptions.journeys`). */
   journeys: readonly SandboxJourneyStep[];
@@ -57,6 +68,7 @@ export function createSandboxState(
   let nextJourneyId = Math.max(100, ...journeys.flatMap((j) => [j.journeyId, j.stepId])) + 1;
   const journeyTriggers: SandboxJourneyTrigger[] = [];
   const emails: SandboxEmail[] = [];
+  const testEmails: SandboxTestEmail[] = [];
   const refusals: Array<{ email: string; status: MemberStatus; title: string }> = [];
   const fire = webhooks.fire;
 
@@ -377,6 +389,7 @@ export function createSandboxState(
     createJourney,
     sendEmail,
     listManageUrl: settings.listManageUrl,
+    testEmails,
     refusals,
     now,
     fire,

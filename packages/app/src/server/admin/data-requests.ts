@@ -18,9 +18,9 @@ export function adminDataRequests(tactful: Tactful): Router {
 ${
   requests.length === 0
     ? html`<p>No data requests so far.</p>`
-    : html`<table><thead><tr><th>request</th><th>prepared</th><th></th></tr></thead><tbody>${requests.map(
+    : html`<table><thead><tr><th>Request</th><th>Prepared</th><th>Customer</th><th></th></tr></thead><tbody>${requests.map(
         (r) =>
-          html`<tr><td>${r.requestId}</td><td>${r.preparedAt}</td><td><a href="/admin/data-requests/${encodeURIComponent(r.requestId)}.json">download</a></td></tr>`,
+          html`<tr><td class="wrap">${r.requestId}</td><td>${r.preparedAt}</td><td>${r.subjectId ? html`<a href="/admin/customers/${encodeURIComponent(r.subjectId)}">open the customer</a>` : html`<span class="muted">erased or unknown</span>`}</td><td><a href="/admin/data-requests/${encodeURIComponent(r.requestId)}.json">download</a></td></tr>`,
       )}</tbody></table>`
 }`;
     res.send(page({ title: 'Data requests', admin: { current: '/admin/data-requests' }, body }));

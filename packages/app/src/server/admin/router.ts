@@ -3,6 +3,7 @@ import type { AdminAuth } from '../admin-auth.js';
 import type { AppContext } from '../context.js';
 import { auditRoutes } from './audit.js';
 import { adminCampaign } from './campaign.js';
+import { adminCustomers } from './customers.js';
 import { dashboardRoutes } from './dashboard.js';
 import { adminDataRequests } from './data-requests.js';
 import { loginRoutes } from './login.js';
@@ -29,6 +30,7 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
 
   router.use(dashboardRoutes(tactful));
   router.use(auditRoutes(tactful));
+  router.use(adminCustomers(ctx));
   router.use(adminSegments(tactful));
   router.use(adminDataRequests(tactful));
   router.use(mergeRoutes(tactful));

@@ -66,6 +66,22 @@ export function settingsRoutes(tactful: Tactful): Router {
     });
   });
 
+  router.post('/admin/brand', async (req, res) => {
+    const text = (k: string) => bodyText(req, k).trim();
+    await save(res, async () => {
+      await tactful.settings.update(
+        {
+          brand: {
+            name: text('brandName'),
+            logoUrl: text('logoUrl') === '' ? null : text('logoUrl'),
+            accentColor: text('accentColor') === '' ? null : text('accentColor'),
+          },
+        },
+        adminActor,
+      );
+    });
+  });
+
   router.post('/admin/contact-policy', async (req, res) => {
     const text = (k: string) => bodyText(req, k).trim();
     const problems: string[] = [];

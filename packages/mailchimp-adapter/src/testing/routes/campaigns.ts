@@ -9,6 +9,7 @@ import { ApiProblem, invalidResource } from '../problem.js';
 import { campaignJson } from '../responses.js';
 import type { SandboxState } from '../state.js';
 import { mailchimpTime, type SandboxCampaign } from '../types.js';
+import { renderMergeTags } from '../../campaign/merge-tags.js';
 import { paging, type SandboxRoute } from './context.js';
 
 function render(state: SandboxState, campaign: SandboxCampaign) {
@@ -125,6 +126,64 @@ export const campaignRoutes: SandboxRoute[] = [
         },
         state.now(),
       );
+      return null;
+    },
+  },
+  {
+    method: 'POST',
+    path: '/campaigns/{campaign_id}/actions/test',
+    // Mailchimp's "send a test": to up to six addresses, of a campaign that has content and its settings; the
+    // recipients need not be members, and the audience's reports never count it.
+    handle: ({ state }, { params, body }) => {
+      const campaign = state.campaignOr404(params.campaign_id ?? '');
+      const input = body as { test_emails?: unknown; send_type?: unknown };
+      const to = Array.isArray(input.test_emails) ? input.test_emails : [];
+      const problems: string[] = [];
+      if (to.length === 0) problems.push('test_emails must list at least one address');
+      if (to.length > 6) problems.push('a test goes to at most 6 addresses');
+      for (const address of to)
+        if (typeof address !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address))
+          problems.push(`${String(address)} is not a valid email address`);
+      if (input.send_type !== 'html' && input.send_type !== 'plaintext')
+        problems.push('send_type must be html or plaintext');
+      if (!campaign.html) problems.push('the campaign has no content');
+      for (const key of ['subject_line', 'from_name', 'reply_to'] as const)
+        if (!campaign.settings[key]) problems.push(`settings.${key} is missing`);
+      if (problems.length > 0)
+        throw new ApiProblem(400, 'Bad Request', `Your test email could not be sent. ${problems.join('; ')}.`, {
+          errors: problems,
+        });
+      const audience = state.audienceOf(campaign.list_id);
+      for (const address of to as string[])
+        state.testEmails.push({
+          campaignId: campaign.id,
+          to: address,
+          subject: campaign.settings.subject_line ?? '',
+          fromName: campaign.settings.from_name ?? '',
+          replyTo: campaign.settings.reply_to ?? '',
+          html: renderMergeTags(campaign.html ?? '', {
+            merge: {},
+            system: {
+              'LIST:NAME': audience.name,
+              'LIST:COMPANY': audience.contact?.company ?? '',
+              'LIST:ADDRESSLINE': [audience.contact?.address1, audience.contact?.city, audience.contact?.country]
+                .filter((p) => p)
+                .join(', '),
+              UNSUB: 'https://sandbox.list-manage.com/unsubscribe?test=1',
+              EMAIL: address,
+            },
+          }),
+          at: state.now(),
+        });
+      return null;
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/campaigns/{campaign_id}',
+    handle: ({ state }, { params }) => {
+      const campaign = state.campaignOr404(params.campaign_id ?? '');
+      state.campaigns.delete(campaign.id);
       return null;
     },
   },

@@ -41,7 +41,7 @@ ${result.rows.map(
   (
     r,
   ) => html`<tr><td class="num">${r.seq}</td><td>${r.at.toISOString().replace('T', ' ').slice(0, 19)}</td><td>${r.action}</td><td>${r.actorType}:${r.actorId}</td>
-<td>${r.subjectId ? html`<a class="mono" href="/admin/audit?subject=${encodeURIComponent(r.subjectId)}">${r.subjectId.slice(0, 8)}</a>` : ''}</td><td class="mono small">${details(r.details)}</td></tr>`,
+<td>${r.subjectId ? html`<a class="mono" href="/admin/customers/${encodeURIComponent(r.subjectId)}" title="Open the customer">${r.subjectId.slice(0, 8)}</a> <a class="small" href="/admin/audit?subject=${encodeURIComponent(r.subjectId)}">their entries</a>` : ''}</td><td class="mono small">${details(r.details)}</td></tr>`,
 )}</tbody></table>
 <div class="pager">${pageNo > 1 ? html`<a href="${at(pageNo - 1)}">← newer</a>` : ''}${pageNo * size < result.total ? html`<a href="${at(pageNo + 1)}">older →</a>` : ''}</div>`;
   return page({ title: 'Audit log', admin: { current: '/admin/audit' }, body });

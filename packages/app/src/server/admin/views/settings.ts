@@ -38,6 +38,12 @@ ${ok ? html`<div class="notice ok" role="status">${ok}</div>` : ''}${error ? htm
 <label>Reply address<br><input type="email" name="senderEmail" value="${settings.sender?.email ?? ''}" required></label></div>
 <label>Postal address<br><input type="text" name="senderAddress" value="${settings.sender?.postalAddress ?? ''}" required style="width:100%"></label>
 <button type="submit">Save</button></form>
+<form method="post" action="/admin/brand" class="card" id="brand-form"><h2>Shop brand</h2>
+<p class="small muted">What your customers see on the preference centre, the confirmation, unsubscribe and privacy pages: your shop's name, logo and colour. Tactful appears there only in a small “powered by” line.</p>
+<div class="grid"><label>Shop name<br><input type="text" name="brandName" value="${settings.brand?.name ?? settings.sender?.name ?? ''}" required maxlength="100"></label>
+<label>Accent colour (#rrggbb, empty for the default)<br><input type="text" name="accentColor" value="${settings.brand?.accentColor ?? ''}" placeholder="#1a7f5a" maxlength="7"></label></div>
+<label>Logo URL (https://…, empty for none)<br><input type="url" name="logoUrl" value="${settings.brand?.logoUrl ?? ''}" placeholder="https://cdn.example.com/logo.png"></label>
+<button type="submit">Save</button></form>
 <form method="post" action="/admin/sensitive" class="card"><h2>Sensitive categories</h2>
 <p class="small muted">Purchases in these catalogue categories (health, intimate items, ...) are never the basis or the stated reason of a recommendation, unless the customer allowed exactly that category in their preference centre.</p>
 <label>Categories (one per line or comma-separated)<br><textarea name="categories" rows="3" style="width:100%">${settings.sensitiveCategories.join('\n')}</textarea></label>

@@ -9,7 +9,7 @@ import {
   type Tactful,
 } from '@tactful/core';
 import { html, type SafeHtml } from '../../html.js';
-import { page } from '../../layout.js';
+import { brandedPages, page } from '../../layout.js';
 import { PRIVACY_LINK_MAX_AGE_MINUTES } from '../../signed-links.js';
 import type { SubjectOrder, SubjectRecord } from '../../subject-data.js';
 import { clauseLink, describeReason, sendLinkForm, stateBadge } from './parts.js';
@@ -167,7 +167,7 @@ export function preferenceCentrePage(c: PreferenceCentre): string {
     title: 'Your preferences',
     body: html`<h1>Your preferences</h1>
 ${saved ? html`<div class="notice ok" role="status">Your choices are saved.${saved === 'confirm' ? ' We sent you an email to confirm what you turned on: it starts when you click the link.' : ''}</div>` : ''}
-<p>For <strong>${email}</strong> at ${c.shopId}. This private link is valid for ${PREFERENCES_LINK_TTL_HOURS} hours, until ${new Date(c.expiresAt * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC.</p>
+<p>For <strong>${email}</strong> at ${brandedPages.getStore()?.name ?? c.shopId}. This private link is valid for ${PREFERENCES_LINK_TTL_HOURS} hours, until ${new Date(c.expiresAt * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC.</p>
 <h2>Your choices</h2>
 <form method="post" action="/preferences"><input type="hidden" name="token" value="${token}">
 <table><thead><tr><th>Purpose</th><th>State</th><th>Since, from</th><th>Terms</th></tr></thead><tbody>
