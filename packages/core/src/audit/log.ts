@@ -30,6 +30,8 @@ export const auditActions = [
   'campaign.sent',
   'admin.action',
   'settings.changed',
+  'merchandising.changed',
+  'connection.changed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
