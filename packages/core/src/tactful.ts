@@ -239,10 +239,13 @@ export interface TactfulSegments {
   preview(segment: unknown, sampleSize?: number): Promise<SegmentPreview>;
   /** The subject ids that match. */
   members(segment: unknown): Promise<string[]>;
-  save(name: string, segment: unknown): Promise<Segment>;
+  /** Saves (or replaces) a named definition (SEGMENT.INVALID otherwise); audited. */
+  save(name: string, segment: unknown, actor?: Actor): Promise<Segment>;
   list(): Promise<Array<{ name: string; definition: Segment; updatedAt: Date }>>;
-  /** False when no segment had that name. */
-  delete(name: string): Promise<boolean>;
+  /** One saved segment by name (campaigns and flows select their audience with it); null when none. */
+  get(name: string): Promise<{ name: string; definition: Segment; updatedAt: Date } | null>;
+  /** False when no segment had that name; audited when one was deleted. */
+  delete(name: string, actor?: Actor): Promise<boolean>;
   /** Which share of customers brings `threshold` (default 80 %) of revenue. */
   pareto(threshold?: number): Promise<ParetoReport>;
   /** Customers per RFM label. */

@@ -39,6 +39,7 @@ const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin/campaign', 'Campaign'],
   ['/admin/data-requests', 'Data requests'],
   ['/admin/settings', 'Settings'],
+  ['/admin/connections', 'Connections'],
 ];
 
 /** A whole HTML document. */

@@ -32,6 +32,8 @@ export const auditActions = [
   'settings.changed',
   'merchandising.changed',
   'connection.changed',
+  'segment.saved',
+  'segment.deleted',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

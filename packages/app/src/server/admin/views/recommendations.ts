@@ -39,7 +39,9 @@ ${result.recommendations.map(
               ? `popular in ${x.category} (${x.count} orders)`
               : x.kind === 'declared-interest'
                 ? `they told us they like ${x.category}`
-                : x.kind === 'pinned' ? 'recommended by the shop' : `popular (${x.count} orders)`
+                : x.kind === 'pinned'
+                  ? 'recommended by the shop'
+                  : `popular (${x.count} orders)`
         }</div>`,
     )}</td></tr>`,
 )}</tbody></table>`
