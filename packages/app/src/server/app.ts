@@ -146,7 +146,8 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   // Only the admin pages may be framed, and only by the shop's own admin (Shopify's rule for embedded apps);
   // the public consent pages never are.
   const framedBySelf = helmet({
-    contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"] } },
+    // Product pictures come from the shop's CDN (Shopify's): any https image, nothing else from outside.
+    contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"], 'img-src': ["'self'", 'data:', 'https:'] } },
     xFrameOptions: { action: 'sameorigin' },
   });
   // Embedded admin pages also load App Bridge from Shopify's CDN: that one script, nothing else from outside.
@@ -155,6 +156,7 @@ export function createApp(options: CreateAppOptions): TactfulApp {
       directives: {
         'frame-ancestors': [`https://${tactful.shopId}`, 'https://admin.shopify.com'],
         'script-src': ["'self'", APP_BRIDGE_URL],
+        'img-src': ["'self'", 'data:', 'https:'],
       },
     },
     xFrameOptions: false,
