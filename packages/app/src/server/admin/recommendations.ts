@@ -1,5 +1,5 @@
 import { type Actor, isTactfulError, type MerchandisingChange, type Tactful } from '@tactful/core';
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import { topProducts } from '../dashboard-data.js';
 import { statusOf } from '../error-status.js';
 import { bodyText, queryText as q } from '../form-fields.js';
@@ -40,17 +40,24 @@ function backOf(value: string): string {
 export function recommendationRoutes(tactful: Tactful): Router {
   const router = express.Router();
 
-  async function render(req: Request, res: Response, status: number, notice?: { kind: 'ok' | 'error'; text: string }) {
-    const productId = q(req, 'product');
-    const customer = q(req, 'customer');
-    const find = q(req, 'find');
+  /** The explorer as `view` (the query of an explorer URL) asks for it. */
+  async function render(
+    view: URLSearchParams,
+    res: Response,
+    status: number,
+    notice?: { kind: 'ok' | 'error'; text: string },
+  ) {
+    const text = (name: string) => (view.get(name) ?? '').trim();
+    const productId = text('product');
+    const customer = text('customer');
+    const find = text('find');
     const products = await topProducts(tactful);
     const rules = await tactful.merchandising.rules();
     const { currency } = await tactful.settings.get();
-    const here = new URL(req.method === 'GET' ? req.originalUrl : backOf(bodyText(req, 'back')), 'http://x');
-    here.searchParams.delete('done');
-    here.searchParams.delete('item');
-    const back = `${here.pathname}${here.search}`;
+    const here = new URLSearchParams(view);
+    here.delete('done');
+    here.delete('item');
+    const back = `/admin/recommendations${here.size > 0 ? `?${here}` : ''}`;
     const context: ExplorerContext = {
       currency,
       rules,
@@ -121,7 +128,7 @@ export function recommendationRoutes(tactful: Tactful): Router {
         : ((await productTitles(tactful, [item])).get(item) ?? null);
       if (subject) notice = { kind: 'ok', text: `${subject} ${words[done]}.` };
     }
-    await render(req, res, 200, notice);
+    await render(new URL(req.originalUrl, 'http://x').searchParams, res, 200, notice);
   });
 
   // One merchandising change (audited in core); bad input: the page again with the reason, nothing changed.
@@ -133,12 +140,12 @@ export function recommendationRoutes(tactful: Tactful): Router {
       change = { action: action as (typeof productActions)[number], productId: bodyText(req, 'productId') };
     else if ((categoryActions as readonly string[]).includes(action))
       change = { action: action as (typeof categoryActions)[number], category: bodyText(req, 'category') };
-    const refuse = async (status: number, text: string) => {
-      // Show the page the owner came from, with the refusal.
-      const url = new URL(back, 'http://x');
-      req.query = Object.fromEntries(url.searchParams);
-      await render(req, res, status, { kind: 'error', text: `${text} Nothing was changed.` });
-    };
+    // The page the owner came from, with the refusal.
+    const refuse = (status: number, text: string) =>
+      render(new URL(back, 'http://x').searchParams, res, status, {
+        kind: 'error',
+        text: `${text} Nothing was changed.`,
+      });
     if (!change)
       return void (await refuse(400, `"${action}" is not a change the shop can make to its recommendations.`));
     if ('productId' in change && change.productId.trim() === '')

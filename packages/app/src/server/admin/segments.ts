@@ -119,7 +119,8 @@ export function adminSegments(tactful: Tactful): Router {
     } catch (error) {
       if (!isTactfulError(error) && !(error instanceof SyntaxError)) throw error;
       const message = error instanceof SyntaxError ? `Not counted: ${error.message}.` : (error as Error).message;
-      res.status(400).json({ ok: false, message });
+      // An answer about the definition, not a failed request: the builder shows the message.
+      res.json({ ok: false, message });
     }
   });
 

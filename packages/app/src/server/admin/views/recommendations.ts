@@ -208,7 +208,7 @@ export function recommendationsPage(e: Explorer): string {
 ${e.notice ? html`<div class="notice ${e.notice.kind}" role="${e.notice.kind === 'error' ? 'alert' : 'status'}">${e.notice.text}</div>` : ''}
 <div class="grid"><form class="card" method="get" action="/admin/recommendations"><h2>What goes with a product</h2>
 <label>Product<br><select name="product"><option value="">choose…</option>${products.map((p) => html`<option value="${p.productId}"${p.productId === productId ? html` selected` : ''}>${p.title} (${p.count} orders)</option>`)}</select></label>
-<button type="submit">Show</button>${products.length === 0 ? html`<p class="empty">No orders imported yet (tactful import orders).</p>` : ''}</form>
+<button type="submit">Show related products</button>${products.length === 0 ? html`<p class="empty">No orders imported yet (tactful import orders).</p>` : ''}</form>
 <form class="card" method="get" action="/admin/recommendations"><h2>What a customer would be shown</h2>
 <label>Email or customer id<br><input type="text" name="customer" value="${customer}"></label><button type="submit">Show what and why</button>
 <p class="small muted">Only for customers who allow personalisation.</p></form></div>

@@ -69,7 +69,7 @@ ${notice ? html`<div class="notice ${notice.kind}" role="${notice.kind === 'erro
 <textarea id="segment-json" name="definition" rows="8" class="mono wide" spellcheck="false">${definition || example}</textarea>
 <p id="segment-json-error" class="notice error" role="alert" hidden></p>
 <p class="small muted">Predicates: attribute, ageBand, location, interests, rfm, rfmLabel, purchased, orderCount, revenue, consent; combine with all, any, not.</p></details>
-<div class="inline"><label>Save as (lower-case letters, digits, - and _)<br><input type="text" name="name" value="${draft?.name ?? ''}" required pattern="[a-z0-9][a-z0-9_\-]{0,63}" maxlength="64"></label>
+<div class="inline"><label>Save as (lower-case letters, digits, - and _)<br><input type="text" name="name" value="${draft?.name ?? ''}" required pattern="[a-z0-9][a-z0-9_\\-]{0,63}" maxlength="64"></label>
 <button type="submit">Save segment</button>
 <button type="submit" class="secondary" formmethod="get" formaction="/admin/segments" formnovalidate>Preview</button></div>
 <p class="small muted">Saved segments are offered on the <a href="/admin/campaign">Campaign</a> page (and to flows) as the audience.</p>
