@@ -387,6 +387,14 @@ describe('the owner runs the admin alone', () => {
     const empty = await post('/admin/connections/mailchimp', { apiKey: '' });
     expect(empty.status).toBe(400);
     expect(await tactful.connections.get('mailchimp')).toEqual(connection);
+    // A replaced key that reaches the same audience keeps it and its webhook (no second registration).
+    const replaced = await post('/admin/connections/mailchimp', { apiKey: mailchimp.apiKey });
+    expect(replaced.headers.get('location')).toBe('/admin/connections?done=replaced');
+    expect((await tactful.connections.get('mailchimp'))?.details).toMatchObject({
+      audienceId: AUDIENCE,
+      webhookId: connection?.details.webhookId,
+    });
+    expect(mailchimp.state.audiences.get(AUDIENCE)!.webhooks).toHaveLength(1);
   });
 
   it('no page touched scrolls sideways at 390 px or 1280 px, and no page had a script error', async () => {

@@ -109,6 +109,7 @@ export function connectionRoutes(ctx: AppContext): Router {
     const done = q(req, 'done');
     const notices: Record<string, string> = {
       key: 'Mailchimp accepted the key. Now pick the audience your customers are in.',
+      replaced: 'Mailchimp accepted the new key; the audience stays the same.',
       connected: 'Mailchimp is connected: campaigns are sent through this audience from now on.',
       setup: 'Checked again.',
       disconnected: 'Mailchimp is disconnected and its key forgotten.',
@@ -129,24 +130,31 @@ export function connectionRoutes(ctx: AppContext): Router {
       const account = mailchimp.account(apiKey);
       await account.ping();
       const previous = await tactful.connections.secrets(MAILCHIMP);
+      // A replaced key that still reaches the chosen audience keeps it (and its webhook); else the audience is
+      // picked again.
+      const stored = await tactful.connections.get(MAILCHIMP);
+      const audienceId = stored?.details.audienceId;
+      const keeps = typeof audienceId === 'string' && (await account.audiences()).some((a) => a.id === audienceId);
       await tactful.connections.save(
         MAILCHIMP,
         {
           secrets: { apiKey, webhookSecret: previous?.webhookSecret ?? (await mailchimp.webhookSecret()) },
-          details: {
-            server: account.server,
-            audienceId: null,
-            audienceName: null,
-            webhookId: null,
-            webhookError: null,
-            mergeFieldsReady: null,
-            mergeFieldsError: null,
-          },
+          details: keeps
+            ? { server: account.server }
+            : {
+                server: account.server,
+                audienceId: null,
+                audienceName: null,
+                webhookId: null,
+                webhookError: null,
+                mergeFieldsReady: null,
+                mergeFieldsError: null,
+              },
         },
         adminActor,
       );
       await mailchimp.reload();
-      res.redirect(303, '/admin/connections?done=key');
+      res.redirect(303, `/admin/connections?done=${keeps ? 'replaced' : 'key'}`);
     } catch (error) {
       if (!isTactfulError(error)) throw error;
       const text =
