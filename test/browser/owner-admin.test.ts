@@ -68,6 +68,14 @@ async function seedShop(t: Tactful): Promise<void> {
     },
     { id: 'gift', title: 'Gift card 25', available: true, category: 'Gift cards', price: '25.00' },
     { id: 'tea', title: 'Sencha tea', available: true, category: 'Tea', price: '7.00' },
+    // A long category name: its option must not widen the page on a phone.
+    {
+      id: 'kettle',
+      title: 'Gooseneck kettle',
+      available: true,
+      category: 'Brewing equipment for pour-over and other slow coffee methods',
+      price: '49.00',
+    },
   ]);
   const baskets = [
     ...Array.from({ length: 12 }, () => ['coffee', 'filters', 'mug']),
