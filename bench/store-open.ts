@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- store-open`: how long a fresh embedded database takes to open, created by initdb and every
  * migration (the baseline) or loaded from the migrated image `TACTFUL_PGLITE_IMAGES` keeps
- * (packages/core/src/store/pglite-image.ts), in memory and in a folder. Best and median of a few opens each.
+ * (core's pglite-image.ts), in memory and in a folder. Best and median of a few opens each.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -172,7 +172,7 @@ describe('consent journey in a browser', () => {
     await page.getByRole('link', { name: 'Recommendations' }).click();
     await page.locator('select[name=product]').selectOption('tea');
     await page.getByRole('button', { name: 'Show related products' }).click();
-    expect(await page.locator('main').innerText()).toContain('Bought with Sencha green tea');
+    expect(await page.locator('main').innerText()).toContain('People who bought Sencha green tea also bought');
     await shot('13-recommendations');
 
     await page.getByRole('link', { name: 'Settings' }).click();

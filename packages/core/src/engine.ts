@@ -20,6 +20,7 @@ import type { FitPolicy } from './recommend/service.js';
 import { reportsApi } from './api/reports.js';
 import { segmentsApi } from './api/segment.js';
 import { adminSessionsApi, settingsApi } from './api/shop.js';
+import { connectionsApi, merchandisingApi } from './api/merchandising.js';
 import { storageApi } from './api/store.js';
 import { pingStore } from './store/kv.js';
 import { rawStore, type Store } from './store/open.js';
@@ -94,10 +95,12 @@ export async function createTactful(options: CreateTactfulOptions): Promise<Tact
     orders: ordersApi(ctx),
     products: productsApi(ctx),
     recommend,
+    merchandising: merchandisingApi(ctx),
     campaign: campaignsApi(ctx, recommend),
     privacy: privacyApi(ctx),
     audit: auditApi(ctx),
     settings: settingsApi(ctx),
+    connections: connectionsApi(ctx),
     adminSessions: adminSessionsApi(ctx),
     reports: reportsApi(ctx),
     sync: syncApi(() => tactful),

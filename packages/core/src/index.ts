@@ -82,6 +82,8 @@ export type {
   TactfulReports,
   TactfulSegments,
   TactfulSettings,
+  TactfulMerchandising,
+  TactfulConnections,
   TactfulStorage,
   TactfulSync,
 } from './tactful.js';
@@ -208,7 +210,10 @@ export {
 export type { EaseFit, FitEaseOptions } from './recommend/ease.js';
 export { defaultFitPolicy, fitModel } from './recommend/service.js';
 export type { FitPolicy } from './recommend/service.js';
-export type { ExplainedRecommendation, CustomerRecommendations } from './recommend/service.js';
+export type { ExplainedRecommendation, CustomerRecommendations, RelatedProduct } from './recommend/service.js';
+export { isGiftCard } from './recommend/merchandising.js';
+export type { LeftOut, LeftOutRule, MerchandisingChange, MerchandisingRules } from './recommend/merchandising.js';
+export type { ConnectionDetail, ConnectionInput, ConnectionView } from './shop/connections.js';
 export type {
   EvaluationOptions,
   EvaluationMetrics,

@@ -40,7 +40,9 @@ import type { CoPurchaseModel } from './recommend/model.js';
 import type { EaseFit } from './recommend/ease.js';
 import type { CatalogProduct } from './recommend/parse.js';
 import type { RecommendOptions } from './recommend/recommender.js';
-import type { CustomerRecommendations } from './recommend/service.js';
+import type { CustomerRecommendations, RelatedProduct } from './recommend/service.js';
+import type { LeftOut, MerchandisingChange, MerchandisingRules } from './recommend/merchandising.js';
+import type { ConnectionInput, ConnectionView } from './shop/connections.js';
 import type { PairStats } from './recommend/stats.js';
 import type { ActivityReport } from './reports/activity.js';
 import type { ParetoReport, RfmReport, SegmentPreview } from './segment/evaluate.js';
@@ -85,6 +87,8 @@ export interface Tactful {
   readonly products: TactfulProducts;
   /** Co-purchase recommendations: the model, its fit, per-customer and per-product lists. */
   readonly recommend: TactfulRecommend;
+  /** What the shop never recommends and what it favours; every recommendation honours it. */
+  readonly merchandising: TactfulMerchandising;
   /** Related-product campaigns: who gets one, what it says, sending it exactly once, and what it did. */
   readonly campaign: TactfulCampaigns;
   /** Data-subject rights and retention: export, erasure, the processing register, platform data requests. */
@@ -93,6 +97,8 @@ export interface Tactful {
   readonly audit: TactfulAudit;
   /** The shop's settings (double opt-in, connected systems, sender, …); every change is audited. */
   readonly settings: TactfulSettings;
+  /** Connections to other systems made from the admin: secrets sealed under the shop's key, changes audited. */
+  readonly connections: TactfulConnections;
   /** Server-side sessions of the admin dashboard: signing out ends them (see shop/admin-sessions.ts). */
   readonly adminSessions: TactfulAdminSessions;
   /** What the shop's dashboard shows: the consent funnel, consent changes, attributed revenue. */
@@ -260,10 +266,13 @@ export interface TactfulSegments {
   preview(segment: unknown, sampleSize?: number): Promise<SegmentPreview>;
   /** The subject ids that match. */
   members(segment: unknown): Promise<string[]>;
-  save(name: string, segment: unknown): Promise<Segment>;
+  /** Saves (or replaces) a named definition (SEGMENT.INVALID otherwise); audited. */
+  save(name: string, segment: unknown, actor?: Actor): Promise<Segment>;
   list(): Promise<Array<{ name: string; definition: Segment; updatedAt: Date }>>;
-  /** False when no segment had that name. */
-  delete(name: string): Promise<boolean>;
+  /** One saved segment by name (campaigns and flows select their audience with it); null when none. */
+  get(name: string): Promise<{ name: string; definition: Segment; updatedAt: Date } | null>;
+  /** False when no segment had that name; audited when one was deleted. */
+  delete(name: string, actor?: Actor): Promise<boolean>;
   /** Which share of customers brings `threshold` (default 80 %) of revenue. */
   pareto(threshold?: number): Promise<ParetoReport>;
   /** Customers per RFM label. */
@@ -303,11 +312,13 @@ export interface TactfulRecommend {
   refit(): Promise<EaseFit | null>;
   /** Personal recommendations of one customer (an email or a subject id), with their reasons. */
   forCustomer(customer: string, options?: RecommendOptions): Promise<CustomerRecommendations>;
-  /** Products bought together with `productId`, strongest first. */
+  /** Products bought together with `productId`, strongest first; what the shop never recommends left out. */
   related(
     productId: string,
     k?: number,
   ): Promise<Array<{ product: CatalogProduct | null; productId: string; score: number; stats: PairStats }>>;
+  /** `related`, and the products the shop's rules left out of that list (with the rule). */
+  relatedExplained(productId: string, k?: number): Promise<{ related: RelatedProduct[]; leftOut: LeftOut[] }>;
   /** The most bought products (by the model's counts) with their titles, for a picker. */
   topProducts(limit?: number): Promise<Array<{ productId: string; title: string; count: number }>>;
 }
@@ -382,6 +393,36 @@ export interface TactfulSettings {
   get(): Promise<ShopSettings>;
   /** Changes some settings (validated) and audits which. */
   update(patch: ShopSettingsInput, actor?: Actor): Promise<ShopSettings>;
+}
+
+export interface TactfulMerchandising {
+  /** The rules: products and categories never recommended, products favoured (first first). */
+  rules(): Promise<MerchandisingRules>;
+  /** Applies one change (RECOMMEND.RULE_INVALID and nothing changed when it names nothing the catalogue holds). */
+  change(change: MerchandisingChange, actor?: Actor): Promise<MerchandisingRules>;
+  /** Every catalogue product a rule keeps out of recommendations, with the rule (shop's own and automatic). */
+  keptOut(): Promise<LeftOut[]>;
+  /** Catalogue products whose title (or id) contains `query`, for pickers. */
+  search(
+    query: string,
+    limit?: number,
+  ): Promise<
+    Array<{ productId: string; title: string; category: string | null; imageUrl: string | null; price: string | null }>
+  >;
+  /** The catalogue's categories, alphabetically. */
+  categories(): Promise<string[]>;
+}
+
+export interface TactfulConnections {
+  /** One connection (never its secrets: their last four characters only); null when not connected. */
+  get(system: string): Promise<ConnectionView | null>;
+  list(): Promise<ConnectionView[]>;
+  /** The secrets in clear, for the application to call the system with (never show or log them). */
+  secrets(system: string): Promise<Record<string, string> | null>;
+  /** Creates or changes a connection; audited without its secrets. */
+  save(system: string, input: ConnectionInput, actor?: Actor): Promise<ConnectionView>;
+  /** Forgets the connection and its secrets; audited. */
+  remove(system: string, actor?: Actor): Promise<void>;
 }
 
 export interface TactfulAdminSessions {

@@ -16,6 +16,7 @@ import {
   batchResultSchema,
   campaignPageSchema,
   campaignSchema,
+  listPageSchema,
   listSchema,
   memberPageSchema,
   memberSchema,
@@ -166,6 +167,7 @@ export function createMailchimpClient(options: MailchimpClientOptions) {
     },
     ping: () => request('GET', '/ping', {}, null),
     getList: (listId: string) => request('GET', list(listId), {}, listSchema),
+    listLists: (query: { count: number; offset: number }) => request('GET', '/lists', { query }, listPageSchema),
     batchMembers: (
       listId: string,
       body: { members: Array<Record<string, unknown>>; update_existing: boolean; sync_tags?: boolean },

@@ -2,6 +2,8 @@
 export { createMailchimpProvider, memberToInboundEvent, sanitiseMergeValue, MAILCHIMP_MAX_BATCH } from './provider.js';
 export type { MailchimpProvider, MailchimpRuntime } from './provider.js';
 export { mailchimpOptionsSchema, parseMailchimpOptions } from './options.js';
+export { mailchimpAccount } from './account.js';
+export type { MailchimpAccount, MailchimpAccountOptions, MailchimpAudience } from './account.js';
 export type { MailchimpOptions, MailchimpOptionsInput } from './options.js';
 export { statusMappingTable, mapConsentToStatus, memberToConsent } from './sync/status-mapping.js';
 export type { StatusDecision } from './sync/status-mapping.js';

@@ -57,6 +57,11 @@ export const listSchema = z.looseObject({
   marketing_permissions: z.boolean().optional(),
 });
 
+export const listPageSchema = z.looseObject({
+  lists: z.array(listSchema.extend({ stats: z.looseObject({ member_count: z.number() }).optional() })),
+  total_items: z.number().int(),
+});
+
 export const mergeFieldSchema = z.looseObject({
   merge_id: z.number().int(),
   tag: z.string(),

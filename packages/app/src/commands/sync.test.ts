@@ -206,4 +206,26 @@ describe('tactful sync', () => {
       new RegExp(`^mailchimp\\s+${system(before, 'mailchimp').cursor!.replace(/[.]/g, '\\.')}\\s+.*\\sok$`, 'm'),
     );
   });
+
+  it('without MAILCHIMP_API_KEY, --mailchimp uses the connection made on the admin page, and says what to do when there is none', async () => {
+    const none = await sync(['--mailchimp', '--json'], {});
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("unless Mailchimp is connected on the admin's Connections page");
+    const store = await openStore({ url: db });
+    try {
+      const tactful = await createTactful({ store, shop: SHOP });
+      await tactful.connections.save(
+        'mailchimp',
+        { secrets: { apiKey: mailchimp.apiKey }, details: { audienceId: AUDIENCE } },
+        { type: 'admin', id: 'test' },
+      );
+    } finally {
+      await store.close();
+    }
+    const calls = mailchimp.calls.total();
+    const r = await sync(['--mailchimp', '--json'], {});
+    expect(r.code).toBe(0);
+    expect(system(json(r.stdout), 'mailchimp').error).toBeNull();
+    expect(mailchimp.calls.total()).toBeGreaterThan(calls);
+  });
 });

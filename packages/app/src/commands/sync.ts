@@ -47,11 +47,21 @@ async function buildAdapters(
   }
   if (systems.mailchimp) {
     const settings = await tactful.settings.get();
-    mailchimp = createMailchimpProvider({
-      apiKey: config.MAILCHIMP_API_KEY!,
-      audienceId: config.MAILCHIMP_AUDIENCE_ID!,
-      requireDoubleOptIn: settings.requireDoubleOptIn,
-    });
+    // The environment wins; else the connection made on the admin's Connections page.
+    const stored = config.MAILCHIMP_API_KEY === undefined ? await tactful.connections.get('mailchimp') : null;
+    const apiKey =
+      config.MAILCHIMP_API_KEY ?? (stored ? (await tactful.connections.secrets('mailchimp'))?.apiKey : undefined);
+    const audienceId =
+      config.MAILCHIMP_API_KEY !== undefined
+        ? config.MAILCHIMP_AUDIENCE_ID
+        : typeof stored?.details.audienceId === 'string'
+          ? stored.details.audienceId
+          : undefined;
+    if (apiKey === undefined || audienceId === undefined)
+      problems.push(
+        "MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID: are required to sync Mailchimp, unless Mailchimp is connected on the admin's Connections page (Settings → Connections)",
+      );
+    else mailchimp = createMailchimpProvider({ apiKey, audienceId, requireDoubleOptIn: settings.requireDoubleOptIn });
   }
   if (problems.length > 0)
     throw new TactfulError(
@@ -105,7 +115,11 @@ Exit codes: 0 everything pulled and delivered; 1 a system failed or deliveries w
       const systems = { shopify: both || Boolean(flags.shopify), mailchimp: both || Boolean(flags.mailchimp) };
       const { db, shop } = ctx.globals();
       // Every problem of the configuration is reported at once (CONFIG.INVALID, exit 2), before the store is opened.
-      const config = readSyncConfig({ ...ctx.io.env, TACTFUL_DB: db, TACTFUL_SHOP: shop }, systems);
+      // Without MAILCHIMP_API_KEY the admin's stored connection is looked up once the store is open.
+      const config = readSyncConfig(
+        { ...ctx.io.env, TACTFUL_DB: db, TACTFUL_SHOP: shop },
+        { ...systems, mailchimp: systems.mailchimp && Boolean(ctx.io.env.MAILCHIMP_API_KEY?.trim()) },
+      );
       const store = await openStore({ url: config.TACTFUL_DB, secret: config.TACTFUL_SECRET });
       let report: SyncReport;
       try {

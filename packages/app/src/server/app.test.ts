@@ -474,7 +474,7 @@ describe('admin', () => {
 
   it('the recommendations explorer shows related products with their statistics', async () => {
     const page = await (await fetch(`${server.url}/admin/recommendations?product=p-tea`, { headers: auth })).text();
-    expect(page).toContain('Bought with Green tea');
+    expect(page).toContain('People who bought Green tea also bought');
     expect(page).toContain('Teapot &lt;b&gt;cast iron&lt;/b&gt;');
     expect(page).toContain('Lift');
     const unknown = await (await fetch(`${server.url}/admin/recommendations?product=nope`, { headers: auth })).text();

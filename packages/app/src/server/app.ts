@@ -17,6 +17,7 @@ import { requestLog } from './request-log.js';
 import { storeSessionStorage } from './shopify-sessions.js';
 import { demoInbox, demoProductImage } from './demo-inbox.js';
 import { signInLinkRoutes, type SignInLinks } from './sign-in-links.js';
+import { mailchimpConnection } from './mailchimp-connection.js';
 
 export interface CreateAppOptions {
   tactful: Tactful;
@@ -37,6 +38,11 @@ export interface CreateAppOptions {
   provider?: EmailProvider | undefined;
   /** One-time sign-in links (the demo prints one): mounted at /admin/sign-in when given. */
   signInLinks?: SignInLinks | undefined;
+  /**
+   * Only for tests and demos: where the Mailchimp Marketing API answers for a connection made from the admin
+   * (a sandbox on loopback HTTP). Default: Mailchimp's own data centre of the key.
+   */
+  mailchimpBaseUrl?: string | undefined;
 }
 
 export interface TactfulApp extends Express {
@@ -85,13 +91,28 @@ export function createApp(options: CreateAppOptions): TactfulApp {
       : config.TACTFUL_SMTP_URL !== undefined && config.TACTFUL_MAIL_FROM !== undefined
         ? smtpMailer({ url: config.TACTFUL_SMTP_URL, from: config.TACTFUL_MAIL_FROM })
         : unsentMailer(logger));
+  const mailchimp = mailchimpConnection({
+    tactful,
+    logger,
+    environment: options.provider,
+    baseUrl: options.mailchimpBaseUrl,
+    environmentWebhook: config.MAILCHIMP_WEBHOOK_SECRET !== undefined,
+  });
   const ctx: AppContext = {
     tactful,
     publicUrl: config.PUBLIC_URL,
     demo: config.TACTFUL_DEMO,
     mailer,
     logger,
-    provider: options.provider,
+    get provider() {
+      return mailchimp.provider;
+    },
+    mailchimp,
+    shopify: {
+      apiKeySet: config.SHOPIFY_API_KEY !== undefined,
+      secretSet: config.SHOPIFY_API_SECRET !== undefined,
+      scopes: config.SHOPIFY_SCOPES,
+    },
   };
   const embedded = config.SHOPIFY_API_KEY !== undefined;
   const sessionStorage = config.SHOPIFY_API_SECRET !== undefined ? storeSessionStorage(tactful) : undefined;
@@ -126,6 +147,7 @@ export function createApp(options: CreateAppOptions): TactfulApp {
   // the public consent pages never are.
   // A shop's logo on the customers' pages is an https URL of the shop's own (Settings → Shop brand).
   const framedBySelf = helmet({
+    // Product pictures come from the shop's CDN (Shopify's): any https image, nothing else from outside.
     contentSecurityPolicy: { directives: { 'frame-ancestors': ["'self'"], 'img-src': ["'self'", 'data:', 'https:'] } },
     xFrameOptions: { action: 'sameorigin' },
   });
@@ -135,6 +157,7 @@ export function createApp(options: CreateAppOptions): TactfulApp {
       directives: {
         'frame-ancestors': [`https://${tactful.shopId}`, 'https://admin.shopify.com'],
         'script-src': ["'self'", APP_BRIDGE_URL],
+        'img-src': ["'self'", 'data:', 'https:'],
       },
     },
     xFrameOptions: false,
@@ -185,6 +208,13 @@ export function createApp(options: CreateAppOptions): TactfulApp {
       }),
     );
   }
+
+  // The webhook URL of a connection made from the admin (its own secret), answered once the stored one is read.
+  app.use(mailchimp.webhooks);
+  app.use(async (_req, _res, next) => {
+    await mailchimp.ready;
+    next();
+  });
 
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }));
   app.use(express.json({ limit: '100kb' }));

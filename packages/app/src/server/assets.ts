@@ -14,6 +14,7 @@ const ownAssets = [
   ['style.css', 'text/css'],
   ['dashboard.js', 'text/javascript'],
   ['embedded.js', 'text/javascript'],
+  ['segment-builder.js', 'text/javascript'],
 ] as const;
 
 export const assetsFolder = fileURLToPath(new URL('./assets/', import.meta.url));

@@ -55,6 +55,7 @@ const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin/data-requests', 'Data requests'],
   ['/admin/merge', 'Merge people'],
   ['/admin/settings', 'Settings'],
+  ['/admin/connections', 'Connections'],
 ];
 
 const headerCells = /<th\b[^>]*>([\s\S]*?)<\/th>/g;

@@ -19,7 +19,8 @@ export function recommendApi(ctx: ShopContext, fitPolicy?: Partial<FitPolicy>): 
     fit: fits.current,
     refit: fits.refresh,
     forCustomer: (customer, options) => recommendForCustomerRef(ctx, getModel, customer, options, fits.current),
-    related: (productId, k) => relatedToProduct(ctx, getModel, productId, k),
+    related: async (productId, k) => (await relatedToProduct(ctx, getModel, productId, k)).related,
+    relatedExplained: (productId, k) => relatedToProduct(ctx, getModel, productId, k),
     topProducts: (limit) => topProducts(ctx.db, ctx.shopId, limit),
   };
 }

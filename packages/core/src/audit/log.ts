@@ -32,6 +32,10 @@ export const auditActions = [
   'campaign.test_sent',
   'admin.action',
   'settings.changed',
+  'merchandising.changed',
+  'connection.changed',
+  'segment.saved',
+  'segment.deleted',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -370,7 +370,7 @@ function refuseImpossibleRun(options: RunOptions, provider: EmailProvider | unde
   if (!provider)
     throw new TactfulError(
       'CAMPAIGN.NO_PROVIDER',
-      'No email provider is connected: connect Mailchimp (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID) or run a dry run.',
+      "No email provider is connected: connect Mailchimp on the admin's Connections page (or MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID) or run a dry run.",
     );
   if (!provider.capabilities.campaigns || !provider.sendCampaign)
     throw new TactfulError('CAMPAIGN.NO_PROVIDER', `The email provider ${provider.system} cannot send campaigns.`);

@@ -97,6 +97,10 @@ export const TACTFUL_ERRORS = {
   'RECOMMEND.INVALID_SNAPSHOT': { status: 400, meaning: 'A saved model snapshot is malformed.' },
   'RECOMMEND.NOT_EMPTY': { status: 409, meaning: 'A snapshot is restored only into an empty model.' },
   'RECOMMEND.ORDERS_NOT_TRACKED': { status: 409, meaning: 'The model does not keep orders, so it cannot remove one.' },
+  'RECOMMEND.RULE_INVALID': {
+    status: 400,
+    meaning: 'A merchandising rule names no product or category of the catalogue, or favours an excluded product.',
+  },
   'RECOMMEND.TOO_MANY_PRODUCTS': { status: 400, meaning: 'More products than the model is built for.' },
   'RECOMMEND.UNKNOWN_PRODUCT': { status: 404, meaning: 'The product is not in the model.' },
 

@@ -36,6 +36,11 @@ export interface CustomerHistory {
    * the customer excluded, and sensitive categories they did not opt in to.
    */
   blockedCategories?: ReadonlySet<string> | undefined;
+  /**
+   * Products the shop favours, first first: each leads the list when it may be offered to this customer (in
+   * the catalogue and available, not blocked, not owned, not sent lately). They never bypass those rules.
+   */
+  pinned?: readonly string[] | undefined;
 }
 
 export interface RecommendOptions {
@@ -88,14 +93,16 @@ export type RecommendationReason =
   | { kind: 'popular-in-category'; category: string; count: number; score: number }
   /** Popular in a category the customer told us they like: "because you told us you like X". */
   | { kind: 'declared-interest'; category: string; count: number; score: number }
-  | { kind: 'popular'; count: number; score: number };
+  | { kind: 'popular'; count: number; score: number }
+  /** Favoured by the shop (merchandising): it leads the list. */
+  | { kind: 'pinned'; score: number };
 
 export interface Recommendation {
   productId: string;
   product: CatalogProduct;
   /** Ranking score of the recommendation's source: the sum of its reasons' scores for `bought-with`. */
   score: number;
-  source: 'neighbours' | 'popular-in-category' | 'declared-interest' | 'popular';
+  source: 'neighbours' | 'popular-in-category' | 'declared-interest' | 'popular' | 'pinned';
   /** Strongest first. */
   reasons: RecommendationReason[];
 }
@@ -496,9 +503,20 @@ export function recommendForCustomer(
   const chosen = new Set<string>();
   if (k === 0) return out;
 
+  // The shop's favourites lead, each only where it may be offered at all.
+  for (const productId of history.pinned ?? []) {
+    if (out.length >= k) break;
+    if (chosen.has(productId)) continue;
+    const product = eligible(productId);
+    if (!product) continue;
+    out.push({ productId, product, score: 1, source: 'pinned', reasons: [{ kind: 'pinned', score: 1 }] });
+    chosen.add(productId);
+  }
+  if (out.length >= k) return out;
+
   // The blended ranking (what the evaluation measures): neighbours of the purchases, popular products by base rate.
   const statistic = model.neighbourOptions.score;
-  const eligibleById = (id: number) => eligible(model.label(id)) !== null;
+  const eligibleById = (id: number) => !chosen.has(model.label(id)) && eligible(model.label(id)) !== null;
   // Declared interests (blocked categories left out), matched to the catalogue's own spelling of the category.
   const catalogueCategories = new Map<string, string>();
   // A scan of the whole catalogue, so only for a customer who declared interests (the bench's p50 was 1.5 ms
@@ -511,7 +529,7 @@ export function recommendForCustomer(
     .flatMap((key) => (catalogueCategories.has(key) ? [catalogueCategories.get(key)!] : []));
   const knownSeeds = seeds.filter(([productId]) => model.productCount(productId) > 0).length;
   const thin = interests.length > 0 && knownSeeds < thinHistorySeeds;
-  for (const candidate of rankCandidates(model, options.fit, seeds, k, eligibleById, true)) {
+  for (const candidate of rankCandidates(model, options.fit, seeds, k - out.length, eligibleById, true)) {
     const productId = model.label(candidate.id);
     if (candidate.ease) {
       const reasons = easeReasons(model, candidate, productId, maxReasons);
@@ -688,6 +706,7 @@ export function statedReason(
   for (const r of reasons) {
     if (r.kind === 'declared-interest') return `Because you told us you like ${r.category}`;
     if (r.kind === 'popular-in-category') return `Popular in ${r.category}, which you buy from`;
+    if (r.kind === 'pinned') return 'Recommended by the shop';
   }
   return 'Popular in the shop';
 }

@@ -2,7 +2,7 @@ import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import type { KeyRing } from '../store/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { Db } from '../store/open.js';
-import { consentState, orderLines, orders, products } from '../store/schema.js';
+import { consentState, orderLines, orders } from '../store/schema.js';
 import { emailAddress } from '../identity/email.js';
 import { fitHeader, loadFit, loadModel, modelRevision, saveFit } from './model-store.js';
 import { DEFAULT_EASE_ITEMS, fitEase, type EaseFit } from './ease.js';
@@ -16,6 +16,8 @@ import { CUSTOMER_SOURCE } from '../profile/attributes.js';
 import { findSubjectByEmail } from '../profile/subjects.js';
 import { profiles } from '../store/schema.js';
 import { readShopSettings } from '../shop/settings.js';
+import { merchandisedCatalogue, type LeftOut } from './merchandising.js';
+import type { PairStats } from './stats.js';
 
 export interface RecommendContext {
   db: Db;
@@ -108,26 +110,6 @@ export function fitCache(
   };
 }
 
-export async function catalogue(db: Db, shopId: string): Promise<Map<string, CatalogProduct>> {
-  const rows = await db.select().from(products).where(eq(products.shopId, shopId));
-  return new Map(
-    rows.map((p) => [
-      p.productId,
-      {
-        id: p.productId,
-        title: p.title,
-        url: p.url ?? undefined,
-        imageUrl: p.imageUrl,
-        price: p.price ?? undefined,
-        category: p.category,
-        available: p.available && p.status === 'active',
-        replenishable: p.replenishDays !== null,
-        repurchaseIntervalDays: p.replenishDays ?? undefined,
-      },
-    ]),
-  );
-}
-
 /** A recommendation whose reasons also name the product bought, for emails and pages. */
 export type ExplainedRecommendation = Omit<Recommendation, 'reasons'> & {
   reasons: Array<Recommendation['reasons'][number] & { becauseTitle?: string }>;
@@ -138,6 +120,8 @@ export interface CustomerRecommendations {
   subjectId: string;
   purchases: number;
   recommendations: ExplainedRecommendation[];
+  /** Products the list would have held but for a rule of the shop (merchandising), with the rule. */
+  leftOut: LeftOut[];
 }
 
 /**
@@ -238,29 +222,36 @@ export async function recommendForCustomerRef(
     .where(and(eq(profiles.shopId, ctx.shopId), eq(profiles.subjectId, subjectId!)));
   const key = profile ? await ctx.keys.subjectKey(ctx.db, ctx.shopId, subjectId!) : null;
   const preferences = profile ? openPreferences(key, profile) : emptyPreferences();
-  const { blockedProducts, blockedCategories } = basisRules(
-    preferences,
-    (await readShopSettings(ctx.db, ctx.shopId)).sensitiveCategories,
-  );
+  const settings = await readShopSettings(ctx.db, ctx.shopId);
+  const { blockedProducts, blockedCategories } = basisRules(preferences, settings.sensitiveCategories);
   const declared = profile ? openAttributes(key, profile).interests : undefined;
   // Only what the customer told us reads "you told us": interests imported from elsewhere are not declarations.
   const interests = declared?.source === CUSTOMER_SOURCE && Array.isArray(declared.value) ? declared.value : [];
   const model = await getModel();
   const fit = options.fit === undefined ? await getFit() : options.fit;
-  const items = await catalogue(ctx.db, ctx.shopId);
+  const rules = settings.merchandising;
+  const { items, open, keptOut } = await merchandisedCatalogue(ctx.db, ctx.shopId, rules);
   const titleOf = (id: string) => items.get(id)?.title ?? id;
-  const recommendations = recommendForCustomer(
-    model,
-    { purchases, interests, blockedProducts, blockedCategories },
-    items,
-    { now: ctx.now(), ...options, fit },
-  ).map((r) => ({
+  const history = { purchases, interests, blockedProducts, blockedCategories };
+  const listed = recommendForCustomer(model, { ...history, pinned: rules.pinnedProducts }, items, {
+    now: ctx.now(),
+    ...options,
+    fit,
+  });
+  // What the shop's rules changed: the list the same customer would get without them, kept-out products only.
+  const leftOut: LeftOut[] =
+    keptOut.size === 0
+      ? []
+      : recommendForCustomer(model, history, open, { now: ctx.now(), ...options, fit }).flatMap((r) =>
+          keptOut.has(r.productId) ? [keptOut.get(r.productId)!] : [],
+        );
+  const recommendations = listed.map((r) => ({
     ...r,
     reasons: r.reasons.map((reason) =>
       reason.kind === 'bought-with' ? { ...reason, becauseTitle: titleOf(reason.because) } : reason,
     ),
   }));
-  return { customer, subjectId: subjectId!, purchases: ids.length, recommendations };
+  return { customer, subjectId: subjectId!, purchases: ids.length, recommendations, leftOut };
 }
 
 export async function relatedToProduct(
@@ -268,7 +259,7 @@ export async function relatedToProduct(
   getModel: () => Promise<CoPurchaseModel>,
   productId: string,
   k = 10,
-) {
+): Promise<{ related: RelatedProduct[]; leftOut: LeftOut[] }> {
   const model = await getModel();
   if (model.productCount(productId) === 0) {
     throw new TactfulError(
@@ -276,6 +267,28 @@ export async function relatedToProduct(
       `Product "${productId}" is in no counted order of shop ${ctx.shopId}: check the id (ids are kept exactly, spaces included).`,
     );
   }
-  const items = await catalogue(ctx.db, ctx.shopId);
-  return relatedProducts(model, productId, k).map((n) => ({ ...n, product: items.get(n.productId) ?? null }));
+  const { items, keptOut } = await merchandisedCatalogue(
+    ctx.db,
+    ctx.shopId,
+    (await readShopSettings(ctx.db, ctx.shopId)).merchandising,
+  );
+  // Ask for enough neighbours that the rules' removals still leave k.
+  const neighbours = relatedProducts(model, productId, k + keptOut.size);
+  const related: RelatedProduct[] = [];
+  const leftOut: LeftOut[] = [];
+  for (const n of neighbours) {
+    const rule = keptOut.get(n.productId);
+    if (rule) {
+      if (related.length < k) leftOut.push(rule);
+    } else if (related.length < k) related.push({ ...n, product: items.get(n.productId) ?? null });
+  }
+  return { related, leftOut };
+}
+
+/** A product bought together with another, with the pair's statistics. */
+export interface RelatedProduct {
+  productId: string;
+  product: CatalogProduct | null;
+  score: number;
+  stats: PairStats;
 }

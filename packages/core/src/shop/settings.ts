@@ -70,6 +70,21 @@ export const shopSettings = z
       })
       .strict()
       .optional(),
+    /**
+     * What the shop never recommends and what it favours (recommend/merchandising.ts): honoured by every
+     * recommendation, whoever asks for it.
+     */
+    merchandising: z
+      .object({
+        /** Products never recommended (ids of the catalogue). */
+        excludedProducts: z.array(z.string().min(1).max(500)).max(5000).default([]),
+        /** Catalogue categories never recommended (compared case-insensitively). */
+        excludedCategories: z.array(z.string().trim().min(1).max(200)).max(500).default([]),
+        /** Products favoured, first first: they lead a list they are eligible for. */
+        pinnedProducts: z.array(z.string().min(1).max(500)).max(50).default([]),
+      })
+      .strict()
+      .default({ excludedProducts: [], excludedCategories: [], pinnedProducts: [] }),
   })
   .strict();
 

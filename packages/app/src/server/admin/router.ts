@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import type { AdminAuth } from '../admin-auth.js';
 import type { AppContext } from '../context.js';
 import { auditRoutes } from './audit.js';
+import { connectionRoutes } from './connections.js';
 import { adminCampaign } from './campaign.js';
 import { adminCustomers } from './customers.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -28,7 +29,7 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
     next();
   });
 
-  router.use(dashboardRoutes(tactful));
+  router.use(dashboardRoutes(ctx));
   router.use(auditRoutes(tactful));
   router.use(adminCustomers(ctx));
   router.use(adminSegments(tactful));
@@ -37,5 +38,6 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
   router.use(adminCampaign(ctx));
   router.use(recommendationRoutes(tactful));
   router.use(settingsRoutes(tactful));
+  router.use(connectionRoutes(ctx));
   return router;
 }

@@ -1,8 +1,28 @@
 import express, { type Request, type Router } from 'express';
-import { isTactfulError, type Tactful } from '@tactful/core';
+import {
+  ageBands,
+  consentStates,
+  isTactfulError,
+  rfmLabels,
+  segmentAttributes,
+  type Actor,
+  type Tactful,
+} from '@tactful/core';
 import type { ChartSpec } from '../dashboard-data.js';
 import type { SafeHtml } from '../html.js';
-import { previewRefused, previewResult, segmentsPage } from './views/segments.js';
+import { previewRefused, previewResult, segmentsPage, type BuilderOptions } from './views/segments.js';
+
+const adminActor: Actor = { type: 'admin', id: 'dashboard' };
+
+/** The definition in a form field, parsed: SyntaxError names what is wrong with the JSON. */
+function parseDefinition(text: string): unknown {
+  if (text.trim() === '') throw new SyntaxError('the definition is empty: add a condition or write it as JSON');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(`the definition is not valid JSON (${(error as Error).message})`);
+  }
+}
 
 /** The ranks (1-based) a Pareto chart of `n` members plots: all of them up to 200, else 200 spread evenly. */
 export function paretoRanks(n: number, points = 200): number[] {
@@ -26,15 +46,13 @@ export function adminSegments(tactful: Tactful): Router {
     let preview: SafeHtml | string = '';
     if (definition.trim() !== '' && notice?.kind !== 'error') {
       try {
-        const result = await tactful.segments.preview(JSON.parse(definition), 10);
+        const result = await tactful.segments.preview(parseDefinition(definition), 10);
         preview = previewResult(result);
       } catch (error) {
         if (!isTactfulError(error) && !(error instanceof SyntaxError)) throw error;
         status = 400;
         preview = previewRefused(
-          error instanceof SyntaxError
-            ? `The definition is not valid JSON: ${error.message}`
-            : (error as Error).message,
+          error instanceof SyntaxError ? `Not previewed: ${error.message}.` : (error as Error).message,
         );
       }
     }
@@ -65,8 +83,46 @@ export function adminSegments(tactful: Tactful): Router {
         ],
       },
     };
-    return [status, segmentsPage({ notice, saved, sizes, definition, preview, draft, pareto, rfm, currency, charts })];
+    const builder: BuilderOptions = {
+      purposes: (await tactful.purposes.list()).map((p) => p.key),
+      states: [...consentStates],
+      rfmLabels: rfmLabels.map((l) => l.label),
+      ageBands: [...ageBands],
+      categories: await tactful.merchandising.categories(),
+      attributes: [...segmentAttributes],
+    };
+    const name = draft?.name ?? (typeof req.query.name === 'string' ? req.query.name : '');
+    return [
+      status,
+      segmentsPage({
+        notice,
+        saved,
+        sizes,
+        definition,
+        preview,
+        draft: { name, definition },
+        builder,
+        pareto,
+        rfm,
+        currency,
+        charts,
+      }),
+    ];
   }
+
+  // The live count of the form builder: how many match and a sample, or what is wrong, as JSON.
+  router.get('/admin/segments/preview.json', async (req, res) => {
+    const text = typeof req.query.definition === 'string' ? req.query.definition : '';
+    try {
+      const result = await tactful.segments.preview(parseDefinition(text), 5);
+      res.json({ ok: true, count: result.count, profiles: result.profiles, sample: result.sample });
+    } catch (error) {
+      if (!isTactfulError(error) && !(error instanceof SyntaxError)) throw error;
+      const message = error instanceof SyntaxError ? `Not counted: ${error.message}.` : (error as Error).message;
+      // An answer about the definition, not a failed request: the builder shows the message.
+      res.json({ ok: false, message });
+    }
+  });
 
   router.get('/admin/segments', async (req, res) => {
     const saved = typeof req.query.saved === 'string' ? req.query.saved : undefined;
@@ -79,8 +135,8 @@ export function adminSegments(tactful: Tactful): Router {
     const name = typeof body.name === 'string' ? body.name.trim() : '';
     const definition = typeof body.definition === 'string' ? body.definition : '';
     try {
-      if (name === '') throw new SyntaxError('give the segment a name');
-      await tactful.segments.save(name, JSON.parse(definition));
+      if (name === '') throw new SyntaxError('Give the segment a name');
+      await tactful.segments.save(name, parseDefinition(definition), adminActor);
       res.redirect(303, `/admin/segments?saved=${encodeURIComponent(name)}`);
     } catch (error) {
       if (!isTactfulError(error) && !(error instanceof SyntaxError)) throw error;
@@ -99,7 +155,7 @@ export function adminSegments(tactful: Tactful): Router {
       typeof (req.body as Record<string, unknown>)?.name === 'string'
         ? ((req.body as Record<string, unknown>).name as string)
         : '';
-    await tactful.segments.delete(name);
+    await tactful.segments.delete(name, adminActor);
     res.redirect(303, '/admin/segments');
   });
 

@@ -66,7 +66,7 @@ export function campaignPage(c: CampaignForm): string {
       ? 'Sending needs the sender identity (name, reply address, postal address): set it in Settings.'
       : canSend
         ? `From ${settings.sender.name} <${settings.sender.email}> through ${c.provider!.system}. Each person gets it at most once.`
-        : 'No email provider is connected (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID): dry runs only.'
+        : 'No email provider is connected: dry runs only. Connect Mailchimp on the Connections page.'
   }</p></form>
 <form class="inline card" method="get" action="/admin/campaign"><input type="hidden" name="name" value="${name}"><input type="hidden" name="subject" value="${subject}">
 <label>One customer's email<br><input type="email" name="email" value="${email}" required></label><button type="submit">Preview their email</button></form>

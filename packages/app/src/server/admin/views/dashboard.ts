@@ -2,6 +2,8 @@ import { formatMoney, type Tactful } from '@tactful/core';
 import type { ChartSpec, DashboardData } from '../../dashboard-data.js';
 import { html, jsonForScript, type SafeHtml } from '../../html.js';
 import { page } from '../../layout.js';
+import type { ChecklistItem } from '../checklist.js';
+import { checklistSection } from './connections.js';
 
 function chartCard(name: string, title: string, note?: SafeHtml | string): SafeHtml {
   return html`<section class="card"><h2>${title}</h2><div class="chart"><canvas data-chart="${name}" role="img" aria-label="${title}"></canvas></div>${note ? html`<p class="small muted">${note}</p>` : ''}</section>`;
@@ -23,11 +25,14 @@ export interface Dashboard {
   /** Messages waiting in the outbox to connected systems, by state. */
   outbox: Awaited<ReturnType<Tactful['outbox']['counts']>>;
   currency: string;
+  /** What is missing before the first send. */
+  checklist: ChecklistItem[];
 }
 
-export function dashboardPage({ days, data, outbox, currency }: Dashboard): string {
+export function dashboardPage({ days, data, outbox, currency, checklist }: Dashboard): string {
   const t = data.totals;
   const body = html`<h1>Dashboard</h1>
+${checklist.every((i) => i.done) ? html`<p class="small muted" data-checklist-missing="0">Ready to send: every item of the <a href="/admin/connections">setup checklist</a> is done.</p>` : checklistSection(checklist)}
 <form class="inline" method="get" action="/admin"><label>Period <select name="days">${[7, 30, 90, 365].map((d) => html`<option value="${d}"${d === days ? html` selected` : ''}>last ${d} days</option>`)}</select></label><button type="submit" class="secondary">Show</button></form>
 <div class="grid" style="margin-top:1rem">
 <section class="card"><h2>Audience (email offers)</h2><p><strong>${t.granted}</strong> granted · <strong>${t.pending}</strong> pending · <strong>${t.withdrawn}</strong> withdrawn · ${t.subjects} people known</p>

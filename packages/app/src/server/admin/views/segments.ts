@@ -24,10 +24,22 @@ export interface Segments {
   /** The preview's count and sample, or its refusal, or nothing. */
   preview: SafeHtml | string;
   draft?: { name: string; definition: string } | undefined;
+  /** What the form builder offers (purposes, states, categories, ...). */
+  builder: BuilderOptions;
   pareto: Awaited<ReturnType<Tactful['segments']['pareto']>>;
   rfm: Awaited<ReturnType<Tactful['segments']['rfm']>>;
   currency: string;
   charts: Record<string, ChartSpec>;
+}
+
+/** The choices of the form builder's value fields (segment-builder.js reads them from #segment-options). */
+export interface BuilderOptions {
+  purposes: string[];
+  states: string[];
+  rfmLabels: string[];
+  ageBands: string[];
+  categories: string[];
+  attributes: string[];
 }
 
 export function segmentsPage(c: Segments): string {
@@ -43,17 +55,26 @@ ${notice ? html`<div class="notice ${notice.kind}" role="${notice.kind === 'erro
             s,
             i,
           ) => html`<tr><td>${s.name}</td><td class="num">${sizes[i] ?? 0}</td><td class="mono small">${JSON.stringify(s.definition)}</td>
-<td><a href="/admin/segments?definition=${encodeURIComponent(JSON.stringify(s.definition, null, 2))}">preview</a>
+<td><a href="/admin/segments?name=${encodeURIComponent(s.name)}&amp;definition=${encodeURIComponent(JSON.stringify(s.definition, null, 2))}">edit</a>
 <form method="post" action="/admin/segments/delete" style="display:inline"><input type="hidden" name="name" value="${s.name}"><button class="secondary" type="submit">Delete</button></form></td></tr>`,
         )}</tbody></table>`
   }</section>
-<section class="card"><h2>Preview a segment</h2>
-<form method="get" action="/admin/segments"><label>Definition (JSON)<br><textarea name="definition" rows="8" style="width:100%" class="mono">${definition || example}</textarea></label>
-<button type="submit">Preview</button></form>
-${preview}
-<form method="post" action="/admin/segments" class="inline" style="margin-top:.8rem"><input type="hidden" name="definition" value="${definition || example}">
-<label>Save as<br><input type="text" name="name" value="${draft?.name ?? ''}" required></label><button type="submit" class="secondary">Save segment</button></form>
-<p class="small muted">Predicates: attribute, ageBand, location, interests, rfm, rfmLabel, purchased, orderCount, revenue, consent; combine with all, any, not.</p></section>
+<section class="card" aria-labelledby="build-title"><h2 id="build-title">${draft?.name ? `Edit segment "${draft.name}"` : 'Build a segment'}</h2>
+<form method="post" action="/admin/segments" id="segment-form" class="stack">
+<div id="segment-builder" class="seg-builder" hidden></div>
+<noscript><p class="small muted">The form builder needs JavaScript; without it, write the definition as JSON below: it is previewed and saved the same way.</p></noscript>
+<div id="segment-live" role="status" aria-live="polite">${preview}</div>
+<details class="seg-json" open><summary>Definition as JSON</summary>
+<label for="segment-json">Definition (JSON): the form and this text stay in step</label>
+<textarea id="segment-json" name="definition" rows="8" class="mono wide" spellcheck="false">${definition || example}</textarea>
+<p id="segment-json-error" class="notice error" role="alert" hidden></p>
+<p class="small muted">Predicates: attribute, ageBand, location, interests, rfm, rfmLabel, purchased, orderCount, revenue, consent; combine with all, any, not.</p></details>
+<div class="inline"><label>Save as (lower-case letters, digits, - and _)<br><input type="text" name="name" value="${draft?.name ?? ''}" required pattern="[a-z0-9][a-z0-9_\\-]{0,63}" maxlength="64"></label>
+<button type="submit">Save segment</button>
+<button type="submit" class="secondary" formmethod="get" formaction="/admin/segments" formnovalidate>Preview</button></div>
+<p class="small muted">Saved segments are offered on the <a href="/admin/campaign">Campaign</a> page (and to flows) as the audience.</p>
+</form>
+<script type="application/json" id="segment-options">${jsonForScript(c.builder)}</script></section>
 <div class="grid">
 <section class="card"><h2>Pareto: who brings the revenue</h2>${
     pareto.customers === 0 || pareto.totalRevenue === 0
@@ -77,7 +98,7 @@ ${preview}
     title: 'Segments',
     admin: { current: '/admin/segments' },
     body,
-    scripts: ['/assets/chart.umd.min.js', '/assets/dashboard.js'],
+    scripts: ['/assets/chart.umd.min.js', '/assets/dashboard.js', '/assets/segment-builder.js'],
   });
 }
 

@@ -27,12 +27,12 @@ ${p ? html`<p class="small"><a href="${safeUrl(p.documentUrl)}" rel="noopener no
     admin: { current: '/admin/settings' },
     body: html`<h1>Settings</h1>
 ${ok ? html`<div class="notice ok" role="status">${ok}</div>` : ''}${error ? html`<div class="notice error" role="alert">${error}</div>` : ''}
-<form method="post" action="/admin/settings" class="card"><h2>Consent</h2>
+<form method="post" action="/admin/settings" class="card" id="consent"><h2>Consent</h2>
 <label class="check"><input type="checkbox" name="requireDoubleOptIn"${settings.requireDoubleOptIn ? html` checked` : ''}><span>Require double opt-in (a confirmation email) before anyone is mailed</span></label>
 <label>Confirmation links stay valid for (hours)<br><input type="number" name="optInTokenTtlHours" min="1" max="720" value="${settings.optInTokenTtlHours}"></label>
-<p class="small muted">Connected systems: ${settings.connectedSystems.join(', ') || 'none'}.</p>
+<p class="small muted">Connected systems: ${settings.connectedSystems.join(', ') || 'none'} (<a href="/admin/connections">Connections</a>).</p>
 <button type="submit">Save</button></form>
-<form method="post" action="/admin/sender" class="card"><h2>Sender identity</h2>
+<form method="post" action="/admin/sender" class="card" id="sender"><h2>Sender identity</h2>
 <p class="small muted">Every campaign email names its sender and carries a postal address (CAN-SPAM, ePrivacy). With Mailchimp, the address shown is the audience's own contact address: keep both the same.</p>
 <div class="grid"><label>Name emails are from<br><input type="text" name="senderName" value="${settings.sender?.name ?? ''}" required maxlength="100"></label>
 <label>Reply address<br><input type="email" name="senderEmail" value="${settings.sender?.email ?? ''}" required></label></div>

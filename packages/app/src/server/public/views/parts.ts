@@ -32,5 +32,7 @@ export function describeReason(reason: RecommendationReason, titles: Map<string,
       return html`because you told us you like <strong>${reason.category}</strong>: one of its most popular products (${reason.count} orders)`;
     case 'popular':
       return html`one of the shop's most popular products (${reason.count} orders)`;
+    case 'pinned':
+      return html`recommended by the shop`;
   }
 }
