@@ -346,6 +346,15 @@ describe('customers in a browser, as the owner', () => {
     }
   });
 
+  it('the merge link opens the merge page with this customer kept, waiting for the other address', async () => {
+    await page.goto(`${server.url}/admin/customers/${subjectId}`);
+    await page.locator('#merge').click();
+    await page.getByRole('heading', { name: 'Merge two people' }).waitFor();
+    expect(await page.locator('input[name=keep]').inputValue()).toBe(EMAIL);
+    expect(await page.locator('input[name=other]').inputValue()).toBe('');
+    expect(await page.locator('[role=alert]').count()).toBe(0);
+  });
+
   it('erases the customer after the typed confirmation; they are gone from the list', async () => {
     await page.goto(`${server.url}/admin/customers/${subjectId}`);
     await page.getByLabel('Type their address to confirm').fill(EMAIL);

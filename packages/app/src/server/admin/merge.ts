@@ -18,7 +18,8 @@ export function mergeRoutes(tactful: Tactful): Router {
     const keep = queryText(req, 'keep').trim();
     const other = queryText(req, 'other').trim();
     const ok = queryText(req, 'merged') ? `Merged. ${queryText(req, 'merged')} is now one person.` : undefined;
-    if (!keep && !other) return void res.send(mergePage({ ok }));
+    // One address named (the customer page's "merge" link): the form, filled in, waits for the other.
+    if (!keep || !other) return void res.send(mergePage({ ok, keep, other }));
     try {
       const preview = await tactful.profiles.previewMerge(keep, other, adminActor);
       res.send(mergePage({ keep, other, preview }));

@@ -247,6 +247,8 @@ ${
 <form method="post" action="${href}/test-send"><label>Subject line<br><input type="text" name="subject" value="Picked for you" maxlength="150" required></label><button type="submit" class="secondary">Send me a test</button></form>`
     : html`<p class="small">Set the sender identity in <a href="/admin/settings">Settings</a> first: a test goes to its reply address.</p><button type="button" class="secondary" disabled>Send me a test</button>`
 }</div>
+<div class="card"><h3>Same person, two addresses</h3><p class="small">This customer also appears under another address (a work and a home one, say): merge the two into one person, keeping this one.</p>
+<p><a class="button secondary" id="merge" href="/admin/merge?keep=${encodeURIComponent(email)}">Merge with another address</a></p></div>
 <div class="card danger-zone"><h3>Erase</h3><p class="small">A customer asked to be forgotten: this destroys their data key (every copy becomes unreadable), deletes their orders and profile, tells the connected systems, and keeps only a keyed hash of the address so no sync brings them back. It cannot be undone.</p>
 <form method="post" action="${href}/erase" id="erase-form"><label>Type their address to confirm<br><input type="email" name="confirm" autocomplete="off" required></label>
 <button type="submit" class="danger">Erase this customer</button></form></div>
