@@ -435,7 +435,7 @@
             const list = el('span', { class: 'small' }, [' Sample: ']);
             body.sample.forEach((s, i) => {
               if (i > 0) list.append(', ');
-              list.append(el('a', { href: `/admin/audit?subject=${encodeURIComponent(s.subjectId)}` }, [s.email]));
+              list.append(el('a', { href: `/admin/customers/${encodeURIComponent(s.subjectId)}` }, [s.email]));
             });
             live.append(list);
           }

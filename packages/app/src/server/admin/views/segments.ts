@@ -105,7 +105,7 @@ ${notice ? html`<div class="notice ${notice.kind}" role="${notice.kind === 'erro
 /** How many profiles a definition matches, with a few of them linked to their audit trail. */
 export function previewResult(result: Awaited<ReturnType<Tactful['segments']['preview']>>): SafeHtml {
   return html`<div class="notice ok" role="status"><strong>${result.count}</strong> of ${result.profiles} profiles match.</div>
-${result.sample.length > 0 ? html`<p class="small muted">Sample: ${result.sample.map((s, i) => html`${i > 0 ? ', ' : ''}<a href="/admin/audit?subject=${encodeURIComponent(s.subjectId)}">${s.email}</a>`)}</p>` : ''}`;
+${result.sample.length > 0 ? html`<p class="small muted">Sample: ${result.sample.map((s, i) => html`${i > 0 ? ', ' : ''}<a href="/admin/customers/${encodeURIComponent(s.subjectId)}">${s.email}</a>`)}</p>` : ''}`;
 }
 
 export function previewRefused(message: string): SafeHtml {
