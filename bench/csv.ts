@@ -51,15 +51,20 @@ async function loaders(checkout: string, label: string): Promise<Loaders> {
   return { label, core, shopify };
 }
 
-/** Best of `rounds` (the machine is shared: the fastest round is the one least disturbed), in seconds. */
-async function best(rounds: number, run: () => Promise<unknown> | unknown): Promise<number> {
-  let fastest = Number.POSITIVE_INFINITY;
+/**
+ * Best of `rounds` for each checkout, the checkouts taking turns round by round, so a machine that gets busier
+ * or a heap that grows during the run weighs on both alike. Seconds, one figure per checkout.
+ */
+async function bestOfTurns(rounds: number, run: (side: Loaders) => Promise<unknown> | unknown): Promise<number[]> {
+  const fastest = sides.map(() => Number.POSITIVE_INFINITY);
   for (let round = 0; round < rounds; round++) {
-    const started = performance.now();
-    await run();
-    fastest = Math.min(fastest, performance.now() - started);
+    for (const [i, side] of sides.entries()) {
+      const started = performance.now();
+      await run(side);
+      fastest[i] = Math.min(fastest[i]!, performance.now() - started);
+    }
   }
-  return fastest / 1000;
+  return fastest.map((ms) => ms / 1000);
 }
 
 generate();
@@ -68,35 +73,28 @@ const text = readFileSync(file, 'utf8');
 const sides = [await loaders(here, 'this checkout')];
 if (root !== here) sides.unshift(await loaders(root, `baseline ${root}`));
 console.log(`${(statSync(file).size / 2 ** 20).toFixed(0)} MB Shopify orders export, best of ${rounds} rounds`);
-const rows: Array<Record<string, string>> = [];
-const seconds = new Map<string, number[]>();
-for (const side of sides) {
-  let orders = 0;
-  const figures = [
-    await best(rounds, async () => {
-      orders = 0;
-      for await (const basket of (await side.core.readBaskets(file, 'shopify-csv')).baskets) if (basket) orders++;
-    }),
-    await best(rounds, () => side.shopify.parseCsv(text).length),
-    await best(rounds, () => side.shopify.seedFromOrdersCsv(side.shopify.createShopifySandbox(), text)),
-  ];
-  seconds.set(side.label, figures);
-  rows.push({
-    checkout: side.label,
-    'core readBaskets shopify-csv': `${figures[0]!.toFixed(2)} s`,
-    'sandbox parseCsv': `${figures[1]!.toFixed(2)} s`,
-    'sandbox seedFromOrdersCsv': `${figures[2]!.toFixed(2)} s`,
-    orders: String(orders),
-  });
-}
+let orders = 0;
+const measures = {
+  'core readBaskets shopify-csv': await bestOfTurns(rounds, async (side) => {
+    orders = 0;
+    for await (const basket of (await side.core.readBaskets(file, 'shopify-csv')).baskets) if (basket) orders++;
+  }),
+  'sandbox parseCsv': await bestOfTurns(rounds, (side) => side.shopify.parseCsv(text).length),
+  'sandbox seedFromOrdersCsv': await bestOfTurns(rounds, (side) =>
+    side.shopify.seedFromOrdersCsv(side.shopify.createShopifySandbox(), text),
+  ),
+};
+const rows: Array<Record<string, string>> = sides.map((side, i) => ({
+  checkout: side.label,
+  ...Object.fromEntries(Object.entries(measures).map(([name, seconds]) => [name, `${seconds[i]!.toFixed(2)} s`])),
+}));
 if (sides.length === 2) {
-  const [before, after] = sides.map((side) => seconds.get(side.label)!);
   rows.push({
     checkout: 'ratio (this / baseline)',
-    'core readBaskets shopify-csv': `${(after![0]! / before![0]!).toFixed(2)}×`,
-    'sandbox parseCsv': `${(after![1]! / before![1]!).toFixed(2)}×`,
-    'sandbox seedFromOrdersCsv': `${(after![2]! / before![2]!).toFixed(2)}×`,
-    orders: '',
+    ...Object.fromEntries(
+      Object.entries(measures).map(([name, [before, after]]) => [name, `${(after! / before!).toFixed(2)}×`]),
+    ),
   });
 }
+console.log(`orders read: ${orders}`);
 console.table(rows);
