@@ -28,6 +28,8 @@ export const auditActions = [
   'sync.delivered',
   'sync.dead_lettered',
   'campaign.sent',
+  'flow.sent',
+  'flow.changed',
   'admin.action',
   'settings.changed',
 ] as const;
