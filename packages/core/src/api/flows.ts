@@ -8,12 +8,11 @@ import { withShopTransaction, type ShopContext } from '../shop/context.js';
 import type { TactfulFlows, TactfulRecommend } from '../tactful.js';
 
 /** The flows part: settings (audited), the runner, the preview of what is due and the holdout report. */
-export function flowsApi(ctx: ShopContext, recommend: Pick<TactfulRecommend, 'forCustomer' | 'related'>): TactfulFlows {
+export function flowsApi(ctx: ShopContext, recommend: Pick<TactfulRecommend, 'forCustomer'>): TactfulFlows {
   const runDeps = (deps: { provider?: FlowRunDeps['provider']; publicUrl: string; actor?: FlowRunDeps['actor'] }) => ({
     ctx,
     provider: deps.provider,
     recommend: recommend.forCustomer,
-    related: recommend.related,
     publicUrl: deps.publicUrl,
     actor: deps.actor,
   });

@@ -103,7 +103,10 @@ export async function readFlow(db: Db, shopId: string, flowId: FlowId): Promise<
 }
 
 /** Applies a patch (validated as a whole, every problem named at once); returns the new and the changed keys. */
-export function patchFlow(current: FlowConfig, patch: unknown): { next: FlowSettings; changed: Array<keyof FlowSettings> } {
+export function patchFlow(
+  current: FlowConfig,
+  patch: unknown,
+): { next: FlowSettings; changed: Array<keyof FlowSettings> } {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
     throw new TactfulError('FLOW.INVALID', 'Invalid flow settings: give an object of settings to change.');
   const { flowId: _id, updatedAt: _at, ...settings } = current;

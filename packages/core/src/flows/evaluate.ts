@@ -4,7 +4,8 @@
  * value: send (with the email's content), hold out, wait until a time, skip or exit, each with its reason in
  * words an owner reads.
  */
-import { and, eq, gt, inArray, ne } from 'drizzle-orm';
+import { and, eq, gt, inArray, ne, sql } from 'drizzle-orm';
+import { rows } from '../store/open.js';
 import {
   isPersonalReason,
   listJoin,
@@ -55,7 +56,6 @@ export interface DecideContext {
   sends: ReadonlyMap<string, SendRecord[]>;
   frameOf: (subjectId: string) => Promise<PersonalFrame | null>;
   recommend: (email: string, options: { k: number }) => Promise<CustomerRecommendations>;
-  related: (productId: string, k: number) => Promise<Array<{ productId: string }>>;
 }
 
 const consentWords = {
@@ -196,22 +196,29 @@ async function boughtSince(
 }
 
 /**
- * The exit "the recommended products bought meanwhile": a product among the strongest `maxProducts` neighbours
- * of the order's products that the person bought after the order. Returns its id and date, or null.
+ * The exit "the recommended products bought meanwhile": a product the person bought after the order that other
+ * baskets of the shop bought together with one of the order's products (a co-purchase neighbour: what the email
+ * would have offered; the personal ranking no longer shows what they own, so it cannot be asked). The most
+ * co-bought one is named, with its date; null when there is none.
  */
 async function relatedBoughtMeanwhile(
   d: DecideContext,
   orderProducts: ReadonlyMap<string, string>,
   bought: ReadonlyMap<string, Date>,
 ): Promise<string | null> {
-  if (bought.size === 0) return null;
-  for (const productId of orderProducts.keys()) {
-    for (const n of await d.related(productId, d.flow.maxProducts)) {
-      const at = bought.get(n.productId);
-      if (at && !orderProducts.has(n.productId)) return `${n.productId} on ${formatConsentDate(at)}`;
-    }
-  }
-  return null;
+  const candidates = [...bought.keys()].filter((p) => !orderProducts.has(p));
+  if (candidates.length === 0 || orderProducts.size === 0) return null;
+  const [hit] = await rows<{ product_id: string }>(
+    d.ctx.db,
+    sql`select l2.product_id from order_lines l1
+        join order_lines l2 on l2.shop_id = l1.shop_id and l2.order_id = l1.order_id and l2.product_id <> l1.product_id
+        join orders o on o.shop_id = l1.shop_id and o.order_id = l1.order_id and o.counted
+        where l1.shop_id = ${d.ctx.shopId}
+          and l1.product_id in (select jsonb_array_elements_text(${JSON.stringify([...orderProducts.keys()])}::jsonb))
+          and l2.product_id in (select jsonb_array_elements_text(${JSON.stringify(candidates)}::jsonb))
+        group by l2.product_id order by count(*) desc, l2.product_id limit 1`,
+  );
+  return hit ? `${hit.product_id} on ${formatConsentDate(bought.get(hit.product_id)!)}` : null;
 }
 
 /** Products featured to the person within the contact policy's product re-send window. */

@@ -26,8 +26,6 @@ export interface FlowRunDeps {
   provider?: EmailProvider | undefined;
   /** The engine's `recommend.forCustomer` (exclusions and consent applied). */
   recommend: (email: string, options: { k: number }) => Promise<CustomerRecommendations>;
-  /** The engine's `recommend.related`. */
-  related: (productId: string, k: number) => Promise<Array<{ productId: string }>>;
   /** The app's public URL: preference-centre and unsubscribe links start with it. */
   publicUrl: string;
   actor?: Actor | undefined;
@@ -243,7 +241,6 @@ export async function decideContext(
     sends: await sendsBySubject(ctx, ids, new Date(at.getTime() - longest * 86_400_000)),
     frameOf: await personalFrame(ctx, deps.publicUrl),
     recommend: deps.recommend,
-    related: deps.related,
   };
 }
 
