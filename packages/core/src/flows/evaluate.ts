@@ -59,10 +59,9 @@ export interface DecideContext {
 }
 
 const consentWords = {
-  no_email_consent: 'email offers are not granted',
+  no_email_consent: 'email offers not granted',
   not_confirmed: 'email offers are not confirmed (double opt-in pending)',
-  no_personalization: 'personal recommendations are not granted',
-  undeliverable: 'the address is undeliverable',
+  no_personalization: 'personal recommendations not granted',
 } as const;
 
 export async function decideStep(d: DecideContext, step: DueStep): Promise<StepDecision> {
@@ -75,10 +74,9 @@ export async function decideStep(d: DecideContext, step: DueStep): Promise<StepD
     return { kind: 'exit', reason: `the order was cancelled on ${formatConsentDate(order.cancelledAt)}` };
   if (order.refunded) return { kind: 'exit', reason: 'the order was refunded' };
   const blocked = consentExclusion(person, d.requireDoubleOptIn);
-  if (blocked === 'not_confirmed' || (blocked === 'no_email_consent' && person.emState === 'pending'))
-    return step.resuming
-      ? { kind: 'exit', reason: consentWords.not_confirmed }
-      : waitOrSkip(d, step, addDays(d.at, 1), consentWords.not_confirmed);
+  // A double opt-in under way may still be confirmed: the step waits for it (a while); any other gap is an exit.
+  if (person.emState === 'pending' && !step.resuming)
+    return waitOrSkip(d, step, addDays(d.at, 1), consentWords.not_confirmed);
   if (blocked) return { kind: 'exit', reason: exclusionLabels[blocked] };
   if (!step.resuming) {
     const timing = timingBlock(d, step.subjectId);
@@ -218,7 +216,12 @@ async function relatedBoughtMeanwhile(
           and l2.product_id in (select jsonb_array_elements_text(${JSON.stringify(candidates)}::jsonb))
         group by l2.product_id order by count(*) desc, l2.product_id limit 1`,
   );
-  return hit ? `${hit.product_id} on ${formatConsentDate(bought.get(hit.product_id)!)}` : null;
+  if (!hit) return null;
+  const [product] = await d.ctx.db
+    .select({ title: products.title })
+    .from(products)
+    .where(and(eq(products.shopId, d.ctx.shopId), eq(products.productId, hit.product_id)));
+  return `${product?.title ?? hit.product_id} on ${formatConsentDate(bought.get(hit.product_id)!)}`;
 }
 
 /** Products featured to the person within the contact policy's product re-send window. */

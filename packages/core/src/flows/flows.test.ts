@@ -221,7 +221,7 @@ describeEachStore('post-purchase flow', (getStore) => {
     expect(run).toMatchObject({ sent: 0, exited: 1, waiting: 1 });
     const bought = await stepOf(store, t.shopId, 'o-bought');
     expect(bought.status).toBe('exited');
-    expect(bought.reason).toBe('bought honey on 4 March 2026 meanwhile');
+    expect(bought.reason).toBe('bought Honey on 4 March 2026 meanwhile');
     const capped = await stepOf(store, t.shopId, 'o-capped');
     expect(capped.status).toBe('waiting');
     expect(capped.reason).toMatch(/^contact policy: 1 of at most 1 emails in 3 days/);

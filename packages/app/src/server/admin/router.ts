@@ -5,6 +5,7 @@ import { auditRoutes } from './audit.js';
 import { adminCampaign } from './campaign.js';
 import { dashboardRoutes } from './dashboard.js';
 import { adminDataRequests } from './data-requests.js';
+import { adminFlows } from './flows.js';
 import { loginRoutes } from './login.js';
 import { recommendationRoutes } from './recommendations.js';
 import { adminSegments } from './segments.js';
@@ -31,6 +32,7 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
   router.use(adminSegments(tactful));
   router.use(adminDataRequests(tactful));
   router.use(adminCampaign(ctx));
+  router.use(adminFlows(ctx));
   router.use(recommendationRoutes(tactful));
   router.use(settingsRoutes(tactful));
   return router;

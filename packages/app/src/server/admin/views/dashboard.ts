@@ -3,12 +3,12 @@ import type { ChartSpec, DashboardData } from '../../dashboard-data.js';
 import { html, jsonForScript, type SafeHtml } from '../../html.js';
 import { page } from '../../layout.js';
 
-function chartCard(name: string, title: string, note?: SafeHtml | string): SafeHtml {
+export function chartCard(name: string, title: string, note?: SafeHtml | string): SafeHtml {
   return html`<section class="card"><h2>${title}</h2><div class="chart"><canvas data-chart="${name}" role="img" aria-label="${title}"></canvas></div>${note ? html`<p class="small muted">${note}</p>` : ''}</section>`;
 }
 
 /** An admin page with charts: /assets/dashboard.js draws each `canvas[data-chart]` from the JSON block. */
-function chartPage(title: string, current: string, body: SafeHtml, charts: Record<string, ChartSpec>): string {
+export function chartPage(title: string, current: string, body: SafeHtml, charts: Record<string, ChartSpec>): string {
   return page({
     title,
     admin: { current },
