@@ -125,7 +125,7 @@ export async function runDemoFlow(
     let cursor: string | undefined;
     do {
       const page = await sandboxes.platform.listOrders({ cursor, updatedSince: synced });
-      fresh.push(...page.items);
+      for (const order of page.items) fresh.push(order);
       cursor = page.nextCursor;
     } while (cursor);
     synced = now;
