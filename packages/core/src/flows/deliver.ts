@@ -10,7 +10,7 @@ import { appendAudit, type Actor } from '../audit/log.js';
 import { TactfulError, isTactfulError } from '../errors/tactful-error.js';
 import type { CampaignContent, CampaignSender, EmailProvider } from '../ports.js';
 import { withShopTransaction, type ShopContext } from '../shop/context.js';
-import { campaignRecipients, campaigns, campaignWaves, contactSends, flowSteps } from '../store/schema.js';
+import { campaigns, campaignWaves, contactSends, flowSteps } from '../store/schema.js';
 import type { FlowConfig } from './config.js';
 
 export interface Outgoing {
@@ -200,7 +200,7 @@ export async function deliverByWave(run: DeliveryRun, items: readonly Outgoing[]
   const sent = items.filter((i) => sentTo.has(i.email.toLowerCase()));
   const refused = items.filter((i) => !sentTo.has(i.email.toLowerCase()));
   await markSent(run, sent, { campaign, wave: Number(waveText), providerCampaignId: result.campaignId });
-  await finishWave(run, campaign, Number(waveText), sent, refused.length, result.campaignId);
+  await finishWave(run, campaign, Number(waveText), sent.length, refused.length, result.campaignId);
   const reasons = new Map(result.failed.map((f) => [f.email.toLowerCase(), f]));
   for (const item of refused) {
     const why = reasons.get(item.email.toLowerCase());
@@ -216,43 +216,23 @@ export async function deliverByWave(run: DeliveryRun, items: readonly Outgoing[]
   };
 }
 
-/** The wave's figures (so campaign reports fetch its opens and clicks) and its recipients (for attribution). */
+/**
+ * The wave's figures, so campaign reports fetch its opens and clicks. Its recipients stay in `flow_steps` (the flow's
+ * report attributes orders against the holdout); campaign stats do not count them a second time.
+ */
 async function finishWave(
   run: DeliveryRun,
   campaign: string,
   wave: number,
-  sent: readonly Outgoing[],
+  sent: number,
   failed: number,
   providerCampaignId: string,
 ): Promise<void> {
   const { ctx } = run;
-  await ctx.db.transaction(async (tx) => {
-    await tx
-      .update(campaignWaves)
-      .set({
-        status: 'sent',
-        sentAt: ctx.now(),
-        providerCampaignId: providerCampaignId || null,
-        sends: sent.length,
-        failed,
-      })
-      .where(
-        and(eq(campaignWaves.shopId, ctx.shopId), eq(campaignWaves.campaign, campaign), eq(campaignWaves.wave, wave)),
-      );
-    if (sent.length === 0) return;
-    await tx
-      .insert(campaignRecipients)
-      .values(
-        sent.map((i) => ({
-          shopId: ctx.shopId,
-          campaign,
-          subjectId: i.subjectId,
-          wave,
-          status: 'sent' as const,
-          productIds: i.productIds,
-          sentAt: ctx.now(),
-        })),
-      )
-      .onConflictDoNothing();
-  });
+  await ctx.db
+    .update(campaignWaves)
+    .set({ status: 'sent', sentAt: ctx.now(), providerCampaignId: providerCampaignId || null, sends: sent, failed })
+    .where(
+      and(eq(campaignWaves.shopId, ctx.shopId), eq(campaignWaves.campaign, campaign), eq(campaignWaves.wave, wave)),
+    );
 }
