@@ -74,7 +74,9 @@ export async function runDemoFlow(
   const delivery = await chooseDelivery(engine, sandboxes);
   const random = seededRandom(19);
   const shopify = sandboxes.shopify;
-  const customers = [...shopify.state.customers.byId.values()].filter((c) => c.email && !options.exclude?.has(c.email));
+  const customers = [...shopify.state.customers.byId.values()].filter(
+    (c) => c.email && !options.exclude?.has(c.email.toLowerCase()),
+  );
   const products = [...shopify.state.products.byId.values()];
   const pending: Array<{ at: Date; customerId: string; email: string; productId: string }> = [];
   const seen = new Set<string>();

@@ -275,7 +275,12 @@ export async function runDemoPipeline(
   const flow =
     options.flow === false
       ? null
-      : await runDemoFlow(tactful, sandboxes, { publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000', say: step });
+      : await runDemoFlow(tactful, sandboxes, {
+          publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000',
+          say: step,
+          // The campaign's recipients sit the flow out: their orders stay the campaign's to attribute.
+          exclude: new Set(campaign?.emails.map((e) => e.to.toLowerCase()) ?? []),
+        });
   return {
     campaign,
     flow,
