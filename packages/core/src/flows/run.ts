@@ -19,7 +19,7 @@ import { readShopSettings } from '../shop/settings.js';
 import { flowSteps } from '../store/schema.js';
 import { listFlows, type FlowConfig } from './config.js';
 import { deliverByJourney, deliverByWave, usesJourney, type DeliveryRun, type Outgoing } from './deliver.js';
-import { decideStep, type DecideContext, type DueStep, type StepDecision } from './evaluate.js';
+import { decideStep, type DecideContext, type StepDecision } from './evaluate.js';
 
 export interface FlowRunDeps {
   ctx: ShopContext;
