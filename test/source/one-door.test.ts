@@ -35,6 +35,7 @@ const rules: Array<[string, RegExp]> = [
 const storageHarnesses = new Map<string, string>([
   ['test/distribution/statements.test.ts', 'checks every statement core runs against Citus distribution rules'],
   ['test/scale-out/claims.test.ts', 'creates a PostgreSQL database per run for two instances'],
+  ['test/scale-out/flows.test.ts', 'creates a PostgreSQL database per run for two instances running flow steps'],
   ['test/embedded-lock/claimant.ts', 'a child process that holds core’s embedded-folder lock'],
   ['bench/load.ts', 'creates and drops a PostgreSQL database per run'],
   ['bench/segments.ts', 'bulk-generates 100 000 encrypted profiles straight into core’s tables'],

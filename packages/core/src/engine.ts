@@ -6,6 +6,7 @@ import { consentApi, linksApi, mailThrottleApi, purposesApi } from './api/consen
 import { defaultPurposes, definePurpose, listPurposes } from './consent/purposes.js';
 import { withShopTransaction, type ShopContext } from './shop/context.js';
 import { contactApi } from './api/contact.js';
+import { flowsApi } from './api/flows.js';
 import { KeyRing } from './store/keyring.js';
 import { TactfulError } from './errors/tactful-error.js';
 import { backfillIdentifiers } from './identity/identifiers.js';
@@ -97,6 +98,7 @@ export async function createTactful(options: CreateTactfulOptions): Promise<Tact
     recommend,
     merchandising: merchandisingApi(ctx),
     campaign: campaignsApi(ctx, recommend),
+    flows: flowsApi(ctx, recommend),
     privacy: privacyApi(ctx),
     audit: auditApi(ctx),
     settings: settingsApi(ctx),

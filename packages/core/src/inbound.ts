@@ -12,6 +12,7 @@ import { eraseSubject } from './privacy/erase.js';
 import { exportSubject } from './privacy/export.js';
 import { eraseShop } from './privacy/shop-erasure.js';
 import { deleteOrders, ingestOrders, upsertProducts } from './recommend/orders.js';
+import { scheduleOnOrders } from './flows/schedule.js';
 import { changeEmail, ingestCustomerAttributes, noteCustomerAddress } from './profile/service.js';
 import { findSubjectByEmail } from './profile/subjects.js';
 import type { InboundEvent } from './ports.js';
@@ -107,7 +108,7 @@ export const handleInbound =
         await recordInstalled(db, meta.shopId);
         return;
       case 'order':
-        await ingestOrders(c, [event.order], meta.system);
+        await ingestOrders(c, [event.order], meta.system, scheduleOnOrders(c));
         return;
       case 'product':
         await upsertProducts(c, [event.product]);

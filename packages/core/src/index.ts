@@ -66,6 +66,8 @@ export type {
   TactfulAdminSessions,
   TactfulAudit,
   TactfulCampaigns,
+  TactfulFlows,
+  FlowDelivery,
   TactfulConsent,
   TactfulContact,
   TactfulCustomers,
@@ -267,3 +269,10 @@ export type { TestEmail, TestSendInput, TestSendResult } from './campaign/test-s
 export { renderPreview, reasonLine, consentLine, utmLink } from './campaign/content.js';
 export { ATTRIBUTION_DAYS } from './campaign/stats.js';
 export type { CampaignStats } from './campaign/stats.js';
+// flows
+export { FLOW_IDS, defaultFlowSettings, flowSettingsSchema } from './flows/config.js';
+export type { FlowConfig, FlowId, FlowSettings } from './flows/config.js';
+export { COMPARISON_METHOD } from './flows/report.js';
+export type { FlowComparison, FlowReport, FunnelDay, GroupOutcome, Interval } from './flows/report.js';
+export type { FlowRunReport, RunDueOptions } from './flows/run.js';
+export type { StepPreview } from './flows/preview.js';

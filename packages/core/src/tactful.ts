@@ -11,6 +11,10 @@ import type { MailAllowance } from './consent/mail-throttle.js';
 import type { Purpose, PurposeInput } from './consent/purposes.js';
 import type { HistoryEntry, OptInRequest, OptInTicket, PurposeConsentView, RecordOutcome } from './consent/service.js';
 import type { TokenPayload } from './consent/tokens.js';
+import type { FlowConfig } from './flows/config.js';
+import type { StepPreview } from './flows/preview.js';
+import type { FlowReport } from './flows/report.js';
+import type { FlowRunReport, RunDueOptions } from './flows/run.js';
 import type { ContactDecision, ContactPolicy, ContactPolicyInput } from './contact/policy.js';
 import type { PreferenceChange, PreferenceChangeResult } from './preferences/preferences.js';
 import type { PreferencesView } from './profile/preference-centre.js';
@@ -91,6 +95,8 @@ export interface Tactful {
   readonly merchandising: TactfulMerchandising;
   /** Related-product campaigns: who gets one, what it says, sending it exactly once, and what it did. */
   readonly campaign: TactfulCampaigns;
+  /** Automated flows (related products some days after a paid order): settings, the runner, its holdout report. */
+  readonly flows: TactfulFlows;
   /** Data-subject rights and retention: export, erasure, the processing register, platform data requests. */
   readonly privacy: TactfulPrivacy;
   /** The shop's audit log: export, verification of both hash chains, pages for the admin. */
@@ -352,6 +358,35 @@ export interface TactfulCampaigns {
   ): Promise<TestSendResult>;
   /** The products the campaign's email featured to each recipient it was sent to (subject id → product ids). */
   featured(campaign: string): Promise<Map<string, string[]>>;
+}
+
+/** Where a flow's email goes and whose links it carries, for the runner and the preview. */
+export interface FlowDelivery {
+  /** The connected email provider (journeys when it declares them and the flow has a journey, else campaign waves). */
+  provider?: EmailProvider | undefined;
+  /** The app's public URL: preference-centre and unsubscribe links start with it. */
+  publicUrl: string;
+  /** Who runs or looks (the preview is audited when given). */
+  actor?: Actor | undefined;
+}
+
+export interface TactfulFlows {
+  /** Every flow with its settings (defaults for one never configured: off, 7 days, 09:00-20:00, 10 % holdout). */
+  list(): Promise<FlowConfig[]>;
+  /** One flow's settings; FLOW.NOT_FOUND for an unknown name. */
+  show(flowId: string): Promise<FlowConfig>;
+  /** Changes some settings (validated as a whole, FLOW.INVALID naming every problem, nothing changed) and audits which. */
+  set(flowId: string, patch: unknown, actor?: Actor): Promise<{ flow: FlowConfig; changed: string[] }>;
+  /**
+   * Runs the steps due by `until` (default now) of every enabled flow: leased (two instances never hold one step),
+   * checked again now (consents, erasure, the order, purchases since, caps, the send window), then sent exactly
+   * once, held out, or left waiting / skipped / exited with the reason stored.
+   */
+  runDue(deps: FlowDelivery, options?: RunDueOptions): Promise<FlowRunReport>;
+  /** The next steps due, each decided as of its due time without sending: who, when, what, or why not. */
+  preview(flowId: string, deps: FlowDelivery, limit?: number): Promise<StepPreview[]>;
+  /** Recipients against the holdout within the attribution window (with 95 % intervals) and the funnel per day. */
+  report(flowId: string, attributionDays?: number): Promise<FlowReport>;
 }
 
 export interface TactfulPrivacy {

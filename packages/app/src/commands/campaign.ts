@@ -44,7 +44,7 @@ async function segmentOf(ctx: CliContext, tactful: Tactful, flags: RunFlags): Pr
   return saved.definition;
 }
 
-function publicUrlOf(ctx: CliContext, flags: RunFlags, required: boolean): string {
+export function publicUrlOf(ctx: CliContext, flags: { publicUrl?: string | undefined }, required: boolean): string {
   const value = flags.publicUrl ?? ctx.io.env.PUBLIC_URL;
   if (!value) {
     if (required)

@@ -14,6 +14,7 @@ import { serveCommand } from './serve.js';
 import { newCommand } from './new-adapter.js';
 import { syncCommand } from './sync.js';
 import { campaignCommand } from './campaign.js';
+import { flowsCommand } from './flows.js';
 import { settingsCommand } from './settings.js';
 
 /** Every top-level command of `tactful`, in the order `--help` lists them. */
@@ -26,6 +27,7 @@ export const commandModules: CommandModule[] = [
   importCommand,
   syncCommand,
   campaignCommand,
+  flowsCommand,
   settingsCommand,
   recommendCommand,
   serveCommand,

@@ -45,7 +45,12 @@ Environment:
         const provider = ctx.io.env.MAILCHIMP_API_KEY ? await providerFromEnv(ctx, tactful) : undefined;
         const app = createApp({ tactful, config, logger, provider });
         const running = await startServer(app, { host: config.HOST, port: config.PORT });
-        const workers = startWorkers(tactful, logger);
+        // The flows' due steps go out from here too, without anyone pressing a button (see docs/flows.md).
+        const workers = startWorkers(
+          tactful,
+          logger,
+          provider ? { flows: { provider, publicUrl: config.PUBLIC_URL } } : {},
+        );
         logger.info(
           {
             url: running.url,

@@ -22,6 +22,7 @@ import { createMailchimpProvider } from '@tactful/mailchimp';
 import { createMailchimpSandbox } from '@tactful/mailchimp/testing';
 import type { Progress } from '../cli/progress.js';
 import { readGroceries } from './groceries.js';
+import { runDemoFlow, type DemoFlowResult } from './flow.js';
 
 /** Runs one step with a progress display (the CLI draws a bar on a terminal); the default shows nothing. */
 export type ProgressRunner = <T>(
@@ -51,6 +52,8 @@ export interface DemoReport {
     /** Every email of the send, as the Mailchimp sandbox rendered it for its recipient. */
     emails: Array<{ to: string; from: string; subject: string; html: string }>;
   };
+  /** The post-purchase flow over a few simulated weeks, with its holdout comparison. */
+  flow: DemoFlowResult | null;
 }
 
 /** The demo campaign's dry run as a table that accounts for every customer of the shop. */
@@ -118,7 +121,7 @@ export async function runDemoPipeline(
   sandboxes: DemoSandboxes,
   say: (line: string) => void,
   progress: ProgressRunner = noProgress,
-  options: { campaign?: boolean; publicUrl?: string } = {},
+  options: { campaign?: boolean; flow?: boolean; publicUrl?: string } = {},
 ): Promise<DemoReport> {
   const { platform, provider } = sandboxes;
   let last = Date.now();
@@ -268,8 +271,19 @@ export async function runDemoPipeline(
     options.campaign === false
       ? null
       : await demoCampaign(tactful, sandboxes, step, options.publicUrl ?? 'http://127.0.0.1:3000', customers.length);
+  // 8. The post-purchase flow: on, then weeks of new orders on a simulated clock; the holdout shows what it earned.
+  const flow =
+    options.flow === false
+      ? null
+      : await runDemoFlow(tactful, sandboxes, {
+          publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000',
+          say: step,
+          // The campaign's recipients sit the flow out: their orders stay the campaign's to attribute.
+          exclude: new Set(campaign?.emails.map((e) => e.to.toLowerCase()) ?? []),
+        });
   return {
     campaign,
+    flow,
     products,
     orders,
     customers: customers.length,

@@ -3,6 +3,7 @@
  * customer's story, and then keeps the dashboard up (demo mode, the Mailchimp sandbox connected) behind a
  * one-time sign-in link until Ctrl-C.
  */
+import { reportLines } from '../commands/flows.js';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -209,6 +210,13 @@ async function printReport(ctx: CliContext, tactful: Tactful, report: DemoReport
   for (const example of report.examples) {
     ctx.line(`  ${example.email}`);
     for (const r of example.recommendations) ctx.line(`    - ${r.title} (${r.why})`);
+  }
+  if (report.flow) {
+    ctx.line(
+      `\nThe post-purchase flow (${report.flow.delivery}), ${report.flow.days} simulated days, recipients against the holdout:`,
+    );
+    for (const line of reportLines(report.flow.report, currency)) ctx.line(line.replace(/^/gm, '  '));
+    ctx.line(`  Simulated buyers' rule: ${report.flow.rule}.`);
   }
   const preview = report.campaign?.dryRun.previews[0];
   if (preview)

@@ -52,6 +52,7 @@ const adminNav: ReadonlyArray<[string, string]> = [
   ['/admin/segments', 'Segments'],
   ['/admin/recommendations', 'Recommendations'],
   ['/admin/campaign', 'Campaign'],
+  ['/admin/flows', 'Flows'],
   ['/admin/data-requests', 'Data requests'],
   ['/admin/merge', 'Merge people'],
   ['/admin/settings', 'Settings'],

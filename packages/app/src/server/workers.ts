@@ -1,17 +1,21 @@
-import type { Tactful } from '@tactful/core';
+import type { EmailProvider, Tactful } from '@tactful/core';
 import type { Logger } from 'pino';
+
+export interface WorkerOptions {
+  /** How often stored deliveries are processed (default 1 s). */
+  intervalMs?: number;
+  /** With a provider: due flow steps are run every `flowsIntervalMs` (default 60 s). */
+  flows?: { provider: EmailProvider; publicUrl: string; intervalMs?: number };
+}
 
 /**
  * The background work of a running app: stored webhook deliveries are processed a moment after they were
- * acknowledged (the route never waits on it). Several instances may run this against one PostgreSQL:
- * deliveries are claimed with `FOR UPDATE SKIP LOCKED`.
+ * acknowledged (the route never waits on it), and the flows' due steps are sent. Several instances may run this
+ * against one PostgreSQL: deliveries and flow steps are claimed with `FOR UPDATE SKIP LOCKED`.
  */
-export function startWorkers(
-  tactful: Tactful,
-  logger: Logger,
-  options: { intervalMs?: number } = {},
-): { stop(): Promise<void> } {
+export function startWorkers(tactful: Tactful, logger: Logger, options: WorkerOptions = {}): { stop(): Promise<void> } {
   const interval = options.intervalMs ?? 1000;
+  const flows = options.flows ? startFlowWorker(tactful, logger, options.flows) : null;
   let running: Promise<void> | null = null;
   let stopped = false;
   const tick = () => {
@@ -33,6 +37,41 @@ export function startWorkers(
     })();
   };
   const timer = setInterval(tick, interval);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.all([running, flows?.stop()]);
+    },
+  };
+}
+
+/** Runs the flows' due steps on a timer; one run at a time in this process, leases keep instances apart. */
+function startFlowWorker(
+  tactful: Tactful,
+  logger: Logger,
+  options: NonNullable<WorkerOptions['flows']>,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const tick = () => {
+    if (running || stopped) return;
+    running = (async () => {
+      try {
+        const report = await tactful.flows.runDue({ provider: options.provider, publicUrl: options.publicUrl });
+        if (report.leased > 0) logger.info({ flows: { ...report, failed: report.failed.length } }, 'flow steps run');
+      } catch (error) {
+        logger.error(
+          { err: { message: (error as Error).message, code: (error as { code?: string }).code } },
+          'flow run failed; retrying',
+        );
+      } finally {
+        running = null;
+      }
+    })();
+  };
+  const timer = setInterval(tick, options.intervalMs ?? 60_000);
   timer.unref();
   return {
     async stop() {

@@ -1,4 +1,5 @@
 import type { ShopContext } from '../shop/context.js';
+import { scheduleOnOrders } from '../flows/schedule.js';
 import { ingestOrders, upsertProducts } from '../recommend/orders.js';
 import type { TactfulOrders, TactfulProducts, TactfulRecommend } from '../tactful.js';
 import { productTitles, topProducts } from '../recommend/catalog.js';
@@ -26,7 +27,9 @@ export function recommendApi(ctx: ShopContext, fitPolicy?: Partial<FitPolicy>): 
 }
 
 export function ordersApi(ctx: ShopContext): TactfulOrders {
-  return { ingest: (records, source) => ingestOrders(ctx, records, source) };
+  // Paid orders schedule their flow steps in the ingest's own transaction.
+  const schedule = scheduleOnOrders(ctx);
+  return { ingest: (records, source) => ingestOrders(ctx, records, source, schedule) };
 }
 
 export function productsApi(ctx: ShopContext): TactfulProducts {

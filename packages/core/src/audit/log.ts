@@ -30,6 +30,8 @@ export const auditActions = [
   'sync.dead_lettered',
   'campaign.sent',
   'campaign.test_sent',
+  'flow.sent',
+  'flow.changed',
   'admin.action',
   'settings.changed',
   'merchandising.changed',

@@ -3,7 +3,10 @@
  * products with UTM-tagged links, a reason line that is true of the person, the line naming the consent
  * they gave (date, clause, version), and their preference-centre and unsubscribe links.
  */
-import type { PurposeConsentView } from '../consent/service.js';
+import { consentViewOf, unsubscribeToken, type PurposeConsentView } from '../consent/service.js';
+import { listPurposes } from '../consent/purposes.js';
+import { preferencesToken } from '../consent/tokens.js';
+import type { ShopContext } from '../shop/context.js';
 import type { CampaignContent, CampaignProductContent, CampaignSender } from '../ports.js';
 import type { ExplainedRecommendation } from '../recommend/service.js';
 import { webUrl } from '../profile/web-url.js';
@@ -138,4 +141,33 @@ export function renderPreview(input: { subject: string; sender: CampaignSender; 
     `${sender.name} · ${sender.postalAddress}`,
   ].join('\n');
   return { html, text };
+}
+
+/** The lines every marketing email carries besides its products: the consent it rests on and the person's links. */
+export type PersonalFrame = Pick<CampaignContent, 'consentLine' | 'preferencesUrl' | 'unsubscribeUrl'>;
+
+/**
+ * Builds each person's consent line and signed links (preference centre, one-click unsubscribe) under
+ * `publicUrl`; null for a person with no email-marketing consent on record. Campaigns and flows share it.
+ */
+export async function personalFrame(
+  ctx: ShopContext,
+  publicUrl: string,
+): Promise<(subjectId: string) => Promise<PersonalFrame | null>> {
+  const purposes = await listPurposes(ctx.db, ctx.shopId);
+  const emailPurposeTitle = purposes.find((p) => p.key === 'email_marketing')?.title ?? 'email offers';
+  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  const link = (path: string, token: string) =>
+    `${publicUrl.replace(/\/$/, '')}${path}?token=${encodeURIComponent(token)}`;
+  return async (subjectId) => {
+    const view = (await consentViewOf(ctx, subjectId)).find((v) => v.purpose === 'email_marketing');
+    if (!view) return null;
+    return {
+      consentLine: consentLine(view, emailPurposeTitle),
+      // Short-lived like every preference link (a forwarded email must not open the person's data for long);
+      // opened later, the page offers to mail a fresh link to the address on file.
+      preferencesUrl: link('/preferences', preferencesToken(shopKeys.tokenKey, ctx.shopId, subjectId, ctx.now())),
+      unsubscribeUrl: link('/unsubscribe', await unsubscribeToken(ctx, subjectId, 'email_marketing')),
+    };
+  };
 }

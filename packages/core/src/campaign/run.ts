@@ -17,10 +17,7 @@ import { hostname } from 'node:os';
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAudit, type Actor } from '../audit/log.js';
-import { preferencesToken } from '../consent/tokens.js';
-import { consentViewOf, unsubscribeToken } from '../consent/service.js';
 import { withShopTransaction, type ShopContext } from '../shop/context.js';
-import { listPurposes } from '../consent/purposes.js';
 import { decideContact, readContactPolicy, type SendRecord } from '../contact/policy.js';
 import { TactfulError, isTactfulError } from '../errors/tactful-error.js';
 import { parseOrThrow } from '../errors/zod.js';
@@ -33,8 +30,8 @@ import { readShopSettings, type ShopSettings } from '../shop/settings.js';
 import { campaignRecipients, campaigns, campaignWaves, consentState, contactSends, subjects } from '../store/schema.js';
 import {
   MAX_CAMPAIGN_PRODUCTS,
-  consentLine,
   isPersonalReason,
+  personalFrame,
   productContent,
   reasonLine,
   renderPreview,
@@ -138,7 +135,7 @@ export interface CampaignDeps {
   onProgress?: (phase: 'evaluate' | 'send', done: number, total: number) => void;
 }
 
-interface Candidate {
+export interface Candidate {
   subjectId: string;
   emState: string | null;
   emLevel: string | null;
@@ -202,6 +199,7 @@ export async function loadCandidates(ctx: ShopContext, only?: readonly string[])
   });
 }
 
+/** The first consent or deliverability rule the person fails, or null: the rule every marketing email obeys. */
 export function consentExclusion(c: Candidate, requireDoubleOptIn: boolean): ExclusionReason | null {
   if (c.emState !== 'granted') return 'no_email_consent';
   if (requireDoubleOptIn && c.emLevel !== 'confirmed') return 'not_confirmed';
@@ -211,7 +209,7 @@ export function consentExclusion(c: Candidate, requireDoubleOptIn: boolean): Exc
 }
 
 /** Earlier sends per person (for the contact policy), one query for everyone. */
-async function sendsBySubject(
+export async function sendsBySubject(
   ctx: ShopContext,
   subjectIds: readonly string[],
   since: Date,
@@ -238,7 +236,7 @@ async function sendsBySubject(
 }
 
 /** Time zones people gave, read with their wrapped keys in a few set-based reads (no query per person). */
-async function timeZones(ctx: ShopContext, subjectIds: readonly string[]): Promise<Map<string, string>> {
+export async function timeZonesOf(ctx: ShopContext, subjectIds: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   for (let i = 0; i < subjectIds.length; i += 5000) {
@@ -377,7 +375,12 @@ function refuseImpossibleRun(options: RunOptions, provider: EmailProvider | unde
 }
 
 /** The shop's sender identity; a dry run without one previews with a placeholder and says so. */
-function senderOf(options: RunOptions, settings: ShopSettings, shopId: string, warnings: string[]): CampaignSender {
+export function senderOf(
+  options: { dryRun: boolean },
+  settings: ShopSettings,
+  shopId: string,
+  warnings: string[],
+): CampaignSender {
   if (settings.sender) return settings.sender;
   if (!options.dryRun)
     throw new TactfulError(
@@ -397,11 +400,7 @@ function exclude(result: CampaignRunResult, reason: ExclusionReason): void {
 /** Builds each person's email: their personal recommendations, why, their consent line and their links. */
 export async function composer(deps: CampaignDeps, options: RunOptions, settings: ShopSettings): Promise<Compose> {
   const { ctx } = deps;
-  const purposes = await listPurposes(ctx.db, ctx.shopId);
-  const emailPurposeTitle = purposes.find((p) => p.key === 'email_marketing')?.title ?? 'email offers';
-  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
-  const link = (path: string, token: string) =>
-    `${options.publicUrl.replace(/\/$/, '')}${path}?token=${encodeURIComponent(token)}`;
+  const frameOf = await personalFrame(ctx, options.publicUrl);
   const shopUrl = `https://${ctx.shopId}`;
   return async (subjectId, email) => {
     let recs: ExplainedRecommendation[];
@@ -417,16 +416,12 @@ export async function composer(deps: CampaignDeps, options: RunOptions, settings
       .slice(0, MAX_CAMPAIGN_PRODUCTS);
     const reason = reasonLine(shown);
     if (shown.length === 0 || !reason) return 'no_recommendation';
-    const view = (await consentViewOf(ctx, subjectId)).find((v) => v.purpose === 'email_marketing');
-    if (!view) return 'no_email_consent';
+    const frame = await frameOf(subjectId);
+    if (!frame) return 'no_email_consent';
     const content: CampaignContent = {
       products: shown.map((r) => productContent(r, options.name, shopUrl, settings.currency)),
       reason,
-      consentLine: consentLine(view, emailPurposeTitle),
-      // Short-lived like every preference link (a forwarded email must not open the person's data for long);
-      // opened later, the page offers to mail a fresh link to the address on file.
-      preferencesUrl: link('/preferences', preferencesToken(shopKeys.tokenKey, ctx.shopId, subjectId, ctx.now())),
-      unsubscribeUrl: link('/unsubscribe', await unsubscribeToken(ctx, subjectId, 'email_marketing')),
+      ...frame,
     };
     return { content, productIds: shown.map((r) => r.productId) };
   };
@@ -533,7 +528,7 @@ async function selectRecipients(
   const longest = policy.caps.reduce((days, c) => Math.max(days, c.days), policy.productResendDays ?? 0);
   const ids = open.map((c) => c.subjectId);
   const sends = await sendsBySubject(ctx, ids, new Date(at.getTime() - longest * 86_400_000));
-  const zones = await timeZones(ctx, ids);
+  const zones = await timeZonesOf(ctx, ids);
   const emails = await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, ids);
   const room = options.maxRecipients === undefined ? Infinity : Math.max(0, options.maxRecipients - taken.size);
   const ready: Message[] = [];

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { createTactful, type Tactful } from '../engine.js';
+import { rawStore } from '../store/open.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import type { ProfileAttributeName, ProfileAttributes } from '../profile/attributes.js';
@@ -119,6 +120,7 @@ describeEachStore('a merge carries the whole person', (getStore) => {
     await person(t, 'ann@work.example', 'work');
     await t.profiles.setAttributes('ann@home.example', { firstName: 'Ann', city: 'Lyon' }, 'shopify');
     await t.preferences.exclude('ann@home.example', { category: 'Toys' });
+    await t.flows.set('post-purchase', { enabled: true });
     clock = at(1);
     // Her work profile: her own newer word on the city, a job title the home one lacks.
     await t.profiles.setAttributes('ann@work.example', { city: 'Paris', jobTitle: 'Chemist' }, 'customer');
@@ -158,6 +160,14 @@ describeEachStore('a merge carries the whole person', (getStore) => {
     expect(JSON.stringify(prefs)).toContain('Toys');
     expect(JSON.stringify(prefs)).toContain('tea');
     expect(JSON.stringify(prefs)).toContain('Health');
+
+    // The flow's step for her work order is hers now: she is mailed for it once, as the kept person.
+    const home = (await t.consent.show('ann@home.example')).subjectId;
+    const steps = await rawStore(t.store).query<{ subject_id: string }>(
+      'SELECT subject_id FROM flow_steps WHERE shop_id = $1 AND order_id = $2',
+      [t.shopId, 'o-work'],
+    );
+    expect(steps).toEqual([{ subject_id: home }]);
 
     // Two sends within the caps' window count for the one person now (default: 1 per 3 days).
     const decision = await t.contact.canContact('ann@home.example', at(3));

@@ -38,6 +38,7 @@ import {
   campaignRecipients,
   consentState,
   contactSends,
+  flowSteps,
   optInTokens,
   orders,
   profiles,
@@ -460,6 +461,11 @@ async function moveBelongings(s: ShopSession, { keep, gone }: Pair): Promise<num
     .update(optInTokens)
     .set({ subjectId: keep.subjectId })
     .where(and(eq(optInTokens.shopId, shopId), eq(optInTokens.subjectId, gone.subjectId)));
+  // A flow's steps are per order, so they follow the orders: the kept person is mailed for them, once.
+  await tx
+    .update(flowSteps)
+    .set({ subjectId: keep.subjectId })
+    .where(and(eq(flowSteps.shopId, shopId), eq(flowSteps.subjectId, gone.subjectId)));
   for (const table of [pushedConsent, consentState, profiles] as const)
     await tx.delete(table).where(and(eq(table.shopId, shopId), eq(table.subjectId, gone.subjectId)));
   return moved.length;

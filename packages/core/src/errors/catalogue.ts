@@ -37,6 +37,9 @@ export const TACTFUL_ERRORS = {
   'CRYPTO.DECRYPT_FAILED': { status: 500, meaning: 'Stored personal data could not be decrypted with the keys held.' },
   'CRYPTO.INVALID': { status: 500, meaning: 'An encrypted value is malformed or of an unknown version.' },
 
+  'FLOW.INVALID': { status: 400, meaning: 'A flow setting (delay, send window, holdout, journey) is not valid.' },
+  'FLOW.NOT_FOUND': { status: 404, meaning: 'The shop has no flow of that name.' },
+
   'INPUT.INVALID': { status: 400, meaning: 'The input (file, form, argument) is not valid; the message says where.' },
 
   'MAIL.SEND_FAILED': { status: 502, meaning: 'The mail server did not accept a message.' },

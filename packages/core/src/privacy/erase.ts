@@ -21,6 +21,7 @@ import {
   campaignRecipients,
   consentState,
   contactSends,
+  flowSteps,
   inbox,
   optInTokens,
   orders,
@@ -228,6 +229,7 @@ export async function eraseSubject(
           | typeof profiles
           | typeof contactSends
           | typeof campaignRecipients
+          | typeof flowSteps
           | typeof consentState
           | typeof pushedConsent
           | typeof optInTokens
@@ -236,6 +238,8 @@ export async function eraseSubject(
       await bySubject(profiles);
       await bySubject(contactSends);
       await bySubject(campaignRecipients);
+      // The person's flow steps (which orders were to be followed up, and what became of them) go too.
+      await bySubject(flowSteps);
       await bySubject(consentState);
       await bySubject(pushedConsent);
       await bySubject(optInTokens);

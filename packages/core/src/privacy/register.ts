@@ -73,7 +73,11 @@ export async function processingRegister(
                 'RFM scores and label',
               ]
             : p.key === 'email_marketing'
-              ? ['email address (encrypted)', 'sends (time, campaign, featured products)']
+              ? [
+                  'email address (encrypted)',
+                  'sends (time, campaign, featured products)',
+                  'automated flow steps per order (due time, outcome and its reason, featured products)',
+                ]
               : ['email address (encrypted)', 'consent state'],
         recipients: systems,
         retention:
@@ -85,7 +89,7 @@ export async function processingRegister(
           p.key === 'personalization'
             ? ['profiles', 'segments']
             : p.key === 'email_marketing'
-              ? ['contact_sends', 'campaign_recipients', 'campaigns', 'campaign_waves', 'outbox']
+              ? ['contact_sends', 'campaign_recipients', 'campaigns', 'campaign_waves', 'flows', 'flow_steps', 'outbox']
               : ['consent_state'],
       }),
     ),

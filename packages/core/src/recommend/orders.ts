@@ -25,6 +25,12 @@ export interface OrderIngestResult {
   modelBaskets: number;
 }
 
+/** What an ingest wrote, for work that must commit with it (a flow scheduling its steps): one entry per order. */
+export type OrdersWritten = (
+  tx: Db,
+  written: ReadonlyArray<{ orderId: string; subjectId: string | null; createdAt: Date; counted: boolean }>,
+) => Promise<void>;
+
 export interface OrderContext {
   db: Db;
   keys: KeyRing;
@@ -50,6 +56,7 @@ export async function ingestOrders(
   ctx: OrderContext,
   records: readonly OrderRecord[],
   source: string,
+  onWritten?: OrdersWritten,
 ): Promise<OrderIngestResult> {
   const result: OrderIngestResult = { added: 0, updated: 0, ignored: 0, modelBaskets: 0 };
   if (records.length === 0) return result;
@@ -192,6 +199,15 @@ export async function ingestOrders(
       ctx.shopId,
       [...new Set(orderRows.map((o) => o.subjectId).filter((id): id is string => Boolean(id)))],
       now,
+    );
+    await onWritten?.(
+      tx,
+      orderRows.map((o) => ({
+        orderId: o.orderId,
+        subjectId: o.subjectId ?? null,
+        createdAt: o.createdAt,
+        counted: o.counted ?? false,
+      })),
     );
     result.modelBaskets = delta.basketCount;
     return result;

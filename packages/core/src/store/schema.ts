@@ -564,6 +564,73 @@ export const campaignRecipients = pgTable(
   ],
 );
 
+/**
+ * A shop's automated flow (today one: `post-purchase`, related products some days after a paid order): whether it
+ * runs, when it sends (delay, the send window in the customer's time zone), the share held out to measure it,
+ * and where it is delivered (a provider journey step, else daily campaign waves).
+ */
+export const flows = pgTable(
+  'flows',
+  {
+    shopId: text('shop_id').notNull(),
+    flowId: text('flow_id').notNull(),
+    enabled: boolean('enabled').notNull().default(false),
+    delayDays: integer('delay_days').notNull(),
+    /** Local send window, HH:MM (24 h) in the customer's time zone, else the shop's. */
+    windowStart: text('window_start').notNull(),
+    windowEnd: text('window_end').notNull(),
+    /** 0..0.5: the share of eligible steps kept back (held out) to measure what the flow earns. */
+    holdoutShare: doublePrecision('holdout_share').notNull(),
+    journeyId: text('journey_id'),
+    stepId: text('step_id'),
+    maxProducts: integer('max_products').notNull(),
+    subject: text('subject').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.flowId] })],
+);
+
+/**
+ * One (flow, order): its due time, what became of it and why. The row is the claim: a runner leases it
+ * (`lease_until`, `FOR UPDATE SKIP LOCKED`), writes `send_key` (the provider's idempotency key) and status
+ * `sending` before calling the provider, and `sent` after; a step left `sending` by a crash is re-sent under the
+ * same key once its lease ran out, which the provider recognises.
+ */
+export const flowSteps = pgTable(
+  'flow_steps',
+  {
+    shopId: text('shop_id').notNull(),
+    flowId: text('flow_id').notNull(),
+    orderId: text('order_id').notNull(),
+    subjectId: text('subject_id'),
+    orderedAt: tstz('ordered_at').notNull(),
+    dueAt: tstz('due_at').notNull(),
+    status: text('status')
+      .$type<'scheduled' | 'held_out' | 'sending' | 'sent' | 'skipped' | 'waiting' | 'exited'>()
+      .notNull(),
+    /** Why it waits, was skipped or exited, in words an owner reads. */
+    reason: text('reason'),
+    /** How many times it had to wait (caps, quiet hours, a pending confirmation). */
+    waits: integer('waits').notNull().default(0),
+    sendKey: text('send_key'),
+    /** `journey` or `wave:<campaign>#<wave>`. */
+    delivery: text('delivery'),
+    claimedBy: text('claimed_by'),
+    leaseUntil: tstz('lease_until'),
+    /** Products the email featured (catalogue ids). */
+    productIds: jsonb('product_ids').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    /** When it was sent or held out: the start of its attribution window. */
+    decidedAt: tstz('decided_at'),
+    createdAt: tstz('created_at').notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.flowId, t.orderId] }),
+    index('flow_steps_due').on(t.shopId, t.status, t.dueAt),
+    index('flow_steps_subject').on(t.shopId, t.subjectId),
+  ],
+);
+
 export const schema = {
   shops,
   purposes,
@@ -592,4 +659,6 @@ export const schema = {
   campaigns,
   campaignWaves,
   campaignRecipients,
+  flows,
+  flowSteps,
 };

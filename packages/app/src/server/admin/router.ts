@@ -7,6 +7,7 @@ import { adminCampaign } from './campaign.js';
 import { adminCustomers } from './customers.js';
 import { dashboardRoutes } from './dashboard.js';
 import { adminDataRequests } from './data-requests.js';
+import { adminFlows } from './flows.js';
 import { loginRoutes } from './login.js';
 import { mergeRoutes } from './merge.js';
 import { recommendationRoutes } from './recommendations.js';
@@ -36,6 +37,7 @@ export function adminPages(ctx: AppContext, auth: AdminAuth): Router {
   router.use(adminDataRequests(tactful));
   router.use(mergeRoutes(tactful));
   router.use(adminCampaign(ctx));
+  router.use(adminFlows(ctx));
   router.use(recommendationRoutes(tactful));
   router.use(settingsRoutes(tactful));
   router.use(connectionRoutes(ctx));

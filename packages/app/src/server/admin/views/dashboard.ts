@@ -5,12 +5,12 @@ import { page } from '../../layout.js';
 import type { ChecklistItem } from '../checklist.js';
 import { checklistSection } from './connections.js';
 
-function chartCard(name: string, title: string, note?: SafeHtml | string): SafeHtml {
+export function chartCard(name: string, title: string, note?: SafeHtml | string): SafeHtml {
   return html`<section class="card"><h2>${title}</h2><div class="chart"><canvas data-chart="${name}" role="img" aria-label="${title}"></canvas></div>${note ? html`<p class="small muted">${note}</p>` : ''}</section>`;
 }
 
 /** An admin page with charts: /assets/dashboard.js draws each `canvas[data-chart]` from the JSON block. */
-function chartPage(title: string, current: string, body: SafeHtml, charts: Record<string, ChartSpec>): string {
+export function chartPage(title: string, current: string, body: SafeHtml, charts: Record<string, ChartSpec>): string {
   return page({
     title,
     admin: { current },
