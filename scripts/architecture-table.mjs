@@ -33,7 +33,13 @@ for (const file of sourceFiles(coreSrc)) {
       graph.set(from, (graph.get(from) ?? new Set()).add(to));
     }
 }
-const rows = [...graph.keys()].sort().map((from) => [`\`${from}\``, [...graph.get(from)].sort().map((t) => `\`${t}\``).join(', ')]);
+const rows = [...graph.keys()].sort().map((from) => [
+  `\`${from}\``,
+  [...graph.get(from)]
+    .sort()
+    .map((t) => `\`${t}\``)
+    .join(', '),
+]);
 const header = ['folder', 'imports (value or type)'];
 const width = [0, 1].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
 const line = (cells) => `| ${cells.map((c, i) => c.padEnd(width[i])).join(' | ')} |`;
