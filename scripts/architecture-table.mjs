@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const coreSrc = join(root, 'packages/core/src');
 const unitOf = (file) => {
   const [first, ...rest] = relative(coreSrc, file).split(sep);

@@ -191,14 +191,15 @@ describe('tactful profile set / exclude', () => {
 });
 
 describe('tactful profile merge', () => {
-  it('profile merge - the second customer joins the first, audited; merging again finds no second customer', async () => {
+  it('profile merge - the second customer joins the first, audited; merging again finds them one person already', async () => {
     const merged = await run('profile', 'merge', 'ann@example.com', 'bob@example.com');
     expect(merged.stderr).toBe('');
     expect(merged.code).toBe(0);
     expect(merged.stdout).toMatch(/merged bob@example.com into ann@example.com: 1 consent events, 0 orders/);
     const again = await run('profile', 'merge', 'ann@example.com', 'bob@example.com');
     expect(again.code).not.toBe(0);
-    expect(again.stderr).toContain('No customer with email bob@example.com');
+    // The merged address is one of the kept person's past addresses now: it names her.
+    expect(again.stderr).toContain('Both addresses are the same person already: nothing to merge.');
     const audit = await run('audit', 'export', '--format', 'jsonl');
     expect(audit.stdout).toContain('"action":"subject.merged"');
   });

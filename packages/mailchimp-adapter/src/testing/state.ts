@@ -65,7 +65,7 @@ export function createSandboxState(
   const campaigns = new Map<string, SandboxCampaign>();
   const journeys: SandboxJourneyStep[] = [...settings.journeys];
   // Mailchimp's journey and step ids are integers; new ones follow the largest configured.
-  let nextJourneyId = Math.max(100, ...journeys.flatMap((j) => [j.journeyId, j.stepId])) + 1;
+  let nextJourneyId = journeys.reduce((top, j) => Math.max(top, j.journeyId, j.stepId), 100) + 1;
   const journeyTriggers: SandboxJourneyTrigger[] = [];
   const emails: SandboxEmail[] = [];
   const testEmails: SandboxTestEmail[] = [];
