@@ -14,6 +14,7 @@ import {
 } from '@tactful/core';
 import { AUDIENCE, type World } from './world.js';
 import { rawStore } from '@tactful/core/testing/runtime';
+import { subscriberHash } from '@tactful/mailchimp';
 
 export interface OracleReport {
   violations: string[];
@@ -217,13 +218,24 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
               source: { ...h.source, method: h.source.method as ConsentMethod },
             })),
         ).state;
+      // The address each recipient had when the campaign went out (a member moved since is under a new hash),
+      // followed through the scenario's moves to the address Tactful knows the person by now.
+      const sentAddress = new Map<string, string>();
+      for (const sent of world.mailchimp.emails())
+        if (sent.via.kind === 'campaign') sentAddress.set(`${sent.via.campaignId} ${subscriberHash(sent.to)}`, sent.to);
+      const current = (address: string | undefined) => {
+        let at = address?.toLowerCase();
+        for (let hops = 0; at !== undefined && world.addressMoves.has(at) && hops < 100; hops++)
+          at = world.addressMoves.get(at);
+        return at;
+      };
       for (const campaign of world.mailchimp.state.campaigns.values()) {
         if (campaign.status !== 'sent' && campaign.status !== 'sending') continue;
         const sentAt = world.campaignSentAt.get(campaign.id) ?? Date.now();
         for (const hash of campaign.sentTo) {
           campaignSends += 1;
           received.set(hash, (received.get(hash) ?? 0) + 1);
-          const email = audience.members.get(hash)?.email_address.toLowerCase();
+          const email = current(sentAddress.get(`${campaign.id} ${hash}`) ?? audience.members.get(hash)?.email_address);
           let history: HistoryEntry[] = [];
           try {
             history = email ? (await tactful.consent.history(email)).events : [];

@@ -69,9 +69,11 @@ export async function makeChanges(world: World, url: string, mailchimpUrl = url)
   // member must move with them (the oracle finds each person at their Shopify address in all three systems).
   for (const c of pick(world, customers, 2)) {
     const [local, domain] = c.email!.split('@');
+    const moved = `${local}.moved${counts.movedAddresses}@${domain}`;
+    world.addressMoves.set(c.email!.toLowerCase(), moved.toLowerCase());
     world.shopify.addCustomer({
       id: c.id,
-      email: `${local}.moved${counts.movedAddresses}@${domain}`,
+      email: moved,
       firstName: c.firstName,
       lastName: c.lastName,
       createdAt: c.createdAt,

@@ -72,6 +72,8 @@ export interface World {
   onShopifyRequest: ((request: SeenRequest) => void) | null;
   /** When Mailchimp sent each campaign (ms), as the host saw the send action applied. */
   readonly campaignSentAt: Map<string, number>;
+  /** Addresses the scenario moved in Shopify: old → new (the oracle follows a person from the one to the other). */
+  readonly addressMoves: Map<string, string>;
   workerConfig(instance: string, extra?: Partial<WorkerConfig>): WorkerConfig;
   /** Points the audience's webhook at the app at `url`. */
   connectMailchimpWebhook(url: string): void;
@@ -161,6 +163,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     onMailchimpRequest: null,
     onShopifyRequest: null,
     campaignSentAt: new Map(),
+    addressMoves: new Map(),
     workerConfig(instance, extra = {}) {
       return {
         instance,
