@@ -14,7 +14,7 @@ import {
 import { html, type SafeHtml } from '../../html.js';
 import { page, safeUrl } from '../../layout.js';
 import type { SubjectOrder, SubjectRecord } from '../../subject-data.js';
-import { clauseLink, describeReason, stateBadge } from '../../public/views/parts.js';
+import { attributeLabels, clauseLink, describeReason, stateBadge } from '../../public/views/parts.js';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 const minute = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -144,20 +144,6 @@ export interface CustomerPage {
   ok?: string | undefined;
   error?: string | undefined;
 }
-
-const attributeLabels: Record<string, string> = {
-  firstName: 'First name',
-  lastName: 'Last name',
-  gender: 'Gender',
-  birthDate: 'Birth date',
-  country: 'Country',
-  region: 'Region',
-  city: 'City',
-  jobTitle: 'Job title',
-  timeZone: 'Time zone',
-  phone: 'Phone',
-  interests: 'Interests',
-};
 
 function recommendationsSection(r: CustomerPage['recommendations']): SafeHtml {
   if (r.kind === 'not-allowed')

@@ -36,3 +36,18 @@ export function describeReason(reason: RecommendationReason, titles: Map<string,
       return html`recommended by the shop`;
   }
 }
+
+/** How a profile attribute is named to people (the preference centre and the owner's customer page). */
+export const attributeLabels: Record<string, string> = {
+  firstName: 'First name',
+  lastName: 'Last name',
+  gender: 'Gender',
+  birthDate: 'Birth date',
+  country: 'Country',
+  region: 'Region',
+  city: 'City',
+  jobTitle: 'Job title',
+  timeZone: 'Time zone',
+  phone: 'Phone',
+  interests: 'Interests',
+};

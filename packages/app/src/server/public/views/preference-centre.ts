@@ -12,7 +12,7 @@ import { html, type SafeHtml } from '../../html.js';
 import { brandedPages, page } from '../../layout.js';
 import { PRIVACY_LINK_MAX_AGE_MINUTES } from '../../signed-links.js';
 import type { SubjectOrder, SubjectRecord } from '../../subject-data.js';
-import { clauseLink, describeReason, sendLinkForm, stateBadge } from './parts.js';
+import { attributeLabels, clauseLink, describeReason, sendLinkForm, stateBadge } from './parts.js';
 
 export function linkRequestPage(error?: string): string {
   return page({
@@ -23,19 +23,6 @@ export function linkRequestPage(error?: string): string {
 <label>Your email address<br><input type="email" name="email" required autocomplete="email"></label><p><button type="submit">Email me my link</button></p></form>`,
   });
 }
-
-const attributeLabels: Record<string, string> = {
-  firstName: 'First name',
-  lastName: 'Last name',
-  gender: 'Gender',
-  birthDate: 'Birth date',
-  country: 'Country',
-  region: 'Region',
-  city: 'City',
-  jobTitle: 'Job title',
-  timeZone: 'Time zone',
-  phone: 'Phone',
-};
 
 /** What a customer may correct in the preference centre (interests are chosen from the catalogue's categories). */
 export const editableAttributes = [
