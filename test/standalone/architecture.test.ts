@@ -3,62 +3,14 @@
  * other, no longer cycle runs between them, and the page's table of imports between folders is what the
  * source files import today. A failure names the files whose imports close the cycle.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { type Crossing, coreImports, specifiersOf } from '../support/core-imports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const coreSrc = join(root, 'packages/core/src');
 const page = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
-
-/** `consent/` for a file under core's consent folder, `engine.ts` for a file at core's top. */
-function unitOf(file: string): string {
-  const [first, ...rest] = relative(coreSrc, file).split(sep);
-  return rest.length > 0 ? `${first}/` : first!.replace(/\.js$/, '.ts');
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
-  });
-}
-
-/** Every relative specifier a file imports: static, type-only, re-exported, side-effect or dynamic. */
-export function specifiersOf(text: string): string[] {
-  const patterns = [
-    /(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+['"](\.[^'"]+)['"]/g,
-    /(?:^|\n)\s*import\s+['"](\.[^'"]+)['"]/g,
-    /\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g,
-  ];
-  return patterns.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1]!));
-}
-
-/** One import from a core folder (or top-level file) into another: which file, and the specifier it names. */
-interface Crossing {
-  file: string;
-  specifier: string;
-}
-
-/** from → to → the files that make the import, for non-test files, value or type. */
-function coreImports(): Map<string, Map<string, Crossing[]>> {
-  const graph = new Map<string, Map<string, Crossing[]>>();
-  for (const file of sourceFiles(coreSrc)) {
-    const from = unitOf(file);
-    for (const specifier of specifiersOf(readFileSync(file, 'utf8'))) {
-      const to = unitOf(resolve(dirname(file), specifier));
-      if (to === from) continue;
-      const targets = graph.get(from) ?? new Map<string, Crossing[]>();
-      graph.set(from, targets);
-      const list = targets.get(to) ?? [];
-      targets.set(to, list);
-      list.push({ file: relative(root, file), specifier });
-    }
-  }
-  return graph;
-}
 
 /** The strongly connected groups of more than one unit (Tarjan): each is a cycle between folders. */
 export function cyclesOf(edges: ReadonlyMap<string, Iterable<string>>): string[][] {
