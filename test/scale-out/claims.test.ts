@@ -4,48 +4,21 @@
  * these tests run the two instances at the same time and count what each one did.
  * PostgreSQL only (PGlite is one process); CI sets DATABASE_URL, locally `source /tmp/pgenv`.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type Store } from '@tactful/core';
+import { describe, expect, it } from 'vitest';
+import { createTactful } from '@tactful/core';
 import { storeTargets, uniqueShop, rawStore } from '@tactful/core/testing';
+
+import { twoStoresOnOwnDatabase } from './two-stores.js';
 
 const target = storeTargets().find((t) => t.name === 'postgres');
 
 describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
-  let a: Store;
-  let b: Store;
-  // A database of its own: workers that serve every shop must not meet other runs' deliveries (sealed under
-  // other secrets, they fail on every attempt).
-  const database = `tactful_scale_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: target!.url });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-
-  beforeAll(async () => {
-    if (target?.unavailable) throw new Error(target.unavailable);
-    await admin(`create database ${database}`);
-    const url = new URL(target!.url);
-    url.pathname = `/${database}`;
-    a = await openStore({ url: url.toString(), secret: target!.secret });
-    b = await openStore({ url: url.toString(), secret: target!.secret });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await admin(`drop database if exists ${database} with (force)`);
-  });
+  const stores = twoStoresOnOwnDatabase(target!, 'tactful_scale');
 
   it('inbox - two workers process every delivery exactly once, even when deliveries touch the same people', async () => {
     const shop = uniqueShop('scale');
-    const one = await createTactful({ store: a, shop });
-    const two = await createTactful({ store: b, shop });
+    const one = await createTactful({ store: stores.a, shop });
+    const two = await createTactful({ store: stores.b, shop });
     const deliveries = 240;
     const at = new Date('2026-05-01T00:00:00Z');
     // 40 people, six deliveries each (consent changes and orders), so concurrent workers meet on the same rows.
@@ -93,7 +66,7 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
         total.processed += r.processed;
         total.failed += r.failed;
         total.refused += r.refused;
-        const [left] = await rawStore(a).query<{ n: number }>(
+        const [left] = await rawStore(stores.a).query<{ n: number }>(
           'select count(*)::int as n from inbox where shop_id = $1 and processed_at is null',
           [shop],
         );
@@ -105,17 +78,17 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     expect(ra.processed + rb.processed + ra.refused + rb.refused).toBe(deliveries);
     // No attempt failed: the workers never deadlocked on the shop's head and the model's row.
     expect(ra.failed + rb.failed).toBe(0);
-    const rows = await rawStore(a).query<{ attempts: number; n: number }>(
+    const rows = await rawStore(stores.a).query<{ attempts: number; n: number }>(
       'select attempts, count(*)::int as n from inbox where shop_id = $1 group by attempts',
       [shop],
     );
     expect(rows).toEqual([{ attempts: 1, n: deliveries }]);
-    const [ledger] = await rawStore(a).query<{ n: number }>(
+    const [ledger] = await rawStore(stores.a).query<{ n: number }>(
       'select count(*)::int as n from consent_ledger where shop_id = $1 and source_system = $2',
       [shop, 'shopify'],
     );
     expect(ledger!.n).toBe(deliveries / 2);
-    const [orders] = await rawStore(a).query<{ n: number }>(
+    const [orders] = await rawStore(stores.a).query<{ n: number }>(
       'select count(*)::int as n from orders where shop_id = $1',
       [shop],
     );
@@ -125,7 +98,9 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
 
   it('inbox - workers serving every shop split the shops between them: each delivery once, both busy', async () => {
     const shops = [uniqueShop('scale'), uniqueShop('scale'), uniqueShop('scale'), uniqueShop('scale')];
-    const engines = await Promise.all(shops.map((shop, i) => createTactful({ store: i % 2 === 0 ? a : b, shop })));
+    const engines = await Promise.all(
+      shops.map((shop, i) => createTactful({ store: i % 2 === 0 ? stores.a : stores.b, shop })),
+    );
     const at = new Date('2026-05-02T00:00:00Z');
     for (const [i, shop] of shops.entries()) {
       for (let k = 0; k < 30; k++) {
@@ -157,7 +132,7 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
         const r = await t.processInbox({ allShops: true, limit: 10 });
         processed += r.processed;
         expect(r.failed).toBe(0);
-        const [left] = await rawStore(a).query<{ n: number }>(
+        const [left] = await rawStore(stores.a).query<{ n: number }>(
           `select count(*)::int as n from inbox where ${mine} and processed_at is null`,
           shops,
         );
@@ -169,12 +144,12 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
     expect(pa + pb).toBe(shops.length * 30);
     expect(pa).toBeGreaterThan(0);
     expect(pb).toBeGreaterThan(0);
-    const rows = await rawStore(a).query<{ attempts: number; n: number }>(
+    const rows = await rawStore(stores.a).query<{ attempts: number; n: number }>(
       `select attempts, count(*)::int as n from inbox where ${mine} group by attempts`,
       shops,
     );
     expect(rows).toEqual([{ attempts: 1, n: shops.length * 30 }]);
-    const [orders] = await rawStore(a).query<{ n: number }>(
+    const [orders] = await rawStore(stores.a).query<{ n: number }>(
       `select count(*)::int as n from orders where ${mine}`,
       shops,
     );
@@ -183,8 +158,8 @@ describe.runIf(target !== undefined)('two instances on one PostgreSQL', () => {
 
   it('outbox - two dispatchers on two instances deliver every row exactly once', async () => {
     const shop = uniqueShop('scale');
-    const one = await createTactful({ store: a, shop });
-    const two = await createTactful({ store: b, shop });
+    const one = await createTactful({ store: stores.a, shop });
+    const two = await createTactful({ store: stores.b, shop });
     await one.settings.update({ connectedSystems: ['memory'] });
     const people = 120;
     for (let i = 0; i < people; i++) {

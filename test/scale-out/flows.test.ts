@@ -4,48 +4,23 @@
  * nobody held out gets one, and no step is left half-done. PostgreSQL only (PGlite is one process); CI sets
  * DATABASE_URL.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type Store } from '@tactful/core';
+import { describe, expect, it } from 'vitest';
+import { createTactful } from '@tactful/core';
 import { createMemoryEmailProvider, rawStore, storeTargets, uniqueShop } from '@tactful/core/testing';
+
+import { twoStoresOnOwnDatabase } from './two-stores.js';
 
 const target = storeTargets().find((t) => t.name === 'postgres');
 
 describe.runIf(target !== undefined)('flow steps with two instances on one PostgreSQL', () => {
-  let a: Store;
-  let b: Store;
-  const database = `tactful_flows_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: target!.url });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-
-  beforeAll(async () => {
-    if (target?.unavailable) throw new Error(target.unavailable);
-    await admin(`create database ${database}`);
-    const url = new URL(target!.url);
-    url.pathname = `/${database}`;
-    a = await openStore({ url: url.toString(), secret: target!.secret });
-    b = await openStore({ url: url.toString(), secret: target!.secret });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await admin(`drop database if exists ${database} with (force)`);
-  });
+  const stores = twoStoresOnOwnDatabase(target!, 'tactful_flows');
 
   it('every due step is sent once or held out once, whichever instance took it', async () => {
     const shop = uniqueShop('flowscale');
     const t0 = new Date('2026-05-04T12:00:00Z');
     let now = t0;
-    const one = await createTactful({ store: a, shop, now: () => now });
-    const two = await createTactful({ store: b, shop, now: () => now });
+    const one = await createTactful({ store: stores.a, shop, now: () => now });
+    const two = await createTactful({ store: stores.b, shop, now: () => now });
     await one.contact.setPolicy({ quietHours: null, caps: [{ max: 10, days: 1 }] });
     await one.products.upsert(
       ['tea', 'kettle', 'honey', 'cups', 'coffee', 'grinder'].map((id) => ({ id, title: id, available: true })),
@@ -103,7 +78,7 @@ describe.runIf(target !== undefined)('flow steps with two instances on one Postg
       }
     };
     const [sentA, sentB] = await Promise.all([drain(one, 'a'), drain(two, 'b')]);
-    const rows = await rawStore(a).query<{ order_id: string; status: string }>(
+    const rows = await rawStore(stores.a).query<{ order_id: string; status: string }>(
       'select order_id, status from flow_steps where shop_id = $1',
       [shop],
     );

@@ -34,8 +34,7 @@ const rules: Array<[string, RegExp]> = [
 /** Test harnesses of core's own storage that live outside packages/core, each with why it needs a driver. */
 const storageHarnesses = new Map<string, string>([
   ['test/distribution/statements.test.ts', 'checks every statement core runs against Citus distribution rules'],
-  ['test/scale-out/claims.test.ts', 'creates a PostgreSQL database per run for two instances'],
-  ['test/scale-out/flows.test.ts', 'creates a PostgreSQL database per run for two instances running flow steps'],
+  ['test/scale-out/two-stores.ts', 'creates a PostgreSQL database per suite for two instances'],
   ['test/embedded-lock/claimant.ts', 'a child process that holds core’s embedded-folder lock'],
   ['bench/load.ts', 'creates and drops a PostgreSQL database per run'],
   ['bench/segments.ts', 'bulk-generates 100 000 encrypted profiles straight into core’s tables'],
