@@ -9,6 +9,7 @@ import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createMemoryEmailProvider } from '@tactful/core/testing';
 import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
+import { teaAndCoffeeHistory } from '../support/flow-shop.js';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
@@ -47,21 +48,7 @@ async function seed(t: Tactful): Promise<void> {
       })),
     ),
   );
-  const baskets = [
-    ...Array.from({ length: 6 }, () => ['tea', 'kettle']),
-    ...Array.from({ length: 4 }, () => ['tea', 'honey', 'cups']),
-    ...Array.from({ length: 6 }, () => ['coffee', 'grinder']),
-  ];
-  await t.orders.ingest(
-    baskets.map((lines, i) => ({
-      id: `h${i}`,
-      email: `h${i}@example.com`,
-      createdAt: day(50),
-      updatedAt: day(50),
-      lines: lines.map((productId) => ({ productId, title: productId, quantity: 1 })),
-    })),
-    'shopify',
-  );
+  await t.orders.ingest(teaAndCoffeeHistory(day(50)), 'shopify');
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTactful, openStore } from '@tactful/core';
 import { rawStore, storeTargets, uniqueShop } from '@tactful/core/testing';
 import { createMailchimpSandbox, serveMailchimpSandbox } from '@tactful/mailchimp/testing';
+import { bothConsentsGranted, teaAndCoffeeHistory } from '../support/flow-shop.js';
 import type { FlowRunnerConfig } from './flow-runner.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,34 +70,8 @@ describe('fault suite: a flow runner killed mid-run', () => {
         await t.products.upsert(
           ['tea', 'kettle', 'honey', 'cups', 'coffee', 'grinder'].map((id) => ({ id, title: id, available: true })),
         );
-        await t.consent.recordBatch(
-          people.flatMap((email, i) =>
-            ['email_marketing', 'personalization'].map((purpose) => ({
-              subject: { email },
-              purpose,
-              state: 'granted',
-              level: 'confirmed',
-              occurredAt: new Date(t0.getTime() - 40 * 86_400_000),
-              source: { system: 'shopify', eventId: `${purpose}-${i}`, method: 'form' },
-            })),
-          ),
-        );
-        const history = [
-          ...Array.from({ length: 6 }, () => ['tea', 'kettle']),
-          ...Array.from({ length: 4 }, () => ['tea', 'honey', 'cups']),
-          ...Array.from({ length: 6 }, () => ['coffee', 'grinder']),
-        ];
-        const old = new Date(t0.getTime() - 30 * 86_400_000);
-        await t.orders.ingest(
-          history.map((lines, i) => ({
-            id: `h${i}`,
-            email: `h${i}@example.com`,
-            createdAt: old,
-            updatedAt: old,
-            lines: lines.map((productId) => ({ productId, title: productId, quantity: 1 })),
-          })),
-          'shopify',
-        );
+        await t.consent.recordBatch(bothConsentsGranted(people, new Date(t0.getTime() - 40 * 86_400_000)));
+        await t.orders.ingest(teaAndCoffeeHistory(new Date(t0.getTime() - 30 * 86_400_000)), 'shopify');
         await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0.2 });
         await t.orders.ingest(
           people.map((email, i) => ({

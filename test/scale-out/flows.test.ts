@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createTactful } from '@tactful/core';
 import { createMemoryEmailProvider, rawStore, storeTargets, uniqueShop } from '@tactful/core/testing';
 
+import { bothConsentsGranted, teaAndCoffeeHistory } from '../support/flow-shop.js';
 import { twoStoresOnOwnDatabase } from './two-stores.js';
 
 const target = storeTargets().find((t) => t.name === 'postgres');
@@ -26,34 +27,8 @@ describe.runIf(target !== undefined)('flow steps with two instances on one Postg
       ['tea', 'kettle', 'honey', 'cups', 'coffee', 'grinder'].map((id) => ({ id, title: id, available: true })),
     );
     const people = Array.from({ length: 40 }, (_, i) => `p${i}@example.com`);
-    await one.consent.recordBatch(
-      people.flatMap((email, i) =>
-        ['email_marketing', 'personalization'].map((purpose) => ({
-          subject: { email },
-          purpose,
-          state: 'granted',
-          level: 'confirmed',
-          occurredAt: new Date(t0.getTime() - 40 * 86_400_000),
-          source: { system: 'shopify', eventId: `${purpose}-${i}`, method: 'form' },
-        })),
-      ),
-    );
-    const history = [
-      ...Array.from({ length: 6 }, () => ['tea', 'kettle']),
-      ...Array.from({ length: 4 }, () => ['tea', 'honey', 'cups']),
-      ...Array.from({ length: 6 }, () => ['coffee', 'grinder']),
-    ];
-    const old = new Date(t0.getTime() - 30 * 86_400_000);
-    await one.orders.ingest(
-      history.map((lines, i) => ({
-        id: `h${i}`,
-        email: `h${i}@example.com`,
-        createdAt: old,
-        updatedAt: old,
-        lines: lines.map((productId) => ({ productId, title: productId, quantity: 1 })),
-      })),
-      'shopify',
-    );
+    await one.consent.recordBatch(bothConsentsGranted(people, new Date(t0.getTime() - 40 * 86_400_000)));
+    await one.orders.ingest(teaAndCoffeeHistory(new Date(t0.getTime() - 30 * 86_400_000)), 'shopify');
     await one.flows.set('post-purchase', { enabled: true, holdoutShare: 0.2, journeyId: '9', stepId: '1' });
     await one.orders.ingest(
       people.map((email, i) => ({
