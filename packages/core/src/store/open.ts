@@ -104,7 +104,8 @@ async function openPglite(
       ? loadOrCreateSecretFile(`${folder}.secret`)
       : (await import('node:crypto')).randomBytes(32);
   // A database not created yet may start from the migrated image (see pglite-image.ts).
-  const imagePath = folder && existsSync(join(folder, 'PG_VERSION')) ? undefined : pgliteImagePath(migrationsFolder());
+  const migrations = migrationsFolder();
+  const imagePath = folder && existsSync(join(folder, 'PG_VERSION')) ? undefined : pgliteImagePath(migrations);
   const image = imagePath ? readPgliteImage(imagePath) : undefined;
   let client: InstanceType<typeof PGlite>;
   try {
@@ -120,7 +121,7 @@ async function openPglite(
   }
   const db = drizzle({ client, schema }) as unknown as Db;
   try {
-    await migrate(db as never, { migrationsFolder: migrationsFolder() });
+    await migrate(db as never, { migrationsFolder: migrations });
     if (imagePath && !image) {
       const dump = await client.dumpDataDir('none');
       writePgliteImage(imagePath, new Uint8Array(await dump.arrayBuffer()));
