@@ -19,6 +19,8 @@ const relativePath = /(?:\.\.\/)+[\w.\-/]*/g;
  * A Markdown page beside them is read where it lies, like any other link.
  */
 const runFromRoot = /^(\.ci|scripts)\/(?!.*\.md$)|\.sh$/;
+/** A module specifier (`from '…'`, `import '…'`, `import('…')`) is resolved from the file's folder, wherever it runs. */
+const moduleSpecifier = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"]$/;
 const forbidden: Array<[RegExp, string]> = [
   [/\bshared\/data\b/, 'the reference shelf beside the repository'],
   [/\bDESIGN\.md\b/, 'the design notes outside the repository (see docs/architecture.md)'],
@@ -38,7 +40,8 @@ export function pathsOutside(repo: string, file: string, text: string): Escape[]
   const lines = text.split('\n');
   lines.forEach((content, i) => {
     for (const match of content.matchAll(relativePath)) {
-      const bases = runFromRoot.test(file) ? [dirname(file), '.'] : [dirname(file)];
+      const imported = moduleSpecifier.test(content.slice(0, match.index));
+      const bases = runFromRoot.test(file) && !imported ? [dirname(file), '.'] : [dirname(file)];
       const target = bases
         .map((base) => resolve(repo, base, match[0]))
         .find((t) => {
@@ -94,6 +97,10 @@ describe('the repository names no path outside itself', () => {
     expect(seen('README.md', '[a](../x.md)')).toEqual(['../x.md']);
     expect(seen('docs/a.md', '[a](../x.md)')).toEqual([]);
     expect(seen('.ci/run', 'ls ../x')).toEqual(['../x']);
+    // A script's own imports are resolved from its folder by Node, not from where it runs.
+    expect(seen('scripts/a.ts', "import { x } from '../test/support/x.js';")).toEqual([]);
+    expect(seen('scripts/a.ts', "const y = await import('../test/y.js');")).toEqual([]);
+    expect(seen('scripts/a.ts', "readFileSync('../test/z.txt')")).toEqual(['../test/z.txt']);
     expect(seen('packages/app/src/a.ts', "new URL('../../data/groceries/', import.meta.url)")).toEqual([]);
     expect(seen('test/e2e/a.ts', "import '../../packages/app/src/demo/pipeline.js'")).toEqual([]);
     expect(seen('packages/app/tsconfig.json', '"extends": "../../tsconfig.base.json"')).toEqual([]);
