@@ -12,6 +12,8 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Tests that start processes run the packages' build; this rebuilds first if a source is newer.
+    globalSetup: ['test/support/built.ts'],
     // Fresh embedded databases load a migrated image instead of running initdb and the migrations each time
     // (packages/core/src/store/pglite-image.ts); processes the tests spawn inherit it.
     env: { TACTFUL_PGLITE_IMAGES: resolve('node_modules/.cache/tactful-pglite') },

@@ -69,7 +69,7 @@ describe('embedded database lock - real processes', () => {
       await serve.waitForLine(/listening on http/, { stream: 'stderr' });
 
       const refused = await w.grant('ann@example.com', 'while-serving');
-      expectRefusedBy(refused, serve.pid, /\(\S*node\S* \S*cli\.ts --db \S+ --shop serve\.myshopify\.com serve\)/);
+      expectRefusedBy(refused, serve.pid, /\(\S*node\S* \S*cli\.js --db \S+ --shop serve\.myshopify\.com serve\)/);
 
       serve.child.kill('SIGTERM');
       expect(await serve.exited).toBe(0);
@@ -97,7 +97,7 @@ describe('embedded database lock - real processes', () => {
       await waitForLock(w.db, (s) => s.top?.pid === first.pid && !s.top.released, 'the export holds the lock');
 
       const second = await w.grant('bo@example.com', 'second');
-      expectRefusedBy(second, first.pid, /\(\S*node \S*cli\.ts --db \S+ --shop two-clis\.myshopify\.com audit export/);
+      expectRefusedBy(second, first.pid, /\(\S*node \S*cli\.js --db \S+ --shop two-clis\.myshopify\.com audit export/);
 
       const exported = await readFile(fifo, 'utf8');
       expect(await first.exited).toBe(0);

@@ -1,10 +1,12 @@
 /**
- * Real processes for the embedded-lock tests: the tactful CLI (from its sources, as every test runs) and the
- * claimant script, followed line by line so a test waits on what a process printed, never on a sleep.
+ * Real processes for the embedded-lock tests: the tactful CLI as built (test/support/built.ts keeps the build
+ * current) and the claimant script (through tsx), followed line by line so a test waits on what a process
+ * printed, never on a sleep.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { builtCli } from '../support/built.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = ['--conditions=source', '--import', 'tsx'];
@@ -22,7 +24,7 @@ export interface Proc {
 }
 
 function start(args: string[], env: Record<string, string | undefined>): Proc {
-  const child = spawn(process.execPath, [...TSX, ...args], {
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, NODE_OPTIONS: '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -84,7 +86,7 @@ function start(args: string[], env: Record<string, string | undefined>): Proc {
 
 /** `tactful <args>` as a process of its own. */
 export function tactful(args: string[], env: Record<string, string | undefined> = {}): Proc {
-  const proc = start(['packages/app/src/cli.ts', ...args], env);
+  const proc = start([builtCli, ...args], env);
   proc.child.stdin?.end();
   return proc;
 }
@@ -98,7 +100,7 @@ export async function runTactful(args: string[], env: Record<string, string | un
 
 /** The claimant script on `folder` (see claimant.ts). */
 export function claimant(folder: string): Proc {
-  return start(['test/embedded-lock/claimant.ts', folder], {});
+  return start([...TSX, 'test/embedded-lock/claimant.ts', folder], {});
 }
 
 /** The lock directory of `folder`: its entries, and the highest claim with its maker's pid. */

@@ -57,3 +57,39 @@ describe('migrated PGlite images', () => {
     expect(readdirSync(images)).toEqual(made);
   });
 });
+
+describe('embedded shared buffers', () => {
+  const show = async (store: Awaited<ReturnType<typeof openStore>>) =>
+    (await rawStore(store).query<{ shared_buffers: string }>('SHOW shared_buffers'))[0]?.shared_buffers;
+
+  it('start small unless asked otherwise, from the option or the environment', async () => {
+    const envBefore = process.env.TACTFUL_PGLITE_SHARED_BUFFERS;
+    try {
+      delete process.env.TACTFUL_PGLITE_SHARED_BUFFERS;
+      const plain = await openStore({ url: 'memory://', secret });
+      expect(await show(plain)).toBe('32MB');
+      await plain.close();
+      const asked = await openStore({ url: 'memory://', secret, sharedBuffers: '1GB' });
+      expect(await show(asked)).toBe('1GB');
+      await asked.close();
+      process.env.TACTFUL_PGLITE_SHARED_BUFFERS = '16 mb';
+      const fromEnv = await openStore({ url: 'memory://', secret });
+      expect(await show(fromEnv)).toBe('16MB');
+      await fromEnv.close();
+    } finally {
+      if (envBefore === undefined) delete process.env.TACTFUL_PGLITE_SHARED_BUFFERS;
+      else process.env.TACTFUL_PGLITE_SHARED_BUFFERS = envBefore;
+    }
+  });
+
+  it('a size PostgreSQL would refuse, or none at all, is a configuration error naming the setting; no folder is made', async () => {
+    const folder = join(mkdtempSync(join(tmpdir(), 'tactful-buffers-')), 'db');
+    for (const sharedBuffers of ['4MB', '2GB', 'lots', '32', '-1MB']) {
+      await expect(openStore({ url: folder, secret, sharedBuffers })).rejects.toMatchObject({
+        code: 'CONFIG.INVALID',
+        message: expect.stringContaining('TACTFUL_PGLITE_SHARED_BUFFERS'),
+      });
+    }
+    expect(existsSync(folder)).toBe(false);
+  });
+});
