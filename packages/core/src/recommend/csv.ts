@@ -26,14 +26,16 @@ const WINDOW = 16 * 1024;
 /** Feeds text in pieces and hands back their complete records, a window at a time; `finish` flushes the last one. */
 class CsvReader {
   readonly #parser = new Papa.Parser({ delimiter: ',', newline: '\n', quoteChar: '"', escapeChar: '"' });
-  /** Text not yet made into records: the start of a record the next window completes. */
+  /** Text not yet made into records: the start of a record, then text the next window reads. */
   #rest = '';
+  /** How much of `#rest` has come since the last window was read. */
+  #unread = 0;
   /** A CR at the end of the last piece: it may be the first half of a CRLF. */
   #pendingCr = false;
   #first = true;
   /** The line the first character of `#rest` is on. */
   #line = 1;
-  /** The next window's size. */
+  /** How much new text the next window waits for. */
   #size = WINDOW;
 
   /** The complete records `piece` brings, a window's worth at a time (each array non-empty). */
@@ -48,12 +50,14 @@ class CsvReader {
     if (this.#pendingCr) text = text.slice(0, -1);
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     for (let at = 0; at < text.length; ) {
-      const end = Math.min(at + this.#size, text.length);
-      // A window is a new string, the rest before it joined to the slice: papaparse reads such a flat string
-      // markedly faster than a slice of the chunk (measured: about 1.6x).
-      const input = this.#rest + text.slice(at, end);
+      const end = Math.min(at + this.#size - this.#unread, text.length);
+      // A window is a new string, the rest joined to the new text: papaparse reads such a flat string markedly
+      // faster than a slice of the chunk (measured: about 1.6x).
+      this.#rest += text.slice(at, end);
+      this.#unread += end - at;
       at = end;
-      const records = this.#parse(input, false);
+      if (this.#unread < this.#size) break;
+      const records = this.#parse(this.#rest, false);
       if (records.length > 0) yield records;
     }
   }
@@ -73,9 +77,10 @@ class CsvReader {
     for (const error of result.errors) {
       if (last || (error.index ?? 0) < consumed) throw this.#invalid(input, error.index ?? 0, error);
     }
-    // No record ended in the window: the next one is twice as large, so a long record is read again only a
-    // few times, not once for each window it spans.
+    // No record ended in the window: the next one waits for twice as much text, so a long record (or a quote
+    // left open) is read again only a few times, not once for each window it spans.
     this.#size = consumed === 0 ? this.#size * 2 : WINDOW;
+    this.#unread = 0;
     this.#line += countLines(input, consumed);
     this.#rest = input.slice(consumed);
     const records = result.data;
