@@ -78,6 +78,41 @@ describe('csvRecords', () => {
     );
   });
 
+  it('reads records longer than the parser is given at once, and many records past it, however they are cut', async () => {
+    // The reader hands papaparse 16 KB at a time: long fields (plain, or quoted with quotes and line breaks)
+    // make records that span one window or several.
+    const longField = fc
+      .array(fc.constantFrom('a', ',', '"', '\r\n', '😀', 'x'.repeat(4000), '"\n,'.repeat(1500)), { maxLength: 6 })
+      .map((parts) => parts.join(''));
+    const longRecord = fc.array(longField, { minLength: 1, maxLength: 4 }).filter((r) => r.length > 1 || r[0] !== '');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(record, longRecord), { minLength: 1, maxLength: 12 }),
+        fc.array(lineEnd, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.nat(200_000), { maxLength: 4 }),
+        fc.boolean(),
+        async (records, ends, at, asBytes) => {
+          const text = serialise(records, ends);
+          const chunks = asBytes ? cutBytes(new TextEncoder().encode(text), at) : cut(text, at);
+          expect(await collect(chunks)).toEqual(expected(records));
+          expect(csvRows(text)).toEqual(expected(records));
+        },
+      ),
+      { seed: 20261206, numRuns: 60 },
+    );
+  });
+
+  it('names the line of a quote problem far into the text', async () => {
+    const head = 'a,b\n'.repeat(10_000);
+    const open = await failure([head, 'c,"never\nclosed\n']);
+    expect(open.message).toMatch(/ends inside a quoted field \(line 10001\)/);
+    const text = `${head}"e"x,"f"\ng,h\n`;
+    for (const at of [0, 20_000, 40_001, 40_003, text.length]) {
+      const error = await failure([text.slice(0, at), text.slice(at)]);
+      expect(error.message).toMatch(/not valid \(line 10001\)/);
+    }
+  });
+
   it('drops a leading byte-order mark and empty lines, keeps rows of any length', async () => {
     expect(await collect(['\uFEFFa,b,c\n', '\r\n\nd\r\n', '\re,f'])).toEqual([['a', 'b', 'c'], ['d'], ['e', 'f']]);
   });
