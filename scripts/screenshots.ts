@@ -3,12 +3,13 @@
  * does (its seeded Groceries shop, 2 000 customers, the Mailchimp sandbox connected) in a throwaway folder, signs in
  * through its one-time link in Debian's chromium (playwright-core, as the browser tests drive it), does what an
  * owner does on each page (a search, a segment by form, a product kept out of recommendations, the shop's brand, a
- * test email) and saves viewport-sized PNGs into docs/screenshots/: the same pages on every run (the demo's data is
- * seeded; only dates follow the day it runs). test/standalone/screenshots.test.ts checks that the README shows
- * every one of them and nothing else.
+ * test email) and saves viewport-sized PNGs into docs/screenshots/. The demo's shop is seeded, so a run shows the
+ * same pages as the last one, but for what follows the run itself: dates, the order of the customers list (by
+ * random subject ids) and the post-purchase flow's simulated weeks. A page that scrolls sideways or reports a script
+ * error stops the run. test/standalone/screenshots.test.ts checks that the README shows every PNG and nothing else.
  *
- * `npm run screenshots -- --link <sign-in link>` shoots a demo that is already up instead (it changes that demo's
- * data as above).
+ * `npm run screenshots -- --link <sign-in link>` shoots a demo that is already up instead (and changes its data as
+ * above: a product never recommended, one favoured, the brand, a test email).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,7 +128,7 @@ async function shoot(link: string): Promise<void> {
     await page.goto(link);
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
 
-    // The dashboard: what is still missing before the first send, and the campaign's charts.
+    // The dashboard: the setup checklist's verdict, the audience and the consent charts.
     await shot(page, 'dashboard');
 
     // Customers: a search by the filters an owner uses (consent per purpose, group), then one customer's story.
@@ -237,7 +238,7 @@ async function shoot(link: string): Promise<void> {
     await page.goto(customers);
     await shot(page, 'phone-customers');
 
-    flushErrors(errors);
+    failOnPageErrors(errors);
   } finally {
     await browser.close();
   }
@@ -262,16 +263,23 @@ async function liveCountOf(page: Page, definition: string): Promise<void> {
   await page.waitForFunction(shown, expected);
 }
 
-function flushErrors(errors: string[]): void {
+function failOnPageErrors(errors: string[]): void {
   if (errors.length > 0) throw new Error(`the pages reported errors:\n${errors.join('\n')}`);
 }
 
 const given = process.argv.indexOf('--link');
+const link = given > 0 ? (process.argv[given + 1] ?? '') : null;
+if (link !== null && !/^http:\/\/127\.0\.0\.1:\d+\/admin\/sign-in\?token=\S+$/.test(link)) {
+  process.stderr.write(
+    `--link "${link}" is not the demo's sign-in link: pass the http://127.0.0.1:<port>/admin/sign-in?token=… line it printed (Enter prints a new one).\n`,
+  );
+  process.exit(2);
+}
 const started = Date.now();
-const demo = given > 0 ? null : await startDemo();
+const demo = link === null ? await startDemo() : null;
 try {
   process.stdout.write('\nShooting the pages into docs/screenshots/:\n');
-  await shoot(given > 0 ? (process.argv[given + 1] ?? '') : demo!.link);
+  await shoot(link ?? demo!.link);
 } finally {
   await demo?.stop();
 }
