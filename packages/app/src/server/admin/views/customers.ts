@@ -70,7 +70,7 @@ ${
     : html`<table id="customers"><thead><tr><th>Customer</th><th>Since</th>${c.purposes.map((p) => html`<th>${p.title}</th>`)}<th>Group</th><th class="num">Orders</th><th class="num">Revenue</th><th>Last order</th></tr></thead><tbody>
 ${c.rows.map(
   (r) =>
-    html`<tr data-subject="${r.subjectId}"><td class="wrap"><a href="${customerHref(r.subjectId)}">${r.email}</a></td><td>${day(r.createdAt)}</td>${c.purposes.map((p) => html`<td>${stateBadge(r.consent[p.key]?.state ?? 'none')}</td>`)}<td>${r.rfmLabel ? r.rfmLabel.replace(/_/g, ' ') : '—'}</td><td class="num">${r.orderCount}</td><td class="num">${formatMoney(r.revenue, c.currency)}</td><td>${r.lastOrderAt ? day(r.lastOrderAt) : '—'}</td></tr>`,
+    html`<tr data-subject="${r.subjectId}"><td class="wrap address"><a href="${customerHref(r.subjectId)}">${r.email}</a></td><td class="date">${day(r.createdAt)}</td>${c.purposes.map((p) => html`<td>${stateBadge(r.consent[p.key]?.state ?? 'none')}</td>`)}<td>${r.rfmLabel ? r.rfmLabel.replace(/_/g, ' ') : '—'}</td><td class="num">${r.orderCount}</td><td class="num">${formatMoney(r.revenue, c.currency)}</td><td class="date">${r.lastOrderAt ? day(r.lastOrderAt) : '—'}</td></tr>`,
 )}</tbody></table>`
 }
 <div class="pager">${c.paged ? html`<a href="/admin/customers?${c.firstPage}">← First page</a>` : ''}${c.next ? html`<a href="/admin/customers?${c.next}" rel="next">Next page →</a>` : ''}</div>`;
