@@ -40,7 +40,7 @@ export interface WorldOptions {
   customers?: number;
   products?: number;
   orders?: number;
-  /** Orders paid just now (the post-purchase flow's triggers; history orders are a year old): default 12. */
+  /** Orders paid just now (the post-purchase flow's triggers; history orders are a year old): default 24. */
   recentOrders?: number;
   /** `memory`-free store: a PGlite folder in a temp dir (default), or this PostgreSQL URL. */
   databaseUrl?: string | undefined;
@@ -133,7 +133,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   }
 
   // A few orders paid just now: imported with the history, they trigger the post-purchase flow (history does not).
-  for (let i = 0; i < (options.recentOrders ?? 12); i++) {
+  for (let i = 0; i < (options.recentOrders ?? 24); i++) {
     const customer = customers[Math.floor(random() * customers.length)]!;
     const size = 1 + Math.floor(random() * 3);
     const picked = new Set<string>();
@@ -206,7 +206,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
           timeoutMs: 1000,
         },
         campaign: null,
-        flow: { ...journey, holdoutShare: 0.2 },
+        // Half held out: with a couple of dozen triggers, both groups have people.
+        flow: { ...journey, holdoutShare: 0.5 },
         ...extra,
       };
     },
