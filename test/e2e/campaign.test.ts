@@ -3,15 +3,18 @@
  * customers): a signed Shopify order webhook reaches the app → the inbox worker updates the model → a
  * campaign goes out through the Mailchimp sandbox, which renders each person's email; every required line is
  * checked in every email, every stated reason is checked against what the person bought, excluded and
- * declared (the reason oracle), and running the campaign again sends nothing new.
+ * declared (the reason oracle), and running the campaign again sends nothing new. Before that, the
+ * post-purchase flow's holdout comparison the pipeline showed (the one README.md quotes from a demo run) is
+ * recomputed here from the stored steps and orders, without the report's code.
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, formatMoney, openStore, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
-import { runDemoPipeline, startSandboxes } from '../../packages/app/src/demo/pipeline.js';
+import { runDemoPipeline, startSandboxes, type DemoReport } from '../../packages/app/src/demo/pipeline.js';
+import { reportLines } from '../../packages/app/src/commands/flows.js';
 import { assertReasonTextTrue, reasonTruth } from '../support/reasons.js';
 import { rawStore } from '@tactful/core/testing';
 
@@ -27,12 +30,13 @@ let store: Store;
 let tactful: Tactful;
 let sandboxes: ReturnType<typeof startSandboxes>;
 let server: RunningServer;
+let demo: DemoReport;
 
 beforeAll(async () => {
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: SHOP });
   sandboxes = startSandboxes(SHOP, { customers: 2000 });
-  await runDemoPipeline(tactful, sandboxes, () => undefined, undefined, { campaign: false });
+  demo = await runDemoPipeline(tactful, sandboxes, () => undefined, undefined, { campaign: false });
   await tactful.settings.update({ sender: SENDER });
   // The test runs at any hour: no quiet hours, and one email per person per 3 days as by default.
   await tactful.contact.setPolicy({ quietHours: null });
@@ -70,6 +74,98 @@ function decode(html: string): string {
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>');
 }
+
+/** Mean, and the sample variance (n - 1), of a list of numbers. */
+function moments(values: number[]): { mean: number; variance: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.length < 2 ? 0 : values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+  return { mean, variance };
+}
+
+describe("the flow's holdout comparison, recomputed", () => {
+  it('from the stored steps and orders, it is what the demo pipeline showed', async () => {
+    const shown = demo.flow!.report.comparison;
+    const days = 30;
+    const steps = await rawStore(store).query<{ subject_id: string; status: string; decided_at: Date }>(
+      "select subject_id, status, decided_at from flow_steps where shop_id = $1 and flow_id = 'post-purchase' and status in ('sent', 'held_out')",
+      [SHOP],
+    );
+    const orders = await rawStore(store).query<{ subject_id: string; created_at: Date; total_price: string | null }>(
+      'select subject_id, created_at, total_price from orders where shop_id = $1 and counted and subject_id is not null',
+      [SHOP],
+    );
+    const ordersOf = new Map<string, typeof orders>();
+    for (const o of orders) ordersOf.set(o.subject_id, [...(ordersOf.get(o.subject_id) ?? []), o]);
+    // Each step: the person's counted orders in the 30 days after it was sent or held out, and their totals.
+    const outcome = (group: string) =>
+      steps
+        .filter((s) => s.status === group)
+        .map((s) => {
+          const from = s.decided_at.getTime();
+          const mine = (ordersOf.get(s.subject_id) ?? []).filter(
+            (o) => o.created_at.getTime() > from && o.created_at.getTime() <= from + days * 86_400_000,
+          );
+          return { orders: mine.length, revenue: mine.reduce((sum, o) => sum + Number(o.total_price ?? 0), 0) };
+        });
+    const recipients = outcome('sent');
+    const holdout = outcome('held_out');
+    // A comparison worth showing: both groups have people.
+    expect(recipients.length).toBeGreaterThan(5);
+    expect(holdout.length).toBeGreaterThan(0);
+    const group = (list: typeof recipients) => ({
+      people: list.length,
+      orders: list.reduce((n, x) => n + x.orders, 0),
+      buyers: list.filter((x) => x.orders > 0).length,
+      revenue: list.reduce((n, x) => n + x.revenue, 0),
+    });
+    for (const [mine, theirs] of [
+      [group(recipients), shown.recipients],
+      [group(holdout), shown.holdout],
+    ] as const) {
+      expect({ people: theirs.people, orders: theirs.orders, buyers: theirs.buyers }).toEqual({
+        people: mine.people,
+        orders: mine.orders,
+        buyers: mine.buyers,
+      });
+      expect(theirs.revenue).toBeCloseTo(mine.revenue, 6);
+      expect(theirs.conversion).toBeCloseTo(mine.buyers / mine.people, 10);
+      expect(theirs.revenuePerPerson).toBeCloseTo(mine.revenue / mine.people, 6);
+    }
+    // Difference of means ± 1.96 × Welch's standard error, for revenue per person and for conversion (0/1).
+    const welch = (a: number[], b: number[]) => {
+      const [x, y] = [moments(a), moments(b)];
+      const se = Math.sqrt(x.variance / a.length + y.variance / b.length);
+      return { estimate: x.mean - y.mean, low: x.mean - y.mean - 1.96 * se, high: x.mean - y.mean + 1.96 * se };
+    };
+    const revenue = welch(
+      recipients.map((x) => x.revenue),
+      holdout.map((x) => x.revenue),
+    );
+    const conversion = welch(
+      recipients.map((x) => (x.orders > 0 ? 1 : 0)),
+      holdout.map((x) => (x.orders > 0 ? 1 : 0)),
+    );
+    for (const [mine, theirs, scale] of [
+      [revenue, shown.revenuePerPersonLift, 1],
+      [conversion, shown.conversionLift, 1],
+      [revenue, shown.incrementalRevenue, recipients.length],
+    ] as const) {
+      expect(theirs!.estimate).toBeCloseTo(mine.estimate * scale, 6);
+      expect(theirs!.low).toBeCloseTo(mine.low * scale, 6);
+      expect(theirs!.high).toBeCloseTo(mine.high * scale, 6);
+    }
+    // The lines the demo prints say the same; `tactful flows report` reads the same stored rows.
+    const { currency } = await tactful.settings.get();
+    const printed = reportLines(demo.flow!.report, currency).join('\n');
+    expect(printed).toMatch(
+      new RegExp(`people \\(orders of the flow\\)\\s+${recipients.length}\\s+${holdout.length}\\n`),
+    );
+    expect(printed).toContain(
+      `revenue per person lift: ${formatMoney(revenue.estimate, currency)} (95 % CI ${formatMoney(revenue.low, currency)} to ${formatMoney(revenue.high, currency)})`,
+    );
+    expect((await tactful.flows.report('post-purchase')).comparison).toEqual(shown);
+  });
+});
 
 describe('order webhook → model → campaign → each email, exactly once', () => {
   it('runs the whole way and a second run sends nothing new', async () => {

@@ -54,7 +54,7 @@ function record(name: string, world: World, kills: number, report: OracleReport,
       `\n${scenario} (seed ${world.seed}) violations:\n  ${report.violations.slice(0, 30).join('\n  ')}\n`,
     );
   process.stdout.write(
-    `${scenario}: faults ${JSON.stringify(world.faultCounts())}; foreign-shop rows ${JSON.stringify(report.foreignShopRows)}\n`,
+    `${scenario}: faults ${JSON.stringify(world.faultCounts())}; flow emails ${report.flowEmails}, flow steps ${JSON.stringify(report.flowSteps)}; foreign-shop rows ${JSON.stringify(report.foreignShopRows)}\n`,
   );
 }
 
@@ -107,6 +107,11 @@ const isBatch = (r: SeenRequest) =>
 /** A campaign Mailchimp sent. */
 const isCampaignSend = (r: SeenRequest) =>
   r.method === 'POST' && r.status < 300 && /\/campaigns\/[^/]+\/actions\/send$/.test(r.path);
+/** A Customer Journey step Mailchimp triggered (a flow email went out). */
+const isJourneyTrigger = (r: SeenRequest) =>
+  r.method === 'POST' &&
+  r.status < 300 &&
+  /\/customer-journeys\/journeys\/[^/]+\/steps\/[^/]+\/actions\/trigger$/.test(r.path);
 /** A consent write Shopify applied. */
 const isConsentWrite = (r: SeenRequest) => r.status === 200 && r.body.includes('TactfulConsentUpdate');
 
@@ -209,7 +214,7 @@ describe('fault suite: the app converges after SIGKILL under seeded vendor fault
   );
 
   scenario(
-    'killed mid campaign send (twice, right after Mailchimp sent a wave): nobody gets it twice or without consent',
+    'killed mid flow and campaign sends (right after Mailchimp sent a flow email or a wave): nobody gets one twice or without consent',
     async () => {
       const started = Date.now();
       const world = await createWorld({ seed: SEED + 2, rate: RATE, ...serverStore() });
@@ -230,11 +235,15 @@ describe('fault suite: the app converges after SIGKILL under seeded vendor fault
         for (let life = 0; life < 2; life++) {
           const k = 1 + Math.floor(random() * 2);
           let sends = 0;
+          // The flow's steps go out before the campaign (see worker.ts): the first life dies right after the first
+          // flow email Mailchimp sent, if there is one before the k-th wave; the second after the k-th wave.
+          const flowEmail = (r: SeenRequest) => life === 0 && isJourneyTrigger(r);
           if (
             await lifeKilledWhen(
               world,
               'a',
-              (kill) => (world.onMailchimpRequest = (r) => isCampaignSend(r) && ++sends === k && kill()),
+              (kill) =>
+                (world.onMailchimpRequest = (r) => (flowEmail(r) || (isCampaignSend(r) && ++sends === k)) && kill()),
               180_000,
             )
           )
@@ -246,6 +255,9 @@ describe('fault suite: the app converges after SIGKILL under seeded vendor fault
         expect(report.violations).toEqual([]);
         expect(kills).toBe(2);
         expect(report.campaignSends).toBeGreaterThan(8);
+        // The flow ran here: emails went out, and some steps were held out.
+        expect(report.flowEmails).toBeGreaterThan(0);
+        expect(report.flowSteps.held_out ?? 0).toBeGreaterThan(0);
       } finally {
         await world.close();
       }

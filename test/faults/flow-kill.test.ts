@@ -13,6 +13,7 @@ import { createTactful, openStore } from '@tactful/core';
 import { rawStore, storeTargets, uniqueShop } from '@tactful/core/testing';
 import { createMailchimpSandbox, serveMailchimpSandbox } from '@tactful/mailchimp/testing';
 import { bothConsentsGranted, teaAndCoffeeHistory } from '../support/flow-shop.js';
+import { flowViolations } from './flow-oracle.js';
 import type { FlowRunnerConfig } from './flow-runner.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -137,6 +138,14 @@ describe('fault suite: a flow runner killed mid-run', () => {
         expect(received.has(withdrawn)).toBe(false);
         for (const r of rows.filter((x) => x.status === 'held_out'))
           expect(received.has(people[Number(r.order_id.slice(1))]!)).toBe(false);
+        // The fault oracle's flow checks agree: both consents when sent, nobody twice, nobody in the holdout.
+        const oracle = await flowViolations({
+          tactful: await createTactful({ store: reopened, shop }),
+          store: reopened,
+          mailchimp: sandbox,
+        });
+        expect(oracle.violations).toEqual([]);
+        expect(oracle.flowEmails).toBe(sent.length);
       } finally {
         await reopened.close();
       }

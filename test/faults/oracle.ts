@@ -12,6 +12,7 @@ import {
   type ConsentMethod,
   type HistoryEntry,
 } from '@tactful/core';
+import { flowViolations } from './flow-oracle.js';
 import { AUDIENCE, type World } from './world.js';
 import { rawStore } from '@tactful/core/testing/runtime';
 import { subscriberHash } from '@tactful/mailchimp';
@@ -24,6 +25,10 @@ export interface OracleReport {
   people: number;
   orders: number;
   campaignSends: number;
+  /** Flow emails Mailchimp sent (journey steps' and flow waves'), checked by flow-oracle.ts. */
+  flowEmails: number;
+  /** The shop's flow steps per status. */
+  flowSteps: Record<string, number>;
   /** Rows stored under shops that never installed the app (unknown-shop webhooks), by table. */
   foreignShopRows: Record<string, number>;
 }
@@ -231,6 +236,8 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
       };
       for (const campaign of world.mailchimp.state.campaigns.values()) {
         if (campaign.status !== 'sent' && campaign.status !== 'sending') continue;
+        // A flow's daily wave (titled with its key, `tactful:flow-…`) is a flow email: section 7 checks those.
+        if (campaign.settings.title?.startsWith('tactful:flow-')) continue;
         const sentAt = world.campaignSentAt.get(campaign.id) ?? Date.now();
         for (const hash of campaign.sentTo) {
           campaignSends += 1;
@@ -250,11 +257,6 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
             );
           }
         }
-      }
-      for (const trigger of world.mailchimp.state.journeyTriggers) {
-        campaignSends += 1;
-        const member = world.mailchimp.member(trigger.email, AUDIENCE);
-        if (member) received.set(member.id, (received.get(member.id) ?? 0) + 1);
       }
       for (const [hash, n] of received) {
         if (n > 1)
@@ -285,6 +287,15 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
         if (by.length > 1) violations.push(`outbox row ${key} was delivered ${by.length} times (by ${by.join(', ')})`);
     }
 
+    // 7. Flow emails: both consents when sent, nobody twice for one order, nobody in the holdout.
+    const flows = await flowViolations({
+      tactful,
+      store,
+      mailchimp: world.mailchimp,
+      addressMoves: world.addressMoves,
+    });
+    violations.push(...flows.violations);
+
     // What unknown-shop webhooks left behind (reported, not a violation of this shop's data).
     const foreignShopRows: Record<string, number> = {};
     for (const table of ['inbox', 'subjects', 'orders', 'consent_events']) {
@@ -298,7 +309,16 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
         // a table this version does not have
       }
     }
-    return { violations, delivered, people, orders, campaignSends, foreignShopRows };
+    return {
+      violations,
+      delivered,
+      people,
+      orders,
+      campaignSends,
+      flowEmails: flows.flowEmails,
+      flowSteps: flows.flowSteps,
+      foreignShopRows,
+    };
   } finally {
     await store.close();
   }

@@ -1,7 +1,7 @@
 /**
  * Two app instances (two child processes) share one PostgreSQL under seeded vendor faults: they import, take
- * webhooks, deliver the outbox and send a campaign side by side, and the oracle holds — and no outbox row and
- * no campaign send is ever done by both.
+ * webhooks, deliver the outbox, run the flow's due steps and send a campaign side by side, and the oracle holds —
+ * and no outbox row, no campaign send and no flow email is ever done by both.
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -78,12 +78,17 @@ describe('fault suite: two instances on one PostgreSQL', () => {
             seconds: (Date.now() - started) / 1000,
           },
         ]);
-        process.stdout.write(`two instances: faults ${JSON.stringify(world.faultCounts())}\n`);
+        process.stdout.write(
+          `two instances: faults ${JSON.stringify(world.faultCounts())}; flow emails ${report.flowEmails}, flow steps ${JSON.stringify(report.flowSteps)}\n`,
+        );
         if (report.violations.length > 0)
           process.stderr.write(`violations:\n  ${report.violations.slice(0, 30).join('\n  ')}\n`);
         expect(report.violations).toEqual([]);
         expect(report.delivered).toBeGreaterThan(40);
         expect(report.campaignSends).toBeGreaterThan(5);
+        // Both instances ran the flow's due steps: emails went out, and some were held out.
+        expect(report.flowEmails).toBeGreaterThan(0);
+        expect(report.flowSteps.held_out ?? 0).toBeGreaterThan(0);
       } finally {
         await world.close();
       }

@@ -2,11 +2,11 @@
  * The app under fire: one Tactful instance as a child process of the fault suite. It serves the real Express
  * app (Shopify and Mailchimp webhooks, inbox processing), imports the shop from Shopify (catalogue, consent,
  * the order history through a resumable bulk operation), delivers the outbox to both systems, and runs a
- * campaign when asked — all against sandboxes the test process hosts on loopback HTTP, with a store that
+ * campaign when asked, and runs the post-purchase flow's due steps as `tactful serve`'s worker does — all against sandboxes the test process hosts on loopback HTTP, with a store that
  * survives SIGKILL (a PGlite folder or PostgreSQL).
  *
  * Run: node --conditions=source --import tsx test/faults/worker.ts   (config in TACTFUL_FAULT_WORKER, JSON)
- * It prints one JSON object per line: `listening`, `import`, `dispatch`, `idle`, `error`.
+ * It prints one JSON object per line: `listening`, `import`, `dispatch`, `flows`, `idle`, `error`.
  */
 import { appendFileSync } from 'node:fs';
 import { createTactful, fromExternalConsent, openStore, type OrderRecord, type Tactful } from '@tactful/core';
@@ -36,6 +36,12 @@ export interface WorkerConfig {
   personalization?: string[];
   /** Run this campaign once the import is done, until nobody eligible is left unsent. */
   campaign?: { name: string; waveSize: number } | null;
+  /**
+   * The post-purchase flow, on, through this Customer Journey step: no delay and a window open all day, so the
+   * orders paid just now are due during the run. Its steps run once the first sync is through (Mailchimp holds
+   * the subscribers by then).
+   */
+  flow?: { journeyId: number; stepId: number; holdoutShare: number } | null;
 }
 
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -112,6 +118,20 @@ async function main(): Promise<void> {
   });
   // The suite runs at any hour: no quiet hours (the frequency caps stay).
   await tactful.contact.setPolicy({ quietHours: null });
+  // Before the import, so the orders paid just now schedule their steps as they come in.
+  if (config.flow)
+    await tactful.flows.set(
+      'post-purchase',
+      {
+        enabled: true,
+        delayDays: 0,
+        window: { start: '00:00', end: '23:59' },
+        holdoutShare: config.flow.holdoutShare,
+        journeyId: String(config.flow.journeyId),
+        stepId: String(config.flow.stepId),
+      },
+      { type: 'system', id: 'fault-suite' },
+    );
 
   const checkpoints = clampedCheckpoints(tactful);
   const platform = createShopifyPlatform({
@@ -312,8 +332,30 @@ async function main(): Promise<void> {
         "select (select count(*)::int from outbox where shop_id = $1 and status = 'pending') as pending, (select count(*)::int from inbox where shop_id = $1 and processed_at is null and attempts < 10) as inbox",
         [tactful.shopId],
       );
+      // The flow's due steps, as the app's worker runs them, once the first sync is through. A short lease: a
+      // step a killed life left `sending` is taken up by the next life soon after.
+      let flowsLeased = 0;
+      let flowsDue = 0;
+      if (config.flow && progress.orders && (counts?.pending ?? 0) === 0) {
+        const flows = await tactful.flows.runDue(
+          { provider, publicUrl: running.url },
+          { instanceId: config.instance, leaseSeconds: 3, limit: 20 },
+        );
+        flowsLeased = flows.leased;
+        if (flows.leased > 0) emit({ ev: 'flows', ...flows, failed: flows.failed.length });
+        const [due] = await rawStore(store).query<{ n: number }>(
+          "select count(*)::int as n from flow_steps where shop_id = $1 and (status = 'sending' or (status in ('scheduled', 'waiting') and due_at <= now()))",
+          [tactful.shopId],
+        );
+        flowsDue = due?.n ?? 0;
+      }
       const busy =
-        report.claimed > 0 || inboxReport.processed > 0 || (counts?.pending ?? 0) > 0 || (counts?.inbox ?? 0) > 0;
+        report.claimed > 0 ||
+        inboxReport.processed > 0 ||
+        (counts?.pending ?? 0) > 0 ||
+        (counts?.inbox ?? 0) > 0 ||
+        flowsLeased > 0 ||
+        flowsDue > 0;
       quietRounds = busy ? 0 : quietRounds + 1;
       if (quietRounds >= 2)
         emit({

@@ -40,6 +40,8 @@ export interface WorldOptions {
   customers?: number;
   products?: number;
   orders?: number;
+  /** Orders paid just now (the post-purchase flow's triggers; history orders are a year old): default 24. */
+  recentOrders?: number;
   /** `memory`-free store: a PGlite folder in a temp dir (default), or this PostgreSQL URL. */
   databaseUrl?: string | undefined;
   /** Makes the shop's domain unique in a shared database. */
@@ -74,6 +76,8 @@ export interface World {
   readonly campaignSentAt: Map<string, number>;
   /** Addresses the scenario moved in Shopify: old → new (the oracle follows a person from the one to the other). */
   readonly addressMoves: Map<string, string>;
+  /** The Mailchimp Customer Journey step the post-purchase flow triggers (made in the sandbox's journey builder). */
+  readonly journey: { journeyId: number; stepId: number };
   workerConfig(instance: string, extra?: Partial<WorkerConfig>): WorkerConfig;
   /** Points the audience's webhook at the app at `url`. */
   connectMailchimpWebhook(url: string): void;
@@ -128,6 +132,20 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     });
   }
 
+  // A few orders paid just now: imported with the history, they trigger the post-purchase flow (history does not).
+  for (let i = 0; i < (options.recentOrders ?? 24); i++) {
+    const customer = customers[Math.floor(random() * customers.length)]!;
+    const size = 1 + Math.floor(random() * 3);
+    const picked = new Set<string>();
+    while (picked.size < size) picked.add(products[Math.floor(random() * products.length)]!.id);
+    shopify.addOrder({
+      customerId: customer.id,
+      createdAt: new Date(),
+      lines: [...picked].map((productId) => ({ productId, quantity: 1 })),
+    });
+  }
+  const journey = mailchimp.journeys.create('Post-purchase: goes well with your order');
+
   const shopifyPlan = createShopifyFaultPlan({
     seed: options.seed,
     rate: options.rate,
@@ -164,6 +182,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     onShopifyRequest: null,
     campaignSentAt: new Map(),
     addressMoves: new Map(),
+    journey,
     workerConfig(instance, extra = {}) {
       return {
         instance,
@@ -187,6 +206,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
           timeoutMs: 1000,
         },
         campaign: null,
+        // Half held out: with a couple of dozen triggers, both groups have people.
+        flow: { ...journey, holdoutShare: 0.5 },
         ...extra,
       };
     },
