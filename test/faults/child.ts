@@ -32,7 +32,7 @@ export interface Child {
 }
 
 export function startWorker(config: WorkerConfig): Child {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'test/faults/worker.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/worker.ts'], {
     cwd: repoRoot,
     env: { ...process.env, TACTFUL_FAULT_WORKER: JSON.stringify(config), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -23,7 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the child until it exits, or until `killWhen` says so (then SIGKILL). */
 function runChild(config: FlowRunnerConfig, killWhen?: () => boolean): Promise<{ killed: boolean; stderr: string }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'test/faults/flow-runner.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/flow-runner.ts'], {
     cwd: repoRoot,
     env: { ...process.env, TACTFUL_FLOW_RUNNER: JSON.stringify(config), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
