@@ -294,7 +294,7 @@ export async function runOracle(world: World, options: OracleOptions = {}): Prom
       mailchimp: world.mailchimp,
       addressMoves: world.addressMoves,
     });
-    violations.push(...flows.violations);
+    for (const violation of flows.violations) violations.push(violation);
 
     // What unknown-shop webhooks left behind (reported, not a violation of this shop's data).
     const foreignShopRows: Record<string, number> = {};

@@ -33,7 +33,7 @@ export function staleBuilds(): string[] {
     const built = join(dir, 'dist/index.js');
     if (!existsSync(built)) return true;
     const inputs = ['src', 'drizzle', 'package.json', 'tsup.config.ts', 'tsconfig.json'].map((p) => join(dir, p));
-    return Math.max(...inputs.map(newest)) > statSync(built).mtimeMs;
+    return inputs.some((input) => newest(input) > statSync(built).mtimeMs);
   });
 }
 

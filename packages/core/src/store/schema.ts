@@ -227,7 +227,13 @@ export const outbox = pgTable(
     createdAt: tstz('created_at').notNull(),
     deliveredAt: tstz('delivered_at'),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.id] }), index('outbox_due').on(t.status, t.nextAttemptAt)],
+  (t) => [
+    primaryKey({ columns: [t.shopId, t.id] }),
+    index('outbox_due').on(t.status, t.nextAttemptAt),
+    // A person's changes reach each system in the order they happened: a row waits while an earlier one for the
+    // same person and system is pending (see `claimDue`), found by this index.
+    index('outbox_pending_subject').on(t.shopId, t.target, t.subjectId, t.id).where(sql`${t.status} = 'pending'`),
+  ],
 );
 
 /**

@@ -137,6 +137,55 @@ describeEachStore('outbox dispatcher', (getStore) => {
     expect(target.received.filter((i) => i.shopId === t.shopId)).toHaveLength(1);
   });
 
+  it("one person's changes reach a system in the order they were made, across a retry and a second instance", async () => {
+    const t = await shopWithChanges(1);
+    // The same person changes their mind: granted (above), then withdrawn a minute later.
+    await t.consent.record({
+      subject: { email: 'p0@example.com' },
+      purpose: 'email_marketing',
+      state: 'withdrawn',
+      occurredAt: new Date(clock.getTime() + 60_000),
+      source: { system: 'cli', eventId: 'e0-withdrawn', method: 'form' },
+    });
+    const { claimDue } = await import('./outbox.js');
+    const keys = engineInternals(t).keys;
+    const claim = () =>
+      claimDue(rawStore(getStore()).db, keys, { limit: 10, now: clock, leaseMs: 30_000, shopId: t.shopId });
+    // A second instance claiming while the first holds the grant does not take the withdrawal behind it.
+    const first = await claim();
+    expect(first.map((i) => i.payload.state)).toEqual(['granted']);
+    expect(await claim()).toEqual([]);
+
+    // The grant fails once (a rate limit); the withdrawal waits for it instead of overtaking it.
+    clock = new Date(clock.getTime() + 31_000);
+    const received: string[] = [];
+    let failedOnce = false;
+    const d = t.outbox.dispatcher({
+      targets: {
+        memory: async (items) =>
+          items.map((item) => {
+            if (item.payload.state === 'granted' && !failedOnce) {
+              failedOnce = true;
+              return {
+                ok: false as const,
+                error: new TactfulError('TEST.UNAVAILABLE', 'slow down', { retryable: true }),
+              };
+            }
+            received.push(String(item.payload.state));
+            return { ok: true as const };
+          }),
+      },
+      now,
+      baseDelayMs: 1000,
+      shopId: t.shopId,
+    });
+    expect((await d.drain()).delivered).toBe(0);
+    clock = new Date(clock.getTime() + 60_000);
+    await d.drain();
+    expect(received).toEqual(['granted', 'withdrawn']);
+    expect(await t.outbox.counts()).toEqual({ pending: 0, done: 2, dead: 0 });
+  });
+
   it('two dispatchers never deliver the same row (FOR UPDATE SKIP LOCKED)', async () => {
     const t = await shopWithChanges(40);
     const a = memoryTarget();

@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, lte, notExists, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { decrypt, encrypt } from '../crypto/cipher.js';
 import type { KeyRing } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
@@ -53,6 +54,11 @@ export async function enqueue(tx: Db, keys: KeyRing, shopId: string, items: Enqu
  * Claims up to `limit` due rows with `FOR UPDATE SKIP LOCKED`: two instances never claim the same row. A
  * claimed row gets a lease (its next attempt moves to `now + leaseMs`); if the instance dies before it
  * records the outcome, the row is due again when the lease runs out, and is delivered then.
+ *
+ * A person's changes reach each system one at a time, in the order they were made: a row is not claimed while
+ * an earlier row for the same person and target is still pending (in flight under another lease, or waiting
+ * out a retry). Otherwise a withdrawal retried after a rate limit would land after the address change that
+ * followed it, on the old address, and leave the person subscribed at the new one.
  */
 export async function claimDue(
   db: Db,
@@ -63,6 +69,23 @@ export async function claimDue(
     const conditions = [eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, options.now)];
     if (options.targets) conditions.push(inArray(outbox.target, options.targets));
     if (options.shopId) conditions.push(eq(outbox.shopId, options.shopId));
+    const earlier = alias(outbox, 'earlier');
+    conditions.push(
+      notExists(
+        tx
+          .select({ one: sql`1` })
+          .from(earlier)
+          .where(
+            and(
+              eq(earlier.shopId, outbox.shopId),
+              eq(earlier.target, outbox.target),
+              eq(earlier.subjectId, outbox.subjectId),
+              eq(earlier.status, 'pending'),
+              lt(earlier.id, outbox.id),
+            ),
+          ),
+      ),
+    );
     const due = await tx
       .select({ shopId: outbox.shopId, id: outbox.id })
       .from(outbox)

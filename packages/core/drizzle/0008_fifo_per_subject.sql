@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_pending_subject" ON "outbox" USING btree ("shop_id","target","subject_id","id") WHERE "outbox"."status" = 'pending';
