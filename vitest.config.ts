@@ -12,6 +12,10 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Test files share a worker's module cache instead of importing every package afresh: measured on two cores,
+    // import time fell from 173 s to 18 s of the suite's worker time. A file that changes process-wide state
+    // (environment variables, globals) puts it back in its own afterAll.
+    isolate: false,
     // Tests that start processes run the packages' build; this rebuilds first if a source is newer.
     globalSetup: ['test/support/built.ts'],
     // Fresh embedded databases load a migrated image instead of running initdb and the migrations each time
