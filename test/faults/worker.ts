@@ -333,13 +333,15 @@ async function main(): Promise<void> {
         [tactful.shopId],
       );
       // The flow's due steps, as the app's worker runs them, once the first sync is through. A short lease: a
-      // step a killed life left `sending` is taken up by the next life soon after.
+      // step a killed life left `sending` is taken up by the next life soon after. Not shorter than one trigger's
+      // calls take under the injected faults (1 s timeouts, retried): a step in flight past its lease can be
+      // triggered by the other instance too (a runner never sends a step it lost before it began; see deliver.ts).
       let flowsLeased = 0;
       let flowsDue = 0;
       if (config.flow && progress.orders && (counts?.pending ?? 0) === 0) {
         const flows = await tactful.flows.runDue(
           { provider, publicUrl: running.url },
-          { instanceId: config.instance, leaseSeconds: 3, limit: 20 },
+          { instanceId: config.instance, leaseSeconds: 10, limit: 20 },
         );
         flowsLeased = flows.leased;
         if (flows.leased > 0) emit({ ev: 'flows', ...flows, failed: flows.failed.length });

@@ -4,12 +4,18 @@
  * wave's `<campaign>#<wave>`), in a transaction; after the provider answered, the send, the contact-policy
  * record and the audit entry commit together. A process killed in between leaves the step `sending`: once its
  * lease ran out, the next runner sends it again under the same key, which the provider recognises.
+ *
+ * The lease is the fence: a runner marks a step `sending` only while it still holds the step (nobody took it
+ * over after its lease ran out), renewing the lease as it does, and leaves alone a step it lost. A runner slowed
+ * past its lease (a provider retrying rate limits) would otherwise send a step the runner that took it over sends
+ * too, and a provider's own key check is not atomic across processes.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql, TransactionRollbackError } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
 import { TactfulError, isTactfulError } from '../errors/tactful-error.js';
 import type { CampaignContent, CampaignSender, EmailProvider } from '../ports.js';
 import { withShopTransaction, type ShopContext } from '../shop/context.js';
+import type { Db } from '../store/open.js';
 import { campaigns, campaignWaves, contactSends, flowSteps } from '../store/schema.js';
 import type { FlowConfig } from './config.js';
 
@@ -29,6 +35,8 @@ export interface DeliveryRun {
   provider: EmailProvider;
   actor: Actor;
   instanceId: string;
+  /** How long a step stays this runner's after it marks it `sending`. */
+  leaseMs: number;
   sender: CampaignSender | null;
 }
 
@@ -45,14 +53,36 @@ export function usesJourney(flow: FlowConfig, provider: EmailProvider): boolean 
 const stepsOf = (ctx: ShopContext, flowId: string, orderIds: readonly string[]) =>
   and(eq(flowSteps.shopId, ctx.shopId), eq(flowSteps.flowId, flowId), inArray(flowSteps.orderId, [...orderIds]));
 
-/** Records the intent: `sending` under `key`, with what it features. */
-async function markSending(run: DeliveryRun, items: readonly Outgoing[], key: string, delivery: string): Promise<void> {
+/**
+ * Records the intent, `sending` under `key` with what it features, for the steps this runner still holds (it
+ * claimed them and nobody took them over since), renewing their lease; returns those. The others are left to
+ * the runner that holds them now.
+ */
+async function markSending(
+  run: DeliveryRun,
+  db: Db,
+  items: readonly Outgoing[],
+  key: string,
+  delivery: string,
+): Promise<Outgoing[]> {
+  const held: Outgoing[] = [];
+  const now = run.ctx.now();
   for (const item of items) {
-    await run.ctx.db
+    const [row] = await db
       .update(flowSteps)
-      .set({ status: 'sending', sendKey: key, delivery, productIds: item.productIds, updatedAt: run.ctx.now() })
-      .where(stepsOf(run.ctx, run.flow.flowId, [item.orderId]));
+      .set({
+        status: 'sending',
+        sendKey: key,
+        delivery,
+        productIds: item.productIds,
+        leaseUntil: new Date(now.getTime() + run.leaseMs),
+        updatedAt: now,
+      })
+      .where(and(stepsOf(run.ctx, run.flow.flowId, [item.orderId]), eq(flowSteps.claimedBy, run.instanceId)))
+      .returning({ orderId: flowSteps.orderId });
+    if (row) held.push(item);
   }
+  return held;
 }
 
 /** The send, its contact-policy record and its audit entry, together. */
@@ -108,7 +138,7 @@ export async function deliverByJourney(run: DeliveryRun, items: readonly Outgoin
   const outcome: DeliveryOutcome = { sent: 0, failed: [] };
   for (const item of items) {
     const key = item.sendKey ?? `flow:${run.flow.flowId}:${item.orderId}`;
-    await markSending(run, [item], key, 'journey');
+    if ((await markSending(run, run.ctx.db, [item], key, 'journey')).length === 0) continue;
     try {
       const result = await run.provider.triggerJourney!({
         key,
@@ -133,8 +163,14 @@ export function waveCampaignName(flowId: string, at: Date): string {
   return `flow-${flowId}-${at.toISOString().slice(0, 10)}`;
 }
 
-/** A new wave of the day's campaign, claimed with its steps marked `sending` in one transaction. */
-async function claimWave(run: DeliveryRun, items: readonly Outgoing[]): Promise<string> {
+/**
+ * A new wave of the day's campaign, claimed with its steps marked `sending` in one transaction; null (and no
+ * wave) when this runner holds none of the steps any more.
+ */
+async function claimWave(
+  run: DeliveryRun,
+  items: readonly Outgoing[],
+): Promise<{ key: string; items: Outgoing[] } | null> {
   const { ctx } = run;
   const campaign = waveCampaignName(run.flow.flowId, ctx.now());
   await ctx.db
@@ -148,27 +184,34 @@ async function claimWave(run: DeliveryRun, items: readonly Outgoing[]): Promise<
     })
     .onConflictDoUpdate({ target: [campaigns.shopId, campaigns.name], set: { lastRunAt: ctx.now() } });
   for (;;) {
-    const key = await ctx.db.transaction(async (tx) => {
-      const [row] = await tx
-        .insert(campaignWaves)
-        .values({
-          shopId: ctx.shopId,
-          campaign,
-          wave: sql`(select coalesce(max(${campaignWaves.wave}), 0) + 1 from ${campaignWaves} where ${campaignWaves.shopId} = ${ctx.shopId} and ${campaignWaves.campaign} = ${campaign})`,
-          status: 'claimed',
-          system: run.provider.system,
-          claimedBy: run.instanceId,
-          leaseUntil: new Date(ctx.now().getTime() + 600_000),
-          createdAt: ctx.now(),
-        })
-        .onConflictDoNothing()
-        .returning({ wave: campaignWaves.wave });
-      if (!row) return null;
-      const waveKey = `${campaign}#${row.wave}`;
-      await markSending({ ...run, ctx: { ...ctx, db: tx } }, items, waveKey, `wave:${waveKey}`);
-      return waveKey;
-    });
-    if (key) return key;
+    const claimed = await ctx.db
+      .transaction(async (tx) => {
+        const [row] = await tx
+          .insert(campaignWaves)
+          .values({
+            shopId: ctx.shopId,
+            campaign,
+            wave: sql`(select coalesce(max(${campaignWaves.wave}), 0) + 1 from ${campaignWaves} where ${campaignWaves.shopId} = ${ctx.shopId} and ${campaignWaves.campaign} = ${campaign})`,
+            status: 'claimed',
+            system: run.provider.system,
+            claimedBy: run.instanceId,
+            leaseUntil: new Date(ctx.now().getTime() + 600_000),
+            createdAt: ctx.now(),
+          })
+          .onConflictDoNothing()
+          .returning({ wave: campaignWaves.wave });
+        if (!row) return null;
+        const waveKey = `${campaign}#${row.wave}`;
+        const held = await markSending(run, tx, items, waveKey, `wave:${waveKey}`);
+        if (held.length === 0) tx.rollback();
+        return { key: waveKey, items: held };
+      })
+      .catch((error: unknown) => {
+        if (error instanceof TransactionRollbackError) return 'lost' as const;
+        throw error;
+      });
+    if (claimed === 'lost') return null;
+    if (claimed) return claimed;
     // Another instance took this wave number at the same moment: take the next one.
   }
 }
@@ -181,7 +224,12 @@ export async function deliverByWave(run: DeliveryRun, items: readonly Outgoing[]
       'CAMPAIGN.NO_SENDER',
       "The shop has no sender identity (name, reply address, postal address): set it in the admin's Settings or with `tactful settings sender`; the flow's waves wait until then.",
     );
-  const key = items[0]!.sendKey ?? (await claimWave(run, items));
+  const resumedKey = items[0]!.sendKey;
+  const claimed = resumedKey
+    ? { key: resumedKey, items: await markSending(run, run.ctx.db, items, resumedKey, `wave:${resumedKey}`) }
+    : await claimWave(run, items);
+  if (!claimed || claimed.items.length === 0) return { sent: 0, failed: [] };
+  const { key, items: held } = claimed;
   const [campaign, waveText] = key.split('#') as [string, string];
   let result: Awaited<ReturnType<NonNullable<EmailProvider['sendCampaign']>>>;
   try {
@@ -189,16 +237,16 @@ export async function deliverByWave(run: DeliveryRun, items: readonly Outgoing[]
       key,
       subject: run.flow.subject,
       sender: run.sender,
-      recipients: items.map(({ email, content }) => ({ email, content })),
+      recipients: held.map(({ email, content }) => ({ email, content })),
     });
   } catch (error) {
     if (!isTactfulError(error) || !error.retryable) throw error;
     // Left `sending` under the wave's key: the next runner after the lease sends it again, harmlessly.
-    return { sent: 0, failed: items.map((i) => ({ orderId: i.orderId, code: error.code, message: error.message })) };
+    return { sent: 0, failed: held.map((i) => ({ orderId: i.orderId, code: error.code, message: error.message })) };
   }
   const sentTo = new Set(result.sent.map((e) => e.toLowerCase()));
-  const sent = items.filter((i) => sentTo.has(i.email.toLowerCase()));
-  const refused = items.filter((i) => !sentTo.has(i.email.toLowerCase()));
+  const sent = held.filter((i) => sentTo.has(i.email.toLowerCase()));
+  const refused = held.filter((i) => !sentTo.has(i.email.toLowerCase()));
   await markSent(run, sent, { campaign, wave: Number(waveText), providerCampaignId: result.campaignId });
   await finishWave(run, campaign, Number(waveText), sent.length, refused.length, result.campaignId);
   const reasons = new Map(result.failed.map((f) => [f.email.toLowerCase(), f]));

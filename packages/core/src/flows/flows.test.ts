@@ -324,6 +324,47 @@ describeEachStore('post-purchase flow', (getStore) => {
     expect((await stepOf(store, t.shopId, 'o-1')).status).toBe('sent');
   });
 
+  it('a runner slowed past its lease sends nothing the runner that took its steps over sends', async () => {
+    const store = getStore();
+    const clock = { now: at(0) };
+    const t = await shop(store, clock);
+    const mail = createMemoryEmailProvider();
+    await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0, ...JOURNEY });
+    await t.orders.ingest(
+      [order('o-1', PEOPLE[0]!, ['tea'], at(0)), order('o-2', PEOPLE[1]!, ['tea'], at(0))],
+      'shopify',
+    );
+    clock.now = at(7, 1);
+    // Every call reaching the provider, by key; runner a's first trigger hangs (a provider retrying rate limits).
+    const keys: string[] = [];
+    let release!: () => void;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const slowed = {
+      ...mail.provider,
+      triggerJourney: async (request: Parameters<NonNullable<typeof mail.provider.triggerJourney>>[0]) => {
+        keys.push(request.key);
+        if (keys.length === 1) await hung;
+        return mail.provider.triggerJourney!(request);
+      },
+    };
+    const a = t.flows.runDue({ provider: slowed, publicUrl: PUBLIC }, { instanceId: 'a', leaseSeconds: 60 });
+    while (keys.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Runner a's lease runs out while it waits; runner b takes both steps over and sends them.
+    clock.now = at(7, 2);
+    const b = await t.flows.runDue({ provider: slowed, publicUrl: PUBLIC }, { instanceId: 'b', leaseSeconds: 60 });
+    expect(b).toMatchObject({ leased: 2, sent: 2 });
+    release();
+    await a;
+    // The step a had in flight when it lost it went out under its key twice (deduping a key is the provider's
+    // part); the one a had not begun, a leaves to b instead of triggering it a second time.
+    const inFlight = keys[0]!;
+    const notBegun = ['flow:post-purchase:o-1', 'flow:post-purchase:o-2'].find((k) => k !== inFlight)!;
+    expect(keys.filter((k) => k === inFlight)).toHaveLength(2);
+    expect(keys.filter((k) => k === notBegun)).toHaveLength(1);
+    expect(mail.journeys.map((j) => j.key).sort()).toEqual(['flow:post-purchase:o-1', 'flow:post-purchase:o-2']);
+    expect((await stepOf(store, t.shopId, notBegun.slice('flow:post-purchase:'.length))).status).toBe('sent');
+  });
+
   it('a member the provider holds as unsubscribed is skipped with the provider’s words', async () => {
     const store = getStore();
     const clock = { now: at(0) };

@@ -96,7 +96,7 @@ export async function runDueSteps(deps: FlowRunDeps, options: RunDueOptions = {}
       });
       if (steps.length === 0) break;
       report.leased += steps.length;
-      await runBatch({ deps, flow, provider, instanceId, report }, steps);
+      await runBatch({ deps, flow, provider, instanceId, leaseMs, report }, steps);
     }
   }
   return report;
@@ -156,6 +156,7 @@ interface Batch {
   flow: FlowConfig;
   provider: EmailProvider;
   instanceId: string;
+  leaseMs: number;
   report: FlowRunReport;
 }
 
@@ -186,6 +187,7 @@ async function runBatch(batch: Batch, steps: readonly LeasedStep[]): Promise<voi
     provider: batch.provider,
     actor: deps.actor ?? runnerActor,
     instanceId: batch.instanceId,
+    leaseMs: batch.leaseMs,
     sender: (await readShopSettings(deps.ctx.db, deps.ctx.shopId)).sender ?? null,
   };
   // Journey keys are `flow:<flow>:<order>`, wave keys `<campaign>#<wave>`: a step a crash left in a wave goes out
