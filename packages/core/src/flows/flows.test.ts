@@ -83,6 +83,15 @@ async function steps(store: Store, shopId: string) {
   return rawStore(store).db.select().from(flowSteps).where(eq(flowSteps.shopId, shopId)).orderBy(flowSteps.orderId);
 }
 
+/** That shop with the post-purchase flow on through the journey, nobody held out, and a memory provider. */
+async function journeyShop(store: Store) {
+  const clock = { now: at(0) };
+  const t = await shop(store, clock);
+  const mail = createMemoryEmailProvider();
+  await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0, ...JOURNEY });
+  return { clock, t, mail };
+}
+
 async function stepOf(store: Store, shopId: string, orderId: string) {
   const [row] = await rawStore(store)
     .db.select()
@@ -128,10 +137,7 @@ describeEachStore('post-purchase flow', (getStore) => {
 
   it('sends through the journey once at the due time, records the send and audits it; a second run sends nothing', async () => {
     const store = getStore();
-    const clock = { now: at(0) };
-    const t = await shop(store, clock);
-    const mail = createMemoryEmailProvider();
-    await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0, ...JOURNEY });
+    const { clock, t, mail } = await journeyShop(store);
     await t.orders.ingest([order('o-1', PEOPLE[0]!, ['tea'], at(0))], 'shopify');
     const deps = { provider: mail.provider, publicUrl: PUBLIC };
     clock.now = at(6);
@@ -164,10 +170,7 @@ describeEachStore('post-purchase flow', (getStore) => {
 
   it('exits at send time when consent was withdrawn, the person erased, the order cancelled or refunded', async () => {
     const store = getStore();
-    const clock = { now: at(0) };
-    const t = await shop(store, clock);
-    const mail = createMemoryEmailProvider();
-    await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0, ...JOURNEY });
+    const { clock, t, mail } = await journeyShop(store);
     const [ada, bob, cy, dan, eve] = PEOPLE as [string, string, string, string, string];
     await t.orders.ingest(
       [
@@ -205,10 +208,7 @@ describeEachStore('post-purchase flow', (getStore) => {
 
   it('exits when a recommended product was bought meanwhile; waits for the cap and the window; skips after too long', async () => {
     const store = getStore();
-    const clock = { now: at(0) };
-    const t = await shop(store, clock);
-    const mail = createMemoryEmailProvider();
-    await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0, ...JOURNEY });
+    const { clock, t, mail } = await journeyShop(store);
     const [ada, bob] = PEOPLE as [string, string];
     await t.orders.ingest([order('o-bought', ada, ['tea'], at(0)), order('o-capped', bob, ['tea'], at(0))], 'shopify');
     clock.now = at(2);
@@ -302,10 +302,7 @@ describeEachStore('post-purchase flow', (getStore) => {
 
   it('a provider that times out after sending: the step stays sending, and the retry after the lease sends nothing twice', async () => {
     const store = getStore();
-    const clock = { now: at(0) };
-    const t = await shop(store, clock);
-    const mail = createMemoryEmailProvider();
-    await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0, ...JOURNEY });
+    const { clock, t, mail } = await journeyShop(store);
     await t.orders.ingest([order('o-1', PEOPLE[0]!, ['tea'], at(0))], 'shopify');
     clock.now = at(7, 1);
     mail.faults.push('after');
@@ -326,10 +323,7 @@ describeEachStore('post-purchase flow', (getStore) => {
 
   it('a runner slowed past its lease sends nothing the runner that took its steps over sends', async () => {
     const store = getStore();
-    const clock = { now: at(0) };
-    const t = await shop(store, clock);
-    const mail = createMemoryEmailProvider();
-    await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0, ...JOURNEY });
+    const { clock, t, mail } = await journeyShop(store);
     await t.orders.ingest(
       [order('o-1', PEOPLE[0]!, ['tea'], at(0)), order('o-2', PEOPLE[1]!, ['tea'], at(0))],
       'shopify',
@@ -410,10 +404,7 @@ describeEachStore('post-purchase flow', (getStore) => {
 
   it('the preview says who, when and what, or why not, without sending or storing anything', async () => {
     const store = getStore();
-    const clock = { now: at(0) };
-    const t = await shop(store, clock);
-    const mail = createMemoryEmailProvider();
-    await t.flows.set('post-purchase', { enabled: true, holdoutShare: 0, ...JOURNEY });
+    const { t, mail } = await journeyShop(store);
     await t.orders.ingest(
       [order('o-a', PEOPLE[0]!, ['tea'], at(0)), order('o-b', PEOPLE[6]!, ['oddity'], at(0))],
       'shopify',
