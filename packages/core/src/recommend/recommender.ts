@@ -500,8 +500,10 @@ export function recommendForCustomer(
 
   const maxSeeds = positive('maxSeeds', options.maxSeeds ?? 200);
   let seeds: Array<[string, number]> = [];
-  for (const [productId, t] of lastBought)
+  // forEach rather than for…of: no [key, value] pair allocated per purchased product.
+  lastBought.forEach((t, productId) => {
     if (!blocked(productId)) seeds.push([productId, 0.5 ** (Math.max(0, now - t) / halfLife)]);
+  });
   if (seeds.length > maxSeeds) {
     // The cut-off weight by a numeric sort; ties at the cut-off broken by product id.
     const weights = Float64Array.from(seeds, (seed) => seed[1]).sort();
@@ -574,10 +576,7 @@ export function recommendForCustomer(
     // A thin history with declared interests: only real neighbours here; popularity comes after the interests.
     if (thin && candidate.from.length === 0) continue;
     const product = eligible(productId)!;
-    const strongest = candidate.from
-      .sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0])))
-      .slice(0, maxReasons);
-    const reasons: RecommendationReason[] = strongest.map(
+    const reasons: RecommendationReason[] = strongestContributions(model, candidate.from, maxReasons).map(
       ([source, value, weight]): RecommendationReason => ({
         kind: 'bought-with',
         because: model.label(source),
@@ -589,7 +588,7 @@ export function recommendForCustomer(
     );
     if (candidate.base > 0 || reasons.length === 0)
       reasons.push({ kind: 'popular', count: model.countOf(candidate.id), score: candidate.base });
-    reasons.sort((x, y) => y.score - x.score);
+    sortByScore(reasons);
     out.push({
       productId,
       product,
@@ -692,10 +691,11 @@ export function easeReasons(
   const contributions = (candidate.ease ?? [])
     .map(([s, v, w]): [number, number, number, ScoreName | 'ease'] => [s, v, w, 'ease'])
     .concat(candidate.from.map(([s, v, w]): [number, number, number, ScoreName] => [s, v, w, pairStatistic]));
-  const top = contributions
-    .filter(([, value, weight]) => value * weight > 0)
-    .sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0])))
-    .slice(0, maxReasons);
+  const top = strongestContributions(
+    model,
+    contributions.filter(([, value, weight]) => value * weight > 0),
+    maxReasons,
+  );
   const reasons: RecommendationReason[] = [];
   const target = model.denseId(productId);
   for (const [source, value, weight, statistic] of top) {
@@ -705,6 +705,52 @@ export function easeReasons(
     reasons.push({ kind: 'bought-with', because, statistic, value, score: value * weight, stats });
   }
   return reasons;
+}
+
+/**
+ * The strongest `limit` contributions [source, value, weight, …] by value × weight, ties by the source's product
+ * id: the first `limit` of them sorted, found by a bounded insertion (O(n·limit)) without sorting them all.
+ */
+function strongestContributions<T extends readonly [number, number, number, ...unknown[]]>(
+  model: CoPurchaseModel,
+  items: readonly T[],
+  limit: number,
+): T[] {
+  const top: T[] = [];
+  const cap = Math.min(items.length, Math.trunc(limit));
+  for (let n = 0; n < items.length && cap > 0; n++) {
+    const item = items[n]!;
+    if (top.length === cap) {
+      if (!stronger(model, item, top[cap - 1]!)) continue;
+      top.pop();
+    }
+    let i = top.length;
+    top.push(item);
+    for (; i > 0 && stronger(model, item, top[i - 1]!); i--) top[i] = top[i - 1]!;
+    top[i] = item;
+  }
+  return top;
+}
+
+/** Whether contribution x comes before y: larger value × weight, then the smaller product id of the source. */
+function stronger(
+  model: CoPurchaseModel,
+  x: readonly [number, number, number, ...unknown[]],
+  y: readonly [number, number, number, ...unknown[]],
+): boolean {
+  const sx = x[1] * x[2];
+  const sy = y[1] * y[2];
+  return sx > sy || (sx === sy && model.label(x[0]) < model.label(y[0]));
+}
+
+/** Strongest reason first; equal scores keep their order (a stable insertion sort: the lists are short). */
+function sortByScore(reasons: RecommendationReason[]): void {
+  for (let i = 1; i < reasons.length; i++) {
+    const reason = reasons[i]!;
+    let j = i;
+    for (; j > 0 && reasons[j - 1]!.score < reason.score; j--) reasons[j] = reasons[j - 1]!;
+    reasons[j] = reason;
+  }
 }
 
 /**
