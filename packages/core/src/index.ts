@@ -158,6 +158,7 @@ export type {
   ModelSnapshot,
   ModelDelta,
   Neighbour,
+  NeighbourTable,
   PairRule,
 } from './recommend/model.js';
 export { mineRules } from './recommend/rules.js';

@@ -92,6 +92,23 @@ export interface Neighbour {
   stats: PairStats;
 }
 
+/**
+ * The cached top-K neighbour lists of every product, as flat arrays indexed by slot: product `p`'s neighbours
+ * are slots `p·k` to `p·k + lengths[p] − 1`, best first.
+ */
+export interface NeighbourTable {
+  /** Slots per product (the K of the neighbour options). */
+  k: number;
+  /** Neighbours kept per product, by dense id. */
+  lengths: Int32Array;
+  /** Dense id of the neighbour in each slot. */
+  ids: Int32Array;
+  /** Ranking score of product → neighbour in each slot. */
+  scores: Float64Array;
+  /** Baskets holding both the product and the neighbour in each slot. */
+  pairCounts: Int32Array;
+}
+
 /** A pair rule A→B. */
 export interface PairRule extends PairStats {
   lhs: string;
@@ -131,7 +148,7 @@ export class CoPurchaseModel {
   private readonly customerOrders = new Map<string, Set<string>>();
   /** Bumped on every change; cached neighbours and popularity are valid for one version. */
   private version = 0;
-  private neighbourCache: { version: number; ids: Int32Array; scores: Float64Array; lengths: Int32Array } | null = null;
+  private neighbourCache: (NeighbourTable & { version: number }) | null = null;
   private popularCache: { version: number; ids: Int32Array } | null = null;
   private seen = new Int32Array(64);
   private stamp = 0;
@@ -367,7 +384,7 @@ export class CoPurchaseModel {
     const na = this.itemCounts[id]!;
     for (let j = 0; j < length; j++) {
       const other = cache.ids[id * K + j]!;
-      const nab = this.pairs.get(id, other);
+      const nab = cache.pairCounts[id * K + j]!;
       out.push({
         productId: this.labels[other]!,
         score: cache.scores[id * K + j]!,
@@ -378,8 +395,16 @@ export class CoPurchaseModel {
   }
 
   /**
-   * Visits the neighbours of a product without allocating (the hot path of the recommender):
-   * `visit(neighbourDenseId, score)`, best first. Returns false when the product is unknown.
+   * The top-K neighbours of every product as flat arrays (computed for all products at once and cached): the
+   * recommender's hot path reads them directly. Valid for this `revision` only; do not mutate.
+   */
+  neighbourTable(): Readonly<NeighbourTable> {
+    return this.ensureNeighbours();
+  }
+
+  /**
+   * Visits the neighbours of a product without allocating: `visit(neighbourDenseId, score)`, best first.
+   * Returns false when the product is unknown.
    */
   forEachNeighbour(productId: string, visit: (neighbour: number, score: number) => void): boolean {
     const id = this.ids.get(productId);
@@ -599,12 +624,13 @@ export class CoPurchaseModel {
   }
 
   /** One pass over all pairs; each direction of each pair that passes the filters competes for a top-K slot. */
-  private ensureNeighbours(): { ids: Int32Array; scores: Float64Array; lengths: Int32Array } {
+  private ensureNeighbours(): NeighbourTable {
     if (this.neighbourCache?.version === this.version) return this.neighbourCache;
     const { k: K, minCount, minLlr, score } = this.neighbourOptions;
     const size = this.labels.length;
     const ids = new Int32Array(size * K);
     const scores = new Float64Array(size * K);
+    const pairCounts = new Int32Array(size * K);
     const lengths = new Int32Array(size);
     const n = this.baskets;
     const counts = this.itemCounts;
@@ -612,7 +638,7 @@ export class CoPurchaseModel {
     // Min-heap per product over slots [p*K, p*K+len): the root is the weakest kept neighbour.
     const worse = (s1: number, i1: number, s2: number, i2: number) =>
       s1 < s2 || (s1 === s2 && labels[i1]! > labels[i2]!);
-    const offer = (p: number, q: number, s: number) => {
+    const offer = (p: number, q: number, s: number, nab: number) => {
       const base = p * K;
       let len = lengths[p]!;
       if (len < K) {
@@ -623,10 +649,12 @@ export class CoPurchaseModel {
           if (!worse(s, q, scores[base + parent]!, ids[base + parent]!)) break;
           ids[base + i] = ids[base + parent]!;
           scores[base + i] = scores[base + parent]!;
+          pairCounts[base + i] = pairCounts[base + parent]!;
           i = parent;
         }
         ids[base + i] = q;
         scores[base + i] = s;
+        pairCounts[base + i] = nab;
         return;
       }
       if (!worse(scores[base]!, ids[base]!, s, q)) return;
@@ -639,10 +667,12 @@ export class CoPurchaseModel {
         if (!worse(scores[base + c]!, ids[base + c]!, s, q)) break;
         ids[base + i] = ids[base + c]!;
         scores[base + i] = scores[base + c]!;
+        pairCounts[base + i] = pairCounts[base + c]!;
         i = c;
       }
       ids[base + i] = q;
       scores[base + i] = s;
+      pairCounts[base + i] = nab;
     };
     if (K > 0) {
       this.pairs.forEach((a, b, nab) => {
@@ -652,8 +682,8 @@ export class CoPurchaseModel {
         // Only positive association: seen together more often than chance.
         if (nab * n <= na * nb) return;
         if (pairLlr(nab, na, nb, n) < minLlr) return;
-        offer(a, b, pairScore(score, nab, na, nb, n));
-        offer(b, a, pairScore(score, nab, nb, na, n));
+        offer(a, b, pairScore(score, nab, na, nb, n), nab);
+        offer(b, a, pairScore(score, nab, nb, na, n), nab);
       });
       // Sort each heap best first.
       for (let p = 0; p < size; p++) {
@@ -667,13 +697,15 @@ export class CoPurchaseModel {
         });
         const sortedIds = order.map((j) => ids[base + j]!);
         const sortedScores = order.map((j) => scores[base + j]!);
+        const sortedCounts = order.map((j) => pairCounts[base + j]!);
         for (let j = 0; j < len; j++) {
           ids[base + j] = sortedIds[j]!;
           scores[base + j] = sortedScores[j]!;
+          pairCounts[base + j] = sortedCounts[j]!;
         }
       }
     }
-    this.neighbourCache = { version: this.version, ids, scores, lengths };
+    this.neighbourCache = { version: this.version, k: K, lengths, ids, scores, pairCounts };
     return this.neighbourCache;
   }
 }

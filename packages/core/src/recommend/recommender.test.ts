@@ -143,6 +143,59 @@ describe('per-customer recommendations on Groceries', () => {
   });
 });
 
+describe('the cached neighbour lists follow every change of the model', () => {
+  it('after each change (order added, subtracted, customer erased, delta applied, ingest) recommendations and related products equal those of a model built afresh', async () => {
+    const baskets: OrderBasket[] = [];
+    for await (const basket of (await readBaskets(`${data}/groceries.csv`)).baskets) baskets.push(basket);
+    const history = { purchases: bought('beef', 'onions', 'butter milk') };
+    const options = { now, k: 10, maxReasons: 1000 };
+    const live = new Map(baskets.map((b) => [b.orderId, b]));
+    const sameAsFresh = async (m: CoPurchaseModel, orders: Iterable<OrderBasket>) => {
+      const fresh = await buildModel(orders);
+      const served = recommendForCustomer(m, history, catalog, options);
+      expect(served).toEqual(recommendForCustomer(fresh, history, catalog, options));
+      for (const product of ['beef', 'chocolate', 'napkins'])
+        expect(relatedProducts(m, product)).toEqual(relatedProducts(fresh, product));
+      return served;
+    };
+    const m = await buildModel(baskets);
+    const before = await sameAsFresh(m, live.values()); // the lists are cached from here on
+    const beefBefore = relatedProducts(m, 'beef');
+
+    // Beef bought with chocolate and napkins far more often: beef's neighbours and their pair counts change.
+    const extra = Array.from({ length: 25 }, (_, i) => ({
+      orderId: `extra${i}`,
+      customerId: 'x',
+      productIds: ['beef', 'chocolate', 'napkins'],
+    }));
+    const deltas = extra.map((order) => {
+      live.set(order.orderId, order);
+      return m.addOrder(order);
+    });
+    const changed = await sameAsFresh(m, live.values());
+    expect(changed).not.toEqual(before);
+    expect(relatedProducts(m, 'beef').map((n) => n.productId)).toContain('chocolate');
+    expect(beefBefore.map((n) => n.productId)).not.toContain('chocolate');
+
+    for (const order of extra.slice(0, 10)) {
+      m.removeOrder(order.orderId);
+      live.delete(order.orderId);
+    }
+    await sameAsFresh(m, live.values());
+    m.eraseCustomer('x');
+    for (const order of extra) live.delete(order.orderId);
+    expect(await sameAsFresh(m, live.values())).toEqual(before);
+
+    const copy = await buildModel(baskets);
+    const copyBefore = recommendForCustomer(copy, history, catalog, options);
+    for (const delta of deltas) copy.applyDelta(delta);
+    expect(await sameAsFresh(copy, [...baskets, ...extra])).not.toEqual(copyBefore);
+
+    for (const order of extra) m.ingest(order);
+    await sameAsFresh(m, [...baskets, ...extra]);
+  });
+});
+
 describe('recency and repurchase intervals', () => {
   const catalogOf = (products: string[]) =>
     new Map(products.map((id) => [id, { id, title: id, available: true, category: 'c' } satisfies CatalogProduct]));

@@ -1,8 +1,8 @@
 import { TactfulError } from '../errors/tactful-error.js';
-import { compareStrings, type CoPurchaseModel, type Neighbour } from './model.js';
+import { compareStrings, type CoPurchaseModel, type Neighbour, type NeighbourTable } from './model.js';
 import type { CatalogProduct } from './parse.js';
 import { easeIndex, type EaseFit } from './ease.js';
-import { scoreBaseline, type PairStats, type ScoreName } from './stats.js';
+import { pairStats, scoreBaseline, type PairStats, type ScoreName } from './stats.js';
 
 const DAY_MS = 86_400_000;
 
@@ -202,20 +202,23 @@ export function rankCandidates(
       score[j] = score[j]! + vote;
       base[j] = base[j]! + vote;
     }
+    const table = model.neighbourTable();
     for (const [productId, weight] of seeds) {
       if (!(weight > 0)) continue;
       const source = model.denseId(productId);
       if (source === undefined || model.countOf(source) === 0 || position[source]! >= 0) continue;
       const w = weight / totalWeight;
-      model.forEachNeighbour(productId, (neighbour, value) => {
-        const at = position[neighbour]!;
-        if (at < 0) return;
+      const end = source * table.k + table.lengths[source]!;
+      for (let slot = source * table.k; slot < end; slot++) {
+        const at = position[table.ids[slot]!]!;
+        if (at < 0) continue;
+        const value = table.scores[slot]!;
         score[at] = score[at]! + w * value;
-        if (!keepReasons) return;
+        if (!keepReasons) continue;
         const votes = pairVotes.get(at);
         if (votes) votes.push([source, value, w]);
         else pairVotes.set(at, [[source, value, w]]);
-      });
+      }
     }
   }
   for (let j = 0; j < n; j++) order[j] = j;
@@ -276,6 +279,8 @@ export function blendRanking(
   const scratch = scratchFor(model);
   const epoch = ++scratch.epoch;
   const { stamp, score, head } = scratch;
+  // Fetched at the first purchase the model knows: a ranking on unknown purchases computes no neighbours.
+  let table: Readonly<NeighbourTable> | null = null;
   let touched = 0;
   let contributions = 0;
   let totalWeight = 0;
@@ -284,7 +289,12 @@ export function blendRanking(
     const source = model.denseId(productId);
     if (source === undefined || model.countOf(source) === 0) continue;
     totalWeight += weight;
-    model.forEachNeighbour(productId, (neighbour, pairScoreValue) => {
+    table ??= model.neighbourTable();
+    // The neighbours of `source`, best first, read in place (no callback per neighbour).
+    const end = source * table.k + table.lengths[source]!;
+    for (let slot = source * table.k; slot < end; slot++) {
+      const neighbour = table.ids[slot]!;
+      const pairScoreValue = table.scores[slot]!;
       if (stamp[neighbour] !== epoch) {
         stamp[neighbour] = epoch;
         score[neighbour] = 0;
@@ -301,7 +311,7 @@ export function blendRanking(
         scratch.cNext[contributions] = head[neighbour]!;
         head[neighbour] = contributions++;
       }
-    });
+    }
   }
   const out: RankedCandidate[] = [];
   if (k <= 0 || totalWeight === 0) return out;
@@ -451,11 +461,14 @@ export function recommendForCustomer(
   if (halfLife === 0) throw new TactfulError('RECOMMEND.INVALID_OPTIONS', 'halfLifeDays must be above 0.');
   const sentWindow = positive('recentlySentDays', options.recentlySentDays ?? 30) * DAY_MS;
   const thinHistorySeeds = positive('thinHistorySeeds', options.thinHistorySeeds ?? 3);
-  const blockedCategories = new Set([...(history.blockedCategories ?? [])].map(categoryKey));
+  const blockedCategories = new Set<string>();
+  for (const category of history.blockedCategories ?? []) blockedCategories.add(categoryKey(category));
   const blockedProducts = history.blockedProducts ?? new Set<string>();
   /** Never a basis, a reason or a recommendation (see CustomerHistory). */
   const blocked = (productId: string): boolean => {
     if (blockedProducts.has(productId)) return true;
+    // Most customers block no category: no catalogue look-up and no key per product then.
+    if (blockedCategories.size === 0) return false;
     const category = products.get(productId)?.category;
     return category !== null && category !== undefined && blockedCategories.has(categoryKey(category));
   };
@@ -487,8 +500,10 @@ export function recommendForCustomer(
 
   const maxSeeds = positive('maxSeeds', options.maxSeeds ?? 200);
   let seeds: Array<[string, number]> = [];
-  for (const [productId, t] of lastBought)
+  // forEach rather than for…of: no [key, value] pair allocated per purchased product.
+  lastBought.forEach((t, productId) => {
     if (!blocked(productId)) seeds.push([productId, 0.5 ** (Math.max(0, now - t) / halfLife)]);
+  });
   if (seeds.length > maxSeeds) {
     // The cut-off weight by a numeric sort; ties at the cut-off broken by product id.
     const weights = Float64Array.from(seeds, (seed) => seed[1]).sort();
@@ -516,7 +531,10 @@ export function recommendForCustomer(
 
   // The blended ranking (what the evaluation measures): neighbours of the purchases, popular products by base rate.
   const statistic = model.neighbourOptions.score;
-  const eligibleById = (id: number) => !chosen.has(model.label(id)) && eligible(model.label(id)) !== null;
+  const eligibleById = (id: number) => {
+    const productId = model.label(id);
+    return !chosen.has(productId) && eligible(productId) !== null;
+  };
   // Declared interests (blocked categories left out), matched to the catalogue's own spelling of the category.
   const catalogueCategories = new Map<string, string>();
   // A scan of the whole catalogue, so only for a customer who declared interests (the bench's p50 was 1.5 ms
@@ -524,11 +542,19 @@ export function recommendForCustomer(
   if ((history.interests ?? []).length > 0)
     for (const product of products.values())
       if (product.category) catalogueCategories.set(categoryKey(product.category), product.category);
-  const interests = [...new Set((history.interests ?? []).map(categoryKey))]
-    .filter((key) => !blockedCategories.has(key))
-    .flatMap((key) => (catalogueCategories.has(key) ? [catalogueCategories.get(key)!] : []));
-  const knownSeeds = seeds.filter(([productId]) => model.productCount(productId) > 0).length;
-  const thin = interests.length > 0 && knownSeeds < thinHistorySeeds;
+  const interests: string[] = [];
+  if (catalogueCategories.size > 0)
+    for (const key of new Set((history.interests ?? []).map(categoryKey))) {
+      const category = catalogueCategories.get(key);
+      if (!blockedCategories.has(key) && category !== undefined) interests.push(category);
+    }
+  // The purchases the model knows are counted only when there are interests to weigh them against.
+  let thin = false;
+  if (interests.length > 0) {
+    let knownSeeds = 0;
+    for (const [productId] of seeds) if (model.productCount(productId) > 0) knownSeeds++;
+    thin = knownSeeds < thinHistorySeeds;
+  }
   for (const candidate of rankCandidates(model, options.fit, seeds, k - out.length, eligibleById, true)) {
     const productId = model.label(candidate.id);
     if (candidate.ease) {
@@ -536,7 +562,7 @@ export function recommendForCustomer(
       // A thin history with declared interests: only what the purchases point at; the interests come next.
       if (thin && reasons.length === 0) continue;
       if (reasons.length === 0)
-        reasons.push({ kind: 'popular', count: model.productCount(productId), score: candidate.score });
+        reasons.push({ kind: 'popular', count: model.countOf(candidate.id), score: candidate.score });
       out.push({
         productId,
         product: eligible(productId)!,
@@ -550,23 +576,19 @@ export function recommendForCustomer(
     // A thin history with declared interests: only real neighbours here; popularity comes after the interests.
     if (thin && candidate.from.length === 0) continue;
     const product = eligible(productId)!;
-    const strongest = candidate.from
-      .sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0])))
-      .slice(0, maxReasons);
-    const reasons: RecommendationReason[] = strongest.map(([source, value, weight]): RecommendationReason => {
-      const because = model.label(source);
-      return {
+    const reasons: RecommendationReason[] = strongestContributions(model, candidate.from, maxReasons).map(
+      ([source, value, weight]): RecommendationReason => ({
         kind: 'bought-with',
-        because,
+        because: model.label(source),
         statistic,
         value,
         score: value * weight,
-        stats: model.pairStats(because, productId)!,
-      };
-    });
+        stats: pairStatsOf(model, source, candidate.id)!,
+      }),
+    );
     if (candidate.base > 0 || reasons.length === 0)
-      reasons.push({ kind: 'popular', count: model.productCount(productId), score: candidate.base });
-    reasons.sort((x, y) => y.score - x.score);
+      reasons.push({ kind: 'popular', count: model.countOf(candidate.id), score: candidate.base });
+    sortByScore(reasons);
     out.push({
       productId,
       product,
@@ -669,18 +691,83 @@ export function easeReasons(
   const contributions = (candidate.ease ?? [])
     .map(([s, v, w]): [number, number, number, ScoreName | 'ease'] => [s, v, w, 'ease'])
     .concat(candidate.from.map(([s, v, w]): [number, number, number, ScoreName] => [s, v, w, pairStatistic]));
-  const top = contributions
-    .filter(([, value, weight]) => value * weight > 0)
-    .sort((x, y) => y[1] * y[2] - x[1] * x[2] || compareStrings(model.label(x[0]), model.label(y[0])))
-    .slice(0, maxReasons);
+  const top = strongestContributions(
+    model,
+    contributions.filter(([, value, weight]) => value * weight > 0),
+    maxReasons,
+  );
   const reasons: RecommendationReason[] = [];
+  const target = model.denseId(productId);
   for (const [source, value, weight, statistic] of top) {
     const because = model.label(source);
-    const stats = model.pairStats(because, productId);
+    const stats = target === undefined ? null : pairStatsOf(model, source, target);
     if (!stats || stats.count < REASON_MIN_COUNT || !(stats.lift > 1)) continue;
     reasons.push({ kind: 'bought-with', because, statistic, value, score: value * weight, stats });
   }
   return reasons;
+}
+
+/**
+ * The strongest `limit` contributions [source, value, weight, …] by value × weight, ties by the source's product
+ * id: the first `limit` of them sorted, found by a bounded insertion (O(n·limit)) without sorting them all.
+ */
+function strongestContributions<T extends readonly [number, number, number, ...unknown[]]>(
+  model: CoPurchaseModel,
+  items: readonly T[],
+  limit: number,
+): T[] {
+  const top: T[] = [];
+  const cap = Math.min(items.length, Math.trunc(limit));
+  for (let n = 0; n < items.length && cap > 0; n++) {
+    const item = items[n]!;
+    if (top.length === cap) {
+      if (!stronger(model, item, top[cap - 1]!)) continue;
+      top.pop();
+    }
+    let i = top.length;
+    top.push(item);
+    for (; i > 0 && stronger(model, item, top[i - 1]!); i--) top[i] = top[i - 1]!;
+    top[i] = item;
+  }
+  return top;
+}
+
+/** Whether contribution x comes before y: larger value × weight, then the smaller product id of the source. */
+function stronger(
+  model: CoPurchaseModel,
+  x: readonly [number, number, number, ...unknown[]],
+  y: readonly [number, number, number, ...unknown[]],
+): boolean {
+  const sx = x[1] * x[2];
+  const sy = y[1] * y[2];
+  return sx > sy || (sx === sy && model.label(x[0]) < model.label(y[0]));
+}
+
+/** Strongest reason first; equal scores keep their order (a stable insertion sort: the lists are short). */
+function sortByScore(reasons: RecommendationReason[]): void {
+  for (let i = 1; i < reasons.length; i++) {
+    const reason = reasons[i]!;
+    let j = i;
+    for (; j > 0 && reasons[j - 1]!.score < reason.score; j--) reasons[j] = reasons[j - 1]!;
+    reasons[j] = reason;
+  }
+}
+
+/**
+ * Statistics of the rule source→target by dense ids (what `model.pairStats` gives by product ids), or null when
+ * the two were never bought together. The pair count comes from source's cached neighbour list when target is
+ * in it (a reason's pair always is, unless the fit ranked it), else from the pair table.
+ */
+function pairStatsOf(model: CoPurchaseModel, source: number, target: number): PairStats | null {
+  if (source === target) return null;
+  const table = model.neighbourTable();
+  const start = source * table.k;
+  const end = start + (table.lengths[source] ?? 0);
+  let slot = start;
+  while (slot < end && table.ids[slot] !== target) slot++;
+  const count = slot < end ? table.pairCounts[slot]! : model.pairCountOf(source, target);
+  if (count === 0) return null;
+  return pairStats(count, model.countOf(source), model.countOf(target), model.basketCount);
 }
 
 /** Categories compare case-insensitively (declared interests are stored lower-cased). */
