@@ -4,7 +4,7 @@ import { isTactfulError } from '../errors/tactful-error.js';
 import type { OrderRecord } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
-import type { Store } from '../store/open.js';
+import { rawStore, type Store } from '../store/open.js';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
@@ -79,6 +79,21 @@ async function campaignProducts(t: Tactful): Promise<string[]> {
 }
 
 describeEachStore('merchandising', (getStore) => {
+  it("a product first seen in an order and one upserted without a date carry the engine's time, not the machine's", async () => {
+    const store = getStore();
+    const t = await createTactful({ store, shop: uniqueShop('merch-clock'), now: () => at(60) });
+    await t.orders.ingest([order('o-new', EMAIL, ['teapot'], 59)], 'shopify');
+    await t.products.upsert([{ id: 'kettle', title: 'Kettle', available: true }]);
+    const rows = await rawStore(store).query<{ product_id: string; updated_at: Date }>(
+      'select product_id, updated_at from products where shop_id = $1 order by product_id',
+      [t.shopId],
+    );
+    expect(rows.map((r) => [r.product_id, new Date(r.updated_at).toISOString()])).toEqual([
+      ['kettle', at(60).toISOString()],
+      ['teapot', at(60).toISOString()],
+    ]);
+  });
+
   it('gift cards and products out of stock are never recommended, and the list says which were left out', async () => {
     const t = await shop(getStore);
     const result = await t.recommend.forCustomer(EMAIL, { k: 6 });

@@ -35,6 +35,8 @@ export interface OrderContext {
   db: Db;
   keys: KeyRing;
   shopId: string;
+  /** The engine's clock: what a product first seen in an order and an order summary are stamped with. */
+  now: () => Date;
 }
 
 /** A stable, pseudonymous reference to the customer of an order: the email's blind index, else the platform id. */
@@ -118,7 +120,7 @@ export async function ingestOrders(
     const lineRows: Array<typeof orderLines.$inferInsert> = [];
     const productRows = new Map<string, typeof products.$inferInsert>();
     const replaced: string[] = [];
-    const now = new Date();
+    const now = ctx.now();
     for (const record of latest.values()) {
       const before = existing.get(record.id);
       if (before && before.updatedAt.getTime() > record.updatedAt.getTime()) {
@@ -220,7 +222,7 @@ export async function upsertProducts(
   records: readonly ProductRecord[],
   extra: { replenishDays?: ReadonlyMap<string, number> } = {},
 ): Promise<number> {
-  const now = new Date();
+  const now = ctx.now();
   const rows = records.map((p) => ({
     shopId: ctx.shopId,
     productId: p.id,
