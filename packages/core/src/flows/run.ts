@@ -134,7 +134,7 @@ export async function leaseDue(
       .limit(options.limit)
       .for('update', { skipLocked: true });
     if (due.length === 0) return [];
-    return tx
+    const leased = await tx
       .update(flowSteps)
       .set({ claimedBy: options.instanceId, leaseUntil: new Date(now.getTime() + options.leaseMs) })
       .where(
@@ -148,6 +148,9 @@ export async function leaseDue(
         ),
       )
       .returning();
+    // In the order they fell due (an UPDATE returns its rows in no particular order).
+    const position = new Map(due.map((d, i) => [d.orderId, i]));
+    return leased.sort((a, b) => position.get(a.orderId)! - position.get(b.orderId)!);
   });
 }
 
