@@ -740,7 +740,7 @@ function stronger(
 ): boolean {
   const sx = x[1] * x[2];
   const sy = y[1] * y[2];
-  return sx > sy || (sx === sy && model.label(x[0]) < model.label(y[0]));
+  return sx > sy || (sx === sy && compareStrings(model.label(x[0]), model.label(y[0])) < 0);
 }
 
 /** Strongest reason first; equal scores keep their order (a stable insertion sort: the lists are short). */
