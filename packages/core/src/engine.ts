@@ -115,6 +115,8 @@ export async function createTactful(options: CreateTactfulOptions): Promise<Tact
       processInbox(db, keys, handlers(opts.extra), {
         now,
         limit: opts.limit,
+        budgetMs: opts.budgetMs,
+        batches: opts.batches,
         shopId: opts.allShops ? undefined : shopId,
       }),
     targets: targetsApi,

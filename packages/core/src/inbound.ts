@@ -3,7 +3,8 @@
 import { and, eq } from 'drizzle-orm';
 import { appendAudit, type Actor } from './audit/log.js';
 import { fromExternalConsent } from './consent/external.js';
-import { recordConsent } from './consent/service.js';
+import { recordConsent, recordConsentBatch } from './consent/service.js';
+import { addressNoteStates } from './identity/address-notes.js';
 import { withShopTransaction, type ShopContext } from './shop/context.js';
 import type { KeyRing } from './store/keyring.js';
 import { TactfulError, isTactfulError } from './errors/tactful-error.js';
@@ -16,14 +17,96 @@ import { scheduleOnOrders } from './flows/schedule.js';
 import { changeEmail, ingestCustomerAttributes, noteCustomerAddress } from './profile/service.js';
 import { findSubjectByEmail } from './profile/subjects.js';
 import type { InboundEvent } from './ports.js';
+import type { ConsentEventInput } from './consent/event.js';
 import { assertShopErasable, recordInstalled, recordUninstalled } from './shop/lifecycle.js';
 import { products as productsTable, subjects as subjectsTable } from './store/schema.js';
-import type { InboundHandler } from './sync/inbox.js';
+import type { InboundBatch, InboundDelivery, InboundHandler } from './sync/inbox.js';
 
 export const handleInbound =
   (keys: KeyRing, now: () => Date) =>
   (extra: Partial<Record<InboundEvent['kind'], InboundHandler>> = {}): InboundHandler =>
-  async (event, meta, db) => {
+    Object.assign(handleOne(keys, now, extra), { batch: batchOf(keys, now, extra) });
+
+/** A batch's address notes include one that may change an address: its deliveries are handled one at a time. */
+class OneByOne extends Error {}
+
+const lower = (email: string | null | undefined) => (email ? [`email:${email.trim().toLowerCase()}`] : []);
+
+/**
+ * Orders, customers and consent facts, many deliveries of one shop and one system at a time (the inbox worker's
+ * batches): every customer's address note, then every consent fact in arrival order through the consent batch
+ * (one validation, one shop transaction; its fold is the one a delivery at a time gives), then the customers'
+ * attributes, then every order through the order ingest's batch. The inbox puts a person's customer or consent
+ * delivery into a batch only when no earlier delivery of the batch names the same person, so doing each kind
+ * in turn ends as handling them one by one does. A batch that throws is handled again one delivery at a time.
+ */
+function batchOf(
+  keys: KeyRing,
+  now: () => Date,
+  extra: Partial<Record<InboundEvent['kind'], InboundHandler>>,
+): InboundBatch {
+  return {
+    join(event) {
+      if (extra[event.kind]) return null;
+      switch (event.kind) {
+        case 'order':
+          return {
+            phase: 'order',
+            people: [...lower(event.order.email), ...(event.order.customerId ? [`id:${event.order.customerId}`] : [])],
+          };
+        case 'customer':
+          return {
+            phase: 'person',
+            people: [...lower(event.customer.email), ...(event.customer.id ? [`id:${event.customer.id}`] : [])],
+          };
+        case 'consent':
+          return {
+            phase: 'person',
+            people: [...lower(event.consent.email), ...(event.externalId ? [`id:${event.externalId}`] : [])],
+          };
+        default:
+          return null;
+      }
+    },
+    async run(deliveries: readonly InboundDelivery[], db) {
+      const first = deliveries[0];
+      if (!first) return;
+      const { shopId, system } = first.meta;
+      const c: ShopContext = { db, keys, shopId, now };
+      const actor: Actor = { type: 'webhook', id: system };
+      const customers = deliveries.flatMap((d) => (d.event.kind === 'customer' ? [d.event.customer] : []));
+      const notes = customers.flatMap((x) => (x.id && x.email ? [{ externalId: x.id, email: x.email }] : []));
+      if (notes.length > 0) {
+        const shopKeys = await keys.shop(db, shopId);
+        const states = await addressNoteStates(db, { keys, shopKeys, shopId }, system, notes);
+        if (states.includes('check')) throw new OneByOne('an address may have changed');
+      }
+      const consents: ConsentEventInput[] = [];
+      for (const { event } of deliveries) {
+        if (event.kind === 'consent') consents.push(fromExternalConsent(system, event.consent, event.externalId));
+        else if (event.kind === 'customer' && event.customer.emailConsent && event.customer.email)
+          consents.push(
+            fromExternalConsent(
+              system,
+              { ...event.customer.emailConsent, email: event.customer.email },
+              event.customer.id,
+            ),
+          );
+      }
+      if (consents.length > 0) await recordConsentBatch(c, consents, actor);
+      if (customers.length > 0) await ingestCustomerAttributes(c, customers, system, actor);
+      const orders = deliveries.flatMap((d) => (d.event.kind === 'order' ? [d.event.order] : []));
+      if (orders.length > 0) await ingestOrders(c, orders, system, scheduleOnOrders(c));
+    },
+  };
+}
+
+function handleOne(
+  keys: KeyRing,
+  now: () => Date,
+  extra: Partial<Record<InboundEvent['kind'], InboundHandler>>,
+): InboundHandler {
+  return async (event, meta, db) => {
     const c: ShopContext = { db, keys, shopId: meta.shopId, now };
     const actor: Actor = { type: 'webhook', id: meta.system };
     const own = extra[event.kind];
@@ -164,3 +247,4 @@ export const handleInbound =
         );
     }
   };
+}

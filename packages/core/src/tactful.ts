@@ -120,6 +120,10 @@ export interface Tactful {
     extra?: Partial<Record<InboundEvent['kind'], InboundHandler>>;
     allShops?: boolean;
     limit?: number;
+    /** How long one claim (one transaction) may keep handling, in ms; the rest waits for the next claim. */
+    budgetMs?: number;
+    /** false: one delivery at a time, none in batches (the bench's baseline). */
+    batches?: boolean;
   }): Promise<InboxReport>;
   /** Delivery functions for the dispatcher, one per connected adapter (keyed by its `system`). */
   targets(adapters: { platform?: CommercePlatform; provider?: EmailProvider }): Record<string, DeliverBatch>;

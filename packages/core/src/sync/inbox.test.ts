@@ -1,10 +1,13 @@
 import { expect, it } from 'vitest';
-import { createTactful } from '../engine.js';
+import { createTactful, engineInternals } from '../engine.js';
+import { handleInbound } from '../inbound.js';
 import { isTactfulError } from '../errors/tactful-error.js';
-import type { CommercePlatform, ConsentPush, EmailProvider, MemberChange, PushResult } from '../ports.js';
+import type { CommercePlatform, ConsentPush, EmailProvider, InboundEvent, MemberChange, PushResult } from '../ports.js';
+import type { Tactful } from '../tactful.js';
+import { processInboxClaim, type InboundHandler } from './inbox.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
-import { rawStore } from '../store/open.js';
+import { rawStore, type Store } from '../store/open.js';
 
 const meta = (deliveryId: string, topic = 'test') => ({
   system: 'shopify',
@@ -51,6 +54,124 @@ function memoryProvider(failEmail?: string): EmailProvider & { changes: MemberCh
       }),
     listMembers: async () => ({ items: [] }),
     getMember: async () => null,
+  };
+}
+
+const day = (n: number) => new Date(Date.UTC(2026, 3, 1 + n, 10));
+
+/** Deliveries of a busy shop: orders, customers (with consent and names) and consent facts, some for one person. */
+function mixedDeliveries(round: 'a' | 'b'): Array<[InboundEvent, string]> {
+  const consent = (email: string, id: string, purpose: string, state: 'granted' | 'withdrawn', n: number) => ({
+    kind: 'consent' as const,
+    externalId: id,
+    consent: {
+      email,
+      purpose,
+      state,
+      level: 'single' as const,
+      occurredAt: day(n),
+      sourceEventId: `s${n}`,
+      method: 'checkout' as const,
+    },
+  });
+  const customer = (id: string, email: string, firstName: string, n: number): InboundEvent => ({
+    kind: 'customer',
+    customer: {
+      id,
+      email,
+      firstName,
+      city: 'Lyon',
+      updatedAt: day(n),
+      emailConsent: {
+        email,
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: day(n),
+        sourceEventId: `cu${n}`,
+        method: 'sync',
+      },
+    },
+  });
+  const order = (
+    id: string,
+    email: string,
+    customerId: string | null,
+    products: string[],
+    n: number,
+  ): InboundEvent => ({
+    kind: 'order',
+    order: {
+      id,
+      email,
+      customerId,
+      createdAt: day(n),
+      updatedAt: day(n),
+      totalPrice: '12.00',
+      lines: products.map((productId) => ({ productId, title: productId, quantity: 1, price: '6.00' })),
+    },
+  });
+  const out: Array<[InboundEvent, string]> = [
+    [consent('fay@example.com', '1', 'personalization', 'granted', 1), 'customers_email_marketing_consent/update'],
+    [order('o1', 'fay@example.com', '1', ['p1', 'p2'], 2), 'orders/create'],
+    [customer('2', 'Gus@Example.com', 'Gus', 3), 'customers/update'],
+    [order('o2', 'gus@example.com', '2', ['p1', 'p3'], 4), 'orders/create'],
+    [order('o3', 'hal@example.com', null, ['p2', 'p3'], 5), 'orders/create'],
+    // Hal's customer record after his order, then his personalization: the same person again.
+    [customer('3', 'hal@example.com', 'Hal', 6), 'customers/update'],
+    [consent('hal@example.com', '3', 'personalization', 'granted', 7), 'customers_email_marketing_consent/update'],
+    [order('o1', 'fay@example.com', '1', ['p1'], 8), 'orders/updated'],
+    [consent('fay@example.com', '1', 'email_marketing', 'withdrawn', 9), 'customers_email_marketing_consent/update'],
+    [customer('1', 'fay@example.com', 'Fay', 10), 'customers/update'],
+  ];
+  // A purpose the shop never defined: refused for good, whatever else its claim holds.
+  if (round === 'a') out.splice(4, 0, [consent('ivy@example.com', '4', 'sms_marketing', 'granted', 4), 'poison']);
+  // Gus's address changed in Shopify: the change is made one delivery at a time.
+  if (round === 'b') out.push([customer('2', 'gus@new.example.com', 'Gus', 11), 'customers/update']);
+  return out;
+}
+
+/** What a shop ends with: consent, profiles, orders (with who they belong to), the model, the inbox's marks. */
+async function endState(t: Tactful, store: Store) {
+  const people = ['fay@example.com', 'gus@example.com', 'gus@new.example.com', 'hal@example.com', 'ivy@example.com'];
+  const consent = await Promise.all(
+    people.map((e) =>
+      t.consent.show(e).then(
+        (v) => v.purposes.map((p) => [p.purpose, p.state, p.since?.toISOString()]),
+        () => null,
+      ),
+    ),
+  );
+  const profiles = await Promise.all(
+    people.map((e) =>
+      t.profiles.show(e).then(
+        (v) => [v.personalization, v.externalIds, v.profile?.attributes, v.profile?.orders],
+        () => null,
+      ),
+    ),
+  );
+  const orders = await rawStore(store).query<{ order_id: string; subject_id: string | null; counted: boolean }>(
+    'select order_id, subject_id, counted from orders where shop_id = $1 order by order_id',
+    [t.shopId],
+  );
+  const owner = new Map<string, string>();
+  for (const o of orders) if (o.subject_id && !owner.has(o.subject_id)) owner.set(o.subject_id, `person${owner.size}`);
+  const model = await t.recommend.model();
+  const inboxRows = await rawStore(store).query<{
+    delivery_id: string;
+    done: boolean;
+    attempts: number;
+    last_error: string | null;
+  }>(
+    'select delivery_id, processed_at is not null as done, attempts, last_error from inbox where shop_id = $1 order by delivery_id',
+    [t.shopId],
+  );
+  return {
+    consent,
+    profiles,
+    orders: orders.map((o) => [o.order_id, o.subject_id ? owner.get(o.subject_id) : null, o.counted]),
+    pairs: [model.pairCount('p1', 'p2'), model.pairCount('p1', 'p3'), model.pairCount('p2', 'p3')],
+    inbox: inboxRows,
   };
 }
 
@@ -312,5 +433,140 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       [t.shopId],
     );
     expect(dead!.last_error).toMatch(/MAILCHIMP.MEMBER_IN_COMPLIANCE_STATE/);
+  });
+  it('inbox - a claim of orders, customers and consent is handled in batches and ends as one by one does; a poison delivery alone is refused', async () => {
+    const store = getStore();
+    const clock = () => new Date('2026-05-01T00:00:00Z');
+    const batched = await createTactful({ store, shop: uniqueShop(), now: clock });
+    const oneByOne = await createTactful({ store, shop: uniqueShop(), now: clock });
+    for (const t of [batched, oneByOne]) await t.settings.update({ connectedSystems: ['shopify'] });
+    // The real handler, with a note of what it was given: whole batches, or single deliveries.
+    const real = handleInbound(engineInternals(batched).keys, clock)();
+    const runs: string[][] = [];
+    const singles: string[] = [];
+    const handler: InboundHandler = Object.assign(
+      (event: InboundEvent, m: Parameters<InboundHandler>[1], db: Parameters<InboundHandler>[2]) => {
+        singles.push(m.deliveryId);
+        return real(event, m, db);
+      },
+      {
+        batch: {
+          join: real.batch!.join,
+          run: (
+            deliveries: Parameters<NonNullable<InboundHandler['batch']>['run']>[0],
+            db: Parameters<InboundHandler>[2],
+          ) => {
+            runs.push(deliveries.map((d) => d.meta.deliveryId));
+            return real.batch!.run(deliveries, db);
+          },
+        },
+      },
+    );
+    const { db } = rawStore(store);
+    const deliver = async (round: 'a' | 'b') => {
+      for (const [i, [event, topic]] of mixedDeliveries(round).entries()) {
+        const m = {
+          system: 'shopify',
+          deliveryId: `${round}${String(i).padStart(2, '0')}`,
+          receivedAt: new Date(Date.UTC(2026, 4, 1, 0, 0, i)),
+          topic,
+        };
+        for (const t of [batched, oneByOne]) await t.inbox.receive(t.shopId, event, m);
+      }
+    };
+
+    await deliver('a');
+    const first = await processInboxClaim(db, engineInternals(batched).keys, handler, {
+      shopId: batched.shopId,
+      now: clock,
+    });
+    expect(first).toEqual({ processed: 10, failed: 0, refused: 1, claimed: 11 });
+    // Hal's customer record follows his order: a new batch starts there, and with his consent another one; Fay's
+    // consent follows her order's update, her customer record her consent.
+    expect(runs).toEqual([
+      ['a00', 'a01', 'a02', 'a03', 'a04', 'a05'],
+      ['a07', 'a08'],
+    ]);
+    // The first batch held the poison delivery: it was rolled back and its deliveries handled one at a time.
+    expect(singles).toEqual(['a00', 'a01', 'a02', 'a03', 'a04', 'a05', 'a06', 'a09', 'a10']);
+    expect(await oneByOne.processInbox({ batches: false })).toEqual({ processed: 10, failed: 0, refused: 1 });
+
+    // Without a poison delivery the batches commit as a whole, but the one with an address change.
+    runs.length = 0;
+    singles.length = 0;
+    await deliver('b');
+    expect(
+      await processInboxClaim(db, engineInternals(batched).keys, handler, { shopId: batched.shopId, now: clock }),
+    ).toEqual({ processed: 11, failed: 0, refused: 0, claimed: 11 });
+    expect(runs).toEqual([
+      ['b00', 'b01', 'b02', 'b03', 'b04'],
+      ['b06', 'b07'],
+      ['b09', 'b10'],
+    ]);
+    expect(singles).toEqual(['b05', 'b08', 'b09', 'b10']);
+    expect(await oneByOne.processInbox({ batches: false })).toEqual({ processed: 11, failed: 0, refused: 0 });
+
+    const want = await endState(oneByOne, store);
+    expect(await endState(batched, store)).toEqual(want);
+    const refused = want.inbox.filter((r) => r.last_error);
+    expect(refused).toEqual([
+      { delivery_id: 'a04', done: true, attempts: 1, last_error: expect.stringMatching(/CONSENT.UNKNOWN_PURPOSE/) },
+    ]);
+    expect(want.orders.filter((o) => o[1])).toHaveLength(3);
+  });
+
+  it('inbox - a claim stops handling once its budget is spent and leaves the rest, in order, for the next claim', async () => {
+    const store = getStore();
+    const t = await createTactful({ store, shop: uniqueShop() });
+    const events: InboundEvent[] = [];
+    for (let i = 0; i < 4; i++)
+      events.push({
+        kind: 'order',
+        order: {
+          id: `o${i}`,
+          email: `p${i}@example.com`,
+          createdAt: day(i),
+          updatedAt: day(i),
+          lines: [{ productId: 'p1', title: 'Tea', quantity: 1 }],
+        },
+      });
+    for (let i = 0; i < 3; i++) events.push({ kind: 'product_deleted', productId: `x${i}`, occurredAt: day(i) });
+    for (const [i, event] of events.entries())
+      await t.inbox.receive(t.shopId, event, { ...meta(`d${i}`), receivedAt: new Date(Date.UTC(2026, 4, 1, 0, 0, i)) });
+    // Every reading of the clock is 10 ms later: the batch of four orders and two lone deliveries fit in 25 ms.
+    let ms = 0;
+    const clock = () => (ms += 10);
+    const { db } = rawStore(store);
+    const { keys } = engineInternals(t);
+    const handler = handleInbound(keys, () => new Date())();
+    const options = { shopId: t.shopId, budgetMs: 25, clock };
+    expect(await processInboxClaim(db, keys, handler, options)).toEqual({
+      processed: 6,
+      failed: 0,
+      refused: 0,
+      claimed: 7,
+    });
+    const pending = async () =>
+      (
+        await rawStore(store).query<{ delivery_id: string; attempts: number }>(
+          'select delivery_id, attempts from inbox where shop_id = $1 and processed_at is null order by delivery_id',
+          [t.shopId],
+        )
+      ).map((r) => [r.delivery_id, r.attempts]);
+    expect(await pending()).toEqual([['d6', 0]]);
+    expect(await processInboxClaim(db, keys, handler, options)).toEqual({
+      processed: 1,
+      failed: 0,
+      refused: 0,
+      claimed: 1,
+    });
+    expect(await pending()).toEqual([]);
+    // No budget: one claim takes everything, whatever the clock says.
+    await t.inbox.receive(t.shopId, events[4]!, meta('e1'));
+    await t.inbox.receive(t.shopId, events[5]!, meta('e2'));
+    expect(await processInboxClaim(db, keys, handler, { shopId: t.shopId, clock })).toMatchObject({
+      processed: 2,
+      claimed: 2,
+    });
   });
 });
