@@ -117,6 +117,7 @@ export async function createTactful(options: CreateTactfulOptions): Promise<Tact
         limit: opts.limit,
         budgetMs: opts.budgetMs,
         batches: opts.batches,
+        batchSize: opts.batchSize,
         shopId: opts.allShops ? undefined : shopId,
       }),
     targets: targetsApi,

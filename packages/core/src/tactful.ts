@@ -124,6 +124,8 @@ export interface Tactful {
     budgetMs?: number;
     /** false: one delivery at a time, none in batches (the bench's baseline). */
     batches?: boolean;
+    /** The most deliveries handled in one batch (default 500). */
+    batchSize?: number;
   }): Promise<InboxReport>;
   /** Delivery functions for the dispatcher, one per connected adapter (keyed by its `system`). */
   targets(adapters: { platform?: CommercePlatform; provider?: EmailProvider }): Record<string, DeliverBatch>;

@@ -4,6 +4,12 @@ import type { Logger } from 'pino';
 export interface WorkerOptions {
   /** How often stored deliveries are processed (default 1 s). */
   intervalMs?: number;
+  /**
+   * How stored deliveries are taken: `limit` deliveries a claim (one transaction; default 100 on embedded PGlite,
+   * 500 on PostgreSQL), handled for at most `budgetMs` a claim (default 50 ms on PGlite, 250 ms on PostgreSQL),
+   * in batches of at most `batchSize` (default 20 on PGlite, 500 on PostgreSQL) unless `batches` is false.
+   */
+  inbox?: { limit?: number; budgetMs?: number; batches?: boolean; batchSize?: number };
   /** With a provider: due flow steps are run every `flowsIntervalMs` (default 60 s). */
   flows?: { provider: EmailProvider; publicUrl: string; intervalMs?: number };
 }
@@ -15,6 +21,11 @@ export interface WorkerOptions {
  */
 export function startWorkers(tactful: Tactful, logger: Logger, options: WorkerOptions = {}): { stop(): Promise<void> } {
   const interval = options.intervalMs ?? 1000;
+  // Embedded PGlite runs one transaction at a time: while a claim's is open, even a webhook's acknowledgement
+  // waits. Claims there are small and short, so acknowledgements get the database often (server PostgreSQL
+  // runs them side by side).
+  const embedded = tactful.store.kind === 'pglite';
+  const inbox = options.inbox ?? {};
   const flows = options.flows ? startFlowWorker(tactful, logger, options.flows) : null;
   let running: Promise<void> | null = null;
   let stopped = false;
@@ -22,9 +33,13 @@ export function startWorkers(tactful: Tactful, logger: Logger, options: WorkerOp
     if (running || stopped) return;
     running = (async () => {
       try {
-        // Embedded PGlite runs one statement at a time: while a batch's transaction is open, even a webhook's
-        // acknowledgement waits. Small batches keep that wait short (server PostgreSQL runs them side by side).
-        const report = await tactful.processInbox({ allShops: true, limit: tactful.store.kind === 'pglite' ? 5 : 100 });
+        const report = await tactful.processInbox({
+          allShops: true,
+          limit: inbox.limit ?? (embedded ? 100 : 500),
+          budgetMs: inbox.budgetMs ?? (embedded ? 50 : 250),
+          batchSize: inbox.batchSize ?? (embedded ? 20 : 500),
+          ...(inbox.batches === false ? { batches: false } : {}),
+        });
         if (report.processed + report.failed + report.refused > 0) logger.info({ inbox: report }, 'inbox processed');
       } catch (error) {
         logger.error(

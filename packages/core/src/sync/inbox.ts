@@ -108,6 +108,8 @@ export interface InboxOptions {
   clock?: () => number;
   /** Handle deliveries in batches where the handler can (default true); false: one at a time. */
   batches?: boolean | undefined;
+  /** The most deliveries one batch holds (default 500): smaller batches let the budget cut a claim finer. */
+  batchSize?: number | undefined;
 }
 
 type ClaimedRow = typeof inbox.$inferSelect;
@@ -133,7 +135,7 @@ function decodeEvent(text: string): InboundEvent {
  * handler can batch, of one system, where no customer or consent delivery follows another delivery naming the
  * same person; every other delivery alone, in its place.
  */
-function plan(items: readonly Item[], batch: InboundBatch | undefined): Item[][] {
+function plan(items: readonly Item[], batch: InboundBatch | undefined, batchSize: number): Item[][] {
   const units: Item[][] = [];
   let open: { items: Item[]; system: string; people: Set<string> } | null = null;
   const close = () => {
@@ -151,7 +153,7 @@ function plan(items: readonly Item[], batch: InboundBatch | undefined): Item[][]
     if (
       !current ||
       current.system !== item.row.system ||
-      current.items.length >= MAX_BATCH ||
+      current.items.length >= batchSize ||
       (joins.phase === 'person' && joins.people.some((p) => current.people.has(p)))
     ) {
       close();
@@ -279,7 +281,7 @@ export async function processInboxClaim(
     };
     let handled = 0;
     units: for (const items of byShop.values()) {
-      for (const unit of plan(items, batch)) {
+      for (const unit of plan(items, batch, Math.max(1, options.batchSize ?? MAX_BATCH))) {
         if (handled > 0 && clock() - started >= budgetMs) break units;
         handled += 1;
         if (unit.length === 1 || !batch) {
