@@ -138,32 +138,27 @@ function decodeEvent(text: string): InboundEvent {
 function plan(items: readonly Item[], batch: InboundBatch | undefined, batchSize: number): Item[][] {
   const units: Item[][] = [];
   let open: { items: Item[]; system: string; people: Set<string> } | null = null;
-  const close = () => {
-    if (open) units.push(open.items);
-    open = null;
-  };
   for (const item of items) {
     const joins = batch && item.delivery ? batch.join(item.delivery.event) : null;
     if (!joins) {
-      close();
+      if (open) units.push(open.items);
+      open = null;
       units.push([item]);
       continue;
     }
-    const current = open as { items: Item[]; system: string; people: Set<string> } | null;
     if (
-      !current ||
-      current.system !== item.row.system ||
-      current.items.length >= batchSize ||
-      (joins.phase === 'person' && joins.people.some((p) => current.people.has(p)))
+      !open ||
+      open.system !== item.row.system ||
+      open.items.length >= batchSize ||
+      (joins.phase === 'person' && joins.people.some((p) => open?.people.has(p)))
     ) {
-      close();
+      if (open) units.push(open.items);
       open = { items: [], system: item.row.system, people: new Set() };
     }
-    const target = open as unknown as { items: Item[]; people: Set<string> };
-    target.items.push(item);
-    for (const p of joins.people) target.people.add(p);
+    open.items.push(item);
+    for (const p of joins.people) open.people.add(p);
   }
-  close();
+  if (open) units.push(open.items);
   return units;
 }
 
