@@ -7,7 +7,7 @@
  * 3 seconds, so a navigation that reused an old token would be refused.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
 import pino from 'pino';
@@ -62,7 +62,18 @@ const signInShown = () => page.locator('form[action="/admin/login"]').count();
 const lastToken = () => issued[issued.length - 1];
 const lastSent = () => sent[sent.length - 1];
 
+/**
+ * Time passes for every token issued so far, past the verifier's clock tolerance, without waiting for it: the app
+ * runs in this process and @shopify/shopify-api checks a token's exp against Date, so the test moves Date on (the
+ * tokens issued afterwards are minted on the same clock). Timers and the browser's own clock stay real.
+ */
+function letTokensExpire(): void {
+  vi.setSystemTime(Date.now() + PAST_LIFETIME_MS);
+}
+
 beforeAll(async () => {
+  // Date only, still running with real time (see letTokensExpire); the files sharing this worker get it back in afterAll.
+  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: SHOP });
   const port = await freePort();
@@ -105,6 +116,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   await store?.close();
+  vi.useRealTimers();
 });
 
 describe('embedded admin in a browser: every navigation takes a fresh session token', () => {
@@ -148,7 +160,7 @@ describe('embedded admin in a browser: every navigation takes a fresh session to
     expect(issued).toHaveLength(4);
 
     // Every token used so far has expired (past the verifier's clock tolerance too): replayed, it opens nothing.
-    await page.waitForTimeout(PAST_LIFETIME_MS);
+    letTokensExpire();
     for (const old of [first, ...issued]) {
       const replay = await fetch(`${server.url}/admin/audit?id_token=${old}`, {
         headers: { accept: 'application/json' },
@@ -167,7 +179,7 @@ describe('embedded admin in a browser: every navigation takes a fresh session to
   }, 90_000);
 
   it('a reload after the token in the address expired answers "sign in", and the page loads itself again with a fresh token', async () => {
-    await page.waitForTimeout(PAST_LIFETIME_MS);
+    letTokensExpire();
     const before = issued.length;
     await page.reload();
     await page

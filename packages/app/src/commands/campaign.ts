@@ -8,7 +8,6 @@ import {
   type Tactful,
   formatMoney,
 } from '@tactful/core';
-import { createMailchimpProvider } from '@tactful/mailchimp';
 import type { Command } from 'commander';
 import { withEngine } from '../cli/engine.js';
 import { parseIsoDate, parsePositiveInt, table } from '../cli/parse.js';
@@ -70,6 +69,8 @@ export function publicUrlOf(ctx: CliContext, flags: { publicUrl?: string | undef
 export async function providerFromEnv(ctx: CliContext, tactful: Tactful): Promise<EmailProvider> {
   const config = readSyncConfig(ctx.io.env, { shopify: false, mailchimp: true });
   const settings = await tactful.settings.get();
+  // The Mailchimp adapter loads when a command sends, not at every start of the CLI.
+  const { createMailchimpProvider } = await import('@tactful/mailchimp');
   return createMailchimpProvider({
     apiKey: config.MAILCHIMP_API_KEY!,
     audienceId: config.MAILCHIMP_AUDIENCE_ID!,

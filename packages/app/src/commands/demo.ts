@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { CliContext, CommandModule } from '../cli/program.js';
-import { checkDemoFlags, runDemo } from '../demo/run.js';
 
 export const demoCommand: CommandModule = (program: Command, ctx: CliContext) => {
   program
@@ -19,6 +18,8 @@ export const demoCommand: CommandModule = (program: Command, ctx: CliContext) =>
 The dashboard holds the demo database while it runs: stop it (Ctrl-C) before running other commands on it.`,
     )
     .action(async (flags: { data?: string; customers: string; orders?: string; port: string; serve: boolean }) => {
+      // The demo (its sandboxes, pipeline and dashboard) loads when it runs, not at every start of the CLI.
+      const { checkDemoFlags, runDemo } = await import('../demo/run.js');
       // Every flag is checked before anything is wiped or started.
       const plan = checkDemoFlags(ctx, flags, {
         db: program.getOptionValueSource('db') === 'cli' ? ctx.globals().db : undefined,

@@ -1,12 +1,8 @@
 import { createTactful, openStore } from '@tactful/core';
 import type { Command } from 'commander';
-import pino from 'pino';
 import type { CliContext, CommandModule } from '../cli/program.js';
-import { createApp } from '../server/app.js';
 import { providerFromEnv } from './campaign.js';
 import { readServeConfig } from '../server/config.js';
-import { startServer } from '../server/start.js';
-import { startWorkers } from '../server/workers.js';
 import { untilSignal } from '../cli/signals.js';
 
 export const serveCommand: CommandModule = (program: Command, ctx: CliContext) => {
@@ -34,6 +30,13 @@ Environment:
   MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID  campaigns are sent from the admin through this audience`,
     )
     .action(async () => {
+      // The web app (express, pino, the adapters' routes) loads when it runs, not at every start of the CLI.
+      const [{ default: pino }, { createApp }, { startServer }, { startWorkers }] = await Promise.all([
+        import('pino'),
+        import('../server/app.js'),
+        import('../server/start.js'),
+        import('../server/workers.js'),
+      ]);
       const { db, shop } = ctx.globals();
       // Every problem of the configuration is reported at once (CONFIG.INVALID, exit 2).
       const config = readServeConfig({ ...ctx.io.env, TACTFUL_DB: db, TACTFUL_SHOP: shop });

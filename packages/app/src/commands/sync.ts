@@ -1,13 +1,12 @@
 import { createTactful, openStore, TactfulError, type SyncReport, type Tactful } from '@tactful/core';
-import { createShopifyPlatform, type ShopifyPlatform } from '@tactful/shopify';
-import { createMailchimpProvider, type MailchimpProvider } from '@tactful/mailchimp';
+import type { ShopifyPlatform } from '@tactful/shopify';
+import type { MailchimpProvider } from '@tactful/mailchimp';
 import type { Command } from 'commander';
 import { CliExit, EXIT } from '../cli/io.js';
 import { table } from '../cli/parse.js';
 import { withProgress } from '../cli/progress.js';
 import type { CliContext, CommandModule } from '../cli/program.js';
 import { readSyncConfig, type SyncConfig } from '../server/config.js';
-import { storeSessionStorage } from '../server/shopify-sessions.js';
 
 /**
  * `tactful sync`: pulls what changed in Shopify and Mailchimp since the last successful sync and delivers the
@@ -32,6 +31,11 @@ async function buildAdapters(
   let shopify: ShopifyPlatform | undefined;
   let mailchimp: MailchimpProvider | undefined;
   if (systems.shopify) {
+    // The adapters load when a sync runs, not at every start of the CLI.
+    const [{ createShopifyPlatform }, { storeSessionStorage }] = await Promise.all([
+      import('@tactful/shopify'),
+      import('../server/shopify-sessions.js'),
+    ]);
     let accessToken = config.SHOPIFY_ACCESS_TOKEN;
     if (accessToken === undefined) {
       const sessions = await storeSessionStorage(tactful).findSessionsByShop(tactful.shopId);
@@ -61,7 +65,10 @@ async function buildAdapters(
       problems.push(
         "MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID: are required to sync Mailchimp, unless Mailchimp is connected on the admin's Connections page (Settings → Connections)",
       );
-    else mailchimp = createMailchimpProvider({ apiKey, audienceId, requireDoubleOptIn: settings.requireDoubleOptIn });
+    else {
+      const { createMailchimpProvider } = await import('@tactful/mailchimp');
+      mailchimp = createMailchimpProvider({ apiKey, audienceId, requireDoubleOptIn: settings.requireDoubleOptIn });
+    }
   }
   if (problems.length > 0)
     throw new TactfulError(
