@@ -4,40 +4,41 @@
  * events costs about a dozen round trips instead of a dozen per event; the rules are applied event by
  * event in memory, in arrival order, exactly as for a single event.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
-import { insertAuditRows, nextAuditRow, type AuditRow } from '../audit/log.js';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import {
+  byteaArray,
+  readIdentities,
+  readSubjects,
+  type KnownEvent,
+  type PushedRow,
+  type StateRow,
+} from './batch-reads.js';
+import { nextAuditRow, type AuditRow } from '../audit/log.js';
 import { TactfulError } from '../errors/tactful-error.js';
-import { newSubjectRow, subjectsByIndexes, type StoredSubject } from '../profile/subjects.js';
+import { newSubjectRow, type StoredSubject } from '../profile/subjects.js';
 import { hmac } from '../crypto/cipher.js';
 import { repointAddress } from '../identity/change.js';
-import {
-  EMAIL,
-  holdersOf,
-  identifierIndex,
-  insertIdentifiers,
-  newIdentifierRow,
-  suppressionsOf,
-  type IdentifierRow,
-} from '../identity/identifiers.js';
-import { emailRef, linkOrders, type OrderRef } from '../identity/orders.js';
+import { EMAIL, identifierIndex, newIdentifierRow, type IdentifierRow } from '../identity/identifiers.js';
+import { emailRef, linkOrdersQuery, type OrderRef } from '../identity/orders.js';
 import { openForSubject } from '../store/keyring.js';
 import type { ShopSession } from '../shop/context.js';
-import { consentState, outbox, pushedConsent, subjects, suppression } from '../store/schema.js';
-import { bulkInsert } from '../store/bulk.js';
-import { enqueue, type EnqueueInput } from '../sync/outbox.js';
+import { auditLog, consentLedger, consentState, pushedConsent, subjectIdentifiers, subjects } from '../store/schema.js';
+import { bulkInsertQuery } from '../store/bulk.js';
+import { enqueueQuery, type EnqueueInput } from '../sync/outbox.js';
 import type { ConsentEventData } from './event.js';
 import type { ConsentState, OptInLevel } from '../ports.js';
-import { foldConsent, isFirstPartyOptIn, type FoldedConsent } from './fold.js';
 import {
-  eventContentHash,
-  findBySources,
-  historiesOf,
-  insertLedgerRows,
-  nextLedgerRow,
-  toFoldable,
-  type LedgerRow,
-} from './ledger.js';
+  compareEvents,
+  foldConsent,
+  initialConsent,
+  isFirstPartyOptIn,
+  step,
+  type FoldableEvent,
+  type FoldedConsent,
+} from './fold.js';
+import { eventContentHash, findBySources, nextLedgerRow, toFoldable, type LedgerRow } from './ledger.js';
 import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
+import { stopwatch } from './phases.js';
 
 export interface RecordOutcome {
   status: 'recorded' | 'duplicate';
@@ -49,7 +50,6 @@ export interface RecordOutcome {
   state: FoldedConsent;
 }
 
-type StateRow = typeof consentState.$inferSelect;
 const sourceKey = (system: string, eventId: string) => `${system}\u0000${eventId}`;
 const pairKey = (subjectId: string, purpose: string) => `${subjectId}\u0000${purpose}`;
 
@@ -67,13 +67,12 @@ function storedEventId(subjectKey: Buffer, system: string, eventId: string): str
     : eventId;
 }
 
-type PushedRow = typeof pushedConsent.$inferSelect;
 type Holder = IdentifierRow & { current: boolean };
 
 /** What the batch's events need to know of the store, read up front and kept current as events apply. */
 interface Known {
   /** Ledger rows by (source system, source event id): duplicates are answered, not recorded again. */
-  sources: Map<string, LedgerRow>;
+  sources: Map<string, KnownEvent>;
   /** Blind index of each address, and of each (system, id) pair, the events name. */
   emailIndex: Map<string, Buffer>;
   idIndex: Map<string, Buffer>;
@@ -84,12 +83,16 @@ interface Known {
   /** Subjects by their current address's index (hex), and by id. */
   byIndex: Map<string, StoredSubject>;
   byId: Map<string, StoredSubject>;
-  /** Ledger history, consent state and what was pushed to each system, by (subject, purpose). */
-  histories: Map<string, LedgerRow[]>;
+  /** Ledger history (in ledger order as read), consent state and what was pushed to each system, by (subject, purpose). */
+  histories: Map<string, KnownEvent[]>;
+  /** The fold of each (subject, purpose) the batch touched so far: its events in fold order and their result. */
+  folds: Map<string, { sorted: FoldableEvent[]; folded: FoldedConsent }>;
   states: Map<string, StateRow>;
   pushed: Map<string, PushedRow>;
   /** (system, subject) pairs with a consent push still waiting in the outbox. */
   pendingPush: Set<string>;
+  /** Subject keys unwrapped during the batch, by subject id: each is unwrapped once. */
+  subjectKeys: Map<string, Buffer | null>;
 }
 
 /** Everything the batch writes, gathered in memory and written in bulk at the end. */
@@ -128,7 +131,9 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
     conflictsAudited: new Set(),
   };
   const outcomes: RecordOutcome[] = [];
+  const lap = stopwatch();
   for (const event of events) outcomes.push(await applyEvent(s, known, writes, event));
+  lap('rules in memory (identify, unwrap, seal, chain, fold)');
   await writeAll(s, writes);
   return outcomes;
 }
@@ -136,15 +141,7 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
 /** The reads, set-based: a few queries for the whole batch. */
 async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): Promise<Known> {
   const { tx, shopId, keys, shopKeys } = s;
-  const sources = new Map(
-    (
-      await findBySources(
-        tx,
-        shopId,
-        events.filter((e) => !addressInside.test(e.source.eventId)).map((e) => e.source),
-      )
-    ).map((r) => [sourceKey(r.sourceSystem, r.sourceEventId), r]),
-  );
+  const lap = stopwatch();
   const emailIndex = new Map<string, Buffer>();
   for (const e of events)
     if (!emailIndex.has(e.subject.email)) emailIndex.set(e.subject.email, keys.emailIndex(shopKeys, e.subject.email));
@@ -153,62 +150,76 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
     for (const [system, id] of Object.entries(e.subject.externalIds ?? {}))
       if (!idIndex.has(pairKey(system, id))) idIndex.set(pairKey(system, id), identifierIndex(s, system, id));
   const indexes = [...emailIndex.values(), ...idIndex.values()];
-  const suppressed = await suppressionsOf(tx, shopId, indexes);
-  const holders = await holdersOf(tx, shopId, indexes);
-  const byIndex = new Map<string, StoredSubject>(
-    (await subjectsByIndexes(tx, shopId, [...emailIndex.values()])).map((r) => [r.emailIndex.toString('hex'), r]),
+  lap('blind indexes (hmac)');
+  const sourceIds = new Map<string, { system: string; eventId: string }>();
+  for (const e of events)
+    if (!addressInside.test(e.source.eventId))
+      sourceIds.set(sourceKey(e.source.system, e.source.eventId), {
+        system: e.source.system,
+        eventId: e.source.eventId,
+      });
+  const first = await readIdentities(tx, shopId, {
+    sources: [...sourceIds.values()],
+    indexes,
+    emailIndexes: [...emailIndex.values()],
+  });
+  lap('read 1: source ids, suppressions, identifiers, subjects');
+  const sources = new Map<string, KnownEvent>(
+    first.sources.map((r) => [sourceKey(r.sourceSystem, r.sourceEventId), r]),
   );
+  // Who holds each index: the current holder, else whoever held it last.
+  const holders = new Map<string, Holder>();
+  for (const row of first.identifiers) {
+    const hex = row.valueIndex.toString('hex');
+    const seen = holders.get(hex);
+    const better =
+      !seen ||
+      (row.validTo === null && seen.validTo !== null) ||
+      (row.validTo !== null && seen.validTo !== null && row.validTo.getTime() > seen.validTo.getTime());
+    if (better) holders.set(hex, { ...row, current: row.validTo === null });
+  }
+  const byIndex = new Map<string, StoredSubject>(first.subjects.map((r) => [r.emailIndex.toString('hex'), r]));
   const byId = new Map<string, StoredSubject>([...byIndex.values()].map((r) => [r.subjectId, r]));
   const heldElsewhere = [...new Set([...holders.values()].map((h) => h.subjectId))].filter((id) => !byId.has(id));
-  for (let i = 0; i < heldElsewhere.length; i += 1000)
-    for (const row of await tx
-      .select()
-      .from(subjects)
-      .where(and(eq(subjects.shopId, shopId), inArray(subjects.subjectId, heldElsewhere.slice(i, i + 1000)))))
-      if (row.wrappedKey) byId.set(row.subjectId, row);
-  const existingIds = [...byId.keys()];
-  const histories = new Map<string, LedgerRow[]>();
-  for (const row of await historiesOf(tx, shopId, existingIds)) {
+  const targets = new Set(s.settings.connectedSystems);
+  for (const e of events) targets.add(e.source.system);
+  const second = await readSubjects(tx, shopId, {
+    subjectIds: [...byId.keys(), ...heldElsewhere],
+    heldElsewhere,
+    targets: [...targets],
+  });
+  lap('read 2: histories, states, pushes, pending outbox');
+  for (const row of second.subjects) byId.set(row.subjectId, row);
+  const histories = new Map<string, KnownEvent[]>();
+  for (const row of second.histories) {
     const k = pairKey(row.subjectId, row.purpose);
     const list = histories.get(k);
     if (list) list.push(row);
     else histories.set(k, [row]);
   }
-  const states = new Map<string, StateRow>();
-  const pushed = new Map<string, PushedRow>();
-  for (let i = 0; i < existingIds.length; i += 1000) {
-    const ids = existingIds.slice(i, i + 1000);
-    for (const row of await tx
-      .select()
-      .from(consentState)
-      .where(and(eq(consentState.shopId, shopId), inArray(consentState.subjectId, ids)))) {
-      states.set(pairKey(row.subjectId, row.purpose), row);
-    }
-    for (const row of await tx
-      .select()
-      .from(pushedConsent)
-      .where(and(eq(pushedConsent.shopId, shopId), inArray(pushedConsent.subjectId, ids)))) {
-      pushed.set(`${row.system}\u0000${pairKey(row.subjectId, row.purpose)}`, row);
-    }
-  }
-  const pendingPush = new Set<string>();
-  for (let i = 0; i < existingIds.length; i += 1000)
-    for (const row of await tx
-      .select({ target: outbox.target, subjectId: outbox.subjectId })
-      .from(outbox)
-      .where(
-        and(
-          eq(outbox.shopId, shopId),
-          eq(outbox.kind, 'consent.push'),
-          eq(outbox.status, 'pending'),
-          inArray(outbox.subjectId, existingIds.slice(i, i + 1000)),
-        ),
-      ))
-      pendingPush.add(`${row.target}\u0000${row.subjectId}`);
-  return { sources, emailIndex, idIndex, suppressed, holders, byIndex, byId, histories, states, pushed, pendingPush };
+  const states = new Map<string, StateRow>(second.states.map((row) => [pairKey(row.subjectId, row.purpose), row]));
+  const pushed = new Map<string, PushedRow>(
+    second.pushed.map((row) => [`${row.system}\u0000${pairKey(row.subjectId, row.purpose)}`, row]),
+  );
+  const pendingPush = new Set(second.pending.map((row) => `${row.target}\u0000${row.subjectId}`));
+  return {
+    sources,
+    emailIndex,
+    idIndex,
+    suppressed: first.suppressed,
+    holders,
+    byIndex,
+    byId,
+    histories,
+    folds: new Map(),
+    states,
+    pushed,
+    pendingPush,
+    subjectKeys: new Map(),
+  };
 }
 
-function duplicateOutcome(known: Known, seen: LedgerRow, contentHash: string, eventId: string): RecordOutcome {
+function duplicateOutcome(known: Known, seen: KnownEvent, contentHash: string, eventId: string): RecordOutcome {
   if (seen.contentHash !== contentHash) {
     throw new TactfulError(
       'CONSENT.CONFLICT',
@@ -353,7 +364,11 @@ async function identify(
     if (past && !past.current) subject = byId.get(past.subjectId);
   }
   if (!subject) return register(s, known, writes, original, index);
-  const subjectKey = s.keys.unwrapSubjectKey(s.shopKeys, s.shopId, subject.subjectId, subject.wrappedKey);
+  let subjectKey = known.subjectKeys.get(subject.subjectId);
+  if (subjectKey === undefined) {
+    subjectKey = s.keys.unwrapSubjectKey(s.shopKeys, s.shopId, subject.subjectId, subject.wrappedKey);
+    known.subjectKeys.set(subject.subjectId, subjectKey);
+  }
   if (!subjectKey)
     throw new TactfulError(
       'CONSENT.SUPPRESSED',
@@ -373,6 +388,7 @@ function register(
   const created = newSubjectRow(s, original.subject.email, undefined, s.recordedAt);
   const subject = created.row;
   s.keys.rememberSubjectKey(s.shopId, subject.subjectId, created.key);
+  known.subjectKeys.set(subject.subjectId, created.key);
   known.byIndex.set(index.toString('hex'), subject);
   known.byId.set(subject.subjectId, subject);
   writes.newSubjects.push(subject);
@@ -458,8 +474,7 @@ function recordEvent(s: ShopSession, known: Known, writes: Writes, event: Identi
   const history = known.histories.get(key) ?? [];
   history.push(row);
   known.histories.set(key, history);
-
-  const folded = foldConsent(history.map(toFoldable));
+  const folded = foldWith(known, key, history, row);
   const before = known.states.get(key);
   const stateChanged = folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level);
   if (
@@ -516,6 +531,27 @@ function recordEvent(s: ShopSession, known: Known, writes: Writes, event: Identi
 }
 
 /**
+ * The pair's state with `added` (the last of `history`) in it, the same as folding the whole history again: an
+ * event that sorts after every earlier one is one more step from the state before; one that sorts among them
+ * (a late report) folds the sorted events again. The events stay sorted, so neither sorts the history anew.
+ */
+function foldWith(known: Known, key: string, history: readonly KnownEvent[], added: KnownEvent): FoldedConsent {
+  let fold = known.folds.get(key);
+  if (!fold) {
+    const earlier = history.slice(0, -1).map(toFoldable).sort(compareEvents);
+    fold = { sorted: earlier, folded: earlier.reduce(step, initialConsent) };
+    known.folds.set(key, fold);
+  }
+  const event = toFoldable(added);
+  const { sorted } = fold;
+  let at = sorted.length;
+  while (at > 0 && compareEvents(sorted[at - 1]!, event) > 0) at--;
+  sorted.splice(at, 0, event);
+  fold.folded = at === sorted.length - 1 ? step(fold.folded, event) : sorted.reduce(step, initialConsent);
+  return fold.folded;
+}
+
+/**
  * Tells every other connected system of a changed state. The source already holds it, unless a write of ours
  * with another state is still on its way there: then it is told again, so the last word it gets is this one.
  */
@@ -524,7 +560,7 @@ function pushChange(
   known: Known,
   writes: Writes,
   event: Identified,
-  change: { folded: FoldedConsent; history: readonly LedgerRow[]; overtaken: boolean },
+  change: { folded: FoldedConsent; history: readonly KnownEvent[]; overtaken: boolean },
 ): void {
   const { data, subject, subjectKey } = event;
   const { folded } = change;
@@ -565,41 +601,56 @@ function pushChange(
   }
 }
 
-/** The writes, in bulk, in the order the tables depend on each other. */
+/**
+ * The writes: every row of the batch in ONE statement (a `with` of one insert, upsert, update or delete per
+ * table), then the few that read what it wrote (external ids, profiles). A round trip costs the most on a busy
+ * machine, where the database process waits to be scheduled for each one.
+ */
 async function writeAll(s: ShopSession, writes: Writes): Promise<void> {
   const { tx, shopId } = s;
-  if (writes.unsuppress.length > 0)
-    await tx
-      .delete(suppression)
-      .where(and(eq(suppression.shopId, shopId), inArray(suppression.emailIndex, writes.unsuppress)));
-  await bulkInsert(tx, subjects, writes.newSubjects);
-  await insertIdentifiers(tx, writes.newIdentifiers);
-  // Orders placed before Tactful knew the person (by their address or an id of theirs) join them now.
-  await linkOrders(tx, shopId, writes.newRefs);
+  const lap = stopwatch();
+  const parts = [
+    writes.unsuppress.length > 0
+      ? sql`delete from suppression where shop_id = ${shopId} and email_index = any(${byteaArray(writes.unsuppress)})`
+      : null,
+    bulkInsertQuery(subjects, writes.newSubjects),
+    bulkInsertQuery(subjectIdentifiers, writes.newIdentifiers, sql`on conflict do nothing`),
+    // Orders placed before Tactful knew the person (by their address or an id of theirs) join them now.
+    linkOrdersQuery(shopId, writes.newRefs),
+    bulkInsertQuery(consentLedger, writes.ledgerRows),
+    bulkInsertQuery(
+      consentState,
+      [...writes.stateUpserts.values()],
+      sql`on conflict (shop_id, subject_id, purpose) do update set state = excluded.state, level = excluded.level, since = excluded.since, decided_by = excluded.decided_by`,
+    ),
+    bulkInsertQuery(auditLog, writes.auditRows),
+    enqueueQuery(s.shopKeys, shopId, writes.outboxItems, s.recordedAt),
+    bulkInsertQuery(
+      pushedConsent,
+      [...writes.pushedUpserts.values()],
+      sql`on conflict (shop_id, system, subject_id, purpose) do update set state = excluded.state, occurred_at = excluded.occurred_at, pushed_at = excluded.pushed_at, in_flight = excluded.in_flight, reported_state = excluded.reported_state, reported_at = excluded.reported_at`,
+    ),
+  ].filter((q): q is SQL => q !== null);
+  lap('write: rows to JSON (encrypting outbox payloads)');
+  // Each part changes a table no other part touches, so none depends on seeing another's rows.
+  if (parts.length > 0)
+    await tx.execute(
+      sql`with ${sql.join(
+        parts.map((q, i) => sql`${sql.raw(`w${i}`)} as (${q})`),
+        sql`, `,
+      )} select 1`,
+    );
+  lap('write: one statement (ledger, state, audit, outbox, pushes, subjects)');
   for (const subject of writes.changedExternalIds.values()) {
     await tx
       .update(subjects)
       .set({ externalIds: subject.externalIds })
       .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subject.subjectId)));
   }
-  await insertLedgerRows(tx, writes.ledgerRows);
-  await bulkInsert(
-    tx,
-    consentState,
-    [...writes.stateUpserts.values()],
-    sql`on conflict (shop_id, subject_id, purpose) do update set state = excluded.state, level = excluded.level, since = excluded.since, decided_by = excluded.decided_by`,
-  );
-  await insertAuditRows(tx, writes.auditRows);
   // Minimisation: a withdrawal purges the profile and a fresh grant rebuilds it from the order history, in the
   // same transaction as the consent change.
   const granted = [...writes.profileTransitions].filter(([, g]) => g).map(([id]) => id);
   await purgeProfiles(tx, shopId, s.head, [...writes.profileRevoked], s.actor, s.recordedAt);
   await rebuildProfiles(tx, shopId, s.head, granted, s.actor, s.recordedAt);
-  await enqueue(tx, s.keys, shopId, writes.outboxItems, s.recordedAt);
-  await bulkInsert(
-    tx,
-    pushedConsent,
-    [...writes.pushedUpserts.values()],
-    sql`on conflict (shop_id, system, subject_id, purpose) do update set state = excluded.state, occurred_at = excluded.occurred_at, pushed_at = excluded.pushed_at, in_flight = excluded.in_flight, reported_state = excluded.reported_state, reported_at = excluded.reported_at`,
-  );
+  lap('write: profiles');
 }

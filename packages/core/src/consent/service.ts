@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { and, eq, isNull } from 'drizzle-orm';
 import { appendAudit, type Actor } from '../audit/log.js';
 import { TactfulError } from '../errors/tactful-error.js';
@@ -15,6 +16,7 @@ import { applyEvents, type RecordOutcome } from './ingest.js';
 import { listPurposes, type Purpose } from './purposes.js';
 import { newTokenId, signToken, verifyToken } from './tokens.js';
 import { ONE_CLICK_UNSUBSCRIBE_FORM } from './method-label.js';
+import { addPhase, stopwatch } from './phases.js';
 
 export type { RecordOutcome } from './ingest.js';
 
@@ -75,6 +77,7 @@ export async function recordConsentBatch(
   inputs: readonly unknown[],
   actor: Actor,
 ): Promise<RecordOutcome[]> {
+  const lap = stopwatch();
   const purposes = await purposeMap(ctx.db, ctx.shopId);
   const now = ctx.now();
   const events = inputs.map((input, i) => {
@@ -89,12 +92,19 @@ export async function recordConsentBatch(
       throw error;
     }
   });
-  return withShopTransaction(ctx, actor, async (s) => {
-    const out: RecordOutcome[] = [];
+  lap('validate (purposes, zod, clock)');
+  let inside = 0;
+  const out = await withShopTransaction(ctx, actor, async (s) => {
+    const t0 = performance.now();
+    const outcomes: RecordOutcome[] = [];
     for (let i = 0; i < events.length; i += 2000)
-      for (const outcome of await applyEvents(s, events.slice(i, i + 2000))) out.push(outcome);
-    return out;
+      for (const outcome of await applyEvents(s, events.slice(i, i + 2000))) outcomes.push(outcome);
+    inside = performance.now() - t0;
+    return outcomes;
   });
+  lap('transaction');
+  addPhase('transaction', -inside);
+  return out;
 }
 
 export interface PurposeConsentView {

@@ -4,7 +4,7 @@
  * an address or an id becomes theirs — their orders are linked to them, so nothing about them stays behind
  * under an address.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../store/open.js';
 
 export interface OrderRef {
@@ -23,4 +23,13 @@ export async function linkOrders(tx: Db, shopId: string, refs: readonly OrderRef
       from jsonb_to_recordset(${JSON.stringify(refs.slice(i, i + 5000))}::jsonb) as x(subject_id text, ref text)
       where o.shop_id = ${shopId} and o.subject_id is null and o.customer_ref = x.ref`);
   }
+}
+
+/** The update `linkOrders` runs, as one statement for any number of references (to run inside a larger one). */
+export function linkOrdersQuery(shopId: string, refs: readonly OrderRef[]): SQL | null {
+  if (refs.length === 0) return null;
+  return sql`
+    update orders o set subject_id = x.subject_id
+    from jsonb_to_recordset(${JSON.stringify(refs)}::jsonb) as x(subject_id text, ref text)
+    where o.shop_id = ${shopId} and o.subject_id is null and o.customer_ref = x.ref`;
 }

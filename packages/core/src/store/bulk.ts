@@ -14,7 +14,17 @@ export async function bulkInsert<T extends PgTable>(
   rows: ReadonlyArray<T['$inferInsert']>,
   onConflict?: SQL,
 ): Promise<void> {
-  if (rows.length === 0) return;
+  const query = bulkInsertQuery(table, rows, onConflict);
+  if (query) await tx.execute(query);
+}
+
+/** The statement `bulkInsert` runs, to run later or inside a larger one (a `with` of several); null for no rows. */
+export function bulkInsertQuery<T extends PgTable>(
+  table: T,
+  rows: ReadonlyArray<T['$inferInsert']>,
+  onConflict?: SQL,
+): SQL | null {
+  if (rows.length === 0) return null;
   const columns = getTableColumns(table);
   const present = Object.keys(columns).filter((prop) =>
     rows.some((r) => (r as Record<string, unknown>)[prop] !== undefined),
@@ -37,7 +47,5 @@ export async function bulkInsert<T extends PgTable>(
   const tableName = getTableName(table);
   const list = sql.raw(names.map((n) => `"${n}"`).join(', '));
   const tableId = sql.raw(`"${tableName}"`);
-  await tx.execute(
-    sql`insert into ${tableId} (${list}) select ${list} from jsonb_populate_recordset(null::${tableId}, ${json}::jsonb) ${onConflict ?? sql``}`,
-  );
+  return sql`insert into ${tableId} (${list}) select ${list} from jsonb_populate_recordset(null::${tableId}, ${json}::jsonb) ${onConflict ?? sql``}`;
 }

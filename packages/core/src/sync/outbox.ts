@@ -1,10 +1,10 @@
-import { and, asc, eq, inArray, lt, lte, notExists, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, lte, notExists, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { decrypt, encrypt } from '../crypto/cipher.js';
-import type { KeyRing } from '../store/keyring.js';
+import type { KeyRing, ShopKeys } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { outbox } from '../store/schema.js';
-import { bulkInsert } from '../store/bulk.js';
+import { bulkInsertQuery } from '../store/bulk.js';
 
 /**
  * The outbox: every change another system must learn of is written in the same transaction as the change
@@ -30,9 +30,16 @@ export interface EnqueueInput {
 
 export async function enqueue(tx: Db, keys: KeyRing, shopId: string, items: EnqueueInput[], now: Date): Promise<void> {
   if (items.length === 0) return;
-  const shopKeys = await keys.shop(tx, shopId);
-  await bulkInsert(
-    tx,
+  const query = enqueueQuery(await keys.shop(tx, shopId), shopId, items, now);
+  if (query) await tx.execute(query);
+}
+
+/**
+ * The insert `enqueue` runs, for a caller that writes it together with its other rows in one statement. The
+ * rows get their ids in the order of `items`: a person's changes to one target are delivered in that order.
+ */
+export function enqueueQuery(shopKeys: ShopKeys, shopId: string, items: EnqueueInput[], now: Date): SQL | null {
+  return bulkInsertQuery(
     outbox,
     items.map((item) => ({
       shopId,
