@@ -27,6 +27,7 @@ const sections = [
   'mailchimp-sync',
   'load',
   'scale',
+  'memory',
 ];
 // `--name=value` (or `--name value`) options go to the sections (e.g. `npm run bench -- scale --max 1000000`).
 const args: string[] = [];
@@ -181,6 +182,11 @@ await section('load', async () => {
 await section('scale', async () => {
   const mod = await import('./scale.js');
   return mod.benchScale(pg?.url);
+});
+
+await section('memory', async () => {
+  const mod = await import('./memory.js');
+  return mod.benchMemory();
 });
 
 mkdirSync('.bench', { recursive: true });

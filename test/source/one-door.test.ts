@@ -38,6 +38,7 @@ const storageHarnesses = new Map<string, string>([
   ['test/embedded-lock/claimant.ts', 'a child process that holds core’s embedded-folder lock'],
   ['bench/load.ts', 'creates and drops a PostgreSQL database per run'],
   ['bench/segments.ts', 'bulk-generates 100 000 encrypted profiles straight into core’s tables'],
+  ['bench/memory.ts', 'opens a bare PGlite in a child process: PGlite’s own memory, measured beside the app’s'],
 ]);
 
 const isTest = (file: string) =>

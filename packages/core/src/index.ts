@@ -57,6 +57,7 @@ export type {
 } from './ports.js';
 // store, keys and the engine
 export { openStore, DEFAULT_STORE_URL } from './store/open.js';
+export { collectGarbage } from './store/collect-garbage.js';
 export type { Store, OpenStoreOptions } from './store/open.js';
 export { createTactful, normaliseShop, bodyDeliveryId } from './engine.js';
 export type { CreateTactfulOptions } from './engine.js';

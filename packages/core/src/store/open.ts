@@ -5,6 +5,7 @@ import type { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { TactfulError } from '../errors/tactful-error.js';
 import { loadOrCreateSecretFile, parseMasterSecret } from '../crypto/master-secret.js';
+import { collectGarbage } from './collect-garbage.js';
 import { lockFolder, type FolderLock } from './folder-lock.js';
 import { pgliteImagePath, readPgliteImage, writePgliteImage } from './pglite-image.js';
 import { schema } from './schema.js';
@@ -133,7 +134,8 @@ async function openPglite(
       : (await import('node:crypto')).randomBytes(32);
   // A database not created yet may start from the migrated image (see pglite-image.ts).
   const migrations = migrationsFolder();
-  const imagePath = folder && existsSync(join(folder, 'PG_VERSION')) ? undefined : pgliteImagePath(migrations);
+  const exists = folder !== undefined && existsSync(join(folder, 'PG_VERSION'));
+  const imagePath = exists ? undefined : pgliteImagePath(migrations);
   const image = imagePath ? readPgliteImage(imagePath) : undefined;
   let client: InstanceType<typeof PGlite>;
   try {
@@ -159,6 +161,9 @@ async function openPglite(
     await client.close().catch(() => undefined);
     throw error;
   }
+  // initdb ran in WebAssembly instances of its own, closed now but ~450 MB until V8 collects them, which an idle
+  // server never makes it do: the app idle on a new database would hold twice what it needs.
+  if (!exists && !image) await collectGarbage();
   return {
     db,
     kind: 'pglite',
