@@ -12,11 +12,20 @@ const sandbox = createShopifySandbox({
 });
 const server = setupServer(...sandbox.handlers);
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => sandbox.clearFaults());
+// A test's own shop (server.use) answers before the shared one, its bulk result URLs too: it goes after the test.
+afterEach(() => {
+  sandbox.clearFaults();
+  server.resetHandlers();
+});
 afterAll(() => server.close());
 
-async function gql(query: string, variables: Record<string, unknown> = {}, token = sandbox.accessToken) {
-  const response = await fetch(`${sandbox.adminUrl}/admin/api/2025-10/graphql.json`, {
+async function gql(
+  query: string,
+  variables: Record<string, unknown> = {},
+  token = sandbox.accessToken,
+  shop: { adminUrl: string } = sandbox,
+) {
+  const response = await fetch(`${shop.adminUrl}/admin/api/2025-10/graphql.json`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'X-Shopify-Access-Token': token },
     body: JSON.stringify({ query, variables }),
@@ -69,13 +78,25 @@ describe('shopify sandbox', () => {
   });
 
   it('throttles when the bucket is short and refuses a bad token with 401', async () => {
-    for (let i = 0; i < 100; i++) sandbox.addProduct({ title: `Throttle ${i}` });
+    // A shop of its own on a stopped clock: its bucket never refills, so throttling does not depend on how fast the
+    // machine runs, and the shared shop's bucket stays full for the tests after this one (draining it made them
+    // fail on a loaded machine).
+    const at = new Date('2026-01-01T00:00:00Z');
+    const shop = createShopifySandbox({
+      shop: 'throttle.myshopify.com',
+      bucket: { maximumAvailable: 1000, restoreRate: 50 },
+      now: () => at,
+    });
+    server.use(...shop.handlers);
+    for (let i = 0; i < 100; i++) shop.addProduct({ title: `Throttle ${i}` });
     let throttled = false;
     for (let i = 0; i < 40 && !throttled; i++) {
-      const { body } = await gql(`{ products(first: 100) { nodes { id title } } }`);
+      const { body } = await gql(`{ products(first: 100) { nodes { id title } } }`, {}, shop.accessToken, shop);
       throttled = body.errors?.[0]?.extensions?.code === 'THROTTLED';
     }
     expect(throttled).toBe(true);
+    expect(shop.throttleStatus().currentlyAvailable).toBeLessThan(100);
+    expect(sandbox.throttleStatus().currentlyAvailable).toBeGreaterThan(900);
     expect((await gql(`{ shop { name } }`, {}, 'shpat_wrong')).status).toBe(401);
   });
 
