@@ -4,9 +4,9 @@
  * instance keeps the model in memory and reloads it when the stored revision moved on.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../store/open.js';
+import { rows, type Db } from '../store/open.js';
 import { bulkInsert } from '../store/bulk.js';
-import { modelFit, modelPairs, modelProducts, modelState, orderLines, orders } from '../store/schema.js';
+import { modelFit, modelPairs, modelProducts, modelState } from '../store/schema.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { EaseFit } from './ease.js';
 import {
@@ -15,6 +15,7 @@ import {
   type CoPurchaseModel,
   type ModelOptions,
   type OrderBasketRow,
+  type PairCountRow,
 } from './model.js';
 
 /** Count changes of one or more baskets added (+1) or removed (-1). */
@@ -93,52 +94,87 @@ export async function modelRevision(db: Db, shopId: string): Promise<number> {
   return row?.revision ?? 0;
 }
 
-/** Loads the stored model: counts from the model tables, tracked orders from the counted orders. */
+interface OrderLineRow {
+  order_id: string;
+  customer_ref: string | null;
+  time: number;
+  product_id: string | null;
+}
+
+/** Orders (with their lines) and pairs read per page when a stored model is loaded. */
+export const LOAD_PAGE = { orders: 10_000, pairs: 50_000 } as const;
+
+/**
+ * Loads the stored model: counts from the model tables, tracked orders from the counted orders. Pairs and
+ * orders are read in keyset pages and added to the model as they come, so the load holds one page of rows at
+ * a time besides the model itself, whatever the shop's history; `page` is for tests.
+ */
 export async function loadModel(
   db: Db,
   shopId: string,
   options: ModelOptions = {},
+  page: { orders: number; pairs: number } = LOAD_PAGE,
 ): Promise<{ model: CoPurchaseModel; revision: number }> {
   const [state] = await db.select().from(modelState).where(eq(modelState.shopId, shopId));
   const productRows = await db
     .select({ productId: modelProducts.productId, count: modelProducts.count })
     .from(modelProducts)
     .where(eq(modelProducts.shopId, shopId));
-  const pairRows = await db
-    .select({ productA: modelPairs.productA, productB: modelPairs.productB, count: modelPairs.count })
-    .from(modelPairs)
-    .where(eq(modelPairs.shopId, shopId));
-  const tracked: OrderBasketRow[] = [];
-  if (options.trackOrders !== false) {
-    const lines = await db
-      .select({
-        orderId: orders.orderId,
-        customerRef: orders.customerRef,
-        createdAt: orders.createdAt,
-        productId: orderLines.productId,
-      })
-      .from(orders)
-      .innerJoin(orderLines, and(eq(orderLines.shopId, orders.shopId), eq(orderLines.orderId, orders.orderId)))
-      .where(and(eq(orders.shopId, shopId), eq(orders.counted, true)))
-      .orderBy(orders.orderId);
-    let current: OrderBasketRow | null = null;
-    for (const line of lines) {
-      if (!current || current.orderId !== line.orderId) {
-        current = {
-          orderId: line.orderId,
-          customerId: line.customerRef,
-          productIds: [],
-          time: line.createdAt.getTime(),
-        };
-        tracked.push(current);
-      }
-      if (!current.productIds.includes(line.productId)) current.productIds.push(line.productId);
-    }
-  }
   const model = modelFromSnapshot(
-    { version: 1, basketCount: state?.basketCount ?? 0, products: productRows, pairs: pairRows, orders: tracked },
+    { version: 1, basketCount: state?.basketCount ?? 0, products: productRows, pairs: [], orders: [] },
     options,
   );
+  const [pairTotal] = await rows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from model_pairs where shop_id = ${shopId}`,
+  );
+  model.reservePairs(Number(pairTotal?.n ?? 0));
+  for (let after: { a: string; b: string } | null = null; ; ) {
+    const pairRows: PairCountRow[] = await rows<PairCountRow>(
+      db,
+      sql`select product_a as "productA", product_b as "productB", count from model_pairs
+          where shop_id = ${shopId} ${after ? sql`and (product_a, product_b) > (${after.a}, ${after.b})` : sql``}
+          order by product_a, product_b limit ${page.pairs}`,
+    );
+    model.restorePairs(pairRows);
+    if (pairRows.length < page.pairs) break;
+    const last: PairCountRow = pairRows.at(-1)!;
+    after = { a: last.productA, b: last.productB };
+  }
+  if (model.tracksOrders) {
+    for (let after: string | null = null; ; ) {
+      // One page of counted orders with their lines (an order never straddles two pages); an order without
+      // lines comes once with a null product and is not tracked.
+      const lines: OrderLineRow[] = await rows<OrderLineRow>(
+        db,
+        sql`select o.order_id, o.customer_ref, floor(extract(epoch from o.created_at) * 1000)::float8 as time,
+                   l.product_id
+            from (select order_id, customer_ref, created_at from orders
+                  where shop_id = ${shopId} and counted ${after === null ? sql`` : sql`and order_id > ${after}`}
+                  order by order_id limit ${page.orders}) o
+            left join order_lines l on l.shop_id = ${shopId} and l.order_id = o.order_id
+            order by o.order_id`,
+      );
+      const tracked: OrderBasketRow[] = [];
+      let current: OrderBasketRow | null = null;
+      let pageOrders = 0;
+      for (const line of lines) {
+        if (line.order_id !== after) {
+          after = line.order_id;
+          pageOrders++;
+          current = null;
+        }
+        if (line.product_id === null) continue;
+        if (!current) {
+          current = { orderId: line.order_id, customerId: line.customer_ref, productIds: [], time: Number(line.time) };
+          tracked.push(current);
+        }
+        if (!current.productIds.includes(line.product_id)) current.productIds.push(line.product_id);
+      }
+      model.restoreOrders(tracked);
+      if (pageOrders < page.orders) break;
+    }
+  }
   return { model, revision: state?.revision ?? 0 };
 }
 
