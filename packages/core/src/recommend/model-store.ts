@@ -94,11 +94,10 @@ export async function modelRevision(db: Db, shopId: string): Promise<number> {
   return row?.revision ?? 0;
 }
 
-interface OrderLineRow {
+interface OrderRow {
   order_id: string;
   customer_ref: string | null;
   time: number;
-  product_id: string | null;
 }
 
 /** Orders (with their lines) and pairs read per page when a stored model is loaded. */
@@ -143,36 +142,34 @@ export async function loadModel(
   }
   if (model.tracksOrders) {
     for (let after: string | null = null; ; ) {
-      // One page of counted orders with their lines (an order never straddles two pages); an order without
-      // lines comes once with a null product and is not tracked.
-      const lines: OrderLineRow[] = await rows<OrderLineRow>(
+      // One page of counted orders, then the lines of their id range in line order (an order never straddles
+      // two pages, and a basket reads the same whatever the page size). Two range scans of the primary keys:
+      // a join let the planner scan every line of the shop for each page.
+      const orderPage: OrderRow[] = await rows<OrderRow>(
         db,
-        sql`select o.order_id, o.customer_ref, floor(extract(epoch from o.created_at) * 1000)::float8 as time,
-                   l.product_id
-            from (select order_id, customer_ref, created_at from orders
-                  where shop_id = ${shopId} and counted ${after === null ? sql`` : sql`and order_id > ${after}`}
-                  order by order_id limit ${page.orders}) o
-            left join order_lines l on l.shop_id = ${shopId} and l.order_id = o.order_id
-            order by o.order_id`,
+        sql`select order_id, customer_ref, floor(extract(epoch from created_at) * 1000)::float8 as time
+            from orders where shop_id = ${shopId} and counted ${after === null ? sql`` : sql`and order_id > ${after}`}
+            order by order_id limit ${page.orders}`,
       );
-      const tracked: OrderBasketRow[] = [];
-      let current: OrderBasketRow | null = null;
-      let pageOrders = 0;
+      if (orderPage.length === 0) break;
+      const byId = new Map<string, OrderBasketRow>();
+      for (const o of orderPage)
+        byId.set(o.order_id, { orderId: o.order_id, customerId: o.customer_ref, productIds: [], time: Number(o.time) });
+      const lines = await rows<{ order_id: string; product_id: string }>(
+        db,
+        sql`select order_id, product_id from order_lines
+            where shop_id = ${shopId} and order_id >= ${orderPage[0]!.order_id} and order_id <= ${orderPage.at(-1)!.order_id}
+            order by order_id, line_no`,
+      );
+      // Lines of orders that do not count fall in the range too: only the page's orders take theirs.
       for (const line of lines) {
-        if (line.order_id !== after) {
-          after = line.order_id;
-          pageOrders++;
-          current = null;
-        }
-        if (line.product_id === null) continue;
-        if (!current) {
-          current = { orderId: line.order_id, customerId: line.customer_ref, productIds: [], time: Number(line.time) };
-          tracked.push(current);
-        }
-        if (!current.productIds.includes(line.product_id)) current.productIds.push(line.product_id);
+        const basket = byId.get(line.order_id);
+        if (basket && !basket.productIds.includes(line.product_id)) basket.productIds.push(line.product_id);
       }
-      model.restoreOrders(tracked);
-      if (pageOrders < page.orders) break;
+      // An order without lines is not tracked.
+      model.restoreOrders([...byId.values()].filter((b) => b.productIds.length > 0));
+      if (orderPage.length < page.orders) break;
+      after = orderPage.at(-1)!.order_id;
     }
   }
   return { model, revision: state?.revision ?? 0 };
