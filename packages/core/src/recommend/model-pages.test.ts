@@ -69,9 +69,9 @@ describeEachStore('the stored model read in pages', (getStore) => {
       'import',
     );
     const db = rawStore(getStore()).db;
-    const whole = await loadModel(db, t.shopId, {}, { orders: 100_000, pairs: 1_000_000 });
-    // 7 orders and 13 pairs a page: hundreds of page boundaries, none at a round number.
-    const paged = await loadModel(db, t.shopId, {}, { orders: 7, pairs: 13 });
+    const whole = await loadModel(db, t.shopId, {}, { orders: 100_000, pairProducts: 100_000 });
+    // 7 orders and the pairs of 13 products a page: hundreds of page boundaries, none at a round number.
+    const paged = await loadModel(db, t.shopId, {}, { orders: 7, pairProducts: 13 });
     const wholeRows = whole.model.snapshot();
     expect(wholeRows.orders).toHaveLength(1197);
     expect(wholeRows.pairs.length).toBeGreaterThan(1000);
@@ -98,7 +98,7 @@ describeEachStore('the stored model read in pages', (getStore) => {
 
   it('pages - an empty shop loads an empty model', async () => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop() });
-    const { model } = await loadModel(rawStore(getStore()).db, t.shopId, {}, { orders: 3, pairs: 3 });
+    const { model } = await loadModel(rawStore(getStore()).db, t.shopId, {}, { orders: 3, pairProducts: 3 });
     expect(model.snapshot()).toEqual({ version: 1, basketCount: 0, products: [], pairs: [], orders: [] });
   });
 });

@@ -100,25 +100,29 @@ interface OrderRow {
   time: number;
 }
 
-/** Orders (with their lines) and pairs read per page when a stored model is loaded. */
-export const LOAD_PAGE = { orders: 10_000, pairs: 50_000 } as const;
+/**
+ * How much a stored model's load reads at a time: counted orders (with their lines) per page, and the pairs of
+ * this many products (as the pair's first product) per page.
+ */
+export const LOAD_PAGE = { orders: 10_000, pairProducts: 1_000 } as const;
 
 /**
  * Loads the stored model: counts from the model tables, tracked orders from the counted orders. Pairs and
- * orders are read in keyset pages and added to the model as they come, so the load holds one page of rows at
- * a time besides the model itself, whatever the shop's history; `page` is for tests.
+ * orders are read in pages and added to the model as they come, so the load holds one page of rows at a time
+ * besides the model itself, whatever the shop's history; `page` is for tests.
  */
 export async function loadModel(
   db: Db,
   shopId: string,
   options: ModelOptions = {},
-  page: { orders: number; pairs: number } = LOAD_PAGE,
+  page: { orders: number; pairProducts: number } = LOAD_PAGE,
 ): Promise<{ model: CoPurchaseModel; revision: number }> {
   const [state] = await db.select().from(modelState).where(eq(modelState.shopId, shopId));
   const productRows = await db
     .select({ productId: modelProducts.productId, count: modelProducts.count })
     .from(modelProducts)
-    .where(eq(modelProducts.shopId, shopId));
+    .where(eq(modelProducts.shopId, shopId))
+    .orderBy(modelProducts.productId);
   const model = modelFromSnapshot(
     { version: 1, basketCount: state?.basketCount ?? 0, products: productRows, pairs: [], orders: [] },
     options,
@@ -128,17 +132,21 @@ export async function loadModel(
     sql`select count(*)::int as n from model_pairs where shop_id = ${shopId}`,
   );
   model.reservePairs(Number(pairTotal?.n ?? 0));
-  for (let after: { a: string; b: string } | null = null; ; ) {
-    const pairRows: PairCountRow[] = await rows<PairCountRow>(
-      db,
-      sql`select product_a as "productA", product_b as "productB", count from model_pairs
-          where shop_id = ${shopId} ${after ? sql`and (product_a, product_b) > (${after.a}, ${after.b})` : sql``}
-          order by product_a, product_b limit ${page.pairs}`,
+  // Pairs by their first product, the products in slices (in the database's order): each page is a range of
+  // the primary key with nothing to sort (keyset pages over both products sorted what remained every page),
+  // and consecutive ranges meet, so a pair whose first product has no count row is read too.
+  for (let i = 0; i === 0 || i < productRows.length; i += page.pairProducts) {
+    const from = i === 0 ? null : productRows[i]!.productId;
+    const to = i + page.pairProducts < productRows.length ? productRows[i + page.pairProducts]!.productId : null;
+    const lower = from === null ? sql`` : sql`and product_a >= ${from}`;
+    const upper = to === null ? sql`` : sql`and product_a < ${to}`;
+    model.restorePairs(
+      await rows<PairCountRow>(
+        db,
+        sql`select product_a as "productA", product_b as "productB", count from model_pairs
+            where shop_id = ${shopId} ${lower} ${upper}`,
+      ),
     );
-    model.restorePairs(pairRows);
-    if (pairRows.length < page.pairs) break;
-    const last: PairCountRow = pairRows.at(-1)!;
-    after = { a: last.productA, b: last.productB };
   }
   if (model.tracksOrders) {
     for (let after: string | null = null; ; ) {
