@@ -341,8 +341,8 @@ export class CoPurchaseModel {
   }
 
   /**
-   * Adds pair rows (checked as a snapshot's) of a stored model read in pages, after `restore` of its basket and product counts
-   * (the pages' pairs are not in it).
+   * Adds pair rows (checked as a snapshot's) of a stored model read in pages, after `restore` of its basket and
+   * product counts (the pages' pairs are not in it).
    */
   restorePairs(rows: PairCountRow[]): void {
     checkSnapshot({ version: 1, basketCount: 0, products: [], pairs: rows, orders: [] });
@@ -357,8 +357,8 @@ export class CoPurchaseModel {
   }
 
   /**
-   * Tracks order rows (checked as a snapshot's) of a stored model read in pages, after `restore` of its counts: the counts
-   * already hold these orders, so only the baskets are remembered (for exact subtraction later).
+   * Tracks order rows (checked as a snapshot's) of a stored model read in pages, after `restore` of its counts:
+   * the counts already hold these orders, so only the baskets are remembered (for exact subtraction later).
    */
   restoreOrders(rows: OrderBasketRow[]): void {
     checkSnapshot({ version: 1, basketCount: 0, products: [], pairs: [], orders: rows });
