@@ -4,6 +4,7 @@ import { ingestOrders, upsertProducts } from '../recommend/orders.js';
 import type { TactfulOrders, TactfulProducts, TactfulRecommend } from '../tactful.js';
 import { productTitles, topProducts } from '../recommend/catalog.js';
 import {
+  catalogueCache,
   fitCache,
   modelCache,
   recommendForCustomerRef,
@@ -15,13 +16,16 @@ import {
 export function recommendApi(ctx: ShopContext, fitPolicy?: Partial<FitPolicy>): TactfulRecommend {
   const getModel = modelCache(ctx);
   const fits = fitCache(ctx, getModel, fitPolicy);
+  // The catalogue beside the model, reloaded when the products or the merchandising rules change.
+  const getCatalogue = catalogueCache(ctx.db, ctx.shopId);
   return {
     model: getModel,
     fit: fits.current,
     refit: fits.refresh,
-    forCustomer: (customer, options) => recommendForCustomerRef(ctx, getModel, customer, options, fits.current),
-    related: async (productId, k) => (await relatedToProduct(ctx, getModel, productId, k)).related,
-    relatedExplained: (productId, k) => relatedToProduct(ctx, getModel, productId, k),
+    forCustomer: (customer, options) =>
+      recommendForCustomerRef(ctx, getModel, customer, options, fits.current, getCatalogue),
+    related: async (productId, k) => (await relatedToProduct(ctx, getModel, productId, k, getCatalogue)).related,
+    relatedExplained: (productId, k) => relatedToProduct(ctx, getModel, productId, k, getCatalogue),
     topProducts: (limit) => topProducts(ctx.db, ctx.shopId, limit),
   };
 }

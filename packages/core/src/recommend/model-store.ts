@@ -4,9 +4,9 @@
  * instance keeps the model in memory and reloads it when the stored revision moved on.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../store/open.js';
+import { rows, type Db } from '../store/open.js';
 import { bulkInsert } from '../store/bulk.js';
-import { modelFit, modelPairs, modelProducts, modelState, orderLines, orders } from '../store/schema.js';
+import { modelFit, modelPairs, modelProducts, modelState } from '../store/schema.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { EaseFit } from './ease.js';
 import {
@@ -15,6 +15,7 @@ import {
   type CoPurchaseModel,
   type ModelOptions,
   type OrderBasketRow,
+  type PairCountRow,
 } from './model.js';
 
 /** Count changes of one or more baskets added (+1) or removed (-1). */
@@ -93,52 +94,92 @@ export async function modelRevision(db: Db, shopId: string): Promise<number> {
   return row?.revision ?? 0;
 }
 
-/** Loads the stored model: counts from the model tables, tracked orders from the counted orders. */
+interface OrderRow {
+  order_id: string;
+  customer_ref: string | null;
+  time: number;
+}
+
+/**
+ * How much a stored model's load reads at a time: counted orders (with their lines) per page, and the pairs of
+ * this many products (as the pair's first product) per page.
+ */
+export const LOAD_PAGE = { orders: 10_000, pairProducts: 1_000 } as const;
+
+/**
+ * Loads the stored model: counts from the model tables, tracked orders from the counted orders. Pairs and
+ * orders are read in pages and added to the model as they come, so the load holds one page of rows at a time
+ * besides the model itself, whatever the shop's history; `page` is for tests.
+ */
 export async function loadModel(
   db: Db,
   shopId: string,
   options: ModelOptions = {},
+  page: { orders: number; pairProducts: number } = LOAD_PAGE,
 ): Promise<{ model: CoPurchaseModel; revision: number }> {
   const [state] = await db.select().from(modelState).where(eq(modelState.shopId, shopId));
   const productRows = await db
     .select({ productId: modelProducts.productId, count: modelProducts.count })
     .from(modelProducts)
-    .where(eq(modelProducts.shopId, shopId));
-  const pairRows = await db
-    .select({ productA: modelPairs.productA, productB: modelPairs.productB, count: modelPairs.count })
-    .from(modelPairs)
-    .where(eq(modelPairs.shopId, shopId));
-  const tracked: OrderBasketRow[] = [];
-  if (options.trackOrders !== false) {
-    const lines = await db
-      .select({
-        orderId: orders.orderId,
-        customerRef: orders.customerRef,
-        createdAt: orders.createdAt,
-        productId: orderLines.productId,
-      })
-      .from(orders)
-      .innerJoin(orderLines, and(eq(orderLines.shopId, orders.shopId), eq(orderLines.orderId, orders.orderId)))
-      .where(and(eq(orders.shopId, shopId), eq(orders.counted, true)))
-      .orderBy(orders.orderId);
-    let current: OrderBasketRow | null = null;
-    for (const line of lines) {
-      if (!current || current.orderId !== line.orderId) {
-        current = {
-          orderId: line.orderId,
-          customerId: line.customerRef,
-          productIds: [],
-          time: line.createdAt.getTime(),
-        };
-        tracked.push(current);
-      }
-      if (!current.productIds.includes(line.productId)) current.productIds.push(line.productId);
-    }
-  }
+    .where(eq(modelProducts.shopId, shopId))
+    .orderBy(modelProducts.productId);
   const model = modelFromSnapshot(
-    { version: 1, basketCount: state?.basketCount ?? 0, products: productRows, pairs: pairRows, orders: tracked },
+    { version: 1, basketCount: state?.basketCount ?? 0, products: productRows, pairs: [], orders: [] },
     options,
   );
+  const [pairTotal] = await rows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from model_pairs where shop_id = ${shopId}`,
+  );
+  model.reservePairs(Number(pairTotal?.n ?? 0));
+  // Pairs by their first product, the products in slices (in the database's order): each page is a range of
+  // the primary key with nothing to sort (keyset pages over both products sorted what remained every page),
+  // and consecutive ranges meet, so a pair whose first product has no count row is read too.
+  for (let i = 0; i === 0 || i < productRows.length; i += page.pairProducts) {
+    const from = i === 0 ? null : productRows[i]!.productId;
+    const to = i + page.pairProducts < productRows.length ? productRows[i + page.pairProducts]!.productId : null;
+    const lower = from === null ? sql`` : sql`and product_a >= ${from}`;
+    const upper = to === null ? sql`` : sql`and product_a < ${to}`;
+    model.restorePairs(
+      await rows<PairCountRow>(
+        db,
+        sql`select product_a as "productA", product_b as "productB", count from model_pairs
+            where shop_id = ${shopId} ${lower} ${upper}`,
+      ),
+    );
+  }
+  if (model.tracksOrders) {
+    for (let after: string | null = null; ; ) {
+      // One page of counted orders, then the lines of their id range in line order (an order never straddles
+      // two pages, and a basket reads the same whatever the page size). Two range scans of the primary keys:
+      // a join let the planner scan every line of the shop for each page.
+      const orderPage: OrderRow[] = await rows<OrderRow>(
+        db,
+        sql`select order_id, customer_ref, floor(extract(epoch from created_at) * 1000)::float8 as time
+            from orders where shop_id = ${shopId} and counted ${after === null ? sql`` : sql`and order_id > ${after}`}
+            order by order_id limit ${page.orders}`,
+      );
+      if (orderPage.length === 0) break;
+      const byId = new Map<string, OrderBasketRow>();
+      for (const o of orderPage)
+        byId.set(o.order_id, { orderId: o.order_id, customerId: o.customer_ref, productIds: [], time: Number(o.time) });
+      const lines = await rows<{ order_id: string; product_id: string }>(
+        db,
+        sql`select order_id, product_id from order_lines
+            where shop_id = ${shopId} and order_id >= ${orderPage[0]!.order_id} and order_id <= ${orderPage.at(-1)!.order_id}
+            order by order_id, line_no`,
+      );
+      // Lines of orders that do not count fall in the range too: only the page's orders take theirs.
+      for (const line of lines) {
+        const basket = byId.get(line.order_id);
+        if (basket && !basket.productIds.includes(line.product_id)) basket.productIds.push(line.product_id);
+      }
+      // An order without lines is not tracked.
+      model.restoreOrders([...byId.values()].filter((b) => b.productIds.length > 0));
+      if (orderPage.length < page.orders) break;
+      after = orderPage.at(-1)!.order_id;
+    }
+  }
   return { model, revision: state?.revision ?? 0 };
 }
 

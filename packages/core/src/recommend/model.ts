@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TactfulError } from '../errors/tactful-error.js';
 import { parseOrThrow } from '../errors/zod.js';
+import { OrderTrack } from './order-track.js';
 import { PairTable } from './pair-table.js';
 import { pairLlr, pairScore, pairStats, scoreNames, type PairStats, type ScoreName } from './stats.js';
 
@@ -115,13 +116,6 @@ export interface PairRule extends PairStats {
   rhs: string;
 }
 
-interface TrackedOrder {
-  customerId: string | null;
-  /** Dense product ids; a plain small-integer array (far lighter than a typed array per order). */
-  items: number[];
-  time: number | null;
-}
-
 const PAIR_KEY_BASE = 2 ** 26;
 
 class DeltaRecorder {
@@ -144,8 +138,7 @@ export class CoPurchaseModel {
   private itemCounts = new Int32Array(64);
   private readonly pairs = new PairTable(1024);
   private baskets = 0;
-  private readonly orders = new Map<string, TrackedOrder>();
-  private readonly customerOrders = new Map<string, Set<string>>();
+  private readonly tracked = new OrderTrack();
   /** Bumped on every change; cached neighbours and popularity are valid for one version. */
   private version = 0;
   private neighbourCache: (NeighbourTable & { version: number }) | null = null;
@@ -166,7 +159,7 @@ export class CoPurchaseModel {
 
   /** Customers with at least one tracked order. */
   customerIds(): string[] {
-    return [...this.customerOrders.keys()];
+    return this.tracked.customers();
   }
 
   /** Number of baskets counted (orders with at least one product). */
@@ -219,14 +212,12 @@ export class CoPurchaseModel {
   }
 
   hasOrder(orderId: string): boolean {
-    return this.orders.has(orderId);
+    return this.tracked.has(orderId);
   }
 
   /** The tracked orders of a customer, oldest first. */
   ordersOf(customerId: string): OrderBasketRow[] {
-    const ids = this.customerOrders.get(customerId);
-    if (!ids) return [];
-    const rows = [...ids].map((orderId) => this.orderRow(orderId, this.orders.get(orderId)!));
+    const rows = this.tracked.slotsOf(customerId).map((slot) => this.orderRow(slot));
     return rows.sort((x, y) => (x.time ?? 0) - (y.time ?? 0) || compareStrings(x.orderId, y.orderId));
   }
 
@@ -259,9 +250,8 @@ export class CoPurchaseModel {
   eraseCustomer(customerId: string): ModelDelta {
     this.requireTracking('erase a customer');
     const recorder = new DeltaRecorder();
-    const orderIds = [...(this.customerOrders.get(customerId) ?? [])];
+    const orderIds = this.tracked.slotsOf(customerId).map((slot) => this.tracked.orderIdOf(slot));
     for (const orderId of orderIds) this.removeOrderInternal(orderId, recorder);
-    this.customerOrders.delete(customerId);
     return this.materialise(recorder);
   }
 
@@ -293,9 +283,8 @@ export class CoPurchaseModel {
       if (row.count !== 0) this.pairs.add(this.intern(row.productA), this.intern(row.productB), row.count);
     }
     if (this.tracksOrders) {
-      for (const orderId of parsed.ordersRemoved) this.forgetOrder(orderId);
-      for (const row of parsed.ordersAdded)
-        this.rememberOrder(row.orderId, row.customerId, this.copyScratch(this.internAll(row.productIds)), row.time);
+      for (const orderId of parsed.ordersRemoved) this.tracked.remove(orderId);
+      for (const row of parsed.ordersAdded) this.trackRow(row);
     }
     this.version++;
   }
@@ -330,8 +319,8 @@ export class CoPurchaseModel {
       const b = byLabel[key - ra * PAIR_KEY_BASE]!;
       pairs[j] = { productA: this.labels[a]!, productB: this.labels[b]!, count: this.pairs.get(a, b) };
     }
-    const orderIds = [...this.orders.keys()].sort();
-    const orders = orderIds.map((orderId) => this.orderRow(orderId, this.orders.get(orderId)!));
+    const orderIds = this.tracked.orderIdList().sort();
+    const orders = orderIds.map((orderId) => this.orderRow(this.tracked.slot(orderId)!));
     return { version: 1, basketCount: this.baskets, products, pairs, orders };
   }
 
@@ -347,10 +336,33 @@ export class CoPurchaseModel {
     }
     for (const row of rows.pairs)
       if (row.count > 0) this.pairs.add(this.intern(row.productA), this.intern(row.productB), row.count);
-    if (this.tracksOrders) {
-      for (const row of rows.orders)
-        this.rememberOrder(row.orderId, row.customerId, this.copyScratch(this.internAll(row.productIds)), row.time);
-    }
+    if (this.tracksOrders) for (const row of rows.orders) this.trackRow(row);
+    this.version++;
+  }
+
+  /**
+   * Adds pair rows (checked as a snapshot's) of a stored model read in pages, after `restore` of its basket and
+   * product counts (the pages' pairs are not in it).
+   */
+  restorePairs(rows: PairCountRow[]): void {
+    checkSnapshot({ version: 1, basketCount: 0, products: [], pairs: rows, orders: [] });
+    for (const row of rows)
+      if (row.count > 0) this.pairs.add(this.intern(row.productA), this.intern(row.productB), row.count);
+    this.version++;
+  }
+
+  /** Grows the pair table ahead of `pairs` more pairs, so a load in pages never resizes. */
+  reservePairs(pairs: number): void {
+    this.pairs.reserve(pairs);
+  }
+
+  /**
+   * Tracks order rows (checked as a snapshot's) of a stored model read in pages, after `restore` of its counts:
+   * the counts already hold these orders, so only the baskets are remembered (for exact subtraction later).
+   */
+  restoreOrders(rows: OrderBasketRow[]): void {
+    checkSnapshot({ version: 1, basketCount: 0, products: [], pairs: [], orders: rows });
+    if (this.tracksOrders) for (const row of rows) this.trackRow(row);
     this.version++;
   }
 
@@ -433,7 +445,7 @@ export class CoPurchaseModel {
 
   /** Visits the basket (dense ids) of every tracked order; nothing when orders are not tracked. */
   forEachTrackedBasket(visit: (items: readonly number[]) => void): void {
-    for (const order of this.orders.values()) visit(order.items);
+    this.tracked.forEach((slot) => visit(Array.from(this.tracked.items(slot))));
   }
 
   /** Basket count of a product by dense id. */
@@ -509,10 +521,9 @@ export class CoPurchaseModel {
     return length;
   }
 
-  private copyScratch(length: number): number[] {
-    const out = new Array<number>(length);
-    for (let i = 0; i < length; i++) out[i] = this.scratch[i]!;
-    return out;
+  private trackRow(row: OrderBasketRow): void {
+    const length = this.internAll(row.productIds);
+    this.tracked.add(row.orderId, row.customerId, this.scratch, length, row.time);
   }
 
   private countBasket(items: ArrayLike<number>, m: number, sign: 1 | -1, recorder: DeltaRecorder | null): void {
@@ -539,54 +550,39 @@ export class CoPurchaseModel {
   private addOrderInternal(order: OrderBasket, recorder: DeltaRecorder | null): void {
     const customerId = order.customerId ?? null;
     const time = order.time ?? null;
-    if (this.tracksOrders && this.orders.has(order.orderId)) this.removeOrderInternal(order.orderId, recorder);
+    if (this.tracksOrders && this.tracked.has(order.orderId)) this.removeOrderInternal(order.orderId, recorder);
     const length = this.internAll(order.productIds);
     if (length === 0) return;
     this.countBasket(this.scratch, length, 1, recorder);
     if (this.tracksOrders) {
-      this.rememberOrder(order.orderId, customerId, this.copyScratch(length), time);
+      this.tracked.add(order.orderId, customerId, this.scratch, length, time);
       if (recorder) {
         recorder.ordersRemoved.delete(order.orderId);
-        recorder.ordersAdded.set(order.orderId, this.orderRow(order.orderId, this.orders.get(order.orderId)!));
+        recorder.ordersAdded.set(order.orderId, this.orderRow(this.tracked.slot(order.orderId)!));
       }
     }
   }
 
   private removeOrderInternal(orderId: string, recorder: DeltaRecorder | null): void {
-    const order = this.orders.get(orderId);
-    if (!order) return;
-    this.countBasket(order.items, order.items.length, -1, recorder);
-    this.forgetOrder(orderId);
+    const slot = this.tracked.slot(orderId);
+    if (slot === undefined) return;
+    const items = this.tracked.items(slot);
+    this.countBasket(items, items.length, -1, recorder);
+    this.tracked.remove(orderId);
     if (recorder) {
       recorder.ordersAdded.delete(orderId);
       recorder.ordersRemoved.add(orderId);
     }
   }
 
-  private rememberOrder(orderId: string, customerId: string | null, items: number[], time: number | null): void {
-    this.forgetOrder(orderId);
-    this.orders.set(orderId, { customerId, items, time });
-    if (customerId !== null) {
-      let set = this.customerOrders.get(customerId);
-      if (!set) this.customerOrders.set(customerId, (set = new Set()));
-      set.add(orderId);
-    }
-  }
-
-  private forgetOrder(orderId: string): void {
-    const order = this.orders.get(orderId);
-    if (!order) return;
-    this.orders.delete(orderId);
-    if (order.customerId !== null) {
-      const set = this.customerOrders.get(order.customerId);
-      set?.delete(orderId);
-      if (set && set.size === 0) this.customerOrders.delete(order.customerId);
-    }
-  }
-
-  private orderRow(orderId: string, order: TrackedOrder): OrderBasketRow {
-    const productIds = order.items.map((id) => this.labels[id]!).sort();
-    return { orderId, customerId: order.customerId, productIds, time: order.time };
+  private orderRow(slot: number): OrderBasketRow {
+    const productIds = Array.from(this.tracked.items(slot), (id) => this.labels[id]!).sort();
+    return {
+      orderId: this.tracked.orderIdOf(slot),
+      customerId: this.tracked.customerOf(slot),
+      productIds,
+      time: this.tracked.timeOf(slot),
+    };
   }
 
   private pairRow(a: number, b: number, count: number): PairCountRow {

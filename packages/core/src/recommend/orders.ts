@@ -9,6 +9,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { KeyRing } from '../store/keyring.js';
 import type { OrderRecord, ProductRecord } from '../ports.js';
 import { CountDelta, dropFit, lockModel, persistDelta } from './model-store.js';
+import { analyzeGrown } from '../store/analyze.js';
 import { bulkInsert } from '../store/bulk.js';
 import type { Db } from '../store/open.js';
 import { orderLines, orders, products } from '../store/schema.js';
@@ -72,7 +73,7 @@ export async function ingestOrders(
     } else result.ignored += 1;
   }
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
-  return ctx.db.transaction(async (tx) => {
+  const written = await ctx.db.transaction(async (tx) => {
     await lockModel(tx, ctx.shopId);
     const ids = [...latest.keys()];
     const existing = new Map<string, { updatedAt: Date; counted: boolean; products: string[] }>();
@@ -214,7 +215,13 @@ export async function ingestOrders(
     result.modelBaskets = delta.basketCount;
     return result;
   });
+  // An import comes in batches: the tables it grew get statistics as they grow, not only once it ends.
+  if (written.added > 0) await analyzeGrown(ctx.db, ORDER_TABLES);
+  return written;
 }
+
+/** The tables an order ingest grows. */
+const ORDER_TABLES = ['orders', 'order_lines', 'products', 'model_products', 'model_pairs', 'profiles'];
 
 /** Creates or updates catalogue entries (title, URL, image, price, category, availability). */
 export async function upsertProducts(

@@ -1,7 +1,7 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import type { KeyRing } from '../store/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
-import type { Db } from '../store/open.js';
+import { rows, type Db } from '../store/open.js';
 import { consentState, orderLines, orders } from '../store/schema.js';
 import { emailAddress } from '../identity/email.js';
 import { fitHeader, loadFit, loadModel, modelRevision, saveFit } from './model-store.js';
@@ -16,7 +16,7 @@ import { CUSTOMER_SOURCE } from '../profile/attributes.js';
 import { findSubjectByEmail } from '../profile/subjects.js';
 import { profiles } from '../store/schema.js';
 import { readShopSettings } from '../shop/settings.js';
-import { merchandisedCatalogue, type LeftOut } from './merchandising.js';
+import { merchandisedCatalogue, type LeftOut, type MerchandisingRules } from './merchandising.js';
 import type { PairStats } from './stats.js';
 
 export interface RecommendContext {
@@ -35,6 +35,45 @@ export function modelCache(ctx: RecommendContext, options: ModelOptions = {}) {
     return cached.model;
   };
 }
+
+/** The shop's catalogue as the recommendations use it (see `merchandisedCatalogue`). */
+export type MerchandisedCatalogue = Awaited<ReturnType<typeof merchandisedCatalogue>>;
+
+/**
+ * A fingerprint of the shop's product rows, computed in the database: their number and the sum of a hash of
+ * each whole row. Any insert, update or delete of a product changes it (bar a 32-bit hash collision).
+ */
+export async function catalogueSignature(db: Db, shopId: string): Promise<string> {
+  const [row] = await rows<{ n: number; h: string }>(
+    db,
+    sql`select count(*)::int as n, coalesce(sum(hashtext(p::text)::bigint), 0)::text as h
+        from products p where p.shop_id = ${shopId}`,
+  );
+  return `${row?.n ?? 0}:${row?.h ?? '0'}`;
+}
+
+/**
+ * Keeps the shop's merchandised catalogue in memory beside the cached model: reading 20 000 product rows cost
+ * about a second per recommendation. Reloaded when the products changed (their signature, so a change made by
+ * another instance or a webhook counts too) or the merchandising rules did. Callers must not mutate it.
+ */
+export function catalogueCache(db: Db, shopId: string) {
+  let cached: { signature: string; rules: string; catalogue: MerchandisedCatalogue } | null = null;
+  return async (rules: MerchandisingRules): Promise<MerchandisedCatalogue> => {
+    // The signature is read first: a change landing during the load is seen by the next call.
+    const signature = await catalogueSignature(db, shopId);
+    const key = JSON.stringify(rules);
+    if (!cached || cached.signature !== signature || cached.rules !== key)
+      cached = { signature, rules: key, catalogue: await merchandisedCatalogue(db, shopId, rules) };
+    return cached.catalogue;
+  };
+}
+
+/** Reads the catalogue afresh on every call (no cache). */
+const freshCatalogue =
+  (ctx: RecommendContext) =>
+  (rules: MerchandisingRules): Promise<MerchandisedCatalogue> =>
+    merchandisedCatalogue(ctx.db, ctx.shopId, rules);
 
 /** When the shop's fitted model is refreshed from the counts. */
 export interface FitPolicy {
@@ -134,6 +173,7 @@ export async function recommendForCustomerRef(
   customer: string,
   options: RecommendOptions = {},
   getFit: () => Promise<EaseFit | null> = async () => null,
+  getCatalogue: (rules: MerchandisingRules) => Promise<MerchandisedCatalogue> = freshCatalogue(ctx),
 ): Promise<CustomerRecommendations> {
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const asEmail = emailAddress.safeParse(customer);
@@ -230,7 +270,7 @@ export async function recommendForCustomerRef(
   const model = await getModel();
   const fit = options.fit === undefined ? await getFit() : options.fit;
   const rules = settings.merchandising;
-  const { items, open, keptOut } = await merchandisedCatalogue(ctx.db, ctx.shopId, rules);
+  const { items, open, keptOut } = await getCatalogue(rules);
   const titleOf = (id: string) => items.get(id)?.title ?? id;
   const history = { purchases, interests, blockedProducts, blockedCategories };
   const listed = recommendForCustomer(model, { ...history, pinned: rules.pinnedProducts }, items, {
@@ -259,6 +299,7 @@ export async function relatedToProduct(
   getModel: () => Promise<CoPurchaseModel>,
   productId: string,
   k = 10,
+  getCatalogue: (rules: MerchandisingRules) => Promise<MerchandisedCatalogue> = freshCatalogue(ctx),
 ): Promise<{ related: RelatedProduct[]; leftOut: LeftOut[] }> {
   const model = await getModel();
   if (model.productCount(productId) === 0) {
@@ -267,11 +308,7 @@ export async function relatedToProduct(
       `Product "${productId}" is in no counted order of shop ${ctx.shopId}: check the id (ids are kept exactly, spaces included).`,
     );
   }
-  const { items, keptOut } = await merchandisedCatalogue(
-    ctx.db,
-    ctx.shopId,
-    (await readShopSettings(ctx.db, ctx.shopId)).merchandising,
-  );
+  const { items, keptOut } = await getCatalogue((await readShopSettings(ctx.db, ctx.shopId)).merchandising);
   // Ask for enough neighbours that the rules' removals still leave k.
   const neighbours = relatedProducts(model, productId, k + keptOut.size);
   const related: RelatedProduct[] = [];
