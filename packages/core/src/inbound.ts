@@ -16,7 +16,7 @@ import { deleteOrders, ingestOrders, upsertProducts } from './recommend/orders.j
 import { scheduleOnOrders } from './flows/schedule.js';
 import { changeEmail, ingestCustomerAttributes, noteCustomerAddress } from './profile/service.js';
 import { findSubjectByEmail } from './profile/subjects.js';
-import type { InboundEvent } from './ports.js';
+import type { CustomerRecord, InboundEvent } from './ports.js';
 import type { ConsentEventInput } from './consent/event.js';
 import { assertShopErasable, recordInstalled, recordUninstalled } from './shop/lifecycle.js';
 import { products as productsTable, subjects as subjectsTable } from './store/schema.js';
@@ -30,7 +30,17 @@ export const handleInbound =
 /** A batch's address notes include one that may change an address: its deliveries are handled one at a time. */
 class OneByOne extends Error {}
 
-const lower = (email: string | null | undefined) => (email ? [`email:${email.trim().toLowerCase()}`] : []);
+/** The keys a delivery names its person by, for the batch planner: the address and the system's id. */
+const peopleOf = (email: string | null | undefined, id: string | null | undefined) => [
+  ...(email ? [`email:${email.trim().toLowerCase()}`] : []),
+  ...(id ? [`id:${id}`] : []),
+];
+
+/** A customer report's email consent (customers/update), as a consent event; null when it carries none. */
+function customerConsent(system: string, customer: CustomerRecord): ConsentEventInput | null {
+  const x = customer.emailConsent;
+  return x && customer.email ? fromExternalConsent(system, { ...x, email: customer.email }, customer.id) : null;
+}
 
 /**
  * Orders, customers and consent facts, many deliveries of one shop and one system at a time (the inbox worker's
@@ -50,20 +60,11 @@ function batchOf(
       if (extra[event.kind]) return null;
       switch (event.kind) {
         case 'order':
-          return {
-            phase: 'order',
-            people: [...lower(event.order.email), ...(event.order.customerId ? [`id:${event.order.customerId}`] : [])],
-          };
+          return { phase: 'order', people: peopleOf(event.order.email, event.order.customerId) };
         case 'customer':
-          return {
-            phase: 'person',
-            people: [...lower(event.customer.email), ...(event.customer.id ? [`id:${event.customer.id}`] : [])],
-          };
+          return { phase: 'person', people: peopleOf(event.customer.email, event.customer.id) };
         case 'consent':
-          return {
-            phase: 'person',
-            people: [...lower(event.consent.email), ...(event.externalId ? [`id:${event.externalId}`] : [])],
-          };
+          return { phase: 'person', people: peopleOf(event.consent.email, event.externalId) };
         default:
           return null;
       }
@@ -83,15 +84,13 @@ function batchOf(
       }
       const consents: ConsentEventInput[] = [];
       for (const { event } of deliveries) {
-        if (event.kind === 'consent') consents.push(fromExternalConsent(system, event.consent, event.externalId));
-        else if (event.kind === 'customer' && event.customer.emailConsent && event.customer.email)
-          consents.push(
-            fromExternalConsent(
-              system,
-              { ...event.customer.emailConsent, email: event.customer.email },
-              event.customer.id,
-            ),
-          );
+        const consent =
+          event.kind === 'consent'
+            ? fromExternalConsent(system, event.consent, event.externalId)
+            : event.kind === 'customer'
+              ? customerConsent(system, event.customer)
+              : null;
+        if (consent) consents.push(consent);
       }
       if (consents.length > 0) await recordConsentBatch(c, consents, actor);
       if (customers.length > 0) await ingestCustomerAttributes(c, customers, system, actor);
@@ -126,13 +125,8 @@ function handleOne(
             actor,
             event.customer.updatedAt,
           );
-        const x = event.customer.emailConsent;
-        if (x && event.customer.email)
-          await recordConsent(
-            c,
-            fromExternalConsent(meta.system, { ...x, email: event.customer.email }, event.customer.id),
-            actor,
-          );
+        const consent = customerConsent(meta.system, event.customer);
+        if (consent) await recordConsent(c, consent, actor);
         // Names and location are kept only for customers with personalization granted (checked inside).
         await ingestCustomerAttributes(c, [event.customer], meta.system, actor);
         return;

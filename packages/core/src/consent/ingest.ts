@@ -18,7 +18,7 @@ import { TactfulError } from '../errors/tactful-error.js';
 import { newSubjectRow, type StoredSubject } from '../profile/subjects.js';
 import { hmac } from '../crypto/cipher.js';
 import { repointAddress } from '../identity/change.js';
-import { EMAIL, identifierIndex, newIdentifierRow, type IdentifierRow } from '../identity/identifiers.js';
+import { EMAIL, identifierIndex, newIdentifierRow, noteHolder, type IdentifierRow } from '../identity/identifiers.js';
 import { emailRef, linkOrdersQuery, type OrderRef } from '../identity/orders.js';
 import { openForSubject } from '../store/keyring.js';
 import type { ShopSession } from '../shop/context.js';
@@ -169,15 +169,7 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
   );
   // Who holds each index: the current holder, else whoever held it last.
   const holders = new Map<string, Holder>();
-  for (const row of first.identifiers) {
-    const hex = row.valueIndex.toString('hex');
-    const seen = holders.get(hex);
-    const better =
-      !seen ||
-      (row.validTo === null && seen.validTo !== null) ||
-      (row.validTo !== null && seen.validTo !== null && row.validTo.getTime() > seen.validTo.getTime());
-    if (better) holders.set(hex, { ...row, current: row.validTo === null });
-  }
+  for (const row of first.identifiers) noteHolder(holders, row);
   const byIndex = new Map<string, StoredSubject>(first.subjects.map((r) => [r.emailIndex.toString('hex'), r]));
   const byId = new Map<string, StoredSubject>([...byIndex.values()].map((r) => [r.subjectId, r]));
   const heldElsewhere = [...new Set([...holders.values()].map((h) => h.subjectId))].filter((id) => !byId.has(id));

@@ -68,17 +68,23 @@ export async function holdersOf(
       .where(
         and(eq(subjectIdentifiers.shopId, shopId), inArray(subjectIdentifiers.valueIndex, indexes.slice(i, i + 1000))),
       );
-    for (const row of found) {
-      const hex = row.valueIndex.toString('hex');
-      const seen = out.get(hex);
-      const better =
-        !seen ||
-        (row.validTo === null && seen.validTo !== null) ||
-        (row.validTo !== null && seen.validTo !== null && row.validTo.getTime() > seen.validTo.getTime());
-      if (better) out.set(hex, { ...row, current: row.validTo === null });
-    }
+    for (const row of found) noteHolder(out, row);
   }
   return out;
+}
+
+/**
+ * Keeps `row` in `holders` (by the index's hex) if it is the better holder of its identifier: the current holder,
+ * else whoever held it last. The rule of {@link holdersOf}, for identifier rows read another way.
+ */
+export function noteHolder(holders: Map<string, IdentifierRow & { current: boolean }>, row: IdentifierRow): void {
+  const hex = row.valueIndex.toString('hex');
+  const seen = holders.get(hex);
+  const better =
+    !seen ||
+    (row.validTo === null && seen.validTo !== null) ||
+    (row.validTo !== null && seen.validTo !== null && row.validTo.getTime() > seen.validTo.getTime());
+  if (better) holders.set(hex, { ...row, current: row.validTo === null });
 }
 
 /** Every identifier these subjects have had, oldest first. */

@@ -5,7 +5,6 @@
  * under an address.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../store/open.js';
 
 export interface OrderRef {
   subjectId: string;
@@ -15,17 +14,10 @@ export interface OrderRef {
 
 export const emailRef = (index: Buffer) => `e:${index.toString('hex')}`;
 
-/** Links the orders that name these references (and no subject yet) to their subjects. */
-export async function linkOrders(tx: Db, shopId: string, refs: readonly OrderRef[]): Promise<void> {
-  for (let i = 0; i < refs.length; i += 5000) {
-    await tx.execute(sql`
-      update orders o set subject_id = x.subject_id
-      from jsonb_to_recordset(${JSON.stringify(refs.slice(i, i + 5000))}::jsonb) as x(subject_id text, ref text)
-      where o.shop_id = ${shopId} and o.subject_id is null and o.customer_ref = x.ref`);
-  }
-}
-
-/** The update `linkOrders` runs, as one statement for any number of references (to run inside a larger one). */
+/**
+ * Links the orders that name these references (and no subject yet) to their subjects: one statement for any number
+ * of references, to run alone or inside a larger one.
+ */
 export function linkOrdersQuery(shopId: string, refs: readonly OrderRef[]): SQL | null {
   if (refs.length === 0) return null;
   return sql`
