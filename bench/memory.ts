@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { procStatus } from './proc-status.js';
 
 const MB = 1e6;
 const APP_IDLE_AIM_MB = 300;
@@ -52,16 +53,6 @@ export interface MemoryFigure {
 const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1];
 const mb = (bytes: number) => Math.round(bytes / MB);
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-function procStatus(pid: number): { vmRss: number; vmHwm: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) * 1024;
-    return { vmRss: kb('VmRSS'), vmHwm: kb('VmHWM') };
-  } catch {
-    return undefined; // gone, or not Linux
-  }
-}
 
 function readSamples(file: string): Sample[] {
   if (!existsSync(file)) return [];

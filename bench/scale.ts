@@ -22,7 +22,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +30,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { createTactful, openStore, type OrderRecord, type Tactful } from '@tactful/core';
 import { seededRandom } from '@tactful/core/testing/runtime';
+import { procStatus } from './proc-status.js';
 import { rawStore } from '@tactful/core/testing/runtime';
 
 export const PRODUCTS = 20_000;
@@ -163,12 +164,10 @@ export interface ScaleRunResult {
 const MiB = 2 ** 20;
 
 function status(field: 'VmHWM' | 'VmRSS'): number {
-  try {
-    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'));
-    return match ? Number(match[1]) / 1024 : process.memoryUsage().rss / MiB;
-  } catch {
-    return process.memoryUsage().rss / MiB; // not Linux: the current RSS stands in for the peak
-  }
+  const found = procStatus();
+  // Not Linux: the current RSS stands in for the peak.
+  if (!found) return process.memoryUsage().rss / MiB;
+  return (field === 'VmHWM' ? found.vmHwm : found.vmRss) / MiB;
 }
 
 /** Resets VmHWM to the current RSS (Linux ≥ 4.0), so the next reading is this step's own peak. */
