@@ -186,6 +186,30 @@ describeEachStore('outbox dispatcher', (getStore) => {
     expect(await t.outbox.counts()).toEqual({ pending: 0, done: 2, dead: 0 });
   });
 
+  it("a claim takes each person's first pending row per system, and every row that names no person", async () => {
+    const t = await createTactful({ store: getStore(), shop: uniqueShop(), now });
+    const { claimDue, enqueue } = await import('./outbox.js');
+    const { ctx, keys } = engineInternals(t);
+    const item = (subjectId: string | null, n: number, target = 'memory') => ({
+      target,
+      kind: 'test.change',
+      subjectId,
+      payload: { n },
+    });
+    await enqueue(
+      ctx.db,
+      keys,
+      t.shopId,
+      [item('a', 1), item(null, 2), item('b', 3), item('a', 4), item(null, 5), item('a', 6, 'other'), item('b', 7)],
+      clock,
+    );
+    const claim = () =>
+      claimDue(rawStore(getStore()).db, keys, { limit: 10, now: clock, leaseMs: 30_000, shopId: t.shopId });
+    // a's and b's later rows wait behind their first; the rows of no person never wait; another system is apart.
+    expect((await claim()).map((i) => i.payload.n)).toEqual([1, 2, 3, 5, 6]);
+    expect(await claim()).toEqual([]);
+  });
+
   it('two dispatchers never deliver the same row (FOR UPDATE SKIP LOCKED)', async () => {
     const t = await shopWithChanges(40);
     const a = memoryTarget();

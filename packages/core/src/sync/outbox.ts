@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lt, lte, notExists, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { decrypt, encrypt } from '../crypto/cipher.js';
 import type { KeyRing, ShopKeys } from '../store/keyring.js';
@@ -76,22 +76,30 @@ export async function claimDue(
     const conditions = [eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, options.now)];
     if (options.targets) conditions.push(inArray(outbox.target, options.targets));
     if (options.shopId) conditions.push(eq(outbox.shopId, options.shopId));
+    // A person's changes go out one at a time, in order: a row is due only when it is the person's first pending
+    // row for its system. Asked as "is this row the smallest pending id of its person and system", the check is
+    // an index probe per row (outbox_pending_subject) whatever the planner knows; asked as NOT EXISTS, a planner
+    // without statistics (PGlite never gathers them) joined every pending row with every other: 6 000 pending rows
+    // took 92 s a claim. A row that names no person waits for nobody.
     const earlier = alias(outbox, 'earlier');
     conditions.push(
-      notExists(
-        tx
-          .select({ one: sql`1` })
-          .from(earlier)
-          .where(
-            and(
-              eq(earlier.shopId, outbox.shopId),
-              eq(earlier.target, outbox.target),
-              eq(earlier.subjectId, outbox.subjectId),
-              eq(earlier.status, 'pending'),
-              lt(earlier.id, outbox.id),
+      or(
+        isNull(outbox.subjectId),
+        eq(
+          outbox.id,
+          tx
+            .select({ first: sql`min(${earlier.id})` })
+            .from(earlier)
+            .where(
+              and(
+                eq(earlier.shopId, outbox.shopId),
+                eq(earlier.target, outbox.target),
+                eq(earlier.subjectId, outbox.subjectId),
+                eq(earlier.status, 'pending'),
+              ),
             ),
-          ),
-      ),
+        ),
+      )!,
     );
     const due = await tx
       .select({ shopId: outbox.shopId, id: outbox.id })
