@@ -1,12 +1,12 @@
 import type { ShopContext } from '../shop/context.js';
 import { scheduleOnOrders } from '../flows/schedule.js';
 import { ingestOrders, upsertProducts } from '../recommend/orders.js';
+import { sharedModelCache } from '../recommend/model-cache.js';
 import type { TactfulOrders, TactfulProducts, TactfulRecommend } from '../tactful.js';
 import { productTitles, topProducts } from '../recommend/catalog.js';
 import {
   catalogueCache,
   fitCache,
-  modelCache,
   recommendForCustomerRef,
   relatedToProduct,
   type FitPolicy,
@@ -14,7 +14,7 @@ import {
 
 /** The recommendation part; its `forCustomer` is the one every caller (pages, CLI, campaigns) goes through. */
 export function recommendApi(ctx: ShopContext, fitPolicy?: Partial<FitPolicy>): TactfulRecommend {
-  const getModel = modelCache(ctx);
+  const getModel = sharedModelCache(ctx).get;
   const fits = fitCache(ctx, getModel, fitPolicy);
   // The catalogue beside the model, reloaded when the products or the merchandising rules change.
   const getCatalogue = catalogueCache(ctx.db, ctx.shopId);
@@ -33,7 +33,9 @@ export function recommendApi(ctx: ShopContext, fitPolicy?: Partial<FitPolicy>): 
 export function ordersApi(ctx: ShopContext): TactfulOrders {
   // Paid orders schedule their flow steps in the ingest's own transaction.
   const schedule = scheduleOnOrders(ctx);
-  return { ingest: (records, source) => ingestOrders(ctx, records, source, schedule) };
+  // The engine's ingest commits on its own: the engine's model follows each change instead of reloading.
+  const model = sharedModelCache(ctx);
+  return { ingest: (records, source) => ingestOrders(ctx, records, source, schedule, model.follow) };
 }
 
 export function productsApi(ctx: ShopContext): TactfulProducts {

@@ -8,7 +8,9 @@ import { webUrl } from '../profile/web-url.js';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { KeyRing } from '../store/keyring.js';
 import type { OrderRecord, ProductRecord } from '../ports.js';
-import { CountDelta, dropFit, lockModel, persistDelta } from './model-store.js';
+import { CountDelta, dropFit, lockModel, modelRevision, persistDelta } from './model-store.js';
+import { modelChangeOf, type ModelChange } from './model-cache.js';
+import type { OrderBasketRow } from './model.js';
 import { analyzeGrown } from '../store/analyze.js';
 import { bulkInsert } from '../store/bulk.js';
 import type { Db } from '../store/open.js';
@@ -60,6 +62,7 @@ export async function ingestOrders(
   records: readonly OrderRecord[],
   source: string,
   onWritten?: OrdersWritten,
+  onModelChange?: (change: ModelChange) => void,
 ): Promise<OrderIngestResult> {
   const result: OrderIngestResult = { added: 0, updated: 0, ignored: 0, modelBaskets: 0 };
   if (records.length === 0) return result;
@@ -73,8 +76,12 @@ export async function ingestOrders(
     } else result.ignored += 1;
   }
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  // What the stored model's tracked orders gain and lose (as loadModel reads them back), for onModelChange.
+  const tracked = { added: [] as OrderBasketRow[], removed: [] as string[] };
+  let change: ModelChange | undefined;
   const written = await ctx.db.transaction(async (tx) => {
     await lockModel(tx, ctx.shopId);
+    const revision = onModelChange ? await modelRevision(tx, ctx.shopId) : 0;
     const ids = [...latest.keys()];
     const existing = new Map<string, { updatedAt: Date; counted: boolean; products: string[] }>();
     for (let i = 0; i < ids.length; i += 1000) {
@@ -138,7 +145,10 @@ export async function ingestOrders(
           result.ignored += 1;
           continue;
         }
-        if (before.counted) delta.add(before.products, -1);
+        if (before.counted) {
+          delta.add(before.products, -1);
+          tracked.removed.push(record.id);
+        }
         replaced.push(record.id);
         result.updated += 1;
       } else result.added += 1;
@@ -160,6 +170,13 @@ export async function ingestOrders(
         counted,
         source,
       });
+      if (counted && record.lines.length > 0)
+        tracked.added.push({
+          orderId: record.id,
+          customerId: orderRows.at(-1)!.customerRef ?? null,
+          productIds: [...new Set(record.lines.map((l) => l.productId))],
+          time: record.createdAt.getTime(),
+        });
       record.lines.forEach((line, lineNo) => {
         lineRows.push({
           shopId: ctx.shopId,
@@ -195,6 +212,7 @@ export async function ingestOrders(
     // Products first seen in an order get a placeholder row; the catalogue sync fills in the rest.
     await bulkInsert(tx, products, [...productRows.values()], sql`on conflict (shop_id, product_id) do nothing`);
     await persistDelta(tx, ctx.shopId, delta);
+    if (onModelChange) change = modelChangeOf(revision, delta, tracked.added, tracked.removed);
     // A profile's order summary (count, spend, last order) is derived from these orders: refresh it in the same
     // transaction, so a profile never shows an order the store does not hold, or misses one it does.
     await refreshOrderSummaries(
@@ -215,6 +233,8 @@ export async function ingestOrders(
     result.modelBaskets = delta.basketCount;
     return result;
   });
+  // Committed: an in-memory copy of the model may follow the change instead of reading the whole model again.
+  if (change) onModelChange?.(change);
   // An import comes in batches: the tables it grew get statistics as they grow, not only once it ends.
   if (written.added > 0) await analyzeGrown(ctx.db, ORDER_TABLES);
   return written;

@@ -4,10 +4,10 @@ import { TactfulError } from '../errors/tactful-error.js';
 import { rows, type Db } from '../store/open.js';
 import { consentState, orderLines, orders } from '../store/schema.js';
 import { emailAddress } from '../identity/email.js';
-import { fitHeader, loadFit, loadModel, modelRevision, saveFit } from './model-store.js';
+import { fitHeader, loadFit, saveFit } from './model-store.js';
 import { DEFAULT_EASE_ITEMS, fitEase, type EaseFit } from './ease.js';
 import { fitWithValidation } from './evaluate.js';
-import type { CoPurchaseModel, ModelOptions } from './model.js';
+import type { CoPurchaseModel } from './model.js';
 import type { CatalogProduct } from './parse.js';
 import { recommendForCustomer, relatedProducts, type Recommendation, type RecommendOptions } from './recommender.js';
 import { basisRules, emptyPreferences, openPreferences } from '../preferences/preferences.js';
@@ -24,16 +24,6 @@ export interface RecommendContext {
   keys: KeyRing;
   shopId: string;
   now: () => Date;
-}
-
-/** Keeps the shop's model in memory and reloads it when another change (or instance) moved the revision. */
-export function modelCache(ctx: RecommendContext, options: ModelOptions = {}) {
-  let cached: { model: CoPurchaseModel; revision: number } | null = null;
-  return async (): Promise<CoPurchaseModel> => {
-    const revision = await modelRevision(ctx.db, ctx.shopId);
-    if (!cached || cached.revision !== revision) cached = await loadModel(ctx.db, ctx.shopId, options);
-    return cached.model;
-  };
 }
 
 /** The shop's catalogue as the recommendations use it (see `merchandisedCatalogue`). */
