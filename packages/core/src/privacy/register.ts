@@ -107,7 +107,7 @@ export async function processingRegister(
       recipients: [],
       retention: `As the shop keeps its orders; erased with the person; ${retentionMonths} months without activity`,
       security: 'No direct identifier stored; linked to the person by pseudonymous references only',
-      tables: ['orders', 'order_lines', 'products', 'model_products', 'model_pairs', 'model_fit'],
+      tables: ['orders', 'order_lines', 'products', 'model_products', 'model_pairs', 'model_changes', 'model_fit'],
     },
     {
       activity: 'Synchronisation with connected systems',

@@ -79,7 +79,7 @@ describeEachStore("the engine's model follows its own ingests", (getStore) => {
     }
   });
 
-  it("another instance's ingest is seen: the model is read again", async () => {
+  it("another instance's changes are applied from the log; a change too large to log, or an erasure, makes it read the model again", async () => {
     const shop = uniqueShop();
     const a = await createTactful({ store: getStore(), shop });
     const b = await createTactful({ store: getStore(), shop });
@@ -87,12 +87,66 @@ describeEachStore("the engine's model follows its own ingests", (getStore) => {
       groceries.slice(0, 100).map((items, i) => order(i, items)),
       'shopify',
     );
-    const before = await a.recommend.model();
+    const stored = async () => (await loadModel(rawStore(getStore()).db, shop)).model;
+    const model = await a.recommend.model();
+    // Three small changes by another instance: caught up in place, no whole read.
     await b.orders.ingest([order(100, ['whole milk', 'rolls/buns'])], 'shopify');
-    const after = await a.recommend.model();
-    expect(after).not.toBe(before);
-    expect(after.productCount('rolls/buns')).toBe(before.productCount('rolls/buns') + 1);
-    // b's own copy, made before its ingest? It had none: its next read loads the same model.
-    expect(contents(await b.recommend.model())).toEqual(contents(after));
+    await b.orders.ingest(
+      [order(101, ['soda', 'candy']), order(3, ['beef'], { updatedAt: new Date(Date.UTC(2026, 5, 1)) })],
+      'shopify',
+    );
+    await b.orders.ingest([order(102, groceries[102]!, { cancelledAt: new Date(Date.UTC(2026, 0, 9)) })], 'shopify');
+    expect(await a.recommend.model()).toBe(model);
+    expect(contents(model)).toEqual(contents(await stored()));
+    // Webhooks applied by the inbox worker, inside its claim's transaction: caught up from the log too.
+    for (const [i, items] of [
+      ['whole milk', 'sugar'],
+      ['soda', 'rolls/buns', 'candy'],
+    ].entries())
+      await a.inbox.receive(
+        shop,
+        { kind: 'order', order: order(200 + i, items) },
+        {
+          system: 'shopify',
+          deliveryId: `w${i}`,
+          receivedAt: new Date(Date.UTC(2026, 0, 20)),
+          topic: 'orders/create',
+        },
+      );
+    expect((await a.processInbox()).processed).toBe(2);
+    expect(await a.recommend.model()).toBe(model);
+    expect(contents(model)).toEqual(contents(await stored()));
+    // A change with more pair counts than the log keeps (25 522 pairs over 400 products): read again, as stored.
+    const bulk = Array.from({ length: 700 }, (_, i) =>
+      order(
+        1000 + i,
+        Array.from({ length: 30 }, (_, j) => `bulk-${(i * 7 + j * j * 13 + j * i) % 400}`),
+      ),
+    );
+    await b.orders.ingest(bulk, 'shopify');
+    const reread = await a.recommend.model();
+    expect(reread).not.toBe(model);
+    expect(contents(reread)).toEqual(contents(await stored()));
+    // An erasure deletes orders and clears the log (it names orders and customers): read again.
+    await b.orders.ingest([order(103, ['whole milk', 'butter'], { email: 'gone@example.com' })], 'shopify');
+    expect(await a.recommend.model()).toBe(reread);
+    const changes = () =>
+      rawStore(getStore()).query<{ n: number }>('select count(*)::int as n from model_changes where shop_id = $1', [
+        shop,
+      ]);
+    expect((await changes())[0]!.n).toBeGreaterThan(0);
+    await b.consent.record({
+      subject: { email: 'gone@example.com' },
+      purpose: 'email_marketing',
+      state: 'granted',
+      level: 'single',
+      occurredAt: new Date(Date.UTC(2026, 0, 2)),
+      source: { system: 'cli', eventId: 'gone-1', method: 'form' },
+    });
+    await b.privacy.erase('gone@example.com', { reason: 'customer request', compact: false });
+    expect((await changes())[0]!.n).toBe(0);
+    const afterErasure = await a.recommend.model();
+    expect(afterErasure).not.toBe(reread);
+    expect(contents(afterErasure)).toEqual(contents(await stored()));
   });
 });

@@ -42,18 +42,20 @@ export class CountDelta {
   }
 }
 
-/** Locks the shop's model row (creating it) so model changes of one shop apply one at a time. */
-export async function lockModel(tx: Db, shopId: string): Promise<void> {
+/** Locks the shop's model row (creating it) so model changes of one shop apply one at a time; its revision. */
+export async function lockModel(tx: Db, shopId: string): Promise<number> {
   await tx.insert(modelState).values({ shopId }).onConflictDoNothing();
-  await tx
+  const [row] = await tx
     .select({ revision: modelState.revision })
     .from(modelState)
     .where(eq(modelState.shopId, shopId))
     .for('update');
+  return Number(row?.revision ?? 0);
 }
 
-export async function persistDelta(tx: Db, shopId: string, delta: CountDelta): Promise<void> {
-  if (delta.empty) return;
+/** Writes the count changes and moves the revision on by one; returns the revision (unchanged when empty). */
+export async function persistDelta(tx: Db, shopId: string, delta: CountDelta): Promise<number> {
+  if (delta.empty) return modelRevision(tx, shopId);
   const productRows = [...delta.products]
     .filter(([, c]) => c !== 0)
     .map(([productId, count]) => ({ shopId, productId, count }));
@@ -77,13 +79,15 @@ export async function persistDelta(tx: Db, shopId: string, delta: CountDelta): P
   );
   await tx.delete(modelProducts).where(and(eq(modelProducts.shopId, shopId), sql`${modelProducts.count} <= 0`));
   await tx.delete(modelPairs).where(and(eq(modelPairs.shopId, shopId), sql`${modelPairs.count} <= 0`));
-  await tx
+  const [moved] = await tx
     .update(modelState)
     .set({
       basketCount: sql`${modelState.basketCount} + ${delta.basketCount}`,
       revision: sql`${modelState.revision} + 1`,
     })
-    .where(eq(modelState.shopId, shopId));
+    .where(eq(modelState.shopId, shopId))
+    .returning({ revision: modelState.revision });
+  return moved!.revision;
 }
 
 export async function modelRevision(db: Db, shopId: string): Promise<number> {

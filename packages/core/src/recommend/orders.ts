@@ -8,8 +8,8 @@ import { webUrl } from '../profile/web-url.js';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { KeyRing } from '../store/keyring.js';
 import type { OrderRecord, ProductRecord } from '../ports.js';
-import { CountDelta, dropFit, lockModel, modelRevision, persistDelta } from './model-store.js';
-import { modelChangeOf, type ModelChange } from './model-cache.js';
+import { CountDelta, dropFit, lockModel, persistDelta } from './model-store.js';
+import { clearModelChanges, logModelChange, modelChangeOf, type ModelChange } from './model-cache.js';
 import type { OrderBasketRow } from './model.js';
 import { analyzeGrown } from '../store/analyze.js';
 import { bulkInsert } from '../store/bulk.js';
@@ -76,12 +76,11 @@ export async function ingestOrders(
     } else result.ignored += 1;
   }
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
-  // What the stored model's tracked orders gain and lose (as loadModel reads them back), for onModelChange.
+  // What the stored model's tracked orders gain and lose (as loadModel reads them back): logged with the counts.
   const tracked = { added: [] as OrderBasketRow[], removed: [] as string[] };
   let change: ModelChange | undefined;
   const written = await ctx.db.transaction(async (tx) => {
-    await lockModel(tx, ctx.shopId);
-    const revision = onModelChange ? await modelRevision(tx, ctx.shopId) : 0;
+    const revision = await lockModel(tx, ctx.shopId);
     const ids = [...latest.keys()];
     const existing = new Map<string, { updatedAt: Date; counted: boolean; products: string[] }>();
     for (let i = 0; i < ids.length; i += 1000) {
@@ -197,6 +196,9 @@ export async function ingestOrders(
         }
       });
     }
+    // The revision this ingest makes (persistDelta moves it on when the counts change): a copy of the model
+    // catching up reads the orders written since its own.
+    for (const row of orderRows) row.modelRevision = delta.empty ? revision : revision + 1;
     for (let i = 0; i < replaced.length; i += 1000) {
       await tx
         .delete(orderLines)
@@ -206,13 +208,13 @@ export async function ingestOrders(
       tx,
       orders,
       orderRows,
-      sql`on conflict (shop_id, order_id) do update set name = excluded.name, subject_id = excluded.subject_id, customer_ref = excluded.customer_ref, created_at = excluded.created_at, updated_at = excluded.updated_at, cancelled_at = excluded.cancelled_at, refunded = excluded.refunded, currency = excluded.currency, total_price = excluded.total_price, counted = excluded.counted, source = excluded.source`,
+      sql`on conflict (shop_id, order_id) do update set name = excluded.name, subject_id = excluded.subject_id, customer_ref = excluded.customer_ref, created_at = excluded.created_at, updated_at = excluded.updated_at, cancelled_at = excluded.cancelled_at, refunded = excluded.refunded, currency = excluded.currency, total_price = excluded.total_price, counted = excluded.counted, source = excluded.source, model_revision = excluded.model_revision`,
     );
     for (let i = 0; i < lineRows.length; i += 5000) await bulkInsert(tx, orderLines, lineRows.slice(i, i + 5000));
     // Products first seen in an order get a placeholder row; the catalogue sync fills in the rest.
     await bulkInsert(tx, products, [...productRows.values()], sql`on conflict (shop_id, product_id) do nothing`);
-    await persistDelta(tx, ctx.shopId, delta);
-    if (onModelChange) change = modelChangeOf(revision, delta, tracked.added, tracked.removed);
+    change = modelChangeOf(await persistDelta(tx, ctx.shopId, delta), delta, tracked.added, tracked.removed);
+    await logModelChange(tx, ctx.shopId, change);
     // A profile's order summary (count, spend, last order) is derived from these orders: refresh it in the same
     // transaction, so a profile never shows an order the store does not hold, or misses one it does.
     await refreshOrderSummaries(
@@ -301,6 +303,8 @@ export async function deleteOrders(tx: Db, shopId: string, orderIds: readonly st
     deleted += found.length;
   }
   await persistDelta(tx, shopId, delta);
+  // The logged changes name orders and customers: none is kept past an erasure (copies read the model again).
+  await clearModelChanges(tx, shopId);
   // The fitted model learned from these orders too: it goes with them, and the next request fits anew.
   if (deleted > 0) await dropFit(tx, shopId);
   return deleted;

@@ -348,11 +348,14 @@ export const orders = pgTable(
     totalPrice: text('total_price'),
     counted: boolean('counted').notNull().default(false),
     source: text('source').notNull(),
+    /** The model revision that last wrote this order: a copy of the model catching up reads what changed since. */
+    modelRevision: bigint('model_revision', { mode: 'number' }),
   },
   (t) => [
     primaryKey({ columns: [t.shopId, t.orderId] }),
     index('orders_subject').on(t.shopId, t.subjectId),
     index('orders_customer_ref').on(t.shopId, t.customerRef),
+    index('orders_model_revision').on(t.shopId, t.modelRevision),
   ],
 );
 
@@ -376,6 +379,23 @@ export const modelState = pgTable('model_state', {
   /** Bumped on every change: an instance whose cached model is older reloads it. */
   revision: bigint('revision', { mode: 'number' }).notNull().default(0),
 });
+
+/**
+ * What each recent change did to the stored model's counts (products, pairs, baskets; no order, customer or
+ * person), by the revision it made: a copy of the model a few revisions behind applies them, with the orders
+ * written since (`orders.model_revision`), instead of reading the whole model again. A cache, not a record: only
+ * the last changes are kept, a change too large to be worth it (a bulk import's batch) leaves a gap, and erasing
+ * orders clears the shop's changes.
+ */
+export const modelChanges = pgTable(
+  'model_changes',
+  {
+    shopId: text('shop_id').notNull(),
+    revision: bigint('revision', { mode: 'number' }).notNull(),
+    delta: jsonb('delta').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.revision] })],
+);
 
 export const modelProducts = pgTable(
   'model_products',
