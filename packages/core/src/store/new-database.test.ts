@@ -11,6 +11,8 @@ import { unpackPgliteImage } from './unpack-image.js';
 const migrations = join(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 const journal = JSON.parse(readFileSync(join(migrations, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] };
 const secret = 'cd'.repeat(32);
+/** Tests that make an image in a child process or run initdb here: tens of seconds each on a loaded machine. */
+const SLOW = 300_000;
 const before = process.env[PGLITE_IMAGES_ENV];
 let images: string;
 
@@ -43,75 +45,91 @@ const throwawayFolders = () =>
   readdirSync(tmpdir()).filter((name) => name.startsWith(`tactful-memory-${process.pid}-`));
 
 describe('a new embedded database', () => {
-  it('a new folder and a new memory://, opened at once with no image yet, are both migrated and usable', async () => {
-    const folder = join(mkdtempSync(join(tmpdir(), 'tactful-new-db-')), 'db');
-    const other = join(mkdtempSync(join(tmpdir(), 'tactful-new-db-')), 'db');
-    const warnings: string[] = [];
-    const warn = (message: string) => warnings.push(message);
-    const stores = await Promise.all([
-      openStore({ url: folder, secret, warn }),
-      openStore({ url: 'memory://', secret, warn }),
-      openStore({ url: other, secret, warn }),
-    ]);
-    for (const store of stores) await expectMigratedAndUsable(store);
-    for (const store of stores) await store.close();
-    expect(warnings).toEqual([]);
-    // Each maker wrote its own temporary name and renamed it: one whole image, nothing half-written left.
-    expect(readdirSync(images)).toEqual(imagesMade());
-    expect(imagesMade()).toHaveLength(1);
-    expect(existsSync(join(folder, 'PG_VERSION'))).toBe(true);
-    const reopened = await openStore({ url: folder, secret });
-    expect(await rawStore(reopened).query('SELECT key FROM kv')).toEqual([{ key: 'k' }]);
-    await reopened.close();
-  });
+  it(
+    'a new folder and a new memory://, opened at once with no image yet, are both migrated and usable',
+    async () => {
+      const folder = join(mkdtempSync(join(tmpdir(), 'tactful-new-db-')), 'db');
+      const other = join(mkdtempSync(join(tmpdir(), 'tactful-new-db-')), 'db');
+      const warnings: string[] = [];
+      const warn = (message: string) => warnings.push(message);
+      const stores = await Promise.all([
+        openStore({ url: folder, secret, warn }),
+        openStore({ url: 'memory://', secret, warn }),
+        openStore({ url: other, secret, warn }),
+      ]);
+      for (const store of stores) await expectMigratedAndUsable(store);
+      for (const store of stores) await store.close();
+      expect(warnings).toEqual([]);
+      // Each maker wrote its own temporary name and renamed it: one whole image, nothing half-written left.
+      expect(readdirSync(images)).toEqual(imagesMade());
+      expect(imagesMade()).toHaveLength(1);
+      expect(existsSync(join(folder, 'PG_VERSION'))).toBe(true);
+      const reopened = await openStore({ url: folder, secret });
+      expect(await rawStore(reopened).query('SELECT key FROM kv')).toEqual([{ key: 'k' }]);
+      await reopened.close();
+    },
+    SLOW,
+  );
 
-  it('when the image cannot be made, the database is created in this process, with a warning saying why', async () => {
-    const blocked = join(images, 'a-file');
-    writeFileSync(blocked, 'not a folder');
-    process.env[PGLITE_IMAGES_ENV] = join(blocked, 'images');
-    const warnings: string[] = [];
-    const folder = join(mkdtempSync(join(tmpdir(), 'tactful-new-db-')), 'db');
-    for (const url of [folder, 'memory://']) {
-      const store = await openStore({ url, secret, warn: (message) => warnings.push(message) });
+  it(
+    'when the image cannot be made, the database is created in this process, with a warning saying why',
+    async () => {
+      const blocked = join(images, 'a-file');
+      writeFileSync(blocked, 'not a folder');
+      process.env[PGLITE_IMAGES_ENV] = join(blocked, 'images');
+      const warnings: string[] = [];
+      const folder = join(mkdtempSync(join(tmpdir(), 'tactful-new-db-')), 'db');
+      for (const url of [folder, 'memory://']) {
+        const store = await openStore({ url, secret, warn: (message) => warnings.push(message) });
+        await expectMigratedAndUsable(store);
+        await store.close();
+      }
+      expect(warnings).toHaveLength(2);
+      for (const warning of warnings) {
+        expect(warning).toContain('in a child process');
+        expect(warning).toContain('creating the database in this process instead');
+        expect(warning).toContain(PGLITE_IMAGES_ENV);
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    'a damaged image is not loaded: the database is created here, and the image made again next time',
+    async () => {
+      const first = await openStore({ url: 'memory://', secret });
+      await first.close();
+      const [name] = imagesMade();
+      const image = join(images, name!);
+      const bytes = readFileSync(image);
+      bytes[600] = bytes[600]! ^ 0xff; // inside the second entry's header: its checksum no longer matches
+      writeFileSync(image, bytes);
+      const warnings: string[] = [];
+      const store = await openStore({ url: 'memory://', secret, warn: (message) => warnings.push(message) });
       await expectMigratedAndUsable(store);
       await store.close();
-    }
-    expect(warnings).toHaveLength(2);
-    for (const warning of warnings) {
-      expect(warning).toContain('in a child process');
-      expect(warning).toContain('creating the database in this process instead');
-      expect(warning).toContain(PGLITE_IMAGES_ENV);
-    }
-  });
+      expect(warnings).toEqual([expect.stringContaining('checksum')]);
+      expect(existsSync(image)).toBe(false);
+      const again = await openStore({ url: 'memory://', secret, warn: (message) => warnings.push(message) });
+      await again.close();
+      expect(warnings).toHaveLength(1);
+      expect(imagesMade()).toEqual([name]);
+    },
+    SLOW,
+  );
 
-  it('a damaged image is not loaded: the database is created here, and the image made again next time', async () => {
-    const first = await openStore({ url: 'memory://', secret });
-    await first.close();
-    const [name] = imagesMade();
-    const image = join(images, name!);
-    const bytes = readFileSync(image);
-    bytes[600] = bytes[600]! ^ 0xff; // inside the second entry's header: its checksum no longer matches
-    writeFileSync(image, bytes);
-    const warnings: string[] = [];
-    const store = await openStore({ url: 'memory://', secret, warn: (message) => warnings.push(message) });
-    await expectMigratedAndUsable(store);
-    await store.close();
-    expect(warnings).toEqual([expect.stringContaining('checksum')]);
-    expect(existsSync(image)).toBe(false);
-    const again = await openStore({ url: 'memory://', secret, warn: (message) => warnings.push(message) });
-    await again.close();
-    expect(warnings).toHaveLength(1);
-    expect(imagesMade()).toEqual([name]);
-  });
-
-  it('images off: the database is created in this process, without a warning and without an image', async () => {
-    process.env[PGLITE_IMAGES_ENV] = 'off';
-    const warnings: string[] = [];
-    const store = await openStore({ url: 'memory://', secret, warn: (message) => warnings.push(message) });
-    await expectMigratedAndUsable(store);
-    await store.close();
-    expect(warnings).toEqual([]);
-  });
+  it(
+    'images off: the database is created in this process, without a warning and without an image',
+    async () => {
+      process.env[PGLITE_IMAGES_ENV] = 'off';
+      const warnings: string[] = [];
+      const store = await openStore({ url: 'memory://', secret, warn: (message) => warnings.push(message) });
+      await expectMigratedAndUsable(store);
+      await store.close();
+      expect(warnings).toEqual([]);
+    },
+    SLOW,
+  );
 
   it('memory:// keeps its pages in a folder of its own, gone when the store closes', async () => {
     useSharedImages();
