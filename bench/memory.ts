@@ -13,7 +13,7 @@
  * CLI, printed beside this one's, e.g. a copy of the code before a change).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +94,7 @@ export interface ServeMemory {
 }
 
 /** `tactful serve` in a child process: idle, after a few admin pages, after a full GC. */
-async function measureServe(cli: string, db: string, label: ServeMemory['db']): Promise<ServeMemory> {
+async function measureServe(cli: string, db: string, label: ServeMemory['db'], cache: string): Promise<ServeMemory> {
   const work = mkdtempSync(join(tmpdir(), 'tactful-bench-memory-'));
   const probeFile = join(work, 'probe.jsonl');
   const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, cli, 'serve'], {
@@ -103,6 +103,7 @@ async function measureServe(cli: string, db: string, label: ServeMemory['db']): 
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
+      XDG_CACHE_HOME: cache,
       TACTFUL_MEMORY_PROBE: probeFile,
       TACTFUL_ADMIN_TOKEN: TOKEN,
       TACTFUL_DB: db,
@@ -144,19 +145,28 @@ async function measureServe(cli: string, db: string, label: ServeMemory['db']): 
 }
 
 export interface PgliteMemory {
-  db: 'new folder' | 'reopened folder' | 'memory://';
+  db: 'new folder' | 'reopened folder' | 'memory://' | 'image into a new folder' | 'image into memory://';
   open: MemoryFigure;
   afterGc: MemoryFigure;
 }
 
 /** A bare PGlite in a child process (plain `node`, no app): PGlite's own share. */
-async function measurePglite(db: string, label: PgliteMemory['db'], sharedBuffers: string): Promise<PgliteMemory> {
+async function measurePglite(
+  db: string,
+  label: PgliteMemory['db'],
+  sharedBuffers: string,
+  image?: string,
+): Promise<PgliteMemory> {
   const work = mkdtempSync(join(tmpdir(), 'tactful-bench-pglite-'));
   const probeFile = join(work, 'probe.jsonl');
+  // With an image: PGlite's own loadDataDir, the way to start from an image without unpacking it first.
   const source = `
     import { PGlite } from '@electric-sql/pglite';
+    import { openAsBlob } from 'node:fs';
     const db = ${JSON.stringify(db)};
+    const image = ${JSON.stringify(image ?? null)};
     const options = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=${sharedBuffers}'] };
+    if (image) options.loadDataDir = await openAsBlob(image);
     const client = db === 'memory://' ? new PGlite(options) : new PGlite(db, options);
     await client.waitReady;
     await client.query('select count(*) from pg_class');
@@ -206,7 +216,7 @@ function stepName(line: string): string | undefined {
 }
 
 /** `tactful demo --no-serve` in a child process: its peak and the step it falls in. */
-async function measureDemo(cli: string, customers: number): Promise<DemoMemory> {
+async function measureDemo(cli: string, customers: number, cache: string): Promise<DemoMemory> {
   const work = mkdtempSync(join(tmpdir(), 'tactful-bench-demo-'));
   const probeFile = join(work, 'probe.jsonl');
   const started = Date.now();
@@ -216,7 +226,7 @@ async function measureDemo(cli: string, customers: number): Promise<DemoMemory> 
     {
       cwd: work,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TACTFUL_MEMORY_PROBE: probeFile },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, XDG_CACHE_HOME: cache, TACTFUL_MEMORY_PROBE: probeFile },
     },
   );
   // Each step's end, as the demo prints it; samples before a step's line belong to that step.
@@ -302,6 +312,9 @@ async function measureCheckout(root: string, sizes: number[], name: string, part
   const out: CheckoutMemory = { cli, serve: [], pglite: [], demo: [] };
   console.log(`  ${name}: ${cli}`);
   const folderRoot = mkdtempSync(join(tmpdir(), 'tactful-bench-memory-db-'));
+  // The user's cache folder, empty at first: the first new database makes the migrated image (core's
+  // pglite-image.ts, in a child process), later ones unpack it. A checkout without images ignores it.
+  const cache = join(folderRoot, 'cache');
   try {
     let bare: PgliteMemory | undefined;
     const runs = [
@@ -310,7 +323,7 @@ async function measureCheckout(root: string, sizes: number[], name: string, part
       ['memory://', 'memory://'],
     ] as const;
     for (const [db, label] of parts.includes('serve') ? runs : []) {
-      const serve = await measureServe(cli, db, label);
+      const serve = await measureServe(cli, db, label, cache);
       out.serve.push(serve);
       // PGlite alone on the folder the app made (as the app reopens it), and on a new memory://.
       // A new database: PGlite alone creating it (initdb), its peak beside the app's.
@@ -319,6 +332,20 @@ async function measureCheckout(root: string, sizes: number[], name: string, part
         out.pglite.push(
           (bare = await measurePglite(db, label === 'memory://' ? label : 'reopened folder', sharedBuffers)),
         );
+      const image = label === 'new folder' ? imageIn(join(cache, 'tactful')) : undefined;
+      if (image) {
+        const intoFolder = await measurePglite(
+          join(folderRoot, 'bare-image'),
+          'image into a new folder',
+          sharedBuffers,
+          image,
+        );
+        const intoMemory = await measurePglite('memory://', 'image into memory://', sharedBuffers, image);
+        out.pglite.push(intoFolder, intoMemory);
+        console.log(
+          `    PGlite alone loading the image (loadDataDir): into a new folder peaks at ${intoFolder.open.vmHwmMB} MB, holds ${intoFolder.open.vmRssMB} MB (${intoFolder.afterGc.vmRssMB} after a full GC); into memory:// peaks at ${intoMemory.open.vmHwmMB} MB, holds ${intoMemory.open.vmRssMB} MB (${intoMemory.afterGc.vmRssMB})`,
+        );
+      }
       const idle = serve.idle.vmRssMB;
       console.log(
         `    app idle (${label}) ${idle} MB (${aim(idle, APP_IDLE_AIM_MB)}; PGlite alone ${bare!.open.vmRssMB} MB = ${share(bare!.open.vmRssMB, idle)})`,
@@ -330,22 +357,29 @@ async function measureCheckout(root: string, sizes: number[], name: string, part
         `      PGlite alone:     ${label === 'new folder' ? `creating a new folder peaks at ${out.pglite[0]!.open.vmHwmMB} MB; ` : ''}${show(bare!.open)}; after a full GC RSS ${bare!.afterGc.vmRssMB} MB (shared_buffers ${sharedBuffers}${label === 'memory://' ? ', a new memory://' : ', the folder the app made'})`,
       );
     }
+    for (const customers of parts.includes('demo') ? sizes : []) {
+      const demo = await measureDemo(cli, customers, cache);
+      const creating = out.pglite.find((p) => p.db === 'new folder')?.open.vmHwmMB;
+      out.demo.push(demo);
+      console.log(
+        `    demo --customers ${customers}: peak ${demo.peakMB} MB (${aim(demo.peakMB, DEMO_PEAK_AIM_MB)}; ${creating ? `PGlite alone creating a new folder in its own process peaks at ${creating} MB` : 'PGlite alone: measured with --parts=serve'}) in "${demo.peakStep}", ${demo.seconds.toFixed(0)} s`,
+      );
+      for (const s of demo.steps)
+        console.log(
+          `      ${s.step.padEnd(40)} ${s.seconds.toFixed(0).padStart(4)} s, peak RSS ${String(s.peakRssMB).padStart(4)} MB, heap ${s.peakHeapMB ? `${s.peakHeapMB} MB` : '-'}, external ${s.peakExternalMB ? `${s.peakExternalMB} MB` : '-'}`,
+        );
+    }
   } finally {
     rmSync(folderRoot, { recursive: true, force: true });
   }
-  for (const customers of parts.includes('demo') ? sizes : []) {
-    const demo = await measureDemo(cli, customers);
-    const creating = out.pglite.find((p) => p.db === 'new folder')?.open.vmHwmMB;
-    out.demo.push(demo);
-    console.log(
-      `    demo --customers ${customers}: peak ${demo.peakMB} MB (${aim(demo.peakMB, DEMO_PEAK_AIM_MB)}; ${creating ? `PGlite alone creating a new folder peaks at ${creating} MB = ${share(creating, demo.peakMB)}` : 'PGlite alone: measured with --parts=serve'}) in "${demo.peakStep}", ${demo.seconds.toFixed(0)} s`,
-    );
-    for (const s of demo.steps)
-      console.log(
-        `      ${s.step.padEnd(40)} ${s.seconds.toFixed(0).padStart(4)} s, peak RSS ${String(s.peakRssMB).padStart(4)} MB, heap ${s.peakHeapMB ? `${s.peakHeapMB} MB` : '-'}, external ${s.peakExternalMB ? `${s.peakExternalMB} MB` : '-'}`,
-      );
-  }
   return out;
+}
+
+/** The migrated image a checkout with images made in `folder`, if any. */
+function imageIn(folder: string): string | undefined {
+  if (!existsSync(folder)) return undefined;
+  const name = readdirSync(folder).find((file) => /^pglite-[0-9a-f]+\.tar$/.test(file));
+  return name ? join(folder, name) : undefined;
 }
 
 export async function benchMemory() {

@@ -4,19 +4,8 @@
  * seeded share is held out, and the simulated buyers respond by a stated rule. The report at the end compares
  * recipients with the holdout, from the stored steps and orders only.
  */
-import {
-  collectGarbage,
-  createTactful,
-  seededRandom,
-  type FlowReport,
-  type OrderRecord,
-  type Tactful,
-} from '@tactful/core';
-import { getHeapStatistics } from 'node:v8';
+import { createTactful, seededRandom, type FlowReport, type OrderRecord, type Tactful } from '@tactful/core';
 import type { DemoSandboxes } from './pipeline.js';
-
-/** How much the JS heap may grow over the simulated days before the flow asks for a full collection. */
-const GC_GROWTH = 160 * 2 ** 20;
 
 /** How the simulated buyers behave: printed with the result, so the comparison can be judged. */
 export const BUYER_RULE =
@@ -72,7 +61,13 @@ function mailedSince(sandboxes: DemoSandboxes, seen: Set<string>): string[] {
 export async function runDemoFlow(
   tactful: Tactful,
   sandboxes: DemoSandboxes,
-  options: { publicUrl: string; say: (line: string) => void; exclude?: ReadonlySet<string> },
+  options: {
+    publicUrl: string;
+    say: (line: string) => void;
+    exclude?: ReadonlySet<string>;
+    /** Called at the end of each simulated day (the pipeline checks its heap there, see heap-watch.ts). */
+    everyDay?: () => void;
+  },
 ): Promise<DemoFlowResult> {
   // The flow's own engine runs on a simulated clock over the same store: weeks pass in seconds.
   let now = new Date(Math.ceil(Date.now() / DAY) * DAY + 10 * 3_600_000);
@@ -95,7 +90,6 @@ export async function runDemoFlow(
   const days = runDays + 30;
   let orders = 0;
   let synced = new Date(now.getTime() - 1000);
-  let liveAfterGc = getHeapStatistics().used_heap_size;
   for (let day = 0; day < days; day++) {
     now = new Date(now.getTime() + DAY);
     // New orders for the first three weeks: about 2 % of customers a day, each of one to three products.
@@ -163,15 +157,7 @@ export async function runDemoFlow(
           productId,
         });
     }
-    // A simulated day makes a day's garbage in well under a second (sandbox pages, emails, model updates), and
-    // V8 lets the heap grow to about four times what is live before it collects: ~450 MB at the default 2 000
-    // customers, the demo's peak. A full collection once the heap has grown by GC_GROWTH keeps it near what the
-    // days keep; one every day cost 51 full collections, seconds each in a process with a large heap (the demo
-    // inside a test worker took 210 s instead of 30).
-    if (getHeapStatistics().used_heap_size > liveAfterGc + GC_GROWTH) {
-      await collectGarbage(1);
-      liveAfterGc = getHeapStatistics().used_heap_size;
-    }
+    options.everyDay?.();
   }
   await engine.campaign.refreshReports(sandboxes.provider).catch(() => undefined);
   const report = await engine.flows.report('post-purchase');

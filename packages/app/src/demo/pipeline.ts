@@ -23,6 +23,10 @@ import { createMailchimpSandbox } from '@tactful/mailchimp/testing';
 import type { Progress } from '../cli/progress.js';
 import { readGroceries } from './groceries.js';
 import { runDemoFlow, type DemoFlowResult } from './flow.js';
+import { type HeapWatch, watchHeap } from './heap-watch.js';
+
+/** How much the JS heap may grow between two full collections while the pipeline runs (see heap-watch.ts). */
+const HEAP_GROWTH = 64 * 2 ** 20;
 
 /** Runs one step with a progress display (the CLI draws a bar on a terminal); the default shows nothing. */
 export type ProgressRunner = <T>(
@@ -123,11 +127,40 @@ export async function runDemoPipeline(
   progress: ProgressRunner = noProgress,
   options: { campaign?: boolean; flow?: boolean; publicUrl?: string } = {},
 ): Promise<DemoReport> {
+  const heap = watchHeap(HEAP_GROWTH);
+  // Every progress tick is a point between batches: a check there, too (see heap-watch.ts).
+  const watched: ProgressRunner = (label, total, work) =>
+    progress(label, total, (bar) =>
+      work({
+        tick: (n) => (heap.check(), bar.tick(n)),
+        set: (n) => (heap.check(), bar.set(n)),
+        total: (n) => bar.total(n),
+        get drawing() {
+          return bar.drawing;
+        },
+      }),
+    );
+  try {
+    return await pipeline(tactful, sandboxes, say, watched, heap, options);
+  } finally {
+    heap.stop();
+  }
+}
+
+async function pipeline(
+  tactful: Tactful,
+  sandboxes: DemoSandboxes,
+  say: (line: string) => void,
+  progress: ProgressRunner,
+  heap: HeapWatch,
+  options: { campaign?: boolean; flow?: boolean; publicUrl?: string },
+): Promise<DemoReport> {
   const { platform, provider } = sandboxes;
   let last = Date.now();
   const step = (line: string) => {
     say(`${line}  [${((Date.now() - last) / 1000).toFixed(1)} s]`);
     last = Date.now();
+    heap.check();
   };
   await tactful.settings.update({ connectedSystems: [platform.system, provider.system], requireDoubleOptIn: true });
 
@@ -147,6 +180,7 @@ export async function runDemoPipeline(
     let batch: OrderRecord[] = [];
     for await (const order of platform.streamAllOrders!()) {
       batch.push(order);
+      if (batch.length % 250 === 0) heap.check();
       if (batch.length >= 2000) {
         await tactful.orders.ingest(batch, platform.system);
         count += batch.length;
@@ -278,6 +312,7 @@ export async function runDemoPipeline(
       : await runDemoFlow(tactful, sandboxes, {
           publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000',
           say: step,
+          everyDay: heap.check,
           // The campaign's recipients sit the flow out: their orders stay the campaign's to attribute.
           exclude: new Set(campaign?.emails.map((e) => e.to.toLowerCase()) ?? []),
         });

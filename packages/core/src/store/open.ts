@@ -7,7 +7,10 @@ import { TactfulError } from '../errors/tactful-error.js';
 import { loadOrCreateSecretFile, parseMasterSecret } from '../crypto/master-secret.js';
 import { collectGarbage } from './collect-garbage.js';
 import { lockFolder, type FolderLock } from './folder-lock.js';
-import { pgliteImagePath, readPgliteImage, writePgliteImage } from './pglite-image.js';
+import { makePgliteImage } from './make-image.js';
+import { PGLITE_IMAGES_ENV, pgliteImagePath } from './pglite-image.js';
+import { makeThrowawayFolder } from './throwaway-folder.js';
+import { unpackPgliteImage } from './unpack-image.js';
 import { schema } from './schema.js';
 
 export type Schema = typeof schema;
@@ -43,7 +46,10 @@ export function rawStore(store: Store): RawStore {
 }
 
 export interface OpenStoreOptions {
-  /** A folder (PGlite on disk), `memory://` (PGlite in memory) or `postgres://…` / `postgresql://…`. */
+  /**
+   * A folder (PGlite on disk), `memory://` (a throwaway PGlite database, gone when the store closes) or
+   * `postgres://…` / `postgresql://…`.
+   */
   url?: string;
   /** The master secret (hex or base64). Defaults to `TACTFUL_SECRET`, else a file beside a PGlite folder. */
   secret?: string;
@@ -59,6 +65,11 @@ export interface OpenStoreOptions {
    * `TACTFUL_PGLITE_SHARED_BUFFERS`, else {@link DEFAULT_PGLITE_SHARED_BUFFERS}.
    */
   sharedBuffers?: string;
+  /**
+   * Embedded only: told when a new database has to be created in this process after all (its image could not be
+   * made or unpacked, see pglite-image.ts). Defaults to a process warning.
+   */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -88,7 +99,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     );
   }
   const sharedBuffers = pgliteSharedBuffers(options.sharedBuffers ?? process.env.TACTFUL_PGLITE_SHARED_BUFFERS);
-  if (url === 'memory://') return openPglite(url, undefined, secret, sharedBuffers);
+  const warn = options.warn ?? ((message: string) => process.emitWarning(message, 'TactfulWarning'));
+  if (url === 'memory://') return openPglite(url, undefined, secret, sharedBuffers, warn);
   // PGlite is one process's database: a second process on the same folder would overwrite its pages.
   const folder = resolve(url);
   const lock = lockFolder(folder);
@@ -97,7 +109,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
       rmSync(folder, { recursive: true, force: true });
       rmSync(`${folder}.secret`, { force: true });
     }
-    return await openPglite(url, { folder, lock }, secret, sharedBuffers);
+    return await openPglite(url, { folder, lock }, secret, sharedBuffers, warn);
   } catch (error) {
     lock.release();
     throw error;
@@ -122,6 +134,7 @@ async function openPglite(
   embedded: { folder: string; lock: FolderLock } | undefined,
   secret: string | undefined,
   sharedBuffers: string,
+  warn: (message: string) => void,
 ): Promise<RawStore> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -132,18 +145,19 @@ async function openPglite(
     : folder
       ? loadOrCreateSecretFile(`${folder}.secret`)
       : (await import('node:crypto')).randomBytes(32);
-  // A database not created yet may start from the migrated image (see pglite-image.ts).
+  // memory:// is a folder of its own too, thrown away on close (see throwaway-folder.ts).
+  const throwaway = folder ? undefined : makeThrowawayFolder();
+  const dataDir = folder ?? join(throwaway!.path, 'pgdata');
   const migrations = migrationsFolder();
-  const exists = folder !== undefined && existsSync(join(folder, 'PG_VERSION'));
-  const imagePath = exists ? undefined : pgliteImagePath(migrations);
-  const image = imagePath ? readPgliteImage(imagePath) : undefined;
   let client: InstanceType<typeof PGlite>;
+  let createdHere = false;
   try {
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) createdHere = !(await createFromImage(dataDir, migrations, warn));
     const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`];
-    const options = image ? { loadDataDir: image, startParams } : { startParams };
-    client = folder ? new PGlite(folder, options) : new PGlite(options);
+    client = new PGlite(dataDir, { startParams });
     await client.waitReady;
   } catch (cause) {
+    throwaway?.remove();
     throw new TactfulError(
       'STORE.OPEN_FAILED',
       `Could not open the embedded database at ${folder ?? url}: ${(cause as Error).message}.`,
@@ -153,17 +167,14 @@ async function openPglite(
   const db = drizzle({ client, schema }) as unknown as Db;
   try {
     await migrate(db as never, { migrationsFolder: migrations });
-    if (imagePath && !image) {
-      const dump = await client.dumpDataDir('none');
-      writePgliteImage(imagePath, new Uint8Array(await dump.arrayBuffer()));
-    }
   } catch (error) {
     await client.close().catch(() => undefined);
+    throwaway?.remove();
     throw error;
   }
-  // initdb ran in WebAssembly instances of its own, closed now but ~450 MB until V8 collects them, which an idle
-  // server never makes it do: the app idle on a new database would hold twice what it needs.
-  if (!exists && !image) await collectGarbage();
+  // initdb ran here, in WebAssembly instances of its own, closed now but ~450 MB until V8 collects them, which an
+  // idle server never makes it do: the app idle on a new database would hold twice what it needs.
+  if (createdHere) await collectGarbage();
   return {
     db,
     kind: 'pglite',
@@ -177,10 +188,42 @@ async function openPglite(
       try {
         if (!client.closed) await client.close();
       } finally {
+        throwaway?.remove();
         embedded?.lock.release();
       }
     },
   };
+}
+
+/**
+ * Puts a migrated, empty database at `dataDir` from the image (pglite-image.ts), making the image first in a child
+ * process when there is none. False when that cannot be done: then PGlite creates the database in this process
+ * (initdb, ~800 MB at its peak), as it did before images, and `warn` says why.
+ */
+async function createFromImage(dataDir: string, migrations: string, warn: (message: string) => void) {
+  const imagePath = pgliteImagePath(migrations);
+  if (!imagePath) return false;
+  if (!existsSync(imagePath)) {
+    const made = await makePgliteImage(imagePath, migrations);
+    if (!made.made) {
+      warn(
+        `Could not make the embedded database's image ${imagePath} in a child process (${made.reason}): creating the database in this process instead, which needs about 0.8 GB while it runs. Set ${PGLITE_IMAGES_ENV} to a folder this user can write to.`,
+      );
+      return false;
+    }
+  }
+  try {
+    unpackPgliteImage(imagePath, dataDir);
+    return true;
+  } catch (error) {
+    // Images are renamed into place whole, so a damaged one was damaged since: the next open makes it again.
+    // (An error with a code is the file system's, about the data folder: the image is kept.)
+    if (!(error as NodeJS.ErrnoException).code) rmSync(imagePath, { force: true });
+    warn(
+      `Could not unpack the embedded database's image ${imagePath} (${(error as Error).message}): creating the database in this process instead; a damaged image is removed and made again by the next new database.`,
+    );
+    return false;
+  }
 }
 
 async function openPostgres(url: string, secret: string | undefined, max: number): Promise<RawStore> {

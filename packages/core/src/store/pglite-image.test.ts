@@ -1,10 +1,10 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, rawStore } from './open.js';
-import { PGLITE_IMAGES_ENV, pgliteImagePath } from './pglite-image.js';
+import { defaultPgliteImageFolder, PGLITE_IMAGES_ENV, pgliteImagePath } from './pglite-image.js';
 
 const migrations = join(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 const secret = 'ab'.repeat(32);
@@ -17,9 +17,14 @@ afterEach(() => {
 });
 
 describe('migrated PGlite images', () => {
-  it('are off unless the folder is named', () => {
-    expect(pgliteImagePath(migrations, {})).toBeUndefined();
-    expect(pgliteImagePath(migrations, { [PGLITE_IMAGES_ENV]: '  ' })).toBeUndefined();
+  it("live in the user's cache folder unless a folder is named; off turns them off", () => {
+    const cache = pgliteImagePath(migrations, { XDG_CACHE_HOME: '/cache' });
+    expect(cache).toMatch(/^\/cache\/tactful\/pglite-[0-9a-f]{16}\.tar$/);
+    expect(pgliteImagePath(migrations, { XDG_CACHE_HOME: '/cache', [PGLITE_IMAGES_ENV]: '  ' })).toBe(cache);
+    expect(pgliteImagePath(migrations, {})).toBe(join(homedir(), '.cache/tactful', basename(cache!)));
+    expect(defaultPgliteImageFolder({})).toBe(join(homedir(), '.cache/tactful'));
+    expect(pgliteImagePath(migrations, { [PGLITE_IMAGES_ENV]: 'off' })).toBeUndefined();
+    expect(pgliteImagePath(migrations, { [PGLITE_IMAGES_ENV]: ' OFF ' })).toBeUndefined();
   });
 
   it('are named after the migrations: a new migration never loads an old image', () => {
