@@ -180,6 +180,24 @@ function resetPeak(): boolean {
   }
 }
 
+/**
+ * A line at most once a minute while a long import runs (count, share of the expected total, rate, load), so a
+ * run stopped part-way (a million customers takes hours on a shared machine) still says how far it got.
+ */
+function progress(step: string, expected: number, everyMs = 60_000): (done: number) => void {
+  const started = performance.now();
+  let last = started;
+  return (done) => {
+    const now = performance.now();
+    if (now - last < everyMs) return;
+    last = now;
+    const rate = done / ((now - started) / 1000);
+    console.error(
+      `    … ${step}: ${done} of ~${expected} (${Math.round((100 * done) / expected)} %), ${Math.round(rate)}/s, load ${loadavg()[0]!.toFixed(1)}`,
+    );
+  };
+}
+
 async function measure(
   steps: StepFigure[],
   step: string,
@@ -266,17 +284,21 @@ export async function runScale(
       return { items: PRODUCTS };
     });
     await measure(steps, 'import orders', async () => {
+      const report = progress('import orders', customers * ORDERS_PER_CUSTOMER);
       for await (const batch of batches(ordersOf(0, customers), 2_000)) {
         await tactful.orders.ingest(batch, 'scale');
         orders += batch.length;
         for (const o of batch) orderLines += o.lines.length;
+        report(orders);
       }
       return { items: orders, note: `${orders} orders, ${orderLines} lines` };
     });
     await measure(steps, 'import consent', async () => {
+      const report = progress('import consent', customers + Math.ceil(customers / 5));
       for await (const batch of batches(consentOf(0, customers), 1_000)) {
         await tactful.consent.recordBatch(batch);
         consentEvents += batch.length;
+        report(consentEvents);
       }
       return { items: consentEvents, note: `${consentEvents} events` };
     });

@@ -5,6 +5,7 @@
  * under an address.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { textArray } from '../store/text-array.js';
 
 export interface OrderRef {
   subjectId: string;
@@ -16,12 +17,14 @@ export const emailRef = (index: Buffer) => `e:${index.toString('hex')}`;
 
 /**
  * Links the orders that name these references (and no subject yet) to their subjects: one statement for any number
- * of references, to run alone or inside a larger one.
+ * of references, to run alone or inside a larger one. The pairs travel as two text[] parameters unnested side by
+ * side: the planner knows their number and probes `orders_customer_ref` once per reference, with or without
+ * statistics.
  */
 export function linkOrdersQuery(shopId: string, refs: readonly OrderRef[]): SQL | null {
   if (refs.length === 0) return null;
   return sql`
     update orders o set subject_id = x.subject_id
-    from jsonb_to_recordset(${JSON.stringify(refs)}::jsonb) as x(subject_id text, ref text)
+    from unnest(${textArray(refs.map((r) => r.subjectId))}, ${textArray(refs.map((r) => r.ref))}) as x(subject_id, ref)
     where o.shop_id = ${shopId} and o.subject_id is null and o.customer_ref = x.ref`;
 }

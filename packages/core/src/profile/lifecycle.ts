@@ -9,7 +9,8 @@ import type { Db } from '../store/open.js';
 import { rows } from '../store/open.js';
 import { consentState } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
-import { idsJson, refreshOrderSummaries } from './order-summaries.js';
+import { textArray } from '../store/text-array.js';
+import { refreshOrderSummaries } from './order-summaries.js';
 import { markRfmStale } from './rfm.js';
 
 /** The purpose whose grant allows a profile to exist. */
@@ -39,11 +40,11 @@ export async function rebuildProfiles(
   at: Date,
 ): Promise<void> {
   if (subjectIds.length === 0) return;
-  const ids = idsJson(subjectIds);
+  const ids = textArray([...new Set(subjectIds)]);
   await tx.execute(sql`
     insert into profiles (shop_id, subject_id, created_at, updated_at)
     select ${shopId}, q.id, ${at.toISOString()}::timestamptz, ${at.toISOString()}::timestamptz
-    from (select jsonb_array_elements_text(${ids}::jsonb) as id) q
+    from unnest(${ids}) as q(id)
     on conflict (shop_id, subject_id) do nothing`);
   await refreshOrderSummaries(tx, shopId, subjectIds, at);
   await insertAuditRows(
@@ -71,11 +72,11 @@ export async function purgeProfiles(
   reason = 'personalization withdrawn',
 ): Promise<number> {
   if (subjectIds.length === 0) return 0;
-  const ids = idsJson(subjectIds);
+  const ids = textArray([...new Set(subjectIds)]);
   await markRfmStale(tx, shopId);
   const deleted = await rows<{ subject_id: string }>(
     tx,
-    sql`delete from profiles where shop_id = ${shopId} and subject_id in (select jsonb_array_elements_text(${ids}::jsonb)) returning subject_id`,
+    sql`delete from profiles where shop_id = ${shopId} and subject_id = any(${ids}) returning subject_id`,
   );
   await insertAuditRows(
     tx,

@@ -102,6 +102,58 @@ describeEachStore('profiles', (getStore) => {
     });
   });
 
+  it('grant in one batch - orders placed under addresses and ids before several people register are linked to each and summarised', async () => {
+    const t = await engine();
+    await t.orders.ingest(
+      [
+        order('a1', 'ann@example.com', ['tea'], 1, '10.00'),
+        order('a2', 'ann@example.com', ['mug'], 3, '6.00'),
+        { ...order('a3', 'ann@example.com', ['tea'], 4, '99.00'), cancelledAt: at(4) },
+        // No address: only the platform's customer id names the buyer.
+        { ...order('b1', '', ['mug'], 2, '7.00'), email: null, customerId: 'cust-bo' },
+        order('d1', 'dot@example.com', ['tea'], 2, '3.00'),
+        order('x1', 'xavier@example.com', ['tea'], 2, '1.00'),
+      ],
+      'shopify',
+    );
+    const outcomes = await t.consent.recordBatch([
+      grant('ann@example.com', 'personalization', 'granted', 'g1', 5),
+      grant('bo@example.com', 'personalization', 'granted', 'g2', 5, 'shopify', { shopify: 'cust-bo' }),
+      grant('cy@example.com', 'personalization', 'granted', 'g3', 5),
+      // Registered without personalization: the orders become hers all the same, and no profile exists.
+      grant('dot@example.com', 'email_marketing', 'granted', 'g4', 5),
+    ]);
+    expect(outcomes).toHaveLength(4);
+    expect((await t.profiles.show('ann@example.com')).profile!.orders).toEqual({
+      count: 2,
+      revenue: 16,
+      averageOrderValue: 8,
+      firstOrderAt: at(1),
+      lastOrderAt: at(3),
+    });
+    expect((await t.profiles.show('bo@example.com')).profile!.orders).toMatchObject({
+      count: 1,
+      revenue: 7,
+      firstOrderAt: at(2),
+    });
+    expect((await t.profiles.show('cy@example.com')).profile!.orders).toMatchObject({ count: 0, revenue: 0 });
+    expect((await t.profiles.show('dot@example.com')).profile).toBeNull();
+    const linked = await rawStore(getStore()).query<{ order_id: string; subject_id: string | null }>(
+      `select order_id, subject_id from orders where shop_id = $1 order by order_id`,
+      [t.shopId],
+    );
+    const subjectOf = async (email: string) => (await t.profiles.show(email)).subjectId;
+    expect(linked).toEqual([
+      { order_id: 'a1', subject_id: await subjectOf('ann@example.com') },
+      { order_id: 'a2', subject_id: await subjectOf('ann@example.com') },
+      { order_id: 'a3', subject_id: await subjectOf('ann@example.com') },
+      { order_id: 'b1', subject_id: await subjectOf('bo@example.com') },
+      { order_id: 'd1', subject_id: await subjectOf('dot@example.com') },
+      // Nobody holds this address: its order stays under the address alone.
+      { order_id: 'x1', subject_id: null },
+    ]);
+  });
+
   it('withdrawal - purges the profile in the same transaction and audits it; a fresh grant rebuilds it from orders only', async () => {
     const t = await engine();
     await t.orders.ingest([order('o1', 'eve@example.com', ['tea'], 1, '10.00')], 'shopify');

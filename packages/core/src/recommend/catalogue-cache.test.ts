@@ -5,6 +5,7 @@ import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { rawStore, type Store } from '../store/open.js';
 import { readShopSettings } from '../shop/settings.js';
+import { eraseShop } from '../privacy/shop-erasure.js';
 import { catalogueCache } from './service.js';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
@@ -63,6 +64,47 @@ describeEachStore('the catalogue kept beside the model', (getStore) => {
     // Other rules: the catalogue is read again under them.
     const excluding = await catalogue({ ...rules, excludedProducts: ['mug'] });
     expect(excluding.keptOut.get('mug')?.rule).toBe('excluded-product');
+  });
+
+  it("catalogue - a product first seen in another instance's order is in the next catalogue; a write that bumps nothing is not", async () => {
+    const store = getStore();
+    const name = uniqueShop('catalogue');
+    const t = await shop(store, name);
+    const db = rawStore(store).db;
+    const catalogue = catalogueCache(db, t.shopId);
+    const rules = (await readShopSettings(db, t.shopId)).merchandising;
+    const first = await catalogue(rules);
+    expect(first.items.has('kettle')).toBe(false);
+    // Orders of known products only: no product row is written, the catalogue stays the one in memory.
+    const other = await createTactful({ store, shop: name, now: () => at(60) });
+    await other.orders.ingest([order('again', 'again@example.com', ['coffee', 'mug'], 42)], 'shopify');
+    expect(await catalogue(rules)).toBe(first);
+    // A product the catalogue sync has not sent yet gets a placeholder row from the order that names it.
+    await other.orders.ingest([order('new', 'new@example.com', ['coffee', 'kettle'], 43)], 'shopify');
+    const second = await catalogue(rules);
+    expect(second.items.get('kettle')?.title).toBe('kettle');
+    // Only a revision bump makes the cache read again: a row changed behind the engine's back is not seen.
+    await rawStore(store).query(`update products set title = 'Renamed' where shop_id = $1 and product_id = 'mug'`, [
+      t.shopId,
+    ]);
+    expect((await catalogue(rules)).items.get('mug')?.title).toBe('Mug');
+  });
+
+  it('catalogue - a shop erased and filled again is read again, never answered from what was kept', async () => {
+    const store = getStore();
+    const name = uniqueShop('catalogue');
+    const t = await shop(store, name);
+    const db = rawStore(store).db;
+    // Its products predate catalogue revisions: the shop has none yet when the cache first reads it.
+    await rawStore(store).query(`delete from kv where shop_id = $1 and key = 'catalogue.revision'`, [t.shopId]);
+    const catalogue = catalogueCache(db, t.shopId);
+    const rules = (await readShopSettings(db, t.shopId)).merchandising;
+    expect((await catalogue(rules)).items.size).toBe(4);
+    await db.transaction((tx) => eraseShop(tx, t.shopId));
+    expect((await catalogue(rules)).items.size).toBe(0);
+    const again = await createTactful({ store, shop: name, now: () => at(60) });
+    await again.products.upsert([{ id: 'tea', title: 'Tea', category: 'Tea', available: true }]);
+    expect([...(await catalogue(rules)).items.keys()]).toEqual(['tea']);
   });
 
   it('catalogue - a product changed after the cache is warm is seen by the next recommendation, whichever instance changed it', async () => {

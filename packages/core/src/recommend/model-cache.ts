@@ -9,7 +9,7 @@
 import { and, eq, lte, sql } from 'drizzle-orm';
 import type { ShopContext } from '../shop/context.js';
 import { rows, type Db } from '../store/open.js';
-import { textArray } from '../consent/batch-reads.js';
+import { textArray } from '../store/text-array.js';
 import { modelChanges } from '../store/schema.js';
 import { loadModel, modelRevision, type CountDelta } from './model-store.js';
 import type { CoPurchaseModel, ModelDelta, ModelOptions, OrderBasketRow } from './model.js';

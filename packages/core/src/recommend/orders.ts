@@ -12,8 +12,9 @@ import { CountDelta, dropFit, lockModel, persistDelta } from './model-store.js';
 import { clearModelChanges, logModelChange, modelChangeOf, type ModelChange } from './model-cache.js';
 import type { OrderBasketRow } from './model.js';
 import { analyzeGrown } from '../store/analyze.js';
-import { bulkInsert } from '../store/bulk.js';
-import type { Db } from '../store/open.js';
+import { bulkInsert, bulkInsertQuery } from '../store/bulk.js';
+import { bumpCatalogue } from './catalogue-revision.js';
+import { rows, type Db } from '../store/open.js';
 import { orderLines, orders, products } from '../store/schema.js';
 import { subjectsByIndexes } from '../profile/subjects.js';
 import { holdersOf, identifierIndex } from '../identity/identifiers.js';
@@ -212,7 +213,12 @@ export async function ingestOrders(
     );
     for (let i = 0; i < lineRows.length; i += 5000) await bulkInsert(tx, orderLines, lineRows.slice(i, i + 5000));
     // Products first seen in an order get a placeholder row; the catalogue sync fills in the rest.
-    await bulkInsert(tx, products, [...productRows.values()], sql`on conflict (shop_id, product_id) do nothing`);
+    const placeholders = bulkInsertQuery(
+      products,
+      [...productRows.values()],
+      sql`on conflict (shop_id, product_id) do nothing returning product_id`,
+    );
+    if (placeholders && (await rows(tx, placeholders)).length > 0) await bumpCatalogue(tx, ctx.shopId, now);
     change = modelChangeOf(await persistDelta(tx, ctx.shopId, delta), delta, tracked.added, tracked.removed);
     await logModelChange(tx, ctx.shopId, change);
     // A profile's order summary (count, spend, last order) is derived from these orders: refresh it in the same
@@ -252,7 +258,7 @@ export async function upsertProducts(
   extra: { replenishDays?: ReadonlyMap<string, number> } = {},
 ): Promise<number> {
   const now = ctx.now();
-  const rows = records.map((p) => ({
+  const entries = records.map((p) => ({
     shopId: ctx.shopId,
     productId: p.id,
     title: p.title,
@@ -267,13 +273,17 @@ export async function upsertProducts(
     replenishDays: extra.replenishDays?.get(p.id) ?? null,
     updatedAt: p.updatedAt ?? now,
   }));
-  await bulkInsert(
-    ctx.db,
-    products,
-    rows,
-    sql`on conflict (shop_id, product_id) do update set title = excluded.title, handle = excluded.handle, url = excluded.url, image_url = excluded.image_url, price = excluded.price, category = excluded.category, available = excluded.available, status = excluded.status, replenish_days = coalesce(excluded.replenish_days, products.replenish_days), updated_at = excluded.updated_at`,
-  );
-  return rows.length;
+  if (entries.length === 0) return 0;
+  await ctx.db.transaction(async (tx) => {
+    await bulkInsert(
+      tx,
+      products,
+      entries,
+      sql`on conflict (shop_id, product_id) do update set title = excluded.title, handle = excluded.handle, url = excluded.url, image_url = excluded.image_url, price = excluded.price, category = excluded.category, available = excluded.available, status = excluded.status, replenish_days = coalesce(excluded.replenish_days, products.replenish_days), updated_at = excluded.updated_at`,
+    );
+    await bumpCatalogue(tx, ctx.shopId, now);
+  });
+  return entries.length;
 }
 
 /**

@@ -1,10 +1,11 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import type { KeyRing } from '../store/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
-import { rows, type Db } from '../store/open.js';
+import type { Db } from '../store/open.js';
 import { consentState, orderLines, orders } from '../store/schema.js';
 import { emailAddress } from '../identity/email.js';
 import { fitHeader, loadFit, saveFit } from './model-store.js';
+import { catalogueRevision } from './catalogue-revision.js';
 import { DEFAULT_EASE_ITEMS, fitEase, type EaseFit } from './ease.js';
 import { fitWithValidation } from './evaluate.js';
 import type { CoPurchaseModel } from './model.js';
@@ -30,31 +31,19 @@ export interface RecommendContext {
 export type MerchandisedCatalogue = Awaited<ReturnType<typeof merchandisedCatalogue>>;
 
 /**
- * A fingerprint of the shop's product rows, computed in the database: their number and the sum of a hash of
- * each whole row. Any insert, update or delete of a product changes it (bar a 32-bit hash collision).
- */
-export async function catalogueSignature(db: Db, shopId: string): Promise<string> {
-  const [row] = await rows<{ n: number; h: string }>(
-    db,
-    sql`select count(*)::int as n, coalesce(sum(hashtext(p::text)::bigint), 0)::text as h
-        from products p where p.shop_id = ${shopId}`,
-  );
-  return `${row?.n ?? 0}:${row?.h ?? '0'}`;
-}
-
-/**
  * Keeps the shop's merchandised catalogue in memory beside the cached model: reading 20 000 product rows cost
- * about a second per recommendation. Reloaded when the products changed (their signature, so a change made by
- * another instance or a webhook counts too) or the merchandising rules did. Callers must not mutate it.
+ * about a second per recommendation. Reloaded when the products changed (their revision, bumped by every write
+ * to them, so a change made by another instance or a webhook counts too) or the merchandising rules did.
+ * Callers must not mutate it.
  */
 export function catalogueCache(db: Db, shopId: string) {
-  let cached: { signature: string; rules: string; catalogue: MerchandisedCatalogue } | null = null;
+  let cached: { revision: string; rules: string; catalogue: MerchandisedCatalogue } | null = null;
   return async (rules: MerchandisingRules): Promise<MerchandisedCatalogue> => {
-    // The signature is read first: a change landing during the load is seen by the next call.
-    const signature = await catalogueSignature(db, shopId);
+    // The revision is read first: a change landing during the load is seen by the next call.
+    const revision = await catalogueRevision(db, shopId);
     const key = JSON.stringify(rules);
-    if (!cached || cached.signature !== signature || cached.rules !== key)
-      cached = { signature, rules: key, catalogue: await merchandisedCatalogue(db, shopId, rules) };
+    if (!cached || cached.revision !== revision || cached.rules !== key)
+      cached = { revision, rules: key, catalogue: await merchandisedCatalogue(db, shopId, rules) };
     return cached.catalogue;
   };
 }
