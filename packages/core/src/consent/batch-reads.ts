@@ -41,6 +41,14 @@ const quoted = (v: string) => `"${v.replace(/[\\"]/g, '\\$&')}"`;
 export const textArray = (values: readonly string[]) => sql`${`{${values.map(quoted).join(',')}}`}::text[]`;
 export const byteaArray = (values: readonly Buffer[]) =>
   sql`${`{${values.map((b) => `"\\\\x${hex(b)}"`).join(',')}}`}::bytea[]`;
+/**
+ * The shop, as a value the planner cannot look up in its statistics: `shop_id = (select $1)`. A shop whose rows
+ * arrived after the last ANALYZE (a new shop's first import; PGlite never analyzes on its own) is estimated at
+ * one row, and the planner then scans the shop's whole index range, filtering on the batch's keys, instead of
+ * looking each key up: a batch's reads grew with the shop's ledger (224 ms instead of 9 ms for 480 people over
+ * 100 000 events). Unseen, the shop is estimated at an average shop's share, and the keys are looked up.
+ */
+export const shopParam = (shopId: string) => sql`(select ${shopId}::text)`;
 const buf = (h: string) => Buffer.from(h, 'hex');
 const date = (s: string) => new Date(s);
 const dateOrNull = (s: string | null) => (s === null ? null : new Date(s));
@@ -127,17 +135,17 @@ export async function readIdentities(
     db,
     sql`select
       (select coalesce(json_agg(${eventJson('l')}), '[]'::json) from consent_ledger l
-         where l.shop_id = ${shopId} and l.source_system = any(${textArray(systems)})
+         where l.shop_id = ${shopParam(shopId)} and l.source_system = any(${textArray(systems)})
            and l.source_event_id = any(${textArray(eventIds)})) as sources,
       (select coalesce(json_agg(json_build_object('index', encode(p.email_index, 'hex'), 'at', p.at)), '[]'::json)
-         from suppression p where p.shop_id = ${shopId} and p.email_index = any(${byteaArray(keys.indexes)})) as suppressed,
+         from suppression p where p.shop_id = ${shopParam(shopId)} and p.email_index = any(${byteaArray(keys.indexes)})) as suppressed,
       (select coalesce(json_agg(json_build_object('subjectId', i.subject_id, 'kind', i.kind,
                 'valueIndex', encode(i.value_index, 'hex'), 'valueEnc', encode(i.value_enc, 'hex'),
                 'validFrom', i.valid_from, 'validTo', i.valid_to)), '[]'::json)
          from subject_identifiers i
-         where i.shop_id = ${shopId} and i.value_index = any(${byteaArray(keys.indexes)})) as identifiers,
+         where i.shop_id = ${shopParam(shopId)} and i.value_index = any(${byteaArray(keys.indexes)})) as identifiers,
       (select coalesce(json_agg(${subjectJson}), '[]'::json) from subjects s
-         where s.shop_id = ${shopId} and s.email_index = any(${byteaArray(keys.emailIndexes)})) as subjects`,
+         where s.shop_id = ${shopParam(shopId)} and s.email_index = any(${byteaArray(keys.emailIndexes)})) as subjects`,
   );
   return {
     sources: row!.sources.map(toEvent),
@@ -155,27 +163,69 @@ export async function readIdentities(
   };
 }
 
+/**
+ * A ledger row as the fold needs it, as a positional array (names would double what the database writes and
+ * the driver parses): event id, subject, purpose, state, level, occurred at, echo, source system, source event
+ * id, method.
+ */
+type FoldRowJson = [string, string, string, string, string, string, boolean, string, string, string];
+const toFoldRow = (r: FoldRowJson): FoldRow => ({
+  eventId: r[0],
+  subjectId: r[1],
+  purpose: r[2],
+  state: r[3],
+  level: r[4],
+  occurredAt: date(r[5]),
+  echo: r[6],
+  sourceSystem: r[7],
+  sourceEventId: r[8],
+  method: r[9],
+});
+/** What the fold and the push need of an earlier ledger row (no hashes: replays are found by read 1). */
+export type FoldRow = Omit<KnownEvent, 'contentHash'>;
+
 export interface SubjectReads {
   /** The subjects asked for by id that still have a key. */
   subjects: StoredSubject[];
-  /** Every ledger row of the subjects, in ledger order. */
-  histories: KnownEvent[];
+  /**
+   * Per (subject, purpose) asked, in ledger order, the earlier events the fold needs (see `readSubjects`).
+   */
+  histories: FoldRow[];
   states: StateRow[];
   pushed: PushedRow[];
   /** (target, subject) pairs with a consent push still pending in the outbox. */
   pending: Array<{ target: string; subjectId: string }>;
 }
 
-/** Round trip 2: by subject (those the batch names, and those holding an id it names). */
+/** A (subject, purpose) the batch may touch, and the earliest `occurredAt` among its events for it. */
+export interface PairBound {
+  subjectId: string;
+  purpose: string;
+  from: Date;
+}
+
+/**
+ * Round trip 2: by subject (those the batch names, and those holding an id it names).
+ *
+ * Not every earlier event: the stored state of a (subject, purpose) is the fold of its whole history, and every
+ * event after the one that decided it (`decided_by`) left it unchanged. So when that decider happened before the
+ * batch's earliest event for the pair (`since < from`), every incoming event sorts after it, the state just
+ * before each incoming event's place is the stored state folded over the later events only, and the events
+ * from `from` on (plus the decider, for what the push tells of it) are all the fold needs. Without a state row
+ * no event ever changed anything, so the events from `from` on suffice as well. Only a pair whose decider is as
+ * late as the batch's earliest event (a late report landing before the current decision) reads its whole history.
+ */
 export async function readSubjects(
   db: Db,
   shopId: string,
-  keys: { subjectIds: string[]; heldElsewhere: string[]; targets: string[] },
+  keys: { subjectIds: string[]; heldElsewhere: string[]; targets: string[]; pairs: readonly PairBound[] },
 ): Promise<SubjectReads> {
   const ids = textArray(keys.subjectIds);
+  const shop = shopParam(shopId);
+  const froms = `{${keys.pairs.map((p) => quoted(p.from.toISOString())).join(',')}}`;
   const [row] = await rows<{
     subjects: SubjectJson[];
-    histories: EventJson[];
+    histories: FoldRowJson[];
     states: Array<{
       subjectId: string;
       purpose: string;
@@ -200,25 +250,30 @@ export async function readSubjects(
     db,
     sql`select
       (select coalesce(json_agg(${subjectJson}), '[]'::json) from subjects s
-         where s.shop_id = ${shopId} and s.subject_id = any(${textArray(keys.heldElsewhere)})
+         where s.shop_id = ${shop} and s.subject_id = any(${textArray(keys.heldElsewhere)})
            and s.wrapped_key is not null) as subjects,
-      (select coalesce(json_agg(${eventJson('l')} order by l.seq), '[]'::json) from consent_ledger l
-         where l.shop_id = ${shopId} and l.subject_id = any(${ids})) as histories,
+      (select coalesce(json_agg(json_build_array(l.event_id, l.subject_id, l.purpose, l.state, l.level, l.occurred_at,
+                l.echo, l.source_system, l.source_event_id, l.method) order by l.seq), '[]'::json)
+         from unnest(${textArray(keys.pairs.map((p) => p.subjectId))}, ${textArray(keys.pairs.map((p) => p.purpose))},
+                     ${froms}::timestamptz[]) as k(subject_id, purpose, from_at)
+         join consent_ledger l on l.shop_id = ${shop} and l.subject_id = k.subject_id and l.purpose = k.purpose
+         left join consent_state c on c.shop_id = ${shop} and c.subject_id = k.subject_id and c.purpose = k.purpose
+         where l.occurred_at >= k.from_at or c.since >= k.from_at or l.event_id = c.decided_by) as histories,
       (select coalesce(json_agg(json_build_object('subjectId', c.subject_id, 'purpose', c.purpose, 'state', c.state,
                 'level', c.level, 'since', c.since, 'decidedBy', c.decided_by)), '[]'::json) from consent_state c
-         where c.shop_id = ${shopId} and c.subject_id = any(${ids})) as states,
+         where c.shop_id = ${shop} and c.subject_id = any(${ids})) as states,
       (select coalesce(json_agg(json_build_object('system', p.system, 'subjectId', p.subject_id, 'purpose', p.purpose,
                 'state', p.state, 'occurredAt', p.occurred_at, 'pushedAt', p.pushed_at, 'inFlight', p.in_flight,
                 'reportedState', p.reported_state, 'reportedAt', p.reported_at)), '[]'::json) from pushed_consent p
-         where p.shop_id = ${shopId} and p.system = any(${textArray(keys.targets)}) and p.subject_id = any(${ids})) as pushed,
+         where p.shop_id = ${shop} and p.system = any(${textArray(keys.targets)}) and p.subject_id = any(${ids})) as pushed,
       (select coalesce(json_agg(json_build_object('target', q.target, 'subjectId', q.subject_id)), '[]'::json)
          from (select distinct o.target, o.subject_id from outbox o
-               where o.shop_id = ${shopId} and o.target = any(${textArray(keys.targets)}) and o.subject_id = any(${ids})
+               where o.shop_id = ${shop} and o.target = any(${textArray(keys.targets)}) and o.subject_id = any(${ids})
                  and o.status = 'pending' and o.kind = 'consent.push') q) as pending`,
   );
   return {
     subjects: row!.subjects.map(toSubject),
-    histories: row!.histories.map(toEvent),
+    histories: row!.histories.map(toFoldRow),
     states: row!.states.map((c) => ({ shopId, ...c, since: date(c.since) })),
     pushed: row!.pushed.map((p) => ({
       shopId,
@@ -229,4 +284,15 @@ export async function readSubjects(
     })),
     pending: row!.pending,
   };
+}
+
+/** Every earlier event of one (subject, purpose), in ledger order: the fallback when a bound did not hold. */
+export async function readWholeHistory(db: Db, shopId: string, subjectId: string, purpose: string): Promise<FoldRow[]> {
+  const [row] = await rows<{ histories: FoldRowJson[] }>(
+    db,
+    sql`select coalesce(json_agg(json_build_array(l.event_id, l.subject_id, l.purpose, l.state, l.level, l.occurred_at,
+                l.echo, l.source_system, l.source_event_id, l.method) order by l.seq), '[]'::json) as histories
+         from consent_ledger l where l.shop_id = ${shopId} and l.subject_id = ${subjectId} and l.purpose = ${purpose}`,
+  );
+  return row!.histories.map(toFoldRow);
 }
