@@ -36,7 +36,12 @@ export function canonical(value: unknown): string {
 }
 
 export function chainHash(prevHash: string, row: unknown): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonical(row)).digest('hex');
+  return chainHashOfText(prevHash, canonical(row));
+}
+
+/** `chainHash` of a row whose canonical text the caller already has (it must be exactly `canonical(row)`). */
+export function chainHashOfText(prevHash: string, canonicalText: string): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalText).digest('hex');
 }
 
 export function sha256(text: string): string {

@@ -1,6 +1,8 @@
 import { expect, it } from 'vitest';
 import { decrypt } from '../crypto/cipher.js';
 import { createTactful, engineInternals, type Tactful } from '../engine.js';
+import { foldConsent } from './fold.js';
+import { toFoldable, type LedgerRow } from './ledger.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import { rawStore, type Store } from '../store/open.js';
 import { describeEachStore } from '../testing/harness.js';
@@ -104,6 +106,50 @@ async function footprint(t: Tactful, store: Store) {
   };
 }
 
+/**
+ * The oracle for what a batch reads of the ledger: every stored state is the fold of its pair's WHOLE ledger
+ * history (a batch reads only the events its fold needs), and a pair no event ever changed has no state row.
+ */
+async function statesAgainstLedger(t: Tactful, store: Store) {
+  const { ctx } = engineInternals(t);
+  const db = rawStore(store);
+  const ledger = await db.query<Record<string, unknown>>(
+    'select event_id, subject_id, purpose, state, level, occurred_at, echo, source_system, source_event_id, method from consent_ledger where shop_id = $1 order by seq',
+    [ctx.shopId],
+  );
+  const byPair = new Map<string, ReturnType<typeof toFoldable>[]>();
+  for (const r of ledger) {
+    const row = {
+      eventId: r.event_id,
+      state: r.state,
+      level: r.level,
+      occurredAt: new Date(r.occurred_at as string),
+      echo: r.echo,
+      sourceSystem: r.source_system,
+      sourceEventId: r.source_event_id,
+      method: r.method,
+    } as unknown as LedgerRow;
+    const key = `${r.subject_id}/${r.purpose}`;
+    byPair.set(key, [...(byPair.get(key) ?? []), toFoldable(row)]);
+  }
+  const stored = await db.query<Record<string, unknown>>(
+    'select subject_id, purpose, state, level, since, decided_by from consent_state where shop_id = $1',
+    [ctx.shopId],
+  );
+  const actual = new Map(
+    stored.map((r) => [
+      `${r.subject_id}/${r.purpose}`,
+      { state: r.state, level: r.level, since: new Date(r.since as string), decidedBy: r.decided_by },
+    ]),
+  );
+  const expected = new Map<string, unknown>();
+  for (const [key, events] of byPair) {
+    const folded = foldConsent(events);
+    if (folded.decidedBy !== null) expected.set(key, folded);
+  }
+  return { actual, expected };
+}
+
 describeEachStore('consent batches', (getStore) => {
   const engine = async () => {
     const t = await createTactful({ store: getStore(), shop: uniqueShop(), now: () => at(60) });
@@ -165,6 +211,116 @@ describeEachStore('consent batches', (getStore) => {
       );
       expect(isTactfulError(error) && error.code).toBe('CONSENT.CONFLICT');
       expect(await footprint(t, getStore())).toEqual(before);
+    }
+  });
+
+  it('every state a batch leaves is the fold of the whole ledger, however late its events and however it was cut', async () => {
+    // Eight instants over three people: most events land among earlier ones, before or at the instant of the
+    // event that decided the stored state, or after it with later events still to fold again.
+    for (const seed of [5, 6]) {
+      const events = stream(seed, 90);
+      const t = await engine();
+      for (const size of [1, 2, 13, 5, 1, 30, 3, 8, 27]) {
+        await t.consent.recordBatch(events.splice(0, size));
+        const { actual, expected } = await statesAgainstLedger(t, getStore());
+        expect(actual).toEqual(expected);
+      }
+    }
+  });
+
+  it('late events, ties and echoes across batches: the state is the fold of the whole history', async () => {
+    const event = (
+      email: string,
+      purpose: string,
+      state: string,
+      minute: number,
+      system: string,
+      method: string,
+      id: string,
+      externalIds?: Record<string, string>,
+    ) => ({
+      subject: externalIds ? { email, externalIds } : { email },
+      purpose,
+      state,
+      level: 'single',
+      occurredAt: at(minute),
+      source: { system, eventId: id, method },
+      evidence: { policyVersion: '1' },
+    });
+    const batches = [
+      [
+        // ada: granted at 10, withdrawn at 20 (the decider).
+        event('ada@example.com', 'email_marketing', 'granted', 10, 'tactful', 'form', 'a1'),
+        event('ada@example.com', 'email_marketing', 'withdrawn', 20, 'tactful', 'form', 'a2'),
+        // bob: granted at 10 (the decider), then a form's pending at 25 that changes nothing while granted.
+        event('bob@example.com', 'email_marketing', 'granted', 10, 'tactful', 'form', 'b1'),
+        event('bob@example.com', 'email_marketing', 'pending', 25, 'tactful', 'form', 'b2'),
+        // cy: a grant from the shop; the push of it to Mailchimp is in flight, and Mailchimp reports it back.
+        event('cy@example.com', 'personalization', 'granted', 10, 'shopify', 'checkout', 'c1'),
+        event('cy@example.com', 'personalization', 'granted', 12, 'mailchimp', 'sync', 'c2'),
+        // dee: a grant at 30, the decider.
+        event('dee@example.com', 'email_marketing', 'granted', 30, 'tactful', 'form', 'd1'),
+      ],
+      [
+        // A late first-party grant older than ada's deciding withdrawal: the whole history decides, still withdrawn.
+        event('ada@example.com', 'email_marketing', 'granted', 15, 'tactful', 'form', 'a3'),
+        // A sync grant after the withdrawal: withdrawal is sticky.
+        event('ada@example.com', 'email_marketing', 'granted', 30, 'shopify', 'sync', 'a4'),
+        // A withdrawal before bob's later pending: the pending, a no-op until now, counts again after it.
+        event('bob@example.com', 'email_marketing', 'withdrawn', 22, 'shopify', 'sync', 'b3'),
+        // Mailchimp reports cy's old state again, earlier than everything: a real report, which decides now.
+        event('cy@example.com', 'personalization', 'granted', 8, 'mailchimp', 'sync', 'c3'),
+        // A withdrawal at the same instant as dee's deciding grant, in a later batch: the withdrawal wins the tie.
+        event('dee@example.com', 'email_marketing', 'withdrawn', 30, 'mailchimp', 'sync', 'd2'),
+        // And a grant at that instant again: still withdrawn.
+        event('dee@example.com', 'email_marketing', 'granted', 30, 'tactful', 'form', 'd3'),
+      ],
+      [
+        // eve: a grant at 40 (the decider), a withdrawal of the other purpose at 45.
+        event('eve@example.com', 'email_marketing', 'granted', 40, 'shopify', 'checkout', 'e1'),
+        event('eve@example.com', 'personalization', 'withdrawn', 45, 'shopify', 'checkout', 'e2'),
+      ],
+      [
+        // eve's shop id arrives with a pending that changes nothing; then events of another address with that id
+        // land on eve (a holder the batch's reads could not foresee): one for a purpose her history was not read
+        // for, one earlier than the bound it was read with, both earlier than what decided her states.
+        event('eve@example.com', 'email_marketing', 'pending', 50, 'shopify', 'checkout', 'e3', { shopify: '77' }),
+        event('eve.new@example.com', 'personalization', 'granted', 41, 'shopify', 'sync', 'e4', { shopify: '77' }),
+        event('eve.new@example.com', 'email_marketing', 'granted', 38, 'shopify', 'form', 'e5', { shopify: '77' }),
+      ],
+    ];
+    const expectations = {
+      'ada@example.com': { email_marketing: ['withdrawn', 20] },
+      'bob@example.com': { email_marketing: ['pending', 25] },
+      'cy@example.com': { personalization: ['granted', 8] },
+      'dee@example.com': { email_marketing: ['withdrawn', 30] },
+      'eve.new@example.com': { email_marketing: ['granted', 38], personalization: ['withdrawn', 45] },
+    } as const;
+    // Not all in one: a person new in a batch keeps their address there, and eve would not become eve.new.
+    const cuts = [
+      batches,
+      batches.flat().map((e) => [e]),
+      [[...batches[0]!, ...batches[1]!, ...batches[2]!], batches[3]!],
+    ];
+    for (const runs of cuts) {
+      const t = await engine();
+      for (const batch of runs) {
+        await t.consent.recordBatch(batch);
+        const { actual, expected } = await statesAgainstLedger(t, getStore());
+        expect(actual).toEqual(expected);
+      }
+      for (const [email, purposes] of Object.entries(expectations)) {
+        const view = await t.consent.show(email);
+        for (const [purpose, [state, minute]] of Object.entries(purposes)) {
+          const shown = view.purposes.find((p) => p.purpose === purpose);
+          expect([email, purpose, shown?.state, shown?.since?.getTime()]).toEqual([
+            email,
+            purpose,
+            state,
+            at(minute).getTime(),
+          ]);
+        }
+      }
     }
   });
 });

@@ -9,7 +9,10 @@ import {
   byteaArray,
   readIdentities,
   readSubjects,
+  readWholeHistory,
+  type FoldRow,
   type KnownEvent,
+  type PairBound,
   type PushedRow,
   type StateRow,
 } from './batch-reads.js';
@@ -38,7 +41,8 @@ import {
 } from './fold.js';
 import { eventContentHash, findBySources, nextLedgerRow, toFoldable, type LedgerRow } from './ledger.js';
 import { PROFILE_PURPOSE, purgeProfiles, rebuildProfiles } from '../profile/lifecycle.js';
-import { stopwatch } from './phases.js';
+import { performance } from 'node:perf_hooks';
+import { addPhase, stopwatch } from './phases.js';
 
 export interface RecordOutcome {
   status: 'recorded' | 'duplicate';
@@ -83,8 +87,19 @@ interface Known {
   /** Subjects by their current address's index (hex), and by id. */
   byIndex: Map<string, StoredSubject>;
   byId: Map<string, StoredSubject>;
-  /** Ledger history (in ledger order as read), consent state and what was pushed to each system, by (subject, purpose). */
-  histories: Map<string, KnownEvent[]>;
+  /**
+   * Ledger history (in ledger order as read, then the batch's own rows), consent state and what was pushed to
+   * each system, by (subject, purpose). The history read is what the fold needs (`readSubjects`), as `bases` says.
+   */
+  histories: Map<string, FoldRow[]>;
+  /**
+   * Where the fold of each (subject, purpose) read starts: the state before the first event at or after `from`
+   * (null: the whole history was read, from the initial state). A pair of a subject read but missing here, or an
+   * event before `from`, makes the ingest read the pair's whole history first (`ensureHistory`).
+   */
+  bases: Map<string, { state: FoldedConsent; from: Date | null }>;
+  /** Subjects whose rows were read in round trip 2 (any other subject is new and has no history). */
+  readSubjects: Set<string>;
   /** The fold of each (subject, purpose) the batch touched so far: its events in fold order and their result. */
   folds: Map<string, { sorted: FoldableEvent[]; folded: FoldedConsent }>;
   states: Map<string, StateRow>;
@@ -133,10 +148,12 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
   const outcomes: RecordOutcome[] = [];
   const lap = stopwatch();
   for (const event of events) outcomes.push(await applyEvent(s, known, writes, event));
-  lap('rules in memory (identify, unwrap, seal, chain, fold)');
+  lap(rulesPhase);
   await writeAll(s, writes);
   return outcomes;
 }
+
+const rulesPhase = 'rules in memory (identify, unwrap, seal, chain, fold)';
 
 /** The reads, set-based: a few queries for the whole batch. */
 async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): Promise<Known> {
@@ -175,14 +192,17 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
   const heldElsewhere = [...new Set([...holders.values()].map((h) => h.subjectId))].filter((id) => !byId.has(id));
   const targets = new Set(s.settings.connectedSystems);
   for (const e of events) targets.add(e.source.system);
+  const subjectIds = [...byId.keys(), ...heldElsewhere];
+  const pairs = pairBounds(events, emailIndex, idIndex, holders, byIndex, new Set(subjectIds));
   const second = await readSubjects(tx, shopId, {
-    subjectIds: [...byId.keys(), ...heldElsewhere],
+    subjectIds,
     heldElsewhere,
     targets: [...targets],
+    pairs: [...pairs.values()],
   });
   lap('read 2: histories, states, pushes, pending outbox');
   for (const row of second.subjects) byId.set(row.subjectId, row);
-  const histories = new Map<string, KnownEvent[]>();
+  const histories = new Map<string, FoldRow[]>();
   for (const row of second.histories) {
     const k = pairKey(row.subjectId, row.purpose);
     const list = histories.get(k);
@@ -190,6 +210,12 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
     else histories.set(k, [row]);
   }
   const states = new Map<string, StateRow>(second.states.map((row) => [pairKey(row.subjectId, row.purpose), row]));
+  const bases = new Map<string, { state: FoldedConsent; from: Date | null }>();
+  for (const [k, { from }] of pairs) {
+    const state = states.get(k);
+    if (state && state.since.getTime() >= from.getTime()) bases.set(k, { state: initialConsent, from: null });
+    else bases.set(k, { state: asFolded(state), from });
+  }
   const pushed = new Map<string, PushedRow>(
     second.pushed.map((row) => [`${row.system}\u0000${pairKey(row.subjectId, row.purpose)}`, row]),
   );
@@ -203,12 +229,68 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
     byIndex,
     byId,
     histories,
+    bases,
+    readSubjects: new Set(subjectIds),
     folds: new Map(),
     states,
     pushed,
     pendingPush,
     subjectKeys: new Map(),
   };
+}
+
+/**
+ * The (subject, purpose) pairs the batch's events may land on, each with its earliest `occurredAt`: an event
+ * lands on the subject holding its address, the one holding an id it names, or the one who held its address
+ * before (`identify`), else on a new subject, which has no history.
+ */
+function pairBounds(
+  events: readonly ConsentEventData[],
+  emailIndex: ReadonlyMap<string, Buffer>,
+  idIndex: ReadonlyMap<string, Buffer>,
+  holders: ReadonlyMap<string, Holder>,
+  byIndex: ReadonlyMap<string, StoredSubject>,
+  read: ReadonlySet<string>,
+): Map<string, PairBound> {
+  const pairs = new Map<string, PairBound>();
+  const note = (subjectId: string | undefined, e: ConsentEventData) => {
+    if (subjectId === undefined || !read.has(subjectId)) return;
+    const k = pairKey(subjectId, e.purpose);
+    const known = pairs.get(k);
+    if (!known) pairs.set(k, { subjectId, purpose: e.purpose, from: e.occurredAt });
+    else if (e.occurredAt.getTime() < known.from.getTime()) known.from = e.occurredAt;
+  };
+  for (const e of events) {
+    const hex = emailIndex.get(e.subject.email)!.toString('hex');
+    note(byIndex.get(hex)?.subjectId, e);
+    note(holders.get(hex)?.subjectId, e);
+    for (const [system, id] of Object.entries(e.subject.externalIds ?? {}))
+      note(holders.get(idIndex.get(pairKey(system, id))!.toString('hex'))?.subjectId, e);
+  }
+  return pairs;
+}
+
+/**
+ * Makes sure the history read for (subject, purpose) covers an event at `occurredAt`: when the pair was not
+ * foreseen, or the event is earlier than the bound it was read with, its whole history is read now and the fold
+ * starts again from the initial state (with the batch's own rows of the pair kept).
+ */
+async function ensureHistory(s: ShopSession, known: Known, subjectId: string, purpose: string, occurredAt: Date) {
+  if (!known.readSubjects.has(subjectId)) return;
+  const key = pairKey(subjectId, purpose);
+  const base = known.bases.get(key);
+  if (base && (base.from === null || base.from.getTime() <= occurredAt.getTime())) return;
+  const started = performance.now();
+  const whole = await readWholeHistory(s.tx, s.shopId, subjectId, purpose);
+  // A read, not a rule: charged to a phase of its own and taken out of the rules' lap it happened in.
+  const ms = performance.now() - started;
+  addPhase('read 3: whole histories the batch did not foresee', ms);
+  addPhase(rulesPhase, -ms);
+  // The batch's own rows are whole ledger rows (with their `seq`); the rows read carry only what the fold needs.
+  const ours = (known.histories.get(key) ?? []).filter((row) => 'seq' in row);
+  known.histories.set(key, [...whole, ...ours]);
+  known.bases.set(key, { state: initialConsent, from: null });
+  known.folds.delete(key);
 }
 
 function duplicateOutcome(known: Known, seen: KnownEvent, contentHash: string, eventId: string): RecordOutcome {
@@ -264,6 +346,7 @@ async function applyEvent(
       (await findBySources(s.tx, s.shopId, [data.source]))[0];
     if (seen) return duplicateOutcome(known, seen, contentHash, data.source.eventId);
   }
+  await ensureHistory(s, known, subject.subjectId, data.purpose, data.occurredAt);
   return recordEvent(s, known, writes, { data, contentHash, firstParty, subject, subjectKey, index });
 }
 
@@ -466,7 +549,7 @@ function recordEvent(s: ShopSession, known: Known, writes: Writes, event: Identi
   const history = known.histories.get(key) ?? [];
   history.push(row);
   known.histories.set(key, history);
-  const folded = foldWith(known, key, history, row);
+  const folded = foldWith(known, key, history);
   const before = known.states.get(key);
   const stateChanged = folded.decidedBy !== null && (before?.state !== folded.state || before?.level !== folded.level);
   if (
@@ -523,23 +606,30 @@ function recordEvent(s: ShopSession, known: Known, writes: Writes, event: Identi
 }
 
 /**
- * The pair's state with `added` (the last of `history`) in it, the same as folding the whole history again: an
- * event that sorts after every earlier one is one more step from the state before; one that sorts among them
- * (a late report) folds the sorted events again. The events stay sorted, so neither sorts the history anew.
+ * The pair's state with the last of `history` in it, the same as folding the whole history again: an event
+ * that sorts after every earlier one is one more step from the state before; one that sorts among them (a late
+ * report) folds the sorted events again from the pair's base. The events stay sorted, so neither sorts the
+ * history anew. The history read may start late (`readSubjects`): its events before `from` (the decider of the
+ * stored state) are already in the base state, and are left out of the fold.
  */
-function foldWith(known: Known, key: string, history: readonly KnownEvent[], added: KnownEvent): FoldedConsent {
+function foldWith(known: Known, key: string, history: readonly FoldRow[]): FoldedConsent {
+  const base = known.bases.get(key) ?? { state: initialConsent, from: null };
   let fold = known.folds.get(key);
   if (!fold) {
-    const earlier = history.slice(0, -1).map(toFoldable).sort(compareEvents);
-    fold = { sorted: earlier, folded: earlier.reduce(step, initialConsent) };
+    const from = base.from?.getTime() ?? Number.NEGATIVE_INFINITY;
+    const earlier: FoldableEvent[] = [];
+    for (let i = 0; i < history.length - 1; i++)
+      if (history[i]!.occurredAt.getTime() >= from) earlier.push(toFoldable(history[i]!));
+    earlier.sort(compareEvents);
+    fold = { sorted: earlier, folded: earlier.reduce(step, base.state) };
     known.folds.set(key, fold);
   }
-  const event = toFoldable(added);
+  const event = toFoldable(history[history.length - 1]!);
   const { sorted } = fold;
   let at = sorted.length;
   while (at > 0 && compareEvents(sorted[at - 1]!, event) > 0) at--;
   sorted.splice(at, 0, event);
-  fold.folded = at === sorted.length - 1 ? step(fold.folded, event) : sorted.reduce(step, initialConsent);
+  fold.folded = at === sorted.length - 1 ? step(fold.folded, event) : sorted.reduce(step, base.state);
   return fold.folded;
 }
 
@@ -552,7 +642,7 @@ function pushChange(
   known: Known,
   writes: Writes,
   event: Identified,
-  change: { folded: FoldedConsent; history: readonly KnownEvent[]; overtaken: boolean },
+  change: { folded: FoldedConsent; history: readonly FoldRow[]; overtaken: boolean },
 ): void {
   const { data, subject, subjectKey } = event;
   const { folded } = change;
