@@ -15,6 +15,7 @@ import { sql } from 'drizzle-orm';
 import type { IdentifierRow } from '../identity/identifiers.js';
 import type { StoredSubject } from '../profile/subjects.js';
 import { rows } from '../store/open.js';
+import { arrayLiteral, byteaArray, textArray } from '../store/text-array.js';
 import type { Db } from '../store/open.js';
 import type { consentState, pushedConsent } from '../store/schema.js';
 import type { LedgerRow } from './ledger.js';
@@ -37,16 +38,6 @@ export type KnownEvent = Pick<
 export type StateRow = typeof consentState.$inferSelect;
 export type PushedRow = typeof pushedConsent.$inferSelect;
 
-const hex = (b: Buffer) => b.toString('hex');
-/**
- * A list as ONE bound parameter, an array literal cast to text[] (or bytea[]), for `= any(...)`. The planner
- * sees its values (an unnamed statement is planned with them): it estimates the rows, and a scan, if it picks
- * one, tests each row against a hash of the values.
- */
-const quoted = (v: string) => `"${v.replace(/[\\"]/g, '\\$&')}"`;
-export const textArray = (values: readonly string[]) => sql`${`{${values.map(quoted).join(',')}}`}::text[]`;
-export const byteaArray = (values: readonly Buffer[]) =>
-  sql`${`{${values.map((b) => `"\\\\x${hex(b)}"`).join(',')}}`}::bytea[]`;
 /**
  * (The purpose of a state is matched outside its lookup: inside, the planner, with no statistics, found the index
  * on (shop, purpose, state) as good as the key's and scanned a purpose's every state for each pair.)
@@ -235,7 +226,7 @@ export async function readSubjects(
   const ids = sql`unnest(${textArray(keys.subjectIds)}) as k(subject_id)`;
   const targets = sql`unnest(${textArray(keys.targets)}) as t(system)`;
   const shop = shopParam(shopId);
-  const froms = `{${keys.pairs.map((p) => quoted(p.from.toISOString())).join(',')}}`;
+  const froms = arrayLiteral(keys.pairs.map((p) => p.from.toISOString()));
   const [row] = await rows<{
     subjects: SubjectJson[];
     histories: FoldRowJson[];

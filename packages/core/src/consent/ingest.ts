@@ -5,8 +5,8 @@
  * event in memory, in arrival order, exactly as for a single event.
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { byteaArray } from '../store/text-array.js';
 import {
-  byteaArray,
   readIdentities,
   readSubjects,
   readWholeHistory,
