@@ -49,7 +49,19 @@ export type MadeImage = { made: true } | { made: false; reason: string };
  * of this process (a worker thread would share its resident set). An outcome, not an exception: the caller falls
  * back to creating the database itself when the child cannot run.
  */
-export async function makePgliteImage(imagePath: string, migrationsFolder: string): Promise<MadeImage> {
+export function makePgliteImage(imagePath: string, migrationsFolder: string): Promise<MadeImage> {
+  // Stores opened at once in one process wait for one child instead of each running initdb beside the others.
+  let making = inFlight.get(imagePath);
+  if (!making) {
+    making = runChild(imagePath, migrationsFolder).finally(() => inFlight.delete(imagePath));
+    inFlight.set(imagePath, making);
+  }
+  return making;
+}
+
+const inFlight = new Map<string, Promise<MadeImage>>();
+
+function runChild(imagePath: string, migrationsFolder: string): Promise<MadeImage> {
   const from = fileURLToPath(import.meta.url);
   return new Promise((done) => {
     execFile(
