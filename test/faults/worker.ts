@@ -346,7 +346,9 @@ async function main(): Promise<void> {
         flowsLeased = flows.leased;
         if (flows.leased > 0) emit({ ev: 'flows', ...flows, failed: flows.failed.length });
         const [due] = await rawStore(store).query<{ n: number }>(
-          "select count(*)::int as n from flow_steps where shop_id = $1 and (status = 'sending' or (status in ('scheduled', 'waiting') and due_at <= now()))",
+          // Due within two minutes counts too: the send window (00:00-23:59) is closed for one minute a day, and a
+          // step scheduled in it falls due at the next opening; an instance is not idle while one waits for it.
+          "select count(*)::int as n from flow_steps where shop_id = $1 and (status = 'sending' or (status in ('scheduled', 'waiting') and due_at <= now() + interval '2 minutes'))",
           [tactful.shopId],
         );
         flowsDue = due?.n ?? 0;

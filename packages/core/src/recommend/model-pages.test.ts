@@ -1,20 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { createTactful } from '../engine.js';
 import type { OrderRecord } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { rawStore } from '../store/open.js';
-import { groceriesPath } from '../../../../test/support/groceries.js';
+import { groceryBaskets } from '../../../../test/support/groceries.js';
 import { loadModel } from './model-store.js';
 import { buildModel, type CoPurchaseModel } from './model.js';
 import type { CatalogProduct } from './parse.js';
 import { estimateRepurchaseIntervals, recommendForCustomer, relatedProducts } from './recommender.js';
 
-const groceries = readFileSync(groceriesPath('groceries.csv'), 'utf8')
-  .split('\n')
-  .filter((l) => l.length > 0)
-  .map((l) => l.split(','));
+const groceries = groceryBaskets();
 
 function order(i: number, items: string[], over: Partial<OrderRecord> = {}): OrderRecord {
   const t = new Date(Date.UTC(2026, 0, 1) + i * 3_600_000);

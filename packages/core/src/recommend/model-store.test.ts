@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { createTactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
@@ -9,13 +8,10 @@ import { deleteOrders } from './orders.js';
 import { loadModel } from './model-store.js';
 import { buildModel, type CoPurchaseModel } from './model.js';
 import { seededRandom } from '../random.js';
-import { groceriesPath } from '../../../../test/support/groceries.js';
+import { groceryBaskets } from '../../../../test/support/groceries.js';
 import { rawStore } from '../store/open.js';
 
-const groceries = readFileSync(groceriesPath('groceries.csv'), 'utf8')
-  .split('\n')
-  .filter((l) => l.length > 0)
-  .map((l) => l.split(','));
+const groceries = groceryBaskets();
 
 function order(id: string, items: string[], minutes: number, over: Partial<OrderRecord> = {}): OrderRecord {
   const t = new Date(Date.UTC(2026, 0, 1) + minutes * 60_000);
