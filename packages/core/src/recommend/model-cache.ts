@@ -23,25 +23,19 @@ export interface ModelChange {
 
 /** The changes kept in `model_changes`: a copy further behind reads the whole model again. */
 export const KEPT_CHANGES = 200;
-/** A change with more rows than this (products, pairs, tracked orders' products) is not logged. */
+/** A change with more count rows than this (products and pairs) is not logged. */
 export const MAX_LOGGED_ROWS = 20_000;
 
-/** The model delta of an ingest that brought the stored revision to `to`: its counts and tracked orders. */
+/** The model delta of an ingest on the stored revision `from`: its counts and tracked orders. */
 export function modelChangeOf(
-  to: number,
+  from: number,
   counts: CountDelta,
   ordersAdded: OrderBasketRow[],
   ordersRemoved: string[],
 ): ModelChange {
-  const delta: ModelDelta = { basketCount: counts.basketCount, products: [], pairs: [], ordersAdded, ordersRemoved };
-  for (const [productId, count] of counts.products) if (count !== 0) delta.products.push({ productId, count });
-  for (const [key, count] of counts.pairs) {
-    if (count === 0) continue;
-    const [productA, productB] = key.split('\u0000') as [string, string];
-    delta.pairs.push({ productA, productB, count });
-  }
+  const delta: ModelDelta = { basketCount: counts.basketCount, ...counts.countRows(), ordersAdded, ordersRemoved };
   // persistDelta moves the revision by one exactly when the counts changed.
-  return { from: counts.empty ? to : to - 1, to, delta };
+  return { from, to: counts.empty ? from : from + 1, delta };
 }
 
 /** The counts of a change, as logged: no order, customer or person. */

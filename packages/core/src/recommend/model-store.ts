@@ -16,6 +16,7 @@ import {
   type ModelOptions,
   type OrderBasketRow,
   type PairCountRow,
+  type ProductCountRow,
 } from './model.js';
 
 /** Count changes of one or more baskets added (+1) or removed (-1). */
@@ -40,6 +41,19 @@ export class CountDelta {
   get empty(): boolean {
     return this.basketCount === 0 && [...this.products.values()].every((v) => v === 0);
   }
+
+  /** The changed counts as rows (zeros left out), each pair with its products in order. */
+  countRows(): { products: ProductCountRow[]; pairs: PairCountRow[] } {
+    const products: ProductCountRow[] = [];
+    for (const [productId, count] of this.products) if (count !== 0) products.push({ productId, count });
+    const pairs: PairCountRow[] = [];
+    for (const [key, count] of this.pairs) {
+      if (count === 0) continue;
+      const [productA, productB] = key.split('\u0000') as [string, string];
+      pairs.push({ productA, productB, count });
+    }
+    return { products, pairs };
+  }
 }
 
 /** Locks the shop's model row (creating it) so model changes of one shop apply one at a time; its revision. */
@@ -53,18 +67,12 @@ export async function lockModel(tx: Db, shopId: string): Promise<number> {
   return Number(row?.revision ?? 0);
 }
 
-/** Writes the count changes and moves the revision on by one; returns the revision (unchanged when empty). */
-export async function persistDelta(tx: Db, shopId: string, delta: CountDelta): Promise<number> {
-  if (delta.empty) return modelRevision(tx, shopId);
-  const productRows = [...delta.products]
-    .filter(([, c]) => c !== 0)
-    .map(([productId, count]) => ({ shopId, productId, count }));
-  const pairRows = [...delta.pairs]
-    .filter(([, c]) => c !== 0)
-    .map(([key, count]) => {
-      const [productA, productB] = key.split('\u0000') as [string, string];
-      return { shopId, productA, productB, count };
-    });
+/** Writes the count changes and moves the revision on by one (nothing when the delta is empty). */
+export async function persistDelta(tx: Db, shopId: string, delta: CountDelta): Promise<void> {
+  if (delta.empty) return;
+  const counts = delta.countRows();
+  const productRows = counts.products.map((row) => ({ shopId, ...row }));
+  const pairRows = counts.pairs.map((row) => ({ shopId, ...row }));
   await bulkInsert(
     tx,
     modelProducts,
@@ -79,15 +87,13 @@ export async function persistDelta(tx: Db, shopId: string, delta: CountDelta): P
   );
   await tx.delete(modelProducts).where(and(eq(modelProducts.shopId, shopId), sql`${modelProducts.count} <= 0`));
   await tx.delete(modelPairs).where(and(eq(modelPairs.shopId, shopId), sql`${modelPairs.count} <= 0`));
-  const [moved] = await tx
+  await tx
     .update(modelState)
     .set({
       basketCount: sql`${modelState.basketCount} + ${delta.basketCount}`,
       revision: sql`${modelState.revision} + 1`,
     })
-    .where(eq(modelState.shopId, shopId))
-    .returning({ revision: modelState.revision });
-  return moved!.revision;
+    .where(eq(modelState.shopId, shopId));
 }
 
 export async function modelRevision(db: Db, shopId: string): Promise<number> {

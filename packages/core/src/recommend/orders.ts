@@ -199,7 +199,8 @@ export async function ingestOrders(
     }
     // The revision this ingest makes (persistDelta moves it on when the counts change): a copy of the model
     // catching up reads the orders written since its own.
-    for (const row of orderRows) row.modelRevision = delta.empty ? revision : revision + 1;
+    change = modelChangeOf(revision, delta, tracked.added, tracked.removed);
+    for (const row of orderRows) row.modelRevision = change.to;
     for (let i = 0; i < replaced.length; i += 1000) {
       await tx
         .delete(orderLines)
@@ -219,7 +220,7 @@ export async function ingestOrders(
       sql`on conflict (shop_id, product_id) do nothing returning product_id`,
     );
     if (placeholders && (await rows(tx, placeholders)).length > 0) await bumpCatalogue(tx, ctx.shopId, now);
-    change = modelChangeOf(await persistDelta(tx, ctx.shopId, delta), delta, tracked.added, tracked.removed);
+    await persistDelta(tx, ctx.shopId, delta);
     await logModelChange(tx, ctx.shopId, change);
     // A profile's order summary (count, spend, last order) is derived from these orders: refresh it in the same
     // transaction, so a profile never shows an order the store does not hold, or misses one it does.
