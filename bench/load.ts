@@ -19,7 +19,9 @@
  * Options: `--duration=SECONDS` or BENCH_LOAD_SECONDS (default 60), `--rate=N` or BENCH_LOAD_RATE (PostgreSQL,
  * default 1000 per second), `--pglite-rate=N` or BENCH_LOAD_PGLITE_RATE (default 200 per second: PGlite runs one
  * statement at a time), `--baseline-seconds=SECONDS` or BENCH_LOAD_BASELINE_SECONDS (default 15; 0 skips the
- * baseline), BENCH_LOAD_DRAIN_SECONDS (longest wait for the worker, default 900).
+ * baseline), `--warmup-seconds=SECONDS` or BENCH_LOAD_WARMUP_SECONDS (load at the same rate before each measured
+ * run, its latencies printed apart and not counted; default 5, 0 for none), `--database=pglite|postgres|both` or
+ * BENCH_LOAD_DATABASE (default both), BENCH_LOAD_DRAIN_SECONDS (longest wait for the worker, default 900).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -51,10 +53,14 @@ export interface LoadBenchResult {
   worker: Worker;
   rateAsked: number;
   seconds: number;
-  /** Responses read (any status) before the load stopped. */
+  /** Responses read (any status) in the measured part of the run, after the warm-up. */
   responses: number;
   acknowledged: number;
   achievedRate: number;
+  /** Seconds of load at the same rate before the measured run, not counted in its figures; and its latencies. */
+  warmupSeconds: number;
+  warmupP99Ms: number | null;
+  warmupMaxMs: number | null;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
@@ -66,7 +72,7 @@ export interface LoadBenchResult {
   inboxRows: number;
   processed: number;
   failedAttempts: number;
-  /** From the first request to the moment the worker had processed the last delivery. */
+  /** From the end of the warm-up to the moment the worker had processed the last delivery. */
   processedAllAfterSeconds: number | null;
   /** From the end of the load to the moment the worker had processed the last delivery. */
   drainSeconds: number | null;
@@ -256,6 +262,7 @@ async function loadOne(
   db: string,
   seconds: number,
   rate: number,
+  warmupSeconds: number,
 ): Promise<LoadBenchResult> {
   const shop = `load-${randomBytes(4).toString('hex')}.myshopify.com`;
   const app = await startApp(db, shop, worker);
@@ -265,12 +272,19 @@ async function loadOne(
   const acked = new Set<string>();
   try {
     const loadBefore = loadavg()[0]!;
-    const startedAt = Date.now();
-    const result = await autocannon({
+    // One run at the same rate: its first `warmupSeconds` are a warm-up, not counted (a new process compiles its
+    // code and fills its caches in its first second, which would otherwise be the run's slowest 1 %), and are
+    // printed apart. Latencies are read per response, counted in the part of the run they ended in.
+    const warmup: number[] = [];
+    const measured: number[] = [];
+    let measuredAcks = 0;
+    let measuredAnswers = 0;
+    const startedAt = Date.now() + warmupSeconds * 1000;
+    const options: autocannon.Options = {
       url: `${app.url}/shopify/webhooks`,
       connections: 100,
       overallRate: rate,
-      duration: seconds,
+      duration: warmupSeconds + seconds,
       timeout: 10,
       requests: [
         {
@@ -296,9 +310,23 @@ async function loadOne(
           },
         },
       ],
+    };
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      const run = autocannon(options, (error, done) => (error ? reject(error) : resolve(done)));
+      run.on('response', (_client, status, _bytes, ms) => {
+        if (Date.now() < startedAt) {
+          warmup.push(ms);
+          return;
+        }
+        measured.push(ms);
+        measuredAnswers += 1;
+        if (status === 200) measuredAcks += 1;
+      });
     });
     const endedAt = Date.now();
-    const acknowledged = acked.size;
+    const acknowledged = measuredAcks;
+    const latency = percentiles(measured);
+    const warmupLatency = warmup.length > 0 ? percentiles(warmup) : null;
     const drainLimit = Number(process.env.BENCH_LOAD_DRAIN_SECONDS ?? 900) * 1000;
     let last = await app.ask();
     while (last.counts.processed < last.counts.rows && Date.now() - endedAt < drainLimit) {
@@ -315,13 +343,16 @@ async function loadOne(
       worker,
       rateAsked: rate,
       seconds,
-      responses: result.requests.total,
+      responses: measuredAnswers,
       acknowledged,
       achievedRate: acknowledged / ((endedAt - startedAt) / 1000),
-      p50Ms: result.latency.p50,
-      p90Ms: result.latency.p90,
-      p99Ms: result.latency.p99,
-      maxMs: result.latency.max,
+      warmupSeconds,
+      warmupP99Ms: warmupLatency?.p99 ?? null,
+      warmupMaxMs: warmupLatency?.max ?? null,
+      p50Ms: latency.p50,
+      p90Ms: latency.p90,
+      p99Ms: latency.p99,
+      maxMs: latency.max,
       errors: result.errors,
       timeouts: result.timeouts,
       non2xx: result.non2xx,
@@ -347,15 +378,23 @@ async function loadOne(
   }
 }
 
+/** Nearest-rank percentiles of latencies in milliseconds, whole milliseconds as autocannon prints them. */
+function percentiles(ms: number[]): { p50: number; p90: number; p99: number; max: number } {
+  if (ms.length === 0) return { p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  const sorted = Float64Array.from(ms).sort();
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(sorted[sorted.length - 1]!) };
+}
+
 const secs = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} s`);
 
 function print(r: LoadBenchResult): void {
   const label = `${r.target} ${r.worker}`.padEnd(17);
   console.log(
-    `  ${label} ${r.acknowledged} acknowledged of ${r.responses} answered in ${r.seconds} s (asked ${r.rateAsked}/s, reached ${Math.round(r.achievedRate)}/s) | ack latency p50 ${r.p50Ms} ms p90 ${r.p90Ms} ms p99 ${r.p99Ms} ms max ${r.maxMs} ms | errors ${r.errors} timeouts ${r.timeouts} non-2xx ${r.non2xx}`,
+    `  ${label} ${r.acknowledged} acknowledged of ${r.responses} answered in ${r.seconds} s${r.warmupSeconds > 0 ? ` after ${r.warmupSeconds} s of warm-up (p99 ${r.warmupP99Ms} ms, max ${r.warmupMaxMs} ms)` : ''} (asked ${r.rateAsked}/s, reached ${Math.round(r.achievedRate)}/s) | ack latency p50 ${r.p50Ms} ms p90 ${r.p90Ms} ms p99 ${r.p99Ms} ms max ${r.maxMs} ms | errors ${r.errors} timeouts ${r.timeouts} non-2xx ${r.non2xx} (warm-up included)`,
   );
   console.log(
-    `  ${''.padEnd(17)} inbox ${r.inboxRows} rows, ${r.processed} processed, ${r.failedAttempts} failed attempts; processed within ${secs(r.lagP99Seconds)} of acknowledgement at p99 (max ${secs(r.lagMaxSeconds)}); all processed ${r.processedAllAfterSeconds === null ? 'NOT within the wait' : `${r.processedAllAfterSeconds.toFixed(1)} s after the first request (${r.drainSeconds!.toFixed(1)} s after the last)`} | lost ${r.lost} | app peak RSS ${r.serverPeakRssMiB} MiB | load average ${r.loadAverage[0]} → ${r.loadAverage[1]} on ${r.cpus} CPUs`,
+    `  ${''.padEnd(17)} inbox ${r.inboxRows} rows, ${r.processed} processed, ${r.failedAttempts} failed attempts; processed within ${secs(r.lagP99Seconds)} of acknowledgement at p99 (max ${secs(r.lagMaxSeconds)}); all processed ${r.processedAllAfterSeconds === null ? 'NOT within the wait' : `${r.processedAllAfterSeconds.toFixed(1)} s after the warm-up (${r.drainSeconds!.toFixed(1)} s after the last)`} | lost ${r.lost} | app peak RSS ${r.serverPeakRssMiB} MiB | load average ${r.loadAverage[0]} → ${r.loadAverage[1]} on ${r.cpus} CPUs`,
   );
 }
 
@@ -407,16 +446,24 @@ export async function benchLoad(): Promise<LoadBenchResult[]> {
   const rate = Number(flag('rate') ?? process.env.BENCH_LOAD_RATE ?? 1000);
   const pgliteRate = Number(flag('pglite-rate') ?? process.env.BENCH_LOAD_PGLITE_RATE ?? 200);
   const baselineSeconds = Number(flag('baseline-seconds') ?? process.env.BENCH_LOAD_BASELINE_SECONDS ?? 15);
+  const warmupSeconds = Number(flag('warmup-seconds') ?? process.env.BENCH_LOAD_WARMUP_SECONDS ?? 5);
   if (![seconds, rate, pgliteRate].every((x) => Number.isFinite(x) && x > 0))
     throw new Error('--duration, --rate and --pglite-rate must be positive numbers');
   if (!Number.isFinite(baselineSeconds) || baselineSeconds < 0)
     throw new Error('--baseline-seconds must be 0 or a positive number');
+  if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0)
+    throw new Error('--warmup-seconds must be 0 or a positive number');
   console.log(
-    `  signed Shopify webhooks (3 orders/create : 1 customers/update) for ${seconds} s (baseline ${baselineSeconds} s), PGlite at ${pgliteRate}/s, PostgreSQL at ${rate}/s, 100 connections, app in its own process`,
+    `  signed Shopify webhooks (3 orders/create : 1 customers/update) for ${seconds} s (baseline ${baselineSeconds} s), each after a ${warmupSeconds} s warm-up at its rate that is not counted, PGlite at ${pgliteRate}/s, PostgreSQL at ${rate}/s, 100 connections, app in its own process`,
   );
   const out: LoadBenchResult[] = [];
-  const targets: Array<['pglite' | 'postgres', string, number]> = [['pglite', 'memory://', pgliteRate]];
-  if (process.env.DATABASE_URL) targets.push(['postgres', process.env.DATABASE_URL, rate]);
+  const only = flag('database') ?? process.env.BENCH_LOAD_DATABASE ?? 'both';
+  if (!['both', 'pglite', 'postgres'].includes(only))
+    throw new Error(`--database must be pglite, postgres or both, not "${only}"`);
+  const targets: Array<['pglite' | 'postgres', string, number]> = [];
+  if (only !== 'postgres') targets.push(['pglite', 'memory://', pgliteRate]);
+  if (only === 'pglite') console.log('  PostgreSQL not asked for (--database=pglite)');
+  else if (process.env.DATABASE_URL) targets.push(['postgres', process.env.DATABASE_URL, rate]);
   else console.log('  !!! PostgreSQL not available: its figures were NOT measured');
   for (const [name, url, r] of targets) {
     const runs: LoadBenchResult[] = [];
@@ -425,8 +472,8 @@ export async function benchLoad(): Promise<LoadBenchResult[]> {
     for (const [worker, s] of workers) {
       const result =
         name === 'postgres'
-          ? await withFreshDatabase(url, (fresh) => loadOne(name, worker, fresh, s, r))
-          : await loadOne(name, worker, url, s, r);
+          ? await withFreshDatabase(url, (fresh) => loadOne(name, worker, fresh, s, r, warmupSeconds))
+          : await loadOne(name, worker, url, s, r, warmupSeconds);
       print(result);
       runs.push(result);
     }

@@ -9,6 +9,7 @@ import { collectGarbage } from './collect-garbage.js';
 import { lockFolder, type FolderLock } from './folder-lock.js';
 import { makePgliteImage } from './make-image.js';
 import { PGLITE_IMAGES_ENV, pgliteImagePath } from './pglite-image.js';
+import { shareDrizzleParsers } from './pglite-parsers.js';
 import { makeThrowawayFolder } from './throwaway-folder.js';
 import { unpackPgliteImage } from './unpack-image.js';
 import { schema } from './schema.js';
@@ -164,7 +165,8 @@ async function openPglite(
       { cause },
     );
   }
-  const db = drizzle({ client, schema }) as unknown as Db;
+  const { forDrizzle, ownParsers } = shareDrizzleParsers(client);
+  const db = drizzle({ client: forDrizzle, schema }) as unknown as Db;
   try {
     await migrate(db as never, { migrationsFolder: migrations });
   } catch (error) {
@@ -181,7 +183,7 @@ async function openPglite(
     location: folder ?? 'memory://',
     masterKey,
     async query(text, params) {
-      const result = await client.query(text, params as unknown[] | undefined);
+      const result = await client.query(text, params as unknown[] | undefined, { parsers: ownParsers });
       return result.rows as never;
     },
     async close() {

@@ -61,4 +61,36 @@ describeEachStore('inbox group commit', (getStore) => {
       ),
     ).toBe('accepted');
   });
+
+  it('deliveries that arrive in separate turns of the event loop while none is written are written together', async () => {
+    const store = getStore();
+    const t = await createTactful({ store, shop: uniqueShop('inbox-writer-turns') });
+    const at = new Date('2026-05-01T10:00:00Z');
+    // As requests are read from their sockets: each in its own callback. PGlite settles a statement without a
+    // turn of the event loop, so a write begun by the first would finish before the second was read.
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          new Promise((resolve, reject) =>
+            setImmediate(() =>
+              t.inbox
+                .receive(
+                  t.shopId,
+                  { kind: 'product_deleted', productId: `p${i}`, occurredAt: at },
+                  { system: 'shopify', deliveryId: `turn${i}`, receivedAt: at, topic: 'products/delete' },
+                )
+                .then(resolve, reject),
+            ),
+          ),
+      ),
+    );
+    expect(outcomes).toEqual(Array(20).fill('accepted'));
+    // One transaction wrote them all: every row carries the same creating transaction id.
+    const [row] = await rawStore(store).query<{ rows: number; transactions: number }>(
+      'select count(*)::int as rows, count(distinct xmin::text)::int as transactions from inbox where shop_id = $1',
+      [t.shopId],
+    );
+    expect(row).toEqual({ rows: 20, transactions: 1 });
+  });
 });

@@ -103,7 +103,12 @@ export function createInboxWriter(db: Db, keys: KeyRing) {
         : null;
       return new Promise<Outcome>((resolve, reject) => {
         queue.push({ row, seen, resolve, reject });
-        if (!running) void drain();
+        if (running) return;
+        // The write starts on the next turn of the event loop, after the requests already received are read:
+        // PGlite runs its statements on this thread, so without the wait each write would finish before the
+        // next request is read, and a burst would cost one transaction a delivery instead of a few in all.
+        running = true;
+        setImmediate(() => void drain());
       });
     },
   };

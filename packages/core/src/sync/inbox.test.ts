@@ -4,7 +4,7 @@ import { handleInbound } from '../inbound.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { CommercePlatform, ConsentPush, EmailProvider, InboundEvent, MemberChange, PushResult } from '../ports.js';
 import type { Tactful } from '../tactful.js';
-import { processInboxClaim, type InboundHandler } from './inbox.js';
+import { processInbox, processInboxClaim, type InboundHandler } from './inbox.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { rawStore, type Store } from '../store/open.js';
@@ -568,5 +568,33 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       processed: 2,
       claimed: 2,
     });
+  });
+
+  it('inbox - a webhook received while a backlog is processed is stored between two claims, not after the backlog', async () => {
+    const store = getStore();
+    const t = await createTactful({ store, shop: uniqueShop() });
+    for (let i = 0; i < 6; i++)
+      await t.inbox.receive(
+        t.shopId,
+        { kind: 'product_deleted', productId: `x${i}`, occurredAt: day(i) },
+        meta(`b${i}`),
+      );
+    const { db } = rawStore(store);
+    const { keys } = engineInternals(t);
+    const handler = handleInbound(keys, () => new Date())();
+    const order: string[] = [];
+    // Scheduled before the backlog's processing starts, as a request read from its socket meanwhile would be.
+    // Embedded PGlite settles its statements without a turn of the event loop: without one between claims,
+    // this request would be read only once every claim was done.
+    setTimeout(() => {
+      void t.inbox
+        .receive(t.shopId, { kind: 'product_deleted', productId: 'late', occurredAt: day(9) }, meta('late'))
+        .then((outcome) => order.push(`webhook ${outcome}`));
+    }, 0);
+    const report = await processInbox(db, keys, handler, { shopId: t.shopId, limit: 2 });
+    order.push('backlog done');
+    expect(order).toEqual(['webhook accepted', 'backlog done']);
+    // The late delivery is processed in its turn, by the same run.
+    expect(report).toEqual({ processed: 7, failed: 0, refused: 0 });
   });
 });

@@ -176,6 +176,10 @@ export async function processInbox(
     report.failed += claim.failed;
     report.refused += claim.refused;
     if (claim.claimed === 0 || report.failed > 0) return report;
+    // A turn of the event loop between claims: requests received meanwhile are read and their deliveries stored
+    // first. Embedded PGlite runs on this thread, and its statements settle without one, so claim after claim
+    // would otherwise hold every webhook's acknowledgement until the whole backlog was processed.
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
 }
 
