@@ -2,7 +2,7 @@ import { and, asc, eq, gte, lte, type SQL } from 'drizzle-orm';
 import type { Db } from '../store/open.js';
 import { auditLog } from '../store/schema.js';
 import type { ShopHead } from '../store/shop-head.js';
-import { chainHash, GENESIS, verifyPaged, type ChainVerification } from './chain.js';
+import { canonical, chainHashOfText, GENESIS, verifyPaged, type ChainVerification } from './chain.js';
 import { shops } from '../store/schema.js';
 import { bulkInsert } from '../store/bulk.js';
 
@@ -81,6 +81,19 @@ export function auditContent(row: Omit<AuditRow, 'prevHash' | 'rowHash'>): unkno
   };
 }
 
+/**
+ * `canonical(auditContent(row))`, built for the entry's fixed shape (every entry of a consent batch is hashed):
+ * the keys in their sorted order without sorting them each time. Any field left undefined, which `canonical`
+ * leaves out, takes the general path.
+ */
+export function canonicalAuditContent(row: Omit<AuditRow, 'prevHash' | 'rowHash'>): string {
+  const { shopId, seq, at, action, actorType, actorId, subjectId, details } = row;
+  if ([shopId, seq, at, action, actorType, actorId, subjectId, details].includes(undefined as never))
+    return canonical(auditContent(row));
+  const c = canonical;
+  return `{"action":${c(action)},"actorId":${c(actorId)},"actorType":${c(actorType)},"at":${c(at)},"details":${c(details)},"seq":${c(seq)},"shopId":${c(shopId)},"subjectId":${c(subjectId)}}`;
+}
+
 /** Builds the next chained entry and advances the head; the caller inserts it in the same transaction. */
 export function nextAuditRow(shopId: string, head: ShopHead, entry: AuditEntryInput): AuditRow {
   const base = {
@@ -94,7 +107,7 @@ export function nextAuditRow(shopId: string, head: ShopHead, entry: AuditEntryIn
     details: entry.details ?? {},
   };
   const prevHash = head.auditSeq === 0 ? GENESIS : head.auditHead;
-  const row: AuditRow = { ...base, prevHash, rowHash: chainHash(prevHash, auditContent(base)) };
+  const row: AuditRow = { ...base, prevHash, rowHash: chainHashOfText(prevHash, canonicalAuditContent(base)) };
   head.auditSeq = row.seq;
   head.auditHead = row.rowHash;
   head.dirty = true;
