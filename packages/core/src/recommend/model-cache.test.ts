@@ -62,6 +62,15 @@ describeEachStore("the engine's model follows its own ingests", (getStore) => {
         order(4, groceries[4]!, { updatedAt: later(5) }),
         order(421, ['beef'], { lines: [{ productId: 'beef', title: 'beef', quantity: 0 }] }),
       ],
+      // An order with a counted line and a line with no quantity: only the counted product is in its basket.
+      [
+        order(422, [], {
+          lines: [
+            { productId: 'bread', title: 'bread', quantity: 1 },
+            { productId: 'jam', title: 'jam', quantity: 0 },
+          ],
+        }),
+      ],
       // The same basket again with a new time: the counts do not move, the tracked order does.
       [order(6, groceries[6]!, { createdAt: later(6), updatedAt: later(6) })],
     ];
@@ -73,6 +82,8 @@ describeEachStore("the engine's model follows its own ingests", (getStore) => {
       // Followed in place, not read again (bar the step that moved no count, where the copy is dropped).
       if (n < steps.length - 1) expect(followed, `after step ${n}`).toBe(model);
     }
+    const stored = (await loadModel(rawStore(getStore()).db, t.shopId)).model;
+    expect(stored.ordersOf('shopify:c51').find((o) => o.orderId === 'o422')?.productIds).toEqual(['bread']);
   });
 
   it("another instance's changes are applied from the log; a change too large to log, or an erasure, makes it read the model again", async () => {

@@ -107,7 +107,8 @@ async function changeSince(db: Db, shopId: string, from: number): Promise<ModelC
         const lines = await rows<{ order_id: string; product_id: string }>(
           tx,
           sql`select order_id, product_id from order_lines
-              where shop_id = ${shopId} and order_id = any(${textArray([...baskets.keys()])}) order by order_id, line_no`,
+              where shop_id = ${shopId} and order_id = any(${textArray([...baskets.keys()])}) and quantity > 0
+              order by order_id, line_no`,
         );
         for (const line of lines) {
           const basket = baskets.get(line.order_id)!;

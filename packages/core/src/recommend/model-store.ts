@@ -177,6 +177,7 @@ export async function loadModel(
         db,
         sql`select order_id, product_id from order_lines
             where shop_id = ${shopId} and order_id >= ${orderPage[0]!.order_id} and order_id <= ${orderPage.at(-1)!.order_id}
+              and quantity > 0
             order by order_id, line_no`,
       );
       // Lines of orders that do not count fall in the range too: only the page's orders take theirs.

@@ -170,11 +170,12 @@ export async function ingestOrders(
         counted,
         source,
       });
-      if (counted && record.lines.length > 0)
+      // A counted order has a line with a quantity; only those lines are its basket (as in the counts).
+      if (counted)
         tracked.added.push({
           orderId: record.id,
           customerId: orderRows.at(-1)!.customerRef ?? null,
-          productIds: [...new Set(record.lines.map((l) => l.productId))],
+          productIds: [...new Set(record.lines.filter((l) => l.quantity > 0).map((l) => l.productId))],
           time: record.createdAt.getTime(),
         });
       record.lines.forEach((line, lineNo) => {
