@@ -249,8 +249,11 @@ export function tuneEaseLambda(
   });
   const scores: Array<{ lambda: number; ndcg: number; hitRate: number }> = [];
   const score = new Float64Array(n);
+  // One working copy of the Gram matrix for the whole grid (d² numbers, 32 MB at 2 000 products), not one each.
+  const gram = new Float64Array(base.length);
   for (const lambda of grid) {
-    const weights = easeWeights(Float64Array.from(base), d, Math.max(lambda, 1e-6));
+    gram.set(base);
+    const weights = easeWeights(gram, d, Math.max(lambda, 1e-6));
     let ndcg = 0;
     let hits = 0;
     for (const query of queries) {
