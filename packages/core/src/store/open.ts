@@ -137,7 +137,7 @@ async function openPglite(
   sharedBuffers: string,
   warn: (message: string) => void,
 ): Promise<RawStore> {
-  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGlite, types } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const folder = embedded?.folder;
@@ -165,7 +165,7 @@ async function openPglite(
       { cause },
     );
   }
-  const { forDrizzle, ownParsers } = shareDrizzleParsers(client);
+  const { forDrizzle, ownParsers } = shareDrizzleParsers(client, types.arrayParser);
   const db = drizzle({ client: forDrizzle, schema }) as unknown as Db;
   try {
     await migrate(db as never, { migrationsFolder: migrations });

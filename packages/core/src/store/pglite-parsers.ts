@@ -1,6 +1,8 @@
-import { types, type PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 
 type Parsers = Record<number, (value: string, typeId?: number) => unknown>;
+/** PGlite's `types.arrayParser`, passed in so this module does not load PGlite for a server-only user. */
+type ArrayParser = (value: string, parse: (value: string) => unknown, typeId: number) => unknown;
 interface QueryOptions {
   parsers?: Parsers;
   [option: string]: unknown;
@@ -28,7 +30,10 @@ const ELEMENT_OF: Record<number, number> = { 1231: 1700, 1115: 1114, 1185: 1184,
  * Returns the client to give drizzle, and the parsers the client had for those types before, which other callers
  * of the same client (plain SQL, where a timestamp is read as a Date) pass with their queries.
  */
-export function shareDrizzleParsers(client: PGlite): { forDrizzle: PGlite; ownParsers: Parsers } {
+export function shareDrizzleParsers(
+  client: PGlite,
+  arrayParser: ArrayParser,
+): { forDrizzle: PGlite; ownParsers: Parsers } {
   const target = client as unknown as { parsers: Parsers };
   const ownParsers: Parsers = {};
   const asText = (value: string) => value;
@@ -40,7 +45,7 @@ export function shareDrizzleParsers(client: PGlite): { forDrizzle: PGlite; ownPa
     else {
       // PGlite's array parser reads its element's parser from the client when it runs, which is text from now on.
       const parseElement = own(element);
-      ownParsers[type] = (value: string) => types.arrayParser(value, parseElement, type);
+      ownParsers[type] = (value: string) => arrayParser(value, parseElement, type);
     }
   }
   for (const type of DRIZZLE_TEXT_TYPES) target.parsers[type] = asText;
