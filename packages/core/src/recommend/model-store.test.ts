@@ -155,7 +155,14 @@ describeEachStore('the stored fitted model', (getStore) => {
     await a.orders.ingest(orders.slice(918), 'import');
     const second = (await b.recommend.fit())!;
     expect(second).toMatchObject({ basketCount: 1000, fittedAt: clock });
-    expect((await a.recommend.fit())!.fittedAt).toBe(second.fittedAt);
+    // The refit replaced the stored row whole: the first instance reads the new weights, λ and products.
+    const followed = (await a.recommend.fit())!;
+    expect(followed.fittedAt).toBe(second.fittedAt);
+    expect({ ...followed, weights: Array.from(followed.weights) }).toEqual({
+      ...second,
+      weights: Array.from(second.weights),
+    });
+    expect(Array.from(followed.weights)).not.toEqual(Array.from(first.weights));
     // On demand.
     clock += 1000;
     expect((await a.recommend.refit())!.fittedAt).toBe(clock);

@@ -241,7 +241,23 @@ export async function saveFit(db: Db, shopId: string, fit: EaseFit): Promise<voi
     fittedAt: new Date(fit.fittedAt),
     fitMs: fit.fitMs,
   };
-  await db.insert(modelFit).values(row).onConflictDoUpdate({ target: modelFit.shopId, set: row });
+  // The update takes the inserted row's values (`excluded`), so the weights (16 MB at 2 000 products) are sent once.
+  const excluded = (column: string) => sql.raw(`excluded.${column}`);
+  await db
+    .insert(modelFit)
+    .values(row)
+    .onConflictDoUpdate({
+      target: modelFit.shopId,
+      set: {
+        revision: excluded('revision'),
+        basketCount: excluded('basket_count'),
+        lambda: excluded('lambda'),
+        productIds: excluded('product_ids'),
+        weights: excluded('weights'),
+        fittedAt: excluded('fitted_at'),
+        fitMs: excluded('fit_ms'),
+      },
+    });
 }
 
 /** Forgets the shop's fit (its orders were erased): the next request fits anew from the remaining counts. */
