@@ -8,6 +8,7 @@ import { createTactful, foldConsent, openStore, type FoldableEvent } from '@tact
 import { seededRandom } from '@tactful/core/testing/runtime';
 import { rawStore } from '@tactful/core/testing/runtime';
 import { timeIngestPhases } from '../packages/core/src/consent/phases.js';
+import { percentile } from './percentile.js';
 
 export interface ConsentBenchResult {
   target: string;
@@ -50,10 +51,6 @@ function eventInput(random: () => number, i: number, subjects: number, start: nu
 
 /** 5 412 — a space between thousands, as the README writes numbers. */
 const grouped = (n: number) => String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 export async function benchConsent(
   target: { name: string; url: string },

@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { shopifyDataPath } from '@tactful/shopify/testing';
 import { rawStore } from '@tactful/core/testing/runtime';
+import { percentile } from './percentile.js';
 
 const SECRET = 'load-bench-shopify-secret';
 const ROLE = 'TACTFUL_LOAD_SERVE';
@@ -278,7 +279,6 @@ async function loadOne(
     const warmup: number[] = [];
     const measured: number[] = [];
     let measuredAcks = 0;
-    let measuredAnswers = 0;
     const startedAt = Date.now() + warmupSeconds * 1000;
     const options: autocannon.Options = {
       url: `${app.url}/shopify/webhooks`,
@@ -319,12 +319,10 @@ async function loadOne(
           return;
         }
         measured.push(ms);
-        measuredAnswers += 1;
         if (status === 200) measuredAcks += 1;
       });
     });
     const endedAt = Date.now();
-    const acknowledged = measuredAcks;
     const latency = percentiles(measured);
     const warmupLatency = warmup.length > 0 ? percentiles(warmup) : null;
     const drainLimit = Number(process.env.BENCH_LOAD_DRAIN_SECONDS ?? 900) * 1000;
@@ -343,9 +341,9 @@ async function loadOne(
       worker,
       rateAsked: rate,
       seconds,
-      responses: measuredAnswers,
-      acknowledged,
-      achievedRate: acknowledged / ((endedAt - startedAt) / 1000),
+      responses: measured.length,
+      acknowledged: measuredAcks,
+      achievedRate: measuredAcks / ((endedAt - startedAt) / 1000),
       warmupSeconds,
       warmupP99Ms: warmupLatency?.p99 ?? null,
       warmupMaxMs: warmupLatency?.max ?? null,
@@ -378,12 +376,12 @@ async function loadOne(
   }
 }
 
-/** Nearest-rank percentiles of latencies in milliseconds, whole milliseconds as autocannon prints them. */
+/** Percentiles of latencies in milliseconds, whole milliseconds as autocannon prints them. */
 function percentiles(ms: number[]): { p50: number; p90: number; p99: number; max: number } {
   if (ms.length === 0) return { p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN };
   const sorted = Float64Array.from(ms).sort();
-  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(sorted[sorted.length - 1]!) };
+  const at = (p: number) => Math.round(percentile(sorted, p));
+  return { p50: at(50), p90: at(90), p99: at(99), max: at(100) };
 }
 
 const secs = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} s`);

@@ -24,6 +24,7 @@ import {
 } from '@tactful/core';
 import { seededRandom } from '@tactful/core/testing/runtime';
 import { groceriesPath } from '../test/support/groceries.js';
+import { percentile } from './percentile.js';
 
 const GROCERIES = groceriesPath('groceries.csv');
 
@@ -155,10 +156,6 @@ async function timedBuild(file: string, trackOrders: boolean) {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[sorted.length >> 1]!;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 export { longTailFile };

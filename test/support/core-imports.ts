@@ -3,9 +3,10 @@
  * re-exported, side-effect and dynamic imports alike. test/standalone/architecture.test.ts checks the page against
  * it; scripts/architecture-table.ts rewrites the page's table from it.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shippedSources } from './source-files.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const coreSrc = join(root, 'packages/core/src');
@@ -14,14 +15,6 @@ const coreSrc = join(root, 'packages/core/src');
 function unitOf(file: string): string {
   const [first, ...rest] = relative(coreSrc, file).split(sep);
   return rest.length > 0 ? `${first}/` : first!.replace(/\.js$/, '.ts');
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
-  });
 }
 
 /** Every relative specifier a file imports: static, type-only, re-exported, side-effect or dynamic. */
@@ -43,7 +36,7 @@ export interface Crossing {
 /** from → to → the files that make the import, for non-test files, value or type. */
 export function coreImports(): Map<string, Map<string, Crossing[]>> {
   const graph = new Map<string, Map<string, Crossing[]>>();
-  for (const file of sourceFiles(coreSrc)) {
+  for (const file of shippedSources(coreSrc)) {
     const from = unitOf(file);
     for (const specifier of specifiersOf(readFileSync(file, 'utf8'))) {
       const to = unitOf(resolve(dirname(file), specifier));

@@ -1,21 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { shippedSources } from '../../../../test/support/source-files.js';
 import { ADAPTER_ERROR_REASONS, TACTFUL_ERRORS, httpStatusOf, isTactfulErrorCode, meaningOf } from './catalogue.js';
 import { TactfulError } from './tactful-error.js';
 
 const packages = fileURLToPath(new URL('../../../', import.meta.url));
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sources(path);
-    // The catalogue itself is what the others are checked against.
-    const checked = entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && entry.name !== 'catalogue.ts';
-    return checked ? [path] : [];
-  });
-}
+/** The shipped sources under `dir`, but the catalogue itself: it is what the others are checked against. */
+const sources = (dir: string) => shippedSources(dir).filter((path) => basename(path) !== 'catalogue.ts');
 
 /** Every `'AREA.REASON'` string literal of the packages' sources, with the files it appears in. */
 function codesInSources(): Map<string, string[]> {

@@ -2,20 +2,13 @@
  * The catalogue kept in memory is trusted while the shop's catalogue revision stays the same, so every write to
  * `products` must bump it: a module that writes the table without calling `bumpCatalogue` fails here.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { shippedSources } from '../../../../test/support/source-files.js';
 
 const src = fileURLToPath(new URL('../', import.meta.url));
-
-function* sources(dir: string): Generator<string> {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) yield* sources(path);
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) yield path;
-  }
-}
 
 /** A write to the products table: through the query builder, the bulk helpers or SQL text. */
 const writesProducts = [
@@ -41,7 +34,7 @@ describe('the catalogue revision', () => {
   it('every module that writes products bumps it', () => {
     const writers: string[] = [];
     const forgetful: string[] = [];
-    for (const file of sources(src)) {
+    for (const file of shippedSources(src)) {
       const text = readFileSync(file, 'utf8');
       if (!writesProducts.some((re) => re.test(text))) continue;
       writers.push(relative(src, file));

@@ -3,7 +3,7 @@
  * transaction as the order that caused them, so a restart needs no rebuild and two instances agree. An
  * instance keeps the model in memory and reloads it when the stored revision moved on.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import { rows, type Db } from '../store/open.js';
 import { bulkInsert } from '../store/bulk.js';
 import { modelFit, modelPairs, modelProducts, modelState } from '../store/schema.js';
@@ -242,22 +242,11 @@ export async function saveFit(db: Db, shopId: string, fit: EaseFit): Promise<voi
     fitMs: fit.fitMs,
   };
   // The update takes the inserted row's values (`excluded`), so the weights (16 MB at 2 000 products) are sent once.
-  const excluded = (column: string) => sql.raw(`excluded.${column}`);
-  await db
-    .insert(modelFit)
-    .values(row)
-    .onConflictDoUpdate({
-      target: modelFit.shopId,
-      set: {
-        revision: excluded('revision'),
-        basketCount: excluded('basket_count'),
-        lambda: excluded('lambda'),
-        productIds: excluded('product_ids'),
-        weights: excluded('weights'),
-        fittedAt: excluded('fitted_at'),
-        fitMs: excluded('fit_ms'),
-      },
-    });
+  const { shopId: _key, ...columns } = getTableColumns(modelFit);
+  const set = Object.fromEntries(
+    Object.entries(columns).map(([field, column]) => [field, sql.raw(`excluded."${column.name}"`)]),
+  );
+  await db.insert(modelFit).values(row).onConflictDoUpdate({ target: modelFit.shopId, set });
 }
 
 /** Forgets the shop's fit (its orders were erased): the next request fits anew from the remaining counts. */

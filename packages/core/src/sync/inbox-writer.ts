@@ -35,8 +35,8 @@ export function createInboxWriter(db: Db, keys: KeyRing) {
   let queue: Waiting[] = [];
   let running = false;
 
+  /** Writes the queue until it is empty; `receive` sets `running` when it schedules this. */
   async function drain(): Promise<void> {
-    running = true;
     try {
       while (queue.length > 0) {
         const batch = queue.slice(0, MAX_BATCH);
