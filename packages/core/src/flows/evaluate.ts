@@ -54,6 +54,8 @@ export interface DecideContext {
   emails: ReadonlyMap<string, string>;
   zones: ReadonlyMap<string, string>;
   sends: ReadonlyMap<string, SendRecord[]>;
+  /** The batch's orders as they are now (see `orderStates`); an order missing here was deleted. */
+  orders: ReadonlyMap<string, OrderState>;
   frameOf: (subjectId: string) => Promise<PersonalFrame | null>;
   recommend: (email: string, options: { k: number }) => Promise<CustomerRecommendations>;
 }
@@ -68,7 +70,7 @@ export async function decideStep(d: DecideContext, step: DueStep): Promise<StepD
   const person = step.subjectId ? d.candidates.get(step.subjectId) : undefined;
   const email = step.subjectId ? d.emails.get(step.subjectId) : undefined;
   if (!step.subjectId || !person || !email) return { kind: 'exit', reason: 'the customer was erased or is unknown' };
-  const order = await orderState(d.ctx, step.orderId);
+  const order = d.orders.get(step.orderId);
   if (!order) return { kind: 'exit', reason: 'the order was deleted' };
   if (order.cancelledAt)
     return { kind: 'exit', reason: `the order was cancelled on ${formatConsentDate(order.cancelledAt)}` };
@@ -148,26 +150,39 @@ async function compose(
   return { kind: 'send', email, content, productIds };
 }
 
-/** The order as it is now: cancelled, refunded, and its products with their titles. */
-async function orderState(ctx: ShopContext, orderId: string) {
-  const [order] = await ctx.db
-    .select({ cancelledAt: orders.cancelledAt, refunded: orders.refunded })
+/** An order as it is now: cancelled, refunded, and its products (quantity above 0) with their titles. */
+export interface OrderState {
+  cancelledAt: Date | null;
+  refunded: boolean;
+  products: ReadonlyMap<string, string>;
+}
+
+/** The orders of a batch of steps as they are now, in two statements for the whole batch (order id → state). */
+export async function orderStates(ctx: ShopContext, orderIds: readonly string[]): Promise<Map<string, OrderState>> {
+  const ids = [...new Set(orderIds)];
+  if (ids.length === 0) return new Map();
+  const found = await ctx.db
+    .select({ orderId: orders.orderId, cancelledAt: orders.cancelledAt, refunded: orders.refunded })
     .from(orders)
-    .where(and(eq(orders.shopId, ctx.shopId), eq(orders.orderId, orderId)));
-  if (!order) return null;
+    .where(and(eq(orders.shopId, ctx.shopId), inArray(orders.orderId, ids)));
   const lines = await ctx.db
-    .select({ productId: orderLines.productId, quantity: orderLines.quantity })
+    .select({ orderId: orderLines.orderId, productId: orderLines.productId, title: products.title })
     .from(orderLines)
-    .where(and(eq(orderLines.shopId, ctx.shopId), eq(orderLines.orderId, orderId)));
-  const ids = [...new Set(lines.filter((l) => l.quantity > 0).map((l) => l.productId))];
-  const titled = ids.length
-    ? await ctx.db
-        .select({ productId: products.productId, title: products.title })
-        .from(products)
-        .where(and(eq(products.shopId, ctx.shopId), inArray(products.productId, ids)))
-    : [];
-  const titleOf = new Map(titled.map((t) => [t.productId, t.title]));
-  return { ...order, products: new Map(ids.map((id) => [id, titleOf.get(id) ?? id])) };
+    .leftJoin(products, and(eq(products.shopId, orderLines.shopId), eq(products.productId, orderLines.productId)))
+    .where(and(eq(orderLines.shopId, ctx.shopId), inArray(orderLines.orderId, ids), gt(orderLines.quantity, 0)))
+    .orderBy(orderLines.orderId, orderLines.lineNo);
+  const productsOf = new Map<string, Map<string, string>>();
+  for (const l of lines) {
+    const titled = productsOf.get(l.orderId) ?? new Map<string, string>();
+    if (!titled.has(l.productId)) titled.set(l.productId, l.title ?? l.productId);
+    productsOf.set(l.orderId, titled);
+  }
+  return new Map(
+    found.map((o) => [
+      o.orderId,
+      { cancelledAt: o.cancelledAt, refunded: o.refunded, products: productsOf.get(o.orderId) ?? new Map() },
+    ]),
+  );
 }
 
 /** Products the person bought in counted orders after this one (product id → when). */

@@ -19,7 +19,7 @@ import { readShopSettings } from '../shop/settings.js';
 import { flowSteps } from '../store/schema.js';
 import { listFlows, type FlowConfig } from './config.js';
 import { deliverByJourney, deliverByWave, usesJourney, type DeliveryRun, type Outgoing } from './deliver.js';
-import { decideStep, type DecideContext, type StepDecision } from './evaluate.js';
+import { decideStep, orderStates, type DecideContext, type StepDecision } from './evaluate.js';
 
 export interface FlowRunDeps {
   ctx: ShopContext;
@@ -167,6 +167,7 @@ async function runBatch(batch: Batch, steps: readonly LeasedStep[]): Promise<voi
   const { deps, flow, report } = batch;
   const decide = await decideContext(deps, flow, steps);
   const outgoing: Outgoing[] = [];
+  const decided: Array<{ orderId: string; decision: Exclude<StepDecision, { kind: 'send' }> }> = [];
   for (const step of steps) {
     const resuming = step.status === 'sending';
     const decision = await decideStep(decide, { ...step, resuming });
@@ -182,8 +183,9 @@ async function runBatch(batch: Batch, steps: readonly LeasedStep[]): Promise<voi
       const sent = decide.sends.get(step.subjectId!) ?? [];
       sent.push({ sentAt: decide.at, productIds: decision.productIds });
       (decide.sends as Map<string, typeof sent>).set(step.subjectId!, sent);
-    } else await recordDecision(deps.ctx, flow, step, decision, report);
+    } else decided.push({ orderId: step.orderId, decision });
   }
+  await recordDecisions(deps.ctx, flow, decided, report);
   const run: DeliveryRun = {
     ctx: deps.ctx,
     flow,
@@ -220,7 +222,7 @@ function collect(report: FlowRunReport, flow: FlowConfig, outcome: Awaited<Retur
   for (const f of outcome.failed) report.failed.push({ flowId: flow.flowId, ...f });
 }
 
-/** Everything deciding a batch reads once: consents, addresses, time zones, earlier sends, the policy. */
+/** Everything deciding a batch reads once: consents, addresses, time zones, earlier sends, the orders, the policy. */
 export async function decideContext(
   deps: FlowRunDeps,
   flow: FlowConfig,
@@ -244,56 +246,55 @@ export async function decideContext(
     emails: await emailsOfMany(ctx.db, ctx.keys, ctx.shopId, ids),
     zones: await timeZonesOf(ctx, ids),
     sends: await sendsBySubject(ctx, ids, new Date(at.getTime() - longest * 86_400_000)),
+    orders: await orderStates(
+      ctx,
+      steps.map((s) => s.orderId),
+    ),
     frameOf: await personalFrame(ctx, deps.publicUrl),
     recommend: deps.recommend,
   };
 }
 
-/** Stores a wait, skip, exit or holdout with its reason, and releases the lease. */
-async function recordDecision(
+/**
+ * Stores the batch's waits, skips, exits and holdouts with their reasons, and releases their leases: one
+ * statement for the batch, before anything of it is sent.
+ */
+async function recordDecisions(
   ctx: ShopContext,
   flow: FlowConfig,
-  step: LeasedStep,
-  decision: Exclude<StepDecision, { kind: 'send' }>,
+  decided: ReadonlyArray<{ orderId: string; decision: Exclude<StepDecision, { kind: 'send' }> }>,
   report: FlowRunReport,
 ): Promise<void> {
-  const at = ctx.now();
-  const base = { leaseUntil: null, claimedBy: null, updatedAt: at };
-  const where = and(
-    eq(flowSteps.shopId, ctx.shopId),
-    eq(flowSteps.flowId, flow.flowId),
-    eq(flowSteps.orderId, step.orderId),
-  );
-  if (decision.kind === 'wait') {
-    report.waiting += 1;
-    await ctx.db
-      .update(flowSteps)
-      .set({
-        ...base,
-        status: 'waiting',
-        dueAt: decision.until,
-        reason: decision.reason,
-        waits: sql`${flowSteps.waits} + 1`,
-      })
-      .where(where);
-  } else if (decision.kind === 'hold_out') {
-    report.heldOut += 1;
-    await ctx.db
-      .update(flowSteps)
-      .set({
-        ...base,
-        status: 'held_out',
-        decidedAt: at,
-        productIds: decision.productIds,
-        reason: `held out: the ${Math.round(flow.holdoutShare * 100)} % who get nothing, to measure the flow`,
-      })
-      .where(where);
-  } else {
+  if (decided.length === 0) return;
+  const at = ctx.now().toISOString();
+  const heldOut = `held out: the ${Math.round(flow.holdoutShare * 100)} % who get nothing, to measure the flow`;
+  const changes = decided.map(({ orderId, decision }) => {
+    if (decision.kind === 'wait') {
+      report.waiting += 1;
+      const until = decision.until.toISOString();
+      return { orderId, status: 'waiting', reason: decision.reason, dueAt: until, waited: 1 };
+    }
+    if (decision.kind === 'hold_out') {
+      report.heldOut += 1;
+      return { orderId, status: 'held_out', reason: heldOut, productIds: decision.productIds, decided: true };
+    }
     if (decision.kind === 'skip') report.skipped += 1;
     else report.exited += 1;
-    await ctx.db
-      .update(flowSteps)
-      .set({ ...base, status: decision.kind === 'skip' ? 'skipped' : 'exited', reason: decision.reason })
-      .where(where);
-  }
+    return { orderId, status: decision.kind === 'skip' ? 'skipped' : 'exited', reason: decision.reason };
+  });
+  // A field left out of a change keeps the step's value (a holdout keeps its due time, a wait its products).
+  await ctx.db.execute(sql`
+    update flow_steps s set
+      status = c."status",
+      reason = c."reason",
+      due_at = coalesce(c."dueAt", s.due_at),
+      waits = s.waits + coalesce(c."waited", 0),
+      product_ids = coalesce(c."productIds", s.product_ids),
+      decided_at = case when c."decided" then ${at}::timestamptz else s.decided_at end,
+      lease_until = null,
+      claimed_by = null,
+      updated_at = ${at}::timestamptz
+    from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb)
+      as c("orderId" text, "status" text, "reason" text, "dueAt" timestamptz, "waited" integer, "productIds" jsonb, "decided" boolean)
+    where s.shop_id = ${ctx.shopId} and s.flow_id = ${flow.flowId} and s.order_id = c."orderId"`);
 }

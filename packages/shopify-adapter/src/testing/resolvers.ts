@@ -120,8 +120,15 @@ const compareIds = (a: string, b: string) => {
 };
 
 /** All items of an index in the order of a sort key (value, then id). */
-export function sortedBy<T extends { id: string }>(index: IdIndex<T>, value: SortValue<T>): T[] {
-  const items = [...index.values()];
+export function sortedBy<T extends { id: string }>(
+  index: IdIndex<T>,
+  value: SortValue<T>,
+  filter?: (item: T) => boolean,
+): T[] {
+  // Filtered before sorting: a query such as `updated_at:>=…` keeps a few of a big shop's items, and only those
+  // are sorted (the same items in the same order as sorting all and filtering after).
+  const items: T[] = [];
+  for (const item of index.byId.values()) if (!filter || filter(item)) items.push(item);
   items.sort((a, b) => {
     const va = value(a);
     const vb = value(b);
@@ -245,7 +252,7 @@ function rootConnection<T extends { id: string }, V>(
   const size = pageSize(args, false);
   if (sortKey !== 'ID') {
     const value = keys[sortKey]!;
-    const all = sortedBy(index, value);
+    const all = sortedBy(index, value, filter);
     let start = 0;
     if (args.after) {
       const after = decodeCursorFull(args.after);
@@ -263,7 +270,6 @@ function rootConnection<T extends { id: string }, V>(
     let hasNextPage = false;
     for (let at = start; at < all.length; at++) {
       const item = all[at]!;
-      if (filter && !filter(item)) continue;
       if (items.length === size) {
         hasNextPage = true;
         break;
