@@ -16,8 +16,9 @@ export default defineConfig({
     // import time fell from 173 s to 18 s of the suite's worker time. A file that changes process-wide state
     // (environment variables, globals) puts it back in its own afterAll.
     isolate: false,
-    // Tests that start processes run the packages' build; this rebuilds first if a source is newer.
-    globalSetup: ['test/support/built.ts'],
+    // Tests that start processes run the packages' build; this rebuilds first if a source is newer. Temporary
+    // folders go on a tmpfs where there is one with room (test/support/tmpfs.ts).
+    globalSetup: ['test/support/built.ts', 'test/support/tmpfs.ts'],
     // Fresh embedded databases load a migrated image instead of running initdb and the migrations each time
     // (packages/core/src/store/pglite-image.ts); processes the tests spawn inherit it.
     env: { TACTFUL_PGLITE_IMAGES: resolve('node_modules/.cache/tactful-pglite') },

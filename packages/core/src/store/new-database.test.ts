@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statfsSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, rawStore, type Store } from './open.js';
 import { PGLITE_IMAGES_ENV, pgliteImagePath } from './pglite-image.js';
+import { throwawayBase } from './throwaway-folder.js';
 import { unpackPgliteImage } from './unpack-image.js';
 
 const migrations = join(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
@@ -51,7 +53,7 @@ function useSharedImages() {
 
 const imagesMade = () => readdirSync(images).filter((name) => /^pglite-[0-9a-f]{16}\.tar$/.test(name));
 const throwawayFolders = () =>
-  readdirSync(tmpdir()).filter((name) => name.startsWith(`tactful-memory-${process.pid}-`));
+  readdirSync(throwawayBase()).filter((name) => name.startsWith(`tactful-memory-${process.pid}-`));
 
 describe('a new embedded database', () => {
   it(
@@ -156,17 +158,31 @@ describe('a new embedded database', () => {
     expect(throwawayFolders().filter((name) => mine.includes(name))).toEqual([]);
   });
 
+  it('memory:// goes on a tmpfs with room, else in the temporary folder', () => {
+    const onDisk = mkdtempSync(join(tmpdir(), 'tactful-not-shm-'));
+    const disk = statfsSync(onDisk);
+    // A folder on a disk, or one that is not there, is never used: the temporary folder is.
+    if (disk.type !== 0x01021994) expect(throwawayBase(onDisk)).toBe(tmpdir());
+    expect(throwawayBase(join(onDisk, 'missing'))).toBe(tmpdir());
+    rmSync(onDisk, { recursive: true });
+    // Linux's /dev/shm, when it is a tmpfs with a gigabyte free (this machine kind: 24 GB), is used.
+    const shm = existsSync('/dev/shm') ? statfsSync('/dev/shm') : null;
+    if (shm?.type === 0x01021994 && shm.bavail * shm.bsize >= 2 ** 30) expect(throwawayBase()).toBe('/dev/shm');
+  });
+
   it("memory:// folders of a process that was killed are removed by the next one; a live process's are kept", async () => {
     useSharedImages();
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-    const left = join(tmpdir(), `tactful-memory-${gone}-left`);
-    const live = join(tmpdir(), `tactful-memory-${process.ppid}-live`);
-    for (const folder of [left, live]) mkdirSync(join(folder, 'pgdata'), { recursive: true });
+    // In the folder memory:// uses now, and in the temporary folder (where it went before, or when /dev/shm is full).
+    const bases = [...new Set([throwawayBase(), tmpdir()])];
+    const left = bases.map((base) => join(base, `tactful-memory-${gone}-left`));
+    const live = bases.map((base) => join(base, `tactful-memory-${process.ppid}-live`));
+    for (const folder of [...left, ...live]) mkdirSync(join(folder, 'pgdata'), { recursive: true });
     const store = await openStore({ url: 'memory://', secret });
     await store.close();
-    expect(existsSync(left)).toBe(false);
-    expect(existsSync(live)).toBe(true);
-    rmSync(live, { recursive: true });
+    for (const folder of left) expect(existsSync(folder)).toBe(false);
+    for (const folder of live) expect(existsSync(folder)).toBe(true);
+    for (const folder of live) rmSync(folder, { recursive: true });
   });
 });
 
