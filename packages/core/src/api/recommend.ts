@@ -20,7 +20,7 @@ export function recommendApi(ctx: ShopContext, fitPolicy?: Partial<FitPolicy>): 
   const getCatalogue = catalogueCache(ctx.db, ctx.shopId);
   return {
     model: getModel,
-    fit: fits.current,
+    fit: () => fits.current(),
     refit: fits.refresh,
     forCustomer: (customer, options) =>
       recommendForCustomerRef(ctx, getModel, customer, options, fits.current, getCatalogue),

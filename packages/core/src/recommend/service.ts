@@ -1,4 +1,4 @@
-import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, eq, gt, or, sql, type SQL } from 'drizzle-orm';
 import type { KeyRing } from '../store/keyring.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { Db } from '../store/open.js';
@@ -110,8 +110,9 @@ export function fitCache(
     return fit;
   };
   return {
-    async current(): Promise<EaseFit | null> {
-      const model = await getModel();
+    /** The fit for `known` (the model the caller just read), else for the model as it is now. */
+    async current(known?: CoPurchaseModel): Promise<EaseFit | null> {
+      const model = known ?? (await getModel());
       if (model.basketCount < rules.minBaskets) return null;
       const header = await fitHeader(ctx.db, ctx.shopId);
       if (header && !(cached && cached.fittedAt === header.fittedAt.getTime() && cached.revision === header.revision))
@@ -151,55 +152,33 @@ export async function recommendForCustomerRef(
   getModel: () => Promise<CoPurchaseModel>,
   customer: string,
   options: RecommendOptions = {},
-  getFit: () => Promise<EaseFit | null> = async () => null,
+  getFit: (model: CoPurchaseModel) => Promise<EaseFit | null> = async () => null,
   getCatalogue: (rules: MerchandisingRules) => Promise<MerchandisedCatalogue> = freshCatalogue(ctx),
 ): Promise<CustomerRecommendations> {
   const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const asEmail = emailAddress.safeParse(customer);
-  const refs: string[] = [];
-  if (asEmail.success) refs.push(`e:${ctx.keys.emailIndex(shopKeys, asEmail.data).toString('hex')}`);
-  const matching = await ctx.db
-    .select({
-      orderId: orders.orderId,
-      subjectId: orders.subjectId,
-      customerRef: orders.customerRef,
-      createdAt: orders.createdAt,
-    })
-    .from(orders)
-    .where(
-      and(
-        eq(orders.shopId, ctx.shopId),
-        eq(orders.counted, true),
-        or(
-          refs.length > 0 ? inArray(orders.customerRef, refs) : sql`false`,
-          asEmail.success
-            ? sql`false`
-            : sql`${orders.customerRef} in (select distinct ${orders.source} || ':' || ${customer} from ${orders} where ${orders.shopId} = ${ctx.shopId})`,
-        ),
-      ),
-    );
+  // The orders the address or platform id names: by its blind index (an email), else `<source>:<id>`.
+  const byRef = asEmail.success
+    ? eq(orders.customerRef, `e:${ctx.keys.emailIndex(shopKeys, asEmail.data).toString('hex')}`)
+    : sql`${orders.customerRef} in (select distinct ${orders.source} || ':' || ${customer} from ${orders} where ${orders.shopId} = ${ctx.shopId})`;
   // The person who holds the address now, else whoever the orders of that id name.
   let subjectId: string | null = null;
   if (asEmail.success) {
     const holder = await findSubjectByEmail(ctx.db, { keys: ctx.keys, shopKeys, shopId: ctx.shopId }, asEmail.data);
     subjectId = holder && !holder.erasedAt ? holder.subjectId : null;
   }
-  subjectId ??= matching.find((m) => m.subjectId)?.subjectId ?? null;
-  if (subjectId) {
-    // Everything the person bought hangs on them, whichever address or id each order named.
-    const seen = new Set(matching.map((m) => m.orderId));
-    for (const row of await ctx.db
-      .select({
-        orderId: orders.orderId,
-        subjectId: orders.subjectId,
-        customerRef: orders.customerRef,
-        createdAt: orders.createdAt,
-      })
-      .from(orders)
-      .where(and(eq(orders.shopId, ctx.shopId), eq(orders.counted, true), eq(orders.subjectId, subjectId))))
-      if (!seen.has(row.orderId)) matching.push(row);
+  // Everything the person bought hangs on them, whichever address or id each order named: one statement when the
+  // person is known up front (an address someone holds), orders and their bought lines together.
+  const rows = await countedOrderLines(ctx, subjectId ? or(byRef, eq(orders.subjectId, subjectId))! : byRef);
+  if (!subjectId) {
+    subjectId = rows.find((r) => r.subjectId)?.subjectId ?? null;
+    if (subjectId) {
+      const seen = new Set(rows.map((r) => r.orderId));
+      for (const row of await countedOrderLines(ctx, eq(orders.subjectId, subjectId)))
+        if (!seen.has(row.orderId)) rows.push(row);
+    }
   }
-  if (!subjectId && matching.length === 0) {
+  if (!subjectId && rows.length === 0) {
     throw new TactfulError(
       'SUBJECT.NOT_FOUND',
       `No customer "${customer}" in shop ${ctx.shopId}: give an email or a platform customer id of an imported order.`,
@@ -223,17 +202,9 @@ export async function recommendForCustomerRef(
       `Customer "${customer}" has not granted personalization (state: ${consent?.state ?? 'none'}): personal recommendations need it. Related products of a product need no consent.`,
     );
   }
-  const ids = matching.map((m) => m.orderId);
-  const purchases: Array<{ productId: string; time: Date }> = [];
-  const created = new Map(matching.map((m) => [m.orderId, m.createdAt]));
-  for (let i = 0; i < ids.length; i += 1000) {
-    for (const line of await ctx.db
-      .select({ orderId: orderLines.orderId, productId: orderLines.productId })
-      .from(orderLines)
-      .where(and(eq(orderLines.shopId, ctx.shopId), inArray(orderLines.orderId, ids.slice(i, i + 1000))))) {
-      purchases.push({ productId: line.productId, time: created.get(line.orderId)! });
-    }
-  }
+  const orderCount = new Set(rows.map((r) => r.orderId)).size;
+  // Only lines with a quantity are bought (a returned or zeroed line is not): as in the counts and the model.
+  const purchases = rows.flatMap((r) => (r.productId === null ? [] : [{ productId: r.productId, time: r.createdAt }]));
   // What the customer said: exclusions, sensitive opt-ins (with the shop's sensitive categories), declared interests.
   const [profile] = await ctx.db
     .select()
@@ -247,7 +218,7 @@ export async function recommendForCustomerRef(
   // Only what the customer told us reads "you told us": interests imported from elsewhere are not declarations.
   const interests = declared?.source === CUSTOMER_SOURCE && Array.isArray(declared.value) ? declared.value : [];
   const model = await getModel();
-  const fit = options.fit === undefined ? await getFit() : options.fit;
+  const fit = options.fit === undefined ? await getFit(model) : options.fit;
   const rules = settings.merchandising;
   const { items, open, keptOut } = await getCatalogue(rules);
   const titleOf = (id: string) => items.get(id)?.title ?? id;
@@ -270,7 +241,25 @@ export async function recommendForCustomerRef(
       reason.kind === 'bought-with' ? { ...reason, becauseTitle: titleOf(reason.because) } : reason,
     ),
   }));
-  return { customer, subjectId: subjectId!, purchases: ids.length, recommendations, leftOut };
+  return { customer, subjectId: subjectId!, purchases: orderCount, recommendations, leftOut };
+}
+
+/** A shop's counted orders matching `where`, each with its lines that have a quantity (null: none). */
+function countedOrderLines(ctx: RecommendContext, where: SQL) {
+  return ctx.db
+    .select({
+      orderId: orders.orderId,
+      subjectId: orders.subjectId,
+      createdAt: orders.createdAt,
+      productId: orderLines.productId,
+    })
+    .from(orders)
+    .leftJoin(
+      orderLines,
+      and(eq(orderLines.shopId, orders.shopId), eq(orderLines.orderId, orders.orderId), gt(orderLines.quantity, 0)),
+    )
+    .where(and(eq(orders.shopId, ctx.shopId), eq(orders.counted, true), where))
+    .orderBy(orders.createdAt, orders.orderId, orderLines.lineNo);
 }
 
 export async function relatedToProduct(
