@@ -185,7 +185,7 @@ export async function orderStates(ctx: ShopContext, orderIds: readonly string[])
   );
 }
 
-/** Products the person bought in counted orders after this one (product id → when). */
+/** Products the person bought (a line with a quantity) in counted orders after this one (product id → when). */
 async function boughtSince(
   ctx: ShopContext,
   subjectId: string,
@@ -195,7 +195,10 @@ async function boughtSince(
   const found = await ctx.db
     .select({ productId: orderLines.productId, at: orders.createdAt })
     .from(orders)
-    .innerJoin(orderLines, and(eq(orderLines.shopId, orders.shopId), eq(orderLines.orderId, orders.orderId)))
+    .innerJoin(
+      orderLines,
+      and(eq(orderLines.shopId, orders.shopId), eq(orderLines.orderId, orders.orderId), gt(orderLines.quantity, 0)),
+    )
     .where(
       and(
         eq(orders.shopId, ctx.shopId),
@@ -225,8 +228,9 @@ async function relatedBoughtMeanwhile(
     d.ctx.db,
     sql`select l2.product_id from order_lines l1
         join order_lines l2 on l2.shop_id = l1.shop_id and l2.order_id = l1.order_id and l2.product_id <> l1.product_id
+          and l2.quantity > 0
         join orders o on o.shop_id = l1.shop_id and o.order_id = l1.order_id and o.counted
-        where l1.shop_id = ${d.ctx.shopId}
+        where l1.shop_id = ${d.ctx.shopId} and l1.quantity > 0
           and l1.product_id in (select jsonb_array_elements_text(${JSON.stringify([...orderProducts.keys()])}::jsonb))
           and l2.product_id in (select jsonb_array_elements_text(${JSON.stringify(candidates)}::jsonb))
         group by l2.product_id order by count(*) desc, l2.product_id limit 1`,

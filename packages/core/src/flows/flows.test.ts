@@ -258,6 +258,25 @@ describeEachStore('post-purchase flow', (getStore) => {
     expect(mail.journeys).toHaveLength(2);
   });
 
+  it('a line at quantity 0 after the order is not "bought meanwhile"', async () => {
+    const store = getStore();
+    const { clock, t, mail } = await journeyShop(store);
+    const [ada] = PEOPLE as [string];
+    await t.orders.ingest([order('o-tea', ada, ['tea'], at(0))], 'shopify');
+    clock.now = at(2);
+    // Honey (which goes with tea) on a later order at quantity 0: not bought.
+    const zeroed = { productId: 'honey', title: 'honey', quantity: 0, price: '10.00' };
+    await t.orders.ingest(
+      [order('o-later', ada, ['oddity'], at(2), { lines: [zeroed, { ...zeroed, productId: 'oddity', quantity: 1 }] })],
+      'shopify',
+    );
+    clock.now = at(7, 1);
+    await t.flows.runDue({ provider: mail.provider, publicUrl: PUBLIC });
+    const step = await stepOf(store, t.shopId, 'o-tea');
+    expect(step.reason ?? '').not.toMatch(/meanwhile/);
+    expect(step.status).toBe('sent');
+  });
+
   it('holds out the seeded share: the held-out step is recorded and nobody in it gets an email', async () => {
     const store = getStore();
     const clock = { now: at(0) };
