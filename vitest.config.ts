@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+import SlowestFirst from './test/support/slow-first.js';
 
 // Tests run against the TypeScript sources of every workspace package (the `source` export condition),
 // so a change is tested without a rebuild; the CLI smoke tests run the built binary.
@@ -26,6 +27,8 @@ export default defineConfig({
     // rate limit), and a third worker fills those gaps. Measured on the two-core machine kind: 307 s with two
     // workers, 275 s with three (the CPU was busy throughout in both).
     maxWorkers: 3,
+    // Without durations cached by an earlier run (a fresh clone), the slowest files start first.
+    sequence: { sequencer: SlowestFirst },
     reporters: ['default'],
   },
 });
