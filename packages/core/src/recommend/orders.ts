@@ -175,7 +175,7 @@ export async function ingestOrders(
         tracked.added.push({
           orderId: record.id,
           customerId: orderRows.at(-1)!.customerRef ?? null,
-          productIds: [...new Set(record.lines.filter((l) => l.quantity > 0).map((l) => l.productId))],
+          productIds: [...new Set(productIds)],
           time: record.createdAt.getTime(),
         });
       record.lines.forEach((line, lineNo) => {
