@@ -67,7 +67,7 @@ export async function createTactful(options: CreateTactfulOptions): Promise<Tact
   const shopId = normaliseShop(options.shop);
   const keys = options.keys ?? new KeyRing(masterKey);
   const now = options.now ?? (() => new Date());
-  const ctx: ShopContext = { db, keys, shopId, now };
+  const ctx: ShopContext = { db, keys, shopId, now, server: store.kind === 'postgres' };
 
   const shopKeys = await keys.shop(db, shopId, now());
   await backfillIdentifiers(db, { keys, shopKeys, shopId });

@@ -23,7 +23,7 @@ export function canonical(value: unknown): string {
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  const keys = sortedKeys(record);
   let out = '{';
   let first = true;
   for (const k of keys) {
@@ -33,6 +33,26 @@ export function canonical(value: unknown): string {
     first = false;
   }
   return `${out}}`;
+}
+
+/**
+ * The keys of `record` in code-unit order, as `Object.keys(record).sort()` gives them. Rows and details have a
+ * handful of keys, and an insertion sort in place allocates nothing more, where `sort` copied the list each time
+ * (the largest allocation of a consent batch, measured with a heap sampling profile).
+ */
+function sortedKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record);
+  if (keys.length > 32) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
 export function chainHash(prevHash: string, row: unknown): string {

@@ -227,32 +227,23 @@ export async function readSubjects(
   const targets = sql`unnest(${textArray(keys.targets)}) as t(system)`;
   const shop = shopParam(shopId);
   const froms = arrayLiteral(keys.pairs.map((p) => p.from.toISOString()));
+  // States, pushes and pending targets come as positional arrays, as the histories do (see `FoldRowJson`).
   const [row] = await rows<{
     subjects: SubjectJson[];
     histories: FoldRowJson[];
-    states: Array<{
-      subjectId: string;
-      purpose: string;
-      state: string;
-      level: string;
-      since: string;
-      decidedBy: string;
-    }>;
-    pushed: Array<{
-      system: string;
-      subjectId: string;
-      purpose: string;
-      state: string;
-      occurredAt: string;
-      pushedAt: string;
-      inFlight: boolean;
-      reportedState: string | null;
-      reportedAt: string | null;
-    }>;
-    pending: Array<{ target: string; subjectId: string }>;
+    /** subject, purpose, state, level, since, decided by */
+    states: Array<[string, string, string, string, string, string]>;
+    /** system, subject, purpose, state, occurred at, pushed at, in flight, reported state, reported at */
+    pushed: Array<[string, string, string, string, string, string, boolean, string | null, string | null]>;
+    /** target, subject */
+    pending: Array<[string, string]>;
   }>(
     db,
-    sql`select
+    // The subjects' states are read once (`st`): the histories' bounds use them, and the ingest keeps them.
+    sql`with st as materialized (select c.subject_id, c.purpose, c.state, c.level, c.since, c.decided_by
+         from ${ids} cross join lateral (select * from consent_state c where c.shop_id = ${shop}
+           and c.subject_id = k.subject_id offset 0) c)
+      select
       (select coalesce(json_agg(${subjectJson}), '[]'::json)
          from unnest(${textArray(keys.heldElsewhere)}) as k(subject_id)
          cross join lateral (select * from subjects s where s.shop_id = ${shop} and s.subject_id = k.subject_id
@@ -261,22 +252,18 @@ export async function readSubjects(
                 l.echo, l.source_system, l.source_event_id, l.method) order by l.seq), '[]'::json)
          from unnest(${textArray(keys.pairs.map((p) => p.subjectId))}, ${textArray(keys.pairs.map((p) => p.purpose))},
                      ${froms}::timestamptz[]) as k(subject_id, purpose, from_at)
-         left join lateral (select c.purpose, c.since, c.decided_by from consent_state c where c.shop_id = ${shop}
-           and c.subject_id = k.subject_id offset 0) c on c.purpose = k.purpose
+         left join st c on c.subject_id = k.subject_id and c.purpose = k.purpose
          cross join lateral (select l.seq, l.event_id, l.state, l.level, l.occurred_at, l.echo, l.source_system,
              l.source_event_id, l.method from consent_ledger l
            where l.shop_id = ${shop} and l.subject_id = k.subject_id and l.purpose = k.purpose
              and (l.occurred_at >= k.from_at or c.since >= k.from_at or l.event_id = c.decided_by) offset 0) l) as histories,
-      (select coalesce(json_agg(json_build_object('subjectId', c.subject_id, 'purpose', c.purpose, 'state', c.state,
-                'level', c.level, 'since', c.since, 'decidedBy', c.decided_by)), '[]'::json)
-         from ${ids} cross join lateral (select * from consent_state c where c.shop_id = ${shop}
-           and c.subject_id = k.subject_id offset 0) c) as states,
-      (select coalesce(json_agg(json_build_object('system', p.system, 'subjectId', p.subject_id, 'purpose', p.purpose,
-                'state', p.state, 'occurredAt', p.occurred_at, 'pushedAt', p.pushed_at, 'inFlight', p.in_flight,
-                'reportedState', p.reported_state, 'reportedAt', p.reported_at)), '[]'::json)
+      (select coalesce(json_agg(json_build_array(c.subject_id, c.purpose, c.state, c.level, c.since, c.decided_by)),
+         '[]'::json) from st c) as states,
+      (select coalesce(json_agg(json_build_array(p.system, p.subject_id, p.purpose, p.state, p.occurred_at, p.pushed_at,
+                p.in_flight, p.reported_state, p.reported_at)), '[]'::json)
          from ${targets} cross join ${ids} cross join lateral (select * from pushed_consent p where p.shop_id = ${shop}
            and p.system = t.system and p.subject_id = k.subject_id offset 0) p) as pushed,
-      (select coalesce(json_agg(json_build_object('target', t.system, 'subjectId', k.subject_id)), '[]'::json)
+      (select coalesce(json_agg(json_build_array(t.system, k.subject_id)), '[]'::json)
          from ${targets} cross join ${ids}
          cross join lateral (select 1 from outbox o where o.shop_id = ${shop} and o.target = t.system
            and o.subject_id = k.subject_id and o.status = 'pending' and o.kind = 'consent.push' limit 1) o) as pending`,
@@ -284,15 +271,28 @@ export async function readSubjects(
   return {
     subjects: row!.subjects.map(toSubject),
     histories: row!.histories.map(toFoldRow),
-    states: row!.states.map((c) => ({ shopId, ...c, since: date(c.since) })),
+    states: row!.states.map((c) => ({
+      shopId,
+      subjectId: c[0],
+      purpose: c[1],
+      state: c[2],
+      level: c[3],
+      since: date(c[4]),
+      decidedBy: c[5],
+    })),
     pushed: row!.pushed.map((p) => ({
       shopId,
-      ...p,
-      occurredAt: date(p.occurredAt),
-      pushedAt: date(p.pushedAt),
-      reportedAt: dateOrNull(p.reportedAt),
+      system: p[0],
+      subjectId: p[1],
+      purpose: p[2],
+      state: p[3],
+      occurredAt: date(p[4]),
+      pushedAt: date(p[5]),
+      inFlight: p[6],
+      reportedState: p[7],
+      reportedAt: dateOrNull(p[8]),
     })),
-    pending: row!.pending,
+    pending: row!.pending.map(([target, subjectId]) => ({ target, subjectId })),
   };
 }
 

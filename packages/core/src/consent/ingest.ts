@@ -108,11 +108,19 @@ interface Known {
   pendingPush: Set<string>;
   /** Subject keys unwrapped during the batch, by subject id: each is unwrapped once. */
   subjectKeys: Map<string, Buffer | null>;
+  /** The content hash of each event whose source id is stored as given (computed while read 1 runs). */
+  contentHashes: Map<ConsentEventData, string>;
 }
 
-/** Everything the batch writes, gathered in memory and written in bulk at the end. */
+/**
+ * Everything the batch writes, gathered in memory and written in bulk: at the end, or on PostgreSQL in a few
+ * parts as the rules go (`flushRows` empties the row lists; the sets and maps below `pushedUpserts` stay).
+ */
 interface Writes {
+  /** Subjects registered since the last flush (their rows are not written yet). */
   newSubjects: StoredSubject[];
+  /** Every subject the batch registered. */
+  registered: Set<StoredSubject>;
   newIdentifiers: IdentifierRow[];
   newRefs: OrderRef[];
   changedExternalIds: Map<string, StoredSubject>;
@@ -126,12 +134,15 @@ interface Writes {
   profileTransitions: Map<string, boolean>;
   profileRevoked: Set<string>;
   conflictsAudited: Set<string>;
+  /** The last rows sent to the server during the rules (PostgreSQL), until `settle` takes its answer. */
+  sending: Sending | null;
 }
 
 export async function applyEvents(s: ShopSession, events: readonly ConsentEventData[]): Promise<RecordOutcome[]> {
   const known = await readKnown(s, events);
   const writes: Writes = {
     newSubjects: [],
+    registered: new Set(),
     newIdentifiers: [],
     newRefs: [],
     changedExternalIds: new Map(),
@@ -144,13 +155,71 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
     profileTransitions: new Map(),
     profileRevoked: new Set(),
     conflictsAudited: new Set(),
+    sending: null,
   };
   const outcomes: RecordOutcome[] = [];
   const lap = stopwatch();
-  for (const event of events) outcomes.push(await applyEvent(s, known, writes, event));
+  // On a server, the rows gathered so far go out whenever the server has stored the previous ones, and it stores
+  // them while the rules go on here: the two sides overlap instead of taking turns. (Embedded, a statement runs
+  // on this thread: the rows are written once, at the end.)
+  const overlap = s.ctx.server === true;
+  for (let i = 0; i < events.length; i++) {
+    outcomes.push(await applyEvent(s, known, writes, events[i]!));
+    if (overlap && (i + 1) % checkEvery === 0 && i + 1 < events.length) await sendIfIdle(s, writes);
+  }
   lap(rulesPhase);
+  await settle(writes);
+  lap('write: rows sent during the rules, still being stored');
   await writeAll(s, writes);
   return outcomes;
+}
+
+/** How many events the rules apply between two looks at whether the server is ready for more rows. */
+const checkEvery = 25;
+
+interface Sending {
+  answered: Promise<void>;
+  done: boolean;
+  error?: unknown;
+}
+
+/** Lets the event loop poll for I/O once: a statement's answer that arrived meanwhile is read. */
+async function ioTurn(): Promise<void> {
+  // The first turn ends the loop's current phase; the second comes after its next poll.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Sends the rows gathered so far, unless the server is still storing the last ones (then they wait for a later
+ * look). One statement at a time on the transaction's connection. A failure is kept and thrown by `settle`.
+ */
+async function sendIfIdle(s: ShopSession, writes: Writes): Promise<void> {
+  await ioTurn();
+  if (writes.sending && !writes.sending.done) return;
+  await settle(writes);
+  const statement = flushRows(s, writes);
+  if (!statement) return;
+  const sending: Sending = { answered: Promise.resolve(), done: false };
+  sending.answered = s.tx.execute(statement).then(
+    () => {
+      sending.done = true;
+    },
+    (error: unknown) => {
+      sending.done = true;
+      sending.error = error;
+    },
+  );
+  writes.sending = sending;
+}
+
+/** Waits until the rows sent are stored (before the transaction reads or writes anything else). */
+async function settle(writes: Writes): Promise<void> {
+  const sending = writes.sending;
+  writes.sending = null;
+  if (!sending) return;
+  await sending.answered;
+  if (sending.error !== undefined) throw sending.error;
 }
 
 const rulesPhase = 'rules in memory (identify, unwrap, seal, chain, fold)';
@@ -175,11 +244,16 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
         system: e.source.system,
         eventId: e.source.eventId,
       });
-  const first = await readIdentities(tx, shopId, {
+  const reading1 = readIdentities(tx, shopId, {
     sources: [...sourceIds.values()],
     indexes,
     emailIndexes: [...emailIndex.values()],
   });
+  reading1.catch(() => undefined); // awaited below; a failure meanwhile is not an unhandled rejection
+  // While the server answers, the work that needs no answer: each event's content hash (replays compare it).
+  const contentHashes = new Map<ConsentEventData, string>();
+  for (const e of events) if (!addressInside.test(e.source.eventId)) contentHashes.set(e, eventContentHash(e));
+  const first = await reading1;
   lap('read 1: source ids, suppressions, identifiers, subjects');
   const sources = new Map<string, KnownEvent>(
     first.sources.map((r) => [sourceKey(r.sourceSystem, r.sourceEventId), r]),
@@ -194,12 +268,18 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
   for (const e of events) targets.add(e.source.system);
   const subjectIds = [...byId.keys(), ...heldElsewhere];
   const pairs = pairBounds(events, emailIndex, idIndex, holders, byIndex, new Set(subjectIds));
-  const second = await readSubjects(tx, shopId, {
+  const reading2 = readSubjects(tx, shopId, {
     subjectIds,
     heldElsewhere,
     targets: [...targets],
     pairs: [...pairs.values()],
   });
+  reading2.catch(() => undefined); // awaited below
+  // Meanwhile: the keys of the people the events name by address (the rules unwrap each at most once).
+  const subjectKeys = new Map<string, Buffer | null>();
+  for (const subject of byIndex.values())
+    subjectKeys.set(subject.subjectId, keys.unwrapSubjectKey(shopKeys, shopId, subject.subjectId, subject.wrappedKey));
+  const second = await reading2;
   lap('read 2: histories, states, pushes, pending outbox');
   for (const row of second.subjects) byId.set(row.subjectId, row);
   const histories = new Map<string, FoldRow[]>();
@@ -235,7 +315,8 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
     states,
     pushed,
     pendingPush,
-    subjectKeys: new Map(),
+    subjectKeys,
+    contentHashes,
   };
 }
 
@@ -275,23 +356,36 @@ function pairBounds(
  * foreseen, or the event is earlier than the bound it was read with, its whole history is read now and the fold
  * starts again from the initial state (with the batch's own rows of the pair kept).
  */
-async function ensureHistory(s: ShopSession, known: Known, subjectId: string, purpose: string, occurredAt: Date) {
+async function ensureHistory(
+  s: ShopSession,
+  known: Known,
+  writes: Writes,
+  subjectId: string,
+  purpose: string,
+  occurredAt: Date,
+) {
   if (!known.readSubjects.has(subjectId)) return;
   const key = pairKey(subjectId, purpose);
   const base = known.bases.get(key);
   if (base && (base.from === null || base.from.getTime() <= occurredAt.getTime())) return;
   const started = performance.now();
+  await settle(writes);
   const whole = await readWholeHistory(s.tx, s.shopId, subjectId, purpose);
   // A read, not a rule: charged to a phase of its own and taken out of the rules' lap it happened in.
   const ms = performance.now() - started;
   addPhase('read 3: whole histories the batch did not foresee', ms);
   addPhase(rulesPhase, -ms);
   // The batch's own rows are whole ledger rows (with their `seq`); the rows read carry only what the fold needs.
+  // Those of them already sent to the server are in `whole` too, and are counted once.
   const ours = (known.histories.get(key) ?? []).filter((row) => 'seq' in row);
-  known.histories.set(key, [...whole, ...ours]);
+  const oursIds = new Set(ours.map((row) => row.eventId));
+  known.histories.set(key, [...whole.filter((row) => !oursIds.has(row.eventId)), ...ours]);
   known.bases.set(key, { state: initialConsent, from: null });
   known.folds.delete(key);
 }
+
+const contentHashOf = (known: Known, event: ConsentEventData) =>
+  known.contentHashes.get(event) ?? eventContentHash(event);
 
 function duplicateOutcome(known: Known, seen: KnownEvent, contentHash: string, eventId: string): RecordOutcome {
   if (seen.contentHash !== contentHash) {
@@ -320,7 +414,7 @@ async function applyEvent(
   const hashedId = addressInside.test(original.source.eventId);
   if (!hashedId) {
     const seen = known.sources.get(sourceKey(original.source.system, original.source.eventId));
-    if (seen) return duplicateOutcome(known, seen, eventContentHash(original), original.source.eventId);
+    if (seen) return duplicateOutcome(known, seen, contentHashOf(known, original), original.source.eventId);
   }
   const firstParty = isFirstPartyOptIn({ source: original.source });
   const index = known.emailIndex.get(original.subject.email)!;
@@ -339,14 +433,14 @@ async function applyEvent(
         },
       }
     : original;
-  const contentHash = eventContentHash(data);
+  const contentHash = hashedId ? eventContentHash(data) : contentHashOf(known, original);
   if (hashedId) {
     const seen =
       known.sources.get(sourceKey(data.source.system, data.source.eventId)) ??
-      (await findBySources(s.tx, s.shopId, [data.source]))[0];
+      (await settle(writes), await findBySources(s.tx, s.shopId, [data.source]))[0];
     if (seen) return duplicateOutcome(known, seen, contentHash, data.source.eventId);
   }
-  await ensureHistory(s, known, subject.subjectId, data.purpose, data.occurredAt);
+  await ensureHistory(s, known, writes, subject.subjectId, data.purpose, data.occurredAt);
   return recordEvent(s, known, writes, { data, contentHash, firstParty, subject, subjectKey, index });
 }
 
@@ -422,16 +516,24 @@ async function identify(
   } else if (!subject && idHolder && holders.get(indexHex)?.subjectId === idHolder.subjectId) {
     // The system still names the person by an address they had before: it lags behind, nothing moved.
     subject = idHolder;
-  } else if (!subject && idHolder && !writes.newSubjects.includes(idHolder)) {
+  } else if (!subject && idHolder && !writes.registered.has(idHolder)) {
+    // The change reads the person's row and writes the outbox itself: everything before it is stored first, so
+    // it sees their ids as claimed so far and queues its message after the earlier events' pushes.
+    await storeSoFar(s, writes);
     const change = await repointAddress(s, idHolder.subjectId, original.subject.email, {
       source: original.source.system,
       actor: s.actor,
       at: s.recordedAt,
     });
     if (change.status === 'changed') {
-      byIndex.delete(idHolder.emailIndex.toString('hex'));
+      const oldHex = idHolder.emailIndex.toString('hex');
+      byIndex.delete(oldHex);
       idHolder.emailIndex = index;
       byIndex.set(indexHex, idHolder);
+      // The old address is one they held before: a later event about it lands on them, as it would in a batch
+      // of its own (not on a new person).
+      const held = holders.get(oldHex);
+      if (held) holders.set(oldHex, { ...held, validTo: s.recordedAt, current: false });
       subject = idHolder;
     }
   } else if (!subject) {
@@ -467,6 +569,7 @@ function register(
   known.byIndex.set(index.toString('hex'), subject);
   known.byId.set(subject.subjectId, subject);
   writes.newSubjects.push(subject);
+  writes.registered.add(subject);
   writes.newIdentifiers.push(
     newIdentifierRow(s, subject.subjectId, created.key, EMAIL, original.subject.email, s.recordedAt),
   );
@@ -498,6 +601,7 @@ function claimIds(
     const holder = known.holders.get(hex);
     if (holder?.current || subject.externalIds[system] === id) continue;
     subject.externalIds = { ...subject.externalIds, [system]: id };
+    // A subject whose row is written (or sent) already gets its ids by an update at the end.
     if (!writes.newSubjects.includes(subject)) writes.changedExternalIds.set(subject.subjectId, subject);
     const row = newIdentifierRow(s, subject.subjectId, subjectKey, system, id, s.recordedAt);
     writes.newIdentifiers.push(row);
@@ -684,14 +788,14 @@ function pushChange(
 }
 
 /**
- * The writes: every row of the batch in ONE statement (a `with` of one insert, upsert, update or delete per
- * table), then the few that read what it wrote (external ids, profiles). A round trip costs the most on a busy
- * machine, where the database process waits to be scheduled for each one.
+ * The rows gathered since the last flush as ONE statement (a `with` of one insert, upsert, update or delete per
+ * table), and the lists emptied; null when there is nothing to write. Each part changes a table no other part
+ * touches, so none depends on seeing another's rows. A round trip costs the most on a busy machine, where the
+ * database process waits to be scheduled for each one.
  */
-async function writeAll(s: ShopSession, writes: Writes): Promise<void> {
-  const { tx, shopId } = s;
-  const lap = stopwatch();
-  const parts = [
+function flushRows(s: ShopSession, writes: Writes): SQL | null {
+  const { shopId } = s;
+  const statements = [
     writes.unsuppress.length > 0
       ? sql`delete from suppression where shop_id = ${shopId} and email_index = any(${byteaArray(writes.unsuppress)})`
       : null,
@@ -713,22 +817,45 @@ async function writeAll(s: ShopSession, writes: Writes): Promise<void> {
       sql`on conflict (shop_id, system, subject_id, purpose) do update set state = excluded.state, occurred_at = excluded.occurred_at, pushed_at = excluded.pushed_at, in_flight = excluded.in_flight, reported_state = excluded.reported_state, reported_at = excluded.reported_at`,
     ),
   ].filter((q): q is SQL => q !== null);
-  lap('write: rows to JSON (encrypting outbox payloads)');
-  // Each part changes a table no other part touches, so none depends on seeing another's rows.
-  if (parts.length > 0)
-    await tx.execute(
-      sql`with ${sql.join(
-        parts.map((q, i) => sql`${sql.raw(`w${i}`)} as (${q})`),
-        sql`, `,
-      )} select 1`,
-    );
-  lap('write: one statement (ledger, state, audit, outbox, pushes, subjects)');
+  writes.unsuppress = [];
+  writes.newSubjects = [];
+  writes.newIdentifiers = [];
+  writes.newRefs = [];
+  writes.ledgerRows = [];
+  writes.auditRows = [];
+  writes.outboxItems = [];
+  writes.stateUpserts = new Map();
+  writes.pushedUpserts = new Map();
+  if (statements.length === 0) return null;
+  return sql`with ${sql.join(
+    statements.map((q, i) => sql`${sql.raw(`w${i}`)} as (${q})`),
+    sql`, `,
+  )} select 1`;
+}
+
+/** Stores everything gathered so far: the rows, then the ids claimed by people whose rows were stored before. */
+async function storeSoFar(s: ShopSession, writes: Writes): Promise<void> {
+  await settle(writes);
+  const statement = flushRows(s, writes);
+  if (statement) await s.tx.execute(statement);
   for (const subject of writes.changedExternalIds.values()) {
-    await tx
+    await s.tx
       .update(subjects)
       .set({ externalIds: subject.externalIds })
-      .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subject.subjectId)));
+      .where(and(eq(subjects.shopId, s.shopId), eq(subjects.subjectId, subject.subjectId)));
   }
+  writes.changedExternalIds.clear();
+}
+
+/** The last rows, then the few writes that read what the rows wrote (external ids, profiles). */
+async function writeAll(s: ShopSession, writes: Writes): Promise<void> {
+  const { tx, shopId } = s;
+  const lap = stopwatch();
+  const statement = flushRows(s, writes);
+  lap('write: rows to JSON (encrypting outbox payloads)');
+  if (statement) await tx.execute(statement);
+  lap('write: one statement (ledger, state, audit, outbox, pushes, subjects)');
+  await storeSoFar(s, writes);
   // Minimisation: a withdrawal purges the profile and a fresh grant rebuilds it from the order history, in the
   // same transaction as the consent change.
   const granted = [...writes.profileTransitions].filter(([, g]) => g).map(([id]) => id);

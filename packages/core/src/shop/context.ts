@@ -15,6 +15,11 @@ export interface ShopContext {
   keys: KeyRing;
   shopId: string;
   now: () => Date;
+  /**
+   * The database is a server in another process (PostgreSQL), not embedded: the app's own work can go on while a
+   * statement runs there. Unset means embedded (PGlite), where a statement runs on this thread.
+   */
+  server?: boolean;
 }
 
 /** What work inside `withShopTransaction` holds: the transaction, the locked head, the shop's keys and settings. */
