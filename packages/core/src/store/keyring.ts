@@ -56,8 +56,13 @@ export class KeyRing {
 
   /** Unwraps a subject key read from the subjects table (and caches it). */
   unwrapSubjectKey(keys: ShopKeys, shopId: string, subjectId: string, wrapped: Buffer | null): Buffer | null {
+    const cacheKey = `${shopId}\u0000${subjectId}`;
+    // A subject's key never changes while they have one (erasure and merging destroy it; nothing replaces it): a
+    // key met before is the one this row wraps. A row without one (erased) is believed over the cache.
+    const known = wrapped ? this.subjectCache.get(cacheKey) : undefined;
+    if (known) return known;
     const key = wrapped ? decrypt(keys.shopKey, wrapped, `subject:${shopId}:${subjectId}`) : null;
-    this.remember(`${shopId}\u0000${subjectId}`, key);
+    this.remember(cacheKey, key);
     return key;
   }
 
