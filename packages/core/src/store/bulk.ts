@@ -35,9 +35,10 @@ function sharedValue(rows: ReadonlyArray<Record<string, unknown>>, prop: string,
   const head = rows[0]![prop];
   const first = head instanceof Date ? head.toISOString() : (head ?? null);
   if (first !== null && typeof first === 'object') return undefined; // Buffers and objects travel per row
+  const time = head instanceof Date ? head.getTime() : Number.NaN;
   for (let i = 1; i < rows.length; i++) {
     const v = rows[i]![prop];
-    if (v instanceof Date ? v.toISOString() !== first : (v ?? null) !== first) return undefined;
+    if (v instanceof Date ? v.getTime() !== time : (v ?? null) !== first) return undefined;
   }
   return first;
 }
