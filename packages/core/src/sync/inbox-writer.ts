@@ -1,7 +1,9 @@
+import { sql } from 'drizzle-orm';
 import { encrypt, hmac } from '../crypto/cipher.js';
+import { bulkInsertQuery } from '../store/bulk.js';
 import type { KeyRing } from '../store/keyring.js';
 import type { InboundEvent, InboundMeta } from '../ports.js';
-import type { Db } from '../store/open.js';
+import { rows as rowsOf, type Db } from '../store/open.js';
 import { inbox, kv } from '../store/schema.js';
 
 type Outcome = 'accepted' | 'duplicate';
@@ -44,25 +46,25 @@ export function createInboxWriter(db: Db, keys: KeyRing) {
         try {
           // The content marks and the deliveries commit together: a delivery that fails to store leaves no
           // mark behind, so the vendor's retry of it is not mistaken for a replay.
+          // Both inserts are bulk statements (rows as one JSON parameter): the query builder's per-value work was
+          // a large part of an acknowledgement's time under load.
           const fresh = await db.transaction(async (tx) => {
             const marks = batch.flatMap((w) => (w.seen ? [w.seen] : []));
-            const marked =
-              marks.length === 0
-                ? []
-                : await tx.insert(kv).values(marks).onConflictDoNothing().returning({ shopId: kv.shopId, key: kv.key });
-            const newContent = new Set(marked.map((m) => `${m.shopId}\u0000${m.key}`));
+            const marking = bulkInsertQuery(kv, marks, sql`on conflict do nothing returning shop_id, key`);
+            const marked = marking ? await rowsOf<{ shop_id: string; key: string }>(tx, marking) : [];
+            const newContent = new Set(marked.map((m) => `${m.shop_id}\u0000${m.key}`));
             const rows = batch
               .filter((w) => !w.seen || newContent.delete(`${w.seen.shopId}\u0000${w.seen.key}`))
               .map((w) => w.row);
-            const inserted =
-              rows.length === 0
-                ? []
-                : await tx
-                    .insert(inbox)
-                    .values(rows)
-                    .onConflictDoNothing()
-                    .returning({ shopId: inbox.shopId, system: inbox.system, deliveryId: inbox.deliveryId });
-            return new Set(inserted.map((r) => key(r.shopId, r.system, r.deliveryId)));
+            const inserting = bulkInsertQuery(
+              inbox,
+              rows,
+              sql`on conflict do nothing returning shop_id, system, delivery_id`,
+            );
+            const inserted = inserting
+              ? await rowsOf<{ shop_id: string; system: string; delivery_id: string }>(tx, inserting)
+              : [];
+            return new Set(inserted.map((r) => key(r.shop_id, r.system, r.delivery_id)));
           });
           for (const w of batch) {
             const k = key(w.row.shopId, w.row.system, w.row.deliveryId);

@@ -16,6 +16,7 @@ import { isTactfulError } from '../errors/tactful-error.js';
 import type { InboundEvent, InboundMeta } from '../ports.js';
 import type { Db } from '../store/open.js';
 import { inbox, shops } from '../store/schema.js';
+import { textArray } from '../store/text-array.js';
 
 /**
  * Handles one delivery using `db`, a savepoint inside the claiming transaction: the handler's writes and the
@@ -341,7 +342,12 @@ export async function processInboxClaim(
           .update(inbox)
           .set({ processedAt: at, payloadEnc: null, lastError: null, attempts: sql`${inbox.attempts} + 1` })
           .where(
-            and(eq(inbox.shopId, shopId), eq(inbox.system, system), inArray(inbox.deliveryId, ids.slice(i, i + 1000))),
+            // The ids as one array parameter: a thousand bound values cost the query builder more than the update.
+            and(
+              eq(inbox.shopId, shopId),
+              eq(inbox.system, system),
+              sql`${inbox.deliveryId} = any(${textArray(ids.slice(i, i + 1000))})`,
+            ),
           );
       }
     }
