@@ -14,15 +14,22 @@ export function checkDbTarget(ctx: CliContext, db: string): void {
     );
 }
 
-/** Opens the store named by `--db`, wires the engine for `--shop`, runs `work`, and always closes the store. */
+/**
+ * Opens the store named by `--db`, wires the engine for `--shop`, runs `work`, and always closes the store. A
+ * command that fails on a folder it created (a mistyped --db, bad input refused by the engine) removes that new
+ * database again: a refused command changes nothing.
+ */
 export async function withEngine<T>(ctx: CliContext, work: (tactful: Tactful) => Promise<T>): Promise<T> {
   const { db, shop } = ctx.globals();
   checkDbTarget(ctx, db);
   const store = await openStore({ url: db, secret: ctx.io.env.TACTFUL_SECRET });
+  let failed = true;
   try {
     const tactful = await createTactful({ store, shop });
-    return await work(tactful);
+    const result = await work(tactful);
+    failed = false;
+    return result;
   } finally {
-    await store.close();
+    await store.close({ discardIfNew: failed });
   }
 }

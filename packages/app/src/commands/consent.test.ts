@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -213,5 +213,53 @@ describe('tactful audit', () => {
     const bad = await runCaptured([...base, 'audit', 'verify']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/consent ledger: BROKEN at row 1 \(edited\)/);
+  });
+  it('a command refused on a new --db folder leaves no database behind; a new folder that worked is kept', async () => {
+    const fresh = join(dir, 'mistyped');
+    const refused = await runCaptured([
+      '--db',
+      fresh,
+      '--shop',
+      'cli-test.myshopify.com',
+      'consent',
+      'show',
+      '--email',
+      'not-an-email',
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('not a valid email address');
+    expect(existsSync(fresh)).toBe(false);
+    expect(existsSync(`${fresh}.secret`)).toBe(false);
+    // The same refusal on the folder the other cases filled changes nothing there.
+    const before = (await runCaptured([...base, 'consent', 'show', '--email', 'cy@example.com', '--json'])).stdout;
+    expect((await runCaptured([...base, 'consent', 'show', '--email', 'not-an-email'])).code).not.toBe(0);
+    expect(existsSync(db)).toBe(true);
+    expect((await runCaptured([...base, 'consent', 'show', '--email', 'cy@example.com', '--json'])).stdout).toBe(
+      before,
+    );
+    // A command that succeeds on a new folder keeps it, with its secret.
+    const kept = join(dir, 'kept');
+    const ok = await runCaptured([
+      '--db',
+      kept,
+      '--shop',
+      'cli-test.myshopify.com',
+      'consent',
+      'record',
+      '--email',
+      'dee@example.com',
+      '--purpose',
+      'email_marketing',
+      '--source',
+      'cli',
+      '--state',
+      'granted',
+      '--event-id',
+      'k1',
+    ]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(existsSync(kept)).toBe(true);
+    expect(existsSync(`${kept}.secret`)).toBe(true);
   });
 });

@@ -26,7 +26,12 @@ export interface Store {
   readonly kind: 'pglite' | 'postgres';
   /** Where the data lives: the folder, `memory://`, or the URL with its password masked. */
   readonly location: string;
-  close(): Promise<void>;
+  /**
+   * Closes the store. With `discardIfNew`, an embedded folder that this open created (there was none) is removed,
+   * with the secret file made beside it, before the folder's claim is released: a command that failed on a new
+   * folder leaves no database behind. An existing folder, `memory://` and PostgreSQL are only closed.
+   */
+  close(options?: { discardIfNew?: boolean }): Promise<void>;
 }
 
 /** What only core (and tests, through `rawStore`) may touch: the database itself and the master secret. */
@@ -110,7 +115,9 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
       rmSync(folder, { recursive: true, force: true });
       rmSync(`${folder}.secret`, { force: true });
     }
-    return await openPglite(url, { folder, lock }, secret, sharedBuffers, warn);
+    // Judged under the claim: no other process makes this folder's database meanwhile.
+    const isNew = !existsSync(folder);
+    return await openPglite(url, { folder, lock, isNew }, secret, sharedBuffers, warn);
   } catch (error) {
     lock.release();
     throw error;
@@ -132,7 +139,7 @@ function pgliteSharedBuffers(value: string | undefined): string {
 
 async function openPglite(
   url: string,
-  embedded: { folder: string; lock: FolderLock } | undefined,
+  embedded: { folder: string; lock: FolderLock; isNew: boolean } | undefined,
   secret: string | undefined,
   sharedBuffers: string,
   warn: (message: string) => void,
@@ -141,6 +148,7 @@ async function openPglite(
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const folder = embedded?.folder;
+  const secretFile = folder && !secret && !existsSync(`${folder}.secret`) ? `${folder}.secret` : undefined;
   const masterKey = secret
     ? parseMasterSecret(secret)
     : folder
@@ -186,9 +194,13 @@ async function openPglite(
       const result = await client.query(text, params as unknown[] | undefined, { parsers: ownParsers });
       return result.rows as never;
     },
-    async close() {
+    async close(options) {
       try {
         if (!client.closed) await client.close();
+        if (options?.discardIfNew && embedded?.isNew) {
+          rmSync(embedded.folder, { recursive: true, force: true });
+          if (secretFile) rmSync(secretFile, { force: true });
+        }
       } finally {
         throwaway?.remove();
         embedded?.lock.release();
