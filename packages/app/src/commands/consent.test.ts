@@ -10,9 +10,13 @@ const db = join(dir, 'db');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const base = ['--db', db, '--shop', 'cli-test.myshopify.com'];
-const record = (...args: string[]) =>
+/** `consent record` for Cy in the folder `at` (the one the cases share unless another is named). */
+const recordAt = (at: string, ...args: string[]) =>
   runCaptured([
-    ...base,
+    '--db',
+    at,
+    '--shop',
+    'cli-test.myshopify.com',
     'consent',
     'record',
     '--email',
@@ -23,6 +27,7 @@ const record = (...args: string[]) =>
     'cli',
     ...args,
   ]);
+const record = (...args: string[]) => recordAt(db, ...args);
 
 describe('tactful consent', () => {
   it('record - stores a grant and show prints state, level, since, source, clause and version', async () => {
@@ -239,24 +244,7 @@ describe('tactful audit', () => {
     );
     // A command that succeeds on a new folder keeps it, with its secret.
     const kept = join(dir, 'kept');
-    const ok = await runCaptured([
-      '--db',
-      kept,
-      '--shop',
-      'cli-test.myshopify.com',
-      'consent',
-      'record',
-      '--email',
-      'dee@example.com',
-      '--purpose',
-      'email_marketing',
-      '--source',
-      'cli',
-      '--state',
-      'granted',
-      '--event-id',
-      'k1',
-    ]);
+    const ok = await recordAt(kept, '--state', 'granted', '--event-id', 'k1');
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(existsSync(kept)).toBe(true);
