@@ -10,6 +10,7 @@ import type { ShopContext } from '../shop/context.js';
 import type { CampaignContent, CampaignProductContent, CampaignSender } from '../ports.js';
 import type { ExplainedRecommendation } from '../recommend/service.js';
 import { webUrl } from '../profile/web-url.js';
+import { dateTimeFormat } from '../profile/intl.js';
 import { formatMoney } from '../shop/money.js';
 
 export const MAX_CAMPAIGN_PRODUCTS = 3;
@@ -52,7 +53,7 @@ export function reasonLine(shown: readonly ExplainedRecommendation[]): string {
 }
 
 export function formatConsentDate(date: Date, locale = 'en-GB'): string {
-  return date.toLocaleDateString(locale, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+  return dateTimeFormat(locale, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' }).format(date);
 }
 
 /** "You receive this because you agreed to email offers on 12 March 2026 (clause 4.2, version 3)." */

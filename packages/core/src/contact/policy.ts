@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
 import { ianaTimeZone } from '../profile/time-zone.js';
+import { dateTimeFormat } from '../profile/intl.js';
 import type { KeyRing } from '../store/keyring.js';
 import { parseOrThrow } from '../errors/zod.js';
 import { openAttributes } from '../profile/sealed-attributes.js';
@@ -69,7 +70,7 @@ export async function writeContactPolicy(
 
 /** Minutes since local midnight of `at` in `timeZone`. */
 export function localMinutes(at: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
+  const parts = dateTimeFormat('en-GB', {
     timeZone,
     hour: '2-digit',
     minute: '2-digit',

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { endOfQuietHours } from '../contact/policy.js';
+import { dateTimeFormat } from '../profile/intl.js';
 import { readContactPolicy } from '../contact/policy.js';
 import { timeZonesOf } from '../campaign/run.js';
 import type { ShopContext } from '../shop/context.js';
@@ -19,7 +20,7 @@ import { FLOW_IDS, readFlow, type FlowConfig } from './config.js';
 
 /** The offset of `timeZone` from UTC at `at`, in minutes (Paris in summer: 120). */
 function offsetMinutes(at: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
+  const parts = dateTimeFormat('en-US', {
     timeZone,
     year: 'numeric',
     month: 'numeric',
