@@ -1,15 +1,15 @@
 /**
  * Real processes for the embedded-lock tests: the tactful CLI as built (test/support/built.ts keeps the build
- * current) and the claimant script (through tsx), followed line by line so a test waits on what a process
- * printed, never on a sleep.
+ * current) and the claimant script (bundled with core's lock code, test/support/scripts.ts), followed line by
+ * line so a test waits on what a process printed, never on a sleep.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { builtCli } from '../support/built.js';
+import { scriptCommand } from '../support/scripts.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = ['--conditions=source', '--import', 'tsx'];
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -100,7 +100,7 @@ export async function runTactful(args: string[], env: Record<string, string | un
 
 /** The claimant script on `folder` (see claimant.ts). */
 export function claimant(folder: string): Proc {
-  return start([...TSX, 'test/embedded-lock/claimant.ts', folder], {});
+  return start([...scriptCommand('test/embedded-lock/claimant.ts', { source: true }), folder], {});
 }
 
 /** The lock directory of `folder`: its entries, and the highest claim with its maker's pid. */

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { scriptCommand } from '../support/scripts.js';
 import type { WorkerConfig } from './worker.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,7 +33,7 @@ export interface Child {
 }
 
 export function startWorker(config: WorkerConfig): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/worker.ts'], {
+  const child = spawn(process.execPath, scriptCommand('test/faults/worker.ts'), {
     cwd: repoRoot,
     env: { ...process.env, TACTFUL_FAULT_WORKER: JSON.stringify(config), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,7 @@ import { createTactful, openStore } from '@tactful/core';
 import { rawStore, storeTargets, uniqueShop } from '@tactful/core/testing';
 import { createMailchimpSandbox, serveMailchimpSandbox } from '@tactful/mailchimp/testing';
 import { bothConsentsGranted, teaAndCoffeeHistory } from '../support/flow-shop.js';
+import { scriptCommand } from '../support/scripts.js';
 import { flowViolations } from './flow-oracle.js';
 import type { FlowRunnerConfig } from './flow-runner.js';
 
@@ -23,7 +24,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the child until it exits, or until `killWhen` says so (then SIGKILL). */
 function runChild(config: FlowRunnerConfig, killWhen?: () => boolean): Promise<{ killed: boolean; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/flow-runner.ts'], {
+  const child = spawn(process.execPath, scriptCommand('test/faults/flow-runner.ts'), {
     cwd: repoRoot,
     env: { ...process.env, TACTFUL_FLOW_RUNNER: JSON.stringify(config), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

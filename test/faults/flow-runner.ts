@@ -3,7 +3,7 @@
  * at a time through the Mailchimp adapter (against a sandbox the test hosts on loopback), and prints a line
  * before each step, so the test can SIGKILL it mid-run.
  *
- * Run: node --import tsx test/faults/flow-runner.ts (the packages as built: test/support/built.ts)   (config in TACTFUL_FLOW_RUNNER, JSON)
+ * Run: node --import tsx test/faults/flow-runner.ts, or as the tests do, bundled (test/support/scripts.ts); the packages as built (test/support/built.ts)   (config in TACTFUL_FLOW_RUNNER, JSON)
  */
 import { createTactful, openStore } from '@tactful/core';
 import { createMailchimpProvider } from '@tactful/mailchimp';

@@ -5,7 +5,7 @@
  * campaign when asked, and runs the post-purchase flow's due steps as `tactful serve`'s worker does — all against sandboxes the test process hosts on loopback HTTP, with a store that
  * survives SIGKILL (a PGlite folder or PostgreSQL).
  *
- * Run: node --import tsx test/faults/worker.ts (the packages as built: test/support/built.ts)   (config in TACTFUL_FAULT_WORKER, JSON)
+ * Run: node --import tsx test/faults/worker.ts, or as the tests do, bundled (test/support/scripts.ts); the packages as built (test/support/built.ts)   (config in TACTFUL_FAULT_WORKER, JSON)
  * It prints one JSON object per line: `listening`, `import`, `dispatch`, `flows`, `idle`, `error`.
  */
 import { appendFileSync } from 'node:fs';
