@@ -177,10 +177,10 @@ export function parseSearch(query: string | null | undefined): SearchTerm[] {
   return terms;
 }
 
-function compare(actual: Date | string | null, term: SearchTerm): boolean {
+/** `wanted` is the term's value as a time (NaN when it is not one), parsed once per query, not once per item. */
+function compare(actual: Date | string | null, term: SearchTerm, wanted: number): boolean {
   if (actual === null) return false;
   if (actual instanceof Date) {
-    const wanted = new Date(term.value).getTime();
     if (Number.isNaN(wanted))
       throw new GraphQLError(`Invalid date in search query: ${term.value}`, { extensions: { code: 'BAD_REQUEST' } });
     const t = actual.getTime();
@@ -211,7 +211,8 @@ function matcher<T>(
       });
     }
   }
-  return (item) => terms.every((term) => compare(fields[term.field]!(item), term));
+  const wanted = terms.map((term) => new Date(term.value).getTime());
+  return (item) => terms.every((term, i) => compare(fields[term.field]!(item), term, wanted[i]!));
 }
 
 function connectionOf<T, V>(items: T[], hasNextPage: boolean, idOf: (item: T) => string, view: (item: T) => V) {

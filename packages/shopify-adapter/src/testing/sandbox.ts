@@ -658,6 +658,8 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
     for (const batch of delayed) for (const line of batch.lines) yield line;
   }
 
+  /** Documents already parsed and found valid against the schema, by their text (ASTs are never changed). */
+  const validDocuments = new Map<string, DocumentNode>();
   const handleGraphql = async (request: Request): Promise<Response> => {
     const token = request.headers.get('x-shopify-access-token');
     if (!token || !tokens.has(token)) {
@@ -729,32 +731,37 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       unknown
     >;
     const operationName = typeof body.operationName === 'string' ? body.operationName : null;
-    let document: DocumentNode;
-    try {
-      document = parse(body.query);
-    } catch (error) {
-      requests.push({
-        operationName,
-        document: body.query,
-        requestedCost: 0,
-        outcome: 'invalid',
-        availableBefore: available,
-      });
-      const e = error as GraphQLError;
-      return HttpResponse.json({
-        errors: [{ message: e.message, locations: e.locations, extensions: { code: 'parseError' } }],
-      });
-    }
-    const errors = validate(schema, document);
-    if (errors.length > 0) {
-      requests.push({
-        operationName,
-        document: body.query,
-        requestedCost: 0,
-        outcome: 'invalid',
-        availableBefore: available,
-      });
-      return HttpResponse.json({ errors: errors.map(shopifyValidationError) });
+    let document = validDocuments.get(body.query);
+    if (!document) {
+      try {
+        document = parse(body.query);
+      } catch (error) {
+        requests.push({
+          operationName,
+          document: body.query,
+          requestedCost: 0,
+          outcome: 'invalid',
+          availableBefore: available,
+        });
+        const e = error as GraphQLError;
+        return HttpResponse.json({
+          errors: [{ message: e.message, locations: e.locations, extensions: { code: 'parseError' } }],
+        });
+      }
+      const errors = validate(schema, document);
+      if (errors.length > 0) {
+        requests.push({
+          operationName,
+          document: body.query,
+          requestedCost: 0,
+          outcome: 'invalid',
+          availableBefore: available,
+        });
+        return HttpResponse.json({ errors: errors.map(shopifyValidationError) });
+      }
+      // A client sends the same few documents over and over (pages, polls): each is parsed and validated once.
+      if (validDocuments.size >= 500) validDocuments.clear();
+      validDocuments.set(body.query, document);
     }
     const operations = document.definitions.filter(
       (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
