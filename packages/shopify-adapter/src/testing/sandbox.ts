@@ -731,18 +731,21 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       unknown
     >;
     const operationName = typeof body.operationName === 'string' ? body.operationName : null;
-    let document = validDocuments.get(body.query);
+    const query = body.query;
+    const recordInvalid = () =>
+      requests.push({
+        operationName,
+        document: query,
+        requestedCost: 0,
+        outcome: 'invalid',
+        availableBefore: available,
+      });
+    let document = validDocuments.get(query);
     if (!document) {
       try {
-        document = parse(body.query);
+        document = parse(query);
       } catch (error) {
-        requests.push({
-          operationName,
-          document: body.query,
-          requestedCost: 0,
-          outcome: 'invalid',
-          availableBefore: available,
-        });
+        recordInvalid();
         const e = error as GraphQLError;
         return HttpResponse.json({
           errors: [{ message: e.message, locations: e.locations, extensions: { code: 'parseError' } }],
@@ -750,18 +753,12 @@ export function createShopifySandbox(options: ShopifySandboxOptions = {}): Shopi
       }
       const errors = validate(schema, document);
       if (errors.length > 0) {
-        requests.push({
-          operationName,
-          document: body.query,
-          requestedCost: 0,
-          outcome: 'invalid',
-          availableBefore: available,
-        });
+        recordInvalid();
         return HttpResponse.json({ errors: errors.map(shopifyValidationError) });
       }
       // A client sends the same few documents over and over (pages, polls): each is parsed and validated once.
       if (validDocuments.size >= 500) validDocuments.clear();
-      validDocuments.set(body.query, document);
+      validDocuments.set(query, document);
     }
     const operations = document.definitions.filter(
       (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
