@@ -64,21 +64,6 @@ export function sealPreferences(
   return sealForSubject(key, shopId, subjectId, 'preferences', JSON.stringify(preferences));
 }
 
-/** The subject's preferences, or null when they have no profile (personalization not granted). */
-export async function readPreferences(
-  db: Db,
-  keys: KeyRing,
-  shopId: string,
-  subjectId: string,
-): Promise<CustomerPreferences | null> {
-  const [row] = await db
-    .select({ shopId: profiles.shopId, subjectId: profiles.subjectId, preferencesEnc: profiles.preferencesEnc })
-    .from(profiles)
-    .where(and(eq(profiles.shopId, shopId), eq(profiles.subjectId, subjectId)));
-  if (!row) return null;
-  return openPreferences(await keys.subjectKey(db, shopId, subjectId), row);
-}
-
 /** The categories of the shop's catalogue, by their case-insensitive key. */
 export async function catalogueCategories(db: Db, shopId: string): Promise<Map<string, string>> {
   const found = await rows<{ category: string }>(

@@ -8,7 +8,7 @@ import { readShopSettings } from '../shop/settings.js';
 import {
   catalogueCategories,
   changePreferences,
-  readPreferences,
+  emptyPreferences,
   sameCategory,
   type CustomerPreferences,
   type PreferenceChange,
@@ -42,11 +42,8 @@ export async function showPreferences(ctx: ShopContext, email: string): Promise<
   const view = await readProfile(ctx, subject);
   const settings = await readShopSettings(ctx.db, ctx.shopId);
   const categories = await catalogueCategories(ctx.db, ctx.shopId);
-  const preferences = (await readPreferences(ctx.db, ctx.keys, ctx.shopId, subject.subjectId)) ?? {
-    excludedProducts: [],
-    excludedCategories: [],
-    sensitiveOptIns: [],
-  };
+  // The profile just read holds them (opened with the same key): no second read of the row.
+  const preferences = view.profile?.preferences ?? emptyPreferences();
   const attribute = view.profile?.attributes.interests;
   const declared = attribute?.source === CUSTOMER_SOURCE ? attribute.value : [];
   const interests = (Array.isArray(declared) ? declared : []).map(
