@@ -9,10 +9,11 @@
  * arguments for `node`. The packages it imports stay imports, resolved from the repository like any user's
  * (their built `dist`, kept current by built.ts), unless `source` asks for their TypeScript sources to be bundled
  * in (the claimant tests core's lock code as it is in the working tree). Each bundle is written once under a name
- * made from its content, so processes and test files running at once never see a half-written file.
+ * made from its content, so processes and test files running at once never see a half-written file; bundles of
+ * an earlier version of the same script are removed an hour after they were made.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -39,14 +40,30 @@ export function scriptCommand(entry: string, options: { source?: boolean } = {})
     });
     const text = result.outputFiles[0]!.contents;
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
-    file = join(folder, `${basename(entry, '.ts')}-${hash}.mjs`);
+    const name = `${basename(entry, '.ts')}-${options.source ? 'source' : 'dist'}`;
+    file = join(folder, `${name}-${hash}.mjs`);
     if (!existsSync(file)) {
       mkdirSync(folder, { recursive: true });
       const partial = `${file}.${process.pid}.partial`;
       writeFileSync(partial, text);
       renameSync(partial, file);
+      pruneOlder(name, file);
     }
     made.set(key, file);
   }
   return [file];
+}
+
+/** Removes bundles of `name` other than `keep` made over an hour ago (a run still using one is long over). */
+function pruneOlder(name: string, keep: string): void {
+  const pattern = new RegExp(`^${name}-[0-9a-f]{16}\\.mjs$`);
+  for (const other of readdirSync(folder)) {
+    const path = join(folder, other);
+    if (path === keep || !pattern.test(other)) continue;
+    try {
+      if (Date.now() - statSync(path).mtimeMs > 3_600_000) rmSync(path, { force: true });
+    } catch {
+      // removed meanwhile by another process
+    }
+  }
 }
