@@ -10,7 +10,7 @@ import type { ShopContext } from '../shop/context.js';
 import type { CampaignContent, CampaignProductContent, CampaignSender } from '../ports.js';
 import type { ExplainedRecommendation } from '../recommend/service.js';
 import { webUrl } from '../profile/web-url.js';
-import { dateTimeFormat } from '../profile/intl.js';
+import { dateTimeFormat } from '../shop/intl.js';
 import { formatMoney } from '../shop/money.js';
 
 export const MAX_CAMPAIGN_PRODUCTS = 3;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
 import { ianaTimeZone } from '../profile/time-zone.js';
-import { dateTimeFormat } from '../profile/intl.js';
+import { dateTimeFormat } from '../shop/intl.js';
 import type { KeyRing } from '../store/keyring.js';
 import { parseOrThrow } from '../errors/zod.js';
 import { openAttributes } from '../profile/sealed-attributes.js';

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { endOfQuietHours } from '../contact/policy.js';
-import { dateTimeFormat } from '../profile/intl.js';
+import { dateTimeFormat } from '../shop/intl.js';
 import { readContactPolicy } from '../contact/policy.js';
 import { timeZonesOf } from '../campaign/run.js';
 import type { ShopContext } from '../shop/context.js';
