@@ -1,22 +1,23 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCaptured } from '../cli/capture.js';
+import { runCaptured as runIn } from '../cli/capture.js';
+import { commandTestStore } from '../cli/test-store.js';
 import { rawStore } from '@tactful/core/testing';
 
-const dir = mkdtempSync(join(tmpdir(), 'tactful-cli-'));
-const db = join(dir, 'db');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { db, shop, env, secret, dir, remove, kind } = commandTestStore('cli-consent');
+afterAll(remove);
+/** A command on the shared database gets its environment; one on a folder of a case's own runs as a user's first. */
+const runCaptured = (argv: string[]) => runIn(argv, argv[1] === db ? env : {});
 
-const base = ['--db', db, '--shop', 'cli-test.myshopify.com'];
-/** `consent record` for Cy in the folder `at` (the one the cases share unless another is named). */
+const base = ['--db', db, '--shop', shop];
+/** `consent record` for Cy in the database `at` (the one the cases share unless another is named). */
 const recordAt = (at: string, ...args: string[]) =>
   runCaptured([
     '--db',
     at,
     '--shop',
-    'cli-test.myshopify.com',
+    shop,
     'consent',
     'record',
     '--email',
@@ -151,8 +152,22 @@ describe('tactful consent', () => {
   });
 
   it('at rest - no customer email or IP appears in the raw database folder', async () => {
+    // A folder of its own (the shared database may be a PostgreSQL server), holding what the first case recorded.
+    const folder = join(dir, 'at-rest');
+    const r = await recordAt(
+      folder,
+      '--state',
+      'granted',
+      '--event-id',
+      'c1',
+      '--ip',
+      '192.0.2.10',
+      '--clause',
+      '4.2 Newsletter',
+    );
+    expect(r.stderr).toBe('');
     const files = (await import('node:fs'))
-      .readdirSync(db, { recursive: true, withFileTypes: true })
+      .readdirSync(folder, { recursive: true, withFileTypes: true })
       .filter((f) => f.isFile());
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) {
@@ -163,7 +178,7 @@ describe('tactful consent', () => {
     }
     // The known-plaintext check is meaningful: a value that is stored in clear is found.
     const found = (await import('node:fs'))
-      .readdirSync(db, { recursive: true, withFileTypes: true })
+      .readdirSync(folder, { recursive: true, withFileTypes: true })
       .some((f) => f.isFile() && readFileSync(join(f.parentPath, f.name)).includes('4.2 Newsletter'));
     expect(found).toBe(true);
   });
@@ -212,8 +227,8 @@ describe('tactful audit', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/consent ledger: intact \(2 rows\)/);
     const { openStore } = await import('@tactful/core');
-    const store = await openStore({ url: db });
-    await rawStore(store).query(`update consent_ledger set level = 'confirmed' where seq = 1`);
+    const store = await openStore({ url: db, secret });
+    await rawStore(store).query(`update consent_ledger set level = 'confirmed' where shop_id = $1 and seq = 1`, [shop]);
     await store.close();
     const bad = await runCaptured([...base, 'audit', 'verify']);
     expect(bad.code).toBe(1);
@@ -221,16 +236,7 @@ describe('tactful audit', () => {
   });
   it('a command refused on a new --db folder leaves no database behind; a new folder that worked is kept', async () => {
     const fresh = join(dir, 'mistyped');
-    const refused = await runCaptured([
-      '--db',
-      fresh,
-      '--shop',
-      'cli-test.myshopify.com',
-      'consent',
-      'show',
-      '--email',
-      'not-an-email',
-    ]);
+    const refused = await runCaptured(['--db', fresh, '--shop', shop, 'consent', 'show', '--email', 'not-an-email']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('not a valid email address');
     expect(existsSync(fresh)).toBe(false);
@@ -238,7 +244,7 @@ describe('tactful audit', () => {
     // The same refusal on the folder the other cases filled changes nothing there.
     const before = (await runCaptured([...base, 'consent', 'show', '--email', 'cy@example.com', '--json'])).stdout;
     expect((await runCaptured([...base, 'consent', 'show', '--email', 'not-an-email'])).code).not.toBe(0);
-    expect(existsSync(db)).toBe(true);
+    if (kind === 'folder') expect(existsSync(db)).toBe(true);
     expect((await runCaptured([...base, 'consent', 'show', '--email', 'cy@example.com', '--json'])).stdout).toBe(
       before,
     );

@@ -1,32 +1,29 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setupServer } from 'msw/node';
 import { createTactful, openStore } from '@tactful/core';
 import { createMailchimpSandbox } from '@tactful/mailchimp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../cli/capture.js';
+import { commandTestStore } from '../cli/test-store.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tactful-cli-flows-'));
-const db = join(dir, 'db');
-const shop = 'cli-flows.myshopify.com';
+const { db, shop, env: storeEnv, secret, dir, remove } = commandTestStore('cli-flows');
 const AUDIENCE = 'cliflows1';
 const sandbox = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
 const server = setupServer(...sandbox.handlers);
 const env = {
+  ...storeEnv,
   MAILCHIMP_API_KEY: sandbox.apiKey,
   MAILCHIMP_AUDIENCE_ID: AUDIENCE,
   PUBLIC_URL: 'https://tactful.example.com',
 };
 const run = (args: string[], extra: Record<string, string> = env) =>
-  runCaptured(['--db', db, '--shop', shop, ...args], extra, dir);
+  runCaptured(['--db', db, '--shop', shop, ...args], { ...storeEnv, ...extra }, dir);
 const day = (d: number) => new Date(Date.now() - d * 86_400_000);
 const people = Array.from({ length: 4 }, (_, i) => `f${i}@example.com`);
 const hh = (h: number) => `${String((h + 24) % 24).padStart(2, '0')}:00`;
 
 beforeAll(async () => {
   server.listen({ onUnhandledRequest: 'error' });
-  const store = await openStore({ url: db });
+  const store = await openStore({ url: db, secret });
   try {
     const t = await createTactful({ store, shop });
     await t.contact.setPolicy({ quietHours: null });
@@ -68,7 +65,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   server.close();
-  rmSync(dir, { recursive: true, force: true });
+  remove();
 });
 
 describe('tactful flows', () => {
@@ -116,7 +113,7 @@ describe('tactful flows', () => {
     ]);
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toContain('Changed: enabled, window, holdoutShare.');
-    const store = await openStore({ url: db });
+    const store = await openStore({ url: db, secret });
     try {
       const t = await createTactful({ store, shop });
       await t.orders.ingest(

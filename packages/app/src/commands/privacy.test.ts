@@ -1,21 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTactful, openStore } from '@tactful/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../cli/capture.js';
+import { commandTestStore } from '../cli/test-store.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tactful-cli-privacy-'));
-const db = join(dir, 'db');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { db, shop, env, secret, dir, remove } = commandTestStore('cli-privacy');
+afterAll(remove);
 
-const shop = 'cli-privacy.myshopify.com';
 const base = ['--db', db, '--shop', shop];
-const run = (...args: string[]) => runCaptured([...base, ...args], {}, dir);
+const run = (...args: string[]) => runCaptured([...base, ...args], env, dir);
 const day = (d: number) => new Date(Date.now() - d * 86_400_000);
 
 beforeAll(async () => {
-  const store = await openStore({ url: db });
+  const store = await openStore({ url: db, secret });
   try {
     const t = await createTactful({ store, shop });
     const events = [];

@@ -1,21 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createTactful, openStore } from '@tactful/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../cli/capture.js';
+import { commandTestStore } from '../cli/test-store.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tactful-cli-profile-'));
-const db = join(dir, 'db');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { db, shop, env, secret, dir, remove } = commandTestStore('cli-profile');
+afterAll(remove);
 
-const shop = 'cli-profile.myshopify.com';
-const run = (...args: string[]) => runCaptured(['--db', db, '--shop', shop, ...args], {}, dir);
+const run = (...args: string[]) => runCaptured(['--db', db, '--shop', shop, ...args], env, dir);
 const day = (d: number) => new Date(Date.now() - d * 86_400_000);
 
 /** What the store holds about ann, read through the engine: a change a refused command made would show here. */
 async function snapshot() {
-  const store = await openStore({ url: db });
+  const store = await openStore({ url: db, secret });
   try {
     const t = await createTactful({ store, shop });
     const view = await t.profiles.show('ann@example.com');
@@ -33,7 +29,7 @@ async function snapshot() {
 }
 
 beforeAll(async () => {
-  const store = await openStore({ url: db });
+  const store = await openStore({ url: db, secret });
   try {
     const t = await createTactful({ store, shop });
     await t.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });

@@ -1,17 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCaptured } from '../cli/capture.js';
+import { runCaptured as runIn } from '../cli/capture.js';
+import { commandTestStore } from '../cli/test-store.js';
 import { groceriesPath } from '../demo/groceries.js';
 
 const ordersExport = fileURLToPath(
   new URL('../../../shopify-adapter/test-data/orders_export_sample.csv', import.meta.url),
 );
-const dir = mkdtempSync(join(tmpdir(), 'tactful-import-'));
-const base = ['--db', join(dir, 'db'), '--shop', 'import-test.myshopify.com'];
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { db, shop, env, dir, remove } = commandTestStore('import-test');
+const base = ['--db', db, '--shop', shop];
+const runCaptured = (argv: string[]) => runIn(argv, env);
+afterAll(remove);
 
 describe('tactful import orders and tactful recommend', () => {
   it('imports the Shopify orders export, idempotently', async () => {

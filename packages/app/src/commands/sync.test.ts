@@ -1,18 +1,17 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTactful, openStore } from '@tactful/core';
 import { createShopifySandbox } from '@tactful/shopify/testing';
 import { createMailchimpSandbox } from '@tactful/mailchimp/testing';
-import { runCaptured } from '../cli/capture.js';
+import { runCaptured as runIn } from '../cli/capture.js';
+import { commandTestStore } from '../cli/test-store.js';
 import type { SyncReport } from './sync.js';
 
-const SHOP = 'sync-test.myshopify.com';
+const { db, shop: SHOP, env: storeEnv, secret, kind, remove } = commandTestStore('sync-test');
+const runCaptured = (argv: string[], extraEnv: Record<string, string | undefined>) =>
+  runIn(argv, { ...storeEnv, ...extraEnv });
 const AUDIENCE = 'syncaudience1';
-const dir = mkdtempSync(join(tmpdir(), 'tactful-sync-'));
-const db = join(dir, 'db');
 
 const shopify = createShopifySandbox({ shop: SHOP, bucket: { maximumAvailable: 20_000, restoreRate: 1000 } });
 const mailchimp = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
@@ -29,7 +28,7 @@ const json = (stdout: string) => JSON.parse(stdout) as SyncReport;
 const system = (report: SyncReport, name: string) => report.systems.find((s) => s.system === name)!;
 
 async function consentOf(email: string) {
-  const store = await openStore({ url: db });
+  const store = await openStore({ url: db, secret });
   try {
     const tactful = await createTactful({ store, shop: SHOP });
     const view = await tactful.consent.show(email);
@@ -58,7 +57,7 @@ beforeAll(() => {
 
 afterAll(() => {
   server.close();
-  rmSync(dir, { recursive: true, force: true });
+  remove();
 });
 
 describe('tactful sync', () => {
@@ -66,7 +65,7 @@ describe('tactful sync', () => {
     const r = await sync(['--everything']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--everything'");
-    expect(existsSync(db)).toBe(false);
+    if (kind === 'folder') expect(existsSync(db)).toBe(false);
     expect(mailchimp.calls.total()).toBe(0);
     expect(shopify.requests).toHaveLength(0);
   });
@@ -81,7 +80,7 @@ describe('tactful sync', () => {
     const shopOnly = await runCaptured(['--db', db, '--shop', 'not-shopify.example.com', 'sync', '--shopify'], env);
     expect(shopOnly.code).toBe(2);
     expect(shopOnly.stderr).toContain('TACTFUL_SHOP: Shopify needs the shop');
-    expect(existsSync(db)).toBe(false);
+    if (kind === 'folder') expect(existsSync(db)).toBe(false);
     expect(mailchimp.calls.total()).toBe(0);
     expect(shopify.requests).toHaveLength(0);
   });
@@ -211,7 +210,7 @@ describe('tactful sync', () => {
     const none = await sync(['--mailchimp', '--json'], {});
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("unless Mailchimp is connected on the admin's Connections page");
-    const store = await openStore({ url: db });
+    const store = await openStore({ url: db, secret });
     try {
       const tactful = await createTactful({ store, shop: SHOP });
       await tactful.connections.save(
