@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
@@ -76,13 +76,13 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port,
   });
-  browser = await launchChromium();
+  browser = await sharedChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   collectPageErrors(page, pageErrors);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await releaseChromium(browser);
   await server?.close();
   await store?.close();
 });

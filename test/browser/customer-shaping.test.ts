@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createShopifyPlatform } from '@tactful/shopify';
@@ -128,13 +128,13 @@ beforeAll(async () => {
     port,
   });
   preferencesUrl = `${server.url}/preferences?token=${encodeURIComponent(await tactful.links.preferences((await tactful.audit.subjectIdOf(EMAIL))!))}`;
-  browser = await launchChromium();
+  browser = await sharedChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   collectPageErrors(page, pageErrors);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await releaseChromium(browser);
   await server?.close();
   await store?.close();
   msw?.close();

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import pino from 'pino';
 import { createTactful, openStore, type OrderRecord, type Store, type Tactful } from '@tactful/core';
-import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
@@ -135,7 +135,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port,
   });
-  browser = await launchChromium();
+  browser = await sharedChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   collectPageErrors(page, pageErrors);
   await page.goto(`${server.url}/admin`);
@@ -145,7 +145,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await releaseChromium(browser);
   await server?.close();
   await store?.close();
 });

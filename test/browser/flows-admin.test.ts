@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createMemoryEmailProvider } from '@tactful/core/testing';
-import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
 import { teaAndCoffeeHistory } from '../support/flow-shop.js';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
@@ -68,13 +68,13 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port,
   });
-  browser = await launchChromium();
+  browser = await sharedChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   collectPageErrors(page, pageErrors);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await releaseChromium(browser);
   await server?.close();
   await store?.close();
 });

@@ -17,7 +17,7 @@ import {
   type MailchimpSandbox,
   type MailchimpSandboxHost,
 } from '@tactful/mailchimp/testing';
-import { collectPageErrors, freePort, launchChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
@@ -175,7 +175,7 @@ beforeAll(async () => {
     createApp({ tactful, config, logger: pino({ level: 'silent' }), mailchimpBaseUrl: mailchimpHost.baseUrl }),
     { host: '127.0.0.1', port },
   );
-  browser = await launchChromium();
+  browser = await sharedChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   collectPageErrors(page, pageErrors);
   await page.goto(`${server.url}/admin`);
@@ -185,7 +185,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await releaseChromium(browser);
   await server?.close();
   await mailchimpHost?.close();
   await store?.close();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../../packages/app/src/cli/capture.js';
 import type { CliIo } from '../../packages/app/src/cli/io.js';
 import { runCli } from '../../packages/app/src/cli/program.js';
-import { collectPageErrors, launchChromium } from '../support/browser.js';
+import { collectPageErrors, releaseChromium, sharedChromium } from '../support/browser.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tactful-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -216,7 +216,7 @@ describe('tactful demo: the dashboard stays up behind a one-time sign-in link', 
     const inbox = await (await fetch(`${base}/demo/mail`)).text();
     const email = htmlText(/srcdoc="([^"]*)"/.exec(inbox)![1]!);
     const preferences = htmlText(/href="([^"]*\/preferences\?token=[^"]+)"/.exec(email)![1]!);
-    const browser = await launchChromium();
+    const browser = await sharedChromium();
     try {
       const context = await browser.newContext();
       const split = cookie.indexOf('=');
@@ -252,7 +252,7 @@ describe('tactful demo: the dashboard stays up behind a one-time sign-in link', 
       expect(pictures.filter((p) => !p.shown)).toEqual([]);
       expect(errors).toEqual([]);
     } finally {
-      await browser.close();
+      await releaseChromium(browser);
     }
   });
 

@@ -10,7 +10,7 @@ import { createTactful, openStore, type Store, type Tactful } from '@tactful/cor
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
-import { collectPageErrors, launchChromium } from '../support/browser.js';
+import { collectPageErrors, releaseChromium, sharedChromium } from '../support/browser.js';
 
 const SHOP = 'e2e-merge-page.myshopify.com';
 const ADMIN = 'e2e-merge-page-admin-token-0123456789';
@@ -88,14 +88,14 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port: 0,
   });
-  browser = await launchChromium();
+  browser = await sharedChromium();
   const context = await browser.newContext({ extraHTTPHeaders: { authorization: `Bearer ${ADMIN}` } });
   page = await context.newPage();
   collectPageErrors(page, errors);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await releaseChromium(browser);
   await server?.close();
   await store?.close();
 });
