@@ -65,11 +65,13 @@ export async function markRfmStale(tx: Db, shopId: string): Promise<void> {
 
 /** Rescores when the order summaries changed since the last scoring (or an age went stale). */
 export async function ensureScored(db: Db, keys: KeyRing, shopId: string, at: Date): Promise<void> {
-  const [state] = await rows<{ scored: boolean; stale: number }>(
+  // Both by index (kv's key, profiles_age_valid_until): one row at most is looked at, whatever the shop's size.
+  const [state] = await rows<{ scored: boolean; stale: boolean }>(
     db,
     sql`select exists (select 1 from kv where shop_id = ${shopId} and key = ${RFM_KEY}) as scored,
-               (select count(*)::int from profiles where shop_id = ${shopId} and age_valid_until <= ${at.toISOString()}::timestamptz) as stale`,
+               exists (select 1 from profiles where shop_id = ${shopId} and age_valid_until is not null
+                         and age_valid_until <= ${at.toISOString()}::timestamptz) as stale`,
   );
-  if (state?.scored && Number(state.stale) === 0) return;
+  if (state?.scored && !state.stale) return;
   await rescoreProfiles(db, keys, shopId, at);
 }

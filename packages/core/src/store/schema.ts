@@ -487,6 +487,9 @@ export const profiles = pgTable(
     index('profiles_country').on(t.shopId, t.country),
     index('profiles_rfm').on(t.shopId, t.rfmLabel),
     index('profiles_revenue').on(t.shopId, t.revenue),
+    // Every profile view asks whether an age went stale (profile/rfm.ts ensureScored): found by index, not by a scan
+    // of the shop's profiles on each preference centre page.
+    index('profiles_age_valid_until').on(t.shopId, t.ageValidUntil).where(sql`${t.ageValidUntil} is not null`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "profiles_age_valid_until" ON "profiles" USING btree ("shop_id","age_valid_until") WHERE "profiles"."age_valid_until" is not null;
