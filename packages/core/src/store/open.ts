@@ -125,7 +125,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
 }
 
 /** A `shared_buffers` size PostgreSQL accepts, between 8MB and 1GB; anything else is a configuration error. */
-function pgliteSharedBuffers(value: string | undefined): string {
+export function pgliteSharedBuffers(value: string | undefined): string {
   const size = (value ?? '').trim() || DEFAULT_PGLITE_SHARED_BUFFERS;
   const match = /^(\d+)\s*(MB|GB)$/i.exec(size);
   const mb = match ? Number(match[1]) * (match[2]!.toUpperCase() === 'GB' ? 1024 : 1) : Number.NaN;

@@ -1,9 +1,9 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStore, rawStore } from './open.js';
+import { openStore, pgliteSharedBuffers, rawStore } from './open.js';
 import { defaultPgliteImageFolder, PGLITE_IMAGES_ENV, pgliteImagePath } from './pglite-image.js';
 
 const migrations = join(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
@@ -40,6 +40,10 @@ describe('migrated PGlite images', () => {
 
   it('a fresh database, in memory or in a folder, starts from the image: migrated and empty', async () => {
     const images = mkdtempSync(join(tmpdir(), 'tactful-images-'));
+    // The suite's image (vitest.config.ts) when there is one: making one is new-database.test.ts's subject, and
+    // costs an initdb in a child process. Else the first open below makes it here.
+    const shared = before && pgliteImagePath(migrations, { [PGLITE_IMAGES_ENV]: before });
+    if (shared && existsSync(shared)) copyFileSync(shared, join(images, basename(shared)));
     process.env[PGLITE_IMAGES_ENV] = images;
     const first = await openStore({ url: 'memory://', secret });
     await rawStore(first).query(
@@ -74,8 +78,9 @@ describe('embedded shared buffers', () => {
       const plain = await openStore({ url: 'memory://', secret });
       expect(await show(plain)).toBe('32MB');
       await plain.close();
-      const asked = await openStore({ url: 'memory://', secret, sharedBuffers: '1GB' });
-      expect(await show(asked)).toBe('1GB');
+      // Any size but the default shows the option is honoured; a large one would cost its whole size in fresh pages.
+      const asked = await openStore({ url: 'memory://', secret, sharedBuffers: '48MB' });
+      expect(await show(asked)).toBe('48MB');
       await asked.close();
       process.env.TACTFUL_PGLITE_SHARED_BUFFERS = '16 mb';
       const fromEnv = await openStore({ url: 'memory://', secret });
@@ -85,6 +90,13 @@ describe('embedded shared buffers', () => {
       if (envBefore === undefined) delete process.env.TACTFUL_PGLITE_SHARED_BUFFERS;
       else process.env.TACTFUL_PGLITE_SHARED_BUFFERS = envBefore;
     }
+  });
+
+  it('sizes are read in MB or GB, up to 1GB, and handed to PostgreSQL in MB', () => {
+    expect(pgliteSharedBuffers('1GB')).toBe('1024MB');
+    expect(pgliteSharedBuffers(' 8 mb ')).toBe('8MB');
+    expect(pgliteSharedBuffers(undefined)).toBe('32MB');
+    expect(() => pgliteSharedBuffers('1025MB')).toThrow(/from 8MB to 1GB/);
   });
 
   it('a size PostgreSQL would refuse, or none at all, is a configuration error naming the setting; no folder is made', async () => {
