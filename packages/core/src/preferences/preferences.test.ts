@@ -96,6 +96,24 @@ const becauses = async (t: Tactful, email = EMAIL) => {
 const customerActor = { type: 'customer' as const, id: 'preference-centre' };
 
 describeEachStore('customer shaping', (getStore) => {
+  it('the preference centre lists the catalogue as it is now: categories added or gone, by this engine or another', async () => {
+    const t = await shop(getStore);
+    const listed = async (engine: Tactful) => (await engine.preferences.show(EMAIL)).categories.map((c) => c.category);
+    expect(await listed(t)).toEqual(['Bakery', 'Health', 'Tea', 'Toys']);
+    // The categories are kept in memory between pages: a second look reads the same list.
+    expect(await listed(t)).toEqual(['Bakery', 'Health', 'Tea', 'Toys']);
+    await t.products.upsert([{ id: 'mug', title: 'Mug', category: 'Kitchen', available: true }]);
+    expect(await listed(t)).toEqual(['Bakery', 'Health', 'Kitchen', 'Tea', 'Toys']);
+    // Another engine on the same store (another instance, a webhook) moves the cake to Kitchen: Bakery keeps the
+    // bread, and the first engine sees the change on its next page.
+    const other = await createTactful({ store: getStore(), shop: t.shopId, now: () => at(60) });
+    await other.products.upsert([
+      { id: 'bread', title: 'Bread', category: 'Kitchen', available: true },
+      { id: 'cake', title: 'Cake', category: 'Kitchen', available: true },
+    ]);
+    expect(await listed(t)).toEqual(['Health', 'Kitchen', 'Tea', 'Toys']);
+  });
+
   it('rectification - stored with source customer, outranks a later import, audited by field name, queued for every connected system', async () => {
     const t = await shop(getStore);
     await t.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });

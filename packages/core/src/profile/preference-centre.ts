@@ -37,17 +37,25 @@ export interface PreferencesView {
   interests: string[];
 }
 
-export async function showPreferences(ctx: ShopContext, email: string): Promise<PreferencesView> {
+/**
+ * `categories` gives the shop's categories: by default read from the products, a `distinct` over every product of
+ * the shop; the engine passes one kept in memory until the catalogue changes (api/preferences.ts).
+ */
+export async function showPreferences(
+  ctx: ShopContext,
+  email: string,
+  categories: () => Promise<Map<string, string>> = () => catalogueCategories(ctx.db, ctx.shopId),
+): Promise<PreferencesView> {
   const subject = await requireSubjectByEmail(ctx, email);
   const view = await readProfile(ctx, subject);
   const settings = await readShopSettings(ctx.db, ctx.shopId);
-  const categories = await catalogueCategories(ctx.db, ctx.shopId);
+  const shopCategories = await categories();
   // The profile just read holds them (opened with the same key): no second read of the row.
   const preferences = view.profile?.preferences ?? emptyPreferences();
   const attribute = view.profile?.attributes.interests;
   const declared = attribute?.source === CUSTOMER_SOURCE ? attribute.value : [];
   const interests = (Array.isArray(declared) ? declared : []).map(
-    (i) => categories.get(i.trim().toLowerCase().normalize('NFC')) ?? i,
+    (i) => shopCategories.get(i.trim().toLowerCase().normalize('NFC')) ?? i,
   );
   return {
     subjectId: subject.subjectId,
@@ -59,7 +67,7 @@ export async function showPreferences(ctx: ShopContext, email: string): Promise<
       category: p.category,
       excluded: preferences.excludedProducts.includes(p.productId),
     })),
-    categories: [...categories.values()].map((category) => ({
+    categories: [...shopCategories.values()].map((category) => ({
       category,
       sensitive: settings.sensitiveCategories.some((c) => sameCategory(c, category)),
       excluded: preferences.excludedCategories.some((c) => sameCategory(c, category)),

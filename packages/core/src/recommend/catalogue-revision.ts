@@ -32,3 +32,24 @@ export async function catalogueRevision(db: Db, shopId: string): Promise<string>
     on conflict (shop_id, key) do nothing`);
   return (await read()) ?? '';
 }
+
+/**
+ * What `load` derives from the shop's catalogue, kept in memory and loaded again only when the catalogue revision
+ * or the argument's `keyOf` changes: one primary-key read per call instead of reading the products. The revision
+ * is read first, so a change landing during a load is seen by the next call.
+ */
+export function byCatalogueRevision<A, V>(
+  db: Db,
+  shopId: string,
+  load: (arg: A) => Promise<V>,
+  keyOf: (arg: A) => string = () => '',
+): (arg: A) => Promise<V> {
+  let cached: { revision: string; key: string; value: V } | null = null;
+  return async (arg) => {
+    const revision = await catalogueRevision(db, shopId);
+    const key = keyOf(arg);
+    if (!cached || cached.revision !== revision || cached.key !== key)
+      cached = { revision, key, value: await load(arg) };
+    return cached.value;
+  };
+}

@@ -5,7 +5,7 @@ import type { Db } from '../store/open.js';
 import { consentState, orderLines, orders } from '../store/schema.js';
 import { emailAddress } from '../identity/email.js';
 import { fitHeader, loadFit, saveFit } from './model-store.js';
-import { catalogueRevision } from './catalogue-revision.js';
+import { byCatalogueRevision } from './catalogue-revision.js';
 import { DEFAULT_EASE_ITEMS, fitEase, type EaseFit } from './ease.js';
 import { fitWithValidation } from './evaluate.js';
 import type { CoPurchaseModel } from './model.js';
@@ -36,16 +36,13 @@ export type MerchandisedCatalogue = Awaited<ReturnType<typeof merchandisedCatalo
  * to them, so a change made by another instance or a webhook counts too) or the merchandising rules did.
  * Callers must not mutate it.
  */
-export function catalogueCache(db: Db, shopId: string) {
-  let cached: { revision: string; rules: string; catalogue: MerchandisedCatalogue } | null = null;
-  return async (rules: MerchandisingRules): Promise<MerchandisedCatalogue> => {
-    // The revision is read first: a change landing during the load is seen by the next call.
-    const revision = await catalogueRevision(db, shopId);
-    const key = JSON.stringify(rules);
-    if (!cached || cached.revision !== revision || cached.rules !== key)
-      cached = { revision, rules: key, catalogue: await merchandisedCatalogue(db, shopId, rules) };
-    return cached.catalogue;
-  };
+export function catalogueCache(db: Db, shopId: string): (rules: MerchandisingRules) => Promise<MerchandisedCatalogue> {
+  return byCatalogueRevision(
+    db,
+    shopId,
+    (rules) => merchandisedCatalogue(db, shopId, rules),
+    (rules) => JSON.stringify(rules),
+  );
 }
 
 /** Reads the catalogue afresh on every call (no cache). */
