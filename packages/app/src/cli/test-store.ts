@@ -27,13 +27,10 @@ export interface CommandTestStore {
  * `--db` code; the folder's own behaviour (a refused command leaves no new folder behind, the secret file beside it,
  * the lock between processes) is tested on folders of its own, in these files and in test/embedded-lock.
  */
-export function commandTestStore(
-  prefix: string,
-  env: Record<string, string | undefined> = process.env,
-): CommandTestStore {
+export function commandTestStore(prefix: string): CommandTestStore {
   const dir = mkdtempSync(join(tmpdir(), `tactful-${prefix}-`));
   const remove = () => rmSync(dir, { recursive: true, force: true });
-  const url = env.DATABASE_URL;
+  const url = process.env.DATABASE_URL;
   if (url) {
     const secret = randomBytes(32).toString('hex');
     const shop = `${prefix}-${randomBytes(6).toString('hex')}.myshopify.com`;

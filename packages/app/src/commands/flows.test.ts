@@ -10,7 +10,6 @@ const AUDIENCE = 'cliflows1';
 const sandbox = createMailchimpSandbox({ audiences: [{ id: AUDIENCE }] });
 const server = setupServer(...sandbox.handlers);
 const env = {
-  ...storeEnv,
   MAILCHIMP_API_KEY: sandbox.apiKey,
   MAILCHIMP_AUDIENCE_ID: AUDIENCE,
   PUBLIC_URL: 'https://tactful.example.com',
