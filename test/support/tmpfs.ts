@@ -17,5 +17,6 @@ export default function useTmpfs(): (() => void) | undefined {
   if (base === tmpdir()) return undefined;
   const folder = mkdtempSync(join(base, 'tactful-suite-'));
   process.env.TMPDIR = folder;
-  return () => rmSync(folder, { recursive: true, force: true });
+  // A browser a worker leaves may still be writing its profile here as it ends: the removal tries again.
+  return () => rmSync(folder, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
