@@ -1,20 +1,17 @@
 /**
  * The demo walked in a real browser (Debian's chromium through playwright-core): a customer subscribes
  * with both boxes, confirms, reads the preference centre, unsubscribes with one click; then the owner signs
- * in and sees each step on the dashboard and in the audit log. Screenshots go to test-artifacts/.
+ * in and sees each step on the dashboard and in the audit log. Screenshots: `screenshots` in test/support/browser.ts.
  */
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, screenshots, sharedChromium } from '../support/browser.js';
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
 
-const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const ADMIN = 'browser-test-admin-token-0123456789';
 const EMAIL = 'erin@example.com';
 
@@ -56,12 +53,9 @@ async function seedShop(t: Tactful): Promise<void> {
   await t.orders.ingest(orders, 'shopify');
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
-}
+const shot = screenshots(() => page);
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: 'browser-demo.myshopify.com' });
   await seedShop(tactful);

@@ -3,14 +3,13 @@
  * job title in the preference centre, says "not this" to a purchase (a gift) and to a whole category, and
  * then sees the change in the preference centre, in their export bundle, in the next campaign preview (the
  * owner's /admin/campaign?email=...), and — once the outbox has run — in both sandboxes: the Shopify
- * customer's fields and the Mailchimp member's merge fields. Screenshots go to test-artifacts/.
+ * customer's fields and the Mailchimp member's merge fields. Screenshots: `screenshots` in test/support/browser.ts.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, screenshots, sharedChromium } from '../support/browser.js';
 import pino from 'pino';
 import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
 import { createShopifyPlatform } from '@tactful/shopify';
@@ -22,7 +21,6 @@ import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
 import { assertReasonTextTrue } from '../support/reasons.js';
 
-const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const ADMIN = 'browser-test-admin-token-0123456789';
 const EMAIL = 'erin@example.com';
 const AUDIENCE = 'shapingaud01';
@@ -100,16 +98,13 @@ async function seedShop(t: Tactful): Promise<void> {
   });
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
-}
+const shot = screenshots(() => page);
 
 async function deliverOutbox(): Promise<void> {
   await tactful.outbox.dispatcher({ targets: tactful.targets({ platform, provider }) }).drain();
 }
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   msw = setupServer(...shopify.handlers, ...mailchimp.handlers);
   msw.listen({ onUnhandledRequest: 'bypass' });
   store = await openStore({ url: 'memory://' });

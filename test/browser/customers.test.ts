@@ -3,21 +3,19 @@
  * customer by email, read their consent story, download their data, send themselves a test of the customer's
  * email (the demo inbox holds it), refuse bad input on every new form with nothing changed, brand the customer
  * pages, and erase with a typed confirmation. Every admin and customer page fits 390 px and 1280 px without
- * sideways scrolling. Screenshots go to test-artifacts/.
+ * sideways scrolling. Screenshots: `screenshots` in test/support/browser.ts.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import pino from 'pino';
 import { createTactful, openStore, type OrderRecord, type Store, type Tactful } from '@tactful/core';
-import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, screenshots, sharedChromium } from '../support/browser.js';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
 import { signPreferencesToken } from '../../packages/app/src/server/signed-links.js';
 
-const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const ADMIN = 'browser-test-admin-token-customers-0123';
 const EMAIL = 'rosalind.franklin-longaddress@laboratory.example.com';
 const UNSUBSCRIBED = 'ada@example.com';
@@ -109,9 +107,7 @@ async function seedShop(t: Tactful): Promise<void> {
   await t.preferences.exclude(EMAIL, { category: 'coffee' });
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
-}
+const shot = screenshots(() => page);
 
 /** How many pixels the page is wider than the window (0 when it does not scroll sideways). */
 async function overflow(): Promise<number> {
@@ -119,7 +115,6 @@ async function overflow(): Promise<number> {
 }
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   store = await openStore({ url: 'memory://' });
   tactful = await createTactful({ store, shop: 'customers-demo.myshopify.com' });
   await seedShop(tactful);

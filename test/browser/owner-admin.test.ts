@@ -3,10 +3,8 @@
  * environment variables: connect Mailchimp (a sandbox served over loopback HTTP; a wrong key is refused with
  * Mailchimp's reason and nothing is stored), pick the audience, watch the dashboard's checklist turn green, build a
  * segment with the form and its live count, keep a product out of recommendations from the explorer. Every page
- * touched is checked for sideways scrolling at 390 and 1280 px. Screenshots go to test-artifacts/.
+ * touched is checked for sideways scrolling at 390 and 1280 px. Screenshots: `screenshots` in test/support/browser.ts.
  */
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import pino from 'pino';
@@ -17,12 +15,11 @@ import {
   type MailchimpSandbox,
   type MailchimpSandboxHost,
 } from '@tactful/mailchimp/testing';
-import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
+import { collectPageErrors, freePort, releaseChromium, screenshots, sharedChromium } from '../support/browser.js';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
 
-const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const ADMIN = 'owner-admin-browser-token-0123456789';
 const EMAIL = 'olga@example.com';
 const AUDIENCE = 'shopaud001';
@@ -111,9 +108,7 @@ async function seedShop(t: Tactful): Promise<void> {
       });
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: `${artifacts}${name}.png`, fullPage: true });
-}
+const shot = screenshots(() => page);
 
 /** How many pixels wider than the window each page is, at 390 and 1280 px (none is the goal). */
 async function overflow(paths: string[]): Promise<string[]> {
@@ -152,7 +147,6 @@ async function post(path: string, form: Record<string, string>): Promise<Respons
 }
 
 beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
   mailchimp = createMailchimpSandbox({
     audiences: [
       { id: 'otheraud01', name: 'Old newsletter', doubleOptIn: false },

@@ -3,8 +3,11 @@
  * installs) driven by playwright-core, and page errors collected so a test fails on any script error, CSP
  * violation or failed load — except a 401, which the sign-in flows answer on purpose.
  */
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { beforeEach } from 'vitest';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -62,4 +65,31 @@ export function collectPageErrors(page: Page, errors: string[]): void {
   page.on('console', (m) => {
     if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push(m.text());
   });
+}
+
+/** Where browser tests put their screenshots (git ignores it). */
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+
+/**
+ * A browser file's screenshots, in test-artifacts/: the page a failed test left, always (named after the test),
+ * and the walk's named steps (`shot(name)`) when `TACTFUL_TEST_SCREENSHOTS=1`. A full-page screenshot costs
+ * ~0.35 CPU-second of chromium on the two-core machine kind, and the walks take thirty; nothing asserts on them,
+ * they are for a person to look at (`npm run screenshots` makes the README's).
+ */
+export function screenshots(currentPage: () => Page | undefined): (name: string) => Promise<void> {
+  const save = async (name: string) => {
+    const page = currentPage();
+    if (!page || page.isClosed()) return;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+  };
+  beforeEach(({ onTestFailed, task }) => {
+    onTestFailed(async () => {
+      const name = task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
+      await save(`failed-${name}`).catch(() => undefined);
+    });
+  });
+  return async (name) => {
+    if (process.env.TACTFUL_TEST_SCREENSHOTS === '1') await save(name);
+  };
 }
