@@ -17,8 +17,10 @@ import { runDemoPipeline, startSandboxes, type DemoReport } from '../../packages
 import { reportLines } from '../../packages/app/src/commands/flows.js';
 import { assertReasonTextTrue, reasonTruth } from '../support/reasons.js';
 import { rawStore } from '@tactful/core/testing';
+import { worldStore } from '../support/world-store.js';
 
-const SHOP = 'e2e-campaign.myshopify.com';
+const world = worldStore('e2e-campaign');
+const SHOP = world.shop;
 const SENDER = {
   name: 'Groceries & Co',
   email: 'hello@groceries.example',
@@ -33,7 +35,7 @@ let server: RunningServer;
 let demo: DemoReport;
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await openStore({ url: world.url, secret: world.secret });
   tactful = await createTactful({ store, shop: SHOP });
   sandboxes = startSandboxes(SHOP, { customers: 2000 });
   demo = await runDemoPipeline(tactful, sandboxes, () => undefined, undefined, { campaign: false });

@@ -14,6 +14,7 @@ import { seededRandom } from '../random.js';
 import { statedReason } from '../recommend/recommender.js';
 import type { OrderRecord } from '../ports.js';
 import { groceriesPath } from '../../../../test/support/groceries.js';
+import { worldStore } from '../../../../test/support/world-store.js';
 
 const data = groceriesPath();
 const CUSTOMERS = 2000;
@@ -33,8 +34,9 @@ const isThin = (customer: string) => Number(/\d+/.exec(customer)![0]) >= CUSTOME
 const counts = { excludedProducts: 0, excludedCategories: 0, optIns: 0, declared: 0 };
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
-  tactful = await createTactful({ store, shop: 'oracle.myshopify.com', now: () => new Date(t0 + 40 * 86_400_000) });
+  const world = worldStore('oracle');
+  store = await openStore({ url: world.url, secret: world.secret });
+  tactful = await createTactful({ store, shop: world.shop, now: () => new Date(t0 + 40 * 86_400_000) });
   const catalogue = await readItemCatalog(`${data}/groceries_items.csv`);
   await tactful.products.upsert(
     catalogue.map((p) => ({ id: p.id, title: p.title, category: p.category, available: true })),
