@@ -1,16 +1,19 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
  * The program the child runs: PGlite in memory (initdb), the migrations through drizzle's migrator (the same
  * bookkeeping the parent's `migrate` reads), the data directory dumped as a tar, written to a temporary name and
- * renamed, so a reader never sees half an image and two processes making it at once both end with a whole one.
+ * renamed, so a reader never sees half an image and two processes making it at once both end with a whole one. The
+ * temporary file is made before initdb: a folder that cannot hold the image fails at once, not after seconds of it.
  * Plain JavaScript given to `node -e`: it runs the same from the sources (tests) and from the built package, and
  * needs no entry file of its own; modules are resolved from core's own location.
  */
 const CHILD = `
 const { createRequire } = require('node:module');
-const { mkdirSync, writeFileSync, renameSync, rmSync } = require('node:fs');
+const { mkdirSync, openSync, writeSync, closeSync, renameSync, rmSync } = require('node:fs');
 const { dirname } = require('node:path');
 const { randomBytes } = require('node:crypto');
 const [from, imagePath, migrationsFolder] = process.argv.slice(1);
@@ -19,17 +22,21 @@ const { PGlite } = load('@electric-sql/pglite');
 const { drizzle } = load('drizzle-orm/pglite');
 const { migrate } = load('drizzle-orm/pglite/migrator');
 (async () => {
-  const client = new PGlite();
-  await client.waitReady;
-  await migrate(drizzle({ client }), { migrationsFolder });
-  const image = new Uint8Array(await (await client.dumpDataDir('none')).arrayBuffer());
-  await client.close();
+  // The file first: a folder that cannot be made or written fails now, not after seconds of initdb.
   mkdirSync(dirname(imagePath), { recursive: true });
   const partial = imagePath + '.' + process.pid + '-' + randomBytes(4).toString('hex') + '.partial';
+  const fd = openSync(partial, 'wx');
   try {
-    writeFileSync(partial, image);
+    const client = new PGlite();
+    await client.waitReady;
+    await migrate(drizzle({ client }), { migrationsFolder });
+    const image = new Uint8Array(await (await client.dumpDataDir('none')).arrayBuffer());
+    await client.close();
+    for (let at = 0; at < image.length; ) at += writeSync(fd, image, at);
+    closeSync(fd);
     renameSync(partial, imagePath);
   } catch (error) {
+    try { closeSync(fd); } catch {}
     rmSync(partial, { force: true });
     throw error;
   }
@@ -61,15 +68,28 @@ export function makePgliteImage(imagePath: string, migrationsFolder: string): Pr
 
 const inFlight = new Map<string, Promise<MadeImage>>();
 
+function removePartials(imagePath: string, pid: number | undefined): void {
+  if (pid === undefined) return;
+  const prefix = `${basename(imagePath)}.${pid}-`;
+  try {
+    for (const name of readdirSync(dirname(imagePath)))
+      if (name.startsWith(prefix) && name.endsWith('.partial')) rmSync(join(dirname(imagePath), name), { force: true });
+  } catch {
+    // No folder: nothing was left.
+  }
+}
+
 function runChild(imagePath: string, migrationsFolder: string): Promise<MadeImage> {
   const from = fileURLToPath(import.meta.url);
   return new Promise((done) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       ['-e', CHILD, from, imagePath, migrationsFolder],
       { timeout: CHILD_TIMEOUT_MS, maxBuffer: 1 << 20, env: process.env },
       (error, _stdout, stderr) => {
         if (!error) return done({ made: true });
+        // A child stopped by the timeout leaves its temporary file; one that failed removed its own.
+        removePartials(imagePath, child.pid);
         const said = stderr.trim().split('\n').slice(-3).join(' ').trim();
         done({ made: false, reason: said || error.message });
       },
