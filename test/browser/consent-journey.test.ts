@@ -3,11 +3,12 @@
  * with both boxes, confirms, reads the preference centre, unsubscribes with one click; then the owner signs
  * in and sees each step on the dashboard and in the audit log. Screenshots: `screenshots` in test/support/browser.ts.
  */
+import { embeddedTestStore } from '@tactful/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { collectPageErrors, freePort, releaseChromium, screenshots, sharedChromium } from '../support/browser.js';
 import pino from 'pino';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
@@ -56,7 +57,7 @@ async function seedShop(t: Tactful): Promise<void> {
 const shot = screenshots(() => page);
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: 'browser-demo.myshopify.com' });
   await seedShop(tactful);
   const port = await freePort();
@@ -78,7 +79,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await releaseChromium(browser);
   await server?.close();
-  await store?.close();
 });
 
 describe('consent journey in a browser', () => {

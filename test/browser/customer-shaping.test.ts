@@ -5,13 +5,14 @@
  * owner's /admin/campaign?email=...), and — once the outbox has run — in both sandboxes: the Shopify
  * customer's fields and the Mailchimp member's merge fields. Screenshots: `screenshots` in test/support/browser.ts.
  */
+import { embeddedTestStore } from '@tactful/core/testing';
 import { readFileSync } from 'node:fs';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { collectPageErrors, freePort, releaseChromium, screenshots, sharedChromium } from '../support/browser.js';
 import pino from 'pino';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { createShopifyPlatform } from '@tactful/shopify';
 import { createShopifySandbox } from '@tactful/shopify/testing';
 import { createMailchimpProvider } from '@tactful/mailchimp';
@@ -107,7 +108,7 @@ async function deliverOutbox(): Promise<void> {
 beforeAll(async () => {
   msw = setupServer(...shopify.handlers, ...mailchimp.handlers);
   msw.listen({ onUnhandledRequest: 'bypass' });
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: shopify.shop });
   await seedShop(tactful);
   const port = await freePort();
@@ -131,7 +132,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await releaseChromium(browser);
   await server?.close();
-  await store?.close();
   msw?.close();
 });
 

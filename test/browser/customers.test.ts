@@ -5,11 +5,12 @@
  * pages, and erase with a typed confirmation. Every admin and customer page fits 390 px and 1280 px without
  * sideways scrolling. Screenshots: `screenshots` in test/support/browser.ts.
  */
+import { embeddedTestStore } from '@tactful/core/testing';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import pino from 'pino';
-import { createTactful, openStore, type OrderRecord, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type OrderRecord, type Store, type Tactful } from '@tactful/core';
 import { collectPageErrors, freePort, releaseChromium, screenshots, sharedChromium } from '../support/browser.js';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
@@ -115,7 +116,7 @@ async function overflow(): Promise<number> {
 }
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: 'customers-demo.myshopify.com' });
   await seedShop(tactful);
   subjectId = (await tactful.audit.subjectIdOf(EMAIL))!;
@@ -142,7 +143,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await releaseChromium(browser);
   await server?.close();
-  await store?.close();
 });
 
 describe('customers in a browser, as the owner', () => {

@@ -6,12 +6,13 @@
  * `shopify.idToken()` returns tokens signed like Shopify's (HS256, the app's client secret), living only
  * 3 seconds, so a navigation that reused an old token would be refused.
  */
+import { embeddedTestStore } from '@tactful/core/testing';
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
 import pino from 'pino';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
@@ -74,7 +75,7 @@ function letTokensExpire(): void {
 beforeAll(async () => {
   // Date only, still running with real time (see letTokensExpire); the files sharing this worker get it back in afterAll.
   vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: SHOP });
   const port = await freePort();
   const config = readServeConfig({
@@ -115,7 +116,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await releaseChromium(browser);
   await server?.close();
-  await store?.close();
   vi.useRealTimers();
 });
 

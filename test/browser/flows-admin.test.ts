@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import pino from 'pino';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
-import { createMemoryEmailProvider } from '@tactful/core/testing';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
+import { createMemoryEmailProvider, embeddedTestStore } from '@tactful/core/testing';
 import { collectPageErrors, freePort, releaseChromium, sharedChromium } from '../support/browser.js';
 import { teaAndCoffeeHistory } from '../support/flow-shop.js';
 import { createApp } from '../../packages/app/src/server/app.js';
@@ -52,7 +52,7 @@ async function seed(t: Tactful): Promise<void> {
 }
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: SHOP });
   await seed(tactful);
   const port = await freePort();
@@ -76,7 +76,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await releaseChromium(browser);
   await server?.close();
-  await store?.close();
 });
 
 describe('the Flows page', () => {

@@ -5,10 +5,11 @@
  * segment with the form and its live count, keep a product out of recommendations from the explorer. Every page
  * touched is checked for sideways scrolling at 390 and 1280 px. Screenshots: `screenshots` in test/support/browser.ts.
  */
+import { embeddedTestStore } from '@tactful/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import pino from 'pino';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import {
   createMailchimpSandbox,
   serveMailchimpSandbox,
@@ -154,7 +155,7 @@ beforeAll(async () => {
     ],
   });
   mailchimpHost = await serveMailchimpSandbox(mailchimp);
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: 'owner-browser.myshopify.com' });
   const port = await freePort();
   picture = (title) => `http://127.0.0.1:${port}/demo/product-image.svg?title=${encodeURIComponent(title)}`;
@@ -182,7 +183,6 @@ afterAll(async () => {
   await releaseChromium(browser);
   await server?.close();
   await mailchimpHost?.close();
-  await store?.close();
 });
 
 describe('the owner runs the admin alone', () => {

@@ -9,8 +9,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
-import { rawStore } from '@tactful/core/testing';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
+import { rawStore, embeddedTestStore } from '@tactful/core/testing';
 import { createApp, readServeConfig, startServer, type RunningServer } from '@tactful/app';
 import { createMailchimpProvider } from '@tactful/mailchimp';
 import {
@@ -55,7 +55,7 @@ beforeAll(async () => {
     audienceId: AUDIENCE,
     baseUrl: mailchimpHost.baseUrl,
   });
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: SHOP, now: () => now });
   await tactful.settings.update({ sender: SENDER });
 
@@ -124,7 +124,6 @@ afterAll(async () => {
   await workers?.stop();
   await server?.close();
   await mailchimpHost?.close();
-  await store?.close();
 });
 
 /** POSTs a webhook to the app as Shopify does: the raw body, HMAC-SHA256 of it with the app's secret, base64. */

@@ -6,7 +6,7 @@
 import { setupServer } from 'msw/node';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTactful, isTactfulError, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, isTactfulError, type Store, type Tactful } from '@tactful/core';
 import { createShopifyPlatform } from '@tactful/shopify';
 import { createShopifySandbox, type ShopifySandbox } from '@tactful/shopify/testing';
 import { createMailchimpProvider } from '@tactful/mailchimp';
@@ -14,7 +14,7 @@ import { createMailchimpSandbox, type MailchimpSandbox } from '@tactful/mailchim
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
-import { rawStore } from '@tactful/core/testing';
+import { rawStore, embeddedTestStore } from '@tactful/core/testing';
 
 const SHOP = 'e2e-identity.myshopify.com';
 const AUDIENCE = 'identityaud1';
@@ -64,7 +64,7 @@ beforeAll(async () => {
   });
   msw = setupServer(...shopify.handlers, ...mailchimp.handlers);
   msw.listen({ onUnhandledRequest: 'bypass' });
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: SHOP, now });
   const platform = createShopifyPlatform({
     shop: shopify.shop,
@@ -92,7 +92,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   msw?.close();
-  await store?.close();
 });
 
 beforeEach(() => {

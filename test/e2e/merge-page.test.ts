@@ -3,10 +3,11 @@
  * confirms, and the merge is done (audited); bad input is refused with a clear message and nothing changed.
  * The page fits a phone (390 px) and a desk (1280 px) without sideways scrolling.
  */
+import { embeddedTestStore } from '@tactful/core/testing';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
@@ -61,7 +62,7 @@ async function preview(keep: string, other: string) {
 }
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: SHOP });
   await person(HOME, 'home');
   await person(WORK, 'work');
@@ -97,7 +98,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await releaseChromium(browser);
   await server?.close();
-  await store?.close();
 });
 
 describe('the admin merge page', () => {

@@ -5,8 +5,8 @@
  * never went out — and the oracle names each one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
-import { rawStore, uniqueShop } from '@tactful/core/testing';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
+import { rawStore, uniqueShop, embeddedTestStore } from '@tactful/core/testing';
 import { createMailchimpProvider } from '@tactful/mailchimp';
 import {
   createMailchimpSandbox,
@@ -50,7 +50,7 @@ beforeAll(async () => {
   for (const email of people) sandbox.seedMember(email, 'subscribed');
   journey = sandbox.journeys.create('After your order');
   host = await serveMailchimpSandbox(sandbox);
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: uniqueShop('floworacle'), now: () => now });
   await tactful.contact.setPolicy({ quietHours: null });
   await tactful.settings.update({ sender: { name: 'Tea Co', email: 'hi@tea.example', postalAddress: '1 Leaf Lane' } });
@@ -83,7 +83,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.close();
-  await store?.close();
 });
 
 /** What a broken flow would do: trigger the journey step for `email` through Mailchimp's API. */

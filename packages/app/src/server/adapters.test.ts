@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { createTactful, openStore, type Store } from '@tactful/core';
+import { createTactful, type Store } from '@tactful/core';
 import { signShopifyBody } from '@tactful/shopify';
 import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
 import { startServer, type RunningServer } from './start.js';
-import { rawStore } from '@tactful/core/testing';
+import { rawStore, embeddedTestStore } from '@tactful/core/testing';
 
 const MC_SECRET = 'mailchimp-webhook-secret-0123456789abcdef';
 const SHOPIFY_SECRET = 'shopify-client-secret';
@@ -14,7 +14,7 @@ let server: RunningServer;
 const logLines: string[] = [];
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   const tactful = await createTactful({ store, shop: 'adapters.myshopify.com' });
   const config = readServeConfig({
     TACTFUL_ADMIN_TOKEN: 'adapter-test-admin-token-0123',
@@ -28,7 +28,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await store?.close();
 });
 
 describe('mounted adapters', () => {
@@ -72,7 +71,7 @@ describe('mounted adapters', () => {
     });
     expect(ok.status).toBe(200);
     const [row] = await rawStore(store).query<{ n: number }>(
-      "select count(*)::int as n from inbox where system = 'shopify'",
+      "select count(*)::int as n from inbox where shop_id = 'adapters.myshopify.com' and system = 'shopify'",
     );
     expect(row!.n).toBe(1);
   });

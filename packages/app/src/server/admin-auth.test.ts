@@ -1,7 +1,8 @@
+import { embeddedTestStore } from '@tactful/core/testing';
 import { createHmac, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { withIdToken } from './admin-auth.js';
 import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
@@ -42,7 +43,7 @@ const logLines: string[] = [];
 const captured = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: SHOP });
   const base = { TACTFUL_ADMIN_TOKEN: ADMIN_TOKEN, TACTFUL_SHOP: SHOP };
   const config = readServeConfig({
@@ -62,7 +63,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await embedded?.close();
   await standalone?.close();
-  await store?.close();
 });
 
 const admin = (server: RunningServer, token: string, path = '/admin') =>

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
 import { memoryMailbox } from './mail.js';
 import { startServer, type RunningServer } from './start.js';
-import { rawStore } from '@tactful/core/testing';
+import { rawStore, embeddedTestStore } from '@tactful/core/testing';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 let store: Store;
@@ -15,7 +15,7 @@ const mailbox = memoryMailbox();
 const logLines: string[] = [];
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: 'test-shop.myshopify.com' });
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
   const config = readServeConfig({
@@ -29,7 +29,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await store?.close();
 });
 
 /** The path and query of a link from an email (whose host is PUBLIC_URL), on the test server. */
@@ -436,7 +435,8 @@ describe('admin', () => {
     const requested = data.funnel.datasets[0].data.reduce((a: number, b: number) => a + b, 0);
     const confirmed = data.funnel.datasets[1].data.reduce((a: number, b: number) => a + b, 0);
     const [counts] = await rawStore(store).query<{ r: number; c: number }>(
-      "select count(*) filter (where action = 'consent.opt_in_requested')::int as r, count(*) filter (where action = 'consent.opt_in_confirmed')::int as c from audit_log",
+      "select count(*) filter (where action = 'consent.opt_in_requested')::int as r, count(*) filter (where action = 'consent.opt_in_confirmed')::int as c from audit_log where shop_id = $1",
+      [tactful.shopId],
     );
     expect(requested).toBe(counts!.r);
     expect(confirmed).toBe(counts!.c);
@@ -462,13 +462,20 @@ describe('admin', () => {
     expect(await verify.text()).toContain('Both chains are intact');
     // A row changed behind Tactful's back is found; then it is put back.
     const [row] = await rawStore(store).query<{ seq: number }>(
-      "select min(seq)::int as seq from audit_log where action = 'consent.unsubscribed'",
+      "select min(seq)::int as seq from audit_log where shop_id = $1 and action = 'consent.unsubscribed'",
+      [tactful.shopId],
     );
-    await rawStore(store).query("update audit_log set action = 'consent.recorded' where seq = $1", [row!.seq]);
+    await rawStore(store).query("update audit_log set action = 'consent.recorded' where shop_id = $1 and seq = $2", [
+      tactful.shopId,
+      row!.seq,
+    ]);
     const broken = await fetch(`${server.url}/admin/audit/verify`, { headers: auth });
     expect(broken.status).toBe(409);
     expect(await broken.text()).toContain('A chain is broken');
-    await rawStore(store).query("update audit_log set action = 'consent.unsubscribed' where seq = $1", [row!.seq]);
+    await rawStore(store).query(
+      "update audit_log set action = 'consent.unsubscribed' where shop_id = $1 and seq = $2",
+      [tactful.shopId, row!.seq],
+    );
     expect((await fetch(`${server.url}/admin/audit/verify`, { headers: auth })).status).toBe(200);
   });
 

@@ -2,10 +2,11 @@
  * The customer page's actions over HTTP, with Mailchimp connected (its sandbox, through the real client): a test
  * email goes through Mailchimp's own "send a test" to the owner, and bad input on each form changes nothing.
  */
+import { embeddedTestStore } from '@tactful/core/testing';
 import { setupServer } from 'msw/node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, openStore, type OrderRecord, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type OrderRecord, type Store, type Tactful } from '@tactful/core';
 import { createMailchimpProvider } from '@tactful/mailchimp';
 import { createMailchimpSandbox, loadSpecValidator } from '@tactful/mailchimp/testing';
 import { createApp } from './app.js';
@@ -28,7 +29,7 @@ let ada: string;
 beforeAll(async () => {
   loadSpecValidator();
   mocks.listen({ onUnhandledRequest: 'bypass' });
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: 'customer-actions.myshopify.com' });
   await tactful.settings.update({
     requireDoubleOptIn: false,
@@ -83,7 +84,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await store?.close();
   mocks.close();
 });
 

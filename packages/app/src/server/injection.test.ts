@@ -1,6 +1,7 @@
+import { embeddedTestStore } from '@tactful/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
 import { memoryMailbox } from './mail.js';
@@ -16,7 +17,7 @@ const mailbox = memoryMailbox();
 const auth = { authorization: `Bearer ${ADMIN}` };
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: 'inject.myshopify.com' });
   await tactful.purposes.define({
     key: 'newsletter',
@@ -68,7 +69,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await store?.close();
 });
 
 function expectInert(page: string): void {

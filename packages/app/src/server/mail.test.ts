@@ -1,8 +1,9 @@
+import { embeddedTestStore } from '@tactful/core/testing';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTactful, isTactfulError, openStore, type Store } from '@tactful/core';
+import { createTactful, isTactfulError, type Store } from '@tactful/core';
 import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
 import { smtpMailer } from './mail.js';
@@ -156,7 +157,7 @@ describe('the app outside demo mode sends its own emails through SMTP', () => {
   let server: RunningServer;
   beforeAll(async () => {
     const port = await smtp.start();
-    store = await openStore({ url: 'memory://' });
+    store = await embeddedTestStore();
     const tactful = await createTactful({ store, shop: 'smtp-test.myshopify.com' });
     const config = readServeConfig({
       TACTFUL_ADMIN_TOKEN: 'smtp-test-admin-token-0123456789',
@@ -172,7 +173,6 @@ describe('the app outside demo mode sends its own emails through SMTP', () => {
   });
   afterAll(async () => {
     await server?.close();
-    await store?.close();
     await smtp.stop();
   });
 

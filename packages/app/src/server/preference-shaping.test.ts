@@ -1,7 +1,8 @@
 /** The preference centre's shaping forms over HTTP: corrections, "not this", sensitive opt-ins, and their bad input. */
+import { embeddedTestStore } from '@tactful/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { createTactful, openStore, type Store, type Tactful } from '@tactful/core';
+import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { createApp } from './app.js';
 import { readServeConfig } from './config.js';
 import { startServer, type RunningServer } from './start.js';
@@ -13,7 +14,7 @@ let server: RunningServer;
 let token: string;
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
+  store = await embeddedTestStore();
   tactful = await createTactful({ store, shop: 'shaping-http.myshopify.com' });
   await tactful.products.upsert([
     { id: 'tea', title: 'Green tea', category: 'Tea', available: true },
@@ -62,7 +63,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await store?.close();
 });
 
 const post = (path: string, values: Record<string, string | string[]>) => {

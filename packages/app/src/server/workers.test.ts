@@ -1,14 +1,12 @@
-import { createTactful, openStore, type Store } from '@tactful/core';
+import { embeddedTestStore } from '@tactful/core/testing';
+import { createTactful, type Store } from '@tactful/core';
 import pino from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { startWorkers } from './workers.js';
 
 let store: Store;
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
-});
-afterAll(async () => {
-  await store.close();
+  store = await embeddedTestStore();
 });
 
 it('workers - a webhook delivery acknowledged by a route is processed shortly after, without anyone waiting on it', async () => {

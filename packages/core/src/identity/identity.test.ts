@@ -8,11 +8,12 @@
  * system but the one that reported it, and the last one each is told is the person's address now.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTactful, type Tactful } from '../engine.js';
 import { isTactfulError } from '../errors/tactful-error.js';
 import type { InboundEvent } from '../ports.js';
-import { openStore, type Store, rawStore } from '../store/open.js';
+import { type Store, rawStore } from '../store/open.js';
+import { embeddedTestStore } from '../testing/harness.js';
 
 const PEOPLE = 3;
 const ADDRESSES = 5;
@@ -64,10 +65,7 @@ let store: Store;
 let runs = 0;
 
 beforeAll(async () => {
-  store = await openStore({ url: 'memory://' });
-});
-afterAll(async () => {
-  await store?.close();
+  store = await embeddedTestStore();
 });
 
 interface World {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { openStore, type Store } from '../store/open.js';
-import { storeTargets, type StoreTarget } from './stores.js';
+import { embeddedTarget, storeTargets, type StoreTarget } from './stores.js';
 
 /** The embedded store every suite of this process shares (see `describeEachStore`), kept across test files. */
 const sharedEmbedded = Symbol.for('tactful.testing.sharedEmbeddedStore');
@@ -22,6 +22,14 @@ function embeddedStore(target: StoreTarget): Promise<Store> {
     stores.set(target.secret, store);
   }
   return store;
+}
+
+/**
+ * The embedded (`memory://`) store of this process that every store suite shares (`describeEachStore`), for a test
+ * file that runs on PGlite only. Never close it; work in a shop no other file uses.
+ */
+export function embeddedTestStore(): Promise<Store> {
+  return embeddedStore(embeddedTarget);
 }
 
 /**

@@ -3,7 +3,7 @@
 export * from './runtime.js';
 export { storeTargets, uniqueShop } from './stores.js';
 export type { StoreTarget } from './stores.js';
-export { describeEachStore } from './harness.js';
+export { describeEachStore, embeddedTestStore } from './harness.js';
 /** Where `memory://` keeps its folders (/dev/shm when it is a tmpfs with room): a suite can put its own there. */
 export { throwawayBase } from '../store/throwaway-folder.js';
 export { describeEmailProvider } from './email-provider-suite.js';

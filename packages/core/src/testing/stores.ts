@@ -15,8 +15,11 @@ export interface StoreTarget {
 
 const testSecret = randomBytes(32).toString('hex');
 
+/** The embedded target, always run. */
+export const embeddedTarget: StoreTarget = { name: 'pglite', url: 'memory://', secret: testSecret };
+
 export function storeTargets(env: Record<string, string | undefined> = process.env): StoreTarget[] {
-  const targets: StoreTarget[] = [{ name: 'pglite', url: 'memory://', secret: testSecret }];
+  const targets: StoreTarget[] = [embeddedTarget];
   const url = env.DATABASE_URL;
   if (url) targets.push({ name: 'postgres', url, secret: testSecret });
   else {
