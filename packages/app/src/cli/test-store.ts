@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { uniqueShop } from '@tactful/core/testing';
 
 /** Where a CLI command test keeps the data its commands read and write. */
 export interface CommandTestStore {
@@ -33,8 +34,15 @@ export function commandTestStore(prefix: string): CommandTestStore {
   const url = process.env.DATABASE_URL;
   if (url) {
     const secret = randomBytes(32).toString('hex');
-    const shop = `${prefix}-${randomBytes(6).toString('hex')}.myshopify.com`;
-    return { db: url, shop, env: { TACTFUL_SECRET: secret }, secret, kind: 'postgres', dir, remove };
+    return {
+      db: url,
+      shop: uniqueShop(prefix),
+      env: { TACTFUL_SECRET: secret },
+      secret,
+      kind: 'postgres',
+      dir,
+      remove,
+    };
   }
   return {
     db: join(dir, 'db'),
