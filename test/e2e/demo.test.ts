@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../../packages/app/src/cli/capture.js';
 import type { CliIo } from '../../packages/app/src/cli/io.js';
 import { runCli } from '../../packages/app/src/cli/program.js';
-import { collectPageErrors, releaseChromium, sharedChromium } from '../support/browser.js';
+import { collectPageErrors, releaseChromium, sharedChromium, sidewaysOverflow } from '../support/browser.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tactful-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -229,16 +229,7 @@ describe('tactful demo: the dashboard stays up behind a one-time sign-in link', 
         (href) => new URL(href, base).href,
       );
       expect(nav.length).toBeGreaterThan(4);
-      const wide: string[] = [];
-      for (const width of [390, 1280]) {
-        await page.setViewportSize({ width, height: 860 });
-        for (const url of [...nav, `${base}/demo/mail`, preferences]) {
-          await page.goto(url);
-          const over = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
-          if (over > 0) wide.push(`${new URL(url).pathname} is ${over} px too wide at ${width} px`);
-        }
-      }
-      expect(wide).toEqual([]);
+      expect(await sidewaysOverflow(page, [...nav, `${base}/demo/mail`, preferences])).toEqual([]);
       await page.goto(`${base}/demo/mail`);
       const frame = page.frames().find((f) => f !== page.mainFrame())!;
       await frame.waitForLoadState('load');

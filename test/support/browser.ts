@@ -67,6 +67,48 @@ export function collectPageErrors(page: Page, errors: string[]): void {
   });
 }
 
+/** The widths every page must fit without scrolling sideways: a phone's and a desk's. */
+export const WIDTHS = [390, 1280] as const;
+
+/**
+ * Which of `urls` scroll sideways at the phone's or the desk's width, as lines (`/path is N px too wide at W px`),
+ * none when all fit. Each page is loaded once, at the phone's width, as a phone loads it; then the window is
+ * widened to the desk's and the page measured again three animation frames later, when media queries, layout,
+ * resize observers and what they schedule for the next frame (the charts' redraw) have followed the resize. A load costs the app a render and chromium a parse,
+ * layout and script run; the sweeps measured two widths with a load each. `atPhone` runs right after each load
+ * (a screenshot, a check of the page as a phone sees it).
+ */
+export async function sidewaysOverflow(
+  page: Page,
+  urls: readonly string[],
+  atPhone?: (url: string) => Promise<void>,
+): Promise<string[]> {
+  const wide: string[] = [];
+  for (const url of urls) {
+    for (const [i, width] of WIDTHS.entries()) {
+      await page.setViewportSize({ width, height: 860 });
+      if (i === 0) {
+        await page.goto(url);
+        await atPhone?.(url);
+      } else await page.evaluate(settled);
+      const over = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      if (over > 0) {
+        const { pathname, search } = new URL(page.url());
+        wide.push(`${pathname}${search} is ${over} px too wide at ${width} px`);
+      }
+    }
+  }
+  return wide;
+}
+
+/** Resolves after three animation frames: what a resize set off (layout, resize observers, their redraws) has run. */
+const settled = () =>
+  new Promise<void>((resolve) => {
+    const window = globalThis as unknown as { requestAnimationFrame(f: () => void): void };
+    const after = (frames: number) => window.requestAnimationFrame(() => (frames > 1 ? after(frames - 1) : resolve()));
+    after(3);
+  });
+
 /** Where browser tests put their screenshots (git ignores it). */
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
