@@ -211,32 +211,42 @@ async function openPglite(
 
 /**
  * Puts a migrated, empty database at `dataDir` from the image (pglite-image.ts), making the image first in a child
- * process when there is none. False when that cannot be done: then PGlite creates the database in this process
- * (initdb, ~800 MB at its peak), as it did before images, and `warn` says why.
+ * process when there is none. A damaged image is removed and made again in the child, once. False when none of
+ * that can be done: then PGlite creates the database in this process (initdb, ~800 MB at its peak), as it did
+ * before images, and `warn` says why.
  */
 async function createFromImage(dataDir: string, migrations: string, warn: (message: string) => void) {
   const imagePath = pgliteImagePath(migrations);
   if (!imagePath) return false;
-  if (!existsSync(imagePath)) {
-    const made = await makePgliteImage(imagePath, migrations);
-    if (!made.made) {
+  for (let remade = false; ; remade = true) {
+    if (!existsSync(imagePath)) {
+      const made = await makePgliteImage(imagePath, migrations);
+      if (!made.made) {
+        warn(
+          `Could not make the embedded database's image ${imagePath} in a child process (${made.reason}): creating the database in this process instead, which needs about 0.8 GB while it runs. Set ${PGLITE_IMAGES_ENV} to a folder this user can write to.`,
+        );
+        return false;
+      }
+    }
+    try {
+      unpackPgliteImage(imagePath, dataDir);
+      return true;
+    } catch (error) {
+      // Images are renamed into place whole, so a damaged one was damaged since: it is made again. (An error with
+      // a code is the file system's, about the data folder: the image is kept.)
+      const damaged = !(error as NodeJS.ErrnoException).code;
+      if (damaged) rmSync(imagePath, { force: true });
+      if (damaged && !remade) {
+        warn(
+          `The embedded database's image ${imagePath} was damaged (${(error as Error).message}): it was removed and is made again.`,
+        );
+        continue;
+      }
       warn(
-        `Could not make the embedded database's image ${imagePath} in a child process (${made.reason}): creating the database in this process instead, which needs about 0.8 GB while it runs. Set ${PGLITE_IMAGES_ENV} to a folder this user can write to.`,
+        `Could not unpack the embedded database's image ${imagePath} (${(error as Error).message}): creating the database in this process instead${damaged ? '; the damaged image was removed' : ''}.`,
       );
       return false;
     }
-  }
-  try {
-    unpackPgliteImage(imagePath, dataDir);
-    return true;
-  } catch (error) {
-    // Images are renamed into place whole, so a damaged one was damaged since: the next open makes it again.
-    // (An error with a code is the file system's, about the data folder: the image is kept.)
-    if (!(error as NodeJS.ErrnoException).code) rmSync(imagePath, { force: true });
-    warn(
-      `Could not unpack the embedded database's image ${imagePath} (${(error as Error).message}): creating the database in this process instead; a damaged image is removed and made again by the next new database.`,
-    );
-    return false;
   }
 }
 
