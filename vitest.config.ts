@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+import { suiteImages } from './test/support/pglite-image.js';
 import SlowestFirst from './test/support/slow-first.js';
 
 // Tests run against the TypeScript sources of every workspace package (the `source` export condition),
@@ -19,10 +19,11 @@ export default defineConfig({
     isolate: false,
     // Tests that start processes run the packages' build; this rebuilds first if a source is newer. Temporary
     // folders go on a tmpfs where there is one with room (test/support/tmpfs.ts).
-    globalSetup: ['test/support/built.ts', 'test/support/tmpfs.ts'],
+    globalSetup: ['test/support/built.ts', 'test/support/tmpfs.ts', 'test/support/pglite-image.ts'],
     // Fresh embedded databases load a migrated image instead of running initdb and the migrations each time
-    // (packages/core/src/store/pglite-image.ts); processes the tests spawn inherit it.
-    env: { TACTFUL_PGLITE_IMAGES: resolve('node_modules/.cache/tactful-pglite') },
+    // (packages/core/src/store/pglite-image.ts), made once before the workers start (test/support/pglite-image.ts);
+    // processes the tests spawn inherit it.
+    env: { TACTFUL_PGLITE_IMAGES: suiteImages },
     // Three workers on two cores: many files wait part of the time (processes they start, a browser, a vendor's
     // rate limit), and a third worker fills those gaps. Measured on the two-core machine kind: 307 s with two
     // workers, 275 s with three (the CPU was busy throughout in both).
