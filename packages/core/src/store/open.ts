@@ -307,7 +307,7 @@ function maskUrl(url: string): string {
 }
 
 /** The committed drizzle-kit migrations: `packages/core/drizzle`, from the sources or from dist. */
-function migrationsFolder(): string {
+export function migrationsFolder(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, 'drizzle');

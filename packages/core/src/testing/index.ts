@@ -1,7 +1,7 @@
 // @tactful/core/testing: what tests of other packages need — the published conformance suites and the
 // store targets. (vitest is a peer dependency of this entry only; `./runtime.js` runs without it.)
 export * from './runtime.js';
-export { storeTargets, uniqueShop } from './stores.js';
+export { preparePgliteImage, storeTargets, uniqueShop } from './stores.js';
 export type { StoreTarget } from './stores.js';
 export { describeEachStore, embeddedTestStore } from './harness.js';
 /** Where `memory://` keeps its folders (/dev/shm when it is a tmpfs with room): a suite can put its own there. */

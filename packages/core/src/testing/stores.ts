@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { makePgliteImage } from '../store/make-image.js';
+import { migrationsFolder } from '../store/open.js';
+import { PGLITE_IMAGES_ENV, pgliteImagePath } from '../store/pglite-image.js';
 
 /**
  * The databases a store suite runs on: embedded PGlite always, and a real PostgreSQL server when
@@ -35,4 +39,18 @@ export function storeTargets(env: Record<string, string | undefined> = process.e
 /** A shop id of its own for each test, so tests sharing one database never see each other's rows. */
 export function uniqueShop(prefix = 'test'): string {
   return `${prefix}-${randomBytes(6).toString('hex')}.myshopify.com`;
+}
+
+/**
+ * Makes the migrated PGlite image of core's migrations in `folder` (what a suite sets `TACTFUL_PGLITE_IMAGES` to)
+ * unless it is there, in a child process as a first new database would. A suite's global set-up calls it before
+ * its workers start: each would otherwise find no image at its first new database and make one, all at once.
+ * Not made (the reason given): each new database then makes it or creates itself, as without this.
+ */
+export async function preparePgliteImage(folder: string): Promise<{ made: boolean; reason?: string }> {
+  const migrations = migrationsFolder();
+  const image = pgliteImagePath(migrations, { [PGLITE_IMAGES_ENV]: folder });
+  if (!image) return { made: false, reason: "PGlite's version could not be read" };
+  if (existsSync(image)) return { made: true };
+  return makePgliteImage(image, migrations);
 }
