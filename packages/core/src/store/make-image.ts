@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,16 +57,62 @@ export type MadeImage = { made: true } | { made: false; reason: string };
  * back to creating the database itself when the child cannot run.
  */
 export function makePgliteImage(imagePath: string, migrationsFolder: string): Promise<MadeImage> {
-  // Stores opened at once in one process wait for one child instead of each running initdb beside the others.
+  // Stores opened at once in one process wait for one child instead of each running initdb beside the others;
+  // processes opening at once wait for the child of whichever started first (its `.partial` file).
   let making = inFlight.get(imagePath);
   if (!making) {
-    making = runChild(imagePath, migrationsFolder).finally(() => inFlight.delete(imagePath));
+    making = (async (): Promise<MadeImage> =>
+      (await madeElsewhere(imagePath)) ? { made: true } : runChild(imagePath, migrationsFolder))().finally(() =>
+      inFlight.delete(imagePath),
+    );
     inFlight.set(imagePath, making);
   }
   return making;
 }
 
 const inFlight = new Map<string, Promise<MadeImage>>();
+
+/** How often a process waiting for another process's image looks again. */
+const WAIT_POLL_MS = 100;
+
+/**
+ * Waits while another process's child makes this image: true once the image is there, false when no child is
+ * making it (any more). A child is making it while its `.partial` file (named with its pid, created before initdb)
+ * is there, younger than the child's timeout, and its process is alive: a leftover of a killed child, or a pid
+ * reused since, is waited for no longer than that timeout.
+ */
+async function madeElsewhere(imagePath: string): Promise<boolean> {
+  while (!existsSync(imagePath)) {
+    if (!makerAlive(imagePath)) return existsSync(imagePath);
+    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+  }
+  return true;
+}
+
+function makerAlive(imagePath: string): boolean {
+  const folder = dirname(imagePath);
+  const prefix = `${basename(imagePath)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0) continue;
+    try {
+      if (Date.now() - statSync(join(folder, name)).mtimeMs > CHILD_TIMEOUT_MS) continue;
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      // EPERM: alive, another user's. Anything else: gone (the process, or the file since the listing).
+      if ((error as NodeJS.ErrnoException).code === 'EPERM') return true;
+    }
+  }
+  return false;
+}
 
 function removePartials(imagePath: string, pid: number | undefined): void {
   if (pid === undefined) return;

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statfsSync,
   writeFileSync,
@@ -63,6 +64,10 @@ describe('a new embedded database', () => {
       const other = join(mkdtempSync(join(tmpdir(), 'tactful-new-db-')), 'db');
       const warnings: string[] = [];
       const warn = (message: string) => warnings.push(message);
+      // A temporary file left by a child that was killed (its process is gone): not waited for.
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+      const leftover = `${basename(pgliteImagePath(migrations)!)}.${gone}-0badc0de.partial`;
+      writeFileSync(join(images, leftover), '');
       const stores = await Promise.all([
         openStore({ url: folder, secret, warn }),
         openStore({ url: 'memory://', secret, warn }),
@@ -72,12 +77,56 @@ describe('a new embedded database', () => {
       for (const store of stores) await store.close();
       expect(warnings).toEqual([]);
       // One child made the image for all three (written to a temporary name and renamed): nothing half-written.
-      expect(readdirSync(images)).toEqual(imagesMade());
+      expect(readdirSync(images).sort()).toEqual([...imagesMade(), leftover].sort());
       expect(imagesMade()).toHaveLength(1);
       expect(existsSync(join(folder, 'PG_VERSION'))).toBe(true);
       const reopened = await openStore({ url: folder, secret });
       expect(await rawStore(reopened).query('SELECT key FROM kv')).toEqual([{ key: 'k' }]);
       await reopened.close();
+    },
+    SLOW,
+  );
+
+  it(
+    "another process's child making the image: a new database waits for it instead of making a second",
+    async () => {
+      const shared = before && pgliteImagePath(migrations, { [PGLITE_IMAGES_ENV]: before });
+      expect(shared && existsSync(shared), "the suite's image (test/support/pglite-image.ts)").toBeTruthy();
+      const image = pgliteImagePath(migrations)!;
+      // The other process's child, as it is while initdb runs: alive, its temporary file beside the image.
+      const maker = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' });
+      const partial = `${image}.${maker.pid}-cafe0001.partial`;
+      writeFileSync(partial, '');
+      const seen = new Set<string>();
+      const watch = setInterval(() => {
+        for (const name of readdirSync(images)) if (name.endsWith('.partial')) seen.add(name);
+      }, 20);
+      try {
+        const warnings: string[] = [];
+        let openedAt = 0;
+        const opening = openStore({ url: 'memory://', secret, warn: (message) => warnings.push(message) }).then(
+          (store) => {
+            openedAt = performance.now();
+            return store;
+          },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        // The child finishes: its image renamed into place, its temporary file gone.
+        copyFileSync(shared as string, `${partial}.done`);
+        renameSync(`${partial}.done`, image);
+        rmSync(partial);
+        const finishedAt = performance.now();
+        const store = await opening;
+        await expectMigratedAndUsable(store);
+        await store.close();
+        expect(openedAt).toBeGreaterThan(finishedAt);
+        expect(warnings).toEqual([]);
+        // No child of this process made an image of its own.
+        expect([...seen]).toEqual([basename(partial)]);
+      } finally {
+        clearInterval(watch);
+        maker.kill('SIGKILL');
+      }
     },
     SLOW,
   );
