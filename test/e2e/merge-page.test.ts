@@ -11,7 +11,7 @@ import { createTactful, type Store, type Tactful } from '@tactful/core';
 import { createApp } from '../../packages/app/src/server/app.js';
 import { readServeConfig } from '../../packages/app/src/server/config.js';
 import { startServer, type RunningServer } from '../../packages/app/src/server/start.js';
-import { collectPageErrors, releaseChromium, sharedChromium } from '../support/browser.js';
+import { collectPageErrors, releaseChromium, sharedChromium, sidewaysOverflowHere } from '../support/browser.js';
 
 const SHOP = 'e2e-merge-page.myshopify.com';
 const ADMIN = 'e2e-merge-page-admin-token-0123456789';
@@ -41,16 +41,6 @@ async function merges(): Promise<number> {
   let n = 0;
   for await (const chunk of tactful.audit.export('jsonl')) n += chunk.split('"subject.merged"').length - 1;
   return n;
-}
-
-async function overflow(): Promise<string[]> {
-  const wide: string[] = [];
-  for (const width of [390, 1280]) {
-    await page.setViewportSize({ width, height: 860 });
-    const over = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
-    if (over > 0) wide.push(`${new URL(page.url()).pathname} is ${over} px too wide at ${width} px`);
-  }
-  return wide;
 }
 
 async function preview(keep: string, other: string) {
@@ -107,9 +97,9 @@ describe('the admin merge page', () => {
       '/admin/merge',
     );
     await page.goto(`${server.url}/admin/merge`);
-    expect(await overflow()).toEqual([]);
+    expect(await sidewaysOverflowHere(page)).toEqual([]);
     await preview(HOME, WORK);
-    expect(await overflow()).toEqual([]);
+    expect(await sidewaysOverflowHere(page)).toEqual([]);
     const text = await page.textContent('main');
     // Both people, with their consents, orders and attributes, and what the merge keeps.
     expect(text).toContain(HOME);
@@ -147,7 +137,7 @@ describe('the admin merge page', () => {
     await page.click('#merge-result button[type="submit"]');
     await page.waitForLoadState('load');
     expect(await page.textContent('[role="status"]')).toContain('Merged.');
-    expect(await overflow()).toEqual([]);
+    expect(await sidewaysOverflowHere(page)).toEqual([]);
     expect(await merges()).toBe(1);
     let audit = '';
     for await (const chunk of tactful.audit.export('jsonl')) audit += chunk;

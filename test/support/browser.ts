@@ -72,11 +72,10 @@ export const WIDTHS = [390, 1280] as const;
 
 /**
  * Which of `urls` scroll sideways at the phone's or the desk's width, as lines (`/path is N px too wide at W px`),
- * none when all fit. Each page is loaded once, at the phone's width, as a phone loads it; then the window is
- * widened to the desk's and the page measured again three animation frames later, when media queries, layout,
- * resize observers and what they schedule for the next frame (the charts' redraw) have followed the resize. A load costs the app a render and chromium a parse,
- * layout and script run; the sweeps measured two widths with a load each. `atPhone` runs right after each load
- * (a screenshot, a check of the page as a phone sees it).
+ * none when all fit. Each page is loaded once, at the phone's width, as a phone loads it, then measured at each
+ * width (`sidewaysOverflowHere`). A load costs the app a render and chromium a parse, layout and script run; the
+ * sweeps measured two widths with a load each. `atPhone` runs right after each load (a screenshot, a check of
+ * the page as a phone sees it).
  */
 export async function sidewaysOverflow(
   page: Page,
@@ -85,17 +84,28 @@ export async function sidewaysOverflow(
 ): Promise<string[]> {
   const wide: string[] = [];
   for (const url of urls) {
-    for (const [i, width] of WIDTHS.entries()) {
-      await page.setViewportSize({ width, height: 860 });
-      if (i === 0) {
-        await page.goto(url);
-        await atPhone?.(url);
-      } else await page.evaluate(settled);
-      const over = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
-      if (over > 0) {
-        const { pathname, search } = new URL(page.url());
-        wide.push(`${pathname}${search} is ${over} px too wide at ${width} px`);
-      }
+    await page.setViewportSize({ width: WIDTHS[0], height: 860 });
+    await page.goto(url);
+    await atPhone?.(url);
+    for (const line of await sidewaysOverflowHere(page)) wide.push(line);
+  }
+  return wide;
+}
+
+/**
+ * The page as it is, measured at each width: the window resized, then three animation frames later, when media
+ * queries, layout, resize observers and what they schedule for the next frame (the charts' redraw) have followed
+ * the resize. Lines as `sidewaysOverflow` gives them.
+ */
+export async function sidewaysOverflowHere(page: Page): Promise<string[]> {
+  const wide: string[] = [];
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: 860 });
+    await page.evaluate(settled);
+    const over = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+    if (over > 0) {
+      const { pathname, search } = new URL(page.url());
+      wide.push(`${pathname}${search} is ${over} px too wide at ${width} px`);
     }
   }
   return wide;

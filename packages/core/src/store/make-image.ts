@@ -90,20 +90,9 @@ async function madeElsewhere(imagePath: string): Promise<boolean> {
 }
 
 function makerAlive(imagePath: string): boolean {
-  const folder = dirname(imagePath);
-  const prefix = `${basename(imagePath)}.`;
-  let names: string[];
-  try {
-    names = readdirSync(folder);
-  } catch {
-    return false;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
-    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0) continue;
+  for (const { path, pid } of partials(imagePath)) {
     try {
-      if (Date.now() - statSync(join(folder, name)).mtimeMs > CHILD_TIMEOUT_MS) continue;
+      if (Date.now() - statSync(path).mtimeMs > CHILD_TIMEOUT_MS) continue;
       process.kill(pid, 0);
       return true;
     } catch (error) {
@@ -115,14 +104,26 @@ function makerAlive(imagePath: string): boolean {
 }
 
 function removePartials(imagePath: string, pid: number | undefined): void {
-  if (pid === undefined) return;
-  const prefix = `${basename(imagePath)}.${pid}-`;
+  for (const partial of partials(imagePath)) if (partial.pid === pid) rmSync(partial.path, { force: true });
+}
+
+/** The temporary files of children making this image (`<image>.<child pid>-<random>.partial`); none without a folder. */
+function partials(imagePath: string): Array<{ path: string; pid: number }> {
+  const folder = dirname(imagePath);
+  const prefix = `${basename(imagePath)}.`;
+  let names: string[];
   try {
-    for (const name of readdirSync(dirname(imagePath)))
-      if (name.startsWith(prefix) && name.endsWith('.partial')) rmSync(join(dirname(imagePath), name), { force: true });
+    names = readdirSync(folder);
   } catch {
-    // No folder: nothing was left.
+    return [];
   }
+  const found: Array<{ path: string; pid: number }> = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (Number.isSafeInteger(pid) && pid > 0) found.push({ path: join(folder, name), pid });
+  }
+  return found;
 }
 
 function runChild(imagePath: string, migrationsFolder: string): Promise<MadeImage> {
