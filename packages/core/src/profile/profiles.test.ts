@@ -5,7 +5,9 @@ import type { OrderRecord } from '../ports.js';
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { ageAt } from './ages.js';
-import { rawStore } from '../store/open.js';
+import { rawStore, rows } from '../store/open.js';
+import { rfmRescoreStatements } from './rfm.js';
+import { sql, TransactionRollbackError } from 'drizzle-orm';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
@@ -246,6 +248,49 @@ describeEachStore('profiles', (getStore) => {
     for (let i = 0; i < 10; i++) scores.push((await t.profiles.show(`c${i}@example.com`)).profile!.rfm!.recency);
     expect(scores).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
     expect(report.labels.reduce((s, l) => s + l.customers, 0)).toBe(10);
+  });
+
+  it('rfm - a new shop is scored in one pass over its profiles, whatever the statistics say', async () => {
+    const shop = uniqueShop('rfm');
+    const t = await createTactful({ store: getStore(), shop, now: () => at(30) });
+    const customers = 300;
+    const events = [];
+    const orders: OrderRecord[] = [];
+    for (let i = 0; i < customers; i++) {
+      const email = `r${i}@example.com`;
+      events.push(grant(email, 'personalization', 'granted', `rg${i}`, 0));
+      for (let k = 0; k <= i % 4; k++)
+        orders.push(order(`ro${i}-${k}`, email, ['tea'], 1 + ((i * 7 + k) % 20), `${i % 50}.00`));
+    }
+    await t.consent.recordBatch(events);
+    await t.orders.ingest(orders, 'shopify');
+    // The plan of the statements `rescoreProfiles` runs, executed: each node once. A nested loop ran the window
+    // functions again for every profile (loops = the shop's size) when the planner took the shop for one row.
+    const loops: Array<{ node: string; loops: number }> = [];
+    const visit = (node: Record<string, unknown>) => {
+      loops.push({ node: String(node['Node Type']), loops: Number(node['Actual Loops']) });
+      for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) visit(child);
+    };
+    // In a transaction rolled back at the end: EXPLAIN ANALYZE runs the update.
+    await rawStore(getStore())
+      .db.transaction(async (tx) => {
+        const [set, update] = rfmRescoreStatements(shop);
+        await tx.execute(set!);
+        const [row] = await rows<{ 'QUERY PLAN': string | Array<{ Plan: Record<string, unknown> }> }>(
+          tx,
+          sql`explain (analyze, format json) ${update}`,
+        );
+        const plan = row!['QUERY PLAN'];
+        visit((typeof plan === 'string' ? JSON.parse(plan) : plan)[0]!.Plan);
+        tx.rollback();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof TransactionRollbackError)) throw error;
+      });
+    expect(loops.length).toBeGreaterThan(3);
+    expect(loops.filter((n) => n.loops > 1)).toEqual([]);
+    const report = await t.segments.rfm();
+    expect(report.customers).toBe(customers);
   });
 
   it('age - whole years from the birth date, recomputed once a birthday passes', async () => {
