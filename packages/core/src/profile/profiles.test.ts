@@ -6,7 +6,7 @@ import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { ageAt } from './ages.js';
 import { rawStore, rows } from '../store/open.js';
-import { rfmRescoreStatements } from './rfm.js';
+import { rfmRescoreStatements, withHashJoins } from './rfm.js';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
@@ -274,11 +274,12 @@ describeEachStore('profiles', (getStore) => {
     // In a transaction rolled back at the end: EXPLAIN ANALYZE runs the update.
     await rawStore(getStore())
       .db.transaction(async (tx) => {
-        const [set, update] = rfmRescoreStatements(shop);
-        await tx.execute(set!);
-        const [row] = await rows<{ 'QUERY PLAN': string | Array<{ Plan: Record<string, unknown> }> }>(
-          tx,
-          sql`explain (analyze, format json) ${update}`,
+        const { score } = rfmRescoreStatements(shop);
+        const [row] = await withHashJoins(tx, () =>
+          rows<{ 'QUERY PLAN': string | Array<{ Plan: Record<string, unknown> }> }>(
+            tx,
+            sql`explain (analyze, format json) ${score}`,
+          ),
         );
         const plan = row!['QUERY PLAN'];
         visit((typeof plan === 'string' ? JSON.parse(plan) : plan)[0]!.Plan);
@@ -291,6 +292,24 @@ describeEachStore('profiles', (getStore) => {
     expect(loops.filter((n) => n.loops > 1)).toEqual([]);
     const report = await t.segments.rfm();
     expect(report.customers).toBe(customers);
+  });
+
+  it('rfm - the hash joins of the rescore end with it: a transaction it runs inside plans as before', async () => {
+    const setting = async (db: Parameters<typeof rows>[0]) =>
+      (await rows<{ s: string }>(db, sql`select current_setting('enable_nestloop') as s`))[0]!.s;
+    await rawStore(getStore())
+      .db.transaction(async (outer) => {
+        expect(await setting(outer)).toBe('on');
+        // rescoreProfiles' own transaction is a savepoint of the caller's: a SET LOCAL would outlive it.
+        await outer.transaction(async (inner) => {
+          await withHashJoins(inner, async () => expect(await setting(inner)).toBe('off'));
+        });
+        expect(await setting(outer)).toBe('on');
+        outer.rollback();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof TransactionRollbackError)) throw error;
+      });
   });
 
   it('age - whole years from the birth date, recomputed once a birthday passes', async () => {

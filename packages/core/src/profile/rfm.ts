@@ -30,23 +30,16 @@ export type RfmLabel = (typeof rfmLabels)[number]['label'];
 const RFM_KEY = 'profiles.rfm_scored_at';
 
 /**
- * The statements `rescoreProfiles` runs, in order, in one transaction: every profile's R, F and M quintile (1–5
- * among the shop's profiles with at least one order; ties share the lower score) and label, then the scores of
- * profiles without orders cleared.
- *
- * The update touches every scored profile of the shop, so it joins the scores to the profiles by hash, never by
- * nested loop: for a shop the planner's statistics have not seen yet (a new shop on a shared database, or any
- * shop right after its import, before ANALYZE), PostgreSQL estimated the shop at one row, chose a nested loop
- * and computed the window functions again for each profile: 0.83 s for 741 customers on the suite's database,
- * quadratic in the shop's size. `set local` ends with the transaction.
+ * The statements `rescoreProfiles` runs in one transaction: every profile's R, F and M quintile (1–5 among the
+ * shop's profiles with at least one order; ties share the lower score) and label, then the scores of profiles
+ * without orders cleared. The first one runs under `withHashJoins`.
  */
-export function rfmRescoreStatements(shopId: string): SQL[] {
+export function rfmRescoreStatements(shopId: string): { score: SQL; clear: SQL } {
   const score = (col: string) =>
     sql.raw(`least(5, 1 + floor(5.0 * (rank() over (order by ${col}) - 1) / count(*) over ()))::int`);
   const label = sql.raw(`case ${rfmLabels.map((l) => `when ${l.sql} then '${l.label}'`).join(' ')} end`);
-  return [
-    sql`set local enable_nestloop = off`,
-    sql`
+  return {
+    score: sql`
       with s as (
         select subject_id, ${score('last_order_at')} as r, ${score('order_count')} as f, ${score('revenue')} as m
         from profiles where shop_id = ${shopId} and order_count > 0
@@ -56,16 +49,36 @@ export function rfmRescoreStatements(shopId: string): SQL[] {
       from lab where p.shop_id = ${shopId} and p.subject_id = lab.subject_id
         and (p.recency_score is distinct from lab.r or p.frequency_score is distinct from lab.f
              or p.monetary_score is distinct from lab.m or p.rfm_label is distinct from lab.label)`,
-    sql`update profiles set recency_score = null, frequency_score = null, monetary_score = null, rfm_label = null
+    clear: sql`update profiles set recency_score = null, frequency_score = null, monetary_score = null, rfm_label = null
       where shop_id = ${shopId} and order_count = 0 and recency_score is not null`,
-  ];
+  };
+}
+
+/**
+ * Runs `work` inside transaction `tx` with nested-loop joins off, then puts the setting back as it was (a caller's
+ * transaction that `tx` is a savepoint of plans its later statements as before).
+ *
+ * The scoring update touches every scored profile of the shop: it must join the scores to the profiles by hash.
+ * For a shop the planner's statistics have not seen yet (a new shop on a shared database, or any shop right after
+ * its import, before ANALYZE), PostgreSQL estimated the shop at one row, chose a nested loop and computed the
+ * window functions again for each profile: 0.83 s for 741 customers on the suite's database, quadratic in the
+ * shop's size.
+ */
+export async function withHashJoins<T>(tx: Db, work: () => Promise<T>): Promise<T> {
+  const [before] = await rows<{ setting: string }>(tx, sql`select current_setting('enable_nestloop') as setting`);
+  await tx.execute(sql`select set_config('enable_nestloop', 'off', true)`);
+  const result = await work();
+  await tx.execute(sql`select set_config('enable_nestloop', ${before!.setting}, true)`);
+  return result;
 }
 
 /** Rescores every profile of the shop (`rfmRescoreStatements`) and refreshes ages whose birthday passed. */
 export async function rescoreProfiles(db: Db, keys: KeyRing, shopId: string, at: Date): Promise<void> {
   await refreshAges(db, keys, shopId, at);
+  const { score, clear } = rfmRescoreStatements(shopId);
   await db.transaction(async (tx) => {
-    for (const statement of rfmRescoreStatements(shopId)) await tx.execute(statement);
+    await withHashJoins(tx, () => tx.execute(score));
+    await tx.execute(clear);
     await tx
       .insert(kv)
       .values({ shopId, key: RFM_KEY, value: at.toISOString(), updatedAt: at })
