@@ -8,11 +8,12 @@ import { withShopTransaction, type ShopContext } from '../shop/context.js';
 import type { TactfulFlows, TactfulRecommend } from '../tactful.js';
 
 /** The flows part: settings (audited), the runner, the preview of what is due and the holdout report. */
-export function flowsApi(ctx: ShopContext, recommend: Pick<TactfulRecommend, 'forCustomer'>): TactfulFlows {
+export function flowsApi(ctx: ShopContext, recommend: Pick<TactfulRecommend, 'forCustomer' | 'model'>): TactfulFlows {
   const runDeps = (deps: { provider?: FlowRunDeps['provider']; publicUrl: string; actor?: FlowRunDeps['actor'] }) => ({
     ctx,
     provider: deps.provider,
     recommend: recommend.forCustomer,
+    model: recommend.model,
     publicUrl: deps.publicUrl,
     actor: deps.actor,
   });

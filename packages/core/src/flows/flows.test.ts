@@ -258,6 +258,31 @@ describeEachStore('post-purchase flow', (getStore) => {
     expect(mail.journeys).toHaveLength(2);
   });
 
+  it('"bought meanwhile" names the product most often bought with the order\'s, a tie by product id; an unrelated one is no exit', async () => {
+    const store = getStore();
+    const { clock, t, mail } = await journeyShop(store);
+    const [ada, bob, cy] = PEOPLE as [string, string, string];
+    await t.orders.ingest(
+      [order('o-ada', ada, ['tea'], at(0)), order('o-bob', bob, ['tea'], at(0)), order('o-cy', cy, ['tea'], at(0))],
+      'shopify',
+    );
+    clock.now = at(2);
+    // With tea: kettle in 6 baskets, honey and cups in 4 each, coffee in none.
+    await t.orders.ingest(
+      [
+        order('o-ada-2', ada, ['honey', 'kettle', 'coffee'], at(2)),
+        order('o-bob-2', bob, ['honey', 'cups'], at(2)),
+        order('o-cy-2', cy, ['coffee'], at(2)),
+      ],
+      'shopify',
+    );
+    clock.now = at(7, 1);
+    await t.flows.runDue({ provider: mail.provider, publicUrl: PUBLIC });
+    expect((await stepOf(store, t.shopId, 'o-ada')).reason).toBe('bought Kettle on 4 March 2026 meanwhile');
+    expect((await stepOf(store, t.shopId, 'o-bob')).reason).toBe('bought Cups on 4 March 2026 meanwhile');
+    expect((await stepOf(store, t.shopId, 'o-cy')).reason ?? '').not.toMatch(/meanwhile/);
+  });
+
   it('a line at quantity 0 after the order is not "bought meanwhile"', async () => {
     const store = getStore();
     const { clock, t, mail } = await journeyShop(store);

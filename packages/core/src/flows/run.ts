@@ -13,6 +13,7 @@ import { readContactPolicy } from '../contact/policy.js';
 import { TactfulError } from '../errors/tactful-error.js';
 import type { EmailProvider } from '../ports.js';
 import { emailsOfMany } from '../profile/subjects.js';
+import type { CoPurchaseModel } from '../recommend/model.js';
 import type { CustomerRecommendations } from '../recommend/service.js';
 import type { ShopContext } from '../shop/context.js';
 import { readShopSettings } from '../shop/settings.js';
@@ -26,6 +27,8 @@ export interface FlowRunDeps {
   provider?: EmailProvider | undefined;
   /** The engine's `recommend.forCustomer` (exclusions and consent applied). */
   recommend: (email: string, options: { k: number }) => Promise<CustomerRecommendations>;
+  /** The engine's `recommend.model` (the co-purchase counts, cached). */
+  model: () => Promise<CoPurchaseModel>;
   /** The app's public URL: preference-centre and unsubscribe links start with it. */
   publicUrl: string;
   actor?: Actor | undefined;
@@ -252,6 +255,7 @@ export async function decideContext(
     ),
     frameOf: await personalFrame(ctx, deps.publicUrl),
     recommend: deps.recommend,
+    model: deps.model,
   };
 }
 
