@@ -6,7 +6,9 @@ import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { ageAt } from './ages.js';
 import { rawStore, rows } from '../store/open.js';
-import { rfmRescoreStatements, withHashJoins } from './rfm.js';
+import { rfmRescoreStatements } from './rfm.js';
+import { withHashJoins } from '../store/analyze.js';
+import type { Db } from '../store/open.js';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
@@ -250,6 +252,17 @@ describeEachStore('profiles', (getStore) => {
     expect(report.labels.reduce((s, l) => s + l.customers, 0)).toBe(10);
   });
 
+  /** Runs `work` in a transaction of the store that is rolled back at the end. */
+  const rolledBack = (work: (tx: Db) => Promise<void>) =>
+    rawStore(getStore())
+      .db.transaction(async (tx) => {
+        await work(tx);
+        tx.rollback();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof TransactionRollbackError)) throw error;
+      });
+
   it('rfm - a new shop is scored in one pass over its profiles, whatever the statistics say', async () => {
     const shop = uniqueShop('rfm');
     const t = await createTactful({ store: getStore(), shop, now: () => at(30) });
@@ -271,23 +284,18 @@ describeEachStore('profiles', (getStore) => {
       loops.push({ node: String(node['Node Type']), loops: Number(node['Actual Loops']) });
       for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) visit(child);
     };
-    // In a transaction rolled back at the end: EXPLAIN ANALYZE runs the update.
-    await rawStore(getStore())
-      .db.transaction(async (tx) => {
-        const { score } = rfmRescoreStatements(shop);
-        const [row] = await withHashJoins(tx, () =>
-          rows<{ 'QUERY PLAN': string | Array<{ Plan: Record<string, unknown> }> }>(
-            tx,
-            sql`explain (analyze, format json) ${score}`,
-          ),
-        );
-        const plan = row!['QUERY PLAN'];
-        visit((typeof plan === 'string' ? JSON.parse(plan) : plan)[0]!.Plan);
-        tx.rollback();
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof TransactionRollbackError)) throw error;
-      });
+    // Rolled back: EXPLAIN ANALYZE runs the update.
+    await rolledBack(async (tx) => {
+      const { score } = rfmRescoreStatements(shop);
+      const [row] = await withHashJoins(tx, () =>
+        rows<{ 'QUERY PLAN': string | Array<{ Plan: Record<string, unknown> }> }>(
+          tx,
+          sql`explain (analyze, format json) ${score}`,
+        ),
+      );
+      const plan = row!['QUERY PLAN'];
+      visit((typeof plan === 'string' ? JSON.parse(plan) : plan)[0]!.Plan);
+    });
     expect(loops.length).toBeGreaterThan(3);
     expect(loops.filter((n) => n.loops > 1)).toEqual([]);
     const report = await t.segments.rfm();
@@ -295,21 +303,16 @@ describeEachStore('profiles', (getStore) => {
   });
 
   it('rfm - the hash joins of the rescore end with it: a transaction it runs inside plans as before', async () => {
-    const setting = async (db: Parameters<typeof rows>[0]) =>
+    const setting = async (db: Db) =>
       (await rows<{ s: string }>(db, sql`select current_setting('enable_nestloop') as s`))[0]!.s;
-    await rawStore(getStore())
-      .db.transaction(async (outer) => {
-        expect(await setting(outer)).toBe('on');
-        // rescoreProfiles' own transaction is a savepoint of the caller's: a SET LOCAL would outlive it.
-        await outer.transaction(async (inner) => {
-          await withHashJoins(inner, async () => expect(await setting(inner)).toBe('off'));
-        });
-        expect(await setting(outer)).toBe('on');
-        outer.rollback();
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof TransactionRollbackError)) throw error;
+    await rolledBack(async (outer) => {
+      expect(await setting(outer)).toBe('on');
+      // rescoreProfiles' own transaction is a savepoint of the caller's: a SET LOCAL would outlive it.
+      await outer.transaction(async (inner) => {
+        await withHashJoins(inner, async () => expect(await setting(inner)).toBe('off'));
       });
+      expect(await setting(outer)).toBe('on');
+    });
   });
 
   it('age - whole years from the birth date, recomputed once a birthday passes', async () => {

@@ -6,6 +6,7 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { KeyRing } from '../store/keyring.js';
 import type { Db } from '../store/open.js';
 import { rows } from '../store/open.js';
+import { withHashJoins } from '../store/analyze.js';
 import { kv } from '../store/schema.js';
 import { refreshAges } from './ages.js';
 
@@ -32,7 +33,10 @@ const RFM_KEY = 'profiles.rfm_scored_at';
 /**
  * The statements `rescoreProfiles` runs in one transaction: every profile's R, F and M quintile (1–5 among the
  * shop's profiles with at least one order; ties share the lower score) and label, then the scores of profiles
- * without orders cleared. The first one runs under `withHashJoins`.
+ * without orders cleared. The first one runs under `withHashJoins`: it touches every scored profile of the shop, and
+ * for a shop the planner's statistics have not seen yet PostgreSQL estimated the shop at one row, chose a nested
+ * loop and computed the window functions again for each profile (0.83 s for 741 customers on the suite's
+ * database, quadratic in the shop's size).
  */
 export function rfmRescoreStatements(shopId: string): { score: SQL; clear: SQL } {
   const score = (col: string) =>
@@ -52,24 +56,6 @@ export function rfmRescoreStatements(shopId: string): { score: SQL; clear: SQL }
     clear: sql`update profiles set recency_score = null, frequency_score = null, monetary_score = null, rfm_label = null
       where shop_id = ${shopId} and order_count = 0 and recency_score is not null`,
   };
-}
-
-/**
- * Runs `work` inside transaction `tx` with nested-loop joins off, then puts the setting back as it was (a caller's
- * transaction that `tx` is a savepoint of plans its later statements as before).
- *
- * The scoring update touches every scored profile of the shop: it must join the scores to the profiles by hash.
- * For a shop the planner's statistics have not seen yet (a new shop on a shared database, or any shop right after
- * its import, before ANALYZE), PostgreSQL estimated the shop at one row, chose a nested loop and computed the
- * window functions again for each profile: 0.83 s for 741 customers on the suite's database, quadratic in the
- * shop's size.
- */
-export async function withHashJoins<T>(tx: Db, work: () => Promise<T>): Promise<T> {
-  const [before] = await rows<{ setting: string }>(tx, sql`select current_setting('enable_nestloop') as setting`);
-  await tx.execute(sql`select set_config('enable_nestloop', 'off', true)`);
-  const result = await work();
-  await tx.execute(sql`select set_config('enable_nestloop', ${before!.setting}, true)`);
-  return result;
 }
 
 /** Rescores every profile of the shop (`rfmRescoreStatements`) and refreshes ages whose birthday passed. */

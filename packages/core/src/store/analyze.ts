@@ -36,3 +36,18 @@ export async function analyzeGrown(db: Db, tables: readonly string[]): Promise<s
     await db.execute(sql.raw(`analyze ${stale.map((n) => `"${n.replace(/"/g, '""')}"`).join(', ')}`));
   return stale;
 }
+
+/**
+ * Runs `work` inside transaction `tx` with nested-loop joins off, then puts the setting back as it was: a caller's
+ * transaction that `tx` is a savepoint of plans its later statements as before (a `SET LOCAL` would outlive the
+ * savepoint). For a statement over all of a shop's rows: statistics that have not seen the shop yet (a new shop on
+ * a database many shops share, or any shop right after its import) make the planner take it for one row and
+ * choose a nested loop, which at the shop's real size repeats the inner side once per row.
+ */
+export async function withHashJoins<T>(tx: Db, work: () => Promise<T>): Promise<T> {
+  const [before] = await rows<{ setting: string }>(tx, sql`select current_setting('enable_nestloop') as setting`);
+  await tx.execute(sql`select set_config('enable_nestloop', 'off', true)`);
+  const result = await work();
+  await tx.execute(sql`select set_config('enable_nestloop', ${before!.setting}, true)`);
+  return result;
+}

@@ -61,16 +61,18 @@ export function makePgliteImage(imagePath: string, migrationsFolder: string): Pr
   // processes opening at once wait for the child of whichever started first (its `.partial` file).
   let making = inFlight.get(imagePath);
   if (!making) {
-    making = (async (): Promise<MadeImage> =>
-      (await madeElsewhere(imagePath)) ? { made: true } : runChild(imagePath, migrationsFolder))().finally(() =>
-      inFlight.delete(imagePath),
-    );
+    making = waitOrMake(imagePath, migrationsFolder).finally(() => inFlight.delete(imagePath));
     inFlight.set(imagePath, making);
   }
   return making;
 }
 
 const inFlight = new Map<string, Promise<MadeImage>>();
+
+/** Another process's image when its child is making it (`madeElsewhere`), else one made by a child of this one. */
+async function waitOrMake(imagePath: string, migrationsFolder: string): Promise<MadeImage> {
+  return (await madeElsewhere(imagePath)) ? { made: true } : runChild(imagePath, migrationsFolder);
+}
 
 /** How often a process waiting for another process's image looks again. */
 const WAIT_POLL_MS = 100;
