@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { builtCli } from '../support/built.js';
-import { scriptCommand } from '../support/scripts.js';
+import { childV8Flags, scriptCommand } from '../support/scripts.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -85,13 +85,10 @@ function start(args: string[], env: Record<string, string | undefined>): Proc {
 }
 
 /**
- * V8 flags for the CLI processes here. Each lives a second or two (a command, or a server that is stopped or
- * killed), and V8's optimizing tier for PGlite's WebAssembly costs more CPU than it saves in such a process:
- * with `--liftoff-only` this file's processes took 29-34 machine CPU-s instead of 44-47 (two runs each on the
- * two-core machine kind). It changes how V8 compiles WebAssembly, not what the CLI does; the command line a
- * refusal names is `process.argv`, which leaves node's own flags out.
+ * V8 flags for the CLI processes here (see `childV8Flags`). The command line a refusal names is `process.argv`,
+ * which leaves node's own flags out.
  */
-const cliFlags = ['--liftoff-only'];
+const cliFlags = childV8Flags;
 
 /** `tactful <args>` as a process of its own. */
 export function tactful(args: string[], env: Record<string, string | undefined> = {}): Proc {

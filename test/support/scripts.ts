@@ -23,7 +23,17 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const folder = join(root, 'node_modules/.cache/tactful-test-scripts');
 const made = new Map<string, string>();
 
-/** `node` arguments that run `entry` (a path from the repository root) bundled as plain JavaScript. */
+/**
+ * V8 flags for the processes the tests start (these scripts, and the CLI in the lock test). Each lives from a second
+ * to a minute, and V8's optimizing tier for PGlite's WebAssembly costs more CPU than it saves in a process that
+ * short. Measured on the two-core machine kind, two runs each: the lock test's CLI processes 29-34 machine CPU-s
+ * instead of 44-47; the fault suite's workers in its PGlite scenario 8.9-9.5 CPU-s instead of 14.7-17.4 (and the
+ * scenario 15-16 s instead of 16-21). On PostgreSQL they change nothing. The flags change how V8 compiles
+ * WebAssembly, not what the code does.
+ */
+export const childV8Flags = ['--liftoff-only'];
+
+/** `node` arguments that run `entry` (a path from the repository root) bundled as plain JavaScript (`childV8Flags` first). */
 export function scriptCommand(entry: string, options: { source?: boolean } = {}): string[] {
   const key = `${entry}\u0000${options.source ? 'source' : 'dist'}`;
   let file = made.get(key);
@@ -51,7 +61,7 @@ export function scriptCommand(entry: string, options: { source?: boolean } = {})
     }
     made.set(key, file);
   }
-  return [file];
+  return [...childV8Flags, file];
 }
 
 /** Removes bundles of `name` other than `keep` made over an hour ago (a run still using one is long over). */

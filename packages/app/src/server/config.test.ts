@@ -89,6 +89,7 @@ describe('tactful serve', () => {
       cwd: process.cwd(),
       isTTY: false,
     };
+    const others = new Set(process.listeners('SIGTERM'));
     const run = runCli(['--db', 'memory://', '--shop', 'serve-test.myshopify.com', 'serve'], io);
     const started = Date.now();
     let url: string | undefined;
@@ -100,7 +101,11 @@ describe('tactful serve', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect((await fetch(`${url}/admin`)).status).toBe(401);
-    process.emit('SIGTERM');
+    // The signal goes to the handler `serve` added, not to every listener of this worker: playwright's would close
+    // the chromium that the browser test files in this worker share.
+    const handlers = process.listeners('SIGTERM').filter((listener) => !others.has(listener));
+    expect(handlers).toHaveLength(1);
+    for (const handler of handlers) handler('SIGTERM');
     expect(await run).toBe(0);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   }, 90_000);
