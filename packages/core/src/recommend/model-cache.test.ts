@@ -156,4 +156,42 @@ describeEachStore("the engine's model follows its own ingests", (getStore) => {
     expect(afterErasure).not.toBe(reread);
     expect(contents(afterErasure)).toEqual(contents(await stored()));
   });
+
+  it("an erased shop's model is neither served nor followed by another instance once the shop is back with other orders", async () => {
+    const shop = uniqueShop();
+    const a = await createTactful({ store: getStore(), shop });
+    const b = await createTactful({ store: getStore(), shop });
+    const c = await createTactful({ store: getStore(), shop });
+    const tea = (i: number) => order(i, ['tea', 'cups']);
+    await c.orders.ingest([tea(1)], 'shopify');
+    expect((await b.recommend.model()).pairCount('tea', 'cups')).toBe(1);
+    await c.orders.ingest([tea(2)], 'shopify');
+    expect((await a.recommend.model()).pairCount('tea', 'cups')).toBe(2);
+    // Uninstalled, then Shopify's shop/redact two days later: every row of the shop goes.
+    const meta = (id: string, topic: string, day: number) => ({
+      system: 'shopify',
+      deliveryId: id,
+      topic,
+      receivedAt: new Date(Date.UTC(2026, 4, day)),
+    });
+    await c.inbox.receive(shop, { kind: 'uninstalled', platformShopId: '42' }, meta('u1', 'app/uninstalled', 1));
+    await c.inbox.receive(
+      shop,
+      { kind: 'erase_shop', requestId: 'r1', platformShopId: '42' },
+      meta('r1', 'shop/redact', 3),
+    );
+    expect(await c.processInbox()).toMatchObject({ processed: 2, failed: 0 });
+    // Installed again, with other orders: as many model changes as before.
+    const again = await createTactful({ store: getStore(), shop });
+    await again.orders.ingest([order(10, ['soap', 'sponge'])], 'shopify');
+    await again.orders.ingest([order(11, ['soap', 'sponge'])], 'shopify');
+    const stored = contents((await loadModel(rawStore(getStore()).db, shop)).model);
+    expect(stored.snapshot.pairs).toEqual([{ productA: 'soap', productB: 'sponge', count: 2 }]);
+    // A copy made at the erased model's last revision, and one a change behind it that the log could move on.
+    for (const instance of [a, b]) {
+      const model = await instance.recommend.model();
+      expect(model.pairCount('tea', 'cups')).toBe(0);
+      expect(contents(model)).toEqual(stored);
+    }
+  });
 });

@@ -56,9 +56,18 @@ export class CountDelta {
   }
 }
 
+/**
+ * The revision a shop's model row starts at: the database's clock, in microseconds. A shop's revisions are never
+ * used twice: after the shop's erasure (every row of it gone, `shop/redact`) and a new install and import, an
+ * instance still holding a copy of the erased model would otherwise meet its revision numbers again, counted from
+ * zero, and serve that copy as current, or move it on with the new shop's logged changes. (A day at least passes
+ * between the two lives, 8.64e10 revisions; 2^53 microseconds is the year 2255.)
+ */
+const FIRST_REVISION = sql`(extract(epoch from clock_timestamp()) * 1000000)::bigint`;
+
 /** Locks the shop's model row (creating it) so model changes of one shop apply one at a time; its revision. */
 export async function lockModel(tx: Db, shopId: string): Promise<number> {
-  await tx.insert(modelState).values({ shopId }).onConflictDoNothing();
+  await tx.insert(modelState).values({ shopId, revision: FIRST_REVISION }).onConflictDoNothing();
   const [row] = await tx
     .select({ revision: modelState.revision })
     .from(modelState)

@@ -679,6 +679,7 @@ export const schema = {
   orders,
   orderLines,
   modelState,
+  modelChanges,
   modelProducts,
   modelPairs,
   modelFit,
