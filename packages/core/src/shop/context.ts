@@ -45,11 +45,16 @@ export async function withShopTransaction<T>(
   actor: Actor,
   work: (s: ShopSession) => Promise<T>,
 ): Promise<T> {
-  const shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
+  let shopKeys = await ctx.keys.shop(ctx.db, ctx.shopId);
   const settings = await readShopSettings(ctx.db, ctx.shopId);
   const recordedAt = ctx.now();
   return ctx.db.transaction(async (tx) => {
     const head = await lockShopHead(tx, ctx.shopId);
+    // Keys cached before another instance erased the shop and a new install made a new key: the row's, now.
+    if (!head.wrappedKey.equals(shopKeys.wrapped)) {
+      ctx.keys.forgetShop(ctx.shopId);
+      shopKeys = await ctx.keys.shop(tx, ctx.shopId);
+    }
     const result = await work({
       tx,
       ctx,

@@ -16,19 +16,39 @@ export interface ShopKeys {
   readonly indexKey: Buffer;
   /** Signs double opt-in and unsubscribe tokens. */
   readonly tokenKey: Buffer;
+  /** The shop row's wrapped key these keys come from: a shop erased and created again has another. */
+  readonly wrapped: Buffer;
 }
 
+/** How long a shop's cached keys are used before its row is read again (see `KeyRing.shop`). */
+export const SHOP_KEY_RECHECK_MS = 1_000;
+
 export class KeyRing {
-  private readonly shopCache = new Map<string, ShopKeys>();
+  private readonly shopCache = new Map<string, { keys: ShopKeys; checkedAt: number }>();
   private readonly subjectCache = new Map<string, Buffer | null>();
 
-  constructor(private readonly masterKey: Buffer) {}
+  /** `clock`: milliseconds, for how long cached shop keys are used before a look at the row (a monotonic clock). */
+  constructor(
+    private readonly masterKey: Buffer,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
 
-  /** Creates the shop on first use (with a fresh key) and returns its keys. */
+  /**
+   * Creates the shop on first use (with a fresh key) and returns its keys. They are cached, and the shop row is
+   * read again once `SHOP_KEY_RECHECK_MS` have passed: another instance may have erased the shop (`shop/redact`
+   * deletes its row and key) and a new install made a new key, and this instance must then stop using the erased
+   * one. Work under the shop's lock compares at once (`withShopTransaction`).
+   */
   async shop(db: Db, shopId: string, now = new Date()): Promise<ShopKeys> {
     const cached = this.shopCache.get(shopId);
-    if (cached) return cached;
+    if (cached && this.clock() - cached.checkedAt < SHOP_KEY_RECHECK_MS) return cached.keys;
     let [row] = await db.select({ wrappedKey: shops.wrappedKey }).from(shops).where(eq(shops.shopId, shopId));
+    if (cached && row?.wrappedKey.equals(cached.keys.wrapped)) {
+      cached.checkedAt = this.clock();
+      return cached.keys;
+    }
+    // Erased since (and perhaps created again): nothing this ring holds of the shop is used again.
+    if (cached) this.forgetShop(shopId);
     if (!row) {
       const wrapped = encrypt(this.masterKey, newKey(), `shop:${shopId}`);
       await db.insert(shops).values({ shopId, wrappedKey: wrapped, createdAt: now }).onConflictDoNothing();
@@ -40,8 +60,9 @@ export class KeyRing {
       shopKey,
       indexKey: deriveKey(shopKey, 'tactful/email-index/v1'),
       tokenKey: deriveKey(shopKey, 'tactful/tokens/v1'),
+      wrapped: row.wrappedKey,
     };
-    this.shopCache.set(shopId, keys);
+    this.shopCache.set(shopId, { keys, checkedAt: this.clock() });
     return keys;
   }
 

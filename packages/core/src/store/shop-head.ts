@@ -9,6 +9,8 @@ import { shops } from './schema.js';
  * app instances; `saveShopHead` writes the new heads before commit.
  */
 export interface ShopHead {
+  /** The shop's wrapped key, as the locked row holds it (the keys in use must be this key's). */
+  readonly wrappedKey: Buffer;
   ledgerSeq: number;
   ledgerHead: string;
   auditSeq: number;
@@ -19,6 +21,7 @@ export interface ShopHead {
 export async function lockShopHead(tx: Db, shopId: string): Promise<ShopHead> {
   const [row] = await tx
     .select({
+      wrappedKey: shops.wrappedKey,
       ledgerSeq: shops.ledgerSeq,
       ledgerHead: shops.ledgerHead,
       auditSeq: shops.auditSeq,

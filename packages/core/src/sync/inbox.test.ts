@@ -8,6 +8,7 @@ import { processInbox, processInboxClaim, type InboundHandler } from './inbox.js
 import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { rawStore, type Store } from '../store/open.js';
+import { KeyRing } from '../store/keyring.js';
 
 const meta = (deliveryId: string, topic = 'test') => ({
   system: 'shopify',
@@ -346,6 +347,50 @@ describeEachStore('inbox and delivery targets', (getStore) => {
       if (row!.n > 0) left[name] = row!.n;
     }
     expect(left).toEqual({});
+  });
+
+  it("compliance - an instance that held an erased shop's key uses the new one once the shop is installed again", async () => {
+    const shop = uniqueShop();
+    // Instances a (reads) and w (writes) have key rings of their own, on a clock of the test's; b erases the shop.
+    let ms = 0;
+    const ring = () => new KeyRing(rawStore(getStore()).masterKey, () => ms);
+    const a = await createTactful({ store: getStore(), shop, keys: ring() });
+    const w = await createTactful({ store: getStore(), shop, keys: ring() });
+    const b = await createTactful({ store: getStore(), shop });
+    const grant = (t: Tactful, email: string, eventId: string) =>
+      t.consent.record({
+        subject: { email },
+        purpose: 'email_marketing',
+        state: 'granted',
+        level: 'single',
+        occurredAt: new Date('2026-05-01T00:00:00Z'),
+        source: { system: 'cli', eventId, method: 'form' },
+      });
+    const granted = async (t: Tactful, email: string) =>
+      (await t.consent.show(email)).purposes.find((p) => p.purpose === 'email_marketing')?.state;
+    await grant(a, 'dana@example.com', 'k1');
+    expect(await granted(w, 'dana@example.com')).toBe('granted');
+    await b.inbox.receive(shop, { kind: 'uninstalled', platformShopId: '9' }, meta('u1', 'app/uninstalled'));
+    await b.inbox.receive(
+      shop,
+      { kind: 'erase_shop', requestId: 'r1', platformShopId: '9' },
+      { ...meta('r1', 'shop/redact'), receivedAt: new Date('2026-05-03T00:00:00Z') },
+    );
+    expect(await b.processInbox()).toMatchObject({ processed: 2, failed: 0, refused: 0 });
+    // Installed again: a new shop key. Instance a never restarted.
+    const again = await createTactful({ store: getStore(), shop });
+    await grant(again, 'eve@example.com', 'k2');
+    // A write of w's, under the shop's lock, is made with the new key at once: the new install reads it.
+    await grant(w, 'finn@example.com', 'k3');
+    expect(await granted(again, 'finn@example.com')).toBe('granted');
+    // A read of a's, outside any lock, follows within a second of its clock.
+    ms += 1_000;
+    expect(await granted(a, 'eve@example.com')).toBe('granted');
+    expect(await granted(a, 'finn@example.com')).toBe('granted');
+    expect(isTactfulError(await a.consent.show('dana@example.com').catch((e: unknown) => e), 'SUBJECT.NOT_FOUND')).toBe(
+      true,
+    );
+    expect((await again.audit.verify()).ledger.ok).toBe(true);
   });
 
   it('compliance - a shop is erased only after its uninstall, a day or more later, for the same platform shop; an install in between cancels it', async () => {
