@@ -188,16 +188,17 @@ describe('tactful new adapter - a generated package builds and its suite fails h
       throw new Error(
         '@tactful/core is not built (packages/core/dist): run `npm run build` first, as `npm test` and CI do.',
       );
-    // Each package's own build (`npm run build`), and one program type-checking both packages' sources and tests
-    // with the packages' compiler options (one process instead of two: tsc's start-up dominates here).
+    // Each package's own build (`npm run build`: tsc -p tsconfig.build.json), both in one `tsc -b` process, and one
+    // program type-checking both packages' sources and tests with the packages' compiler options. tsc's start-up
+    // dominates here: two processes instead of four (one `tsc -b` for both builds: 3.2 CPU-s against 5.8 for two).
     await writeFile(
       join(work, 'tsconfig.check.json'),
       JSON.stringify({ extends: './acme-shop/tsconfig.json', include: kinds.map((k) => `${k.name}/src`) }),
     );
     const jobs = [
-      ...kinds.map((k) =>
-        run(process.execPath, [tsc, '-p', join(dirs[k.kind]!, 'tsconfig.build.json')], { cwd: dirs[k.kind] }),
-      ),
+      run(process.execPath, [tsc, '-b', ...kinds.map((k) => join(dirs[k.kind]!, 'tsconfig.build.json'))], {
+        cwd: work,
+      }),
       run(process.execPath, [tsc, '-p', join(work, 'tsconfig.check.json')], { cwd: work }),
     ];
     const results = await Promise.allSettled(jobs);
