@@ -251,6 +251,34 @@ describe('embedded admin (Shopify session tokens)', () => {
     expect(withIdToken('/admin/audit?id_token=old&page=2#rows', 'new')).toBe('/admin/audit?id_token=new&page=2#rows');
   });
 
+  it('the audit log names the staff member a session token was issued to; the admin token acts as the dashboard', async () => {
+    const entries = async () => {
+      let text = '';
+      for await (const chunk of tactful.audit.export('jsonl')) text += chunk;
+      return text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { action: string; actor: { type: string; id: string } })
+        .filter((e) => e.action === 'settings.changed');
+    };
+    const before = (await entries()).length;
+    expect(
+      (await post('/admin/settings', { optInTokenTtlHours: '46', id_token: sessionToken({ sub: '4321' }) })).status,
+    ).toBe(303);
+    const byHeader = await fetch(`${embedded.url}/admin/settings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ optInTokenTtlHours: '45' }),
+      redirect: 'manual',
+    });
+    expect(byHeader.status).toBe(303);
+    const after = (await entries()).slice(before);
+    expect(after.map((e) => e.actor)).toEqual([
+      { type: 'admin', id: 'shopify-user:4321' },
+      { type: 'admin', id: 'dashboard' },
+    ]);
+  });
+
   it('no session token reaches the logs or the audit log', async () => {
     const token = sessionToken();
     await fetch(`${embedded.url}/admin/audit?id_token=${token}`, { headers: { accept: 'text/html' } });

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import type { Actor } from '@tactful/core';
 
 /**
  * Admin access, standalone: `Authorization: Bearer <TACTFUL_ADMIN_TOKEN>` (scripts), or the login form,
@@ -34,12 +35,38 @@ export interface AdminAuthOptions {
   sessionHours?: number;
   /** Mark the cookie Secure (on when the public URL is https). */
   secureCookie?: boolean;
-  /** Embedded admin: resolves true when the request carries a valid Shopify session token. */
-  verifyEmbedded?: ((req: Request) => Promise<boolean>) | undefined;
+  /**
+   * Embedded admin: whether the request carries a valid Shopify session token; with the staff member it was
+   * issued to (`userId`, the token's `sub`) when the check knows it, so the audit log says who acted.
+   */
+  verifyEmbedded?: ((req: Request) => Promise<EmbeddedUser | boolean>) | undefined;
   now?: () => Date;
 }
 
 export const ADMIN_COOKIE = 'tactful_admin';
+
+/** Who a verified Shopify session token was issued to (a staff member of the shop). */
+export interface EmbeddedUser {
+  userId?: string;
+}
+
+/**
+ * The actor of an admin request signed with the admin token or its session cookie: the token is the shop's one
+ * secret, so who holds it is not known.
+ */
+export const DASHBOARD_ACTOR: Actor = { type: 'admin', id: 'dashboard' };
+
+/**
+ * Who the audit log names for an admin request (set by `require`): the Shopify staff member of an embedded
+ * request (`shopify-user:<id>`), else the dashboard.
+ */
+export function adminActorOf(res: Response): Actor {
+  return (res.locals.adminActor as Actor | undefined) ?? DASHBOARD_ACTOR;
+}
+
+function embeddedActor(user: EmbeddedUser | true): Actor {
+  return user !== true && user.userId ? { type: 'admin', id: `shopify-user:${user.userId}` } : DASHBOARD_ACTOR;
+}
 
 /** Three base64url parts: the shape of a JWT (App Bridge session tokens are HS256 JWTs). */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -93,16 +120,16 @@ export function withIdToken(location: string, token: string): string {
  * that installed the same app is refused.
  */
 export function shopifyEmbeddedVerifier(
-  auth: { verifySessionToken(token: string): Promise<{ shop: string }> },
+  auth: { verifySessionToken(token: string): Promise<{ shop: string; userId?: string }> },
   shop: string,
-): (req: Request) => Promise<boolean> {
+): (req: Request) => Promise<EmbeddedUser | false> {
   const expected = shop.trim().toLowerCase();
   return async (req) => {
     const token = sessionTokenOf(req);
     if (!token) return false;
     try {
       const verified = await auth.verifySessionToken(token);
-      return verified.shop.toLowerCase() === expected;
+      return verified.shop.toLowerCase() === expected && { userId: verified.userId };
     } catch {
       return false;
     }
@@ -208,20 +235,24 @@ export function createAdminAuth(options: AdminAuthOptions) {
     return Math.max(1, Math.ceil((kept[kept.length - limit.max]! + limit.windowMs - now().getTime()) / 1000));
   }
 
-  /** How the request is signed in: the admin token, the session cookie, a Shopify session token, or not at all. */
-  async function authenticated(req: Request): Promise<'token' | 'cookie' | 'embedded' | false> {
+  /**
+   * How the request is signed in (the admin token, the session cookie, a Shopify session token) and who acts,
+   * or false.
+   */
+  async function authenticated(req: Request): Promise<{ how: 'token' | 'cookie' | 'embedded'; actor: Actor } | false> {
+    const embedded = async () => {
+      const user = options.verifyEmbedded ? await options.verifyEmbedded(req) : false;
+      return user ? ({ how: 'embedded', actor: embeddedActor(user) } as const) : false;
+    };
     const header = req.get('authorization');
     if (header?.startsWith('Bearer ')) {
       const token = header.slice(7).trim();
-      if (sameSecret(token, options.adminToken)) return 'token';
+      if (sameSecret(token, options.adminToken)) return { how: 'token', actor: DASHBOARD_ACTOR };
       // Not the admin token: an App Bridge session token (a JWT) when the app is embedded.
-      return options.verifyEmbedded !== undefined && JWT_SHAPE.test(token) && (await options.verifyEmbedded(req))
-        ? 'embedded'
-        : false;
+      return JWT_SHAPE.test(token) ? embedded() : false;
     }
-    if (await sessionValid(readCookie(req, ADMIN_COOKIE))) return 'cookie';
-    if (options.verifyEmbedded && (await options.verifyEmbedded(req))) return 'embedded';
-    return false;
+    if (await sessionValid(readCookie(req, ADMIN_COOKIE))) return { how: 'cookie', actor: DASHBOARD_ACTOR };
+    return embedded();
   }
 
   /**
@@ -272,13 +303,16 @@ export function createAdminAuth(options: AdminAuthOptions) {
     /** Lets authenticated requests through; others get 401 (a login page for browsers, JSON otherwise). */
     require(loginPage: (next: string) => string) {
       return async (req: Request, res: Response, next: NextFunction) => {
-        const how = await authenticated(req);
-        if (!how && presentsCredentials(req)) recordFailure(req);
-        if (how === 'embedded') carryToken(req, res);
+        const signed = await authenticated(req);
+        if (!signed && presentsCredentials(req)) recordFailure(req);
+        if (signed && signed.how === 'embedded') carryToken(req, res);
         // Whoever signed the request, a form's id_token goes no further than here.
         if (req.body && typeof req.body === 'object' && 'id_token' in req.body)
           delete (req.body as Record<string, unknown>).id_token;
-        if (how) return next();
+        if (signed) {
+          res.locals.adminActor = signed.actor;
+          return next();
+        }
         res.set('Cache-Control', 'no-store');
         if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') {
           // The page to come back to after signing in, without the (refused) session token.

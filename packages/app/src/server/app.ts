@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { isTactfulError, type EmailProvider, type Tactful } from '@tactful/core';
 import { createShopifyAuth, shopifyRoutes } from '@tactful/shopify';
 import { mailchimpWebhookRoutes } from '@tactful/mailchimp';
-import { createAdminAuth, shopifyEmbeddedVerifier } from './admin-auth.js';
+import { createAdminAuth, shopifyEmbeddedVerifier, type EmbeddedUser } from './admin-auth.js';
 import { adminPages } from './admin/router.js';
 import { assetRoutes } from './assets.js';
 import type { ServeConfig } from './config.js';
@@ -33,7 +33,7 @@ export interface CreateAppOptions {
    * Embedded admin (Shopify): resolves true when the request carries a valid App Bridge session token.
    * With it, the admin pages also open for a merchant signed in to the Shopify admin.
    */
-  verifyEmbedded?: ((req: Request) => Promise<boolean>) | undefined;
+  verifyEmbedded?: ((req: Request) => Promise<EmbeddedUser | boolean>) | undefined;
   /** The email provider campaigns are sent through (Mailchimp); without one the admin can preview only. */
   provider?: EmailProvider | undefined;
   /** One-time sign-in links (the demo prints one): mounted at /admin/sign-in when given. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Actor, EmailProvider, Tactful } from '@tactful/core';
+import type { EmailProvider, Tactful } from '@tactful/core';
 import {
   createMailchimpProvider,
   mailchimpAccount,
@@ -49,8 +49,6 @@ export interface MailchimpConnectionOptions {
   /** MAILCHIMP_WEBHOOK_SECRET is set: the environment's webhook route serves the audience. */
   environmentWebhook?: boolean | undefined;
 }
-
-export const adminActor: Actor = { type: 'admin', id: 'dashboard' };
 
 export function mailchimpConnection(options: MailchimpConnectionOptions): MailchimpConnection {
   const { tactful, logger, environment, baseUrl } = options;

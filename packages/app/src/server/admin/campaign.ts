@@ -1,12 +1,11 @@
 import express, { type Request, type Router } from 'express';
+import { adminActorOf } from '../admin-auth.js';
 import { exclusionLabels, isTactfulError, TactfulError, type ExclusionReason, type Tactful } from '@tactful/core';
 import type { AppContext } from '../context.js';
 import { html, type SafeHtml } from '../html.js';
 import { statusOf } from '../error-status.js';
 import { formText as field } from '../form-fields.js';
 import { campaignPage, resultCard } from './views/campaign.js';
-
-const adminActor = { type: 'admin', id: 'dashboard' } as const;
 
 /**
  * Campaigns: a dry run of the related-product campaign (who would get it, who would not and why, the emails
@@ -93,7 +92,7 @@ export function adminCampaign(ctx: AppContext): Router {
     try {
       const result = await tactful.campaign.run(
         { ...base(req), segment: await segmentOf(req), dryRun: false, previews: 0 },
-        { provider: ctx.provider, actor: adminActor },
+        { provider: ctx.provider, actor: adminActorOf(res) },
       );
       outcome = resultCard(result);
     } catch (error) {

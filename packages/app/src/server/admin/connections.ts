@@ -1,20 +1,20 @@
-import { isTactfulError, type Tactful } from '@tactful/core';
+import { type Actor, isTactfulError, type Tactful } from '@tactful/core';
 import type { MailchimpAudience } from '@tactful/mailchimp';
 import express, { type Response, type Router } from 'express';
+import { adminActorOf } from '../admin-auth.js';
 import type { AppContext } from '../context.js';
 import { statusOf } from '../error-status.js';
 import { bodyText, queryText as q } from '../form-fields.js';
-import { adminActor } from '../mailchimp-connection.js';
 import { storeSessionStorage } from '../shopify-sessions.js';
 import { setupChecklist } from './checklist.js';
 import { connectionsPage, type ShopifyView } from './views/connections.js';
 
 const MAILCHIMP = 'mailchimp';
 
-async function withSystem(tactful: Tactful, system: string, on: boolean): Promise<void> {
+async function withSystem(tactful: Tactful, system: string, on: boolean, actor: Actor): Promise<void> {
   const { connectedSystems } = await tactful.settings.get();
   const next = on ? [...new Set([...connectedSystems, system])] : connectedSystems.filter((s) => s !== system);
-  if (next.length !== connectedSystems.length) await tactful.settings.update({ connectedSystems: next }, adminActor);
+  if (next.length !== connectedSystems.length) await tactful.settings.update({ connectedSystems: next }, actor);
 }
 
 /**
@@ -64,7 +64,7 @@ export function connectionRoutes(ctx: AppContext): Router {
   }
 
   /** Merge fields and the webhook of the chosen audience; each outcome is stored for the checklist. */
-  async function finishSetup(): Promise<string[]> {
+  async function finishSetup(actor: Actor): Promise<string[]> {
     const provider = mailchimp.adminProvider;
     if (!provider) return ['Pick an audience first.'];
     const problems: string[] = [];
@@ -92,7 +92,7 @@ export function connectionRoutes(ctx: AppContext): Router {
         problems.push(`Webhook: ${error.message}`);
       }
     }
-    await tactful.connections.save(MAILCHIMP, { details }, adminActor);
+    await tactful.connections.save(MAILCHIMP, { details }, actor);
     return problems;
   }
 
@@ -151,7 +151,7 @@ export function connectionRoutes(ctx: AppContext): Router {
                 mergeFieldsError: null,
               },
         },
-        adminActor,
+        adminActorOf(res),
       );
       await mailchimp.reload();
       res.redirect(303, `/admin/connections?done=${keeps ? 'replaced' : 'key'}`);
@@ -194,11 +194,11 @@ export function connectionRoutes(ctx: AppContext): Router {
             ...(changed ? { webhookId: null, webhookError: null, mergeFieldsReady: null, mergeFieldsError: null } : {}),
           },
         },
-        adminActor,
+        adminActorOf(res),
       );
       await mailchimp.reload();
-      await withSystem(tactful, MAILCHIMP, true);
-      const problems = await finishSetup();
+      await withSystem(tactful, MAILCHIMP, true, adminActorOf(res));
+      const problems = await finishSetup(adminActorOf(res));
       if (problems.length > 0)
         return void (await render(res, 200, {
           kind: 'error',
@@ -213,15 +213,15 @@ export function connectionRoutes(ctx: AppContext): Router {
 
   router.post('/admin/connections/mailchimp/setup', async (_req, res) => {
     if (await refuseFromEnvironment(res)) return;
-    const problems = await finishSetup();
+    const problems = await finishSetup(adminActorOf(res));
     if (problems.length > 0) return void (await render(res, 200, { kind: 'error', text: problems.join(' ') }));
     res.redirect(303, '/admin/connections?done=setup');
   });
 
   router.post('/admin/connections/mailchimp/disconnect', async (_req, res) => {
     if (await refuseFromEnvironment(res)) return;
-    await tactful.connections.remove(MAILCHIMP, adminActor);
-    await withSystem(tactful, MAILCHIMP, false);
+    await tactful.connections.remove(MAILCHIMP, adminActorOf(res));
+    await withSystem(tactful, MAILCHIMP, false, adminActorOf(res));
     await mailchimp.reload();
     res.redirect(303, '/admin/connections?done=disconnected');
   });

@@ -1,13 +1,6 @@
-import {
-  type Actor,
-  type ConsentState,
-  isTactfulError,
-  parseEmail,
-  rfmLabels,
-  type Tactful,
-  type TestEmail,
-} from '@tactful/core';
+import { type ConsentState, isTactfulError, parseEmail, rfmLabels, type Tactful, type TestEmail } from '@tactful/core';
 import express, { type Request, type Response, type Router } from 'express';
+import { adminActorOf } from '../admin-auth.js';
 import type { AppContext } from '../context.js';
 import { statusOf } from '../error-status.js';
 import { bodyText, queryText as q } from '../form-fields.js';
@@ -23,7 +16,6 @@ import {
   erasedPage,
 } from './views/customers.js';
 
-const adminActor: Actor = { type: 'admin', id: 'dashboard' };
 const consentStates: readonly string[] = ['granted', 'pending', 'withdrawn', 'none'];
 
 /** The list's form as typed, and the query it asks core for (or the problems with it). */
@@ -162,7 +154,7 @@ export function adminCustomers(ctx: AppContext): Router {
 
   /** Shows the customer's page, audited as a view by the owner, with a note or a refusal. */
   async function show(res: Response, subjectId: string, status: number, notes: { ok?: string; error?: string } = {}) {
-    if (!(await tactful.customers.viewed(subjectId, adminActor))) {
+    if (!(await tactful.customers.viewed(subjectId, adminActorOf(res)))) {
       res.status(404).send(customerGonePage());
       return;
     }
@@ -189,7 +181,7 @@ export function adminCustomers(ctx: AppContext): Router {
       res.status(404).send(customerGonePage());
       return;
     }
-    const bundle = await tactful.privacy.export(email, adminActor, {
+    const bundle = await tactful.privacy.export(email, adminActorOf(res), {
       requestId: `admin-${tactful.now().toISOString()}`,
     });
     res
@@ -206,7 +198,7 @@ export function adminCustomers(ctx: AppContext): Router {
       return;
     }
     await sendPreferenceLink(ctx, email, subjectId, 'asked');
-    await tactful.customers.acted(subjectId, adminActor, 'preference link sent');
+    await tactful.customers.acted(subjectId, adminActorOf(res), 'preference link sent');
     res.redirect(303, `/admin/customers/${encodeURIComponent(subjectId)}?done=link`);
   });
 
@@ -233,7 +225,7 @@ export function adminCustomers(ctx: AppContext): Router {
     try {
       await tactful.campaign.testSend(
         { subjectId, publicUrl: ctx.publicUrl, ...(subject ? { subject } : {}) },
-        { provider: ctx.provider, mailbox, actor: adminActor },
+        { provider: ctx.provider, mailbox, actor: adminActorOf(res) },
       );
       res.redirect(303, `/admin/customers/${encodeURIComponent(subjectId)}?done=test`);
     } catch (error) {
@@ -262,7 +254,7 @@ export function adminCustomers(ctx: AppContext): Router {
     const result = await tactful.privacy.erase(
       email,
       { reason: 'customer request (by email, to the shop owner)' },
-      adminActor,
+      adminActorOf(res),
     );
     res.send(erasedPage(result));
   });

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { adminActorOf } from '../admin-auth.js';
 import { isTactfulError, type Tactful } from '@tactful/core';
 import { refusalOf } from '../error-status.js';
 import { html } from '../html.js';
@@ -27,7 +28,7 @@ ${
   });
   router.get('/admin/data-requests/:id.json', async (req, res) => {
     try {
-      const found = await tactful.privacy.dataRequest(req.params.id, { type: 'admin', id: 'dashboard' });
+      const found = await tactful.privacy.dataRequest(req.params.id, adminActorOf(res));
       res
         .type('application/json')
         .set(

@@ -1,11 +1,11 @@
 import { type Actor, isTactfulError, type StepPreview, type Tactful } from '@tactful/core';
 import express, { type Router } from 'express';
+import { adminActorOf } from '../admin-auth.js';
 import type { AppContext } from '../context.js';
 import { statusOf } from '../error-status.js';
 import { bodyText, queryText as q } from '../form-fields.js';
 import { flowsPage } from './views/flows.js';
 
-const adminActor: Actor = { type: 'admin', id: 'dashboard' };
 const FLOW = 'post-purchase';
 
 /** The flow's settings patch from the form; numbers that do not parse go through as NaN, which core names. */
@@ -29,13 +29,12 @@ export function adminFlows(ctx: AppContext): Router {
   const tactful: Tactful = ctx.tactful;
   const router = express.Router();
 
-  async function render(ok?: string, error?: string): Promise<string> {
+  async function render(actor: Actor, ok?: string, error?: string): Promise<string> {
     const flow = await tactful.flows.show(FLOW);
     const provider = ctx.provider;
     let preview: StepPreview[] = [];
     let previewNote: string | undefined;
-    if (provider)
-      preview = await tactful.flows.preview(FLOW, { provider, publicUrl: ctx.publicUrl, actor: adminActor });
+    if (provider) preview = await tactful.flows.preview(FLOW, { provider, publicUrl: ctx.publicUrl, actor });
     else previewNote = 'No email provider is connected (MAILCHIMP_API_KEY, MAILCHIMP_AUDIENCE_ID): nothing is sent.';
     const journeys = provider?.capabilities.journeys === true;
     const delivery = flow.journeyId
@@ -56,7 +55,7 @@ export function adminFlows(ctx: AppContext): Router {
   }
 
   router.get('/admin/flows', async (req, res) => {
-    res.send(await render(q(req, 'saved') === '1' ? 'Saved.' : undefined));
+    res.send(await render(adminActorOf(res), q(req, 'saved') === '1' ? 'Saved.' : undefined));
   });
 
   router.post('/admin/flows', async (req, res) => {
@@ -64,12 +63,14 @@ export function adminFlows(ctx: AppContext): Router {
       await tactful.flows.set(
         FLOW,
         patchOf((name) => bodyText(req, name)),
-        adminActor,
+        adminActorOf(res),
       );
       res.redirect(303, '/admin/flows?saved=1');
     } catch (error) {
       if (!isTactfulError(error)) throw error;
-      res.status(statusOf(error)).send(await render(undefined, `${error.message} Nothing was changed.`));
+      res
+        .status(statusOf(error))
+        .send(await render(adminActorOf(res), undefined, `${error.message} Nothing was changed.`));
     }
   });
 

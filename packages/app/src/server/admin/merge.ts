@@ -1,10 +1,9 @@
-import { type Actor, isTactfulError, type Tactful } from '@tactful/core';
+import { isTactfulError, type Tactful } from '@tactful/core';
 import express, { type Router } from 'express';
+import { adminActorOf } from '../admin-auth.js';
 import { statusOf } from '../error-status.js';
 import { bodyText, queryText } from '../form-fields.js';
 import { mergePage } from './views/merge.js';
-
-const adminActor: Actor = { type: 'admin', id: 'dashboard' };
 
 /**
  * Merging two people who are one: the owner names both by address, sees both and the result (the preview is
@@ -21,7 +20,7 @@ export function mergeRoutes(tactful: Tactful): Router {
     // One address named (the customer page's "merge" link): the form, filled in, waits for the other.
     if (!keep || !other) return void res.send(mergePage({ ok, keep, other }));
     try {
-      const preview = await tactful.profiles.previewMerge(keep, other, adminActor);
+      const preview = await tactful.profiles.previewMerge(keep, other, adminActorOf(res));
       res.send(mergePage({ keep, other, preview }));
     } catch (error) {
       if (!isTactfulError(error)) throw error;
@@ -33,7 +32,7 @@ export function mergeRoutes(tactful: Tactful): Router {
     const keep = bodyText(req, 'keep').trim();
     const other = bodyText(req, 'other').trim();
     try {
-      await tactful.profiles.merge(keep, other, adminActor);
+      await tactful.profiles.merge(keep, other, adminActorOf(res));
       res.redirect(303, `/admin/merge?merged=${encodeURIComponent(keep)}`);
     } catch (error) {
       if (!isTactfulError(error)) throw error;

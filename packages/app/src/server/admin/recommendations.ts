@@ -1,5 +1,6 @@
-import { type Actor, isTactfulError, type MerchandisingChange, type Tactful } from '@tactful/core';
+import { isTactfulError, type MerchandisingChange, type Tactful } from '@tactful/core';
 import express, { type Response, type Router } from 'express';
+import { adminActorOf } from '../admin-auth.js';
 import { topProducts } from '../dashboard-data.js';
 import { statusOf } from '../error-status.js';
 import { bodyText, queryText as q } from '../form-fields.js';
@@ -14,7 +15,6 @@ import {
   relatedSection,
 } from './views/recommendations.js';
 
-const adminActor: Actor = { type: 'admin', id: 'dashboard' };
 const productActions = ['exclude-product', 'include-product', 'pin', 'unpin', 'move-up'] as const;
 const categoryActions = ['exclude-category', 'include-category'] as const;
 
@@ -153,7 +153,7 @@ export function recommendationRoutes(tactful: Tactful): Router {
     if ('category' in change && change.category.trim() === '')
       return void (await refuse(400, 'Pick a category first.'));
     try {
-      await tactful.merchandising.change(change, adminActor);
+      await tactful.merchandising.change(change, adminActorOf(res));
     } catch (error) {
       if (!isTactfulError(error)) throw error;
       return void (await refuse(statusOf(error), error.message));

@@ -1,18 +1,9 @@
 import express, { type Request, type Router } from 'express';
-import {
-  ageBands,
-  consentStates,
-  isTactfulError,
-  rfmLabels,
-  segmentAttributes,
-  type Actor,
-  type Tactful,
-} from '@tactful/core';
+import { adminActorOf } from '../admin-auth.js';
+import { ageBands, consentStates, isTactfulError, rfmLabels, segmentAttributes, type Tactful } from '@tactful/core';
 import type { ChartSpec } from '../dashboard-data.js';
 import type { SafeHtml } from '../html.js';
 import { previewRefused, previewResult, segmentsPage, type BuilderOptions } from './views/segments.js';
-
-const adminActor: Actor = { type: 'admin', id: 'dashboard' };
 
 /** The definition in a form field, parsed: SyntaxError names what is wrong with the JSON. */
 function parseDefinition(text: string): unknown {
@@ -136,7 +127,7 @@ export function adminSegments(tactful: Tactful): Router {
     const definition = typeof body.definition === 'string' ? body.definition : '';
     try {
       if (name === '') throw new SyntaxError('Give the segment a name');
-      await tactful.segments.save(name, parseDefinition(definition), adminActor);
+      await tactful.segments.save(name, parseDefinition(definition), adminActorOf(res));
       res.redirect(303, `/admin/segments?saved=${encodeURIComponent(name)}`);
     } catch (error) {
       if (!isTactfulError(error) && !(error instanceof SyntaxError)) throw error;
@@ -155,7 +146,7 @@ export function adminSegments(tactful: Tactful): Router {
       typeof (req.body as Record<string, unknown>)?.name === 'string'
         ? ((req.body as Record<string, unknown>).name as string)
         : '';
-    await tactful.segments.delete(name, adminActor);
+    await tactful.segments.delete(name, adminActorOf(res));
     res.redirect(303, '/admin/segments');
   });
 

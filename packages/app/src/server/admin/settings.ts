@@ -1,10 +1,9 @@
-import { type Actor, isTactfulError, type Tactful, TactfulError } from '@tactful/core';
+import { isTactfulError, type Tactful, TactfulError } from '@tactful/core';
 import express, { type Response, type Router } from 'express';
+import { adminActorOf } from '../admin-auth.js';
 import { statusOf } from '../error-status.js';
 import { bodyText, queryText as q } from '../form-fields.js';
 import { settingsPage } from './views/settings.js';
-
-const adminActor: Actor = { type: 'admin', id: 'dashboard' };
 
 async function renderSettings(tactful: Tactful, ok?: string, error?: string): Promise<string> {
   const settings = await tactful.settings.get();
@@ -40,7 +39,7 @@ export function settingsRoutes(tactful: Tactful): Router {
     await save(res, async () => {
       await tactful.settings.update(
         { requireDoubleOptIn: body.requireDoubleOptIn === 'on', optInTokenTtlHours: Number.isFinite(ttl) ? ttl : -1 },
-        adminActor,
+        adminActorOf(res),
       );
     });
   });
@@ -52,7 +51,7 @@ export function settingsRoutes(tactful: Tactful): Router {
       .map((c) => c.trim())
       .filter(Boolean);
     await save(res, async () => {
-      await tactful.settings.update({ sensitiveCategories: list }, adminActor);
+      await tactful.settings.update({ sensitiveCategories: list }, adminActorOf(res));
     });
   });
 
@@ -61,7 +60,7 @@ export function settingsRoutes(tactful: Tactful): Router {
     await save(res, async () => {
       await tactful.settings.update(
         { sender: { name: text('senderName'), email: text('senderEmail'), postalAddress: text('senderAddress') } },
-        adminActor,
+        adminActorOf(res),
       );
     });
   });
@@ -77,7 +76,7 @@ export function settingsRoutes(tactful: Tactful): Router {
             accentColor: text('accentColor') === '' ? null : text('accentColor'),
           },
         },
-        adminActor,
+        adminActorOf(res),
       );
     });
   });
@@ -121,7 +120,7 @@ export function settingsRoutes(tactful: Tactful): Router {
           clause: text('clause'),
           version: text('version'),
         },
-        adminActor,
+        adminActorOf(res),
       );
     });
   });
