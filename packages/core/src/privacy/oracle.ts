@@ -122,6 +122,18 @@ export function scanFiles(folder: string, needles: string[]): Array<{ file: stri
   return out;
 }
 
+/** The shop's row count in every table of the public schema (after a shop's erasure, each must be 0). */
+export async function shopRowCounts(store: Store, shopId: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const [table] of await publicColumns(store)) {
+    const [row] = await store.query<{ n: number }>(`select count(*)::int as n from "${table}" where shop_id = $1`, [
+      shopId,
+    ]);
+    counts.set(table, row!.n);
+  }
+  return counts;
+}
+
 /**
  * Rows of the shop that refer to the subject: a `subject_id` column equal to it, or any column whose text
  * contains one of `refs` (the subject id, the customer references of its orders, its order ids quoted).

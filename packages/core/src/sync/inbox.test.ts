@@ -9,6 +9,7 @@ import { describeEachStore } from '../testing/harness.js';
 import { uniqueShop } from '../testing/stores.js';
 import { rawStore, type Store } from '../store/open.js';
 import { KeyRing } from '../store/keyring.js';
+import { shopRowCounts } from '../privacy/oracle.js';
 
 const meta = (deliveryId: string, topic = 'test') => ({
   system: 'shopify',
@@ -332,21 +333,9 @@ describeEachStore('inbox and delivery targets', (getStore) => {
     );
     expect(await t.processInbox()).toMatchObject({ processed: 2, refused: 0 });
     // Every table of the migrated database, read from its catalogue (not from the schema the erasure walks).
-    const raw = rawStore(getStore());
-    const tables = await raw.query<{ name: string }>(
-      `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = current_schema() and c.relkind in ('r', 'p')
-          and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'shop_id') order by 1`,
-    );
-    expect(tables.map((r) => r.name)).toEqual(expect.arrayContaining(['consent_ledger', 'model_changes', 'shops']));
-    const left: Record<string, number> = {};
-    for (const { name } of tables) {
-      const [row] = await raw.query<{ n: number }>(`select count(*)::int as n from "${name}" where shop_id = $1`, [
-        t.shopId,
-      ]);
-      if (row!.n > 0) left[name] = row!.n;
-    }
-    expect(left).toEqual({});
+    const counts = await shopRowCounts(rawStore(getStore()), t.shopId);
+    expect([...counts.keys()]).toEqual(expect.arrayContaining(['consent_ledger', 'model_changes', 'shops']));
+    expect(Object.fromEntries([...counts].filter(([, n]) => n > 0))).toEqual({});
   });
 
   it("compliance - an instance that held an erased shop's key uses the new one once the shop is installed again", async () => {
