@@ -528,7 +528,10 @@ async function identify(
     if (change.status === 'changed') {
       const oldHex = idHolder.emailIndex.toString('hex');
       byIndex.delete(oldHex);
+      // The row in memory follows the stored one: a later event about the old address tells the systems the
+      // new one (`pushChange`), as it would in a batch of its own.
       idHolder.emailIndex = index;
+      idHolder.emailEnc = change.emailEnc;
       byIndex.set(indexHex, idHolder);
       // The old address is one they held before: a later event about it lands on them, as it would in a batch
       // of its own (not on a new person).

@@ -23,7 +23,9 @@ import {
 } from './identifiers.js';
 
 export type AddressChange =
-  | { status: 'changed' | 'unchanged'; subjectId: string }
+  | { status: 'unchanged'; subjectId: string }
+  /** `emailEnc`: the new address as stored on the subject's row, for a caller that holds the row in memory. */
+  | { status: 'changed'; subjectId: string; emailEnc: Buffer }
   | {
       status: 'refused';
       subjectId: string;
@@ -134,9 +136,10 @@ export async function repointAddress(
     );
   const oldEmail = openForSubject(key, shopId, subjectId, 'email', subject.emailEnc);
   await insertIdentifiers(tx, [newIdentifierRow(s, subjectId, key, EMAIL, newEmail, how.at)]);
+  const emailEnc = sealForSubject(key, shopId, subjectId, 'email', newEmail);
   await tx
     .update(subjects)
-    .set({ emailIndex: index, emailEnc: sealForSubject(key, shopId, subjectId, 'email', newEmail) })
+    .set({ emailIndex: index, emailEnc })
     .where(and(eq(subjects.shopId, shopId), eq(subjects.subjectId, subjectId)));
   // Orders placed under the new address before Tactful knew it was theirs join the person.
   await tx
@@ -171,7 +174,7 @@ export async function repointAddress(
     at: how.at,
     details: { source: how.source, told },
   });
-  return { status: 'changed', subjectId };
+  return { status: 'changed', subjectId, emailEnc };
 }
 
 /**
