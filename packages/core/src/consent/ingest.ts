@@ -119,8 +119,6 @@ interface Known {
 interface Writes {
   /** Subjects registered since the last flush (their rows are not written yet). */
   newSubjects: StoredSubject[];
-  /** Every subject the batch registered. */
-  registered: Set<StoredSubject>;
   newIdentifiers: IdentifierRow[];
   newRefs: OrderRef[];
   changedExternalIds: Map<string, StoredSubject>;
@@ -142,7 +140,6 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
   const known = await readKnown(s, events);
   const writes: Writes = {
     newSubjects: [],
-    registered: new Set(),
     newIdentifiers: [],
     newRefs: [],
     changedExternalIds: new Map(),
@@ -516,7 +513,7 @@ async function identify(
   } else if (!subject && idHolder && holders.get(indexHex)?.subjectId === idHolder.subjectId) {
     // The system still names the person by an address they had before: it lags behind, nothing moved.
     subject = idHolder;
-  } else if (!subject && idHolder && !writes.registered.has(idHolder)) {
+  } else if (!subject && idHolder) {
     // The change reads the person's row and writes the outbox itself: everything before it is stored first, so
     // it sees their ids as claimed so far and queues its message after the earlier events' pushes.
     await storeSoFar(s, writes);
@@ -528,15 +525,23 @@ async function identify(
     if (change.status === 'changed') {
       const oldHex = idHolder.emailIndex.toString('hex');
       byIndex.delete(oldHex);
+      // The old address is one they held before: a later event about it lands on them, as it would in a batch
+      // of its own (not on a new person). A person the batch registered, or one from before identifiers were kept,
+      // has no row of it in memory: it is the one stored from their subject row.
+      const held = holders.get(oldHex) ?? {
+        shopId: s.shopId,
+        subjectId: idHolder.subjectId,
+        kind: EMAIL,
+        valueIndex: idHolder.emailIndex,
+        valueEnc: idHolder.emailEnc,
+        validFrom: idHolder.createdAt,
+      };
+      holders.set(oldHex, { ...held, validTo: s.recordedAt, current: false });
       // The row in memory follows the stored one: a later event about the old address tells the systems the
       // new one (`pushChange`), as it would in a batch of its own.
       idHolder.emailIndex = index;
       idHolder.emailEnc = change.emailEnc;
       byIndex.set(indexHex, idHolder);
-      // The old address is one they held before: a later event about it lands on them, as it would in a batch
-      // of its own (not on a new person).
-      const held = holders.get(oldHex);
-      if (held) holders.set(oldHex, { ...held, validTo: s.recordedAt, current: false });
       subject = idHolder;
     }
   } else if (!subject) {
@@ -572,7 +577,6 @@ function register(
   known.byIndex.set(index.toString('hex'), subject);
   known.byId.set(subject.subjectId, subject);
   writes.newSubjects.push(subject);
-  writes.registered.add(subject);
   writes.newIdentifiers.push(
     newIdentifierRow(s, subject.subjectId, created.key, EMAIL, original.subject.email, s.recordedAt),
   );
