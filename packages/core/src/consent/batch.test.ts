@@ -548,4 +548,30 @@ describeEachStore('consent batches', (getStore) => {
     }
     expect(compared).toBeGreaterThanOrEqual(3);
   });
+  it("a replay answers with its person's state, also once its address has passed to someone else", async () => {
+    const t = await engine();
+    const event = (email: string, eventId: string, minute: number, shopifyId?: string) => ({
+      subject: shopifyId ? { email, externalIds: { shopify: shopifyId } } : { email },
+      purpose: 'email_marketing',
+      state: 'granted',
+      level: 'single',
+      occurredAt: at(minute),
+      source: { system: 'shopify', eventId, method: 'checkout' },
+      evidence: { policyVersion: '1' },
+    });
+    const first = event('ana@example.com', 'r-1', 1);
+    await t.consent.recordBatch([first]);
+    // Ana gets a shop id and moves with it; then Ben, by his shop id, takes her old address.
+    await t.consent.recordBatch([event('ana@example.com', 'r-2', 2, 'id-ana')]);
+    await t.consent.recordBatch([event('ana.new@example.com', 'r-3', 3, 'id-ana')]);
+    const [ben] = await t.consent.recordBatch([event('ben@example.com', 'r-4', 4, 'id-ben')]);
+    await t.consent.recordBatch([event('ana@example.com', 'r-5', 5, 'id-ben')]);
+    expect((await t.consent.show('ana@example.com')).subjectId).toBe(ben!.subjectId);
+    // The replay names only the address, which is Ben's now: it still answers with Ana's state, not "none".
+    const [replay] = await t.consent.recordBatch([first]);
+    expect(replay!.status).toBe('duplicate');
+    expect(replay!.subjectId).toBe((await t.consent.show('ana.new@example.com')).subjectId);
+    expect(replay!.state.state).toBe('granted');
+    expect(replay!.state.since).toEqual(at(1));
+  });
 });

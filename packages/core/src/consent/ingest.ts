@@ -263,7 +263,8 @@ async function readKnown(s: ShopSession, events: readonly ConsentEventData[]): P
   const heldElsewhere = [...new Set([...holders.values()].map((h) => h.subjectId))].filter((id) => !byId.has(id));
   const targets = new Set(s.settings.connectedSystems);
   for (const e of events) targets.add(e.source.system);
-  const subjectIds = [...byId.keys(), ...heldElsewhere];
+  // A replay answers with the current state of its first event's person: their states are read too.
+  const subjectIds = [...new Set([...byId.keys(), ...heldElsewhere, ...first.sources.map((r) => r.subjectId)])];
   const pairs = pairBounds(events, emailIndex, idIndex, holders, byIndex, new Set(subjectIds));
   const reading2 = readSubjects(tx, shopId, {
     subjectIds,
