@@ -527,16 +527,20 @@ async function identify(
       const oldHex = idHolder.emailIndex.toString('hex');
       byIndex.delete(oldHex);
       // The old address is one they held before: a later event about it lands on them, as it would in a batch
-      // of its own (not on a new person). A person the batch registered, or one from before identifiers were kept,
-      // has no row of it in memory: it is the one stored from their subject row.
-      const held = holders.get(oldHex) ?? {
-        shopId: s.shopId,
-        subjectId: idHolder.subjectId,
-        kind: EMAIL,
-        valueIndex: idHolder.emailIndex,
-        valueEnc: idHolder.emailEnc,
-        validFrom: idHolder.createdAt,
-      };
+      // of its own (not on a new person). The batch may know no row of theirs for it (they got it in this batch,
+      // or before identifiers were kept), or only an earlier holder's: it is then the one stored from their row.
+      const theirs = holders.get(oldHex);
+      const held =
+        theirs?.subjectId === idHolder.subjectId
+          ? theirs
+          : {
+              shopId: s.shopId,
+              subjectId: idHolder.subjectId,
+              kind: EMAIL,
+              valueIndex: idHolder.emailIndex,
+              valueEnc: idHolder.emailEnc,
+              validFrom: idHolder.createdAt,
+            };
       holders.set(oldHex, { ...held, validTo: s.recordedAt, current: false });
       // The row in memory follows the stored one: a later event about the old address tells the systems the
       // new one (`pushChange`), as it would in a batch of its own.

@@ -76,14 +76,19 @@ export async function holdersOf(
 /**
  * Keeps `row` in `holders` (by the index's hex) if it is the better holder of its identifier: the current holder,
  * else whoever held it last. The rule of {@link holdersOf}, for identifier rows read another way.
+ *
+ * Spans that end at the same instant (one transaction, a batch, handed the identifier on and moved its new holder
+ * off it again) are told apart by their start: a holder's span can only start once the one before it ended, so
+ * the later start is the later holder.
  */
 export function noteHolder(holders: Map<string, IdentifierRow & { current: boolean }>, row: IdentifierRow): void {
   const hex = row.valueIndex.toString('hex');
   const seen = holders.get(hex);
+  const ended = (r: IdentifierRow) => r.validTo?.getTime() ?? Number.POSITIVE_INFINITY;
   const better =
     !seen ||
-    (row.validTo === null && seen.validTo !== null) ||
-    (row.validTo !== null && seen.validTo !== null && row.validTo.getTime() > seen.validTo.getTime());
+    ended(row) > ended(seen) ||
+    (ended(row) === ended(seen) && row.validFrom.getTime() > seen.validFrom.getTime());
   if (better) holders.set(hex, { ...row, current: row.validTo === null });
 }
 
