@@ -623,4 +623,40 @@ describeEachStore('consent batches', (getStore) => {
     expect(late!.subjectId).toBe(taken!.subjectId);
     expect(late!.subjectId).toBe((await t.consent.show('ben.2@example.com')).subjectId);
   });
+  it("an id of one person reported with another's address is audited as a conflict for each event, in a batch as alone", async () => {
+    const event = (email: string, eventId: string, shopifyId: string, purpose = 'email_marketing') => ({
+      subject: { email, externalIds: { shopify: shopifyId } },
+      purpose,
+      state: 'granted',
+      level: 'single',
+      occurredAt: at(1),
+      source: { system: 'shopify', eventId, method: 'checkout' },
+      evidence: { policyVersion: '1' },
+    });
+    const conflicts = async (batches: Array<Array<Record<string, unknown>>>) => {
+      const t = await engine();
+      const [ana] = await t.consent.recordBatch([event('ana@example.com', 'c-1', 'id-ana')]);
+      const [ben] = await t.consent.recordBatch([event('ben@example.com', 'c-2', 'id-ben')]);
+      for (const batch of batches) await t.consent.recordBatch(batch);
+      const rows = await rawStore(getStore()).query<{ subject_id: string; details: Record<string, unknown> }>(
+        `select subject_id, details from audit_log where shop_id = $1 and action = 'subject.identity_conflict' order by seq`,
+        [engineInternals(t).ctx.shopId],
+      );
+      // The address decides whose event it is; the audit names the other person for the merchant to merge.
+      return rows.map((r) => ({
+        ana: r.subject_id === ana!.subjectId,
+        other: r.details.otherSubjectId === ben!.subjectId,
+      }));
+    };
+    const events = [
+      event('ana@example.com', 'c-3', 'id-ben'),
+      event('ana@example.com', 'c-4', 'id-ben', 'personalization'),
+    ];
+    const expected = [
+      { ana: true, other: true },
+      { ana: true, other: true },
+    ];
+    expect(await conflicts(events.map((e) => [e]))).toEqual(expected);
+    expect(await conflicts([events])).toEqual(expected);
+  });
 });

@@ -131,7 +131,6 @@ interface Writes {
   /** Each subject's last personalization transition of the batch: true = granted (rebuild), false = purge. */
   profileTransitions: Map<string, boolean>;
   profileRevoked: Set<string>;
-  conflictsAudited: Set<string>;
   /** The last rows sent to the server during the rules (PostgreSQL), until `settle` takes its answer. */
   sending: Sending | null;
 }
@@ -151,7 +150,6 @@ export async function applyEvents(s: ShopSession, events: readonly ConsentEventD
     pushedUpserts: new Map(),
     profileTransitions: new Map(),
     profileRevoked: new Set(),
-    conflictsAudited: new Set(),
     sending: null,
   };
   const outcomes: RecordOutcome[] = [];
@@ -497,20 +495,17 @@ async function identify(
     .map((h) => (h?.current ? byId.get(h.subjectId) : undefined))
     .find((x) => x !== undefined);
   if (subject && idHolder && idHolder.subjectId !== subject.subjectId) {
-    // Two people in Tactful claim to be this one: the address decides, and the merchant is told to merge.
-    const pair = `${subject.subjectId}\u0000${idHolder.subjectId}`;
-    if (!writes.conflictsAudited.has(pair)) {
-      writes.conflictsAudited.add(pair);
-      writes.auditRows.push(
-        nextAuditRow(s.shopId, s.head, {
-          action: 'subject.identity_conflict',
-          actor: s.actor,
-          subjectId: subject.subjectId,
-          at: s.recordedAt,
-          details: { source: original.source.system, otherSubjectId: idHolder.subjectId },
-        }),
-      );
-    }
+    // Two people in Tactful claim to be this one: the address decides, and the merchant is told to merge. Each
+    // event that says so is audited, as it is when it comes alone.
+    writes.auditRows.push(
+      nextAuditRow(s.shopId, s.head, {
+        action: 'subject.identity_conflict',
+        actor: s.actor,
+        subjectId: subject.subjectId,
+        at: s.recordedAt,
+        details: { source: original.source.system, otherSubjectId: idHolder.subjectId },
+      }),
+    );
   } else if (!subject && idHolder && holders.get(indexHex)?.subjectId === idHolder.subjectId) {
     // The system still names the person by an address they had before: it lags behind, nothing moved.
     subject = idHolder;
