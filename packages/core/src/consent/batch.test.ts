@@ -230,6 +230,24 @@ describeEachStore('consent batches', (getStore) => {
     await t.settings.update({ connectedSystems: ['shopify', 'mailchimp'] });
     return t;
   };
+  /** A granted checkout reported by Shopify, `minute` minutes after t0, naming the address and perhaps a shop id. */
+  const checkout = (
+    email: string,
+    eventId: string,
+    {
+      minute = 1,
+      shopifyId,
+      purpose = 'email_marketing',
+    }: { minute?: number; shopifyId?: string; purpose?: string } = {},
+  ) => ({
+    subject: shopifyId ? { email, externalIds: { shopify: shopifyId } } : { email },
+    purpose,
+    state: 'granted',
+    level: 'single',
+    occurredAt: at(minute),
+    source: { system: 'shopify', eventId, method: 'checkout' },
+    evidence: { policyVersion: '1' },
+  });
   const outcome = (o: Awaited<ReturnType<Tactful['consent']['record']>>) => ({
     status: o.status,
     echo: o.echo,
@@ -575,22 +593,13 @@ describeEachStore('consent batches', (getStore) => {
   });
   it("a replay answers with its person's state, also once its address has passed to someone else", async () => {
     const t = await engine();
-    const event = (email: string, eventId: string, minute: number, shopifyId?: string) => ({
-      subject: shopifyId ? { email, externalIds: { shopify: shopifyId } } : { email },
-      purpose: 'email_marketing',
-      state: 'granted',
-      level: 'single',
-      occurredAt: at(minute),
-      source: { system: 'shopify', eventId, method: 'checkout' },
-      evidence: { policyVersion: '1' },
-    });
-    const first = event('ana@example.com', 'r-1', 1);
+    const first = checkout('ana@example.com', 'r-1', { minute: 1 });
     await t.consent.recordBatch([first]);
     // Ana gets a shop id and moves with it; then Ben, by his shop id, takes her old address.
-    await t.consent.recordBatch([event('ana@example.com', 'r-2', 2, 'id-ana')]);
-    await t.consent.recordBatch([event('ana.new@example.com', 'r-3', 3, 'id-ana')]);
-    const [ben] = await t.consent.recordBatch([event('ben@example.com', 'r-4', 4, 'id-ben')]);
-    await t.consent.recordBatch([event('ana@example.com', 'r-5', 5, 'id-ben')]);
+    await t.consent.recordBatch([checkout('ana@example.com', 'r-2', { minute: 2, shopifyId: 'id-ana' })]);
+    await t.consent.recordBatch([checkout('ana.new@example.com', 'r-3', { minute: 3, shopifyId: 'id-ana' })]);
+    const [ben] = await t.consent.recordBatch([checkout('ben@example.com', 'r-4', { minute: 4, shopifyId: 'id-ben' })]);
+    await t.consent.recordBatch([checkout('ana@example.com', 'r-5', { minute: 5, shopifyId: 'id-ben' })]);
     expect((await t.consent.show('ana@example.com')).subjectId).toBe(ben!.subjectId);
     // The replay names only the address, which is Ben's now: it still answers with Ana's state, not "none".
     const [replay] = await t.consent.recordBatch([first]);
@@ -602,15 +611,7 @@ describeEachStore('consent batches', (getStore) => {
   it('an address handed on and left again inside one batch is found with its last holder by a later batch', async () => {
     const t = await tickingEngine();
     let n = 0;
-    const event = (email: string, shopifyId?: string) => ({
-      subject: shopifyId ? { email, externalIds: { shopify: shopifyId } } : { email },
-      purpose: 'email_marketing',
-      state: 'granted',
-      level: 'single',
-      occurredAt: at(n),
-      source: { system: 'shopify', eventId: `h-${n++}`, method: 'checkout' },
-      evidence: { policyVersion: '1' },
-    });
+    const event = (email: string, shopifyId?: string) => checkout(email, `h-${n}`, { minute: n++, shopifyId });
     await t.consent.recordBatch([event('ana@example.com', 'id-ana'), event('ben@example.com', 'id-ben')]);
     // One batch, one instant: Ana moves off her address, Ben takes it, and moves off it again. Both spans of
     // ana@ end at that instant; Ben's started last.
@@ -624,15 +625,8 @@ describeEachStore('consent batches', (getStore) => {
     expect(late!.subjectId).toBe((await t.consent.show('ben.2@example.com')).subjectId);
   });
   it("an id of one person reported with another's address is audited as a conflict for each event, in a batch as alone", async () => {
-    const event = (email: string, eventId: string, shopifyId: string, purpose = 'email_marketing') => ({
-      subject: { email, externalIds: { shopify: shopifyId } },
-      purpose,
-      state: 'granted',
-      level: 'single',
-      occurredAt: at(1),
-      source: { system: 'shopify', eventId, method: 'checkout' },
-      evidence: { policyVersion: '1' },
-    });
+    const event = (email: string, eventId: string, shopifyId: string, purpose?: string) =>
+      checkout(email, eventId, { shopifyId, purpose });
     const conflicts = async (batches: Array<Array<Record<string, unknown>>>) => {
       const t = await engine();
       const [ana] = await t.consent.recordBatch([event('ana@example.com', 'c-1', 'id-ana')]);
